@@ -1,0 +1,1 @@
+"""Implementations of the ports in chalicelib/ports.py for AWS, each given its boto3 client."""

@@ -1,0 +1,32 @@
+"""ConnectionNotifier over API Gateway's @connections management API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.ports import ConnectionGone
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+
+
+class ManagementApiNotifier:
+    def __init__(self, client: ApiGatewayManagementApiClient) -> None:
+        self._client = client
+
+    def send(self, connection_id: str, data: bytes) -> None:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except self._client.exceptions.GoneException as exc:
+            raise ConnectionGone(connection_id) from exc
+
+    def close(self, connection_id: str) -> None:
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except self._client.exceptions.GoneException:
+            pass  # already closed: the outcome the caller wanted
+
+
+def endpoint_from_event(api_id: str, stage: str, region: str) -> str:
+    """The management endpoint API Gateway serves for a websocket API (what Chalice derives itself)."""
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"

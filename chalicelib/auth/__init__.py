@@ -1,0 +1,1 @@
+"""Bearer tokens: issuing and verifying JWTs (PyJWT)."""

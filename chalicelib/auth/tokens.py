@@ -1,0 +1,74 @@
+"""Signed bearer tokens carrying the user, the account and the roles.
+
+HS256 with a secret from settings (generated locally; from SSM Parameter Store on AWS). Verification is
+strict: signature, expiry, issuer and the required claims; every failure is an AuthError with a code.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterable
+
+import jwt
+
+from chalicelib.domain.principal import Principal, Role
+
+ISSUER = "kalexo"
+_ALGORITHM = "HS256"
+_LEEWAY_SECONDS = 30
+
+
+class AuthError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TokenService:
+    secret: str
+    ttl_seconds: int
+
+    def issue(self, user_id: str, account_id: str, roles: Iterable[Role], ttl_seconds: int | None = None) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "sub": user_id,
+            "acc": account_id,
+            "roles": sorted(role.value for role in roles),
+            "iat": now,
+            "exp": now + (ttl_seconds if ttl_seconds is not None else self.ttl_seconds),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str | None) -> Principal:
+        if not token:
+            raise AuthError("missing_token", "a bearer token is required")
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[_ALGORITHM],
+                issuer=ISSUER,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "jti"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token_expired", "the token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError("invalid_token", f"the token is not valid: {exc}") from exc
+        try:
+            roles = frozenset(Role(value) for value in claims.get("roles", []))
+        except ValueError as exc:
+            raise AuthError("invalid_token", "the token names an unknown role") from exc
+        return Principal(
+            user_id=str(claims["sub"]),
+            account_id=str(claims.get("acc", "")),
+            roles=roles,
+            token_id=str(claims["jti"]),
+            expires_at=int(claims["exp"]),
+        )

@@ -1,0 +1,82 @@
+"""The one place that creates boto3 clients.
+
+Clients are cached per process (a Lambda execution environment reuses them across invocations) and use the
+standard retry mode. The endpoint comes from AWS_ENDPOINT_URL, so the same code talks to the local emulator
+or to AWS; boto3 itself would honour that variable too, but naming it here keeps the choice visible.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=20,
+    # Fan-out posts to many connections in parallel through one shared client.
+    max_pool_connections=32,
+)
+
+
+class AwsClients:
+    """Lazily created, process-wide boto3 clients for one set of settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._management: dict[str, Any] = {}
+
+    @cached_property
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=self._settings.region)
+
+    def _client(self, service: str, endpoint_url: str | None = None) -> Any:
+        # boto3 sessions are not thread safe for client creation; clients themselves are.
+        with self._lock:
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=endpoint_url or self._settings.aws_endpoint_url,
+                config=_CLIENT_CONFIG,
+            )
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb")
+        return client
+
+    @cached_property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
+        return client
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self._client("sqs")
+        return client
+
+    @cached_property
+    def ssm(self) -> SSMClient:
+        client: SSMClient = self._client("ssm")
+        return client
+
+    def management_api(self, endpoint_url: str) -> ApiGatewayManagementApiClient:
+        """The @connections client for one websocket API endpoint (one shared client per endpoint)."""
+        client = self._management.get(endpoint_url)
+        if client is None:
+            client = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url)
+            self._management[endpoint_url] = client
+        return client  # type: ignore[no-any-return]

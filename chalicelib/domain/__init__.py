@@ -1,0 +1,1 @@
+"""Plain dataclasses and pure rules; nothing here knows about AWS."""

@@ -1,0 +1,25 @@
+"""Who is asking: the verified claims of a bearer token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    PLATFORM_ADMIN = "platform_admin"
+    ACCOUNT_ADMIN = "account_admin"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    account_id: str
+    roles: frozenset[Role]
+    token_id: str
+    expires_at: int
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return Role.PLATFORM_ADMIN in self.roles

@@ -1,0 +1,71 @@
+"""The websocket API: $connect authenticates, $default hands every message to the router, $disconnect
+forgets the connection. Replies go out through the management API, never as a handler's return value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from chalice import Blueprint, Chalice, Response
+from chalice.app import WebsocketEvent
+
+from chalicelib.adapters.notifier import endpoint_from_event
+from chalicelib.auth.tokens import AuthError
+from chalicelib.container import get_container
+from chalicelib.observability import logger
+
+bp = Blueprint(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    connection_id: str
+    token: str | None
+    source_ip: str
+
+    @classmethod
+    def from_event(cls, event: WebsocketEvent) -> ConnectRequest:
+        raw = event.to_dict()
+        query = raw.get("queryStringParameters") or {}
+        identity = raw.get("requestContext", {}).get("identity", {})
+        return cls(event.connection_id, query.get("token"), str(identity.get("sourceIp", "")))
+
+
+def management_endpoint(event: WebsocketEvent) -> str:
+    """The settings' endpoint where one is configured (workers need it too), else the event's own API."""
+    settings = get_container().settings
+    context = event.to_dict()["requestContext"]
+    return settings.websocket_endpoint or endpoint_from_event(context["apiId"], context["stage"], settings.region)
+
+
+def configure_websocket_api(app: Chalice) -> None:
+    """Point app.websocket_api at the configured endpoint so it works outside websocket handlers as well
+    (Chalice only configures it from an incoming websocket event; chalice issues 1357 and 1991)."""
+    container = get_container()
+    app.websocket_api.session = container.clients.session
+    endpoint = container.settings.websocket_endpoint
+    if endpoint:
+        parts = urlsplit(endpoint)
+        app.websocket_api.configure(parts.netloc, parts.path.strip("/"))
+
+
+@bp.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> Response:
+    request = ConnectRequest.from_event(event)
+    try:
+        principal = get_container().connections.connect(request.connection_id, request.token, request.source_ip)
+    except AuthError as exc:
+        logger.info("websocket connect refused", extra={"code": exc.code, "source_ip": request.source_ip})
+        return Response(status_code=401, body={"error": {"code": exc.code, "message": exc.message}})
+    logger.info("websocket connected", extra={"user_id": principal.user_id})
+    return Response(status_code=200, body="")
+
+
+@bp.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    get_container().router(management_endpoint(event)).handle(event.connection_id, event.body)
+
+
+@bp.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> None:
+    get_container().connections.disconnect(event.connection_id)

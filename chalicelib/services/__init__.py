@@ -1,0 +1,1 @@
+"""Use cases; each depends only on ports, never on boto3."""

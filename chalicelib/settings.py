@@ -1,0 +1,86 @@
+"""Settings, read once from the environment into a frozen dataclass.
+
+Locally and on AWS the same names are used; only their values differ (the local runtime fills them from the
+stack it deployed into the emulator, `make deploy-infra` writes them into `.chalice/config.json` per stage).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    aws_endpoint_url: str | None
+    main_table: str
+    connections_table: str
+    ops_table: str
+    events_table: str
+    documents_bucket: str
+    tiles_bucket: str
+    uploads_queue: str
+    uploads_dlq: str
+    tiles_queue: str
+    tiles_dlq: str
+    # Where workers post to websocket connections (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+    # Empty inside websocket handlers is fine: they configure from the incoming event.
+    websocket_endpoint: str | None
+    jwt_secret: str | None
+    jwt_secret_parameter: str | None
+    token_ttl_seconds: int
+    # True where something other than Lambda polls the queues (the local runtime) and writes heartbeats.
+    event_source_heartbeats: bool
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise SettingsError(f"setting {name} is not set (see README, 'Configuration')")
+            return value
+
+        def optional(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        try:
+            ttl = int(env.get("KALEXO_TOKEN_TTL_SECONDS", "43200"))
+        except ValueError as exc:
+            raise SettingsError("KALEXO_TOKEN_TTL_SECONDS must be an integer") from exc
+        return cls(
+            stage=required("KALEXO_STAGE"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            aws_endpoint_url=optional("AWS_ENDPOINT_URL"),
+            main_table=required("KALEXO_MAIN_TABLE"),
+            connections_table=required("KALEXO_CONNECTIONS_TABLE"),
+            ops_table=required("KALEXO_OPS_TABLE"),
+            events_table=required("KALEXO_EVENTS_TABLE"),
+            documents_bucket=required("KALEXO_DOCUMENTS_BUCKET"),
+            tiles_bucket=required("KALEXO_TILES_BUCKET"),
+            uploads_queue=required("KALEXO_UPLOADS_QUEUE"),
+            uploads_dlq=required("KALEXO_UPLOADS_DLQ"),
+            tiles_queue=required("KALEXO_TILES_QUEUE"),
+            tiles_dlq=required("KALEXO_TILES_DLQ"),
+            websocket_endpoint=optional("KALEXO_WEBSOCKET_ENDPOINT"),
+            jwt_secret=optional("KALEXO_JWT_SECRET"),
+            jwt_secret_parameter=optional("KALEXO_JWT_SECRET_PARAMETER"),
+            token_ttl_seconds=ttl,
+            event_source_heartbeats=env.get("KALEXO_EVENT_SOURCE_HEARTBEATS", "").lower() in ("1", "true", "yes"),
+            log_level=env.get("KALEXO_LOG_LEVEL", "INFO"),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; read on first use and never again."""
+    return Settings.from_env(os.environ)
