@@ -1,6 +1,7 @@
-"""Kalexo Teamwork: wiring only. Routes and handlers live in chalicelib/routes; this file assembles them."""
+"""Kalexo Teamwork: wiring only. Handlers live in chalicelib/routes; this file assembles them."""
 
-from chalice import Chalice
+from chalice import Chalice, Response
+from chalice.app import WebsocketEvent
 
 from chalicelib.observability import observability_middleware
 from chalicelib.routes import health, ingest, websocket
@@ -10,6 +11,21 @@ app = Chalice(app_name="kalexo")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(observability_middleware, "all")
 app.register_blueprint(health.bp)
-app.register_blueprint(websocket.bp)
 app.register_blueprint(ingest.bp)
 websocket.configure_websocket_api(app)
+
+
+# Websocket handlers must be registered on the app itself (see chalicelib/routes/websocket.py).
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> Response:
+    return websocket.connect(event)
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    websocket.message(event)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> None:
+    websocket.disconnect(event)

@@ -7,11 +7,15 @@ POWERTOOLS_TRACE_DISABLED). The tracer loads the X-Ray SDK lazily and is silent 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Request, SQSEvent, WebsocketEvent
+
+# Most invocations record no metric; flushing then is expected, not worth a warning per invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="kalexo")
 tracer = Tracer(service="kalexo")
@@ -21,7 +25,8 @@ metrics = Metrics(namespace="Kalexo", service="kalexo")
 def _correlation_keys(event: Any) -> dict[str, str]:
     """Ids that let one request be followed through the logs (connection, request, message)."""
     if isinstance(event, WebsocketEvent):
-        return {"connection_id": event.connection_id, "route": event.route_key}
+        return {"connection_id": event.connection_id,
+                "route": str(event.to_dict().get("requestContext", {}).get("routeKey", ""))}
     if isinstance(event, Request):
         request_id = (event.context or {}).get("requestId", "")
         return {"request_id": request_id, "path": event.path}

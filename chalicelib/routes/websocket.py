@@ -1,12 +1,17 @@
 """The websocket API: $connect authenticates, $default hands every message to the router, $disconnect
-forgets the connection. Replies go out through the management API, never as a handler's return value."""
+forgets the connection. Replies go out through the management API, never as a handler's return value.
+
+The decorated handlers live in app.py, one line each: Chalice does not wrap websocket handlers registered
+on a Blueprint (its websocket_api is unset at decoration time), so Lambda would call them with the raw
+(event, context) and fail. The local runtime found this; keep them in app.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from chalice import Blueprint, Chalice, Response
+from chalice import Chalice, Response
 from chalice.app import WebsocketEvent
 
 from chalicelib.adapters.notifier import endpoint_from_event
@@ -14,7 +19,6 @@ from chalicelib.auth.tokens import AuthError
 from chalicelib.container import get_container
 from chalicelib.observability import logger
 
-bp = Blueprint(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,7 @@ def configure_websocket_api(app: Chalice) -> None:
         app.websocket_api.configure(parts.netloc, parts.path.strip("/"))
 
 
-@bp.on_ws_connect()
-def ws_connect(event: WebsocketEvent) -> Response:
+def connect(event: WebsocketEvent) -> Response:
     request = ConnectRequest.from_event(event)
     try:
         principal = get_container().connections.connect(request.connection_id, request.token, request.source_ip)
@@ -61,11 +64,9 @@ def ws_connect(event: WebsocketEvent) -> Response:
     return Response(status_code=200, body="")
 
 
-@bp.on_ws_message()
-def ws_message(event: WebsocketEvent) -> None:
+def message(event: WebsocketEvent) -> None:
     get_container().router(management_endpoint(event)).handle(event.connection_id, event.body)
 
 
-@bp.on_ws_disconnect()
-def ws_disconnect(event: WebsocketEvent) -> None:
+def disconnect(event: WebsocketEvent) -> None:
     get_container().connections.disconnect(event.connection_id)

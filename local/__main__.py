@@ -1,0 +1,93 @@
+"""python -m local run | token | gateway | worker  (the last two are started by `run`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from local.config import RuntimeConfig
+from local.lambda_runtime import PROJECT_DIR
+
+DEFAULT_STATE = str(PROJECT_DIR / ".local")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from local.banner import print_banner
+    from local.supervisor import Supervisor
+
+    cfg = RuntimeConfig(state_dir=args.state_dir, aws_port=args.aws_port, rest_port=args.rest_port,
+                        ws_port=args.ws_port, tls_port=args.tls_port, worker_processes=args.workers,
+                        idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection,
+                        retry_delay_s=None if args.retry_delay < 0 else args.retry_delay)
+    supervisor = Supervisor(cfg)
+    try:
+        env = supervisor.start()
+        print_banner(cfg, env)
+        return supervisor.wait()
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"local stack failed to start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        supervisor.shutdown()
+
+
+def _token(args: argparse.Namespace) -> int:
+    from local.banner import issue_local_token
+
+    state = Path(args.state_dir) / "runtime.json"
+    if not state.exists():
+        print("the local stack is not running: start it with `make run`", file=sys.stderr)
+        return 2
+    try:
+        token = issue_local_token(json.loads(state.read_text()), args.user, args.workspace, args.admin)
+    except LookupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the whole local stack")
+    run.add_argument("--state-dir", default=DEFAULT_STATE)
+    run.add_argument("--aws-port", type=int, default=4566)
+    run.add_argument("--rest-port", type=int, default=8000)
+    run.add_argument("--ws-port", type=int, default=8001)
+    run.add_argument("--tls-port", type=int, default=8002)
+    run.add_argument("--workers", type=int, default=RuntimeConfig(state_dir="").worker_processes,
+                     help="worker processes, each polling every queue (default: one per core)")
+    run.add_argument("--idle-timeout", type=float, default=600.0, help="websocket idle timeout, seconds")
+    run.add_argument("--max-connection", type=float, default=7200.0, help="websocket maximum duration, seconds")
+    run.add_argument("--retry-delay", type=int, default=1,
+                     help="seconds before a failed SQS batch is retried; -1 waits the visibility timeout")
+    token = sub.add_parser("token", help="print a token for a user of the running local stack")
+    token.add_argument("--state-dir", default=DEFAULT_STATE)
+    token.add_argument("--user", required=True)
+    token.add_argument("--workspace", default="")
+    token.add_argument("--admin", action="store_true")
+    sub.add_parser("gateway")
+    worker = sub.add_parser("worker")
+    worker.add_argument("index", type=int, nargs="?", default=0)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        return _run(args)
+    if args.command == "token":
+        return _token(args)
+    from local.children import run_gateway, run_worker
+
+    if args.command == "gateway":
+        run_gateway(RuntimeConfig.from_environ())
+    else:
+        run_worker(RuntimeConfig.from_environ(), args.index)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

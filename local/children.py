@@ -1,0 +1,79 @@
+"""The processes the supervisor starts after the emulator: the gateway (REST + WebSocket API + @connections)
+and the workers (SQS pollers). Both import the app exactly as Lambda would, with the stage's environment."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+import threading
+
+import boto3
+from aiohttp import web
+from chalice.local import create_local_server
+
+from local.config import API_ID, REGION, STAGE, RuntimeConfig
+from local.lambda_runtime import AppFunctions
+from local.log import log
+from local.management_api import ManagementApi
+from local.sqs_pollers import PollerOptions, start_pollers
+from local.tls import ensure_certificates
+from local.ws_events import ApiInfo
+from local.ws_gateway import GatewayLimits, WebsocketGateway
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def run_gateway(cfg: RuntimeConfig) -> None:
+    functions = AppFunctions(cfg.config_stage, STAGE, REGION)
+    rest = create_local_server(functions.app, functions.config, "127.0.0.1", cfg.rest_port)
+    threading.Thread(target=rest.server.serve_forever, name="rest", daemon=True).start()
+    log("rest", f"serving {cfg.rest_url}")
+    api = ApiInfo(api_id=API_ID, stage=STAGE, domain_name=f"127.0.0.1:{cfg.tls_port}")
+    limits = GatewayLimits(cfg.max_message_bytes, cfg.idle_timeout_s, cfg.max_connection_s)
+    gateway = WebsocketGateway(functions, api, limits)
+    stop = _stop_on_signals()
+    asyncio.run(_serve_websockets(cfg, gateway, stop))
+    rest.server.shutdown()
+
+
+async def _serve_websockets(cfg: RuntimeConfig, gateway: WebsocketGateway, stop: threading.Event) -> None:
+    app = web.Application(client_max_size=cfg.max_message_bytes * 2)
+    ManagementApi(gateway).add_routes(app)
+    app.router.add_get("/{tail:.*}", gateway.handle_upgrade)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    _, cert, key = ensure_certificates(cfg.state_path / "tls")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    await web.TCPSite(runner, "127.0.0.1", cfg.ws_port).start()
+    await web.TCPSite(runner, "127.0.0.1", cfg.tls_port, ssl_context=tls).start()
+    log("ws", f"serving {cfg.ws_url} (management API {cfg.plain_management_endpoint} and "
+              f"{cfg.management_endpoint})")
+    watchdog = asyncio.create_task(gateway.watchdog())
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    watchdog.cancel()
+    await gateway.shutdown()
+    await runner.cleanup()
+
+
+def run_worker(cfg: RuntimeConfig, index: int) -> None:
+    functions = AppFunctions(cfg.config_stage, STAGE, REGION)
+    session = boto3.session.Session(region_name=REGION)
+    sqs = session.client("sqs", endpoint_url=cfg.aws_endpoint)
+    dynamodb = session.client("dynamodb", endpoint_url=cfg.aws_endpoint)
+    stop = _stop_on_signals()
+    from chalicelib.settings import get_settings  # the app's own settings name the heartbeat table
+
+    pollers = start_pollers(functions, sqs, dynamodb, get_settings().main_table, REGION,
+                            PollerOptions(retry_delay_s=cfg.retry_delay_s), stop)
+    log("sqs", f"worker {index}: polling {', '.join(p.queue_name for p in pollers) or 'nothing'}")
+    stop.wait()
+    for poller in pollers:
+        poller.join(timeout=3)

@@ -1,0 +1,81 @@
+"""Runs the app's functions the way Lambda does: import the handler by its handler string, call it with
+(event, context), with the per-function name, memory and timeout from .chalice/config.json."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from chalice.app import Chalice
+from chalice.cli.factory import CLIFactory
+from chalice.config import Config
+
+from local.log import log
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class LambdaContext:
+    """The attributes and method of the context object Lambda hands a Python handler."""
+
+    def __init__(self, function_name: str, memory_mb: int, timeout_s: int, region: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = str(memory_mb)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler_string: str
+    memory_mb: int
+    timeout_s: int
+    handler: Callable[[dict[str, Any], Any], Any]
+
+
+class AppFunctions:
+    """The Chalice app imported once per process, and its functions by name."""
+
+    def __init__(self, config_stage: str, deployed_stage: str, region: str) -> None:
+        if str(PROJECT_DIR) not in sys.path:
+            sys.path.insert(0, str(PROJECT_DIR))
+        factory = CLIFactory(str(PROJECT_DIR))
+        self.config: Config = factory.create_config_obj(chalice_stage_name=config_stage)
+        self.app: Chalice = importlib.import_module("app").app
+        self._config_stage = config_stage
+        self._deployed_stage = deployed_stage
+        self._region = region
+        self._lock = threading.Lock()
+
+    def function(self, name: str, handler_string: str) -> Function:
+        scoped = self.config.scope(self._config_stage, name)
+        module_name, _, attribute = handler_string.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        return Function(name=name, handler_string=handler_string, memory_mb=scoped.lambda_memory_size or 128,
+                        timeout_s=scoped.lambda_timeout or 60, handler=handler)
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        full_name = f"{self.app.app_name}-{self._deployed_stage}-{function.name}"
+        context = LambdaContext(full_name, function.memory_mb, function.timeout_s, self._region)
+        started = time.monotonic()
+        try:
+            return function.handler(event, context)
+        finally:
+            elapsed = time.monotonic() - started
+            if elapsed > function.timeout_s:
+                # Lambda would have killed this invocation; say so loudly instead of hiding it.
+                log("lambda", f"{function.name} ran {elapsed:.1f}s, past its {function.timeout_s}s timeout")

@@ -1,0 +1,164 @@
+"""`make run`: the whole system on one machine, as one process tree.
+
+emulator (moto server) -> CloudFormation deploy of infra/template.yaml -> seed -> gateway + workers.
+Ctrl-C (or SIGTERM) stops every child; children also die with the supervisor (PR_SET_PDEATHSIG), so no
+process is left behind even if the supervisor is killed outright.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+from local import provision, seed
+from local.config import REGION, RUNTIME_ENV, STAGE, RuntimeConfig
+from local.lambda_runtime import PROJECT_DIR
+from local.log import log
+from local.tls import ensure_certificates
+
+STACK_NAME = f"kalexo-{STAGE}"
+OUTPUT_TO_SETTING = {
+    "MainTableName": "KALEXO_MAIN_TABLE", "ConnectionsTableName": "KALEXO_CONNECTIONS_TABLE",
+    "OpsTableName": "KALEXO_OPS_TABLE", "EventsTableName": "KALEXO_EVENTS_TABLE",
+    "DocumentsBucketName": "KALEXO_DOCUMENTS_BUCKET", "TilesBucketName": "KALEXO_TILES_BUCKET",
+    "UploadsQueueName": "KALEXO_UPLOADS_QUEUE", "UploadsDeadLetterQueueName": "KALEXO_UPLOADS_DLQ",
+    "TilesQueueName": "KALEXO_TILES_QUEUE", "TilesDeadLetterQueueName": "KALEXO_TILES_DLQ",
+}
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Supervisor:
+    def __init__(self, cfg: RuntimeConfig) -> None:
+        self.cfg = cfg
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stop = threading.Event()
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], quiet: bool = False) -> None:
+        # The emulator logs every request; that goes to a file, not the developer's terminal.
+        output = open(self.cfg.state_path / f"{name}.log", "wb") if quiet else None
+        self.children[name] = subprocess.Popen(args, env=env, cwd=PROJECT_DIR, preexec_fn=_die_with_parent,
+                                               stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true", "PYTHONUNBUFFERED": "1",
+        })
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def app_env(self, outputs: dict[str, str], secret: str, ca_bundle: Path) -> dict[str, str]:
+        env = self.base_env()
+        env.update({setting: outputs[output] for output, setting in OUTPUT_TO_SETTING.items()})
+        env.update({
+            "KALEXO_STAGE": STAGE, "AWS_ENDPOINT_URL": self.cfg.aws_endpoint, "AWS_CA_BUNDLE": str(ca_bundle),
+            "KALEXO_WEBSOCKET_ENDPOINT": self.cfg.management_endpoint, "KALEXO_JWT_SECRET": secret,
+            "KALEXO_EVENT_SOURCE_HEARTBEATS": "true", "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_XRAY_SDK_ENABLED": "false", "POWERTOOLS_METRICS_NAMESPACE": "Kalexo",
+            "POWERTOOLS_SERVICE_NAME": "kalexo", RUNTIME_ENV: self.cfg.to_json(),
+        })
+        return env
+
+    def _signing_secret(self) -> str:
+        path = self.cfg.state_path / "jwt-secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _check_ports_free(self) -> None:
+        for name, port in (("emulator", self.cfg.aws_port), ("REST", self.cfg.rest_port),
+                           ("WebSocket", self.cfg.ws_port), ("management TLS", self.cfg.tls_port)):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} ({name}) is already in use: is another local stack "
+                                       "running? Stop it, or choose other ports (python -m local run --help)")
+
+    def start(self) -> dict[str, str]:
+        started = time.monotonic()
+        self._check_ports_free()
+        self.cfg.state_path.mkdir(parents=True, exist_ok=True)
+        env = self.base_env()
+        self._spawn("emulator", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                 str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port)}, quiet=True)
+        _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
+        log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
+        session = boto3.session.Session(region_name=REGION, aws_access_key_id="local",
+                                        aws_secret_access_key="local")
+        stack = provision.deploy(session, self.cfg.aws_endpoint, STACK_NAME, {"Stage": STAGE})
+        log("emulator", f"stack {stack.name} deployed from infra/template.yaml")
+        seed.seed(session.client("dynamodb", endpoint_url=self.cfg.aws_endpoint), stack.outputs["MainTableName"])
+        ca_bundle, _, _ = ensure_certificates(self.cfg.state_path / "tls")
+        app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
+        self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
+        for index in range(self.cfg.worker_processes):
+            self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)], app_env)
+        _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
+        (self.cfg.state_path / "runtime.json").write_text(json.dumps({
+            "config": json.loads(self.cfg.to_json()),
+            "pids": {name: child.pid for name, child in self.children.items()},
+            "supervisor_pid": os.getpid(),
+            "env": {k: v for k, v in app_env.items() if k.startswith(("KALEXO_", "AWS_"))},
+        }, indent=2))
+        log("runtime", f"ready in {time.monotonic() - started:.1f}s")
+        return app_env
+
+    def _check_children(self) -> None:
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                raise RuntimeError(f"{name} exited with status {child.returncode}")
+
+    def wait(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop.set())
+        while not self.stop.wait(0.5):
+            for name, child in self.children.items():
+                if child.poll() is not None:
+                    log("runtime", f"{name} exited with status {child.returncode}; stopping everything")
+                    return 1
+        return 0
+
+    def shutdown(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 8
+        for name, child in self.children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log("runtime", f"{name} did not stop; killing it")
+                child.kill()
+                child.wait()
+        log("runtime", "stopped")
+
+
+def _wait_http(url: str, timeout: float, check: object, accept: tuple[int, ...] = ()) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        check()  # type: ignore[operator]
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if not accept or response.status in accept:
+                    return
+        except Exception as exc:  # connection refused while starting, or 503 while degraded
+            last = exc
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up in {timeout:.0f}s: {last!r}")

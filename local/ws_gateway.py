@@ -1,0 +1,168 @@
+"""A WebSocket API that behaves like API Gateway's, in front of the app's $connect/$default/$disconnect
+functions: same event shapes, refusal on a non-2xx $connect, 128 KB messages (close 1009), idle and maximum
+connection time (close 1001), and the error frame API Gateway sends when an integration fails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from local.lambda_runtime import AppFunctions, Function
+from local.log import log
+from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, \
+    new_connection_id
+
+GOING_AWAY = 1001
+
+
+@dataclass(frozen=True)
+class GatewayLimits:
+    max_message_bytes: int = 128 * 1024
+    idle_timeout_s: float = 600.0
+    max_connection_s: float = 7200.0
+
+
+@dataclass(eq=False)
+class LiveConnection:
+    info: ConnectionInfo
+    ws: web.WebSocketResponse
+    headers: dict[str, str]
+    opened_at: float = field(default_factory=time.monotonic)
+    last_active: float = field(default_factory=time.monotonic)
+    last_active_wall: float = field(default_factory=time.time)
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    close_reason: str = "Client closed"
+
+    def touch(self) -> None:
+        self.last_active, self.last_active_wall = time.monotonic(), time.time()
+
+
+class WebsocketGateway:
+    def __init__(self, functions: AppFunctions, api: ApiInfo, limits: GatewayLimits,
+                 max_workers: int = 32) -> None:
+        self.api = api
+        self.limits = limits
+        self._functions = functions
+        self._routes: dict[str, Function] = {
+            route_key: functions.function(config.name, config.handler_string)
+            for route_key, config in functions.app.websocket_handlers.items()
+        }
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ws-lambda")
+        self.live: dict[str, LiveConnection] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
+        function = self._routes.get(route_key)
+        if function is None:
+            return {"statusCode": 200}  # API Gateway accepts when no $connect/$disconnect route exists
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._functions.invoke, function, event)
+
+    def _route_for(self, data: str | bytes) -> str:
+        """Chalice's route selection expression is $request.body.action; unmatched keys go to $default."""
+        try:
+            action = json.loads(data).get("action") if isinstance(data, str) else None
+        except (ValueError, AttributeError):
+            action = None
+        if isinstance(action, str) and action in self._routes and not action.startswith("$"):
+            return action
+        return "$default"
+
+    async def handle_upgrade(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.json_response({"message": "Upgrade Required"}, status=426)
+        info = ConnectionInfo(new_connection_id(), request.remote or "127.0.0.1",
+                              request.headers.get("User-Agent", ""))
+        try:
+            result = await self._invoke("$connect", connect_event(self.api, info, request.headers, request.query))
+        except Exception as exc:  # the integration failed: API Gateway answers 500 and never upgrades
+            log("ws", f"$connect failed: {exc!r}")
+            return web.json_response({"message": "Internal server error"}, status=500)
+        status = int((result or {}).get("statusCode", 200))
+        if not 200 <= status < 300:
+            body = (result or {}).get("body") or ""
+            return web.Response(status=status, text=body if isinstance(body, str) else json.dumps(body),
+                                content_type="application/json")
+        # +1: aiohttp refuses a message of exactly max_msg_size; API Gateway accepts one of exactly 128 KB.
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes + 1, autoping=False)
+        await ws.prepare(request)
+        live = LiveConnection(info, ws, {k: v for k, v in request.headers.items()})
+        self.live[info.connection_id] = live
+        try:
+            await self._read_loop(live)
+        finally:
+            self.live.pop(info.connection_id, None)
+            code = ws.close_code or 1006
+            event = disconnect_event(self.api, info, live.headers, code, live.close_reason)
+            try:
+                await self._invoke("$disconnect", event)
+            except Exception as exc:
+                log("ws", f"$disconnect failed: {exc!r}")
+        return ws
+
+    async def _read_loop(self, live: LiveConnection) -> None:
+        ws = live.ws
+        while not ws.closed:
+            msg = await ws.receive()
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                live.touch()
+                self._spawn(self._dispatch(live, msg.data))
+            elif msg.type == WSMsgType.PING:
+                live.touch()
+                await ws.pong(msg.data)
+            elif msg.type == WSMsgType.ERROR:
+                live.close_reason = f"Protocol error: {msg.data}"
+                log("ws", f"{live.info.connection_id} closed: {msg.data}")
+                break
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                break
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _dispatch(self, live: LiveConnection, data: str | bytes) -> None:
+        route = self._route_for(data)
+        event = message_event(self.api, live.info, route, data)
+        try:
+            await self._invoke(route, event)
+        except Exception as exc:
+            log("ws", f"{route} failed: {exc!r}")
+            error = {"message": "Internal server error", "connectionId": live.info.connection_id,
+                     "requestId": event["requestContext"]["requestId"]}
+            await self.send(live, json.dumps(error).encode())
+
+    async def send(self, live: LiveConnection, data: bytes) -> None:
+        async with live.send_lock:
+            try:
+                await live.ws.send_str(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                await live.ws.send_bytes(data)
+
+    async def close(self, live: LiveConnection, code: int, reason: str) -> None:
+        live.close_reason = reason
+        await live.ws.close(code=code, message=reason.encode())
+
+    async def watchdog(self) -> None:
+        """Closes connections past API Gateway's idle timeout or maximum connection duration."""
+        tick = max(0.05, min(1.0, self.limits.idle_timeout_s / 4, self.limits.max_connection_s / 4))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for live in list(self.live.values()):
+                if now - live.opened_at > self.limits.max_connection_s:
+                    self._spawn(self.close(live, GOING_AWAY, "Maximum connection duration reached"))
+                elif now - live.last_active > self.limits.idle_timeout_s:
+                    self._spawn(self.close(live, GOING_AWAY, "Idle timeout reached"))
+
+    async def shutdown(self) -> None:
+        for live in list(self.live.values()):
+            await self.close(live, GOING_AWAY, "Gateway stopping")
+        self._executor.shutdown(wait=False, cancel_futures=True)
