@@ -1,7 +1,6 @@
 """Kalexo Teamwork: wiring only. Handlers live in chalicelib/routes; this file assembles them."""
 
-from chalice import Chalice, Response
-from chalice.app import WebsocketEvent
+from chalice.app import Chalice, Response, WebsocketEvent
 
 from chalicelib.observability import observability_middleware
 from chalicelib.routes import health, ingest, websocket

@@ -8,7 +8,8 @@ POWERTOOLS_TRACE_DISABLED). The tracer loads the X-Ray SDK lazily and is silent 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit

@@ -5,7 +5,8 @@ Adapters in chalicelib/adapters implement them for AWS; tests hand the services 
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 from chalicelib.domain.health import ComponentHealth
 

@@ -7,9 +7,9 @@ stack it deployed into the emulator, `make deploy-infra` writes them into `.chal
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
 
 
 class SettingsError(RuntimeError):

@@ -8,9 +8,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory

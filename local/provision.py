@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
@@ -54,7 +55,7 @@ def deploy(session: boto3.session.Session, endpoint: str, stack_name: str,
     return Stack(name=stack_name, outputs=outputs, context=context)
 
 
-def _wait(describe: Callable[[], dict[str, Any]], timeout: float = 60.0) -> dict[str, Any]:
+def _wait(describe: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         stack = describe()

@@ -6,8 +6,9 @@ import base64
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from multidict import MultiMapping
 

@@ -15,8 +15,7 @@ from aiohttp import WSMsgType, web
 
 from local.lambda_runtime import AppFunctions, Function
 from local.log import log
-from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, \
-    new_connection_id
+from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, new_connection_id
 
 GOING_AWAY = 1001
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from chalicelib.ports import ConnectionGone
@@ -21,10 +22,9 @@ class ManagementApiNotifier:
             raise ConnectionGone(connection_id) from exc
 
     def close(self, connection_id: str) -> None:
-        try:
+        # Already closed is the outcome the caller wanted.
+        with contextlib.suppress(self._client.exceptions.GoneException):
             self._client.delete_connection(ConnectionId=connection_id)
-        except self._client.exceptions.GoneException:
-            pass  # already closed: the outcome the caller wanted
 
 
 def endpoint_from_event(api_id: str, stage: str, region: str) -> str:

@@ -29,7 +29,7 @@ class ClientMessage:
 
 
 def parse_client_message(raw: str | bytes | None) -> ClientMessage:
-    if raw is None or raw == "" or raw == b"":
+    if raw is None or raw in {"", b""}:
         raise ProtocolError("empty_message", "the message has no body")
     size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
     if size > MAX_MESSAGE_BYTES:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Response
+from chalice.app import Response
 
 
 def error_response(status: int, code: str, message: str) -> Response:

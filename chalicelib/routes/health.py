@@ -6,7 +6,7 @@ for platform admins only, so the public answer names nothing an attacker could u
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.auth.tokens import AuthError
 from chalicelib.container import get_container

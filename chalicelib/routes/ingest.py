@@ -7,8 +7,7 @@ loads the stage's environment variables before importing the app).
 
 from __future__ import annotations
 
-from chalice import Blueprint
-from chalice.app import SQSEvent
+from chalice.app import Blueprint, SQSEvent
 
 from chalicelib.container import get_container
 from chalicelib.observability import logger

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from chalice import Chalice, Response
-from chalice.app import WebsocketEvent
+from chalice.app import Chalice, Response, WebsocketEvent
 
 from chalicelib.adapters.notifier import endpoint_from_event
 from chalicelib.auth.tokens import AuthError
 from chalicelib.container import get_container
 from chalicelib.observability import logger
-
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
 
 from chalicelib.domain.health import HealthReport
 from chalicelib.ports import HealthProbe

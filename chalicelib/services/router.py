@@ -6,8 +6,9 @@ The workspace actions (join, presence, chat, ops) register here as the router gr
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib.domain.envelopes import (
     ClientMessage,
@@ -35,10 +36,9 @@ class MessageRouter:
             reply = command(connection_id, message)
         except ProtocolError as error:
             reply = error_message(error)
-        try:
+        # A sender that left before its answer has nothing to deliver to.
+        with contextlib.suppress(ConnectionGone):
             self._notifier.send(connection_id, reply)
-        except ConnectionGone:
-            pass  # the sender left before its answer: nothing to deliver to
 
     def _ping(self, connection_id: str, message: ClientMessage) -> bytes:
         return server_message("pong", message.request_id, server_time=int(time.time() * 1000))

@@ -1,0 +1,61 @@
+# Kalexo Teamwork. `make run` starts the whole system locally; `make test` runs every test.
+# Both set themselves up on a fresh clone (virtual environment with Python 3.12+, packages from PyPI).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Chalice picks the Lambda runtime from this interpreter; the imaging wheels need python3.12 or newer.
+PYTHON ?= $(shell for p in python3.12 python3.13 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
+	$(HOME)/.pyenv/versions/3.13*/bin/python3.13; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+
+.PHONY: help venv run test unit lint token package-check deploy-infra deploy clean
+
+help:
+	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
+	@echo "make test                    set up and run every test (unit, contract, end-to-end)"
+	@echo "make token USER=<name> [WORKSPACE=<id>] [ADMIN=1]   a token for the running local stack"
+	@echo "make lint                    ruff and mypy"
+	@echo "make package-check           chalice package with the merged template, then cfn-lint"
+	@echo "make deploy-infra STAGE=dev  deploy infra/template.yaml to AWS and write its outputs to .chalice/config.json"
+	@echo "make deploy STAGE=dev        deploy-infra, then chalice deploy --stage STAGE"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.12 or python3.13 on PATH)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m local run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy app.py chalicelib local infra tests bench
+
+token: $(STAMP)
+	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin)
+
+package-check: $(STAMP)
+	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE)
+	$(BIN)/cfn-lint build/package-$(STAGE)/sam.json infra/template.yaml
+
+deploy-infra: $(STAMP)
+	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+deploy: deploy-infra
+	$(BIN)/chalice deploy --stage $(STAGE)
+
+clean:
+	rm -rf build .local .mypy_cache .ruff_cache .pytest_cache
