@@ -35,22 +35,26 @@ def merge_template(stage: str, app_template: dict[str, Any]) -> dict[str, Any]:
     infra = yaml.safe_load(TEMPLATE.read_text())
     infra["Parameters"]["Stage"]["Default"] = stage
     variables = {setting: infra["Outputs"][output]["Value"] for output, setting in SETTING_FOR_OUTPUT.items()}
-    queues = {props["QueueName"]["Fn::Sub"].replace("${Stage}", stage): logical_id
-              for logical_id, r in infra["Resources"].items() if r["Type"] == "AWS::SQS::Queue"
-              for props in [r["Properties"]]}
     for logical_id, resource in app_template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            infra["Resources"][logical_id] = {"Properties": {"Environment": {"Variables": variables}}}
+    return dict(infra)
+
+
+def point_events_at_queues(stage: str, merged: dict[str, Any]) -> None:
+    """Chalice names an event's queue by an ARN string, which gives CloudFormation no dependency on the
+    queue in a merged stack (the mapping could be created first). A merge can only add keys, so the
+    packaged template is edited: each SQS event gets Fn::GetAtt of the queue resource."""
+    queues = {r["Properties"]["QueueName"]["Fn::Sub"].replace("${Stage}", stage): logical_id
+              for logical_id, r in merged["Resources"].items()
+              if r["Type"] == "AWS::SQS::Queue" and isinstance(r["Properties"].get("QueueName"), dict)}
+    for resource in merged["Resources"].values():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        overlay: dict[str, Any] = {"Environment": {"Variables": variables}}
-        # Chalice names the queue by an ARN string, which gives CloudFormation no dependency on the queue
-        # in a merged stack; point the event at the queue resource itself.
-        for event_id, event in resource["Properties"].get("Events", {}).items():
+        for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
                 queue_name = str(event["Properties"]["Queue"]["Fn::Sub"]).rsplit(":", 1)[-1]
-                queue_arn = {"Fn::GetAtt": [queues[queue_name], "Arn"]}
-                overlay.setdefault("Events", {})[event_id] = {"Properties": {"Queue": queue_arn}}
-        infra["Resources"][logical_id] = {"Properties": overlay}
-    return dict(infra)
+                event["Properties"]["Queue"] = {"Fn::GetAtt": [queues[queue_name], "Arn"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         merge_path.write_text(json.dumps(merge_template(args.stage, app_only), indent=2))
         args.out.mkdir(parents=True, exist_ok=True)
         merged = _chalice_package(args.stage, args.out, merge_path)
+    point_events_at_queues(args.stage, merged)
+    (args.out / "sam.json").write_text(json.dumps(merged, indent=2))
     functions = [k for k, v in merged["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
     print(f"{args.out}/sam.json: {len(merged['Resources'])} resources, functions: {', '.join(functions)}")
     return 0
