@@ -1,0 +1,88 @@
+"""Each AWS adapter against the emulator, with the same expectations as its in-memory twin."""
+
+import json
+import time
+
+import pytest
+
+from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
+from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
+from chalicelib.adapters.health_probes import BucketProbe, EventSourceProbe, QueueProbe, TableProbe
+from tests.fakes import InMemoryConnectionStore, InMemoryUploadLog
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def upload_log(request, stack, clients):
+    if request.param == "memory":
+        return InMemoryUploadLog()
+    return DynamoUploadLog(clients["dynamodb"], stack.outputs["MainTableName"])
+
+
+def test_upload_log_records_each_version_once(upload_log):
+    key = f"workspaces/w/{time.time_ns()}.pdf"
+    assert upload_log.record("b", key, "v1", 10, "e") is True
+    assert upload_log.record("b", key, "v1", 10, "e") is False
+    assert upload_log.record("b", key, "v2", 11, "f") is True
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request, stack, clients):
+    if request.param == "memory":
+        return InMemoryConnectionStore()
+    return DynamoConnectionStore(clients["dynamodb"], stack.outputs["ConnectionsTableName"])
+
+
+def test_connection_rows_are_written_with_ttl_and_deleted(store, stack, clients):
+    store.put("conn-1", "alice", {"account_id": "acc"})
+    if isinstance(store, DynamoConnectionStore):
+        item = clients["dynamodb"].get_item(TableName=stack.outputs["ConnectionsTableName"],
+                                            Key={"pk": {"S": "CONN#conn-1"}, "sk": {"S": "CONN"}})["Item"]
+        assert item["user_id"]["S"] == "alice"
+        assert int(item["expires_at"]["N"]) > time.time() + 7200
+    store.delete("conn-1")
+    store.delete("conn-1")  # deleting twice is not an error ($disconnect may repeat a TTL reap)
+    if isinstance(store, InMemoryConnectionStore):
+        assert store.rows == {}
+
+
+def test_probes_report_present_and_missing_components(stack, clients):
+    ddb, sqs, s3 = clients["dynamodb"], clients["sqs"], clients["s3"]
+    assert TableProbe(ddb, stack.outputs["MainTableName"]).check().ok
+    missing = TableProbe(ddb, "no-such-table").check()
+    assert not missing.ok and missing.error
+    queue = QueueProbe(sqs, stack.outputs["TilesQueueName"], stack.outputs["TilesDeadLetterQueueName"]).check()
+    assert queue.ok and queue.detail["dead_letters"] == 0 and "latency_ms" in queue.detail
+    assert not QueueProbe(sqs, "nope", "nope-dlq").check().ok
+    assert BucketProbe(s3, stack.outputs["TilesBucketName"]).check().ok
+    assert not BucketProbe(s3, "no-such-bucket-kalexo").check().ok
+
+
+def test_event_source_probe_needs_fresh_heartbeats(stack, clients):
+    ddb, table = clients["dynamodb"], stack.outputs["MainTableName"]
+    probe = EventSourceProbe(ddb, table, ["q-fresh", "q-stale"], required=True, max_age_seconds=30)
+    assert not probe.check().ok  # no heartbeat at all
+    for queue, age in (("q-fresh", 1), ("q-stale", 120)):
+        ddb.put_item(TableName=table, Item={"pk": {"S": EventSourceProbe.HEARTBEAT_PK}, "sk": {"S": queue},
+                                            "last_poll_at": {"N": str(time.time() - age)}})
+    result = probe.check()
+    assert not result.ok
+    assert result.detail["pollers"]["q-fresh"]["seconds_since_poll"] < 30
+    assert EventSourceProbe(ddb, table, ["q-fresh"], required=True, max_age_seconds=30).check().ok
+    assert EventSourceProbe(ddb, table, ["x"], required=False).check().detail == {"managed_by": "aws-lambda"}
+
+
+def test_s3_notification_reaches_the_uploads_queue_with_an_encoded_key(stack, clients):
+    s3, sqs = clients["s3"], clients["sqs"]
+    url = sqs.get_queue_url(QueueName=stack.outputs["UploadsQueueName"])["QueueUrl"]
+    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="workspaces/w1/plan A.pdf", Body=b"%PDF")
+    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="elsewhere/x.pdf", Body=b"%PDF")
+    bodies = []
+    deadline = time.time() + 10
+    while time.time() < deadline and not any("Records" in b for b in bodies):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    keys = [r["s3"]["object"]["key"] for b in bodies for r in json.loads(b).get("Records", [])]
+    assert len(keys) == 1  # the prefix filter keeps other folders out
+    from chalicelib.domain.s3_notifications import parse_notification
+    assert parse_notification(next(b for b in bodies if "Records" in b))[0].key == "workspaces/w1/plan A.pdf"
