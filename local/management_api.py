@@ -58,10 +58,11 @@ class ManagementApi:
         if live is None:
             assert error is not None
             return error
+        # The wire names are lower camel case (botocore's locationName), as execute-api sends them.
         body: dict[str, Any] = {
-            "ConnectedAt": _iso(live.info.connected_at_ms / 1000),
-            "Identity": {"SourceIp": live.info.source_ip, "UserAgent": live.info.user_agent},
-            "LastActiveAt": _iso(live.last_active_wall),
+            "connectedAt": _iso(live.info.connected_at_ms / 1000),
+            "identity": {"sourceIp": live.info.source_ip, "userAgent": live.info.user_agent},
+            "lastActiveAt": _iso(live.last_active_wall),
         }
         return web.json_response(body)
 

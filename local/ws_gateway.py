@@ -89,7 +89,9 @@ class WebsocketGateway:
             return web.Response(status=status, text=body if isinstance(body, str) else json.dumps(body),
                                 content_type="application/json")
         # +1: aiohttp refuses a message of exactly max_msg_size; API Gateway accepts one of exactly 128 KB.
-        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes + 1, autoping=False)
+        # No permessage-deflate: API Gateway does not negotiate it (and aiohttp sizes compressed messages
+        # differently).
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes + 1, autoping=False, compress=False)
         await ws.prepare(request)
         live = LiveConnection(info, ws, {k: v for k, v in request.headers.items()})
         self.live[info.connection_id] = live

@@ -1,0 +1,22 @@
+"""The whole local stack, started once for the end-to-end tests with short websocket timeouts so the
+idle and maximum-duration limits can be observed in seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import LocalStack, start_stack, stop_stack
+
+IDLE_TIMEOUT_S = 3.0
+MAX_CONNECTION_S = 8.0
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state: Path = tmp_path_factory.mktemp("stack")
+    running = start_stack(state, "--idle-timeout", str(IDLE_TIMEOUT_S), "--max-connection", str(MAX_CONNECTION_S))
+    yield running
+    stop_stack(running)
