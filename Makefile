@@ -4,8 +4,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Chalice picks the Lambda runtime from this interpreter; the imaging wheels need python3.12 or newer.
+# Each candidate is run, not just looked up: a pyenv shim exists even where it cannot start that version.
 PYTHON ?= $(shell for p in python3.12 python3.13 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
-	$(HOME)/.pyenv/versions/3.13*/bin/python3.13; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+	$(HOME)/.pyenv/versions/3.13*/bin/python3.13 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

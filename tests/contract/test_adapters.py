@@ -76,7 +76,7 @@ def test_s3_notification_reaches_the_uploads_queue_with_an_encoded_key(stack, cl
     url = sqs.get_queue_url(QueueName=stack.outputs["UploadsQueueName"])["QueueUrl"]
     s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="workspaces/w1/plan A.pdf", Body=b"%PDF")
     s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="elsewhere/x.pdf", Body=b"%PDF")
-    bodies = []
+    bodies: list[str] = []
     deadline = time.time() + 10
     while time.time() < deadline and not any("Records" in b for b in bodies):
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):

@@ -66,10 +66,12 @@ class LocalStack:
                                      aws_secret_access_key="local")
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return self.session().client(service, endpoint_url=kwargs.pop("endpoint_url", self.aws), **kwargs)
+        endpoint = kwargs.pop("endpoint_url", self.aws)
+        return self.session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 
-    def log(self) -> str:
-        return (self.state_dir / "stack.log").read_text(errors="replace")[-6000:]
+    def log(self, tail: int | None = 6000) -> str:
+        text = (self.state_dir / "stack.log").read_text(errors="replace")
+        return text if tail is None else text[-tail:]
 
 
 def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0) -> LocalStack:

@@ -45,7 +45,7 @@ def test_other_secret_and_tampered_payload_are_refused():
 
 def test_unsigned_and_unknown_role_tokens_are_refused():
     unsigned = jwt.encode({"sub": "a", "iss": "kalexo", "exp": time.time() + 60, "iat": time.time(), "jti": "x"},
-                          key=None, algorithm="none")
+                          key="", algorithm="none")
     with pytest.raises(AuthError):
         SERVICE.verify(unsigned)
     claims = {"sub": "a", "iss": "kalexo", "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "x",

@@ -1,0 +1,70 @@
+"""S3 -> SQS -> the app's SQS handler, retries and the dead-letter queue, through the real local stack."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    return predicate()
+
+
+def test_presigned_upload_reaches_the_sqs_handler_through_the_notification(stack):
+    s3 = stack.client("s3")
+    bucket = stack.env["KALEXO_DOCUMENTS_BUCKET"]
+    key = f"workspaces/ws-demo/uploads/{uuid.uuid4().hex}/site plan (rev B).pdf"
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key,
+                                                          "ContentType": "application/pdf"}, ExpiresIn=300)
+    body = b"%PDF-1.7\n" + b"0" * 2048
+    assert requests.put(url, data=body, headers={"Content-Type": "application/pdf"}, timeout=10).status_code == 200
+    ddb = stack.client("dynamodb")
+
+    def recorded():
+        rows = ddb.query(TableName=stack.env["KALEXO_MAIN_TABLE"], KeyConditionExpression="pk = :pk",
+                         ExpressionAttributeValues={":pk": {"S": f"OBJECT#{bucket}/{key}"}})["Items"]
+        return rows
+
+    rows = wait_for(recorded, timeout=20)
+    assert len(rows) == 1, stack.log()
+    assert rows[0]["key"]["S"] == key  # decoded from the notification's URL-encoded key
+    assert int(rows[0]["size"]["N"]) == len(body)
+    # The object itself was stored with its body (moto keeps an empty body for a form content type).
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+
+
+def test_a_failing_handler_is_retried_then_the_message_lands_in_the_dlq(stack):
+    sqs = stack.client("sqs")
+    queue = sqs.get_queue_url(QueueName=stack.env["KALEXO_UPLOADS_QUEUE"])["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=stack.env["KALEXO_UPLOADS_DLQ"])["QueueUrl"]
+    max_receive = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])
+                             ["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
+    poison = f"not an S3 notification {uuid.uuid4().hex}"
+    sqs.send_message(QueueUrl=queue, MessageBody=poison)
+
+    def dead_lettered():
+        for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           MessageSystemAttributeNames=["All"]).get("Messages", []):
+            sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            if message["Body"] == poison:
+                return message
+        return None
+
+    message = wait_for(dead_lettered, timeout=60, interval=0.5)
+    assert message is not None, stack.log()
+    assert int(message["Attributes"]["ApproximateReceiveCount"]) >= int(max_receive)
+    failures = stack.log(tail=None).count("ingest_uploads failed on 1 message(s): MalformedNotification")
+    assert failures >= int(max_receive), "each delivery was handed to the handler and failed"
+    sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,75 @@
+"""The runtime as a developer meets it: /health, tokens from `make token`, and a clean stop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from websockets.sync.client import connect
+
+from chalicelib.domain.principal import Role
+from tests.e2e.stack import ROOT, alive, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_reports_every_component(stack):
+    public = requests.get(f"{stack.rest}/health", timeout=10)
+    assert public.status_code == 200
+    body = public.json()
+    assert body["status"] == "ok"
+    assert set(body["components"]) == {"endpoint", "table", "queue", "bucket", "pollers"}
+    assert len(body["components"]["table"]) == 4
+    assert "name" not in body["components"]["table"][0]  # the public answer names nothing
+    admin = requests.get(f"{stack.rest}/health", timeout=10,
+                         headers={"Authorization": f"Bearer {stack.token('admin', (Role.PLATFORM_ADMIN,))}"}).json()
+    tables = {c["name"] for c in admin["components"]["table"]}
+    assert stack.env["KALEXO_MAIN_TABLE"] in tables
+    pollers = admin["components"]["pollers"][0]["pollers"]
+    assert pollers[stack.env["KALEXO_UPLOADS_QUEUE"]]["seconds_since_poll"] < 30
+    member = requests.get(f"{stack.rest}/health", timeout=10,
+                          headers={"Authorization": f"Bearer {stack.token('alice')}"}).json()
+    assert "name" not in member["components"]["table"][0]  # details are for platform admins only
+
+
+def run_token(stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "local", "token", "--state-dir", str(stack.state_dir), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_token_command_prints_a_working_token_last(stack):
+    result = run_token(stack, "--user", "bob", "--workspace", "ws-demo")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    with connect(f"{stack.ws}/?token={token}") as ws:
+        ws.send('{"action":"ping"}')
+        assert '"pong"' in ws.recv(timeout=10)
+    assert run_token(stack, "--user", "mallory").returncode == 2
+    refused = run_token(stack, "--user", "admin", "--workspace", "ws-demo")
+    assert refused.returncode == 2 and "not a member" in refused.stderr
+
+
+def test_stack_starts_quickly_and_ctrl_c_leaves_no_process_behind(tmp_path, stack):
+    second = start_stack(tmp_path / "second", "--workers", "1")
+    assert second.started_in_s < 120
+    pids = second.runtime["pids"]
+    assert set(pids) == {"emulator", "gateway", "worker-0"}
+    assert all(alive(pid) for pid in pids.values())
+    assert stop_stack(second) == 0
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.1)
+    assert not [name for name, pid in pids.items() if alive(pid)]
+    # The first stack is untouched by the second one stopping.
+    assert requests.get(f"{stack.rest}/health", timeout=10).status_code == 200
+
+
+def test_a_second_stack_on_busy_ports_refuses_to_start(tmp_path, stack):
+    result = subprocess.run([sys.executable, "-m", "local", "run", "--state-dir", str(tmp_path),
+                             "--aws-port", str(stack.ports["aws"])], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1
+    assert "already in use" in result.stderr
