@@ -1,0 +1,1 @@
+"""Benchmarks that print figures; results are recorded in docs/benchmarks.md."""
