@@ -52,7 +52,7 @@ class SqsPoller(threading.Thread):
         self._function: Function = functions.function(source.name, source.handler_string)
         self._batch = max(1, min(10, source.batch_size))
         self._sqs, self._dynamodb = sqs, dynamodb
-        self._table, self._region, self._options, self._stop = heartbeat_table, region, options, stop
+        self._table, self._region, self._options, self._stop_event = heartbeat_table, region, options, stop
         queue = source.queue or (source.queue_arn or "").rsplit(":", 1)[-1]
         self.queue_name = queue
         self._url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -61,13 +61,15 @@ class SqsPoller(threading.Thread):
         self.invocations = self.failures = 0
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop_event.is_set():
             try:
                 self._heartbeat()
                 self._poll_once()
             except Exception as exc:  # the emulator restarting or going away must not kill the poller
+                if self._stop_event.is_set():
+                    break
                 log("sqs", f"{self.queue_name}: poll failed: {exc!r}")
-                self._stop.wait(1.0)
+                self._stop_event.wait(1.0)
 
     def _heartbeat(self) -> None:
         now = time.time()

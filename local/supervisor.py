@@ -48,11 +48,14 @@ class Supervisor:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stop = threading.Event()
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str], quiet: bool = False) -> None:
-        # The emulator logs every request; that goes to a file, not the developer's terminal.
-        output = open(self.cfg.state_path / f"{name}.log", "wb") if quiet else None
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], backend: bool = False) -> None:
+        # The emulator logs every request: that goes to a file, not the developer's terminal. It also runs in
+        # a session of its own, so a Ctrl-C in the terminal reaches the app processes first and the
+        # emulator is stopped last, after nothing needs it any more.
+        output = open(self.cfg.state_path / f"{name}.log", "wb") if backend else None
         self.children[name] = subprocess.Popen(args, env=env, cwd=PROJECT_DIR, preexec_fn=_die_with_parent,
-                                               stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+                                               stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                                               start_new_session=backend)
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -96,7 +99,7 @@ class Supervisor:
         self.cfg.state_path.mkdir(parents=True, exist_ok=True)
         env = self.base_env()
         self._spawn("emulator", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                                 str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port)}, quiet=True)
+                                 str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port)}, backend=True)
         _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
         log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
         session = boto3.session.Session(region_name=REGION, aws_access_key_id="local",
@@ -135,18 +138,24 @@ class Supervisor:
         return 0
 
     def shutdown(self) -> None:
-        for child in self.children.values():
+        app_children = {n: c for n, c in self.children.items() if n != "emulator"}
+        self._stop_all(app_children)
+        self._stop_all({n: c for n, c in self.children.items() if n == "emulator"})
+        log("runtime", "stopped")
+
+    @staticmethod
+    def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+        for child in children.values():
             if child.poll() is None:
                 child.terminate()
         deadline = time.monotonic() + 8
-        for name, child in self.children.items():
+        for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log("runtime", f"{name} did not stop; killing it")
                 child.kill()
                 child.wait()
-        log("runtime", "stopped")
 
 
 def _wait_http(url: str, timeout: float, check: object, accept: tuple[int, ...] = ()) -> None:

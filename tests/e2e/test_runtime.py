@@ -73,3 +73,14 @@ def test_a_second_stack_on_busy_ports_refuses_to_start(tmp_path, stack):
                             timeout=60)
     assert result.returncode == 1
     assert "already in use" in result.stderr
+
+
+def test_children_die_with_a_killed_supervisor(tmp_path, stack):
+    third = start_stack(tmp_path / "third", "--workers", "1")
+    pids = third.runtime["pids"]
+    third.process.kill()  # SIGKILL: the supervisor gets no chance to clean up
+    third.process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.1)
+    assert not [name for name, pid in pids.items() if alive(pid)]
