@@ -3,14 +3,26 @@
 from chalice.app import Chalice, Response, WebsocketEvent
 
 from chalicelib.observability import observability_middleware
-from chalicelib.routes import health, ingest, websocket
+from chalicelib.routes import (
+    admin_accounts,
+    admin_workspaces,
+    events,
+    health,
+    ingest,
+    maintenance,
+    members,
+    openapi,
+    websocket,
+)
+from chalicelib.routes.chalice_errors import error_shape_middleware
 
 app = Chalice(app_name="kalexo")
 # Chalice still labels websocket support experimental; it is what API Gateway websockets deploy with.
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(observability_middleware, "all")
-app.register_blueprint(health.bp)
-app.register_blueprint(ingest.bp)
+app.register_middleware(error_shape_middleware, "http")
+for blueprint in (health, admin_accounts, admin_workspaces, members, events, openapi, ingest, maintenance):
+    app.register_blueprint(blueprint.bp)
 websocket.configure_websocket_api(app)
 
 

@@ -73,6 +73,18 @@ class AwsClients:
         client: SSMClient = self._client("ssm")
         return client
 
+    def memcached(self) -> Any:
+        """A pymemcache client for the configured endpoint (TLS for ElastiCache Serverless)."""
+        from pymemcache.client.base import Client
+
+        host, _, port = (self._settings.memcached_endpoint or "").rpartition(":")
+        tls = None
+        if self._settings.memcached_tls:
+            import ssl
+
+            tls = ssl.create_default_context()
+        return Client((host, int(port)), connect_timeout=1, timeout=1, tls_context=tls, no_delay=True)
+
     def management_api(self, endpoint_url: str) -> ApiGatewayManagementApiClient:
         """The @connections client for one websocket API endpoint (one shared client per endpoint)."""
         client = self._management.get(endpoint_url)

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from functools import cached_property, lru_cache
 
+from chalicelib.adapters.cache_local import LocalTtlCache
+from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
+from chalicelib.adapters.dynamo_events import DynamoEventLog
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
+from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
 from chalicelib.adapters.health_probes import (
     BucketProbe,
     EndpointProbe,
@@ -20,10 +25,17 @@ from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.secrets import signing_secret
 from chalicelib.auth.tokens import TokenService
 from chalicelib.aws import AwsClients
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.ports import Cache
+from chalicelib.services.access import AccessService
 from chalicelib.services.connections import ConnectionService
+from chalicelib.services.directory import DirectoryService
+from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.health import HealthService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.uploads import UploadIngest
+from chalicelib.services.usage import UsageService
+from chalicelib.services.workspaces import WorkspaceService
 from chalicelib.settings import Settings, get_settings
 
 
@@ -33,14 +45,76 @@ class Container:
         self.clients = AwsClients(settings)
 
     @cached_property
+    def secret(self) -> str:
+        return signing_secret(self.settings, self.clients.ssm)
+
+    @cached_property
     def tokens(self) -> TokenService:
-        secret = signing_secret(self.settings, self.clients.ssm)
-        return TokenService(secret=secret, ttl_seconds=self.settings.token_ttl_seconds)
+        return TokenService(secret=self.secret, ttl_seconds=self.settings.token_ttl_seconds)
+
+    @cached_property
+    def cursors(self) -> CursorCodec:
+        return CursorCodec(self.secret)
+
+    @cached_property
+    def cache(self) -> Cache:
+        if self.settings.cache_backend == "memcached":
+            from chalicelib.adapters.cache_memcached import MemcachedCache
+
+            return MemcachedCache(self.clients.memcached(), prefix=f"kalexo:{self.settings.stage}:")
+        return LocalTtlCache()
+
+    @cached_property
+    def tenancy(self) -> CachedTenancy:
+        store = DynamoTenancyStore(self.clients.dynamodb, self.settings.main_table)
+        return CachedTenancy(store, self.cache, self.settings.cache_ttl_seconds)
+
+    @cached_property
+    def access(self) -> AccessService:
+        return AccessService(self.tokens, self.tenancy)
+
+    @cached_property
+    def connection_store(self) -> DynamoConnectionStore:
+        return DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table)
+
+    @cached_property
+    def event_log(self) -> DynamoEventLog:
+        return DynamoEventLog(self.clients.dynamodb, self.settings.events_table, self.settings.event_retention_days)
+
+    @cached_property
+    def events(self) -> EventRecorder:
+        return EventRecorder(self.event_log)
+
+    @cached_property
+    def event_queries(self) -> EventQueries:
+        return EventQueries(self.event_log, self.access)
+
+    @cached_property
+    def usage_meter(self) -> DynamoUsageMeter:
+        return DynamoUsageMeter(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def notifier(self) -> ManagementApiNotifier | None:
+        """For pushing to connections outside websocket handlers; needs the configured endpoint."""
+        endpoint = self.settings.websocket_endpoint
+        return ManagementApiNotifier(self.clients.management_api(endpoint)) if endpoint else None
+
+    @cached_property
+    def directory(self) -> DirectoryService:
+        return DirectoryService(self.tenancy, self.access, self.events, self.tokens, self.connection_store,
+                                self.notifier)
+
+    @cached_property
+    def workspaces(self) -> WorkspaceService:
+        return WorkspaceService(self.tenancy, self.access, self.events, self.directory, self.connection_store)
+
+    @cached_property
+    def usage(self) -> UsageService:
+        return UsageService(self.usage_meter, self.directory)
 
     @cached_property
     def connections(self) -> ConnectionService:
-        store = DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table)
-        return ConnectionService(self.tokens, store)
+        return ConnectionService(self.access, self.connection_store, self.events, self.usage_meter)
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))

@@ -6,9 +6,11 @@ Adapters in chalicelib/adapters implement them for AWS; tests hand the services 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
+from chalicelib.domain.events import Event
 from chalicelib.domain.health import ComponentHealth
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 
 
 class ConnectionGone(Exception):
@@ -32,9 +34,16 @@ class ConnectionNotifier(Protocol):
 class ConnectionStore(Protocol):
     """Rows for open websocket connections."""
 
-    def put(self, connection_id: str, user_id: str, attributes: Mapping[str, str]) -> None: ...
+    def put(self, connection_id: str, user_id: str, workspace_id: str | None,
+            attributes: Mapping[str, str]) -> None: ...
 
     def delete(self, connection_id: str) -> None: ...
+
+    def get(self, connection_id: str) -> dict[str, Any] | None: ...
+
+    def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]: ...
+
+    def online_users(self, workspace_id: str) -> set[str]: ...
 
 
 class UploadLog(Protocol):
@@ -42,6 +51,40 @@ class UploadLog(Protocol):
 
     def record(self, bucket: str, key: str, version_id: str, size: int, etag: str) -> bool:
         """Record one object version; False when it was already recorded (a redelivery)."""
+
+
+class TenancyReader(Protocol):
+    """The lookups on every request's path (served through a cache in production)."""
+
+    def user(self, user_id: str) -> User | None: ...
+
+    def account(self, account_id: str) -> Account | None: ...
+
+    def workspace(self, workspace_id: str) -> Workspace | None: ...
+
+    def membership(self, workspace_id: str, user_id: str) -> Membership | None: ...
+
+
+class EventSink(Protocol):
+    """Where events are recorded; recording never fails the action it records."""
+
+    def record(self, event: Event) -> None: ...
+
+
+class UsageMeter(Protocol):
+    """Per-account usage counters (atomic increments)."""
+
+    def add(self, account_id: str, counters: dict[str, int], at: float | None = None) -> None: ...
+
+
+class Cache(Protocol):
+    """Short-lived values for hot lookups; misses and outages fall back to the source of truth."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 class HealthProbe(Protocol):

@@ -39,6 +39,12 @@ class Settings:
     token_ttl_seconds: int
     # True where something other than Lambda polls the queues (the local runtime) and writes heartbeats.
     event_source_heartbeats: bool
+    # "local" (in the function) or "memcached" (shared; ElastiCache Serverless on AWS)
+    cache_backend: str
+    memcached_endpoint: str | None
+    memcached_tls: bool
+    cache_ttl_seconds: int
+    event_retention_days: int
     log_level: str
 
     @classmethod
@@ -53,10 +59,20 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
-        try:
-            ttl = int(env.get("KALEXO_TOKEN_TTL_SECONDS", "43200"))
-        except ValueError as exc:
-            raise SettingsError("KALEXO_TOKEN_TTL_SECONDS must be an integer") from exc
+        def integer(name: str, default: int) -> int:
+            try:
+                return int(env.get(name, str(default)))
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be an integer") from exc
+
+        def flag(name: str) -> bool:
+            return env.get(name, "").lower() in ("1", "true", "yes")
+
+        cache_backend = env.get("KALEXO_CACHE_BACKEND", "local")
+        if cache_backend not in ("local", "memcached"):
+            raise SettingsError("KALEXO_CACHE_BACKEND must be local or memcached")
+        if cache_backend == "memcached" and not optional("KALEXO_MEMCACHED_ENDPOINT"):
+            raise SettingsError("KALEXO_CACHE_BACKEND=memcached needs KALEXO_MEMCACHED_ENDPOINT (host:port)")
         return cls(
             stage=required("KALEXO_STAGE"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -74,8 +90,13 @@ class Settings:
             websocket_endpoint=optional("KALEXO_WEBSOCKET_ENDPOINT"),
             jwt_secret=optional("KALEXO_JWT_SECRET"),
             jwt_secret_parameter=optional("KALEXO_JWT_SECRET_PARAMETER"),
-            token_ttl_seconds=ttl,
-            event_source_heartbeats=env.get("KALEXO_EVENT_SOURCE_HEARTBEATS", "").lower() in ("1", "true", "yes"),
+            token_ttl_seconds=integer("KALEXO_TOKEN_TTL_SECONDS", 43200),
+            event_source_heartbeats=flag("KALEXO_EVENT_SOURCE_HEARTBEATS"),
+            cache_backend=cache_backend,
+            memcached_endpoint=optional("KALEXO_MEMCACHED_ENDPOINT"),
+            memcached_tls=flag("KALEXO_MEMCACHED_TLS"),
+            cache_ttl_seconds=integer("KALEXO_CACHE_TTL_SECONDS", 10),
+            event_retention_days=integer("KALEXO_EVENT_RETENTION_DAYS", 30),
             log_level=env.get("KALEXO_LOG_LEVEL", "INFO"),
         )
 

@@ -16,6 +16,7 @@ from local.config import API_ID, REGION, STAGE, RuntimeConfig
 from local.lambda_runtime import AppFunctions
 from local.log import log
 from local.management_api import ManagementApi
+from local.scheduler import start_schedules
 from local.sqs_pollers import PollerOptions, start_pollers
 from local.tls import ensure_certificates
 from local.ws_events import ApiInfo
@@ -74,6 +75,8 @@ def run_worker(cfg: RuntimeConfig, index: int) -> None:
     pollers = start_pollers(functions, sqs, dynamodb, get_settings().main_table, REGION,
                             PollerOptions(retry_delay_s=cfg.retry_delay_s), stop)
     log("sqs", f"worker {index}: polling {', '.join(p.queue_name for p in pollers) or 'nothing'}")
+    if index == 0:  # one process runs the schedules, as EventBridge invokes each rule once
+        start_schedules(functions, REGION, stop)
     stop.wait()
     for poller in pollers:
         poller.join(timeout=3)

@@ -22,20 +22,15 @@ from pathlib import Path
 
 import boto3
 
+from infra.outputs import settings_from_outputs
 from local import provision, seed
+from local.banner import app_container
 from local.config import REGION, RUNTIME_ENV, STAGE, RuntimeConfig
 from local.lambda_runtime import PROJECT_DIR
 from local.log import log
 from local.tls import ensure_certificates
 
 STACK_NAME = f"kalexo-{STAGE}"
-OUTPUT_TO_SETTING = {
-    "MainTableName": "KALEXO_MAIN_TABLE", "ConnectionsTableName": "KALEXO_CONNECTIONS_TABLE",
-    "OpsTableName": "KALEXO_OPS_TABLE", "EventsTableName": "KALEXO_EVENTS_TABLE",
-    "DocumentsBucketName": "KALEXO_DOCUMENTS_BUCKET", "TilesBucketName": "KALEXO_TILES_BUCKET",
-    "UploadsQueueName": "KALEXO_UPLOADS_QUEUE", "UploadsDeadLetterQueueName": "KALEXO_UPLOADS_DLQ",
-    "TilesQueueName": "KALEXO_TILES_QUEUE", "TilesDeadLetterQueueName": "KALEXO_TILES_DLQ",
-}
 
 
 def _die_with_parent() -> None:
@@ -68,7 +63,7 @@ class Supervisor:
 
     def app_env(self, outputs: dict[str, str], secret: str, ca_bundle: Path) -> dict[str, str]:
         env = self.base_env()
-        env.update({setting: outputs[output] for output, setting in OUTPUT_TO_SETTING.items()})
+        env.update(settings_from_outputs(outputs))
         env.update({
             "KALEXO_STAGE": STAGE, "AWS_ENDPOINT_URL": self.cfg.aws_endpoint, "AWS_CA_BUNDLE": str(ca_bundle),
             "KALEXO_WEBSOCKET_ENDPOINT": self.cfg.management_endpoint, "KALEXO_JWT_SECRET": secret,
@@ -106,9 +101,9 @@ class Supervisor:
                                         aws_secret_access_key="local")
         stack = provision.deploy(session, self.cfg.aws_endpoint, STACK_NAME, {"Stage": STAGE})
         log("emulator", f"stack {stack.name} deployed from infra/template.yaml")
-        seed.seed(session.client("dynamodb", endpoint_url=self.cfg.aws_endpoint), stack.outputs["MainTableName"])
         ca_bundle, _, _ = ensure_certificates(self.cfg.state_path / "tls")
         app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
+        seed.seed(app_container(app_env))
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)], app_env)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from typing import Any
 
+from chalicelib.domain.events import Event
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 from chalicelib.ports import ConnectionGone
 
 
@@ -24,13 +28,25 @@ class FakeNotifier:
 
 class InMemoryConnectionStore:
     def __init__(self) -> None:
-        self.rows: dict[str, dict[str, str]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
 
-    def put(self, connection_id: str, user_id: str, attributes: Mapping[str, str]) -> None:
-        self.rows[connection_id] = {"user_id": user_id, **attributes}
+    def put(self, connection_id: str, user_id: str, workspace_id: str | None,
+            attributes: Mapping[str, str]) -> None:
+        self.rows[connection_id] = {"user_id": user_id, "workspace_id": workspace_id or "-",
+                                    "connected_at": int(time.time()), **attributes}
+
+    def get(self, connection_id: str) -> dict[str, Any] | None:
+        return self.rows.get(connection_id)
 
     def delete(self, connection_id: str) -> None:
         self.rows.pop(connection_id, None)
+
+    def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]:
+        return [c for c, r in self.rows.items()
+                if r["user_id"] == user_id and (workspace_id is None or r["workspace_id"] == workspace_id)]
+
+    def online_users(self, workspace_id: str) -> set[str]:
+        return {r["user_id"] for r in self.rows.values() if r["workspace_id"] == workspace_id}
 
 
 class InMemoryUploadLog:
@@ -42,3 +58,44 @@ class InMemoryUploadLog:
             return False
         self.items[(bucket, key, version_id)] = (size, etag)
         return True
+
+
+class InMemoryTenancy:
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.accounts: dict[str, Account] = {}
+        self.workspaces: dict[str, Workspace] = {}
+        self.memberships: dict[tuple[str, str], Membership] = {}
+
+    def user(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    def account(self, account_id: str) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def workspace(self, workspace_id: str) -> Workspace | None:
+        return self.workspaces.get(workspace_id)
+
+    def membership(self, workspace_id: str, user_id: str) -> Membership | None:
+        return self.memberships.get((workspace_id, user_id))
+
+
+class RecordingEvents:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def record(self, event: Event) -> None:
+        self.events.append(event)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+
+class InMemoryUsage:
+    def __init__(self) -> None:
+        self.counters: dict[str, dict[str, int]] = {}
+
+    def add(self, account_id: str, counters: dict[str, int], at: float | None = None) -> None:
+        totals = self.counters.setdefault(account_id, {})
+        for name, value in counters.items():
+            totals[name] = totals.get(name, 0) + value

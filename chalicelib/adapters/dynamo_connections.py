@@ -1,16 +1,24 @@
-"""ConnectionStore in the connections table: one row per open websocket connection."""
+"""ConnectionStore in the connections table: one row per open websocket connection.
+
+pk CONN#<id>. gsi1: WS#<workspace> / USER#<user>#CONN#<id> (a workspace's connections: fan-out, who is
+online, one user's connections in one workspace). gsi2: USER#<user> / CONN#<id> (all of a user's
+connections, to close them when the user is deleted).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # API Gateway closes any connection after 2 hours; a row older than that is certainly dead.
 CONNECTION_ROW_TTL_SECONDS = 2 * 3600 + 600
+LOBBY = "-"  # connections not bound to a workspace
 
 
 class DynamoConnectionStore:
@@ -18,23 +26,46 @@ class DynamoConnectionStore:
         self._client = client
         self._table = table
 
-    def put(self, connection_id: str, user_id: str, attributes: Mapping[str, str]) -> None:
+    def put(self, connection_id: str, user_id: str, workspace_id: str | None, attributes: Mapping[str, str]) -> None:
         now = int(time.time())
-        item = {
-            "pk": {"S": f"CONN#{connection_id}"},
-            "sk": {"S": "CONN"},
-            "gsi1pk": {"S": f"USER#{user_id}"},
-            "gsi1sk": {"S": f"CONN#{connection_id}"},
-            "connection_id": {"S": connection_id},
-            "user_id": {"S": user_id},
-            "connected_at": {"N": str(now)},
-            "expires_at": {"N": str(now + CONNECTION_ROW_TTL_SECONDS)},
-        }
-        for name, value in attributes.items():
-            item[name] = {"S": value}
-        self._client.put_item(TableName=self._table, Item=item)
+        workspace = workspace_id or LOBBY
+        item: dict[str, Any] = {
+            "pk": f"CONN#{connection_id}", "sk": "CONN",
+            "gsi1pk": f"WS#{workspace}", "gsi1sk": f"USER#{user_id}#CONN#{connection_id}",
+            "gsi2pk": f"USER#{user_id}", "gsi2sk": f"CONN#{connection_id}",
+            "connection_id": connection_id, "user_id": user_id, "workspace_id": workspace,
+            "connected_at": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
+        self._client.put_item(TableName=self._table, Item=to_item(item))
+
+    def get(self, connection_id: str) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table,
+                                     Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"})).get("Item")
+        return None if item is None else from_item(item)
 
     def delete(self, connection_id: str) -> None:
-        self._client.delete_item(
-            TableName=self._table, Key={"pk": {"S": f"CONN#{connection_id}"}, "sk": {"S": "CONN"}}
-        )
+        self._client.delete_item(TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}))
+
+    def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]:
+        if workspace_id:
+            rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :u)",
+                             values={":p": f"WS#{workspace_id}", ":u": f"USER#{user_id}#"})
+        else:
+            rows = self._all(IndexName="gsi2", KeyConditionExpression="gsi2pk = :p", values={":p": f"USER#{user_id}"})
+        return [r["connection_id"] for r in rows]
+
+    def online_users(self, workspace_id: str) -> set[str]:
+        rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"WS#{workspace_id}"},
+                         FilterExpression="expires_at > :now", ProjectionExpression="user_id")
+        return {r["user_id"] for r in rows}
+
+    def _all(self, values: dict[str, Any], **query: Any) -> list[dict[str, Any]]:
+        if "FilterExpression" in query:
+            values = {**values, ":now": int(time.time())}
+        rows: list[dict[str, Any]] = []
+        key: dict[str, Any] | None = None
+        while True:
+            page, key = query_page(self._client, 500, key, TableName=self._table,
+                                   ExpressionAttributeValues=to_item(values), **query)
+            rows.extend(page)
+            if not key:
+                return rows

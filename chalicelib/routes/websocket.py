@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from chalice.app import Chalice, Response, WebsocketEvent
 
 from chalicelib.adapters.notifier import endpoint_from_event
-from chalicelib.auth.tokens import AuthError
 from chalicelib.container import get_container
+from chalicelib.domain.errors import ApiError
 from chalicelib.observability import logger
 
 
@@ -24,13 +24,15 @@ class ConnectRequest:
     connection_id: str
     token: str | None
     source_ip: str
+    workspace_id: str | None
 
     @classmethod
     def from_event(cls, event: WebsocketEvent) -> ConnectRequest:
         raw = event.to_dict()
         query = raw.get("queryStringParameters") or {}
         identity = raw.get("requestContext", {}).get("identity", {})
-        return cls(event.connection_id, query.get("token"), str(identity.get("sourceIp", "")))
+        return cls(event.connection_id, query.get("token"), str(identity.get("sourceIp", "")),
+                   query.get("workspace") or None)
 
 
 def management_endpoint(event: WebsocketEvent) -> str:
@@ -54,11 +56,12 @@ def configure_websocket_api(app: Chalice) -> None:
 def connect(event: WebsocketEvent) -> Response:
     request = ConnectRequest.from_event(event)
     try:
-        principal = get_container().connections.connect(request.connection_id, request.token, request.source_ip)
-    except AuthError as exc:
+        actor = get_container().connections.connect(request.connection_id, request.token, request.source_ip,
+                                                    request.workspace_id)
+    except ApiError as exc:
         logger.info("websocket connect refused", extra={"code": exc.code, "source_ip": request.source_ip})
-        return Response(status_code=401, body={"error": {"code": exc.code, "message": exc.message}})
-    logger.info("websocket connected", extra={"user_id": principal.user_id})
+        return Response(status_code=exc.status, body={"error": {"code": exc.code, "message": exc.message}})
+    logger.info("websocket connected", extra={"user_id": actor.user_id, "workspace_id": request.workspace_id})
     return Response(status_code=200, body="")
 
 
@@ -67,4 +70,5 @@ def message(event: WebsocketEvent) -> None:
 
 
 def disconnect(event: WebsocketEvent) -> None:
-    get_container().connections.disconnect(event.connection_id)
+    status = event.to_dict()["requestContext"].get("disconnectStatusCode")
+    get_container().connections.disconnect(event.connection_id, status)

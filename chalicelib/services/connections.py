@@ -1,23 +1,51 @@
-"""Opening and closing websocket connections: who may connect, and the row that says they did."""
+"""Opening and closing websocket connections: who may connect, to which workspace, and the row that says
+they did. Connection time is metered per account for usage and billing."""
 
 from __future__ import annotations
 
-from chalicelib.auth.tokens import TokenService
-from chalicelib.domain.principal import Principal
-from chalicelib.ports import ConnectionStore
+import time
+
+from chalicelib.domain.errors import ApiError
+from chalicelib.domain.events import Event
+from chalicelib.ports import ConnectionStore, EventSink, UsageMeter
+from chalicelib.services.access import AccessService, Actor
 
 
 class ConnectionService:
-    def __init__(self, tokens: TokenService, store: ConnectionStore) -> None:
-        self._tokens = tokens
+    def __init__(self, access: AccessService, store: ConnectionStore, events: EventSink,
+                 usage: UsageMeter) -> None:
+        self._access = access
         self._store = store
+        self._events = events
+        self._usage = usage
 
-    def connect(self, connection_id: str, token: str | None, source_ip: str) -> Principal:
-        """Verify the token (AuthError refuses the upgrade), then record the connection."""
-        principal = self._tokens.verify(token)
-        self._store.put(connection_id, principal.user_id,
-                        {"account_id": principal.account_id, "source_ip": source_ip})
-        return principal
+    def connect(self, connection_id: str, token: str | None, source_ip: str, workspace_id: str | None) -> Actor:
+        """Verify who is connecting and, when a workspace is named, that they belong to it; an ApiError
+        refuses the upgrade with its status."""
+        try:
+            actor = self._access.authenticate(token)
+            if workspace_id:
+                self._access.workspace(actor, workspace_id)
+        except ApiError as exc:
+            kind = "auth.failed" if exc.status == 401 else "ws.refused"
+            self._events.record(Event(kind, workspace_id=workspace_id or "", detail={
+                "code": exc.code, "source_ip": source_ip, "via": "websocket"}))
+            raise
+        self._store.put(connection_id, actor.user_id, workspace_id,
+                        {"account_id": actor.account_id, "source_ip": source_ip})
+        self._events.record(Event("ws.connected", actor.account_id, workspace_id or "", actor.user_id,
+                                  actor.user_id, {"connection_id": connection_id}))
+        return actor
 
-    def disconnect(self, connection_id: str) -> None:
+    def disconnect(self, connection_id: str, status_code: int | None) -> None:
+        row = self._store.get(connection_id)
         self._store.delete(connection_id)
+        if row is None:
+            return  # already reaped (a repeated $disconnect, or the row's TTL)
+        seconds = max(0, int(time.time()) - int(row.get("connected_at", time.time())))
+        self._usage.add(str(row.get("account_id", "")), {"connection_seconds": seconds})
+        workspace = str(row.get("workspace_id", ""))
+        self._events.record(Event("ws.disconnected", str(row.get("account_id", "")),
+                                  "" if workspace == "-" else workspace, str(row.get("user_id", "")),
+                                  detail={"connection_id": connection_id, "seconds": seconds,
+                                          "status_code": status_code}))

@@ -32,17 +32,29 @@ def store(request, stack, clients):
     return DynamoConnectionStore(clients["dynamodb"], stack.outputs["ConnectionsTableName"])
 
 
-def test_connection_rows_are_written_with_ttl_and_deleted(store, stack, clients):
-    store.put("conn-1", "alice", {"account_id": "acc"})
+def test_connection_store_contract(store, stack, clients):
+    """The same expectations for the DynamoDB store and its in-memory twin."""
+    suffix = str(time.time_ns())
+    ws, other = f"ws-{suffix}", f"ws2-{suffix}"
+    store.put(f"c1-{suffix}", "alice", ws, {"account_id": "acc"})
+    store.put(f"c2-{suffix}", "alice", other, {"account_id": "acc"})
+    store.put(f"c3-{suffix}", "bob", ws, {"account_id": "acc"})
+    store.put(f"c4-{suffix}", "bob", None, {"account_id": "acc"})
+    row = store.get(f"c1-{suffix}")
+    assert (row["user_id"], row["workspace_id"], row["account_id"]) == ("alice", ws, "acc")
+    assert store.get("no-such-connection") is None
+    assert sorted(store.of_user("alice", ws)) == [f"c1-{suffix}"]
+    assert sorted(store.of_user("alice")) == sorted([f"c1-{suffix}", f"c2-{suffix}"])
+    assert store.online_users(ws) == {"alice", "bob"}
+    store.delete(f"c1-{suffix}")
+    store.delete(f"c1-{suffix}")  # deleting twice is not an error ($disconnect may repeat a TTL reap)
+    assert store.get(f"c1-{suffix}") is None
+    assert store.online_users(ws) == {"bob"}
+    assert store.of_user("alice", ws) == []
     if isinstance(store, DynamoConnectionStore):
         item = clients["dynamodb"].get_item(TableName=stack.outputs["ConnectionsTableName"],
-                                            Key={"pk": {"S": "CONN#conn-1"}, "sk": {"S": "CONN"}})["Item"]
-        assert item["user_id"]["S"] == "alice"
-        assert int(item["expires_at"]["N"]) > time.time() + 7200
-    store.delete("conn-1")
-    store.delete("conn-1")  # deleting twice is not an error ($disconnect may repeat a TTL reap)
-    if isinstance(store, InMemoryConnectionStore):
-        assert store.rows == {}
+                                            Key={"pk": {"S": f"CONN#c3-{suffix}"}, "sk": {"S": "CONN"}})["Item"]
+        assert int(item["expires_at"]["N"]) > time.time() + 7200  # reaped by TTL if $disconnect never comes
 
 
 def test_probes_report_present_and_missing_components(stack, clients):

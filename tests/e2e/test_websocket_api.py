@@ -53,8 +53,8 @@ def test_malformed_and_unknown_messages_get_error_replies(stack):
 def connection_id_of(stack, user: str) -> str:
     """The newest connection row of a user, read from the connections table the app wrote."""
     ddb = stack.client("dynamodb")
-    rows = ddb.query(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"], IndexName="gsi1",
-                     KeyConditionExpression="gsi1pk = :u", ExpressionAttributeValues={":u": {"S": f"USER#{user}"}})
+    rows = ddb.query(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"], IndexName="gsi2",
+                     KeyConditionExpression="gsi2pk = :u", ExpressionAttributeValues={":u": {"S": f"USER#{user}"}})
     newest = max(rows["Items"], key=lambda item: int(item["connected_at"]["N"]))
     return newest["connection_id"]["S"]
 

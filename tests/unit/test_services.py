@@ -2,14 +2,22 @@ import json
 
 import pytest
 
-from chalicelib.auth.tokens import AuthError, TokenService
+from chalicelib.auth.tokens import TokenService
+from chalicelib.domain.errors import ApiError
 from chalicelib.domain.health import ComponentHealth
 from chalicelib.domain.principal import Role
+from chalicelib.services.access import AccessService
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.health import HealthService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.uploads import UploadIngest
-from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryUploadLog
+from tests.fakes import (
+    FakeNotifier,
+    InMemoryConnectionStore,
+    InMemoryUploadLog,
+    InMemoryUsage,
+    RecordingEvents,
+)
 
 TOKENS = TokenService(secret="k" * 48, ttl_seconds=60)
 
@@ -36,21 +44,42 @@ def test_a_sender_that_left_does_not_make_the_router_fail():
     MessageRouter(FakeNotifier(gone={"c1"})).handle("c1", json.dumps({"action": "ping"}))
 
 
-def test_connect_verifies_the_token_and_records_the_connection():
-    store = InMemoryConnectionStore()
-    service = ConnectionService(TOKENS, store)
-    principal = service.connect("c1", TOKENS.issue("bob", "acc", [Role.MEMBER]), "10.0.0.1")
-    assert principal.user_id == "bob"
-    assert store.rows["c1"] == {"user_id": "bob", "account_id": "acc", "source_ip": "10.0.0.1"}
-    service.disconnect("c1")
-    assert store.rows == {}
+def connection_service():
+    from tests.unit.test_access import tenancy_with_demo
+
+    tenancy = tenancy_with_demo()
+    store, events, usage = InMemoryConnectionStore(), RecordingEvents(), InMemoryUsage()
+    return ConnectionService(AccessService(TOKENS, tenancy), store, events, usage), store, events, usage
 
 
-def test_connect_with_a_bad_token_records_nothing():
-    store = InMemoryConnectionStore()
-    with pytest.raises(AuthError):
-        ConnectionService(TOKENS, store).connect("c1", "nope", "10.0.0.1")
+def test_connect_verifies_the_token_and_membership_and_records_the_connection():
+    service, store, events, usage = connection_service()
+    actor = service.connect("c1", TOKENS.issue("bob", "acc-a", [Role.MEMBER]), "10.0.0.1", "ws-a")
+    assert actor.user_id == "bob"
+    assert store.rows["c1"]["workspace_id"] == "ws-a"
+    assert store.rows["c1"]["account_id"] == "acc-a"
+    assert events.types() == ["ws.connected"]
+    store.rows["c1"]["connected_at"] -= 90
+    service.disconnect("c1", 1000)
     assert store.rows == {}
+    assert usage.counters["acc-a"]["connection_seconds"] >= 90
+    assert events.types() == ["ws.connected", "ws.disconnected"]
+    service.disconnect("c1", 1000)  # a repeated $disconnect changes nothing
+    assert events.types() == ["ws.connected", "ws.disconnected"]
+
+
+@pytest.mark.parametrize(("user", "workspace", "status", "event"), [
+    ("nobody", None, 401, "auth.failed"),      # token for a user that does not exist (any more)
+    ("olga", "ws-a", 404, "ws.refused"),       # another tenant's workspace
+    ("carl", "ws-a", 404, "ws.refused"),       # same account, not a member
+])
+def test_connect_refusals_record_nothing_but_the_event(user, workspace, status, event):
+    service, store, events, _ = connection_service()
+    with pytest.raises(ApiError) as refused:
+        service.connect("c1", TOKENS.issue(user, "acc-a", [Role.MEMBER]), "10.0.0.1", workspace)
+    assert refused.value.status == status
+    assert store.rows == {}
+    assert events.types() == [event]
 
 
 def test_upload_ingest_counts_redeliveries_once():

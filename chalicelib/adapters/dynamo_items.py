@@ -1,0 +1,51 @@
+"""Converting between Python values and DynamoDB's attribute values, and paging through queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+T = TypeVar("T")
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Page[T]:
+    """One page of results; `next_key` is DynamoDB's LastEvaluatedKey (the API layer signs it as a cursor)."""
+
+    items: list[T]
+    next_key: dict[str, Any] | None
+
+
+def query_page(client: DynamoDBClient, limit: int, start_key: dict[str, Any] | None,
+               **query: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    kwargs: dict[str, Any] = {"Limit": limit, **query}
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    response = client.query(**kwargs)
+    return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")

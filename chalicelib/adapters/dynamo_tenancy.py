@@ -1,0 +1,269 @@
+"""TenancyStore in the main table (single-table design; docs/data-model.md lists every access pattern).
+
+Creates and deletes run as transactions with the account's counters, so plan quotas and unique emails hold
+even under concurrent requests: a user is created only if the account exists and is below its user quota.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamo_items import Page, from_item, query_page, to_item
+from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WorkspaceRole
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+_NEW = "attribute_not_exists(pk)"
+
+
+def _account_key(account_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"})
+
+
+def _counter_update(table: str, account_id: str, counter: str, delta: int, limit: int | None) -> dict[str, Any]:
+    condition = "attribute_exists(pk)"
+    values: dict[str, Any] = {":d": delta, ":zero": 0}
+    if delta > 0 and limit is not None:
+        condition += f" AND (attribute_not_exists({counter}) OR {counter} < :max)"
+        values[":max"] = limit
+    return {"Update": {"TableName": table, "Key": _account_key(account_id),
+                       "UpdateExpression": f"SET {counter} = if_not_exists({counter}, :zero) + :d",
+                       "ConditionExpression": condition, "ExpressionAttributeValues": to_item(values)}}
+
+
+class DynamoTenancyStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # -- accounts ---------------------------------------------------------------------------------------
+    def create_account(self, account: Account) -> None:
+        item = {"pk": f"ACCOUNT#{account.account_id}", "sk": "ACCOUNT", "gsi1pk": "ACCOUNTS",
+                "gsi1sk": f"{account.created_at:012d}#{account.account_id}", "user_count": 0,
+                "workspace_count": 0, **self._account_fields(account)}
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item(item),
+                                  ConditionExpression="attribute_not_exists(pk)")
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise Conflict(f"account {account.account_id} exists") from exc
+
+    @staticmethod
+    def _account_fields(account: Account) -> dict[str, Any]:
+        return {"account_id": account.account_id, "name": account.name, "plan": account.plan,
+                "created_at": account.created_at, "quota_overrides": account.quota_overrides}
+
+    def get_account(self, account_id: str) -> Account | None:
+        item = self._get(f"ACCOUNT#{account_id}", "ACCOUNT")
+        return None if item is None else _account(item)
+
+    def account_counts(self, account_id: str) -> dict[str, int]:
+        item = self._get(f"ACCOUNT#{account_id}", "ACCOUNT") or {}
+        return {"users": int(item.get("user_count", 0)), "workspaces": int(item.get("workspace_count", 0))}
+
+    def update_account(self, account: Account) -> None:
+        fields = {"name": account.name, "plan": account.plan, "quota_overrides": account.quota_overrides}
+        self._update(f"ACCOUNT#{account.account_id}", "ACCOUNT", fields)
+
+    def delete_account(self, account_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key=_account_key(account_id),
+                ConditionExpression="attribute_exists(pk) AND user_count = :zero AND workspace_count = :zero",
+                ExpressionAttributeValues=to_item({":zero": 0}))
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            if self.get_account(account_id) is None:
+                raise NotFound("no such account") from exc
+            raise Conflict("the account still has users or workspaces; delete them first",
+                           code="account_not_empty") from exc
+
+    def list_accounts(self, limit: int, start: dict[str, Any] | None) -> Page[Account]:
+        rows, nxt = query_page(self._client, limit, start, TableName=self._table, IndexName="gsi1",
+                               KeyConditionExpression="gsi1pk = :p", ExpressionAttributeValues=to_item(
+                                   {":p": "ACCOUNTS"}))
+        return Page([_account(r) for r in rows], nxt)
+
+    # -- users ------------------------------------------------------------------------------------------
+    def create_user(self, user: User, max_users: int | None) -> None:
+        item = {"pk": f"USER#{user.user_id}", "sk": "USER", "gsi1pk": f"ACCOUNT#{user.account_id}#USERS",
+                "gsi1sk": user.email, **user.to_dict()}
+        email = {"pk": f"EMAIL#{user.email}", "sk": "EMAIL", "user_id": user.user_id}
+        self._transact([
+            {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
+            {"Put": {"TableName": self._table, "Item": to_item(email),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            _counter_update(self._table, user.account_id, "user_count", 1, max_users),
+        ], [Conflict("user id taken"), Conflict(f"{user.email} is already registered", code="email_taken"),
+            QuotaExceeded("the account's plan allows no more users")], user.account_id)
+
+    def get_user(self, user_id: str) -> User | None:
+        item = self._get(f"USER#{user_id}", "USER")
+        return None if item is None else _user(item)
+
+    def update_user(self, before: User, after: User) -> None:
+        fields = {"name": after.name, "role": after.role.value, "avatar_url": after.avatar_url}
+        if before.email == after.email:
+            self._update(f"USER#{after.user_id}", "USER", fields)
+            return
+        self._transact([
+            {"Update": self._update_request(f"USER#{after.user_id}", "USER",
+                                            {**fields, "email": after.email, "gsi1sk": after.email})},
+            {"Put": {"TableName": self._table, "Item": to_item({"pk": f"EMAIL#{after.email}", "sk": "EMAIL",
+                                                                "user_id": after.user_id}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"EMAIL#{before.email}", "sk": "EMAIL"})}},
+        ], [NotFound("no such user"), Conflict(f"{after.email} is already registered", code="email_taken"),
+            Conflict("concurrent change")], None)
+
+    def delete_user(self, user: User) -> list[str]:
+        """Delete the user, their email claim and memberships; return the workspaces they belonged to."""
+        workspaces = [m.workspace_id for m in self._all(lambda s: self.list_user_workspaces(user.user_id, 100, s))]
+        for workspace_id in workspaces:
+            self.delete_membership(workspace_id, user.user_id)
+        self._transact([
+            {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"USER#{user.user_id}", "sk": "USER"}),
+                        "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"EMAIL#{user.email}", "sk": "EMAIL"})}},
+            _counter_update(self._table, user.account_id, "user_count", -1, None),
+        ], [NotFound("no such user"), Conflict("concurrent change"), Conflict("concurrent change")], None)
+        return workspaces
+
+    def list_users(self, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:
+        rows, nxt = query_page(self._client, limit, start, TableName=self._table, IndexName="gsi1",
+                               KeyConditionExpression="gsi1pk = :p",
+                               ExpressionAttributeValues=to_item({":p": f"ACCOUNT#{account_id}#USERS"}))
+        return Page([_user(r) for r in rows], nxt)
+
+    # -- workspaces -------------------------------------------------------------------------------------
+    def create_workspace(self, workspace: Workspace, max_workspaces: int | None) -> None:
+        item = {"pk": f"WORKSPACE#{workspace.workspace_id}", "sk": "WORKSPACE",
+                "gsi1pk": f"ACCOUNT#{workspace.account_id}#WORKSPACES",
+                "gsi1sk": f"{workspace.created_at:012d}#{workspace.workspace_id}", **workspace.to_dict()}
+        self._transact([
+            {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
+            _counter_update(self._table, workspace.account_id, "workspace_count", 1, max_workspaces),
+        ], [Conflict("workspace id taken"), QuotaExceeded("the account's plan allows no more workspaces")],
+            workspace.account_id)
+
+    def get_workspace(self, workspace_id: str) -> Workspace | None:
+        item = self._get(f"WORKSPACE#{workspace_id}", "WORKSPACE")
+        return None if item is None else _workspace(item)
+
+    def update_workspace(self, workspace: Workspace) -> None:
+        self._update(f"WORKSPACE#{workspace.workspace_id}", "WORKSPACE",
+                     {"name": workspace.name, "settings": workspace.settings})
+
+    def delete_workspace(self, workspace: Workspace) -> list[str]:
+        """Delete the workspace and its memberships; return the members it had."""
+        members = [m.user_id for m in self._all(lambda s: self.list_members(workspace.workspace_id, 100, s))]
+        for user_id in members:
+            self.delete_membership(workspace.workspace_id, user_id)
+        self._transact([
+            {"Delete": {"TableName": self._table,
+                        "Key": to_item({"pk": f"WORKSPACE#{workspace.workspace_id}", "sk": "WORKSPACE"}),
+                        "ConditionExpression": "attribute_exists(pk)"}},
+            _counter_update(self._table, workspace.account_id, "workspace_count", -1, None),
+        ], [NotFound("no such workspace"), Conflict("concurrent change")], None)
+        return members
+
+    def list_workspaces(self, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[Workspace]:
+        rows, nxt = query_page(self._client, limit, start, TableName=self._table, IndexName="gsi1",
+                               KeyConditionExpression="gsi1pk = :p",
+                               ExpressionAttributeValues=to_item({":p": f"ACCOUNT#{account_id}#WORKSPACES"}))
+        return Page([_workspace(r) for r in rows], nxt)
+
+    # -- memberships ------------------------------------------------------------------------------------
+    def put_membership(self, membership: Membership) -> None:
+        item = {"pk": f"WORKSPACE#{membership.workspace_id}", "sk": f"MEMBER#{membership.user_id}",
+                "gsi1pk": f"USER#{membership.user_id}#WORKSPACES", "gsi1sk": f"WORKSPACE#{membership.workspace_id}",
+                "account_id": membership.account_id, **membership.to_dict()}
+        self._client.put_item(TableName=self._table, Item=to_item(item))
+
+    def get_membership(self, workspace_id: str, user_id: str) -> Membership | None:
+        item = self._get(f"WORKSPACE#{workspace_id}", f"MEMBER#{user_id}")
+        return None if item is None else _membership(item)
+
+    def delete_membership(self, workspace_id: str, user_id: str) -> bool:
+        response = self._client.delete_item(TableName=self._table, ReturnValues="ALL_OLD", Key=to_item(
+            {"pk": f"WORKSPACE#{workspace_id}", "sk": f"MEMBER#{user_id}"}))
+        return "Attributes" in response
+
+    def list_members(self, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Membership]:
+        rows, nxt = query_page(self._client, limit, start, TableName=self._table,
+                               KeyConditionExpression="pk = :p AND begins_with(sk, :m)",
+                               ExpressionAttributeValues=to_item({":p": f"WORKSPACE#{workspace_id}",
+                                                                  ":m": "MEMBER#"}))
+        return Page([_membership(r) for r in rows], nxt)
+
+    def list_user_workspaces(self, user_id: str, limit: int, start: dict[str, Any] | None) -> Page[Membership]:
+        rows, nxt = query_page(self._client, limit, start, TableName=self._table, IndexName="gsi1",
+                               KeyConditionExpression="gsi1pk = :p",
+                               ExpressionAttributeValues=to_item({":p": f"USER#{user_id}#WORKSPACES"}))
+        return Page([_membership(r) for r in rows], nxt)
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item({"pk": pk, "sk": sk}),
+                                     ConsistentRead=True).get("Item")
+        return None if item is None else from_item(item)
+
+    def _update_request(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": value for i, value in enumerate(fields.values())}
+        return {"TableName": self._table, "Key": to_item({"pk": pk, "sk": sk}),
+                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values)}
+
+    def _update(self, pk: str, sk: str, fields: dict[str, Any]) -> None:
+        try:
+            self._client.update_item(**self._update_request(pk, sk, fields))
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound(f"no such {sk.lower()}") from exc
+
+    def _transact(self, items: list[dict[str, Any]], failures: list[Exception], account_id: str | None) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    if account_id and index == len(items) - 1 and self.get_account(account_id) is None:
+                        raise NotFound("no such account") from exc
+                    raise failures[index] from exc
+            raise Conflict("the change conflicted with another one; try again") from exc
+
+    @staticmethod
+    def _all(fetch: Any) -> list[Any]:
+        items: list[Any] = []
+        start = None
+        while True:
+            page = fetch(start)
+            items.extend(page.items)
+            if not page.next_key:
+                return items
+            start = page.next_key
+
+
+def _account(row: dict[str, Any]) -> Account:
+    return Account(row["account_id"], row["name"], row["plan"], int(row["created_at"]),
+                   dict(row.get("quota_overrides") or {}))
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(row["user_id"], row["account_id"], row["email"], row["name"], Role(row["role"]),
+                int(row["created_at"]), row.get("avatar_url", ""))
+
+
+def _workspace(row: dict[str, Any]) -> Workspace:
+    return Workspace(row["workspace_id"], row["account_id"], row["name"], int(row["created_at"]),
+                     dict(row.get("settings") or {}))
+
+
+def _membership(row: dict[str, Any]) -> Membership:
+    return Membership(row["workspace_id"], row["user_id"], row.get("account_id", ""), WorkspaceRole(row["role"]),
+                      int(row.get("added_at", time.time())))

@@ -1,0 +1,45 @@
+"""Usage counters per account and month in the main table (pk ACCOUNT#<id>, sk USAGE#<YYYY-MM>), each
+increment an atomic ADD, so concurrent functions never lose a count."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from chalicelib.adapters.dynamo_items import from_item, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+COUNTERS = ("bytes_stored", "documents", "pages_processed", "messages_routed", "connection_seconds")
+
+
+def period_of(epoch_s: float) -> str:
+    return time.strftime("%Y-%m", time.gmtime(epoch_s))
+
+
+class DynamoUsageMeter:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def add(self, account_id: str, counters: dict[str, int], at: float | None = None) -> None:
+        deltas = {k: v for k, v in counters.items() if v}
+        if not account_id or not deltas:
+            return
+        unknown = set(deltas) - set(COUNTERS)
+        if unknown:
+            raise ValueError(f"unknown usage counters {sorted(unknown)}")
+        period = period_of(at if at is not None else time.time())
+        names = {f"#c{i}": name for i, name in enumerate(deltas)}
+        values = {f":v{i}": value for i, value in enumerate(deltas.values())}
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period}"}),
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(deltas))),
+            ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values))
+
+    def read(self, account_id: str, period: str) -> dict[str, int]:
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key=to_item(
+            {"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period}"})).get("Item")
+        values = from_item(item) if item else {}
+        return {name: int(values.get(name, 0)) for name in COUNTERS}

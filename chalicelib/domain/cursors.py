@@ -1,0 +1,45 @@
+"""Pagination cursors: DynamoDB's LastEvaluatedKey, serialised and signed, so a client can hand it back but
+cannot forge one that starts a query inside another tenant's partition."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from chalicelib.domain.errors import BadRequest
+
+
+class CursorCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"cursor:" + secret.encode()).digest()
+
+    def encode(self, key: dict[str, Any] | None) -> str | None:
+        if not key:
+            return None
+        payload = base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":"), sort_keys=True).encode())
+        signature = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        return (payload + b"." + base64.urlsafe_b64encode(signature)).decode().replace("=", "")
+
+    def decode(self, cursor: str | None) -> dict[str, Any] | None:
+        if not cursor:
+            return None
+        try:
+            payload_text, signature_text = cursor.split(".")
+            payload = _unpad(payload_text)
+            signature = base64.urlsafe_b64decode(_unpad(signature_text))
+            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+            if not hmac.compare_digest(signature, expected):
+                raise ValueError("signature")
+            key = json.loads(base64.urlsafe_b64decode(payload))
+        except (ValueError, TypeError) as exc:
+            raise BadRequest("the cursor is not one this API issued", code="bad_cursor") from exc
+        if not isinstance(key, dict):
+            raise BadRequest("the cursor is not one this API issued", code="bad_cursor")
+        return key
+
+
+def _unpad(text: str) -> bytes:
+    return (text + "=" * (-len(text) % 4)).encode()

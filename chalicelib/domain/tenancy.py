@@ -1,0 +1,119 @@
+"""Accounts (organisations), users, workspaces (projects) and memberships, and the plans that bound them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.principal import Role
+
+
+class WorkspaceRole(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+    @property
+    def can_write(self) -> bool:
+        return self in (WorkspaceRole.OWNER, WorkspaceRole.EDITOR)
+
+    @property
+    def can_manage_members(self) -> bool:
+        return self is WorkspaceRole.OWNER
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Plan limits; None means unlimited."""
+
+    max_users: int | None
+    max_workspaces: int | None
+    max_storage_bytes: int | None
+    max_pages_per_month: int | None
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {"max_users": self.max_users, "max_workspaces": self.max_workspaces,
+                "max_storage_bytes": self.max_storage_bytes, "max_pages_per_month": self.max_pages_per_month}
+
+
+GIB = 1024**3
+PLANS: dict[str, Quotas] = {
+    "free": Quotas(max_users=5, max_workspaces=3, max_storage_bytes=2 * GIB, max_pages_per_month=500),
+    "team": Quotas(max_users=50, max_workspaces=50, max_storage_bytes=100 * GIB, max_pages_per_month=20_000),
+    "enterprise": Quotas(max_users=None, max_workspaces=None, max_storage_bytes=None, max_pages_per_month=None),
+}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
+
+
+def normalise_email(email: str) -> str:
+    value = email.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    plan: str
+    created_at: int
+    quota_overrides: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def quotas(self) -> Quotas:
+        return replace(PLANS[self.plan], **self.quota_overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "name": self.name, "plan": self.plan,
+                "quotas": self.quotas.to_dict(), "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    account_id: str
+    email: str
+    name: str
+    role: Role  # platform admins are users of the operator's own account
+    created_at: int
+    avatar_url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "account_id": self.account_id, "email": self.email, "name": self.name,
+                "role": self.role.value, "avatar_url": self.avatar_url, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    workspace_id: str
+    account_id: str
+    name: str
+    created_at: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace_id": self.workspace_id, "account_id": self.account_id, "name": self.name,
+                "settings": self.settings, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Membership:
+    workspace_id: str
+    user_id: str
+    account_id: str
+    role: WorkspaceRole
+    added_at: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace_id": self.workspace_id, "user_id": self.user_id, "role": self.role.value,
+                "added_at": self.added_at}

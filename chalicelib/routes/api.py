@@ -1,0 +1,152 @@
+"""How every REST route is declared: `@api(bp, "GET", "/path", ...)` registers the route with Chalice and its
+operation with the OpenAPI document, validates query and body, authenticates the caller, and maps every
+error to the one error shape. Route functions receive an ApiCall and return a JSON-able value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from chalice.app import Blueprint, Response
+
+from chalicelib.container import get_container
+from chalicelib.domain.errors import ApiError, BadRequest, PayloadTooLarge
+from chalicelib.domain.events import Event
+from chalicelib.routes.errors import error_response
+from chalicelib.services.access import Actor
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    type: str = "string"  # "string" or "integer"
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 200
+
+    def schema(self) -> dict[str, Any]:
+        if self.type == "integer":
+            bounds = {k: v for k, v in (("minimum", self.minimum), ("maximum", self.maximum)) if v is not None}
+            return {"type": "integer", **bounds}
+        return {"type": "string", "minLength": 1, "maxLength": self.max_length}
+
+
+PAGING = (Param("limit", "page size (default 25)", "integer", 1, 100),
+          Param("cursor", "next_cursor from the previous page", max_length=2000))
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    status: int
+    auth: bool
+    query: tuple[Param, ...]
+    body: dict[str, Any] | None
+    response: dict[str, Any] | None
+    name: str
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class ApiCall:
+    actor: Actor
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def limit(self) -> int:
+        return int(self.query.get("limit") or 25)
+
+
+def _query(op: Operation, raw: dict[str, str] | None) -> dict[str, Any]:
+    raw = raw or {}
+    known = {p.name: p for p in op.query}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}", code="bad_query")
+    values: dict[str, Any] = {}
+    for name, text in raw.items():
+        param = known[name]
+        if param.type == "integer":
+            try:
+                value: Any = int(text)
+            except ValueError as exc:
+                raise BadRequest(f"{name} must be an integer", code="bad_query") from exc
+            if (param.minimum is not None and value < param.minimum) or (
+                    param.maximum is not None and value > param.maximum):
+                raise BadRequest(f"{name} must be between {param.minimum} and {param.maximum}", code="bad_query")
+        else:
+            value = text
+            if not 0 < len(value) <= param.max_length:
+                raise BadRequest(f"{name} must be 1 to {param.max_length} characters", code="bad_query")
+        values[name] = value
+    return values
+
+
+def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
+    if op.body is None:
+        return {}
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="bad_json") from exc
+    try:
+        validate(event=body, schema=op.body)
+    except SchemaValidationError as exc:
+        where = ".".join(str(p) for p in (exc.path or [])[1:])
+        raise BadRequest(f"{where or 'body'}: {exc.validation_message or exc.message}", code="bad_body") from exc
+    return dict(body)
+
+
+def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status: int = 200, auth: bool = True,
+        query: tuple[Param, ...] = (), body: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None) -> Callable[[Callable[[ApiCall], Any]], Callable[[ApiCall], Any]]:
+    def decorator(fn: Callable[[ApiCall], Any]) -> Callable[[ApiCall], Any]:
+        op = Operation(method, path, summary, tag, status, auth, query, body, response, fn.__name__)
+        OPERATIONS.append(op)
+
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            container = get_container()
+            try:
+                header = request.headers.get("authorization", "")
+                token = header[7:].strip() if header.lower().startswith("bearer ") else None
+                actor = container.access.authenticate(token) if auth else None
+                call = ApiCall(actor, path_params, _query(op, request.query_params),  # type: ignore[arg-type]
+                               _body(op, request.raw_body if op.body is not None else None))
+                result = fn(call)
+            except ApiError as exc:
+                if exc.status == 401:
+                    source_ip = (request.context or {}).get("identity", {}).get("sourceIp", "")
+                    container.events.record(Event("auth.failed", detail={
+                        "code": exc.code, "path": request.path, "source_ip": source_ip}))
+                return error_response(exc.status, exc.code, exc.message)
+            if status == 204:
+                return Response(status_code=204, body="")
+            return Response(status_code=status, body=result, headers={"Content-Type": "application/json"})
+
+        view.__name__ = fn.__name__
+        # Any content type reaches the view, which answers in the API's own error shape (Chalice's 415
+        # would not); bodies are parsed as JSON whatever the header says.
+        bp.route(path, methods=[method], cors=True,
+                 content_types=["application/json", "text/plain", "application/octet-stream",
+                                "application/x-www-form-urlencoded"])(view)
+        return fn
+
+    return decorator

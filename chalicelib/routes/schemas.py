@@ -1,0 +1,57 @@
+"""JSON Schemas of the REST API's bodies and answers: request bodies are validated against them, and the
+OpenAPI document publishes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+PLAN = {"type": "string", "enum": ["free", "team", "enterprise"]}
+USER_ROLE = {"type": "string", "enum": ["platform_admin", "account_admin", "member"]}
+WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"]}
+QUOTA = {"type": ["integer", "null"], "minimum": 0}
+
+
+def obj(properties: dict[str, Any], required: tuple[str, ...] = (), extra: bool = False) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": extra}
+
+
+def page_of(item: dict[str, Any]) -> dict[str, Any]:
+    return obj({"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}},
+               ("items", "next_cursor"))
+
+
+QUOTAS = obj({"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA})
+ACCOUNT = obj({"account_id": ID, "name": NAME, "plan": PLAN, "quotas": QUOTAS, "created_at": {"type": "integer"}},
+              ("account_id", "name", "plan", "quotas", "created_at"))
+USER = obj({"user_id": ID, "account_id": ID, "email": {"type": "string"}, "name": NAME, "role": USER_ROLE,
+            "avatar_url": {"type": "string"}, "created_at": {"type": "integer"}},
+           ("user_id", "account_id", "email", "name", "role", "created_at"), extra=True)
+WORKSPACE = obj({"workspace_id": ID, "account_id": ID, "name": NAME, "settings": {"type": "object"},
+                 "created_at": {"type": "integer"}, "role": WORKSPACE_ROLE},
+                ("workspace_id", "account_id", "name", "settings", "created_at"))
+MEMBER = obj({"workspace_id": ID, "user_id": ID, "role": WORKSPACE_ROLE, "added_at": {"type": "integer"},
+              "online": {"type": "boolean"}}, ("workspace_id", "user_id", "role", "added_at"))
+EVENT = obj({"event_id": {"type": "string"}, "type": {"type": "string"}, "at_ms": {"type": "integer"},
+             "at": {"type": "string"}, "account_id": {"type": "string"}, "workspace_id": {"type": "string"},
+             "user_id": {"type": "string"}, "actor_id": {"type": "string"}, "detail": {"type": "object"}},
+            ("event_id", "type", "at_ms"))
+TOKEN = obj({"token": {"type": "string"}, "expires_in": {"type": "integer"}}, ("token",))
+USAGE = obj({"account_id": ID, "period": {"type": "string"}, "usage": {"type": "object"},
+             "quotas": QUOTAS, "counts": {"type": "object"}}, ("account_id", "period", "usage", "quotas"))
+ERROR = obj({"error": obj({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message"))},
+            ("error",))
+
+NEW_ACCOUNT = obj({"name": NAME, "plan": PLAN, "account_id": ID}, ("name",))
+ACCOUNT_CHANGES = obj({"name": NAME, "plan": PLAN, "quota_overrides": obj(
+    {"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA})})
+NEW_USER = obj({"email": {"type": "string", "minLength": 3, "maxLength": 254}, "name": NAME, "role": USER_ROLE,
+                "avatar_url": {"type": "string", "maxLength": 2000}, "user_id": ID}, ("email", "name"))
+USER_CHANGES = obj({"email": {"type": "string", "minLength": 3, "maxLength": 254}, "name": NAME, "role": USER_ROLE,
+                    "avatar_url": {"type": "string", "maxLength": 2000}})
+NEW_WORKSPACE = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}, "owner_id": ID,
+                     "workspace_id": ID}, ("name",))
+WORKSPACE_CHANGES = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}})
+MEMBERSHIP = obj({"role": WORKSPACE_ROLE}, ("role",))
+TOKEN_REQUEST = obj({"ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 30 * 86400}})

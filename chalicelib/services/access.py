@@ -1,0 +1,89 @@
+"""Who is asking and what they may touch. Every REST route and websocket action goes through here.
+
+The token proves identity only; the role comes from the stored user record (cached briefly), so a deleted
+user or a demoted admin loses access on their next request, whatever their token still says. Another
+tenant's resources answer 404, never 403: their existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.auth.tokens import AuthError, TokenService
+from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Membership, User, Workspace, WorkspaceRole
+from chalicelib.ports import TenancyReader
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    @property
+    def account_id(self) -> str:
+        return self.user.account_id
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.user.role is Role.PLATFORM_ADMIN
+
+    def administers(self, account_id: str) -> bool:
+        return self.is_platform_admin or (self.user.role is Role.ACCOUNT_ADMIN and self.account_id == account_id)
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    workspace: Workspace
+    role: WorkspaceRole  # account admins act as owners of their account's workspaces
+
+
+class AccessService:
+    def __init__(self, tokens: TokenService, tenancy: TenancyReader) -> None:
+        self._tokens = tokens
+        self._tenancy = tenancy
+
+    def authenticate(self, token: str | None) -> Actor:
+        try:
+            principal = self._tokens.verify(token)
+        except AuthError as exc:
+            raise Unauthorized(exc.message, code=exc.code) from exc
+        user = self._tenancy.user(principal.user_id)
+        if user is None:
+            raise Unauthorized("the token's user no longer exists", code="user_unknown")
+        return Actor(user)
+
+    def require_platform_admin(self, actor: Actor) -> None:
+        if not actor.is_platform_admin:
+            raise Forbidden("platform administrators only")
+
+    def require_account_admin(self, actor: Actor, account_id: str) -> None:
+        if actor.administers(account_id):
+            return
+        if actor.account_id != account_id:
+            raise NotFound("no such account")
+        raise Forbidden("account administrators only")
+
+    def workspace(self, actor: Actor, workspace_id: str, need: WorkspaceRole = WorkspaceRole.VIEWER) -> WorkspaceAccess:
+        workspace = self._tenancy.workspace(workspace_id)
+        if workspace is None or not (actor.is_platform_admin or workspace.account_id == actor.account_id):
+            raise NotFound("no such workspace")
+        if actor.administers(workspace.account_id):
+            return WorkspaceAccess(workspace, WorkspaceRole.OWNER)
+        membership = self._tenancy.membership(workspace_id, actor.user_id)
+        if membership is None:
+            raise NotFound("no such workspace")
+        if not _allows(membership, need):
+            raise Forbidden(f"{need.value}s only; you are a {membership.role.value}", code="role_too_low")
+        return WorkspaceAccess(workspace, membership.role)
+
+
+_RANK = {WorkspaceRole.VIEWER: 0, WorkspaceRole.EDITOR: 1, WorkspaceRole.OWNER: 2}
+
+
+def _allows(membership: Membership, need: WorkspaceRole) -> bool:
+    return _RANK[membership.role] >= _RANK[need]

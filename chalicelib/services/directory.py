@@ -1,0 +1,162 @@
+"""Accounts and users: created, read, changed and deleted by platform and account administrators."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.adapters.cached_tenancy import CachedTenancy
+from chalicelib.adapters.dynamo_items import Page
+from chalicelib.auth.tokens import TokenService
+from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
+from chalicelib.domain.events import Event
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email
+from chalicelib.ports import ConnectionNotifier, ConnectionStore
+from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.events import EventRecorder
+
+
+class DirectoryService:
+    def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
+                 tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None) -> None:
+        self._tenancy = tenancy
+        self._store = tenancy.store
+        self._access = access
+        self._events = events
+        self._tokens = tokens
+        self._connections = connections
+        self._notifier = notifier
+
+    # -- accounts ---------------------------------------------------------------------------------------
+    def create_account(self, actor: Actor, name: str, plan: str, account_id: str | None = None) -> Account:
+        self._access.require_platform_admin(actor)
+        _check_plan(plan)
+        account = Account(account_id or new_id("acc"), name.strip(), plan, int(time.time()))
+        self._store.create_account(account)
+        self._events.record(Event("account.created", account.account_id, actor_id=actor.user_id,
+                                  detail={"name": account.name, "plan": plan}))
+        return account
+
+    def get_account(self, actor: Actor, account_id: str) -> Account:
+        self._access.require_account_admin(actor, account_id)
+        account = self._store.get_account(account_id)
+        if account is None:
+            raise NotFound("no such account")
+        return account
+
+    def account_counts(self, actor: Actor, account_id: str) -> dict[str, int]:
+        self.get_account(actor, account_id)
+        return self._store.account_counts(account_id)
+
+    def update_account(self, actor: Actor, account_id: str, changes: dict[str, Any]) -> Account:
+        account = self.get_account(actor, account_id)
+        if ("plan" in changes or "quota_overrides" in changes) and not actor.is_platform_admin:
+            raise Forbidden("only platform administrators change plans and quotas")
+        if "plan" in changes:
+            _check_plan(changes["plan"])
+        updated = replace(account, **{k: v for k, v in changes.items() if k in ("name", "plan", "quota_overrides")})
+        self._store.update_account(updated)
+        self._tenancy.forget_account(account_id)
+        self._events.record(Event("account.updated", account_id, actor_id=actor.user_id, detail=changes))
+        return updated
+
+    def delete_account(self, actor: Actor, account_id: str) -> None:
+        self._access.require_platform_admin(actor)
+        self._store.delete_account(account_id)
+        self._tenancy.forget_account(account_id)
+        self._events.record(Event("account.deleted", account_id, actor_id=actor.user_id))
+
+    def list_accounts(self, actor: Actor, limit: int, start: dict[str, Any] | None) -> Page[Account]:
+        self._access.require_platform_admin(actor)
+        return self._store.list_accounts(limit, start)
+
+    # -- users ------------------------------------------------------------------------------------------
+    def create_user(self, actor: Actor, account_id: str, email: str, name: str, role: str,
+                    avatar_url: str = "", user_id: str | None = None) -> User:
+        self._access.require_account_admin(actor, account_id)
+        account = self.get_account(actor, account_id)
+        user_role = self._allowed_role(actor, role)
+        user = User(user_id or new_id("usr"), account_id, _email(email), name.strip(), user_role,
+                    int(time.time()), avatar_url)
+        self._store.create_user(user, account.quotas.max_users)
+        self._tenancy.forget_user(user.user_id)
+        self._events.record(Event("user.created", account_id, user_id=user.user_id, actor_id=actor.user_id,
+                                  detail={"role": user_role.value}))
+        return user
+
+    def get_user(self, actor: Actor, user_id: str) -> User:
+        user = self._store.get_user(user_id)
+        if user is None or not (actor.administers(user.account_id) or actor.user_id == user_id):
+            if user is not None and user.account_id == actor.account_id:
+                raise Forbidden("account administrators only")
+            raise NotFound("no such user")
+        return user
+
+    def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+        user = self.get_user(actor, user_id)
+        self._access.require_account_admin(actor, user.account_id)
+        fields: dict[str, Any] = {k: v for k, v in changes.items() if k in ("name", "avatar_url")}
+        if "email" in changes:
+            fields["email"] = _email(changes["email"])
+        if "role" in changes:
+            fields["role"] = self._allowed_role(actor, changes["role"])
+        updated = replace(user, **fields)
+        self._store.update_user(user, updated)
+        self._tenancy.forget_user(user_id)
+        self._events.record(Event("user.updated", user.account_id, user_id=user_id, actor_id=actor.user_id,
+                                  detail={k: str(v) for k, v in fields.items()}))
+        return updated
+
+    def delete_user(self, actor: Actor, user_id: str) -> None:
+        user = self.get_user(actor, user_id)
+        self._access.require_account_admin(actor, user.account_id)
+        if user_id == actor.user_id:
+            raise BadRequest("administrators cannot delete themselves", code="cannot_delete_self")
+        workspaces = self._store.delete_user(user)
+        self._tenancy.forget_user(user_id)
+        for workspace_id in workspaces:
+            self._tenancy.forget_membership(workspace_id, user_id)
+        self.close_connections(user_id, None)
+        self._events.record(Event("user.deleted", user.account_id, user_id=user_id, actor_id=actor.user_id))
+
+    def list_users(self, actor: Actor, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:
+        self._access.require_account_admin(actor, account_id)
+        return self._store.list_users(account_id, limit, start)
+
+    def issue_token(self, actor: Actor, user_id: str, ttl_seconds: int | None) -> str:
+        user = self.get_user(actor, user_id)
+        self._access.require_account_admin(actor, user.account_id)
+        self._events.record(Event("user.token_issued", user.account_id, user_id=user_id, actor_id=actor.user_id))
+        return self._tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds)
+
+    def close_connections(self, user_id: str, workspace_id: str | None) -> int:
+        """Close the user's open websockets (in one workspace, or all); each $disconnect cleans its row."""
+        if self._notifier is None:
+            return 0
+        connections = self._connections.of_user(user_id, workspace_id)
+        for connection_id in connections:
+            self._notifier.close(connection_id)
+        return len(connections)
+
+    def _allowed_role(self, actor: Actor, role: str) -> Role:
+        try:
+            value = Role(role)
+        except ValueError as exc:
+            raise BadRequest(f"unknown role {role!r}", code="bad_role") from exc
+        if value is Role.PLATFORM_ADMIN and not actor.is_platform_admin:
+            raise Forbidden("only platform administrators create platform administrators")
+        return value
+
+
+def _check_plan(plan: str) -> None:
+    if plan not in PLANS:
+        raise BadRequest(f"unknown plan {plan!r}; plans: {', '.join(PLANS)}", code="bad_plan")
+
+
+def _email(email: str) -> str:
+    try:
+        return normalise_email(email)
+    except ValueError as exc:
+        raise BadRequest(f"{email!r} is not an email address", code="bad_email") from exc

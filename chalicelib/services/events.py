@@ -1,0 +1,59 @@
+"""Recording what happens, and letting administrators read it back within their scope."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.adapters.dynamo_events import DynamoEventLog
+from chalicelib.adapters.dynamo_items import Page
+from chalicelib.domain.errors import BadRequest, Forbidden
+from chalicelib.domain.events import EVENT_TYPES, Event, EventQuery
+from chalicelib.observability import logger
+from chalicelib.services.access import AccessService, Actor
+
+MAX_RANGE_MS = 400 * 86400 * 1000
+
+
+class EventRecorder:
+    def __init__(self, log: DynamoEventLog) -> None:
+        self._log = log
+
+    def record(self, event: Event) -> None:
+        """Never fails the action being recorded: a lost audit line is logged loudly instead."""
+        try:
+            self._log.append(event)
+        except Exception:
+            logger.exception("event not recorded", extra={"event": event.to_dict()})
+
+
+class EventQueries:
+    def __init__(self, log: DynamoEventLog, access: AccessService) -> None:
+        self._log = log
+        self._access = access
+
+    def query(self, actor: Actor, filters: dict[str, Any], limit: int,
+              start: dict[str, Any] | None) -> Page[Event]:
+        now_ms = int(time.time() * 1000)
+        until = int(filters.get("until_ms") or now_ms)
+        since = int(filters.get("since_ms") or until - 7 * 86400 * 1000)
+        if since > until or until - since > MAX_RANGE_MS:
+            raise BadRequest("since must be before until, at most 400 days apart", code="bad_range")
+        type_ = filters.get("type")
+        if type_ and type_ not in EVENT_TYPES and not (type_.endswith(".") and
+                                                      any(t.startswith(type_) for t in EVENT_TYPES)):
+            raise BadRequest(f"unknown event type {type_!r}", code="bad_event_type")
+        account_id = filters.get("account_id")
+        workspace_id = filters.get("workspace_id")
+        if not actor.is_platform_admin:
+            if account_id and account_id != actor.account_id:
+                self._access.require_account_admin(actor, account_id)
+            account_id = actor.account_id
+            if not actor.administers(account_id):
+                raise Forbidden("account administrators only")
+        if workspace_id:
+            workspace = self._access.workspace(actor, workspace_id).workspace
+            account_id = workspace.account_id
+        query = EventQuery(since_ms=since, until_ms=until, account_id=account_id, workspace_id=workspace_id,
+                           user_id=filters.get("user_id"), type=type_)
+        return self._log.query(query, limit, start)

@@ -1,0 +1,117 @@
+"""Workspaces and their members: created by account administrators, membership managed by workspace owners
+(and account administrators), read by members. Removing a member closes their open websockets there."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.adapters.cached_tenancy import CachedTenancy
+from chalicelib.adapters.dynamo_items import Page
+from chalicelib.domain.errors import BadRequest, NotFound
+from chalicelib.domain.events import Event
+from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
+from chalicelib.ports import ConnectionStore
+from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.directory import DirectoryService
+from chalicelib.services.events import EventRecorder
+
+
+class WorkspaceService:
+    def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
+                 directory: DirectoryService, connections: ConnectionStore) -> None:
+        self._tenancy = tenancy
+        self._store = tenancy.store
+        self._access = access
+        self._events = events
+        self._directory = directory
+        self._connections = connections
+
+    def create(self, actor: Actor, account_id: str, name: str, settings: dict[str, Any],
+               owner_id: str | None = None, workspace_id: str | None = None) -> Workspace:
+        self._access.require_account_admin(actor, account_id)
+        account = self._directory.get_account(actor, account_id)
+        owner = self._same_account_user(owner_id, account_id) if owner_id else None
+        workspace = Workspace(workspace_id or new_id("ws"), account_id, name.strip(), int(time.time()), settings)
+        self._store.create_workspace(workspace, account.quotas.max_workspaces)
+        self._tenancy.forget_workspace(workspace.workspace_id)
+        self._events.record(Event("workspace.created", account_id, workspace.workspace_id, actor_id=actor.user_id,
+                                  detail={"name": workspace.name}))
+        if owner:
+            self._put_member(actor, workspace, owner, WorkspaceRole.OWNER)
+        return workspace
+
+    def get(self, actor: Actor, workspace_id: str) -> tuple[Workspace, WorkspaceRole]:
+        access = self._access.workspace(actor, workspace_id)
+        return access.workspace, access.role
+
+    def update(self, actor: Actor, workspace_id: str, changes: dict[str, Any]) -> Workspace:
+        workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        updated = replace(workspace, **{k: v for k, v in changes.items() if k in ("name", "settings")})
+        self._store.update_workspace(updated)
+        self._tenancy.forget_workspace(workspace_id)
+        self._events.record(Event("workspace.updated", workspace.account_id, workspace_id, actor_id=actor.user_id))
+        return updated
+
+    def delete(self, actor: Actor, workspace_id: str) -> None:
+        workspace = self._access.workspace(actor, workspace_id).workspace
+        self._access.require_account_admin(actor, workspace.account_id)
+        members = self._store.delete_workspace(workspace)
+        self._tenancy.forget_workspace(workspace_id)
+        for user_id in members:
+            self._tenancy.forget_membership(workspace_id, user_id)
+            self._directory.close_connections(user_id, workspace_id)
+        self._events.record(Event("workspace.deleted", workspace.account_id, workspace_id, actor_id=actor.user_id))
+
+    def list(self, actor: Actor, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[Workspace]:
+        self._access.require_account_admin(actor, account_id)
+        return self._store.list_workspaces(account_id, limit, start)
+
+    def mine(self, actor: Actor, limit: int, start: dict[str, Any] | None) -> Page[tuple[Workspace, WorkspaceRole]]:
+        page = self._store.list_user_workspaces(actor.user_id, limit, start)
+        found = [(self._tenancy.workspace(m.workspace_id), m.role) for m in page.items]
+        return Page([(w, role) for w, role in found if w is not None], page.next_key)
+
+    # -- members ----------------------------------------------------------------------------------------
+    def set_member(self, actor: Actor, workspace_id: str, user_id: str, role: str) -> Membership:
+        workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        member_id = self._same_account_user(user_id, workspace.account_id)
+        try:
+            member_role = WorkspaceRole(role)
+        except ValueError as exc:
+            raise BadRequest(f"unknown workspace role {role!r}; roles: owner, editor, viewer",
+                             code="bad_role") from exc
+        return self._put_member(actor, workspace, member_id, member_role)
+
+    def _put_member(self, actor: Actor, workspace: Workspace, user_id: str, role: WorkspaceRole) -> Membership:
+        before = self._store.get_membership(workspace.workspace_id, user_id)
+        membership = Membership(workspace.workspace_id, user_id, workspace.account_id, role,
+                                before.added_at if before else int(time.time()))
+        self._store.put_membership(membership)
+        self._tenancy.forget_membership(workspace.workspace_id, user_id)
+        kind = "membership.changed" if before else "membership.added"
+        self._events.record(Event(kind, workspace.account_id, workspace.workspace_id, user_id, actor.user_id,
+                                  {"role": role.value, "before": before.role.value if before else None}))
+        return membership
+
+    def remove_member(self, actor: Actor, workspace_id: str, user_id: str) -> None:
+        workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        if not self._store.delete_membership(workspace_id, user_id):
+            raise NotFound("no such member")
+        self._tenancy.forget_membership(workspace_id, user_id)
+        closed = self._directory.close_connections(user_id, workspace_id)
+        self._events.record(Event("membership.removed", workspace.account_id, workspace_id, user_id, actor.user_id,
+                                  {"connections_closed": closed}))
+
+    def members(self, actor: Actor, workspace_id: str, limit: int,
+                start: dict[str, Any] | None) -> tuple[Page[Membership], set[str]]:
+        self._access.workspace(actor, workspace_id)
+        return self._store.list_members(workspace_id, limit, start), self._connections.online_users(workspace_id)
+
+    def _same_account_user(self, user_id: str, account_id: str) -> str:
+        user = self._tenancy.user(user_id)
+        if user is None or user.account_id != account_id:
+            raise NotFound("no such user in this account")
+        return user.user_id
+

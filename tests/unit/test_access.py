@@ -1,0 +1,89 @@
+"""Who may touch what: the access rules every route and websocket action goes through."""
+
+import pytest
+
+from chalicelib.auth.tokens import TokenService
+from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WorkspaceRole
+from chalicelib.services.access import AccessService, Actor
+from tests.fakes import InMemoryTenancy
+
+TOKENS = TokenService(secret="a" * 48, ttl_seconds=60)
+
+
+def tenancy_with_demo() -> InMemoryTenancy:
+    t = InMemoryTenancy()
+    for account in ("acc-a", "acc-b"):
+        t.accounts[account] = Account(account, account, "team", 0)
+    for user_id, account, role in (("root", "acc-ops", Role.PLATFORM_ADMIN), ("ann", "acc-a", Role.ACCOUNT_ADMIN),
+                                   ("bob", "acc-a", Role.MEMBER), ("vic", "acc-a", Role.MEMBER),
+                                   ("carl", "acc-a", Role.MEMBER), ("olga", "acc-b", Role.ACCOUNT_ADMIN)):
+        t.users[user_id] = User(user_id, account, f"{user_id}@x.test", user_id, role, 0)
+    t.workspaces["ws-a"] = Workspace("ws-a", "acc-a", "A", 0)
+    t.workspaces["ws-b"] = Workspace("ws-b", "acc-b", "B", 0)
+    for user_id, member_role in (("bob", WorkspaceRole.EDITOR), ("vic", WorkspaceRole.VIEWER)):
+        t.memberships[("ws-a", user_id)] = Membership("ws-a", user_id, "acc-a", member_role, 0)
+    return t
+
+
+@pytest.fixture
+def tenancy() -> InMemoryTenancy:
+    return tenancy_with_demo()
+
+
+@pytest.fixture
+def access(tenancy) -> AccessService:
+    return AccessService(TOKENS, tenancy)
+
+
+def actor(access: AccessService, user_id: str) -> Actor:
+    return access.authenticate(TOKENS.issue(user_id, "whatever", [Role.MEMBER]))
+
+
+def test_the_stored_role_counts_not_the_token_claims(access, tenancy):
+    forged = TOKENS.issue("bob", "acc-a", [Role.PLATFORM_ADMIN])  # a token claiming more than bob is
+    assert not access.authenticate(forged).is_platform_admin
+    del tenancy.users["bob"]
+    with pytest.raises(Unauthorized) as refused:
+        access.authenticate(forged)
+    assert refused.value.code == "user_unknown"
+
+
+@pytest.mark.parametrize(("user", "account", "outcome"), [
+    ("root", "acc-a", None), ("ann", "acc-a", None), ("bob", "acc-a", Forbidden), ("olga", "acc-a", NotFound),
+])
+def test_account_administration(access, user, account, outcome):
+    if outcome is None:
+        access.require_account_admin(actor(access, user), account)
+    else:
+        with pytest.raises(outcome):
+            access.require_account_admin(actor(access, user), account)
+
+
+@pytest.mark.parametrize(("user", "workspace", "need", "outcome"), [
+    ("bob", "ws-a", WorkspaceRole.EDITOR, WorkspaceRole.EDITOR),
+    ("vic", "ws-a", WorkspaceRole.VIEWER, WorkspaceRole.VIEWER),
+    ("vic", "ws-a", WorkspaceRole.EDITOR, Forbidden),      # a viewer attempting an editor's action
+    ("bob", "ws-a", WorkspaceRole.OWNER, Forbidden),
+    ("carl", "ws-a", WorkspaceRole.VIEWER, NotFound),      # same account, not a member
+    ("olga", "ws-a", WorkspaceRole.VIEWER, NotFound),      # another tenant: existence not disclosed
+    ("bob", "ws-b", WorkspaceRole.VIEWER, NotFound),
+    ("bob", "ws-missing", WorkspaceRole.VIEWER, NotFound),
+    ("ann", "ws-a", WorkspaceRole.OWNER, WorkspaceRole.OWNER),  # account admins act as owners
+    ("root", "ws-b", WorkspaceRole.OWNER, WorkspaceRole.OWNER),
+])
+def test_workspace_access(access, user, workspace, need, outcome):
+    if isinstance(outcome, WorkspaceRole):
+        assert access.workspace(actor(access, user), workspace, need).role is outcome
+    else:
+        with pytest.raises(outcome):
+            access.workspace(actor(access, user), workspace, need)
+
+
+def test_removing_a_membership_revokes_access_at_once(access, tenancy):
+    bob = actor(access, "bob")
+    access.workspace(bob, "ws-a")
+    del tenancy.memberships[("ws-a", "bob")]
+    with pytest.raises(NotFound):
+        access.workspace(bob, "ws-a")
