@@ -69,6 +69,10 @@ class AwsClients:
         return client
 
     @cached_property
+    def sts(self) -> Any:
+        return self._client("sts")
+
+    @cached_property
     def ssm(self) -> SSMClient:
         client: SSMClient = self._client("ssm")
         return client
@@ -89,6 +93,6 @@ class AwsClients:
         """The @connections client for one websocket API endpoint (one shared client per endpoint)."""
         client = self._management.get(endpoint_url)
         if client is None:
-            client = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url)
-            self._management[endpoint_url] = client
+            created = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url)
+            client = self._management.setdefault(endpoint_url, created)
         return client  # type: ignore[no-any-return]

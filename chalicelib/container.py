@@ -118,7 +118,7 @@ class Container:
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
-        return MessageRouter(notifier)
+        return MessageRouter(notifier, self.connection_store)
 
     @cached_property
     def upload_ingest(self) -> UploadIngest:
@@ -129,7 +129,7 @@ class Container:
         s, c = self.settings, self.clients
         queues = [(s.uploads_queue, s.uploads_dlq), (s.tiles_queue, s.tiles_dlq)]
         return HealthService(s.stage, [
-            EndpointProbe(c.dynamodb, s.aws_endpoint_url),
+            EndpointProbe(c.sts, s.aws_endpoint_url),
             *(TableProbe(c.dynamodb, t) for t in (s.main_table, s.connections_table, s.ops_table, s.events_table)),
             *(QueueProbe(c.sqs, q, dlq) for q, dlq in queues),
             *(BucketProbe(c.s3, b) for b in (s.documents_bucket, s.tiles_bucket)),

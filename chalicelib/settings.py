@@ -45,7 +45,6 @@ class Settings:
     memcached_tls: bool
     cache_ttl_seconds: int
     event_retention_days: int
-    log_level: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -97,7 +96,6 @@ class Settings:
             memcached_tls=flag("KALEXO_MEMCACHED_TLS"),
             cache_ttl_seconds=integer("KALEXO_CACHE_TTL_SECONDS", 10),
             event_retention_days=integer("KALEXO_EVENT_RETENTION_DAYS", 30),
-            log_level=env.get("KALEXO_LOG_LEVEL", "INFO"),
         )
 
 

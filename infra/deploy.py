@@ -74,11 +74,14 @@ def write_stage_settings(config_path: Path, stage: str, settings: dict[str, str]
     return True
 
 
-def websocket_endpoint(stage: str, region: str) -> str:
+def websocket_endpoint(stage: str, region: str, config_path: Path = CONFIG) -> str:
     deployed = json.loads((PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    config = json.loads(config_path.read_text())
+    ws_stage = config.get("stages", {}).get(stage, {}).get("websocket_api_stage") or config.get(
+        "websocket_api_stage", "api")
     for resource in deployed["resources"]:
         if resource.get("resource_type") == "websocket_api":
-            return f"https://{resource['websocket_api_id']}.execute-api.{region}.amazonaws.com/ws"
+            return f"https://{resource['websocket_api_id']}.execute-api.{region}.amazonaws.com/{ws_stage}"
     raise LookupError(f"no websocket API in .chalice/deployed/{stage}.json: run chalice deploy first")
 
 
@@ -93,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     session = boto3.session.Session()
     region = session.region_name or "us-east-1"
     if args.websocket_endpoint:
-        changed = write_stage_settings(args.config, args.stage,
-                                       {"KALEXO_WEBSOCKET_ENDPOINT": websocket_endpoint(args.stage, region)})
+        endpoint = websocket_endpoint(args.stage, region, args.config)
+        changed = write_stage_settings(args.config, args.stage, {"KALEXO_WEBSOCKET_ENDPOINT": endpoint})
         print("changed" if changed else "unchanged")
         return 0
     cfn = session.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)

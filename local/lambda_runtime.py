@@ -73,10 +73,11 @@ class AppFunctions:
         full_name = f"{self.app.app_name}-{self._deployed_stage}-{function.name}"
         context = LambdaContext(full_name, function.memory_mb, function.timeout_s, self._region)
         started = time.monotonic()
-        try:
-            return function.handler(event, context)
-        finally:
-            elapsed = time.monotonic() - started
-            if elapsed > function.timeout_s:
-                # Lambda would have killed this invocation; say so loudly instead of hiding it.
-                log("lambda", f"{function.name} ran {elapsed:.1f}s, past its {function.timeout_s}s timeout")
+        result = function.handler(event, context)
+        elapsed = time.monotonic() - started
+        if elapsed > function.timeout_s:
+            # Lambda would have killed this invocation: report it as the failure it would have been, so an
+            # SQS batch is retried rather than deleted.
+            log("lambda", f"{function.name} ran {elapsed:.1f}s, past its {function.timeout_s}s timeout")
+            raise TimeoutError(f"Task timed out after {function.timeout_s} seconds")
+        return result

@@ -25,11 +25,11 @@ class ManagementApi:
         self._gateway = gateway
 
     def add_routes(self, app: web.Application) -> None:
-        for prefix in (f"/{self._gateway.api.stage}", ""):
-            path = prefix + "/@connections/{connection_id}"
-            app.router.add_post(path, self.post)
-            app.router.add_get(path, self.get)
-            app.router.add_delete(path, self.delete)
+        # Only under the stage, as execute-api serves it: https://{api}.execute-api.{region}.amazonaws.com/{stage}
+        path = f"/{self._gateway.api.stage}" + "/@connections/{connection_id}"
+        app.router.add_post(path, self.post)
+        app.router.add_get(path, self.get)
+        app.router.add_delete(path, self.delete)
 
     def _live(self, request: web.Request) -> tuple[LiveConnection | None, web.Response | None]:
         if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):

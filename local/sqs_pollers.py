@@ -9,6 +9,7 @@ a retry in seconds. Set it to None to wait for the visibility timeout exactly as
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from typing import Any
 
 from chalice.app import SQSEventConfig
 
+from chalicelib.adapters.health_probes import EventSourceProbe
 from local.lambda_runtime import AppFunctions, Function
 from local.log import log
 
-HEARTBEAT_PK = "RUNTIME#event-sources"
+HEARTBEAT_PK = EventSourceProbe.HEARTBEAT_PK
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,23 @@ class PollerOptions:
     heartbeat_every_s: float = 5.0
 
 
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's shape: lower camel case, binary values as base64 strings, list fields always present."""
+    out: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType")}
+    if "StringValue" in value:
+        out["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return out
+
+
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     return {"Records": [{
         "messageId": m["MessageId"],
         "receiptHandle": m["ReceiptHandle"],
         "body": m["Body"],
         "attributes": m.get("Attributes", {}),
-        "messageAttributes": {k: {"stringValue": v.get("StringValue"), "binaryValue": v.get("BinaryValue"),
-                                  "dataType": v.get("DataType")} for k, v in m.get("MessageAttributes", {}).items()},
+        "messageAttributes": {k: _attribute(v) for k, v in m.get("MessageAttributes", {}).items()},
         "md5OfBody": m.get("MD5OfBody", ""),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,

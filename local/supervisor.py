@@ -114,6 +114,7 @@ class Supervisor:
             "supervisor_pid": os.getpid(),
             "env": {k: v for k, v in app_env.items() if k.startswith(("KALEXO_", "AWS_"))},
         }, indent=2))
+        (self.cfg.state_path / "runtime.json").chmod(0o600)  # it holds the token signing secret
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
         return app_env
 

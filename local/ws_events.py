@@ -6,7 +6,6 @@ import base64
 import os
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,10 +88,11 @@ def message_event(api: ApiInfo, conn: ConnectionInfo, route_key: str, data: str 
     return {"requestContext": context, "body": data, "isBase64Encoded": False}
 
 
-def disconnect_event(api: ApiInfo, conn: ConnectionInfo, headers: Mapping[str, str], status_code: int,
-                     reason: str) -> dict[str, Any]:
+def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reason: str) -> dict[str, Any]:
     context = _context(api, conn, "$disconnect", "DISCONNECT")
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
-    return {"headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+    # API Gateway sends a fixed set of headers on $disconnect, not the client's original ones.
+    headers = {"Host": api.domain_name, "x-api-key": "", "X-Forwarded-For": conn.source_ip, "x-restapi": ""}
+    return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "requestContext": context, "isBase64Encoded": False}

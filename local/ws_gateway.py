@@ -5,6 +5,7 @@ connection time (close 1001), and the error frame API Gateway sends when an inte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from local.log import log
 from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, new_connection_id
 
 GOING_AWAY = 1001
+UNSUPPORTED_DATA = 1003
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,12 @@ class GatewayLimits:
 class LiveConnection:
     info: ConnectionInfo
     ws: web.WebSocketResponse
-    headers: dict[str, str]
     opened_at: float = field(default_factory=time.monotonic)
     last_active: float = field(default_factory=time.monotonic)
     last_active_wall: float = field(default_factory=time.time)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     close_reason: str = "Client closed"
+    closing: bool = False
 
     def touch(self) -> None:
         self.last_active, self.last_active_wall = time.monotonic(), time.time()
@@ -74,6 +76,9 @@ class WebsocketGateway:
         return "$default"
 
     async def handle_upgrade(self, request: web.Request) -> web.StreamResponse:
+        # wss://{domain}/{stage} on AWS; locally the bare host works too.
+        if request.path.rstrip("/") not in ("", f"/{self.api.stage}"):
+            return web.json_response({"message": "Forbidden"}, status=403)
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.json_response({"message": "Upgrade Required"}, status=426)
         info = ConnectionInfo(new_connection_id(), request.remote or "127.0.0.1",
@@ -93,14 +98,14 @@ class WebsocketGateway:
         # differently).
         ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes + 1, autoping=False, compress=False)
         await ws.prepare(request)
-        live = LiveConnection(info, ws, {k: v for k, v in request.headers.items()})
+        live = LiveConnection(info, ws)
         self.live[info.connection_id] = live
         try:
             await self._read_loop(live)
         finally:
             self.live.pop(info.connection_id, None)
             code = ws.close_code or 1006
-            event = disconnect_event(self.api, info, live.headers, code, live.close_reason)
+            event = disconnect_event(self.api, info, code, live.close_reason)
             try:
                 await self._invoke("$disconnect", event)
             except Exception as exc:
@@ -111,9 +116,13 @@ class WebsocketGateway:
         ws = live.ws
         while not ws.closed:
             msg = await ws.receive()
-            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            if msg.type == WSMsgType.TEXT:
                 live.touch()
                 self._spawn(self._dispatch(live, msg.data))
+            elif msg.type == WSMsgType.BINARY:
+                # API Gateway does not accept binary frames in incoming messages: it closes with 1003.
+                await self.close(live, UNSUPPORTED_DATA, "Binary frames are not supported")
+                break
             elif msg.type == WSMsgType.PING:
                 live.touch()
                 await ws.pong(msg.data)
@@ -138,16 +147,23 @@ class WebsocketGateway:
             log("ws", f"{route} failed: {exc!r}")
             error = {"message": "Internal server error", "connectionId": live.info.connection_id,
                      "requestId": event["requestContext"]["requestId"]}
-            await self.send(live, json.dumps(error).encode())
+            with contextlib.suppress(ConnectionError):
+                await self.send(live, json.dumps(error).encode())
 
     async def send(self, live: LiveConnection, data: bytes) -> None:
+        """Raises ConnectionError when the connection is closed or closing."""
         async with live.send_lock:
+            if live.ws.closed:
+                raise ConnectionResetError(live.info.connection_id)
             try:
                 await live.ws.send_str(data.decode("utf-8"))
             except UnicodeDecodeError:
                 await live.ws.send_bytes(data)
 
     async def close(self, live: LiveConnection, code: int, reason: str) -> None:
+        if live.closing:
+            return
+        live.closing = True
         live.close_reason = reason
         await live.ws.close(code=code, message=reason.encode())
 
@@ -157,7 +173,7 @@ class WebsocketGateway:
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            for live in list(self.live.values()):
+            for live in [c for c in self.live.values() if not c.closing]:
                 if now - live.opened_at > self.limits.max_connection_s:
                     self._spawn(self.close(live, GOING_AWAY, "Maximum connection duration reached"))
                 elif now - live.last_active > self.limits.idle_timeout_s:

@@ -60,7 +60,8 @@ class TokenService:
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token_expired", "the token has expired") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError("invalid_token", f"the token is not valid: {exc}") from exc
+            # The reason stays in the exception chain for the logs, not in the answer to the client.
+            raise AuthError("invalid_token", "the token is not valid") from exc
         try:
             roles = frozenset(Role(value) for value in claims.get("roles", []))
         except ValueError as exc:

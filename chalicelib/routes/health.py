@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.auth.tokens import AuthError
 from chalicelib.container import get_container
+from chalicelib.domain.errors import ApiError
 
 bp = Blueprint(__name__)
 
@@ -28,8 +28,8 @@ def health() -> Response:
     token = _bearer(bp.current_request.headers.get("authorization"))
     if token:
         try:
-            detailed = container.tokens.verify(token).is_platform_admin
-        except AuthError:
+            detailed = container.access.authenticate(token).is_platform_admin
+        except ApiError:
             detailed = False
     body = report.to_dict(detailed=detailed)
     return Response(status_code=200 if report.ok else 503, body=body,

@@ -6,7 +6,6 @@ The workspace actions (join, presence, chat, ops) register here as the router gr
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 
@@ -17,14 +16,15 @@ from chalicelib.domain.envelopes import (
     parse_client_message,
     server_message,
 )
-from chalicelib.ports import ConnectionGone, ConnectionNotifier
+from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 
 Handler = Callable[[str, ClientMessage], bytes]
 
 
 class MessageRouter:
-    def __init__(self, notifier: ConnectionNotifier) -> None:
+    def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore) -> None:
         self._notifier = notifier
+        self._connections = connections
         self._commands: dict[str, Handler] = {"ping": self._ping}
 
     def handle(self, connection_id: str, raw: str | bytes | None) -> None:
@@ -36,9 +36,11 @@ class MessageRouter:
             reply = command(connection_id, message)
         except ProtocolError as error:
             reply = error_message(error)
-        # A sender that left before its answer has nothing to deliver to.
-        with contextlib.suppress(ConnectionGone):
+        try:
             self._notifier.send(connection_id, reply)
+        except ConnectionGone:
+            # The sender left before its answer (410): its row is dead, whatever $disconnect did.
+            self._connections.delete(connection_id)
 
     def _ping(self, connection_id: str, message: ClientMessage) -> bytes:
         return server_message("pong", message.request_id, server_time=int(time.time() * 1000))

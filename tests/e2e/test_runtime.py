@@ -54,7 +54,7 @@ def test_token_command_prints_a_working_token_last(stack):
 
 def test_stack_starts_quickly_and_ctrl_c_leaves_no_process_behind(tmp_path, stack):
     second = start_stack(tmp_path / "second", "--workers", "1")
-    assert second.started_in_s < 120
+    assert second.started_in_s < 30  # the issue allows two minutes including set-up; the stack itself is seconds
     pids = second.runtime["pids"]
     assert set(pids) == {"emulator", "gateway", "worker-0"}
     assert all(alive(pid) for pid in pids.values())

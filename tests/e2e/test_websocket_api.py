@@ -162,3 +162,19 @@ def test_busy_connections_still_end_at_the_maximum_duration(stack):
 def test_admin_role_is_not_needed_for_ping(stack):
     with connect(f"{stack.ws}/?token={stack.token('admin', (Role.PLATFORM_ADMIN,))}") as ws:
         assert ping(ws)["action"] == "pong"
+
+
+def test_binary_frames_close_with_1003_like_api_gateway(stack):
+    with connect(f"{stack.ws}/?token={stack.token()}") as ws:
+        ws.send(b"\x00\x01binary")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+
+
+def test_only_the_stage_path_upgrades(stack):
+    with connect(f"{stack.ws}/local?token={stack.token()}") as ws:
+        assert ping(ws)["action"] == "pong"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{stack.ws}/elsewhere?token={stack.token()}")
+    assert refused.value.response.status_code == 403

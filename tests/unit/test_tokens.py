@@ -1,3 +1,4 @@
+import json
 import time
 
 import jwt
@@ -38,7 +39,9 @@ def test_other_secret_and_tampered_payload_are_refused():
     with pytest.raises(AuthError):
         SERVICE.verify(other)
     header, payload, signature = SERVICE.issue("alice", "acc-1", [Role.MEMBER]).split(".")
-    forged_payload = jwt.utils.base64url_encode(b'{"sub":"admin"}').decode()
+    claims = jwt.decode(f"{header}.{payload}.{signature}", options={"verify_signature": False})
+    claims.update(sub="admin", roles=["platform_admin"])  # every claim valid; only the signature is wrong
+    forged_payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
     with pytest.raises(AuthError):
         SERVICE.verify(f"{header}.{forged_payload}.{signature}")
 
