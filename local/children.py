@@ -10,12 +10,12 @@ import threading
 
 import boto3
 from aiohttp import web
-from chalice.local import create_local_server
 
 from local.config import API_ID, REGION, STAGE, RuntimeConfig
 from local.lambda_runtime import AppFunctions
 from local.log import log
 from local.management_api import ManagementApi
+from local.rest_server import create_rest_server
 from local.scheduler import start_schedules
 from local.sqs_pollers import PollerOptions, start_pollers
 from local.tls import ensure_certificates
@@ -32,7 +32,7 @@ def _stop_on_signals() -> threading.Event:
 
 def run_gateway(cfg: RuntimeConfig) -> None:
     functions = AppFunctions(cfg.config_stage, STAGE, REGION)
-    rest = create_local_server(functions.app, functions.config, "127.0.0.1", cfg.rest_port)
+    rest = create_rest_server(functions.app, functions.config, "127.0.0.1", cfg.rest_port)
     threading.Thread(target=rest.server.serve_forever, name="rest", daemon=True).start()
     log("rest", f"serving {cfg.rest_url}")
     api = ApiInfo(api_id=API_ID, stage=STAGE, domain_name=f"127.0.0.1:{cfg.tls_port}")

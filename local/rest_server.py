@@ -1,0 +1,31 @@
+"""The REST API locally: Chalice's own local server, answering methods no route declares the way API
+Gateway does (403 "Missing Authentication Token"), not with http.server's 501."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, ThreadedHTTPServer
+
+
+class ApiGatewayRequestHandler(ChaliceRequestHandler):  # type: ignore[misc]
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code != 501:  # 501: a method http.server has no do_<METHOD> for (TRACE, CONNECT, ...)
+            super().send_error(code, message, explain)
+            return
+        body = json.dumps({"message": "Missing Authentication Token"}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-ErrorType", "MissingAuthenticationTokenException")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def create_rest_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+    # What chalice.local.create_local_server does, with the handler above.
+    app.__class__ = type("CustomLocalChalice", (LocalChalice, app.__class__), {})
+    return LocalDevServer(app, config, host, port, handler_cls=ApiGatewayRequestHandler,
+                         server_cls=ThreadedHTTPServer)

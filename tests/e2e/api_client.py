@@ -1,0 +1,59 @@
+"""A small REST client for the end-to-end tests, and example values for every route of the live API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from tests.e2e.stack import LocalStack
+
+SAMPLE_PATH = {"account_id": "acc-demo", "user_id": "bob", "workspace_id": "ws-demo"}
+SAMPLE_FIELDS: dict[str, Any] = {"name": "Sample", "email": "sample@example.test", "plan": "free",
+                                 "role": "viewer", "ttl_seconds": 600, "settings": {}}
+
+
+class Api:
+    def __init__(self, stack: LocalStack, token: str | None) -> None:
+        self.base = stack.rest
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, body: Any = None, **query: Any) -> requests.Response:
+        return requests.request(method, self.base + path, json=body, params=query or None,
+                                headers=self.headers, timeout=15)
+
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200, **query: Any) -> Any:
+        response = self.call(method, path, body, **query)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return response.json() if response.content else None
+
+
+def operations(stack: LocalStack) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, concrete path, operation) for every operation of the live OpenAPI document."""
+    document = requests.get(f"{stack.rest}/openapi.json", timeout=10).json()
+    found = []
+    for template, methods in document["paths"].items():
+        path = re.sub(r"{(\w+)}", lambda m: SAMPLE_PATH[m.group(1)], template)
+        for method, op in methods.items():
+            found.append((method.upper(), path, op))
+    return found
+
+
+def sample_body(op: dict[str, Any]) -> dict[str, Any] | None:
+    schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    role_enum = schema.get("properties", {}).get("role", {}).get("enum", [])
+    body = {name: SAMPLE_FIELDS[name] for name in schema.get("required", [])}
+    if "role" in body and "viewer" not in role_enum:
+        body["role"] = "member"
+    return body
+
+
+def assert_error(response: requests.Response, *statuses: int) -> str:
+    assert response.status_code in statuses, (response.request.method, response.url, response.status_code,
+                                              response.text)
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return str(body["error"]["code"])
