@@ -10,7 +10,7 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 
-class ApiGatewayRequestHandler(ChaliceRequestHandler):  # type: ignore[misc]
+class ApiGatewayRequestHandler(ChaliceRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         if code != 501:  # 501: a method http.server has no do_<METHOD> for (TRACE, CONNECT, ...)
             super().send_error(code, message, explain)
