@@ -37,6 +37,7 @@ run: $(STAMP)
 	$(BIN)/python -m local run
 
 test: $(STAMP)
+	@bash scripts/system-packages.sh
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)

@@ -1,0 +1,98 @@
+"""The tenancy store against DynamoDB (the emulator): quotas, unique emails and safe deletes hold through
+transactions, also under concurrent requests."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
+from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Account, User, Workspace
+
+
+@pytest.fixture
+def store(clients, stack) -> DynamoTenancyStore:
+    return DynamoTenancyStore(clients["dynamodb"], stack.outputs["MainTableName"])
+
+
+def new_account(store: DynamoTenancyStore) -> str:
+    account_id = f"acc-{uuid.uuid4().hex[:8]}"
+    store.create_account(Account(account_id, "Test", "free", 0))
+    return account_id
+
+
+def user(account_id: str, n: int | str) -> User:
+    return User(f"u-{account_id}-{n}", account_id, f"u{n}@{account_id}.test", f"User {n}", Role.MEMBER, 0)
+
+
+def test_users_are_unique_by_email_and_bounded_by_quota(store):
+    account = new_account(store)
+    for n in range(3):
+        store.create_user(user(account, n), max_users=3)
+    with pytest.raises(QuotaExceeded):
+        store.create_user(user(account, 3), max_users=3)
+    clash = User("someone-else", account, "u0@" + account + ".test", "Clash", Role.MEMBER, 0)
+    with pytest.raises(Conflict) as conflict:
+        store.create_user(clash, max_users=None)
+    assert conflict.value.code == "email_taken"
+    assert store.account_counts(account) == {"users": 3, "workspaces": 0}
+    with pytest.raises(NotFound):
+        store.create_user(user("acc-missing", 1), max_users=None)
+
+
+def test_concurrent_creates_never_exceed_the_quota(store):
+    account = new_account(store)
+
+    def attempt(n: int) -> bool:
+        try:
+            store.create_user(user(account, n), max_users=4)
+        except (QuotaExceeded, Conflict):
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = sum(pool.map(attempt, range(12)))
+    assert created <= 4
+    assert store.account_counts(account)["users"] == created
+    assert len(store.list_users(account, 100, None).items) == created
+
+
+def test_email_change_moves_the_claim(store):
+    account = new_account(store)
+    first, second = user(account, "a"), user(account, "b")
+    store.create_user(first, None)
+    store.create_user(second, None)
+    moved = User(first.user_id, account, "fresh@" + account + ".test", first.name, first.role, 0)
+    store.update_user(first, moved)
+    assert store.get_user(first.user_id).email == moved.email
+    # The old address is free again, the new one is taken.
+    store.create_user(User("third", account, first.email, "Third", Role.MEMBER, 0), None)
+    with pytest.raises(Conflict):
+        store.update_user(second, User(second.user_id, account, moved.email, "B", Role.MEMBER, 0))
+
+
+def test_accounts_delete_only_when_empty_and_deleting_cascades(store):
+    account = new_account(store)
+    member = user(account, 1)
+    store.create_user(member, None)
+    workspace = Workspace(f"ws-{uuid.uuid4().hex[:8]}", account, "W", 0)
+    store.create_workspace(workspace, max_workspaces=1)
+    with pytest.raises(QuotaExceeded):
+        store.create_workspace(Workspace("ws-two-" + account, account, "W2", 0), max_workspaces=1)
+    from chalicelib.domain.tenancy import Membership, WorkspaceRole
+
+    store.put_membership(Membership(workspace.workspace_id, member.user_id, account, WorkspaceRole.OWNER, 0))
+    with pytest.raises(Conflict) as conflict:
+        store.delete_account(account)
+    assert conflict.value.code == "account_not_empty"
+    assert store.delete_user(member) == [workspace.workspace_id]
+    assert store.get_membership(workspace.workspace_id, member.user_id) is None
+    assert store.delete_workspace(workspace) == []
+    store.delete_account(account)
+    assert store.get_account(account) is None
+    with pytest.raises(NotFound):
+        store.delete_account(account)
