@@ -118,4 +118,5 @@ def test_absent_entries_are_cached_and_invalidated_by_a_grant(store):
     assert tenancy.membership(workspace, user) is None
     store.put_membership(Membership(workspace, user, "acc", WorkspaceRole.VIEWER, 0))
     tenancy.forget_membership(workspace, user)
-    assert tenancy.membership(workspace, user).role is WorkspaceRole.VIEWER
+    membership = tenancy.membership(workspace, user)
+    assert membership is not None and membership.role is WorkspaceRole.VIEWER
