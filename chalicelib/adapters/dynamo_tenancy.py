@@ -6,6 +6,7 @@ even under concurrent requests: a user is created only if the account exists and
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +143,8 @@ class DynamoTenancyStore:
     def create_workspace(self, workspace: Workspace, max_workspaces: int | None) -> None:
         item = {"pk": f"WORKSPACE#{workspace.workspace_id}", "sk": "WORKSPACE",
                 "gsi1pk": f"ACCOUNT#{workspace.account_id}#WORKSPACES",
-                "gsi1sk": f"{workspace.created_at:012d}#{workspace.workspace_id}", **workspace.to_dict()}
+                "gsi1sk": f"{workspace.created_at:012d}#{workspace.workspace_id}",
+                **_workspace_fields(workspace)}
         self._transact([
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
             _counter_update(self._table, workspace.account_id, "workspace_count", 1, max_workspaces),
@@ -154,8 +156,9 @@ class DynamoTenancyStore:
         return None if item is None else _workspace(item)
 
     def update_workspace(self, workspace: Workspace) -> None:
+        fields = _workspace_fields(workspace)
         self._update(f"WORKSPACE#{workspace.workspace_id}", "WORKSPACE",
-                     {"name": workspace.name, "settings": workspace.settings})
+                     {"name": fields["name"], "settings_json": fields["settings_json"]})
 
     def delete_workspace(self, workspace: Workspace) -> list[str]:
         """Delete the workspace and its memberships; return the members it had."""
@@ -259,9 +262,17 @@ def _user(row: dict[str, Any]) -> User:
                 int(row["created_at"]), row.get("avatar_url", ""))
 
 
+def _workspace_fields(workspace: Workspace) -> dict[str, Any]:
+    # Settings are the client's free-form JSON: kept as one string, so any key and any number survive
+    # (a map would turn floats into Decimals and is at the mercy of key names).
+    data = workspace.to_dict()
+    data["settings_json"] = json.dumps(data.pop("settings"), separators=(",", ":"))
+    return data
+
+
 def _workspace(row: dict[str, Any]) -> Workspace:
-    return Workspace(row["workspace_id"], row["account_id"], row["name"], int(row["created_at"]),
-                     dict(row.get("settings") or {}))
+    settings = json.loads(row["settings_json"]) if "settings_json" in row else dict(row.get("settings") or {})
+    return Workspace(row["workspace_id"], row["account_id"], row["name"], int(row["created_at"]), settings)
 
 
 def _membership(row: dict[str, Any]) -> Membership:

@@ -102,6 +102,9 @@ class DirectoryService:
             fields["email"] = _email(changes["email"])
         if "role" in changes:
             fields["role"] = self._allowed_role(actor, changes["role"])
+            if user_id == actor.user_id and fields["role"] is not user.role:
+                raise BadRequest("administrators cannot change their own role (ask another administrator)",
+                                 code="cannot_change_own_role")
         updated = replace(user, **fields)
         self._store.update_user(user, updated)
         self._tenancy.forget_user(user_id)

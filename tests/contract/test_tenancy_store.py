@@ -96,3 +96,18 @@ def test_accounts_delete_only_when_empty_and_deleting_cascades(store):
     assert store.get_account(account) is None
     with pytest.raises(NotFound):
         store.delete_account(account)
+
+
+def test_free_form_settings_and_json_numbers_round_trip(store):
+    """Found by schemathesis: settings keys that look like DynamoDB types, and JSON floats (3907.0)."""
+    account = new_account(store)
+    settings = {"L": [], "M": {"S": "x"}, "scale": 1.25, "grid": [1, 2.5, {"N": None}], "": True}
+    workspace = Workspace(f"ws-{uuid.uuid4().hex[:8]}", account, "Odd", 0, settings)
+    store.create_workspace(workspace, None)
+    assert store.get_workspace(workspace.workspace_id).settings == settings
+    changed = Workspace(workspace.workspace_id, account, "Odd", 0, {"L": [{"M": 1.5}]})
+    store.update_workspace(changed)
+    assert store.get_workspace(workspace.workspace_id).settings == {"L": [{"M": 1.5}]}
+    fetched = store.get_account(account)
+    store.update_account(Account(account, fetched.name, "free", 0, {"max_storage_bytes": 3907.0}))  # type: ignore[dict-item]
+    assert store.get_account(account).quota_overrides == {"max_storage_bytes": 3907}

@@ -167,3 +167,11 @@ def test_openapi_document_and_page(stack):
     page = requests.get(f"{stack.rest}/docs", timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "/admin/workspaces/{workspace_id}/members/{user_id}" in page.text
+
+
+def test_administrators_cannot_lock_themselves_out(stack):
+    alice = Api(stack, stack.token("alice"))
+    assert assert_error(alice.call("PATCH", "/admin/users/alice", {"role": "member"}), 400) == \
+        "cannot_change_own_role"
+    assert assert_error(alice.call("DELETE", "/admin/users/alice"), 400) == "cannot_delete_self"
+    assert alice.ok("PATCH", "/admin/users/alice", {"name": "Alice A. Architect"})["role"] == "account_admin"

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.stack import LocalStack, start_stack, stop_stack
+
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def fuzzed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack of its own: the fuzzer creates, changes and deletes whatever it can reach."""
+    running = start_stack(tmp_path_factory.mktemp("fuzz"), "--workers", "1")
+    yield running
+    stop_stack(running)
+
+
 @pytest.mark.parametrize("user", ["admin", "alice", "vera", "olga"])
-def test_schemathesis_finds_no_server_error(stack, user, tmp_path: Path):
+def test_schemathesis_finds_no_server_error(fuzzed_stack, user, tmp_path: Path):
+    stack = fuzzed_stack
     schemathesis = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
         [str(schemathesis), "run", f"{stack.rest}/openapi.json", "--checks", "not_a_server_error",
