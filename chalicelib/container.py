@@ -27,7 +27,7 @@ from chalicelib.auth.tokens import TokenService
 from chalicelib.aws import AwsClients
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.ports import Cache
-from chalicelib.services.access import AccessService
+from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.directory import DirectoryService
 from chalicelib.services.events import EventQueries, EventRecorder
@@ -83,7 +83,7 @@ class Container:
 
     @cached_property
     def events(self) -> EventRecorder:
-        return EventRecorder(self.event_log)
+        return EventRecorder(self.event_log, self.connection_store, self.notifier)
 
     @cached_property
     def event_queries(self) -> EventQueries:
@@ -118,7 +118,12 @@ class Container:
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
-        return MessageRouter(notifier, self.connection_store)
+        return MessageRouter(notifier, self.connection_store, self.actor_of_connection)
+
+    def actor_of_connection(self, connection_id: str) -> Actor | None:
+        row = self.connection_store.get(connection_id)
+        user = self.tenancy.user(str(row["user_id"])) if row else None
+        return Actor(user) if user else None
 
     @cached_property
     def upload_ingest(self) -> UploadIngest:

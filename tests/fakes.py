@@ -29,6 +29,7 @@ class FakeNotifier:
 class InMemoryConnectionStore:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, str] = {}
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None,
             attributes: Mapping[str, str]) -> None:
@@ -40,6 +41,7 @@ class InMemoryConnectionStore:
 
     def delete(self, connection_id: str) -> None:
         self.rows.pop(connection_id, None)
+        self.subscriptions.pop(connection_id, None)
 
     def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]:
         return [c for c, r in self.rows.items()
@@ -47,6 +49,15 @@ class InMemoryConnectionStore:
 
     def online_users(self, workspace_id: str) -> set[str]:
         return {r["user_id"] for r in self.rows.values() if r["workspace_id"] == workspace_id}
+
+    def subscribe_events(self, connection_id: str, scope: str) -> None:
+        self.subscriptions[connection_id] = scope
+
+    def unsubscribe_events(self, connection_id: str) -> None:
+        self.subscriptions.pop(connection_id, None)
+
+    def event_subscribers(self, scope: str) -> list[str]:
+        return [c for c, s in self.subscriptions.items() if s == scope]
 
 
 class InMemoryUploadLog:

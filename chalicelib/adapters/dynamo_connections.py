@@ -1,6 +1,7 @@
 """ConnectionStore in the connections table: one row per open websocket connection.
 
-pk CONN#<id>. gsi1: WS#<workspace> / USER#<user>#CONN#<id> (a workspace's connections: fan-out, who is
+pk CONN#<id>, sk CONN (the connection) or SUB#EVENTS (it follows the event log; gsi1 EVENTS#<account or *>).
+gsi1: WS#<workspace> / USER#<user>#CONN#<id> (a workspace's connections: fan-out, who is
 online, one user's connections in one workspace). gsi2: USER#<user> / CONN#<id> (all of a user's
 connections, to close them when the user is deleted).
 """
@@ -43,7 +44,27 @@ class DynamoConnectionStore:
         return None if item is None else from_item(item)
 
     def delete(self, connection_id: str) -> None:
-        self._client.delete_item(TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}))
+        """The connection row and anything hanging off it (its event subscription)."""
+        self._client.batch_write_item(RequestItems={self._table: [
+            {"DeleteRequest": {"Key": to_item({"pk": f"CONN#{connection_id}", "sk": sk})}}
+            for sk in ("CONN", "SUB#EVENTS")]})
+
+    def subscribe_events(self, connection_id: str, scope: str) -> None:
+        """Follow the event log: `scope` is an account id, or "*" for every account."""
+        now = int(time.time())
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"CONN#{connection_id}", "sk": "SUB#EVENTS", "gsi1pk": f"EVENTS#{scope}",
+            "gsi1sk": f"CONN#{connection_id}", "connection_id": connection_id, "scope": scope,
+            "expires_at": now + CONNECTION_ROW_TTL_SECONDS}))
+
+    def unsubscribe_events(self, connection_id: str) -> None:
+        self._client.delete_item(TableName=self._table,
+                                 Key=to_item({"pk": f"CONN#{connection_id}", "sk": "SUB#EVENTS"}))
+
+    def event_subscribers(self, scope: str) -> list[str]:
+        rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"EVENTS#{scope}"},
+                         FilterExpression="expires_at > :now", ProjectionExpression="connection_id")
+        return [r["connection_id"] for r in rows]
 
     def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]:
         if workspace_id:

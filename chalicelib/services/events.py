@@ -7,24 +7,44 @@ from typing import Any
 
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_items import Page
+from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.events import EVENT_TYPES, Event, EventQuery
 from chalicelib.observability import logger
+from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 
 MAX_RANGE_MS = 400 * 86400 * 1000
 
 
 class EventRecorder:
-    def __init__(self, log: DynamoEventLog) -> None:
+    """Appends to the log, then pushes the event to the administrators following it live."""
+
+    def __init__(self, log: DynamoEventLog, connections: ConnectionStore | None = None,
+                 notifier: ConnectionNotifier | None = None) -> None:
         self._log = log
+        self._connections = connections
+        self._notifier = notifier
 
     def record(self, event: Event) -> None:
         """Never fails the action being recorded: a lost audit line is logged loudly instead."""
         try:
             self._log.append(event)
+            self._push(event)
         except Exception:
             logger.exception("event not recorded", extra={"event": event.to_dict()})
+
+    def _push(self, event: Event) -> None:
+        if self._connections is None or self._notifier is None:
+            return
+        scopes = ["*", event.account_id] if event.account_id else ["*"]
+        message = server_message("event", event=event.to_dict())
+        for scope in scopes:
+            for connection_id in self._connections.event_subscribers(scope):
+                try:
+                    self._notifier.send(connection_id, message)
+                except ConnectionGone:
+                    self._connections.delete(connection_id)
 
 
 class EventQueries:

@@ -17,15 +17,22 @@ from chalicelib.domain.envelopes import (
     server_message,
 )
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
+from chalicelib.services.access import Actor
 
 Handler = Callable[[str, ClientMessage], bytes]
 
 
 class MessageRouter:
-    def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore) -> None:
+    def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore,
+                 actor_of: Callable[[str], Actor | None]) -> None:
         self._notifier = notifier
         self._connections = connections
-        self._commands: dict[str, Handler] = {"ping": self._ping}
+        self._actor_of = actor_of  # who is on a connection, as of now (a deleted user is None)
+        self._commands: dict[str, Handler] = {
+            "ping": self._ping,
+            "events.subscribe": self._subscribe_events,
+            "events.unsubscribe": self._unsubscribe_events,
+        }
 
     def handle(self, connection_id: str, raw: str | bytes | None) -> None:
         try:
@@ -44,3 +51,29 @@ class MessageRouter:
 
     def _ping(self, connection_id: str, message: ClientMessage) -> bytes:
         return server_message("pong", message.request_id, server_time=int(time.time() * 1000))
+
+    def _actor(self, connection_id: str, message: ClientMessage) -> Actor:
+        actor = self._actor_of(connection_id)
+        if actor is None:
+            raise ProtocolError("not_authenticated", "this connection's user no longer exists", message.request_id)
+        return actor
+
+    def _subscribe_events(self, connection_id: str, message: ClientMessage) -> bytes:
+        """Follow the event log live: platform admins every account (or one), account admins their own."""
+        actor = self._actor(connection_id, message)
+        account = message.payload.get("account_id")
+        if account is not None and not isinstance(account, str):
+            raise ProtocolError("bad_envelope", "`account_id` must be a string", message.request_id)
+        if actor.is_platform_admin:
+            scope = account or "*"
+        elif actor.administers(actor.account_id) and account in (None, actor.account_id):
+            scope = actor.account_id
+        else:
+            raise ProtocolError("forbidden", "account administrators only, for their own account",
+                                message.request_id)
+        self._connections.subscribe_events(connection_id, scope)
+        return server_message("events.subscribed", message.request_id, scope=scope)
+
+    def _unsubscribe_events(self, connection_id: str, message: ClientMessage) -> bytes:
+        self._connections.unsubscribe_events(connection_id)
+        return server_message("events.unsubscribed", message.request_id)

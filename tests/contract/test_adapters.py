@@ -51,6 +51,15 @@ def test_connection_store_contract(store, stack, clients):
     assert store.get(f"c1-{suffix}") is None
     assert store.online_users(ws) == {"bob"}
     assert store.of_user("alice", ws) == []
+    store.subscribe_events(f"c3-{suffix}", f"acc-{suffix}")
+    store.subscribe_events(f"c4-{suffix}", "*")
+    assert store.event_subscribers(f"acc-{suffix}") == [f"c3-{suffix}"]
+    assert f"c4-{suffix}" in store.event_subscribers("*")
+    store.unsubscribe_events(f"c4-{suffix}")
+    assert f"c4-{suffix}" not in store.event_subscribers("*")
+    store.delete(f"c3-{suffix}")  # a disconnect ends the subscription with the connection
+    assert store.event_subscribers(f"acc-{suffix}") == []
+    store.put(f"c3-{suffix}", "bob", ws, {"account_id": "acc"})
     if isinstance(store, DynamoConnectionStore):
         item = clients["dynamodb"].get_item(TableName=stack.outputs["ConnectionsTableName"],
                                             Key={"pk": {"S": f"CONN#c3-{suffix}"}, "sk": {"S": "CONN"}})["Item"]

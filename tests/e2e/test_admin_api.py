@@ -175,3 +175,28 @@ def test_administrators_cannot_lock_themselves_out(stack):
         "cannot_change_own_role"
     assert assert_error(alice.call("DELETE", "/admin/users/alice"), 400) == "cannot_delete_self"
     assert alice.ok("PATCH", "/admin/users/alice", {"name": "Alice A. Architect"})["role"] == "account_admin"
+
+
+def test_an_administrator_follows_the_event_log_live(stack):
+    import json
+
+    alice = Api(stack, stack.token("alice"))
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as follower, \
+            connect(f"{stack.ws}/?token={stack.token('olga')}") as outsider:
+        follower.send(json.dumps({"action": "events.subscribe", "id": "f1"}))
+        assert json.loads(follower.recv(timeout=10)) == {"action": "events.subscribed", "id": "f1",
+                                                         "scope": "acc-demo"}
+        outsider.send(json.dumps({"action": "events.subscribe", "account_id": "acc-demo"}))
+        assert json.loads(outsider.recv(timeout=10))["error"]["code"] == "forbidden"
+        outsider.send(json.dumps({"action": "events.subscribe"}))  # her own account is fine
+        assert json.loads(outsider.recv(timeout=10))["scope"] == "acc-other"
+        alice.ok("PUT", "/admin/workspaces/ws-demo/members/vera", {"role": "editor"})
+        alice.ok("PUT", "/admin/workspaces/ws-demo/members/vera", {"role": "viewer"})
+        seen = []
+        while len(seen) < 2:
+            message = json.loads(follower.recv(timeout=10))
+            if message["action"] == "event" and message["event"]["type"].startswith("membership."):
+                seen.append((message["event"]["type"], message["event"]["detail"]["role"]))
+        assert seen == [("membership.changed", "editor"), ("membership.changed", "viewer")]
+        outsider.send(json.dumps({"action": "ping"}))  # nothing of acc-demo reached the other tenant
+        assert json.loads(outsider.recv(timeout=10))["action"] == "pong"

@@ -24,7 +24,8 @@ TOKENS = TokenService(secret="k" * 48, ttl_seconds=60)
 
 def test_ping_is_answered_with_pong_to_the_sender_only():
     notifier = FakeNotifier()
-    MessageRouter(notifier, InMemoryConnectionStore()).handle("c1", json.dumps({"action": "ping", "id": "r1"}))
+    router = MessageRouter(notifier, InMemoryConnectionStore(), lambda _: None)
+    router.handle("c1", json.dumps({"action": "ping", "id": "r1"}))
     [(connection, data)] = notifier.sent
     reply = json.loads(data)
     assert connection == "c1"
@@ -36,7 +37,7 @@ def test_ping_is_answered_with_pong_to_the_sender_only():
 @pytest.mark.parametrize(("raw", "code"), [("{", "bad_json"), (json.dumps({"action": "fly"}), "unknown_action")])
 def test_bad_messages_get_error_replies(raw, code):
     notifier = FakeNotifier()
-    MessageRouter(notifier, InMemoryConnectionStore()).handle("c1", raw)
+    MessageRouter(notifier, InMemoryConnectionStore(), lambda _: None).handle("c1", raw)
     assert json.loads(notifier.sent[0][1])["error"]["code"] == code
 
 
@@ -44,7 +45,7 @@ def test_a_sender_that_left_loses_its_dead_row_and_the_router_does_not_fail():
     store = InMemoryConnectionStore()
     store.put("c1", "bob", "ws", {})
     store.put("c2", "ann", "ws", {})
-    MessageRouter(FakeNotifier(gone={"c1"}), store).handle("c1", json.dumps({"action": "ping"}))
+    MessageRouter(FakeNotifier(gone={"c1"}), store, lambda _: None).handle("c1", json.dumps({"action": "ping"}))
     assert set(store.rows) == {"c2"}
 
 
