@@ -192,7 +192,7 @@ def test_an_administrator_follows_the_event_log_live(stack):
         assert json.loads(outsider.recv(timeout=10))["scope"] == "acc-other"
         alice.ok("PUT", "/admin/workspaces/ws-demo/members/vera", {"role": "editor"})
         alice.ok("PUT", "/admin/workspaces/ws-demo/members/vera", {"role": "viewer"})
-        seen = []
+        seen: list[tuple[str, str]] = []
         while len(seen) < 2:
             message = json.loads(follower.recv(timeout=10))
             if message["action"] == "event" and message["event"]["type"].startswith("membership."):
