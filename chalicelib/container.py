@@ -23,6 +23,7 @@ from chalicelib.adapters.health_probes import (
 )
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.secrets import signing_secret
+from chalicelib.auth.external import ExternalIssuers
 from chalicelib.auth.tokens import TokenService
 from chalicelib.aws import AwsClients
 from chalicelib.domain.cursors import CursorCodec
@@ -50,7 +51,8 @@ class Container:
 
     @cached_property
     def tokens(self) -> TokenService:
-        return TokenService(secret=self.secret, ttl_seconds=self.settings.token_ttl_seconds)
+        external = ExternalIssuers.from_setting(self.settings.jwt_issuers)
+        return TokenService(secret=self.secret, ttl_seconds=self.settings.token_ttl_seconds, external=external)
 
     @cached_property
     def cursors(self) -> CursorCodec:

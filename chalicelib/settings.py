@@ -36,6 +36,7 @@ class Settings:
     websocket_endpoint: str | None
     jwt_secret: str | None
     jwt_secret_parameter: str | None
+    jwt_issuers: str | None  # JSON list of external RS256 issuers (chalicelib/auth/external.py)
     token_ttl_seconds: int
     # True where something other than Lambda polls the queues (the local runtime) and writes heartbeats.
     event_source_heartbeats: bool
@@ -89,6 +90,7 @@ class Settings:
             websocket_endpoint=optional("KALEXO_WEBSOCKET_ENDPOINT"),
             jwt_secret=optional("KALEXO_JWT_SECRET"),
             jwt_secret_parameter=optional("KALEXO_JWT_SECRET_PARAMETER"),
+            jwt_issuers=optional("KALEXO_JWT_ISSUERS"),
             token_ttl_seconds=integer("KALEXO_TOKEN_TTL_SECONDS", 43200),
             event_source_heartbeats=flag("KALEXO_EVENT_SOURCE_HEARTBEATS"),
             cache_backend=cache_backend,
