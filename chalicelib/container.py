@@ -129,7 +129,8 @@ class Container:
 
     @cached_property
     def upload_ingest(self) -> UploadIngest:
-        return UploadIngest(DynamoUploadLog(self.clients.dynamodb, self.settings.main_table))
+        log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
+        return UploadIngest(log, self.tenancy, self.usage_meter, self.events)
 
     @cached_property
     def health(self) -> HealthService:

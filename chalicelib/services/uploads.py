@@ -1,11 +1,17 @@
-"""Ingest of object-created notifications from the documents bucket (S3 -> SQS -> this service)."""
+"""Ingest of object-created notifications from the documents bucket (S3 -> SQS -> this service).
+
+Each new object version is recorded once (SQS delivers at least once), metered as stored bytes for the
+owning account, and written to the event log. Keys are laid out as workspaces/<workspace id>/...
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.domain.s3_notifications import parse_notification
-from chalicelib.ports import UploadLog
+from chalicelib.domain.events import Event
+from chalicelib.domain.s3_notifications import ObjectCreated, parse_notification
+from chalicelib.observability import logger
+from chalicelib.ports import EventSink, TenancyReader, UploadLog, UsageMeter
 
 
 @dataclass(frozen=True)
@@ -14,9 +20,17 @@ class IngestResult:
     duplicates: int
 
 
+def workspace_of(key: str) -> str | None:
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "workspaces" and parts[1] else None
+
+
 class UploadIngest:
-    def __init__(self, log: UploadLog) -> None:
+    def __init__(self, log: UploadLog, tenancy: TenancyReader, usage: UsageMeter, events: EventSink) -> None:
         self._log = log
+        self._tenancy = tenancy
+        self._usage = usage
+        self._events = events
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -25,6 +39,17 @@ class UploadIngest:
         for obj in parse_notification(message_body):
             if self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag):
                 recorded += 1
+                self._account_for(obj)
             else:
                 duplicates += 1
         return IngestResult(recorded=recorded, duplicates=duplicates)
+
+    def _account_for(self, obj: ObjectCreated) -> None:
+        workspace_id = workspace_of(obj.key)
+        workspace = self._tenancy.workspace(workspace_id) if workspace_id else None
+        if workspace is None:
+            logger.warning("upload outside any known workspace", extra={"key": obj.key})
+            return
+        self._usage.add(workspace.account_id, {"bytes_stored": obj.size})
+        self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
+                                  detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))

@@ -23,6 +23,10 @@ def wait_for(predicate, timeout: float, interval: float = 0.2):
 
 
 def test_presigned_upload_reaches_the_sqs_handler_through_the_notification(stack):
+    from tests.e2e.api_client import Api
+
+    alice = Api(stack, stack.token("alice"))
+    stored_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"]["bytes_stored"]
     s3 = stack.client("s3")
     bucket = stack.env["KALEXO_DOCUMENTS_BUCKET"]
     key = f"workspaces/ws-demo/uploads/{uuid.uuid4().hex}/site plan (rev B).pdf"
@@ -43,6 +47,10 @@ def test_presigned_upload_reaches_the_sqs_handler_through_the_notification(stack
     assert int(rows[0]["size"]["N"]) == len(body)
     # The object itself was stored with its body (moto keeps an empty body for a form content type).
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    # Metered for the workspace's account, and in its event log.
+    assert alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"]["bytes_stored"] == stored_before + len(body)
+    uploads = alice.ok("GET", "/admin/events", type="upload.received", workspace_id="ws-demo")["items"]
+    assert any(e["detail"]["key"] == key for e in uploads)
 
 
 def test_a_failing_handler_is_retried_then_the_message_lands_in_the_dlq(stack):
