@@ -11,6 +11,7 @@ from chalicelib.adapters.cache_local import LocalTtlCache
 from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
+from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
@@ -90,6 +91,11 @@ class Container:
     @cached_property
     def event_queries(self) -> EventQueries:
         return EventQueries(self.event_log, self.access)
+
+    @cached_property
+    def rate_limiter(self) -> DynamoRateLimiter | None:
+        limit = self.settings.rate_limit_per_minute
+        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
 
     @cached_property
     def usage_meter(self) -> DynamoUsageMeter:

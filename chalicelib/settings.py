@@ -46,6 +46,7 @@ class Settings:
     memcached_tls: bool
     cache_ttl_seconds: int
     event_retention_days: int
+    rate_limit_per_minute: int  # REST requests per user and minute; 0 turns the limit off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -98,6 +99,7 @@ class Settings:
             memcached_tls=flag("KALEXO_MEMCACHED_TLS"),
             cache_ttl_seconds=integer("KALEXO_CACHE_TTL_SECONDS", 10),
             event_retention_days=integer("KALEXO_EVENT_RETENTION_DAYS", 30),
+            rate_limit_per_minute=integer("KALEXO_RATE_LIMIT_PER_MINUTE", 600),
         )
 
 

@@ -62,7 +62,10 @@ class Supervisor:
         return env
 
     def app_env(self, outputs: dict[str, str], secret: str, ca_bundle: Path) -> dict[str, str]:
-        env = self.base_env()
+        """The functions' environment: the stack's resources and endpoints, plus any other KALEXO_ setting
+        from the developer's own environment (cache backend, limits, retention)."""
+        env = {k: v for k, v in self.base_env().items() if not k.startswith("KALEXO_")}
+        overrides = {k: v for k, v in os.environ.items() if k.startswith("KALEXO_")}
         env.update(settings_from_outputs(outputs))
         env.update({
             "KALEXO_STAGE": STAGE, "AWS_ENDPOINT_URL": self.cfg.aws_endpoint, "AWS_CA_BUNDLE": str(ca_bundle),
@@ -71,6 +74,8 @@ class Supervisor:
             "AWS_XRAY_SDK_ENABLED": "false", "POWERTOOLS_METRICS_NAMESPACE": "Kalexo",
             "POWERTOOLS_SERVICE_NAME": "kalexo", RUNTIME_ENV: self.cfg.to_json(),
         })
+        managed = set(env)
+        env.update({k: v for k, v in overrides.items() if k not in managed})
         return env
 
     def _signing_secret(self) -> str:

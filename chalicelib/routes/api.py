@@ -128,6 +128,13 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
                 header = request.headers.get("authorization", "")
                 token = header[7:].strip() if header.lower().startswith("bearer ") else None
                 actor = container.access.authenticate(token) if auth else None
+                if actor is not None and container.rate_limiter is not None:
+                    retry_after = container.rate_limiter.allow(actor.user_id)
+                    if retry_after is not None:
+                        response = error_response(429, "too_many_requests",
+                                                  f"too many requests; retry in {retry_after} s")
+                        response.headers["Retry-After"] = str(retry_after)
+                        return response
                 call = ApiCall(actor, path_params, _query(op, request.query_params),  # type: ignore[arg-type]
                                _body(op, request.raw_body if op.body is not None else None))
                 result = fn(call)

@@ -111,3 +111,15 @@ def test_free_form_settings_and_json_numbers_round_trip(store):
     fetched = store.get_account(account)
     store.update_account(Account(account, fetched.name, "free", 0, {"max_storage_bytes": 3907.0}))  # type: ignore[dict-item]
     assert store.get_account(account).quota_overrides == {"max_storage_bytes": 3907}
+
+
+def test_rate_limit_counts_per_caller_and_minute(clients, stack):
+    from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
+
+    limiter = DynamoRateLimiter(clients["dynamodb"], stack.outputs["MainTableName"], per_minute=3)
+    caller, other = f"u-{uuid.uuid4().hex[:6]}", f"u-{uuid.uuid4().hex[:6]}"
+    at = 1_800_000_010.0  # 10 s into a minute
+    assert [limiter.allow(caller, at) for _ in range(3)] == [None, None, None]
+    assert limiter.allow(caller, at) == 50  # seconds to the next window
+    assert limiter.allow(other, at) is None  # callers do not share a budget
+    assert limiter.allow(caller, at + 60) is None  # the next minute starts afresh

@@ -12,11 +12,13 @@ from tests.e2e.stack import LocalStack, start_stack, stop_stack
 
 IDLE_TIMEOUT_S = 3.0
 MAX_CONNECTION_S = 8.0
+RATE_LIMIT = 150  # REST requests per user and minute: low enough to reach in a test
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state: Path = tmp_path_factory.mktemp("stack")
-    running = start_stack(state, "--idle-timeout", str(IDLE_TIMEOUT_S), "--max-connection", str(MAX_CONNECTION_S))
+    running = start_stack(state, "--idle-timeout", str(IDLE_TIMEOUT_S), "--max-connection", str(MAX_CONNECTION_S),
+                          settings={"KALEXO_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)})
     yield running
     stop_stack(running)

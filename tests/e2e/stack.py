@@ -74,7 +74,8 @@ class LocalStack:
         return text if tail is None else text[-tail:]
 
 
-def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0) -> LocalStack:
+def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0,
+                settings: dict[str, str] | None = None) -> LocalStack:
     ports = {name: free_port() for name in ("aws", "rest", "ws", "tls")}
     state_dir.mkdir(parents=True, exist_ok=True)
     out = open(state_dir / "stack.log", "w")  # noqa: SIM115 - lives as long as the stack
@@ -83,7 +84,7 @@ def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0) -> LocalSt
         [sys.executable, "-m", "local", "run", "--state-dir", str(state_dir), "--aws-port", str(ports["aws"]),
          "--rest-port", str(ports["rest"]), "--ws-port", str(ports["ws"]), "--tls-port", str(ports["tls"]), *extra],
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "AWS_"))})
+        env={**{k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "AWS_"))}, **(settings or {})})
     stack = LocalStack(process, state_dir, ports)
     runtime_file = state_dir / "runtime.json"
     while time.monotonic() - started < timeout:

@@ -200,3 +200,22 @@ def test_an_administrator_follows_the_event_log_live(stack):
         assert seen == [("membership.changed", "editor"), ("membership.changed", "viewer")]
         outsider.send(json.dumps({"action": "ping"}))  # nothing of acc-demo reached the other tenant
         assert json.loads(outsider.recv(timeout=10))["action"] == "pong"
+
+
+def test_a_caller_past_the_rate_limit_gets_429_with_retry_after(stack):
+    from tests.e2e.conftest import RATE_LIMIT
+
+    alice = Api(stack, stack.token("alice"))
+    user = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"busy-{uuid.uuid4().hex[:6]}@demo.test",
+                                                                "name": "Busy"}, status=201)["user_id"]
+    busy = Api(stack, stack.token(user))
+    passed = 0
+    refused = busy.call("GET", "/me")
+    while refused.status_code == 200 and passed <= 2 * RATE_LIMIT:  # a burst may straddle one minute boundary
+        passed += 1
+        refused = busy.call("GET", "/me")
+    assert RATE_LIMIT <= passed <= 2 * RATE_LIMIT
+    assert assert_error(refused, 429) == "too_many_requests"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert Api(stack, stack.token("bob")).call("GET", "/me").status_code == 200  # others keep their budget
+    alice.ok("DELETE", f"/admin/users/{user}", status=204)
