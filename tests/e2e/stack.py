@@ -17,6 +17,7 @@ import requests
 
 from chalicelib.auth.tokens import TokenService
 from chalicelib.domain.principal import Role
+from local.config import RuntimeConfig
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,24 +32,30 @@ class LocalStack:
     started_in_s: float = 0.0
 
     @property
+    def cfg(self) -> RuntimeConfig:
+        """The runtime's own view of its addresses (local/config.py), for the ports this stack was given."""
+        return RuntimeConfig(state_dir=str(self.state_dir), aws_port=self.ports["aws"], rest_port=self.ports["rest"],
+                             ws_port=self.ports["ws"], tls_port=self.ports["tls"])
+
+    @property
     def rest(self) -> str:
-        return f"http://127.0.0.1:{self.ports['rest']}"
+        return self.cfg.rest_url
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.ports['ws']}"
+        return self.cfg.ws_url
 
     @property
     def management_http(self) -> str:
-        return f"http://127.0.0.1:{self.ports['ws']}/local"
+        return self.cfg.plain_management_endpoint
 
     @property
     def management_https(self) -> str:
-        return f"https://127.0.0.1:{self.ports['tls']}/local"
+        return self.cfg.management_endpoint
 
     @property
     def aws(self) -> str:
-        return f"http://127.0.0.1:{self.ports['aws']}"
+        return self.cfg.aws_endpoint
 
     @property
     def ca_bundle(self) -> str:
