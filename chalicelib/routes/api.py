@@ -122,7 +122,7 @@ def _validator(op: Operation) -> Callable[[Any], Any]:
     compiles the schema on every call: about 2 ms a request."""
     key = f"{op.method} {op.path}"
     if key not in _VALIDATORS:
-        _VALIDATORS[key] = fastjsonschema.compile(op.body)
+        _VALIDATORS[key] = fastjsonschema.compile(op.body or True)
     return _VALIDATORS[key]
 
 
