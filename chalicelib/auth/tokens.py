@@ -76,18 +76,20 @@ class TokenService:
             roles=roles,
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
+            issued_at=int(claims["iat"]),
         )
 
     def _verify_external(self, external: ExternalIssuers, token: str) -> Principal:
         try:
-            user_id, claims = external.verify(token, _LEEWAY_SECONDS)
+            user_id, claims, issuer_accounts = external.verify(token, _LEEWAY_SECONDS)
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token_expired", "the token has expired") from exc
         except jwt.PyJWTError as exc:
             raise AuthError("invalid_token", "the token is not valid") from exc
         # The provider proves identity only: account and roles come from the stored user, as for our tokens.
         return Principal(user_id=user_id, account_id="", roles=frozenset(), token_id=str(claims.get("jti", "")),
-                         expires_at=int(claims["exp"]))
+                         expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)),
+                         trusted_for=issuer_accounts)
 
 
 def _algorithm(token: str) -> str:

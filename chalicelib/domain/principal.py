@@ -19,6 +19,9 @@ class Principal:
     roles: frozenset[Role]
     token_id: str
     expires_at: int
+    issued_at: int = 0
+    # Accounts the token's issuer may vouch for; None for this service's own tokens (any account).
+    trusted_for: frozenset[str] | None = None
 
     @property
     def is_platform_admin(self) -> bool:

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email
+from chalicelib.observability import logger
 from chalicelib.ports import ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.events import EventRecorder
@@ -94,9 +95,17 @@ class DirectoryService:
             raise NotFound("no such user")
         return user
 
-    def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+    def _manageable_user(self, actor: Actor, user_id: str) -> User:
+        """A user the actor may change, delete or issue tokens for. Only platform admins act on platform
+        admins: an account admin must never mint a token that outranks their own."""
         user = self.get_user(actor, user_id)
         self._access.require_account_admin(actor, user.account_id)
+        if user.role is Role.PLATFORM_ADMIN and not actor.is_platform_admin:
+            raise Forbidden("only platform administrators manage platform administrators")
+        return user
+
+    def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
+        user = self._manageable_user(actor, user_id)
         fields: dict[str, Any] = {k: v for k, v in changes.items() if k in ("name", "avatar_url")}
         if "email" in changes:
             fields["email"] = _email(changes["email"])
@@ -108,13 +117,14 @@ class DirectoryService:
         updated = replace(user, **fields)
         self._store.update_user(user, updated)
         self._tenancy.forget_user(user_id)
+        if updated.role is not user.role:
+            self.close_connections(user_id, None)  # they reconnect under the new role's checks
         self._events.record(Event("user.updated", user.account_id, user_id=user_id, actor_id=actor.user_id,
                                   detail={k: str(v) for k, v in fields.items()}))
         return updated
 
     def delete_user(self, actor: Actor, user_id: str) -> None:
-        user = self.get_user(actor, user_id)
-        self._access.require_account_admin(actor, user.account_id)
+        user = self._manageable_user(actor, user_id)
         if user_id == actor.user_id:
             raise BadRequest("administrators cannot delete themselves", code="cannot_delete_self")
         workspaces = self._store.delete_user(user)
@@ -129,14 +139,15 @@ class DirectoryService:
         return self._store.list_users(account_id, limit, start)
 
     def issue_token(self, actor: Actor, user_id: str, ttl_seconds: int | None) -> str:
-        user = self.get_user(actor, user_id)
-        self._access.require_account_admin(actor, user.account_id)
+        user = self._manageable_user(actor, user_id)
         self._events.record(Event("user.token_issued", user.account_id, user_id=user_id, actor_id=actor.user_id))
         return self._tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds)
 
     def close_connections(self, user_id: str, workspace_id: str | None) -> int:
         """Close the user's open websockets (in one workspace, or all); each $disconnect cleans its row."""
         if self._notifier is None:
+            logger.warning("cannot close websockets: KALEXO_WEBSOCKET_ENDPOINT is not set",
+                           extra={"user_id": user_id, "workspace_id": workspace_id})
             return 0
         connections = self._connections.of_user(user_id, workspace_id)
         for connection_id in connections:

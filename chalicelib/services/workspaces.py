@@ -61,6 +61,7 @@ class WorkspaceService:
         self._tenancy.forget_workspace(workspace_id)
         for user_id in members:
             self._tenancy.forget_membership(workspace_id, user_id)
+        for user_id in {*members, *self._connections.online_users(workspace_id)}:  # admins bound to it too
             self._directory.close_connections(user_id, workspace_id)
         self._events.record(Event("workspace.deleted", workspace.account_id, workspace_id, actor_id=actor.user_id))
 
@@ -71,7 +72,8 @@ class WorkspaceService:
     def mine(self, actor: Actor, limit: int, start: dict[str, Any] | None) -> Page[tuple[Workspace, WorkspaceRole]]:
         page = self._store.list_user_workspaces(actor.user_id, limit, start)
         found = [(self._tenancy.workspace(m.workspace_id), m.role) for m in page.items]
-        return Page([(w, role) for w, role in found if w is not None], page.next_key)
+        return Page([(w, role) for w, role in found if w is not None and w.account_id == actor.account_id],
+                    page.next_key)
 
     # -- members ----------------------------------------------------------------------------------------
     def set_member(self, actor: Actor, workspace_id: str, user_id: str, role: str) -> Membership:

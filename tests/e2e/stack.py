@@ -66,7 +66,11 @@ class LocalStack:
         return dict(self.runtime["env"])
 
     def token(self, user: str = "alice", roles: tuple[Role, ...] = (Role.MEMBER,), ttl: int | None = None) -> str:
-        return TokenService(self.env["KALEXO_JWT_SECRET"], 3600).issue(user, "acc-demo", roles, ttl)
+        """A token for a user as the stack would issue it (their real account); unknown users get acc-demo."""
+        item = self.client("dynamodb").get_item(TableName=self.env["KALEXO_MAIN_TABLE"],
+                                                Key={"pk": {"S": f"USER#{user}"}, "sk": {"S": "USER"}}).get("Item")
+        account = item["account_id"]["S"] if item else "acc-demo"
+        return TokenService(self.env["KALEXO_JWT_SECRET"], 3600).issue(user, account, roles, ttl)
 
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(region_name="us-east-1", aws_access_key_id="local",

@@ -219,3 +219,16 @@ def test_a_caller_past_the_rate_limit_gets_429_with_retry_after(stack):
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert Api(stack, stack.token("bob")).call("GET", "/me").status_code == 200  # others keep their budget
     alice.ok("DELETE", f"/admin/users/{user}", status=204)
+
+
+def test_an_account_admin_cannot_act_on_a_platform_admin_in_their_account(stack):
+    """Found in review: a token minted for a platform admin would outrank the account admin minting it."""
+    admin, alice = Api(stack, stack.token("admin")), Api(stack, stack.token("alice"))
+    ops = admin.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"ops-{uuid.uuid4().hex[:6]}@demo.test",
+                                                               "name": "Ops", "role": "platform_admin"},
+                   status=201)["user_id"]
+    assert_error(alice.call("POST", f"/admin/users/{ops}/tokens", {}), 403)
+    assert_error(alice.call("PATCH", f"/admin/users/{ops}", {"role": "member"}), 403)
+    assert_error(alice.call("DELETE", f"/admin/users/{ops}"), 403)
+    assert alice.ok("GET", f"/admin/users/{ops}")["role"] == "platform_admin"  # visible, untouchable
+    admin.ok("DELETE", f"/admin/users/{ops}", status=204)

@@ -37,8 +37,15 @@ def access(tenancy) -> AccessService:
     return AccessService(TOKENS, tenancy)
 
 
+ACCOUNTS = {"root": "acc-ops", "ann": "acc-a", "bob": "acc-a", "vic": "acc-a", "carl": "acc-a", "olga": "acc-b"}
+
+
+def token(user_id: str) -> str:
+    return TOKENS.issue(user_id, ACCOUNTS.get(user_id, "acc-a"), [Role.MEMBER])
+
+
 def actor(access: AccessService, user_id: str) -> Actor:
-    return access.authenticate(TOKENS.issue(user_id, "whatever", [Role.MEMBER]))
+    return access.authenticate(token(user_id))
 
 
 def test_the_stored_role_counts_not_the_token_claims(access, tenancy):
@@ -81,7 +88,24 @@ def test_workspace_access(access, user, workspace, need, outcome):
             access.workspace(actor(access, user), workspace, need)
 
 
-def test_removing_a_membership_revokes_access_at_once(access, tenancy):
+def test_a_token_does_not_outlive_its_user(access, tenancy):
+    import dataclasses
+    import time
+
+    token = TOKENS.issue("bob", "acc-a", [Role.MEMBER])
+    assert access.authenticate(token).user_id == "bob"
+    # The user is deleted and the id taken again (in another account, or later in the same one).
+    tenancy.users["bob"] = dataclasses.replace(tenancy.users["bob"], account_id="acc-b")
+    with pytest.raises(Unauthorized) as moved:
+        access.authenticate(token)
+    assert moved.value.code == "token_mismatch"
+    tenancy.users["bob"] = dataclasses.replace(tenancy.users["bob"], account_id="acc-a",
+                                               created_at=int(time.time()) + 5)
+    with pytest.raises(Unauthorized):
+        access.authenticate(token)
+
+
+def test_access_service_consults_the_tenancy_on_every_check(access, tenancy):
     bob = actor(access, "bob")
     access.workspace(bob, "ws-a")
     del tenancy.memberships[("ws-a", "bob")]

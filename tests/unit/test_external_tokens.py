@@ -23,7 +23,7 @@ def keypair(kid: str):
 PRIVATE, PUBLIC = keypair("k1")
 OTHER_PRIVATE, _ = keypair("k1")
 SETTING = json.dumps([{"issuer": ISSUER, "audience": "client-1", "jwks": {"keys": [PUBLIC]},
-                       "user_claim": "custom:kalexo_user_id"}])
+                       "user_claim": "custom:kalexo_user_id", "accounts": ["acc-a"]}])
 SERVICE = TokenService("h" * 48, 60, ExternalIssuers.from_setting(SETTING))
 
 
@@ -38,6 +38,21 @@ def test_a_providers_token_names_the_kalexo_user():
     principal = SERVICE.verify(provider_token())
     assert principal.user_id == "bob"
     assert principal.roles == frozenset()  # roles come from the stored user, never from the provider
+    assert principal.trusted_for == frozenset({"acc-a"})
+
+
+def test_a_provider_vouches_only_for_its_own_accounts():
+    from chalicelib.domain.errors import Unauthorized
+    from chalicelib.services.access import AccessService
+    from tests.unit.test_access import tenancy_with_demo
+
+    access = AccessService(SERVICE, tenancy_with_demo())
+    assert access.authenticate(provider_token()).user_id == "bob"  # bob is in acc-a
+    with pytest.raises(Unauthorized) as refused:
+        access.authenticate(provider_token(**{"custom:kalexo_user_id": "olga"}))  # olga is in acc-b
+    assert refused.value.code == "issuer_not_trusted"
+    with pytest.raises(Unauthorized):
+        access.authenticate(provider_token(**{"custom:kalexo_user_id": "root"}))  # nor the operator's admins
 
 
 @pytest.mark.parametrize(("token", "code"), [

@@ -5,7 +5,6 @@ import pytest
 from chalicelib.auth.tokens import TokenService
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.health import ComponentHealth
-from chalicelib.domain.principal import Role
 from chalicelib.services.access import AccessService
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.health import HealthService
@@ -18,6 +17,8 @@ from tests.fakes import (
     InMemoryUsage,
     RecordingEvents,
 )
+from tests.unit.test_access import TOKENS as ACCESS_TOKENS
+from tests.unit.test_access import token
 
 TOKENS = TokenService(secret="k" * 48, ttl_seconds=60)
 
@@ -54,12 +55,12 @@ def connection_service():
 
     tenancy = tenancy_with_demo()
     store, events, usage = InMemoryConnectionStore(), RecordingEvents(), InMemoryUsage()
-    return ConnectionService(AccessService(TOKENS, tenancy), store, events, usage), store, events, usage
+    return ConnectionService(AccessService(ACCESS_TOKENS, tenancy), store, events, usage), store, events, usage
 
 
 def test_connect_verifies_the_token_and_membership_and_records_the_connection():
     service, store, events, usage = connection_service()
-    actor = service.connect("c1", TOKENS.issue("bob", "acc-a", [Role.MEMBER]), "10.0.0.1", "ws-a")
+    actor = service.connect("c1", token("bob"), "10.0.0.1", "ws-a")
     assert actor.user_id == "bob"
     assert store.rows["c1"]["workspace_id"] == "ws-a"
     assert store.rows["c1"]["account_id"] == "acc-a"
@@ -81,7 +82,7 @@ def test_connect_verifies_the_token_and_membership_and_records_the_connection():
 def test_connect_refusals_record_nothing_but_the_event(user, workspace, status, event):
     service, store, events, _ = connection_service()
     with pytest.raises(ApiError) as refused:
-        service.connect("c1", TOKENS.issue(user, "acc-a", [Role.MEMBER]), "10.0.0.1", workspace)
+        service.connect("c1", token(user), "10.0.0.1", workspace)
     assert refused.value.status == status
     assert store.rows == {}
     assert events.types() == [event]
