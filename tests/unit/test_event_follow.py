@@ -81,7 +81,7 @@ def test_a_gone_follower_is_dropped(setup):
     router, recorder, notifier, _ = setup
     router.handle("c-root", json.dumps({"action": "events.subscribe"}))
     notifier.gone.add("c-root")
-    store = recorder._connections  # type: ignore[attr-defined]
+    store = recorder._connections
     assert store.event_subscribers("*") == ["c-root"]
     recorder.record(Event("account.created", "acc-a"))
     assert store.event_subscribers("*") == []  # the 410 dropped the follower's rows
