@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 
 from chalicelib.adapters.cache_local import LocalTtlCache
-from chalicelib.adapters.cached_tenancy import CachedTenancy
+from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
 from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
@@ -86,7 +86,12 @@ class Container:
 
     @cached_property
     def events(self) -> EventRecorder:
-        return EventRecorder(self.event_log, self.connection_store, self.notifier)
+        return EventRecorder(self.event_log, self.connection_store, self.notifier, self.may_follow_events)
+
+    def may_follow_events(self, connection_id: str, scope: str) -> bool:
+        actor = self.actor_of_connection(connection_id)
+        return actor is not None and (actor.is_platform_admin or (scope == actor.account_id
+                                                                    and actor.administers(scope)))
 
     @cached_property
     def event_queries(self) -> EventQueries:
@@ -122,7 +127,10 @@ class Container:
 
     @cached_property
     def connections(self) -> ConnectionService:
-        return ConnectionService(self.access, self.connection_store, self.events, self.usage_meter)
+        # Uncached reads at connect: a connection lives for hours, so it must not be admitted on a grant
+        # that another function instance revoked seconds ago.
+        fresh = AccessService(self.tokens, UncachedTenancy(self.tenancy.store))
+        return ConnectionService(fresh, self.connection_store, self.events, self.usage_meter)
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
@@ -136,7 +144,7 @@ class Container:
     @cached_property
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
-        return UploadIngest(log, self.tenancy, self.usage_meter, self.events)
+        return UploadIngest(log, self.tenancy, self.events)
 
     @cached_property
     def health(self) -> HealthService:

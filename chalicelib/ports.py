@@ -55,8 +55,10 @@ class ConnectionStore(Protocol):
 class UploadLog(Protocol):
     """Where object-created notifications for the documents bucket are recorded."""
 
-    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str) -> bool:
-        """Record one object version; False when it was already recorded (a redelivery)."""
+    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str,
+               account_id: str | None = None) -> bool:
+        """Record one object version, metering its bytes for the account in the same write; False when it
+        was already recorded (a redelivery)."""
 
 
 class TenancyReader(Protocol):

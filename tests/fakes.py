@@ -63,11 +63,15 @@ class InMemoryConnectionStore:
 class InMemoryUploadLog:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, str], tuple[int, str]] = {}
+        self.bytes_by_account: dict[str, int] = {}
 
-    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str) -> bool:
+    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str,
+               account_id: str | None = None) -> bool:
         if (bucket, key, version_id) in self.items:
             return False
         self.items[(bucket, key, version_id)] = (size, etag)
+        if account_id:
+            self.bytes_by_account[account_id] = self.bytes_by_account.get(account_id, 0) + size
         return True
 
 

@@ -63,3 +63,23 @@ class CachedTenancy:
 
     def forget_membership(self, workspace_id: str, user_id: str) -> None:
         self._cache.delete(f"member:{workspace_id}:{user_id}")
+
+
+class UncachedTenancy:
+    """The same lookups straight from the table, with consistent reads: for decisions that must not rest on
+    a cached grant (admitting a websocket connection)."""
+
+    def __init__(self, store: DynamoTenancyStore) -> None:
+        self.store = store
+
+    def user(self, user_id: str) -> User | None:
+        return self.store.get_user(user_id)
+
+    def account(self, account_id: str) -> Account | None:
+        return self.store.get_account(account_id)
+
+    def workspace(self, workspace_id: str) -> Workspace | None:
+        return self.store.get_workspace(workspace_id)
+
+    def membership(self, workspace_id: str, user_id: str) -> Membership | None:
+        return self.store.get_membership(workspace_id, user_id)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
+from chalicelib.adapters.dynamo_items import batch_delete, from_item, query_page, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,9 +45,8 @@ class DynamoConnectionStore:
 
     def delete(self, connection_id: str) -> None:
         """The connection row and anything hanging off it (its event subscription)."""
-        self._client.batch_write_item(RequestItems={self._table: [
-            {"DeleteRequest": {"Key": to_item({"pk": f"CONN#{connection_id}", "sk": sk})}}
-            for sk in ("CONN", "SUB#EVENTS")]})
+        batch_delete(self._client, self._table, [{"pk": f"CONN#{connection_id}", "sk": sk}
+                                                 for sk in ("CONN", "SUB#EVENTS")])
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
         """Follow the event log: `scope` is an account id, or "*" for every account."""

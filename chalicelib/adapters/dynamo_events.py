@@ -11,11 +11,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamo_items import Page, query_page, to_item
+from chalicelib.adapters.dynamo_items import Page, batch_delete, query_page, to_item
 from chalicelib.domain.events import Event, EventQuery
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+MAX_DAYS_PER_PAGE = 31
 
 
 def _day(ms: int) -> str:
@@ -80,7 +83,8 @@ class DynamoEventLog:
         key = (start or {}).get("key")
         first_day = _day(q.since_ms)
         events: list[Event] = []
-        while day >= first_day and len(events) < limit:
+        budget = MAX_DAYS_PER_PAGE  # a page never walks so many partitions that it nears API Gateway's 29 s
+        while day >= first_day and len(events) < limit and budget > 0:
             kwargs: dict[str, Any] = {
                 "TableName": self._table, "ScanIndexForward": False,
                 "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
@@ -92,6 +96,7 @@ class DynamoEventLog:
             events.extend(_event(r) for r in rows)
             if key is None:
                 day = (datetime.strptime(day, "%Y-%m-%d") - timedelta(days=1)).strftime("%Y-%m-%d")
+                budget -= 1
         more = day >= first_day
         return Page(events, {"day": day, "key": key} if more else None)
 
@@ -107,10 +112,7 @@ class DynamoEventLog:
                                        KeyConditionExpression="pk = :p", FilterExpression="expires_at <= :now",
                                        ProjectionExpression="pk, sk",
                                        ExpressionAttributeValues=to_item({":p": f"DAY#{day}", ":now": int(now)}))
-                for chunk in range(0, len(rows), 25):
-                    self._client.batch_write_item(RequestItems={self._table: [
-                        {"DeleteRequest": {"Key": to_item({"pk": r["pk"], "sk": r["sk"]})}}
-                        for r in rows[chunk:chunk + 25]]})
+                batch_delete(self._client, self._table, [{"pk": r["pk"], "sk": r["sk"]} for r in rows])
                 deleted += len(rows)
                 if not key:
                     break

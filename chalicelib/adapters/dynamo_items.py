@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import BadRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,5 +62,24 @@ def query_page(client: DynamoDBClient, limit: int, start_key: dict[str, Any] | N
     kwargs: dict[str, Any] = {"Limit": limit, **query}
     if start_key:
         kwargs["ExclusiveStartKey"] = start_key
-    response = client.query(**kwargs)
+    try:
+        response = client.query(**kwargs)
+    except ClientError as exc:
+        if start_key and exc.response.get("Error", {}).get("Code") == "ValidationException":
+            raise BadRequest("the cursor does not fit this query", code="bad_cursor") from exc
+        raise
     return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def batch_delete(client: DynamoDBClient, table: str, keys: list[dict[str, Any]], attempts: int = 6) -> None:
+    """Delete keys 25 at a time, resending what DynamoDB leaves unprocessed (under throttling it may)."""
+    for start in range(0, len(keys), 25):
+        requests: list[Any] = [{"DeleteRequest": {"Key": to_item(k)}} for k in keys[start:start + 25]]
+        for attempt in range(attempts):
+            left = client.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+            requests = list(left.get(table, []))
+            if not requests:
+                break
+            time.sleep(0.05 * 2**attempt)
+        else:
+            raise RuntimeError(f"{len(requests)} deletes left unprocessed in {table}")

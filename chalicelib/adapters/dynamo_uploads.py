@@ -1,9 +1,16 @@
-"""UploadLog in the main table: one item per object version seen in the documents bucket."""
+"""UploadLog in the main table: one item per object version seen in the documents bucket.
+
+Recording a version and metering its bytes for the owning account happen in one transaction: a redelivered
+notification neither counts twice nor, if metering failed, loses the count.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamo_items import to_item
+from chalicelib.adapters.dynamo_usage import period_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -14,23 +21,27 @@ class DynamoUploadLog:
         self._client = client
         self._table = table
 
-    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str) -> bool:
+    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str,
+               account_id: str | None = None) -> bool:
+        now = int(time.time())
+        items: list[dict[str, Any]] = [{"Put": {
+            "TableName": self._table,
+            "Item": to_item({"pk": f"OBJECT#{bucket}/{key}", "sk": f"VERSION#{version_id}", "bucket": bucket,
+                             "key": key, "version_id": version_id, "size": size, "etag": etag,
+                             "received_at": now, "account_id": account_id}),
+            # SQS delivers at least once: a redelivered notification must not count twice.
+            "ConditionExpression": "attribute_not_exists(pk)"}}]
+        if account_id:
+            items.append({"Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period_of(now)}"}),
+                "UpdateExpression": "ADD bytes_stored :size",
+                "ExpressionAttributeValues": to_item({":size": size})}})
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": f"OBJECT#{bucket}/{key}"},
-                    "sk": {"S": f"VERSION#{version_id}"},
-                    "bucket": {"S": bucket},
-                    "key": {"S": key},
-                    "version_id": {"S": version_id},
-                    "size": {"N": str(size)},
-                    "etag": {"S": etag},
-                    "received_at": {"N": str(int(time.time()))},
-                },
-                # SQS delivers at least once: a redelivered notification must not count twice.
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
         return True

@@ -14,14 +14,6 @@ bp = Blueprint(__name__)
 TAG = "admin: accounts and users"
 
 
-def _page(items: list[dict[str, Any]], next_key: dict[str, Any] | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": get_container().cursors.encode(next_key)}
-
-
-def _start(call: ApiCall) -> dict[str, Any] | None:
-    return get_container().cursors.decode(call.query.get("cursor"))
-
-
 @api(bp, "POST", "/admin/accounts", "Create an account (platform admins)", TAG, status=201,
      body=s.NEW_ACCOUNT, response=s.ACCOUNT)
 def create_account(call: ApiCall) -> Any:
@@ -31,8 +23,8 @@ def create_account(call: ApiCall) -> Any:
 
 @api(bp, "GET", "/admin/accounts", "List accounts (platform admins)", TAG, query=PAGING, response=s.page_of(s.ACCOUNT))
 def list_accounts(call: ApiCall) -> Any:
-    page = get_container().directory.list_accounts(call.actor, call.limit, _start(call))
-    return _page([a.to_dict() for a in page.items], page.next_key)
+    page = get_container().directory.list_accounts(call.actor, call.limit, call.start())
+    return call.page([a.to_dict() for a in page.items], page.next_key)
 
 
 @api(bp, "GET", "/admin/accounts/{account_id}", "Read an account", TAG, response=s.ACCOUNT)
@@ -69,8 +61,8 @@ def create_user(call: ApiCall) -> Any:
 @api(bp, "GET", "/admin/accounts/{account_id}/users", "List an account's users", TAG, query=PAGING,
      response=s.page_of(s.USER))
 def list_users(call: ApiCall) -> Any:
-    page = get_container().directory.list_users(call.actor, call.path["account_id"], call.limit, _start(call))
-    return _page([u.to_dict() for u in page.items], page.next_key)
+    page = get_container().directory.list_users(call.actor, call.path["account_id"], call.limit, call.start())
+    return call.page([u.to_dict() for u in page.items], page.next_key)
 
 
 @api(bp, "GET", "/admin/users/{user_id}", "Read a user", TAG, response=s.USER)

@@ -8,7 +8,6 @@ from chalice.app import Blueprint
 
 from chalicelib.container import get_container
 from chalicelib.routes import schemas as s
-from chalicelib.routes.admin_accounts import _page, _start
 from chalicelib.routes.api import PAGING, ApiCall, api
 
 bp = Blueprint(__name__)
@@ -26,8 +25,8 @@ def create_workspace(call: ApiCall) -> Any:
 @api(bp, "GET", "/admin/accounts/{account_id}/workspaces", "List an account's workspaces", TAG, query=PAGING,
      response=s.page_of(s.WORKSPACE))
 def list_workspaces(call: ApiCall) -> Any:
-    page = get_container().workspaces.list(call.actor, call.path["account_id"], call.limit, _start(call))
-    return _page([w.to_dict() for w in page.items], page.next_key)
+    page = get_container().workspaces.list(call.actor, call.path["account_id"], call.limit, call.start())
+    return call.page([w.to_dict() for w in page.items], page.next_key)
 
 
 @api(bp, "PATCH", "/admin/workspaces/{workspace_id}", "Change a workspace (owners, account admins)", TAG,

@@ -64,10 +64,23 @@ class ApiCall:
     path: dict[str, str]
     query: dict[str, Any]
     body: dict[str, Any] = field(default_factory=dict)
+    route: str = ""
 
     @property
     def limit(self) -> int:
         return int(self.query.get("limit") or 25)
+
+    @property
+    def cursor_scope(self) -> str:
+        """What a cursor is valid for: this route, these parameters, this caller."""
+        filters = sorted((k, str(v)) for k, v in self.query.items() if k not in ("cursor", "limit"))
+        return json.dumps([self.route, sorted(self.path.items()), filters, self.actor.user_id])
+
+    def start(self) -> dict[str, Any] | None:
+        return get_container().cursors.decode(self.query.get("cursor"), self.cursor_scope)
+
+    def page(self, items: list[Any], next_key: dict[str, Any] | None) -> dict[str, Any]:
+        return {"items": items, "next_cursor": get_container().cursors.encode(next_key, self.cursor_scope)}
 
 
 def _query(op: Operation, raw: dict[str, str] | None) -> dict[str, Any]:
@@ -148,7 +161,7 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
                         response.headers["Retry-After"] = str(retry_after)
                         return response
                 call = ApiCall(actor, path_params, _query(op, request.query_params),  # type: ignore[arg-type]
-                               _body(op, request.raw_body if op.body is not None else None))
+                               _body(op, request.raw_body if op.body is not None else None), f"{method} {path}")
                 result = fn(call)
             except ApiError as exc:
                 if exc.status == 401:

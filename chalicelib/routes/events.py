@@ -8,7 +8,6 @@ from chalice.app import Blueprint
 
 from chalicelib.container import get_container
 from chalicelib.routes import schemas as s
-from chalicelib.routes.admin_accounts import _page, _start
 from chalicelib.routes.api import PAGING, ApiCall, Param, api
 
 bp = Blueprint(__name__)
@@ -26,5 +25,5 @@ FILTERS = (
 @api(bp, "GET", "/admin/events", "The event log, newest first", "admin: event log", query=FILTERS + PAGING,
      response=s.page_of(s.EVENT))
 def list_events(call: ApiCall) -> Any:
-    page = get_container().event_queries.query(call.actor, call.query, call.limit, _start(call))
-    return _page([e.to_dict() for e in page.items], page.next_key)
+    page = get_container().event_queries.query(call.actor, call.query, call.limit, call.start())
+    return call.page([e.to_dict() for e in page.items], page.next_key)

@@ -8,7 +8,6 @@ from chalice.app import Blueprint
 
 from chalicelib.container import get_container
 from chalicelib.routes import schemas as s
-from chalicelib.routes.admin_accounts import _page, _start
 from chalicelib.routes.api import PAGING, ApiCall, api
 
 bp = Blueprint(__name__)
@@ -23,8 +22,8 @@ def me(call: ApiCall) -> Any:
 @api(bp, "GET", "/me/workspaces", "The workspaces I belong to, with my role", TAG, query=PAGING,
      response=s.page_of(s.WORKSPACE))
 def my_workspaces(call: ApiCall) -> Any:
-    page = get_container().workspaces.mine(call.actor, call.limit, _start(call))
-    return _page([{**w.to_dict(), "role": role.value} for w, role in page.items], page.next_key)
+    page = get_container().workspaces.mine(call.actor, call.limit, call.start())
+    return call.page([{**w.to_dict(), "role": role.value} for w, role in page.items], page.next_key)
 
 
 @api(bp, "GET", "/workspaces/{workspace_id}", "A workspace I can see, with my role", TAG, response=s.WORKSPACE)
@@ -37,5 +36,5 @@ def get_workspace(call: ApiCall) -> Any:
      query=PAGING, response=s.page_of(s.MEMBER))
 def workspace_members(call: ApiCall) -> Any:
     page, online = get_container().workspaces.members(call.actor, call.path["workspace_id"], call.limit,
-                                                      _start(call))
-    return _page([{**m.to_dict(), "online": m.user_id in online} for m in page.items], page.next_key)
+                                                      call.start())
+    return call.page([{**m.to_dict(), "online": m.user_id in online} for m in page.items], page.next_key)

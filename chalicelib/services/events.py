@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.dynamo_events import DynamoEventLog
@@ -21,10 +22,13 @@ class EventRecorder:
     """Appends to the log, then pushes the event to the administrators following it live."""
 
     def __init__(self, log: DynamoEventLog, connections: ConnectionStore | None = None,
-                 notifier: ConnectionNotifier | None = None) -> None:
+                 notifier: ConnectionNotifier | None = None,
+                 may_follow: Callable[[str, str], bool] | None = None) -> None:
         self._log = log
         self._connections = connections
         self._notifier = notifier
+        # Checked at every push, not only at subscribe: a demoted admin stops receiving at once.
+        self._may_follow = may_follow or (lambda connection_id, scope: True)
 
     def record(self, event: Event) -> None:
         """Never fails the action being recorded: a lost audit line is logged loudly instead."""
@@ -41,6 +45,9 @@ class EventRecorder:
         message = server_message("event", event=event.to_dict())
         for scope in scopes:
             for connection_id in self._connections.event_subscribers(scope):
+                if not self._may_follow(connection_id, scope):
+                    self._connections.unsubscribe_events(connection_id)
+                    continue
                 try:
                     self._notifier.send(connection_id, message)
                 except ConnectionGone:
@@ -55,7 +62,7 @@ class EventQueries:
     def query(self, actor: Actor, filters: dict[str, Any], limit: int,
               start: dict[str, Any] | None) -> Page[Event]:
         now_ms = int(time.time() * 1000)
-        until = int(filters.get("until_ms") or now_ms)
+        until = min(int(filters.get("until_ms") or now_ms), now_ms + 86400 * 1000)  # nothing is in the future
         since = int(filters.get("since_ms") or until - 7 * 86400 * 1000)
         if since > until or until - since > MAX_RANGE_MS:
             raise BadRequest("since must be before until, at most 400 days apart", code="bad_range")

@@ -1,7 +1,7 @@
 """Ingest of object-created notifications from the documents bucket (S3 -> SQS -> this service).
 
-Each new object version is recorded once (SQS delivers at least once), metered as stored bytes for the
-owning account, and written to the event log. Keys are laid out as workspaces/<workspace id>/...
+Each new object version is recorded once (SQS delivers at least once) and metered as stored bytes for the
+owning account in the same write, then written to the event log. Keys are laid out as workspaces/<workspace id>/...
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from chalicelib.domain.events import Event
 from chalicelib.domain.s3_notifications import ObjectCreated, parse_notification
+from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
-from chalicelib.ports import EventSink, TenancyReader, UploadLog, UsageMeter
+from chalicelib.ports import EventSink, TenancyReader, UploadLog
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,9 @@ def workspace_of(key: str) -> str | None:
 
 
 class UploadIngest:
-    def __init__(self, log: UploadLog, tenancy: TenancyReader, usage: UsageMeter, events: EventSink) -> None:
+    def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink) -> None:
         self._log = log
         self._tenancy = tenancy
-        self._usage = usage
         self._events = events
 
     def handle(self, message_body: str) -> IngestResult:
@@ -37,19 +37,20 @@ class UploadIngest:
         dead-lettered where a person can look at it."""
         recorded = duplicates = 0
         for obj in parse_notification(message_body):
-            if self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag):
-                recorded += 1
-                self._account_for(obj)
-            else:
+            workspace = self._workspace_of(obj)
+            account_id = workspace.account_id if workspace else None
+            if not self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag, account_id):
                 duplicates += 1
+                continue
+            recorded += 1
+            if workspace is not None:
+                self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
+                                          detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
         return IngestResult(recorded=recorded, duplicates=duplicates)
 
-    def _account_for(self, obj: ObjectCreated) -> None:
+    def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:
         workspace_id = workspace_of(obj.key)
         workspace = self._tenancy.workspace(workspace_id) if workspace_id else None
         if workspace is None:
             logger.warning("upload outside any known workspace", extra={"key": obj.key})
-            return
-        self._usage.add(workspace.account_id, {"bytes_stored": obj.size})
-        self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
-                                  detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
+        return workspace

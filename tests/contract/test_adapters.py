@@ -18,11 +18,19 @@ def upload_log(request, stack, clients):
     return DynamoUploadLog(clients["dynamodb"], stack.outputs["MainTableName"])
 
 
-def test_upload_log_records_each_version_once(upload_log):
-    key = f"workspaces/w/{time.time_ns()}.pdf"
-    assert upload_log.record("b", key, "v1", 10, "e") is True
-    assert upload_log.record("b", key, "v1", 10, "e") is False
-    assert upload_log.record("b", key, "v2", 11, "f") is True
+def test_upload_log_records_each_version_once_and_meters_it_in_the_same_write(upload_log, stack, clients):
+    key, account = f"workspaces/w/{time.time_ns()}.pdf", f"acc-{time.time_ns()}"
+    assert upload_log.record("b", key, "v1", 10, "e", account) is True
+    assert upload_log.record("b", key, "v1", 10, "e", account) is False  # a redelivery: neither recorded nor metered
+    assert upload_log.record("b", key, "v2", 11, "f", account) is True
+    if isinstance(upload_log, InMemoryUploadLog):
+        assert upload_log.bytes_by_account[account] == 21
+    else:
+        from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
+
+        meter = DynamoUsageMeter(clients["dynamodb"], stack.outputs["MainTableName"])
+        usage = meter.read(account, period_of(time.time()))
+        assert usage["bytes_stored"] == 21
 
 
 @pytest.fixture(params=["dynamodb", "memory"])

@@ -232,3 +232,14 @@ def test_an_account_admin_cannot_act_on_a_platform_admin_in_their_account(stack)
     assert_error(alice.call("DELETE", f"/admin/users/{ops}"), 403)
     assert alice.ok("GET", f"/admin/users/{ops}")["role"] == "platform_admin"  # visible, untouchable
     admin.ok("DELETE", f"/admin/users/{ops}", status=204)
+
+
+def test_a_cursor_only_continues_the_query_and_caller_it_came_from(stack):
+    alice, admin = Api(stack, stack.token("alice")), Api(stack, stack.token("admin"))
+    cursor = alice.ok("GET", "/admin/accounts/acc-demo/users", limit=1)["next_cursor"]
+    assert cursor
+    assert alice.ok("GET", "/admin/accounts/acc-demo/users", limit=1, cursor=cursor)["items"]
+    replays = [alice.call("GET", "/admin/accounts/acc-demo/workspaces", cursor=cursor),  # another route
+               alice.call("GET", "/admin/events", cursor=cursor, user_id="bob"),         # another query shape
+               admin.call("GET", "/admin/accounts/acc-demo/users", cursor=cursor)]       # another caller
+    assert [assert_error(r, 400) for r in replays] == ["bad_cursor"] * 3

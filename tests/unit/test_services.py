@@ -96,17 +96,17 @@ def upload(key: str, size: int = 3, version: str = "1") -> str:
 def test_upload_ingest_counts_redeliveries_once_and_meters_the_account():
     from tests.unit.test_access import tenancy_with_demo
 
-    log, usage, events = InMemoryUploadLog(), InMemoryUsage(), RecordingEvents()
-    ingest = UploadIngest(log, tenancy_with_demo(), usage, events)
+    log, events = InMemoryUploadLog(), RecordingEvents()
+    ingest = UploadIngest(log, tenancy_with_demo(), events)
     assert ingest.handle(upload("workspaces/ws-a/docs/a.pdf", 1000)).recorded == 1
     again = ingest.handle(upload("workspaces/ws-a/docs/a.pdf", 1000))
     assert (again.recorded, again.duplicates) == (0, 1)
     ingest.handle(upload("workspaces/ws-a/docs/a.pdf", 500, version="2"))  # a new version is stored too
-    assert usage.counters == {"acc-a": {"bytes_stored": 1500}}
+    assert log.bytes_by_account == {"acc-a": 1500}
     assert events.types() == ["upload.received", "upload.received"]
     assert ingest.handle(upload("elsewhere/x.pdf")).recorded == 1  # recorded, but no tenant to meter
     assert ingest.handle(upload("workspaces/ws-missing/x.pdf")).recorded == 1
-    assert usage.counters == {"acc-a": {"bytes_stored": 1500}}
+    assert log.bytes_by_account == {"acc-a": 1500}
 
 
 class StaticProbe:
