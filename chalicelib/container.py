@@ -103,6 +103,11 @@ class Container:
         return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
 
     @cached_property
+    def auth_failure_limiter(self) -> DynamoRateLimiter | None:
+        limit = self.settings.auth_failures_per_minute
+        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
+
+    @cached_property
     def usage_meter(self) -> DynamoUsageMeter:
         return DynamoUsageMeter(self.clients.dynamodb, self.settings.main_table)
 

@@ -47,6 +47,7 @@ class Settings:
     cache_ttl_seconds: int
     event_retention_days: int
     rate_limit_per_minute: int  # REST requests per user and minute; 0 turns the limit off
+    auth_failures_per_minute: int  # failed authentications per source address and minute before 429
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -100,6 +101,7 @@ class Settings:
             cache_ttl_seconds=integer("KALEXO_CACHE_TTL_SECONDS", 10),
             event_retention_days=integer("KALEXO_EVENT_RETENTION_DAYS", 30),
             rate_limit_per_minute=integer("KALEXO_RATE_LIMIT_PER_MINUTE", 600),
+            auth_failures_per_minute=integer("KALEXO_AUTH_FAILURES_PER_MINUTE", 300),
         )
 
 

@@ -139,6 +139,21 @@ def _validator(op: Operation) -> Callable[[Any], Any]:
     return _VALIDATORS[key]
 
 
+def _refuse_unauthenticated(container: Any, request: Any, error: ApiError) -> Response:
+    """401, recorded in the event log; past a budget per source address, 429 and nothing recorded, so
+    unauthenticated traffic cannot turn into a flood of writes and pushes to the log's followers."""
+    source_ip = (request.context or {}).get("identity", {}).get("sourceIp", "")
+    limiter = container.auth_failure_limiter
+    retry_after = limiter.allow(f"ip:{source_ip}") if limiter is not None else None
+    if retry_after is not None:
+        response = error_response(429, "too_many_requests", f"too many failed attempts; retry in {retry_after} s")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    container.events.record(Event("auth.failed", detail={"code": error.code, "path": request.path,
+                                                          "source_ip": source_ip}))
+    return error_response(error.status, error.code, error.message)
+
+
 def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status: int = 200, auth: bool = True,
         query: tuple[Param, ...] = (), body: dict[str, Any] | None = None,
         response: dict[str, Any] | None = None) -> Callable[[Callable[[ApiCall], Any]], Callable[[ApiCall], Any]]:
@@ -165,9 +180,7 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
                 result = fn(call)
             except ApiError as exc:
                 if exc.status == 401:
-                    source_ip = (request.context or {}).get("identity", {}).get("sourceIp", "")
-                    container.events.record(Event("auth.failed", detail={
-                        "code": exc.code, "path": request.path, "source_ip": source_ip}))
+                    return _refuse_unauthenticated(container, request, exc)
                 return error_response(exc.status, exc.code, exc.message)
             if status == 204:
                 return Response(status_code=204, body="")

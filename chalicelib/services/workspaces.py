@@ -101,10 +101,10 @@ class WorkspaceService:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
         if not self._store.delete_membership(workspace_id, user_id):
             raise NotFound("no such member")
-        self._tenancy.forget_membership(workspace_id, user_id)
         closed = self._directory.close_connections(user_id, workspace_id)
         self._events.record(Event("membership.removed", workspace.account_id, workspace_id, user_id, actor.user_id,
                                   {"connections_closed": closed}))
+        self._tenancy.forget_membership(workspace_id, user_id)  # last: a failed invalidation reports an error
 
     def members(self, actor: Actor, workspace_id: str, limit: int,
                 start: dict[str, Any] | None) -> tuple[Page[Membership], set[str]]:

@@ -243,3 +243,19 @@ def test_a_cursor_only_continues_the_query_and_caller_it_came_from(stack):
                alice.call("GET", "/admin/events", cursor=cursor, user_id="bob"),         # another query shape
                admin.call("GET", "/admin/accounts/acc-demo/users", cursor=cursor)]       # another caller
     assert [assert_error(r, 400) for r in replays] == ["bad_cursor"] * 3
+
+
+def test_repeated_failed_authentication_is_throttled_per_address(tmp_path):
+    """A stack of its own with a small budget: past it, 429 and no more auth.failed events written."""
+    from tests.e2e.stack import start_stack, stop_stack
+
+    small = start_stack(tmp_path / "throttle", "--workers", "1", settings={"KALEXO_AUTH_FAILURES_PER_MINUTE": "5"})
+    try:
+        anonymous = Api(small, "forged-token")
+        statuses = [anonymous.call("GET", "/me").status_code for _ in range(12)]  # one minute boundary at most
+        assert statuses[:5] == [401] * 5 and 429 in statuses[5:], statuses
+        assert assert_error(anonymous.call("GET", "/me"), 429, 401) in ("too_many_requests", "invalid_token")
+        recorded = Api(small, small.token("admin")).ok("GET", "/admin/events", type="auth.failed", limit=100)
+        assert len(recorded["items"]) <= 10  # the budget (twice, across a minute boundary), not every attempt
+    finally:
+        stop_stack(small)
