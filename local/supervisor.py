@@ -139,17 +139,18 @@ class Supervisor:
         return 0
 
     def shutdown(self) -> None:
+        started = time.monotonic()
         app_children = {n: c for n, c in self.children.items() if n != "emulator"}
-        self._stop_all(app_children)
+        self._stop_all(app_children)  # the app first, while the emulator still answers
         self._stop_all({n: c for n, c in self.children.items() if n == "emulator"})
-        log("runtime", "stopped")
+        log("runtime", f"stopped in {time.monotonic() - started:.1f}s")
 
     @staticmethod
     def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
         for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 5
         for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))

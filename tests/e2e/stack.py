@@ -118,7 +118,7 @@ def stop_stack(stack: LocalStack) -> int:
     if stack.process.poll() is None:
         stack.process.send_signal(signal.SIGINT)
         try:
-            stack.process.wait(timeout=30)
+            stack.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             stack.process.kill()
             stack.process.wait()
