@@ -23,6 +23,7 @@ from chalicelib.adapters.health_probes import (
     TableProbe,
 )
 from chalicelib.adapters.notifier import ManagementApiNotifier
+from chalicelib.adapters.s3_presigner import S3Presigner
 from chalicelib.adapters.secrets import signing_secret
 from chalicelib.auth.external import ExternalIssuers
 from chalicelib.auth.tokens import TokenService
@@ -35,6 +36,7 @@ from chalicelib.services.directory import DirectoryService
 from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.health import HealthService
 from chalicelib.services.router import MessageRouter
+from chalicelib.services.upload_grants import UploadGrants
 from chalicelib.services.uploads import UploadIngest
 from chalicelib.services.usage import UsageService
 from chalicelib.services.workspaces import WorkspaceService
@@ -150,6 +152,12 @@ class Container:
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
         return UploadIngest(log, self.tenancy, self.events)
+
+    @cached_property
+    def upload_grants(self) -> UploadGrants:
+        presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
+        return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
+                            self.settings.max_upload_bytes)
 
     @cached_property
     def health(self) -> HealthService:

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo_items import to_item
-from chalicelib.adapters.dynamo_usage import period_of
+from chalicelib.adapters.dynamo_usage import TOTAL_SK, period_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,11 +32,10 @@ class DynamoUploadLog:
             # SQS delivers at least once: a redelivered notification must not count twice.
             "ConditionExpression": "attribute_not_exists(pk)"}}]
         if account_id:
-            items.append({"Update": {
-                "TableName": self._table,
-                "Key": to_item({"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period_of(now)}"}),
-                "UpdateExpression": "ADD bytes_stored :size",
-                "ExpressionAttributeValues": to_item({":size": size})}})
+            for sk, counter in ((f"USAGE#{period_of(now)}", "bytes_uploaded"), (TOTAL_SK, "bytes_stored")):
+                items.append({"Update": {
+                    "TableName": self._table, "Key": to_item({"pk": f"ACCOUNT#{account_id}", "sk": sk}),
+                    "UpdateExpression": f"ADD {counter} :size", "ExpressionAttributeValues": to_item({":size": size})}})
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as exc:

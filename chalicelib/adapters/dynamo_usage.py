@@ -1,5 +1,6 @@
-"""Usage counters per account and month in the main table (pk ACCOUNT#<id>, sk USAGE#<YYYY-MM>), each
-increment an atomic ADD, so concurrent functions never lose a count."""
+"""Usage per account in the main table, every change an atomic ADD so concurrent functions never lose one:
+flows per month (pk ACCOUNT#<id>, sk USAGE#<YYYY-MM>: what was uploaded, processed, routed, connected) and
+levels as running totals (sk USAGE#TOTAL: bytes stored now), which storage quotas are checked against."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from chalicelib.adapters.dynamo_items import from_item, to_item
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-COUNTERS = ("bytes_stored", "documents", "pages_processed", "messages_routed", "connection_seconds")
+COUNTERS = ("bytes_uploaded", "documents", "pages_processed", "messages_routed", "connection_seconds")
+TOTALS = ("bytes_stored",)
+TOTAL_SK = "USAGE#TOTAL"
 
 
 def period_of(epoch_s: float) -> str:
@@ -39,7 +42,13 @@ class DynamoUsageMeter:
             ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values))
 
     def read(self, account_id: str, period: str) -> dict[str, int]:
+        return self._read(account_id, f"USAGE#{period}", COUNTERS)
+
+    def totals(self, account_id: str) -> dict[str, int]:
+        return self._read(account_id, TOTAL_SK, TOTALS)
+
+    def _read(self, account_id: str, sk: str, names: tuple[str, ...]) -> dict[str, int]:
         item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key=to_item(
-            {"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period}"})).get("Item")
+            {"pk": f"ACCOUNT#{account_id}", "sk": sk})).get("Item")
         values = from_item(item) if item else {}
-        return {name: int(values.get(name, 0)) for name in COUNTERS}
+        return {name: int(values.get(name, 0)) for name in names}

@@ -15,7 +15,7 @@ EVENT_TYPES = (
     "user.created", "user.updated", "user.deleted", "user.token_issued",
     "workspace.created", "workspace.updated", "workspace.deleted",
     "membership.added", "membership.changed", "membership.removed",
-    "upload.received", "processing.succeeded", "processing.failed",
+    "upload.granted", "upload.received", "processing.succeeded", "processing.failed",
 )
 
 

@@ -32,6 +32,15 @@ def get_workspace(call: ApiCall) -> Any:
     return {**workspace.to_dict(), "role": role.value}
 
 
+@api(bp, "POST", "/workspaces/{workspace_id}/uploads",
+     "Upload a document: a presigned PUT, granted within the plan's storage quota (editors and owners)", TAG,
+     status=201, body=s.UPLOAD_REQUEST, response=s.UPLOAD_GRANT)
+def request_upload(call: ApiCall) -> Any:
+    b = call.body
+    return get_container().upload_grants.grant(call.actor, call.path["workspace_id"], b["filename"], b["size"],
+                                               b["content_type"]).to_dict()
+
+
 @api(bp, "GET", "/workspaces/{workspace_id}/members", "A workspace's members and who is online", TAG,
      query=PAGING, response=s.page_of(s.MEMBER))
 def workspace_members(call: ApiCall) -> Any:

@@ -39,7 +39,8 @@ EVENT = obj({"event_id": {"type": "string"}, "type": {"type": "string"}, "at_ms"
             ("event_id", "type", "at_ms"))
 TOKEN = obj({"token": {"type": "string"}, "expires_in": {"type": "integer"}}, ("token",))
 USAGE = obj({"account_id": ID, "period": {"type": "string"}, "usage": {"type": "object"},
-             "quotas": QUOTAS, "counts": {"type": "object"}}, ("account_id", "period", "usage", "quotas"))
+             "stored": {"type": "object"}, "quotas": QUOTAS, "counts": {"type": "object"}},
+            ("account_id", "period", "usage", "stored", "quotas"))
 ERROR = obj({"error": obj({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message"))},
             ("error",))
 
@@ -54,4 +55,10 @@ NEW_WORKSPACE = obj({"name": NAME, "settings": {"type": "object", "maxProperties
                      "workspace_id": ID}, ("name",))
 WORKSPACE_CHANGES = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}})
 MEMBERSHIP = obj({"role": WORKSPACE_ROLE}, ("role",))
+UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength": 255},
+                     "size": {"type": "integer", "minimum": 1}, "content_type": {"type": "string", "maxLength": 120}},
+                    ("filename", "size", "content_type"))
+UPLOAD_GRANT = obj({"upload_id": {"type": "string"}, "key": {"type": "string"}, "url": {"type": "string"},
+                    "method": {"type": "string"}, "headers": {"type": "object"}, "expires_in": {"type": "integer"}},
+                   ("upload_id", "key", "url", "method", "headers", "expires_in"))
 TOKEN_REQUEST = obj({"ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 30 * 86400}})

@@ -25,4 +25,5 @@ class UsageService:
         if not _PERIOD.match(period):
             raise BadRequest("period must be a month, YYYY-MM", code="bad_period")
         return {"account_id": account.account_id, "period": period, "usage": self._meter.read(account_id, period),
-                "quotas": account.quotas.to_dict(), "counts": self._directory.account_counts(actor, account_id)}
+                "stored": self._meter.totals(account_id), "quotas": account.quotas.to_dict(),
+                "counts": self._directory.account_counts(actor, account_id)}

@@ -29,8 +29,8 @@ def test_upload_log_records_each_version_once_and_meters_it_in_the_same_write(up
         from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
 
         meter = DynamoUsageMeter(clients["dynamodb"], stack.outputs["MainTableName"])
-        usage = meter.read(account, period_of(time.time()))
-        assert usage["bytes_stored"] == 21
+        assert meter.read(account, period_of(time.time()))["bytes_uploaded"] == 21
+        assert meter.totals(account) == {"bytes_stored": 21}
 
 
 @pytest.fixture(params=["dynamodb", "memory"])

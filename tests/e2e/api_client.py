@@ -11,7 +11,8 @@ from tests.e2e.stack import LocalStack
 
 SAMPLE_PATH = {"account_id": "acc-demo", "user_id": "bob", "workspace_id": "ws-demo"}
 SAMPLE_FIELDS: dict[str, Any] = {"name": "Sample", "email": "sample@example.test", "plan": "free",
-                                 "role": "viewer", "ttl_seconds": 600, "settings": {}}
+                                 "role": "viewer", "ttl_seconds": 600, "settings": {}, "filename": "plan.pdf",
+                                 "size": 1000, "content_type": "application/pdf"}
 
 
 class Api:

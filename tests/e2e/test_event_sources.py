@@ -26,7 +26,7 @@ def test_presigned_upload_reaches_the_sqs_handler_through_the_notification(stack
     from tests.e2e.api_client import Api
 
     alice = Api(stack, stack.token("alice"))
-    stored_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"]["bytes_stored"]
+    stored_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["stored"]["bytes_stored"]
     s3 = stack.client("s3")
     bucket = stack.env["KALEXO_DOCUMENTS_BUCKET"]
     key = f"workspaces/ws-demo/uploads/{uuid.uuid4().hex}/site plan (rev B).pdf"
@@ -48,7 +48,7 @@ def test_presigned_upload_reaches_the_sqs_handler_through_the_notification(stack
     # The object itself was stored with its body (moto keeps an empty body for a form content type).
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     # Metered for the workspace's account, and in its event log.
-    assert alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"]["bytes_stored"] == stored_before + len(body)
+    assert alice.ok("GET", "/admin/accounts/acc-demo/usage")["stored"]["bytes_stored"] == stored_before + len(body)
     uploads = alice.ok("GET", "/admin/events", type="upload.received", workspace_id="ws-demo")["items"]
     assert any(e["detail"]["key"] == key for e in uploads)
 
@@ -76,3 +76,31 @@ def test_a_failing_handler_is_retried_then_the_message_lands_in_the_dlq(stack):
     failures = stack.log(tail=None).count("ingest_uploads failed on 1 message(s): MalformedNotification")
     assert failures >= int(max_receive), "each delivery was handed to the handler and failed"
     sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_an_upload_grant_is_a_working_presigned_put_and_the_storage_quota_holds(stack):
+    from tests.e2e.api_client import Api, assert_error
+
+    bob, admin = Api(stack, stack.token("bob")), Api(stack, stack.token("admin"))
+    body = b"%PDF-1.7\n" + b"1" * 3000
+    grant = bob.ok("POST", "/workspaces/ws-demo/uploads",
+                   {"filename": "north elevation.pdf", "size": len(body), "content_type": "application/pdf"},
+                   status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=10).status_code == 200
+    stack.client("s3").head_object(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"], Key=grant["key"])
+    stored = wait_for(lambda: admin.ok("GET", "/admin/accounts/acc-demo/usage")["stored"]["bytes_stored"],
+                      timeout=20)
+    # Shrink the plan to what is stored plus a little: the next upload is refused before anything is written.
+    admin.ok("PATCH", "/admin/accounts/acc-demo", {"quota_overrides": {"max_storage_bytes": stored + 100}})
+    try:
+        refused = bob.call("POST", "/workspaces/ws-demo/uploads",
+                           {"filename": "big.pdf", "size": 1000, "content_type": "application/pdf"})
+        assert assert_error(refused, 403) == "storage_quota_exceeded"
+        small = bob.ok("POST", "/workspaces/ws-demo/uploads",
+                       {"filename": "small.pdf", "size": 50, "content_type": "application/pdf"}, status=201)
+        assert small["key"] != grant["key"]
+    finally:
+        admin.ok("PATCH", "/admin/accounts/acc-demo", {"quota_overrides": {}})
+    assert assert_error(Api(stack, stack.token("vera")).call(
+        "POST", "/workspaces/ws-demo/uploads", {"filename": "a.pdf", "size": 10, "content_type": "application/pdf"}),
+        403) == "role_too_low"

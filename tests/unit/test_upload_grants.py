@@ -1,0 +1,75 @@
+"""Upload grants: who may upload, what, how big, and the storage quota checked before any byte is stored."""
+
+import dataclasses
+
+import pytest
+
+from chalicelib.domain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, QuotaExceeded
+from chalicelib.services.access import AccessService
+from chalicelib.services.upload_grants import UploadGrants, safe_name
+from tests.fakes import RecordingEvents
+from tests.unit.test_access import TOKENS, tenancy_with_demo, token
+
+
+class FakePresigner:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def put_url(self, key: str, content_type: str, size: int, expires_in: int) -> str:
+        self.keys.append(key)
+        return f"https://bucket.example/{key}?signed"
+
+
+class Stored:
+    def __init__(self, used: int) -> None:
+        self.used = used
+
+    def totals(self, account_id: str) -> dict[str, int]:
+        return {"bytes_stored": self.used}
+
+
+def grants(used: int = 0, max_storage: int | None = 10_000):
+    tenancy = tenancy_with_demo()
+    account = tenancy.accounts["acc-a"]
+    tenancy.accounts["acc-a"] = dataclasses.replace(account, quota_overrides={"max_storage_bytes": max_storage})
+    access = AccessService(TOKENS, tenancy)
+    presigner, events = FakePresigner(), RecordingEvents()
+    return UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000), access, presigner, events
+
+
+def test_an_editor_gets_a_presigned_put_under_the_workspace():
+    service, access, presigner, events = grants()
+    grant = service.grant(access.authenticate(token("bob")), "ws-a", "../../etc/Site Plan (rev B).pdf", 1200,
+                          "application/pdf")
+    assert grant.key.startswith("workspaces/ws-a/uploads/")
+    assert grant.key.endswith("/Site Plan _rev B_.pdf")
+    assert ".." not in grant.key
+    assert grant.to_dict()["headers"] == {"Content-Type": "application/pdf", "Content-Length": "1200"}
+    assert presigner.keys == [grant.key]
+    assert events.types() == ["upload.granted"]
+
+
+@pytest.mark.parametrize(("user", "workspace", "size", "content_type", "refusal"), [
+    ("vic", "ws-a", 100, "application/pdf", Forbidden),            # a viewer
+    ("olga", "ws-a", 100, "application/pdf", NotFound),            # another tenant
+    ("bob", "ws-a", 100, "application/x-msdownload", BadRequest),  # not a document
+    ("bob", "ws-a", 6_000, "application/pdf", PayloadTooLarge),    # over the per-upload limit
+    ("bob", "ws-a", 4_000, "application/pdf", QuotaExceeded),      # 7,000 stored + 4,000 > 10,000
+])
+def test_refusals_come_before_anything_is_signed(user, workspace, size, content_type, refusal):
+    service, access, presigner, events = grants(used=7_000)
+    with pytest.raises(refusal):
+        service.grant(access.authenticate(token(user)), workspace, "a.pdf", size, content_type)
+    assert presigner.keys == [] and events.events == []
+
+
+def test_unlimited_plans_are_not_checked():
+    service, access, presigner, _ = grants(used=10**12, max_storage=None)
+    service.grant(access.authenticate(token("bob")), "ws-a", "a.pdf", 4_000, "application/pdf")
+    assert len(presigner.keys) == 1
+
+
+@pytest.mark.parametrize(("name", "safe"), [("plan.pdf", "plan.pdf"), ("a/b/c.png", "c.png"),
+                                            ("..", "document"), ("x\\y\\z.tif", "z.tif"), ("é€.pdf", "__.pdf")])
+def test_safe_names(name, safe):
+    assert safe_name(name) == safe
