@@ -11,6 +11,7 @@ from chalicelib.adapters.cache_local import LocalTtlCache
 from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
 from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
+from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
@@ -34,8 +35,10 @@ from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.directory import DirectoryService
 from chalicelib.services.events import EventQueries, EventRecorder
+from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
 from chalicelib.services.router import MessageRouter
+from chalicelib.services.sync import WorkspaceSync
 from chalicelib.services.upload_grants import UploadGrants
 from chalicelib.services.uploads import UploadIngest
 from chalicelib.services.usage import UsageService
@@ -141,7 +144,13 @@ class Container:
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
-        return MessageRouter(notifier, self.connection_store, self.actor_of_connection)
+        fanout = Fanout(notifier, self.connection_store)
+        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout)
+        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync)
+
+    @cached_property
+    def oplog(self) -> DynamoOpLog:
+        return DynamoOpLog(self.clients.dynamodb, self.settings.ops_table)
 
     def actor_of_connection(self, connection_id: str) -> Actor | None:
         row = self.connection_store.get(connection_id)

@@ -50,6 +50,12 @@ class InMemoryConnectionStore:
     def online_users(self, workspace_id: str) -> set[str]:
         return {r["user_id"] for r in self.rows.values() if r["workspace_id"] == workspace_id}
 
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
+        self.rows[connection_id]["workspace_id"] = workspace_id or "-"
+
+    def in_workspace(self, workspace_id: str) -> list[str]:
+        return [c for c, r in self.rows.items() if r["workspace_id"] == workspace_id]
+
     def subscribe_events(self, connection_id: str, scope: str) -> None:
         self.subscriptions[connection_id] = scope
 
@@ -114,3 +120,24 @@ class InMemoryUsage:
         totals = self.counters.setdefault(account_id, {})
         for name, value in counters.items():
             totals[name] = totals.get(name, 0) + value
+
+
+class InMemoryOpLog:
+    def __init__(self) -> None:
+        from chalicelib.domain.sync import Op
+
+        self.ops: dict[str, list[Op]] = {}
+
+    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Any:
+        from chalicelib.domain.sync import Op
+
+        log = self.ops.setdefault(workspace_id, [])
+        op = Op(len(log) + 1, kind, by, 0, data)
+        log.append(op)
+        return op
+
+    def latest(self, workspace_id: str) -> int:
+        return len(self.ops.get(workspace_id, []))
+
+    def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Any]:
+        return [o for o in self.ops.get(workspace_id, []) if o.seq > after_seq][:limit]

@@ -38,6 +38,21 @@ class DynamoConnectionStore:
             "connected_at": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
         self._client.put_item(TableName=self._table, Item=to_item(item))
 
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
+        """Move the connection to a workspace (join) or back to none (leave)."""
+        workspace = workspace_id or LOBBY
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+            UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}",
+                                               ":s": f"USER#{user_id}#CONN#{connection_id}"}))
+
+    def in_workspace(self, workspace_id: str) -> list[str]:
+        rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"WS#{workspace_id}"},
+                         FilterExpression="expires_at > :now", ProjectionExpression="connection_id")
+        return [r["connection_id"] for r in rows]
+
     def get(self, connection_id: str) -> dict[str, Any] | None:
         item = self._client.get_item(TableName=self._table,
                                      Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"})).get("Item")

@@ -16,25 +16,35 @@ from chalicelib.domain.envelopes import (
     parse_client_message,
     server_message,
 )
+from chalicelib.domain.errors import ApiError
+from chalicelib.domain.sync import OpError
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import Actor
+from chalicelib.services.sync import WorkspaceSync
+
+OP_KINDS = ("chat", "item.create", "item.update", "item.delete")
 
 Handler = Callable[[str, ClientMessage], bytes]
 
 
 class MessageRouter:
     def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore,
-                 actor_of: Callable[[str], Actor | None]) -> None:
+                 actor_of: Callable[[str], Actor | None], sync: WorkspaceSync | None = None) -> None:
         self._notifier = notifier
         self._connections = connections
         self._actor_of = actor_of  # who is on a connection, as of now (a deleted user is None)
+        self._sync = sync
         self._commands: dict[str, Handler] = {
             "ping": self._ping,
             "events.subscribe": self._subscribe_events,
             "events.unsubscribe": self._unsubscribe_events,
         }
+        if sync is not None:
+            self._commands.update({"join": self._join, "leave": self._leave, "history": self._history,
+                                   **{kind: self._submit for kind in OP_KINDS}})
 
     def handle(self, connection_id: str, raw: str | bytes | None) -> None:
+        message: ClientMessage | None = None
         try:
             message = parse_client_message(raw)
             command = self._commands.get(message.action)
@@ -43,6 +53,9 @@ class MessageRouter:
             reply = command(connection_id, message)
         except ProtocolError as error:
             reply = error_message(error)
+        except (ApiError, OpError) as error:  # refusals of the services, answered in the protocol's shape
+            request_id = message.request_id if message else None
+            reply = error_message(ProtocolError(error.code, str(error), request_id))
         try:
             self._notifier.send(connection_id, reply)
         except ConnectionGone:
@@ -77,3 +90,43 @@ class MessageRouter:
     def _unsubscribe_events(self, connection_id: str, message: ClientMessage) -> bytes:
         self._connections.unsubscribe_events(connection_id)
         return server_message("events.unsubscribed", message.request_id)
+
+    # -- workspace sync -----------------------------------------------------------------------------------
+    def _workspace(self, message: ClientMessage) -> str:
+        workspace = message.payload.get("workspace")
+        if not isinstance(workspace, str) or not workspace:
+            raise ProtocolError("bad_envelope", "`workspace` (a workspace id) is required", message.request_id)
+        return workspace
+
+    def _sequence(self, message: ClientMessage, name: str, default: int | None) -> int | None:
+        value = message.payload.get(name, default)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ProtocolError("bad_envelope", f"`{name}` must be a sequence number (an integer >= 0)",
+                                message.request_id)
+        return value
+
+    def _join(self, connection_id: str, message: ClientMessage) -> bytes:
+        assert self._sync is not None
+        actor = self._actor(connection_id, message)
+        welcome = self._sync.join(connection_id, actor, self._workspace(message),
+                                  self._sequence(message, "since", None))
+        return server_message("welcome", message.request_id, **welcome)
+
+    def _leave(self, connection_id: str, message: ClientMessage) -> bytes:
+        assert self._sync is not None
+        self._sync.leave(connection_id, self._actor(connection_id, message))
+        return server_message("left", message.request_id)
+
+    def _submit(self, connection_id: str, message: ClientMessage) -> bytes:
+        assert self._sync is not None
+        actor = self._actor(connection_id, message)
+        workspace = self._workspace(message)
+        op = self._sync.submit(connection_id, actor, workspace, message.action, message.payload)
+        return server_message("ack", message.request_id, workspace=workspace, seq=op.seq, op=op.to_dict())
+
+    def _history(self, connection_id: str, message: ClientMessage) -> bytes:
+        assert self._sync is not None
+        page = self._sync.history(self._actor(connection_id, message), self._workspace(message),
+                                  self._sequence(message, "after", 0) or 0,
+                                  self._sequence(message, "limit", 100) or 100)
+        return server_message("history", message.request_id, **page)

@@ -115,3 +115,17 @@ def test_s3_notification_reaches_the_uploads_queue_with_an_encoded_key(stack, cl
     assert len(keys) == 1  # the prefix filter keeps other folders out
     from chalicelib.domain.s3_notifications import parse_notification
     assert parse_notification(next(b for b in bodies if "Records" in b))[0].key == "workspaces/w1/plan A.pdf"
+
+
+def test_op_log_numbers_ops_in_order_and_pages_them(stack, clients):
+    from chalicelib.adapters.dynamo_oplog import DynamoOpLog
+
+    log = DynamoOpLog(clients["dynamodb"], stack.outputs["OpsTableName"])
+    workspace = f"ws-{time.time_ns()}"
+    assert log.latest(workspace) == 0
+    seqs = [log.append(workspace, "chat", "bob", {"text": f"m{i}", "n": 1.5}).seq for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert log.latest(workspace) == 5
+    page = log.after(workspace, 2, 2)
+    assert [o.seq for o in page] == [3, 4] and page[0].data == {"text": "m2", "n": 1.5}
+    assert log.after(workspace, 5, 10) == []
