@@ -37,6 +37,7 @@ from chalicelib.services.directory import DirectoryService
 from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
+from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.sync import WorkspaceSync
 from chalicelib.services.upload_grants import UploadGrants
@@ -83,7 +84,8 @@ class Container:
 
     @cached_property
     def connection_store(self) -> DynamoConnectionStore:
-        return DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table)
+        return DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table,
+                                     self.settings.presence_stale_seconds)
 
     @cached_property
     def event_log(self) -> DynamoEventLog:
@@ -140,12 +142,19 @@ class Container:
         # Uncached reads at connect: a connection lives for hours, so it must not be admitted on a grant
         # that another function instance revoked seconds ago.
         fresh = AccessService(self.tokens, UncachedTenancy(self.tenancy.store))
-        return ConnectionService(fresh, self.connection_store, self.events, self.usage_meter)
+        departure = None
+        if self.notifier is not None:
+            presence = PresenceService(self.access, self.connection_store, Fanout(self.notifier, self.connection_store))
+
+            def departure(workspace: str, connection: str, user: str) -> None:
+                presence.announce(workspace, connection, user, {"status": "offline"})
+        return ConnectionService(fresh, self.connection_store, self.events, self.usage_meter, departure)
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
         fanout = Fanout(notifier, self.connection_store)
-        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout)
+        presence = PresenceService(self.access, self.connection_store, fanout)
+        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence)
         return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync)
 
     @cached_property

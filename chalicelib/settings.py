@@ -48,6 +48,7 @@ class Settings:
     event_retention_days: int
     rate_limit_per_minute: int  # REST requests per user and minute; 0 turns the limit off
     auth_failures_per_minute: int  # failed authentications per source address and minute before 429
+    presence_stale_seconds: int  # a connection not heard from for this long counts as gone
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
 
     @classmethod
@@ -103,6 +104,7 @@ class Settings:
             event_retention_days=integer("KALEXO_EVENT_RETENTION_DAYS", 30),
             rate_limit_per_minute=integer("KALEXO_RATE_LIMIT_PER_MINUTE", 600),
             auth_failures_per_minute=integer("KALEXO_AUTH_FAILURES_PER_MINUTE", 300),
+            presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,7 @@ class InMemoryConnectionStore:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, str] = {}
+        self.stale_after_s = 90
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None,
             attributes: Mapping[str, str]) -> None:
@@ -48,13 +50,28 @@ class InMemoryConnectionStore:
                 if r["user_id"] == user_id and (workspace_id is None or r["workspace_id"] == workspace_id)]
 
     def online_users(self, workspace_id: str) -> set[str]:
-        return {r["user_id"] for r in self.rows.values() if r["workspace_id"] == workspace_id}
+        return {r["user_id"] for r in self.present(workspace_id)}
 
     def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
         self.rows[connection_id]["workspace_id"] = workspace_id or "-"
 
     def in_workspace(self, workspace_id: str) -> list[str]:
         return [c for c, r in self.rows.items() if r["workspace_id"] == workspace_id]
+
+    def members(self, workspace_id: str) -> list[dict[str, Any]]:
+        return [{"connection_id": c, **r} for c, r in self.rows.items() if r["workspace_id"] == workspace_id]
+
+    def present(self, workspace_id: str) -> list[dict[str, Any]]:
+        cutoff = time.time() - self.stale_after_s
+        return [r for r in self.members(workspace_id) if r.get("last_seen", r["connected_at"]) > cutoff]
+
+    def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool:
+        if connection_id not in self.rows:
+            return False
+        self.rows[connection_id]["last_seen"] = time.time()
+        if presence is not None:
+            self.rows[connection_id]["presence"] = json.dumps(presence)
+        return True
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
         self.subscriptions[connection_id] = scope

@@ -8,6 +8,7 @@ connections, to close them when the user is deleted).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,15 +18,18 @@ from chalicelib.adapters.dynamo_items import batch_delete, from_item, query_page
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# API Gateway closes any connection after 2 hours; a row older than that is certainly dead.
+# API Gateway closes any connection after 2 hours; a row older than that is certainly dead. A heartbeat
+# extends it; a connection not heard from for STALE_AFTER_SECONDS counts as gone (clients beat every 30 s).
 CONNECTION_ROW_TTL_SECONDS = 2 * 3600 + 600
+STALE_AFTER_SECONDS = 90
 LOBBY = "-"  # connections not bound to a workspace
 
 
 class DynamoConnectionStore:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, stale_after_s: int = STALE_AFTER_SECONDS) -> None:
         self._client = client
         self._table = table
+        self._stale_after = stale_after_s
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None, attributes: Mapping[str, str]) -> None:
         now = int(time.time())
@@ -35,7 +39,7 @@ class DynamoConnectionStore:
             "gsi1pk": f"WS#{workspace}", "gsi1sk": f"USER#{user_id}#CONN#{connection_id}",
             "gsi2pk": f"USER#{user_id}", "gsi2sk": f"CONN#{connection_id}",
             "connection_id": connection_id, "user_id": user_id, "workspace_id": workspace,
-            "connected_at": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
+            "connected_at": now, "last_seen": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
         self._client.put_item(TableName=self._table, Item=to_item(item))
 
     def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
@@ -89,9 +93,35 @@ class DynamoConnectionStore:
         return [r["connection_id"] for r in rows]
 
     def online_users(self, workspace_id: str) -> set[str]:
-        rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"WS#{workspace_id}"},
-                         FilterExpression="expires_at > :now", ProjectionExpression="user_id")
-        return {r["user_id"] for r in rows}
+        return {str(r["user_id"]) for r in self.present(workspace_id)}
+
+    def present(self, workspace_id: str) -> list[dict[str, Any]]:
+        """The workspace's connections heard from recently enough ($disconnect is best effort)."""
+        cutoff = int(time.time()) - self._stale_after
+        return [r for r in self.members(workspace_id) if int(r.get("last_seen", r.get("connected_at", 0))) > cutoff]
+
+    def members(self, workspace_id: str) -> list[dict[str, Any]]:
+        """Every connection row of the workspace, stale ones included (for the presence sweep)."""
+        return self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                         values={":p": f"WS#{workspace_id}"}, FilterExpression="expires_at > :now")
+
+    def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool:
+        """A heartbeat: the connection is alive now (and, optionally, its presence changed). False when the
+        row is gone (the connection was reaped)."""
+        now = int(time.time())
+        update = "SET last_seen = :now, expires_at = :exp"
+        values: dict[str, Any] = {":now": now, ":exp": now + CONNECTION_ROW_TTL_SECONDS}
+        if presence is not None:
+            update += ", presence = :presence"
+            values[":presence"] = json.dumps(presence, separators=(",", ":"))
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item(values))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def _all(self, values: dict[str, Any], **query: Any) -> list[dict[str, Any]]:
         if "FilterExpression" in query:

@@ -4,6 +4,7 @@ they did. Connection time is metered per account for usage and billing."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.events import Event
@@ -13,11 +14,12 @@ from chalicelib.services.access import AccessService, Actor
 
 class ConnectionService:
     def __init__(self, access: AccessService, store: ConnectionStore, events: EventSink,
-                 usage: UsageMeter) -> None:
+                 usage: UsageMeter, on_departure: Callable[[str, str, str], None] | None = None) -> None:
         self._access = access
         self._store = store
         self._events = events
         self._usage = usage
+        self._on_departure = on_departure  # (workspace, connection, user): tell the workspace they left
 
     def connect(self, connection_id: str, token: str | None, source_ip: str, workspace_id: str | None) -> Actor:
         """Verify who is connecting and, when a workspace is named, that they belong to it; an ApiError
@@ -45,6 +47,8 @@ class ConnectionService:
         seconds = max(0, int(time.time()) - int(row.get("connected_at", time.time())))
         self._usage.add(str(row.get("account_id", "")), {"connection_seconds": seconds})
         workspace = str(row.get("workspace_id", ""))
+        if self._on_departure is not None and workspace not in ("", "-"):
+            self._on_departure(workspace, connection_id, str(row.get("user_id", "")))
         self._events.record(Event("ws.disconnected", str(row.get("account_id", "")),
                                   "" if workspace == "-" else workspace, str(row.get("user_id", "")),
                                   detail={"connection_id": connection_id, "seconds": seconds,

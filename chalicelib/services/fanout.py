@@ -4,8 +4,10 @@ delivery to the others."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.observability import logger
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
@@ -23,6 +25,8 @@ class Fanout:
         self._notifier = notifier
         self._connections = connections
         self._pool_size = pool_size
+        # Told about each connection found dead, after its row is removed (presence announces departures).
+        self.on_gone: Callable[[dict[str, Any]], None] | None = None
 
     def send(self, connection_ids: list[str], data: bytes) -> Delivery:
         if not connection_ids:
@@ -32,7 +36,10 @@ class Fanout:
             try:
                 self._notifier.send(connection_id, data)
             except ConnectionGone:
+                row = self._connections.get(connection_id)
                 self._connections.delete(connection_id)
+                if row is not None and self.on_gone is not None:
+                    self.on_gone({**row, "connection_id": connection_id})
                 return "gone"
             except Exception as exc:  # one bad connection must not cost the others their message
                 logger.warning("fan-out send failed", extra={"connection_id": connection_id, "error": repr(exc)})

@@ -24,7 +24,7 @@ from chalicelib.services.sync import WorkspaceSync
 
 OP_KINDS = ("chat", "item.create", "item.update", "item.delete")
 
-Handler = Callable[[str, ClientMessage], bytes]
+Handler = Callable[[str, ClientMessage], bytes | None]
 
 
 class MessageRouter:
@@ -41,7 +41,7 @@ class MessageRouter:
         }
         if sync is not None:
             self._commands.update({"join": self._join, "leave": self._leave, "history": self._history,
-                                   **{kind: self._submit for kind in OP_KINDS}})
+                                   "presence": self._presence, **{kind: self._submit for kind in OP_KINDS}})
 
     def handle(self, connection_id: str, raw: str | bytes | None) -> None:
         message: ClientMessage | None = None
@@ -56,6 +56,8 @@ class MessageRouter:
         except (ApiError, OpError) as error:  # refusals of the services, answered in the protocol's shape
             request_id = message.request_id if message else None
             reply = error_message(ProtocolError(error.code, str(error), request_id))
+        if reply is None:
+            return
         try:
             self._notifier.send(connection_id, reply)
         except ConnectionGone:
@@ -63,7 +65,22 @@ class MessageRouter:
             self._connections.delete(connection_id)
 
     def _ping(self, connection_id: str, message: ClientMessage) -> bytes:
-        return server_message("pong", message.request_id, server_time=int(time.time() * 1000))
+        """Also the heartbeat: with a workspace it keeps this connection present there, and tells the
+        client the latest sequence, so a gap is noticed even when no op arrives."""
+        now = int(time.time() * 1000)
+        workspace = message.payload.get("workspace")
+        if self._sync is None or not isinstance(workspace, str) or not workspace:
+            return server_message("pong", message.request_id, server_time=now)
+        actor = self._actor(connection_id, message)
+        self._sync.presence.heartbeat(connection_id, actor, workspace)
+        return server_message("pong", message.request_id, server_time=now, workspace=workspace,
+                              latest_seq=self._sync.latest(workspace))
+
+    def _presence(self, connection_id: str, message: ClientMessage) -> bytes | None:
+        assert self._sync is not None
+        self._sync.presence.update(connection_id, self._actor(connection_id, message), self._workspace(message),
+                                   message.payload)
+        return None  # presence is fire-and-forget: no answer doubles its traffic; errors are still answered
 
     def _actor(self, connection_id: str, message: ClientMessage) -> Actor:
         actor = self._actor_of(connection_id)
@@ -114,7 +131,7 @@ class MessageRouter:
 
     def _leave(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None
-        self._sync.leave(connection_id, self._actor(connection_id, message))
+        self._sync.leave(connection_id, self._actor(connection_id, message), self._workspace(message))
         return server_message("left", message.request_id)
 
     def _submit(self, connection_id: str, message: ClientMessage) -> bytes:

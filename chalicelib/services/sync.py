@@ -15,6 +15,7 @@ from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
+from chalicelib.services.presence import PresenceService
 
 PAGE = 200  # ops per history page (a websocket message stays well under 128 KB for ordinary ops)
 
@@ -28,20 +29,25 @@ class OpLog(Protocol):
 
 
 class WorkspaceSync:
-    def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout) -> None:
+    def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout,
+                 presence: PresenceService) -> None:
         self._access = access
         self._oplog = oplog
         self._connections = connections
         self._fanout = fanout
+        self.presence = presence
 
     def join(self, connection_id: str, actor: Actor, workspace_id: str, since: int | None) -> dict[str, Any]:
         """Bind the connection to the workspace and say where it stands: the whole state for a fresh join,
         or the ops after `since` (first page; `more` says whether history has the rest) for a resume."""
         access = self._access.workspace(actor, workspace_id)
         self._connections.bind(connection_id, actor.user_id, workspace_id)
+        self._connections.touch(connection_id, {"status": "active"})
+        self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
         latest = self._oplog.latest(workspace_id)
+        present = self.presence.who(workspace_id)
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value, "latest_seq": latest,
-                                   "online": sorted(self._connections.online_users(workspace_id))}
+                                   "online": sorted({p["user"] for p in present}), "presence": present}
         if since is None:
             welcome["state"] = self._state(workspace_id).view()
         else:
@@ -49,8 +55,9 @@ class WorkspaceSync:
             welcome.update(ops=[o.to_dict() for o in ops], more=bool(ops) and ops[-1].seq < latest)
         return welcome
 
-    def leave(self, connection_id: str, actor: Actor) -> None:
+    def leave(self, connection_id: str, actor: Actor, workspace_id: str) -> None:
         self._connections.bind(connection_id, actor.user_id, None)
+        self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "offline"})
 
     def submit(self, connection_id: str, actor: Actor, workspace_id: str, kind: str, data: dict[str, Any]) -> Op:
         need = WorkspaceRole.VIEWER if kind == "chat" else WorkspaceRole.EDITOR
@@ -59,6 +66,9 @@ class WorkspaceSync:
         others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]
         self._fanout.send(others, server_message("op", workspace=workspace_id, op=op.to_dict()))
         return op
+
+    def latest(self, workspace_id: str) -> int:
+        return self._oplog.latest(workspace_id)
 
     def history(self, actor: Actor, workspace_id: str, after: int, limit: int) -> dict[str, Any]:
         self._access.workspace(actor, workspace_id)

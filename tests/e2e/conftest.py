@@ -13,12 +13,14 @@ from tests.e2e.stack import LocalStack, start_stack, stop_stack
 IDLE_TIMEOUT_S = 3.0
 MAX_CONNECTION_S = 8.0
 RATE_LIMIT = 150  # REST requests per user and minute: low enough to reach in a test
+PRESENCE_STALE_S = 5  # seconds without a heartbeat before a connection counts as gone (90 by default)
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state: Path = tmp_path_factory.mktemp("stack")
     running = start_stack(state, "--idle-timeout", str(IDLE_TIMEOUT_S), "--max-connection", str(MAX_CONNECTION_S),
-                          settings={"KALEXO_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)})
+                          settings={"KALEXO_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+                                    "KALEXO_PRESENCE_STALE_SECONDS": str(PRESENCE_STALE_S)})
     yield running
     stop_stack(running)

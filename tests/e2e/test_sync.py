@@ -12,13 +12,16 @@ from websockets.sync.client import connect
 pytestmark = pytest.mark.e2e
 
 
-def request(ws, **message) -> dict:
+def request(ws, skipped: list[dict] | None = None, **message) -> dict:
+    """Send and wait for the reply with the same id; other messages meanwhile go to `skipped`."""
     message.setdefault("id", uuid.uuid4().hex[:8])
     ws.send(json.dumps(message))
     while True:
         reply = json.loads(ws.recv(timeout=10))
         if reply.get("id") == message["id"]:
             return reply
+        if skipped is not None:
+            skipped.append(reply)
 
 
 def test_ops_reach_the_other_member_and_a_resume_returns_exactly_what_was_missed(stack):
@@ -53,3 +56,53 @@ def test_viewers_cannot_write_and_other_tenants_cannot_join(stack):
     with connect(f"{stack.ws}/?token={stack.token('olga')}") as olga:
         assert request(olga, action="join", workspace="ws-demo")["error"]["code"] == "not_found"
         assert request(olga, action="history", workspace="ws-demo")["error"]["code"] == "not_found"
+
+
+def presence_updates(ws, timeout: float = 10) -> list[dict]:
+    """Read until the next presence message (skipping ops and the like)."""
+    while True:
+        message = json.loads(ws.recv(timeout=timeout))
+        if message["action"] == "presence":
+            return [message]
+
+
+def test_presence_arrives_live_and_departures_are_announced(stack):
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
+        request(alice, action="join", workspace="ws-demo")
+        with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob:
+            welcome = request(bob, action="join", workspace="ws-demo")
+            assert "alice" in welcome["online"]
+            [arrived] = presence_updates(alice)
+            assert (arrived["user"], arrived["presence"]["status"]) == ("bob", "active")
+            bob.send(json.dumps({"action": "presence", "workspace": "ws-demo", "status": "active",
+                                 "cursor": {"x": 1200.5, "y": 340}}))
+            [moved] = presence_updates(alice)
+            assert moved["presence"]["cursor"] == {"x": 1200.5, "y": 340}
+        [gone] = presence_updates(alice)  # bob's connection closed: $disconnect tells the workspace
+        assert (gone["user"], gone["presence"]["status"]) == ("bob", "offline")
+
+
+def test_a_vanished_client_is_detected_and_announced(stack):
+    """An abruptly killed client leaves a row behind ($disconnect never came). The first delivery to it
+    answers 410: the row goes and the workspace is told; a heartbeat sweep does the same when nothing is sent
+    (tests/unit/test_sync_service.py)."""
+    import time
+
+    ghost = f"ghost{uuid.uuid4().hex[:8]}="
+    now = int(time.time())
+    stack.client("dynamodb").put_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"], Item={
+        "pk": {"S": f"CONN#{ghost}"}, "sk": {"S": "CONN"}, "gsi1pk": {"S": "WS#ws-demo"},
+        "gsi1sk": {"S": f"USER#vera#CONN#{ghost}"}, "gsi2pk": {"S": "USER#vera"}, "gsi2sk": {"S": f"CONN#{ghost}"},
+        "connection_id": {"S": ghost}, "user_id": {"S": "vera"}, "workspace_id": {"S": "ws-demo"},
+        "connected_at": {"N": str(now)}, "last_seen": {"N": str(now)}, "expires_at": {"N": str(now + 7200)}})
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
+        heard: list[dict] = []
+        # Alice's own arrival is announced to everyone in the workspace, the ghost too: 410, so the ghost
+        # is removed and its departure announced, before her welcome even arrives.
+        welcome = request(alice, heard, action="join", workspace="ws-demo")
+        assert ghost not in [p["connection"] for p in welcome["presence"]]
+        departures = [m for m in heard if m["action"] == "presence" and m["connection"] == ghost]
+        assert [d["presence"]["status"] for d in departures] == ["offline"]
+        row = stack.client("dynamodb").get_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"],
+                                                Key={"pk": {"S": f"CONN#{ghost}"}, "sk": {"S": "CONN"}})
+        assert "Item" not in row

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
+from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.sync import WorkspaceSync
 from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryOpLog
@@ -23,7 +24,9 @@ def world():
         user = tenancy.user(row["user_id"]) if row else None
         return Actor(user) if user else None
 
-    router = MessageRouter(notifier, store, actor_of, WorkspaceSync(access, oplog, store, Fanout(notifier, store)))
+    fanout = Fanout(notifier, store)
+    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout))
+    router = MessageRouter(notifier, store, actor_of, sync)
     for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga")):
         store.put(connection_id, user, None, {})
     return router, notifier, store, oplog
@@ -86,3 +89,37 @@ def test_a_dead_connection_during_fan_out_is_removed_and_the_rest_still_receive(
     assert store.get("c-ann") is None  # the dead connection's row is gone
     assert store.get("c-bob") is not None  # the sender's is not
     assert "c-vic" in [c for c, _ in notifier.sent]
+
+
+def messages_to(notifier, connection_id, action):
+    return [json.loads(d) for c, d in notifier.sent if c == connection_id and json.loads(d)["action"] == action]
+
+
+def test_presence_is_announced_and_vanished_connections_are_swept(world):
+    router, notifier, store, _ = world
+    send(router, notifier, "c-bob", action="join", workspace="ws-a")
+    welcome = send(router, notifier, "c-ann", action="join", workspace="ws-a")
+    assert {p["user"] for p in welcome["presence"]} == {"bob", "ann"}
+    assert messages_to(notifier, "c-bob", "presence")[-1]["user"] == "ann"  # bob heard ann arrive
+    notifier.sent.clear()
+    router.handle("c-bob", json.dumps({"action": "presence", "workspace": "ws-a", "status": "busy",
+                                       "viewport": {"x": 0, "y": 0, "w": 800, "h": 600}}))
+    [seen] = messages_to(notifier, "c-ann", "presence")
+    assert seen["presence"] == {"status": "busy", "viewport": {"x": 0, "y": 0, "w": 800, "h": 600}}
+    assert messages_to(notifier, "c-bob", "presence") == []  # fire-and-forget: no reply to the sender
+    # bob vanishes without $disconnect; ann's next heartbeat sweeps him out and tells her.
+    store.rows["c-bob"]["last_seen"] -= 120
+    notifier.sent.clear()
+    pong = send(router, notifier, "c-ann", action="ping", workspace="ws-a")
+    assert pong["action"] == "pong" and pong["latest_seq"] == 0
+    assert store.get("c-bob") is None
+    assert [m["presence"]["status"] for m in messages_to(notifier, "c-ann", "presence")] == ["offline"]
+
+
+@pytest.mark.parametrize("bad", [{"status": "asleep"}, {"cursor": {"x": 1}}, {"viewport": {"x": 1, "y": 2, "w": "3",
+                                                                                             "h": 4}}])
+def test_bad_presence_is_refused(world, bad):
+    router, notifier, _, _ = world
+    send(router, notifier, "c-bob", action="join", workspace="ws-a")
+    reply = send(router, notifier, "c-bob", action="presence", workspace="ws-a", **bad)
+    assert reply["error"]["code"] == "bad_presence"
