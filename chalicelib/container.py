@@ -30,6 +30,7 @@ from chalicelib.auth.external import ExternalIssuers
 from chalicelib.auth.tokens import TokenService
 from chalicelib.aws import AwsClients
 from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.token_bucket import TokenBuckets
 from chalicelib.ports import Cache
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.connections import ConnectionService
@@ -155,7 +156,12 @@ class Container:
         fanout = Fanout(notifier, self.connection_store)
         presence = PresenceService(self.access, self.connection_store, fanout)
         sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence)
-        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync)
+        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
+
+    @cached_property
+    def message_budgets(self) -> TokenBuckets:
+        rate = self.settings.messages_per_second
+        return TokenBuckets(rate_per_s=rate, burst=int(rate * 2))
 
     @cached_property
     def oplog(self) -> DynamoOpLog:

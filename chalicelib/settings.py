@@ -49,6 +49,8 @@ class Settings:
     rate_limit_per_minute: int  # REST requests per user and minute; 0 turns the limit off
     auth_failures_per_minute: int  # failed authentications per source address and minute before 429
     presence_stale_seconds: int  # a connection not heard from for this long counts as gone
+    messages_per_second: float  # per connection, with a burst of twice that
+
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
 
     @classmethod
@@ -105,6 +107,7 @@ class Settings:
             rate_limit_per_minute=integer("KALEXO_RATE_LIMIT_PER_MINUTE", 600),
             auth_failures_per_minute=integer("KALEXO_AUTH_FAILURES_PER_MINUTE", 300),
             presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
+            messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
         )
 

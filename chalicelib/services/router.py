@@ -18,6 +18,7 @@ from chalicelib.domain.envelopes import (
 )
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.sync import OpError
+from chalicelib.domain.token_bucket import TokenBuckets
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
@@ -29,7 +30,9 @@ Handler = Callable[[str, ClientMessage], bytes | None]
 
 class MessageRouter:
     def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore,
-                 actor_of: Callable[[str], Actor | None], sync: WorkspaceSync | None = None) -> None:
+                 actor_of: Callable[[str], Actor | None], sync: WorkspaceSync | None = None,
+                 budgets: TokenBuckets | None = None) -> None:
+        self._budgets = budgets
         self._notifier = notifier
         self._connections = connections
         self._actor_of = actor_of  # who is on a connection, as of now (a deleted user is None)
@@ -47,6 +50,10 @@ class MessageRouter:
         message: ClientMessage | None = None
         try:
             message = parse_client_message(raw)
+            wait = self._budgets.take(connection_id) if self._budgets is not None else 0.0
+            if wait:
+                raise ProtocolError("rate_limited", f"too many messages; retry in {int(wait * 1000) + 1} ms",
+                                    message.request_id)
             command = self._commands.get(message.action)
             if command is None:
                 raise ProtocolError("unknown_action", f"unknown action {message.action!r}", message.request_id)

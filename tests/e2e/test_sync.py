@@ -106,3 +106,13 @@ def test_a_vanished_client_is_detected_and_announced(stack):
         row = stack.client("dynamodb").get_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"],
                                                 Key={"pk": {"S": f"CONN#{ghost}"}, "sk": {"S": "CONN"}})
         assert "Item" not in row
+
+
+def test_a_flooding_connection_gets_rate_limited_errors_not_silence(stack):
+    with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob:
+        for i in range(80):
+            bob.send(json.dumps({"action": "ping", "id": str(i)}))
+        replies = [json.loads(bob.recv(timeout=10)) for _ in range(80)]  # one answer for every message
+    codes = [r.get("error", {}).get("code") for r in replies]
+    assert codes.count("rate_limited") >= 20 and codes.count(None) >= 40  # the burst passes, the rest waits
+    assert sorted(int(r["id"]) for r in replies) == list(range(80))
