@@ -39,6 +39,7 @@ from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
 from chalicelib.services.presence import PresenceService
+from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.sync import WorkspaceSync
 from chalicelib.services.upload_grants import UploadGrants
@@ -175,7 +176,14 @@ class Container:
     @cached_property
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
-        return UploadIngest(log, self.tenancy, self.events)
+        return UploadIngest(log, self.tenancy, self.events, self.progress)
+
+    @cached_property
+    def progress(self) -> ProgressPublisher | None:
+        """For workers: needs KALEXO_WEBSOCKET_ENDPOINT (they have no websocket event to configure from)."""
+        if self.notifier is None:
+            return None
+        return ProgressPublisher(Fanout(self.notifier, self.connection_store), self.connection_store)
 
     @cached_property
     def upload_grants(self) -> UploadGrants:

@@ -13,6 +13,7 @@ from chalicelib.domain.s3_notifications import ObjectCreated, parse_notification
 from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
 from chalicelib.ports import EventSink, TenancyReader, UploadLog
+from chalicelib.services.progress import ProgressPublisher
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,12 @@ def workspace_of(key: str) -> str | None:
 
 
 class UploadIngest:
-    def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink) -> None:
+    def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
+                 progress: ProgressPublisher | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
+        self._progress = progress
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -46,6 +49,9 @@ class UploadIngest:
             if workspace is not None:
                 self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
                                           detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
+                if self._progress is not None:
+                    self._progress.publish(workspace.workspace_id, obj.key,
+                                           {"stage": "received", "size": obj.size, "version_id": obj.version_id})
         return IngestResult(recorded=recorded, duplicates=duplicates)
 
     def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:

@@ -104,3 +104,28 @@ def test_an_upload_grant_is_a_working_presigned_put_and_the_storage_quota_holds(
     assert assert_error(Api(stack, stack.token("vera")).call(
         "POST", "/workspaces/ws-demo/uploads", {"filename": "a.pdf", "size": 10, "content_type": "application/pdf"}),
         403) == "role_too_low"
+
+
+def test_members_see_upload_progress_pushed_by_the_worker(stack):
+    """The SQS worker (another process, no websocket event) pushes progress through the management API
+    configured from settings."""
+    import json
+
+    from websockets.sync.client import connect
+
+    from tests.e2e.api_client import Api
+
+    bob = Api(stack, stack.token("bob"))
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
+        alice.send(json.dumps({"action": "join", "workspace": "ws-demo", "id": "j"}))
+        while json.loads(alice.recv(timeout=10)).get("id") != "j":
+            pass
+        body = b"%PDF-1.7\n" + b"2" * 500
+        grant = bob.ok("POST", "/workspaces/ws-demo/uploads",
+                       {"filename": "progress.pdf", "size": len(body), "content_type": "application/pdf"}, status=201)
+        assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=10).status_code == 200
+        while True:
+            message = json.loads(alice.recv(timeout=20))
+            if message["action"] == "progress" and message["subject"] == grant["key"]:
+                break
+        assert message["progress"]["stage"] == "received" and message["progress"]["size"] == len(body)

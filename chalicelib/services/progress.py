@@ -1,0 +1,40 @@
+"""Progress pushed to a workspace's members from outside websocket handlers: SQS workers (ingest, tiling)
+configure it from settings (KALEXO_WEBSOCKET_ENDPOINT), never from an incoming event.
+
+Updates for one subject (a document) are coalesced to at most one per `min_interval_s` in this function
+instance, except the ones marked final, which always go out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from chalicelib.domain.envelopes import server_message
+from chalicelib.ports import ConnectionStore
+from chalicelib.services.fanout import Delivery, Fanout
+
+
+class ProgressPublisher:
+    def __init__(self, fanout: Fanout, connections: ConnectionStore, min_interval_s: float = 0.25) -> None:
+        self._fanout = fanout
+        self._connections = connections
+        self._min_interval = min_interval_s
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, workspace_id: str, subject: str, progress: dict[str, Any],
+                final: bool = False) -> Delivery | None:
+        """Send `{"action": "progress", "workspace", "subject", "progress", "final"}`; None when coalesced."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get((workspace_id, subject))
+            if not final and last is not None and now - last < self._min_interval:
+                return None
+            if final:
+                self._last.pop((workspace_id, subject), None)
+            else:
+                self._last[(workspace_id, subject)] = now
+        message = server_message("progress", workspace=workspace_id, subject=subject, progress=progress, final=final)
+        return self._fanout.send(self._connections.in_workspace(workspace_id), message)
