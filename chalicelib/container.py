@@ -25,6 +25,7 @@ from chalicelib.adapters.health_probes import (
 )
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.s3_presigner import S3Presigner
+from chalicelib.adapters.s3_snapshots import S3Snapshots
 from chalicelib.adapters.secrets import signing_secret
 from chalicelib.auth.external import ExternalIssuers
 from chalicelib.auth.tokens import TokenService
@@ -156,7 +157,8 @@ class Container:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
         fanout = Fanout(notifier, self.connection_store)
         presence = PresenceService(self.access, self.connection_store, fanout)
-        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence)
+        snapshots = S3Snapshots(self.clients.s3, self.settings.documents_bucket)
+        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence, snapshots)
         return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
 
     @cached_property

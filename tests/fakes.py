@@ -144,6 +144,7 @@ class InMemoryOpLog:
         from chalicelib.domain.sync import Op
 
         self.ops: dict[str, list[Op]] = {}
+        self.snapshot_seq: dict[str, int] = {}
 
     def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Any:
         from chalicelib.domain.sync import Op
@@ -156,5 +157,25 @@ class InMemoryOpLog:
     def latest(self, workspace_id: str) -> int:
         return len(self.ops.get(workspace_id, []))
 
+    def heads(self, workspace_id: str) -> tuple[int, int]:
+        return self.latest(workspace_id), self.snapshot_seq.get(workspace_id, 0)
+
+    def mark_snapshot(self, workspace_id: str, seq: int) -> None:
+        self.snapshot_seq[workspace_id] = max(seq, self.snapshot_seq.get(workspace_id, 0))
+
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Any]:
         return [o for o in self.ops.get(workspace_id, []) if o.seq > after_seq][:limit]
+
+
+class InMemorySnapshots:
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def put(self, workspace_id: str, seq: int, snapshot: dict[str, Any]) -> None:
+        self.stored[(workspace_id, seq)] = json.loads(json.dumps(snapshot))  # as it would come back from S3
+
+    def get(self, workspace_id: str, seq: int) -> dict[str, Any]:
+        return self.stored[(workspace_id, seq)]
+
+    def at_or_before(self, workspace_id: str, seq: int) -> int:
+        return max([s for w, s in self.stored if w == workspace_id and s <= seq], default=0)

@@ -7,6 +7,7 @@ log is the recovery log: ops are never updated or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -36,9 +37,22 @@ class DynamoOpLog:
         return op
 
     def latest(self, workspace_id: str) -> int:
+        return self.heads(workspace_id)[0]
+
+    def heads(self, workspace_id: str) -> tuple[int, int]:
+        """(latest sequence, sequence of the latest snapshot) from the counter item."""
         item = self._client.get_item(TableName=self._table, ConsistentRead=True,
-                                     Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0})).get("Item")
-        return int(item["last_seq"]["N"]) if item else 0
+                                     Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0})).get("Item") or {}
+        return int(item.get("last_seq", {}).get("N", 0)), int(item.get("snapshot_seq", {}).get("N", 0))
+
+    def mark_snapshot(self, workspace_id: str, seq: int) -> None:
+        """Point at a newer snapshot (never back at an older one, whatever order writers finish in)."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0}),
+                UpdateExpression="SET snapshot_seq = :s",
+                ConditionExpression="attribute_not_exists(snapshot_seq) OR snapshot_seq < :s",
+                ExpressionAttributeValues=to_item({":s": seq}))
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         """Ops with a sequence above `after_seq`, in order, at most `limit`."""

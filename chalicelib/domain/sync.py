@@ -104,3 +104,19 @@ class WorkspaceState:
     def view(self) -> dict[str, Any]:
         live = [i.view() for i in self.items.values() if i.deleted_seq is None]
         return {"seq": self.seq, "items": sorted(live, key=lambda i: i["item_id"])}
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """Everything later ops need: per-field sequences and tombstones, not just the visible view."""
+        return {"seq": self.seq, "items": {i.item_id: {"kind": i.kind, "created_seq": i.created_seq,
+                                                       "fields": {k: [s, v] for k, (s, v) in i.fields.items()},
+                                                       "deleted_seq": i.deleted_seq}
+                                           for i in self.items.values()}}
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> WorkspaceState:
+        state = cls(seq=int(data["seq"]))
+        for item_id, raw in data["items"].items():
+            state.items[item_id] = Item(item_id, raw["kind"], int(raw["created_seq"]),
+                                        {k: (int(s), v) for k, (s, v) in raw["fields"].items()},
+                                        raw.get("deleted_seq"))
+        return state

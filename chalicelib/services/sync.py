@@ -20,19 +20,35 @@ from chalicelib.services.presence import PresenceService
 PAGE = 200  # ops per history page (a websocket message stays well under 128 KB for ordinary ops)
 
 
+SNAPSHOT_EVERY = 200  # ops between snapshots: a join replays at most this many ops on top of one
+
+
 class OpLog(Protocol):
     def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Op: ...
 
     def latest(self, workspace_id: str) -> int: ...
 
+    def heads(self, workspace_id: str) -> tuple[int, int]: ...
+
+    def mark_snapshot(self, workspace_id: str, seq: int) -> None: ...
+
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]: ...
+
+
+class Snapshots(Protocol):
+    def put(self, workspace_id: str, seq: int, snapshot: dict[str, Any]) -> None: ...
+
+    def get(self, workspace_id: str, seq: int) -> dict[str, Any]: ...
+
+    def at_or_before(self, workspace_id: str, seq: int) -> int: ...
 
 
 class WorkspaceSync:
     def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout,
-                 presence: PresenceService) -> None:
+                 presence: PresenceService, snapshots: Snapshots) -> None:
         self._access = access
         self._oplog = oplog
+        self._snapshots = snapshots
         self._connections = connections
         self._fanout = fanout
         self.presence = presence
@@ -65,7 +81,15 @@ class WorkspaceSync:
         op = self._oplog.append(workspace_id, kind, actor.user_id, validate(kind, data))
         others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]
         self._fanout.send(others, server_message("op", workspace=workspace_id, op=op.to_dict()))
+        if op.seq % SNAPSHOT_EVERY == 0:
+            self.snapshot(workspace_id, op.seq)
         return op
+
+    def snapshot(self, workspace_id: str, seq: int) -> None:
+        """Store the state as of `seq` (after the op is acknowledged and sent: it costs the writer, not the
+        readers) and point joins at it."""
+        self._snapshots.put(workspace_id, seq, self.state_at(workspace_id, seq).to_snapshot())
+        self._oplog.mark_snapshot(workspace_id, seq)
 
     def latest(self, workspace_id: str) -> int:
         return self._oplog.latest(workspace_id)
@@ -78,12 +102,23 @@ class WorkspaceSync:
                 "more": bool(ops) and ops[-1].seq < latest}
 
     def _state(self, workspace_id: str) -> WorkspaceState:
-        # Replays the whole log; snapshots in S3 will make this O(state) (next step of this issue).
-        state, after = WorkspaceState(), 0
-        while True:
-            ops = self._oplog.after(workspace_id, after, 1000)
+        """The current state: the latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY)."""
+        _, snapshot_seq = self._oplog.heads(workspace_id)
+        return self._replay(workspace_id, snapshot_seq, None)
+
+    def state_at(self, workspace_id: str, seq: int) -> WorkspaceState:
+        """The workspace as it was after op `seq`: the newest snapshot at or before it, plus the log."""
+        return self._replay(workspace_id, self._snapshots.at_or_before(workspace_id, seq), seq)
+
+    def _replay(self, workspace_id: str, snapshot_seq: int, until: int | None) -> WorkspaceState:
+        state = (WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, snapshot_seq)) if snapshot_seq
+                 else WorkspaceState())
+        while until is None or state.seq < until:
+            ops = self._oplog.after(workspace_id, state.seq, 1000)
             for op in ops:
+                if until is not None and op.seq > until:
+                    return state
                 state.apply(op)
             if len(ops) < 1000:
                 return state
-            after = ops[-1].seq
+        return state

@@ -129,3 +129,17 @@ def test_op_log_numbers_ops_in_order_and_pages_them(stack, clients):
     page = log.after(workspace, 2, 2)
     assert [o.seq for o in page] == [3, 4] and page[0].data == {"text": "m2", "n": 1.5}
     assert log.after(workspace, 5, 10) == []
+
+
+def test_snapshots_round_trip_and_are_found_by_sequence(stack, clients):
+    from chalicelib.adapters.s3_snapshots import S3Snapshots
+
+    snapshots = S3Snapshots(clients["s3"], stack.outputs["DocumentsBucketName"])
+    workspace = f"ws-{time.time_ns()}"
+    assert snapshots.at_or_before(workspace, 1000) == 0
+    for seq in (200, 400, 600):
+        snapshots.put(workspace, seq, {"seq": seq, "items": {"n": {"kind": "note", "created_seq": 1,
+                                                                  "fields": {"a": [seq, 1.5]}, "deleted_seq": None}}})
+    assert snapshots.at_or_before(workspace, 599) == 400
+    assert snapshots.at_or_before(workspace, 600) == 600
+    assert snapshots.get(workspace, 400)["items"]["n"]["fields"]["a"] == [400, 1.5]

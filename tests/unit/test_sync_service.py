@@ -9,7 +9,7 @@ from chalicelib.services.fanout import Fanout
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.sync import WorkspaceSync
-from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryOpLog
+from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryOpLog, InMemorySnapshots
 from tests.unit.test_access import TOKENS, tenancy_with_demo
 
 
@@ -25,7 +25,7 @@ def world():
         return Actor(user) if user else None
 
     fanout = Fanout(notifier, store)
-    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout))
+    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout), InMemorySnapshots())
     router = MessageRouter(notifier, store, actor_of, sync)
     for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga")):
         store.put(connection_id, user, None, {})
@@ -123,3 +123,32 @@ def test_bad_presence_is_refused(world, bad):
     send(router, notifier, "c-bob", action="join", workspace="ws-a")
     reply = send(router, notifier, "c-bob", action="presence", workspace="ws-a", **bad)
     assert reply["error"]["code"] == "bad_presence"
+
+
+def test_snapshots_keep_joins_short_and_rebuild_any_past_state(world, monkeypatch):
+    import chalicelib.services.sync as sync_module
+
+    monkeypatch.setattr(sync_module, "SNAPSHOT_EVERY", 5)
+    router, notifier, _, oplog = world
+    send(router, notifier, "c-bob", action="join", workspace="ws-a")
+    for i in range(12):
+        send(router, notifier, "c-bob", action="item.update" if i else "item.create", workspace="ws-a",
+             item_id="n", kind="note", fields={"v": i})
+    send(router, notifier, "c-bob", action="item.delete", workspace="ws-a", item_id="n")  # seq 13
+    assert oplog.heads("ws-a") == (13, 10)  # snapshots at 5 and 10
+    sync = router._sync
+    calls: list[int] = []
+    original = oplog.after
+
+    def counting_after(workspace, after, limit):
+        calls.append(after)
+        return original(workspace, after, limit)
+
+    monkeypatch.setattr(oplog, "after", counting_after)
+    welcome = send(router, notifier, "c-ann", action="join", workspace="ws-a")
+    assert welcome["state"] == {"seq": 13, "items": []}
+    assert calls and min(calls) >= 10  # the join read the log only after the latest snapshot
+    past = sync.state_at("ws-a", 7)  # snapshot 5 + ops 6 and 7
+    assert past.view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
+                                                "version": 7}]}
+    assert sync.state_at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}
