@@ -41,8 +41,9 @@ from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.progress import ProgressPublisher
+from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.router import MessageRouter
-from chalicelib.services.sync import WorkspaceSync
+from chalicelib.services.sync import WorkspaceHistory, WorkspaceSync
 from chalicelib.services.upload_grants import UploadGrants
 from chalicelib.services.uploads import UploadIngest
 from chalicelib.services.usage import UsageService
@@ -153,13 +154,22 @@ class Container:
                 presence.announce(workspace, connection, user, {"status": "offline"})
         return ConnectionService(fresh, self.connection_store, self.events, self.usage_meter, departure)
 
+    @cached_property
+    def history(self) -> WorkspaceHistory:
+        return WorkspaceHistory(self.oplog, S3Snapshots(self.clients.s3, self.settings.documents_bucket))
+
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
         fanout = Fanout(notifier, self.connection_store)
         presence = PresenceService(self.access, self.connection_store, fanout)
-        snapshots = S3Snapshots(self.clients.s3, self.settings.documents_bucket)
-        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence, snapshots)
+        sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence, self.history)
         return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
+
+    @cached_property
+    def recovery(self) -> RecoveryService:
+        """From REST: restored ops are pushed to connected members when the endpoint setting is there."""
+        fanout = Fanout(self.notifier, self.connection_store) if self.notifier else None
+        return RecoveryService(self.access, self.history, self.oplog, self.connection_store, fanout, self.events)
 
     @cached_property
     def message_budgets(self) -> TokenBuckets:

@@ -13,7 +13,7 @@ EVENT_TYPES = (
     "auth.failed", "ws.connected", "ws.refused", "ws.disconnected",
     "account.created", "account.updated", "account.deleted",
     "user.created", "user.updated", "user.deleted", "user.token_issued",
-    "workspace.created", "workspace.updated", "workspace.deleted",
+    "workspace.created", "workspace.updated", "workspace.deleted", "workspace.restored",
     "membership.added", "membership.changed", "membership.removed",
     "upload.granted", "upload.received", "processing.succeeded", "processing.failed",
 )

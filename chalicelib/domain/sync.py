@@ -2,8 +2,9 @@
 
 Every op carries the workspace sequence number the router assigned; state is the ops applied in sequence
 order. A field's value is the one written by the highest sequence (so concurrent updates of one field
-resolve the same way everywhere), a delete is a tombstone that later updates do not revive, and applying an
-op twice changes nothing. Any client that applies the same ops ends with the same state as the server.
+resolve the same way everywhere), a delete is a tombstone that later updates do not revive (only a later
+create does, as a new incarnation: how a restore brings back a deleted item), and applying an op twice
+changes nothing. Any client that applies the same ops ends with the same state as the server.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class WorkspaceState:
         item_id = op.data.get("item_id", "")
         item = self.items.get(item_id)
         if op.kind == "item.create":
-            if item is None:
+            if item is None or item.deleted_seq is not None:  # new, or a new incarnation of a deleted item
                 item = self.items[item_id] = Item(item_id, op.data["kind"], op.seq)
             self._write(item, op)
         elif op.kind == "item.update" and item is not None:
@@ -120,3 +121,26 @@ class WorkspaceState:
                                         {k: (int(s), v) for k, (s, v) in raw["fields"].items()},
                                         raw.get("deleted_seq"))
         return state
+
+
+def changes_to(current: WorkspaceState, target: WorkspaceState) -> list[tuple[str, dict[str, Any]]]:
+    """The ops (kind, data) that turn `current` into `target`: what a restore appends to the log."""
+    live_now = {i.item_id: i for i in current.items.values() if i.deleted_seq is None}
+    live_then = {i.item_id: i for i in target.items.values() if i.deleted_seq is None}
+    ops: list[tuple[str, dict[str, Any]]] = []
+    for item_id in sorted(set(live_now) - set(live_then)):
+        ops.append(("item.delete", {"item_id": item_id}))
+    for item_id in sorted(live_then):
+        then = {k: v for k, (_, v) in live_then[item_id].fields.items()}
+        if item_id not in live_now:
+            ops.append(("item.create", {"item_id": item_id, "kind": live_then[item_id].kind, "fields": then}))
+            continue
+        now = {k: v for k, (_, v) in live_now[item_id].fields.items()}
+        changed = {k: v for k, v in then.items() if now.get(k, _ABSENT) != v}
+        changed.update({k: None for k in now if k not in then})  # fields the past did not have
+        if changed:
+            ops.append(("item.update", {"item_id": item_id, "fields": changed}))
+    return ops
+
+
+_ABSENT = object()

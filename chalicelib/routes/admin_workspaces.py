@@ -8,7 +8,7 @@ from chalice.app import Blueprint
 
 from chalicelib.container import get_container
 from chalicelib.routes import schemas as s
-from chalicelib.routes.api import PAGING, ApiCall, api
+from chalicelib.routes.api import PAGING, ApiCall, Param, api
 
 bp = Blueprint(__name__)
 TAG = "admin: workspaces and members"
@@ -38,6 +38,25 @@ def update_workspace(call: ApiCall) -> Any:
 @api(bp, "DELETE", "/admin/workspaces/{workspace_id}", "Delete a workspace and its memberships", TAG, status=204)
 def delete_workspace(call: ApiCall) -> Any:
     get_container().workspaces.delete(call.actor, call.path["workspace_id"])
+
+
+RECOVERY_POINT = (Param("seq", "after this op (default: the latest)", "integer", 0, 2**53),
+                  Param("at_ms", "as it was at this time (epoch milliseconds)", "integer", 0, 2**53))
+
+
+@api(bp, "GET", "/admin/workspaces/{workspace_id}/state", "A workspace's shared state as it was after an op or at "
+     "a time (owners, account admins)", TAG, query=RECOVERY_POINT, response=s.WORKSPACE_STATE)
+def workspace_state(call: ApiCall) -> Any:
+    return get_container().recovery.view(call.actor, call.path["workspace_id"], call.query.get("seq"),
+                                         call.query.get("at_ms"))
+
+
+@api(bp, "POST", "/admin/workspaces/{workspace_id}/restore", "Restore a workspace's shared state as of an op or a "
+     "time, by appending the ops that undo what came after (owners, account admins)", TAG, body=s.RESTORE,
+     response=s.RESTORED)
+def restore_workspace(call: ApiCall) -> Any:
+    return get_container().recovery.restore(call.actor, call.path["workspace_id"], call.body.get("seq"),
+                                            call.body.get("at_ms"))
 
 
 @api(bp, "PUT", "/admin/workspaces/{workspace_id}/members/{user_id}", "Add a member or change their role", TAG,

@@ -61,4 +61,10 @@ UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength"
 UPLOAD_GRANT = obj({"upload_id": {"type": "string"}, "key": {"type": "string"}, "url": {"type": "string"},
                     "method": {"type": "string"}, "headers": {"type": "object"}, "expires_in": {"type": "integer"}},
                    ("upload_id", "key", "url", "method", "headers", "expires_in"))
+WORKSPACE_STATE = obj({"workspace": ID, "seq": {"type": "integer"}, "items": {"type": "array"}},
+                      ("workspace", "seq", "items"))
+RESTORE = obj({"seq": {"type": "integer", "minimum": 0}, "at_ms": {"type": "integer", "minimum": 0}})
+RESTORED = obj({"workspace": ID, "restored_to": {"type": "integer"}, "from_seq": {"type": "integer"},
+                "ops": {"type": "array", "items": {"type": "integer"}}},
+               ("workspace", "restored_to", "from_seq", "ops"))
 TOKEN_REQUEST = obj({"ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 30 * 86400}})

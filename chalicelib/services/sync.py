@@ -43,12 +43,47 @@ class Snapshots(Protocol):
     def at_or_before(self, workspace_id: str, seq: int) -> int: ...
 
 
-class WorkspaceSync:
-    def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout,
-                 presence: PresenceService, snapshots: Snapshots) -> None:
-        self._access = access
+class WorkspaceHistory:
+    """The workspace's state at any point: the newest snapshot at or before it, plus the log after it."""
+
+    def __init__(self, oplog: OpLog, snapshots: Snapshots) -> None:
         self._oplog = oplog
         self._snapshots = snapshots
+
+    def current(self, workspace_id: str) -> WorkspaceState:
+        """The latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY): O(state), not O(history)."""
+        _, snapshot_seq = self._oplog.heads(workspace_id)
+        return self._replay(workspace_id, snapshot_seq, None)
+
+    def at(self, workspace_id: str, seq: int) -> WorkspaceState:
+        """The workspace as it was after op `seq`."""
+        return self._replay(workspace_id, self._snapshots.at_or_before(workspace_id, seq), seq)
+
+    def snapshot(self, workspace_id: str, seq: int) -> None:
+        """Store the state as of `seq` and point joins at it."""
+        self._snapshots.put(workspace_id, seq, self.at(workspace_id, seq).to_snapshot())
+        self._oplog.mark_snapshot(workspace_id, seq)
+
+    def _replay(self, workspace_id: str, snapshot_seq: int, until: int | None) -> WorkspaceState:
+        state = (WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, snapshot_seq)) if snapshot_seq
+                 else WorkspaceState())
+        while until is None or state.seq < until:
+            ops = self._oplog.after(workspace_id, state.seq, 1000)
+            for op in ops:
+                if until is not None and op.seq > until:
+                    return state
+                state.apply(op)
+            if len(ops) < 1000:
+                return state
+        return state
+
+
+class WorkspaceSync:
+    def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout,
+                 presence: PresenceService, history: WorkspaceHistory) -> None:
+        self._access = access
+        self._oplog = oplog
+        self._history = history
         self._connections = connections
         self._fanout = fanout
         self.presence = presence
@@ -65,7 +100,7 @@ class WorkspaceSync:
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value, "latest_seq": latest,
                                    "online": sorted({p["user"] for p in present}), "presence": present}
         if since is None:
-            welcome["state"] = self._state(workspace_id).view()
+            welcome["state"] = self._history.current(workspace_id).view()
         else:
             ops = self._oplog.after(workspace_id, since, PAGE)
             welcome.update(ops=[o.to_dict() for o in ops], more=bool(ops) and ops[-1].seq < latest)
@@ -81,15 +116,9 @@ class WorkspaceSync:
         op = self._oplog.append(workspace_id, kind, actor.user_id, validate(kind, data))
         others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]
         self._fanout.send(others, server_message("op", workspace=workspace_id, op=op.to_dict()))
-        if op.seq % SNAPSHOT_EVERY == 0:
-            self.snapshot(workspace_id, op.seq)
+        if op.seq % SNAPSHOT_EVERY == 0:  # after the ack and the fan-out: it costs the writer, not readers
+            self._history.snapshot(workspace_id, op.seq)
         return op
-
-    def snapshot(self, workspace_id: str, seq: int) -> None:
-        """Store the state as of `seq` (after the op is acknowledged and sent: it costs the writer, not the
-        readers) and point joins at it."""
-        self._snapshots.put(workspace_id, seq, self.state_at(workspace_id, seq).to_snapshot())
-        self._oplog.mark_snapshot(workspace_id, seq)
 
     def latest(self, workspace_id: str) -> int:
         return self._oplog.latest(workspace_id)
@@ -100,25 +129,3 @@ class WorkspaceSync:
         latest = self._oplog.latest(workspace_id)
         return {"workspace": workspace_id, "ops": [o.to_dict() for o in ops], "latest_seq": latest,
                 "more": bool(ops) and ops[-1].seq < latest}
-
-    def _state(self, workspace_id: str) -> WorkspaceState:
-        """The current state: the latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY)."""
-        _, snapshot_seq = self._oplog.heads(workspace_id)
-        return self._replay(workspace_id, snapshot_seq, None)
-
-    def state_at(self, workspace_id: str, seq: int) -> WorkspaceState:
-        """The workspace as it was after op `seq`: the newest snapshot at or before it, plus the log."""
-        return self._replay(workspace_id, self._snapshots.at_or_before(workspace_id, seq), seq)
-
-    def _replay(self, workspace_id: str, snapshot_seq: int, until: int | None) -> WorkspaceState:
-        state = (WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, snapshot_seq)) if snapshot_seq
-                 else WorkspaceState())
-        while until is None or state.seq < until:
-            ops = self._oplog.after(workspace_id, state.seq, 1000)
-            for op in ops:
-                if until is not None and op.seq > until:
-                    return state
-                state.apply(op)
-            if len(ops) < 1000:
-                return state
-        return state

@@ -116,3 +116,33 @@ def test_a_flooding_connection_gets_rate_limited_errors_not_silence(stack):
     codes = [r.get("error", {}).get("code") for r in replies]
     assert codes.count("rate_limited") >= 20 and codes.count(None) >= 40  # the burst passes, the rest waits
     assert sorted(int(r["id"]) for r in replies) == list(range(80))
+
+
+def test_an_owner_views_and_restores_a_workspace_as_of_an_op(stack):
+    from tests.e2e.api_client import Api, assert_error
+
+    alice = Api(stack, stack.token("alice"))
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Restore me"},
+                         status=201)["workspace_id"]
+    alice.ok("PUT", f"/admin/workspaces/{workspace}/members/bob", {"role": "editor"})
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as ws:
+        request(ws, action="join", workspace=workspace)
+        good = request(ws, action="item.create", workspace=workspace, item_id="wall", kind="note",
+                       fields={"text": "load-bearing"})["seq"]
+        request(ws, action="item.update", workspace=workspace, item_id="wall", fields={"text": "removed by mistake"})
+        request(ws, action="item.delete", workspace=workspace, item_id="wall")
+        with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob:
+            request(bob, action="join", workspace=workspace)
+            past = alice.ok("GET", f"/admin/workspaces/{workspace}/state", seq=good)
+            assert past["items"][0]["fields"] == {"text": "load-bearing"}
+            assert alice.ok("GET", f"/admin/workspaces/{workspace}/state")["items"] == []
+            restored = alice.ok("POST", f"/admin/workspaces/{workspace}/restore", {"seq": good})
+            assert restored["restored_to"] == good and len(restored["ops"]) == 1
+            pushed = json.loads(bob.recv(timeout=10))  # connected members receive the restoring op live
+            assert (pushed["action"], pushed["op"]["kind"]) == ("op", "item.create")
+        now = request(ws, action="join", workspace=workspace)["state"]["items"]
+        assert [(i["item_id"], i["fields"]) for i in now] == [("wall", {"text": "load-bearing"})]
+    bob_api = Api(stack, stack.token("bob"))
+    assert_error(bob_api.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 1}), 403)  # editors can't
+    assert assert_error(alice.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 999}), 400) == \
+        "bad_sequence"

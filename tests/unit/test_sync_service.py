@@ -8,7 +8,7 @@ from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
-from chalicelib.services.sync import WorkspaceSync
+from chalicelib.services.sync import WorkspaceHistory, WorkspaceSync
 from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryOpLog, InMemorySnapshots
 from tests.unit.test_access import TOKENS, tenancy_with_demo
 
@@ -25,7 +25,8 @@ def world():
         return Actor(user) if user else None
 
     fanout = Fanout(notifier, store)
-    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout), InMemorySnapshots())
+    history = WorkspaceHistory(oplog, InMemorySnapshots())
+    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout), history)
     router = MessageRouter(notifier, store, actor_of, sync)
     for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga")):
         store.put(connection_id, user, None, {})
@@ -136,7 +137,7 @@ def test_snapshots_keep_joins_short_and_rebuild_any_past_state(world, monkeypatc
              item_id="n", kind="note", fields={"v": i})
     send(router, notifier, "c-bob", action="item.delete", workspace="ws-a", item_id="n")  # seq 13
     assert oplog.heads("ws-a") == (13, 10)  # snapshots at 5 and 10
-    sync = router._sync
+    history = router._sync._history
     calls: list[int] = []
     original = oplog.after
 
@@ -148,7 +149,7 @@ def test_snapshots_keep_joins_short_and_rebuild_any_past_state(world, monkeypatc
     welcome = send(router, notifier, "c-ann", action="join", workspace="ws-a")
     assert welcome["state"] == {"seq": 13, "items": []}
     assert calls and min(calls) >= 10  # the join read the log only after the latest snapshot
-    past = sync.state_at("ws-a", 7)  # snapshot 5 + ops 6 and 7
+    past = history.at("ws-a", 7)  # snapshot 5 + ops 6 and 7
     assert past.view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
                                                 "version": 7}]}
-    assert sync.state_at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}
+    assert history.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}

@@ -69,3 +69,24 @@ def test_invalid_ops_are_refused_with_codes(kind, data, code):
     with pytest.raises(OpError) as refused:
         validate(kind, data)
     assert refused.value.code == code
+
+
+def test_changes_to_turns_the_present_into_the_past_including_revivals():
+    from chalicelib.domain.sync import changes_to
+
+    history = [op(1, "item.create", item_id="a", kind="note", fields={"t": "one", "x": 1}),
+               op(2, "item.create", item_id="b", kind="task", fields={"done": False}),
+               op(3, "item.update", item_id="a", fields={"t": "two", "y": 5}),  # after the restore point
+               op(4, "item.delete", item_id="b"),
+               op(5, "item.create", item_id="c", kind="note", fields={"t": "new"})]
+    past, present = WorkspaceState(), WorkspaceState()
+    for o in history[:2]:
+        past.apply(o)
+    for o in history:
+        present.apply(o)
+    restored = present
+    for seq, (kind, data) in enumerate(changes_to(present, past), start=6):
+        restored.apply(Op(seq, kind, "admin", 0, data))
+    strip = [{k: v for k, v in i.items() if k != "version"} for i in restored.view()["items"]]
+    assert strip == [{"item_id": "a", "kind": "note", "fields": {"t": "one", "x": 1, "y": None}},
+                     {"item_id": "b", "kind": "task", "fields": {"done": False}}]  # b revived, c gone
