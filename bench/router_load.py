@@ -1,0 +1,160 @@
+"""Router load: 50 clients in one workspace, 10 chat messages a second in aggregate for 30 s, through the
+local stack; the same load against a bare `websockets` broadcast server in the same run as the floor.
+
+`python -m bench.router_load [--clients 50] [--rate 10] [--seconds 30]` prints, for both: latency from send
+to every receipt (p50/p95/p99), messages lost, and for the stack the AWS calls per routed message counted
+at the emulator (its request log, minus the idle background of pollers and heartbeats measured first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from tests.e2e.stack import start_stack, stop_stack
+from tests.ports import free_port
+
+USERS = ("alice", "bob", "vera")
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.sent: dict[str, int] = {}  # message id -> sender index
+        self.received: dict[str, set[int]] = {}
+
+
+async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tally, outbox: asyncio.Queue[str | None],
+                  joined: list[int]) -> None:
+    """One connection per client: a reader records every message from the others, a writer sends."""
+    async with websockets.connect(url, compression=None, max_size=None) as ws:
+        if join is not None:
+            await ws.send(json.dumps(join))
+            while json.loads(await ws.recv()).get("action") != "welcome":
+                pass
+        joined.append(index)
+
+        async def write() -> None:
+            while (message := await outbox.get()) is not None:
+                await ws.send(message)
+
+        writer = asyncio.create_task(write())
+        try:
+            async for raw in ws:
+                message = json.loads(raw)
+                if message.get("action") == "ack":
+                    continue
+                text = (message.get("op") or {}).get("data", {}).get("text") or message.get("text")
+                if not text or not text.startswith("m:"):
+                    continue
+                _, mid, sent_at = text.split(":")
+                tally.latencies.append((time.time() - float(sent_at)) * 1000)
+                tally.received.setdefault(mid, set()).add(index)
+        finally:
+            writer.cancel()
+
+
+async def _load(url_of: Callable[[int], str], join_of: Callable[[int], dict[str, Any] | None],
+                send_of: Callable[[str], dict[str, Any]], clients: int, rate: float, seconds: float) -> Tally:
+    tally, joined = Tally(), list[int]()
+    outboxes: list[asyncio.Queue[str | None]] = [asyncio.Queue() for _ in range(clients)]
+    tasks = [asyncio.create_task(_client(i, url_of(i), join_of(i), tally, outboxes[i], joined))
+             for i in range(clients)]
+    while len(joined) < clients:
+        await asyncio.sleep(0.05)
+    started, n = time.monotonic(), 0
+    while time.monotonic() - started < seconds:
+        sender = n % clients
+        mid = uuid.uuid4().hex[:10]
+        tally.sent[mid] = sender
+        outboxes[sender].put_nowait(json.dumps(send_of(f"m:{mid}:{time.time():.6f}")))
+        n += 1
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+    await asyncio.sleep(3)  # let the last ones arrive
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return tally
+
+
+def _report(name: str, tally: Tally, clients: int) -> dict[str, float]:
+    q = statistics.quantiles(tally.latencies, n=100, method="inclusive")
+    expected = len(tally.sent) * (clients - 1)  # every other client receives every message
+    lost = expected - sum(len(r) for r in tally.received.values())
+    row = {"p50": q[49], "p95": q[94], "p99": q[98], "lost": lost, "messages": len(tally.sent),
+           "receipts": len(tally.latencies)}
+    print(f"{name:<26} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} {len(tally.sent):9d} "
+          f"{row['receipts']:9d} {lost:6d}")
+    return row
+
+
+def _emulator_requests(state: Path) -> int:
+    log = state / "emulator.log"
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if '" 2' in line or '" 4' in line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "stack"
+        stack = start_stack(state)
+        try:
+            tokens = [stack.token(USERS[i % len(USERS)]) for i in range(args.clients)]
+            idle_from, t0 = _emulator_requests(state), time.monotonic()
+            time.sleep(5)
+            idle_rate = (_emulator_requests(state) - idle_from) / (time.monotonic() - t0)
+            before, t1 = _emulator_requests(state), time.monotonic()
+            stack_tally = asyncio.run(_load(
+                lambda i: f"{stack.ws}/?token={tokens[i]}",
+                lambda i: {"action": "join", "workspace": "ws-demo"},
+                lambda text: {"action": "chat", "workspace": "ws-demo", "text": text},
+                args.clients, args.rate, args.seconds))
+            calls = _emulator_requests(state) - before - idle_rate * (time.monotonic() - t1)
+        finally:
+            stop_stack(stack)
+
+    async def floor() -> Tally:
+        port = free_port()
+        members: set[websockets.ServerConnection] = set()
+
+        async def relay(ws: websockets.ServerConnection) -> None:
+            members.add(ws)
+            try:
+                async for message in ws:
+                    data = json.loads(message)
+                    if data.get("action") == "chat":  # to the others, as the router does
+                        websockets.broadcast({m for m in members if m is not ws}, json.dumps(data))
+            finally:
+                members.discard(ws)
+
+        async with websockets.serve(relay, "127.0.0.1", port, compression=None):
+            return await _load(lambda i: f"ws://127.0.0.1:{port}", lambda i: None,
+                               lambda text: {"action": "chat", "text": text}, args.clients, args.rate, args.seconds)
+
+    floor_tally = asyncio.run(floor())
+    print(f"\n{args.clients} clients in one workspace, {args.rate:g} messages/s for {args.seconds:g} s; ms")
+    print(f"{'':<26} {'p50':>8} {'p95':>8} {'p99':>8} {'messages':>9} {'receipts':>9} {'lost':>6}")
+    stack_row = _report("local stack (router)", stack_tally, args.clients)
+    floor_row = _report("bare websockets broadcast", floor_tally, args.clients)
+    print(f"{'ratio stack / bare':<26} {stack_row['p50'] / floor_row['p50']:8.1f} "
+          f"{stack_row['p95'] / floor_row['p95']:8.1f} {stack_row['p99'] / floor_row['p99']:8.1f}")
+    print(f"\nAWS calls at the emulator per routed message: {calls / max(1, len(stack_tally.sent)):.2f} "
+          f"(background of {idle_rate:.1f} calls/s subtracted)")
+
+
+if __name__ == "__main__":
+    main()
