@@ -65,13 +65,15 @@ async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tall
 
 
 async def _load(url_of: Callable[[int], str], join_of: Callable[[int], dict[str, Any] | None],
-                send_of: Callable[[str], dict[str, Any]], clients: int, rate: float, seconds: float) -> Tally:
+                send_of: Callable[[str], dict[str, Any]], clients: int, rate: float, seconds: float,
+                on_start: Callable[[], None] = lambda: None, on_end: Callable[[], None] = lambda: None) -> Tally:
     tally, joined = Tally(), list[int]()
     outboxes: list[asyncio.Queue[str | None]] = [asyncio.Queue() for _ in range(clients)]
     tasks = [asyncio.create_task(_client(i, url_of(i), join_of(i), tally, outboxes[i], joined))
              for i in range(clients)]
     while len(joined) < clients:
         await asyncio.sleep(0.05)
+    on_start()  # connects and joins are done: from here on, only the load counts
     started, n = time.monotonic(), 0
     while time.monotonic() - started < seconds:
         sender = n % clients
@@ -81,6 +83,7 @@ async def _load(url_of: Callable[[int], str], join_of: Callable[[int], dict[str,
         n += 1
         await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
     await asyncio.sleep(3)  # let the last ones arrive
+    on_end()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -117,13 +120,17 @@ def main() -> None:
             idle_from, t0 = _emulator_requests(state), time.monotonic()
             time.sleep(5)
             idle_rate = (_emulator_requests(state) - idle_from) / (time.monotonic() - t0)
-            before, t1 = _emulator_requests(state), time.monotonic()
+            window: dict[str, float] = {}
+
+            def mark(name: str) -> Callable[[], None]:
+                return lambda: window.update({name: _emulator_requests(state), f"{name}_t": time.monotonic()})
+
             stack_tally = asyncio.run(_load(
                 lambda i: f"{stack.ws}/?token={tokens[i]}",
                 lambda i: {"action": "join", "workspace": "ws-demo"},
                 lambda text: {"action": "chat", "workspace": "ws-demo", "text": text},
-                args.clients, args.rate, args.seconds))
-            calls = _emulator_requests(state) - before - idle_rate * (time.monotonic() - t1)
+                args.clients, args.rate, args.seconds, mark("start"), mark("end")))
+            calls = window["end"] - window["start"] - idle_rate * (window["end_t"] - window["start_t"])
         finally:
             stop_stack(stack)
 

@@ -9,7 +9,7 @@ from functools import cached_property, lru_cache
 
 from chalicelib.adapters.cache_local import LocalTtlCache
 from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
-from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
+from chalicelib.adapters.dynamo_connections import CONNECTION_ROW_TTL_SECONDS, DynamoConnectionStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
@@ -89,7 +89,7 @@ class Container:
     @cached_property
     def connection_store(self) -> DynamoConnectionStore:
         return DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table,
-                                     self.settings.presence_stale_seconds)
+                                     self.settings.presence_stale_seconds, recipients_ttl_s=1.0)
 
     @cached_property
     def event_log(self) -> DynamoEventLog:
@@ -181,9 +181,21 @@ class Container:
         return DynamoOpLog(self.clients.dynamodb, self.settings.ops_table)
 
     def actor_of_connection(self, connection_id: str) -> Actor | None:
-        row = self.connection_store.get(connection_id)
-        user = self.tenancy.user(str(row["user_id"])) if row else None
+        """Who is on a connection. The connection's user never changes, so that mapping is cached for the
+        connection's life; the user record itself goes through the (short-lived) tenancy cache."""
+        cached = self._connection_users.get(connection_id)
+        if cached is None:
+            row = self.connection_store.get(connection_id)
+            if row is None:
+                return None
+            cached = str(row["user_id"]).encode()
+            self._connection_users.set(connection_id, cached, ttl_seconds=CONNECTION_ROW_TTL_SECONDS)
+        user = self.tenancy.user(cached.decode())
         return Actor(user) if user else None
+
+    @cached_property
+    def _connection_users(self) -> LocalTtlCache:
+        return LocalTtlCache(max_entries=20_000)
 
     @cached_property
     def upload_ingest(self) -> UploadIngest:
