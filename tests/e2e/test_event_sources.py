@@ -124,8 +124,14 @@ def test_members_see_upload_progress_pushed_by_the_worker(stack):
         grant = bob.ok("POST", "/workspaces/ws-demo/uploads",
                        {"filename": "progress.pdf", "size": len(body), "content_type": "application/pdf"}, status=201)
         assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=10).status_code == 200
-        while True:
-            message = json.loads(alice.recv(timeout=20))
+        deadline = time.time() + 30
+        while True:  # waiting as a client does: with heartbeats (the test stack closes idle sockets after 3 s)
+            assert time.time() < deadline, "no progress arrived"
+            try:
+                message = json.loads(alice.recv(timeout=1))
+            except TimeoutError:
+                alice.send(json.dumps({"action": "ping", "workspace": "ws-demo"}))
+                continue
             if message["action"] == "progress" and message["subject"] == grant["key"]:
                 break
         assert message["progress"]["stage"] == "received" and message["progress"]["size"] == len(body)
