@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -160,11 +161,11 @@ class Supervisor:
                 child.wait()
 
 
-def _wait_http(url: str, timeout: float, check: object, accept: tuple[int, ...] = ()) -> None:
+def _wait_http(url: str, timeout: float, check: Callable[[], None], accept: tuple[int, ...] = ()) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
-        check()  # type: ignore[operator]
+        check()
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if not accept or response.status in accept:

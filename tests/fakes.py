@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.events import Event
+from chalicelib.domain.sync import Op
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 from chalicelib.ports import ConnectionGone
 
@@ -64,6 +65,10 @@ class InMemoryConnectionStore:
     def present(self, workspace_id: str) -> list[dict[str, Any]]:
         cutoff = time.time() - self.stale_after_s
         return [r for r in self.members(workspace_id) if r.get("last_seen", r["connected_at"]) > cutoff]
+
+    def stale(self, workspace_id: str) -> list[dict[str, Any]]:
+        fresh = {r["connection_id"] for r in self.present(workspace_id)}
+        return [r for r in self.members(workspace_id) if r["connection_id"] not in fresh]
 
     def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool:
         if connection_id not in self.rows:
@@ -141,14 +146,10 @@ class InMemoryUsage:
 
 class InMemoryOpLog:
     def __init__(self) -> None:
-        from chalicelib.domain.sync import Op
-
         self.ops: dict[str, list[Op]] = {}
         self.snapshot_seq: dict[str, int] = {}
 
-    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Any:
-        from chalicelib.domain.sync import Op
-
+    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Op:
         log = self.ops.setdefault(workspace_id, [])
         op = Op(len(log) + 1, kind, by, 0, data)
         log.append(op)
@@ -163,7 +164,7 @@ class InMemoryOpLog:
     def mark_snapshot(self, workspace_id: str, seq: int) -> None:
         self.snapshot_seq[workspace_id] = max(seq, self.snapshot_seq.get(workspace_id, 0))
 
-    def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Any]:
+    def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         return [o for o in self.ops.get(workspace_id, []) if o.seq > after_seq][:limit]
 
 

@@ -109,11 +109,17 @@ class DynamoConnectionStore:
 
     def present(self, workspace_id: str) -> list[dict[str, Any]]:
         """The workspace's connections heard from recently enough ($disconnect is best effort)."""
-        cutoff = int(time.time()) - self._stale_after
-        return [r for r in self.members(workspace_id) if int(r.get("last_seen", r.get("connected_at", 0))) > cutoff]
+        return [r for r in self.members(workspace_id) if self._fresh(r)]
+
+    def stale(self, workspace_id: str) -> list[dict[str, Any]]:
+        """The workspace's connections not heard from for too long (for the presence sweep)."""
+        return [r for r in self.members(workspace_id) if not self._fresh(r)]
+
+    def _fresh(self, row: dict[str, Any]) -> bool:
+        return int(row.get("last_seen", row.get("connected_at", 0))) > int(time.time()) - self._stale_after
 
     def members(self, workspace_id: str) -> list[dict[str, Any]]:
-        """Every connection row of the workspace, stale ones included (for the presence sweep)."""
+        """Every connection row of the workspace, stale ones included."""
         return self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
                          values={":p": f"WS#{workspace_id}"}, FilterExpression="expires_at > :now")
 

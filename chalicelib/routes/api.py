@@ -139,6 +139,11 @@ def _validator(op: Operation) -> Callable[[Any], Any]:
     return _VALIDATORS[key]
 
 
+def bearer_token(headers: Any) -> str | None:
+    header = headers.get("authorization", "") or ""
+    return header[7:].strip() or None if header.lower().startswith("bearer ") else None
+
+
 def _refuse_unauthenticated(container: Any, request: Any, error: ApiError) -> Response:
     """401, recorded in the event log; past a budget per source address, 429 and nothing recorded, so
     unauthenticated traffic cannot turn into a flood of writes and pushes to the log's followers."""
@@ -165,8 +170,7 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
             request = bp.current_request
             container = get_container()
             try:
-                header = request.headers.get("authorization", "")
-                token = header[7:].strip() if header.lower().startswith("bearer ") else None
+                token = bearer_token(request.headers)
                 actor = container.access.authenticate(token) if auth else None
                 if actor is not None and container.rate_limiter is not None:
                     retry_after = container.rate_limiter.allow(actor.user_id)

@@ -10,14 +10,9 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.container import get_container
 from chalicelib.domain.errors import ApiError
+from chalicelib.routes.api import bearer_token
 
 bp = Blueprint(__name__)
-
-
-def _bearer(header: str | None) -> str | None:
-    if header and header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return None
 
 
 @bp.route("/health", methods=["GET"], cors=True)
@@ -25,7 +20,7 @@ def health() -> Response:
     container = get_container()
     report = container.health.report()
     detailed = False
-    token = _bearer(bp.current_request.headers.get("authorization"))
+    token = bearer_token(bp.current_request.headers)
     if token:
         try:
             detailed = container.access.authenticate(token).is_platform_admin

@@ -74,8 +74,7 @@ class PresenceService:
 
     def sweep(self, workspace_id: str) -> int:
         """Remove the workspace's stale connections and tell the rest they went offline."""
-        alive = {r["connection_id"] for r in self._connections.present(workspace_id)}
-        stale = [r for r in self._connections.members(workspace_id) if r["connection_id"] not in alive]
+        stale = self._connections.stale(workspace_id)
         for row in stale:
             self._connections.delete(row["connection_id"])
             self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})

@@ -50,9 +50,11 @@ class WorkspaceHistory:
         self._oplog = oplog
         self._snapshots = snapshots
 
-    def current(self, workspace_id: str) -> WorkspaceState:
-        """The latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY): O(state), not O(history)."""
-        _, snapshot_seq = self._oplog.heads(workspace_id)
+    def current(self, workspace_id: str, snapshot_seq: int | None = None) -> WorkspaceState:
+        """The latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY): O(state), not O(history).
+        A caller that has just read the counter item passes its snapshot_seq instead of reading it again."""
+        if snapshot_seq is None:
+            _, snapshot_seq = self._oplog.heads(workspace_id)
         return self._replay(workspace_id, snapshot_seq, None)
 
     def at(self, workspace_id: str, seq: int) -> WorkspaceState:
@@ -95,12 +97,12 @@ class WorkspaceSync:
         self._connections.bind(connection_id, actor.user_id, workspace_id)
         self._connections.touch(connection_id, {"status": "active"})
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
-        latest = self._oplog.latest(workspace_id)
+        latest, snapshot_seq = self._oplog.heads(workspace_id)
         present = self.presence.who(workspace_id)
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value, "latest_seq": latest,
                                    "online": sorted({p["user"] for p in present}), "presence": present}
         if since is None:
-            welcome["state"] = self._history.current(workspace_id).view()
+            welcome["state"] = self._history.current(workspace_id, snapshot_seq).view()
         else:
             ops = self._oplog.after(workspace_id, since, PAGE)
             welcome.update(ops=[o.to_dict() for o in ops], more=bool(ops) and ops[-1].seq < latest)
