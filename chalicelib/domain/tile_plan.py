@@ -1,0 +1,86 @@
+"""The geometry of a deep-zoom pyramid, shared by the tiler (which cuts it), the manifest (which describes
+it as DZI and IIIF) and the tile routes (which map IIIF requests onto DZI tiles).
+
+Deep Zoom's rules (the ones OpenSeadragon and libvips' dzsave follow): level `max_level` is the full image,
+each level below halves it, rounding up, down to level 0 at 1 x 1 pixel, with
+max_level = ceil(log2(max(width, height))). Tiles are `tile_size` square, cut from the top left; the last
+column and row are smaller. With overlap 0 a DZI tile at level L is exactly the IIIF tile at scale factor
+2^(max_level - L), so one set of tiles serves both viewers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+FORMAT_EXTENSIONS = {"jpeg": "jpeg", "png": "png", "webp": "webp"}
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class Level:
+    level: int
+    width: int
+    height: int
+    cols: int
+    rows: int
+    scale: int  # the IIIF scale factor: full-size pixels per pixel of this level
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    width: int
+    height: int
+    tile_size: int = 256
+    overlap: int = 0
+
+    def __post_init__(self) -> None:
+        if self.width < 1 or self.height < 1:
+            raise ValueError("a pyramid needs at least one pixel")
+        if self.tile_size < 1 or self.overlap < 0:
+            raise ValueError("bad tile size or overlap")
+
+    @property
+    def max_level(self) -> int:
+        return math.ceil(math.log2(max(self.width, self.height))) if max(self.width, self.height) > 1 else 0
+
+    def level(self, level: int) -> Level:
+        if not 0 <= level <= self.max_level:
+            raise ValueError(f"level {level} is outside 0..{self.max_level}")
+        scale = 2 ** (self.max_level - level)
+        width = math.ceil(self.width / scale)
+        height = math.ceil(self.height / scale)
+        return Level(level, width, height, math.ceil(width / self.tile_size), math.ceil(height / self.tile_size),
+                     scale)
+
+    def levels(self) -> Iterator[Level]:
+        for level in range(self.max_level, -1, -1):
+            yield self.level(level)
+
+    def tile_box(self, level: int, col: int, row: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) of a tile in the level's pixels, overlap included."""
+        lv = self.level(level)
+        if not (0 <= col < lv.cols and 0 <= row < lv.rows):
+            raise ValueError(f"tile {col}_{row} is outside level {level} ({lv.cols} x {lv.rows})")
+        left = max(0, col * self.tile_size - self.overlap)
+        top = max(0, row * self.tile_size - self.overlap)
+        right = min(lv.width, (col + 1) * self.tile_size + self.overlap)
+        bottom = min(lv.height, (row + 1) * self.tile_size + self.overlap)
+        return left, top, right, bottom
+
+    def tile_count(self) -> int:
+        return sum(lv.cols * lv.rows for lv in self.levels())
+
+    def has_tile(self, level: int, col: int, row: int) -> bool:
+        if not 0 <= level <= self.max_level:
+            return False
+        lv = self.level(level)
+        return 0 <= col < lv.cols and 0 <= row < lv.rows
+
+
+def fit_scale(width_pt: float, height_pt: float, dpi: int, max_side: int) -> float:
+    """Pixels per point for rendering at `dpi`, lowered so neither side exceeds `max_side` pixels."""
+    scale = dpi / 72.0
+    longest = max(width_pt, height_pt) * scale
+    return scale if longest <= max_side else max_side / max(width_pt, height_pt)
