@@ -6,12 +6,14 @@ from chalicelib.observability import observability_middleware
 from chalicelib.routes import (
     admin_accounts,
     admin_workspaces,
+    documents,
     events,
     health,
     ingest,
     maintenance,
     members,
     openapi,
+    tiles,
     websocket,
 )
 from chalicelib.routes.chalice_errors import error_shape_middleware
@@ -21,7 +23,10 @@ app = Chalice(app_name="kalexo")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(observability_middleware, "all")
 app.register_middleware(error_shape_middleware, "http")
-for blueprint in (health, admin_accounts, admin_workspaces, members, events, openapi, ingest, maintenance):
+# Tiles are binary answers; API Gateway passes them through when their types are listed here.
+app.api.binary_types.extend(["image/webp"])
+for blueprint in (health, admin_accounts, admin_workspaces, members, documents, tiles, events, openapi, ingest,
+                  maintenance):
     app.register_blueprint(blueprint.bp)
 websocket.configure_websocket_api(app)
 

@@ -5,17 +5,19 @@ Handlers ask the container for a service; tests build services directly with fak
 
 from __future__ import annotations
 
+import time
 from functools import cached_property, lru_cache
 
 from chalicelib.adapters.cache_local import LocalTtlCache
 from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
 from chalicelib.adapters.dynamo_connections import CONNECTION_ROW_TTL_SECONDS, DynamoConnectionStore
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
-from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
+from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
 from chalicelib.adapters.health_probes import (
     BucketProbe,
     EndpointProbe,
@@ -26,7 +28,10 @@ from chalicelib.adapters.health_probes import (
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.s3_presigner import S3Presigner
 from chalicelib.adapters.s3_snapshots import S3Snapshots
+from chalicelib.adapters.s3_sources import S3SourceStore
+from chalicelib.adapters.s3_tile_store import S3TileStore
 from chalicelib.adapters.secrets import signing_secret
+from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.auth.external import ExternalIssuers
 from chalicelib.auth.tokens import TokenService
 from chalicelib.aws import AwsClients
@@ -36,6 +41,8 @@ from chalicelib.ports import Cache
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.directory import DirectoryService
+from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
+from chalicelib.services.documents import DocumentService
 from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
@@ -44,6 +51,8 @@ from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.sync import WorkspaceHistory, WorkspaceSync
+from chalicelib.services.tile_access import TileAccess
+from chalicelib.services.tiling import PageTiler
 from chalicelib.services.upload_grants import UploadGrants
 from chalicelib.services.uploads import UploadIngest
 from chalicelib.services.usage import UsageService
@@ -200,7 +209,44 @@ class Container:
     @cached_property
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
-        return UploadIngest(log, self.tenancy, self.events, self.progress)
+        return UploadIngest(log, self.tenancy, self.events, self.progress, self.job_starter)
+
+    @cached_property
+    def document_store(self) -> DynamoDocumentStore:
+        return DynamoDocumentStore(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def tile_store(self) -> S3TileStore:
+        return S3TileStore(self.clients.s3, self.settings.tiles_bucket)
+
+    @cached_property
+    def tile_tasks(self) -> SqsTaskQueue:
+        return SqsTaskQueue(self.clients.sqs, self.settings.tiles_queue)
+
+    @cached_property
+    def job_limits(self) -> JobLimits:
+        return JobLimits(self.settings.max_document_pages, self.settings.max_image_pixels)
+
+    @cached_property
+    def job_starter(self) -> JobStarter:
+        sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
+        quota = MonthlyPages(lambda account: self.usage_meter.read(account, _this_month()), self.tenancy)
+        return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.progress,
+                          quota, self.job_limits)
+
+    @cached_property
+    def page_tiler(self) -> PageTiler:
+        sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
+        return PageTiler(self.document_store, sources, self.tile_store, self.tenancy, self.events, self.progress,
+                         self.job_starter, self.job_limits)
+
+    @cached_property
+    def tile_access(self) -> TileAccess:
+        return TileAccess(self.secret, self.document_store, self.tile_store, self.settings.tile_grant_seconds)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        return DocumentService(self.access, self.document_store, self.tile_tasks, self.tile_access, self.events)
 
     @cached_property
     def progress(self) -> ProgressPublisher | None:
@@ -213,7 +259,7 @@ class Container:
     def upload_grants(self) -> UploadGrants:
         presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
         return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
-                            self.settings.max_upload_bytes)
+                            self.settings.max_upload_bytes, self.document_store)
 
     @cached_property
     def health(self) -> HealthService:
@@ -226,6 +272,10 @@ class Container:
             *(BucketProbe(c.s3, b) for b in (s.documents_bucket, s.tiles_bucket)),
             EventSourceProbe(c.dynamodb, s.main_table, [s.uploads_queue], required=s.event_source_heartbeats),
         ])
+
+
+def _this_month() -> str:
+    return period_of(time.time())
 
 
 @lru_cache(maxsize=1)

@@ -6,11 +6,16 @@ Adapters in chalicelib/adapters implement them for AWS; tests hand the services 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.domain.documents import Document, Job, JobState, PageRecord
 from chalicelib.domain.events import Event
 from chalicelib.domain.health import ComponentHealth
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamo_items import Page
 
 
 class ConnectionGone(Exception):
@@ -111,3 +116,107 @@ class HealthProbe(Protocol):
     name: str
 
     def check(self) -> ComponentHealth: ...
+
+
+# Documents and tiles ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageRef:
+    """One page of one processing job: where its tiles live, whatever the layout."""
+
+    workspace_id: str
+    document_id: str
+    job_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class StoredTile:
+    data: bytes
+    etag: str
+    content_type: str
+
+
+class TileLike(Protocol):
+    """What the tiler hands over per tile (chalicelib.imaging.tiler.Tile)."""
+
+    @property
+    def level(self) -> int: ...
+    @property
+    def col(self) -> int: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def uniform(self) -> str | None: ...
+
+
+class TileWriter(Protocol):
+    def add(self, tile: TileLike) -> None: ...
+
+    def attach(self, name: str, data: bytes) -> None: ...
+
+    def close(self, width: int, height: int, tile_size: int, max_level: int) -> tuple[int, int]:
+        """Write the page; (bytes stored, PUT requests)."""
+
+
+class TileStore(Protocol):
+    """The one place that knows how tiles are laid out in storage (packed per page today)."""
+
+    def writer(self, ref: PageRef, fmt: str) -> TileWriter: ...
+
+    def etag(self, ref: PageRef, name: str) -> str | None: ...
+
+    def read(self, ref: PageRef, name: str) -> StoredTile | None:
+        """`name` is `level/col_row`, `@thumbnail` or `@text`; None when the page or entry does not exist."""
+
+
+class SourceStore(Protocol):
+    """Uploaded document versions."""
+
+    def download(self, key: str, version_id: str) -> str:
+        """A local path holding that version's bytes (cached per function instance)."""
+
+
+class TaskQueue(Protocol):
+    def send(self, bodies: list[str]) -> None: ...
+
+
+class DocumentRecords(Protocol):
+    """Documents, their jobs and finished pages (chalicelib/adapters/dynamo_documents.py)."""
+
+    def create(self, document: Document) -> None: ...
+
+    def get(self, workspace_id: str, document_id: str) -> Document | None: ...
+
+    def in_workspace(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Document]: ...
+
+    def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None: ...
+
+    def job(self, document_id: str, job_id: str) -> Job | None: ...
+
+    def start_job(self, job: Job, document_changes: dict[str, Any]) -> bool: ...
+
+    def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool: ...
+
+    def jobs(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Job]: ...
+
+    def jobs_in_state(self, state: JobState, limit: int, start_key: dict[str, Any] | None) -> Page[Job]: ...
+
+    def page_done(self, account_id: str, job: Job, record: PageRecord) -> bool: ...
+
+    def pages(self, document_id: str, job_id: str) -> list[PageRecord]: ...
+
+    def page(self, document_id: str, job_id: str, page: int) -> PageRecord | None: ...
+
+    def note_progress(self, job: Job, pages_done: int) -> None: ...
+
+    def note_error(self, job: Job, page: int, error: str) -> None: ...
+
+    def last_error(self, document_id: str, job_id: str) -> str | None: ...
+
+    def finish(self, job: Job) -> bool: ...
+
+    def fail(self, job: Job, code: str, reason: str) -> bool: ...
+
+    def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str) -> None: ...

@@ -52,6 +52,10 @@ class Settings:
     messages_per_second: float  # per connection, with a burst of twice that
 
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
+    public_api_url: str | None  # the REST API's public base URL (a CloudFront domain); else taken from requests
+    tile_grant_seconds: int  # how long the tile URLs in a manifest stay valid (rounded up to the hour)
+    max_document_pages: int  # more pages than this and a document is refused, not processed
+    max_image_pixels: int  # decompression-bomb guard for raster uploads
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -109,6 +113,10 @@ class Settings:
             presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
             messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
+            public_api_url=optional("KALEXO_PUBLIC_API_URL"),
+            tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),
+            max_document_pages=integer("KALEXO_MAX_DOCUMENT_PAGES", 2000),
+            max_image_pixels=integer("KALEXO_MAX_IMAGE_PIXELS", 400_000_000),
         )
 
 

@@ -1,7 +1,12 @@
-"""S3 -> SQS -> Lambda: object-created notifications of the documents bucket.
+"""The document pipeline's queue consumers.
 
-Batch size 1: Chalice's SQS handlers fail or succeed per batch, so one bad notification must not make its
-neighbours retry. The queue name is read from settings at import, which `chalice deploy` also does (it
+- uploads: S3 -> SQS object-created notifications of the documents bucket; records the version and starts
+  its processing job (analysis, page tasks);
+- tiles: one page task per message (or a `start` task for reprocessing);
+- tiles dead-letter queue: tasks whose retries are spent; their documents are failed with a reason.
+
+Batch size 1 everywhere: Chalice's SQS handlers fail or succeed per batch, so one bad message must not make
+its neighbours retry. Queue names are read from settings at import, which `chalice deploy` also does (it
 loads the stage's environment variables before importing the app).
 """
 
@@ -22,3 +27,17 @@ def ingest_uploads(event: SQSEvent) -> None:
     for record in event:
         result = ingest.handle(record.body)
         logger.info("upload notification", extra={"recorded": result.recorded, "duplicates": result.duplicates})
+
+
+@bp.on_sqs_message(queue=get_settings().tiles_queue, batch_size=1)
+def tile_pages(event: SQSEvent) -> None:
+    tiler = get_container().page_tiler
+    for record in event:
+        tiler.handle(record.body)
+
+
+@bp.on_sqs_message(queue=get_settings().tiles_dlq, batch_size=1)
+def failed_tiles(event: SQSEvent) -> None:
+    tiler = get_container().page_tiler
+    for record in event:
+        tiler.dead_letter(record.body)

@@ -33,12 +33,13 @@ def get_workspace(call: ApiCall) -> Any:
 
 
 @api(bp, "POST", "/workspaces/{workspace_id}/uploads",
-     "Upload a document: a presigned PUT, granted within the plan's storage quota (editors and owners)", TAG,
+     "Upload a document, or a new version of one (`document_id`): a presigned PUT, granted within the plan's "
+     "storage quota (editors and owners)", TAG,
      status=201, body=s.UPLOAD_REQUEST, response=s.UPLOAD_GRANT)
 def request_upload(call: ApiCall) -> Any:
     b = call.body
     return get_container().upload_grants.grant(call.actor, call.path["workspace_id"], b["filename"], b["size"],
-                                               b["content_type"]).to_dict()
+                                               b["content_type"], b.get("document_id")).to_dict()
 
 
 @api(bp, "GET", "/workspaces/{workspace_id}/members", "A workspace's members and who is online", TAG,

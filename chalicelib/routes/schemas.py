@@ -56,11 +56,13 @@ NEW_WORKSPACE = obj({"name": NAME, "settings": {"type": "object", "maxProperties
 WORKSPACE_CHANGES = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}})
 MEMBERSHIP = obj({"role": WORKSPACE_ROLE}, ("role",))
 UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength": 255},
-                     "size": {"type": "integer", "minimum": 1}, "content_type": {"type": "string", "maxLength": 120}},
+                     "size": {"type": "integer", "minimum": 1}, "content_type": {"type": "string", "maxLength": 120},
+                     "document_id": {"type": "string", "pattern": "^doc-[0-9a-f]{16}$"}},
                     ("filename", "size", "content_type"))
-UPLOAD_GRANT = obj({"upload_id": {"type": "string"}, "key": {"type": "string"}, "url": {"type": "string"},
+UPLOAD_GRANT = obj({"upload_id": {"type": "string"}, "document_id": {"type": "string"},
+                    "key": {"type": "string"}, "url": {"type": "string"},
                     "method": {"type": "string"}, "headers": {"type": "object"}, "expires_in": {"type": "integer"}},
-                   ("upload_id", "key", "url", "method", "headers", "expires_in"))
+                   ("upload_id", "document_id", "key", "url", "method", "headers", "expires_in"))
 WORKSPACE_STATE = obj({"workspace": ID, "seq": {"type": "integer"}, "items": {"type": "array"}},
                       ("workspace", "seq", "items"))
 RESTORE = obj({"seq": {"type": "integer", "minimum": 0}, "at_ms": {"type": "integer", "minimum": 0}})
@@ -68,3 +70,29 @@ RESTORED = obj({"workspace": ID, "restored_to": {"type": "integer"}, "from_seq":
                 "ops": {"type": "array", "items": {"type": "integer"}}},
                ("workspace", "restored_to", "from_seq", "ops"))
 TOKEN_REQUEST = obj({"ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 30 * 86400}})
+TILE_OPTIONS = obj({"dpi": {"type": "integer", "minimum": 36, "maximum": 600},
+                    "tile_size": {"type": "integer", "enum": [128, 256, 512, 1024]},
+                    "format": {"type": "string", "enum": ["jpeg", "png", "webp"]},
+                    "quality": {"type": "integer", "minimum": 30, "maximum": 100},
+                    "max_side": {"type": "integer", "minimum": 1024, "maximum": 32768}})
+DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_id": ID, "name": {"type": "string"},
+                "declared_type": {"type": "string"}, "status": {"type": "string", "enum": [
+                    "awaiting_upload", "analysing", "tiling", "ready", "failed"]},
+                "created_at": {"type": "integer"}, "created_by": {"type": "string"}, "size": {"type": "integer"},
+                "version_id": {"type": "string"}, "kind": {"type": "string"}, "job_id": {"type": "string"},
+                "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "reason": {"type": "string"},
+                "reason_code": {"type": "string"}, "metadata": {"type": "object"}, "options": {"type": "object"},
+                "updated_at": {"type": "integer"}, "pages": {"type": "array"}},
+               ("workspace_id", "document_id", "name", "status", "created_at"))
+JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
+           "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
+           "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "options": {"type": "object"},
+           "created_at": {"type": "integer"}, "finished_at": {"type": "integer"}, "reason": {"type": "string"},
+           "run": {"type": "integer"}}, ("document_id", "job_id", "state", "page_count", "pages_done"))
+REPROCESS = obj({"options": TILE_OPTIONS})
+REPROCESSING = obj({"document_id": {"type": "string"}, "job_id": {"type": "string"}, "options": {"type": "object"},
+                    "status": {"type": "string"}}, ("document_id", "job_id", "status"))
+WORKSPACE_REPROCESSING = obj({"workspace_id": ID, "queued": {"type": "array", "items": {"type": "string"}}},
+                             ("workspace_id", "queued"))
+PAGE_TEXT = obj({"document_id": {"type": "string"}, "page": {"type": "integer"}, "text": {"type": "string"}},
+                ("document_id", "page", "text"))

@@ -1,19 +1,25 @@
 """Letting a member upload a document: a presigned S3 PUT into the workspace's part of the versioned
 documents bucket, issued only after the plan's limits allow it, so an upload over quota is refused before
-anything is written. What happens after the upload (documents, tiling) builds on the object-created
-notification."""
+anything is written.
+
+A grant creates the document record (status `awaiting_upload`), or, given a `document_id`, uploads a new
+version of an existing document to the same key, so the bucket keeps the earlier versions. The key is made
+of ids only: the file name a person chose is kept as the document's name, never as a path. What happens
+after the upload (analysis, tiling) starts from the object-created notification."""
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chalicelib.domain.documents import Document, DocumentStatus, source_key
 from chalicelib.domain.errors import BadRequest, NotFound, PayloadTooLarge, QuotaExceeded
 from chalicelib.domain.events import Event
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.ports import EventSink, TenancyReader
+from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 from chalicelib.services.access import AccessService, Actor
 
 # What the document pipeline accepts; anything else is refused here, before a byte is stored.
@@ -38,13 +44,15 @@ class StoredBytes(Protocol):
 @dataclass(frozen=True)
 class UploadGrant:
     upload_id: str
+    document_id: str
     key: str
     url: str
     content_type: str
     size: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"upload_id": self.upload_id, "key": self.key, "url": self.url, "method": "PUT",
+        return {"upload_id": self.upload_id, "document_id": self.document_id, "key": self.key, "url": self.url,
+                "method": "PUT",
                 "headers": {"Content-Type": self.content_type, "Content-Length": str(self.size)},
                 "expires_in": GRANT_SECONDS}
 
@@ -57,16 +65,20 @@ def safe_name(filename: str) -> str:
 
 class UploadGrants:
     def __init__(self, access: AccessService, tenancy: TenancyReader, stored: StoredBytes, presigner: Presigner,
-                 events: EventSink, max_upload_bytes: int) -> None:
+                 events: EventSink, max_upload_bytes: int, documents: DocumentRecords) -> None:
         self._access = access
         self._tenancy = tenancy
         self._stored = stored
         self._presigner = presigner
         self._events = events
         self._max_upload = max_upload_bytes
+        self._documents = documents
 
-    def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str) -> UploadGrant:
+    def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str,
+              document_id: str | None = None) -> UploadGrant:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR).workspace
+        if document_id is not None and self._documents.get(workspace.workspace_id, document_id) is None:
+            raise NotFound("no such document")
         if content_type not in CONTENT_TYPES:
             raise BadRequest(f"{content_type!r} is not a document type this service processes",
                              code="unsupported_type")
@@ -81,9 +93,15 @@ class UploadGrants:
             raise QuotaExceeded(f"the plan stores {limit} bytes; {stored} are used and this upload needs {size}",
                                 code="storage_quota_exceeded")
         upload_id = secrets.token_hex(8)
-        key = f"workspaces/{workspace.workspace_id}/uploads/{upload_id}/{safe_name(filename)}"
+        if document_id is None:
+            document_id = f"doc-{secrets.token_hex(8)}"
+            self._documents.create(Document(workspace.workspace_id, document_id, account.account_id,
+                                            safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,
+                                            int(time.time()), actor.user_id, size))
+        key = source_key(workspace.workspace_id, document_id)
         url = self._presigner.put_url(key, content_type, size, GRANT_SECONDS)
         self._events.record(Event("upload.granted", account.account_id, workspace.workspace_id, actor.user_id,
-                                  actor.user_id, {"key": key, "size": size, "content_type": content_type}))
-        return UploadGrant(upload_id, key, url, content_type, size)
+                                  actor.user_id, {"key": key, "size": size, "content_type": content_type,
+                                   "document_id": document_id}))
+        return UploadGrant(upload_id, document_id, key, url, content_type, size)
 

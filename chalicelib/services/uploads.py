@@ -2,17 +2,21 @@
 
 Each new object version is recorded once (SQS delivers at least once) and metered as stored bytes for the
 owning account in the same write, then written to the event log. Keys are laid out as workspaces/<workspace id>/...
+A new version of a document's source starts its processing job; that step is idempotent by itself, so it
+runs on redeliveries too (a crash between recording and starting must not leave the document waiting).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.documents import parse_source_key
 from chalicelib.domain.events import Event
 from chalicelib.domain.s3_notifications import ObjectCreated, parse_notification
 from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
 from chalicelib.ports import EventSink, TenancyReader, UploadLog
+from chalicelib.services.document_jobs import JobStarter
 from chalicelib.services.progress import ProgressPublisher
 
 
@@ -29,11 +33,12 @@ def workspace_of(key: str) -> str | None:
 
 class UploadIngest:
     def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
-                 progress: ProgressPublisher | None = None) -> None:
+                 progress: ProgressPublisher | None = None, starter: JobStarter | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
         self._progress = progress
+        self._starter = starter
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -42,16 +47,18 @@ class UploadIngest:
         for obj in parse_notification(message_body):
             workspace = self._workspace_of(obj)
             account_id = workspace.account_id if workspace else None
+            document = parse_source_key(obj.key)
             if not self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag, account_id):
                 duplicates += 1
+                if document and workspace is not None and self._starter is not None:
+                    self._starter.start(document[0], document[1], obj.version_id, obj.size)
                 continue
             recorded += 1
             if workspace is not None:
                 self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
                                           detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
-                if self._progress is not None:
-                    self._progress.publish(workspace.workspace_id, obj.key,
-                                           {"stage": "received", "size": obj.size, "version_id": obj.version_id})
+                if document and self._starter is not None:
+                    self._starter.start(document[0], document[1], obj.version_id, obj.size)
         return IngestResult(recorded=recorded, duplicates=duplicates)
 
     def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:

@@ -1,0 +1,241 @@
+"""Documents, jobs and finished pages in the main table.
+
+The counting that decides when a document is ready is done by DynamoDB, not by the workers: a page is
+recorded with `attribute_not_exists` in the same transaction that adds one to its job's `pages_done` and to
+the account's monthly `pages_processed`, so a redelivered or duplicated page task counts nothing twice. The
+transition to ready is a conditional update (`pages_done = page_count AND state = tiling`) that exactly one
+worker wins, whichever finished last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamo_items import Page, from_item, query_page, to_item
+from chalicelib.adapters.dynamo_usage import period_of
+from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _doc_key(workspace_id: str, document_id: str) -> dict[str, Any]:
+    return {"pk": f"WORKSPACE#{workspace_id}", "sk": f"DOC#{document_id}"}
+
+
+def _job_key(document_id: str, job_id: str) -> dict[str, Any]:
+    return {"pk": f"DOC#{document_id}", "sk": f"JOB#{job_id}"}
+
+
+class DynamoDocumentStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # documents ------------------------------------------------------------------------------------------
+    def create(self, document: Document) -> None:
+        item = {**_doc_key(document.workspace_id, document.document_id), **document.to_dict(),
+                "gsi1pk": f"WORKSPACE#{document.workspace_id}#DOCS",
+                "gsi1sk": f"{document.created_at:012d}#{document.document_id}"}
+        self._client.put_item(TableName=self._table, Item=to_item(item),
+                              ConditionExpression="attribute_not_exists(pk)")
+
+    def get(self, workspace_id: str, document_id: str) -> Document | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+                                     ConsistentRead=True).get("Item")
+        return Document.from_dict(from_item(item)) if item else None
+
+    def in_workspace(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Document]:
+        items, next_key = query_page(
+            self._client, limit, start_key, TableName=self._table, IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p", ExpressionAttributeValues=to_item(
+                {":p": f"WORKSPACE#{workspace_id}#DOCS"}), ScanIndexForward=False)
+        return Page([Document.from_dict(i) for i in items], next_key)
+
+    def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None:
+        changes = {**changes, "updated_at": int(time.time())}
+        names = {f"#{k}": k for k in changes}
+        values = to_item({f":{k}": v for k, v in changes.items()})
+        self._client.update_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+                                 UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+                                 ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                                 ConditionExpression="attribute_exists(pk)")
+
+    # jobs -----------------------------------------------------------------------------------------------
+    def job(self, document_id: str, job_id: str) -> Job | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item(_job_key(document_id, job_id)),
+                                     ConsistentRead=True).get("Item")
+        return Job.from_dict(from_item(item)) if item else None
+
+    def start_job(self, job: Job, document_changes: dict[str, Any]) -> bool:
+        """Record the job and point the document at it, in one transaction; False if the job exists."""
+        now = int(time.time())
+        item = {**_job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
+                "gsi1pk": f"WORKSPACE#{job.workspace_id}#JOBS", "gsi1sk": f"{job.created_at:012d}#{job.job_id}",
+                "gsi2pk": f"JOBS#{job.state.value}", "gsi2sk": f"{now:012d}#{job.job_id}"}
+        changes = {**document_changes, "job_id": job.job_id, "page_count": job.page_count, "pages_done": 0,
+                   "status": DocumentStatus.TILING.value, "updated_at": now}
+        names = {f"#{k}": k for k in changes}
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": to_item(item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"TableName": self._table, "Key": to_item(_doc_key(job.workspace_id, job.document_id)),
+                            "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+                            + " REMOVE reason, reason_code",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": to_item({f":{k}": v for k, v in changes.items()}),
+                            "ConditionExpression": "attribute_exists(pk)"}},
+            ])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if self._failed_condition(exc, 0):
+                return False
+            raise
+        return True
+
+    def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool:
+        """Move a job out of `tiling` (superseded, or failed without touching the document); False when it
+        already left it."""
+        now = int(time.time())
+        values = {":s": state.value, ":t": JobState.TILING.value, ":now": now, ":g": f"JOBS#{state.value}",
+                  ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item(_job_key(job.document_id, job.job_id)),
+                UpdateExpression="SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g, gsi2sk = :gs,"
+                                 " reason = :r",
+                ConditionExpression="#st = :t", ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues=to_item(values))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def jobs(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Job]:
+        items, next_key = query_page(
+            self._client, limit, start_key, TableName=self._table, IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues=to_item({":p": f"WORKSPACE#{workspace_id}#JOBS"}), ScanIndexForward=False)
+        return Page([Job.from_dict(i) for i in items], next_key)
+
+    def jobs_in_state(self, state: JobState, limit: int, start_key: dict[str, Any] | None) -> Page[Job]:
+        items, next_key = query_page(
+            self._client, limit, start_key, TableName=self._table, IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :p", ExpressionAttributeValues=to_item({":p": f"JOBS#{state.value}"}),
+            ScanIndexForward=False)
+        return Page([Job.from_dict(i) for i in items], next_key)
+
+    # pages ----------------------------------------------------------------------------------------------
+    def page_done(self, account_id: str, job: Job, record: PageRecord) -> bool:
+        """Record a finished page and count it, once; False when it was already recorded."""
+        now = int(time.time())
+        page_item = {"pk": f"DOC#{job.document_id}", "sk": f"PAGE#{job.job_id}#{record.page:05d}",
+                     **record.to_dict(), "done_at": now}
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": to_item(page_item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
+                            "UpdateExpression": "ADD pages_done :one SET updated_at = :now",
+                            "ExpressionAttributeValues": to_item({":one": 1, ":now": now})}},
+                {"Update": {"TableName": self._table,
+                            "Key": to_item({"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period_of(now)}"}),
+                            "UpdateExpression": "ADD pages_processed :one",
+                            "ExpressionAttributeValues": to_item({":one": 1})}},
+            ])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if self._failed_condition(exc, 0):
+                return False
+            raise
+        return True
+
+    def pages(self, document_id: str, job_id: str) -> list[PageRecord]:
+        items: list[PageRecord] = []
+        start: dict[str, Any] | None = None
+        while True:
+            batch, start = query_page(
+                self._client, 500, start, TableName=self._table,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                ExpressionAttributeValues=to_item({":p": f"DOC#{document_id}", ":s": f"PAGE#{job_id}#"}))
+            items.extend(PageRecord.from_dict(i) for i in batch)
+            if start is None:
+                return items
+
+    def page(self, document_id: str, job_id: str, page: int) -> PageRecord | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item(
+            {"pk": f"DOC#{document_id}", "sk": f"PAGE#{job_id}#{page:05d}"})).get("Item")
+        return PageRecord.from_dict(from_item(item)) if item else None
+
+    def note_progress(self, job: Job, pages_done: int) -> None:
+        """Mirror the job's count on the document for listings; only while it still shows this job."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table, Key=to_item(_doc_key(job.workspace_id, job.document_id)),
+                UpdateExpression="SET pages_done = :n", ConditionExpression="job_id = :job AND pages_done < :n",
+                ExpressionAttributeValues=to_item({":n": pages_done, ":job": job.job_id}))
+
+    def note_error(self, job: Job, page: int, error: str) -> None:
+        """The last unexpected error, so the dead-letter handler can say what went wrong."""
+        self._client.update_item(
+            TableName=self._table, Key=to_item(_job_key(job.document_id, job.job_id)),
+            UpdateExpression="SET last_error = :e", ExpressionAttributeValues=to_item(
+                {":e": f"page {page + 1}: {error}"[:500]}))
+
+    def last_error(self, document_id: str, job_id: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item(_job_key(document_id, job_id)),
+                                     ProjectionExpression="last_error").get("Item")
+        return str(from_item(item).get("last_error") or "") or None if item else None
+
+    # completion -----------------------------------------------------------------------------------------
+    def finish(self, job: Job) -> bool:
+        """Turn job and document ready when every page is counted: exactly one caller gets True."""
+        return self._conclude(job, JobState.READY, DocumentStatus.READY, None, None,
+                              extra_condition="pages_done = page_count")
+
+    def fail(self, job: Job, code: str, reason: str) -> bool:
+        """Fail a job that is still tiling, and its document if it still points at this job."""
+        return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason)
+
+    def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str) -> None:
+        """A version that never became a job (rejected at analysis)."""
+        self.update(workspace_id, document_id, {"status": DocumentStatus.FAILED.value, "reason": reason,
+                                                "reason_code": code})
+
+    def _conclude(self, job: Job, state: JobState, status: DocumentStatus, code: str | None, reason: str | None,
+                  extra_condition: str | None = None) -> bool:
+        now = int(time.time())
+        condition = "#st = :tiling" + (f" AND {extra_condition}" if extra_condition else "")
+        job_values = {":s": state.value, ":tiling": JobState.TILING.value, ":now": now,
+                      ":g": f"JOBS#{state.value}", ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
+        doc_values = {":status": status.value, ":job": job.job_id, ":now": now, ":r": reason or "",
+                      ":c": code or "", ":n": job.page_count}
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
+                            "UpdateExpression": "SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g,"
+                                                " gsi2sk = :gs, reason = :r",
+                            "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "state"},
+                            "ExpressionAttributeValues": to_item(job_values)}},
+                {"Update": {"TableName": self._table, "Key": to_item(_doc_key(job.workspace_id, job.document_id)),
+                            "UpdateExpression": "SET #status = :status, updated_at = :now, reason = :r,"
+                                                " reason_code = :c, pages_done = :n" if state is JobState.READY else
+                                                "SET #status = :status, updated_at = :now, reason = :r,"
+                                                " reason_code = :c",
+                            "ConditionExpression": "job_id = :job", "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": to_item(
+                                doc_values if state is JobState.READY else
+                                {k: v for k, v in doc_values.items() if k != ":n"})}},
+            ])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if self._failed_condition(exc, 0):
+                return False
+            if self._failed_condition(exc, 1):  # the document moved on to a newer job: conclude this one alone
+                return self.set_job_state(job, state, reason) if state is not JobState.READY else False
+            raise
+        return True
+
+    @staticmethod
+    def _failed_condition(exc: Any, index: int) -> bool:
+        reasons = exc.response.get("CancellationReasons", [])
+        return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"

@@ -1,0 +1,179 @@
+"""Tiles in S3, packed: one object per page holds every tile of its pyramid (plus its thumbnail and text),
+and a small JSON index says where each one starts. A page costs two PUTs however many tiles it has (a
+letter page at 300 dpi has about 190, an A0 sheet about 3,000), which is what keeps tiling cheap: S3 charges
+per request, and per-tile objects would make PUTs the largest cost of processing a page.
+
+Tiles of one uniform colour (white margins, empty sheet areas) are content-addressed under `shared/`: the same
+bytes are stored once for every page and document, and the index points at them. Readers fetch the index
+once per function instance and then one byte range per tile. Nothing outside this module knows the layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.tile_plan import CONTENT_TYPES, FORMAT_EXTENSIONS
+from chalicelib.ports import PageRef, StoredTile, TileLike
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+INDEX_VERSION = 1
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:24]
+
+
+def _prefix(ref: PageRef) -> str:
+    return f"workspaces/{ref.workspace_id}/documents/{ref.document_id}/{ref.job_id}/p{ref.page:05d}"
+
+
+class _Lru[V]:
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> V | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: str, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@dataclass
+class PackWriter:
+    """Collects one page's tiles; `close()` writes the pack, then the index (the page exists once its index
+    does). Writing the same page again writes the same objects: a redelivered task is harmless."""
+
+    store: S3TileStore
+    ref: PageRef
+    format: str
+
+    def __post_init__(self) -> None:
+        self._pack = io.BytesIO()
+        self._entries: dict[str, list[Any]] = {}
+        self.shared_puts = 0
+
+    def add(self, tile: TileLike) -> None:
+        name = f"{tile.level}/{tile.col}_{tile.row}"
+        etag = _etag(tile.data)
+        if tile.uniform is not None:
+            self.shared_puts += self.store.put_shared(etag, tile.data, self.format)
+            self._entries[name] = ["s", etag]
+        else:
+            self._entries[name] = ["p", self._append(tile.data), len(tile.data), etag]
+
+    def _append(self, data: bytes) -> int:
+        offset = self._pack.tell()
+        self._pack.write(data)
+        return offset
+
+    def attach(self, name: str, data: bytes) -> None:
+        """The thumbnail and the text ride in the same pack."""
+        self._entries[f"@{name}"] = ["p", self._append(data), len(data), _etag(data)]
+
+    def close(self, width: int, height: int, tile_size: int, max_level: int) -> tuple[int, int]:
+        """Returns (bytes stored, PUT requests made) for this page."""
+        pack = self._pack.getvalue()
+        index = json.dumps({"v": INDEX_VERSION, "width": width, "height": height, "tile_size": tile_size,
+                            "max_level": max_level, "format": self.format, "entries": self._entries},
+                           separators=(",", ":")).encode()
+        prefix = _prefix(self.ref)
+        self.store.client.put_object(Bucket=self.store.bucket, Key=f"{prefix}.pack", Body=pack,
+                                     ContentType="application/octet-stream")
+        self.store.client.put_object(Bucket=self.store.bucket, Key=f"{prefix}.index.json", Body=index,
+                                     ContentType="application/json")
+        return len(pack) + len(index), 2 + self.shared_puts
+
+
+class S3TileStore:
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self._indexes: _Lru[dict[str, Any]] = _Lru(256)
+        self._shared: _Lru[bytes] = _Lru(512)
+        self._shared_written: set[str] = set()
+
+    def writer(self, ref: PageRef, fmt: str) -> PackWriter:
+        return PackWriter(self, ref, fmt)
+
+    def put_shared(self, etag: str, data: bytes, fmt: str) -> int:
+        """Store a shared tile unless this instance or an earlier one already has; returns PUTs made."""
+        key = f"shared/{etag}.{FORMAT_EXTENSIONS[fmt]}"
+        if key in self._shared_written:
+            return 0
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            made = 0
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPES[fmt],
+                                   CacheControl="public, max-age=31536000, immutable")
+            made = 1
+        self._shared_written.add(key)
+        return made
+
+    def _index(self, ref: PageRef) -> dict[str, Any] | None:
+        key = f"{_prefix(ref)}.index.json"
+        index = self._indexes.get(key)
+        if index is None:
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+            index = json.loads(body)
+            self._indexes.put(key, index)
+        return index
+
+    def etag(self, ref: PageRef, name: str) -> str | None:
+        """The validator of one entry (`L/c_r`, `@thumbnail`, `@text`) without reading its bytes."""
+        index = self._index(ref)
+        entry = index["entries"].get(name) if index else None
+        return None if entry is None else str(entry[-1] if entry[0] == "p" else entry[1])
+
+    def read(self, ref: PageRef, name: str) -> StoredTile | None:
+        index = self._index(ref)
+        entry = index["entries"].get(name) if index else None
+        if index is None or entry is None:
+            return None
+        fmt = str(index["format"])
+        content_type = CONTENT_TYPES[fmt] if not name.startswith("@") else (
+            "image/jpeg" if name == "@thumbnail" else "text/plain; charset=utf-8")
+        if entry[0] == "s":
+            data = self._shared_tile(str(entry[1]), fmt)
+            return StoredTile(data, str(entry[1]), content_type)
+        offset, length, etag = int(entry[1]), int(entry[2]), str(entry[3])
+        if length == 0:
+            return StoredTile(b"", etag, content_type)
+        body = self.client.get_object(Bucket=self.bucket, Key=f"{_prefix(ref)}.pack",
+                                      Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+        return StoredTile(body, etag, content_type)
+
+    def _shared_tile(self, etag: str, fmt: str) -> bytes:
+        key = f"shared/{etag}.{FORMAT_EXTENSIONS[fmt]}"
+        data = self._shared.get(key)
+        if data is None:
+            data = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            self._shared.put(key, data)
+        return data

@@ -1,0 +1,209 @@
+"""Documents, their processing jobs and page tasks.
+
+A document is one logical file in a workspace; every upload is a new version of the same S3 key
+(`workspaces/<workspace>/documents/<document>/source`), so the versioned bucket keeps earlier versions and the
+key never contains anything a user typed. Each processing run of one version with one set of tile settings is
+a job; its id is derived from the version, the settings and a run number, so a redelivered notification finds
+the job it already started instead of starting another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+DOCUMENT_ID = re.compile(r"^doc-[0-9a-f]{16}$")
+SOURCE_KEY = re.compile(
+    r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
+
+
+class DocumentStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"
+    ANALYSING = "analysing"
+    TILING = "tiling"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class JobState(StrEnum):
+    TILING = "tiling"
+    READY = "ready"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """What a member or an administrator may choose about the pyramid (bounded, so a request cannot ask
+    for a billion tiles)."""
+
+    dpi: int = 300
+    tile_size: int = 256
+    format: str = "jpeg"
+    quality: int = 85
+    max_side: int = 16384
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> TileOptions:
+        values = dict(values or {})
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown tile setting(s): {', '.join(sorted(unknown))}")
+        options = cls(**values)
+        if not 36 <= options.dpi <= 600:
+            raise ValueError("dpi must be between 36 and 600")
+        if options.tile_size not in (128, 256, 512, 1024):
+            raise ValueError("tile_size must be 128, 256, 512 or 1024")
+        if options.format not in ("jpeg", "png", "webp"):
+            raise ValueError("format must be jpeg, png or webp")
+        if not 30 <= options.quality <= 100:
+            raise ValueError("quality must be between 30 and 100")
+        if not 1024 <= options.max_side <= 32768:
+            raise ValueError("max_side must be between 1024 and 32768")
+        return options
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def source_key(workspace_id: str, document_id: str) -> str:
+    return f"workspaces/{workspace_id}/documents/{document_id}/source"
+
+
+def parse_source_key(key: str) -> tuple[str, str] | None:
+    """(workspace, document) for a document source key; None for anything else in the bucket."""
+    match = SOURCE_KEY.match(key)
+    return (match["workspace"], match["document"]) if match else None
+
+
+def job_id_for(version_id: str, options: TileOptions, run: int = 0) -> str:
+    digest = hashlib.sha256(f"{version_id}|{options.fingerprint()}|{run}".encode()).hexdigest()[:16]
+    return f"job-{digest}"
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """One page of one job: the message on the tiles queue. A `start` task (page -1) asks a worker to
+    analyse the version and fan the pages out (used for reprocessing and retries)."""
+
+    workspace_id: str
+    document_id: str
+    job_id: str
+    page: int
+    version_id: str
+    kind: str
+    options: TileOptions = field(default_factory=TileOptions)
+    run: int = 0
+
+    @property
+    def is_start(self) -> bool:
+        return self.page < 0
+
+    def to_json(self) -> str:
+        return json.dumps({"v": 1, "workspace_id": self.workspace_id, "document_id": self.document_id,
+                           "job_id": self.job_id, "page": self.page, "version_id": self.version_id,
+                           "kind": self.kind, "options": self.options.to_dict(), "run": self.run})
+
+    @classmethod
+    def from_json(cls, body: str) -> PageTask:
+        """Raises ValueError for anything that is not a task this version wrote."""
+        data = json.loads(body)
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise ValueError("not a page task")
+        try:
+            return cls(str(data["workspace_id"]), str(data["document_id"]), str(data["job_id"]), int(data["page"]),
+                       str(data["version_id"]), str(data["kind"]), TileOptions.from_dict(data.get("options")),
+                       int(data.get("run", 0)))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"incomplete page task: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A finished page: enough to describe its pyramid without reading the tile store."""
+
+    page: int
+    width: int
+    height: int
+    max_level: int
+    tile_size: int
+    format: str
+    tile_count: int
+    uniform_count: int
+    stored_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageRecord:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Document:
+    workspace_id: str
+    document_id: str
+    account_id: str
+    name: str
+    declared_type: str
+    status: DocumentStatus
+    created_at: int
+    created_by: str
+    size: int = 0
+    version_id: str | None = None
+    kind: str | None = None
+    job_id: str | None = None
+    page_count: int = 0
+    pages_done: int = 0
+    reason: str | None = None
+    reason_code: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    updated_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["status"] = DocumentStatus(values["status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Job:
+    workspace_id: str
+    document_id: str
+    job_id: str
+    version_id: str
+    kind: str
+    state: JobState
+    page_count: int
+    pages_done: int
+    options: dict[str, Any]
+    created_at: int
+    finished_at: int | None = None
+    reason: str | None = None
+    run: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["state"] = JobState(values["state"])
+        return cls(**values)

@@ -1,0 +1,150 @@
+"""Starting a processing job for one version of a document: identify it by content, analyse it, record the
+job and hand its pages out as tasks on the tiles queue ("a master hands out documents to a bank of slave
+machines"; here Lambda's concurrency is the bank and the queue is the back-pressure).
+
+Starting twice is harmless: the job id is derived from the version and the tile settings, so a redelivered
+notification finds its job and only re-queues its pages (page tasks skip pages already done).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.documents import (
+    DocumentStatus,
+    Job,
+    JobState,
+    PageTask,
+    TileOptions,
+    job_id_for,
+    source_key,
+)
+from chalicelib.domain.events import Event
+from chalicelib.imaging.errors import DocumentRejected
+from chalicelib.observability import logger
+from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
+from chalicelib.services.progress import ProgressPublisher
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    max_pages: int = 2000
+    max_image_pixels: int = 400_000_000
+
+
+class MonthlyPages:
+    """What the account has processed this month, against its plan (None when unlimited)."""
+
+    def __init__(self, read_usage: Any, tenancy: TenancyReader) -> None:
+        self._read = read_usage
+        self._tenancy = tenancy
+
+    def room(self, account_id: str) -> int | None:
+        account = self._tenancy.account(account_id)
+        limit = account.quotas.max_pages_per_month if account else None
+        if limit is None:
+            return None
+        return max(0, limit - int(self._read(account_id).get("pages_processed", 0)))
+
+
+class JobStarter:
+    def __init__(self, documents: DocumentRecords, sources: SourceStore, tasks: TaskQueue, tenancy: TenancyReader,
+                 events: EventSink, progress: ProgressPublisher | None, pages_quota: MonthlyPages,
+                 limits: JobLimits) -> None:
+        self._documents = documents
+        self._sources = sources
+        self._tasks = tasks
+        self._tenancy = tenancy
+        self._events = events
+        self._progress = progress
+        self._quota = pages_quota
+        self._limits = limits
+
+    def start(self, workspace_id: str, document_id: str, version_id: str, size: int,
+              options: TileOptions | None = None, run: int = 0) -> Job | None:
+        document = self._documents.get(workspace_id, document_id)
+        workspace = self._tenancy.workspace(workspace_id)
+        if document is None or workspace is None:
+            logger.warning("a version of an unknown document", extra={"document": document_id})
+            return None
+        options = options or self._workspace_options(workspace.settings)
+        job_id = job_id_for(version_id, options, run)
+        existing = self._documents.job(document_id, job_id)
+        if existing is not None:
+            if existing.state is JobState.TILING:  # a redelivery: make sure every page is queued
+                self._queue_pages(existing)
+            return existing
+        self._documents.update(workspace_id, document_id, {
+            "status": DocumentStatus.ANALYSING.value, "version_id": version_id, "size": size or document.size})
+        self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
+        try:
+            kind, analysis_pages, metadata = self._analyse(source_key(workspace_id, document_id), version_id)
+            room = self._quota.room(document.account_id)
+            if room is not None and analysis_pages > room:
+                raise DocumentRejected("pages_quota_exceeded", f"the plan allows {room} more pages this month and "
+                                                               f"this document has {analysis_pages}")
+        except DocumentRejected as rejected:
+            self._reject(workspace_id, document_id, document.account_id, rejected)
+            return None
+        job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
+                  options.to_dict(), created_at=_now(), run=run)
+        if self._documents.start_job(job, {"kind": kind, "metadata": metadata, "version_id": version_id,
+                                           "size": size or document.size, "options": options.to_dict()}):
+            if document.job_id and document.job_id != job_id:
+                previous = self._documents.job(document_id, document.job_id)
+                if previous is not None:
+                    self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
+            self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
+                "document_id": document_id, "job_id": job_id, "kind": kind, "pages": analysis_pages}))
+        self._queue_pages(job)
+        self._publish(workspace_id, document_id, {"status": "tiling", "job_id": job_id, "pages_done": 0,
+                                                  "page_count": analysis_pages})
+        return job
+
+    def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, str]]:
+        # The imaging modules load PyMuPDF and Pillow: only the functions that process documents import them.
+        from chalicelib.imaging.analyse import Limits, analyse
+        from chalicelib.imaging.formats import sniff
+
+        path = self._sources.download(key, version_id)
+        kind = sniff(path)
+        if kind is None:
+            if os.path.getsize(path) == 0:
+                raise DocumentRejected("empty", "the file is empty")
+            raise DocumentRejected("unsupported_type", "this is not a document type that can be processed here "
+                                                       "(PDF, XPS, EPUB, CBZ, SVG, JPEG, PNG, TIFF, WebP, GIF)")
+        analysis = analyse(path, Limits(max_pages=self._limits.max_pages,
+                                        max_image_pixels=self._limits.max_image_pixels))
+        return analysis.kind.value, analysis.page_count, dict(analysis.metadata)
+
+    def _queue_pages(self, job: Job) -> None:
+        options = TileOptions.from_dict(job.options)
+        self._tasks.send([PageTask(job.workspace_id, job.document_id, job.job_id, page, job.version_id, job.kind,
+                                   options, job.run).to_json() for page in range(job.page_count)])
+
+    def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected) -> None:
+        logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
+        self._documents.fail_document(workspace_id, document_id, rejected.code, rejected.reason)
+        self._events.record(Event("document.failed", account_id, workspace_id, detail={
+            "document_id": document_id, "code": rejected.code, "reason": rejected.reason}))
+        self._publish(workspace_id, document_id, {"status": "failed", "code": rejected.code,
+                                                  "reason": rejected.reason}, final=True)
+
+    def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
+        if self._progress is not None:
+            self._progress.publish(workspace_id, document_id, progress, final=final)
+
+    @staticmethod
+    def _workspace_options(settings: dict[str, Any]) -> TileOptions:
+        try:
+            return TileOptions.from_dict(settings.get("tiling"))
+        except (ValueError, TypeError):
+            logger.warning("workspace tiling settings are invalid; using the defaults")
+            return TileOptions()
+
+
+def _now() -> int:
+    return int(time.time())

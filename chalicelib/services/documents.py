@@ -1,0 +1,138 @@
+"""Documents as members and administrators see them over REST: the list, one document's manifest (DZI and
+IIIF URLs for every finished page), a page's text, and the administrative actions (reprocess a document or a
+whole workspace with new settings, retry a failed one, see jobs).
+
+Reprocessing never runs in the request: it queues a `start` task, and a tiling worker analyses and fans out,
+as for a new upload.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.adapters.dynamo_items import Page
+from chalicelib.domain.documents import (
+    Document,
+    DocumentStatus,
+    Job,
+    JobState,
+    PageRecord,
+    PageTask,
+    TileOptions,
+    job_id_for,
+)
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound
+from chalicelib.domain.events import Event
+from chalicelib.domain.tenancy import WorkspaceRole
+from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
+from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.tile_access import TileAccess
+
+MAX_TEXT_BYTES = 256 * 1024
+
+
+def _page_number(record: PageRecord) -> int:
+    return record.page
+
+
+class DocumentService:
+    def __init__(self, access: AccessService, documents: DocumentRecords, tasks: TaskQueue, tiles: TileAccess,
+                 events: EventSink) -> None:
+        self._access = access
+        self._documents = documents
+        self._tasks = tasks
+        self._tiles = tiles
+        self._events = events
+
+    def list(self, actor: Actor, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Document]:
+        self._access.workspace(actor, workspace_id)
+        return self._documents.in_workspace(workspace_id, limit, start)
+
+    def _document(self, actor: Actor, workspace_id: str, document_id: str,
+                  need: WorkspaceRole = WorkspaceRole.VIEWER) -> Document:
+        self._access.workspace(actor, workspace_id, need=need)
+        document = self._documents.get(workspace_id, document_id)
+        if document is None:
+            raise NotFound("no such document")
+        return document
+
+    def manifest(self, actor: Actor, workspace_id: str, document_id: str, base_url: str) -> dict[str, Any]:
+        document = self._document(actor, workspace_id, document_id)
+        pages: list[dict[str, Any]] = []
+        if document.job_id:
+            grant = self._tiles.grant(workspace_id, document_id, document.job_id)
+            for record in sorted(self._documents.pages(document_id, document.job_id), key=_page_number):
+                root = f"{base_url}/tiles/{grant}/{record.page}"
+                pages.append({"page": record.page, "width": record.width, "height": record.height,
+                              "tile_size": record.tile_size, "format": record.format, "levels": record.max_level + 1,
+                              "dzi": f"{root}/page.dzi", "thumbnail": f"{root}/thumbnail.jpg",
+                              "iiif": f"{base_url}/iiif/{grant}/{record.page}/info.json",
+                              "text": f"{base_url}/workspaces/{workspace_id}/documents/{document_id}/pages/"
+                                      f"{record.page}/text"})
+        return {**document.to_dict(), "pages": pages}
+
+    def text(self, actor: Actor, workspace_id: str, document_id: str, page: int) -> str:
+        document = self._document(actor, workspace_id, document_id)
+        if not document.job_id:
+            raise NotFound("that page is not ready", code="page_not_ready")
+        scope, _ = self._tiles.page(self._tiles.grant(workspace_id, document_id, document.job_id), page)
+        return self._tiles.read(scope, page, "@text").data[:MAX_TEXT_BYTES].decode("utf-8", "replace")
+
+    def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
+                  options: dict[str, Any] | None) -> dict[str, Any]:
+        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.OWNER)
+        return self._queue_start(actor, document, self._options(options, document))
+
+    def retry(self, actor: Actor, workspace_id: str, document_id: str) -> dict[str, Any]:
+        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.OWNER)
+        if document.status is not DocumentStatus.FAILED:
+            raise Conflict(f"only failed documents are retried; this one is {document.status.value}",
+                           code="not_failed")
+        return self._queue_start(actor, document, self._options(None, document))
+
+    def reprocess_workspace(self, actor: Actor, workspace_id: str, options: dict[str, Any] | None) -> dict[str, Any]:
+        self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        queued: list[str] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._documents.in_workspace(workspace_id, 100, start)
+            for document in page.items:
+                if document.version_id:
+                    queued.append(self._queue_start(actor, document, self._options(options, document))["document_id"])
+            start = page.next_key
+            if start is None:
+                return {"workspace_id": workspace_id, "queued": queued}
+
+    def jobs(self, actor: Actor, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Job]:
+        self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        return self._documents.jobs(workspace_id, limit, start)
+
+    def jobs_in_state(self, actor: Actor, state: str, limit: int, start: dict[str, Any] | None) -> Page[Job]:
+        self._access.require_platform_admin(actor)
+        try:
+            job_state = JobState(state)
+        except ValueError as exc:
+            raise BadRequest(f"state must be one of {', '.join(s.value for s in JobState)}", code="bad_query") from exc
+        return self._documents.jobs_in_state(job_state, limit, start)
+
+    @staticmethod
+    def _options(requested: dict[str, Any] | None, document: Document) -> TileOptions:
+        try:
+            return TileOptions.from_dict(requested if requested is not None else document.options or None)
+        except (ValueError, TypeError) as exc:
+            raise BadRequest(str(exc), code="bad_settings") from exc
+
+    def _queue_start(self, actor: Actor, document: Document, options: TileOptions) -> dict[str, Any]:
+        if not document.version_id or (not document.kind and document.status is DocumentStatus.AWAITING_UPLOAD):
+            raise Conflict("the document has not been uploaded yet", code="not_uploaded")
+        run = int(time.time() * 1000)  # a new job, even with unchanged settings
+        job_id = job_id_for(document.version_id, options, run)
+        task = PageTask(document.workspace_id, document.document_id, job_id, -1, document.version_id,
+                        document.kind or "", options, run)
+        self._tasks.send([task.to_json()])
+        self._events.record(Event("document.reprocess", document.account_id, document.workspace_id, actor.user_id,
+                                  actor.user_id, {"document_id": document.document_id, "job_id": job_id,
+                                                  "options": options.to_dict()}))
+        return {"document_id": document.document_id, "job_id": job_id, "options": options.to_dict(),
+                "status": "queued"}

@@ -1,0 +1,133 @@
+"""The tiling worker: one page task at a time, from the tiles queue.
+
+Every step is idempotent, because SQS delivers at least once and a worker can die anywhere:
+- tiles are written under the job's own prefix, deterministically, and a page exists once its index does;
+- the page is counted by a conditional write (DynamoDB), never by the worker's memory;
+- whoever counts the last page, or finds every page counted after a crash, tries the ready transition,
+  which exactly one caller wins.
+A document the tiler cannot read fails with the tiler's reason at once (retrying will not help). Anything
+unexpected is noted on the job and raised, so SQS retries it; after the last retry the task reaches the
+dead-letter queue, whose handler fails the document with the noted error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.documents import Job, JobState, PageRecord, PageTask, source_key
+from chalicelib.domain.events import Event
+from chalicelib.imaging.errors import DocumentRejected
+from chalicelib.observability import logger
+from chalicelib.ports import DocumentRecords, EventSink, PageRef, SourceStore, TenancyReader, TileStore
+from chalicelib.services.document_jobs import JobLimits, JobStarter
+from chalicelib.services.progress import ProgressPublisher
+
+
+class PageTiler:
+    def __init__(self, documents: DocumentRecords, sources: SourceStore, tiles: TileStore, tenancy: TenancyReader,
+                 events: EventSink, progress: ProgressPublisher | None, starter: JobStarter,
+                 limits: JobLimits) -> None:
+        self._documents = documents
+        self._sources = sources
+        self._tiles = tiles
+        self._tenancy = tenancy
+        self._events = events
+        self._progress = progress
+        self._starter = starter
+        self._limits = limits
+
+    def handle(self, body: str) -> None:
+        try:
+            task = PageTask.from_json(body)
+        except ValueError as exc:
+            logger.error("not a page task; dropped", extra={"error": str(exc)})
+            return
+        if task.is_start:
+            self._starter.start(task.workspace_id, task.document_id, task.version_id, 0, task.options, task.run)
+            return
+        job = self._documents.job(task.document_id, task.job_id)
+        if job is None or job.state is not JobState.TILING:
+            logger.info("page task of a finished or superseded job", extra={"job": task.job_id})
+            return
+        if self._documents.page(job.document_id, job.job_id, task.page) is None:
+            try:
+                self._tile(job, task)
+            except DocumentRejected as rejected:
+                self._fail(job, rejected.code, f"page {task.page + 1}: {rejected.reason}")
+                return
+            except Exception as exc:
+                self._documents.note_error(job, task.page, f"{type(exc).__name__}: {exc}")
+                raise
+        self._finish_if_complete(task)
+
+    def _tile(self, job: Job, task: PageTask) -> None:
+        # PyMuPDF and Pillow are loaded here, on the tiling path only.
+        from chalicelib.imaging.analyse import Limits
+        from chalicelib.imaging.formats import Kind
+        from chalicelib.imaging.tiler import TileSettings, tile_page
+
+        path = self._sources.download(source_key(job.workspace_id, job.document_id), job.version_id)
+        ref = PageRef(job.workspace_id, job.document_id, job.job_id, task.page)
+        options = task.options
+        settings = TileSettings(tile_size=options.tile_size, overlap=0, format=options.format,
+                                quality=options.quality, dpi=options.dpi, max_side=options.max_side)
+        writer = self._tiles.writer(ref, options.format)
+        result = tile_page(path, Kind(job.kind), task.page, settings, writer.add,
+                           Limits(max_pages=self._limits.max_pages, max_image_pixels=self._limits.max_image_pixels))
+        writer.attach("thumbnail", result.thumbnail)
+        writer.attach("text", result.text.encode())
+        stored, puts = writer.close(result.width, result.height, options.tile_size, result.max_level)
+        record = PageRecord(task.page, result.width, result.height, result.max_level, options.tile_size,
+                            options.format, result.tile_count, result.uniform_count, stored)
+        workspace = self._tenancy.workspace(job.workspace_id)
+        account_id = workspace.account_id if workspace else "unknown"
+        counted = self._documents.page_done(account_id, job, record)
+        logger.info("page tiled", extra={"document": job.document_id, "job": job.job_id, "page": task.page,
+                                         "tiles": result.tile_count, "uniform": result.uniform_count,
+                                         "bytes": stored, "puts": puts, "counted": counted})
+
+    def _finish_if_complete(self, task: PageTask) -> None:
+        job = self._documents.job(task.document_id, task.job_id)
+        if job is None or job.state is not JobState.TILING:
+            return
+        self._documents.note_progress(job, job.pages_done)
+        self._publish(job, {"status": "tiling", "job_id": job.job_id, "page": task.page,
+                            "pages_done": job.pages_done, "page_count": job.page_count})
+        if job.pages_done >= job.page_count and self._documents.finish(job):
+            account_id = self._account_of(job)
+            self._events.record(Event("document.ready", account_id, job.workspace_id, detail={
+                "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))
+            self._publish(job, {"status": "ready", "job_id": job.job_id, "pages_done": job.page_count,
+                                "page_count": job.page_count}, final=True)
+
+    def dead_letter(self, body: str) -> None:
+        """A task whose retries are spent: fail its document with what went wrong, once."""
+        try:
+            task = PageTask.from_json(body)
+        except ValueError:
+            logger.error("an unreadable message reached the tiles dead-letter queue")
+            return
+        job = self._documents.job(task.document_id, task.job_id)
+        if job is None:
+            reason = "the document could not be analysed, even after retries"
+            self._documents.fail_document(task.workspace_id, task.document_id, "processing_failed", reason)
+            return
+        error = self._documents.last_error(job.document_id, job.job_id)
+        where = f"page {task.page + 1}" if not task.is_start else "the document"
+        self._fail(job, "processing_failed", f"{where} could not be processed, even after retries"
+                                             + (f" (last error: {error})" if error else ""))
+
+    def _fail(self, job: Job, code: str, reason: str) -> None:
+        if not self._documents.fail(job, code, reason):
+            return
+        self._events.record(Event("document.failed", self._account_of(job), job.workspace_id, detail={
+            "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason}))
+        self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason}, final=True)
+
+    def _account_of(self, job: Job) -> str:
+        workspace = self._tenancy.workspace(job.workspace_id)
+        return workspace.account_id if workspace else ""
+
+    def _publish(self, job: Job, progress: dict[str, Any], final: bool = False) -> None:
+        if self._progress is not None:
+            self._progress.publish(job.workspace_id, job.document_id, progress, final=final)
