@@ -28,22 +28,37 @@ class Stored:
         return {"bytes_stored": self.used}
 
 
+class Documents:
+    """The two DocumentRecords calls a grant makes."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], object] = {}
+
+    def create(self, document) -> None:
+        self.items[(document.workspace_id, document.document_id)] = document
+
+    def get(self, workspace_id: str, document_id: str):
+        return self.items.get((workspace_id, document_id))
+
+
 def grants(used: int = 0, max_storage: int | None = 10_000):
     tenancy = tenancy_with_demo()
     account = tenancy.accounts["acc-a"]
     tenancy.accounts["acc-a"] = dataclasses.replace(account, quota_overrides={"max_storage_bytes": max_storage})
     access = AccessService(TOKENS, tenancy)
     presigner, events = FakePresigner(), RecordingEvents()
-    return UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000), access, presigner, events
+    service = UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000, Documents())
+    return service, access, presigner, events
 
 
 def test_an_editor_gets_a_presigned_put_under_the_workspace():
     service, access, presigner, events = grants()
     grant = service.grant(access.authenticate(token("bob")), "ws-a", "../../etc/Site Plan (rev B).pdf", 1200,
                           "application/pdf")
-    assert grant.key.startswith("workspaces/ws-a/uploads/")
-    assert grant.key.endswith("/Site Plan _rev B_.pdf")
-    assert ".." not in grant.key
+    # The key is made of ids only; the name a person typed is the document's name, made safe.
+    assert grant.key == f"workspaces/ws-a/documents/{grant.document_id}/source"
+    document = service._documents.get("ws-a", grant.document_id)
+    assert document.name == "Site Plan _rev B_.pdf" and document.status.value == "awaiting_upload"
     assert grant.to_dict()["headers"] == {"Content-Type": "application/pdf", "Content-Length": "1200"}
     assert presigner.keys == [grant.key]
     assert events.types() == ["upload.granted"]
@@ -61,6 +76,16 @@ def test_refusals_come_before_anything_is_signed(user, workspace, size, content_
     with pytest.raises(refusal):
         service.grant(access.authenticate(token(user)), workspace, "a.pdf", size, content_type)
     assert presigner.keys == [] and events.events == []
+
+
+def test_a_new_version_goes_to_the_same_key_and_only_for_a_document_of_that_workspace():
+    service, access, presigner, _ = grants()
+    bob = access.authenticate(token("bob"))
+    first = service.grant(bob, "ws-a", "plan.pdf", 100, "application/pdf")
+    second = service.grant(bob, "ws-a", "plan v2.pdf", 120, "application/pdf", document_id=first.document_id)
+    assert second.key == first.key and second.document_id == first.document_id
+    with pytest.raises(NotFound):
+        service.grant(bob, "ws-a", "x.pdf", 100, "application/pdf", document_id="doc-0000000000000000")
 
 
 def test_unlimited_plans_are_not_checked():
