@@ -1,0 +1,138 @@
+"""The document pipeline's adapters against the emulator: counting pages once, turning ready exactly once,
+failing and superseding jobs, and the packed tile store's layout and reads."""
+
+import json
+import time
+
+import pytest
+
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
+from chalicelib.adapters.s3_sources import S3SourceStore
+from chalicelib.adapters.s3_tile_store import S3TileStore
+from chalicelib.adapters.sqs_tasks import SqsTaskQueue
+from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord
+from chalicelib.ports import PageRef
+
+
+class Tile:
+    def __init__(self, level: int, col: int, row: int, data: bytes, uniform: str | None = None) -> None:
+        self.level, self.col, self.row, self.data, self.uniform = level, col, row, data, uniform
+
+
+@pytest.fixture
+def documents(stack, clients):
+    return DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
+
+
+def _document(store: DynamoDocumentStore, pages: int = 2) -> tuple[Document, Job]:
+    suffix = f"{time.time_ns():016x}"[-16:]
+    document = Document("ws-c", f"doc-{suffix}", f"acc-{suffix}", "plan.pdf", "application/pdf",
+                        DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u1", 10)
+    store.create(document)
+    job = Job("ws-c", document.document_id, f"job-{suffix}", "v1", "pdf", JobState.TILING, pages, 0, {},
+              int(time.time()))
+    assert store.start_job(job, {"kind": "pdf", "version_id": "v1"}) is True
+    assert store.start_job(job, {"kind": "pdf", "version_id": "v1"}) is False  # a redelivered start
+    return document, job
+
+
+def _record(page: int) -> PageRecord:
+    return PageRecord(page, 100, 80, 7, 256, "jpeg", 8, 3, 1234)
+
+
+def test_pages_count_once_and_the_document_turns_ready_exactly_once(documents, stack, clients):
+    document, job = _document(documents)
+    assert documents.page_done(document.account_id, job, _record(0)) is True
+    assert documents.page_done(document.account_id, job, _record(0)) is False  # a duplicated task
+    assert documents.finish(job) is False  # one page of two
+    assert documents.page_done(document.account_id, job, _record(1)) is True
+    fresh = documents.job(document.document_id, job.job_id)
+    assert fresh is not None and fresh.pages_done == 2
+    assert documents.finish(fresh) is True
+    assert documents.finish(fresh) is False  # whoever comes second
+    assert documents.get("ws-c", document.document_id).status is DocumentStatus.READY
+    assert [r.page for r in documents.pages(document.document_id, job.job_id)] == [0, 1]
+    usage = DynamoUsageMeter(clients["dynamodb"], stack.outputs["MainTableName"]).read(
+        document.account_id, period_of(time.time()))
+    assert usage["pages_processed"] == 2
+    assert documents.fail(fresh, "x", "too late") is False  # a ready job cannot fail
+
+
+def test_a_failed_job_fails_its_document_once_with_the_reason(documents):
+    document, job = _document(documents)
+    assert documents.fail(job, "corrupt", "page 2: the file is damaged") is True
+    assert documents.fail(job, "corrupt", "again") is False
+    stored = documents.get("ws-c", document.document_id)
+    assert (stored.status, stored.reason_code, stored.reason) == (DocumentStatus.FAILED, "corrupt",
+                                                                  "page 2: the file is damaged")
+    assert [j.job_id for j in documents.jobs_in_state(JobState.FAILED, 100, None).items].count(job.job_id) == 1
+
+
+def test_a_superseded_job_cannot_touch_the_document(documents):
+    document, old = _document(documents, pages=1)
+    new = Job("ws-c", document.document_id, old.job_id + "-2", "v2", "pdf", JobState.TILING, 1, 0, {},
+              int(time.time()))
+    assert documents.start_job(new, {"version_id": "v2"}) is True
+    documents.page_done(document.account_id, old, _record(0))
+    assert documents.finish(documents.job(document.document_id, old.job_id)) is False
+    assert documents.get("ws-c", document.document_id).job_id == new.job_id
+    assert documents.fail(old, "x", "old news") is True  # the old job is concluded alone
+    assert documents.get("ws-c", document.document_id).status is DocumentStatus.TILING
+
+
+def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients):
+    store = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])
+    ref = PageRef("ws-c", "doc-1", f"job-{time.time_ns()}", 0)
+    white = b"\xff\xd8white-tile\xff\xd9"
+    writer = store.writer(ref, "jpeg")
+    writer.add(Tile(8, 0, 0, b"tile-a"))
+    writer.add(Tile(8, 1, 0, white, uniform="ffffff"))
+    writer.add(Tile(7, 0, 0, b"tile-b"))
+    writer.attach("thumbnail", b"thumb")
+    writer.attach("text", "Grundriss EG".encode())
+    stored, puts = writer.close(300, 200, 256, 8)
+    assert puts in (2, 3)  # pack + index, plus the shared white tile unless an earlier test stored it
+    assert stored > 0
+
+    second = store.writer(PageRef("ws-c", "doc-1", ref.job_id, 1), "jpeg")
+    second.add(Tile(8, 0, 0, white, uniform="ffffff"))
+    assert second.close(100, 100, 256, 7)[1] == 2  # the shared tile is not stored again
+
+    reader = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])  # a fresh instance: no caches
+    assert reader.read(ref, "8/0_0").data == b"tile-a"
+    assert reader.read(ref, "7/0_0").data == b"tile-b"
+    assert reader.read(ref, "8/1_0").data == white
+    assert reader.read(ref, "@text").data.decode() == "Grundriss EG"
+    assert reader.read(ref, "@thumbnail").content_type == "image/jpeg"
+    assert reader.read(ref, "9/0_0") is None
+    assert reader.read(PageRef("ws-c", "doc-1", ref.job_id, 5), "8/0_0") is None
+    assert reader.etag(ref, "8/0_0") == reader.read(ref, "8/0_0").etag
+    keys = [o["Key"] for o in clients["s3"].list_objects_v2(
+        Bucket=stack.outputs["TilesBucketName"], Prefix=f"workspaces/ws-c/documents/doc-1/{ref.job_id}/")["Contents"]]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["p00000.index.json", "p00000.pack", "p00001.index.json",
+                                                         "p00001.pack"]
+
+
+def test_sources_download_once_per_version_and_tasks_are_sent_in_batches(stack, clients, tmp_path):
+    s3, bucket = clients["s3"], stack.outputs["DocumentsBucketName"]
+    key = f"workspaces/ws-c/documents/doc-{time.time_ns():016x}"[-60:] + "/source"
+    version = s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.7 one")["VersionId"]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.7 two")
+    sources = S3SourceStore(s3, bucket, cache_dir=str(tmp_path))
+    path = sources.download(key, version)
+    assert open(path, "rb").read() == b"%PDF-1.7 one"  # the version asked for, not the latest
+    assert sources.download(key, version) == path
+
+    queue = SqsTaskQueue(clients["sqs"], stack.outputs["TilesDeadLetterQueueName"])
+    bodies = [json.dumps({"n": i}) for i in range(23)]
+    queue.send(bodies)
+    url = clients["sqs"].get_queue_url(QueueName=stack.outputs["TilesDeadLetterQueueName"])["QueueUrl"]
+    seen: list[str] = []
+    while len(seen) < 23:
+        messages = clients["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        assert messages, f"only {len(seen)} of 23 tasks arrived"
+        for m in messages:
+            seen.append(m["Body"])
+            clients["sqs"].delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert sorted(seen) == sorted(bodies)
