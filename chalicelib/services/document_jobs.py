@@ -77,8 +77,8 @@ class JobStarter:
             if existing.state is JobState.TILING:  # a redelivery: make sure every page is queued
                 self._queue_pages(existing)
             return existing
-        self._documents.update(workspace_id, document_id, {
-            "status": DocumentStatus.ANALYSING.value, "version_id": version_id, "size": size or document.size})
+        # The version is recorded with the job: a version that cannot be read must not replace a good one.
+        self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value})
         self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
         try:
             kind, analysis_pages, metadata = self._analyse(source_key(workspace_id, document_id), version_id)

@@ -111,6 +111,13 @@ class PageTiler:
         if job is None:
             reason = "the document could not be analysed, even after retries"
             self._documents.fail_document(task.workspace_id, task.document_id, "processing_failed", reason)
+            workspace = self._tenancy.workspace(task.workspace_id)
+            self._events.record(Event("document.failed", workspace.account_id if workspace else "", task.workspace_id,
+                                      detail={"document_id": task.document_id, "code": "processing_failed",
+                                              "reason": reason}))
+            if self._progress is not None:
+                self._progress.publish(task.workspace_id, task.document_id, {
+                    "status": "failed", "code": "processing_failed", "reason": reason}, final=True)
             return
         error = self._documents.last_error(job.document_id, job.job_id)
         where = f"page {task.page + 1}" if not task.is_start else "the document"

@@ -1,0 +1,181 @@
+"""Documents through the whole local stack: presigned upload -> S3 notification -> analysis -> page tasks on
+the tiles queue -> tiling workers -> packed tiles -> manifest and tiles over REST; progress on a websocket;
+hostile inputs; redelivery; poisoned tasks."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.domain.tile_plan import TilePlan
+from tests.e2e.api_client import Api
+from tests.e2e.documents_samples import SAMPLES, letter_pdf
+
+pytestmark = pytest.mark.e2e
+WS = "ws-demo"
+
+
+def upload(api: Api, name: str, body: bytes, content_type: str = "application/pdf") -> dict[str, Any]:
+    grant = api.ok("POST", f"/workspaces/{WS}/uploads", {"filename": name, "size": len(body),
+                                                          "content_type": content_type}, status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    return grant
+
+
+def settle(api: Api, document_id: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        document = api.ok("GET", f"/workspaces/{WS}/documents/{document_id}")
+        if document["status"] in ("ready", "failed"):
+            return document
+        time.sleep(0.3)
+    pytest.fail(f"document {document_id} still {document['status']} after {timeout} s")
+
+
+def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(stack):
+    from PIL import Image
+
+    bob, vera, olga = (Api(stack, stack.token(u)) for u in ("bob", "vera", "olga"))
+    grant = upload(bob, "site plan.pdf", letter_pdf(pages=3, text="Ground floor plan"))
+    document = settle(bob, grant["document_id"])
+    assert document["status"] == "ready", document
+    assert (document["kind"], document["page_count"], document["pages_done"]) == ("pdf", 3, 3)
+    assert document["name"] == "site plan.pdf"
+    assert [p["page"] for p in document["pages"]] == [0, 1, 2]
+
+    page = document["pages"][0]
+    assert (page["width"], page["height"]) == (2550, 3300)  # letter at 300 dpi
+    descriptor = requests.get(page["dzi"], timeout=10)
+    assert descriptor.status_code == 200
+    size = ET.fromstring(descriptor.text)[0].attrib
+    plan = TilePlan(int(size["Width"]), int(size["Height"]))
+    files = page["dzi"].removesuffix(".dzi") + "_files"
+    for level in (plan.max_level, plan.max_level - 3, 0):  # every tile of three levels decodes at its size
+        lv = plan.level(level)
+        for col in range(lv.cols):
+            for row in range(lv.rows):
+                tile = requests.get(f"{files}/{level}/{col}_{row}.jpeg", timeout=10)
+                assert tile.status_code == 200 and tile.headers["Content-Type"] == "image/jpeg"
+                left, top, right, bottom = plan.tile_box(level, col, row)
+                assert Image.open(io.BytesIO(tile.content)).size == (right - left, bottom - top)
+    first = requests.get(f"{files}/{plan.max_level}/0_0.jpeg", timeout=10)
+    assert "immutable" in first.headers["Cache-Control"]
+    again = requests.get(f"{files}/{plan.max_level}/0_0.jpeg", headers={"If-None-Match": first.headers["ETag"]},
+                         timeout=10)
+    assert again.status_code == 304 and again.content == b""
+
+    info = requests.get(page["iiif"], timeout=10).json()
+    assert info["profile"] == "level0" and (info["width"], info["height"]) == (2550, 3300)
+    iiif_tile = requests.get(f"{info['id']}/0,0,512,512/256,256/0/default.jpg", timeout=10)
+    assert iiif_tile.content == requests.get(f"{files}/{plan.max_level - 1}/0_0.jpeg", timeout=10).content
+    assert requests.get(f"{info['id']}/1,0,512,512/256,256/0/default.jpg", timeout=10).status_code == 400
+    assert Image.open(io.BytesIO(requests.get(page["thumbnail"], timeout=10).content)).format == "JPEG"
+
+    text = vera.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}/pages/1/text")
+    assert "Ground floor plan" in text["text"]
+    assert vera.ok("GET", f"/workspaces/{WS}/documents")["items"][0]["document_id"] == grant["document_id"]
+    # Another tenant learns nothing; a forged or altered grant opens nothing.
+    assert olga.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}").status_code == 404
+    assert olga.call("GET", f"/workspaces/{WS}/documents").status_code == 404
+    grant_part = page["dzi"].split("/tiles/")[1].split("/")[0]
+    forged = page["dzi"].replace(grant_part, grant_part[:-3] + ("AAA" if grant_part[-3:] != "AAA" else "BBB"))
+    assert requests.get(forged, timeout=10).status_code == 404
+    # A viewer reads but does not reprocess.
+    assert vera.call("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/reprocess", {}).status_code == 403
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_hostile_and_odd_inputs_end_in_a_clear_state(stack, sample):
+    bob = Api(stack, stack.token("bob"))
+    body, declared, expected_status, expected_code = SAMPLES[sample]()
+    grant = upload(bob, f"{sample}.bin", body, declared)
+    document = settle(bob, grant["document_id"])
+    if expected_status == "either":  # MuPDF repairs some damage: then it is processed, else refused clearly
+        expected_status = document["status"]
+        expected_code = document.get("reason_code")
+    assert document["status"] == expected_status, document
+    if expected_status == "failed":
+        assert document["reason_code"] == expected_code and len(document["reason"]) > 10, document
+    events = Api(stack, stack.token("alice")).ok("GET", "/admin/events", workspace_id=WS,
+                                                 type=f"document.{expected_status}")["items"]
+    assert any(e["detail"].get("document_id") == grant["document_id"] for e in events)
+
+
+def test_empty_files_are_refused_before_upload(stack):
+    bob = Api(stack, stack.token("bob"))
+    refused = bob.call("POST", f"/workspaces/{WS}/uploads", {"filename": "empty.pdf", "size": 0,
+                                                             "content_type": "application/pdf"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_body"
+
+
+def test_progress_streams_to_members_and_ready_is_announced_once(stack):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    bob = Api(stack, stack.token("bob"))
+    for _attempt in range(3):
+        seen: list[dict[str, Any]] = []
+        try:
+            with connect(f"{stack.ws}/?token={stack.token('alice')}&workspace={WS}") as alice:
+                grant = upload(bob, "progress.pdf", letter_pdf(pages=4))
+                deadline = time.time() + 60
+                while not any(m["progress"].get("status") == "ready" for m in seen):
+                    assert time.time() < deadline, f"no ready announced; saw {seen}"
+                    try:
+                        message = json.loads(alice.recv(timeout=1))
+                    except TimeoutError:  # a client heartbeats (the test stack closes idle sockets after 3 s)
+                        alice.send(json.dumps({"action": "ping"}))
+                        continue
+                    if message.get("action") == "progress" and message["subject"] == grant["document_id"]:
+                        seen.append(message)
+        except ConnectionClosed:
+            continue
+        statuses = [m["progress"]["status"] for m in seen]
+        assert statuses.count("ready") == 1 and statuses[-1] == "ready" and "tiling" in statuses
+        assert seen[-1]["final"] is True
+        return
+    pytest.fail("the connection ended before the document was ready, three times")
+
+
+def test_redelivered_tasks_change_nothing_and_a_poisoned_task_fails_its_document(stack):
+    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
+    grant = upload(bob, "twice.pdf", letter_pdf(pages=2))
+    document = settle(bob, grant["document_id"])
+    assert document["status"] == "ready"
+    usage_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"].get("pages_processed")
+
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.cfg.settings["KALEXO_TILES_QUEUE"])["QueueUrl"]
+    task = {"v": 1, "workspace_id": WS, "document_id": grant["document_id"], "job_id": document["job_id"],
+            "page": 1, "version_id": document["version_id"], "kind": "pdf", "options": document["options"], "run": 0}
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(task))
+    time.sleep(4)
+    after = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
+    assert after["status"] == "ready" and after["pages"] == document["pages"]
+    assert alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"].get("pages_processed") == usage_before
+    ready = alice.ok("GET", "/admin/events", workspace_id=WS, type="document.ready")["items"]
+    assert sum(e["detail"]["document_id"] == grant["document_id"] for e in ready) == 1
+
+    # A start task for a version that does not exist fails on every attempt, reaches the dead-letter queue,
+    # and its handler fails the document with a reason.
+    poisoned = {**task, "page": -1, "job_id": "job-poisoned", "version_id": "no-such-version", "run": 1}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(poisoned))
+    failed = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        failed = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
+        if failed["status"] == "failed":
+            break
+        time.sleep(0.5)
+    assert failed is not None and failed["status"] == "failed", failed
+    assert failed["reason_code"] == "processing_failed" and "retries" in failed["reason"]
+    # An owner retries it: processed again from its stored version, ready again.
+    assert alice.ok("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry", status=202)["status"] == "queued"
+    assert settle(bob, grant["document_id"])["status"] == "ready"
