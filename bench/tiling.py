@@ -1,0 +1,215 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""Tiling: this project's tiler against a naive Pillow loop and libvips' dzsave, on one core, in the same run.
+
+`python -m bench.tiling [--pages 50] [--dpi 300]` makes its inputs (bench/tiling_inputs.py: a report of
+letter pages and an A0 plan sheet), then runs every contender on every input in a fresh subprocess pinned to
+core 0, so each child's ru_maxrss is that contender's peak. Tiles go to a local directory, as the store would
+write them. Contenders:
+
+- `kalexo objects`: `tile_page`, one file per tile that is not uniform, a uniform tile once per run (what a
+  store keyed by tile would PUT);
+- `kalexo packed`: `tile_page`, one pack file (tiles back to back) plus one index per page (2 PUTs a page);
+- `naive pillow`: the page rendered whole by PyMuPDF at the same dpi, each level resized from the full image
+  with Pillow's default filter (bicubic), every tile cropped and saved as JPEG q85;
+- `vips dzsave`: the same whole-page render handed to `pyvips.Image.new_from_memory(...).dzsave(...)`
+  (tile 256, overlap 0, .jpg Q=85). pyvips-binary has no PDF loader (pdfload needs poppler or PDFium), so no
+  variant where libvips renders the PDF itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+CONTENDERS = ("kalexo objects", "kalexo packed", "naive pillow", "vips dzsave")
+GOALS = {"naive pillow": 1.6, "vips dzsave": 3.0}  # required pages/s ratio of `kalexo objects` to each
+A0_GOAL_MB = 512
+
+
+def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[str, int]:
+    from chalicelib.imaging.formats import sniff
+    from chalicelib.imaging.tiler import Tile, TileSettings, tile_page
+
+    kind = sniff(path)
+    assert kind is not None
+    settings = TileSettings(dpi=dpi)
+    uniform_seen: set[str] = set()
+    totals = {"tiles": 0, "puts": 0, "bytes": 0}
+    for index in range(pages):
+        tiles: list[Tile] = []
+        result = tile_page(path, kind, index, settings, tiles.append)
+        totals["tiles"] += result.tile_count
+        page_dir = out / f"p{index}"
+        page_dir.mkdir()
+        if packed:
+            # One object of tile bytes (a uniform tile stored once in it) and an index of (offset, length) a tile.
+            pack, index_rows = bytearray(), []
+            stored: dict[str, tuple[int, int]] = {}
+            for tile in tiles:
+                key = f"{tile.uniform}-{len(tile.data)}" if tile.uniform else None
+                if key is not None and key in stored:
+                    where = stored[key]
+                else:
+                    where = (len(pack), len(tile.data))
+                    pack += tile.data
+                    if key is not None:
+                        stored[key] = where
+                index_rows.append((tile.level, tile.col, tile.row, *where))
+            (page_dir / "tiles.pack").write_bytes(pack)
+            index_bytes = json.dumps(index_rows, separators=(",", ":")).encode()
+            (page_dir / "tiles.index.json").write_bytes(index_bytes)
+            totals["puts"] += 2
+            totals["bytes"] += len(pack) + len(index_bytes)
+            continue
+        for tile in tiles:
+            if tile.uniform is not None:
+                name = f"u-{tile.uniform}-{len(tile.data)}"
+                if name in uniform_seen:
+                    continue
+                uniform_seen.add(name)
+                target = out / f"{name}.jpeg"
+            else:
+                target = page_dir / f"{tile.level}-{tile.col}-{tile.row}.jpeg"
+            target.write_bytes(tile.data)
+            totals["puts"] += 1
+            totals["bytes"] += len(tile.data)
+    return totals
+
+
+def _whole_page(page: Any, dpi: int) -> Any:
+    import pymupdf
+
+    from chalicelib.domain.tile_plan import fit_scale
+
+    scale = fit_scale(page.rect.width, page.rect.height, dpi, 16384)
+    return page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+
+
+def _naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
+    import pymupdf
+    from PIL import Image
+
+    from chalicelib.domain.tile_plan import TilePlan
+
+    totals = {"tiles": 0, "puts": 0, "bytes": 0}
+    with pymupdf.open(path) as doc:
+        for index in range(pages):
+            pix = _whole_page(doc[index], dpi)
+            full = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            del pix
+            plan = TilePlan(full.width, full.height)
+            for level in plan.levels():
+                image = full if level.level == plan.max_level else full.resize((level.width, level.height))
+                level_dir = out / f"p{index}" / str(level.level)
+                level_dir.mkdir(parents=True)
+                for row in range(level.rows):
+                    for col in range(level.cols):
+                        target = level_dir / f"{col}_{row}.jpeg"
+                        image.crop(plan.tile_box(level.level, col, row)).save(target, "JPEG", quality=85)
+                        totals["tiles"] += 1
+                        totals["puts"] += 1
+                        totals["bytes"] += target.stat().st_size
+    return totals
+
+
+def _dzsave(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
+    import pymupdf
+    import pyvips  # type: ignore[import-untyped]
+
+    totals = {"tiles": 0, "puts": 0, "bytes": 0}
+    with pymupdf.open(path) as doc:
+        for index in range(pages):
+            pix = _whole_page(doc[index], dpi)
+            image = pyvips.Image.new_from_memory(pix.samples_mv, pix.width, pix.height, 3, "uchar")
+            image.dzsave(str(out / f"p{index}"), tile_size=256, overlap=0, suffix=".jpg[Q=85]")
+            del image, pix
+            for tile in (out / f"p{index}_files").rglob("*.jpg"):
+                totals["tiles"] += 1
+                totals["puts"] += 1
+                totals["bytes"] += tile.stat().st_size
+    return totals
+
+
+def _child(contender: str, path: str, pages: int, dpi: int) -> None:
+    """Runs in the subprocess: one contender, one input; prints one JSON line."""
+    with tempfile.TemporaryDirectory(prefix="tiling-out-") as out_dir:
+        out = Path(out_dir)
+        started = time.perf_counter()
+        if contender.startswith("kalexo"):
+            totals = _kalexo(path, pages, out, dpi, packed=contender.endswith("packed"))
+        elif contender == "naive pillow":
+            totals = _naive(path, pages, out, dpi)
+        else:
+            totals = _dzsave(path, pages, out, dpi)
+        seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **totals}))
+
+
+def _run(contender: str, path: str, pages: int, dpi: int) -> dict[str, Any]:
+    env = {**os.environ, "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi)],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**figures, "pages": pages}
+
+
+def _table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
+    print(f"{'contender':<16} {'input':<12} {'pages/s':>8} {'tiles/s':>8} {'peak MB':>8} {'tiles/page':>10} "
+          f"{'PUTs/page':>10} {'MB stored':>10}")
+    for (contender, name), r in results.items():
+        print(f"{contender:<16} {name:<12} {r['pages'] / r['seconds']:>8.2f} {r['tiles'] / r['seconds']:>8.0f} "
+              f"{r['peak_mb']:>8.0f} {r['tiles'] / r['pages']:>10.1f} {r['puts'] / r['pages']:>10.1f} "
+              f"{r['bytes'] / 1e6:>10.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=50, help="pages of the report to tile (max 50)")
+    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--child", nargs=4, metavar=("CONTENDER", "PATH", "PAGES", "DPI"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        contender, path, pages, dpi = args.child
+        _child(contender, path, int(pages), int(dpi))
+        return
+    os.sched_setaffinity(0, {0})  # children inherit the single core
+    from bench.tiling_inputs import a0_sheet, report_pdf
+
+    with tempfile.TemporaryDirectory(prefix="tiling-in-") as in_dir:
+        report, sheet = os.path.join(in_dir, "report.pdf"), os.path.join(in_dir, "a0.pdf")
+        report_pdf(report, pages=50)
+        a0_sheet(sheet)
+        inputs = {f"report x{min(args.pages, 50)}": (report, min(args.pages, 50)), "A0 sheet": (sheet, 1)}
+        results: dict[tuple[str, str], dict[str, Any]] = {}
+        for name, (path, pages) in inputs.items():
+            for contender in CONTENDERS:
+                results[(contender, name)] = _run(contender, path, pages, args.dpi)
+                print(f"  {contender} / {name}: {results[(contender, name)]['seconds']:.1f} s", file=sys.stderr)
+    print(f"\nOne core, {args.dpi} dpi, 256 px JPEG q85 tiles\n")
+    _table(results)
+    print()
+    for name in inputs:
+        ours = results[("kalexo objects", name)]
+        for other, goal in GOALS.items():
+            ratio = results[(other, name)]["seconds"] / ours["seconds"]
+            print(f"{name}: kalexo is {ratio:.2f}x {other} in pages/s (goal {goal}x: "
+                  f"{'met' if ratio >= goal else 'NOT met'})")
+    a0_peak = max(results[(c, "A0 sheet")]["peak_mb"] for c in CONTENDERS if c.startswith("kalexo"))
+    print(f"A0 sheet: kalexo peak RSS {a0_peak:.0f} MB (goal <= {A0_GOAL_MB} MB: "
+          f"{'met' if a0_peak <= A0_GOAL_MB else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

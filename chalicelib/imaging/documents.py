@@ -1,0 +1,135 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""Opening an uploaded file with PyMuPDF or Pillow, turning every way it can fail into a `DocumentRejected`.
+
+Both `analyse` and `tile_page` open files only through here, so the two agree on what is acceptable: the size
+checks, the password rule (an empty user password is no password), the page limit and the decompression-bomb
+guard, which reads the header's pixel count before a single pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pymupdf
+from PIL import Image
+
+from chalicelib.imaging import office
+from chalicelib.imaging.errors import (
+    EMPTY,
+    FILE_TOO_LARGE,
+    IMAGE_TOO_LARGE,
+    NO_PAGES,
+    PASSWORD_PROTECTED,
+    TOO_MANY_PAGES,
+    UNSUPPORTED_TYPE,
+    DocumentRejected,
+    corrupt,
+)
+from chalicelib.imaging.formats import OFFICE_KINDS, PAGED_KINDS, RASTER_KINDS, Kind
+from chalicelib.imaging.limits import Limits
+
+# Pillow's own guard uses a process-wide limit (and only warns below twice that); ours is per call and runs
+# right after the header is parsed, so Pillow's is switched off rather than left to disagree with it.
+Image.MAX_IMAGE_PIXELS = None
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+# What PyMuPDF raises for a broken file (FileDataError is a RuntimeError; MuPDF's own errors are FzErrorBase).
+PYMUPDF_ERRORS: tuple[type[Exception], ...] = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
+# What Pillow's decoders raise for a broken file: plugins use all of these for bad headers and truncated data.
+PILLOW_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
+                                              IndexError, KeyError, TypeError)
+
+
+def checked_source(path: str, kind: Kind | None, limits: Limits) -> tuple[str, Kind]:
+    """The file to open and how: size limits first (an empty file sniffs as nothing, and "empty" is the better
+    reason), then the kind (None: sniffed as nothing we show), then Office documents become LibreOffice's PDF."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise DocumentRejected(EMPTY, "The file is empty (0 bytes); the upload may have failed, so try again.")
+    if size > limits.max_file_bytes:
+        raise DocumentRejected(FILE_TOO_LARGE, f"The file is larger than this workspace accepts "
+                                               f"({limits.max_file_bytes // 1024**2} MB).")
+    if kind is None or (kind not in PAGED_KINDS and kind not in RASTER_KINDS and kind not in OFFICE_KINDS):
+        raise DocumentRejected(UNSUPPORTED_TYPE, "This type of file cannot be shown here; upload a PDF, an image "
+                                                 "(JPEG, PNG, TIFF, WebP, GIF), SVG, XPS, EPUB or CBZ.")
+    if kind in OFFICE_KINDS:
+        return office.as_pdf(path, kind), Kind.PDF
+    return path, kind
+
+
+def check_page_count(count: int, limits: Limits) -> None:
+    if count < 1:
+        raise DocumentRejected(NO_PAGES, "The file has no pages to show.")
+    if count > limits.max_pages:
+        raise DocumentRejected(TOO_MANY_PAGES, f"The file has {count} pages; at most {limits.max_pages} "
+                                               f"can be shown, so split it and upload the parts.")
+
+
+@contextmanager
+def open_paged(path: str, kind: Kind, limits: Limits) -> Iterator[pymupdf.Document]:
+    """A PyMuPDF document opened as `kind` (by content: the file's name may say otherwise), checked and unlocked."""
+    try:
+        doc = pymupdf.open(path, filetype=kind.value)
+    except PYMUPDF_ERRORS as error:
+        raise corrupt(str(error)) from error
+    try:
+        # A PDF encrypted with only an owner password opens with an empty user password, as in any viewer.
+        if doc.needs_pass and not doc.authenticate(""):
+            raise DocumentRejected(PASSWORD_PROTECTED, "The file is protected by a password; remove the password "
+                                                       "(or save an unprotected copy) and upload it again.")
+        try:
+            count = doc.page_count  # EPUB lays the whole book out here
+        except PYMUPDF_ERRORS as error:
+            raise corrupt(str(error)) from error
+        check_page_count(count, limits)
+        yield doc
+    finally:
+        doc.close()
+
+
+@contextmanager
+def open_raster(path: str, limits: Limits) -> Iterator[Image.Image]:
+    """A Pillow image with only its header read; every frame's pixel count is checked before decoding."""
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError as error:  # only if someone turned Pillow's guard back on
+        raise too_large(0, limits) from error
+    except PILLOW_ERRORS as error:
+        raise corrupt(str(error)) from error
+    with image:
+        check_pixels(image, limits)
+        yield image
+
+
+def check_pixels(image: Image.Image, limits: Limits) -> None:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise corrupt(f"image size {width} x {height}")
+    if width * height > limits.max_image_pixels:
+        raise too_large(width * height, limits)
+
+
+def too_large(pixels: int, limits: Limits) -> DocumentRejected:
+    claimed = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
+    return DocumentRejected(IMAGE_TOO_LARGE, f"The image is too large to show{claimed}; the limit is "
+                                             f"{limits.max_image_pixels / 1e6:,.0f} megapixels, so scale it down "
+                                             f"and upload it again.")
+
+
+def raster_frames(image: Image.Image, kind: Kind) -> int:
+    """Pages of a raster: every frame of a TIFF; the first frame only of GIF, WebP and APNG animations."""
+    return int(getattr(image, "n_frames", 1)) if kind is Kind.TIFF else 1
+
+
+def seek_frame(image: Image.Image, index: int, limits: Limits) -> None:
+    try:
+        image.seek(index)
+    except PILLOW_ERRORS as error:
+        raise corrupt(str(error)) from error
+    check_pixels(image, limits)

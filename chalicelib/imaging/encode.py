@@ -1,0 +1,70 @@
+"""Turning tile pixels into tile bytes, and the shortcut for tiles of one colour.
+
+Uniform tiles are most of a document's pyramid (margins, the space between paragraphs, the inside of plain
+rooms on a plan), and every one of a given size and colour encodes to the same bytes: they are encoded once per
+process and served from a cache after that. Detecting one costs `getcolors(1)`, which gives up at the second
+colour it meets, so a tile with content usually costs almost nothing to rule out.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image
+
+WHITE = (255, 255, 255)
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    uniform: str | None  # 'rrggbb' when every pixel is that colour
+
+
+def hex_colour(rgb: tuple[int, int, int]) -> str:
+    return "{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
+    """One tile or thumbnail as `fmt`; RGB in (JPEG has no alpha), settings chosen for speed over a few bytes."""
+    out = io.BytesIO()
+    if fmt == "jpeg":
+        # optimize=False: Huffman optimisation costs a second pass for ~5% smaller tiles; 4:2:0 is the default.
+        image.save(out, "JPEG", quality=quality, optimize=False)
+    elif fmt == "png":
+        image.save(out, "PNG", compress_level=3)  # level 6 (the default) is several times slower on photos
+    elif fmt == "webp":
+        image.save(out, "WEBP", quality=quality, method=2)
+    else:
+        raise ValueError(f"unknown tile format {fmt!r}; use one of {sorted(_PIL_FORMATS)}")
+    return out.getvalue()
+
+
+@lru_cache(maxsize=512)
+def uniform_tile(width: int, height: int, rgb: tuple[int, int, int], fmt: str, quality: int) -> bytes:
+    """The encoded bytes of a tile of one colour, made once per (size, colour, format, quality) per process."""
+    return encode(Image.new("RGB", (width, height), rgb), fmt, quality)
+
+
+def uniform_colour(tile: Image.Image) -> tuple[int, int, int] | None:
+    colours = tile.getcolors(1)
+    if colours is None:
+        return None
+    colour = colours[0][1]
+    assert isinstance(colour, tuple)
+    return (int(colour[0]), int(colour[1]), int(colour[2]))
+
+
+def encode_tile(tile: Image.Image, fmt: str, quality: int) -> Encoded:
+    rgb = uniform_colour(tile)
+    if rgb is not None:
+        return Encoded(uniform_tile(tile.width, tile.height, rgb, fmt, quality), hex_colour(rgb))
+    return Encoded(encode(tile, fmt, quality), None)
+
+
+def encode_blank(width: int, height: int, fmt: str, quality: int, rgb: tuple[int, int, int] = WHITE) -> Encoded:
+    """A tile known to be background without looking at its pixels (no drawing reaches it)."""
+    return Encoded(uniform_tile(width, height, rgb, fmt, quality), hex_colour(rgb))

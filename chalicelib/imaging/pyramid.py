@@ -1,0 +1,142 @@
+"""Building a deep-zoom pyramid from the full-size page's rows, fed top to bottom in bands, in bounded memory.
+
+The full-size level is never held whole (an A0 sheet at 300 dpi is 418 Mpx, 1.25 GB as RGB). Each large level
+keeps only the rows it has not cut into tiles yet; as rows arrive it cuts every tile row they complete, then
+halves them (`Image.reduce(2)`: a 2 x 2 box average that rounds odd edges up, as Deep Zoom does) and passes the
+half-size rows to the level below, which does the same. Memory per level is about a band plus a tile row of its
+own width, so the whole pyramid needs roughly two bands of the full-size width.
+
+Once a level is small (a few megapixels) it is assembled whole in memory, and it and every level below are cut
+from whole images; those images are kept, because the thumbnail comes from one of them rather than a second
+render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from PIL import Image
+
+from chalicelib.domain.tile_plan import Level, TilePlan
+
+SMALL_LEVEL_PIXELS = 4_000_000
+# Cuts every tile of tile row `row` of `level` from `image`, whose first pixel row is the level's row `image_top`.
+RowCutter = Callable[[Level, int, Image.Image, int], None]
+
+
+class _Rows(Protocol):
+    def push(self, rows: Image.Image, last: bool) -> None: ...
+
+
+def _vstack(upper: Image.Image, lower: Image.Image) -> Image.Image:
+    stacked = Image.new(upper.mode, (upper.width, upper.height + lower.height))
+    stacked.paste(upper, (0, 0))
+    stacked.paste(lower, (0, upper.height))
+    return stacked
+
+
+class _StreamedLevel:
+    """A level too big to hold: cuts tile rows as their pixels arrive, hands halved rows to the level below."""
+
+    def __init__(self, level: Level, plan: TilePlan, cut: RowCutter, below: _Rows) -> None:
+        self._level, self._plan, self._cut, self._below = level, plan, cut, below
+        self._pending: Image.Image | None = None  # rows not yet needed by a cut tile row
+        self._pending_top = 0  # the level row of the first pending row
+        self._next_row = 0  # the next tile row to cut
+        self._carry: Image.Image | None = None  # an odd row waiting for its pair before halving
+
+    def push(self, rows: Image.Image, last: bool) -> None:
+        self._pending = rows if self._pending is None else _vstack(self._pending, rows)
+        self._cut_ready_rows()
+        self._halve_and_pass(rows, last)
+
+    def _cut_ready_rows(self) -> None:
+        assert self._pending is not None
+        size, overlap, level = self._plan.tile_size, self._plan.overlap, self._level
+        available = self._pending_top + self._pending.height
+        while self._next_row < level.rows and min(level.height, (self._next_row + 1) * size + overlap) <= available:
+            self._cut(level, self._next_row, self._pending, self._pending_top)
+            self._next_row += 1
+        # Drop what no later tile row reads (with overlap, a tile row starts `overlap` rows above its own).
+        keep_from = min(available, max(0, self._next_row * size - overlap))
+        if keep_from >= available:
+            self._pending, self._pending_top = None, available
+        elif keep_from > self._pending_top:
+            self._pending = self._pending.crop((0, keep_from - self._pending_top, level.width, self._pending.height))
+            self._pending_top = keep_from
+
+    def _halve_and_pass(self, rows: Image.Image, last: bool) -> None:
+        if self._carry is not None:
+            rows, self._carry = _vstack(self._carry, rows), None
+        if not last and rows.height % 2:
+            self._carry = rows.crop((0, rows.height - 1, rows.width, rows.height))
+            rows = rows.crop((0, 0, rows.width, rows.height - 1))
+        if rows.height:
+            self._below.push(rows.reduce(2), last)
+        elif last:
+            raise AssertionError("the last rows of a level must not be empty")
+
+
+class _HeldLevels:
+    """The first small level, assembled whole, then every level below it made from it by halving."""
+
+    def __init__(self, level: Level, plan: TilePlan, cut: RowCutter) -> None:
+        self._level, self._plan, self._cut = level, plan, cut
+        self._image: Image.Image | None = None
+        self._filled = 0
+        self.images: dict[int, Image.Image] = {}
+
+    def push(self, rows: Image.Image, last: bool) -> None:
+        if self._image is None and last and rows.height == self._level.height:
+            self._image = rows  # the whole level came in one band
+        else:
+            if self._image is None:
+                self._image = Image.new("RGB", (self._level.width, self._level.height))
+            self._image.paste(rows, (0, self._filled))
+        self._filled += rows.height
+        if last:
+            assert self._filled == self._level.height, (self._filled, self._level)
+            self._cut_all()
+
+    def _cut_all(self) -> None:
+        image = self._image
+        assert image is not None
+        for number in range(self._level.level, -1, -1):
+            if number < self._level.level:
+                image = image.reduce(2)
+            level = self._plan.level(number)
+            assert image.size == (level.width, level.height), (image.size, level)
+            for row in range(level.rows):
+                self._cut(level, row, image, 0)
+            self.images[number] = image
+
+
+class Pyramid:
+    """Push the full-size level's rows top to bottom (`last=True` with the final band), then read `images`."""
+
+    def __init__(self, plan: TilePlan, cut: RowCutter, hold_side: int = 0) -> None:
+        levels = list(plan.levels())
+        # Hold whole the first level under the size limit, or under what keeps a level of `hold_side` in memory.
+        held_pixels = max(SMALL_LEVEL_PIXELS, 4 * hold_side * hold_side)
+        held = next(level for level in levels if level.width * level.height <= held_pixels)
+        self._held = _HeldLevels(held, plan, cut)
+        top: _Rows = self._held
+        for level in reversed(levels[:levels.index(held)]):
+            top = _StreamedLevel(level, plan, cut, top)
+        self._top = top
+        self._plan = plan
+        self._received = 0
+
+    def push(self, rows: Image.Image, last: bool) -> None:
+        if rows.mode != "RGB" or rows.width != self._plan.width:
+            raise ValueError(f"rows must be RGB and {self._plan.width} wide, got {rows.mode} {rows.width}")
+        self._received += rows.height
+        if last != (self._received == self._plan.height):
+            raise ValueError(f"{self._received} of {self._plan.height} rows received with last={last}")
+        self._top.push(rows, last)
+
+    @property
+    def images(self) -> dict[int, Image.Image]:
+        """The levels held whole (level number -> image), complete once the last rows are pushed."""
+        return self._held.images

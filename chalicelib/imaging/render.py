@@ -1,0 +1,155 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""A page as full-size RGB rows on demand: vector pages rendered band by band, rasters decoded and cut.
+
+`VectorPage` renders from a display list (the page's content is interpreted once, not once per band) with a
+clip in pixel space, so bands meet exactly: a band is rendered with two extra rows above and below, which are
+dropped, because MuPDF's anti-aliasing differs by a few levels on the first rows of a clip (a visible seam on
+hairlines otherwise). Bands that nothing reaches are not rendered at all.
+
+`RasterPage` decodes with Pillow, which has no partial decoding: the frame is held whole (its pixel count was
+checked against the limit before decoding), converted to RGB one band at a time so no second full-size copy
+exists, and shown 1:1 unless it exceeds `max_side`; then JPEG decodes at a reduced DCT scale (`draft`) before
+the final resize.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pymupdf
+from PIL import Image, ImageOps
+
+from chalicelib.domain.tile_plan import fit_scale
+from chalicelib.imaging.content import PAD_PIXELS, Box, padded
+from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
+from chalicelib.imaging.errors import corrupt
+
+BAND_MARGIN_ROWS = 2
+GLYPH_PAD_POINTS = 2.0  # glyphs may reach past their font's box (italics, accents)
+MAX_TEXT_BYTES = 200_000
+WHITE = (255, 255, 255)
+
+
+class VectorPage:
+    content_boxes: list[Box] | None  # where anything is drawn, in full-size pixels
+
+    def __init__(self, page: pymupdf.Page, dpi: int, max_side: int) -> None:
+        rect = page.rect
+        self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
+        self._matrix = pymupdf.Matrix(self.scale, self.scale)
+        pixels = (rect * self._matrix).irect
+        self.width = max(1, min(max_side, pixels.width))
+        self.height = max(1, min(max_side, pixels.height))
+        try:
+            self._list = page.get_displaylist()
+            self.content_boxes = self._content(page)
+            self.text = _capped(page.get_text())
+        except PYMUPDF_ERRORS as error:
+            raise corrupt(str(error)) from error
+
+    def _content(self, page: pymupdf.Page) -> list[Box]:
+        # The log is in unrotated page space; the rotation matrix maps it to the page as shown.
+        to_pixels = page.rotation_matrix * self._matrix
+        pad = PAD_PIXELS + GLYPH_PAD_POINTS * self.scale
+        boxes = []
+        for kind, bbox in page.get_bboxlog():
+            if kind == "ignore-text":  # invisible text (an OCR layer) paints nothing
+                continue
+            rect = pymupdf.Rect(bbox) * to_pixels if all(map(math.isfinite, bbox)) else pymupdf.Rect(bbox)
+            box = padded((rect.x0, rect.y0, rect.x1, rect.y1), pad, self.width, self.height)
+            if box is not None:
+                boxes.append(box)
+        for annot in page.annots():  # drawn by the display list; not always in the log
+            rect = annot.rect * self._matrix
+            box = padded((rect.x0, rect.y0, rect.x1, rect.y1), pad, self.width, self.height)
+            if box is not None:
+                boxes.append(box)
+        return boxes
+
+    def band(self, top: int, bottom: int) -> Image.Image:
+        """Full-size rows [top, bottom) as an RGB image."""
+        width, scale = self.width, self.scale
+        first, last = max(0, top - BAND_MARGIN_ROWS), min(self.height, bottom + BAND_MARGIN_ROWS)
+        # Inset by 0.01 px so MuPDF's outward rounding of the clip lands exactly on these pixel rows.
+        clip = pymupdf.Rect(0.01 / scale, (first + 0.01) / scale, (width - 0.01) / scale, (last - 0.01) / scale)
+        try:
+            pix = self._list.get_pixmap(matrix=self._matrix, colorspace=pymupdf.csRGB, alpha=False, clip=clip)
+        except PYMUPDF_ERRORS as error:
+            raise corrupt(str(error)) from error
+        rendered = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", pix.stride, 1)
+        if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
+            return rendered.crop((0, top - first, width, bottom - first))
+        # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
+        band = Image.new("RGB", (width, bottom - top), WHITE)
+        band.paste(rendered, (pix.x, pix.y - top))
+        return band
+
+
+class RasterPage:
+    content_boxes: list[Box] | None = None  # unknown: every tile is looked at
+    text = ""
+
+    def __init__(self, image: Image.Image, max_side: int) -> None:
+        target = fitted(image.size, max_side)
+        factor = max(image.size) / max_side
+        try:
+            if factor > 1:
+                image.draft("RGB", target)  # JPEG only: decode at 1/2, 1/4 or 1/8 while still >= target
+            image.load()
+            image = ImageOps.exif_transpose(image) or image  # phones store photos sideways with a tag
+            if factor > 1:
+                target = fitted(image.size, max_side)
+                if image.size != target:
+                    image = _rgb(image, _intensity_scale(image)).resize(target, Image.Resampling.LANCZOS,
+                                                                        reducing_gap=3.0)
+        except PILLOW_ERRORS as error:
+            raise corrupt(str(error)) from error
+        self._image = image
+        self.width, self.height = image.size
+        self._scale = _intensity_scale(image)
+
+    def band(self, top: int, bottom: int) -> Image.Image:
+        try:
+            return _rgb(self._image.crop((0, top, self.width, bottom)), self._scale)
+        except PILLOW_ERRORS as error:
+            raise corrupt(str(error)) from error
+
+
+def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side`."""
+    width, height = size
+    factor = max(width, height) / max_side
+    return (max(1, round(width / factor)), max(1, round(height / factor))) if factor > 1 else size
+
+
+def _intensity_scale(image: Image.Image) -> float:
+    """For 16- and 32-bit greyscale: the factor that maps the image's brightest value to 255."""
+    if image.mode.startswith("I;16"):
+        return 255 / 65535
+    if image.mode in ("I", "F"):
+        low_high = image.getextrema()
+        high = float(low_high[1]) if isinstance(low_high[1], int | float) else 0.0
+        return 255 / high if high > 0 else 1.0
+    return 1.0
+
+
+def _rgb(image: Image.Image, scale: float = 1.0) -> Image.Image:
+    """`image` as RGB; transparency is composited onto white (JPEG has no alpha, and pages are white)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        return image.convert("I").point(lambda value: value * scale).convert("L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", image.size, WHITE)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _capped(text: str) -> str:
+    encoded = text.encode("utf-8")
+    return text if len(encoded) <= MAX_TEXT_BYTES else encoded[:MAX_TEXT_BYTES].decode("utf-8", errors="ignore")

@@ -1,0 +1,137 @@
+"""One page of an uploaded file in, every tile of its deep-zoom pyramid out (streamed to a sink), plus a thumbnail
+and the page's text.
+
+The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side`) or
+shown at its own pixels (rasters, scaled down past `max_side`); that pixel size is the pyramid's full-size level.
+Memory stays bounded whatever the page size: see `pyramid` (streamed levels) and `render` (bands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.imaging.content import Box, ContentMap
+from chalicelib.imaging.documents import checked_source, open_paged, open_raster, raster_frames, seek_frame
+from chalicelib.imaging.encode import encode, encode_blank, encode_tile
+from chalicelib.imaging.formats import RASTER_KINDS, Kind
+from chalicelib.imaging.limits import Limits
+from chalicelib.imaging.pyramid import Pyramid
+from chalicelib.imaging.render import RasterPage, VectorPage
+
+__all__ = ["Limits", "PageTiles", "Tile", "TileSettings", "tile_page"]
+
+DEFAULT_LIMITS = Limits()
+BAND_PIXELS = 8_000_000  # full-size pixels rendered per band (~24 MB from MuPDF, ~32 MB once in Pillow)
+THUMBNAIL_QUALITY = 80
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    tile_size: int = 256
+    overlap: int = 0
+    format: str = "jpeg"  # jpeg | png | webp
+    quality: int = 85
+    dpi: int = 300
+    max_side: int = 16384
+    thumbnail_side: int = 256
+
+
+@dataclass(frozen=True)
+class Tile:
+    level: int
+    col: int
+    row: int
+    data: bytes
+    uniform: str | None  # 'rrggbb' when every pixel is that colour (then `data` is the cached encoding)
+
+
+@dataclass(frozen=True)
+class PageTiles:
+    width: int
+    height: int
+    max_level: int
+    tile_count: int
+    uniform_count: int
+    thumbnail: bytes  # JPEG, longest side `thumbnail_side` (or the page's, if smaller)
+    text: str  # the page's text for search; "" for images
+
+
+class _Page(Protocol):
+    width: int
+    height: int
+    text: str
+    content_boxes: list[Box] | None
+
+    def band(self, top: int, bottom: int) -> Image.Image: ...
+
+
+def tile_page(path: str, kind: Kind, page_index: int, settings: TileSettings, sink: Callable[[Tile], None],
+              limits: Limits = DEFAULT_LIMITS) -> PageTiles:
+    """Stream every tile of page `page_index` (from 0) to `sink`; raises DocumentRejected for bad input and
+    IndexError for a page the document does not have."""
+    with _opened_page(path, kind, page_index, settings, limits) as page:
+        return _tile(page, settings, sink)
+
+
+@contextmanager
+def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limits: Limits) -> Iterator[_Page]:
+    source, kind = checked_source(path, kind, limits)
+    if kind in RASTER_KINDS:
+        with open_raster(source, limits) as image:
+            _check_index(index, raster_frames(image, kind))
+            seek_frame(image, index, limits)
+            yield RasterPage(image, settings.max_side)
+    else:
+        with open_paged(source, kind, limits) as doc:
+            _check_index(index, doc.page_count)
+            yield VectorPage(doc[index], settings.dpi, settings.max_side)
+
+
+def _check_index(index: int, count: int) -> None:
+    if not 0 <= index < count:
+        raise IndexError(f"page {index} is outside 0..{count - 1}")
+
+
+def _tile(page: _Page, settings: TileSettings, sink: Callable[[Tile], None]) -> PageTiles:
+    plan = TilePlan(page.width, page.height, settings.tile_size, settings.overlap)
+    content = ContentMap(page.content_boxes, plan) if page.content_boxes is not None else None
+    fmt, quality = settings.format, settings.quality
+    counts = [0, 0]  # tiles, uniform tiles
+
+    def cut(level: Level, row: int, image: Image.Image, image_top: int) -> None:
+        for col in range(level.cols):
+            left, top, right, bottom = plan.tile_box(level.level, col, row)
+            if content is not None and content.tile_blank(level, col, row):
+                encoded = encode_blank(right - left, bottom - top, fmt, quality)
+            else:
+                encoded = encode_tile(image.crop((left, top - image_top, right, bottom - image_top)), fmt, quality)
+            counts[0] += 1
+            counts[1] += encoded.uniform is not None
+            sink(Tile(level.level, col, row, encoded.data, encoded.uniform))
+
+    pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side)
+    band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
+    for top in range(0, page.height, band_rows):
+        bottom = min(page.height, top + band_rows)
+        if content is not None and content.rows_blank(top, bottom):
+            rows = Image.new("RGB", (page.width, bottom - top), (255, 255, 255))
+        else:
+            rows = page.band(top, bottom)
+        pyramid.push(rows, last=bottom == page.height)
+    return PageTiles(width=page.width, height=page.height, max_level=plan.max_level, tile_count=counts[0],
+                     uniform_count=counts[1], thumbnail=_thumbnail(pyramid.images, settings.thumbnail_side),
+                     text=page.text)
+
+
+def _thumbnail(levels: dict[int, Image.Image], side: int) -> bytes:
+    """From the smallest held level at least `side` on its longest side (the full size if none is)."""
+    number = min((n for n, image in levels.items() if max(image.size) >= side), default=max(levels))
+    image = levels[number].copy()
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return encode(image, "jpeg", THUMBNAIL_QUALITY)
