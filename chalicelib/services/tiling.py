@@ -62,7 +62,7 @@ class PageTiler:
 
     def _tile(self, job: Job, task: PageTask) -> None:
         # PyMuPDF and Pillow are loaded here, on the tiling path only.
-        from chalicelib.imaging.analyse import Limits
+        from chalicelib.imaging.limits import Limits
         from chalicelib.imaging.formats import Kind
         from chalicelib.imaging.tiler import TileSettings, tile_page
 

@@ -9,7 +9,8 @@ import requests
 
 from tests.e2e.stack import LocalStack
 
-SAMPLE_PATH = {"account_id": "acc-demo", "user_id": "bob", "workspace_id": "ws-demo"}
+SAMPLE_PATH = {"account_id": "acc-demo", "user_id": "bob", "workspace_id": "ws-demo",
+               "document_id": "doc-0000000000000000", "page": "0"}
 SAMPLE_FIELDS: dict[str, Any] = {"name": "Sample", "email": "sample@example.test", "plan": "free",
                                  "role": "viewer", "ttl_seconds": 600, "settings": {}, "filename": "plan.pdf",
                                  "size": 1000, "content_type": "application/pdf"}

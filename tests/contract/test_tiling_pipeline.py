@@ -1,0 +1,133 @@
+"""The tiling services with their real adapters against the emulator, the queue drained by hand so a worker
+can be made to die at chosen points: mid-page (nothing written) and after its tiles are written but before
+the page is counted. Redelivery must complete the document with every tile identical to an undisturbed run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.adapters.s3_sources import S3SourceStore
+from chalicelib.adapters.s3_tile_store import PackWriter, S3TileStore
+from chalicelib.adapters.sqs_tasks import SqsTaskQueue
+from chalicelib.domain.documents import Document, DocumentStatus, source_key
+from chalicelib.domain.tenancy import Account, Workspace
+from chalicelib.ports import PageRef
+from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
+from chalicelib.services.tiling import PageTiler
+from tests.e2e.documents_samples import letter_pdf
+from tests.fakes import InMemoryTenancy, RecordingEvents
+
+
+class Crash(Exception):
+    """Stands for the function instance dying."""
+
+
+class CrashingTiles(S3TileStore):
+    """Dies once per planned point: in the middle of a page, or after writing it."""
+
+    def __init__(self, *args, plan: dict[int, str]) -> None:
+        super().__init__(*args)
+        self.plan = plan
+
+    def writer(self, ref: PageRef, fmt: str) -> PackWriter:
+        writer = super().writer(ref, fmt)
+        when = self.plan.pop(ref.page, None)
+        if when == "mid-page":
+            add, count = writer.add, [0]
+
+            def dying_add(tile) -> None:
+                count[0] += 1
+                if count[0] == 5:
+                    raise Crash("killed mid-page")
+                add(tile)
+            writer.add = dying_add  # type: ignore[method-assign]
+        elif when == "after-write":
+            close = writer.close
+
+            def dying_close(*args):
+                close(*args)
+                raise Crash("killed after writing, before counting")
+            writer.close = dying_close  # type: ignore[method-assign]
+        return writer
+
+
+@pytest.fixture
+def pipeline(stack, clients, tmp_path):
+    def build(plan: dict[int, str]):
+        tenancy = InMemoryTenancy()
+        tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
+        tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
+        documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
+        sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=str(tmp_path))
+        tiles = CrashingTiles(clients["s3"], stack.outputs["TilesBucketName"], plan=plan)
+        queue = stack.outputs["TilesQueueName"]
+        starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], queue), tenancy, RecordingEvents(),
+                             None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
+        tiler = PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter, JobLimits())
+        return documents, starter, tiler, tiles
+    return build
+
+
+def _drain(clients, stack, tiler: PageTiler) -> int:
+    """Deliver every task as Lambda would: a failed one stays on the queue and comes back."""
+    sqs = clients["sqs"]
+    url = sqs.get_queue_url(QueueName=stack.outputs["TilesQueueName"])["QueueUrl"]
+    crashes = 0
+    for _ in range(200):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=1).get("Messages", [])
+        if not messages:
+            if sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])[
+                    "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0":
+                return crashes
+            time.sleep(0.5)
+            continue
+        for message in messages:
+            try:
+                tiler.handle(message["Body"])
+            except Crash:
+                crashes += 1
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the queue never drained")
+
+
+def _run(pipeline, clients, stack, plan: dict[int, str]) -> tuple[dict[str, bytes], int]:
+    documents, starter, tiler, tiles = pipeline(plan)
+    document_id = f"doc-{time.time_ns():016x}"[-20:]
+    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
+                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
+    body = letter_pdf(pages=3, text="Section A-A")
+    version = clients["s3"].put_object(Bucket=stack.outputs["DocumentsBucketName"],
+                                       Key=source_key("ws-t", document_id), Body=body)["VersionId"]
+    job = starter.start("ws-t", document_id, version, len(body))
+    assert job is not None and job.page_count == 3
+    crashes = _drain(clients, stack, tiler)
+    document = documents.get("ws-t", document_id)
+    assert document is not None and document.status is DocumentStatus.READY, document
+    assert documents.job(document_id, job.job_id).pages_done == 3  # nothing counted twice
+    reader = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])
+    found: dict[str, bytes] = {}
+    for record in documents.pages(document_id, job.job_id):
+        ref = PageRef("ws-t", document_id, job.job_id, record.page)
+        for level in range(record.max_level + 1):
+            from chalicelib.domain.tile_plan import TilePlan
+
+            lv = TilePlan(record.width, record.height, record.tile_size).level(level)
+            for col in range(lv.cols):
+                for row in range(lv.rows):
+                    tile = reader.read(ref, f"{level}/{col}_{row}")
+                    assert tile is not None, (record.page, level, col, row)
+                    found[f"{record.page}/{level}/{col}_{row}"] = tile.data
+    return found, crashes
+
+
+def test_a_worker_that_dies_mid_document_still_completes_it_with_every_tile_correct(pipeline, clients, stack):
+    clean, clean_crashes = _run(pipeline, clients, stack, {})
+    disturbed, crashes = _run(pipeline, clients, stack, {0: "mid-page", 2: "after-write"})
+    assert clean_crashes == 0 and crashes == 2
+    assert disturbed.keys() == clean.keys() and len(clean) > 100
+    assert all(disturbed[k] == clean[k] for k in clean)  # byte for byte: rendering is deterministic
