@@ -1,0 +1,112 @@
+"""The streaming pyramid against the obvious one, the banded render against a whole-page render, the tile cache."""
+
+from __future__ import annotations
+
+import random
+
+import pymupdf
+import pytest
+from PIL import Image, ImageChops
+
+from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.imaging import encode
+from chalicelib.imaging.pyramid import Pyramid
+from chalicelib.imaging.render import VectorPage
+
+
+def _noise(width: int, height: int, seed: int = 1) -> Image.Image:
+    rng = random.Random(seed)
+    return Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+
+
+def _reference_levels(image: Image.Image, plan: TilePlan) -> dict[int, Image.Image]:
+    """The obvious pyramid: the whole image halved again and again."""
+    levels = {plan.max_level: image}
+    for number in range(plan.max_level - 1, -1, -1):
+        levels[number] = levels[number + 1].reduce(2)
+    return levels
+
+
+@pytest.mark.parametrize(("width", "height", "tile", "overlap", "band_rows"), [
+    (1000, 777, 256, 0, 256),  # odd height, streamed levels then held ones
+    (513, 1025, 128, 0, 384),  # bands of 3 tile rows: odd band height halves with a carried row
+    (700, 600, 254, 1, 254),  # DZI's classic 254 + 1 overlap: tile rows need rows of the next band
+    (301, 299, 64, 2, 37),  # bands that do not line up with tiles at all
+])
+def test_streamed_pyramid_equals_the_whole_image_pyramid(width, height, tile, overlap, band_rows):
+    image = _noise(width, height)
+    plan = TilePlan(width, height, tile, overlap)
+    reference = _reference_levels(image, plan)
+    cut: dict[tuple[int, int, int], Image.Image] = {}
+
+    def collect(level: Level, row: int, rows: Image.Image, top: int) -> None:
+        for col in range(level.cols):
+            left, t, right, bottom = plan.tile_box(level.level, col, row)
+            assert (level.level, col, row) not in cut
+            cut[(level.level, col, row)] = rows.crop((left, t - top, right, bottom - top))
+
+    pyramid = Pyramid(plan, collect, small_pixels=20_000)  # hold only small levels, so most are streamed
+    for top in range(0, height, band_rows):
+        bottom = min(height, top + band_rows)
+        pyramid.push(image.crop((0, top, width, bottom)), last=bottom == height)
+
+    assert len(cut) == plan.tile_count()
+    for (number, col, row), tile in cut.items():
+        expected = reference[number].crop(plan.tile_box(number, col, row))
+        assert tile.tobytes() == expected.tobytes(), (number, col, row)
+    assert reference[0].size == (1, 1) and cut[(0, 0, 0)].size == (1, 1)
+    assert min(pyramid.images) == 0 and all(pyramid.images[n].tobytes() == reference[n].tobytes()
+                                            for n in pyramid.images)
+
+
+def test_push_checks_rows():
+    pyramid = Pyramid(TilePlan(10, 10), lambda *args: None)
+    with pytest.raises(ValueError, match="wide"):
+        pyramid.push(Image.new("RGB", (9, 10)), last=True)
+    with pytest.raises(ValueError, match="last"):
+        pyramid.push(Image.new("RGB", (10, 5)), last=True)
+
+
+def test_banded_render_matches_a_whole_page_render():
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=500)
+    page.insert_text((30, 40), "Hairlines across band edges", fontsize=11)
+    shape = page.new_shape()
+    for i in range(120):  # near-horizontal hairlines cross every band boundary at many sub-pixel offsets
+        shape.draw_line((20, 60 + i * 3.7), (380, 64 + i * 3.6))
+    shape.finish(color=(0, 0, 0), width=0.3)
+    shape.draw_circle((200, 300), 120)
+    shape.finish(color=(0.8, 0.1, 0.1), width=1.5)
+    shape.commit()
+    vector = VectorPage(page, dpi=150, max_side=16384)
+    whole = page.get_pixmap(matrix=pymupdf.Matrix(150 / 72, 150 / 72), alpha=False)
+    assert (vector.width, vector.height) == (whole.width, whole.height)
+    reference = Image.frombytes("RGB", (whole.width, whole.height), whole.samples)
+    banded = Image.new("RGB", reference.size)
+    for top in range(0, vector.height, 64):
+        band = vector.band(top, min(vector.height, top + 64))
+        assert band.size == (vector.width, min(vector.height, top + 64) - top)
+        banded.paste(band, (0, top))
+    diff = ImageChops.difference(banded, reference).convert("L")
+    assert max(diff.getextrema()) <= 2  # anti-aliasing may differ by a level here and there; nothing moved
+    # No seam: no row differs in more than a sliver of its pixels (a shifted band would differ everywhere).
+    for y in range(diff.height):
+        row = diff.crop((0, y, diff.width, y + 1))
+        changed = sum(count for count, value in (row.getcolors(256) or []) if value)
+        assert changed <= diff.width * 0.02, y
+
+
+def test_uniform_tiles_are_encoded_once_per_process():
+    encode.uniform_tile.cache_clear()
+    white = Image.new("RGB", (256, 256), (255, 255, 255))
+    first = encode.encode_tile(white, "jpeg", 85)
+    second = encode.encode_tile(white.copy(), "jpeg", 85)
+    info = encode.uniform_tile.cache_info()
+    assert (first.uniform, info.misses, info.hits) == ("ffffff", 1, 1)
+    assert first.data is second.data  # the very same bytes object: not encoded again
+    assert Image.open(__import__("io").BytesIO(first.data)).size == (256, 256)
+    red_edge = encode.encode_tile(Image.new("RGB", (17, 256), (200, 0, 0)), "png", 85)
+    assert red_edge.uniform == "c80000" and encode.uniform_tile.cache_info().misses == 2
+    speck = white.copy()
+    speck.putpixel((255, 255), (254, 255, 255))
+    assert encode.encode_tile(speck, "jpeg", 85).uniform is None
