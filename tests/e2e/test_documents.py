@@ -151,7 +151,7 @@ def test_redelivered_tasks_change_nothing_and_a_poisoned_task_fails_its_document
     usage_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"].get("pages_processed")
 
     sqs = stack.client("sqs")
-    url = sqs.get_queue_url(QueueName=stack.cfg.settings["KALEXO_TILES_QUEUE"])["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=stack.env["KALEXO_TILES_QUEUE"])["QueueUrl"]
     task = {"v": 1, "workspace_id": WS, "document_id": grant["document_id"], "job_id": document["job_id"],
             "page": 1, "version_id": document["version_id"], "kind": "pdf", "options": document["options"], "run": 0}
     for _ in range(2):
