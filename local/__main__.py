@@ -1,4 +1,4 @@
-"""python -m local run | token | gateway | worker  (the last two are started by `run`)."""
+"""python -m local run | token | gateway | worker | ws-function  (the last three are started by `run`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _run(args: argparse.Namespace) -> int:
 
     cfg = RuntimeConfig(state_dir=args.state_dir, aws_port=args.aws_port, rest_port=args.rest_port,
                         ws_port=args.ws_port, tls_port=args.tls_port, worker_processes=args.workers,
+                        ws_instances=args.ws_instances,
                         idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection,
                         retry_delay_s=None if args.retry_delay < 0 else args.retry_delay)
     supervisor = Supervisor(cfg)
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--tls-port", type=int, default=8002)
     run.add_argument("--workers", type=int, default=RuntimeConfig(state_dir="").worker_processes,
                      help="worker processes, each polling every queue (default: one per core)")
+    run.add_argument("--ws-instances", type=int, default=RuntimeConfig(state_dir="").ws_instances,
+                     help="websocket function instances, one process each (default: two per core)")
     run.add_argument("--idle-timeout", type=float, default=600.0, help="websocket idle timeout, seconds")
     run.add_argument("--max-connection", type=float, default=7200.0, help="websocket maximum duration, seconds")
     run.add_argument("--retry-delay", type=int, default=1,
@@ -81,16 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("gateway")
     worker = sub.add_parser("worker")
     worker.add_argument("index", type=int, nargs="?", default=0)
+    ws_function = sub.add_parser("ws-function")
+    ws_function.add_argument("fd", type=int)
     args = parser.parse_args(argv)
 
     if args.command == "run":
         return _run(args)
     if args.command == "token":
         return _token(args)
-    from local.children import run_gateway, run_worker
+    from local.children import run_gateway, run_worker, run_ws_function
 
     if args.command == "gateway":
         run_gateway(RuntimeConfig.from_environ())
+    elif args.command == "ws-function":
+        run_ws_function(RuntimeConfig.from_environ(), args.fd)
     else:
         run_worker(RuntimeConfig.from_environ(), args.index)
     return 0

@@ -12,6 +12,7 @@ import boto3
 from aiohttp import web
 
 from local.config import API_ID, REGION, STAGE, RuntimeConfig
+from local.function_instances import FunctionInstances, serve_instance
 from local.lambda_runtime import AppFunctions
 from local.log import log
 from local.management_api import ManagementApi
@@ -37,13 +38,16 @@ def run_gateway(cfg: RuntimeConfig) -> None:
     log("rest", f"serving {cfg.rest_url}")
     api = ApiInfo(api_id=API_ID, stage=STAGE, domain_name=f"127.0.0.1:{cfg.tls_port}")
     limits = GatewayLimits(cfg.max_message_bytes, cfg.idle_timeout_s, cfg.max_connection_s)
-    gateway = WebsocketGateway(functions, api, limits)
     stop = _stop_on_signals()
-    asyncio.run(_serve_websockets(cfg, gateway, stop))
+    asyncio.run(_serve_websockets(cfg, set(functions.app.websocket_handlers), api, limits, stop))
     rest.server.shutdown()
 
 
-async def _serve_websockets(cfg: RuntimeConfig, gateway: WebsocketGateway, stop: threading.Event) -> None:
+async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiInfo, limits: GatewayLimits,
+                            stop: threading.Event) -> None:
+    instances = FunctionInstances(cfg.ws_instances)
+    await instances.start()
+    gateway = WebsocketGateway(instances, route_keys, api, limits)
     app = web.Application(client_max_size=cfg.max_message_bytes * 2)
     ManagementApi(gateway).add_routes(app)
     app.router.add_get("/{tail:.*}", gateway.handle_upgrade)
@@ -54,14 +58,20 @@ async def _serve_websockets(cfg: RuntimeConfig, gateway: WebsocketGateway, stop:
     tls.load_cert_chain(cert, key)
     await web.TCPSite(runner, "127.0.0.1", cfg.ws_port).start()
     await web.TCPSite(runner, "127.0.0.1", cfg.tls_port, ssl_context=tls).start()
-    log("ws", f"serving {cfg.ws_url} (management API {cfg.plain_management_endpoint} and "
-              f"{cfg.management_endpoint})")
+    log("ws", f"serving {cfg.ws_url} with {instances.size} function instances (management API "
+              f"{cfg.plain_management_endpoint} and {cfg.management_endpoint})")
     watchdog = asyncio.create_task(gateway.watchdog())
     while not stop.is_set():
         await asyncio.sleep(0.2)
     watchdog.cancel()
     await gateway.shutdown()
     await runner.cleanup()
+    await instances.close()
+
+
+def run_ws_function(cfg: RuntimeConfig, fd: int) -> None:
+    """One websocket function instance, started by the gateway with its end of a socket pair."""
+    serve_instance(fd, cfg.config_stage, STAGE, REGION)
 
 
 def run_worker(cfg: RuntimeConfig, index: int) -> None:

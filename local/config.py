@@ -21,6 +21,7 @@ class RuntimeConfig:
     ws_port: int = 8001
     tls_port: int = 8002
     worker_processes: int = max(1, os.cpu_count() or 1)
+    ws_instances: int = 2 * max(1, os.cpu_count() or 1)  # websocket function instances (processes)
     idle_timeout_s: float = 600.0
     max_connection_s: float = 7200.0
     max_message_bytes: int = 128 * 1024

@@ -8,13 +8,12 @@ import asyncio
 import contextlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from local.lambda_runtime import AppFunctions, Function
+from local.function_instances import FunctionInstances
 from local.log import log
 from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, new_connection_id
 
@@ -45,25 +44,20 @@ class LiveConnection:
 
 
 class WebsocketGateway:
-    def __init__(self, functions: AppFunctions, api: ApiInfo, limits: GatewayLimits,
-                 max_workers: int = 32) -> None:
+    def __init__(self, instances: FunctionInstances, route_keys: set[str], api: ApiInfo,
+                 limits: GatewayLimits) -> None:
         self.api = api
         self.limits = limits
-        self._functions = functions
-        self._routes: dict[str, Function] = {
-            route_key: functions.function(config.name, config.handler_string)
-            for route_key, config in functions.app.websocket_handlers.items()
-        }
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ws-lambda")
+        self._instances = instances
+        self._routes = route_keys
         self.live: dict[str, LiveConnection] = {}
+        self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
-        function = self._routes.get(route_key)
-        if function is None:
+        if route_key not in self._routes:
             return {"statusCode": 200}  # API Gateway accepts when no $connect/$disconnect route exists
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._functions.invoke, function, event)
+        return await self._instances.invoke(event["requestContext"]["connectionId"], route_key, event)
 
     def _route_for(self, data: str | bytes) -> str:
         """Chalice's route selection expression is $request.body.action; unmatched keys go to $default."""
@@ -104,13 +98,18 @@ class WebsocketGateway:
             await self._read_loop(live)
         finally:
             self.live.pop(info.connection_id, None)
-            code = ws.close_code or 1006
-            event = disconnect_event(self.api, info, code, live.close_reason)
-            try:
-                await self._invoke("$disconnect", event)
-            except Exception as exc:
-                log("ws", f"$disconnect failed: {exc!r}")
+            # While the stack stops, its emulator's tables go with it: no $disconnect, which would only
+            # announce departures to connections that are closing too.
+            if not self._stopping:
+                await self._disconnected(live)
         return ws
+
+    async def _disconnected(self, live: LiveConnection) -> None:
+        event = disconnect_event(self.api, live.info, live.ws.close_code or 1006, live.close_reason)
+        try:
+            await self._invoke("$disconnect", event)
+        except Exception as exc:
+            log("ws", f"$disconnect failed: {exc!r}")
 
     async def _read_loop(self, live: LiveConnection) -> None:
         ws = live.ws
@@ -180,6 +179,6 @@ class WebsocketGateway:
                     self._spawn(self.close(live, GOING_AWAY, "Idle timeout reached"))
 
     async def shutdown(self) -> None:
+        self._stopping = True
         for live in list(self.live.values()):
             await self.close(live, GOING_AWAY, "Gateway stopping")
-        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,9 +1,16 @@
 """Delivering one message to many connections: in parallel through a bounded pool and the one shared
 management client. A 410 removes that dead connection's row; any other failure is logged and does not stop
-delivery to the others."""
+delivery to the others.
+
+The pool's threads live as long as the process (a warm Lambda instance keeps them between invocations):
+starting 16 threads for every message cost more than a few of its posts. A delivery made from inside a
+delivery (a departure announced because a post found a connection gone) runs in the calling thread, so the
+shared pool never waits on itself.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,6 +18,23 @@ from typing import Any
 
 from chalicelib.observability import logger
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+_delivering = threading.local()
+
+
+def _mark_delivery_thread() -> None:
+    _delivering.active = True
+
+
+def _shared_pool(size: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(size)
+        if pool is None:
+            pool = _pools[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="fanout",
+                                                     initializer=_mark_delivery_thread)
+        return pool
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,8 @@ class Fanout:
                 return "failed"
             return "delivered"
 
-        with ThreadPoolExecutor(max_workers=min(self._pool_size, len(connection_ids))) as pool:
-            outcomes = list(pool.map(one, connection_ids))
+        if getattr(_delivering, "active", False) or len(connection_ids) == 1:
+            outcomes = [one(connection_id) for connection_id in connection_ids]
+        else:
+            outcomes = list(_shared_pool(self._pool_size).map(one, connection_ids))
         return Delivery(outcomes.count("delivered"), outcomes.count("gone"), outcomes.count("failed"))
