@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond PyPI: memcached (the shared cache backend's contract tests run
-# against a real server, which the tests start themselves on a free port). Installs with apt when missing.
+# against a real server, which the tests start themselves on a free port), and documents this project did not
+# write, shipped in Debian packages, which the document tests push through the whole pipeline
+# (tests/e2e/test_real_documents.py). Installs with apt when missing.
 set -euo pipefail
 missing=()
 command -v memcached >/dev/null 2>&1 || missing+=(memcached)
+[[ -f /usr/share/doc/libtasn1-doc/libtasn1.pdf ]] || missing+=(libtasn1-doc)
+[[ -f /usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf ]] || missing+=(shared-mime-info)
+[[ -f /usr/share/doc/ghostscript/GS9_Color_Management.pdf ]] || missing+=(ghostscript-doc)
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
   echo "Please install: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2

@@ -65,7 +65,7 @@ SAMPLES: dict[str, Callable[[], Sample]] = {
     "password_protected_pdf": lambda: (letter_pdf(1, encrypt="user"), "application/pdf", "failed",
                                        "password_protected"),
     "empty_password_pdf": lambda: (letter_pdf(1, encrypt="owner"), "application/pdf", "ready", None),
-    "too_many_pages": lambda: (letter_pdf(31), "application/pdf", "failed", "too_many_pages"),
+    "too_many_pages": lambda: (letter_pdf(51), "application/pdf", "failed", "too_many_pages"),
     "office_without_libreoffice": lambda: (
         _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "failed",
         "unsupported_here"),
