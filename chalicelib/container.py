@@ -46,6 +46,7 @@ from chalicelib.services.documents import DocumentService
 from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.fanout import Fanout
 from chalicelib.services.health import HealthService
+from chalicelib.services.multipart_uploads import MultipartUploads
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.recovery import RecoveryService
@@ -259,7 +260,13 @@ class Container:
     def upload_grants(self) -> UploadGrants:
         presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
         return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
-                            self.settings.max_upload_bytes, self.document_store)
+                            self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
+                            self.settings.multipart_threshold_bytes)
+
+    @cached_property
+    def multipart_uploads(self) -> MultipartUploads:
+        presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
+        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600)
 
     @cached_property
     def health(self) -> HealthService:

@@ -52,6 +52,7 @@ class Settings:
     messages_per_second: float  # per connection, with a burst of twice that
 
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
+    multipart_threshold_bytes: int  # uploads larger than this go up in parts (resumable)
     public_api_url: str | None  # the REST API's public base URL (a CloudFront domain); else taken from requests
     tile_grant_seconds: int  # how long the tile URLs in a manifest stay valid (rounded up to the hour)
     max_document_pages: int  # more pages than this and a document is refused, not processed
@@ -113,6 +114,7 @@ class Settings:
             presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
             messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
+            multipart_threshold_bytes=integer("KALEXO_MULTIPART_THRESHOLD_BYTES", 100 * 1024**2),
             public_api_url=optional("KALEXO_PUBLIC_API_URL"),
             tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),
             max_document_pages=integer("KALEXO_MAX_DOCUMENT_PAGES", 2000),

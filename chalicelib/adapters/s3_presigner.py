@@ -18,3 +18,32 @@ class S3Presigner:
         return self._client.generate_presigned_url(
             "put_object", ExpiresIn=expires_in,
             Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type, "ContentLength": size})
+
+    # Multipart uploads: large files go up in parts, each with its own presigned URL, and can resume.
+    def start_multipart(self, key: str, content_type: str) -> str:
+        return self._client.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)["UploadId"]
+
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        return self._client.generate_presigned_url(
+            "upload_part", ExpiresIn=expires_in,
+            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number})
+
+    def parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        """(part number, ETag, size) of every part uploaded so far."""
+        found: list[tuple[int, str, int]] = []
+        marker = 0
+        while True:
+            page = self._client.list_parts(Bucket=self._bucket, Key=key, UploadId=upload_id,
+                                           PartNumberMarker=marker)
+            found.extend((p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return found
+            marker = int(page["NextPartNumberMarker"])
+
+    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        self._client.complete_multipart_upload(
+            Bucket=self._bucket, Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+
+    def abort(self, key: str, upload_id: str) -> None:
+        self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)

@@ -78,12 +78,15 @@ class VectorPage:
             pix = self._list.get_pixmap(matrix=self._matrix, colorspace=pymupdf.csRGB, alpha=False, clip=clip)
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
-        rendered = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", pix.stride, 1)
+        stride = pix.stride
         if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
-            return rendered.crop((0, top - first, width, bottom - first))
+            # Straight from MuPDF's rows to Pillow's, margins left out by slicing: no intermediate copy.
+            rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]
+            return Image.frombuffer("RGB", (width, bottom - top), rows, "raw", "RGB", stride, 1)
         # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
         band = Image.new("RGB", (width, bottom - top), WHITE)
-        band.paste(rendered, (pix.x, pix.y - top))
+        band.paste(Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", stride, 1),
+                   (pix.x, pix.y - top))
         return band
 
 

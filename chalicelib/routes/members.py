@@ -42,6 +42,30 @@ def request_upload(call: ApiCall) -> Any:
                                                b["content_type"], b.get("document_id")).to_dict()
 
 
+UPLOAD = "/workspaces/{workspace_id}/documents/{document_id}/upload"
+
+
+@api(bp, "POST", UPLOAD + "/status", "A multipart upload's parts: which arrived, fresh URLs for the rest (resume)",
+     TAG, body=s.UPLOAD_TOKEN, response=s.MULTIPART_STATUS)
+def multipart_status(call: ApiCall) -> Any:
+    return get_container().multipart_uploads.status(call.actor, call.path["workspace_id"], call.path["document_id"],
+                                                    call.body["upload_token"])
+
+
+@api(bp, "POST", UPLOAD + "/complete", "Finish a multipart upload once every part is there", TAG,
+     body=s.UPLOAD_TOKEN, response=s.UPLOADED)
+def multipart_complete(call: ApiCall) -> Any:
+    return get_container().multipart_uploads.complete(call.actor, call.path["workspace_id"],
+                                                      call.path["document_id"], call.body["upload_token"])
+
+
+@api(bp, "POST", UPLOAD + "/abort", "Give up a multipart upload and discard its parts", TAG, status=204,
+     body=s.UPLOAD_TOKEN)
+def multipart_abort(call: ApiCall) -> Any:
+    get_container().multipart_uploads.abort(call.actor, call.path["workspace_id"], call.path["document_id"],
+                                            call.body["upload_token"])
+
+
 @api(bp, "GET", "/workspaces/{workspace_id}/members", "A workspace's members and who is online", TAG,
      query=PAGING, response=s.page_of(s.MEMBER))
 def workspace_members(call: ApiCall) -> Any:

@@ -61,8 +61,15 @@ UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength"
                     ("filename", "size", "content_type"))
 UPLOAD_GRANT = obj({"upload_id": {"type": "string"}, "document_id": {"type": "string"},
                     "key": {"type": "string"}, "url": {"type": "string"},
-                    "method": {"type": "string"}, "headers": {"type": "object"}, "expires_in": {"type": "integer"}},
-                   ("upload_id", "document_id", "key", "url", "method", "headers", "expires_in"))
+                    "method": {"type": "string", "enum": ["PUT", "multipart"]}, "headers": {"type": "object"},
+                    "expires_in": {"type": "integer"}, "multipart": {"type": "object"}},
+                   ("upload_id", "document_id", "key", "method", "expires_in"))
+UPLOAD_TOKEN = obj({"upload_token": {"type": "string", "minLength": 1, "maxLength": 4000}}, ("upload_token",))
+MULTIPART_STATUS = obj({"part_size": {"type": "integer"}, "part_count": {"type": "integer"},
+                        "uploaded": {"type": "array"}, "missing": {"type": "array"}},
+                       ("part_size", "part_count", "uploaded", "missing"))
+UPLOADED = obj({"document_id": {"type": "string"}, "size": {"type": "integer"}, "status": {"type": "string"}},
+               ("document_id", "size", "status"))
 WORKSPACE_STATE = obj({"workspace": ID, "seq": {"type": "integer"}, "items": {"type": "array"}},
                       ("workspace", "seq", "items"))
 RESTORE = obj({"seq": {"type": "integer", "minimum": 0}, "at_ms": {"type": "integer", "minimum": 0}})

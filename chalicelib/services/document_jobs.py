@@ -107,8 +107,8 @@ class JobStarter:
     def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, str]]:
         # The imaging modules load PyMuPDF and Pillow: only the functions that process documents import them.
         from chalicelib.imaging.analyse import analyse
-        from chalicelib.imaging.limits import Limits
         from chalicelib.imaging.formats import sniff
+        from chalicelib.imaging.limits import Limits
 
         path = self._sources.download(key, version_id)
         kind = sniff(path)

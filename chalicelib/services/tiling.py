@@ -62,8 +62,8 @@ class PageTiler:
 
     def _tile(self, job: Job, task: PageTask) -> None:
         # PyMuPDF and Pillow are loaded here, on the tiling path only.
-        from chalicelib.imaging.limits import Limits
         from chalicelib.imaging.formats import Kind
+        from chalicelib.imaging.limits import Limits
         from chalicelib.imaging.tiler import TileSettings, tile_page
 
         path = self._sources.download(source_key(job.workspace_id, job.document_id), job.version_id)

@@ -21,6 +21,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.multipart_uploads import MultipartUploads
 
 # What the document pipeline accepts; anything else is refused here, before a byte is stored.
 CONTENT_TYPES = frozenset({
@@ -49,12 +50,16 @@ class UploadGrant:
     url: str
     content_type: str
     size: int
+    multipart: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"upload_id": self.upload_id, "document_id": self.document_id, "key": self.key, "url": self.url,
-                "method": "PUT",
-                "headers": {"Content-Type": self.content_type, "Content-Length": str(self.size)},
+        base = {"upload_id": self.upload_id, "document_id": self.document_id, "key": self.key,
                 "expires_in": GRANT_SECONDS}
+        if self.multipart is not None:
+            # Each part is a PUT of part_size bytes (the last one smaller) to its URL; then complete.
+            return {**base, "method": "multipart", "multipart": self.multipart}
+        return {**base, "url": self.url, "method": "PUT",
+                "headers": {"Content-Type": self.content_type, "Content-Length": str(self.size)}}
 
 
 def safe_name(filename: str) -> str:
@@ -65,7 +70,8 @@ def safe_name(filename: str) -> str:
 
 class UploadGrants:
     def __init__(self, access: AccessService, tenancy: TenancyReader, stored: StoredBytes, presigner: Presigner,
-                 events: EventSink, max_upload_bytes: int, documents: DocumentRecords) -> None:
+                 events: EventSink, max_upload_bytes: int, documents: DocumentRecords,
+                 multipart: MultipartUploads | None = None, multipart_threshold: int = 100 * 1024**2) -> None:
         self._access = access
         self._tenancy = tenancy
         self._stored = stored
@@ -73,6 +79,8 @@ class UploadGrants:
         self._events = events
         self._max_upload = max_upload_bytes
         self._documents = documents
+        self._multipart = multipart
+        self._threshold = multipart_threshold
 
     def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str,
               document_id: str | None = None) -> UploadGrant:
@@ -99,9 +107,13 @@ class UploadGrants:
                                             safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,
                                             int(time.time()), actor.user_id, size))
         key = source_key(workspace.workspace_id, document_id)
-        url = self._presigner.put_url(key, content_type, size, GRANT_SECONDS)
+        multipart = url = None
+        if self._multipart is not None and size > self._threshold:
+            multipart = self._multipart.begin(workspace.workspace_id, document_id, content_type, size)
+        else:
+            url = self._presigner.put_url(key, content_type, size, GRANT_SECONDS)
         self._events.record(Event("upload.granted", account.account_id, workspace.workspace_id, actor.user_id,
                                   actor.user_id, {"key": key, "size": size, "content_type": content_type,
                                    "document_id": document_id}))
-        return UploadGrant(upload_id, document_id, key, url, content_type, size)
+        return UploadGrant(upload_id, document_id, key, url or "", content_type, size, multipart)
 

@@ -22,6 +22,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     running = start_stack(state, "--idle-timeout", str(IDLE_TIMEOUT_S), "--max-connection", str(MAX_CONNECTION_S),
                           settings={"KALEXO_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
                                     "KALEXO_PRESENCE_STALE_SECONDS": str(PRESENCE_STALE_S),
-                                    "KALEXO_MAX_DOCUMENT_PAGES": "50"})
+                                    "KALEXO_MAX_DOCUMENT_PAGES": "50",
+                                    "KALEXO_MULTIPART_THRESHOLD_BYTES": str(8 * 1024**2)})
     yield running
     stop_stack(running)

@@ -179,3 +179,39 @@ def test_redelivered_tasks_change_nothing_and_a_poisoned_task_fails_its_document
     # An owner retries it: processed again from its stored version, ready again.
     assert alice.ok("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry", status=202)["status"] == "queued"
     assert settle(bob, grant["document_id"])["status"] == "ready"
+
+
+def test_a_large_upload_goes_up_in_parts_and_resumes_after_a_drop(stack):
+    """The test stack sends uploads over 8 MiB in parts of 16 MiB: a 17 MB image is two parts."""
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (2400, 2400), os.urandom(2400 * 2400 * 3)).save(out, "PNG", compress_level=1)
+    body = out.getvalue()
+    bob, olga = Api(stack, stack.token("bob")), Api(stack, stack.token("olga"))
+    grant = bob.ok("POST", f"/workspaces/{WS}/uploads", {"filename": "survey.png", "size": len(body),
+                                                          "content_type": "image/png"}, status=201)
+    assert grant["method"] == "multipart" and "url" not in grant
+    multipart = grant["multipart"]
+    assert multipart["part_count"] == 2 and len(multipart["parts"]) == 2
+    part_size, token = multipart["part_size"], {"upload_token": multipart["upload_token"]}
+    upload_path = f"/workspaces/{WS}/documents/{grant['document_id']}/upload"
+
+    first = requests.put(multipart["parts"][0]["url"], data=body[:part_size], timeout=60)
+    assert first.status_code == 200
+    # The connection drops here; the client asks what arrived and gets a fresh URL for the rest.
+    assert bob.call("POST", upload_path + "/complete", token).json()["error"]["code"] == "parts_missing"
+    status = bob.ok("POST", upload_path + "/status", token)
+    assert status["uploaded"] == [1] and [p["part_number"] for p in status["missing"]] == [2]
+    assert requests.put(status["missing"][0]["url"], data=body[part_size:], timeout=60).status_code == 200
+    # Another tenant cannot finish it, and a token for another document is refused.
+    assert olga.call("POST", upload_path + "/complete", token).status_code == 404
+    other = f"/workspaces/{WS}/documents/doc-0000000000000000/upload/complete"
+    assert bob.call("POST", other, token).json()["error"]["code"] == "bad_upload_token"
+    assert bob.ok("POST", upload_path + "/complete", token) == {
+        "document_id": grant["document_id"], "size": len(body), "status": "uploaded"}
+    document = settle(bob, grant["document_id"])
+    assert document["status"] == "ready" and document["kind"] == "png"
+    assert (document["pages"][0]["width"], document["pages"][0]["height"]) == (2400, 2400)

@@ -117,3 +117,11 @@ def test_tile_grants_are_signed_scoped_and_expire():
     for bad in (forged, body + "." + signature[::-1], "nonsense", body, "a.b.c"):
         with pytest.raises(NotFound):
             access.verify(bad, now=1_000_000)
+
+
+def test_multipart_plans_stay_within_s3_limits():
+    from chalicelib.services.multipart_uploads import MIN_PART_BYTES, MultipartPlan
+
+    assert MultipartPlan.for_size(17_000_000) == MultipartPlan(MIN_PART_BYTES, 2)
+    huge = MultipartPlan.for_size(5 * 1024**4)  # S3's largest object
+    assert huge.part_count <= 10_000 and huge.part_size * huge.part_count >= 5 * 1024**4
