@@ -2,10 +2,10 @@
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
 """Tiling: this project's tiler against a naive Pillow loop and libvips' dzsave, on one core, in the same run.
 
-`python -m bench.tiling [--pages 50] [--dpi 300]` makes its inputs (bench/tiling_inputs.py: a report of
+`python -m bench.tiling [--pages 50] [--dpi 300] [--repeat 1]` makes its inputs (bench/tiling_inputs.py: a report of
 letter pages and an A0 plan sheet), then runs every contender on every input in a fresh subprocess pinned to
-core 0, so each child's ru_maxrss is that contender's peak. Tiles go to a local directory, as the store would
-write them. Contenders:
+core 0, so each child's ru_maxrss is that contender's peak. Tiles go to a local directory (in /dev/shm), as the
+store would write them. Contenders:
 
 - `kalexo objects`: `tile_page`, one file per tile that is not uniform, a uniform tile once per run (what a
   store keyed by tile would PUT);
@@ -141,8 +141,12 @@ def _dzsave(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
 
 def _child(contender: str, path: str, pages: int, dpi: int) -> None:
     """Runs in the subprocess: one contender, one input; prints one JSON line."""
-    with tempfile.TemporaryDirectory(prefix="tiling-out-") as out_dir:
+    # Tiles go to memory-backed /dev/shm where there is one: the store is remote, and a local disk's journal
+    # would weigh on whichever contender writes the most files rather than on the tiling.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="tiling-out-", dir=shm) as out_dir:
         out = Path(out_dir)
+        before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         if contender.startswith("kalexo"):
             totals = _kalexo(path, pages, out, dpi, packed=contender.endswith("packed"))
@@ -151,33 +155,39 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
         else:
             totals = _dzsave(path, pages, out, dpi)
         seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **totals}))
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": after.ru_maxrss / 1024, **totals}))
 
 
-def _run(contender: str, path: str, pages: int, dpi: int) -> dict[str, Any]:
+def _run(contender: str, path: str, pages: int, dpi: int, repeat: int) -> dict[str, Any]:
+    """The best of `repeat` fresh children (by CPU time: the machine may be busy with other work)."""
     env = {**os.environ, "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi)],
-                          capture_output=True, text=True, env=env, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**figures, "pages": pages}
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages),
+                               str(dpi)], capture_output=True, text=True, env=env, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    best: dict[str, Any] = min(runs, key=lambda run: run["cpu"])
+    return {**best, "pages": pages}
 
 
 def _table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
-    print(f"{'contender':<16} {'input':<12} {'pages/s':>8} {'tiles/s':>8} {'peak MB':>8} {'tiles/page':>10} "
-          f"{'PUTs/page':>10} {'MB stored':>10}")
+    print("| contender | input | pages/s | pages/s (CPU) | tiles/s | peak RSS MB | tiles/page | PUTs/page "
+          "| MB stored |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for (contender, name), r in results.items():
-        print(f"{contender:<16} {name:<12} {r['pages'] / r['seconds']:>8.2f} {r['tiles'] / r['seconds']:>8.0f} "
-              f"{r['peak_mb']:>8.0f} {r['tiles'] / r['pages']:>10.1f} {r['puts'] / r['pages']:>10.1f} "
-              f"{r['bytes'] / 1e6:>10.1f}")
+        print(f"| {contender} | {name} | {r['pages'] / r['seconds']:.2f} | {r['pages'] / r['cpu']:.2f} "
+              f"| {r['tiles'] / r['seconds']:.0f} | {r['peak_mb']:.0f} | {r['tiles'] / r['pages']:.1f} "
+              f"| {r['puts'] / r['pages']:.1f} | {r['bytes'] / 1e6:.1f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=50, help="pages of the report to tile (max 50)")
     parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=1, help="children per contender and input; best kept")
     parser.add_argument("--child", nargs=4, metavar=("CONTENDER", "PATH", "PAGES", "DPI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -195,17 +205,18 @@ def main() -> None:
         results: dict[tuple[str, str], dict[str, Any]] = {}
         for name, (path, pages) in inputs.items():
             for contender in CONTENDERS:
-                results[(contender, name)] = _run(contender, path, pages, args.dpi)
-                print(f"  {contender} / {name}: {results[(contender, name)]['seconds']:.1f} s", file=sys.stderr)
+                results[(contender, name)] = _run(contender, path, pages, args.dpi, args.repeat)
+                print(f"  {contender} / {name}: {results[(contender, name)]['seconds']:.1f} s", flush=True)
     print(f"\nOne core, {args.dpi} dpi, 256 px JPEG q85 tiles\n")
     _table(results)
     print()
     for name in inputs:
         ours = results[("kalexo objects", name)]
         for other, goal in GOALS.items():
-            ratio = results[(other, name)]["seconds"] / ours["seconds"]
-            print(f"{name}: kalexo is {ratio:.2f}x {other} in pages/s (goal {goal}x: "
-                  f"{'met' if ratio >= goal else 'NOT met'})")
+            wall = results[(other, name)]["seconds"] / ours["seconds"]
+            cpu = results[(other, name)]["cpu"] / ours["cpu"]
+            print(f"{name}: kalexo is {wall:.2f}x {other} in pages/s ({cpu:.2f}x by CPU time); goal {goal}x: "
+                  f"{'met' if min(wall, cpu) >= goal else 'NOT met'}")
     a0_peak = max(results[(c, "A0 sheet")]["peak_mb"] for c in CONTENDERS if c.startswith("kalexo"))
     print(f"A0 sheet: kalexo peak RSS {a0_peak:.0f} MB (goal <= {A0_GOAL_MB} MB: "
           f"{'met' if a0_peak <= A0_GOAL_MB else 'NOT met'})")
