@@ -99,7 +99,7 @@ def main() -> None:
         report_pdf(str(report), pages=args.pages)
         a0_sheet(str(sheet))
         stack = start_stack(inputs / "stack", *args.stack_option)
-        stop, seen = threading.Event(), {}
+        stop, seen = threading.Event(), dict[str, float]()
         try:
             _progress_listener(stack, seen, stop)
             time.sleep(1)
