@@ -9,7 +9,6 @@ worker wins, whichever finished last.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -167,13 +166,22 @@ class DynamoDocumentStore:
             {"pk": f"DOC#{document_id}", "sk": f"PAGE#{job_id}#{page:05d}"})).get("Item")
         return PageRecord.from_dict(from_item(item)) if item else None
 
-    def note_progress(self, job: Job, pages_done: int) -> None:
-        """Mirror the job's count on the document for listings; only while it still shows this job."""
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+    def note_progress(self, job: Job, pages_done: int, every_ms: int = 250) -> bool:
+        """Mirror the job's count on the document, at most once per `every_ms` across all workers; True for
+        the caller that did (it sends the progress message, so members get a few updates a second however
+        many functions tile the document at once)."""
+        now_ms = int(time.time() * 1000)
+        try:
             self._client.update_item(
                 TableName=self._table, Key=to_item(_doc_key(job.workspace_id, job.document_id)),
-                UpdateExpression="SET pages_done = :n", ConditionExpression="job_id = :job AND pages_done < :n",
-                ExpressionAttributeValues=to_item({":n": pages_done, ":job": job.job_id}))
+                UpdateExpression="SET pages_done = :n, progress_ms = :now",
+                ConditionExpression="job_id = :job AND pages_done < :n AND "
+                                    "(attribute_not_exists(progress_ms) OR progress_ms < :cut)",
+                ExpressionAttributeValues=to_item({":n": pages_done, ":job": job.job_id, ":now": now_ms,
+                                                   ":cut": now_ms - every_ms}))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def note_error(self, job: Job, page: int, error: str) -> None:
         """The last unexpected error, so the dead-letter handler can say what went wrong."""

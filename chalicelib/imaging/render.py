@@ -61,8 +61,8 @@ class VectorPage:
             box = padded((rect.x0, rect.y0, rect.x1, rect.y1), pad, self.width, self.height)
             if box is not None:
                 boxes.append(box)
-        for annot in page.annots():  # drawn by the display list; not always in the log
-            rect = annot.rect * self._matrix
+        for annot in page.annots():  # in the log too, but widgets and popups have been seen missing from it
+            rect = annot.rect * to_pixels  # unrotated page space, like the log
             box = padded((rect.x0, rect.y0, rect.x1, rect.y1), pad, self.width, self.height)
             if box is not None:
                 boxes.append(box)

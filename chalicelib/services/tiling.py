@@ -90,9 +90,9 @@ class PageTiler:
         job = self._documents.job(task.document_id, task.job_id)
         if job is None or job.state is not JobState.TILING:
             return
-        self._documents.note_progress(job, job.pages_done)
-        self._publish(job, {"status": "tiling", "job_id": job.job_id, "page": task.page,
-                            "pages_done": job.pages_done, "page_count": job.page_count})
+        if self._documents.note_progress(job, job.pages_done):  # coalesced across every worker
+            self._publish(job, {"status": "tiling", "job_id": job.job_id, "page": task.page,
+                                "pages_done": job.pages_done, "page_count": job.page_count})
         if job.pages_done >= job.page_count and self._documents.finish(job):
             account_id = self._account_of(job)
             self._events.record(Event("document.ready", account_id, job.workspace_id, detail={
