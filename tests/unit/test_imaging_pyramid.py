@@ -110,3 +110,20 @@ def test_uniform_tiles_are_encoded_once_per_process():
     speck = white.copy()
     speck.putpixel((255, 255), (254, 255, 255))
     assert encode.encode_tile(speck, "jpeg", 85).uniform is None
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_content_boxes_cover_what_is_drawn_on_rotated_pages(rotation):
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=500)
+    page.draw_rect(pymupdf.Rect(10, 20, 50, 60), fill=(1, 0, 0))
+    page.add_rect_annot(pymupdf.Rect(200, 400, 260, 450))
+    page.set_rotation(rotation)
+    vector = VectorPage(page, dpi=72, max_side=16384)
+    drawn = Image.new("L", (vector.width, vector.height), 0)
+    rendered = vector.band(0, vector.height).convert("L")
+    for left, top, right, bottom in vector.content_boxes or []:
+        drawn.paste(255, (int(left), int(top), int(right) + 1, int(bottom) + 1))
+    # Every non-white pixel lies inside some content box.
+    outside = Image.composite(Image.new("L", drawn.size, 255), rendered, drawn)
+    assert outside.getextrema() == (255, 255)
