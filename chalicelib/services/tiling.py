@@ -12,12 +12,15 @@ dead-letter queue, whose handler fails the document with the noted error.
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.domain.documents import Job, JobState, PageRecord, PageTask, source_key
 from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import DocumentRejected
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics, subsegment
 from chalicelib.ports import DocumentRecords, EventSink, PageRef, SourceStore, TenancyReader, TileStore
 from chalicelib.services.document_jobs import JobLimits, JobStarter
 from chalicelib.services.progress import ProgressPublisher
@@ -66,22 +69,30 @@ class PageTiler:
         from chalicelib.imaging.limits import Limits
         from chalicelib.imaging.tiler import TileSettings, tile_page
 
-        path = self._sources.download(source_key(job.workspace_id, job.document_id), job.version_id)
+        with subsegment("download source"):
+            path = self._sources.download(source_key(job.workspace_id, job.document_id), job.version_id)
         ref = PageRef(job.workspace_id, job.document_id, job.job_id, task.page)
         options = task.options
         settings = TileSettings(tile_size=options.tile_size, overlap=0, format=options.format,
                                 quality=options.quality, dpi=options.dpi, max_side=options.max_side)
         writer = self._tiles.writer(ref, options.format)
-        result = tile_page(path, Kind(job.kind), task.page, settings, writer.add,
-                           Limits(max_pages=self._limits.max_pages, max_image_pixels=self._limits.max_image_pixels))
+        with subsegment("render and tile"):
+            result = tile_page(path, Kind(job.kind), task.page, settings, writer.add,
+                               Limits(max_pages=self._limits.max_pages, max_image_pixels=self._limits.max_image_pixels))
         writer.attach("thumbnail", result.thumbnail)
         writer.attach("text", result.text.encode())
-        stored, puts = writer.close(result.width, result.height, options.tile_size, result.max_level)
+        with subsegment("store tiles"):
+            stored, puts = writer.close(result.width, result.height, options.tile_size, result.max_level)
         record = PageRecord(task.page, result.width, result.height, result.max_level, options.tile_size,
                             options.format, result.tile_count, result.uniform_count, stored)
         workspace = self._tenancy.workspace(job.workspace_id)
         account_id = workspace.account_id if workspace else "unknown"
         counted = self._documents.page_done(account_id, job, record)
+        if counted:
+            metrics.add_metric(name="PagesTiled", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="TileBytes", unit=MetricUnit.Bytes, value=stored)
+            metrics.add_metric(name="TilesPerPage", unit=MetricUnit.Count, value=result.tile_count)
+            metrics.add_metric(name="TilePuts", unit=MetricUnit.Count, value=puts)
         logger.info("page tiled", extra={"document": job.document_id, "job": job.job_id, "page": task.page,
                                          "tiles": result.tile_count, "uniform": result.uniform_count,
                                          "bytes": stored, "puts": puts, "counted": counted})
@@ -95,6 +106,7 @@ class PageTiler:
                                 "pages_done": job.pages_done, "page_count": job.page_count})
         if job.pages_done >= job.page_count and self._documents.finish(job):
             account_id = self._account_of(job)
+            metrics.add_metric(name="JobLatency", unit=MetricUnit.Seconds, value=max(0, time.time() - job.created_at))
             self._events.record(Event("document.ready", account_id, job.workspace_id, detail={
                 "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))
             self._publish(job, {"status": "ready", "job_id": job.job_id, "pages_done": job.page_count,
@@ -127,6 +139,7 @@ class PageTiler:
     def _fail(self, job: Job, code: str, reason: str) -> None:
         if not self._documents.fail(job, code, reason):
             return
+        metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=1)
         self._events.record(Event("document.failed", self._account_of(job), job.workspace_id, detail={
             "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason}))
         self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason}, final=True)
