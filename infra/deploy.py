@@ -24,9 +24,10 @@ TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
 CONFIG = PROJECT_DIR / ".chalice" / "config.json"
 
 
-def deploy_stack(cfn: Any, stage: str) -> dict[str, str]:
+def deploy_stack(cfn: Any, stage: str, cdn: bool = True) -> dict[str, str]:
     name = stack_name(stage)
-    params = [{"ParameterKey": "Stage", "ParameterValue": stage}]
+    params = [{"ParameterKey": "Stage", "ParameterValue": stage},
+              {"ParameterKey": "Cdn", "ParameterValue": "true" if cdn else "false"}]
     body = TEMPLATE.read_text()
     exists = bool(cfn.describe_stacks(StackName=name)["Stacks"]) if _stack_exists(cfn, name) else False
     if exists:
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--websocket-endpoint", action="store_true",
                         help="after chalice deploy: record the websocket management endpoint")
+    parser.add_argument("--no-cdn", action="store_true",
+                        help="leave out the CloudFront distribution (the emulator cannot create one)")
     args = parser.parse_args(argv)
     session = boto3.session.Session()
     region = session.region_name or "us-east-1"
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfn = session.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
     ssm = session.client("ssm", region_name=region, endpoint_url=args.endpoint_url)
-    settings = settings_from_outputs(deploy_stack(cfn, args.stage))
+    settings = settings_from_outputs(deploy_stack(cfn, args.stage, cdn=not args.no_cdn))
     settings["KALEXO_STAGE"] = args.stage
     settings["KALEXO_JWT_SECRET_PARAMETER"] = ensure_signing_secret(ssm, args.stage)
     write_stage_settings(args.config, args.stage, settings)

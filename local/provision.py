@@ -33,7 +33,8 @@ def deploy(session: boto3.session.Session, endpoint: str, stack_name: str,
     cfn.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        # The emulator cannot create the CloudFront distribution; locally the runtime serves the site itself.
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in {"Cdn": "false", **parameters}.items()],
     )
     stack = _wait(lambda: cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
     if stack["StackStatus"] != "CREATE_COMPLETE":
@@ -41,7 +42,7 @@ def deploy(session: boto3.session.Session, endpoint: str, stack_name: str,
     resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
     refs = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if "LogicalResourceId" in r}
     context = StackContext(
-        parameters=parameter_values(template, parameters),
+        parameters=parameter_values(template, {"Cdn": "false", **parameters}),
         pseudo={"AWS::AccountId": ACCOUNT_ID, "AWS::Region": session.region_name or "us-east-1",
                 "AWS::Partition": "aws", "AWS::StackName": stack_name},
         refs=refs,

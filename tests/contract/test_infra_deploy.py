@@ -15,7 +15,7 @@ def test_deploy_writes_outputs_and_secret_parameter_into_the_stage(tmp_path, end
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    assert deploy.main(["--stage", "qa", "--endpoint-url", endpoint, "--config", str(config)]) == 0
+    assert deploy.main(["--stage", "qa", "--endpoint-url", endpoint, "--config", str(config), "--no-cdn"]) == 0
     env = json.loads(config.read_text())["stages"]["qa"]["environment_variables"]
     assert env["KALEXO_STAGE"] == "qa"
     assert env["KALEXO_MAIN_TABLE"] == "kalexo-qa-main"
@@ -24,7 +24,7 @@ def test_deploy_writes_outputs_and_secret_parameter_into_the_stage(tmp_path, end
     parameter = clients["ssm"].get_parameter(Name=env["KALEXO_JWT_SECRET_PARAMETER"], WithDecryption=True)
     assert len(parameter["Parameter"]["Value"]) >= 48
     # Deploying again changes nothing and keeps the same secret.
-    assert deploy.main(["--stage", "qa", "--endpoint-url", endpoint, "--config", str(config)]) == 0
+    assert deploy.main(["--stage", "qa", "--endpoint-url", endpoint, "--config", str(config), "--no-cdn"]) == 0
     again = clients["ssm"].get_parameter(Name=env["KALEXO_JWT_SECRET_PARAMETER"], WithDecryption=True)
     assert again["Parameter"]["Value"] == parameter["Parameter"]["Value"]
     # The other stages are untouched.
