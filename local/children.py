@@ -7,6 +7,7 @@ import asyncio
 import signal
 import ssl
 import threading
+from collections.abc import Callable
 
 import boto3
 from aiohttp import web
@@ -34,17 +35,25 @@ def _stop_on_signals() -> threading.Event:
 def run_gateway(cfg: RuntimeConfig) -> None:
     functions = AppFunctions(cfg.config_stage, STAGE, REGION)
     rest = create_rest_server(functions.app, functions.config, "127.0.0.1", cfg.rest_port)
-    threading.Thread(target=rest.server.serve_forever, name="rest", daemon=True).start()
-    log("rest", f"serving {cfg.rest_url}")
+    rest_serving = threading.Event()
+
+    def serve_rest() -> None:
+        # Last: the supervisor's readiness check is the REST API's /health, so by the time it answers the
+        # function instances and the WebSocket API are up too.
+        threading.Thread(target=rest.server.serve_forever, name="rest", daemon=True).start()
+        rest_serving.set()
+        log("rest", f"serving {cfg.rest_url}")
+
     api = ApiInfo(api_id=API_ID, stage=STAGE, domain_name=f"127.0.0.1:{cfg.tls_port}")
     limits = GatewayLimits(cfg.max_message_bytes, cfg.idle_timeout_s, cfg.max_connection_s)
     stop = _stop_on_signals()
-    asyncio.run(_serve_websockets(cfg, set(functions.app.websocket_handlers), api, limits, stop))
-    rest.server.shutdown()
+    asyncio.run(_serve_websockets(cfg, set(functions.app.websocket_handlers), api, limits, stop, serve_rest))
+    if rest_serving.is_set():  # shutdown() would wait forever for a loop that never started
+        rest.server.shutdown()
 
 
 async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiInfo, limits: GatewayLimits,
-                            stop: threading.Event) -> None:
+                            stop: threading.Event, then: Callable[[], None]) -> None:
     instances = FunctionInstances(cfg.ws_instances)
     await instances.start()
     gateway = WebsocketGateway(instances, route_keys, api, limits)
@@ -60,6 +69,7 @@ async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiIn
     await web.TCPSite(runner, "127.0.0.1", cfg.tls_port, ssl_context=tls).start()
     log("ws", f"serving {cfg.ws_url} with {instances.size} function instances (management API "
               f"{cfg.plain_management_endpoint} and {cfg.management_endpoint})")
+    then()
     watchdog = asyncio.create_task(gateway.watchdog())
     while not stop.is_set():
         await asyncio.sleep(0.2)

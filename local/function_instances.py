@@ -4,8 +4,9 @@ process, as API Gateway hands it to a Lambda instance, rather than running it in
 Each instance imports the app once, keeps its own boto3 clients and caches, and runs one invocation at a time
 (Lambda's concurrency per instance), so a function's CPU work (SigV4 signing, fan-out posts) no longer
 competes for the gateway's GIL, and one invocation's log and correlation keys never mix with another's.
-A fixed pool of warm instances is started with the gateway; a connection's events always go to the same
-instance (its per-instance state, such as the message budget, stays in one place), in arrival order.
+A fixed pool of warm instances is started with the gateway. An event goes to the lowest-numbered idle
+instance: as on Lambda, a warm instance is reused while it keeps up, and more of them run only when events
+overlap; when all are busy, events wait for the first one free.
 
 The pipe between gateway and instance is a socket pair: a 4-byte big-endian length, then JSON.
 """
@@ -15,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import heapq
 import json
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,8 @@ class FunctionInstances:
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
         self._instances: list[_Instance | None] = [None] * self.size
-        self._locks = [asyncio.Lock() for _ in range(self.size)]
+        self._idle = list(range(self.size))  # a heap: the lowest index first
+        self._freed = asyncio.Condition()
 
     async def start(self) -> None:
         """Start every instance and wait until each has imported the app (no cold start under load)."""
@@ -84,25 +86,34 @@ class FunctionInstances:
         self._instances[index] = instance
         return instance
 
-    async def invoke(self, connection_id: str, route_key: str, event: dict[str, Any]) -> Any:
-        index = zlib.crc32(connection_id.encode()) % self.size
-        async with self._locks[index]:
-            instance = self._instances[index]
-            if instance is None or instance.process.poll() is not None:
-                # The instance died (a crash, or killed): Lambda would start a new one for the next event.
-                if instance is not None:
-                    log("lambda", f"websocket instance {index} exited with {instance.process.returncode}; "
-                                  "starting a new one")
-                    instance.writer.close()
-                instance = await self._start(index)
-            try:
-                reply = await instance.call({"route": route_key, "event": event})
-            except (OSError, asyncio.IncompleteReadError) as exc:
-                self._instances[index] = None
-                raise FunctionError(f"the function instance died: {exc!r}") from exc
+    async def invoke(self, route_key: str, event: dict[str, Any]) -> Any:
+        async with self._freed:
+            await self._freed.wait_for(lambda: bool(self._idle))
+            index = heapq.heappop(self._idle)
+        try:
+            reply = await self._call(index, {"route": route_key, "event": event})
+        finally:
+            async with self._freed:
+                heapq.heappush(self._idle, index)
+                self._freed.notify()
         if "error" in reply:
             raise FunctionError(reply["error"])
         return reply.get("result")
+
+    async def _call(self, index: int, message: dict[str, Any]) -> dict[str, Any]:
+        instance = self._instances[index]
+        if instance is None or instance.process.poll() is not None:
+            # The instance died (a crash, or killed): Lambda would start a new one for the next event.
+            if instance is not None:
+                log("lambda", f"websocket function instance {index} exited with {instance.process.returncode}; "
+                              "starting a new one")
+                instance.writer.close()
+            instance = await self._start(index)
+        try:
+            return await instance.call(message)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            self._instances[index] = None
+            raise FunctionError(f"the function instance died: {exc!r}") from exc
 
     async def close(self, grace_s: float = 2.0) -> None:
         """End of input stops an instance; one that is still busy after the grace is killed."""

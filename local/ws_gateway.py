@@ -36,6 +36,8 @@ class LiveConnection:
     last_active: float = field(default_factory=time.monotonic)
     last_active_wall: float = field(default_factory=time.time)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The connection's events are invoked one at a time, in arrival order (see local/function_instances.py).
+    invoke_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     close_reason: str = "Client closed"
     closing: bool = False
 
@@ -57,7 +59,7 @@ class WebsocketGateway:
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
         if route_key not in self._routes:
             return {"statusCode": 200}  # API Gateway accepts when no $connect/$disconnect route exists
-        return await self._instances.invoke(event["requestContext"]["connectionId"], route_key, event)
+        return await self._instances.invoke(route_key, event)
 
     def _route_for(self, data: str | bytes) -> str:
         """Chalice's route selection expression is $request.body.action; unmatched keys go to $default."""
@@ -107,7 +109,8 @@ class WebsocketGateway:
     async def _disconnected(self, live: LiveConnection) -> None:
         event = disconnect_event(self.api, live.info, live.ws.close_code or 1006, live.close_reason)
         try:
-            await self._invoke("$disconnect", event)
+            async with live.invoke_lock:
+                await self._invoke("$disconnect", event)
         except Exception as exc:
             log("ws", f"$disconnect failed: {exc!r}")
 
@@ -141,7 +144,8 @@ class WebsocketGateway:
         route = self._route_for(data)
         event = message_event(self.api, live.info, route, data)
         try:
-            await self._invoke(route, event)
+            async with live.invoke_lock:
+                await self._invoke(route, event)
         except Exception as exc:
             log("ws", f"{route} failed: {exc!r}")
             error = {"message": "Internal server error", "connectionId": live.info.connection_id,
