@@ -1,4 +1,4 @@
-"""python -m local run | token | gateway | worker | ws-function  (the last three are started by `run`)."""
+"""python -m local run | token | gateway | worker | ws-function | web  (the last four are started by `run`)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ def _run(args: argparse.Namespace) -> int:
 
     cfg = RuntimeConfig(state_dir=args.state_dir, aws_port=args.aws_port, rest_port=args.rest_port,
                         ws_port=args.ws_port, tls_port=args.tls_port, worker_processes=args.workers,
+                        web_port=args.web_port or 8003, web_port_fallback=args.web_port is None,
                         ws_instances=args.ws_instances,
                         idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection,
                         retry_delay_s=None if args.retry_delay < 0 else args.retry_delay)
     supervisor = Supervisor(cfg)
     try:
         env = supervisor.start()
-        print_banner(cfg, env)
+        print_banner(supervisor.cfg, env)  # with the port the web client got
         return supervisor.wait()
     except KeyboardInterrupt:
         return 0
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--rest-port", type=int, default=8000)
     run.add_argument("--ws-port", type=int, default=8001)
     run.add_argument("--tls-port", type=int, default=8002)
+    run.add_argument("--web-port", type=int, default=None,
+                     help="the web client (default 8003, or any free port if 8003 is taken)")
     run.add_argument("--workers", type=int, default=RuntimeConfig(state_dir="").worker_processes,
                      help="worker processes, each polling every queue (default: one per core)")
     run.add_argument("--ws-instances", type=int, default=RuntimeConfig(state_dir="").ws_instances,
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--workspace", default="")
     token.add_argument("--admin", action="store_true")
     sub.add_parser("gateway")
+    sub.add_parser("web")
     worker = sub.add_parser("worker")
     worker.add_argument("index", type=int, nargs="?", default=0)
     ws_function = sub.add_parser("ws-function")
@@ -92,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "token":
         return _token(args)
+    if args.command == "web":
+        from local.web_server import run_web_server
+
+        run_web_server(RuntimeConfig.from_environ())
+        return 0
     from local.children import run_gateway, run_worker, run_ws_function
 
     if args.command == "gateway":

@@ -20,6 +20,7 @@ def print_banner(cfg: RuntimeConfig, env: dict[str, str]) -> None:
     lines = [
         "",
         "Kalexo Teamwork is running locally.",
+        f"  Web client       {cfg.web_url}   (open it in two windows, sign in as alice and as bob)",
         f"  REST API         {cfg.rest_url}   (try {cfg.rest_url}/health; API docs {cfg.rest_url}/docs)",
         f"  WebSocket API    {cfg.ws_url}/?token=<token>[&workspace=<id>]",
         f"  @connections     {cfg.plain_management_endpoint}/@connections/<id>  and  {cfg.management_endpoint}",

@@ -20,6 +20,8 @@ class RuntimeConfig:
     rest_port: int = 8000
     ws_port: int = 8001
     tls_port: int = 8002
+    web_port: int = 8003  # the web client (web/)
+    web_port_fallback: bool = False  # the port was not asked for: serve on any free one if it is taken
     worker_processes: int = max(1, os.cpu_count() or 1)
     ws_instances: int = 2 * max(1, os.cpu_count() or 1)  # websocket function instances (processes)
     idle_timeout_s: float = 600.0
@@ -39,6 +41,10 @@ class RuntimeConfig:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.ws_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def management_endpoint(self) -> str:

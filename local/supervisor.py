@@ -1,6 +1,7 @@
 """`make run`: the whole system on one machine, as one process tree.
 
-emulator (moto server) -> CloudFormation deploy of infra/template.yaml -> seed -> gateway + workers.
+emulator (moto server, local/emulator.py) -> CloudFormation deploy of infra/template.yaml -> seed -> gateway +
+workers + the web client's server.
 Ctrl-C (or SIGTERM) stops every child; children also die with the supervisor (PR_SET_PDEATHSIG), so no
 process is left behind even if the supervisor is killed outright.
 """
@@ -19,6 +20,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -30,6 +32,7 @@ from local.config import REGION, RUNTIME_ENV, STAGE, RuntimeConfig
 from local.lambda_runtime import PROJECT_DIR
 from local.log import log
 from local.tls import ensure_certificates
+from local.web_server import bound_port
 
 STACK_NAME = f"kalexo-{STAGE}"
 
@@ -88,7 +91,8 @@ class Supervisor:
 
     def _check_ports_free(self) -> None:
         for name, port in (("emulator", self.cfg.aws_port), ("REST", self.cfg.rest_port),
-                           ("WebSocket", self.cfg.ws_port), ("management TLS", self.cfg.tls_port)):
+                           ("WebSocket", self.cfg.ws_port), ("management TLS", self.cfg.tls_port),
+                           *(() if self.cfg.web_port_fallback else (("web client", self.cfg.web_port),))):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     raise RuntimeError(f"port {port} ({name}) is already in use: is another local stack "
@@ -99,7 +103,7 @@ class Supervisor:
         self._check_ports_free()
         self.cfg.state_path.mkdir(parents=True, exist_ok=True)
         env = self.base_env()
-        self._spawn("emulator", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+        self._spawn("emulator", [sys.executable, "-m", "local.emulator", "-H", "127.0.0.1", "-p",
                                  str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port)}, backend=True)
         _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
         log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
@@ -111,9 +115,12 @@ class Supervisor:
         app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
         seed.seed(app_container(app_env))
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
+        (self.cfg.state_path / "web.port").unlink(missing_ok=True)
+        self._spawn("web", [sys.executable, "-m", "local", "web"], app_env)
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)], app_env)
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
+        self.cfg = replace(self.cfg, web_port=self._web_port())
         (self.cfg.state_path / "runtime.json").write_text(json.dumps({
             "config": json.loads(self.cfg.to_json()),
             "pids": {name: child.pid for name, child in self.children.items()},
@@ -123,6 +130,16 @@ class Supervisor:
         (self.cfg.state_path / "runtime.json").chmod(0o600)  # it holds the token signing secret
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
         return app_env
+
+    def _web_port(self) -> int:
+        """The port the web client got (another one than asked for when the default was taken)."""
+        deadline = time.monotonic() + 30
+        while (port := bound_port(self.cfg.state_path)) is None:
+            self._check_children()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the web client's server did not start in 30s")
+            time.sleep(0.1)
+        return port
 
     def _check_children(self) -> None:
         for name, child in self.children.items():

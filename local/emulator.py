@@ -1,0 +1,38 @@
+"""The AWS emulator process: moto's server, with one correction so browsers can upload with presigned URLs.
+
+A browser's PUT to a presigned URL is preceded by a CORS preflight (`OPTIONS`, no body, no Content-Type, no
+credentials). S3 answers a preflight from the bucket's CORS rules alone. moto 5.2 first checks the presigned
+URL's signed metadata against the request's headers when the object does not exist yet: the preflight has
+no Content-Type, so moto answers 403 SignatureDoesNotMatch and the browser never sends the PUT. Here a
+preflight to an object goes straight to moto's own bucket-CORS answer (the one it gives for bucket URLs),
+which is what S3 does; every other request is unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def _answer_preflights_from_bucket_cors() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response._key_response
+
+    def _key_response(self: Any, request: Any, full_url: str) -> Any:
+        if request.method == "OPTIONS":
+            return self._response_options(request.headers, self.parse_bucket_name_from_url(request, full_url))
+        return original(self, request, full_url)
+
+    S3Response._key_response = _key_response  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    from moto.server import main as moto_main
+
+    _answer_preflights_from_bucket_cors()
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
