@@ -82,7 +82,12 @@ def stage_config(stage: str) -> dict[str, Any]:
 STAGES = sorted(json.loads((CHALICE_DIR / "config.json").read_text())["stages"])
 
 _LIST_FUNCTIONS = """
-import json, app
+import json, sys, app
+from chalice.config import Config
+from chalice.deploy import models
+from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+stage = sys.argv[1]
 a = app.app
 views = []
 for methods in a.routes.values():
@@ -92,25 +97,33 @@ for methods in a.routes.values():
         for cell in fn.__closure__ or ():
             if callable(cell.cell_contents) and hasattr(cell.cell_contents, "__module__"):
                 views.append([cell.cell_contents.__module__, cell.cell_contents.__qualname__])
-names = {"$connect": "websocket_connect", "$disconnect": "websocket_disconnect"}
-functions = {}
-if views:
-    functions["api_handler"] = {"roots": views}
-for h in a.websocket_handlers.values():
-    functions[names.get(h.route_key_handled, "websocket_message")] = {"roots": [h.handler_string.rsplit(".", 1)]}
-for e in a.event_sources:
-    functions[e.name] = {"roots": [e.handler_string.rsplit(".", 1)], "queue": getattr(e, "queue", None)}
+queues = {e.name: getattr(e, "queue", None) for e in a.event_sources}
+# Chalice's own model of the deployment: function names, handlers, resolved policy files and layers.
+config = Config(chalice_stage=stage, user_provided_params={"chalice_app": a, "project_dir": "."},
+                config_from_disk=json.load(open(".chalice/config.json")))
+functions, seen, todo = {}, set(), [ApplicationGraphBuilder().build(config, stage)]
+while todo:
+    r = todo.pop()
+    if id(r) in seen:
+        continue
+    seen.add(id(r))
+    todo.extend(r.dependencies())
+    if isinstance(r, models.LambdaFunction):
+        roots = views if r.handler == "app.app" else [r.handler.rsplit(".", 1)]
+        functions[r.resource_name] = {"roots": roots, "queue": queues.get(r.resource_name),
+                                      "function_name": r.function_name, "layers": list(r.layers),
+                                      "policy_file": r.role.policy.filename}
 print(json.dumps(functions))
 """
 
 
 @cache
 def app_functions(stage: str) -> dict[str, dict[str, Any]]:
-    """Function name (as Chalice names the Lambda function) -> its handlers and, for SQS, its queue."""
+    """Chalice's name for each function -> handlers, SQS queue, Lambda function name, layers, policy file."""
     env = {**stage_config(stage)["environment_variables"], "KALEXO_JWT_SECRET": "x", "PATH": os.environ["PATH"],
            "AWS_DEFAULT_REGION": REGION}
-    out = subprocess.run([sys.executable, "-c", _LIST_FUNCTIONS], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", _LIST_FUNCTIONS, stage], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
     functions: dict[str, dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
     return functions
 
@@ -405,7 +418,8 @@ def required(stage: str, function: str) -> set[Need]:
                         resource = _arn(stage, setting, target)
                         if resource:
                             needs.add(Need(action, resource, why))
-    log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/kalexo-{stage}-{function}"
+    # The REST handler's Lambda function is named <app>-<stage> (Chalice keeps its old deployer's name).
+    log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{info['function_name']}"
     needs.add(Need("logs:CreateLogGroup", log_group, "Lambda runtime"))
     for action in LOG_ACTIONS[1:]:
         needs.add(Need(action, f"{log_group}:log-stream:2026/01/01/[$LATEST]abc", "Lambda runtime"))
@@ -470,8 +484,7 @@ def problems(policy: dict[str, Any], needs: set[Need]) -> list[str]:
 
 
 def _policy(stage: str, function: str) -> dict[str, Any]:
-    name = stage_config(stage)["lambda_functions"][function]["iam_policy_file"]
-    policy: dict[str, Any] = json.loads((CHALICE_DIR / name).read_text())
+    policy: dict[str, Any] = json.loads((ROOT / app_functions(stage)[function]["policy_file"]).read_text())
     return policy
 
 
@@ -479,18 +492,16 @@ def _policy(stage: str, function: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_function_has_its_own_policy_file(stage):
-    config = stage_config(stage)
-    assert config.get("autogen_policy") is False
+    assert stage_config(stage).get("autogen_policy") is False
     functions = app_functions(stage)
     assert {"api_handler", "websocket_connect", "websocket_message", "websocket_disconnect", "ingest_uploads",
             "tile_pages", "failed_tiles", "purge_expired_events"} <= set(functions)
-    configured = config["lambda_functions"]
-    files = [configured.get(f, {}).get("iam_policy_file") for f in sorted(functions)]
-    assert None not in files, f"functions without a policy file: {[f for f in functions if f not in configured]}"
-    assert len(set(files)) == len(files), "two functions share a policy file"
-    for name in files:
-        assert (CHALICE_DIR / name).exists(), name
-        assert "autogen_policy" not in configured.get(name, {})
+    files = {name: Path(info["policy_file"]).name for name, info in functions.items()}  # as Chalice resolves them
+    assert all(f == f"policy-{stage}-{name}.json" for name, f in files.items()), files
+    assert len(set(files.values())) == len(files), "two functions share a policy file"
+    for name, f in files.items():
+        assert (CHALICE_DIR / f).exists(), name
+        assert "autogen_policy" not in stage_config(stage)["lambda_functions"][name]
 
 
 @pytest.mark.parametrize("stage", STAGES)
