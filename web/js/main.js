@@ -1,0 +1,286 @@
+// Sign in, pick a workspace, then wire the landscape, documents, presence, notes and chat together.
+
+import { Api } from "./api.js";
+import { colourOf, Landscape } from "./landscape.js";
+import { WorkspaceSync } from "./sync.js";
+
+const $ = (id) => document.getElementById(id);
+const PRESENCE_EVERY_MS = 250;
+const TOKEN_KEY = "kalexo.token";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function showError(message) {
+  const item = el("li", "", message);
+  $("errors").append(item);
+  setTimeout(() => item.remove(), 15_000);
+}
+
+async function boot() {
+  const config = await (await fetch("config.json")).json();
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return signIn(config);
+  const api = new Api(config.api, token);
+  let me;
+  try {
+    me = await api.get("/me");
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return signIn(config, `Signing in failed: ${error.message}`);
+  }
+  const workspaces = await api.all("/me/workspaces");
+  if (!workspaces.length) return signIn(config, `${me.name} is not a member of any workspace.`);
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("workspace");
+  const current = workspaces.find((w) => w.workspace_id === wanted) || workspaces[0];
+  const select = $("workspace-select");
+  for (const w of workspaces) select.append(new Option(`${w.name} (${w.role})`, w.workspace_id));
+  select.value = current.workspace_id;
+  select.onchange = () => { location.hash = `workspace=${select.value}`; location.reload(); };
+  $("signout").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); location.hash = ""; location.reload(); };
+  $("me").textContent = me.name;
+  $("app").hidden = false;
+  return new Workspace(config, api, me, current).start();
+}
+
+async function signIn(config, message) {
+  $("signin").hidden = false;
+  if (message) Object.assign($("signin-error"), { hidden: false, textContent: message });
+  const use = (token) => { sessionStorage.setItem(TOKEN_KEY, token.trim()); location.reload(); };
+  $("token-form").onsubmit = (event) => { event.preventDefault(); if ($("token-input").value.trim()) use($("token-input").value); };
+  if (!config.dev_users) return;
+  const users = await (await fetch(config.dev_users)).json();
+  for (const user of users) {
+    const role = user.workspace_role ? `${user.workspace_role}` : user.role;
+    const button = el("button", "", `${user.user_id} (${role})`);
+    button.type = "button";
+    button.dataset.user = user.user_id;
+    button.onclick = () => use(user.token);
+    $("dev-user-buttons").append(button);
+  }
+  $("dev-users").hidden = false;
+}
+
+class Workspace {
+  constructor(config, api, me, workspace) {
+    Object.assign(this, { config, api, me, id: workspace.workspace_id, role: workspace.role });
+    this.documents = new Map(); // document_id -> document with its manifest's pages
+    this.refreshing = new Map(); // document_id -> "running" | "again"
+    this.people = new Map(); // connection -> {user, presence}
+    this.landscape = new Landscape($("viewer"));
+    this.sync = new WorkspaceSync({ url: config.websocket, token: api.token, workspace: this.id, me: me.user_id });
+  }
+
+  async start() {
+    this.wireSync();
+    this.wireViewer();
+    this.wireForms();
+    this.sync.start();
+    const listed = await this.api.all(`/workspaces/${this.id}/documents`);
+    for (const doc of listed) this.documents.set(doc.document_id, doc);
+    this.renderDocuments();
+    await Promise.all(listed.filter((d) => d.pages_done > 0).map((d) => this.refresh(d.document_id)));
+    $("drop-hint").hidden = this.documents.size > 0;
+  }
+
+  // --- documents and uploads --------------------------------------------------------------------------
+  async refresh(documentId) {
+    if (this.refreshing.has(documentId)) { this.refreshing.set(documentId, "again"); return; }
+    this.refreshing.set(documentId, "running");
+    try {
+      const doc = await this.api.get(`/workspaces/${this.id}/documents/${documentId}`);
+      this.documents.set(documentId, doc);
+      this.renderDocuments();
+    } catch (error) {
+      showError(`Could not read a document: ${error.message}`);
+    } finally {
+      const again = this.refreshing.get(documentId) === "again";
+      this.refreshing.delete(documentId);
+      if (again) this.refresh(documentId);
+    }
+  }
+
+  onProgress({ subject, progress }) {
+    const known = this.documents.get(subject);
+    if (known) Object.assign(known, progress.status === "failed"
+      ? { status: "failed", reason: progress.reason, reason_code: progress.code }
+      : { status: progress.status, page_count: progress.page_count ?? known.page_count,
+          pages_done: progress.pages_done ?? known.pages_done });
+    this.renderDocuments();
+    if (!known || progress.status === "tiling" || progress.status === "ready" || progress.status === "failed") {
+      this.refresh(subject);
+    }
+  }
+
+  renderDocuments() {
+    const docs = [...this.documents.values()].filter((d) => d.status !== "awaiting_upload");
+    this.landscape.setDocuments(docs);
+    $("drop-hint").hidden = docs.length > 0;
+    const list = $("documents");
+    list.replaceChildren(...docs.sort((a, b) => b.created_at - a.created_at).map((doc) => {
+      const item = el("li");
+      item.dataset.doc = doc.document_id;
+      item.dataset.status = doc.status;
+      item.append(el("div", "name", doc.name));
+      const total = doc.page_count || 0;
+      let status = doc.status;
+      if (doc.status === "failed") status = `failed: ${doc.reason || doc.reason_code}`;
+      else if (total) status += ` · ${doc.pages_done || 0} of ${total} pages`;
+      item.append(el("div", "status", status));
+      if (doc.status !== "ready" && doc.status !== "failed" && total) {
+        item.append(Object.assign(el("progress"), { max: total, value: doc.pages_done || 0 }));
+      }
+      item.onclick = () => this.landscape.flyTo(doc.document_id);
+      return item;
+    }));
+  }
+
+  async upload(file) {
+    const item = el("li");
+    const status = el("div", "status", "asking for an upload…");
+    const bar = Object.assign(el("progress"), { max: 1, value: 0 });
+    item.append(el("div", "name", file.name), bar, status);
+    item.dataset.file = file.name;
+    $("uploads").prepend(item);
+    try {
+      const documentId = await this.api.upload(this.id, file, (fraction) => {
+        bar.value = fraction;
+        status.textContent = `uploading ${Math.round(fraction * 100)}%`;
+      });
+      status.textContent = "uploaded: processing";
+      item.dataset.doc = documentId;
+      setTimeout(() => item.remove(), 4000);
+      this.refresh(documentId);
+    } catch (error) {
+      item.classList.add("failed");
+      bar.remove();
+      status.textContent = `refused: ${error.message}`;
+      showError(`${file.name}: ${error.message}`);
+    }
+  }
+
+  // --- the router -------------------------------------------------------------------------------------
+  wireSync() {
+    const sync = this.sync;
+    sync.addEventListener("connection", ({ detail }) => {
+      const label = $("connection");
+      label.dataset.state = detail.state;
+      label.textContent = detail.state;
+      const banner = $("banner");
+      banner.hidden = detail.state === "connected";
+      if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
+      else if (detail.state === "reconnecting") {
+        banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
+      }
+      if (detail.state === "connected") this.sendView(true);
+    });
+    sync.addEventListener("presence-all", ({ detail }) => {
+      this.people.clear();
+      for (const p of detail.presence) this.people.set(p.connection, p);
+      this.renderPeople();
+    });
+    sync.addEventListener("presence", ({ detail }) => {
+      if (detail.presence.status === "offline") this.people.delete(detail.connection);
+      else this.people.set(detail.connection, { user: detail.user, presence: detail.presence });
+      this.renderPeople();
+    });
+    sync.addEventListener("progress", ({ detail }) => this.onProgress(detail));
+    sync.addEventListener("chat", () => this.renderChat());
+    sync.addEventListener("outbox", () => this.renderChat());
+    sync.addEventListener("items", () => this.renderNotes());
+    sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
+  }
+
+  renderPeople() {
+    const users = new Set([this.me.user_id]);
+    for (const { user } of this.people.values()) users.add(user);
+    $("people").replaceChildren(...[...users].sort().map((user) => {
+      const item = el("li", "", user === this.me.user_id ? `${user} (you)` : user);
+      item.dataset.user = user;
+      item.style.background = colourOf(user);
+      return item;
+    }));
+    const shown = new Set();
+    for (const [connection, { user, presence }] of this.people) {
+      if (user === this.me.user_id || !presence?.viewport) continue;
+      shown.add(connection);
+      this.landscape.showPresence(connection, user, presence.viewport);
+    }
+    for (const connection of this.landscape.presences.keys()) {
+      if (!shown.has(connection)) this.landscape.showPresence(connection, "", null);
+    }
+  }
+
+  renderChat() {
+    const log = $("chat-log");
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    const lines = [...this.sync.chats.values()].sort((a, b) => a.seq - b.seq).map((op) => {
+      const line = el("li");
+      line.dataset.seq = op.seq;
+      line.append(el("b", "", op.by), el("span", "text", op.data.text));
+      return line;
+    });
+    for (const entry of this.sync.outbox.filter((e) => e.body.action === "chat")) {
+      const line = el("li", "pending");
+      line.append(el("b", "", this.me.user_id), el("span", "text", entry.body.text));
+      lines.push(line);
+    }
+    log.replaceChildren(...lines);
+    if (atBottom) log.scrollTop = log.scrollHeight;
+  }
+
+  renderNotes() {
+    const canEdit = this.sync.role !== "viewer" && this.role !== "viewer";
+    this.landscape.showNotes([...this.sync.items.values()], canEdit,
+                             (id, x, y) => this.sync.updateItem(id, { x, y }));
+  }
+
+  // --- the viewer, drops and forms --------------------------------------------------------------------
+  wireViewer() {
+    this.landscape.addEventListener("view", ({ detail }) => { this.view = detail; this.sendView(false); });
+    const viewer = $("viewer");
+    viewer.addEventListener("dragover", (event) => { event.preventDefault(); viewer.classList.add("dragover"); });
+    viewer.addEventListener("dragleave", () => viewer.classList.remove("dragover"));
+    viewer.addEventListener("drop", (event) => {
+      event.preventDefault();
+      viewer.classList.remove("dragover");
+      for (const file of event.dataTransfer.files) this.upload(file);
+    });
+  }
+
+  // Throttled: at most one presence message every PRESENCE_EVERY_MS, always ending with the latest view.
+  sendView(now) {
+    if (!this.view) return;
+    clearTimeout(this.viewTimer);
+    const wait = now ? 0 : Math.max(0, (this.viewSentAt || 0) + PRESENCE_EVERY_MS - Date.now());
+    this.viewTimer = setTimeout(() => {
+      this.viewSentAt = Date.now();
+      this.sync.presence({ status: "active", viewport: this.view });
+    }, wait);
+  }
+
+  wireForms() {
+    $("file-input").onchange = (event) => { for (const file of event.target.files) this.upload(file); event.target.value = ""; };
+    $("chat-form").onsubmit = (event) => {
+      event.preventDefault();
+      const text = $("chat-input").value.trim();
+      if (text) this.sync.chat(text);
+      $("chat-input").value = "";
+    };
+    $("note-form").onsubmit = (event) => {
+      event.preventDefault();
+      const text = $("note-input").value.trim();
+      if (!text) return;
+      const id = `note-${crypto.randomUUID().slice(0, 8)}`;
+      this.sync.createItem(id, "note", { text, ...this.landscape.center(), by: this.me.user_id });
+      $("note-input").value = "";
+    };
+    if (this.role === "viewer") for (const id of ["note-input", "file-input"]) $(id).disabled = true;
+  }
+}
+
+boot().catch((error) => showError(`The page could not start: ${error.message}`));
