@@ -1,0 +1,93 @@
+"""Browser tests: the web client (web/) in Debian's headless Chromium, driven by Playwright, against a whole
+local stack of its own (the e2e pattern: tests/e2e/stack.py, free ports, web client on a free port too)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.web_server import VENDOR, WEB_DIR, bound_port
+from tests.e2e.stack import LocalStack, start_stack, stop_stack
+from tests.ports import free_port
+
+CHROMIUM = ("chromium", "chromium-browser")
+
+
+def chromium_path() -> str:
+    for name in CHROMIUM:
+        if path := shutil.which(name):
+            return path
+    pytest.fail("Debian's chromium is not installed (scripts/system-packages.sh installs it; `make test` runs it)")
+
+
+def ensure_web_dependencies() -> None:
+    if VENDOR["openseadragon"].is_dir():
+        return
+    if shutil.which("npm") is None:
+        pytest.fail("npm is missing (scripts/system-packages.sh installs it); web/node_modules cannot be installed")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=WEB_DIR, check=True)
+
+
+@dataclass
+class WebStack:
+    stack: LocalStack
+    url: str
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+    ensure_web_dependencies()
+    state: Path = tmp_path_factory.mktemp("browser-stack")
+    running = start_stack(state, "--web-port", str(free_port()), "--workers", "2")
+    try:
+        port = bound_port(state)
+        assert port is not None, running.log()
+        yield WebStack(running, f"http://127.0.0.1:{port}/")
+    finally:
+        stop_stack(running)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path())
+        yield launched
+        launched.close()
+
+
+@dataclass
+class UserPage:
+    """One person's browser window, with what the tests watch: console errors, tile responses, frames."""
+
+    user: str
+    context: Any
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    tiles_ok: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+
+    def texts(self, selector: str) -> list[str]:
+        return [str(t) for t in self.page.locator(selector).all_inner_texts()]
+
+
+def open_as(browser: Any, url: str, user: str) -> UserPage:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watched = UserPage(user, context, page)
+    page.on("console", lambda m: watched.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: watched.errors.append(f"pageerror: {e}"))
+    page.on("response", lambda r: watched.tiles_ok.append(r.url) if "_files/" in r.url and r.status in (200, 304)
+            else None)
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: watched.frames.append(str(payload))))
+    page.goto(url)
+    page.click(f"#dev-user-buttons button[data-user={user}]")
+    page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
+    return watched

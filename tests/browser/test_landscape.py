@@ -1,0 +1,186 @@
+"""Two people in one workspace, each in a browser window: alice (owner) and bob (editor) of ws-demo.
+
+The tests run in file order on the same two windows, as one session would: presence, upload and tiles,
+chat, notes, a dropped network, and at the end no errors in either console.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pymupdf
+import pytest
+from PIL import Image, ImageStat
+
+from tests.browser.conftest import UserPage, WebStack, open_as
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def drawing(pages: int = 3) -> bytes:
+    doc = pymupdf.open()
+    for number in range(pages):
+        page = doc.new_page(width=842, height=595)  # A4 landscape, in points
+        page.insert_text((60, 90), f"Riverside Library, sheet {number + 1}", fontsize=36)
+        page.draw_rect(pymupdf.Rect(60, 140, 780, 540), color=(0.1, 0.1, 0.1), fill=(0.85, 0.3 + 0.2 * number, 0.2),
+                       width=4)
+        for x in range(80, 780, 60):
+            page.draw_line((x, 160), (x, 520), color=(0, 0, 0.6), width=2)
+    return bytes(doc.tobytes())
+
+
+@pytest.fixture(scope="module")
+def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
+    opened = {user: open_as(browser, web_stack.url, user) for user in ("alice", "bob")}
+    yield opened
+    for person in opened.values():
+        person.context.close()
+
+
+def wait_until(check: Any, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_each_sees_the_other_online(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    alice.page.wait_for_selector("#people li[data-user=bob]")
+    bob.page.wait_for_selector("#people li[data-user=alice]")
+
+
+def test_an_upload_shows_progress_to_the_other_and_its_tiles_load(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    bob.page.evaluate("""() => {  // every status the document list shows, in order
+        window.__statuses = [];
+        new MutationObserver(() => document.querySelectorAll('#documents li').forEach(li =>
+            window.__statuses.push(li.dataset.status))).observe(document.getElementById('documents'),
+            {subtree: true, childList: true, attributes: true});
+    }""")
+    alice.page.set_input_files("#file-input", files=[{"name": "riverside sheets.pdf", "mimeType": "application/pdf",
+                                                      "buffer": drawing(3)}])
+    alice.page.wait_for_selector("#uploads li[data-doc]", timeout=20_000)  # the PUT finished
+    bob.page.wait_for_selector("#documents li[data-status=ready]", timeout=60_000)
+    statuses = bob.page.evaluate("window.__statuses")
+    assert {"analysing", "tiling"} & set(statuses), statuses
+    progress = [json.loads(f) for f in bob.frames if '"progress"' in f]
+    assert {p["progress"]["status"] for p in progress} >= {"ready"}, progress
+    assert bob.page.locator("#documents li[data-status=ready] .status").inner_text().endswith("3 of 3 pages")
+
+    # The pages are on bob's landscape: tiles answered, and the canvas shows a drawing, not a blank area.
+    wait_until(lambda: bob.page.locator(".page-placeholder").count() == 0, what="every page to replace its placeholder")
+    wait_until(lambda: len(bob.tiles_ok) >= 3, what="tiles to load")
+    time.sleep(1.5)  # let the zoom animation and the last tiles settle
+    drawn = bob.page.locator("#viewer .openseadragon-canvas canvas").first  # the tiles only, no overlays
+    shot = Image.open(io.BytesIO(drawn.screenshot())).convert("L")
+    spread = ImageStat.Stat(shot).stddev[0]
+    assert spread > 20, f"the viewer looks blank (pixel standard deviation {spread:.1f})"
+    assert len(bob.tiles_ok) >= 3 and len(alice.tiles_ok) >= 3
+
+
+def test_viewports_show_where_each_person_looks(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    rect = alice.page.locator(".viewport[data-user=bob]")
+    rect.wait_for(state="attached")
+    before = float(rect.get_attribute("data-w") or 0)
+    box = bob.page.locator("#viewer").bounding_box()
+    assert box is not None
+    bob.page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+    for _ in range(4):
+        bob.page.mouse.wheel(0, -300)  # zoom in
+        time.sleep(0.2)
+    wait_until(lambda: float(rect.get_attribute("data-w") or before) < before * 0.8, what="bob's zoom on alice's side")
+    bob_mark = bob.page.locator(".viewport[data-user=alice]")
+    bob_mark.wait_for(state="attached")
+
+
+def test_chat_appears_in_both(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    alice.page.fill("#chat-input", "Sheet 2 has the new stair core")
+    alice.page.press("#chat-input", "Enter")
+    bob.page.wait_for_selector("#chat-log li:not(.pending):has-text('Sheet 2 has the new stair core')")
+    bob.page.fill("#chat-input", "Looking at it now")
+    bob.page.press("#chat-input", "Enter")
+    alice.page.wait_for_selector("#chat-log li:not(.pending):has-text('Looking at it now')")
+    wait_until(lambda: alice.texts("#chat-log li") == bob.texts("#chat-log li"), what="the same chat on both sides")
+
+
+def test_a_note_moved_in_one_window_moves_in_the_other(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    alice.page.fill("#note-input", "Check the fire exit here")
+    alice.page.press("#note-input", "Enter")
+    note_a = alice.page.locator(".note", has_text="Check the fire exit here")
+    note_b = bob.page.locator(".note", has_text="Check the fire exit here")
+    note_a.wait_for()
+    note_b.wait_for()
+    assert note_a.get_attribute("data-x") == note_b.get_attribute("data-x")
+    start = (float(note_a.get_attribute("data-x") or 0), float(note_a.get_attribute("data-y") or 0))
+
+    box = note_a.bounding_box()
+    assert box is not None
+    alice.page.mouse.move(box["x"] + 10, box["y"] + 10)
+    alice.page.mouse.down()
+    for step in range(1, 11):
+        alice.page.mouse.move(box["x"] + 10 + 15 * step, box["y"] + 10 + 8 * step)
+    alice.page.mouse.up()
+    wait_until(lambda: float(note_a.get_attribute("data-x") or 0) > start[0], what="the note to move for alice")
+    moved = (note_a.get_attribute("data-x"), note_a.get_attribute("data-y"))
+    wait_until(lambda: (note_b.get_attribute("data-x"), note_b.get_attribute("data-y")) == moved,
+               what=f"bob's note to move to {moved}")
+    assert float(moved[1] or 0) > start[1]
+
+
+def test_a_dropped_network_loses_nothing_and_doubles_nothing(people: dict[str, UserPage]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    bob.context.set_offline(True)
+    bob.page.wait_for_selector("#banner:not([hidden])")
+    assert "offline" in bob.page.locator("#banner").inner_text().lower()
+    sent = [f"while bob was away {n}" for n in range(1, 6)]
+    for text in sent:
+        alice.page.fill("#chat-input", text)
+        alice.page.press("#chat-input", "Enter")
+    bob.page.fill("#chat-input", "typed on the train")
+    bob.page.press("#chat-input", "Enter")
+    wait_until(lambda: alice.page.locator("#chat-log li.pending").count() == 0, what="alice's messages acknowledged")
+    time.sleep(1)
+    assert not any(text in " ".join(bob.texts("#chat-log li")) for text in sent), "bob was not offline"
+
+    bob.context.set_offline(False)
+    bob.page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
+    bob.page.wait_for_selector("#banner", state="hidden")
+    wait_until(lambda: bob.page.locator("#chat-log li.pending").count() == 0, what="bob's outbox to empty")
+    wait_until(lambda: alice.texts("#chat-log li") == bob.texts("#chat-log li"), what="the same chat on both sides")
+    lines = bob.texts("#chat-log li")
+    for text in [*sent, "typed on the train"]:
+        assert sum(text in line for line in lines) == 1, (text, lines)
+    positions = [next(i for i, line in enumerate(lines) if text in line) for text in sent]
+    assert positions == sorted(positions), lines
+    seqs = [int(s) for s in bob.page.locator("#chat-log li").evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(set(seqs))
+
+
+def test_no_errors_in_either_console(people: dict[str, UserPage]) -> None:
+    for person in people.values():
+        assert person.errors == [], f"{person.user}: {person.errors}"
+
+
+def test_a_refused_upload_shows_the_apis_reason(web_stack: WebStack, browser: Any) -> None:
+    bob = open_as(browser, web_stack.url, "bob")
+    try:
+        bob.page.set_input_files("#file-input", files=[{"name": "setup.exe", "mimeType": "application/x-msdownload",
+                                                        "buffer": b"MZ" + bytes(200)}])
+        refused = bob.page.locator("#uploads li.failed .status")
+        refused.wait_for()
+        assert "is not a document type this service processes" in refused.inner_text()
+        assert "is not a document type" in bob.page.locator("#errors").inner_text()
+        # The browser reports the refused request itself; nothing else may be in the console.
+        assert all("status of 4" in e for e in bob.errors), bob.errors
+    finally:
+        bob.context.close()
