@@ -12,12 +12,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
+WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv run test unit lint token package-check deploy-infra deploy clean
+.PHONY: help venv web run test unit lint token package-check deploy-infra deploy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
-	@echo "make test                    set up and run every test (unit, contract, end-to-end)"
+	@echo "make test                    set up and run every test (unit, contract, end-to-end, browser)"
+	@echo "make web                     install the web client's OpenSeadragon (npm ci in web/)"
 	@echo "make token USER=<name> [WORKSPACE=<id>] [ADMIN=1]   a token for the running local stack"
 	@echo "make lint                    ruff and mypy"
 	@echo "make package-check           chalice package with the merged template, then cfn-lint"
@@ -33,11 +35,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The web client's one dependency, pinned in web/package-lock.json. Without npm the stack still runs, but the
+# page cannot load its viewer (scripts/system-packages.sh installs npm).
+web:
+	@if [ ! -f $(WEB_STAMP) ] || [ web/package-lock.json -nt $(WEB_STAMP) ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    (cd web && npm ci --no-audit --no-fund --silent) && touch $(WEB_STAMP); \
+	  else echo "npm is missing: the web client cannot load OpenSeadragon (bash scripts/system-packages.sh)"; fi; \
+	fi
+
+run: $(STAMP) web
 	$(BIN)/python -m local run
 
 test: $(STAMP)
 	@bash scripts/system-packages.sh
+	@$(MAKE) --no-print-directory web
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
