@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run test unit lint token package-check deploy-infra deploy clean
+.PHONY: help venv web run test unit lint token package-check layer layer-check publish-layer deploy-infra deploy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
@@ -22,7 +22,10 @@ help:
 	@echo "make web                     install the web client's OpenSeadragon (npm ci in web/)"
 	@echo "make token USER=<name> [WORKSPACE=<id>] [ADMIN=1]   a token for the running local stack"
 	@echo "make lint                    ruff and mypy"
-	@echo "make package-check           chalice package with the merged template, then cfn-lint"
+	@echo "make package-check           chalice package with the merged template, then cfn-lint; Terraform output checked"
+	@echo "make layer                   build the imaging layer: build/layer-imaging-{x86_64,aarch64}.zip"
+	@echo "make layer-check             layer builds reproducibly, app package + layer < 250 MB, imports checked"
+	@echo "make publish-layer STAGE=dev publish the layer to AWS and write its ARN into .chalice/config.json"
 	@echo "make deploy-infra STAGE=dev  deploy infra/template.yaml to AWS and write its outputs to .chalice/config.json"
 	@echo "make deploy STAGE=dev        deploy-infra, then chalice deploy --stage STAGE"
 
@@ -63,8 +66,21 @@ token: $(STAMP)
 	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin)
 
 package-check: $(STAMP)
-	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE)
+	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE) --terraform-out build/terraform-$(STAGE)
 	$(BIN)/cfn-lint build/package-$(STAGE)/sam.json infra/template.yaml
+
+layer: $(STAMP)
+	$(BIN)/python layers/build.py
+
+# Needs build/package-$(STAGE)/deployment.zip: package-check makes it.
+layer-check: $(STAMP) package-check
+	$(BIN)/python layers/build.py --check-reproducible
+	$(BIN)/python layers/check_size.py --package build/package-$(STAGE)/deployment.zip
+	$(BIN)/python -m pytest -q tests/unit/test_layer.py
+
+publish-layer: $(STAMP)
+	$(BIN)/python layers/build.py
+	$(BIN)/python -m infra.deploy --stage $(STAGE) --publish-layer
 
 deploy-infra: $(STAMP)
 	$(BIN)/python -m infra.deploy --stage $(STAGE)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,18 +17,21 @@ from typing import Any
 
 import yaml
 
+from infra.deploy import IMAGING_FUNCTIONS
 from infra.outputs import SETTING_FOR_OUTPUT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
 
 
-def _chalice_package(stage: str, out: Path, merge: Path | None) -> dict[str, Any]:
-    cmd = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage]
+def _chalice_package(stage: str, out: Path, merge: Path | None, pkg_format: str = "cloudformation") -> dict[str, Any]:
+    cmd = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage, "--pkg-format", pkg_format]
     if merge is not None:
         cmd += ["--merge-template", str(merge)]
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     subprocess.run([*cmd, str(out)], cwd=PROJECT_DIR, env=env, check=True)
+    if pkg_format == "terraform":
+        return {}
     data: dict[str, Any] = json.loads((out / "sam.json").read_text())
     return data
 
@@ -57,10 +62,107 @@ def point_events_at_queues(stage: str, merged: dict[str, Any]) -> None:
                 event["Properties"]["Queue"] = {"Fn::GetAtt": [queues[queue_name], "Arn"]}
 
 
+def lambda_names(stage: str, merged: dict[str, Any]) -> dict[str, str]:
+    """Logical id -> the Lambda function name `chalice deploy` gives it (kalexo-<stage>-<name>; the REST handler
+    kalexo-<stage>). SAM would otherwise name functions <stack>-<LogicalId>-<random>, and the per-function
+    policies grant each function its own log group by name."""
+    from chalice.utils import to_cfn_resource_name
+
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    names = {to_cfn_resource_name(n): f"kalexo-{stage}-{n}" for n in config["stages"][stage]["lambda_functions"]}
+    names["APIHandler"] = f"kalexo-{stage}"
+    functions = [k for k, v in merged["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
+    missing = sorted(set(functions) - set(names))
+    if missing:
+        raise KeyError(f"functions not in .chalice/config.json lambda_functions: {', '.join(missing)}")
+    return {k: names[k] for k in functions}
+
+
+def pin_function_names(stage: str, merged: dict[str, Any]) -> None:
+    for logical_id, name in lambda_names(stage, merged).items():
+        merged["Resources"][logical_id]["Properties"]["FunctionName"] = name
+
+
+def own_layer(stage: str, merged: dict[str, Any], out: Path) -> None:
+    """In one stack the imaging layer is a resource of the stack (built by layers/build.py) rather than the
+    separately published version config.json names: the functions that had the layer get a Ref to it."""
+    arch = "x86_64"
+    for resource in merged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            arch = resource["Properties"].get("Architectures", [arch])[0]
+    zip_path = PROJECT_DIR / "build" / f"layer-imaging-{'aarch64' if arch == 'arm64' else arch}.zip"
+    attached = False
+    for resource in merged["Resources"].values():
+        layers = resource["Properties"].get("Layers") if resource["Type"] == "AWS::Serverless::Function" else None
+        if layers:
+            resource["Properties"]["Layers"] = [
+                {"Ref": "ImagingLayer"} if isinstance(a, str) and ":layer:kalexo-" in a and "-imaging-" in a else a
+                for a in layers]
+            attached = True
+    if attached:
+        merged["Resources"]["ImagingLayer"] = {
+            "Type": "AWS::Serverless::LayerVersion",
+            "Properties": {"LayerName": f"kalexo-{stage}-imaging-{arch}",
+                           "Description": "PyMuPDF and Pillow (layers/imaging)",
+                           "ContentUri": os.path.relpath(zip_path, out), "CompatibleRuntimes": ["python3.12"],
+                           "CompatibleArchitectures": [arch], "RetentionPolicy": "Delete"}}
+
+
+def exact_policy_resources(merged: dict[str, Any]) -> None:
+    """The policy files leave region and account open (`arn:aws:dynamodb:*:*:table/kalexo-dev-main`; bucket
+    names end in `-*` where the account id goes; @connections of any websocket API): in one stack they are
+    known, so each becomes exact: this region, this account, this stack's websocket API."""
+    def exact(arn: str) -> str | dict[str, str]:
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn" or "${" in arn:
+            return arn
+        _, _, service, region, account, rest = parts
+        if service == "s3":
+            rest = re.sub(r"^(kalexo-[a-z0-9-]+-(?:documents|tiles))-\*", r"\1-${AWS::AccountId}", rest)
+        elif region == "*" and account == "*":
+            region, account = "${AWS::Region}", "${AWS::AccountId}"
+            if service == "execute-api" and rest.startswith("*/") and "WebsocketAPI" in merged["Resources"]:
+                rest = "${WebsocketAPI}/" + rest[2:]
+        else:
+            return arn
+        return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:{region}:{account}:{rest}"}
+
+    for resource in merged["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                resources = statement["Resource"]
+                statement["Resource"] = [exact(r) for r in resources] if isinstance(resources, list) \
+                    else exact(resources)
+
+
+def check_terraform(stage: str, out: Path) -> str:
+    """`chalice package --pkg-format terraform`: the JSON parses, every function of the SAM package is there under
+    its Lambda name, and only the imaging functions carry the layer."""
+    data = json.loads((out / "chalice.tf.json").read_text())
+    functions = data["resource"]["aws_lambda_function"]
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    expected = set(config["stages"][stage]["lambda_functions"])
+    if set(functions) != expected:
+        raise AssertionError(f"terraform functions {sorted(functions)} != config functions {sorted(expected)}")
+    with_layer = sorted(name for name, body in functions.items() if body.get("layers"))
+    if with_layer != sorted(IMAGING_FUNCTIONS):
+        raise AssertionError(f"the layer is attached to {with_layer}, expected {sorted(IMAGING_FUNCTIONS)}")
+    for name, body in data["resource"]["aws_iam_role_policy"].items():
+        json.loads(body["policy"])  # each inline policy is itself a JSON document
+        if "${aws" in body["policy"]:
+            raise AssertionError(f"{name}: a policy variable would be read as Terraform interpolation")
+    return (f"{out}/chalice.tf.json: {len(functions)} functions, "
+            f"{sum(len(v) for v in data['resource'].values())} resources; layer on {', '.join(with_layer)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "package")
+    parser.add_argument("--terraform-out", type=Path, default=None,
+                        help="also write chalice package --pkg-format terraform here and sanity-check it")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         app_only = _chalice_package(args.stage, Path(scratch) / "app", None)
@@ -69,9 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         merged = _chalice_package(args.stage, args.out, merge_path)
     point_events_at_queues(args.stage, merged)
+    pin_function_names(args.stage, merged)
+    own_layer(args.stage, merged, args.out)
+    exact_policy_resources(merged)
     (args.out / "sam.json").write_text(json.dumps(merged, indent=2))
     functions = [k for k, v in merged["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
     print(f"{args.out}/sam.json: {len(merged['Resources'])} resources, functions: {', '.join(functions)}")
+    if args.terraform_out:
+        shutil.rmtree(args.terraform_out, ignore_errors=True)
+        _chalice_package(args.stage, args.terraform_out, None, pkg_format="terraform")
+        print(check_terraform(args.stage, args.terraform_out))
     return 0
 
 

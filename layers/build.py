@@ -1,0 +1,151 @@
+"""Build the imaging layer reproducibly: `build/layer-imaging-<arch>.zip` for the Lambda platform.
+
+    python layers/build.py [--arch x86_64 --arch aarch64] [--out build] [--check-reproducible]
+    python layers/build.py --lock      # after editing requirements.txt: download, hash, rewrite requirements.lock
+
+Binary wheels only (manylinux_2_28, CPython 3.12), installed from `imaging/requirements.lock` with
+--require-hashes, no byte-compiled files; the zip lists its entries sorted, with one fixed timestamp and
+normalised permissions, so the same pins give the same bytes on any machine. `--check-reproducible` builds
+every architecture twice and fails if the two zips differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT_DIR = HERE.parent
+REQUIREMENTS = HERE / "imaging" / "requirements.txt"
+LOCK = HERE / "imaging" / "requirements.lock"
+ARCHES = ("x86_64", "aarch64")
+PYTHON_VERSION = "3.12"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+
+
+@dataclass(frozen=True)
+class Built:
+    arch: str
+    path: Path
+    zipped_bytes: int
+    unzipped_bytes: int
+    sha256: str
+
+
+def lambda_arch(arch: str) -> str:
+    """Lambda's name for the architecture (arm64) from the wheel platform's (aarch64)."""
+    return "arm64" if arch == "aarch64" else arch
+
+
+def _pip(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--quiet"], check=True)
+
+
+def _platform_args(arch: str) -> list[str]:
+    return ["--only-binary=:all:", "--platform", f"manylinux_2_28_{arch}", "--python-version", PYTHON_VERSION,
+            "--implementation", "cp"]
+
+
+def install(arch: str, target: Path) -> None:
+    _pip("install", *_platform_args(arch), "--require-hashes", "--no-deps", "--no-compile", "--target", str(target),
+         "-r", str(LOCK))
+    # Nothing that records where or when it was built.
+    for cache in target.rglob("__pycache__"):
+        shutil.rmtree(cache)
+    for record in target.glob("*.dist-info/direct_url.json"):
+        record.unlink()
+
+
+def deterministic_zip(source: Path, zip_path: Path) -> None:
+    """Entries sorted, one timestamp, permissions 644/755: the bytes depend on the file contents only."""
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(source.parent).as_posix(), date_time=FIXED_TIME)
+            executable = path.stat().st_mode & stat.S_IXUSR
+            info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, whatever machine builds it
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def unzipped_size(zip_path: Path) -> int:
+    with zipfile.ZipFile(zip_path) as archive:
+        return sum(i.file_size for i in archive.infolist())
+
+
+def build(arch: str, out_dir: Path) -> Built:
+    """Lambda layers unpack under /opt: site-packages go in the zip's python/ directory."""
+    zip_path = out_dir / f"layer-imaging-{arch}.zip"
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "python"
+        install(arch, target)
+        deterministic_zip(target, zip_path)
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    return Built(arch, zip_path, zip_path.stat().st_size, unzipped_size(zip_path), digest)
+
+
+def pins() -> list[str]:
+    lines = [line.split("#", 1)[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
+    return [line for line in lines if line]
+
+
+def write_lock() -> None:
+    """Download each pin's wheel for every architecture and record its sha256."""
+    hashes: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for arch in ARCHES:
+            dest = Path(scratch) / arch
+            _pip("download", *_platform_args(arch), "--no-deps", "-d", str(dest), *pins())
+            for wheel in sorted(dest.glob("*.whl")):
+                name = re.split(r"-\d", wheel.name, maxsplit=1)[0].lower().replace("_", "-")
+                hashes.setdefault(name, []).append(hashlib.sha256(wheel.read_bytes()).hexdigest())
+    lines = LOCK.read_text().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    body = []
+    for pin in pins():
+        name = pin.split("==")[0].lower()
+        body.append(f"{pin} \\")
+        body.extend(f"    --hash=sha256:{h}" + (" \\" if i < len(hashes[name]) - 1 else "")
+                    for i, h in enumerate(hashes[name]))
+    LOCK.write_text("\n".join(header + body) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", action="append", choices=ARCHES)
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build")
+    parser.add_argument("--check-reproducible", action="store_true", help="build twice; fail if the bytes differ")
+    parser.add_argument("--lock", action="store_true", help="rewrite requirements.lock from requirements.txt")
+    args = parser.parse_args(argv)
+    if args.lock:
+        write_lock()
+        print(f"{LOCK.relative_to(PROJECT_DIR)} rewritten")
+        return 0
+    failed = False
+    for arch in args.arch or ARCHES:
+        built = build(arch, args.out)
+        print(f"{built.path.relative_to(PROJECT_DIR) if built.path.is_relative_to(PROJECT_DIR) else built.path}: "
+              f"{built.zipped_bytes / 1e6:.1f} MB zipped, {built.unzipped_bytes / 1e6:.1f} MB unzipped, "
+              f"sha256 {built.sha256[:16]}")
+        if args.check_reproducible:
+            with tempfile.TemporaryDirectory() as scratch:
+                again = build(arch, Path(scratch))
+            same = again.sha256 == built.sha256
+            failed |= not same
+            print(f"  second build: sha256 {again.sha256[:16]} ({'identical' if same else 'DIFFERENT'})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
