@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50, help="pages of the report to tile (max 50)")
     parser.add_argument("--dpi", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=1, help="children per contender and input; best kept")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
     parser.add_argument("--child", nargs=4, metavar=("CONTENDER", "PATH", "PAGES", "DPI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -217,6 +218,10 @@ def main() -> None:
             cpu = results[(other, name)]["cpu"] / ours["cpu"]
             print(f"{name}: kalexo is {wall:.2f}x {other} in pages/s ({cpu:.2f}x by CPU time); goal {goal}x: "
                   f"{'met' if min(wall, cpu) >= goal else 'NOT met'}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"date": time.strftime("%Y-%m-%d"), "dpi": args.dpi, "results": [
+                {"contender": c, "input": n, **r} for (c, n), r in results.items()]}, out, indent=1)
     a0_peak = max(results[(c, "A0 sheet")]["peak_mb"] for c in CONTENDERS if c.startswith("kalexo"))
     print(f"A0 sheet: kalexo peak RSS {a0_peak:.0f} MB (goal <= {A0_GOAL_MB} MB: "
           f"{'met' if a0_peak <= A0_GOAL_MB else 'NOT met'})")
