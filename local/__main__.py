@@ -1,4 +1,4 @@
-"""python -m local run | token | gateway | worker | ws-function | web  (the last four are started by `run`)."""
+"""python -m local run | token | gateway | worker | ws-function  (the last three are started by `run`)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--workspace", default="")
     token.add_argument("--admin", action="store_true")
     sub.add_parser("gateway")
-    sub.add_parser("web")
     worker = sub.add_parser("worker")
     worker.add_argument("index", type=int, nargs="?", default=0)
     ws_function = sub.add_parser("ws-function")
@@ -96,11 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "token":
         return _token(args)
-    if args.command == "web":
-        from local.web_server import run_web_server
-
-        run_web_server(RuntimeConfig.from_environ())
-        return 0
     from local.children import run_gateway, run_worker, run_ws_function
 
     if args.command == "gateway":

@@ -1,7 +1,7 @@
 """`make run`: the whole system on one machine, as one process tree.
 
 emulator (moto server, local/emulator.py) -> CloudFormation deploy of infra/template.yaml -> seed -> gateway +
-workers + the web client's server.
+workers; the web client's server runs in a thread of the supervisor.
 Ctrl-C (or SIGTERM) stops every child; children also die with the supervisor (PR_SET_PDEATHSIG), so no
 process is left behind even if the supervisor is killed outright.
 """
@@ -32,7 +32,7 @@ from local.config import REGION, RUNTIME_ENV, STAGE, RuntimeConfig
 from local.lambda_runtime import PROJECT_DIR
 from local.log import log
 from local.tls import ensure_certificates
-from local.web_server import bound_port
+from local.web_server import WebServer
 
 STACK_NAME = f"kalexo-{STAGE}"
 
@@ -46,6 +46,7 @@ class Supervisor:
         self.cfg = cfg
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stop = threading.Event()
+        self.web: WebServer | None = None
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], backend: bool = False) -> None:
         # The emulator logs every request: that goes to a file, not the developer's terminal. It also runs in
@@ -115,12 +116,11 @@ class Supervisor:
         app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
         seed.seed(app_container(app_env))
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
-        (self.cfg.state_path / "web.port").unlink(missing_ok=True)
-        self._spawn("web", [sys.executable, "-m", "local", "web"], app_env)
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)], app_env)
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
-        self.cfg = replace(self.cfg, web_port=self._web_port())
+        self.web = WebServer(self.cfg, app_env)
+        self.cfg = replace(self.cfg, web_port=self.web.start())  # the banner and runtime.json show the real port
         (self.cfg.state_path / "runtime.json").write_text(json.dumps({
             "config": json.loads(self.cfg.to_json()),
             "pids": {name: child.pid for name, child in self.children.items()},
@@ -130,16 +130,6 @@ class Supervisor:
         (self.cfg.state_path / "runtime.json").chmod(0o600)  # it holds the token signing secret
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
         return app_env
-
-    def _web_port(self) -> int:
-        """The port the web client got (another one than asked for when the default was taken)."""
-        deadline = time.monotonic() + 30
-        while (port := bound_port(self.cfg.state_path)) is None:
-            self._check_children()
-            if time.monotonic() > deadline:
-                raise RuntimeError("the web client's server did not start in 30s")
-            time.sleep(0.1)
-        return port
 
     def _check_children(self) -> None:
         for name, child in self.children.items():
@@ -158,6 +148,8 @@ class Supervisor:
 
     def shutdown(self) -> None:
         started = time.monotonic()
+        if self.web is not None:
+            self.web.stop()
         app_children = {n: c for n, c in self.children.items() if n != "emulator"}
         self._stop_all(app_children)  # the app first, while the emulator still answers
         self._stop_all({n: c for n, c in self.children.items() if n == "emulator"})

@@ -11,9 +11,7 @@ OpenSeadragon comes from web/node_modules (installed by `npm ci`, see the Makefi
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-from pathlib import Path
+import threading
 
 from aiohttp import web
 
@@ -24,7 +22,6 @@ from local.log import log
 
 WEB_DIR = PROJECT_DIR / "web"
 VENDOR = {"openseadragon": WEB_DIR / "node_modules" / "openseadragon" / "build" / "openseadragon"}
-PORT_FILE = "web.port"  # the port actually bound, for the supervisor's banner
 NO_CACHE = {"Cache-Control": "no-cache"}  # a developer's edit shows on reload; ETag/Last-Modified still apply
 
 
@@ -64,38 +61,56 @@ def create_web_app(cfg: RuntimeConfig, env: dict[str, str]) -> web.Application:
     return app
 
 
-async def _serve(cfg: RuntimeConfig, env: dict[str, str], stop: asyncio.Event) -> None:
-    runner = web.AppRunner(create_web_app(cfg, env), handle_signals=False, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", cfg.web_port)
-    try:
-        await site.start()
-    except OSError:
-        if not cfg.web_port_fallback:
-            raise
-        site = web.TCPSite(runner, "127.0.0.1", 0)  # the default port is taken: any free one will do
-        await site.start()
-    port = int(runner.addresses[-1][1])
-    (cfg.state_path / PORT_FILE).write_text(str(port))
-    if not VENDOR["openseadragon"].is_dir():
-        log("web", "web/node_modules is missing: run `make web` (npm ci) or the viewer cannot load")
-    log("web", f"serving the web client at http://127.0.0.1:{port}")
-    await stop.wait()
-    await runner.cleanup()
+class WebServer:
+    """The web client's server, on an event loop of its own in a thread of the supervisor: it only reads
+    files and issues dev tokens, so it needs no process of its own."""
 
+    def __init__(self, cfg: RuntimeConfig, env: dict[str, str]) -> None:
+        self.cfg, self.env = cfg, env
+        self.port = 0
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
 
-def run_web_server(cfg: RuntimeConfig) -> None:
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await _serve(cfg, dict(os.environ), stop)
+    def start(self, timeout: float = 30.0) -> int:
+        """Serve, and return the port (another free one when the default is taken)."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError(f"the web client's server did not start in {timeout:.0f}s")
+        if self._error is not None:
+            raise RuntimeError(f"the web client's server failed to start: {self._error}")
+        return self.port
 
-    asyncio.run(main())
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout=3)
 
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by start()
+            self._error = exc
+            self._ready.set()
 
-def bound_port(state_dir: Path) -> int | None:
-    path = state_dir / PORT_FILE
-    return int(path.read_text()) if path.exists() else None
-
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        runner = web.AppRunner(create_web_app(self.cfg, self.env), handle_signals=False, access_log=None,
+                               shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", self.cfg.web_port).start()
+        except OSError:
+            if not self.cfg.web_port_fallback:
+                raise
+            await web.TCPSite(runner, "127.0.0.1", 0).start()  # the default port is taken: any free one will do
+            log("web", f"port {self.cfg.web_port} is taken (another stack?): using a free one")
+        self.port = int(runner.addresses[-1][1])
+        if not VENDOR["openseadragon"].is_dir():
+            log("web", "web/node_modules is missing: run `make web` (npm ci) or the viewer cannot load")
+        log("web", f"serving the web client at http://127.0.0.1:{self.port}")
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.web_server import VENDOR, WEB_DIR, bound_port
+from local.web_server import VENDOR, WEB_DIR
 from tests.e2e.stack import LocalStack, start_stack, stop_stack
 from tests.ports import free_port
 
@@ -40,20 +40,18 @@ class WebStack:
     url: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before the next test directory starts its own stack
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
     ensure_web_dependencies()
     state: Path = tmp_path_factory.mktemp("browser-stack")
     running = start_stack(state, "--web-port", str(free_port()), "--workers", "2")
     try:
-        port = bound_port(state)
-        assert port is not None, running.log()
-        yield WebStack(running, f"http://127.0.0.1:{port}/")
+        yield WebStack(running, f"http://127.0.0.1:{running.runtime['config']['web_port']}/")
     finally:
         stop_stack(running)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

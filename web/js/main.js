@@ -172,7 +172,8 @@ class Workspace {
       label.textContent = detail.state;
       const banner = $("banner");
       banner.hidden = detail.state === "connected";
-      if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
+      if (detail.state === "expired") banner.textContent = "Your sign-in has expired: sign out and sign in again.";
+      else if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
       else if (detail.state === "reconnecting") {
         banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
       }

@@ -6,6 +6,16 @@ const HEARTBEAT_MS = 30_000;
 const PONG_TIMEOUT_MS = 10_000;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 
+// A refused websocket upgrade tells the page nothing: notice an expired token before trying.
+function expired(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof claims.exp === "number" && claims.exp * 1000 < Date.now();
+  } catch {
+    return false; // not a JWT: let the server decide
+  }
+}
+
 export class WorkspaceSync extends EventTarget {
   constructor({ url, token, workspace, me }) {
     super();
@@ -37,6 +47,10 @@ export class WorkspaceSync extends EventTarget {
   // --- connection -------------------------------------------------------------------------------------
   open() {
     if (this.closed || this.ws) return;
+    if (expired(this.token)) {
+      this.closed = true;
+      return this.emit("connection", { state: "expired", reason: "the sign-in has expired" });
+    }
     if (!navigator.onLine) return this.emit("connection", { state: "offline", reason: "the browser is offline" });
     const query = new URLSearchParams({ token: this.token, workspace: this.workspace });
     const ws = (this.ws = new WebSocket(`${this.url}/?${query}`));
