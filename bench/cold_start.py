@@ -1,0 +1,173 @@
+"""Cold start per function kind: import time and peak memory, each sample in a fresh interpreter.
+
+    python -m bench.cold_start [--repeat 9] [--bytecode cached|none|both] [--importtime]
+
+A sample is what a new Lambda execution environment does before its first invocation's own work: import the
+handler module (`app.py`, which registers every blueprint) and build the services that function's handler asks
+the container for; the imaging functions also import their imaging modules (PyMuPDF, Pillow), which their first
+invocation does. Nothing is invoked and no AWS call is made. Against it, in the same run: a bare Chalice app with
+one route and a DynamoDB client (the floor any Chalice + boto3 function pays). Reported: median wall time from
+before the import to after the build, and peak RSS (ru_maxrss, which includes the interpreter itself).
+
+`--bytecode none` gives every sample an empty bytecode cache: Lambda's file system is read-only and `chalice
+package` ships sources, so a real cold start compiles the app and its libraries; `cached` is the warm-disk case.
+`--importtime` prints the largest imports of the websocket function (`python -X importtime`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ENDPOINT = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api"
+
+# What each kind's handler builds on a cold start (chalicelib/routes: ingest.py, websocket.py, maintenance.py,
+# api.py's per-request path), and the modules its first invocation imports.
+KINDS: dict[str, tuple[str, list[str], list[str]]] = {
+    "bare chalice + boto3": ("bare", [], []),
+    "REST API (admin, documents)": ("app", ["access", "rate_limiter", "auth_failure_limiter", "events", "cursors",
+                                            "directory", "workspaces", "documents", "upload_grants"], []),
+    "websocket $default": ("app", ["router"], []),
+    "websocket $connect": ("app", ["connections"], []),
+    "maintenance schedule": ("app", ["event_log"], []),
+    "ingest (uploads queue)": ("app", ["upload_ingest"],
+                               ["chalicelib.imaging.analyse", "chalicelib.imaging.formats"]),
+    "tiling worker": ("app", ["page_tiler"], ["chalicelib.imaging.tiler", "chalicelib.imaging.formats"]),
+}
+
+BARE_APP = """
+import boto3
+from chalice import Chalice
+
+app = Chalice(app_name="bare")
+dynamodb = boto3.client("dynamodb")
+
+
+@app.route("/")
+def index():
+    return {"ok": True}
+"""
+
+SAMPLE = """
+import json, resource, sys, time
+start = time.perf_counter()
+module, members, imports = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+__import__(module)
+imported = time.perf_counter()
+if members:
+    from chalicelib.container import get_container
+    container = get_container()
+    for member in members:
+        if member == "router":
+            container.router(sys.argv[4])
+        else:
+            getattr(container, member)
+for name in imports:
+    __import__(name)
+done = time.perf_counter()
+print(json.dumps({"import_s": imported - start, "total_s": done - start,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: str
+    import_s: float
+    total_s: float
+    maxrss_mb: float
+
+
+def _environment(bare_dir: Path) -> dict[str, str]:
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "POWERTOOLS_", "PYTHON"))}
+    env.update(config["environment_variables"])
+    env.update(config["stages"]["dev"]["environment_variables"])
+    env.update({"KALEXO_JWT_SECRET": "bench", "KALEXO_WEBSOCKET_ENDPOINT": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1", "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{bare_dir}"})
+    return env
+
+
+def sample(kind: str, env: dict[str, str], bytecode: str) -> dict[str, float]:
+    module, members, imports = KINDS[kind]
+    run_env = dict(env)
+    with tempfile.TemporaryDirectory() as cache:
+        if bytecode == "none":
+            run_env["PYTHONPYCACHEPREFIX"] = cache  # empty: every module compiles, as on Lambda
+            run_env["PYTHONDONTWRITEBYTECODE"] = "1"
+        out = subprocess.run([sys.executable, "-c", SAMPLE, module, json.dumps(members), json.dumps(imports),
+                              ENDPOINT], cwd=PROJECT_DIR, env=run_env, capture_output=True, text=True, check=True,
+                             timeout=120)
+    data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return data
+
+
+def measure(repeat: int, bytecode: str, env: dict[str, str]) -> list[Result]:
+    samples: dict[str, list[dict[str, float]]] = {k: [] for k in KINDS}
+    for _ in range(repeat):  # interleaved, so drift in the machine's load touches every kind alike
+        for kind in KINDS:
+            samples[kind].append(sample(kind, env, bytecode))
+    return [Result(kind, statistics.median(s["import_s"] for s in runs), statistics.median(s["total_s"] for s in runs),
+                   statistics.median(s["maxrss_mb"] for s in runs)) for kind, runs in samples.items()]
+
+
+def report(results: list[Result], bytecode: str, repeat: int) -> None:
+    bare = results[0]
+    print(f"\nbytecode {bytecode}: median of {repeat} fresh interpreters")
+    print("| function kind | import ms | import + build ms | x bare | peak RSS MB | x bare |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.kind} | {r.import_s * 1000:.0f} | {r.total_s * 1000:.0f} | {r.total_s / bare.total_s:.2f} "
+              f"| {r.maxrss_mb:.1f} | {r.maxrss_mb / bare.maxrss_mb:.2f} |")
+
+
+def importtime(env: dict[str, str], top: int = 12) -> None:
+    """The websocket function's imports (`python -X importtime`), self time summed by top-level package."""
+    code = f"import app; from chalicelib.container import get_container; get_container().router({ENDPOINT!r})"
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=PROJECT_DIR, env=env,
+                         capture_output=True, text=True, check=True, timeout=120).stderr
+    by_package: dict[str, int] = {}
+    for line in out.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, _, name = line.split(":", 1)[1].split("|")
+        package = name.strip().split(".")[0]
+        if package == "chalicelib":
+            package = ".".join(name.strip().split(".")[:2])
+        by_package[package] = by_package.get(package, 0) + int(self_us)
+    total = sum(by_package.values())
+    print(f"\n-X importtime, websocket $default (import app + router): {total / 1000:.0f} ms of imports (self time)")
+    print("| package | ms | share |")
+    print("|---|---:|---:|")
+    for package, us in sorted(by_package.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"| {package} | {us / 1000:.0f} | {us / total:.0%} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--bytecode", choices=("cached", "none", "both"), default="both")
+    parser.add_argument("--importtime", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as bare_dir:
+        (Path(bare_dir) / "bare.py").write_text(BARE_APP)
+        env = _environment(Path(bare_dir))
+        for kind in KINDS:  # warm the disk cache and the bytecode of the "cached" runs
+            sample(kind, env, "cached")
+        for bytecode in (("cached", "none") if args.bytecode == "both" else (args.bytecode,)):
+            report(measure(args.repeat, bytecode, env), bytecode, args.repeat)
+        if args.importtime:
+            importtime(env)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
