@@ -79,8 +79,9 @@ def write_stage_settings(config_path: Path, stage: str, settings: dict[str, str]
 def websocket_endpoint(stage: str, region: str, config_path: Path = CONFIG) -> str:
     deployed = json.loads((PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").read_text())
     config = json.loads(config_path.read_text())
-    ws_stage = config.get("stages", {}).get(stage, {}).get("websocket_api_stage") or config.get(
-        "websocket_api_stage", "api")
+    # Chalice deploys the websocket API to the same stage name as the REST API (api_gateway_stage).
+    ws_stage = config.get("stages", {}).get(stage, {}).get("api_gateway_stage") or config.get(
+        "api_gateway_stage", "api")
     for resource in deployed["resources"]:
         if resource.get("resource_type") == "websocket_api":
             return f"https://{resource['websocket_api_id']}.execute-api.{region}.amazonaws.com/{ws_stage}"
