@@ -56,7 +56,7 @@ def test_each_sees_the_other_online(people: dict[str, UserPage]) -> None:
     bob.page.wait_for_selector("#people li[data-user=alice]")
 
 
-def test_an_upload_shows_progress_to_the_other_and_its_tiles_load(people: dict[str, UserPage]) -> None:
+def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people: dict[str, UserPage]) -> None:
     alice, bob = people["alice"], people["bob"]
     bob.page.evaluate("""() => {  // every status the document list shows, in order
         window.__statuses = [];
@@ -64,8 +64,14 @@ def test_an_upload_shows_progress_to_the_other_and_its_tiles_load(people: dict[s
             window.__statuses.push(li.dataset.status))).observe(document.getElementById('documents'),
             {subtree: true, childList: true, attributes: true});
     }""")
-    alice.page.set_input_files("#file-input", files=[{"name": "riverside sheets.pdf", "mimeType": "application/pdf",
-                                                      "buffer": drawing(3)}])
+    # Dropped on the landscape, as a person drags a file from their desktop.
+    dropped = alice.page.evaluate_handle("""bytes => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], 'riverside sheets.pdf', {type: 'application/pdf'}));
+        return transfer;
+    }""", list(drawing(3)))
+    alice.page.dispatch_event("#viewer", "dragover", {"dataTransfer": dropped})
+    alice.page.dispatch_event("#viewer", "drop", {"dataTransfer": dropped})
     alice.page.wait_for_selector("#uploads li[data-doc]", timeout=20_000)  # the PUT finished
     bob.page.wait_for_selector("#documents li[data-status=ready]", timeout=60_000)
     statuses = bob.page.evaluate("window.__statuses")
