@@ -166,7 +166,7 @@ class Container:
 
     @cached_property
     def history(self) -> WorkspaceHistory:
-        return WorkspaceHistory(self.oplog, S3Snapshots(self.clients.s3, self.settings.documents_bucket))
+        return WorkspaceHistory(self.oplog, S3Snapshots(self.clients.lazy_s3(), self.settings.documents_bucket))
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
@@ -218,11 +218,11 @@ class Container:
 
     @cached_property
     def tile_store(self) -> S3TileStore:
-        return S3TileStore(self.clients.s3, self.settings.tiles_bucket)
+        return S3TileStore(self.clients.lazy_s3(), self.settings.tiles_bucket)
 
     @cached_property
     def tile_tasks(self) -> SqsTaskQueue:
-        return SqsTaskQueue(self.clients.sqs, self.settings.tiles_queue)
+        return SqsTaskQueue(self.clients.lazy_sqs(), self.settings.tiles_queue)
 
     @cached_property
     def job_limits(self) -> JobLimits:
@@ -258,14 +258,14 @@ class Container:
 
     @cached_property
     def upload_grants(self) -> UploadGrants:
-        presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
+        presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
         return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
                             self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
                             self.settings.multipart_threshold_bytes)
 
     @cached_property
     def multipart_uploads(self) -> MultipartUploads:
-        presigner = S3Presigner(self.clients.s3, self.settings.documents_bucket)
+        presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
         return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600)
 
     @cached_property
