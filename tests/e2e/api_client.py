@@ -13,7 +13,7 @@ SAMPLE_PATH = {"account_id": "acc-demo", "user_id": "bob", "workspace_id": "ws-d
                "document_id": "doc-0000000000000000", "page": "0"}
 SAMPLE_FIELDS: dict[str, Any] = {"name": "Sample", "email": "sample@example.test", "plan": "free",
                                  "role": "viewer", "ttl_seconds": 600, "settings": {}, "filename": "plan.pdf",
-                                 "size": 1000, "content_type": "application/pdf"}
+                                 "size": 1000, "content_type": "application/pdf", "upload_token": "not-a-token"}
 
 
 class Api:
