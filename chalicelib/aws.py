@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.connection_poster import SignedConnectionPoster
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ _CLIENT_CONFIG = Config(
     # Fan-out posts to many connections in parallel through one shared client.
     max_pool_connections=32,
 )
+# The fan-out posts one message to every connection of a workspace: boto3's per-request CPU is the router's cost
+# (about 1 ms a post). Parameter validation is a tenth of it and pointless for requests this code builds itself.
+_FANOUT_CONFIG = _CLIENT_CONFIG.merge(Config(parameter_validation=False))
 
 
 class _LazyClient:
@@ -63,13 +67,13 @@ class AwsClients:
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(region_name=self._settings.region)
 
-    def _client(self, service: str, endpoint_url: str | None = None) -> Any:
+    def _client(self, service: str, endpoint_url: str | None = None, config: Config = _CLIENT_CONFIG) -> Any:
         # boto3 sessions are not thread safe for client creation; clients themselves are.
         with self._lock:
             return self.session.client(
                 service,  # type: ignore[call-overload]
                 endpoint_url=endpoint_url or self._settings.aws_endpoint_url,
-                config=_CLIENT_CONFIG,
+                config=config,
             )
 
     def lazy_s3(self) -> S3Client:
@@ -114,10 +118,25 @@ class AwsClients:
             tls = ssl.create_default_context()
         return Client((host, int(port)), connect_timeout=1, timeout=1, tls_context=tls, no_delay=True)
 
+    def lazy_management_api(self, endpoint_url: str) -> ApiGatewayManagementApiClient:
+        """Only closing a connection needs the client now (posts go through the poster): made on first use."""
+        return cast("ApiGatewayManagementApiClient", _LazyClient(lambda: self.management_api(endpoint_url)))
+
+    def connection_poster(self, endpoint_url: str) -> SignedConnectionPoster:
+        """The fan-out's signed HTTP poster for one websocket API endpoint (shared per endpoint)."""
+        key = f"poster {endpoint_url}"
+        poster = self._management.get(key)
+        if poster is None:
+            ca_bundle = self.session._session.get_config_variable("ca_bundle")  # AWS_CA_BUNDLE, as boto3 reads it
+            created = SignedConnectionPoster(endpoint_url, self.session.get_credentials(),
+                                             self._settings.region, ca_bundle)
+            poster = self._management.setdefault(key, created)
+        return poster  # type: ignore[no-any-return]
+
     def management_api(self, endpoint_url: str) -> ApiGatewayManagementApiClient:
         """The @connections client for one websocket API endpoint (one shared client per endpoint)."""
         client = self._management.get(endpoint_url)
         if client is None:
-            created = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url)
+            created = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_FANOUT_CONFIG)
             client = self._management.setdefault(endpoint_url, created)
         return client  # type: ignore[no-any-return]

@@ -136,7 +136,10 @@ class Container:
     def notifier(self) -> ManagementApiNotifier | None:
         """For pushing to connections outside websocket handlers; needs the configured endpoint."""
         endpoint = self.settings.websocket_endpoint
-        return ManagementApiNotifier(self.clients.management_api(endpoint)) if endpoint else None
+        if not endpoint:
+            return None
+        return ManagementApiNotifier(self.clients.lazy_management_api(endpoint),
+                                     self.clients.connection_poster(endpoint))
 
     @cached_property
     def directory(self) -> DirectoryService:
@@ -169,7 +172,8 @@ class Container:
         return WorkspaceHistory(self.oplog, S3Snapshots(self.clients.lazy_s3(), self.settings.documents_bucket))
 
     def router(self, management_endpoint: str) -> MessageRouter:
-        notifier = ManagementApiNotifier(self.clients.management_api(management_endpoint))
+        notifier = ManagementApiNotifier(self.clients.lazy_management_api(management_endpoint),
+                                         self.clients.connection_poster(management_endpoint))
         fanout = Fanout(notifier, self.connection_store)
         presence = PresenceService(self.access, self.connection_store, fanout)
         sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence, self.history)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.ports import ConnectionGone
 
@@ -11,11 +11,21 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
 
+class Poster(Protocol):
+    def post(self, connection_id: str, data: bytes) -> None: ...
+
+
 class ManagementApiNotifier:
-    def __init__(self, client: ApiGatewayManagementApiClient) -> None:
+    """Sends through `poster` when given (the fan-out's fast path, connection_poster.py), else the client."""
+
+    def __init__(self, client: ApiGatewayManagementApiClient, poster: Poster | None = None) -> None:
         self._client = client
+        self._poster = poster
 
     def send(self, connection_id: str, data: bytes) -> None:
+        if self._poster is not None:
+            self._poster.post(connection_id, data)
+            return
         try:
             self._client.post_to_connection(ConnectionId=connection_id, Data=data)
         except self._client.exceptions.GoneException as exc:
