@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=1.5,
                         help="seconds between the last join and the load (the recipient list is cached 1 s)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG",
                         help="passed to `python -m local run`, e.g. --stack-option=--ws-instances=2")
     args = parser.parse_args()
@@ -171,8 +172,15 @@ def main() -> None:
     floor_row = _report("bare websockets broadcast", floor_tally, args.clients)
     print(f"{'ratio stack / bare':<26} {stack_row['p50'] / floor_row['p50']:8.1f} "
           f"{stack_row['p95'] / floor_row['p95']:8.1f} {stack_row['p99'] / floor_row['p99']:8.1f}")
-    print(f"\nAWS calls at the emulator per routed message: {calls / max(1, len(stack_tally.sent)):.2f} "
+    per_message = calls / max(1, len(stack_tally.sent))
+    print(f"\nAWS calls at the emulator per routed message: {per_message:.2f} "
           f"(background of {idle_rate:.1f} calls/s subtracted)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "date": time.strftime("%Y-%m-%d"), "clients": args.clients, "rate": args.rate, "seconds": args.seconds,
+            "p50_ms": stack_row["p50"], "p95_ms": stack_row["p95"], "p99_ms": stack_row["p99"],
+            "lost": stack_row["lost"], "floor_p50_ms": floor_row["p50"], "floor_p99_ms": floor_row["p99"],
+            "dynamodb_calls_per_message": per_message}, indent=1))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.observability import logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.observability import logger, metrics
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -55,6 +57,7 @@ class Fanout:
     def send(self, connection_ids: list[str], data: bytes) -> Delivery:
         if not connection_ids:
             return Delivery(0, 0, 0)
+        metrics.add_metric(name="FanoutSize", unit=MetricUnit.Count, value=len(connection_ids))
 
         def one(connection_id: str) -> str:
             try:

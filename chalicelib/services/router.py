@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.domain.envelopes import (
     ClientMessage,
     ProtocolError,
@@ -19,6 +21,7 @@ from chalicelib.domain.envelopes import (
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.sync import OpError
 from chalicelib.domain.token_bucket import TokenBuckets
+from chalicelib.observability import metrics
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
@@ -146,6 +149,7 @@ class MessageRouter:
         actor = self._actor(connection_id, message)
         workspace = self._workspace(message)
         op = self._sync.submit(connection_id, actor, workspace, message.action, message.payload)
+        metrics.add_metric(name="MessagesRouted", unit=MetricUnit.Count, value=1)
         return server_message("ack", message.request_id, workspace=workspace, seq=op.seq, op=op.to_dict())
 
     def _history(self, connection_id: str, message: ClientMessage) -> bytes:
