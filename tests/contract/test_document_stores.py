@@ -90,7 +90,7 @@ def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients)
     writer.add(Tile(8, 1, 0, white, uniform="ffffff"))
     writer.add(Tile(7, 0, 0, b"tile-b"))
     writer.attach("thumbnail", b"thumb")
-    writer.attach("text", "Grundriss EG".encode())
+    writer.attach("text", b"Grundriss EG")
     stored, puts = writer.close(300, 200, 256, 8)
     assert puts in (2, 3)  # pack + index, plus the shared white tile unless an earlier test stored it
     assert stored > 0
@@ -121,7 +121,8 @@ def test_sources_download_once_per_version_and_tasks_are_sent_in_batches(stack, 
     s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.7 two")
     sources = S3SourceStore(s3, bucket, cache_dir=str(tmp_path))
     path = sources.download(key, version)
-    assert open(path, "rb").read() == b"%PDF-1.7 one"  # the version asked for, not the latest
+    with open(path, "rb") as downloaded:
+        assert downloaded.read() == b"%PDF-1.7 one"  # the version asked for, not the latest
     assert sources.download(key, version) == path
 
     queue = SqsTaskQueue(clients["sqs"], stack.outputs["TilesDeadLetterQueueName"])

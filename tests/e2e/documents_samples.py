@@ -25,7 +25,7 @@ def letter_pdf(pages: int = 1, text: str = "Kalexo", encrypt: str | None = None)
         return bytes(doc.tobytes())
     # An owner password only opens with an empty user password; a user password does not.
     owner, user = ("owner-secret", "") if encrypt == "owner" else ("owner-secret", "user-secret")
-    return bytes(doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=owner, user_pw=user))
+    return bytes(doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=owner, user_pw=user))  # type: ignore[attr-defined]
 
 
 def _png(width: int, height: int, mode: str = "RGB") -> bytes:

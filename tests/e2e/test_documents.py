@@ -177,7 +177,8 @@ def test_redelivered_tasks_change_nothing_and_a_poisoned_task_fails_its_document
     assert failed is not None and failed["status"] == "failed", failed
     assert failed["reason_code"] == "processing_failed" and "retries" in failed["reason"]
     # An owner retries it: processed again from its stored version, ready again.
-    assert alice.ok("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry", status=202)["status"] == "queued"
+    retry = alice.ok("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry", status=202)
+    assert retry["status"] == "queued"
     assert settle(bob, grant["document_id"])["status"] == "ready"
 
 

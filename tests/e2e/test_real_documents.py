@@ -48,7 +48,7 @@ def test_real_documents_become_valid_pyramids(stack):
         documents[grant["document_id"]] = path
 
     deadline = time.time() + 300
-    manifests = {}
+    manifests: dict[str, dict] = {}
     while len(manifests) < len(documents):
         assert time.time() < deadline, f"not ready in time: {set(documents) - set(manifests)}"
         for document_id in set(documents) - set(manifests):
@@ -79,5 +79,5 @@ def test_real_documents_become_valid_pyramids(stack):
                             assert image.size == (right - left, bottom - top)
         # One tile per document through the viewer's URL as well.
         first = manifest["pages"][0]
-        tile = requests.get(first["dzi"].removesuffix(".dzi") + "_files/0/0_0.jpeg", timeout=10)
-        assert tile.status_code == 200 and Image.open(io.BytesIO(tile.content)).size == (1, 1)
+        viewer_tile = requests.get(first["dzi"].removesuffix(".dzi") + "_files/0/0_0.jpeg", timeout=10)
+        assert viewer_tile.status_code == 200 and Image.open(io.BytesIO(viewer_tile.content)).size == (1, 1)

@@ -20,7 +20,7 @@ class Api(BaseHTTPRequestHandler):
     answers: list[int] = []
     seen: list[tuple[str, bytes, str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Api.seen.append((self.path, body, self.headers.get("Authorization", "")))
         status = Api.answers.pop(0) if Api.answers else 200

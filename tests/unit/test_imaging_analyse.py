@@ -93,15 +93,15 @@ def test_pdf_pages_geometry_and_metadata(tmp_path):
 
 
 def test_encrypted_pdf_with_an_empty_user_password_opens(tmp_path):
-    path = _pdf(tmp_path / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner-only", user_pw="",
-                permissions=pymupdf.PDF_PERM_PRINT)
+    path = _pdf(tmp_path / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner-only", user_pw="",  # type: ignore[attr-defined]
+                permissions=pymupdf.PDF_PERM_PRINT)  # type: ignore[attr-defined]
     result = analyse(path)
     assert result.page_count == 2
     assert "AES" in result.metadata["encryption"]  # really encrypted, with no password needed to read
 
 
 def test_pdf_needing_a_password_is_refused(tmp_path):
-    path = _pdf(tmp_path / "secret.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")
+    path = _pdf(tmp_path / "secret.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")  # type: ignore[attr-defined]
     assert _rejected(path) == "password_protected"
 
 

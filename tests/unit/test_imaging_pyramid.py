@@ -88,7 +88,7 @@ def test_banded_render_matches_a_whole_page_render():
         assert band.size == (vector.width, min(vector.height, top + 64) - top)
         banded.paste(band, (0, top))
     diff = ImageChops.difference(banded, reference).convert("L")
-    assert max(diff.getextrema()) <= 2  # anti-aliasing may differ by a level here and there; nothing moved
+    assert max(diff.getextrema()) <= 2  # type: ignore[operator]  # anti-aliasing may differ by a level here and there; nothing moved
     # No seam: no row differs in more than a sliver of its pixels (a shifted band would differ everywhere).
     for y in range(diff.height):
         row = diff.crop((0, y, diff.width, y + 1))

@@ -94,7 +94,7 @@ def test_tiles_hold_the_pages_pixels_at_every_level(tmp_path):
     for tile in tiles:
         expected = levels[tile.level].crop(plan.tile_box(tile.level, tile.col, tile.row))
         worst = ImageChops.difference(Image.open(io.BytesIO(tile.data)).convert("RGB"), expected).getextrema()
-        assert max(high for _, high in worst) <= 2, (tile.level, tile.col, tile.row, tile.uniform)
+        assert max(high for _, high in worst) <= 2, (tile.level, tile.col, tile.row, tile.uniform)  # type: ignore[misc]
 
 
 def test_uniform_tiles_share_one_cached_encoding(tmp_path):
@@ -131,7 +131,7 @@ def test_rasters_one_to_one_and_capped(tmp_path):
     assert (logo.width, logo.height, logo.text) == (300, 200, "")
     _assert_valid_pyramid(logo, logo_tiles, LOW)
     top = next(t for t in logo_tiles if t.level == logo.max_level and t.col == 0)
-    assert Image.open(io.BytesIO(top.data)).getpixel((150, 150))[:3] == (255, 255, 255)  # transparent: white
+    assert Image.open(io.BytesIO(top.data)).getpixel((150, 150))[:3] == (255, 255, 255)  # type: ignore[index]  # transparent: white
     third, _ = _tile(str(tmp_path / "scan.tif"), Kind.TIFF, index=2)
     assert (third.width, third.height) == (92, 60)
     wide, wide_tiles = _tile(str(tmp_path / "wide.jpg"), Kind.JPEG, settings=TileSettings(max_side=1024))
@@ -165,7 +165,7 @@ def test_bad_input_is_refused_with_a_code(tmp_path, monkeypatch):
     locked = tmp_path / "locked.pdf"
     doc = pymupdf.open()
     doc.new_page()
-    doc.save(str(locked), encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")
+    doc.save(str(locked), encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")  # type: ignore[attr-defined]
     docx = tmp_path / "minutes.docx"
     with zipfile.ZipFile(docx, "w") as z:
         z.writestr("[Content_Types].xml", "<Types/>")

@@ -47,7 +47,7 @@ def grants(used: int = 0, max_storage: int | None = 10_000):
     tenancy.accounts["acc-a"] = dataclasses.replace(account, quota_overrides={"max_storage_bytes": max_storage})
     access = AccessService(TOKENS, tenancy)
     presigner, events = FakePresigner(), RecordingEvents()
-    service = UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000, Documents())
+    service = UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000, Documents())  # type: ignore[arg-type]
     return service, access, presigner, events
 
 
