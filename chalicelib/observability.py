@@ -87,12 +87,13 @@ def _lambda_context(event: Any) -> Any:
 def observability_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Attach correlation ids to every log line, trace the handler, count errors, flush metrics."""
     context = _lambda_context(event)
-    logger.remove_keys(["connection_id", "route", "request_id", "path", "sqs_message_ids", "workspace_id",
-                        "document_id", "job_id"])
-    logger.append_keys(**_correlation_keys(event))
+    # Per thread: an invocation's keys stay with its own log lines, also where one process runs several
+    # functions at once (the local runtime's SQS pollers); on Lambda an invocation is one thread anyway.
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(**_correlation_keys(event))
     if context is not None:
-        logger.append_keys(function_name=getattr(context, "function_name", ""),
-                           aws_request_id=getattr(context, "aws_request_id", ""))
+        logger.thread_safe_append_keys(function_name=getattr(context, "function_name", ""),
+                                       aws_request_id=getattr(context, "aws_request_id", ""))
     try:
         with subsegment(f"## {type(event).__name__}"):
             return get_response(event)
