@@ -8,6 +8,7 @@ from chalicelib.routes import (
     admin_workspaces,
     documents,
     events,
+    fanout,
     health,
     ingest,
     maintenance,
@@ -26,7 +27,7 @@ app.register_middleware(error_shape_middleware, "http")
 # Tiles are binary answers; API Gateway passes them through when their types are listed here.
 app.api.binary_types.extend(["image/webp"])
 for blueprint in (health, admin_accounts, admin_workspaces, members, documents, tiles, events, openapi, ingest,
-                  maintenance):
+                  fanout, maintenance):
     app.register_blueprint(blueprint.bp)
 websocket.configure_websocket_api(app)
 

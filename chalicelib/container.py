@@ -45,6 +45,7 @@ from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPage
 from chalicelib.services.documents import DocumentService
 from chalicelib.services.events import EventQueries, EventRecorder
 from chalicelib.services.fanout import Fanout
+from chalicelib.services.fanout_overflow import FanoutChunks, QueuedFanout
 from chalicelib.services.health import HealthService
 from chalicelib.services.multipart_uploads import MultipartUploads
 from chalicelib.services.presence import PresenceService
@@ -161,7 +162,7 @@ class Container:
         fresh = AccessService(self.tokens, UncachedTenancy(self.tenancy.store))
         departure = None
         if self.notifier is not None:
-            presence = PresenceService(self.access, self.connection_store, Fanout(self.notifier, self.connection_store))
+            presence = PresenceService(self.access, self.connection_store, self.fanout(self.notifier))
 
             def departure(workspace: str, connection: str, user: str) -> None:
                 presence.announce(workspace, connection, user, {"status": "offline"})
@@ -174,7 +175,7 @@ class Container:
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = ManagementApiNotifier(self.clients.lazy_management_api(management_endpoint),
                                          self.clients.connection_poster(management_endpoint))
-        fanout = Fanout(notifier, self.connection_store)
+        fanout = self.fanout(notifier, management_endpoint)
         presence = PresenceService(self.access, self.connection_store, fanout)
         sync = WorkspaceSync(self.access, self.oplog, self.connection_store, fanout, presence, self.history)
         return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
@@ -182,7 +183,7 @@ class Container:
     @cached_property
     def recovery(self) -> RecoveryService:
         """From REST: restored ops are pushed to connected members when the endpoint setting is there."""
-        fanout = Fanout(self.notifier, self.connection_store) if self.notifier else None
+        fanout = self.fanout(self.notifier) if self.notifier else None
         return RecoveryService(self.access, self.history, self.oplog, self.connection_store, fanout, self.events)
 
     @cached_property
@@ -258,7 +259,23 @@ class Container:
         """For workers: needs KALEXO_WEBSOCKET_ENDPOINT (they have no websocket event to configure from)."""
         if self.notifier is None:
             return None
-        return ProgressPublisher(Fanout(self.notifier, self.connection_store), self.connection_store)
+        return ProgressPublisher(self.fanout(self.notifier), self.connection_store)
+
+    def fanout(self, notifier: ManagementApiNotifier, endpoint: str | None = None) -> Fanout:
+        """Posts to up to `fanout_inline_max` connections itself and queues the rest (a large workspace must not
+        keep one invocation past API Gateway's 29 s)."""
+        overflow = QueuedFanout(SqsTaskQueue(self.clients.lazy_sqs(), self.settings.fanout_queue),
+                                endpoint or self.settings.websocket_endpoint or "")
+        return Fanout(notifier, self.connection_store, overflow=overflow, inline_max=self.settings.fanout_inline_max)
+
+    @cached_property
+    def fanout_chunks(self) -> FanoutChunks:
+        def fanout_for(endpoint: str) -> Fanout:
+            notifier = ManagementApiNotifier(self.clients.lazy_management_api(endpoint),
+                                             self.clients.connection_poster(endpoint))
+            return Fanout(notifier, self.connection_store)  # no overflow: a chunk is delivered, never re-queued
+
+        return FanoutChunks(fanout_for)
 
     @cached_property
     def upload_grants(self) -> UploadGrants:

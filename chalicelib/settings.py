@@ -31,6 +31,7 @@ class Settings:
     uploads_dlq: str
     tiles_queue: str
     tiles_dlq: str
+    fanout_queue: str  # deliveries to large workspaces, beyond what one invocation posts itself
     # Where workers post to websocket connections (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
     # Empty inside websocket handlers is fine: they configure from the incoming event.
     websocket_endpoint: str | None
@@ -50,6 +51,7 @@ class Settings:
     auth_failures_per_minute: int  # failed authentications per source address and minute before 429
     presence_stale_seconds: int  # a connection not heard from for this long counts as gone
     messages_per_second: float  # per connection, with a burst of twice that
+    fanout_inline_max: int  # connections one invocation posts to itself; the rest go to the fan-out queue
 
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
     multipart_threshold_bytes: int  # uploads larger than this go up in parts (resumable)
@@ -98,6 +100,7 @@ class Settings:
             uploads_dlq=required("KALEXO_UPLOADS_DLQ"),
             tiles_queue=required("KALEXO_TILES_QUEUE"),
             tiles_dlq=required("KALEXO_TILES_DLQ"),
+            fanout_queue=required("KALEXO_FANOUT_QUEUE"),
             websocket_endpoint=optional("KALEXO_WEBSOCKET_ENDPOINT"),
             jwt_secret=optional("KALEXO_JWT_SECRET"),
             jwt_secret_parameter=optional("KALEXO_JWT_SECRET_PARAMETER"),
@@ -113,6 +116,7 @@ class Settings:
             auth_failures_per_minute=integer("KALEXO_AUTH_FAILURES_PER_MINUTE", 300),
             presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
             messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
+            fanout_inline_max=integer("KALEXO_FANOUT_INLINE_MAX", 250),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
             multipart_threshold_bytes=integer("KALEXO_MULTIPART_THRESHOLD_BYTES", 100 * 1024**2),
             public_api_url=optional("KALEXO_PUBLIC_API_URL"),

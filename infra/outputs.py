@@ -14,6 +14,7 @@ SETTING_FOR_OUTPUT: dict[str, str] = {
     "UploadsDeadLetterQueueName": "KALEXO_UPLOADS_DLQ",
     "TilesQueueName": "KALEXO_TILES_QUEUE",
     "TilesDeadLetterQueueName": "KALEXO_TILES_DLQ",
+    "FanoutQueueName": "KALEXO_FANOUT_QUEUE",
 }
 
 

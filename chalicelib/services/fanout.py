@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -44,13 +44,23 @@ class Delivery:
     delivered: int
     gone: int
     failed: int
+    queued: int = 0
+
+
+class Overflow(Protocol):
+    def queue(self, connection_ids: list[str], data: bytes) -> None: ...
 
 
 class Fanout:
-    def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore, pool_size: int = 16) -> None:
+    def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore, pool_size: int = 16,
+                 overflow: Overflow | None = None, inline_max: int = 250) -> None:
         self._notifier = notifier
         self._connections = connections
         self._pool_size = pool_size
+        # Past `inline_max` connections the rest go to the overflow (fanout_overflow.py), so one invocation's
+        # work stays bounded however large the workspace.
+        self._overflow = overflow
+        self._inline_max = inline_max
         # Told about each connection found dead, after its row is removed (presence announces departures).
         self.on_gone: Callable[[dict[str, Any]], None] | None = None
 
@@ -58,6 +68,11 @@ class Fanout:
         if not connection_ids:
             return Delivery(0, 0, 0)
         metrics.add_metric(name="FanoutSize", unit=MetricUnit.Count, value=len(connection_ids))
+        queued = 0
+        if self._overflow is not None and len(connection_ids) > self._inline_max:
+            rest = connection_ids[self._inline_max:]
+            self._overflow.queue(rest, data)
+            connection_ids, queued = connection_ids[:self._inline_max], len(rest)
 
         def one(connection_id: str) -> str:
             try:
@@ -77,4 +92,4 @@ class Fanout:
             outcomes = [one(connection_id) for connection_id in connection_ids]
         else:
             outcomes = list(_shared_pool(self._pool_size).map(one, connection_ids))
-        return Delivery(outcomes.count("delivered"), outcomes.count("gone"), outcomes.count("failed"))
+        return Delivery(outcomes.count("delivered"), outcomes.count("gone"), outcomes.count("failed"), queued)
