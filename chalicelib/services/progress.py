@@ -1,8 +1,9 @@
 """Progress pushed to a workspace's members from outside websocket handlers: SQS workers (ingest, tiling)
 configure it from settings (KALEXO_WEBSOCKET_ENDPOINT), never from an incoming event.
 
-Updates for one subject (a document) are coalesced to at most one per `min_interval_s` in this function
-instance, except the ones marked final, which always go out.
+Updates for one subject (a document) in one state are coalesced to at most one per `min_interval_s` in this
+function instance; a change of state (`progress["status"]`: analysing, tiling, ...) and the ones marked final
+always go out.
 """
 
 from __future__ import annotations
@@ -21,20 +22,22 @@ class ProgressPublisher:
         self._fanout = fanout
         self._connections = connections
         self._min_interval = min_interval_s
-        self._last: dict[tuple[str, str], float] = {}
+        self._last: dict[tuple[str, str, str], float] = {}
         self._lock = threading.Lock()
 
     def publish(self, workspace_id: str, subject: str, progress: dict[str, Any],
                 final: bool = False) -> Delivery | None:
         """Send `{"action": "progress", "workspace", "subject", "progress", "final"}`; None when coalesced."""
         now = time.monotonic()
+        key = (workspace_id, subject, str(progress.get("status", "")))
         with self._lock:
-            last = self._last.get((workspace_id, subject))
+            last = self._last.get(key)
             if not final and last is not None and now - last < self._min_interval:
                 return None
             if final:
-                self._last.pop((workspace_id, subject), None)
+                for done in [k for k in self._last if k[:2] == key[:2]]:
+                    del self._last[done]
             else:
-                self._last[(workspace_id, subject)] = now
+                self._last[key] = now
         message = server_message("progress", workspace=workspace_id, subject=subject, progress=progress, final=final)
         return self._fanout.send(self._connections.in_workspace(workspace_id), message)

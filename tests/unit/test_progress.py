@@ -19,3 +19,14 @@ def test_progress_reaches_the_workspace_and_is_coalesced_except_final():
     messages = [json.loads(d) for c, d in notifier.sent if c == "c1"]
     assert [(m["subject"], m["final"]) for m in messages] == [("doc-1", False), ("doc-2", False), ("doc-1", True)]
     assert all(c != "c3" for c, _ in notifier.sent)
+
+
+def test_a_change_of_state_is_never_coalesced():
+    store, notifier = InMemoryConnectionStore(), FakeNotifier()
+    store.put("c1", "u", "ws", {})
+    publisher = ProgressPublisher(Fanout(notifier, store), store, min_interval_s=60)
+    assert publisher.publish("ws", "doc-1", {"status": "analysing"}) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 0}) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 1}) is None
+    assert publisher.publish("ws", "doc-1", {"status": "ready"}, final=True) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 0}) is not None  # a new job
