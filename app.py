@@ -24,8 +24,9 @@ app = Chalice(app_name="kalexo")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(observability_middleware, "all")
 app.register_middleware(error_shape_middleware, "http")
-# Tiles are binary answers; API Gateway passes them through when their types are listed here.
-app.api.binary_types.extend(["image/webp"])
+# Tiles are binary answers; API Gateway passes them through when the request's *first* Accept type is listed
+# here, and browsers ask for images with image/avif (Chrome, Firefox) or image/webp (Safari) first.
+app.api.binary_types.extend(["image/webp", "image/avif", "image/*"])
 for blueprint in (health, admin_accounts, admin_workspaces, members, documents, tiles, events, openapi, ingest,
                   fanout, maintenance):
     app.register_blueprint(blueprint.bp)
