@@ -76,8 +76,10 @@ class UserPage:
         return [str(t) for t in self.page.locator(selector).all_inner_texts()]
 
 
-def open_as(browser: Any, url: str, user: str) -> UserPage:
+def open_as(browser: Any, url: str, user: str, routes: dict[str, Any] | None = None) -> UserPage:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    for pattern, handler in (routes or {}).items():  # before the first request: routing also bypasses the cache
+        context.route(pattern, handler)
     page = context.new_page()
     watched = UserPage(user, context, page)
     page.on("console", lambda m: watched.errors.append(f"console: {m.text}") if m.type == "error" else None)

@@ -46,6 +46,25 @@ export class Landscape extends EventTarget {
     this.viewer.addHandler("canvas-drag", () => { this.userMoved = true; });
     this.viewer.addHandler("canvas-scroll", () => { this.userMoved = true; });
     this.viewer.addHandler("viewport-change", () => this.emitView());
+    // Tile URLs carry a grant that expires (hours): when tiles stop loading, the page asks for a fresh manifest
+    // and swaps in the pages whose URLs changed.
+    this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
+    this.lastFailureRefresh = new Map(); // document_id -> ms
+  }
+
+  onTileFailed(item) {
+    for (const [documentId, entry] of this.rows) {
+      for (const [page, image] of entry.images) {
+        if (image !== item) continue;
+        entry.failed.add(page);
+        const last = this.lastFailureRefresh.get(documentId) || 0;
+        if (Date.now() - last > 30000) {
+          this.lastFailureRefresh.set(documentId, Date.now());
+          this.dispatchEvent(new CustomEvent("tiles-failed", { detail: documentId }));
+        }
+        return;
+      }
+    }
   }
 
   // --- documents --------------------------------------------------------------------------------------
@@ -60,7 +79,8 @@ export class Landscape extends EventTarget {
   showDocument(doc, row) {
     let entry = this.rows.get(doc.document_id);
     if (!entry) {
-      entry = { row, images: new Map(), placeholders: new Map(), label: el("div", "doc-label") };
+      entry = { row, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
+                label: el("div", "doc-label") };
       this.rows.set(doc.document_id, entry);
       this.viewer.addOverlay({ element: entry.label, location: new OpenSeadragon.Point(0, row * ROW - 40),
                                placement: OpenSeadragon.Placement.BOTTOM_LEFT, checkResize: false });
@@ -73,15 +93,26 @@ export class Landscape extends EventTarget {
     const expected = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 1, finished.size);
     for (let page = 0; page < expected; page += 1) {
       const info = finished.get(page);
-      if (info && !entry.images.has(page)) this.addPage(entry, info);
+      if (info && entry.failed.has(page) && entry.urls.get(page) !== info.dzi) this.replacePage(entry, info);
+      else if (info && !entry.images.has(page)) this.addPage(entry, info);
       else if (!info && !entry.placeholders.has(page)) this.addPlaceholder(entry, page);
     }
   }
 
   cell(row, page) { return { x: page * (CELL + PAGE_GAP), y: row * ROW }; }
 
+  replacePage(entry, info) {
+    const old = entry.images.get(info.page);
+    if (old && old !== "loading") this.viewer.world.removeItem(old);
+    entry.images.delete(info.page);
+    entry.failed.delete(info.page);
+    this.addPage(entry, info);
+    this.viewer.forceRedraw();
+  }
+
   addPage(entry, info) {
     const { x, y } = this.cell(entry.row, info.page);
+    entry.urls.set(info.page, info.dzi);
     const width = info.width >= info.height ? CELL : (CELL * info.width) / info.height;
     entry.images.set(info.page, "loading");
     const placeholder = entry.placeholders.get(info.page);

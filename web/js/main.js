@@ -243,6 +243,8 @@ class Workspace {
   // --- the viewer, drops and forms --------------------------------------------------------------------
   wireViewer() {
     this.landscape.addEventListener("view", ({ detail }) => { this.view = detail; this.sendView(false); });
+    // Tiles stopped loading (typically an expired tile grant): a fresh manifest brings fresh URLs.
+    this.landscape.addEventListener("tiles-failed", ({ detail }) => this.refresh(detail));
     const viewer = $("viewer");
     viewer.addEventListener("dragover", (event) => { event.preventDefault(); viewer.classList.add("dragover"); });
     viewer.addEventListener("dragleave", () => viewer.classList.remove("dragover"));
