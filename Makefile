@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run test unit lint token package-check layer layer-check publish-layer deploy-infra deploy clean
+.PHONY: help venv web run test unit lint token package-check layer layer-check publish-layer publish-site deploy-infra deploy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
@@ -84,6 +84,9 @@ publish-layer: $(STAMP)
 
 deploy-infra: $(STAMP)
 	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+publish-site: $(STAMP) web
+	$(BIN)/python -m infra.publish_site --stage $(STAGE)
 
 deploy: deploy-infra
 	$(BIN)/chalice deploy --stage $(STAGE)

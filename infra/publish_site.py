@@ -1,0 +1,100 @@
+"""Publish the static site: the web client, its OpenSeadragon build, the documentation, and a `config.json` that
+tells the page where this stage's REST and websocket APIs are, into the stack's private site bucket (CloudFront
+reads it through origin access control), then invalidate CloudFront's copies of the files that change per
+deploy.
+
+    python -m infra.publish_site --stage dev        (after `chalice deploy`; `make publish-site STAGE=dev`)
+
+The API URLs come from `.chalice/deployed/<stage>.json` unless given with --api-url / --websocket-url.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.outputs import stack_name
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WEB_DIR = PROJECT_DIR / "web"
+VENDOR = WEB_DIR / "node_modules" / "openseadragon" / "build" / "openseadragon"
+# Changed by every deploy, so never cached for long; everything else is cached a day at the edge.
+NO_CACHE = "no-cache"
+CACHED = "public, max-age=86400"
+
+
+def site_files() -> Iterator[tuple[str, Path]]:
+    """(key, file) for everything the site serves, config.json aside."""
+    for name in ("index.html", "app.css"):
+        yield name, WEB_DIR / name
+    for path in sorted((WEB_DIR / "js").glob("*.js")):
+        yield f"js/{path.name}", path
+    if not VENDOR.is_dir():
+        raise SystemExit(f"{VENDOR} is missing: run `make web` (npm ci) first")
+    for path in sorted(p for p in VENDOR.rglob("*") if p.is_file() and not p.name.endswith(".map")):
+        yield f"vendor/openseadragon/{path.relative_to(VENDOR)}", path
+    for path in sorted((PROJECT_DIR / "docs").glob("*.md")):
+        yield f"docs/{path.name}", path
+    yield "docs/README.md", PROJECT_DIR / "README.md"
+
+
+def api_urls(stage: str) -> tuple[str, str]:
+    deployed = json.loads((PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    urls = {key: str(r[key]) for r in deployed["resources"] for key in ("rest_api_url", "websocket_api_url")
+            if key in r}
+    if set(urls) != {"rest_api_url", "websocket_api_url"}:
+        raise SystemExit(f".chalice/deployed/{stage}.json has no REST or websocket API: run chalice deploy first")
+    return urls["rest_api_url"].rstrip("/"), urls["websocket_api_url"].rstrip("/")
+
+
+def publish(s3: Any, bucket: str, api_url: str, websocket_url: str, stage: str) -> list[str]:
+    keys = []
+    for key, path in site_files():
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if path.suffix == ".md":
+            content_type = "text/markdown; charset=utf-8"
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=content_type,
+                      CacheControl=NO_CACHE if key == "index.html" else CACHED)
+        keys.append(key)
+    config = {"api": api_url, "websocket": websocket_url, "stage": stage}  # no dev_users outside the local stack
+    s3.put_object(Bucket=bucket, Key="config.json", Body=json.dumps(config).encode(),
+                  ContentType="application/json", CacheControl=NO_CACHE)
+    return [*keys, "config.json"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--api-url")
+    parser.add_argument("--websocket-url")
+    parser.add_argument("--endpoint-url", help="an AWS endpoint (the emulator, in tests)")
+    args = parser.parse_args(argv)
+    session = boto3.session.Session()
+    region = session.region_name or "us-east-1"
+    cfn = session.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cfn.describe_stacks(StackName=stack_name(args.stage))["Stacks"][0].get("Outputs", [])}
+    api_url, websocket_url = (args.api_url, args.websocket_url) if args.api_url and args.websocket_url \
+        else api_urls(args.stage)
+    s3 = session.client("s3", region_name=region, endpoint_url=args.endpoint_url)
+    keys = publish(s3, outputs["SiteBucketName"], api_url, websocket_url, args.stage)
+    print(f"published {len(keys)} files to s3://{outputs['SiteBucketName']}")
+    distribution = outputs.get("SiteDistributionId")
+    if distribution:
+        cloudfront = session.client("cloudfront", region_name=region)
+        cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
+            "Paths": {"Quantity": 2, "Items": ["/index.html", "/config.json"]},
+            "CallerReference": f"kalexo-{args.stage}-{time.time_ns()}"})
+        print(f"site: https://{outputs.get('SiteDomainName', '?')}/ (index.html and config.json invalidated)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
