@@ -115,6 +115,20 @@ def check_pixels(image: Image.Image, limits: Limits) -> None:
         raise too_large(width * height, limits)
 
 
+def check_embedded_images(page: pymupdf.Page, limits: Limits) -> None:
+    """MuPDF decodes a page's images itself when it renders, and a small file can hold an image of billions of
+    pixels (a compressed stream of zeros). Their sizes come from the image dictionaries, read before any is
+    decoded."""
+    try:
+        images = page.get_images(full=True)
+    except PYMUPDF_ERRORS as error:
+        raise corrupt(str(error)) from error
+    for entry in images:
+        pixels = int(entry[2]) * int(entry[3])
+        if pixels > limits.max_image_pixels:
+            raise too_large(pixels, limits)
+
+
 def too_large(pixels: int, limits: Limits) -> DocumentRejected:
     claimed = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
     return DocumentRejected(IMAGE_TOO_LARGE, f"The image is too large to show{claimed}; the limit is "

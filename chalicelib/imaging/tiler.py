@@ -18,7 +18,14 @@ from PIL import Image, _imaging
 
 from chalicelib.domain.tile_plan import Level, TilePlan
 from chalicelib.imaging.content import Box, ContentMap
-from chalicelib.imaging.documents import checked_source, open_paged, open_raster, raster_frames, seek_frame
+from chalicelib.imaging.documents import (
+    check_embedded_images,
+    checked_source,
+    open_paged,
+    open_raster,
+    raster_frames,
+    seek_frame,
+)
 from chalicelib.imaging.encode import encode, encode_blank, encode_tile
 from chalicelib.imaging.formats import RASTER_KINDS, Kind
 from chalicelib.imaging.limits import Limits
@@ -97,6 +104,7 @@ def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limi
     else:
         with open_paged(source, kind, limits) as doc:
             _check_index(index, doc.page_count)
+            check_embedded_images(doc[index], limits)
             yield VectorPage(doc[index], settings.dpi, settings.max_side)
 
 
