@@ -122,7 +122,7 @@ class Settings:
             public_api_url=optional("KALEXO_PUBLIC_API_URL"),
             tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),
             max_document_pages=integer("KALEXO_MAX_DOCUMENT_PAGES", 2000),
-            max_image_pixels=integer("KALEXO_MAX_IMAGE_PIXELS", 400_000_000),
+            max_image_pixels=integer("KALEXO_MAX_IMAGE_PIXELS", 150_000_000),
         )
 
 
