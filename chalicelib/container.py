@@ -5,7 +5,6 @@ Handlers ask the container for a service; tests build services directly with fak
 
 from __future__ import annotations
 
-import time
 from functools import cached_property, lru_cache
 
 from chalicelib.adapters.cache_local import LocalTtlCache
@@ -17,14 +16,8 @@ from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
-from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
-from chalicelib.adapters.health_probes import (
-    BucketProbe,
-    EndpointProbe,
-    EventSourceProbe,
-    QueueProbe,
-    TableProbe,
-)
+from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
+from chalicelib.adapters.health_probes import BucketProbe, EndpointProbe, EventSourceProbe, QueueProbe, TableProbe
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.s3_presigner import S3Presigner
 from chalicelib.adapters.s3_snapshots import S3Snapshots
@@ -236,7 +229,7 @@ class Container:
     @cached_property
     def job_starter(self) -> JobStarter:
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
-        quota = MonthlyPages(lambda account: self.usage_meter.read(account, _this_month()), self.tenancy)
+        quota = MonthlyPages(self.usage_meter.this_month, self.tenancy)
         return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.progress,
                           quota, self.job_limits)
 
@@ -300,10 +293,6 @@ class Container:
             *(BucketProbe(c.s3, b) for b in (s.documents_bucket, s.tiles_bucket)),
             EventSourceProbe(c.dynamodb, s.main_table, [s.uploads_queue], required=s.event_source_heartbeats),
         ])
-
-
-def _this_month() -> str:
-    return period_of(time.time())
 
 
 @lru_cache(maxsize=1)

@@ -41,6 +41,9 @@ class DynamoUsageMeter:
             UpdateExpression="ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(deltas))),
             ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values))
 
+    def this_month(self, account_id: str) -> dict[str, int]:
+        return self.read(account_id, period_of(time.time()))
+
     def read(self, account_id: str, period: str) -> dict[str, int]:
         return self._read(account_id, f"USAGE#{period}", COUNTERS)
 
