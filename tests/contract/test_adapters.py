@@ -103,18 +103,21 @@ def test_event_source_probe_needs_fresh_heartbeats(stack, clients):
 def test_s3_notification_reaches_the_uploads_queue_with_an_encoded_key(stack, clients):
     s3, sqs = clients["s3"], clients["sqs"]
     url = sqs.get_queue_url(QueueName=stack.outputs["UploadsQueueName"])["QueueUrl"]
-    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="workspaces/w1/plan A.pdf", Body=b"%PDF")
-    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key="elsewhere/x.pdf", Body=b"%PDF")
+    folder = f"w{time.time_ns()}"  # other tests' uploads may share the queue: this test looks at its own keys
+    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key=f"workspaces/{folder}/plan A.pdf", Body=b"%PDF")
+    s3.put_object(Bucket=stack.outputs["DocumentsBucketName"], Key=f"elsewhere/{folder}/x.pdf", Body=b"%PDF")
     bodies: list[str] = []
     deadline = time.time() + 4  # drain for a fixed window: a wrongly delivered notification must be seen too
     while time.time() < deadline:
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             bodies.append(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    keys = [r["s3"]["object"]["key"] for b in bodies for r in json.loads(b).get("Records", [])]
+    keys = [key for b in bodies for r in json.loads(b).get("Records", [])
+            if folder in (key := r["s3"]["object"]["key"])]
     assert len(keys) == 1  # the prefix filter keeps other folders out
     from chalicelib.domain.s3_notifications import parse_notification
-    assert parse_notification(next(b for b in bodies if "Records" in b))[0].key == "workspaces/w1/plan A.pdf"
+    ours = next(b for b in bodies if folder in b)
+    assert parse_notification(ours)[0].key == f"workspaces/{folder}/plan A.pdf"
 
 
 def test_op_log_numbers_ops_in_order_and_pages_them(stack, clients):
