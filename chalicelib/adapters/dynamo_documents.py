@@ -1,14 +1,19 @@
 """Documents, jobs and finished pages in the main table.
 
 The counting that decides when a document is ready is done by DynamoDB, not by the workers: a page is
-recorded with `attribute_not_exists` in the same transaction that adds one to its job's `pages_done` and to
-the account's monthly `pages_processed`, so a redelivered or duplicated page task counts nothing twice. The
-transition to ready is a conditional update (`pages_done = page_count AND state = tiling`) that exactly one
-worker wins, whichever finished last.
+recorded with `attribute_not_exists` in the same transaction that adds one to its job's `pages_done`, so a
+redelivered or duplicated page task counts nothing twice. The transition to ready is a conditional update
+(`pages_done = page_count AND state = tiling`) that exactly one worker wins, whichever finished last; the
+account's monthly `pages_processed` grows by the page count in that same transaction (once per document, not
+once per page: every page transaction touching one usage item would make concurrent pages collide).
+
+Many functions finish pages of one document at once, so their transactions on its job item conflict
+(`TransactionConflict`); those are retried here with jittered backoff, which boto3 does not do.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -132,22 +137,30 @@ class DynamoDocumentStore:
         page_item = {"pk": f"DOC#{job.document_id}", "sk": f"PAGE#{job.job_id}#{record.page:05d}",
                      **record.to_dict(), "done_at": now}
         try:
-            self._client.transact_write_items(TransactItems=[
+            self._transact([
                 {"Put": {"TableName": self._table, "Item": to_item(page_item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
                             "UpdateExpression": "ADD pages_done :one SET updated_at = :now",
                             "ExpressionAttributeValues": to_item({":one": 1, ":now": now})}},
-                {"Update": {"TableName": self._table,
-                            "Key": to_item({"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period_of(now)}"}),
-                            "UpdateExpression": "ADD pages_processed :one",
-                            "ExpressionAttributeValues": to_item({":one": 1})}},
             ])
         except self._client.exceptions.TransactionCanceledException as exc:
             if self._failed_condition(exc, 0):
                 return False
             raise
         return True
+
+    def _transact(self, items: list[Any], attempts: int = 8) -> None:
+        """TransactWriteItems, retried while it is cancelled only by conflicts with concurrent transactions."""
+        for attempt in range(attempts):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except self._client.exceptions.TransactionCanceledException as exc:
+                codes = {r.get("Code") for r in exc.response.get("CancellationReasons", [])} - {"None", None}
+                if codes != {"TransactionConflict"} or attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 (jitter)
 
     def pages(self, document_id: str, job_id: str) -> list[PageRecord]:
         items: list[PageRecord] = []
@@ -196,10 +209,14 @@ class DynamoDocumentStore:
         return str(from_item(item).get("last_error") or "") or None if item else None
 
     # completion -----------------------------------------------------------------------------------------
-    def finish(self, job: Job) -> bool:
-        """Turn job and document ready when every page is counted: exactly one caller gets True."""
+    def finish(self, job: Job, account_id: str) -> bool:
+        """Turn job and document ready when every page is counted, and meter its pages: exactly one caller gets
+        True. A job the document no longer points at becomes `superseded` instead."""
+        usage = {"Update": {"TableName": self._table, "Key": to_item(
+            {"pk": f"ACCOUNT#{account_id}", "sk": f"USAGE#{period_of(time.time())}"}),
+            "UpdateExpression": "ADD pages_processed :n", "ExpressionAttributeValues": to_item({":n": job.page_count})}}
         return self._conclude(job, JobState.READY, DocumentStatus.READY, None, None,
-                              extra_condition="pages_done = page_count")
+                              extra_condition="pages_done = page_count", also=[usage])
 
     def fail(self, job: Job, code: str, reason: str) -> bool:
         """Fail a job that is still tiling, and its document if it still points at this job."""
@@ -211,7 +228,7 @@ class DynamoDocumentStore:
                                                 "reason_code": code})
 
     def _conclude(self, job: Job, state: JobState, status: DocumentStatus, code: str | None, reason: str | None,
-                  extra_condition: str | None = None) -> bool:
+                  extra_condition: str | None = None, also: list[Any] | None = None) -> bool:
         now = int(time.time())
         condition = "#st = :tiling" + (f" AND {extra_condition}" if extra_condition else "")
         job_values = {":s": state.value, ":tiling": JobState.TILING.value, ":now": now,
@@ -219,7 +236,7 @@ class DynamoDocumentStore:
         doc_values = {":status": status.value, ":job": job.job_id, ":now": now, ":r": reason or "",
                       ":c": code or "", ":n": job.page_count}
         try:
-            self._client.transact_write_items(TransactItems=[
+            self._transact([
                 {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
                             "UpdateExpression": "SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g,"
                                                 " gsi2sk = :gs, reason = :r",
@@ -234,12 +251,15 @@ class DynamoDocumentStore:
                             "ExpressionAttributeValues": to_item(
                                 doc_values if state is JobState.READY else
                                 {k: v for k, v in doc_values.items() if k != ":n"})}},
+                *(also or []),
             ])
         except self._client.exceptions.TransactionCanceledException as exc:
             if self._failed_condition(exc, 0):
                 return False
             if self._failed_condition(exc, 1):  # the document moved on to a newer job: conclude this one alone
-                return self.set_job_state(job, state, reason) if state is not JobState.READY else False
+                self.set_job_state(job, state if state is not JobState.READY else JobState.SUPERSEDED,
+                                   reason or "a newer job replaced it")
+                return False
             raise
         return True
 

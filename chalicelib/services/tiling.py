@@ -104,8 +104,8 @@ class PageTiler:
         if self._documents.note_progress(job, job.pages_done):  # coalesced across every worker
             self._publish(job, {"status": "tiling", "job_id": job.job_id, "page": task.page,
                                 "pages_done": job.pages_done, "page_count": job.page_count})
-        if job.pages_done >= job.page_count and self._documents.finish(job):
-            account_id = self._account_of(job)
+        account_id = self._account_of(job)
+        if job.pages_done >= job.page_count and self._documents.finish(job, account_id):
             metrics.add_metric(name="JobLatency", unit=MetricUnit.Seconds, value=max(0, time.time() - job.created_at))
             self._events.record(Event("document.ready", account_id, job.workspace_id, detail={
                 "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))

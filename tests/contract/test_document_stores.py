@@ -45,12 +45,12 @@ def test_pages_count_once_and_the_document_turns_ready_exactly_once(documents, s
     document, job = _document(documents)
     assert documents.page_done(document.account_id, job, _record(0)) is True
     assert documents.page_done(document.account_id, job, _record(0)) is False  # a duplicated task
-    assert documents.finish(job) is False  # one page of two
+    assert documents.finish(job, document.account_id) is False  # one page of two
     assert documents.page_done(document.account_id, job, _record(1)) is True
     fresh = documents.job(document.document_id, job.job_id)
     assert fresh is not None and fresh.pages_done == 2
-    assert documents.finish(fresh) is True
-    assert documents.finish(fresh) is False  # whoever comes second
+    assert documents.finish(fresh, document.account_id) is True
+    assert documents.finish(fresh, document.account_id) is False  # whoever comes second
     assert documents.get("ws-c", document.document_id).status is DocumentStatus.READY
     assert [r.page for r in documents.pages(document.document_id, job.job_id)] == [0, 1]
     usage = DynamoUsageMeter(clients["dynamodb"], stack.outputs["MainTableName"]).read(
@@ -75,10 +75,11 @@ def test_a_superseded_job_cannot_touch_the_document(documents):
               int(time.time()))
     assert documents.start_job(new, {"version_id": "v2"}) is True
     documents.page_done(document.account_id, old, _record(0))
-    assert documents.finish(documents.job(document.document_id, old.job_id)) is False
+    assert documents.finish(documents.job(document.document_id, old.job_id), document.account_id) is False
     assert documents.get("ws-c", document.document_id).job_id == new.job_id
-    assert documents.fail(old, "x", "old news") is True  # the old job is concluded alone
-    assert documents.get("ws-c", document.document_id).status is DocumentStatus.TILING
+    assert documents.job(document.document_id, old.job_id).state is JobState.SUPERSEDED  # not left tiling
+    assert documents.fail(new, "x", "new news") is True
+    assert documents.get("ws-c", document.document_id).status is DocumentStatus.FAILED
 
 
 def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients):
