@@ -89,7 +89,14 @@ class AwsClients:
 
     @cached_property
     def s3(self) -> S3Client:
-        client: S3Client = self._client("s3")
+        # Presigned uploads must be SigV4 (SigV2 signs neither the length nor the region) and name the bucket's
+        # regional host: the global one can answer a fresh bucket with a redirect, which a browser's CORS upload
+        # does not follow. Emulators take path-style addressing (KALEXO_S3_ADDRESSING=path).
+        s = self._settings
+        addressing: Any = {"addressing_style": s.s3_addressing}
+        config = _CLIENT_CONFIG.merge(Config(signature_version="s3v4", s3=addressing))
+        endpoint = s.aws_endpoint_url or f"https://s3.{s.region}.amazonaws.com"
+        client: S3Client = self._client("s3", endpoint_url=endpoint, config=config)
         return client
 
     @cached_property

@@ -54,6 +54,7 @@ class Settings:
     fanout_inline_max: int  # connections one invocation posts to itself; the rest go to the fan-out queue
 
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
+    s3_addressing: str  # "virtual" (AWS) or "path" (emulators)
     multipart_threshold_bytes: int  # uploads larger than this go up in parts (resumable)
     public_api_url: str | None  # the REST API's public base URL (a CloudFront domain); else taken from requests
     tile_grant_seconds: int  # how long the tile URLs in a manifest stay valid (rounded up to the hour)
@@ -81,6 +82,8 @@ class Settings:
         def flag(name: str) -> bool:
             return env.get(name, "").lower() in ("1", "true", "yes")
 
+        if env.get("KALEXO_S3_ADDRESSING", "virtual") not in ("virtual", "path"):
+            raise SettingsError("KALEXO_S3_ADDRESSING must be virtual or path")
         cache_backend = env.get("KALEXO_CACHE_BACKEND", "local")
         if cache_backend not in ("local", "memcached"):
             raise SettingsError("KALEXO_CACHE_BACKEND must be local or memcached")
@@ -118,6 +121,7 @@ class Settings:
             messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
             fanout_inline_max=integer("KALEXO_FANOUT_INLINE_MAX", 250),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
+            s3_addressing=env.get("KALEXO_S3_ADDRESSING", "virtual"),
             multipart_threshold_bytes=integer("KALEXO_MULTIPART_THRESHOLD_BYTES", 100 * 1024**2),
             public_api_url=optional("KALEXO_PUBLIC_API_URL"),
             tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),

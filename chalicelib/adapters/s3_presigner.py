@@ -23,10 +23,12 @@ class S3Presigner:
     def start_multipart(self, key: str, content_type: str) -> str:
         return self._client.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)["UploadId"]
 
-    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int, size: int) -> str:
+        """Signed for exactly `size` bytes, so no part can be larger than planned."""
         return self._client.generate_presigned_url(
             "upload_part", ExpiresIn=expires_in,
-            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number})
+            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number,
+                    "ContentLength": size})
 
     def parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
         """(part number, ETag, size) of every part uploaded so far."""

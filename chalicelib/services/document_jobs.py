@@ -35,6 +35,21 @@ class JobLimits:
     max_image_pixels: int = 400_000_000
 
 
+def fail_unless_shown(documents: DocumentRecords, workspace_id: str, document_id: str, code: str,
+                      reason: str) -> bool:
+    """A version or reprocessing that could not be started fails the document only if nothing else is there to
+    show: a document whose current job is ready (or still tiling) keeps it, back in that state. True when the
+    document failed."""
+    document = documents.get(workspace_id, document_id)
+    current = documents.job(document_id, document.job_id) if document and document.job_id else None
+    if current is not None and current.state in (JobState.READY, JobState.TILING):
+        status = DocumentStatus.READY if current.state is JobState.READY else DocumentStatus.TILING
+        documents.update(workspace_id, document_id, {"status": status.value})
+        return False
+    documents.fail_document(workspace_id, document_id, code, reason)
+    return True
+
+
 class MonthlyPages:
     """What the account has processed this month, against its plan (None when unlimited)."""
 
@@ -128,11 +143,13 @@ class JobStarter:
 
     def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected) -> None:
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
-        self._documents.fail_document(workspace_id, document_id, rejected.code, rejected.reason)
+        failed = fail_unless_shown(self._documents, workspace_id, document_id, rejected.code, rejected.reason)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
-            "document_id": document_id, "code": rejected.code, "reason": rejected.reason}))
-        self._publish(workspace_id, document_id, {"status": "failed", "code": rejected.code,
-                                                  "reason": rejected.reason}, final=True)
+            "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
+            "previous_kept": not failed}))
+        if failed:
+            self._publish(workspace_id, document_id, {"status": "failed", "code": rejected.code,
+                                                      "reason": rejected.reason}, final=True)
 
     def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
         if self._progress is not None:

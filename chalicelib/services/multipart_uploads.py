@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.documents import source_key
 from chalicelib.domain.errors import BadRequest, Conflict, PayloadTooLarge
@@ -27,7 +29,7 @@ MAX_PARTS = 10_000  # S3's maximum
 class MultipartStore(Protocol):
     def start_multipart(self, key: str, content_type: str) -> str: ...
 
-    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str: ...
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int, size: int) -> str: ...
 
     def parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]: ...
 
@@ -40,11 +42,16 @@ class MultipartStore(Protocol):
 class MultipartPlan:
     part_size: int
     part_count: int
+    size: int = 0
+
+    def part_bytes(self, number: int) -> int:
+        """Every part is part_size bytes but the last, which is what remains."""
+        return min(self.part_size, self.size - (number - 1) * self.part_size)
 
     @classmethod
     def for_size(cls, size: int) -> MultipartPlan:
         part_size = max(MIN_PART_BYTES, math.ceil(size / MAX_PARTS))
-        return cls(part_size, math.ceil(size / part_size))
+        return cls(part_size, math.ceil(size / part_size), size)
 
 
 def _scope(workspace_id: str, document_id: str) -> str:
@@ -65,7 +72,8 @@ class MultipartUploads:
         upload_id = self._store.start_multipart(key, content_type)
         token = self._tokens.encode({"u": upload_id, "s": size, "p": plan.part_size}, _scope(workspace_id, document_id))
         return {"upload_token": token, "part_size": plan.part_size, "part_count": plan.part_count,
-                "parts": [{"part_number": n, "url": self._store.part_url(key, upload_id, n, self._expires)}
+                "parts": [{"part_number": n, "size": plan.part_bytes(n),
+                           "url": self._store.part_url(key, upload_id, n, self._expires, plan.part_bytes(n))}
                           for n in range(1, plan.part_count + 1)]}
 
     def _open(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> tuple[str, str, int, int]:
@@ -80,15 +88,24 @@ class MultipartUploads:
 
     def status(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> dict[str, Any]:
         key, upload_id, size, part_size = self._open(actor, workspace_id, document_id, token)
-        done = {n: bytes_ for n, _, bytes_ in self._store.parts(key, upload_id)}
-        count = math.ceil(size / part_size)
-        return {"part_size": part_size, "part_count": count, "uploaded": sorted(done),
-                "missing": [{"part_number": n, "url": self._store.part_url(key, upload_id, n, self._expires)}
-                            for n in range(1, count + 1) if n not in done]}
+        done = {n: bytes_ for n, _, bytes_ in self._parts(key, upload_id)}
+        plan = MultipartPlan(part_size, math.ceil(size / part_size), size)
+        return {"part_size": part_size, "part_count": plan.part_count, "uploaded": sorted(done),
+                "missing": [{"part_number": n, "size": plan.part_bytes(n),
+                             "url": self._store.part_url(key, upload_id, n, self._expires, plan.part_bytes(n))}
+                            for n in range(1, plan.part_count + 1) if n not in done]}
+
+    def _parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        try:
+            return self._store.parts(key, upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
+            raise
 
     def complete(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> dict[str, Any]:
         key, upload_id, size, part_size = self._open(actor, workspace_id, document_id, token)
-        parts = self._store.parts(key, upload_id)
+        parts = self._parts(key, upload_id)
         count = math.ceil(size / part_size)
         numbers = sorted(n for n, _, _ in parts)
         if numbers != list(range(1, count + 1)):
@@ -99,9 +116,21 @@ class MultipartUploads:
             self._store.abort(key, upload_id)
             raise PayloadTooLarge(f"{total} bytes were uploaded but {size} were granted; the upload was discarded",
                                   code="upload_too_large")
-        self._store.complete(key, upload_id, sorted((n, etag) for n, etag, _ in parts))
+        try:
+            self._store.complete(key, upload_id, sorted((n, etag) for n, etag, _ in parts))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("EntityTooSmall", "InvalidPart", "InvalidPartOrder"):
+                raise BadRequest(f"S3 refused the parts: {code}", code="bad_parts") from exc
+            if code == "NoSuchUpload":
+                raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
+            raise
         return {"document_id": document_id, "size": total, "status": "uploaded"}
 
     def abort(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> None:
         key, upload_id, _, _ = self._open(actor, workspace_id, document_id, token)
-        self._store.abort(key, upload_id)
+        try:
+            self._store.abort(key, upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # gone already: what was asked
+                raise

@@ -22,7 +22,7 @@ from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import DocumentRejected
 from chalicelib.observability import logger, metrics, subsegment
 from chalicelib.ports import DocumentRecords, EventSink, PageRef, SourceStore, TenancyReader, TileStore
-from chalicelib.services.document_jobs import JobLimits, JobStarter
+from chalicelib.services.document_jobs import JobLimits, JobStarter, fail_unless_shown
 from chalicelib.services.progress import ProgressPublisher
 
 
@@ -122,12 +122,13 @@ class PageTiler:
         job = self._documents.job(task.document_id, task.job_id)
         if job is None:
             reason = "the document could not be analysed, even after retries"
-            self._documents.fail_document(task.workspace_id, task.document_id, "processing_failed", reason)
+            failed = fail_unless_shown(self._documents, task.workspace_id, task.document_id, "processing_failed",
+                                       reason)
             workspace = self._tenancy.workspace(task.workspace_id)
             self._events.record(Event("document.failed", workspace.account_id if workspace else "", task.workspace_id,
                                       detail={"document_id": task.document_id, "code": "processing_failed",
-                                              "reason": reason}))
-            if self._progress is not None:
+                                              "reason": reason, "previous_kept": not failed}))
+            if failed and self._progress is not None:
                 self._progress.publish(task.workspace_id, task.document_id, {
                     "status": "failed", "code": "processing_failed", "reason": reason}, final=True)
             return

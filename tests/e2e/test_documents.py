@@ -163,23 +163,44 @@ def test_redelivered_tasks_change_nothing_and_a_poisoned_task_fails_its_document
     ready = alice.ok("GET", "/admin/events", workspace_id=WS, type="document.ready")["items"]
     assert sum(e["detail"]["document_id"] == grant["document_id"] for e in ready) == 1
 
-    # A start task for a version that does not exist fails on every attempt, reaches the dead-letter queue,
-    # and its handler fails the document with a reason.
+    # A poisoned start task (a version that does not exist) fails on every attempt and reaches the dead-letter
+    # queue. For a document that is ready, its rendition is kept and the event log says what failed.
     poisoned = {**task, "page": -1, "job_id": "job-poisoned", "version_id": "no-such-version", "run": 1}
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(poisoned))
-    failed = None
+    assert _failed_event(alice, grant["document_id"])["detail"]["previous_kept"] is True
+    kept = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
+    assert kept["status"] == "ready" and kept["pages"] == document["pages"]
+    assert alice.call("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry").json()["error"][
+        "code"] == "not_failed"
+
+    # For a document with nothing to show, the document fails with a reason.
+    fresh = bob.ok("POST", f"/workspaces/{WS}/uploads", {"filename": "never.pdf", "size": 100,
+                                                          "content_type": "application/pdf"}, status=201)
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({**poisoned, "document_id": fresh["document_id"]}))
+    _failed_event(alice, fresh["document_id"])
+    failed = bob.ok("GET", f"/workspaces/{WS}/documents/{fresh['document_id']}")
+    assert failed["status"] == "failed" and failed["reason_code"] == "processing_failed"
+    assert "retries" in failed["reason"]
+    # A new version of it recovers it.
+    body = letter_pdf(pages=1)
+    again = bob.ok("POST", f"/workspaces/{WS}/uploads", {"filename": "never.pdf", "size": len(body),
+                                                          "content_type": "application/pdf",
+                                                          "document_id": fresh["document_id"]}, status=201)
+    assert requests.put(again["url"], data=body, headers=again["headers"], timeout=30).status_code == 200
+    deadline = time.time() + 60
+    while (recovered := bob.ok("GET", f"/workspaces/{WS}/documents/{fresh['document_id']}"))["status"] != "ready":
+        assert time.time() < deadline and not recovered.get("version_id"), recovered  # a version that failed
+        time.sleep(0.3)
+
+
+def _failed_event(api: Api, document_id: str) -> dict[str, Any]:
     deadline = time.time() + 60
     while time.time() < deadline:
-        failed = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
-        if failed["status"] == "failed":
-            break
+        for event in api.ok("GET", "/admin/events", workspace_id=WS, type="document.failed")["items"]:
+            if event["detail"].get("document_id") == document_id:
+                return dict(event)
         time.sleep(0.5)
-    assert failed is not None and failed["status"] == "failed", failed
-    assert failed["reason_code"] == "processing_failed" and "retries" in failed["reason"]
-    # An owner retries it: processed again from its stored version, ready again.
-    retry = alice.ok("POST", f"/workspaces/{WS}/documents/{grant['document_id']}/retry", status=202)
-    assert retry["status"] == "queued"
-    assert settle(bob, grant["document_id"])["status"] == "ready"
+    pytest.fail(f"no document.failed event for {document_id}")
 
 
 def test_a_large_upload_goes_up_in_parts_and_resumes_after_a_drop(stack):

@@ -122,6 +122,8 @@ def test_tile_grants_are_signed_scoped_and_expire():
 def test_multipart_plans_stay_within_s3_limits():
     from chalicelib.services.multipart_uploads import MIN_PART_BYTES, MultipartPlan
 
-    assert MultipartPlan.for_size(17_000_000) == MultipartPlan(MIN_PART_BYTES, 2)
+    plan = MultipartPlan.for_size(17_000_000)
+    assert plan == MultipartPlan(MIN_PART_BYTES, 2, 17_000_000)
+    assert plan.part_bytes(1) == MIN_PART_BYTES and plan.part_bytes(2) == 17_000_000 - MIN_PART_BYTES
     huge = MultipartPlan.for_size(5 * 1024**4)  # S3's largest object
     assert huge.part_count <= 10_000 and huge.part_size * huge.part_count >= 5 * 1024**4
