@@ -177,6 +177,9 @@ class SourceStore(Protocol):
     def download(self, key: str, version_id: str) -> str:
         """A local path holding that version's bytes (cached per function instance)."""
 
+    def latest_version(self, key: str) -> str:
+        """The version a plain GET of the key returns now."""
+
 
 class TaskQueue(Protocol):
     def send(self, bodies: list[str]) -> None: ...

@@ -2,14 +2,16 @@
 
 Every page task of a document needs the whole file (a PDF's pages share fonts and images), so a warm
 instance that processes several pages of one document downloads it once. Versions are immutable, so the
-version id is a safe cache key. Old files are evicted when the cache outgrows its budget (Lambda's /tmp is
-512 MB by default, configurable to 10 GB).
+version id is a safe cache key. Room is made before a download: older files are evicted until the new one fits
+the budget, which is at most what the disk has (Lambda's /tmp is 512 MB by default, up to 10 GB).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 from typing import TYPE_CHECKING
@@ -36,18 +38,31 @@ class S3SourceStore:
                 os.utime(path)
                 return path
             extra = {} if version_id == "null" else {"VersionId": version_id}
+            head = (self._client.head_object(Bucket=self._bucket, Key=key) if version_id == "null" else
+                    self._client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id))
+            size = int(head["ContentLength"])
+            self._make_room(size)
             partial = f"{path}.part"
-            self._client.download_file(self._bucket, key, partial, ExtraArgs=extra)
+            try:
+                self._client.download_file(self._bucket, key, partial, ExtraArgs=extra)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(partial)
+                raise
             os.replace(partial, path)
-            self._evict(keep=path)
         return path
 
-    def _evict(self, keep: str) -> None:
-        entries = [os.path.join(self._dir, n) for n in os.listdir(self._dir)]
-        files = sorted((os.stat(p).st_atime, p) for p in entries if os.path.isfile(p) and p != keep)
-        total = sum(os.path.getsize(p) for p in entries if os.path.isfile(p))
+    def latest_version(self, key: str) -> str:
+        """The version a plain GET of the key would return now."""
+        return str(self._client.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+
+    def _make_room(self, size: int) -> None:
+        files = sorted((os.stat(p).st_atime, p) for p in (os.path.join(self._dir, n) for n in os.listdir(self._dir))
+                       if os.path.isfile(p))
+        used = sum(os.path.getsize(p) for _, p in files)
+        budget = min(self._budget, used + shutil.disk_usage(self._dir).free - 16 * 1024**2)
         for _, oldest in files:
-            if total <= self._budget:
+            if used + size <= budget:
                 break
-            total -= os.path.getsize(oldest)
+            used -= os.path.getsize(oldest)
             os.remove(oldest)

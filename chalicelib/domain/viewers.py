@@ -51,7 +51,7 @@ def iiif_info(page: PageRecord, service_id: str) -> dict[str, Any]:
 
 def _ints(text: str, count: int) -> list[int]:
     parts = text.split(",")
-    if len(parts) != count or not all(p.isdigit() for p in parts):
+    if len(parts) != count or not all(p.isascii() and p.isdigit() for p in parts):
         raise NotATile(f"{text!r} is not {count} whole numbers")
     return [int(p) for p in parts]
 

@@ -90,6 +90,6 @@ def jobs_by_state(call: ApiCall) -> Any:
 
 
 def _page_number(text: str) -> int:
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:
         raise BadRequest("page must be a page number", code="bad_page")
     return int(text)

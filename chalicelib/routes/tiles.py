@@ -29,7 +29,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _number(text: str, what: str) -> int:
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise BadRequest(f"{what} must be a whole number", code="bad_tile")
     return int(text)
 

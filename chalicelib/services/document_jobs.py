@@ -79,11 +79,17 @@ class JobStarter:
         self._limits = limits
 
     def start(self, workspace_id: str, document_id: str, version_id: str, size: int,
-              options: TileOptions | None = None, run: int = 0) -> Job | None:
+              options: TileOptions | None = None, run: int = 0, only_if_latest: bool = False) -> Job | None:
+        """`only_if_latest` for S3 notifications: they arrive in any order, and a version superseded by a newer
+        upload must not replace it."""
         document = self._documents.get(workspace_id, document_id)
         workspace = self._tenancy.workspace(workspace_id)
         if document is None or workspace is None:
             logger.warning("a version of an unknown document", extra={"document": document_id})
+            return None
+        if only_if_latest and self._sources.latest_version(source_key(workspace_id, document_id)) != version_id:
+            logger.info("an older version's notification; the newer upload is processed instead",
+                        extra={"document": document_id, "version": version_id})
             return None
         options = options or self._workspace_options(workspace.settings)
         job_id = job_id_for(version_id, options, run)

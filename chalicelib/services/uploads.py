@@ -51,14 +51,14 @@ class UploadIngest:
             if not self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag, account_id):
                 duplicates += 1
                 if document and workspace is not None and self._starter is not None:
-                    self._starter.start(document[0], document[1], obj.version_id, obj.size)
+                    self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
                 continue
             recorded += 1
             if workspace is not None:
                 self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
                                           detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
                 if document and self._starter is not None:
-                    self._starter.start(document[0], document[1], obj.version_id, obj.size)
+                    self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
         return IngestResult(recorded=recorded, duplicates=duplicates)
 
     def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:

@@ -131,3 +131,17 @@ def test_a_worker_that_dies_mid_document_still_completes_it_with_every_tile_corr
     assert clean_crashes == 0 and crashes == 2
     assert disturbed.keys() == clean.keys() and len(clean) > 100
     assert all(disturbed[k] == clean[k] for k in clean)  # byte for byte: rendering is deterministic
+
+
+def test_an_older_versions_late_notification_does_not_replace_the_newer(pipeline, clients, stack):
+    documents, starter, _, _ = pipeline({})
+    document_id = f"doc-{time.time_ns():016x}"[-20:]
+    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
+                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
+    bucket, key = stack.outputs["DocumentsBucketName"], source_key("ws-t", document_id)
+    first = clients["s3"].put_object(Bucket=bucket, Key=key, Body=letter_pdf(pages=1))["VersionId"]
+    second = clients["s3"].put_object(Bucket=bucket, Key=key, Body=letter_pdf(pages=2))["VersionId"]
+    newer = starter.start("ws-t", document_id, second, 0, only_if_latest=True)
+    assert newer is not None and newer.page_count == 2
+    assert starter.start("ws-t", document_id, first, 0, only_if_latest=True) is None  # arrived late: ignored
+    assert documents.get("ws-t", document_id).version_id == second

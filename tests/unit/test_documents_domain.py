@@ -127,3 +127,9 @@ def test_multipart_plans_stay_within_s3_limits():
     assert plan.part_bytes(1) == MIN_PART_BYTES and plan.part_bytes(2) == 17_000_000 - MIN_PART_BYTES
     huge = MultipartPlan.for_size(5 * 1024**4)  # S3's largest object
     assert huge.part_count <= 10_000 and huge.part_size * huge.part_count >= 5 * 1024**4
+
+
+def test_digits_that_int_refuses_are_not_tiles():
+    for region in ("0,0,\u00b256,256", "\u0660,0,256,256"):  # superscript two, Arabic-Indic zero
+        with pytest.raises(NotATile):
+            iiif_tile(A0, region, "256,256", "0", "default.jpg")
