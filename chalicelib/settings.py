@@ -51,6 +51,7 @@ class Settings:
     auth_failures_per_minute: int  # failed authentications per source address and minute before 429
     presence_stale_seconds: int  # a connection not heard from for this long counts as gone
     messages_per_second: float  # per connection, with a burst of twice that
+    max_receives: int  # deliveries of a queue message before its dead-letter queue (the template's MaxReceiveCount)
     fanout_inline_max: int  # connections one invocation posts to itself; the rest go to the fan-out queue
 
     max_upload_bytes: int  # one presigned PUT (S3 allows 5 GB); larger files will go multipart
@@ -119,6 +120,7 @@ class Settings:
             auth_failures_per_minute=integer("KALEXO_AUTH_FAILURES_PER_MINUTE", 300),
             presence_stale_seconds=integer("KALEXO_PRESENCE_STALE_SECONDS", 90),
             messages_per_second=float(integer("KALEXO_MESSAGES_PER_SECOND", 20)),
+            max_receives=integer("KALEXO_MAX_RECEIVES", 5),
             fanout_inline_max=integer("KALEXO_FANOUT_INLINE_MAX", 250),
             max_upload_bytes=integer("KALEXO_MAX_UPLOAD_BYTES", 2 * 1024**3),
             s3_addressing=env.get("KALEXO_S3_ADDRESSING", "virtual"),

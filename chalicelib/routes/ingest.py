@@ -4,6 +4,8 @@
   its processing job (analysis, page tasks);
 - tiles: one page task per message (or a `start` task for reprocessing);
 - tiles dead-letter queue: tasks whose retries are spent; their documents are failed with a reason.
+An upload notification failing on its last delivery fails its documents before it goes to the uploads
+dead-letter queue (which keeps it for a person to look at, and alarms).
 
 Batch size 1 everywhere: Chalice's SQS handlers fail or succeed per batch, so one bad message must not make
 its neighbours retry. Queue names are read from settings at import, which `chalice deploy` also does (it
@@ -23,9 +25,17 @@ bp = Blueprint(__name__)
 
 @bp.on_sqs_message(queue=get_settings().uploads_queue, batch_size=1)
 def ingest_uploads(event: SQSEvent) -> None:
-    ingest = get_container().upload_ingest
+    container = get_container()
+    ingest = container.upload_ingest
     for record in event:
-        result = ingest.handle(record.body)
+        try:
+            result = ingest.handle(record.body)
+        except Exception:
+            receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
+            if receives >= container.settings.max_receives:  # the last try: documents must not stay analysing
+                logger.error("upload notification failed on its last delivery",
+                             extra={"documents_failed": ingest.dead_letter(record.body)})
+            raise
         logger.info("upload notification", extra={"recorded": result.recorded, "duplicates": result.duplicates})
 
 

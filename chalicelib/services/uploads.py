@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from chalicelib.domain.documents import parse_source_key
 from chalicelib.domain.events import Event
-from chalicelib.domain.s3_notifications import ObjectCreated, parse_notification
+from chalicelib.domain.s3_notifications import MalformedNotification, ObjectCreated, parse_notification
 from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
-from chalicelib.ports import EventSink, TenancyReader, UploadLog
-from chalicelib.services.document_jobs import JobStarter
+from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UploadLog
+from chalicelib.services.document_jobs import JobStarter, fail_unless_shown
 from chalicelib.services.progress import ProgressPublisher
 
 
@@ -33,12 +33,14 @@ def workspace_of(key: str) -> str | None:
 
 class UploadIngest:
     def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
-                 progress: ProgressPublisher | None = None, starter: JobStarter | None = None) -> None:
+                 progress: ProgressPublisher | None = None, starter: JobStarter | None = None,
+                 documents: DocumentRecords | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
         self._progress = progress
         self._starter = starter
+        self._documents = documents
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -60,6 +62,30 @@ class UploadIngest:
                 if document and self._starter is not None:
                     self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
         return IngestResult(recorded=recorded, duplicates=duplicates)
+
+    def dead_letter(self, message_body: str) -> int:
+        """A notification whose retries are spent (analysis kept failing: a crash, a timeout, no room): its
+        documents must not stay `analysing` for ever. Returns how many documents failed."""
+        try:
+            objects = parse_notification(message_body)
+        except MalformedNotification:
+            logger.error("an unreadable message reached the uploads dead-letter queue")
+            return 0
+        failed = 0
+        reason = "the upload could not be analysed, even after retries"
+        for obj in objects:
+            document = parse_source_key(obj.key)
+            workspace = self._workspace_of(obj)
+            if document is None or workspace is None:
+                continue
+            if self._documents is None:
+                continue
+            kept = not fail_unless_shown(self._documents, document[0], document[1], "processing_failed", reason)
+            failed += not kept
+            self._events.record(Event("document.failed", workspace.account_id, workspace.workspace_id, detail={
+                "document_id": document[1], "code": "processing_failed", "reason": reason, "previous_kept": kept,
+                "version_id": obj.version_id}))
+        return failed
 
     def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:
         workspace_id = workspace_of(obj.key)

@@ -237,3 +237,33 @@ def test_a_large_upload_goes_up_in_parts_and_resumes_after_a_drop(stack):
     document = settle(bob, grant["document_id"])
     assert document["status"] == "ready" and document["kind"] == "png"
     assert (document["pages"][0]["width"], document["pages"][0]["height"]) == (2400, 2400)
+
+
+def test_an_upload_whose_analysis_keeps_failing_fails_its_document_and_stays_in_the_dlq(stack):
+    """A notification for a version S3 no longer has: every delivery fails; the last one fails the document
+    (it must not stay `analysing`), and the notification stays in the uploads dead-letter queue."""
+    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
+    grant = bob.ok("POST", f"/workspaces/{WS}/uploads", {"filename": "vanished.pdf", "size": 100,
+                                                          "content_type": "application/pdf"}, status=201)
+    notification = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": stack.env["KALEXO_DOCUMENTS_BUCKET"]},
+        "object": {"key": grant["key"], "size": 100, "eTag": "x", "versionId": "gone-version", "sequencer": "1"}}}]}
+    sqs = stack.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=stack.env["KALEXO_UPLOADS_QUEUE"])["QueueUrl"],
+                     MessageBody=json.dumps(notification))
+    event = _failed_event(alice, grant["document_id"])
+    assert event["detail"]["code"] == "processing_failed" and event["detail"]["previous_kept"] is False
+    document = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
+    assert document["status"] == "failed" and "even after retries" in document["reason"]
+    dlq = sqs.get_queue_url(QueueName=stack.env["KALEXO_UPLOADS_DLQ"])["QueueUrl"]
+    deadline, found = time.time() + 20, False
+    while time.time() < deadline and not found:
+        for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []):
+            if grant["key"] in message["Body"]:
+                found = True
+                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+    assert found, "the notification is kept in the dead-letter queue"
