@@ -87,7 +87,9 @@ class JobStarter:
         if document is None or workspace is None:
             logger.warning("a version of an unknown document", extra={"document": document_id})
             return None
-        if only_if_latest and self._sources.latest_version(source_key(workspace_id, document_id)) != version_id:
+        # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
+        if only_if_latest and version_id != "null" and \
+                self._sources.latest_version(source_key(workspace_id, document_id)) != version_id:
             logger.info("an older version's notification; the newer upload is processed instead",
                         extra={"document": document_id, "version": version_id})
             return None
