@@ -208,7 +208,7 @@ class Container:
     @cached_property
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
-        return UploadIngest(log, self.tenancy, self.events, self.progress, self.job_starter, self.document_store)
+        return UploadIngest(log, self.tenancy, self.events, self.job_starter, self.document_store)
 
     @cached_property
     def document_store(self) -> DynamoDocumentStore:

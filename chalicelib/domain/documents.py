@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-DOCUMENT_ID = re.compile(r"^doc-[0-9a-f]{16}$")
 SOURCE_KEY = re.compile(
     r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
 
@@ -170,15 +169,11 @@ class Document:
     updated_at: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        return {k: v for k, v in data.items() if v is not None}
+        return _stored(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
-        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        values["status"] = DocumentStatus(values["status"])
-        return cls(**values)
+        return cls(**{**_known(cls, data), "status": DocumentStatus(data["status"])})
 
 
 @dataclass(frozen=True)
@@ -198,12 +193,18 @@ class Job:
     run: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = self.state.value
-        return {k: v for k, v in data.items() if v is not None}
+        return _stored(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
-        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        values["state"] = JobState(values["state"])
-        return cls(**values)
+        return cls(**{**_known(cls, data), "state": JobState(data["state"])})
+
+
+def _stored(record: Any) -> dict[str, Any]:
+    """A record as stored and answered: enums as their values (StrEnum), unset fields left out."""
+    return {k: str(v) if isinstance(v, StrEnum) else v for k, v in asdict(record).items() if v is not None}
+
+
+def _known(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `cls` that a stored item has (items also carry keys and index attributes)."""
+    return {k: data[k] for k in cls.__dataclass_fields__ if k in data}

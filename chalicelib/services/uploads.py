@@ -17,7 +17,6 @@ from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
 from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UploadLog
 from chalicelib.services.document_jobs import JobStarter, fail_unless_shown
-from chalicelib.services.progress import ProgressPublisher
 
 
 @dataclass(frozen=True)
@@ -33,12 +32,10 @@ def workspace_of(key: str) -> str | None:
 
 class UploadIngest:
     def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
-                 progress: ProgressPublisher | None = None, starter: JobStarter | None = None,
-                 documents: DocumentRecords | None = None) -> None:
+                 starter: JobStarter | None = None, documents: DocumentRecords | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
-        self._progress = progress
         self._starter = starter
         self._documents = documents
 
