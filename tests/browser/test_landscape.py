@@ -73,12 +73,13 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
     alice.page.dispatch_event("#viewer", "dragover", {"dataTransfer": dropped})
     alice.page.dispatch_event("#viewer", "drop", {"dataTransfer": dropped})
     alice.page.wait_for_selector("#uploads li[data-doc]", timeout=20_000)  # the PUT finished
-    bob.page.wait_for_selector("#documents li[data-status=ready]", timeout=60_000)
+    ready = '#documents li[data-status=ready]:has-text("riverside sheets.pdf")'  # not another test's document
+    bob.page.wait_for_selector(ready, timeout=60_000)
     statuses = bob.page.evaluate("window.__statuses")
     assert {"analysing", "tiling"} & set(statuses), statuses
     progress = [json.loads(f) for f in bob.frames if '"progress"' in f]
     assert {p["progress"]["status"] for p in progress} >= {"ready"}, progress
-    assert bob.page.locator("#documents li[data-status=ready] .status").inner_text().endswith("3 of 3 pages")
+    assert bob.page.locator(f"{ready} .status").inner_text().endswith("3 of 3 pages")
 
     # The pages are on bob's landscape: tiles answered, and the canvas shows a drawing, not a blank area.
     wait_until(lambda: bob.page.locator(".page-placeholder").count() == 0, what="every page to replace its placeholder")
