@@ -1,7 +1,5 @@
 """The composition root: builds each service once per process from settings and the shared clients.
-
-Handlers ask the container for a service; tests build services directly with fakes instead.
-"""
+Handlers ask the container for a service; tests build services directly with fakes instead."""
 
 from __future__ import annotations
 
@@ -252,7 +250,9 @@ class Container:
         """For workers: needs KALEXO_WEBSOCKET_ENDPOINT (they have no websocket event to configure from)."""
         if self.notifier is None:
             return None
-        return ProgressPublisher(self.fanout(self.notifier), self.connection_store)
+        # Not the router's store: its one-second recipients cache would miss a member who just connected.
+        fresh = DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table)
+        return ProgressPublisher(self.fanout(self.notifier), fresh)
 
     def fanout(self, notifier: ManagementApiNotifier, endpoint: str | None = None) -> Fanout:
         """Posts to up to `fanout_inline_max` connections itself and queues the rest (a large workspace must not
