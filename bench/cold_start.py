@@ -1,6 +1,7 @@
 """Cold start per function kind: import time and peak memory, each sample in a fresh interpreter.
 
     python -m bench.cold_start [--repeat 9] [--bytecode cached|none|both] [--importtime]
+    python -m bench.cold_start --package build/package-dev/deployment.zip [--layer build/layer-imaging-x86_64.zip]
 
 A sample is what a new Lambda execution environment does before its first invocation's own work: import the
 handler module (`app.py`, which registers every blueprint) and build the services that function's handler asks
@@ -12,6 +13,12 @@ before the import to after the build, and peak RSS (ru_maxrss, which includes th
 `--bytecode none` gives every sample an empty bytecode cache: Lambda's file system is read-only and `chalice
 package` ships sources, so a real cold start compiles the app and its libraries; `cached` is the warm-disk case.
 `--importtime` prints the largest imports of the websocket function (`python -X importtime`).
+
+`--package` measures what Lambda runs instead of the source tree: the deployment zip `make package-check` builds
+(with the bytecode infra/bytecode.py adds), extracted read-only, on a path of its own: the package, then the
+imaging layer's `python/` when given (/opt/python), then the runtime's boto3 and its dependencies (/var/runtime,
+precompiled), with no site-packages (so nothing only the dev environment has, such as cryptography, is
+imported). The bare app is packaged the same way: its module plus Chalice's runtime module, precompiled alike.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,25 +105,86 @@ def _environment(bare_dir: Path) -> dict[str, str]:
     return env
 
 
-def sample(kind: str, env: dict[str, str], bytecode: str) -> dict[str, float]:
+@dataclass(frozen=True)
+class Packaged:
+    """Extracted, read-only trees: the app package, the bare app's, the layer's and the runtime's."""
+    app: Path
+    bare: Path
+    layer: Path | None
+    runtime: Path
+
+    def path_for(self, module: str) -> str:
+        parts = [self.bare] if module == "bare" else [self.app, *([self.layer] if self.layer else [])]
+        return os.pathsep.join(str(p) for p in [*parts, self.runtime])
+
+
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+def unpack(package: Path, layer: Path | None, into: Path, bytecode: bool = True) -> Packaged:
+    from infra.bytecode import add_bytecode
+
+    app, bare, runtime = into / "task", into / "bare", into / "runtime"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(app, [n for n in archive.namelist() if bytecode or not n.endswith(".pyc")])
+    layer_dir = None
+    if layer is not None:
+        with zipfile.ZipFile(layer) as archive:
+            archive.extractall(into / "opt")
+        layer_dir = into / "opt" / "python"
+    runtime.mkdir()
+    for name in RUNTIME_MODULES:  # the runtime's copies are precompiled, as on Lambda
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (runtime / source.name).symlink_to(source)
+    bare.mkdir()
+    (bare / "bare.py").write_text(BARE_APP)
+    shutil.copytree(app / "chalice", bare / "chalice")
+    bare_zip = into / "bare.zip"
+    with zipfile.ZipFile(bare_zip, "w") as archive:
+        for path in sorted(p for p in bare.rglob("*.py")):
+            archive.write(path, path.relative_to(bare).as_posix())
+    if bytecode:
+        add_bytecode(bare_zip)
+    shutil.rmtree(bare)
+    with zipfile.ZipFile(bare_zip) as archive:
+        archive.extractall(bare)
+    for tree in (app, bare, *([into / "opt"] if layer else [])):  # /var/task and /opt are read-only on Lambda
+        for path in [tree, *tree.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & ~0o222)
+    return Packaged(app, bare, layer_dir, runtime)
+
+
+def sample(kind: str, env: dict[str, str], bytecode: str, packaged: Packaged | None = None) -> dict[str, float]:
     module, members, imports = KINDS[kind]
     run_env = dict(env)
     with tempfile.TemporaryDirectory() as cache:
         if bytecode == "none":
             run_env["PYTHONPYCACHEPREFIX"] = cache  # empty: every module compiles, as on Lambda
             run_env["PYTHONDONTWRITEBYTECODE"] = "1"
-        out = subprocess.run([sys.executable, "-c", SAMPLE, module, json.dumps(members), json.dumps(imports),
-                              ENDPOINT], cwd=PROJECT_DIR, env=run_env, capture_output=True, text=True, check=True,
+        flags, cwd = [], PROJECT_DIR
+        if packaged is not None:
+            flags, cwd = ["-S", "-s"], packaged.app  # no site-packages; Lambda's working directory is /var/task
+            run_env["PYTHONPATH"] = packaged.path_for(module)
+            run_env["PYTHONDONTWRITEBYTECODE"] = "1"  # read-only, as on Lambda (permissions do not stop root)
+        out = subprocess.run([sys.executable, *flags, "-c", SAMPLE, module, json.dumps(members), json.dumps(imports),
+                              ENDPOINT], cwd=cwd, env=run_env, capture_output=True, text=True, check=True,
                              timeout=120)
     data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return data
 
 
-def measure(repeat: int, bytecode: str, env: dict[str, str]) -> list[Result]:
-    samples: dict[str, list[dict[str, float]]] = {k: [] for k in KINDS}
+def measure(repeat: int, bytecode: str, env: dict[str, str], packaged: Packaged | None = None) -> list[Result]:
+    kinds = [k for k in KINDS if packaged is None or packaged.layer is not None or not KINDS[k][2]]
+    samples: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     for _ in range(repeat):  # interleaved, so drift in the machine's load touches every kind alike
-        for kind in KINDS:
-            samples[kind].append(sample(kind, env, bytecode))
+        for kind in kinds:
+            samples[kind].append(sample(kind, env, bytecode, packaged))
     return [Result(kind, statistics.median(s["import_s"] for s in runs), statistics.median(s["total_s"] for s in runs),
                    statistics.median(s["maxrss_mb"] for s in runs)) for kind, runs in samples.items()]
 
@@ -156,10 +226,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--bytecode", choices=("cached", "none", "both"), default="both")
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--package", type=Path, help="measure this deployment.zip as Lambda runs it")
+    parser.add_argument("--layer", type=Path, help="with --package: the imaging layer zip (else no imaging kinds)")
+    parser.add_argument("--sources-too", action="store_true",
+                        help="with --package: also measure it without bytecode (app and bare app alike)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as bare_dir:
         (Path(bare_dir) / "bare.py").write_text(BARE_APP)
         env = _environment(Path(bare_dir))
+        if args.package is not None:
+            packaged = unpack(args.package, args.layer, Path(bare_dir) / "packaged")
+            for kind in KINDS:  # warm the disk cache
+                if packaged.layer is not None or not KINDS[kind][2]:
+                    sample(kind, env, "cached", packaged)
+            report(measure(args.repeat, "cached", env, packaged), "as packaged (deployment.zip)", args.repeat)
+            if args.sources_too:  # what `chalice deploy` ships: sources only, compiled at every cold start
+                sources = unpack(args.package, args.layer, Path(bare_dir) / "sources", bytecode=False)
+                report(measure(args.repeat, "cached", env, sources), "packaged, sources only", args.repeat)
+            for tree in Path(bare_dir).rglob("*"):  # writable again, so the directory can be removed
+                if not tree.is_symlink():
+                    tree.chmod(tree.stat().st_mode | 0o200)
+            return 0
         for kind in KINDS:  # warm the disk cache and the bytecode of the "cached" runs
             sample(kind, env, "cached")
         for bytecode in (("cached", "none") if args.bytecode == "both" else (args.bytecode,)):

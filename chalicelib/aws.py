@@ -82,6 +82,9 @@ class AwsClients:
     def lazy_sqs(self) -> SQSClient:
         return cast("SQSClient", _LazyClient(lambda: self.sqs))
 
+    def lazy_ssm(self) -> SSMClient:
+        return cast("SSMClient", _LazyClient(lambda: self.ssm))
+
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         client: DynamoDBClient = self._client("dynamodb")

@@ -24,7 +24,7 @@ from chalicelib.adapters.s3_tile_store import S3TileStore
 from chalicelib.adapters.secrets import signing_secret
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.auth.external import ExternalIssuers
-from chalicelib.auth.tokens import TokenService
+from chalicelib.auth.tokens import DeferredTokens, TokenService
 from chalicelib.aws import AwsClients
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.token_bucket import TokenBuckets
@@ -60,7 +60,7 @@ class Container:
 
     @cached_property
     def secret(self) -> str:
-        return signing_secret(self.settings, self.clients.ssm)
+        return signing_secret(self.settings, self.clients.lazy_ssm())
 
     @cached_property
     def tokens(self) -> TokenService:
@@ -86,7 +86,7 @@ class Container:
 
     @cached_property
     def access(self) -> AccessService:
-        return AccessService(self.tokens, self.tenancy)
+        return AccessService(DeferredTokens(lambda: self.tokens), self.tenancy)
 
     @cached_property
     def connection_store(self) -> DynamoConnectionStore:

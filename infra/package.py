@@ -1,6 +1,6 @@
 """`make package-check`: the one-stack path. `chalice package --merge-template` with infra/template.yaml,
 plus, for every function, environment variables that Ref the stack's own resources (so the merged stack
-needs no config.json edits and no account id)."""
+needs no config.json edits and no account id), and precompiled bytecode in the package (infra/bytecode.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from infra.bytecode import add_bytecode, check_runtime
 from infra.deploy import IMAGING_FUNCTIONS
 from infra.outputs import SETTING_FOR_OUTPUT
 
@@ -175,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     own_layer(args.stage, merged, args.out)
     exact_policy_resources(merged)
     (args.out / "sam.json").write_text(json.dumps(merged, indent=2))
+    runtimes = {v["Properties"]["Runtime"] for v in merged["Resources"].values()
+                if v["Type"] == "AWS::Serverless::Function"}
+    check_runtime(runtimes.pop() if len(runtimes) == 1 else f"several runtimes: {sorted(runtimes)}")
+    pycs, failures = add_bytecode(args.out / "deployment.zip")
+    print(f"{args.out}/deployment.zip: {pycs} modules precompiled (unchecked-hash pycs; {failures} left as source)")
     functions = [k for k, v in merged["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
     print(f"{args.out}/sam.json: {len(merged['Resources'])} resources, functions: {', '.join(functions)}")
     if args.terraform_out:

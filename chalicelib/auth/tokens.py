@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import jwt
@@ -97,3 +97,15 @@ def _algorithm(token: str) -> str:
         return str(jwt.get_unverified_header(token).get("alg", ""))
     except jwt.PyJWTError:
         return ""
+
+
+class DeferredTokens:
+    """Verifies with a TokenService built on first use. A function that never sees a token (the websocket
+    `$default` route, the workers) then never loads the signing secret, which on AWS is an SSM call at cold
+    start."""
+
+    def __init__(self, build: Callable[[], TokenService]) -> None:
+        self._build = build
+
+    def verify(self, token: str | None) -> Principal:
+        return self._build().verify(token)

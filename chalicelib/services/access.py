@@ -8,10 +8,11 @@ tenant's resources answer 404, never 403: their existence is not disclosed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from chalicelib.auth.tokens import AuthError, TokenService
+from chalicelib.auth.tokens import AuthError
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
-from chalicelib.domain.principal import Role
+from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.tenancy import Membership, User, Workspace, WorkspaceRole
 from chalicelib.ports import TenancyReader
 
@@ -42,8 +43,12 @@ class WorkspaceAccess:
     role: WorkspaceRole  # account admins act as owners of their account's workspaces
 
 
+class TokenVerifier(Protocol):
+    def verify(self, token: str | None) -> Principal: ...
+
+
 class AccessService:
-    def __init__(self, tokens: TokenService, tenancy: TenancyReader) -> None:
+    def __init__(self, tokens: TokenVerifier, tenancy: TenancyReader) -> None:
         self._tokens = tokens
         self._tenancy = tenancy
 
