@@ -139,3 +139,13 @@ def test_functions_without_the_layer_import_neither_pymupdf_nor_pillow(function)
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [], f"{function} built {members}"
+
+
+def test_the_layer_is_compiled_to_unchecked_hash_bytecode(tmp_path):
+    """/opt is read-only on Lambda: without pycs in the layer, every cold start compiles PyMuPDF's and Pillow's
+    Python. Unchecked-hash pycs (PEP 552 flags 0b01) carry no timestamp, so the zip stays reproducible."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    _load("build").compile_bytecode(tmp_path)
+    pyc = tmp_path / "pkg" / "__pycache__" / f"mod.{sys.implementation.cache_tag}.pyc"
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
