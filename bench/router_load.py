@@ -36,6 +36,7 @@ class Tally:
         self.latencies: list[float] = []
         self.sent: dict[str, int] = {}  # message id -> sender index
         self.received: dict[str, set[int]] = {}
+        self.by_message: dict[str, list[float]] = {}  # message id -> its receipts' latencies
 
 
 async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tally, outbox: asyncio.Queue[str | None],
@@ -62,7 +63,9 @@ async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tall
                 if not text or not text.startswith("m:"):
                     continue
                 _, mid, sent_at = text.split(":")
-                tally.latencies.append((time.time() - float(sent_at)) * 1000)
+                latency = (time.time() - float(sent_at)) * 1000
+                tally.latencies.append(latency)
+                tally.by_message.setdefault(mid, []).append(latency)
                 tally.received.setdefault(mid, set()).add(index)
         finally:
             writer.cancel()
@@ -104,6 +107,17 @@ def _report(name: str, tally: Tally, clients: int) -> dict[str, float]:
     print(f"{name:<26} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} {len(tally.sent):9d} "
           f"{row['receipts']:9d} {lost:6d}")
     return row
+
+
+def _spread(name: str, tally: Tally) -> None:
+    """Where a message's time goes: its first receipt (everything before the fan-out, plus one post) and the
+    spread from its first to its last receipt (the fan-out itself)."""
+    firsts = [min(v) for v in tally.by_message.values()]
+    spreads = [max(v) - min(v) for v in tally.by_message.values()]
+    first_q = statistics.quantiles(firsts, n=100, method="inclusive")
+    spread_q = statistics.quantiles(spreads, n=100, method="inclusive")
+    print(f"{name:<26} first receipt p50 {first_q[49]:.1f} p95 {first_q[94]:.1f} p99 {first_q[98]:.1f}; "
+          f"first to last p50 {spread_q[49]:.1f} p95 {spread_q[94]:.1f} p99 {spread_q[98]:.1f}")
 
 
 def _emulator_requests(state: Path) -> int:
@@ -172,6 +186,9 @@ def main() -> None:
     floor_row = _report("bare websockets broadcast", floor_tally, args.clients)
     print(f"{'ratio stack / bare':<26} {stack_row['p50'] / floor_row['p50']:8.1f} "
           f"{stack_row['p95'] / floor_row['p95']:8.1f} {stack_row['p99'] / floor_row['p99']:8.1f}")
+    print("\nper message, ms:")
+    _spread("local stack (router)", stack_tally)
+    _spread("bare websockets broadcast", floor_tally)
     per_message = calls / max(1, len(stack_tally.sent))
     print(f"\nAWS calls at the emulator per routed message: {per_message:.2f} "
           f"(background of {idle_rate:.1f} calls/s subtracted)")
