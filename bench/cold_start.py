@@ -24,6 +24,7 @@ imported). The bare app is packaged the same way: its module plus Chalice's runt
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -134,8 +135,6 @@ def unpack(package: Path, layer: Path | None, into: Path, bytecode: bool = True)
         layer_dir = into / "opt" / "python"
     runtime.mkdir()
     for name in RUNTIME_MODULES:  # the runtime's copies are precompiled, as on Lambda
-        import importlib.util
-
         spec = importlib.util.find_spec(name)
         assert spec is not None and spec.origin is not None, name
         origin = Path(spec.origin)
@@ -146,7 +145,7 @@ def unpack(package: Path, layer: Path | None, into: Path, bytecode: bool = True)
     shutil.copytree(app / "chalice", bare / "chalice")
     bare_zip = into / "bare.zip"
     with zipfile.ZipFile(bare_zip, "w") as archive:
-        for path in sorted(p for p in bare.rglob("*.py")):
+        for path in sorted(bare.rglob("*.py")):
             archive.write(path, path.relative_to(bare).as_posix())
     if bytecode:
         add_bytecode(bare_zip)
