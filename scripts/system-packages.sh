@@ -2,14 +2,17 @@
 # System packages the tests need beyond PyPI: memcached (the shared cache backend's contract tests run
 # against a real server, which the tests start themselves on a free port), and documents this project did not
 # write, shipped in Debian packages, which the document tests push through the whole pipeline
-# (tests/e2e/test_real_documents.py); Chromium, which the browser tests (tests/browser) drive with Playwright,
-# and npm, which installs the web client's OpenSeadragon (web/package-lock.json). Installs with apt when missing.
+# (tests/e2e/test_real_documents.py); LibreOffice without its GUI, which converts Word, Excel and PowerPoint
+# uploads (tests/e2e/test_office_documents.py); Chromium, which the browser tests (tests/browser) drive with
+# Playwright, and npm, which installs the web client's OpenSeadragon (web/package-lock.json). Installs with apt
+# when missing.
 set -euo pipefail
 missing=()
 command -v memcached >/dev/null 2>&1 || missing+=(memcached)
 [[ -f /usr/share/doc/libtasn1-doc/libtasn1.pdf ]] || missing+=(libtasn1-doc)
 [[ -f /usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf ]] || missing+=(shared-mime-info)
 [[ -f /usr/share/doc/ghostscript/GS9_Color_Management.pdf ]] || missing+=(ghostscript-doc)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 ((${#missing[@]})) || exit 0

@@ -66,9 +66,8 @@ SAMPLES: dict[str, Callable[[], Sample]] = {
                                        "password_protected"),
     "empty_password_pdf": lambda: (letter_pdf(1, encrypt="owner"), "application/pdf", "ready", None),
     "too_many_pages": lambda: (letter_pdf(51), "application/pdf", "failed", "too_many_pages"),
-    "office_without_libreoffice": lambda: (
-        _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "failed",
-        "unsupported_here"),
+    "office_file_that_is_not_one": lambda: (
+        _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "failed", "corrupt"),
     "svg_drawing": lambda: (SVG, "image/svg+xml", "ready", None),
     "multipage_tiff": lambda: (_tiff_two_pages(), "image/tiff", "ready", None),
 }
