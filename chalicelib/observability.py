@@ -10,6 +10,7 @@ stays cheap at cold start.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -103,3 +104,15 @@ def observability_middleware(event: Any, get_response: Callable[[Any], Any]) -> 
         raise
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)
+        _freeze_init_heap()
+
+
+@cache  # once per instance
+def _freeze_init_heap() -> None:
+    """Once, after the instance's first invocation: what the function built to serve it (its modules, boto3's
+    service models and clients, the container's services) lives as long as the instance. `gc.freeze` takes it
+    out of the cyclic collector's reach, so a full collection walks only what later invocations create. Under
+    the router benchmark a function instance's full collections paused it for 40 to 110 ms each (measured with
+    `gc.callbacks`), which is where the delivery latency's p99 came from. The cost: cyclic garbage left by that
+    first invocation is never collected, once."""
+    gc.freeze()
