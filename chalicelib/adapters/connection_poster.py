@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import urllib3
 from botocore.auth import SigV4Auth
@@ -38,15 +38,21 @@ class SignedConnectionPoster:
         self._credentials = credentials  # botocore (refreshable) credentials
         self._region = region
         self._attempts = attempts
-        self._pool = urllib3.PoolManager(maxsize=pool_size, ca_certs=ca_bundle, retries=False,
-                                         timeout=urllib3.Timeout(connect=3, read=20))
+        # One endpoint, so one host's pool, used directly: a PoolManager would parse each URL to pick it.
+        parts = urlsplit(self._endpoint)
+        self._path = parts.path
+        tls: dict[str, Any] = {"ca_certs": ca_bundle} if parts.scheme == "https" else {}
+        self._pool = urllib3.connection_from_url(self._endpoint, maxsize=pool_size, block=False, retries=False,
+                                                 timeout=urllib3.Timeout(connect=3, read=20), **tls)
 
     def post(self, connection_id: str, data: bytes) -> None:
+        path = f"{self._path}/@connections/{quote(connection_id, safe='')}"
         url = f"{self._endpoint}/@connections/{quote(connection_id, safe='')}"
         for attempt in range(self._attempts):
             request = AWSRequest(method="POST", url=url, data=data)
             SigV4Auth(self._credentials.get_frozen_credentials(), "execute-api", self._region).add_auth(request)
-            response = self._pool.request("POST", url, body=data, headers=dict(request.headers.items()))
+            response = self._pool.urlopen("POST", path, body=data, headers=dict(request.headers.items()),
+                                          assert_same_host=False)
             if response.status < 300:
                 return
             if response.status == 410:
