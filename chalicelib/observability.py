@@ -113,6 +113,8 @@ def _freeze_init_heap() -> None:
     service models and clients, the container's services) lives as long as the instance. `gc.freeze` takes it
     out of the cyclic collector's reach, so a full collection walks only what later invocations create. Under
     the router benchmark a function instance's full collections paused it for 40 to 110 ms each (measured with
-    `gc.callbacks`), which is where the delivery latency's p99 came from. The cost: cyclic garbage left by that
-    first invocation is never collected, once."""
+    `gc.callbacks`), which is where the delivery latency's p99 came from. A full collection first, so the first
+    invocation's cyclic garbage (a tiling worker's can be large) is freed rather than frozen: that costs the
+    first invocation one collection, tens of milliseconds, once."""
+    gc.collect()
     gc.freeze()
