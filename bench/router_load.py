@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -25,6 +26,7 @@ from typing import Any
 
 import websockets
 
+from local.gc_trace import install_from_env
 from tests.e2e.stack import start_stack, stop_stack
 from tests.ports import free_port
 
@@ -120,6 +122,18 @@ def _spread(name: str, tally: Tally) -> None:
           f"first to last p50 {spread_q[49]:.1f} p95 {spread_q[94]:.1f} p99 {spread_q[98]:.1f}")
 
 
+def _gc_report(trace: Path, start: float, end: float) -> None:
+    """The stack's collections over 2 ms while the load ran (local/gc_trace.py), by process."""
+    pauses: dict[str, list[float]] = {}
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    for entry in map(json.loads, lines):
+        if start <= entry["at"] <= end:
+            pauses.setdefault(f"{entry['process']} (pid {entry['pid']})", []).append(entry["ms"])
+    print("\ngarbage collections over 2 ms during the load:" + ("" if pauses else " none"))
+    for process, found in sorted(pauses.items(), key=lambda kv: -max(kv[1])):
+        print(f"  {process:<40} {len(found):4d}, longest {max(found):6.1f} ms, {sum(found):7.1f} ms in all")
+
+
 def _emulator_requests(state: Path) -> int:
     log = state / "emulator.log"
     return sum(1 for line in log.read_text(errors="replace").splitlines() if '" 2' in line or '" 4' in line)
@@ -133,12 +147,19 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=1.5,
                         help="seconds between the last join and the load (the recipient list is cached 1 s)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
+    parser.add_argument("--gc-trace", action="store_true",
+                        help="log the stack's garbage collections over 2 ms and report those during the load")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG",
                         help="passed to `python -m local run`, e.g. --stack-option=--ws-instances=2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "stack"
-        stack = start_stack(state, *args.stack_option)
+        trace = Path(tmp) / "gc.jsonl"
+        if args.gc_trace:  # this process too: its clients' pauses would count as delivery latency
+            os.environ["KALEXO_GC_TRACE"] = str(trace)
+            install_from_env()
+        stack = start_stack(state, *args.stack_option,
+                            settings={"KALEXO_GC_TRACE": str(trace)} if args.gc_trace else None)
         try:
             tokens = [stack.token(USERS[i % len(USERS)]) for i in range(args.clients)]
             idle_from, t0 = _emulator_requests(state), time.monotonic()
@@ -147,7 +168,8 @@ def main() -> None:
             window: dict[str, float] = {}
 
             def mark(name: str) -> Callable[[], None]:
-                return lambda: window.update({name: _emulator_requests(state), f"{name}_t": time.monotonic()})
+                return lambda: window.update({name: _emulator_requests(state), f"{name}_t": time.monotonic(),
+                                              f"{name}_wall": time.time()})
 
             stack_tally = asyncio.run(_load(
                 lambda i: f"{stack.ws}/?token={tokens[i]}",
@@ -157,6 +179,8 @@ def main() -> None:
             calls = window["end"] - window["start"] - idle_rate * (window["end_t"] - window["start_t"])
         finally:
             stop_stack(stack)
+        if args.gc_trace:
+            _gc_report(trace, window["start_wall"], window["end_wall"])
 
     async def floor() -> Tally:
         port = free_port()
