@@ -11,7 +11,6 @@ times, which a zip's extraction would not preserve. Sources stay in the package 
 
 from __future__ import annotations
 
-import argparse
 import py_compile
 import re
 import sys
@@ -57,18 +56,3 @@ def add_bytecode(package: Path) -> tuple[int, int]:
                 out.writestr(entry, pyc.read_bytes())
         written.replace(package)
     return pycs, failures
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("package", type=Path, help="a chalice package deployment.zip (rewritten in place)")
-    parser.add_argument("--runtime", required=True, help="the functions' Lambda runtime, e.g. python3.12")
-    args = parser.parse_args(argv)
-    check_runtime(args.runtime)
-    pycs, failures = add_bytecode(args.package)
-    print(f"{args.package}: {pycs} modules precompiled ({failures} that do not compile left as source)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
