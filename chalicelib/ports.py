@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.documents import Document, Job, JobState, PageRecord
-from chalicelib.domain.events import Event
+from chalicelib.domain.events import Event, EventQuery
 from chalicelib.domain.health import ComponentHealth
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 
 if TYPE_CHECKING:
-    from chalicelib.adapters.dynamo_items import Page
+    from chalicelib.domain.paging import Page
 
 
 class ConnectionGone(Exception):
@@ -37,7 +37,9 @@ class ConnectionNotifier(Protocol):
 
 
 class ConnectionStore(Protocol):
-    """Rows for open websocket connections."""
+    """Rows for open websocket connections. A row lives from $connect to $disconnect (or its TTL) and says who
+    is on the connection; being in a workspace (bound) is a part of it that joins, leaves, sweeps and 410s
+    change."""
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None,
             attributes: Mapping[str, str]) -> None: ...
@@ -50,7 +52,13 @@ class ConnectionStore(Protocol):
 
     def online_users(self, workspace_id: str) -> set[str]: ...
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None: ...
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool: ...
+
+    def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
+        """Out of the workspace (if still in it, and not heard from since `stale_before`); the old row."""
+
+    def gone(self, connection_id: str) -> dict[str, Any] | None:
+        """A delivery answered 410: out of its workspace unless still connecting; the old row if it was in one."""
 
     def in_workspace(self, workspace_id: str) -> list[str]: ...
 
@@ -58,7 +66,7 @@ class ConnectionStore(Protocol):
 
     def stale(self, workspace_id: str) -> list[dict[str, Any]]: ...
 
-    def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool: ...
+    def touch(self, connection_id: str, workspace_id: str, presence: dict[str, Any] | None = None) -> bool: ...
 
     def subscribe_events(self, connection_id: str, scope: str) -> None: ...
 
@@ -86,6 +94,14 @@ class TenancyReader(Protocol):
     def workspace(self, workspace_id: str) -> Workspace | None: ...
 
     def membership(self, workspace_id: str, user_id: str) -> Membership | None: ...
+
+
+class EventStore(Protocol):
+    """The event log itself: recorded events, read back by time range and filters."""
+
+    def append(self, event: Event) -> None: ...
+
+    def query(self, q: EventQuery, limit: int, start: dict[str, Any] | None) -> Page[Event]: ...
 
 
 class EventSink(Protocol):
@@ -195,6 +211,8 @@ class DocumentRecords(Protocol):
     def in_workspace(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Document]: ...
 
     def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None: ...
+
+    def delete(self, workspace_id: str, document_id: str) -> bool: ...
 
     def job(self, document_id: str, job_id: str) -> Job | None: ...
 

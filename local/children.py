@@ -59,6 +59,7 @@ async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiIn
     gateway = WebsocketGateway(instances, route_keys, api, limits)
     app = web.Application(client_max_size=cfg.max_message_bytes * 2)
     ManagementApi(gateway).add_routes(app)
+    instances.stalls.add_routes(app)
     app.router.add_get("/{tail:.*}", gateway.handle_upgrade)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

@@ -59,6 +59,11 @@ class RuntimeConfig:
     def state_path(self) -> Path:
         return Path(self.state_dir)
 
+    @property
+    def faults_path(self) -> Path:
+        """Failures on purpose for the emulator's DynamoDB (local/emulator_faults.py); absent: none."""
+        return self.state_path / "faults.json"
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

@@ -1,4 +1,5 @@
-"""The AWS emulator process: moto's server, with one correction so browsers can upload with presigned URLs.
+"""The AWS emulator process: moto's server, with one correction so browsers can upload with presigned URLs,
+and DynamoDB's atomic conditional writes (local/emulator_faults.py, which also injects failures for tests).
 
 A browser's PUT to a presigned URL is preceded by a CORS preflight (`OPTIONS`, no body, no Content-Type, no
 credentials). S3 answers a preflight from the bucket's CORS rules alone. moto 5.2 first checks the presigned
@@ -33,7 +34,10 @@ def main(argv: list[str]) -> None:
 
     from moto.server import main as moto_main
 
+    from local import emulator_faults
+
     _answer_preflights_from_bucket_cors()
+    emulator_faults.install()  # DynamoDB requests one at a time, and failures on purpose
     # moto keeps everything in one Python heap: its service models, the deployed stack, every item and object.
     # Full cyclic collections walk all of it, and paused the emulator 100-130 ms at a time under the router
     # benchmark. Freezing what exists after start-up (the deploy and the seed happen in the first seconds)

@@ -28,6 +28,7 @@ from typing import Any
 
 from local.lambda_runtime import PROJECT_DIR, AppFunctions, Function
 from local.log import log
+from local.stalls import Stalls
 
 _LENGTH = struct.Struct(">I")
 
@@ -64,6 +65,7 @@ class FunctionInstances:
         self._instances: list[_Instance | None] = [None] * self.size
         self._idle = list(range(self.size))  # a heap: the lowest index first
         self._freed = asyncio.Condition()
+        self.stalls = Stalls()  # faults on purpose (local/stalls.py)
 
     async def start(self) -> None:
         """Start every instance and wait until each has imported the app (no cold start under load)."""
@@ -109,6 +111,9 @@ class FunctionInstances:
                               "starting a new one")
                 instance.writer.close()
             instance = await self._start(index)
+        order = self.stalls.take(str(message.get("route")))
+        if order is not None:
+            self.stalls.apply(order, instance.process.pid)
         try:
             return await instance.call(message)
         except (OSError, asyncio.IncompleteReadError) as exc:

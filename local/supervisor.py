@@ -106,7 +106,9 @@ class Supervisor:
         self.cfg.state_path.mkdir(parents=True, exist_ok=True)
         env = self.base_env()
         self._spawn("emulator", [sys.executable, "-m", "local.emulator", "-H", "127.0.0.1", "-p",
-                                 str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port)}, backend=True)
+                                 str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port),
+                                                           "KALEXO_EMULATOR_FAULTS": str(self.cfg.faults_path)},
+                    backend=True)
         _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
         log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
         session = boto3.session.Session(region_name=REGION, aws_access_key_id="local",

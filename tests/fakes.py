@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.events import Event
-from chalicelib.domain.sync import Op
+from chalicelib.domain.ops import Op
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
+from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
 from chalicelib.ports import ConnectionGone
 
 
@@ -29,6 +30,11 @@ class FakeNotifier:
 
 
 class InMemoryConnectionStore:
+    """The ConnectionStore port's twin. Rows go only with delete ($disconnect); leaving a workspace, a sweep
+    and a 410 move a row to the lobby ("-"), as the DynamoDB store does."""
+
+    CONNECT_GRACE_S = 30
+
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, str] = {}
@@ -36,8 +42,9 @@ class InMemoryConnectionStore:
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None,
             attributes: Mapping[str, str]) -> None:
+        now = int(time.time())
         self.rows[connection_id] = {"user_id": user_id, "workspace_id": workspace_id or "-",
-                                    "connected_at": int(time.time()), **attributes}
+                                    "connected_at": now, "last_seen": now, **attributes}
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
         return self.rows.get(connection_id)
@@ -53,8 +60,31 @@ class InMemoryConnectionStore:
     def online_users(self, workspace_id: str) -> set[str]:
         return {r["user_id"] for r in self.present(workspace_id)}
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
-        self.rows[connection_id]["workspace_id"] = workspace_id or "-"
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool:
+        row = self.rows.get(connection_id)
+        if row is None:
+            return False
+        row.update(workspace_id=workspace_id or "-", last_seen=int(time.time()), opened=True)
+        return True
+
+    def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
+        row = self.rows.get(connection_id)
+        if row is None or row["workspace_id"] != workspace_id or (
+                stale_before is not None and row["last_seen"] >= stale_before):
+            return None
+        old = {"connection_id": connection_id, **row}
+        row["workspace_id"] = "-"
+        row.pop("presence", None)
+        return old
+
+    def gone(self, connection_id: str) -> dict[str, Any] | None:
+        row = self.rows.get(connection_id)
+        if row is not None and not row.get("opened") and row["connected_at"] > time.time() - self.CONNECT_GRACE_S:
+            return None  # still connecting
+        self.subscriptions.pop(connection_id, None)
+        if row is None or row["workspace_id"] == "-":
+            return None
+        return self.unbind(connection_id, row["workspace_id"])
 
     def in_workspace(self, workspace_id: str) -> list[str]:
         return [c for c, r in self.rows.items() if r["workspace_id"] == workspace_id]
@@ -64,22 +94,25 @@ class InMemoryConnectionStore:
 
     def present(self, workspace_id: str) -> list[dict[str, Any]]:
         cutoff = time.time() - self.stale_after_s
-        return [r for r in self.members(workspace_id) if r.get("last_seen", r["connected_at"]) > cutoff]
+        return [r for r in self.members(workspace_id) if r["last_seen"] > cutoff]
 
     def stale(self, workspace_id: str) -> list[dict[str, Any]]:
         fresh = {r["connection_id"] for r in self.present(workspace_id)}
         return [r for r in self.members(workspace_id) if r["connection_id"] not in fresh]
 
-    def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool:
-        if connection_id not in self.rows:
+    def touch(self, connection_id: str, workspace_id: str, presence: dict[str, Any] | None = None) -> bool:
+        row = self.rows.get(connection_id)
+        if row is None or row["workspace_id"] != workspace_id:
             return False
-        self.rows[connection_id]["last_seen"] = time.time()
+        row["last_seen"] = int(time.time())
         if presence is not None:
-            self.rows[connection_id]["presence"] = json.dumps(presence)
+            row["presence"] = json.dumps(presence)
         return True
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
         self.subscriptions[connection_id] = scope
+        if connection_id in self.rows:
+            self.rows[connection_id]["opened"] = True
 
     def unsubscribe_events(self, connection_id: str) -> None:
         self.subscriptions.pop(connection_id, None)
@@ -145,27 +178,67 @@ class InMemoryUsage:
 
 
 class InMemoryOpLog:
-    def __init__(self) -> None:
-        self.ops: dict[str, list[Op]] = {}
-        self.snapshot_seq: dict[str, int] = {}
+    """The OpLog port's twin, no stronger than the DynamoDB adapter: `append` stores op N only if N is free,
+    N-1 is stored, the claim is new and the grant holds, all at once; deciding which N to write (the read
+    before) is the caller's, exactly as with DynamoDB, so the same races are possible."""
 
-    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Op:
-        log = self.ops.setdefault(workspace_id, [])
-        op = Op(len(log) + 1, kind, by, 0, data)
-        log.append(op)
-        return op
+    def __init__(self, tenancy: Any = None) -> None:
+        self.ops: dict[str, dict[int, Op]] = {}
+        self.claims: dict[tuple[str, str], int] = {}
+        self.snapshots_at: dict[str, int] = {}
+        self.tenancy = tenancy  # for grants (InMemoryTenancy); None: grants are not checked
+        self.fail_next: list[Exception] = []  # raised by the next appends, before anything is stored
 
-    def latest(self, workspace_id: str) -> int:
-        return len(self.ops.get(workspace_id, []))
-
-    def heads(self, workspace_id: str) -> tuple[int, int]:
-        return self.latest(workspace_id), self.snapshot_seq.get(workspace_id, 0)
-
-    def mark_snapshot(self, workspace_id: str, seq: int) -> None:
-        self.snapshot_seq[workspace_id] = max(seq, self.snapshot_seq.get(workspace_id, 0))
+    def append(self, workspace_id: str, op: Op, claim: str, grant: Any) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        log = self.ops.setdefault(workspace_id, {})
+        if (workspace_id, claim) in self.claims:
+            raise DuplicateOp(self.claims[(workspace_id, claim)])
+        if grant is not None and self.tenancy is not None and not _grant_holds(self.tenancy, grant):
+            raise GrantRevoked()
+        if op.seq in log:
+            raise SeqTaken()
+        if op.seq > 1 and op.seq - 1 not in log:
+            raise LogDiverged()
+        log[op.seq] = op
+        self.claims[(workspace_id, claim)] = op.seq
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
-        return [o for o in self.ops.get(workspace_id, []) if o.seq > after_seq][:limit]
+        log = self.ops.get(workspace_id, {})
+        return [log[s] for s in sorted(log) if s > after_seq][:limit]
+
+    def get(self, workspace_id: str, seq: int) -> Op | None:
+        return self.ops.get(workspace_id, {}).get(seq)
+
+    def claimed(self, workspace_id: str, claim: str) -> int | None:
+        return self.claims.get((workspace_id, claim))
+
+    def latest(self, workspace_id: str) -> int:
+        return max(self.ops.get(workspace_id, {}), default=0)
+
+    def snapshot_seq(self, workspace_id: str) -> int:
+        return self.snapshots_at.get(workspace_id, 0)
+
+    def mark_snapshot(self, workspace_id: str, seq: int) -> None:
+        self.snapshots_at[workspace_id] = max(seq, self.snapshots_at.get(workspace_id, 0))
+
+    def all(self, workspace_id: str) -> list[Op]:
+        log = self.ops.get(workspace_id, {})
+        return [log[s] for s in sorted(log)]
+
+
+def _grant_holds(tenancy: Any, grant: Any) -> bool:
+    if grant.via == "member":
+        membership = tenancy.membership(grant.workspace_id, grant.user_id)
+        return membership is not None and membership.role in grant.roles
+    user = tenancy.user(grant.user_id)
+    if user is None:
+        return False
+    if grant.via == "account_admin":
+        return user.role.value == "platform_admin" or (user.role.value == "account_admin"
+                                                       and user.account_id == grant.account_id)
+    return bool(user.role.value == "platform_admin")
 
 
 class InMemorySnapshots:

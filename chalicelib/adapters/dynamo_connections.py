@@ -8,6 +8,7 @@ connections, to close them when the user is deleted).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -19,22 +20,19 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # API Gateway closes any connection after 2 hours; a row older than that is certainly dead. A heartbeat
-# extends it; a connection not heard from for STALE_AFTER_SECONDS counts as gone (clients beat every 30 s).
+# extends it; a connection not heard from for STALE_AFTER_SECONDS counts as gone (clients beat every fifth of it).
 CONNECTION_ROW_TTL_SECONDS = 2 * 3600 + 600
 STALE_AFTER_SECONDS = 90
+# API Gateway's $connect integration answers within 29 s; until it has, posts to the connection answer 410.
+CONNECT_GRACE_SECONDS = 30
 LOBBY = "-"  # connections not bound to a workspace
 
 
 class DynamoConnectionStore:
-    def __init__(self, client: DynamoDBClient, table: str, stale_after_s: int = STALE_AFTER_SECONDS,
-                 recipients_ttl_s: float = 0.0) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, stale_after_s: int = STALE_AFTER_SECONDS) -> None:
         self._client = client
         self._table = table
         self._stale_after = stale_after_s
-        # A workspace's recipients, reused for a moment: at ten ops a second that saves ten queries. A
-        # connection that joined meanwhile misses at most this long of live ops, and finds the gap by sequence.
-        self._recipients_ttl = recipients_ttl_s
-        self._recipients: dict[str, tuple[float, list[str]]] = {}
 
     def put(self, connection_id: str, user_id: str, workspace_id: str | None, attributes: Mapping[str, str]) -> None:
         now = int(time.time())
@@ -47,27 +45,62 @@ class DynamoConnectionStore:
             "connected_at": now, "last_seen": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
         self._client.put_item(TableName=self._table, Item=to_item(item))
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> None:
-        """Move the connection to a workspace (join) or back to none (leave)."""
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool:
+        """Move the connection to a workspace (join) or back to none (leave); False when its row is gone
+        ($disconnect ran: the connection is closing)."""
         workspace = workspace_id or LOBBY
-        self._recipients.clear()  # this instance's own joins and leaves are seen at once
-        self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-            UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}",
-                                               ":s": f"USER#{user_id}#CONN#{connection_id}"}))
+        now = int(time.time())
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, opened = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}", ":now": now, ":t": True,
+                                                   ":s": f"USER#{user_id}#CONN#{connection_id}"}))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
+        """Take the connection out of `workspace_id` (the row stays: it still says who is on the connection);
+        with `stale_before`, only if it has not been heard from since then. The row as it was, or None when it
+        was not in that workspace (or was heard from: a heartbeat wins over a sweep)."""
+        condition = "workspace_id = :w"
+        values: dict[str, Any] = {":w": workspace_id, ":lobby": LOBBY, ":lp": f"WS#{LOBBY}"}
+        if stale_before is not None:
+            condition += " AND last_seen < :stale"
+            values[":stale"] = stale_before
+        return self._unbind(connection_id, condition, values)
+
+    def gone(self, connection_id: str) -> dict[str, Any] | None:
+        """A delivery answered 410. API Gateway answers that for a connection whose $connect has not returned
+        yet, too: a connection that never sent a message and is younger than the connect timeout is left
+        alone. Otherwise it leaves its workspace and stops following the event log; the row as it was, when it
+        was in a workspace."""
+        values = {":lobby": LOBBY, ":lp": f"WS#{LOBBY}", ":t": True, ":young": int(time.time()) - CONNECT_GRACE_SECONDS}
+        row = self._unbind(connection_id, "opened = :t OR connected_at < :young", values)
+        if row is None and self.get(connection_id) is not None:
+            return None  # still connecting
+        self.unsubscribe_events(connection_id)
+        return row if row is not None and row.get("workspace_id") not in (None, LOBBY) else None
+
+    def _unbind(self, connection_id: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            response = self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                UpdateExpression="SET workspace_id = :lobby, gsi1pk = :lp REMOVE presence",
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})", ReturnValues="ALL_OLD",
+                ExpressionAttributeValues=to_item(values))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return from_item(response.get("Attributes", {}))
 
     def in_workspace(self, workspace_id: str) -> list[str]:
-        cached = self._recipients.get(workspace_id)
-        if cached is not None and time.monotonic() - cached[0] < self._recipients_ttl:
-            return cached[1]
+        """Read fresh for every message: a connection that has just joined gets every op stored after its join
+        (its welcome holds the ones before)."""
         rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"WS#{workspace_id}"},
                          FilterExpression="expires_at > :now", ProjectionExpression="connection_id")
-        recipients = [r["connection_id"] for r in rows]
-        if self._recipients_ttl:
-            self._recipients[workspace_id] = (time.monotonic(), recipients)
-        return recipients
+        return [r["connection_id"] for r in rows]
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
         item = self._client.get_item(TableName=self._table,
@@ -80,12 +113,17 @@ class DynamoConnectionStore:
                                                  for sk in ("CONN", "SUB#EVENTS")])
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
-        """Follow the event log: `scope` is an account id, or "*" for every account."""
+        """Follow the event log: `scope` is an account id, or "*" for every account. The connection sent this,
+        so it is open: a 410 for it is real from now on (see gone)."""
         now = int(time.time())
         self._client.put_item(TableName=self._table, Item=to_item({
             "pk": f"CONN#{connection_id}", "sk": "SUB#EVENTS", "gsi1pk": f"EVENTS#{scope}",
             "gsi1sk": f"CONN#{connection_id}", "connection_id": connection_id, "scope": scope,
             "expires_at": now + CONNECTION_ROW_TTL_SECONDS}))
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                                     UpdateExpression="SET opened = :t", ConditionExpression="attribute_exists(pk)",
+                                     ExpressionAttributeValues=to_item({":t": True}))
 
     def unsubscribe_events(self, connection_id: str) -> None:
         self._client.delete_item(TableName=self._table,
@@ -123,19 +161,19 @@ class DynamoConnectionStore:
         return self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
                          values={":p": f"WS#{workspace_id}"}, FilterExpression="expires_at > :now")
 
-    def touch(self, connection_id: str, presence: dict[str, Any] | None = None) -> bool:
-        """A heartbeat: the connection is alive now (and, optionally, its presence changed). False when the
-        row is gone (the connection was reaped)."""
+    def touch(self, connection_id: str, workspace_id: str, presence: dict[str, Any] | None = None) -> bool:
+        """A heartbeat: the connection is alive now (and, optionally, its presence changed). False unless the
+        connection is in `workspace_id` (it left, or a sweep took it out)."""
         now = int(time.time())
         update = "SET last_seen = :now, expires_at = :exp"
-        values: dict[str, Any] = {":now": now, ":exp": now + CONNECTION_ROW_TTL_SECONDS}
+        values: dict[str, Any] = {":now": now, ":exp": now + CONNECTION_ROW_TTL_SECONDS, ":w": workspace_id}
         if presence is not None:
             update += ", presence = :presence"
             values[":presence"] = json.dumps(presence, separators=(",", ":"))
         try:
             self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
+                UpdateExpression=update, ConditionExpression="attribute_exists(pk) AND workspace_id = :w",
                 ExpressionAttributeValues=to_item(values))
         except self._client.exceptions.ConditionalCheckFailedException:
             return False

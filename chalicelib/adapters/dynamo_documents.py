@@ -17,9 +17,10 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamo_items import Page, from_item, query_page, to_item
+from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.adapters.dynamo_usage import period_of
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord
+from chalicelib.domain.paging import Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,6 +67,13 @@ class DynamoDocumentStore:
                                  UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
                                  ExpressionAttributeNames=names, ExpressionAttributeValues=values,
                                  ConditionExpression="attribute_exists(pk)")
+
+    def delete(self, workspace_id: str, document_id: str) -> bool:
+        """Forget the document: its jobs then conclude as superseded (their document no longer points at them).
+        False when there was none."""
+        response = self._client.delete_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+                                            ReturnValues="ALL_OLD")
+        return "Attributes" in response
 
     # jobs -----------------------------------------------------------------------------------------------
     def job(self, document_id: str, job_id: str) -> Job | None:

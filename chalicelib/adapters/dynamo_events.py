@@ -11,8 +11,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamo_items import Page, batch_delete, query_page, to_item
+from chalicelib.adapters.dynamo_items import batch_delete, query_page, to_item
 from chalicelib.domain.events import Event, EventQuery
+from chalicelib.domain.paging import Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

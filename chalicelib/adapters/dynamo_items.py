@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -15,7 +14,6 @@ from chalicelib.domain.errors import BadRequest
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-T = TypeVar("T")
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -47,14 +45,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, set)):
         return [_plain(v) for v in value]
     return value
-
-
-@dataclass(frozen=True)
-class Page[T]:
-    """One page of results; `next_key` is DynamoDB's LastEvaluatedKey (the API layer signs it as a cursor)."""
-
-    items: list[T]
-    next_key: dict[str, Any] | None
 
 
 def query_page(client: DynamoDBClient, limit: int, start_key: dict[str, Any] | None,

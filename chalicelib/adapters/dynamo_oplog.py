@@ -1,49 +1,82 @@
-"""The workspace op log in the ops table: pk WS#<workspace>, seq N.
+"""The workspace op log in the ops table: pk `WS#<workspace>`, seq N (N >= 1) for op N.
 
-The item at seq 0 is the workspace's counter: every op takes the next number from it with one atomic ADD,
-then is written at that sequence (conditionally, so nothing is ever overwritten). Two calls per op. The
-log is the recovery log: ops are never updated or deleted.
+An op is stored with one TransactWriteItems that commits only if every part holds: the op's sequence is free,
+the op before it is stored (so the log never has a hole and no reader sees N+1 without N), the author's op id
+was never used (pk `CLAIM#<workspace>#<claim>`, seq 0: a resend is recognised, not applied twice), and the
+author's access still allows it (a ConditionCheck on the main table, dynamo_grants.py). There is no counter:
+the latest sequence is the last item of the partition. The item at seq 0 of `WS#<workspace>` points at the
+newest snapshot. Ops are never updated or deleted: the log is the workspace's recovery log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo_grants import grant_check
 from chalicelib.adapters.dynamo_items import to_item
-from chalicelib.domain.sync import Op
+from chalicelib.domain.ops import Op
+from chalicelib.domain.tenancy import WriteGrant
+from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class DynamoOpLog:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, grants_table: str) -> None:
         self._client = client
         self._table = table
+        self._grants_table = grants_table  # the main table, where memberships and users live
 
-    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Op:
-        counter = self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0}),
-            UpdateExpression="ADD last_seq :one", ExpressionAttributeValues=to_item({":one": 1}),
-            ReturnValues="UPDATED_NEW")
-        op = Op(int(counter["Attributes"]["last_seq"]["N"]), kind, by, int(time.time() * 1000), data)
-        self._client.put_item(
-            TableName=self._table, ConditionExpression="attribute_not_exists(seq)",
-            Item=to_item({"pk": f"WS#{workspace_id}", "seq": op.seq, "kind": kind, "by": by, "at_ms": op.at_ms,
-                          "data": json.dumps(data, separators=(",", ":"))}))
-        return op
+    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None) -> None:
+        pk = f"WS#{workspace_id}"
+        parts: list[tuple[str, dict[str, Any]]] = [
+            ("op", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(seq)",
+                            "Item": to_item(_op_item(pk, op))}}),
+            ("claim", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                               "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                               "Item": to_item({"pk": f"CLAIM#{workspace_id}#{claim}", "seq": 0,
+                                                "claimed_seq": op.seq})}})]
+        if op.seq > 1:
+            parts.append(("previous", {"ConditionCheck": {
+                "TableName": self._table, "Key": to_item({"pk": pk, "seq": op.seq - 1}),
+                "ConditionExpression": "attribute_exists(seq)"}}))
+        if grant is not None:
+            parts.append(("grant", grant_check(self._grants_table, grant)))
+        try:
+            self._client.transact_write_items(TransactItems=[part for _, part in parts])  # type: ignore[misc]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            cancelled: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            reasons = {name: r for (name, _), r in zip(parts, cancelled, strict=False)}
+            raise _refusal(workspace_id, reasons, self.claimed, claim) from exc
+
+    def claimed(self, workspace_id: str, claim: str) -> int | None:
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"CLAIM#{workspace_id}#{claim}", "seq": 0})).get("Item")
+        return None if item is None else int(item["claimed_seq"]["N"])
+
+    def get(self, workspace_id: str, seq: int) -> Op | None:
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"WS#{workspace_id}", "seq": seq})).get("Item")
+        return None if item is None or seq < 1 else _op(item)
 
     def latest(self, workspace_id: str) -> int:
-        return self.heads(workspace_id)[0]
+        items = self._client.query(
+            TableName=self._table, ConsistentRead=True, Limit=1, ScanIndexForward=False,
+            KeyConditionExpression="pk = :p AND seq > :zero",
+            ExpressionAttributeValues=to_item({":p": f"WS#{workspace_id}", ":zero": 0})).get("Items", [])
+        return int(items[0]["seq"]["N"]) if items else 0
 
-    def heads(self, workspace_id: str) -> tuple[int, int]:
-        """(latest sequence, sequence of the latest snapshot) from the counter item."""
+    def snapshot_seq(self, workspace_id: str) -> int:
         item = self._client.get_item(TableName=self._table, ConsistentRead=True,
                                      Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0})).get("Item") or {}
-        return int(item.get("last_seq", {}).get("N", 0)), int(item.get("snapshot_seq", {}).get("N", 0))
+        return int(item.get("snapshot_seq", {}).get("N", 0))
 
     def mark_snapshot(self, workspace_id: str, seq: int) -> None:
         """Point at a newer snapshot (never back at an older one, whatever order writers finish in)."""
@@ -60,5 +93,31 @@ class DynamoOpLog:
             TableName=self._table, ConsistentRead=True, Limit=limit,
             KeyConditionExpression="pk = :p AND seq > :s",
             ExpressionAttributeValues=to_item({":p": f"WS#{workspace_id}", ":s": max(0, after_seq)}))
-        return [Op(int(i["seq"]["N"]), i["kind"]["S"], i["by"]["S"], int(i["at_ms"]["N"]), json.loads(i["data"]["S"]))
-                for i in response.get("Items", [])]
+        return [_op(i) for i in response.get("Items", [])]
+
+
+def _op_item(pk: str, op: Op) -> dict[str, Any]:
+    item = {"pk": pk, "seq": op.seq, "kind": op.kind, "by": op.by, "at_ms": op.at_ms,
+            "data": json.dumps(op.data, separators=(",", ":"), allow_nan=False)}
+    if op.op_id is not None:
+        item["op_id"] = op.op_id
+    return item
+
+
+def _op(item: dict[str, Any]) -> Op:
+    return Op(int(item["seq"]["N"]), item["kind"]["S"], item["by"]["S"], int(item["at_ms"]["N"]),
+              json.loads(item["data"]["S"]), item["op_id"]["S"] if "op_id" in item else None)
+
+
+def _refusal(workspace_id: str, reasons: dict[str, dict[str, Any]], claimed: Any, claim: str) -> Exception:
+    """Which condition cancelled the write, most telling first: a resend, lost access, a lost race."""
+    failed = {name for name, r in reasons.items() if r.get("Code") == "ConditionalCheckFailed"}
+    if "claim" in failed:
+        old = reasons["claim"].get("Item", {}).get("claimed_seq", {}).get("N")
+        seq = int(old) if old is not None else claimed(workspace_id, claim)
+        return DuplicateOp(int(seq))
+    if "grant" in failed:
+        return GrantRevoked()
+    if "previous" in failed and "op" not in failed:
+        return LogDiverged()
+    return SeqTaken()  # the sequence was taken, or the write collided with another (TransactionConflict)

@@ -10,8 +10,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamo_items import Page, from_item, query_page, to_item
+from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded
+from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WorkspaceRole
 

@@ -16,7 +16,7 @@ EVENT_TYPES = (
     "workspace.created", "workspace.updated", "workspace.deleted", "workspace.restored",
     "membership.added", "membership.changed", "membership.removed",
     "upload.granted", "upload.received",
-    "document.analysed", "document.ready", "document.failed", "document.reprocess",
+    "document.analysed", "document.ready", "document.failed", "document.reprocess", "document.removed",
 )
 
 

@@ -1,10 +1,17 @@
-"""The workspace's shared state and the ops that change it.
+"""A workspace's shared state: its live items, as the ops of its log leave them.
 
-Every op carries the workspace sequence number the router assigned; state is the ops applied in sequence
-order. A field's value is the one written by the highest sequence (so concurrent updates of one field
-resolve the same way everywhere), a delete is a tombstone that later updates do not revive (only a later
-create does, as a new incarnation: how a restore brings back a deleted item), and applying an op twice
-changes nothing. Any client that applies the same ops ends with the same state as the server.
+The log is a serialized history. Every op is checked against the state just before its sequence number (the
+writer stores op N only if op N-1 is the last one it applied), so the log only ever holds ops that were valid
+where they stand, and applying them is simple and the same everywhere:
+
+- `item.create` makes a new item with the op's kind and fields (refused while an item of that id is live;
+  after a delete, the id starts over with nothing of the old item);
+- `item.update` sets the named fields; a null value removes the field (refused unless the item is live);
+- `item.delete` removes the item (refused unless it is live);
+- `chat` changes no item.
+
+Apply is total and deterministic anyway (an update of an absent item does nothing, a create replaces), so any
+log, even one written before these checks, gives every reader the same state.
 """
 
 from __future__ import annotations
@@ -12,65 +19,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ITEM_KINDS = frozenset({"note", "task", "placement"})  # placement: where a document sits on the landscape
-MAX_FIELDS = 50
-MAX_CHAT_CHARS = 4000
+from chalicelib.domain import strict_json
+from chalicelib.domain.ops import MAX_FIELDS, SYSTEM, Op, OpError
 
-
-class OpError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Op:
-    seq: int
-    kind: str  # chat, item.create, item.update, item.delete
-    by: str  # user id
-    at_ms: int
-    data: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "by": self.by, "at_ms": self.at_ms, "data": self.data}
-
-
-def validate(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The op's data as stored, or OpError with a code the client can act on."""
-    if kind == "chat":
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_CHARS:
-            raise OpError("bad_op", f"chat needs `text`, 1 to {MAX_CHAT_CHARS} characters")
-        return {"text": text}
-    item_id = data.get("item_id")
-    if not isinstance(item_id, str) or not 1 <= len(item_id) <= 64:
-        raise OpError("bad_op", "items need an `item_id` string of 1 to 64 characters")
-    if kind == "item.delete":
-        return {"item_id": item_id}
-    fields = data.get("fields")
-    if not isinstance(fields, dict) or not fields or len(fields) > MAX_FIELDS:
-        raise OpError("bad_op", f"`fields` must be an object with 1 to {MAX_FIELDS} entries")
-    if kind == "item.create":
-        item_kind = data.get("kind")
-        if item_kind not in ITEM_KINDS:
-            raise OpError("bad_op", f"`kind` must be one of {', '.join(sorted(ITEM_KINDS))}")
-        return {"item_id": item_id, "kind": item_kind, "fields": fields}
-    if kind == "item.update":
-        return {"item_id": item_id, "fields": fields}
-    raise OpError("unknown_op", f"unknown op {kind!r}")
+CLIENT_KINDS = frozenset({"note", "task"})
+SERVER_KINDS = frozenset({"document", "placement"})  # written by the server; members may move placements
+RESTORABLE_KINDS = CLIENT_KINDS  # what a restore puts back: documents are facts, not edits
+RESERVED_PREFIXES = ("doc:", "place:")
+MAX_ITEM_BYTES = 16 * 1024  # an item's fields, as JSON
+MAX_LIVE_ITEMS = 10_000
+PLACEMENT_FIELDS = frozenset({"x", "y"})
 
 
 @dataclass
 class Item:
     item_id: str
     kind: str
+    fields: dict[str, Any]
     created_seq: int
-    fields: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (seq written, value)
-    deleted_seq: int | None = None
+    version: int  # the sequence of the last op that changed it
 
     def view(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "kind": self.kind, "fields": {k: v for k, (_, v) in self.fields.items()},
-                "version": max([self.created_seq, *(s for s, _ in self.fields.values())])}
+        return {"item_id": self.item_id, "kind": self.kind, "fields": dict(self.fields), "version": self.version}
 
 
 @dataclass
@@ -78,66 +48,140 @@ class WorkspaceState:
     seq: int = 0
     items: dict[str, Item] = field(default_factory=dict)
 
+    # -- the checks that depend on the state --------------------------------------------------------------
+    def check(self, kind: str, data: dict[str, Any], by: str) -> None:
+        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op."""
+        if kind == "chat":
+            return
+        system = by == SYSTEM
+        item_id = data["item_id"]
+        item = self.items.get(item_id)
+        if kind == "item.create":
+            self._check_create(item_id, data["kind"], item, system)
+            fields = {k: v for k, v in data["fields"].items() if v is not None}
+        elif item is None:
+            raise OpError("item_not_found", f"no live item {item_id!r} (deleted, or never created)")
+        elif kind == "item.delete":
+            if not system and item.kind in SERVER_KINDS:
+                raise OpError("forbidden", f"{item.kind} items are removed with their document")
+            return
+        else:
+            self._check_update(item, data["fields"], system)
+            fields = merged(item.fields, data["fields"])
+        if len(fields) > MAX_FIELDS:
+            raise OpError("item_too_large", f"an item has at most {MAX_FIELDS} fields")
+        size = strict_json.size(fields)
+        if size > MAX_ITEM_BYTES:
+            raise OpError("item_too_large", f"an item's fields are limited to {MAX_ITEM_BYTES} bytes of JSON; "
+                                            f"this change would make them {size}")
+
+    def _check_create(self, item_id: str, item_kind: str, item: Item | None, system: bool) -> None:
+        if not system:
+            if item_kind not in CLIENT_KINDS:
+                raise OpError("bad_op", f"`kind` must be one of {', '.join(sorted(CLIENT_KINDS))}")
+            if item_id.startswith(RESERVED_PREFIXES):
+                raise OpError("bad_op", f"item ids starting with {' or '.join(RESERVED_PREFIXES)} are the server's")
+        if item is not None:
+            raise OpError("item_exists", f"item {item_id!r} exists; update it, or delete it first")
+        if len(self.items) >= MAX_LIVE_ITEMS:
+            raise OpError("workspace_full", f"a workspace holds at most {MAX_LIVE_ITEMS} items")
+
+    @staticmethod
+    def _check_update(item: Item, fields: dict[str, Any], system: bool) -> None:
+        if system:
+            return
+        if item.kind == "document":
+            raise OpError("forbidden", "documents are updated by the server as they are processed")
+        if item.kind == "placement":
+            moves = set(fields) <= PLACEMENT_FIELDS and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in fields.values())
+            if not moves:
+                raise OpError("bad_op", "a placement's `x` and `y` (numbers) are all that members change")
+
+    # -- applying ------------------------------------------------------------------------------------------
     def apply(self, op: Op) -> None:
-        """Ops arrive in sequence order; an op at or below the state's sequence was applied already."""
+        """Ops come in sequence order; one at or below the state's sequence was applied already."""
         if op.seq <= self.seq:
             return
         self.seq = op.seq
         item_id = op.data.get("item_id", "")
         item = self.items.get(item_id)
         if op.kind == "item.create":
-            if item is None or item.deleted_seq is not None:  # new, or a new incarnation of a deleted item
-                item = self.items[item_id] = Item(item_id, op.data["kind"], op.seq)
-            self._write(item, op)
+            fields = {k: v for k, v in op.data["fields"].items() if v is not None}
+            self.items[item_id] = Item(item_id, op.data["kind"], fields, op.seq, op.seq)
         elif op.kind == "item.update" and item is not None:
-            self._write(item, op)
-        elif op.kind == "item.delete" and item is not None and item.deleted_seq is None:
-            item.deleted_seq = op.seq
+            item.fields = merged(item.fields, op.data["fields"])
+            item.version = op.seq
+        elif op.kind == "item.delete":
+            self.items.pop(item_id, None)
 
-    @staticmethod
-    def _write(item: Item, op: Op) -> None:
-        if item.deleted_seq is not None:
-            return  # a tombstone is final: updates racing a delete do not revive the item
-        for name, value in op.data["fields"].items():
-            if name not in item.fields or item.fields[name][0] < op.seq:
-                item.fields[name] = (op.seq, value)
-
+    # -- reading -------------------------------------------------------------------------------------------
     def view(self) -> dict[str, Any]:
-        live = [i.view() for i in self.items.values() if i.deleted_seq is None]
-        return {"seq": self.seq, "items": sorted(live, key=lambda i: i["item_id"])}
+        return {"seq": self.seq, "items": [self.items[i].view() for i in sorted(self.items)]}
+
+    def page(self, after_item: str | None, budget_bytes: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Items in id order after `after_item`, as many as fit in `budget_bytes` of JSON (at least one);
+        the second value is the id to continue after, or None at the end."""
+        ids = sorted(i for i in self.items if after_item is None or i > after_item)
+        page: list[dict[str, Any]] = []
+        used = 0
+        for item_id in ids:
+            view = self.items[item_id].view()
+            cost = strict_json.size(view) + 1
+            if page and used + cost > budget_bytes:
+                return page, page[-1]["item_id"]
+            page.append(view)
+            used += cost
+        return page, None
 
     def to_snapshot(self) -> dict[str, Any]:
-        """Everything later ops need: per-field sequences and tombstones, not just the visible view."""
-        return {"seq": self.seq, "items": {i.item_id: {"kind": i.kind, "created_seq": i.created_seq,
-                                                       "fields": {k: [s, v] for k, (s, v) in i.fields.items()},
-                                                       "deleted_seq": i.deleted_seq}
-                                           for i in self.items.values()}}
+        return {"v": 2, "seq": self.seq, "items": {
+            i.item_id: {"kind": i.kind, "fields": i.fields, "created_seq": i.created_seq, "version": i.version}
+            for i in self.items.values()}}
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> WorkspaceState:
         state = cls(seq=int(data["seq"]))
         for item_id, raw in data["items"].items():
-            state.items[item_id] = Item(item_id, raw["kind"], int(raw["created_seq"]),
-                                        {k: (int(s), v) for k, (s, v) in raw["fields"].items()},
-                                        raw.get("deleted_seq"))
+            if data.get("v") == 2:
+                state.items[item_id] = Item(item_id, raw["kind"], dict(raw["fields"]), int(raw["created_seq"]),
+                                            int(raw["version"]))
+            elif raw.get("deleted_seq") is None:  # version 1 kept tombstones and each field's sequence
+                fields = {k: v for k, (_, v) in raw["fields"].items() if v is not None}
+                version = max([int(raw["created_seq"]), *(int(s) for s, _ in raw["fields"].values())])
+                state.items[item_id] = Item(item_id, raw["kind"], fields, int(raw["created_seq"]), version)
         return state
 
 
-def changes_to(current: WorkspaceState, target: WorkspaceState) -> list[tuple[str, dict[str, Any]]]:
-    """The ops (kind, data) that turn `current` into `target`: what a restore appends to the log."""
-    live_now = {i.item_id: i for i in current.items.values() if i.deleted_seq is None}
-    live_then = {i.item_id: i for i in target.items.values() if i.deleted_seq is None}
+def merged(fields: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`fields` with `changes` applied: a null value removes its field."""
+    out = dict(fields)
+    for name, value in changes.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def changes_to(current: WorkspaceState, target: WorkspaceState,
+               kinds: frozenset[str] = RESTORABLE_KINDS) -> list[tuple[str, dict[str, Any]]]:
+    """The ops (kind, data) that turn `current`'s items of `kinds` into exactly `target`'s: what a restore
+    appends. Items whose kind changed in between are deleted and created again."""
+    now = {i.item_id: i for i in current.items.values() if i.kind in kinds}
+    then = {i.item_id: i for i in target.items.values() if i.kind in kinds}
     ops: list[tuple[str, dict[str, Any]]] = []
-    for item_id in sorted(set(live_now) - set(live_then)):
-        ops.append(("item.delete", {"item_id": item_id}))
-    for item_id in sorted(live_then):
-        then = {k: v for k, (_, v) in live_then[item_id].fields.items()}
-        if item_id not in live_now:
-            ops.append(("item.create", {"item_id": item_id, "kind": live_then[item_id].kind, "fields": then}))
+    for item_id in sorted(now):
+        if item_id not in then or then[item_id].kind != now[item_id].kind:
+            ops.append(("item.delete", {"item_id": item_id}))
+    for item_id in sorted(then):
+        past = then[item_id]
+        present = now.get(item_id)
+        if present is None or present.kind != past.kind:
+            ops.append(("item.create", {"item_id": item_id, "kind": past.kind, "fields": dict(past.fields)}))
             continue
-        now = {k: v for k, (_, v) in live_now[item_id].fields.items()}
-        changed = {k: v for k, v in then.items() if now.get(k, _ABSENT) != v}
-        changed.update({k: None for k in now if k not in then})  # fields the past did not have
+        changed: dict[str, Any] = {k: v for k, v in past.fields.items() if present.fields.get(k, _ABSENT) != v}
+        changed.update({k: None for k in present.fields if k not in past.fields})
         if changed:
             ops.append(("item.update", {"item_id": item_id, "fields": changed}))
     return ops

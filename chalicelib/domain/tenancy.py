@@ -117,3 +117,15 @@ class Membership:
     def to_dict(self) -> dict[str, Any]:
         return {"workspace_id": self.workspace_id, "user_id": self.user_id, "role": self.role.value,
                 "added_at": self.added_at}
+
+
+@dataclass(frozen=True)
+class WriteGrant:
+    """What must still be true when an op is stored: the author's access, checked in the same write as the op,
+    so a member removed or demoted a moment ago is refused on every connection, whatever a cache says."""
+
+    user_id: str
+    workspace_id: str
+    account_id: str  # the workspace's
+    via: str  # "member", "account_admin" or "platform_admin": where the access comes from
+    roles: tuple[WorkspaceRole, ...] = ()  # for members: the roles that may write this op

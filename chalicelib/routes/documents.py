@@ -46,6 +46,12 @@ def get_document(call: ApiCall) -> Any:
                                               base_url(bp.current_request))
 
 
+@api(bp, "DELETE", DOC, "Remove a document from the workspace (owners, and the member who uploaded it)", TAG,
+     status=204)
+def remove_document(call: ApiCall) -> Any:
+    get_container().documents.remove(call.actor, call.path["workspace_id"], call.path["document_id"])
+
+
 @api(bp, "GET", DOC + "/pages/{page}/text", "The text of one finished page, for search", TAG, response=s.PAGE_TEXT)
 def page_text(call: ApiCall) -> Any:
     page = _page_number(call.path["page"])

@@ -13,7 +13,7 @@ from typing import Protocol
 from chalicelib.auth.tokens import AuthError
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.domain.tenancy import Membership, User, Workspace, WorkspaceRole
+from chalicelib.domain.tenancy import Membership, User, Workspace, WorkspaceRole, WriteGrant
 from chalicelib.ports import TenancyReader
 
 
@@ -90,6 +90,20 @@ class AccessService:
         if not _allows(membership, need):
             raise Forbidden(f"{need.value}s only; you are a {membership.role.value}", code="role_too_low")
         return WorkspaceAccess(workspace, membership.role)
+
+    @staticmethod
+    def write_grant(actor: Actor, access: WorkspaceAccess, need: WorkspaceRole) -> WriteGrant:
+        """What must still hold when the write is stored: where this access comes from, and the roles that
+        allow it (checked in the same DynamoDB transaction as the op)."""
+        workspace = access.workspace
+        if actor.is_platform_admin:
+            via = "platform_admin"
+        elif actor.administers(workspace.account_id):
+            via = "account_admin"
+        else:
+            via = "member"
+        roles = tuple(role for role, rank in _RANK.items() if rank >= _RANK[need])
+        return WriteGrant(actor.user_id, workspace.workspace_id, workspace.account_id, via, roles)
 
 
 _RANK = {WorkspaceRole.VIEWER: 0, WorkspaceRole.EDITOR: 1, WorkspaceRole.OWNER: 2}

@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
-from chalicelib.adapters.dynamo_items import Page
 from chalicelib.auth.tokens import TokenService
 from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
 from chalicelib.domain.events import Event
+from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email
 from chalicelib.observability import logger

@@ -26,7 +26,7 @@ from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import DocumentRejected
 from chalicelib.observability import logger
 from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
-from chalicelib.services.progress import ProgressPublisher
+from chalicelib.services.document_news import DocumentNews
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,23 @@ class JobLimits:
     max_image_pixels: int = 400_000_000
 
 
-def fail_unless_shown(documents: DocumentRecords, workspace_id: str, document_id: str, code: str,
-                      reason: str) -> bool:
+def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, workspace_id: str, document_id: str,
+                      code: str, reason: str) -> bool:
     """A version or reprocessing that could not be started fails the document only if nothing else is there to
-    show: a document whose current job is ready (or still tiling) keeps it, back in that state. True when the
-    document failed."""
+    show: a document whose current job is ready (or still tiling) keeps it, back in that state. Members hear
+    which. True when the document failed."""
     document = documents.get(workspace_id, document_id)
     current = documents.job(document_id, document.job_id) if document and document.job_id else None
     if current is not None and current.state in (JobState.READY, JobState.TILING):
         status = DocumentStatus.READY if current.state is JobState.READY else DocumentStatus.TILING
         documents.update(workspace_id, document_id, {"status": status.value})
+        if news is not None:
+            news.status(workspace_id, document_id, {"status": status.value, "job_id": current.job_id,
+                                                    "page_count": current.page_count}, final=True)
         return False
     documents.fail_document(workspace_id, document_id, code, reason)
+    if news is not None:
+        news.status(workspace_id, document_id, {"status": "failed", "code": code, "reason": reason}, final=True)
     return True
 
 
@@ -67,14 +72,14 @@ class MonthlyPages:
 
 class JobStarter:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tasks: TaskQueue, tenancy: TenancyReader,
-                 events: EventSink, progress: ProgressPublisher | None, pages_quota: MonthlyPages,
+                 events: EventSink, news: DocumentNews | None, pages_quota: MonthlyPages,
                  limits: JobLimits) -> None:
         self._documents = documents
         self._sources = sources
         self._tasks = tasks
         self._tenancy = tenancy
         self._events = events
-        self._progress = progress
+        self._news = news
         self._quota = pages_quota
         self._limits = limits
 
@@ -122,9 +127,10 @@ class JobStarter:
                     self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
             self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
                 "document_id": document_id, "job_id": job_id, "kind": kind, "pages": analysis_pages}))
-        self._queue_pages(job)
+        # Logged before the pages are queued: a fast page must not announce `ready` before `tiling`.
         self._publish(workspace_id, document_id, {"status": "tiling", "job_id": job_id, "pages_done": 0,
-                                                  "page_count": analysis_pages})
+                                                  "page_count": analysis_pages, "kind": kind})
+        self._queue_pages(job)
         return job
 
     def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, str]]:
@@ -151,17 +157,15 @@ class JobStarter:
 
     def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected) -> None:
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
-        failed = fail_unless_shown(self._documents, workspace_id, document_id, rejected.code, rejected.reason)
+        failed = fail_unless_shown(self._documents, self._news, workspace_id, document_id, rejected.code,
+                                   rejected.reason)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
             "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
             "previous_kept": not failed}))
-        if failed:
-            self._publish(workspace_id, document_id, {"status": "failed", "code": rejected.code,
-                                                      "reason": rejected.reason}, final=True)
 
     def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
-        if self._progress is not None:
-            self._progress.publish(workspace_id, document_id, progress, final=final)
+        if self._news is not None:
+            self._news.status(workspace_id, document_id, progress, final=final)
 
     @staticmethod
     def _workspace_options(settings: dict[str, Any]) -> TileOptions:

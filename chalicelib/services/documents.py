@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.adapters.dynamo_items import Page
 from chalicelib.domain.documents import (
     Document,
     DocumentStatus,
@@ -22,11 +21,13 @@ from chalicelib.domain.documents import (
     TileOptions,
     job_id_for,
 )
-from chalicelib.domain.errors import BadRequest, Conflict, NotFound
+from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.domain.events import Event
+from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.document_news import DocumentNews
 from chalicelib.services.tile_access import TileAccess
 
 MAX_TEXT_BYTES = 256 * 1024
@@ -38,12 +39,13 @@ def _page_number(record: PageRecord) -> int:
 
 class DocumentService:
     def __init__(self, access: AccessService, documents: DocumentRecords, tasks: TaskQueue, tiles: TileAccess,
-                 events: EventSink) -> None:
+                 events: EventSink, news: DocumentNews | None = None) -> None:
         self._access = access
         self._documents = documents
         self._tasks = tasks
         self._tiles = tiles
         self._events = events
+        self._news = news
 
     def list(self, actor: Actor, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Document]:
         self._access.workspace(actor, workspace_id)
@@ -78,6 +80,21 @@ class DocumentService:
             raise NotFound("that page is not ready", code="page_not_ready")
         scope, _ = self._tiles.page(self._tiles.grant(workspace_id, document_id, document.job_id), page)
         return self._tiles.read(scope, page, "@text").data[:MAX_TEXT_BYTES].decode("utf-8", "replace")
+
+    def remove(self, actor: Actor, workspace_id: str, document_id: str) -> None:
+        """Owners, and the member who uploaded it. The document leaves the workspace (members see it go, in the
+        op log); its uploaded versions stay in the documents bucket as the backup they are, and processing still
+        under way concludes as superseded."""
+        access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR)
+        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.EDITOR)
+        if access.role is not WorkspaceRole.OWNER and document.created_by != actor.user_id:
+            raise Forbidden("owners, or the member who uploaded it, remove a document", code="role_too_low")
+        if not self._documents.delete(workspace_id, document_id):
+            raise NotFound("no such document")
+        if self._news is not None:
+            self._news.removed(workspace_id, document_id)
+        self._events.record(Event("document.removed", document.account_id, workspace_id, actor.user_id,
+                                  actor.user_id, {"document_id": document_id, "name": document.name}))
 
     def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
                   options: dict[str, Any] | None) -> dict[str, Any]:

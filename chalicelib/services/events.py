@@ -6,13 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.dynamo_events import DynamoEventLog
-from chalicelib.adapters.dynamo_items import Page
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.events import EVENT_TYPES, Event, EventQuery
+from chalicelib.domain.paging import Page
 from chalicelib.observability import logger
-from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
+from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore, EventStore
 from chalicelib.services.access import AccessService, Actor
 
 MAX_RANGE_MS = 400 * 86400 * 1000
@@ -21,7 +20,7 @@ MAX_RANGE_MS = 400 * 86400 * 1000
 class EventRecorder:
     """Appends to the log, then pushes the event to the administrators following it live."""
 
-    def __init__(self, log: DynamoEventLog, connections: ConnectionStore | None = None,
+    def __init__(self, log: EventStore, connections: ConnectionStore | None = None,
                  notifier: ConnectionNotifier | None = None,
                  may_follow: Callable[[str, str], bool] | None = None) -> None:
         self._log = log
@@ -51,11 +50,11 @@ class EventRecorder:
                 try:
                     self._notifier.send(connection_id, message)
                 except ConnectionGone:
-                    self._connections.delete(connection_id)
+                    self._connections.gone(connection_id)  # stops following, unless still connecting
 
 
 class EventQueries:
-    def __init__(self, log: DynamoEventLog, access: AccessService) -> None:
+    def __init__(self, log: EventStore, access: AccessService) -> None:
         self._log = log
         self._access = access
 

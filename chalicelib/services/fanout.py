@@ -1,6 +1,6 @@
 """Delivering one message to many connections: in parallel through a bounded pool and the one shared
-management client. A 410 removes that dead connection's row; any other failure is logged and does not stop
-delivery to the others.
+management client. A 410 takes that dead connection out of its workspace (connection_store.gone); any other
+failure is logged and does not stop delivery to the others.
 
 The pool's threads live as long as the process (a warm Lambda instance keeps them between invocations):
 starting 16 threads for every message cost more than a few of its posts. A delivery made from inside a
@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chalicelib.domain.envelopes import server_message
+from chalicelib.domain.ops import Op
 from chalicelib.observability import logger, metrics
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 
@@ -61,7 +63,7 @@ class Fanout:
         # work stays bounded however large the workspace.
         self._overflow = overflow
         self._inline_max = inline_max
-        # Told about each connection found dead, after its row is removed (presence announces departures).
+        # Told about each connection found dead and taken out of its workspace (presence announces departures).
         self.on_gone: Callable[[dict[str, Any]], None] | None = None
 
     def send(self, connection_ids: list[str], data: bytes) -> Delivery:
@@ -78,8 +80,7 @@ class Fanout:
             try:
                 self._notifier.send(connection_id, data)
             except ConnectionGone:
-                row = self._connections.get(connection_id)
-                self._connections.delete(connection_id)
+                row = self._connections.gone(connection_id)  # out of its workspace, unless still connecting
                 if row is not None and self.on_gone is not None:
                     self.on_gone({**row, "connection_id": connection_id})
                 return "gone"
@@ -93,3 +94,15 @@ class Fanout:
         else:
             outcomes = list(_shared_pool(self._pool_size).map(one, connection_ids))
         return Delivery(outcomes.count("delivered"), outcomes.count("gone"), outcomes.count("failed"), queued)
+
+
+class OpPublisher:
+    """An op, once stored, to every connection in its workspace (but the one it came from, which gets an ack)."""
+
+    def __init__(self, fanout: Fanout, connections: ConnectionStore) -> None:
+        self._fanout = fanout
+        self._connections = connections
+
+    def __call__(self, workspace_id: str, op: Op, exclude: str | None = None) -> Delivery:
+        recipients = [c for c in self._connections.in_workspace(workspace_id) if c != exclude]
+        return self._fanout.send(recipients, server_message("op", workspace=workspace_id, op=op.to_dict()))

@@ -1,19 +1,25 @@
 """Who is in a workspace, and where they are looking: presence lives on the connection rows, refreshed by
 heartbeats, never in the op log.
 
-`$disconnect` is best effort, so a connection not heard from for KALEXO_PRESENCE_STALE_SECONDS (90 s by
-default; clients beat every 30 s) is gone: whoever beats
-next in that workspace sweeps such rows away and tells the others. A client that vanishes drops out within
-the stale bound plus one heartbeat interval of anyone else.
+Clients beat every `heartbeat_ms` (the welcome says how often: a fifth of KALEXO_PRESENCE_STALE_SECONDS, 90 s
+by default), whether or not anything else arrives. `$disconnect` is best effort, so a connection not heard
+from for the stale bound has vanished: the next heartbeat of anyone in that workspace sweeps it out and tells
+the others. A vanished client is announced offline within the stale bound plus one heartbeat interval.
+
+Sweeps, 410s and leaves take a connection out of its workspace; they never delete its row, which still says
+who is on the connection: a connection that is in fact alive (a laptop that slept) is put back by its next
+heartbeat, and a 410 meant for a connection still connecting (a quick reconnect) changes nothing.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 from chalicelib.domain.envelopes import server_message
-from chalicelib.domain.sync import OpError
+from chalicelib.domain.ops import OpError
 from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
@@ -21,6 +27,7 @@ from chalicelib.services.fanout import Fanout
 STATUSES = frozenset({"active", "away", "busy"})
 BOX = ("x", "y", "w", "h")
 POINT = ("x", "y")
+HEARTBEATS_PER_STALE = 5  # a connection is stale after missing four heartbeats in a row
 
 
 def validate_presence(payload: dict[str, Any]) -> dict[str, Any]:
@@ -31,31 +38,49 @@ def validate_presence(payload: dict[str, Any]) -> dict[str, Any]:
         value = payload.get(name)
         if value is None:
             continue
-        if not isinstance(value, dict) or set(value) != set(keys) or not all(
-                isinstance(value[k], (int, float)) and not isinstance(value[k], bool) for k in keys):
-            raise OpError("bad_presence", f"{name} must be {{{', '.join(keys)}}} numbers")
+        if not isinstance(value, dict) or set(value) != set(keys) or not all(_finite(value[k]) for k in keys):
+            raise OpError("bad_presence", f"{name} must be {{{', '.join(keys)}}}, finite numbers")
         presence[name] = value
     return presence
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and abs(value) < 1e15
+
+
 class PresenceService:
-    def __init__(self, access: AccessService, connections: ConnectionStore, fanout: Fanout) -> None:
-        self._access = access
+    def __init__(self, access: AccessService, connections: ConnectionStore, fanout: Fanout,
+                 stale_after_s: int = 90) -> None:
+        self._access = access  # uncached: a heartbeat re-checks membership, so a removed member goes
         self._connections = connections
         self._fanout = fanout
+        self._stale_after = stale_after_s
         fanout.on_gone = self._gone  # a delivery that found a dead connection is a departure too
 
-    def update(self, connection_id: str, actor: Actor, workspace_id: str, payload: dict[str, Any]) -> None:
-        self._access.workspace(actor, workspace_id)
-        presence = validate_presence(payload)
-        if self._connections.touch(connection_id, presence):
-            self.announce(workspace_id, connection_id, actor.user_id, presence)
-        self.sweep(workspace_id)
+    @property
+    def heartbeat_ms(self) -> int:
+        return max(1000, self._stale_after * 1000 // HEARTBEATS_PER_STALE)
 
-    def heartbeat(self, connection_id: str, actor: Actor, workspace_id: str) -> None:
+    def update(self, connection_id: str, actor: Actor, workspace_id: str, payload: dict[str, Any]) -> None:
+        presence = validate_presence(payload)
+        if not self._connections.touch(connection_id, workspace_id, presence):
+            raise OpError("not_joined", "join the workspace before sending presence")
+        self.announce(workspace_id, connection_id, actor.user_id, presence)
+
+    def heartbeat(self, connection_id: str, actor: Actor, workspace_id: str) -> bool:
+        """Keep the connection in the workspace, or put it back (after a sweep took it out while it was in fact
+        alive); True when it had to be put back. Refuses (not_found) a member who was removed."""
         self._access.workspace(actor, workspace_id)
-        self._connections.touch(connection_id)
+        rejoined = False
+        if not self._connections.touch(connection_id, workspace_id):
+            if not self._connections.bind(connection_id, actor.user_id, workspace_id):
+                raise OpError("not_connected", "this connection is closing")
+            self._connections.touch(connection_id, workspace_id, {"status": "active"})
+            self.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
+            rejoined = True
         self.sweep(workspace_id)
+        return rejoined
 
     def announce(self, workspace_id: str, connection_id: str, user_id: str, presence: dict[str, Any]) -> None:
         others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]
@@ -63,19 +88,21 @@ class PresenceService:
                                                  user=user_id, presence=presence))
 
     def who(self, workspace_id: str) -> list[dict[str, Any]]:
+        rows = sorted(self._connections.present(workspace_id), key=lambda r: str(r["connection_id"]))
         return [{"connection": r["connection_id"], "user": r["user_id"],
                  "presence": json.loads(r["presence"]) if r.get("presence") else {"status": "active"}}
-                for r in self._connections.present(workspace_id)]
+                for r in rows]
 
     def _gone(self, row: dict[str, Any]) -> None:
-        workspace = str(row.get("workspace_id", ""))
-        if workspace not in ("", "-"):
-            self.announce(workspace, str(row["connection_id"]), str(row.get("user_id", "")), {"status": "offline"})
+        self.announce(str(row["workspace_id"]), str(row["connection_id"]), str(row.get("user_id", "")),
+                      {"status": "offline"})
 
     def sweep(self, workspace_id: str) -> int:
-        """Remove the workspace's stale connections and tell the rest they went offline."""
-        stale = self._connections.stale(workspace_id)
-        for row in stale:
-            self._connections.delete(row["connection_id"])
-            self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})
-        return len(stale)
+        """Take the workspace's stale connections out of it and tell the rest they went offline."""
+        swept = 0
+        cutoff = int(time.time()) - self._stale_after + 1  # stale: last seen at or before now - bound
+        for row in self._connections.stale(workspace_id):
+            if self._connections.unbind(row["connection_id"], workspace_id, stale_before=cutoff) is not None:
+                self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})
+                swept += 1
+        return swept

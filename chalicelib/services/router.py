@@ -1,7 +1,8 @@
 """The message router: one command table from client `action` to handler; every reply goes out through the
 ConnectionNotifier port, so the same code answers locally and on API Gateway.
 
-The workspace actions (join, presence, chat, ops) register here as the router grows.
+Every message gets an answer or, for presence, an answer only when refused: a failure nobody foresaw is
+answered `internal_error` with the message's `id` (and logged), never with silence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.domain.envelopes import (
+    MAX_MESSAGE_BYTES,
     ClientMessage,
     ProtocolError,
     error_message,
@@ -19,14 +21,12 @@ from chalicelib.domain.envelopes import (
     server_message,
 )
 from chalicelib.domain.errors import ApiError
-from chalicelib.domain.sync import OpError
+from chalicelib.domain.ops import OP_KINDS, OpError, op_id_of, valid_id
 from chalicelib.domain.token_bucket import TokenBuckets
-from chalicelib.observability import metrics
+from chalicelib.observability import logger, metrics
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
-
-OP_KINDS = ("chat", "item.create", "item.update", "item.delete")
 
 Handler = Callable[[str, ClientMessage], bytes | None]
 
@@ -47,7 +47,8 @@ class MessageRouter:
         }
         if sync is not None:
             self._commands.update({"join": self._join, "leave": self._leave, "history": self._history,
-                                   "presence": self._presence, **{kind: self._submit for kind in OP_KINDS}})
+                                   "state": self._state, "presence": self._presence,
+                                   "presence.list": self._presence_list, **{kind: self._submit for kind in OP_KINDS}})
 
     def handle(self, connection_id: str, raw: str | bytes | None) -> None:
         message: ClientMessage | None = None
@@ -66,31 +67,53 @@ class MessageRouter:
         except (ApiError, OpError) as error:  # refusals of the services, answered in the protocol's shape
             request_id = message.request_id if message else None
             reply = error_message(ProtocolError(error.code, str(error), request_id))
+        except Exception:
+            logger.exception("message failed", extra={"connection_id": connection_id,
+                                                      "action": message.action if message else None})
+            reply = error_message(ProtocolError("internal_error", "the message could not be handled; send it "
+                                                "again (an op with the same op_id is applied once)",
+                                                message.request_id if message else None))
         if reply is None:
             return
+        if len(reply) > MAX_MESSAGE_BYTES:  # every reply is paged below this; never let one vanish at the gateway
+            logger.error("reply over the message limit", extra={"bytes": len(reply), "action": message and
+                                                                message.action})
+            reply = error_message(ProtocolError("internal_error", "the answer was too large to send",
+                                                message.request_id if message else None))
         try:
             self._notifier.send(connection_id, reply)
         except ConnectionGone:
-            # The sender left before its answer (410): its row is dead, whatever $disconnect did.
-            self._connections.delete(connection_id)
+            # The sender left before its answer (410): out of its workspace, whatever $disconnect did.
+            self._connections.gone(connection_id)
 
     def _ping(self, connection_id: str, message: ClientMessage) -> bytes:
-        """Also the heartbeat: with a workspace it keeps this connection present there, and tells the
-        client the latest sequence, so a gap is noticed even when no op arrives."""
+        """Also the heartbeat: with a workspace it keeps this connection in it (or puts it back after a sweep),
+        and tells the client the latest sequence, so a gap is noticed even when no op arrives."""
         now = int(time.time() * 1000)
         workspace = message.payload.get("workspace")
-        if self._sync is None or not isinstance(workspace, str) or not workspace:
+        if self._sync is None or workspace is None:
             return server_message("pong", message.request_id, server_time=now)
-        actor = self._actor(connection_id, message)
-        self._sync.presence.heartbeat(connection_id, actor, workspace)
+        workspace = self._workspace(message)
+        rejoined = self._sync.presence.heartbeat(connection_id, self._actor(connection_id, message), workspace)
         return server_message("pong", message.request_id, server_time=now, workspace=workspace,
-                              latest_seq=self._sync.latest(workspace))
+                              latest_seq=self._sync.latest(workspace), rejoined=rejoined)
 
     def _presence(self, connection_id: str, message: ClientMessage) -> bytes | None:
         assert self._sync is not None
         self._sync.presence.update(connection_id, self._actor(connection_id, message), self._workspace(message),
                                    message.payload)
         return None  # presence is fire-and-forget: no answer doubles its traffic; errors are still answered
+
+    def _presence_list(self, connection_id: str, message: ClientMessage) -> bytes:
+        """The rest of who is present, after a welcome whose `presence_more` was true."""
+        assert self._sync is not None
+        workspace = self._workspace(message)
+        self._sync.presence.heartbeat(connection_id, self._actor(connection_id, message), workspace)
+        after = message.payload.get("after")
+        if after is not None and not isinstance(after, str):
+            raise ProtocolError("bad_envelope", "`after` must be a connection id", message.request_id)
+        return server_message("presence.list", message.request_id, workspace=workspace,
+                              **self._sync.presence_page(workspace, after))
 
     def _actor(self, connection_id: str, message: ClientMessage) -> Actor:
         actor = self._actor_of(connection_id)
@@ -148,9 +171,12 @@ class MessageRouter:
         assert self._sync is not None
         actor = self._actor(connection_id, message)
         workspace = self._workspace(message)
-        op = self._sync.submit(connection_id, actor, workspace, message.action, message.payload)
+        appended = self._sync.submit(connection_id, actor, workspace, message.action, message.payload,
+                                     op_id_of(message.payload))
         metrics.add_metric(name="MessagesRouted", unit=MetricUnit.Count, value=1)
-        return server_message("ack", message.request_id, workspace=workspace, seq=op.seq, op=op.to_dict())
+        extra = {"duplicate": True} if appended.duplicate else {}
+        return server_message("ack", message.request_id, workspace=workspace, seq=appended.op.seq,
+                              op=appended.op.to_dict(), **extra)
 
     def _history(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None
@@ -158,3 +184,14 @@ class MessageRouter:
                                   self._sequence(message, "after", 0) or 0,
                                   self._sequence(message, "limit", 100) or 100)
         return server_message("history", message.request_id, **page)
+
+    def _state(self, connection_id: str, message: ClientMessage) -> bytes:
+        """The next page of a welcome's state: `seq` and `after` (its `next`) from the page before."""
+        assert self._sync is not None
+        seq = self._sequence(message, "seq", None)
+        after = message.payload.get("after")
+        if seq is None or not valid_id(after):
+            raise ProtocolError("bad_envelope", "`state` needs `seq` and `after` from the page before",
+                                message.request_id)
+        page = self._sync.state_page(self._actor(connection_id, message), self._workspace(message), seq, after)
+        return server_message("state", message.request_id, **page)

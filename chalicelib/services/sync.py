@@ -1,133 +1,121 @@
-"""Real-time workspace sync: joining (or resuming), submitting ops and chat, reading history.
+"""Real-time workspace sync: joining (or resuming), submitting ops and chat, reading history and state.
 
-Every op takes the workspace's next sequence number, is stored in the op log, and only then acknowledged
-and fanned out, so anything acknowledged survives. Clients apply ops in sequence order; a gap (a sequence
-they did not see) is filled from history.
+Every op is stored in the log (services/workspace_log.py) before its sender's `ack` and before anyone else
+sees it, so anything acknowledged survives and every reader sees a prefix of the log. Every answer fits in one
+API Gateway message: state, history and presence come in pages bounded by size (docs/protocol.md).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.domain.envelopes import server_message
-from chalicelib.domain.sync import Op, WorkspaceState, validate
+from chalicelib.domain import strict_json
+from chalicelib.domain.ops import OpError
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
-from chalicelib.services.fanout import Fanout
+from chalicelib.services.fanout import OpPublisher
 from chalicelib.services.presence import PresenceService
+from chalicelib.services.workspace_log import Appended, WorkspaceLog
 
-PAGE = 200  # ops per history page (a websocket message stays well under 128 KB for ordinary ops)
-
-
-SNAPSHOT_EVERY = 200  # ops between snapshots: a join replays at most this many ops on top of one
-
-
-class OpLog(Protocol):
-    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any]) -> Op: ...
-
-    def latest(self, workspace_id: str) -> int: ...
-
-    def heads(self, workspace_id: str) -> tuple[int, int]: ...
-
-    def mark_snapshot(self, workspace_id: str, seq: int) -> None: ...
-
-    def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]: ...
+HISTORY_MAX_OPS = 200
+# Byte budgets for the parts of one reply; together well under API Gateway's 128 KB per message.
+STATE_PAGE_BYTES = 48 * 1024
+OPS_PAGE_BYTES = 48 * 1024
+PRESENCE_PAGE_BYTES = 16 * 1024
+PAGE_BYTES = 96 * 1024  # a reply that is nothing but one page
 
 
-class Snapshots(Protocol):
-    def put(self, workspace_id: str, seq: int, snapshot: dict[str, Any]) -> None: ...
-
-    def get(self, workspace_id: str, seq: int) -> dict[str, Any]: ...
-
-    def at_or_before(self, workspace_id: str, seq: int) -> int: ...
-
-
-class WorkspaceHistory:
-    """The workspace's state at any point: the newest snapshot at or before it, plus the log after it."""
-
-    def __init__(self, oplog: OpLog, snapshots: Snapshots) -> None:
-        self._oplog = oplog
-        self._snapshots = snapshots
-
-    def current(self, workspace_id: str, snapshot_seq: int | None = None) -> WorkspaceState:
-        """The latest snapshot plus the ops after it (fewer than SNAPSHOT_EVERY): O(state), not O(history).
-        A caller that has just read the counter item passes its snapshot_seq instead of reading it again."""
-        if snapshot_seq is None:
-            _, snapshot_seq = self._oplog.heads(workspace_id)
-        return self._replay(workspace_id, snapshot_seq, None)
-
-    def at(self, workspace_id: str, seq: int) -> WorkspaceState:
-        """The workspace as it was after op `seq`."""
-        return self._replay(workspace_id, self._snapshots.at_or_before(workspace_id, seq), seq)
-
-    def snapshot(self, workspace_id: str, seq: int) -> None:
-        """Store the state as of `seq` and point joins at it."""
-        self._snapshots.put(workspace_id, seq, self.at(workspace_id, seq).to_snapshot())
-        self._oplog.mark_snapshot(workspace_id, seq)
-
-    def _replay(self, workspace_id: str, snapshot_seq: int, until: int | None) -> WorkspaceState:
-        state = (WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, snapshot_seq)) if snapshot_seq
-                 else WorkspaceState())
-        while until is None or state.seq < until:
-            ops = self._oplog.after(workspace_id, state.seq, 1000)
-            for op in ops:
-                if until is not None and op.seq > until:
-                    return state
-                state.apply(op)
-            if len(ops) < 1000:
-                return state
-        return state
+def fit(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The longest prefix of `entries` within `budget` bytes of JSON, and never empty if `entries` is not
+    (each op and item is bounded far below any budget)."""
+    used = 0
+    for count, entry in enumerate(entries):
+        used += strict_json.size(entry) + 1
+        if count and used > budget:
+            return entries[:count]
+    return entries
 
 
 class WorkspaceSync:
-    def __init__(self, access: AccessService, oplog: OpLog, connections: ConnectionStore, fanout: Fanout,
-                 presence: PresenceService, history: WorkspaceHistory) -> None:
-        self._access = access
-        self._oplog = oplog
-        self._history = history
+    def __init__(self, access: AccessService, fresh_access: AccessService, log: WorkspaceLog,
+                 connections: ConnectionStore, publish: OpPublisher, presence: PresenceService) -> None:
+        self._access = access  # cached: reads and the first check of a write
+        self._fresh = fresh_access  # uncached: joins, and the answer to a refused grant
+        self._log = log
         self._connections = connections
-        self._fanout = fanout
+        self._publish = publish
         self.presence = presence
 
     def join(self, connection_id: str, actor: Actor, workspace_id: str, since: int | None) -> dict[str, Any]:
-        """Bind the connection to the workspace and say where it stands: the whole state for a fresh join,
-        or the ops after `since` (first page; `more` says whether history has the rest) for a resume."""
-        access = self._access.workspace(actor, workspace_id)
-        self._connections.bind(connection_id, actor.user_id, workspace_id)
-        self._connections.touch(connection_id, {"status": "active"})
+        """Bind the connection to the workspace, then say where it stands: the state (first page) for a
+        fresh join, or the ops after `since` (first page) for a resume. Binding first means every op stored
+        after this point is also sent live; ops stored before are in the state (or the resumed pages)."""
+        access = self._fresh.workspace(actor, workspace_id)
+        if not self._connections.bind(connection_id, actor.user_id, workspace_id):
+            raise OpError("not_connected", "this connection is closing")
+        self._connections.touch(connection_id, workspace_id, {"status": "active"})
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
-        latest, snapshot_seq = self._oplog.heads(workspace_id)
-        present = self.presence.who(workspace_id)
-        welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value, "latest_seq": latest,
-                                   "online": sorted({p["user"] for p in present}), "presence": present}
-        if since is None:
-            welcome["state"] = self._history.current(workspace_id, snapshot_seq).view()
-        else:
-            ops = self._oplog.after(workspace_id, since, PAGE)
-            welcome.update(ops=[o.to_dict() for o in ops], more=bool(ops) and ops[-1].seq < latest)
+        welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value,
+                                   "heartbeat_ms": self.presence.heartbeat_ms, **self.presence_page(workspace_id)}
+        latest = self._log.latest(workspace_id) if since is not None else None
+        if since is not None and latest is not None and since <= latest:
+            ops = self._ops_page(workspace_id, since, HISTORY_MAX_OPS, OPS_PAGE_BYTES)
+            latest = max(latest, ops[-1]["seq"] if ops else 0)  # ops stored since the count are in the page
+            welcome.update(latest_seq=latest, ops=ops, more=bool(ops) and ops[-1]["seq"] < latest)
+            return welcome
+        seq, items, next_item = self._log.page_of_state(workspace_id, None, None, STATE_PAGE_BYTES)
+        if since is not None:
+            welcome["reset"] = True  # the client is ahead of the log: its copy is not this workspace's any more
+        welcome.update(latest_seq=seq, state={"seq": seq, "items": items, "more": next_item is not None,
+                                              "next": next_item})
         return welcome
 
-    def leave(self, connection_id: str, actor: Actor, workspace_id: str) -> None:
-        self._connections.bind(connection_id, actor.user_id, None)
-        self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "offline"})
+    def state_page(self, actor: Actor, workspace_id: str, seq: int, after_item: str | None) -> dict[str, Any]:
+        """The next page of the state a welcome started (as of its `seq`, whatever happened since)."""
+        self._access.workspace(actor, workspace_id)
+        if seq > self._log.latest(workspace_id):
+            raise OpError("bad_sequence", "that sequence is not in this workspace's log")
+        at, items, next_item = self._log.page_of_state(workspace_id, seq, after_item, PAGE_BYTES)
+        return {"workspace": workspace_id, "seq": at, "items": items, "more": next_item is not None,
+                "next": next_item}
 
-    def submit(self, connection_id: str, actor: Actor, workspace_id: str, kind: str, data: dict[str, Any]) -> Op:
+    def presence_page(self, workspace_id: str, after: str | None = None) -> dict[str, Any]:
+        present = [p for p in self.presence.who(workspace_id) if after is None or p["connection"] > after]
+        page = fit(present, PRESENCE_PAGE_BYTES)
+        more = len(page) < len(present)
+        return {"online": sorted({p["user"] for p in page}), "presence": page, "presence_more": more,
+                "presence_next": page[-1]["connection"] if more else None}
+
+    def leave(self, connection_id: str, actor: Actor, workspace_id: str) -> None:
+        if self._connections.unbind(connection_id, workspace_id) is not None:
+            self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "offline"})
+
+    def submit(self, connection_id: str, actor: Actor, workspace_id: str, kind: str, payload: dict[str, Any],
+               op_id: str | None) -> Appended:
         need = WorkspaceRole.VIEWER if kind == "chat" else WorkspaceRole.EDITOR
-        self._access.workspace(actor, workspace_id, need)
-        op = self._oplog.append(workspace_id, kind, actor.user_id, validate(kind, data))
-        others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]
-        self._fanout.send(others, server_message("op", workspace=workspace_id, op=op.to_dict()))
-        if op.seq % SNAPSHOT_EVERY == 0:  # after the ack and the fan-out: it costs the writer, not readers
-            self._history.snapshot(workspace_id, op.seq)
-        return op
+        access = self._access.workspace(actor, workspace_id, need)
+        grant = self._access.write_grant(actor, access, need)
+        try:
+            appended = self._log.append(workspace_id, kind, actor.user_id, payload, op_id, grant)
+        except OpError as refused:
+            if refused.code == "access_changed":  # say exactly what changed, from the source of truth
+                self._fresh.workspace(actor, workspace_id, need)
+            raise
+        # A resend is sent to the others again too: if the first attempt died before its fan-out, this
+        # repairs it, and clients ignore a sequence they have.
+        self._publish(workspace_id, appended.op, exclude=connection_id)
+        return appended
 
     def latest(self, workspace_id: str) -> int:
-        return self._oplog.latest(workspace_id)
+        return self._log.latest(workspace_id)
 
     def history(self, actor: Actor, workspace_id: str, after: int, limit: int) -> dict[str, Any]:
         self._access.workspace(actor, workspace_id)
-        ops = self._oplog.after(workspace_id, after, max(1, min(limit, PAGE)))
-        latest = self._oplog.latest(workspace_id)
-        return {"workspace": workspace_id, "ops": [o.to_dict() for o in ops], "latest_seq": latest,
-                "more": bool(ops) and ops[-1].seq < latest}
+        ops = self._ops_page(workspace_id, after, max(1, min(limit, HISTORY_MAX_OPS)), PAGE_BYTES)
+        latest = self._log.latest(workspace_id)  # read after the page: never below its last op
+        return {"workspace": workspace_id, "ops": ops, "latest_seq": latest,
+                "more": bool(ops) and ops[-1]["seq"] < latest}
+
+    def _ops_page(self, workspace_id: str, after: int, limit: int, budget: int) -> list[dict[str, Any]]:
+        return fit([op.to_dict() for op in self._log.after(workspace_id, after, limit)], budget)

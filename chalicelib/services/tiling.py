@@ -23,19 +23,19 @@ from chalicelib.imaging.errors import DocumentRejected
 from chalicelib.observability import logger, metrics, subsegment
 from chalicelib.ports import DocumentRecords, EventSink, PageRef, SourceStore, TenancyReader, TileStore
 from chalicelib.services.document_jobs import JobLimits, JobStarter, fail_unless_shown
-from chalicelib.services.progress import ProgressPublisher
+from chalicelib.services.document_news import DocumentNews
 
 
 class PageTiler:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tiles: TileStore, tenancy: TenancyReader,
-                 events: EventSink, progress: ProgressPublisher | None, starter: JobStarter,
+                 events: EventSink, news: DocumentNews | None, starter: JobStarter,
                  limits: JobLimits) -> None:
         self._documents = documents
         self._sources = sources
         self._tiles = tiles
         self._tenancy = tenancy
         self._events = events
-        self._progress = progress
+        self._news = news
         self._starter = starter
         self._limits = limits
 
@@ -101,9 +101,10 @@ class PageTiler:
         job = self._documents.job(task.document_id, task.job_id)
         if job is None or job.state is not JobState.TILING:
             return
-        if self._documents.note_progress(job, job.pages_done):  # coalesced across every worker
-            self._publish(job, {"status": "tiling", "job_id": job.job_id, "page": task.page,
-                                "pages_done": job.pages_done, "page_count": job.page_count})
+        if self._documents.note_progress(job, job.pages_done) and self._news is not None:  # coalesced
+            self._news.progress(job.workspace_id, job.document_id, {
+                "status": "tiling", "job_id": job.job_id, "page": task.page, "pages_done": job.pages_done,
+                "page_count": job.page_count})
         account_id = self._account_of(job)
         if job.pages_done >= job.page_count and self._documents.finish(job, account_id):
             metrics.add_metric(name="JobLatency", unit=MetricUnit.Seconds, value=max(0, time.time() - job.created_at))
@@ -122,15 +123,12 @@ class PageTiler:
         job = self._documents.job(task.document_id, task.job_id)
         if job is None:
             reason = "the document could not be analysed, even after retries"
-            failed = fail_unless_shown(self._documents, task.workspace_id, task.document_id, "processing_failed",
-                                       reason)
+            failed = fail_unless_shown(self._documents, self._news, task.workspace_id, task.document_id,
+                                       "processing_failed", reason)
             workspace = self._tenancy.workspace(task.workspace_id)
             self._events.record(Event("document.failed", workspace.account_id if workspace else "", task.workspace_id,
                                       detail={"document_id": task.document_id, "code": "processing_failed",
                                               "reason": reason, "previous_kept": not failed}))
-            if failed and self._progress is not None:
-                self._progress.publish(task.workspace_id, task.document_id, {
-                    "status": "failed", "code": "processing_failed", "reason": reason}, final=True)
             return
         error = self._documents.last_error(job.document_id, job.job_id)
         where = f"page {task.page + 1}" if not task.is_start else "the document"
@@ -150,5 +148,5 @@ class PageTiler:
         return workspace.account_id if workspace else ""
 
     def _publish(self, job: Job, progress: dict[str, Any], final: bool = False) -> None:
-        if self._progress is not None:
-            self._progress.publish(job.workspace_id, job.document_id, progress, final=final)
+        if self._news is not None:
+            self._news.status(job.workspace_id, job.document_id, progress, final=final)

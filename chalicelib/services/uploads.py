@@ -17,6 +17,7 @@ from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
 from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UploadLog
 from chalicelib.services.document_jobs import JobStarter, fail_unless_shown
+from chalicelib.services.document_news import DocumentNews
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,14 @@ def workspace_of(key: str) -> str | None:
 
 class UploadIngest:
     def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
-                 starter: JobStarter | None = None, documents: DocumentRecords | None = None) -> None:
+                 starter: JobStarter | None = None, documents: DocumentRecords | None = None,
+                 news: DocumentNews | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
         self._starter = starter
         self._documents = documents
+        self._news = news
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -77,7 +80,8 @@ class UploadIngest:
                 continue
             if self._documents is None:
                 continue
-            kept = not fail_unless_shown(self._documents, document[0], document[1], "processing_failed", reason)
+            kept = not fail_unless_shown(self._documents, self._news, document[0], document[1], "processing_failed",
+                                         reason)
             failed += not kept
             self._events.record(Event("document.failed", workspace.account_id, workspace.workspace_id, detail={
                 "document_id": document[1], "code": "processing_failed", "reason": reason, "previous_kept": kept,

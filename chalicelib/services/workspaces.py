@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
-from chalicelib.adapters.dynamo_items import Page
 from chalicelib.domain.errors import BadRequest, NotFound
 from chalicelib.domain.events import Event
+from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
 from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor

@@ -1,19 +1,31 @@
-"""One moto server for the contract tests, with infra/template.yaml deployed through CloudFormation."""
+"""One moto server for the contract tests, patched as the local stack's emulator is, with infra/template.yaml
+deployed through CloudFormation."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import provision
+from local import emulator_faults, provision
 from tests.ports import free_port
 
 
 @pytest.fixture(scope="session")
-def endpoint() -> Iterator[str]:
+def faults_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a test writes failures on purpose for the emulator's DynamoDB (local/emulator_faults.py)."""
+    return tmp_path_factory.mktemp("emulator") / "faults.json"
+
+
+@pytest.fixture(scope="session")
+def endpoint(faults_file: Path) -> Iterator[str]:
+    # The emulator as `make run` runs it: DynamoDB's atomic conditional writes, and failures on purpose.
+    os.environ["KALEXO_EMULATOR_FAULTS"] = str(faults_file)
+    emulator_faults.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

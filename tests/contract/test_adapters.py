@@ -120,20 +120,6 @@ def test_s3_notification_reaches_the_uploads_queue_with_an_encoded_key(stack, cl
     assert parse_notification(ours)[0].key == f"workspaces/{folder}/plan A.pdf"
 
 
-def test_op_log_numbers_ops_in_order_and_pages_them(stack, clients):
-    from chalicelib.adapters.dynamo_oplog import DynamoOpLog
-
-    log = DynamoOpLog(clients["dynamodb"], stack.outputs["OpsTableName"])
-    workspace = f"ws-{time.time_ns()}"
-    assert log.latest(workspace) == 0
-    seqs = [log.append(workspace, "chat", "bob", {"text": f"m{i}", "n": 1.5}).seq for i in range(5)]
-    assert seqs == [1, 2, 3, 4, 5]
-    assert log.latest(workspace) == 5
-    page = log.after(workspace, 2, 2)
-    assert [o.seq for o in page] == [3, 4] and page[0].data == {"text": "m2", "n": 1.5}
-    assert log.after(workspace, 5, 10) == []
-
-
 def test_snapshots_round_trip_and_are_found_by_sequence(stack, clients):
     from chalicelib.adapters.s3_snapshots import S3Snapshots
 

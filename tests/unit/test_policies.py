@@ -6,7 +6,8 @@ has a wildcard action, and each grants exactly what the function's code can call
 1. the app (imported in a subprocess) names its Lambda functions and their handlers, as Chalice packages them;
 2. from each handler, the route code is followed (same module, imported chalicelib.routes modules, app.py) to the
    container members it asks for (`get_container().x`, `container.x`);
-3. chalicelib/container.py is read with `ast`: which members use which members, which adapters they build and with
+3. chalicelib/container.py and its parts (chalicelib/composition) are read with `ast`: which members use which
+   members, which adapters they build and with
    which settings (tables, buckets, queues, the SSM parameter);
 4. each adapter module is read with `ast` for boto3 client calls (`self._client.put_item(...)`, `client.query(...)`,
    presigned URLs and paginators by their operation name);
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHALICE_DIR = ROOT / ".chalice"
 ADAPTERS = ROOT / "chalicelib" / "adapters"
 CONTAINER = ROOT / "chalicelib" / "container.py"
+COMPOSITION = ROOT / "chalicelib" / "composition"
 REGION, ACCOUNT, WEBSOCKET_API_ID = "eu-west-1", "123456789012", "a1b2c3d4e5"
 
 NOT_AWS = {"cache_memcached"}  # pymemcache's client, not boto3
@@ -217,14 +219,19 @@ class Member:
 
 @cache
 def container_graph() -> tuple[dict[str, Member], dict[str, tuple[str, str]]]:
-    tree = ast.parse(CONTAINER.read_text())
+    """Members of the container and of every part it is assembled from (chalicelib/composition)."""
     adapter_names: dict[str, tuple[str, str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib.adapters."):
-            for alias in node.names:
-                adapter_names[alias.asname or alias.name] = (node.module.rsplit(".", 1)[1], alias.name)
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Container")
-    defs = [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+    defs: list[ast.FunctionDef] = []
+    for path in [CONTAINER, *sorted(COMPOSITION.glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib.adapters."):
+                for alias in node.names:
+                    adapter_names[alias.asname or alias.name] = (node.module.rsplit(".", 1)[1], alias.name)
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            defs += [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+    names = [d.name for d in defs if d.name != "__init__"]
+    assert len(names) == len(set(names)), "container parts define a member twice"
     members = {d.name: Member() for d in defs}
     units = adapter_units()
     for d in defs:
@@ -506,7 +513,8 @@ def test_every_function_has_its_own_policy_file(stage):
 
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("function", ["api_handler", "websocket_connect", "websocket_message", "websocket_disconnect",
-                                      "ingest_uploads", "tile_pages", "failed_tiles", "purge_expired_events"])
+                                      "ingest_uploads", "tile_pages", "failed_tiles", "purge_expired_events",
+                                      "deliver_fanout"])
 def test_policy_grants_what_the_code_uses_and_nothing_else(stage, function):
     assert problems(_policy(stage, function), required(stage, function)) == []
 

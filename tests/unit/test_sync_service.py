@@ -1,58 +1,77 @@
-"""The router's workspace actions with in-memory twins: join and resume, ordered acks, fan-out, roles."""
+"""The router's workspace actions with in-memory twins: join and resume, ordered acks, fan-out, roles, op ids,
+pages bounded by size, presence and sweeps, refusals that always answer."""
 
 import json
 
 import pytest
 
+from chalicelib.domain.tenancy import Membership, WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
-from chalicelib.services.fanout import Fanout
+from chalicelib.services.fanout import Fanout, OpPublisher
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
-from chalicelib.services.sync import WorkspaceHistory, WorkspaceSync
+from chalicelib.services.sync import WorkspaceSync
+from chalicelib.services.workspace_log import WorkspaceLog
 from tests.fakes import FakeNotifier, InMemoryConnectionStore, InMemoryOpLog, InMemorySnapshots
 from tests.unit.test_access import TOKENS, tenancy_with_demo
 
 
+class World:
+    def __init__(self) -> None:
+        self.tenancy = tenancy_with_demo()
+        self.store, self.notifier = InMemoryConnectionStore(), FakeNotifier()
+        self.oplog = InMemoryOpLog(self.tenancy)
+        self.snapshots = InMemorySnapshots()
+        access = AccessService(TOKENS, self.tenancy)
+
+        def actor_of(connection_id):
+            row = self.store.get(connection_id)
+            user = self.tenancy.user(row["user_id"]) if row else None
+            return Actor(user) if user else None
+
+        fanout = Fanout(self.notifier, self.store)
+        self.log = WorkspaceLog(self.oplog, self.snapshots)
+        presence = PresenceService(access, self.store, fanout)
+        self.sync = WorkspaceSync(access, access, self.log, self.store, OpPublisher(fanout, self.store), presence)
+        self.router = MessageRouter(self.notifier, self.store, actor_of, self.sync)
+        for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga"),
+                                    ("c-bob2", "bob")):
+            self.store.put(connection_id, user, None, {})
+
+    def send(self, connection_id, **message):
+        self.router.handle(connection_id, json.dumps(message))
+        return json.loads([d for c, d in self.notifier.sent if c == connection_id][-1])
+
+    def to(self, connection_id, action):
+        return [json.loads(d) for c, d in self.notifier.sent if c == connection_id and json.loads(d)["action"] == action]
+
+
 @pytest.fixture
 def world():
-    tenancy = tenancy_with_demo()
-    store, notifier, oplog = InMemoryConnectionStore(), FakeNotifier(), InMemoryOpLog()
-    access = AccessService(TOKENS, tenancy)
-
-    def actor_of(connection_id):
-        row = store.get(connection_id)
-        user = tenancy.user(row["user_id"]) if row else None
-        return Actor(user) if user else None
-
-    fanout = Fanout(notifier, store)
-    history = WorkspaceHistory(oplog, InMemorySnapshots())
-    sync = WorkspaceSync(access, oplog, store, fanout, PresenceService(access, store, fanout), history)
-    router = MessageRouter(notifier, store, actor_of, sync)
-    for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga")):
-        store.put(connection_id, user, None, {})
-    return router, notifier, store, oplog
-
-
-def send(router, notifier, connection_id, **message):
-    router.handle(connection_id, json.dumps(message))
-    return json.loads([d for c, d in notifier.sent if c == connection_id][-1])
+    return World()
 
 
 def test_ops_are_acknowledged_in_order_and_fanned_out_to_the_others(world):
-    router, notifier, store, _ = world
-    assert send(router, notifier, "c-bob", action="join", workspace="ws-a")["latest_seq"] == 0
-    assert send(router, notifier, "c-ann", action="join", workspace="ws-a", id="j")["action"] == "welcome"
-    notifier.sent.clear()
-    ack = send(router, notifier, "c-bob", action="item.create", id="1", workspace="ws-a", item_id="n1",
-               kind="note", fields={"text": "hi"})
+    assert world.send("c-bob", action="join", workspace="ws-a")["latest_seq"] == 0
+    assert world.send("c-ann", action="join", workspace="ws-a", id="j")["action"] == "welcome"
+    world.notifier.sent.clear()
+    ack = world.send("c-bob", action="item.create", id="1", workspace="ws-a", item_id="n1", kind="note",
+                     fields={"text": "hi"})
     assert (ack["action"], ack["id"], ack["seq"]) == ("ack", "1", 1)
-    assert [c for c, _ in notifier.sent] == ["c-ann", "c-bob"]  # the other member's op, then the sender's ack
-    chat = send(router, notifier, "c-ann", action="chat", workspace="ws-a", text="seen")
-    assert chat["seq"] == 2
-    welcome = send(router, notifier, "c-vic", action="join", workspace="ws-a")
+    assert [c for c, _ in world.notifier.sent] == ["c-ann", "c-bob"]  # the other member's op, then the ack
+    assert world.send("c-ann", action="chat", workspace="ws-a", text="seen", id=7)["seq"] == 2
+    welcome = world.send("c-vic", action="join", workspace="ws-a")
     assert welcome["state"]["items"][0]["fields"] == {"text": "hi"} and welcome["latest_seq"] == 2
-    resumed = send(router, notifier, "c-vic", action="join", workspace="ws-a", since=1)
+    assert welcome["state"]["more"] is False and welcome["heartbeat_ms"] == 18000
+    resumed = world.send("c-vic", action="join", workspace="ws-a", since=1)
     assert [o["seq"] for o in resumed["ops"]] == [2] and resumed["more"] is False
+
+
+def test_the_id_comes_back_with_its_type(world):
+    assert world.send("c-bob", action="ping", id=42)["id"] == 42
+    assert world.send("c-bob", action="ping", id="42")["id"] == "42"
+    assert world.send("c-bob", action="ping", id="x" * 65)["error"]["code"] == "bad_envelope"
+    assert world.send("c-bob", action="ping", id=2**60)["error"]["code"] == "bad_envelope"
 
 
 @pytest.mark.parametrize(("connection", "message", "code"), [
@@ -60,96 +79,198 @@ def test_ops_are_acknowledged_in_order_and_fanned_out_to_the_others(world):
      "role_too_low"),                                                                   # a viewer writing
     ("c-olga", {"action": "join", "workspace": "ws-a"}, "not_found"),                   # another tenant
     ("c-olga", {"action": "history", "workspace": "ws-a"}, "not_found"),
+    ("c-olga", {"action": "chat", "workspace": "ws-a", "text": "hi"}, "not_found"),
     ("c-bob", {"action": "item.create", "workspace": "ws-a", "item_id": "x", "kind": "ufo", "fields": {"a": 1}},
      "bad_op"),
+    ("c-bob", {"action": "item.create", "workspace": "ws-a", "item_id": "doc:x", "kind": "note", "fields": {}},
+     "bad_op"),                                                                         # a server id
+    ("c-bob", {"action": "item.update", "workspace": "ws-a", "item_id": "nope", "fields": {"a": 1}},
+     "item_not_found"),
+    ("c-bob", {"action": "chat", "workspace": "ws-a", "text": "x", "op_id": "has space"}, "bad_op"),
     ("c-bob", {"action": "join"}, "bad_envelope"),
     ("c-bob", {"action": "join", "workspace": "ws-a", "since": -1}, "bad_envelope"),
+    ("c-bob", {"action": "state", "workspace": "ws-a", "seq": 0}, "bad_envelope"),
+    ("c-bob", {"action": "presence", "workspace": "ws-a", "status": "active"}, "not_joined"),
 ])
 def test_refusals(world, connection, message, code):
-    router, notifier, _, oplog = world
-    reply = send(router, notifier, connection, **message)
+    reply = world.send(connection, **message)
     assert reply["action"] == "error" and reply["error"]["code"] == code
-    assert oplog.ops.get("ws-a", []) == []  # nothing refused was logged
+    assert world.oplog.all("ws-a") == []  # nothing refused was logged
 
 
-def test_history_pages_in_order(world):
-    router, notifier, _, _ = world
-    for i in range(5):
-        send(router, notifier, "c-bob", action="chat", workspace="ws-a", text=f"m{i}")
-    page = send(router, notifier, "c-bob", action="history", workspace="ws-a", after=1, limit=2)
-    assert [o["seq"] for o in page["ops"]] == [2, 3] and page["more"] is True and page["latest_seq"] == 5
+def test_an_op_resent_with_its_op_id_is_acknowledged_with_the_original_and_applied_once(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.send("c-ann", action="join", workspace="ws-a")
+    first = world.send("c-bob", action="item.create", workspace="ws-a", item_id="n1", kind="note",
+                       fields={"t": 1}, op_id="bob-1")
+    again = world.send("c-bob2", action="item.create", workspace="ws-a", item_id="n1", kind="note",
+                       fields={"t": 1}, op_id="bob-1")  # after a reconnect, on another connection
+    assert again["seq"] == first["seq"] == 1 and again["duplicate"] is True and again["op"]["op_id"] == "bob-1"
+    chat = world.send("c-bob", action="chat", workspace="ws-a", text="once", op_id="bob-2")
+    assert world.send("c-bob", action="chat", workspace="ws-a", text="once", op_id="bob-2")["seq"] == chat["seq"]
+    assert [o.seq for o in world.oplog.all("ws-a")] == [1, 2]
+    # another user's op id is theirs alone
+    assert world.send("c-ann", action="chat", workspace="ws-a", text="mine", op_id="bob-2")["seq"] == 3
 
 
-def test_a_dead_connection_during_fan_out_is_removed_and_the_rest_still_receive(world):
-    router, notifier, store, _ = world
-    for connection in ("c-bob", "c-ann", "c-vic"):
-        send(router, notifier, connection, action="join", workspace="ws-a")
-    notifier.gone.add("c-ann")
-    notifier.sent.clear()
-    send(router, notifier, "c-bob", action="chat", workspace="ws-a", text="anyone?")
-    assert store.get("c-ann") is None  # the dead connection's row is gone
-    assert store.get("c-bob") is not None  # the sender's is not
-    assert "c-vic" in [c for c, _ in notifier.sent]
+def test_a_failure_nobody_foresaw_is_answered_not_silent(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.oplog.fail_next.append(RuntimeError("the table is on fire"))
+    reply = world.send("c-bob", action="chat", workspace="ws-a", text="hello", id="m1", op_id="o1")
+    assert (reply["action"], reply["id"], reply["error"]["code"]) == ("error", "m1", "internal_error")
+    assert world.send("c-bob", action="chat", workspace="ws-a", text="hello", id="m2", op_id="o1")["seq"] == 1
 
 
-def messages_to(notifier, connection_id, action):
-    return [json.loads(d) for c, d in notifier.sent if c == connection_id and json.loads(d)["action"] == action]
+def test_a_removed_member_is_refused_at_once_though_the_cache_still_says_member(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.send("c-bob", action="chat", workspace="ws-a", text="before")
+    del world.tenancy.memberships[("ws-a", "bob")]  # the grant is checked in the write itself
+    refused = world.send("c-bob2", action="chat", workspace="ws-a", text="after")
+    assert refused["error"]["code"] == "not_found"
+    world.tenancy.memberships[("ws-a", "bob")] = Membership("ws-a", "bob", "acc-a", WorkspaceRole.VIEWER, 0)
+    demoted = world.send("c-bob", action="item.create", workspace="ws-a", item_id="x", kind="note", fields={})
+    assert demoted["error"]["code"] == "role_too_low"
+    assert len(world.oplog.all("ws-a")) == 1
 
 
-def test_presence_is_announced_and_vanished_connections_are_swept(world):
-    router, notifier, store, _ = world
-    send(router, notifier, "c-bob", action="join", workspace="ws-a")
-    welcome = send(router, notifier, "c-ann", action="join", workspace="ws-a")
+def test_history_and_resume_pages_stay_under_the_message_limit(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    big = "x" * 3900
+    for i in range(60):  # ~240 KB of chat in all
+        world.send("c-bob", action="chat", workspace="ws-a", text=f"{i} {big}")
+    page = world.send("c-bob", action="history", workspace="ws-a", after=0, limit=200)
+    raw = [d for c, d in world.notifier.sent if c == "c-bob"][-1]
+    assert len(raw) < 128 * 1024 and page["more"] is True
+    assert [o["seq"] for o in page["ops"]] == list(range(1, len(page["ops"]) + 1))
+    resumed = world.send("c-vic", action="join", workspace="ws-a", since=0)
+    assert resumed["more"] is True and resumed["ops"][0]["seq"] == 1
+    seen, after = [], 0
+    while True:
+        page = world.send("c-vic", action="history", workspace="ws-a", after=after, limit=200)
+        seen += [o["seq"] for o in page["ops"]]
+        if not page["more"]:
+            break
+        after = page["ops"][-1]["seq"]
+    assert seen == list(range(1, 61))
+
+
+def test_a_big_state_comes_in_pages_of_one_seq(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    for i in range(12):  # twelve items of ~15 KB: ~180 KB of state
+        world.send("c-bob", action="item.create", workspace="ws-a", item_id=f"n{i:02d}", kind="note",
+                   fields={"text": "y" * 15000})
+    welcome = world.send("c-vic", action="join", workspace="ws-a")
+    state = welcome["state"]
+    assert state["more"] is True and state["seq"] == 12
+    items = state["items"]
+    world.send("c-bob", action="item.delete", workspace="ws-a", item_id="n11")  # after the welcome
+    while state["more"]:
+        state = world.send("c-vic", action="state", workspace="ws-a", seq=welcome["state"]["seq"],
+                           after=state["next"])
+        assert state["seq"] == 12  # every page is of the state the welcome started
+        items += state["items"]
+    assert [i["item_id"] for i in items] == [f"n{i:02d}" for i in range(12)]
+    assert all(len(d) < 128 * 1024 for _, d in world.notifier.sent)
+
+
+def test_an_item_too_large_is_refused_with_a_reason(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.send("c-bob", action="item.create", workspace="ws-a", item_id="n", kind="note", fields={"a": "z" * 9000})
+    grown = world.send("c-bob", action="item.update", workspace="ws-a", item_id="n", fields={"b": "z" * 9000})
+    assert grown["error"]["code"] == "item_too_large"
+    assert world.send("c-bob", action="item.update", workspace="ws-a", item_id="n",
+                      fields={"a": None, "b": "z" * 9000})["action"] == "ack"  # null removes a field
+
+
+def test_nan_and_deep_nesting_are_refused_as_bad_json(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    for raw in ('{"action": "item.create", "workspace": "ws-a", "item_id": "n", "kind": "note", '
+                '"fields": {"x": NaN}}', '{"action": "ping", "id": "d", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+                '{"action": "ping", "x": Infinity}'):
+        world.router.handle("c-bob", raw)
+        reply = json.loads(world.notifier.sent[-1][1])
+        assert reply["error"]["code"] == "bad_json"
+    assert world.oplog.all("ws-a") == []
+
+
+def test_a_resume_from_beyond_the_log_is_told_to_reset(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.send("c-bob", action="chat", workspace="ws-a", text="one")
+    welcome = world.send("c-vic", action="join", workspace="ws-a", since=58)
+    assert welcome["reset"] is True and welcome["state"]["seq"] == 1 and "ops" not in welcome
+
+
+def test_presence_is_announced_and_vanished_connections_are_swept_not_deleted(world):
+    world.send("c-bob", action="join", workspace="ws-a")
+    welcome = world.send("c-ann", action="join", workspace="ws-a")
     assert {p["user"] for p in welcome["presence"]} == {"bob", "ann"}
-    assert messages_to(notifier, "c-bob", "presence")[-1]["user"] == "ann"  # bob heard ann arrive
-    notifier.sent.clear()
-    router.handle("c-bob", json.dumps({"action": "presence", "workspace": "ws-a", "status": "busy",
-                                       "viewport": {"x": 0, "y": 0, "w": 800, "h": 600}}))
-    [seen] = messages_to(notifier, "c-ann", "presence")
+    assert world.to("c-bob", "presence")[-1]["user"] == "ann"  # bob heard ann arrive
+    world.notifier.sent.clear()
+    world.router.handle("c-bob", json.dumps({"action": "presence", "workspace": "ws-a", "status": "busy",
+                                             "viewport": {"x": 0, "y": 0, "w": 800, "h": 600}}))
+    [seen] = world.to("c-ann", "presence")
     assert seen["presence"] == {"status": "busy", "viewport": {"x": 0, "y": 0, "w": 800, "h": 600}}
-    assert messages_to(notifier, "c-bob", "presence") == []  # fire-and-forget: no reply to the sender
+    assert world.to("c-bob", "presence") == []  # fire-and-forget: no reply to the sender
     # bob vanishes without $disconnect; ann's next heartbeat sweeps him out and tells her.
-    store.rows["c-bob"]["last_seen"] -= 120
-    notifier.sent.clear()
-    pong = send(router, notifier, "c-ann", action="ping", workspace="ws-a")
-    assert pong["action"] == "pong" and pong["latest_seq"] == 0
-    assert store.get("c-bob") is None
-    assert [m["presence"]["status"] for m in messages_to(notifier, "c-ann", "presence")] == ["offline"]
+    world.store.rows["c-bob"]["last_seen"] -= 120
+    world.notifier.sent.clear()
+    pong = world.send("c-ann", action="ping", workspace="ws-a")
+    assert pong["action"] == "pong" and pong["latest_seq"] == 0 and pong["rejoined"] is False
+    assert world.store.get("c-bob")["workspace_id"] == "-"  # out of the workspace; the row says who he is
+    assert [m["presence"]["status"] for m in world.to("c-ann", "presence")] == ["offline"]
+    # He was only asleep: his next heartbeat puts him back, and he can still write.
+    world.notifier.sent.clear()
+    assert world.send("c-bob", action="ping", workspace="ws-a")["rejoined"] is True
+    assert [m["presence"]["status"] for m in world.to("c-ann", "presence")] == ["active"]
+    assert world.send("c-bob", action="chat", workspace="ws-a", text="back")["action"] == "ack"
 
 
-@pytest.mark.parametrize("bad", [{"status": "asleep"}, {"cursor": {"x": 1}}, {"viewport": {"x": 1, "y": 2, "w": "3",
-                                                                                             "h": 4}}])
+def test_a_gone_connection_leaves_its_workspace_but_one_still_connecting_is_left_alone(world):
+    for connection in ("c-bob", "c-ann", "c-vic"):
+        world.send(connection, action="join", workspace="ws-a")
+    world.store.put("c-new", "vic", "ws-a", {})  # $connect with ?workspace=: not yet open to posts
+    world.notifier.gone |= {"c-ann", "c-new"}
+    world.store.rows["c-ann"]["connected_at"] -= 60
+    world.notifier.sent.clear()
+    world.send("c-bob", action="chat", workspace="ws-a", text="anyone?")
+    assert world.store.get("c-ann")["workspace_id"] == "-"  # the dead one is out
+    assert world.store.get("c-new")["workspace_id"] == "ws-a"  # the connecting one is not
+    assert world.store.get("c-bob")["workspace_id"] == "ws-a"
+    assert "c-vic" in [c for c, _ in world.notifier.sent]
+    offline = [m for m in world.to("c-vic", "presence") if m["presence"]["status"] == "offline"]
+    assert [m["connection"] for m in offline] == ["c-ann"]
+
+
+@pytest.mark.parametrize("bad", [{"status": "asleep"}, {"cursor": {"x": 1}},
+                                 {"viewport": {"x": 1, "y": 2, "w": "3", "h": 4}},
+                                 {"viewport": {"x": 1e308 * 10, "y": 2, "w": 3, "h": 4}}])
 def test_bad_presence_is_refused(world, bad):
-    router, notifier, _, _ = world
-    send(router, notifier, "c-bob", action="join", workspace="ws-a")
-    reply = send(router, notifier, "c-bob", action="presence", workspace="ws-a", **bad)
-    assert reply["error"]["code"] == "bad_presence"
+    world.send("c-bob", action="join", workspace="ws-a")
+    reply = world.send("c-bob", action="presence", workspace="ws-a", **bad)
+    assert reply["error"]["code"] in ("bad_presence", "bad_json")
 
 
-def test_snapshots_keep_joins_short_and_rebuild_any_past_state(world, monkeypatch):
-    import chalicelib.services.sync as sync_module
+def test_snapshots_keep_catching_up_short_and_rebuild_any_past_state(world, monkeypatch):
+    import chalicelib.services.workspace_log as log_module
 
-    monkeypatch.setattr(sync_module, "SNAPSHOT_EVERY", 5)
-    router, notifier, _, oplog = world
-    send(router, notifier, "c-bob", action="join", workspace="ws-a")
-    for i in range(12):
-        send(router, notifier, "c-bob", action="item.update" if i else "item.create", workspace="ws-a",
-             item_id="n", kind="note", fields={"v": i})
-    send(router, notifier, "c-bob", action="item.delete", workspace="ws-a", item_id="n")  # seq 13
-    assert oplog.heads("ws-a") == (13, 10)  # snapshots at 5 and 10
-    history = router._sync._history
+    monkeypatch.setattr(log_module, "SNAPSHOT_EVERY", 5)
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.send("c-bob", action="item.create", workspace="ws-a", item_id="n", kind="note", fields={"v": 0})
+    for i in range(1, 12):
+        world.send("c-bob", action="item.update", workspace="ws-a", item_id="n", fields={"v": i})
+    world.send("c-bob", action="item.delete", workspace="ws-a", item_id="n")  # seq 13
+    assert world.oplog.snapshot_seq("ws-a") == 10 and sorted(world.snapshots.stored) == [("ws-a", 5), ("ws-a", 10)]
+    cold = WorkspaceLog(world.oplog, world.snapshots)  # another function instance
     calls: list[int] = []
-    original = oplog.after
+    original = world.oplog.after
 
     def counting_after(workspace, after, limit):
         calls.append(after)
         return original(workspace, after, limit)
 
-    monkeypatch.setattr(oplog, "after", counting_after)
-    welcome = send(router, notifier, "c-ann", action="join", workspace="ws-a")
-    assert welcome["state"] == {"seq": 13, "items": []}
-    assert calls and min(calls) >= 10  # the join read the log only after the latest snapshot
-    past = history.at("ws-a", 7)  # snapshot 5 + ops 6 and 7
-    assert past.view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
-                                                "version": 7}]}
-    assert history.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}
+    monkeypatch.setattr(world.oplog, "after", counting_after)
+    assert cold.current("ws-a").view() == {"seq": 13, "items": []}
+    assert calls and min(calls) >= 10  # it read the log only after the latest snapshot
+    assert cold.at("ws-a", 7).view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
+                                                             "version": 7}]}
+    assert cold.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}

@@ -1,0 +1,141 @@
+"""What every kind of function shares: settings, clients, who is asking, connections, the event log, the
+workspace op log, and delivery to websocket connections."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from chalicelib.adapters.cache_local import LocalTtlCache
+from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
+from chalicelib.adapters.dynamo_connections import CONNECTION_ROW_TTL_SECONDS, DynamoConnectionStore
+from chalicelib.adapters.dynamo_events import DynamoEventLog
+from chalicelib.adapters.dynamo_oplog import DynamoOpLog
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
+from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
+from chalicelib.adapters.notifier import ManagementApiNotifier
+from chalicelib.adapters.s3_snapshots import S3Snapshots
+from chalicelib.adapters.secrets import signing_secret
+from chalicelib.adapters.sqs_tasks import SqsTaskQueue
+from chalicelib.auth.external import ExternalIssuers
+from chalicelib.auth.tokens import DeferredTokens, TokenService
+from chalicelib.aws import AwsClients
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.ports import Cache
+from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.events import EventRecorder
+from chalicelib.services.fanout import Fanout, OpPublisher
+from chalicelib.services.fanout_overflow import QueuedFanout
+from chalicelib.services.workspace_log import WorkspaceLog
+from chalicelib.settings import Settings
+
+
+class CoreParts:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clients = AwsClients(settings)
+
+    @cached_property
+    def secret(self) -> str:
+        return signing_secret(self.settings, self.clients.lazy_ssm())
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        external = ExternalIssuers.from_setting(self.settings.jwt_issuers)
+        return TokenService(secret=self.secret, ttl_seconds=self.settings.token_ttl_seconds, external=external)
+
+    @cached_property
+    def cursors(self) -> CursorCodec:
+        return CursorCodec(self.secret)
+
+    @cached_property
+    def cache(self) -> Cache:
+        if self.settings.cache_backend == "memcached":
+            from chalicelib.adapters.cache_memcached import MemcachedCache
+
+            return MemcachedCache(self.clients.memcached(), prefix=f"kalexo:{self.settings.stage}:")
+        return LocalTtlCache()
+
+    @cached_property
+    def tenancy(self) -> CachedTenancy:
+        return CachedTenancy(self.tenancy_store, self.cache, self.settings.cache_ttl_seconds)
+
+    @cached_property
+    def tenancy_store(self) -> DynamoTenancyStore:
+        return DynamoTenancyStore(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def access(self) -> AccessService:
+        return AccessService(DeferredTokens(lambda: self.tokens), self.tenancy)
+
+    @cached_property
+    def fresh_access(self) -> AccessService:
+        """Uncached reads: for decisions that must not rest on a grant another instance revoked seconds ago
+        (admitting a websocket connection, joining a workspace, a heartbeat)."""
+        return AccessService(DeferredTokens(lambda: self.tokens), UncachedTenancy(self.tenancy_store))
+
+    @cached_property
+    def connection_store(self) -> DynamoConnectionStore:
+        return DynamoConnectionStore(self.clients.dynamodb, self.settings.connections_table,
+                                     self.settings.presence_stale_seconds)
+
+    @cached_property
+    def event_log(self) -> DynamoEventLog:
+        return DynamoEventLog(self.clients.dynamodb, self.settings.events_table, self.settings.event_retention_days)
+
+    @cached_property
+    def events(self) -> EventRecorder:
+        return EventRecorder(self.event_log, self.connection_store, self.notifier, self.may_follow_events)
+
+    def may_follow_events(self, connection_id: str, scope: str) -> bool:
+        actor = self.actor_of_connection(connection_id)
+        return actor is not None and (actor.is_platform_admin or (scope == actor.account_id
+                                                                    and actor.administers(scope)))
+
+    def actor_of_connection(self, connection_id: str) -> Actor | None:
+        """Who is on a connection. The connection's user never changes, so that mapping is cached for the
+        connection's life; the user record itself goes through the (short-lived) tenancy cache."""
+        cached = self._connection_users.get(connection_id)
+        if cached is None:
+            row = self.connection_store.get(connection_id)
+            if row is None:
+                return None
+            cached = str(row["user_id"]).encode()
+            self._connection_users.set(connection_id, cached, ttl_seconds=CONNECTION_ROW_TTL_SECONDS)
+        user = self.tenancy.user(cached.decode())
+        return Actor(user) if user else None
+
+    @cached_property
+    def _connection_users(self) -> LocalTtlCache:
+        return LocalTtlCache(max_entries=20_000)
+
+    @cached_property
+    def usage_meter(self) -> DynamoUsageMeter:
+        return DynamoUsageMeter(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def notifier(self) -> ManagementApiNotifier | None:
+        """For pushing to connections outside websocket handlers; needs the configured endpoint."""
+        endpoint = self.settings.websocket_endpoint
+        return self.notifier_for(endpoint) if endpoint else None
+
+    def notifier_for(self, endpoint: str) -> ManagementApiNotifier:
+        return ManagementApiNotifier(self.clients.lazy_management_api(endpoint),
+                                     self.clients.connection_poster(endpoint))
+
+    @cached_property
+    def workspace_log(self) -> WorkspaceLog:
+        oplog = DynamoOpLog(self.clients.dynamodb, self.settings.ops_table, self.settings.main_table)
+        return WorkspaceLog(oplog, S3Snapshots(self.clients.lazy_s3(), self.settings.documents_bucket))
+
+    def fanout(self, notifier: ManagementApiNotifier, endpoint: str | None = None) -> Fanout:
+        """Posts to up to `fanout_inline_max` connections itself and queues the rest (a large workspace must not
+        keep one invocation past API Gateway's 29 s)."""
+        overflow = QueuedFanout(SqsTaskQueue(self.clients.lazy_sqs(), self.settings.fanout_queue),
+                                endpoint or self.settings.websocket_endpoint or "")
+        return Fanout(notifier, self.connection_store, overflow=overflow, inline_max=self.settings.fanout_inline_max)
+
+    @cached_property
+    def op_publisher(self) -> OpPublisher | None:
+        """Ops written outside the router (documents, restores) to the workspace's connections; needs the
+        websocket endpoint setting (workers and the REST API have no websocket event to take it from)."""
+        return OpPublisher(self.fanout(self.notifier), self.connection_store) if self.notifier else None

@@ -1,0 +1,87 @@
+"""The document functions' parts: upload grants, the ingest of new versions, tiling workers, what members read
+of documents, and what they hear about them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
+from chalicelib.adapters.s3_presigner import S3Presigner
+from chalicelib.adapters.s3_sources import S3SourceStore
+from chalicelib.adapters.s3_tile_store import S3TileStore
+from chalicelib.adapters.sqs_tasks import SqsTaskQueue
+from chalicelib.composition.core import CoreParts
+from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
+from chalicelib.services.document_news import DocumentNews
+from chalicelib.services.documents import DocumentService
+from chalicelib.services.multipart_uploads import MultipartUploads
+from chalicelib.services.progress import ProgressPublisher
+from chalicelib.services.tile_access import TileAccess
+from chalicelib.services.tiling import PageTiler
+from chalicelib.services.upload_grants import UploadGrants
+from chalicelib.services.uploads import UploadIngest
+
+
+class DocumentParts(CoreParts):
+    @cached_property
+    def upload_ingest(self) -> UploadIngest:
+        log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
+        return UploadIngest(log, self.tenancy, self.events, self.job_starter, self.document_store, self.news)
+
+    @cached_property
+    def document_store(self) -> DynamoDocumentStore:
+        return DynamoDocumentStore(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def tile_store(self) -> S3TileStore:
+        return S3TileStore(self.clients.lazy_s3(), self.settings.tiles_bucket)
+
+    @cached_property
+    def tile_tasks(self) -> SqsTaskQueue:
+        return SqsTaskQueue(self.clients.lazy_sqs(), self.settings.tiles_queue)
+
+    @cached_property
+    def job_limits(self) -> JobLimits:
+        return JobLimits(self.settings.max_document_pages, self.settings.max_image_pixels)
+
+    @cached_property
+    def job_starter(self) -> JobStarter:
+        sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
+        quota = MonthlyPages(self.usage_meter.this_month, self.tenancy)
+        return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.news,
+                          quota, self.job_limits)
+
+    @cached_property
+    def page_tiler(self) -> PageTiler:
+        sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
+        return PageTiler(self.document_store, sources, self.tile_store, self.tenancy, self.events, self.news,
+                         self.job_starter, self.job_limits)
+
+    @cached_property
+    def tile_access(self) -> TileAccess:
+        return TileAccess(self.secret, self.document_store, self.tile_store, self.settings.tile_grant_seconds)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        return DocumentService(self.access, self.document_store, self.tile_tasks, self.tile_access, self.events,
+                               self.news)
+
+    @cached_property
+    def news(self) -> DocumentNews:
+        """Document statuses into the op log, and progress live (that part needs KALEXO_WEBSOCKET_ENDPOINT:
+        workers have no websocket event to configure it from)."""
+        progress = ProgressPublisher(self.fanout(self.notifier), self.connection_store) if self.notifier else None
+        return DocumentNews(self.workspace_log, self.document_store, progress, self.op_publisher)
+
+    @cached_property
+    def upload_grants(self) -> UploadGrants:
+        presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
+        return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
+                            self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
+                            self.settings.multipart_threshold_bytes)
+
+    @cached_property
+    def multipart_uploads(self) -> MultipartUploads:
+        presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
+        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600)

@@ -1,0 +1,52 @@
+"""The websocket functions' parts: admitting connections, the message router, and the fan-out queue's
+consumer."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from chalicelib.composition.core import CoreParts
+from chalicelib.domain.token_bucket import TokenBuckets
+from chalicelib.services.connections import ConnectionService
+from chalicelib.services.fanout import Fanout, OpPublisher
+from chalicelib.services.fanout_overflow import FanoutChunks
+from chalicelib.services.presence import PresenceService
+from chalicelib.services.router import MessageRouter
+from chalicelib.services.sync import WorkspaceSync
+
+
+class RealtimeParts(CoreParts):
+    @cached_property
+    def connections(self) -> ConnectionService:
+        # Uncached reads at connect: a connection lives for hours, so it must not be admitted on a grant
+        # that another function instance revoked seconds ago.
+        departure = None
+        if self.notifier is not None:
+            presence = self.presence(self.fanout(self.notifier))
+
+            def departure(workspace: str, connection: str, user: str) -> None:
+                presence.announce(workspace, connection, user, {"status": "offline"})
+        return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure)
+
+    def presence(self, fanout: Fanout) -> PresenceService:
+        return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds)
+
+    def router(self, management_endpoint: str) -> MessageRouter:
+        notifier = self.notifier_for(management_endpoint)
+        fanout = self.fanout(notifier, management_endpoint)
+        sync = WorkspaceSync(self.access, self.fresh_access, self.workspace_log, self.connection_store,
+                             OpPublisher(fanout, self.connection_store), self.presence(fanout))
+        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
+
+    @cached_property
+    def message_budgets(self) -> TokenBuckets:
+        rate = self.settings.messages_per_second
+        return TokenBuckets(rate_per_s=rate, burst=int(rate * 2))
+
+    @cached_property
+    def fanout_chunks(self) -> FanoutChunks:
+        def fanout_for(endpoint: str) -> Fanout:
+            # No overflow: a chunk is delivered, never re-queued.
+            return Fanout(self.notifier_for(endpoint), self.connection_store)
+
+        return FanoutChunks(fanout_for)

@@ -1,0 +1,175 @@
+"""The op log as the services use it: append an op after checking it against the exact state it follows, read
+ops, and know a workspace's state now or at any earlier sequence.
+
+Appending is optimistic: catch up with the log, check the op against that state, and store it at the next
+sequence only if nobody else took it meanwhile (log_ports.OpLog.append). A writer that loses the race catches
+up and tries again, so every stored op was valid where it stands, and concurrent writers never wait on a lock.
+
+Each function instance keeps the latest state of the workspaces it served (bounded), so a warm instance
+catches up with one query that usually returns nothing, and a join needs no replay.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import ops as op_rules
+from chalicelib.domain.ops import Op, OpError
+from chalicelib.domain.sync import WorkspaceState
+from chalicelib.domain.tenancy import WriteGrant
+from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, OpLog, SeqTaken, Snapshots
+from chalicelib.observability import logger
+
+SNAPSHOT_EVERY = 200  # ops between snapshots: catching up from one replays fewer than this
+CATCH_UP_PAGE = 500
+MAX_ATTEMPTS = 60  # lost races before a writer gives up with `busy` (each lost race means another op stored)
+
+Make = Callable[[WorkspaceState], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Appended:
+    op: Op
+    duplicate: bool  # the op id was stored before: `op` is the original
+
+
+class WorkspaceLog:
+    def __init__(self, oplog: OpLog, snapshots: Snapshots, max_workspaces: int = 32) -> None:
+        self._oplog = oplog
+        self._snapshots = snapshots
+        self._max = max_workspaces
+        self._states: OrderedDict[str, WorkspaceState] = OrderedDict()
+        self._past: OrderedDict[tuple[str, int], WorkspaceState] = OrderedDict()  # for paged state reads
+        # One instance runs one invocation at a time on Lambda; the local REST server runs requests in threads.
+        self._locks = [threading.Lock() for _ in range(16)]
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any], op_id: str | None = None,
+               grant: WriteGrant | None = None) -> Appended:
+        """Store the op as the log's next; OpError when it is refused (by the state, the grant, or a busy log)."""
+        appended = self.append_if(workspace_id, kind, by, lambda _: data, op_id, grant)
+        assert appended is not None
+        return appended
+
+    def append_if(self, workspace_id: str, kind: str, by: str, make: Make, op_id: str | None = None,
+                  grant: WriteGrant | None = None) -> Appended | None:
+        """Like append, with the op's data made from the state it will follow (a document's placement is), or
+        nothing appended when `make` returns None (the change is there already)."""
+        claim = f"{by}#{op_id}" if op_id else f"~{uuid.uuid4().hex}"  # a retried request is recognised too
+        with self._lock(workspace_id):
+            for attempt in range(MAX_ATTEMPTS):
+                state = self._catch_up(workspace_id)
+                try:
+                    data = make(state)
+                    if data is None:
+                        return None
+                    shaped = op_rules.shape(kind, data)
+                    state.check(kind, shaped, by)
+                except OpError:
+                    found = self._oplog.claimed(workspace_id, claim) if op_id else None
+                    if found is None:
+                        raise
+                    return self._duplicate(workspace_id, found)  # a resend whose original changed the state
+                op = Op(state.seq + 1, kind, by, int(time.time() * 1000), shaped, op_id)
+                try:
+                    self._oplog.append(workspace_id, op, claim, grant)
+                except DuplicateOp as duplicate:
+                    return self._duplicate(workspace_id, duplicate.seq)
+                except GrantRevoked as exc:
+                    raise OpError("access_changed", "your access to this workspace changed") from exc
+                except SeqTaken:
+                    if attempt >= 2:  # a crowd: step back a little so the winners' ops get through
+                        time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))  # noqa: S311 (jitter)
+                    continue
+                except LogDiverged:
+                    logger.warning("the op log is behind this instance's view; reloading",
+                                   extra={"workspace_id": workspace_id, "seq": op.seq})
+                    self._states.pop(workspace_id, None)
+                    continue
+                state.apply(op)
+                if op.seq % SNAPSHOT_EVERY == 0:
+                    self._snapshots.put(workspace_id, op.seq, state.to_snapshot())
+                    self._oplog.mark_snapshot(workspace_id, op.seq)
+                return Appended(op, duplicate=False)
+        raise OpError("busy", "the workspace is too busy to take this op now; send it again (same op_id)")
+
+    def _duplicate(self, workspace_id: str, seq: int) -> Appended:
+        original = self._oplog.get(workspace_id, seq)
+        if original is None:  # the claim is written with its op: one without the other is not possible
+            raise RuntimeError(f"op id claimed at {seq} but no op there in {workspace_id}")
+        return Appended(original, duplicate=True)
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def page_of_state(self, workspace_id: str, seq: int | None, after_item: str | None,
+                      budget_bytes: int) -> tuple[int, list[dict[str, Any]], str | None]:
+        """One page of the workspace's items as of `seq` (None: now): (seq, items, next item id or None)."""
+        with self._lock(workspace_id):
+            state = self._catch_up(workspace_id)
+            if seq is not None and seq != state.seq:
+                state = self._past_state(workspace_id, seq)
+            items, next_item = state.page(after_item, budget_bytes)
+            return state.seq, items, next_item
+
+    def current(self, workspace_id: str) -> WorkspaceState:
+        """The state now, as a copy the caller may keep."""
+        with self._lock(workspace_id):
+            return WorkspaceState.from_snapshot(self._catch_up(workspace_id).to_snapshot())
+
+    def latest(self, workspace_id: str) -> int:
+        return self._oplog.latest(workspace_id)
+
+    def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
+        return self._oplog.after(workspace_id, after_seq, limit)
+
+    def at(self, workspace_id: str, seq: int) -> WorkspaceState:
+        """The workspace as it was after op `seq`: the newest snapshot at or before it, plus the log."""
+        start = self._snapshots.at_or_before(workspace_id, seq)
+        state = WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, start)) if start else WorkspaceState()
+        return self._replay(workspace_id, state, until=seq)
+
+    # -- the instance's states -----------------------------------------------------------------------------
+    def _lock(self, workspace_id: str) -> threading.Lock:
+        return self._locks[hash(workspace_id) % len(self._locks)]
+
+    def _catch_up(self, workspace_id: str) -> WorkspaceState:
+        state = self._states.get(workspace_id)
+        if state is None:
+            snapshot = self._oplog.snapshot_seq(workspace_id)
+            state = WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, snapshot)) if snapshot \
+                else WorkspaceState()
+        state = self._replay(workspace_id, state, until=None)
+        self._states[workspace_id] = state
+        self._states.move_to_end(workspace_id)
+        while len(self._states) > self._max:
+            self._states.popitem(last=False)
+        return state
+
+    def _replay(self, workspace_id: str, state: WorkspaceState, until: int | None) -> WorkspaceState:
+        while until is None or state.seq < until:
+            ops = self._oplog.after(workspace_id, state.seq, CATCH_UP_PAGE)
+            for op in ops:
+                if until is not None and op.seq > until:
+                    return state
+                state.apply(op)
+            if len(ops) < CATCH_UP_PAGE:
+                break
+            newer = self._oplog.snapshot_seq(workspace_id) if until is None else 0
+            if newer > state.seq + SNAPSHOT_EVERY:  # far behind: start again from the newest snapshot
+                state = WorkspaceState.from_snapshot(self._snapshots.get(workspace_id, newer))
+        return state
+
+    def _past_state(self, workspace_id: str, seq: int) -> WorkspaceState:
+        key = (workspace_id, seq)
+        state = self._past.get(key)
+        if state is None:
+            state = self._past[key] = self.at(workspace_id, seq)
+            while len(self._past) > 4:
+                self._past.popitem(last=False)
+        return state
