@@ -1,7 +1,7 @@
 """What running Kalexo on AWS costs, computed from what the benchmarks measured.
 
 `python -m bench.cost` reads the figures the benchmarks wrote with `--json` into bench/results/
-(tiling.json from bench.tiling, router.json from bench.router_load, pipeline.json from bench.pipeline),
+(tiling.json from bench.tiling, router.json from bench.router_load --fanout, pipeline.json from bench.pipeline),
 combines them with AWS list prices (us-east-1, on-demand, no free tier; the table `PRICES`) and the per-request
 counts of the code paths (the table `CALLS`, read off the adapters and checked by the contract tests), and
 writes docs/cost.md. Nothing in the output is typed in by hand except the prices and the usage profile of

@@ -1,13 +1,14 @@
-"""Router load: 50 clients in one workspace, 10 chat messages a second in aggregate for 30 s, through the
-local stack; the same load against a bare `websockets` broadcast server in the same run as the floor.
+"""Router load: concurrent writers in one workspace, through the local stack, and the same clients against a
+bare `websockets` broadcast server in the same run (the floor: no storage, no functions, no API Gateway hop).
 
-`python -m bench.router_load [--clients 50] [--rate 10] [--seconds 30]` prints, for both: latency from send
-to every receipt (p50/p95/p99), messages lost, and for the stack the AWS calls per routed message counted
-at the emulator (its request log, minus the idle background of pollers and heartbeats measured first).
+`python -m bench.router_load [--writers 1,4,16] [--watchers 8] [--seconds 20]`
 
-The load starts `--settle` seconds after the last join: each function instance reuses a workspace's
-recipient list for one second, so a message sent sooner may miss a client that has just joined (by design:
-the client notices the gap by sequence). The figures are for the steady state after that.
+Each writer sends chat ops one after another, the next as soon as the ack of the last arrives (closed loop: as
+fast as the router takes them); watchers only receive. For each number of writers it prints the ops stored per
+second (acks, all writers together), the ack latency (send to its ack), the delivery latency (send to each
+other connection's receipt) at p50/p95/p99, receipts lost, and the ratios against one writer and against the
+bare server. `--json PATH` also writes the figures. `--fanout` runs the earlier load instead: 50 clients, 10
+messages a second in aggregate (open loop), latency to every receipt.
 """
 
 from __future__ import annotations
@@ -15,213 +16,185 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import websockets
 
-from local.gc_trace import install_from_env
+from bench.router_fanout import fanout_main
+from tests.e2e.api_client import Api
 from tests.e2e.stack import start_stack, stop_stack
 from tests.ports import free_port
 
 USERS = ("alice", "bob", "vera")
 
 
-class Tally:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.sent: dict[str, int] = {}  # message id -> sender index
-        self.received: dict[str, set[int]] = {}
-        self.by_message: dict[str, list[float]] = {}  # message id -> its receipts' latencies
+@dataclass
+class Run:
+    acks: list[float] = field(default_factory=list)  # ms from send to ack
+    deliveries: list[float] = field(default_factory=list)  # ms from send to a receipt elsewhere
+    sent_at: dict[str, float] = field(default_factory=dict)  # message id -> wall time sent
+    receipts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    measuring: bool = False
 
 
-async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tally, outbox: asyncio.Queue[str | None],
-                  joined: list[int]) -> None:
-    """One connection per client: a reader records every message from the others, a writer sends."""
+def pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else float("nan")
+
+
+async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool, stop: asyncio.Event,
+                  ready: asyncio.Event, make: Callable[[str], dict[str, Any]]) -> None:
     async with websockets.connect(url, compression=None, max_size=None) as ws:
         if join is not None:
             await ws.send(json.dumps(join))
             while json.loads(await ws.recv()).get("action") != "welcome":
                 pass
-        joined.append(index)
+        waiting: dict[str, asyncio.Future[None]] = {}
 
-        async def write() -> None:
-            while (message := await outbox.get()) is not None:
-                await ws.send(message)
-
-        writer = asyncio.create_task(write())
-        try:
+        async def read() -> None:
             async for raw in ws:
                 message = json.loads(raw)
-                if message.get("action") == "ack":
-                    continue
-                text = (message.get("op") or {}).get("data", {}).get("text") or message.get("text")
-                if not text or not text.startswith("m:"):
-                    continue
-                _, mid, sent_at = text.split(":")
-                latency = (time.time() - float(sent_at)) * 1000
-                tally.latencies.append(latency)
-                tally.by_message.setdefault(mid, []).append(latency)
-                tally.received.setdefault(mid, set()).add(index)
+                action = message.get("action")
+                if action in ("ack", "error") and message.get("id") in waiting:
+                    if action == "error":
+                        code = message["error"]["code"]
+                        run.errors[code] = run.errors.get(code, 0) + 1
+                    waiting.pop(message["id"]).set_result(None)
+                elif action == "op":
+                    text = message["op"]["data"].get("text", "")
+                    mid = text.split(":")[1] if text.startswith("m:") else ""
+                    if mid in run.sent_at and run.measuring:
+                        run.deliveries.append((time.time() - run.sent_at[mid]) * 1000)
+                        run.receipts[mid] = run.receipts.get(mid, 0) + 1
+
+        reader = asyncio.create_task(read())
+        await ready.wait()
+        try:
+            while writer and not stop.is_set():
+                mid = uuid.uuid4().hex[:12]
+                done = waiting[mid] = asyncio.get_running_loop().create_future()
+                started = time.monotonic()
+                run.sent_at[mid] = time.time()
+                await ws.send(json.dumps(make(mid)))
+                await asyncio.wait_for(done, timeout=30)
+                if run.measuring:
+                    run.acks.append((time.monotonic() - started) * 1000)
+            await stop.wait()
+            await asyncio.sleep(1.0)  # the last deliveries
         finally:
-            writer.cancel()
+            reader.cancel()
 
 
-async def _load(url_of: Callable[[int], str], join_of: Callable[[int], dict[str, Any] | None],
-                send_of: Callable[[str], dict[str, Any]], clients: int, rate: float, seconds: float, settle: float,
-                on_start: Callable[[], None] = lambda: None, on_end: Callable[[], None] = lambda: None) -> Tally:
-    tally, joined = Tally(), list[int]()
-    outboxes: list[asyncio.Queue[str | None]] = [asyncio.Queue() for _ in range(clients)]
-    tasks = [asyncio.create_task(_client(i, url_of(i), join_of(i), tally, outboxes[i], joined))
-             for i in range(clients)]
-    while len(joined) < clients:
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(settle)
-    on_start()  # connects and joins are done: from here on, only the load counts
-    started, n = time.monotonic(), 0
-    while time.monotonic() - started < seconds:
-        sender = n % clients
-        mid = uuid.uuid4().hex[:10]
-        tally.sent[mid] = sender
-        outboxes[sender].put_nowait(json.dumps(send_of(f"m:{mid}:{time.time():.6f}")))
-        n += 1
-        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-    await asyncio.sleep(3)  # let the last ones arrive
-    on_end()
-    for task in tasks:
-        task.cancel()
+async def _measure(url_of: Callable[[int], str], join: dict[str, Any] | None, make: Callable[[str], dict[str, Any]],
+                   writers: int, watchers: int, seconds: float) -> tuple[Run, float]:
+    run, stop, ready = Run(), asyncio.Event(), asyncio.Event()
+    tasks = [asyncio.create_task(_client(url_of(i), join, run, i < writers, stop, ready, make))
+             for i in range(writers + watchers)]
+    await asyncio.sleep(2.0)  # everyone joined
+    ready.set()
+    await asyncio.sleep(2.0)  # warm: every function instance has served
+    run.measuring, acked_before, started = True, len(run.acks), time.monotonic()
+    await asyncio.sleep(seconds)
+    run.measuring = False
+    elapsed = time.monotonic() - started
+    stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return tally
+    return run, (len(run.acks) - acked_before) / elapsed
 
 
-def _report(name: str, tally: Tally, clients: int) -> dict[str, float]:
-    q = statistics.quantiles(tally.latencies, n=100, method="inclusive")
-    expected = len(tally.sent) * (clients - 1)  # every other client receives every message
-    lost = expected - sum(len(r) for r in tally.received.values())
-    row = {"p50": q[49], "p95": q[94], "p99": q[98], "lost": lost, "messages": len(tally.sent),
-           "receipts": len(tally.latencies)}
-    print(f"{name:<26} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} {len(tally.sent):9d} "
-          f"{row['receipts']:9d} {lost:6d}")
+def _row(name: str, run: Run, rate: float, connections: int) -> dict[str, float]:
+    measured = [mid for mid in run.sent_at if mid in run.receipts]
+    lost = sum(connections - 1 - run.receipts[mid] for mid in measured)
+    row = {"ops_per_s": rate, "ack_p50": pct(run.acks, 50), "ack_p95": pct(run.acks, 95), "ack_p99": pct(run.acks, 99),
+           "delivery_p50": pct(run.deliveries, 50), "delivery_p95": pct(run.deliveries, 95),
+           "delivery_p99": pct(run.deliveries, 99), "lost": lost, "errors": sum(run.errors.values())}
+    print(f"{name:<28} {rate:8.1f} {row['ack_p50']:7.1f} {row['ack_p95']:7.1f} {row['ack_p99']:7.1f} "
+          f"{row['delivery_p50']:7.1f} {row['delivery_p95']:7.1f} {row['delivery_p99']:7.1f} {lost:5.0f} "
+          f"{row['errors']:5.0f}")
     return row
 
 
-def _spread(name: str, tally: Tally) -> None:
-    """Where a message's time goes: its first receipt (everything before the fan-out, plus one post) and the
-    spread from its first to its last receipt (the fan-out itself)."""
-    firsts = [min(v) for v in tally.by_message.values()]
-    spreads = [max(v) - min(v) for v in tally.by_message.values()]
-    first_q = statistics.quantiles(firsts, n=100, method="inclusive")
-    spread_q = statistics.quantiles(spreads, n=100, method="inclusive")
-    print(f"{name:<26} first receipt p50 {first_q[49]:.1f} p95 {first_q[94]:.1f} p99 {first_q[98]:.1f}; "
-          f"first to last p50 {spread_q[49]:.1f} p95 {spread_q[94]:.1f} p99 {spread_q[98]:.1f}")
+async def _bare(writers: int, watchers: int, seconds: float) -> tuple[Run, float]:
+    port = free_port()
+    members: set[Any] = set()
 
+    async def relay(ws: Any) -> None:
+        members.add(ws)
+        try:
+            async for message in ws:
+                data = json.loads(message)  # acked to the sender, broadcast to the others, as the router does
+                op = {"seq": 0, "kind": "chat", "data": {"text": data["text"]}}
+                await ws.send(json.dumps({"action": "ack", "id": data["id"], "op": op}))
+                websockets.broadcast({m for m in members if m is not ws}, json.dumps({"action": "op", "op": op}))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            members.discard(ws)
 
-def _gc_report(trace: Path, start: float, end: float) -> None:
-    """The stack's collections over 2 ms while the load ran (local/gc_trace.py), by process."""
-    pauses: dict[str, list[float]] = {}
-    lines = trace.read_text().splitlines() if trace.exists() else []
-    for entry in map(json.loads, lines):
-        if start <= entry["at"] <= end:
-            pauses.setdefault(f"{entry['process']} (pid {entry['pid']})", []).append(entry["ms"])
-    print("\ngarbage collections over 2 ms during the load:" + ("" if pauses else " none"))
-    for process, found in sorted(pauses.items(), key=lambda kv: -max(kv[1])):
-        print(f"  {process:<40} {len(found):4d}, longest {max(found):6.1f} ms, {sum(found):7.1f} ms in all")
-
-
-def _emulator_requests(state: Path) -> int:
-    log = state / "emulator.log"
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if '" 2' in line or '" 4' in line)
+    async with websockets.serve(relay, "127.0.0.1", port, compression=None):
+        return await _measure(lambda i: f"ws://127.0.0.1:{port}", None,
+                              lambda mid: {"action": "chat", "id": mid, "text": f"m:{mid}"}, writers, watchers, seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=10.0)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--settle", type=float, default=1.5,
-                        help="seconds between the last join and the load (the recipient list is cached 1 s)")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
-    parser.add_argument("--gc-trace", action="store_true",
-                        help="log the stack's garbage collections over 2 ms and report those during the load")
+    parser.add_argument("--writers", default="1,4,16", help="numbers of concurrent writers, one run each")
+    parser.add_argument("--watchers", type=int, default=8, help="connections that only receive")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--fanout", action="store_true", help="the fan-out load instead (bench/router_fanout.py)")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG",
                         help="passed to `python -m local run`, e.g. --stack-option=--ws-instances=2")
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if args.fanout:
+        fanout_main(rest)
+        return
+    counts = [int(n) for n in args.writers.split(",")]
+    results: dict[str, dict[str, dict[str, float]]] = {"stack": {}, "bare": {}}
+    header = (f"{'':<28} {'ops/s':>8} {'ack50':>7} {'ack95':>7} {'ack99':>7} {'dlv50':>7} {'dlv95':>7} {'dlv99':>7} "
+              f"{'lost':>5} {'errs':>5}")
     with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp) / "stack"
-        trace = Path(tmp) / "gc.jsonl"
-        if args.gc_trace:  # this process too: its clients' pauses would count as delivery latency
-            os.environ["KALEXO_GC_TRACE"] = str(trace)
-            install_from_env()
-        stack = start_stack(state, *args.stack_option,
-                            settings={"KALEXO_GC_TRACE": str(trace)} if args.gc_trace else None)
+        # The per-connection budget (20 messages a second) is for people; writers here go as fast as they can.
+        stack = start_stack(Path(tmp) / "stack", *args.stack_option,
+                            settings={"KALEXO_MESSAGES_PER_SECOND": "100000", "KALEXO_RATE_LIMIT_PER_MINUTE": "0"})
         try:
-            tokens = [stack.token(USERS[i % len(USERS)]) for i in range(args.clients)]
-            idle_from, t0 = _emulator_requests(state), time.monotonic()
-            time.sleep(5)
-            idle_rate = (_emulator_requests(state) - idle_from) / (time.monotonic() - t0)
-            window: dict[str, float] = {}
-
-            def mark(name: str) -> Callable[[], None]:
-                return lambda: window.update({name: _emulator_requests(state), f"{name}_t": time.monotonic(),
-                                              f"{name}_wall": time.time()})
-
-            stack_tally = asyncio.run(_load(
-                lambda i: f"{stack.ws}/?token={tokens[i]}",
-                lambda i: {"action": "join", "workspace": "ws-demo"},
-                lambda text: {"action": "chat", "workspace": "ws-demo", "text": text},
-                args.clients, args.rate, args.seconds, args.settle, mark("start"), mark("end")))
-            calls = window["end"] - window["start"] - idle_rate * (window["end_t"] - window["start_t"])
+            alice = Api(stack, stack.token("alice"))
+            print(f"{args.watchers} watchers, {args.seconds:g} s a run; latencies in ms\n{header}")
+            for writers in counts:
+                workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"load {writers}"},
+                                     status=201)["workspace_id"]
+                tokens = [stack.token(USERS[0]) for _ in range(writers + args.watchers)]
+                run, rate = asyncio.run(_measure(
+                    lambda i, tokens=tokens: f"{stack.ws}/?token={tokens[i]}",
+                    {"action": "join", "workspace": workspace},
+                    lambda mid, workspace=workspace: {"action": "chat", "workspace": workspace, "id": mid,
+                                                      "op_id": mid, "text": f"m:{mid}"},
+                    writers, args.watchers, args.seconds))
+                results["stack"][str(writers)] = _row(f"local stack, {writers} writer(s)", run, rate,
+                                                      writers + args.watchers)
         finally:
             stop_stack(stack)
-        if args.gc_trace:
-            _gc_report(trace, window["start_wall"], window["end_wall"])
-
-    async def floor() -> Tally:
-        port = free_port()
-        members: set[websockets.ServerConnection] = set()
-
-        async def relay(ws: websockets.ServerConnection) -> None:
-            members.add(ws)
-            try:
-                async for message in ws:
-                    data = json.loads(message)
-                    if data.get("action") == "chat":  # to the others, as the router does
-                        websockets.broadcast({m for m in members if m is not ws}, json.dumps(data))
-            except websockets.ConnectionClosed:
-                pass  # the load is over: its clients are cancelled without a clean close
-            finally:
-                members.discard(ws)
-
-        async with websockets.serve(relay, "127.0.0.1", port, compression=None):
-            return await _load(lambda i: f"ws://127.0.0.1:{port}", lambda i: None,
-                               lambda text: {"action": "chat", "text": text}, args.clients, args.rate, args.seconds,
-                               args.settle)
-
-    floor_tally = asyncio.run(floor())
-    print(f"\n{args.clients} clients in one workspace, {args.rate:g} messages/s for {args.seconds:g} s; ms")
-    print(f"{'':<26} {'p50':>8} {'p95':>8} {'p99':>8} {'messages':>9} {'receipts':>9} {'lost':>6}")
-    stack_row = _report("local stack (router)", stack_tally, args.clients)
-    floor_row = _report("bare websockets broadcast", floor_tally, args.clients)
-    print(f"{'ratio stack / bare':<26} {stack_row['p50'] / floor_row['p50']:8.1f} "
-          f"{stack_row['p95'] / floor_row['p95']:8.1f} {stack_row['p99'] / floor_row['p99']:8.1f}")
-    print("\nper message, ms:")
-    _spread("local stack (router)", stack_tally)
-    _spread("bare websockets broadcast", floor_tally)
-    per_message = calls / max(1, len(stack_tally.sent))
-    print(f"\nAWS calls at the emulator per routed message: {per_message:.2f} "
-          f"(background of {idle_rate:.1f} calls/s subtracted)")
+    for writers in counts:
+        run, rate = asyncio.run(_bare(writers, args.watchers, args.seconds))
+        results["bare"][str(writers)] = _row(f"bare broadcast, {writers} writer(s)", run, rate, writers + args.watchers)
+    one = results["stack"][str(counts[0])]
+    print(f"\nagainst {counts[0]} writer(s): ops/s ratio, delivery p99 ratio (stack)")
+    for writers in counts:
+        row = results["stack"][str(writers)]
+        print(f"  {writers:3d} writers: {row['ops_per_s'] / one['ops_per_s']:5.2f}x ops/s, "
+              f"{row['delivery_p99'] / one['delivery_p99']:5.2f}x delivery p99, "
+              f"{row['ack_p99'] / one['ack_p99']:5.2f}x ack p99; against the bare server: "
+              f"{row['delivery_p50'] / results['bare'][str(writers)]['delivery_p50']:5.1f}x delivery p50")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "date": time.strftime("%Y-%m-%d"), "clients": args.clients, "rate": args.rate, "seconds": args.seconds,
-            "p50_ms": stack_row["p50"], "p95_ms": stack_row["p95"], "p99_ms": stack_row["p99"],
-            "lost": stack_row["lost"], "floor_p50_ms": floor_row["p50"], "floor_p99_ms": floor_row["p99"],
-            "dynamodb_calls_per_message": per_message}, indent=1))
+        Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "watchers": args.watchers,
+                                               "seconds": args.seconds, **results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ from chalicelib.domain.tenancy import WriteGrant
 
 
 class SeqTaken(Exception):
-    """Another writer stored an op at that sequence first (or the write collided with one): catch up, retry."""
+    """Another writer stored an op at that sequence first (or the write collided with one): catch up, retry.
+    `winner` is the op stored there, when the store says (so the writer need not read it again)."""
+
+    def __init__(self, winner: Op | None = None) -> None:
+        super().__init__("sequence taken")
+        self.winner = winner
 
 
 class DuplicateOp(Exception):
@@ -33,11 +38,24 @@ class LogDiverged(Exception):
     """The op before the one being written is not in the log: the writer's view is not the log's."""
 
 
+class AudienceChanged(Exception):
+    """Someone joined the workspace since the writer read who is in it: read again, so they get the op too."""
+
+
 class OpLog(Protocol):
-    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None) -> None:
+    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None,
+               audience: int | None = None) -> None:
         """Store `op` at `op.seq` if op.seq - 1 is stored, op.seq is free, `claim` (the author's op id) was
-        never stored, and `grant` still holds, all in one write. Raises SeqTaken, DuplicateOp, GrantRevoked or
+        never stored, `grant` still holds, and (when given) the workspace's audience version is still
+        `audience`, all in one write. Raises SeqTaken, DuplicateOp, GrantRevoked, AudienceChanged or
         LogDiverged; anything else is a failure of the store."""
+
+    def audience(self, workspace_id: str) -> int:
+        """How many times a connection has joined the workspace: a writer that read who is in it at version V
+        and stores an op at V has sent it to everyone who could have missed it."""
+
+    def note_join(self, workspace_id: str) -> None:
+        """A connection joined (after it was bound to the workspace, before it reads the state)."""
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         """Ops above `after_seq`, in sequence order, at most `limit`."""

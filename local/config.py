@@ -61,7 +61,7 @@ class RuntimeConfig:
 
     @property
     def faults_path(self) -> Path:
-        """Failures on purpose for the emulator's DynamoDB (local/emulator_faults.py); absent: none."""
+        """Failures on purpose for the emulator's DynamoDB (local/emulator_dynamodb.py); absent: none."""
         return self.state_path / "faults.json"
 
     def to_json(self) -> str:

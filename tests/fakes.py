@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.domain.events import Event
 from chalicelib.domain.ops import Op
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
-from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
+from chalicelib.log_ports import AudienceChanged, DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
 from chalicelib.ports import ConnectionGone
 
 
@@ -188,8 +188,9 @@ class InMemoryOpLog:
         self.snapshots_at: dict[str, int] = {}
         self.tenancy = tenancy  # for grants (InMemoryTenancy); None: grants are not checked
         self.fail_next: list[Exception] = []  # raised by the next appends, before anything is stored
+        self.joins: dict[str, int] = {}
 
-    def append(self, workspace_id: str, op: Op, claim: str, grant: Any) -> None:
+    def append(self, workspace_id: str, op: Op, claim: str, grant: Any, audience: int | None = None) -> None:
         if self.fail_next:
             raise self.fail_next.pop(0)
         log = self.ops.setdefault(workspace_id, {})
@@ -197,8 +198,10 @@ class InMemoryOpLog:
             raise DuplicateOp(self.claims[(workspace_id, claim)])
         if grant is not None and self.tenancy is not None and not _grant_holds(self.tenancy, grant):
             raise GrantRevoked()
+        if audience is not None and audience != self.joins.get(workspace_id, 0):
+            raise AudienceChanged()
         if op.seq in log:
-            raise SeqTaken()
+            raise SeqTaken(log[op.seq])
         if op.seq > 1 and op.seq - 1 not in log:
             raise LogDiverged()
         log[op.seq] = op
@@ -219,6 +222,12 @@ class InMemoryOpLog:
 
     def snapshot_seq(self, workspace_id: str) -> int:
         return self.snapshots_at.get(workspace_id, 0)
+
+    def audience(self, workspace_id: str) -> int:
+        return self.joins.get(workspace_id, 0)
+
+    def note_join(self, workspace_id: str) -> None:
+        self.joins[workspace_id] = self.joins.get(workspace_id, 0) + 1
 
     def mark_snapshot(self, workspace_id: str, seq: int) -> None:
         self.snapshots_at[workspace_id] = max(seq, self.snapshots_at.get(workspace_id, 0))

@@ -5,7 +5,8 @@ the op before it is stored (so the log never has a hole and no reader sees N+1 w
 was never used (pk `CLAIM#<workspace>#<claim>`, seq 0: a resend is recognised, not applied twice), and the
 author's access still allows it (a ConditionCheck on the main table, dynamo_grants.py). There is no counter:
 the latest sequence is the last item of the partition. The item at seq 0 of `WS#<workspace>` points at the
-newest snapshot. Ops are never updated or deleted: the log is the workspace's recovery log.
+newest snapshot and counts the joins (`joins`: the audience version a writer's fan-out list is checked
+against, in the same write as its op). Ops are never updated or deleted: the log is the workspace's recovery log.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from chalicelib.adapters.dynamo_grants import grant_check
 from chalicelib.adapters.dynamo_items import to_item
 from chalicelib.domain.ops import Op
 from chalicelib.domain.tenancy import WriteGrant
-from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
+from chalicelib.log_ports import AudienceChanged, DuplicateOp, GrantRevoked, LogDiverged, SeqTaken
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,11 +33,12 @@ class DynamoOpLog:
         self._table = table
         self._grants_table = grants_table  # the main table, where memberships and users live
 
-    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None) -> None:
+    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None,
+               audience: int | None = None) -> None:
         pk = f"WS#{workspace_id}"
         parts: list[tuple[str, dict[str, Any]]] = [
             ("op", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(seq)",
-                            "Item": to_item(_op_item(pk, op))}}),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD", "Item": to_item(_op_item(pk, op))}}),
             ("claim", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                                "Item": to_item({"pk": f"CLAIM#{workspace_id}#{claim}", "seq": 0,
@@ -47,6 +49,11 @@ class DynamoOpLog:
                 "ConditionExpression": "attribute_exists(seq)"}}))
         if grant is not None:
             parts.append(("grant", grant_check(self._grants_table, grant)))
+        if audience is not None:
+            parts.append(("audience", {"ConditionCheck": {
+                "TableName": self._table, "Key": to_item({"pk": pk, "seq": 0}),
+                **({"ConditionExpression": "attribute_not_exists(joins)"} if audience == 0 else
+                   {"ConditionExpression": "joins = :k", "ExpressionAttributeValues": to_item({":k": audience})})}}))
         try:
             self._client.transact_write_items(TransactItems=[part for _, part in parts])  # type: ignore[misc]
         except ClientError as exc:
@@ -73,10 +80,19 @@ class DynamoOpLog:
             ExpressionAttributeValues=to_item({":p": f"WS#{workspace_id}", ":zero": 0})).get("Items", [])
         return int(items[0]["seq"]["N"]) if items else 0
 
-    def snapshot_seq(self, workspace_id: str) -> int:
-        item = self._client.get_item(TableName=self._table, ConsistentRead=True,
+    def audience(self, workspace_id: str) -> int:
+        return int(self._head(workspace_id).get("joins", {}).get("N", 0))
+
+    def note_join(self, workspace_id: str) -> None:
+        self._client.update_item(TableName=self._table, Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0}),
+                                 UpdateExpression="ADD joins :one", ExpressionAttributeValues=to_item({":one": 1}))
+
+    def _head(self, workspace_id: str) -> dict[str, Any]:
+        return self._client.get_item(TableName=self._table, ConsistentRead=True,
                                      Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0})).get("Item") or {}
-        return int(item.get("snapshot_seq", {}).get("N", 0))
+
+    def snapshot_seq(self, workspace_id: str) -> int:
+        return int(self._head(workspace_id).get("snapshot_seq", {}).get("N", 0))
 
     def mark_snapshot(self, workspace_id: str, seq: int) -> None:
         """Point at a newer snapshot (never back at an older one, whatever order writers finish in)."""
@@ -118,6 +134,11 @@ def _refusal(workspace_id: str, reasons: dict[str, dict[str, Any]], claimed: Any
         return DuplicateOp(int(seq))
     if "grant" in failed:
         return GrantRevoked()
+    if "audience" in failed:
+        return AudienceChanged()
     if "previous" in failed and "op" not in failed:
         return LogDiverged()
-    return SeqTaken()  # the sequence was taken, or the write collided with another (TransactionConflict)
+    winner = reasons.get("op", {}).get("Item") if "op" in failed else None
+    # The sequence was taken (by the op returned, when the table says), or the write collided with another
+    # (TransactionConflict).
+    return SeqTaken(_op(winner) if winner else None)

@@ -9,6 +9,7 @@ from chalicelib.composition.core import CoreParts
 from chalicelib.domain.token_bucket import TokenBuckets
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.fanout import Fanout, OpPublisher
+from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout_overflow import FanoutChunks
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
@@ -22,20 +23,25 @@ class RealtimeParts(CoreParts):
         # that another function instance revoked seconds ago.
         departure = None
         if self.notifier is not None:
-            presence = self.presence(self.fanout(self.notifier))
+            presence = PresenceService(self.fresh_access, self.connection_store, self.fanout(self.notifier))
 
             def departure(workspace: str, connection: str, user: str) -> None:
                 presence.announce(workspace, connection, user, {"status": "offline"})
         return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure)
 
     def presence(self, fanout: Fanout) -> PresenceService:
-        return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds)
+        return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds,
+                               self.workspace_log.note_join)
+
+    @cached_property
+    def audiences(self) -> Audiences:
+        return Audiences(self.workspace_log, self.connection_store)
 
     def router(self, management_endpoint: str) -> MessageRouter:
         notifier = self.notifier_for(management_endpoint)
         fanout = self.fanout(notifier, management_endpoint)
         sync = WorkspaceSync(self.access, self.fresh_access, self.workspace_log, self.connection_store,
-                             OpPublisher(fanout, self.connection_store), self.presence(fanout))
+                             OpPublisher(fanout, self.connection_store), self.presence(fanout), self.audiences)
         return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
 
     @cached_property

@@ -104,5 +104,8 @@ class OpPublisher:
         self._connections = connections
 
     def __call__(self, workspace_id: str, op: Op, exclude: str | None = None) -> Delivery:
-        recipients = [c for c in self._connections.in_workspace(workspace_id) if c != exclude]
+        return self.to(self._connections.in_workspace(workspace_id), workspace_id, op, exclude)
+
+    def to(self, connections: list[str], workspace_id: str, op: Op, exclude: str | None = None) -> Delivery:
+        recipients = [c for c in connections if c != exclude]
         return self._fanout.send(recipients, server_message("op", workspace=workspace_id, op=op.to_dict()))

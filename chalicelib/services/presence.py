@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.envelopes import server_message
@@ -51,11 +52,12 @@ def _finite(value: Any) -> bool:
 
 class PresenceService:
     def __init__(self, access: AccessService, connections: ConnectionStore, fanout: Fanout,
-                 stale_after_s: int = 90) -> None:
+                 stale_after_s: int = 90, note_join: Callable[[str], None] | None = None) -> None:
         self._access = access  # uncached: a heartbeat re-checks membership, so a removed member goes
         self._connections = connections
         self._fanout = fanout
         self._stale_after = stale_after_s
+        self._note_join = note_join  # a connection put back counts as a join (services/audience.py)
         fanout.on_gone = self._gone  # a delivery that found a dead connection is a departure too
 
     @property
@@ -76,6 +78,8 @@ class PresenceService:
         if not self._connections.touch(connection_id, workspace_id):
             if not self._connections.bind(connection_id, actor.user_id, workspace_id):
                 raise OpError("not_connected", "this connection is closing")
+            if self._note_join is not None:
+                self._note_join(workspace_id)
             self._connections.touch(connection_id, workspace_id, {"status": "active"})
             self.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
             rejoined = True

@@ -13,7 +13,9 @@ from chalicelib.domain import strict_json
 from chalicelib.domain.ops import OpError
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import ConnectionStore
+from chalicelib.log_ports import AudienceChanged
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout import OpPublisher
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.workspace_log import Appended, WorkspaceLog
@@ -39,12 +41,14 @@ def fit(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
 
 class WorkspaceSync:
     def __init__(self, access: AccessService, fresh_access: AccessService, log: WorkspaceLog,
-                 connections: ConnectionStore, publish: OpPublisher, presence: PresenceService) -> None:
+                 connections: ConnectionStore, publish: OpPublisher, presence: PresenceService,
+                 audiences: Audiences) -> None:
         self._access = access  # cached: reads and the first check of a write
         self._fresh = fresh_access  # uncached: joins, and the answer to a refused grant
         self._log = log
         self._connections = connections
         self._publish = publish
+        self._audiences = audiences
         self.presence = presence
 
     def join(self, connection_id: str, actor: Actor, workspace_id: str, since: int | None) -> dict[str, Any]:
@@ -54,6 +58,7 @@ class WorkspaceSync:
         access = self._fresh.workspace(actor, workspace_id)
         if not self._connections.bind(connection_id, actor.user_id, workspace_id):
             raise OpError("not_connected", "this connection is closing")
+        self._log.note_join(workspace_id)  # after the bind: writers that read the audience before must read again
         self._connections.touch(connection_id, workspace_id, {"status": "active"})
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value,
@@ -96,15 +101,23 @@ class WorkspaceSync:
         need = WorkspaceRole.VIEWER if kind == "chat" else WorkspaceRole.EDITOR
         access = self._access.workspace(actor, workspace_id, need)
         grant = self._access.write_grant(actor, access, need)
-        try:
-            appended = self._log.append(workspace_id, kind, actor.user_id, payload, op_id, grant)
-        except OpError as refused:
-            if refused.code == "access_changed":  # say exactly what changed, from the source of truth
-                self._fresh.workspace(actor, workspace_id, need)
-            raise
+        for _ in range(10):
+            audience = self._audiences.of(workspace_id)
+            try:
+                appended = self._log.append(workspace_id, kind, actor.user_id, payload, op_id, grant,
+                                            audience.version)
+                break
+            except AudienceChanged:
+                self._audiences.forget(workspace_id)  # someone joined since: read who is there again
+            except OpError as refused:
+                if refused.code == "access_changed":  # say exactly what changed, from the source of truth
+                    self._fresh.workspace(actor, workspace_id, need)
+                raise
+        else:
+            raise OpError("busy", "members keep joining this workspace; send it again (same op_id)")
         # A resend is sent to the others again too: if the first attempt died before its fan-out, this
         # repairs it, and clients ignore a sequence they have.
-        self._publish(workspace_id, appended.op, exclude=connection_id)
+        self._publish.to(audience.connections, workspace_id, appended.op, exclude=connection_id)
         return appended
 
     def latest(self, workspace_id: str) -> int:

@@ -30,6 +30,7 @@ from chalicelib.observability import logger
 SNAPSHOT_EVERY = 200  # ops between snapshots: catching up from one replays fewer than this
 CATCH_UP_PAGE = 500
 MAX_ATTEMPTS = 60  # lost races before a writer gives up with `busy` (each lost race means another op stored)
+BACKOFF_S = 0.003  # about one write's round trip (jitter, not a growing backoff: that starves the losers)
 
 Make = Callable[[WorkspaceState], dict[str, Any] | None]
 
@@ -47,25 +48,38 @@ class WorkspaceLog:
         self._max = max_workspaces
         self._states: OrderedDict[str, WorkspaceState] = OrderedDict()
         self._past: OrderedDict[tuple[str, int], WorkspaceState] = OrderedDict()  # for paged state reads
+        self._last_written: dict[str, int] = {}  # workspace -> the last sequence this instance stored
         # One instance runs one invocation at a time on Lambda; the local REST server runs requests in threads.
         self._locks = [threading.Lock() for _ in range(16)]
 
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any], op_id: str | None = None,
-               grant: WriteGrant | None = None) -> Appended:
-        """Store the op as the log's next; OpError when it is refused (by the state, the grant, or a busy log)."""
-        appended = self.append_if(workspace_id, kind, by, lambda _: data, op_id, grant)
+               grant: WriteGrant | None = None, audience: int | None = None) -> Appended:
+        """Store the op as the log's next; OpError when it is refused (by the state, the grant, or a busy log),
+        AudienceChanged when `audience` (the version of who is in the workspace the caller will send it to) is
+        not the workspace's any more."""
+        appended = self.append_if(workspace_id, kind, by, lambda _: data, op_id, grant, audience)
         assert appended is not None
         return appended
 
     def append_if(self, workspace_id: str, kind: str, by: str, make: Make, op_id: str | None = None,
-                  grant: WriteGrant | None = None) -> Appended | None:
+                  grant: WriteGrant | None = None, audience: int | None = None) -> Appended | None:
         """Like append, with the op's data made from the state it will follow (a document's placement is), or
         nothing appended when `make` returns None (the change is there already)."""
         claim = f"{by}#{op_id}" if op_id else f"~{uuid.uuid4().hex}"  # a retried request is recognised too
         with self._lock(workspace_id):
+            # When this instance wrote the last op it knows of (one person typing, the common case), its state
+            # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
+            # sequence is taken) and names that op, which is applied and the write tried again; if it succeeds,
+            # nothing was stored since, so the check below was against the exact state the op follows. Otherwise
+            # it catches up first: one read brings every op the others stored.
+            state = self._states.get(workspace_id)
+            if state is not None and self._last_written.get(workspace_id) != state.seq:
+                state = None
+            behind = 0
             for attempt in range(MAX_ATTEMPTS):
-                state = self._catch_up(workspace_id)
+                if state is None or behind >= 2:
+                    state, behind = self._catch_up(workspace_id), 0
                 try:
                     data = make(state)
                     if data is None:
@@ -79,21 +93,31 @@ class WorkspaceLog:
                     return self._duplicate(workspace_id, found)  # a resend whose original changed the state
                 op = Op(state.seq + 1, kind, by, int(time.time() * 1000), shaped, op_id)
                 try:
-                    self._oplog.append(workspace_id, op, claim, grant)
+                    self._oplog.append(workspace_id, op, claim, grant, audience)
                 except DuplicateOp as duplicate:
                     return self._duplicate(workspace_id, duplicate.seq)
                 except GrantRevoked as exc:
                     raise OpError("access_changed", "your access to this workspace changed") from exc
-                except SeqTaken:
-                    if attempt >= 2:  # a crowd: step back a little so the winners' ops get through
-                        time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))  # noqa: S311 (jitter)
+                except SeqTaken as lost:
+                    behind += 1
+                    if lost.winner is not None and lost.winner.seq == state.seq + 1:
+                        state.apply(lost.winner)  # the op that won this sequence: no need to read it again
+                    else:
+                        state = None  # catch up
+                    # The first loss is retried at once (the state is current again); after that the writer reads
+                    # every op it missed in one query, and steps back a random moment so that writers that lost
+                    # together do not all collide at the next sequence again.
+                    if attempt >= 1:
+                        time.sleep(random.uniform(0, BACKOFF_S))  # noqa: S311 (jitter)
                     continue
                 except LogDiverged:
                     logger.warning("the op log is behind this instance's view; reloading",
                                    extra={"workspace_id": workspace_id, "seq": op.seq})
                     self._states.pop(workspace_id, None)
+                    state = None
                     continue
                 state.apply(op)
+                self._last_written[workspace_id] = op.seq
                 if op.seq % SNAPSHOT_EVERY == 0:
                     self._snapshots.put(workspace_id, op.seq, state.to_snapshot())
                     self._oplog.mark_snapshot(workspace_id, op.seq)
@@ -125,6 +149,12 @@ class WorkspaceLog:
     def latest(self, workspace_id: str) -> int:
         return self._oplog.latest(workspace_id)
 
+    def audience(self, workspace_id: str) -> int:
+        return self._oplog.audience(workspace_id)
+
+    def note_join(self, workspace_id: str) -> None:
+        self._oplog.note_join(workspace_id)
+
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         return self._oplog.after(workspace_id, after_seq, limit)
 
@@ -148,7 +178,8 @@ class WorkspaceLog:
         self._states[workspace_id] = state
         self._states.move_to_end(workspace_id)
         while len(self._states) > self._max:
-            self._states.popitem(last=False)
+            evicted, _ = self._states.popitem(last=False)
+            self._last_written.pop(evicted, None)
         return state
 
     def _replay(self, workspace_id: str, state: WorkspaceState, until: int | None) -> WorkspaceState:

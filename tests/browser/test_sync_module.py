@@ -1,5 +1,6 @@
-"""web/js/sync.js on its own, in the browser: ops out of order, twice, or past a gap; and a chat whose ack was
-lost in a drop is not sent again when the resumed ops show it arrived. No server: `send` is recorded."""
+"""web/js/sync.js on its own, in the browser, against the client algorithm of docs/protocol.md: ops out of
+order, twice, before the welcome or past a gap; a state in pages; a reset log; and an outbox whose ops are sent
+again with their op ids after a drop. No server: `send` is recorded."""
 
 from __future__ import annotations
 
@@ -12,19 +13,21 @@ from tests.browser.conftest import WebStack
 
 SETUP = """async () => {
   const { WorkspaceSync } = await import('./js/sync.js');
-  window.op = (seq, kind, data, by = 'bob') => ({ seq, kind, by, at_ms: seq, data });
+  window.op = (seq, kind, data, by = 'bob', op_id) => ({ seq, kind, by, at_ms: seq, data, ...(op_id ? { op_id } : {}) });
+  window.welcomeMsg = (state) => ({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: state.seq,
+                                    heartbeat_ms: 60000, state: { more: false, next: null, ...state } });
   window.fresh = () => {
     const sync = new WorkspaceSync({ url: 'ws://unused', token: 'opaque', workspace: 'ws-demo', me: 'alice' });
     sync.sent = [];
     sync.send = (message) => { sync.sent.push(message); return true; };
     sync.ws = { id: 1 };
-    sync.receive({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: 0,
-                   state: { seq: 0, items: [] } });
+    sync.receive(welcomeMsg({ seq: 0, items: [] }));
     sync.sent = [];
     sync.historyAsked = false;
     return sync;
   };
   window.chats = (sync) => [...sync.chats.values()].sort((a, b) => a.seq - b.seq).map((o) => o.data.text);
+  window.fields = (sync) => Object.fromEntries([...sync.items].map(([id, item]) => [id, item.fields]));
 }"""
 
 
@@ -42,41 +45,94 @@ def test_ops_apply_in_sequence_once_and_gaps_are_fetched(page: Any) -> None:
     result = page.evaluate("""() => {
       const sync = fresh();
       sync.feed([op(1, 'chat', { text: 'one' }), op(3, 'chat', { text: 'three' }), op(1, 'chat', { text: 'one' })]);
-      const afterGap = { last: sync.lastSeq, chats: chats(sync), asked: sync.sent.map((m) => [m.action, m.after]) };
+      const afterGap = { applied: sync.applied, chats: chats(sync), asked: sync.sent.map((m) => [m.action, m.after]) };
       sync.receive({ action: 'history', ops: [op(2, 'chat', { text: 'two' }), op(3, 'chat', { text: 'three' })],
                      latest_seq: 3, more: false });
       sync.feed([op(2, 'chat', { text: 'two' })]);
-      return { afterGap, last: sync.lastSeq, chats: chats(sync) };
+      return { afterGap, applied: sync.applied, chats: chats(sync) };
     }""")
-    assert result["afterGap"] == {"last": 1, "chats": ["one"], "asked": [["history", 1]]}
-    assert result["last"] == 3
+    assert result["afterGap"] == {"applied": 1, "chats": ["one"], "asked": [["history", 1]]}
+    assert result["applied"] == 3
     assert result["chats"] == ["one", "two", "three"]
 
 
-def test_items_follow_the_log_and_deletes_are_final(page: Any) -> None:
+def test_items_follow_the_rules_of_the_protocol(page: Any) -> None:
     items = page.evaluate("""() => {
       const sync = fresh();
-      sync.feed([op(2, 'item.update', { item_id: 'n1', fields: { x: 50 } }),
-                 op(1, 'item.create', { item_id: 'n1', kind: 'note', fields: { text: 'hi', x: 1, y: 2 } }),
-                 op(3, 'item.create', { item_id: 'n2', kind: 'note', fields: { text: 'bye', x: 0, y: 0 } }),
+      sync.feed([op(2, 'item.update', { item_id: 'n1', fields: { x: 50, y: null } }),
+                 op(1, 'item.create', { item_id: 'n1', kind: 'note', fields: { text: 'hi', x: 1, y: 2, z: null } }),
+                 op(3, 'item.create', { item_id: 'n2', kind: 'note', fields: { text: 'bye', x: 0 } }),
                  op(4, 'item.delete', { item_id: 'n2' }),
-                 op(5, 'item.update', { item_id: 'n2', fields: { x: 9 } })]);
-      return Object.fromEntries([...sync.items].map(([id, item]) => [id, item.fields]));
+                 op(5, 'item.create', { item_id: 'n2', kind: 'task', fields: { done: false } })]);
+      return fields(sync);
     }""")
-    assert items == {"n1": {"text": "hi", "x": 50, "y": 2}}
+    assert items == {"n1": {"text": "hi", "x": 50}, "n2": {"done": False}}  # null removes; a create starts over
 
 
-def test_a_chat_whose_ack_was_lost_is_not_sent_twice(page: Any) -> None:
+def test_ops_before_the_welcome_and_a_state_in_pages_come_out_right(page: Any) -> None:
+    result = page.evaluate("""() => {
+      const sync = new WorkspaceSync({ url: 'ws://unused', token: 'opaque', workspace: 'ws-demo', me: 'alice' });
+      sync.sent = [];
+      sync.send = (message) => { sync.sent.push(message); return true; };
+      sync.ws = { id: 1 };
+      sync.receive({ action: 'op', op: op(6, 'item.update', { item_id: 'b', fields: { v: 6 } }) }); // early
+      sync.receive({ action: 'op', op: op(5, 'item.create', { item_id: 'b', kind: 'note', fields: { v: 5 } }) });
+      sync.receive(welcomeMsg({ seq: 5, items: [{ item_id: 'a', kind: 'note', fields: { v: 1 } }], more: true,
+                                next: 'a' }));
+      const asked = sync.sent.filter((m) => m.action === 'state').map((m) => [m.seq, m.after]);
+      sync.receive({ action: 'state', seq: 5, items: [{ item_id: 'b', kind: 'note', fields: { v: 5 } }],
+                     more: false, next: null });
+      return { asked, applied: sync.applied, items: fields(sync) };
+    }""")
+    assert result == {"asked": [[5, "a"]], "applied": 6, "items": {"a": {"v": 1}, "b": {"v": 6}}}
+
+
+def test_a_reset_log_replaces_the_replica(page: Any) -> None:
+    result = page.evaluate("""() => {
+      const sync = fresh();
+      sync.feed([op(1, 'item.create', { item_id: 'old', kind: 'note', fields: {} }), op(2, 'chat', { text: 'hi' })]);
+      sync.receive({ action: 'pong', latest_seq: 0 });  // the server's log is shorter than ours
+      const rejoined = sync.sent.filter((m) => m.action === 'join').map((m) => m.since);
+      sync.receive(welcomeMsg({ seq: 0, items: [] }));
+      return { rejoined, applied: sync.applied, items: fields(sync), chats: chats(sync) };
+    }""")
+    assert result == {"rejoined": [None], "applied": 0, "items": {}, "chats": []}
+
+
+def test_unanswered_ops_are_sent_again_with_the_same_op_id_and_applied_once(page: Any) -> None:
     result = page.evaluate("""() => {
       const sync = fresh();
       sync.chat('made it');         // sent, then the connection drops before the ack
-      sync.chat('did not make it'); // sent too, but the router never got it
-      sync.connected = false;
+      sync.chat('did not make it'); // sent too; the router never got it
+      const ids = sync.outbox.map((e) => e.opId);
+      const first = sync.sent.map((m) => m.op_id);
+      sync.drop('test');
+      clearTimeout(sync.retryTimer);
       sync.ws = { id: 2 };
       sync.sent = [];
       sync.receive({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: 1, more: false,
-                     ops: [op(1, 'chat', { text: 'made it' }, 'alice')] });
-      return { resent: sync.sent.filter((m) => m.action === 'chat').map((m) => m.text), chats: chats(sync),
-               waiting: sync.outbox.map((e) => e.body.text) };
+                     heartbeat_ms: 60000, ops: [op(1, 'chat', { text: 'made it' }, 'alice', ids[0])] });
+      const resent = sync.sent.filter((m) => m.action === 'chat').map((m) => [m.text, m.op_id === m.id]);
+      const sameIds = sync.sent.filter((m) => m.action === 'chat').map((m) => m.op_id);
+      // the router recognises the first as stored (duplicate) and stores the second
+      sync.receive({ action: 'ack', id: ids[0], seq: 1, duplicate: true, op: op(1, 'chat', { text: 'made it' }, 'alice', ids[0]) });
+      sync.receive({ action: 'ack', id: ids[1], seq: 2, op: op(2, 'chat', { text: 'did not make it' }, 'alice', ids[1]) });
+      return { sameIds: JSON.stringify(sameIds) === JSON.stringify(ids) && JSON.stringify(first) === JSON.stringify(ids),
+               resent, chats: chats(sync), waiting: sync.outbox.length };
     }""")
-    assert result == {"resent": ["did not make it"], "chats": ["made it"], "waiting": ["did not make it"]}
+    assert result == {"sameIds": True, "resent": [["made it", True], ["did not make it", True]],
+                      "chats": ["made it", "did not make it"], "waiting": 0}
+
+
+def test_a_refused_op_leaves_the_outbox_and_a_busy_one_is_sent_again(page: Any) -> None:
+    result = page.evaluate("""async () => {
+      const sync = fresh();
+      const refused = sync.createItem('n1', 'note', { text: 'x' });
+      const busy = sync.chat('later');
+      sync.receive({ action: 'error', id: refused.opId, error: { code: 'item_exists', message: 'exists' } });
+      sync.receive({ action: 'error', id: busy.opId, error: { code: 'busy', message: 'retry' } });
+      sync.sent = [];
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      return { waiting: sync.outbox.map((e) => e.body.action), again: sync.sent.map((m) => [m.action, m.op_id === busy.opId]) };
+    }""")
+    assert result == {"waiting": ["chat"], "again": [["chat", True]]}

@@ -11,13 +11,13 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import emulator_faults, provision
+from local import emulator_dynamodb, provision
 from tests.ports import free_port
 
 
 @pytest.fixture(scope="session")
 def faults_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where a test writes failures on purpose for the emulator's DynamoDB (local/emulator_faults.py)."""
+    """Where a test writes failures on purpose for the emulator's DynamoDB (local/emulator_dynamodb.py)."""
     return tmp_path_factory.mktemp("emulator") / "faults.json"
 
 
@@ -25,7 +25,7 @@ def faults_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def endpoint(faults_file: Path) -> Iterator[str]:
     # The emulator as `make run` runs it: DynamoDB's atomic conditional writes, and failures on purpose.
     os.environ["KALEXO_EMULATOR_FAULTS"] = str(faults_file)
-    emulator_faults.install()
+    emulator_dynamodb.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

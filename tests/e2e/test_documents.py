@@ -103,8 +103,12 @@ def test_hostile_and_odd_inputs_end_in_a_clear_state(stack, sample):
     assert document["status"] == expected_status, document
     if expected_status == "failed":
         assert document["reason_code"] == expected_code and len(document["reason"]) > 10, document
-    events = Api(stack, stack.token("alice")).ok("GET", "/admin/events", workspace_id=WS,
-                                                 type=f"document.{expected_status}")["items"]
+    alice, deadline = Api(stack, stack.token("alice")), time.time() + 30
+    while True:  # recorded just after the document's status, not before the status is readable
+        events = alice.ok("GET", "/admin/events", workspace_id=WS, type=f"document.{expected_status}")["items"]
+        if any(e["detail"].get("document_id") == grant["document_id"] for e in events) or time.time() > deadline:
+            break
+        time.sleep(0.5)
     assert any(e["detail"].get("document_id") == grant["document_id"] for e in events)
 
 

@@ -47,7 +47,7 @@ def test_malformed_and_unknown_messages_get_error_replies(stack):
         assert json.loads(ws.recv(timeout=10))["error"]["code"] == "bad_json"
         ws.send(json.dumps({"action": "teleport", "id": 5}))
         reply = json.loads(ws.recv(timeout=10))
-        assert (reply["error"]["code"], reply["id"]) == ("unknown_action", "5")
+        assert (reply["error"]["code"], reply["id"]) == ("unknown_action", 5)  # the id comes back as it was sent
 
 
 def connection_id_of(stack, user: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.domain.tenancy import Membership, WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout import Fanout, OpPublisher
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter
@@ -31,8 +32,10 @@ class World:
 
         fanout = Fanout(self.notifier, self.store)
         self.log = WorkspaceLog(self.oplog, self.snapshots)
-        presence = PresenceService(access, self.store, fanout)
-        self.sync = WorkspaceSync(access, access, self.log, self.store, OpPublisher(fanout, self.store), presence)
+        presence = PresenceService(access, self.store, fanout, note_join=self.log.note_join)
+        self.audiences = Audiences(self.log, self.store)
+        self.sync = WorkspaceSync(access, access, self.log, self.store, OpPublisher(fanout, self.store), presence,
+                                  self.audiences)
         self.router = MessageRouter(self.notifier, self.store, actor_of, self.sync)
         for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga"),
                                     ("c-bob2", "bob")):

@@ -1,12 +1,14 @@
-// The landscape: every document's pages on one OpenSeadragon canvas, in landscape units that every client
-// computes the same way (so notes and viewports line up): documents in rows, oldest first, each page fitted
-// into a CELL x CELL square, left to right. Positions never move when pages finish or documents arrive.
+// The landscape: every document's pages on one OpenSeadragon canvas, in landscape units shared by every client
+// (so notes and viewports line up). Where a document sits is its placement item in the workspace's shared state
+// (docs/protocol.md, "Documents in the workspace"): its first page's corner, each page fitted into a CELL x CELL
+// square, left to right. Placements are assigned once by the server, so nothing moves when pages finish,
+// documents arrive, or the page is reloaded.
 
 /* global OpenSeadragon */
 
 export const CELL = 1000;
 const PAGE_GAP = 120;
-const ROW = CELL + 400;
+const ROW = CELL + 400; // what the server leaves between placements (domain/document_items.py LANDSCAPE_ROW)
 
 export function colourOf(user) {
   let hash = 0;
@@ -38,8 +40,7 @@ export class Landscape extends EventTarget {
       springStiffness: 8,
       gestureSettingsMouse: { clickToZoom: false },
     });
-    this.rows = new Map(); // document_id -> {row, images: Map(page -> TiledImage), placeholders, label}
-    this.order = []; // document ids, oldest first
+    this.rows = new Map(); // document_id -> {origin, images: Map(page -> TiledImage), placeholders, label}
     this.presences = new Map(); // connection -> overlay element
     this.notes = new Map(); // item_id -> {element, x, y, dragging}
     this.userMoved = false;
@@ -67,28 +68,34 @@ export class Landscape extends EventTarget {
     }
   }
 
-  // --- documents --------------------------------------------------------------------------------------
+  // --- documents ---------------------------------------------------------------------------------------
+  // `documents`: [{document_id, name, status, page_count, pages_done, pages, origin: {x, y}}], placed ones only.
   setDocuments(documents) {
-    const sorted = [...documents].sort((a, b) => (a.created_at - b.created_at)
-                                                  || a.document_id.localeCompare(b.document_id));
-    this.order = sorted.map((d) => d.document_id);
-    sorted.forEach((doc, row) => this.showDocument(doc, row));
+    const shown = new Set();
+    for (const doc of documents) {
+      shown.add(doc.document_id);
+      this.showDocument(doc);
+    }
+    for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.removeDocument(id);
     this.fitIfUntouched();
   }
 
-  showDocument(doc, row) {
+  showDocument(doc) {
     let entry = this.rows.get(doc.document_id);
     if (!entry) {
-      entry = { row, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
+      entry = { origin: doc.origin, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
                 label: el("div", "doc-label") };
       this.rows.set(doc.document_id, entry);
-      this.viewer.addOverlay({ element: entry.label, location: new OpenSeadragon.Point(0, row * ROW - 40),
+      this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
                                placement: OpenSeadragon.Placement.BOTTOM_LEFT, checkResize: false });
+    } else if (entry.origin.x !== doc.origin.x || entry.origin.y !== doc.origin.y) {
+      this.move(entry, doc.origin);
     }
     const status = doc.status === "ready" ? "" : ` · ${doc.status}${doc.page_count ? ` ${doc.pages_done || 0}/${doc.page_count}` : ""}`;
     entry.label.textContent = `${doc.name}${status}`;
     entry.label.classList.toggle("failed", doc.status === "failed");
     entry.label.dataset.doc = doc.document_id;
+    Object.assign(entry.label.dataset, { x: entry.origin.x, y: entry.origin.y });
     const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
     const expected = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 1, finished.size);
     for (let page = 0; page < expected; page += 1) {
@@ -99,7 +106,30 @@ export class Landscape extends EventTarget {
     }
   }
 
-  cell(row, page) { return { x: page * (CELL + PAGE_GAP), y: row * ROW }; }
+  removeDocument(documentId) {
+    const entry = this.rows.get(documentId);
+    if (!entry) return;
+    for (const image of entry.images.values()) if (image !== "loading") this.viewer.world.removeItem(image);
+    for (const box of entry.placeholders.values()) this.viewer.removeOverlay(box);
+    this.viewer.removeOverlay(entry.label);
+    this.rows.delete(documentId);
+  }
+
+  move(entry, origin) {
+    entry.origin = origin;
+    for (const [page, image] of entry.images) {
+      if (image !== "loading") image.setPosition(new OpenSeadragon.Point(this.cell(entry, page).x, origin.y), true);
+    }
+    for (const [page, box] of entry.placeholders) {
+      const { x, y } = this.cell(entry, page);
+      this.viewer.updateOverlay(box, new OpenSeadragon.Rect(x, y, CELL, CELL * 0.707));
+    }
+    this.viewer.updateOverlay(entry.label, this.labelPoint(entry), OpenSeadragon.Placement.BOTTOM_LEFT);
+  }
+
+  labelPoint(entry) { return new OpenSeadragon.Point(entry.origin.x, entry.origin.y - 40); }
+
+  cell(entry, page) { return { x: entry.origin.x + page * (CELL + PAGE_GAP), y: entry.origin.y }; }
 
   replacePage(entry, info) {
     const old = entry.images.get(info.page);
@@ -111,7 +141,7 @@ export class Landscape extends EventTarget {
   }
 
   addPage(entry, info) {
-    const { x, y } = this.cell(entry.row, info.page);
+    const { x, y } = this.cell(entry, info.page);
     entry.urls.set(info.page, info.dzi);
     const width = info.width >= info.height ? CELL : (CELL * info.width) / info.height;
     entry.images.set(info.page, "loading");
@@ -129,7 +159,7 @@ export class Landscape extends EventTarget {
   }
 
   addPlaceholder(entry, page) {
-    const { x, y } = this.cell(entry.row, page);
+    const { x, y } = this.cell(entry, page);
     const box = el("div", "page-placeholder", `page ${page + 1}…`);
     entry.placeholders.set(page, box);
     this.viewer.addOverlay({ element: box, location: new OpenSeadragon.Rect(x, y, CELL, CELL * 0.707) });
@@ -139,7 +169,8 @@ export class Landscape extends EventTarget {
     const entry = this.rows.get(documentId);
     if (!entry) return null;
     const pages = Math.max(1, entry.images.size, entry.placeholders.size);
-    return new OpenSeadragon.Rect(-PAGE_GAP, entry.row * ROW - 200, pages * (CELL + PAGE_GAP) + PAGE_GAP, ROW);
+    return new OpenSeadragon.Rect(entry.origin.x - PAGE_GAP, entry.origin.y - 200,
+                                  pages * (CELL + PAGE_GAP) + PAGE_GAP, ROW);
   }
 
   flyTo(documentId) {
@@ -148,11 +179,13 @@ export class Landscape extends EventTarget {
   }
 
   fitIfUntouched() {
-    if (this.userMoved || !this.order.length) return;
-    const rows = this.order.length;
-    const widest = Math.max(1, ...[...this.rows.values()].map((e) => Math.max(e.images.size, e.placeholders.size)));
-    this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(-PAGE_GAP, -300, widest * (CELL + PAGE_GAP) + PAGE_GAP,
-                                                          rows * ROW + 200));
+    if (this.userMoved || !this.rows.size) return;
+    const rects = [...this.rows.keys()].map((id) => this.bounds(id));
+    const left = Math.min(...rects.map((r) => r.x));
+    const top = Math.min(...rects.map((r) => r.y));
+    const right = Math.max(...rects.map((r) => r.x + r.width));
+    const bottom = Math.max(...rects.map((r) => r.y + r.height));
+    this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(left, top - 100, right - left, bottom - top + 100));
   }
 
   // --- where people look ------------------------------------------------------------------------------

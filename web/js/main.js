@@ -68,35 +68,61 @@ async function signIn(config, message) {
 class Workspace {
   constructor(config, api, me, workspace) {
     Object.assign(this, { config, api, me, id: workspace.workspace_id, role: workspace.role });
-    this.documents = new Map(); // document_id -> document with its manifest's pages
+    this.manifests = new Map(); // document_id -> the document's manifest (its finished pages)
+    this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
     this.refreshing = new Map(); // document_id -> "running" | "again"
     this.people = new Map(); // connection -> {user, presence}
     this.landscape = new Landscape($("viewer"));
     this.sync = new WorkspaceSync({ url: config.websocket, token: api.token, workspace: this.id, me: me.user_id });
   }
 
-  async start() {
+  start() {
     this.wireSync();
     this.wireViewer();
     this.wireForms();
     this.sync.start();
-    const listed = await this.api.all(`/workspaces/${this.id}/documents`);
-    for (const doc of listed) this.documents.set(doc.document_id, doc);
-    this.renderDocuments();
-    await Promise.all(listed.filter((d) => d.pages_done > 0).map((d) => this.refresh(d.document_id)));
-    $("drop-hint").hidden = this.documents.size > 0;
   }
 
-  // --- documents and uploads --------------------------------------------------------------------------
+  // --- documents: items of the shared state, pages from their manifests -------------------------------
+  // Documents and where they sit come with the workspace's state and ops (docs/protocol.md), so a member back
+  // from offline sees what changed when the resume applies, and everyone sees the same places.
+  documents() {
+    const docs = [];
+    for (const item of this.sync.items.values()) {
+      if (item.kind !== "document") continue;
+      const id = item.fields.document_id;
+      const place = this.sync.items.get(`place:${id}`);
+      const manifest = this.manifests.get(id);
+      const live = this.live.get(id);
+      const doc = { ...item.fields, pages: manifest?.job_id === item.fields.job_id ? manifest.pages : [] };
+      if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
+      if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
+      docs.push(doc);
+    }
+    return docs.sort((a, b) => (a.origin?.y ?? 0) - (b.origin?.y ?? 0) || a.document_id.localeCompare(b.document_id));
+  }
+
+  onItems() {
+    const docs = this.documents();
+    for (const doc of docs) {
+      const manifest = this.manifests.get(doc.document_id);
+      const wanted = (doc.status === "tiling" || doc.status === "ready") &&
+        (!manifest || manifest.job_id !== doc.job_id || (doc.status === "ready" && manifest.pages.length < doc.page_count));
+      if (wanted) this.refresh(doc.document_id);
+    }
+    for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
+    this.renderDocuments(docs);
+    this.renderNotes();
+  }
+
   async refresh(documentId) {
     if (this.refreshing.has(documentId)) { this.refreshing.set(documentId, "again"); return; }
     this.refreshing.set(documentId, "running");
     try {
-      const doc = await this.api.get(`/workspaces/${this.id}/documents/${documentId}`);
-      this.documents.set(documentId, doc);
-      this.renderDocuments();
+      this.manifests.set(documentId, await this.api.get(`/workspaces/${this.id}/documents/${documentId}`));
+      this.renderDocuments(this.documents());
     } catch (error) {
-      showError(`Could not read a document: ${error.message}`);
+      if (error.status !== 404) showError(`Could not read a document: ${error.message}`); // 404: removed meanwhile
     } finally {
       const again = this.refreshing.get(documentId) === "again";
       this.refreshing.delete(documentId);
@@ -105,23 +131,19 @@ class Workspace {
   }
 
   onProgress({ subject, progress }) {
-    const known = this.documents.get(subject);
-    if (known) Object.assign(known, progress.status === "failed"
-      ? { status: "failed", reason: progress.reason, reason_code: progress.code }
-      : { status: progress.status, page_count: progress.page_count ?? known.page_count,
-          pages_done: progress.pages_done ?? known.pages_done });
-    this.renderDocuments();
-    if (!known || progress.status === "tiling" || progress.status === "ready" || progress.status === "failed") {
-      this.refresh(subject);
-    }
+    if (progress.status === "tiling") this.live.set(subject, progress);
+    this.renderDocuments(this.documents());
+    if (progress.status === "tiling" || progress.status === "ready") this.refresh(subject);
   }
 
-  renderDocuments() {
-    const docs = [...this.documents.values()].filter((d) => d.status !== "awaiting_upload");
-    this.landscape.setDocuments(docs);
+  renderDocuments(docs) {
+    this.landscape.setDocuments(docs.filter((d) => d.origin));
     $("drop-hint").hidden = docs.length > 0;
+    for (const row of $("uploads").querySelectorAll("li[data-doc]")) {
+      if (docs.some((d) => d.document_id === row.dataset.doc)) row.remove(); // listed below from now on
+    }
     const list = $("documents");
-    list.replaceChildren(...docs.sort((a, b) => b.created_at - a.created_at).map((doc) => {
+    list.replaceChildren(...[...docs].sort((a, b) => b.created_at - a.created_at).map((doc) => {
       const item = el("li");
       item.dataset.doc = doc.document_id;
       item.dataset.status = doc.status;
@@ -152,9 +174,8 @@ class Workspace {
         status.textContent = `uploading ${Math.round(fraction * 100)}%`;
       });
       status.textContent = "uploaded: processing";
-      item.dataset.doc = documentId;
-      setTimeout(() => item.remove(), 4000);
-      this.refresh(documentId);
+      item.dataset.doc = documentId; // removed when the document appears in the workspace
+      this.renderDocuments(this.documents());
     } catch (error) {
       item.classList.add("failed");
       bar.remove();
@@ -184,6 +205,10 @@ class Workspace {
       for (const p of detail.presence) this.people.set(p.connection, p);
       this.renderPeople();
     });
+    sync.addEventListener("presence-more", ({ detail }) => {
+      for (const p of detail.presence) this.people.set(p.connection, p);
+      this.renderPeople();
+    });
     sync.addEventListener("presence", ({ detail }) => {
       if (detail.presence.status === "offline") this.people.delete(detail.connection);
       else this.people.set(detail.connection, { user: detail.user, presence: detail.presence });
@@ -192,7 +217,7 @@ class Workspace {
     sync.addEventListener("progress", ({ detail }) => this.onProgress(detail));
     sync.addEventListener("chat", () => this.renderChat());
     sync.addEventListener("outbox", () => this.renderChat());
-    sync.addEventListener("items", () => this.renderNotes());
+    sync.addEventListener("items", () => this.onItems());
     sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
   }
 

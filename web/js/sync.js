@@ -1,10 +1,12 @@
-// One websocket to the message router, kept open: join, resume from the last applied sequence after a drop,
-// ops applied strictly in sequence order (duplicates ignored, gaps filled with `history`), heartbeats, and an
-// outbox so nothing typed while offline is lost or sent twice. Protocol: docs/protocol.md.
+// One websocket to the message router, kept open, running the client algorithm of docs/protocol.md exactly:
+// join (or resume from the last applied sequence), ops applied strictly in sequence order (duplicates ignored,
+// gaps filled with `history`), a heartbeat on a fixed interval, and an outbox whose ops carry op ids, so an op
+// sent again after a drop is stored once.
 
-const HEARTBEAT_MS = 30_000;
 const PONG_TIMEOUT_MS = 10_000;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+const RESEND_AFTER = new Set(["rate_limited", "busy", "internal_error", "access_changed"]);
+const RECENT_CHAT = 100; // ops before the joined state whose chat lines are fetched for context
 
 // A refused websocket upgrade tells the page nothing: notice an expired token before trying.
 function expired(token) {
@@ -16,21 +18,42 @@ function expired(token) {
   }
 }
 
+function newOpId() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+// The item rules (docs/protocol.md, "Items: the rules"): null removes a field, a create starts over.
+export function applyOp(items, op) {
+  const { item_id: id, fields } = op.data;
+  const strip = (values) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null));
+  if (op.kind === "item.create") {
+    items.set(id, { item_id: id, kind: op.data.kind, fields: strip(fields), version: op.seq });
+  } else if (op.kind === "item.update" && items.has(id)) {
+    const item = items.get(id);
+    const merged = { ...item.fields };
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === null) delete merged[name]; else merged[name] = value;
+    }
+    items.set(id, { ...item, fields: merged, version: op.seq });
+  } else if (op.kind === "item.delete") {
+    items.delete(id);
+  }
+}
+
 export class WorkspaceSync extends EventTarget {
   constructor({ url, token, workspace, me }) {
     super();
     Object.assign(this, { url, token, workspace, me });
-    this.lastSeq = null; // the highest sequence applied, with nothing missing below it
-    this.items = new Map(); // item_id -> {item_id, kind, fields}
-    this.chats = new Map(); // seq -> chat op
-    this.ahead = new Map(); // ops received past a gap, by sequence
-    this.outbox = []; // {id, action, body, text?}: not yet acknowledged, in the order they were made
-    this.claimed = new Set(); // sequences of my chats already matched to an outbox entry after a drop
+    this.applied = null; // the highest sequence applied, with every one below it applied too
+    this.items = new Map(); // item_id -> {item_id, kind, fields, version}
+    this.chats = new Map(); // seq -> chat op (applied ones, and recent ones from before the join)
+    this.pending = new Map(); // ops received but not applied yet (before the welcome, or past a gap)
+    this.outbox = []; // {opId, body, sent}: not answered yet, in the order they were made
     this.role = null;
+    this.heartbeatMs = 18_000;
     this.ws = null;
-    this.connected = false;
+    this.welcomed = false;
     this.attempt = 0;
-    this.nextId = 1;
     this.historyAsked = false;
     this.closed = false;
     window.addEventListener("offline", () => this.drop("the browser went offline"));
@@ -44,7 +67,7 @@ export class WorkspaceSync extends EventTarget {
     this.drop("closed");
   }
 
-  // --- connection -------------------------------------------------------------------------------------
+  // --- connection (steps 1 and 3) ----------------------------------------------------------------------
   open() {
     if (this.closed || this.ws) return;
     if (expired(this.token)) {
@@ -54,20 +77,26 @@ export class WorkspaceSync extends EventTarget {
     if (!navigator.onLine) return this.emit("connection", { state: "offline", reason: "the browser is offline" });
     const query = new URLSearchParams({ token: this.token, workspace: this.workspace });
     const ws = (this.ws = new WebSocket(`${this.url}/?${query}`));
-    ws.onopen = () => this.send({ action: "join", workspace: this.workspace,
-                                  ...(this.lastSeq === null ? {} : { since: this.lastSeq }) });
+    ws.onopen = () => this.join();
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));
     ws.onclose = (event) => { if (this.ws === ws) this.drop(`closed (${event.code})`); };
     ws.onerror = () => {}; // a close always follows; the banner says what happened
   }
 
+  join() {
+    this.welcomed = false;
+    this.send({ action: "join", id: "join", workspace: this.workspace,
+                ...(this.applied === null ? {} : { since: this.applied }) });
+  }
+
   drop(reason) {
     const ws = this.ws;
     this.ws = null;
-    this.connected = false;
+    this.welcomed = false;
     this.historyAsked = false;
-    clearTimeout(this.heartbeat);
+    clearInterval(this.heartbeat);
     clearTimeout(this.pongTimer);
+    for (const entry of this.outbox) entry.sent = false; // sent again, same op id, after the next welcome
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
       try { ws.close(); } catch { /* already closing */ }
@@ -92,162 +121,186 @@ export class WorkspaceSync extends EventTarget {
     return true;
   }
 
-  beat() {
-    clearTimeout(this.heartbeat);
-    this.heartbeat = setTimeout(() => {
+  startHeartbeat() {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
       this.send({ action: "ping", workspace: this.workspace });
+      clearTimeout(this.pongTimer);
       this.pongTimer = setTimeout(() => this.drop("no answer to the heartbeat"), PONG_TIMEOUT_MS);
-    }, HEARTBEAT_MS);
+    }, this.heartbeatMs);
   }
 
   // --- what the server says ---------------------------------------------------------------------------
   receive(msg) {
-    this.beat();
     switch (msg.action) {
       case "welcome": return this.welcome(msg);
+      case "state": return this.statePage(msg);
       case "op": return this.feed([msg.op]);
       case "ack": return this.acked(msg);
       case "history":
         this.historyAsked = false;
-        this.feed(msg.ops, msg.more);
-        return this.settle(msg.more);
-      case "pong":
-        clearTimeout(this.pongTimer);
-        if (this.lastSeq !== null && msg.latest_seq > this.lastSeq) this.askHistory();
-        return;
+        this.feed(msg.ops);
+        if (msg.more) this.askHistory();
+        return undefined;
+      case "pong": return this.pong(msg);
       case "presence": return this.emit("presence", msg);
+      case "presence.list":
+        this.emit("presence-more", msg);
+        if (msg.presence_more) this.send({ action: "presence.list", workspace: this.workspace, after: msg.presence_next });
+        return undefined;
       case "progress": return this.emit("progress", msg);
       case "error": return this.failed(msg);
-      default: return undefined;
+      default:
+        // API Gateway's own answer when the function failed: no action, no id. What is outstanding is unknown.
+        if (msg.message === "Internal server error") return this.retryOutstanding();
+        return undefined;
     }
   }
 
+  // Step 2.
   welcome(msg) {
-    const fresh = this.lastSeq === null;
-    this.connected = true;
     this.attempt = 0;
     this.role = msg.role;
+    this.heartbeatMs = msg.heartbeat_ms || this.heartbeatMs;
     this.emit("connection", { state: "connected" });
     this.emit("presence-all", msg);
-    if (fresh) {
-      this.lastSeq = msg.state.seq;
-      for (const item of msg.state.items) this.items.set(item.item_id, item);
-      this.emit("items", { all: true });
-      // Recent chat, for context: ops at or below the state's sequence only add chat lines.
-      this.send({ action: "history", workspace: this.workspace, after: Math.max(0, this.lastSeq - 100), limit: 100 });
-      this.historyAsked = true;
-      return this.settle(false);
+    if (msg.presence_more) this.send({ action: "presence.list", workspace: this.workspace, after: msg.presence_next });
+    this.startHeartbeat();
+    if (msg.state) {
+      if (msg.reset) this.chats.clear();
+      this.items = new Map();
+      this.loading = { seq: msg.state.seq };
+      return this.statePage(msg.state);
     }
-    this.feed(msg.ops || [], msg.more);
-    return this.settle(Boolean(msg.more));
+    this.welcomed = true;
+    this.feed(msg.ops || []);
+    if (msg.more) this.askHistory();
+    return this.ready();
   }
 
-  // After a (re)join or a history page: once caught up, send what is still unconfirmed.
-  settle(more) {
-    if (more || this.ahead.size) return this.askHistory();
-    if (!this.connected) return undefined;
-    for (const entry of this.outbox) {
-      if (entry.sentOn === this.ws) continue;
-      if (this.delivered(entry)) continue;
-      entry.sentOn = this.ws;
-      this.send({ ...entry.body, id: entry.id });
+  statePage(page) {
+    if (!this.loading || page.seq !== this.loading.seq) return undefined;
+    for (const item of page.items) this.items.set(item.item_id, item);
+    if (page.more) {
+      return this.send({ action: "state", id: "state", workspace: this.workspace, seq: this.loading.seq,
+                         after: page.next });
     }
-    this.outbox = this.outbox.filter((e) => !e.done);
+    const fresh = this.applied === null || this.chats.size === 0;
+    this.applied = this.loading.seq;
+    this.loading = null;
+    this.welcomed = true;
+    for (const seq of [...this.pending.keys()]) if (seq <= this.applied) this.pending.delete(seq);
+    this.emit("items", { all: true });
+    if (fresh && this.applied > 0) {
+      // The chat just before the join, for context (its ops are already in the state).
+      this.send({ action: "history", id: "history", workspace: this.workspace,
+                  after: Math.max(0, this.applied - RECENT_CHAT), limit: RECENT_CHAT });
+      this.historyAsked = true;
+    }
+    this.feed([]);
+    return this.ready();
+  }
+
+  // After a welcome is handled: step 6, the outbox goes out again, in order, with the same op ids.
+  ready() {
+    for (const entry of this.outbox) if (!entry.sent) this.transmit(entry);
     return this.emit("outbox", {});
   }
 
-  // A message sent before a drop whose ack never came may still have reached the router: look for it.
-  delivered(entry) {
-    if (!entry.sentOn) return false;
-    if (entry.body.action === "chat") {
-      for (const [seq, op] of this.chats) {
-        if (seq > entry.baseSeq && op.by === this.me && op.data.text === entry.body.text && !this.claimed.has(seq)) {
-          this.claimed.add(seq);
-          entry.done = true;
-          return true;
-        }
+  pong(msg) {
+    clearTimeout(this.pongTimer);
+    if (!this.welcomed || typeof msg.latest_seq !== "number") return;
+    if (msg.latest_seq < this.applied) { // the log was reset: this replica is not the workspace's any more
+      this.applied = null;
+      this.items = new Map();
+      this.chats.clear();
+      this.pending.clear();
+      this.emit("items", { all: true });
+      this.emit("chat", {});
+      this.join();
+    } else if (msg.latest_seq > this.applied) {
+      this.askHistory();
+    }
+  }
+
+  // --- ops, strictly in sequence order (step 4) ---------------------------------------------------------
+  feed(ops) {
+    let changedItems = false;
+    let changedChat = false;
+    for (const op of ops) {
+      if (this.welcomed && op.seq <= this.applied) {
+        // Already applied (a duplicate), or chat from before the join: only chat lines are added.
+        if (op.kind === "chat" && !this.chats.has(op.seq)) { this.chats.set(op.seq, op); changedChat = true; }
+        continue;
       }
-      return false;
+      this.pending.set(op.seq, op);
     }
-    if (entry.body.action === "item.create" && this.items.has(entry.body.item_id)) {
-      entry.done = true; // updates and deletes are safe to repeat: the same value again changes nothing
-      return true;
+    if (!this.welcomed) return;
+    while (this.pending.has(this.applied + 1)) {
+      const op = this.pending.get(this.applied + 1);
+      this.pending.delete(op.seq);
+      this.applied = op.seq;
+      if (op.kind === "chat") { this.chats.set(op.seq, op); changedChat = true; } else { applyOp(this.items, op); changedItems = true; }
     }
-    return false;
+    if (changedChat) this.emit("chat", {});
+    if (changedItems) this.emit("items", {});
+    if (this.pending.size) this.askHistory();
   }
 
   askHistory() {
-    if (this.historyAsked || !this.connected) return;
+    if (this.historyAsked || !this.welcomed) return;
     this.historyAsked = true;
-    this.send({ action: "history", workspace: this.workspace, after: this.lastSeq, limit: 100 });
+    this.send({ action: "history", id: "history", workspace: this.workspace, after: this.applied, limit: 200 });
   }
 
+  // --- what this client writes (step 6) ---------------------------------------------------------------
   acked(msg) {
-    const entry = this.outbox.find((e) => e.id === msg.id);
+    const entry = this.outbox.find((e) => e.opId === msg.id);
     if (entry) {
-      entry.done = true;
       this.outbox = this.outbox.filter((e) => e !== entry);
-      if (entry.body.action === "chat") this.claimed.add(msg.seq);
       this.emit("outbox", {});
     }
     this.feed([msg.op]);
   }
 
   failed(msg) {
-    const entry = msg.id && this.outbox.find((e) => e.id === msg.id);
+    const entry = msg.id && this.outbox.find((e) => e.opId === msg.id);
     const code = msg.error?.code;
-    if (entry && code === "rate_limited") {
-      entry.sentOn = null;
-      setTimeout(() => this.settle(false), 1000);
+    if (entry && RESEND_AFTER.has(code)) {
+      const wait = Number((/retry in (\d+) ms/.exec(msg.error.message || "") || [])[1]) || 1000;
+      entry.sent = false;
+      setTimeout(() => { if (this.welcomed && !entry.sent && this.outbox.includes(entry)) this.transmit(entry); }, wait);
       return;
     }
     if (entry) {
       this.outbox = this.outbox.filter((e) => e !== entry);
       this.emit("outbox", {});
     }
+    if (msg.id === "history" || msg.id === "state" || msg.id === "join") {
+      // A read refused for a moment (rate_limited, busy): ask again; anything else is shown.
+      this.historyAsked = false;
+      if (RESEND_AFTER.has(code)) {
+        setTimeout(() => (msg.id === "history" ? this.askHistory() : this.join()), 1000);
+        return;
+      }
+    }
     this.emit("error", { code, message: msg.error?.message || "the server refused a message" });
   }
 
-  // --- ops, strictly in sequence order ----------------------------------------------------------------
-  feed(ops, more = false) {
-    let changedItems = false;
-    let changedChat = false;
-    for (const op of ops) {
-      if (op.seq <= this.lastSeq) {
-        // Already applied (a duplicate), or chat from before this client joined: only chat lines are added.
-        if (op.kind === "chat" && !this.chats.has(op.seq)) { this.chats.set(op.seq, op); changedChat = true; }
-        continue;
-      }
-      this.ahead.set(op.seq, op);
-    }
-    while (this.ahead.has(this.lastSeq + 1)) {
-      const op = this.ahead.get(this.lastSeq + 1);
-      this.ahead.delete(op.seq);
-      this.lastSeq = op.seq;
-      if (op.kind === "chat") { this.chats.set(op.seq, op); changedChat = true; } else { this.apply(op); changedItems = true; }
-    }
-    if (changedChat) this.emit("chat", {});
-    if (changedItems) this.emit("items", {});
-    if (this.ahead.size && !more) this.askHistory();
+  retryOutstanding() {
+    this.historyAsked = false;
+    if (this.loading) this.join(); // a state page was lost: start the join again
+    for (const entry of this.outbox) if (entry.sent) { entry.sent = false; setTimeout(() => this.ready(), 1000); }
   }
 
-  apply(op) {
-    const { item_id: id, fields } = op.data;
-    const item = this.items.get(id);
-    if (op.kind === "item.create") {
-      this.items.set(id, { item_id: id, kind: op.data.kind, fields: { ...(item?.fields || {}), ...fields } });
-    } else if (op.kind === "item.update" && item) {
-      item.fields = { ...item.fields, ...fields };
-    } else if (op.kind === "item.delete") {
-      this.items.delete(id);
-    }
+  transmit(entry) {
+    entry.sent = this.send({ ...entry.body, id: entry.opId, op_id: entry.opId });
   }
 
-  // --- what this client does --------------------------------------------------------------------------
   submit(body) {
-    const entry = { id: `c${this.nextId++}`, body: { ...body, workspace: this.workspace }, baseSeq: this.lastSeq ?? 0 };
+    const entry = { opId: newOpId(), body: { ...body, workspace: this.workspace }, sent: false };
     this.outbox.push(entry);
-    if (this.connected && this.send({ ...entry.body, id: entry.id })) entry.sentOn = this.ws;
+    if (this.welcomed) this.transmit(entry);
     this.emit("outbox", {});
     return entry;
   }
@@ -258,7 +311,9 @@ export class WorkspaceSync extends EventTarget {
 
   updateItem(item_id, fields) { return this.submit({ action: "item.update", item_id, fields }); }
 
-  presence(body) { return this.connected && this.send({ action: "presence", workspace: this.workspace, ...body }); }
+  deleteItem(item_id) { return this.submit({ action: "item.delete", item_id }); }
+
+  presence(body) { return this.welcomed && this.send({ action: "presence", workspace: this.workspace, ...body }); }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 }

@@ -1,0 +1,51 @@
+"""Who is in each workspace, as this function instance last read it: the list an op is sent to.
+
+Reading the workspace's connections for every op was half of the emulator's work per op, and a list kept for a
+while would miss a member who has just joined. So each list is read together with the workspace's audience
+version (the count of joins, log_ports.OpLog.audience), and the op is stored only if that version still holds,
+in the same write (AudienceChanged otherwise: read again, store again). A join binds the connection first and
+counts itself second, so a list read at version V includes everyone counted in V, and anyone counted after
+makes a write at V fail. Every op stored after a join is therefore sent to the joiner; every op before it is
+in the joiner's state. Leaves are not counted: a connection that left may get an op for a little while more
+(at most `max_age_s`), which it ignores, and one that is gone answers 410.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from chalicelib.ports import ConnectionStore
+from chalicelib.services.workspace_log import WorkspaceLog
+
+
+@dataclass(frozen=True)
+class Audience:
+    version: int
+    connections: list[str]
+    read_at: float
+
+
+class Audiences:
+    def __init__(self, log: WorkspaceLog, connections: ConnectionStore, max_age_s: float = 30.0,
+                 max_workspaces: int = 256) -> None:
+        self._log = log
+        self._connections = connections
+        self._max_age = max_age_s
+        self._max = max_workspaces
+        self._known: OrderedDict[str, Audience] = OrderedDict()
+
+    def of(self, workspace_id: str) -> Audience:
+        known = self._known.get(workspace_id)
+        if known is None or time.monotonic() - known.read_at > self._max_age:
+            version = self._log.audience(workspace_id)  # first: the list read after it holds everyone counted
+            known = Audience(version, self._connections.in_workspace(workspace_id), time.monotonic())
+            self._known[workspace_id] = known
+            while len(self._known) > self._max:
+                self._known.popitem(last=False)
+        self._known.move_to_end(workspace_id)
+        return known
+
+    def forget(self, workspace_id: str) -> None:
+        self._known.pop(workspace_id, None)

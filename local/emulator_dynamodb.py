@@ -1,0 +1,225 @@
+"""Five changes to the emulator's DynamoDB, about what a real table guarantees, what it costs, and what
+really fails.
+
+1. One request at a time. moto's server is threaded and its conditional writes read, check and write in
+   separate steps: two requests racing for one key could both pass `attribute_not_exists` and one write
+   would silently replace the other. DynamoDB applies a conditional write atomically, and the op log's
+   correctness rests on that (chalicelib/adapters/dynamo_oplog.py), so DynamoDB requests are serialized here.
+2. Transactions that cost what they touch. moto 5.2 deep-copies every table a TransactWriteItems names, to
+   roll back on failure: with a few thousand ops and pages stored, one transaction took tens of milliseconds,
+   and every op is one. Here the conditions are all checked first, against the state before the transaction
+   (as DynamoDB does), and the writes applied only if all hold; what is rolled back is the items it wrote.
+3. Queries that read one partition. moto 5.2 answers every Query by sorting every item of the table, then
+   filtering: each op's catch-up read cost O(all ops of all workspaces), and slowed as the log grew. Here a
+   Query on the table reads its partition only, and one on an index skips the sort it redoes anyway.
+4. Condition expressions parsed once. moto parses each one twice per request (to validate, then to evaluate),
+   with a pure-Python lexer: 2.5 ms of a 3.6 ms transaction. The parse of one (expression, names, values) is
+   kept and reused: the tree is evaluated against items, never changed.
+5. Failures on purpose, for tests: rules in the JSON file named by KALEXO_EMULATOR_FAULTS (re-read when it
+   changes) make matching requests answer 500 InternalServerError, either `before` doing anything or `after`
+   doing it (the write happened, the caller cannot know: what a timeout looks like to a client):
+   [{"action": "TransactWriteItems", "contains": "kalexo-local-ops", "when": "after", "probability": 0.2,
+     "count": 10}]
+   `contains` is matched against the request body; `count` bounds how many requests the rule fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Rule:
+    action: str
+    contains: str
+    when: str
+    probability: float
+    left: int
+
+    def matches(self, action: str, body: str) -> bool:
+        return self.left > 0 and action == self.action and self.contains in body and \
+            random.random() < self.probability  # noqa: S311 (a test harness, not security)
+
+
+class FaultRules:
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._mtime = 0.0
+        self._rules: list[Rule] = []
+        self.injected = 0
+
+    def pick(self, action: str, body: str) -> Rule | None:
+        self._reload()
+        for rule in self._rules:
+            if rule.matches(action, body):
+                rule.left -= 1
+                self.injected += 1
+                return rule
+        return None
+
+    def _reload(self) -> None:
+        if not self._path:
+            return
+        try:
+            mtime = os.stat(self._path).st_mtime
+        except FileNotFoundError:
+            self._rules, self._mtime = [], 0.0
+            return
+        if mtime == self._mtime:
+            return
+        self._mtime = mtime
+        with open(self._path) as f:
+            raw = json.load(f)
+        self._rules = [Rule(str(r["action"]), str(r.get("contains", "")), str(r.get("when", "before")),
+                            float(r.get("probability", 1.0)), int(r.get("count", 1_000_000))) for r in raw]
+
+
+def _injected_error() -> Any:
+    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+                       "message": "fault injected by the local emulator"})
+    return 500, {"Content-Type": "application/x-amz-json-1.0", "status": 500}, body
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's DynamoDBBackend.transact_write_items, checking first and writing after (see 2. above)."""
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    errors: list[Any] = []
+    writes: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []  # (kind, table, key, op)
+    seen: set[str] = set()
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        kind, op = next(iter(item.items()))
+        table = self.get_table(op["TableName"])
+        if kind == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        identity = f"{op['TableName']}|{sorted(key.items())}"
+        if identity in seen:
+            raise MultipleTransactionsException()
+        seen.add(identity)
+        current = self.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        if condition is not None and not get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current):
+            old = current.to_json()["Attributes"] if current is not None and \
+                op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+            continue
+        errors.append((None, None, None))
+        if kind != "ConditionCheck":
+            writes.append((kind, op["TableName"], key, op))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    before = [(name, key, self.get_item(name, key)) for _, name, key, _ in writes]
+    before = [(name, key, copy.deepcopy(old.to_json()["Attributes"]) if old is not None else None)
+              for name, key, old in before]
+    try:
+        for kind, name, key, op in writes:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if kind == "Put":
+                self.put_item(name, op["Item"], expression_attribute_names=names,
+                              expression_attribute_values=values, overwrite=True)
+            elif kind == "Delete":
+                self.delete_item(name, key)
+            else:
+                self.update_item(name, key, update_expression=op["UpdateExpression"],
+                                 expression_attribute_names=names, expression_attribute_values=values)
+    except Exception:
+        for name, key, old in reversed(before):  # what this transaction wrote goes back to what it was
+            if old is None:
+                self.delete_item(name, key)
+            else:
+                self.put_item(name, old, overwrite=True)
+        raise
+
+
+def _partition_query(original: Any) -> Any:
+    """Table.query with `all_items` narrowed to what the query can match (see 3. above)."""
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name is None and self.range_key_attr is not None and hash_key is not None:
+            partition = self.items.get(hash_key)
+            candidates = list(partition.values()) if partition else []
+        elif self.range_key_attr is not None:
+            candidates = [item for partition in self.items.values() for item in partition.values()]
+        else:
+            candidates = list(self.items.values())
+        self.all_items = lambda: candidates  # the instance attribute shadows the method for this call only
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
+def _remember_parses() -> None:
+    """ConditionExpressionParser.parse, once per (expression, names, values) (see 4. above)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    known: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        key = (self.condition_expression, json.dumps(self.expression_attribute_names, sort_keys=True),
+               json.dumps(self.expression_attribute_values, sort_keys=True, default=str))
+        hit = known.get(key)
+        if hit is None:
+            hit = (original(self), list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            if len(known) < 10_000:
+                known[key] = hit
+        self.expr_attr_names_found, self.expr_attr_values_found = list(hit[1]), list(hit[2])
+        return hit[0]
+
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+
+def install() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "kalexo_serialized", False):
+        return  # once per process
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+    _remember_parses()
+    rules = FaultRules(os.environ.get("KALEXO_EMULATOR_FAULTS"))
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        action = self.get_endpoint_name(self.headers) or ""
+        body = self.body if isinstance(self.body, str) else (self.body or b"").decode("utf-8", "replace")
+        with _lock:
+            rule = rules.pick(action, body)
+            if rule is not None and rule.when == "before":
+                return _injected_error()
+            result = original(self)
+            if rule is not None and rule.when == "after" and int(result[0]) < 300:
+                return _injected_error()
+            return result
+
+    call_action.kalexo_serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
