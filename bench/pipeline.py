@@ -24,7 +24,7 @@ from typing import Any
 import requests
 from websockets.sync.client import connect
 
-from bench.router_load import _emulator_requests
+from bench.router_fanout import _emulator_requests
 from bench.tiling_inputs import a0_sheet, report_pdf
 from tests.e2e.stack import LocalStack, start_stack, stop_stack
 

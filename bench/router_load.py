@@ -32,7 +32,7 @@ from tests.e2e.api_client import Api
 from tests.e2e.stack import start_stack, stop_stack
 from tests.ports import free_port
 
-USERS = ("alice", "bob", "vera")
+USERS = ("alice",)
 
 
 @dataclass
@@ -40,6 +40,7 @@ class Run:
     acks: list[float] = field(default_factory=list)  # ms from send to ack
     deliveries: list[float] = field(default_factory=list)  # ms from send to a receipt elsewhere
     sent_at: dict[str, float] = field(default_factory=dict)  # message id -> wall time sent
+    measured: set[str] = field(default_factory=set)  # ids sent while measuring: their receipts count, when they come
     receipts: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     measuring: bool = False
@@ -70,7 +71,7 @@ async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool,
                 elif action == "op":
                     text = message["op"]["data"].get("text", "")
                     mid = text.split(":")[1] if text.startswith("m:") else ""
-                    if mid in run.sent_at and run.measuring:
+                    if mid in run.measured:
                         run.deliveries.append((time.time() - run.sent_at[mid]) * 1000)
                         run.receipts[mid] = run.receipts.get(mid, 0) + 1
 
@@ -82,6 +83,8 @@ async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool,
                 done = waiting[mid] = asyncio.get_running_loop().create_future()
                 started = time.monotonic()
                 run.sent_at[mid] = time.time()
+                if run.measuring:
+                    run.measured.add(mid)
                 await ws.send(json.dumps(make(mid)))
                 await asyncio.wait_for(done, timeout=30)
                 if run.measuring:
@@ -110,8 +113,7 @@ async def _measure(url_of: Callable[[int], str], join: dict[str, Any] | None, ma
 
 
 def _row(name: str, run: Run, rate: float, connections: int) -> dict[str, float]:
-    measured = [mid for mid in run.sent_at if mid in run.receipts]
-    lost = sum(connections - 1 - run.receipts[mid] for mid in measured)
+    lost = sum(connections - 1 - run.receipts.get(mid, 0) for mid in run.measured)
     row = {"ops_per_s": rate, "ack_p50": pct(run.acks, 50), "ack_p95": pct(run.acks, 95), "ack_p99": pct(run.acks, 99),
            "delivery_p50": pct(run.deliveries, 50), "delivery_p95": pct(run.deliveries, 95),
            "delivery_p99": pct(run.deliveries, 99), "lost": lost, "errors": sum(run.errors.values())}
@@ -143,6 +145,17 @@ async def _bare(writers: int, watchers: int, seconds: float) -> tuple[Run, float
                               lambda mid: {"action": "chat", "id": mid, "text": f"m:{mid}"}, writers, watchers, seconds)
 
 
+def _url(ws: str, token: str) -> Callable[[int], str]:
+    return lambda _: f"{ws}/?token={token}"
+
+
+def _chat(workspace: str) -> Callable[[str], dict[str, Any]]:
+    def make(mid: str) -> dict[str, Any]:
+        return {"action": "chat", "workspace": workspace, "id": mid, "op_id": mid, "text": f"m:{mid}"}
+
+    return make
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--writers", default="1,4,16", help="numbers of concurrent writers, one run each")
@@ -170,13 +183,9 @@ def main() -> None:
             for writers in counts:
                 workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"load {writers}"},
                                      status=201)["workspace_id"]
-                tokens = [stack.token(USERS[0]) for _ in range(writers + args.watchers)]
-                run, rate = asyncio.run(_measure(
-                    lambda i, tokens=tokens: f"{stack.ws}/?token={tokens[i]}",
-                    {"action": "join", "workspace": workspace},
-                    lambda mid, workspace=workspace: {"action": "chat", "workspace": workspace, "id": mid,
-                                                      "op_id": mid, "text": f"m:{mid}"},
-                    writers, args.watchers, args.seconds))
+                token = stack.token(USERS[0])
+                run, rate = asyncio.run(_measure(_url(stack.ws, token), {"action": "join", "workspace": workspace},
+                                                 _chat(workspace), writers, args.watchers, args.seconds))
                 results["stack"][str(writers)] = _row(f"local stack, {writers} writer(s)", run, rate,
                                                       writers + args.watchers)
         finally:

@@ -68,8 +68,10 @@ def _remember_handler_methods() -> None:
     import functools
 
     import moto.core.responses
+    import moto.core.utils
 
-    moto.core.responses.method_names_from_class = functools.cache(moto.core.responses.method_names_from_class)
+    moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[attr-defined]
+        moto.core.utils.method_names_from_class)
 
 
 def main(argv: list[str]) -> None:

@@ -90,16 +90,42 @@ def _injected_error() -> Any:
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto's DynamoDBBackend.transact_write_items, checking first and writing after (see 2. above)."""
-    from moto.dynamodb.exceptions import (
-        MultipleTransactionsException,
-        TooManyTransactionsException,
-        TransactionCanceledException,
-        TransactWriteSingleOpException,
-    )
-    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import TooManyTransactionsException, TransactionCanceledException
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    errors, writes = _check_all(self, transact_items)
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    before = []
+    for _, name, key, _ in writes:
+        old = self.get_item(name, key)
+        before.append((name, key, copy.deepcopy(old.to_json()["Attributes"]) if old is not None else None))
+    try:
+        for kind, name, key, op in writes:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if kind == "Put":
+                self.put_item(name, op["Item"], expression_attribute_names=names,
+                              expression_attribute_values=values, overwrite=True)
+            elif kind == "Delete":
+                self.delete_item(name, key)
+            else:
+                self.update_item(name, key, update_expression=op["UpdateExpression"],
+                                 expression_attribute_names=names, expression_attribute_values=values)
+    except Exception:
+        for name, key, old_item in reversed(before):  # what this transaction wrote goes back to what it was
+            if old_item is None:
+                self.delete_item(name, key)
+            else:
+                self.put_item(name, old_item, overwrite=True)
+        raise
+
+
+def _check_all(self: Any, transact_items: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """Every part's condition against the state before the transaction: (CancellationReasons, the writes)."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import MultipleTransactionsException, TransactWriteSingleOpException
+
     errors: list[Any] = []
     writes: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []  # (kind, table, key, op)
     seen: set[str] = set()
@@ -108,12 +134,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             raise TransactWriteSingleOpException
         kind, op = next(iter(item.items()))
         table = self.get_table(op["TableName"])
-        if kind == "Put":
-            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-            if table.range_key_attr is not None:
-                key[table.range_key_attr] = op["Item"][table.range_key_attr]
-        else:
-            key = op["Key"]
+        key = op["Key"] if kind != "Put" else {
+            name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name is not None}
         identity = f"{op['TableName']}|{sorted(key.items())}"
         if identity in seen:
             raise MultipleTransactionsException()
@@ -129,29 +151,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         errors.append((None, None, None))
         if kind != "ConditionCheck":
             writes.append((kind, op["TableName"], key, op))
-    if any(code is not None for code, _, _ in errors):
-        raise TransactionCanceledException(errors)
-    before = [(name, key, self.get_item(name, key)) for _, name, key, _ in writes]
-    before = [(name, key, copy.deepcopy(old.to_json()["Attributes"]) if old is not None else None)
-              for name, key, old in before]
-    try:
-        for kind, name, key, op in writes:
-            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            if kind == "Put":
-                self.put_item(name, op["Item"], expression_attribute_names=names,
-                              expression_attribute_values=values, overwrite=True)
-            elif kind == "Delete":
-                self.delete_item(name, key)
-            else:
-                self.update_item(name, key, update_expression=op["UpdateExpression"],
-                                 expression_attribute_names=names, expression_attribute_values=values)
-    except Exception:
-        for name, key, old in reversed(before):  # what this transaction wrote goes back to what it was
-            if old is None:
-                self.delete_item(name, key)
-            else:
-                self.put_item(name, old, overwrite=True)
-        raise
+    return errors, writes
 
 
 def _partition_query(original: Any) -> Any:

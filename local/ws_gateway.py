@@ -65,7 +65,7 @@ class WebsocketGateway:
         """Chalice's route selection expression is $request.body.action; unmatched keys go to $default."""
         try:
             action = json.loads(data).get("action") if isinstance(data, str) else None
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested too deep
             action = None
         if isinstance(action, str) and action in self._routes and not action.startswith("$"):
             return action

@@ -7,9 +7,9 @@ from functools import cached_property
 
 from chalicelib.composition.core import CoreParts
 from chalicelib.domain.token_bucket import TokenBuckets
+from chalicelib.services.audience import Audiences
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.fanout import Fanout, OpPublisher
-from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout_overflow import FanoutChunks
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.router import MessageRouter

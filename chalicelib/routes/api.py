@@ -13,6 +13,7 @@ import fastjsonschema
 from chalice.app import Blueprint, Response
 
 from chalicelib.container import get_container
+from chalicelib.domain import strict_json
 from chalicelib.domain.errors import ApiError, BadRequest, PayloadTooLarge
 from chalicelib.domain.events import Event
 from chalicelib.routes.errors import error_response
@@ -116,9 +117,9 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
     if raw is not None and len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}", code="bad_json") from exc
+        body = strict_json.loads(raw or b"null")  # no NaN or Infinity, bounded nesting: as the websocket API
+    except strict_json.JsonRefused as exc:
+        raise BadRequest(f"the body is not JSON this API accepts: {exc}", code="bad_json") from exc
     try:
         _validator(op)(body)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -188,7 +189,9 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
                 return error_response(exc.status, exc.code, exc.message)
             if status == 204:
                 return Response(status_code=204, body="")
-            return Response(status_code=status, body=result, headers={"Content-Type": "application/json"})
+            # Written strictly (no NaN or Infinity), as the websocket API writes.
+            return Response(status_code=status, body=strict_json.dumps(result),
+                            headers={"Content-Type": "application/json"})
 
         view.__name__ = fn.__name__
         # Any content type reaches the view, which answers in the API's own error shape (Chalice's 415

@@ -12,8 +12,8 @@ from typing import Any
 from chalicelib.domain import strict_json
 from chalicelib.domain.ops import OpError
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.ports import ConnectionStore
 from chalicelib.log_ports import AudienceChanged
+from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout import OpPublisher

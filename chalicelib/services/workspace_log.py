@@ -29,10 +29,25 @@ from chalicelib.observability import logger
 
 SNAPSHOT_EVERY = 200  # ops between snapshots: catching up from one replays fewer than this
 CATCH_UP_PAGE = 500
-MAX_ATTEMPTS = 60  # lost races before a writer gives up with `busy` (each lost race means another op stored)
+MAX_ATTEMPTS = 200  # lost races before a writer gives up with `busy` (each lost race means another op stored)
+CONTENDED_S = 1.0  # after a lost race, this instance reads the log before every write for this long
 BACKOFF_S = 0.003  # about one write's round trip (jitter, not a growing backoff: that starves the losers)
 
 Make = Callable[[WorkspaceState], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One op being written: what to make it from, and what its store must check."""
+
+    workspace_id: str
+    kind: str
+    by: str
+    make: Make
+    op_id: str | None
+    grant: WriteGrant | None
+    audience: int | None
+    claim: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class WorkspaceLog:
         self._states: OrderedDict[str, WorkspaceState] = OrderedDict()
         self._past: OrderedDict[tuple[str, int], WorkspaceState] = OrderedDict()  # for paged state reads
         self._last_written: dict[str, int] = {}  # workspace -> the last sequence this instance stored
+        self._lost_at: dict[str, float] = {}  # workspace -> when this instance last lost a race there
         # One instance runs one invocation at a time on Lambda; the local REST server runs requests in threads.
         self._locks = [threading.Lock() for _ in range(16)]
 
@@ -66,7 +82,8 @@ class WorkspaceLog:
                   grant: WriteGrant | None = None, audience: int | None = None) -> Appended | None:
         """Like append, with the op's data made from the state it will follow (a document's placement is), or
         nothing appended when `make` returns None (the change is there already)."""
-        claim = f"{by}#{op_id}" if op_id else f"~{uuid.uuid4().hex}"  # a retried request is recognised too
+        write = _Write(workspace_id, kind, by, make, op_id, grant, audience,
+                       f"{by}#{op_id}" if op_id else f"~{uuid.uuid4().hex}")  # a retried request is recognised too
         with self._lock(workspace_id):
             # When this instance wrote the last op it knows of (one person typing, the common case), its state
             # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
@@ -74,41 +91,26 @@ class WorkspaceLog:
             # nothing was stored since, so the check below was against the exact state the op follows. Otherwise
             # it catches up first: one read brings every op the others stored.
             state = self._states.get(workspace_id)
-            if state is not None and self._last_written.get(workspace_id) != state.seq:
-                state = None
+            contended = time.monotonic() - self._lost_at.get(workspace_id, -60.0) < CONTENDED_S
+            if state is not None and (contended or self._last_written.get(workspace_id) != state.seq):
+                state = None  # while writers race, a winner must not keep the edge of a state it need not read
             behind = 0
             for attempt in range(MAX_ATTEMPTS):
                 if state is None or behind >= 2:
                     state, behind = self._catch_up(workspace_id), 0
+                op = self._next_op(state, write)
+                if not isinstance(op, Op):
+                    return op  # nothing to do, or the op id's original
                 try:
-                    data = make(state)
-                    if data is None:
-                        return None
-                    shaped = op_rules.shape(kind, data)
-                    state.check(kind, shaped, by)
-                except OpError:
-                    found = self._oplog.claimed(workspace_id, claim) if op_id else None
-                    if found is None:
-                        raise
-                    return self._duplicate(workspace_id, found)  # a resend whose original changed the state
-                op = Op(state.seq + 1, kind, by, int(time.time() * 1000), shaped, op_id)
-                try:
-                    self._oplog.append(workspace_id, op, claim, grant, audience)
+                    self._oplog.append(workspace_id, op, write.claim, grant, audience)
                 except DuplicateOp as duplicate:
                     return self._duplicate(workspace_id, duplicate.seq)
                 except GrantRevoked as exc:
                     raise OpError("access_changed", "your access to this workspace changed") from exc
                 except SeqTaken as lost:
                     behind += 1
-                    if lost.winner is not None and lost.winner.seq == state.seq + 1:
-                        state.apply(lost.winner)  # the op that won this sequence: no need to read it again
-                    else:
-                        state = None  # catch up
-                    # The first loss is retried at once (the state is current again); after that the writer reads
-                    # every op it missed in one query, and steps back a random moment so that writers that lost
-                    # together do not all collide at the next sequence again.
-                    if attempt >= 1:
-                        time.sleep(random.uniform(0, BACKOFF_S))  # noqa: S311 (jitter)
+                    self._lost_at[workspace_id] = time.monotonic()
+                    state = self._lost(state, lost, attempt)
                     continue
                 except LogDiverged:
                     logger.warning("the op log is behind this instance's view; reloading",
@@ -116,13 +118,45 @@ class WorkspaceLog:
                     self._states.pop(workspace_id, None)
                     state = None
                     continue
-                state.apply(op)
-                self._last_written[workspace_id] = op.seq
-                if op.seq % SNAPSHOT_EVERY == 0:
-                    self._snapshots.put(workspace_id, op.seq, state.to_snapshot())
-                    self._oplog.mark_snapshot(workspace_id, op.seq)
+                self._stored(workspace_id, state, op)
                 return Appended(op, duplicate=False)
         raise OpError("busy", "the workspace is too busy to take this op now; send it again (same op_id)")
+
+    def _next_op(self, state: WorkspaceState, write: _Write) -> Op | Appended | None:
+        """The op to store after `state`; None when there is nothing to do; the original when the state refuses
+        it but its op id was stored already (a resend whose original changed the state)."""
+        try:
+            data = write.make(state)
+            if data is None:
+                return None
+            shaped = op_rules.shape(write.kind, data)
+            state.check(write.kind, shaped, write.by)
+        except OpError:
+            found = self._oplog.claimed(write.workspace_id, write.claim) if write.op_id else None
+            if found is None:
+                raise
+            return self._duplicate(write.workspace_id, found)
+        return Op(state.seq + 1, write.kind, write.by, int(time.time() * 1000), shaped, write.op_id)
+
+    @staticmethod
+    def _lost(state: WorkspaceState, lost: SeqTaken, attempt: int) -> WorkspaceState | None:
+        """After a lost race: the state with the winning op applied, or None to catch up. The first loss is
+        retried at once (the state is current again); after that the writer reads every op it missed in one
+        query, and steps back a random moment so that writers that lost together do not all collide at the
+        next sequence again."""
+        if attempt >= 1:
+            time.sleep(random.uniform(0, BACKOFF_S))  # noqa: S311 (jitter)
+        if lost.winner is not None and lost.winner.seq == state.seq + 1:
+            state.apply(lost.winner)  # the op that won this sequence: no need to read it again
+            return state
+        return None
+
+    def _stored(self, workspace_id: str, state: WorkspaceState, op: Op) -> None:
+        state.apply(op)
+        self._last_written[workspace_id] = op.seq
+        if op.seq % SNAPSHOT_EVERY == 0:
+            self._snapshots.put(workspace_id, op.seq, state.to_snapshot())
+            self._oplog.mark_snapshot(workspace_id, op.seq)
 
     def _duplicate(self, workspace_id: str, seq: int) -> Appended:
         original = self._oplog.get(workspace_id, seq)
@@ -180,6 +214,7 @@ class WorkspaceLog:
         while len(self._states) > self._max:
             evicted, _ = self._states.popitem(last=False)
             self._last_written.pop(evicted, None)
+            self._lost_at.pop(evicted, None)
         return state
 
     def _replay(self, workspace_id: str, state: WorkspaceState, until: int | None) -> WorkspaceState:

@@ -72,7 +72,9 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
     }""", list(drawing(3)))
     alice.page.dispatch_event("#viewer", "dragover", {"dataTransfer": dropped})
     alice.page.dispatch_event("#viewer", "drop", {"dataTransfer": dropped})
-    alice.page.wait_for_selector("#uploads li[data-doc]", timeout=20_000)  # the PUT finished
+    # The PUT finished (the upload row names its document until the document itself is listed).
+    alice.page.wait_for_selector('#uploads li[data-doc], #documents li:has-text("riverside sheets.pdf")',
+                                 timeout=20_000)
     ready = '#documents li[data-status=ready]:has-text("riverside sheets.pdf")'  # not another test's document
     bob.page.wait_for_selector(ready, timeout=60_000)
     statuses = bob.page.evaluate("window.__statuses")

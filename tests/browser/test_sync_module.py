@@ -13,7 +13,8 @@ from tests.browser.conftest import WebStack
 
 SETUP = """async () => {
   const { WorkspaceSync } = await import('./js/sync.js');
-  window.op = (seq, kind, data, by = 'bob', op_id) => ({ seq, kind, by, at_ms: seq, data, ...(op_id ? { op_id } : {}) });
+  window.op = (seq, kind, data, by = 'bob', op_id) => ({ seq, kind, by, at_ms: seq, data,
+                                                         ...(op_id ? { op_id } : {}) });
   window.welcomeMsg = (state) => ({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: state.seq,
                                     heartbeat_ms: 60000, state: { more: false, next: null, ...state } });
   window.fresh = () => {
@@ -115,9 +116,12 @@ def test_unanswered_ops_are_sent_again_with_the_same_op_id_and_applied_once(page
       const resent = sync.sent.filter((m) => m.action === 'chat').map((m) => [m.text, m.op_id === m.id]);
       const sameIds = sync.sent.filter((m) => m.action === 'chat').map((m) => m.op_id);
       // the router recognises the first as stored (duplicate) and stores the second
-      sync.receive({ action: 'ack', id: ids[0], seq: 1, duplicate: true, op: op(1, 'chat', { text: 'made it' }, 'alice', ids[0]) });
-      sync.receive({ action: 'ack', id: ids[1], seq: 2, op: op(2, 'chat', { text: 'did not make it' }, 'alice', ids[1]) });
-      return { sameIds: JSON.stringify(sameIds) === JSON.stringify(ids) && JSON.stringify(first) === JSON.stringify(ids),
+      const made = op(1, 'chat', { text: 'made it' }, 'alice', ids[0]);
+      const second = op(2, 'chat', { text: 'did not make it' }, 'alice', ids[1]);
+      sync.receive({ action: 'ack', id: ids[0], seq: 1, duplicate: true, op: made });
+      sync.receive({ action: 'ack', id: ids[1], seq: 2, op: second });
+      const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+      return { sameIds: same(sameIds, ids) && same(first, ids),
                resent, chats: chats(sync), waiting: sync.outbox.length };
     }""")
     assert result == {"sameIds": True, "resent": [["made it", True], ["did not make it", True]],
@@ -133,6 +137,7 @@ def test_a_refused_op_leaves_the_outbox_and_a_busy_one_is_sent_again(page: Any) 
       sync.receive({ action: 'error', id: busy.opId, error: { code: 'busy', message: 'retry' } });
       sync.sent = [];
       await new Promise((resolve) => setTimeout(resolve, 1300));
-      return { waiting: sync.outbox.map((e) => e.body.action), again: sync.sent.map((m) => [m.action, m.op_id === busy.opId]) };
+      return { waiting: sync.outbox.map((e) => e.body.action),
+               again: sync.sent.map((m) => [m.action, m.op_id === busy.opId]) };
     }""")
     assert result == {"waiting": ["chat"], "again": [["chat", True]]}

@@ -45,6 +45,8 @@ class SyncClient:
         self.ws: ClientConnection | None = None
         self.heartbeat_ms = 18_000
         self.last_beat = 0.0
+        self.live: list[tuple[int, float]] = []  # (seq, monotonic time) of every op that arrived as `op`
+        self.presence_seen: list[dict[str, Any]] = []
 
     # -- connection --------------------------------------------------------------------------------------
     def connect(self, attempts: int = 40) -> dict[str, Any]:
@@ -130,7 +132,10 @@ class SyncClient:
 
     def handle(self, message: dict[str, Any]) -> None:
         if message.get("action") == "op":
+            self.live.append((message["op"]["seq"], time.monotonic()))
             self.receive([message["op"]])
+        elif message.get("action") == "presence":
+            self.presence_seen.append(message)
 
     def poll(self, seconds: float) -> None:
         """Receive whatever arrives for a while (and heartbeat on time)."""
@@ -140,7 +145,7 @@ class SyncClient:
                 if self.ws is None:
                     self.connect()  # a resume from where it was
                 self.beat_if_due()
-                raw = self.ws.recv(timeout=min(left, 0.2))  # type: ignore[union-attr]
+                raw = self.ws.recv(timeout=min(left, 0.2))
             except TimeoutError:
                 continue
             except ConnectionClosed:  # the gateway ends connections (2 h on AWS, seconds in the test stack)

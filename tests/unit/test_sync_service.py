@@ -46,7 +46,8 @@ class World:
         return json.loads([d for c, d in self.notifier.sent if c == connection_id][-1])
 
     def to(self, connection_id, action):
-        return [json.loads(d) for c, d in self.notifier.sent if c == connection_id and json.loads(d)["action"] == action]
+        received = [json.loads(d) for c, d in self.notifier.sent if c == connection_id]
+        return [m for m in received if m["action"] == action]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 the same ops applied in sequence order give the same state anywhere."""
 
 import random
+from typing import Any
 
 import pytest
 
@@ -96,11 +97,11 @@ def test_replays_and_duplicates_change_nothing():
 
 def random_history(rng: random.Random, length: int) -> list[Op]:
     """Ops as concurrent writers produce them: each one checked against the state it follows."""
-    state, history = WorkspaceState(), []
+    state, history = WorkspaceState(), list[Op]()
     while len(history) < length:
         item = f"i{rng.randrange(8)}"
         op_kind = rng.choice(["item.create", "item.update", "item.update", "item.delete", "chat"])
-        data = {"text": f"m{len(history)}"} if op_kind == "chat" else {"item_id": item}
+        data: dict[str, Any] = {"text": f"m{len(history)}"} if op_kind == "chat" else {"item_id": item}
         if op_kind == "item.create":
             data.update(kind=rng.choice(["note", "task"]), fields={"f": len(history), "g": rng.choice([1, None])})
         elif op_kind == "item.update":
