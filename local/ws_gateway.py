@@ -55,6 +55,7 @@ class WebsocketGateway:
         self.live: dict[str, LiveConnection] = {}
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.dropped = 0  # messages not invoked: their connection closed while they waited for its earlier ones
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
         if route_key not in self._routes:
@@ -145,6 +146,9 @@ class WebsocketGateway:
         event = message_event(self.api, live.info, route, data)
         try:
             async with live.invoke_lock:
+                if live.ws.closed:  # queued behind this connection's earlier messages, and it has gone since
+                    self.dropped += 1
+                    return
                 await self._invoke(route, event)
         except Exception as exc:
             log("ws", f"{route} failed: {exc!r}")

@@ -65,6 +65,7 @@ class InMemoryConnectionStore:
         if row is None:
             return False
         row.update(workspace_id=workspace_id or "-", last_seen=int(time.time()), opened=True)
+        row.pop("swept_from", None)
         return True
 
     def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
@@ -75,6 +76,9 @@ class InMemoryConnectionStore:
         old = {"connection_id": connection_id, **row}
         row["workspace_id"] = "-"
         row.pop("presence", None)
+        row.pop("swept_from", None)
+        if stale_before is not None:
+            row["swept_from"] = workspace_id
         return old
 
     def gone(self, connection_id: str) -> dict[str, Any] | None:

@@ -53,7 +53,8 @@ class DynamoConnectionStore:
         try:
             self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, opened = :t",
+                UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, opened = :t "
+                                 "REMOVE swept_from",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}", ":now": now, ":t": True,
                                                    ":s": f"USER#{user_id}#CONN#{connection_id}"}))
@@ -67,10 +68,12 @@ class DynamoConnectionStore:
         was not in that workspace (or was heard from: a heartbeat wins over a sweep)."""
         condition = "workspace_id = :w"
         values: dict[str, Any] = {":w": workspace_id, ":lobby": LOBBY, ":lp": f"WS#{LOBBY}"}
-        if stale_before is not None:
-            condition += " AND last_seen < :stale"
-            values[":stale"] = stale_before
-        return self._unbind(connection_id, condition, values)
+        if stale_before is None:
+            return self._unbind(connection_id, condition, values, "REMOVE presence, swept_from")
+        condition += " AND last_seen < :stale"
+        values[":stale"] = stale_before
+        # Remembered, so that the connection's next heartbeat (it was only asleep) may put it back.
+        return self._unbind(connection_id, condition, values, "SET swept_from = :w REMOVE presence")
 
     def gone(self, connection_id: str) -> dict[str, Any] | None:
         """A delivery answered 410. API Gateway answers that for a connection whose $connect has not returned
@@ -84,11 +87,14 @@ class DynamoConnectionStore:
         self.unsubscribe_events(connection_id)
         return row if row is not None and row.get("workspace_id") not in (None, LOBBY) else None
 
-    def _unbind(self, connection_id: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    def _unbind(self, connection_id: str, condition: str, values: dict[str, Any],
+                also: str = "REMOVE presence") -> dict[str, Any] | None:
+        set_more, _, remove = also.partition("REMOVE ")
+        extra = f", {set_more.removeprefix('SET ').strip()}" if set_more.strip() else ""
         try:
             response = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression="SET workspace_id = :lobby, gsi1pk = :lp REMOVE presence",
+                UpdateExpression=f"SET workspace_id = :lobby, gsi1pk = :lp{extra} REMOVE {remove}",
                 ConditionExpression=f"attribute_exists(pk) AND ({condition})", ReturnValues="ALL_OLD",
                 ExpressionAttributeValues=to_item(values))
         except self._client.exceptions.ConditionalCheckFailedException:

@@ -104,12 +104,22 @@ class DynamoOpLog:
                 ExpressionAttributeValues=to_item({":s": seq}))
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
-        """Ops with a sequence above `after_seq`, in order, at most `limit`."""
-        response = self._client.query(
-            TableName=self._table, ConsistentRead=True, Limit=limit,
-            KeyConditionExpression="pk = :p AND seq > :s",
-            ExpressionAttributeValues=to_item({":p": f"WS#{workspace_id}", ":s": max(0, after_seq)}))
-        return [_op(i) for i in response.get("Items", [])]
+        """Ops with a sequence above `after_seq`, in order, at most `limit`: fewer only at the log's end. (One
+        Query stops at 1 MB: it is continued until `limit` or the end, else a reader would take a page cut by
+        size for the log's end.)"""
+        ops: list[Op] = []
+        start: dict[str, Any] | None = None
+        while len(ops) < limit:
+            query: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+            response = self._client.query(
+                TableName=self._table, ConsistentRead=True, Limit=limit - len(ops),
+                KeyConditionExpression="pk = :p AND seq > :s",
+                ExpressionAttributeValues=to_item({":p": f"WS#{workspace_id}", ":s": max(0, after_seq)}), **query)
+            ops += [_op(i) for i in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return ops
 
 
 def _op_item(pk: str, op: Op) -> dict[str, Any]:

@@ -71,11 +71,15 @@ class PresenceService:
         self.announce(workspace_id, connection_id, actor.user_id, presence)
 
     def heartbeat(self, connection_id: str, actor: Actor, workspace_id: str) -> bool:
-        """Keep the connection in the workspace, or put it back (after a sweep took it out while it was in fact
-        alive); True when it had to be put back. Refuses (not_found) a member who was removed."""
+        """Keep the connection in the workspace, or put it back when a sweep took it out while it was in fact
+        alive (a laptop asleep past the stale bound); True when it was put back. A connection that left, or
+        never joined, is not joined by a heartbeat (not_joined). Refuses (not_found) a removed member."""
         self._access.workspace(actor, workspace_id)
         rejoined = False
         if not self._connections.touch(connection_id, workspace_id):
+            row = self._connections.get(connection_id)
+            if row is None or row.get("swept_from") != workspace_id:
+                raise OpError("not_joined", "this connection has not joined that workspace: join it")
             if not self._connections.bind(connection_id, actor.user_id, workspace_id):
                 raise OpError("not_connected", "this connection is closing")
             if self._note_join is not None:

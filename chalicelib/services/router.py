@@ -180,9 +180,9 @@ class MessageRouter:
 
     def _history(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None
+        limit = self._sequence(message, "limit", 100)
         page = self._sync.history(self._actor(connection_id, message), self._workspace(message),
-                                  self._sequence(message, "after", 0) or 0,
-                                  self._sequence(message, "limit", 100) or 100)
+                                  self._sequence(message, "after", 0) or 0, 100 if limit is None else limit)
         return server_message("history", message.request_id, **page)
 
     def _state(self, connection_id: str, message: ClientMessage) -> bytes:

@@ -89,16 +89,23 @@ class WorkspaceLog:
             # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
             # sequence is taken) and names that op, which is applied and the write tried again; if it succeeds,
             # nothing was stored since, so the check below was against the exact state the op follows. Otherwise
-            # it catches up first: one read brings every op the others stored.
+            # it catches up first: one read brings every op the others stored. An op is refused only by a state
+            # read from the log for this op (a state kept from before may lack what it refers to).
             state = self._states.get(workspace_id)
             contended = time.monotonic() - self._lost_at.get(workspace_id, -60.0) < CONTENDED_S
             if state is not None and (contended or self._last_written.get(workspace_id) != state.seq):
                 state = None  # while writers race, a winner must not keep the edge of a state it need not read
-            behind = 0
+            behind, fresh = 0, False
             for attempt in range(MAX_ATTEMPTS):
                 if state is None or behind >= 2:
-                    state, behind = self._catch_up(workspace_id), 0
-                op = self._next_op(state, write)
+                    state, behind, fresh = self._catch_up(workspace_id), 0, True
+                try:
+                    op = self._next_op(state, write)
+                except OpError:
+                    if fresh:
+                        raise
+                    state = None  # refused by a state that may be behind the log: read it, then decide
+                    continue
                 if not isinstance(op, Op):
                     return op  # nothing to do, or the op id's original
                 try:
@@ -108,7 +115,7 @@ class WorkspaceLog:
                 except GrantRevoked as exc:
                     raise OpError("access_changed", "your access to this workspace changed") from exc
                 except SeqTaken as lost:
-                    behind += 1
+                    behind, fresh = behind + 1, False
                     self._lost_at[workspace_id] = time.monotonic()
                     state = self._lost(state, lost, attempt)
                     continue

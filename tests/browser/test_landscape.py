@@ -141,8 +141,14 @@ def test_a_note_moved_in_one_window_moves_in_the_other(people: dict[str, UserPag
     alice.page.mouse.up()
     wait_until(lambda: float(note_a.get_attribute("data-x") or 0) > start[0], what="the note to move for alice")
     moved = (note_a.get_attribute("data-x"), note_a.get_attribute("data-y"))
-    wait_until(lambda: (note_b.get_attribute("data-x"), note_b.get_attribute("data-y")) == moved,
-               what=f"bob's note to move to {moved}")
+    try:
+        wait_until(lambda: (note_b.get_attribute("data-x"), note_b.get_attribute("data-y")) == moved,
+                   what=f"bob's note to move to {moved}")
+    except AssertionError:
+        print("ALICE errors", alice.texts("#errors li"), alice.errors)
+        print("ALICE frames", alice.frames[-8:])
+        print("BOB frames", bob.frames[-8:])
+        raise
     assert float(moved[1] or 0) > start[1]
 
 

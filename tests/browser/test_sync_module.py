@@ -13,6 +13,7 @@ from tests.browser.conftest import WebStack
 
 SETUP = """async () => {
   const { WorkspaceSync } = await import('./js/sync.js');
+  window.WorkspaceSync = WorkspaceSync;
   window.op = (seq, kind, data, by = 'bob', op_id) => ({ seq, kind, by, at_ms: seq, data,
                                                          ...(op_id ? { op_id } : {}) });
   window.welcomeMsg = (state) => ({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: state.seq,

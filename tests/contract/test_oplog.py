@@ -163,3 +163,16 @@ def test_a_write_that_fails_after_it_happened_is_recognised_not_repeated(stack, 
     with pytest.raises(OpError) as exists:  # the same item without the op id is a new, refused op
         log.append(workspace, "item.create", "bob", {"item_id": "n3", "kind": "note", "fields": {}})
     assert exists.value.code == "item_exists"
+
+
+def test_reading_past_one_megabyte_of_ops_returns_them_all(stack, clients, workspace):
+    """One DynamoDB Query stops at 1 MB; the log's reads continue it, so a replay never mistakes a page cut by
+    size for the log's end (a state as of an old sequence, a catch-up after a snapshot)."""
+    log = instance(stack, clients)
+    for i in range(90):  # 90 ops of ~15 KB: 1.3 MB of log
+        log.append(workspace, "item.create", "bob", {"item_id": f"i{i:03d}", "kind": "note",
+                                                      "fields": {"p": "x" * 15_000}})
+    oplog = DynamoOpLog(clients["dynamodb"], stack.outputs["OpsTableName"], stack.outputs["MainTableName"])
+    assert [o.seq for o in oplog.after(workspace, 0, 500)] == list(range(1, 91))
+    past = instance(stack, clients).at(workspace, 85)
+    assert past.seq == 85 and len(past.items) == 85

@@ -24,7 +24,9 @@ def test_parses_action_id_and_payload_and_the_id_keeps_its_type():
     (json.dumps({"action": "x", "id": {"a": 1}}), "bad_envelope"),
     (json.dumps({"action": "x", "id": True}), "bad_envelope"),
     (json.dumps({"action": "x", "id": "i" * 65}), "bad_envelope"),
-    (json.dumps({"action": "x", "id": 2**53}), "bad_envelope"),
+    (json.dumps({"action": "x", "id": 2**53}), "bad_json"),  # past 2^53 - 1: a browser would round it
+    ('{"action": "x", "n": 1e400}', "bad_json"), ('{"action": "x", "action": "y"}', "bad_json"),
+    ('{"action": "x", "t": "\\ud800"}', "bad_json"),
     (b"\xff\xfe", "bad_json"),
     ('{"action": "x", "v": NaN}', "bad_json"), ('{"action": "x", "v": -Infinity}', "bad_json"),
     ('{"action": "x", "v": ' + "[" * 33 + "]" * 33 + "}", "bad_json"),

@@ -75,7 +75,7 @@ def test_the_id_comes_back_with_its_type(world):
     assert world.send("c-bob", action="ping", id=42)["id"] == 42
     assert world.send("c-bob", action="ping", id="42")["id"] == "42"
     assert world.send("c-bob", action="ping", id="x" * 65)["error"]["code"] == "bad_envelope"
-    assert world.send("c-bob", action="ping", id=2**60)["error"]["code"] == "bad_envelope"
+    assert world.send("c-bob", action="ping", id=2**60)["error"]["code"] == "bad_json"
 
 
 @pytest.mark.parametrize(("connection", "message", "code"), [
@@ -278,3 +278,17 @@ def test_snapshots_keep_catching_up_short_and_rebuild_any_past_state(world, monk
     assert cold.at("ws-a", 7).view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
                                                              "version": 7}]}
     assert cold.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}
+
+
+def test_a_heartbeat_puts_back_a_swept_connection_but_never_joins_one_that_left(world):
+    assert world.send("c-bob", action="ping", workspace="ws-a")["error"]["code"] == "not_joined"  # never joined
+    world.send("c-bob", action="join", workspace="ws-a")
+    assert world.send("c-bob", action="leave", workspace="ws-a")["action"] == "left"
+    assert world.send("c-bob", action="ping", workspace="ws-a")["error"]["code"] == "not_joined"  # it left
+    assert world.store.get("c-bob")["workspace_id"] == "-"
+    world.send("c-bob", action="join", workspace="ws-a")
+    world.store.rows["c-bob"]["last_seen"] -= 120
+    world.send("c-ann", action="join", workspace="ws-a")
+    world.send("c-ann", action="ping", workspace="ws-a")  # ann's heartbeat sweeps bob out
+    assert world.store.get("c-bob")["workspace_id"] == "-"
+    assert world.send("c-bob", action="ping", workspace="ws-a")["rejoined"] is True  # he was only asleep

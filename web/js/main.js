@@ -94,7 +94,7 @@ class Workspace {
       const place = this.sync.items.get(`place:${id}`);
       const manifest = this.manifests.get(id);
       const live = this.live.get(id);
-      const doc = { ...item.fields, pages: manifest?.job_id === item.fields.job_id ? manifest.pages : [] };
+      const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
       if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
       if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
       docs.push(doc);

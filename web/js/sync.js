@@ -3,7 +3,7 @@
 // gaps filled with `history`), a heartbeat on a fixed interval, and an outbox whose ops carry op ids, so an op
 // sent again after a drop is stored once.
 
-const PONG_TIMEOUT_MS = 10_000;
+const SILENCE_MS = 20_000; // after a heartbeat, this long without any message at all: the connection is dead
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const RESEND_AFTER = new Set(["rate_limited", "busy", "internal_error", "access_changed"]);
 const RECENT_CHAT = 100; // ops before the joined state whose chat lines are fetched for context
@@ -96,6 +96,7 @@ export class WorkspaceSync extends EventTarget {
     this.historyAsked = false;
     clearInterval(this.heartbeat);
     clearTimeout(this.pongTimer);
+    this.pongTimer = null;
     for (const entry of this.outbox) entry.sent = false; // sent again, same op id, after the next welcome
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
@@ -124,14 +125,15 @@ export class WorkspaceSync extends EventTarget {
   startHeartbeat() {
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
-      this.send({ action: "ping", workspace: this.workspace });
-      clearTimeout(this.pongTimer);
-      this.pongTimer = setTimeout(() => this.drop("no answer to the heartbeat"), PONG_TIMEOUT_MS);
+      this.send({ action: "ping", id: "heartbeat", workspace: this.workspace });
+      if (!this.pongTimer) this.pongTimer = setTimeout(() => this.drop("no answer to the heartbeat"), SILENCE_MS);
     }, this.heartbeatMs);
   }
 
   // --- what the server says ---------------------------------------------------------------------------
   receive(msg) {
+    clearTimeout(this.pongTimer); // anything at all says the connection is alive (a busy server answers late)
+    this.pongTimer = null;
     switch (msg.action) {
       case "welcome": return this.welcome(msg);
       case "state": return this.statePage(msg);
@@ -208,7 +210,6 @@ export class WorkspaceSync extends EventTarget {
   }
 
   pong(msg) {
-    clearTimeout(this.pongTimer);
     if (!this.welcomed || typeof msg.latest_seq !== "number") return;
     if (msg.latest_seq < this.applied) { // the log was reset: this replica is not the workspace's any more
       this.applied = null;
@@ -275,6 +276,11 @@ export class WorkspaceSync extends EventTarget {
     if (entry) {
       this.outbox = this.outbox.filter((e) => e !== entry);
       this.emit("outbox", {});
+    }
+    if (msg.id === "heartbeat") {
+      // Not in the workspace any more (it left, or was never put back): join again from where it was.
+      if (code === "not_joined") this.join();
+      return;
     }
     if (msg.id === "history" || msg.id === "state" || msg.id === "join") {
       // A read refused for a moment (rate_limited, busy): ask again; anything else is shown.

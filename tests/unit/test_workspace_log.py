@@ -1,0 +1,56 @@
+"""The op log service with its in-memory twin, several "function instances" (WorkspaceLog objects) sharing one
+log: what each instance keeps must never make it refuse, or store, an op wrongly."""
+
+import pytest
+
+from chalicelib.domain.ops import OpError
+from chalicelib.services.workspace_log import WorkspaceLog
+from tests.fakes import InMemoryOpLog, InMemorySnapshots
+
+
+@pytest.fixture
+def shared():
+    return InMemoryOpLog(), InMemorySnapshots()
+
+
+def instance(shared) -> WorkspaceLog:
+    return WorkspaceLog(*shared)
+
+
+def test_an_instance_whose_state_is_behind_does_not_refuse_what_the_log_allows(shared):
+    a, b = instance(shared), instance(shared)
+    a.append("w", "chat", "alice", {"text": "a wrote last"})  # a keeps a state it need not re-read
+    b.append("w", "item.create", "bob", {"item_id": "n1", "kind": "note", "fields": {"t": 1}})
+    # a's kept state lacks n1: refusing from it would be wrong (item_not_found for an item everyone sees)
+    updated = a.append("w", "item.update", "alice", {"item_id": "n1", "fields": {"t": 2}})
+    assert updated.op.seq == 3
+    with pytest.raises(OpError) as exists:  # a refusal read from the log stands
+        a.append("w", "item.create", "alice", {"item_id": "n1", "kind": "note", "fields": {}})
+    assert exists.value.code == "item_exists"
+    assert [o.seq for o in shared[0].all("w")] == [1, 2, 3]
+
+
+def test_a_lost_race_is_resolved_with_the_winning_op_and_nothing_is_lost(shared):
+    a, b = instance(shared), instance(shared)
+    a.append("w", "chat", "alice", {"text": "one"})
+    b.append("w", "chat", "bob", {"text": "two"})
+    b.append("w", "chat", "bob", {"text": "three"})  # a is now two behind and thinks it wrote last
+    stored = a.append("w", "item.create", "alice", {"item_id": "x", "kind": "task", "fields": {}})
+    assert stored.op.seq == 4
+    assert a.current("w").seq == b.current("w").seq == 4
+    assert a.current("w").view() == b.current("w").view()
+
+
+def test_an_op_id_is_stored_once_whichever_instance_it_is_sent_to(shared):
+    a, b = instance(shared), instance(shared)
+    first = a.append("w", "item.create", "bob", {"item_id": "n", "kind": "note", "fields": {}}, op_id="o1")
+    again = b.append("w", "item.create", "bob", {"item_id": "n", "kind": "note", "fields": {}}, op_id="o1")
+    assert (again.duplicate, again.op) == (True, first.op)
+    other = b.append("w", "chat", "ann", {"text": "same op id, other author"}, op_id="o1")
+    assert not other.duplicate and other.op.seq == 2
+
+
+def test_a_write_that_changes_nothing_is_not_stored(shared):
+    log = instance(shared)
+    assert log.append_if("w", "chat", "bob", lambda state: None) is None
+    assert shared[0].all("w") == []
