@@ -41,12 +41,17 @@ def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
         person.context.close()
 
 
-def wait_until(check: Any, timeout: float = 15.0, what: str = "condition") -> None:
+def wait_until(check: Any, timeout: float = 15.0, what: str = "condition", page: Any = None) -> None:
+    """Poll `check`. With `page`, wait in Playwright rather than in time.sleep: the sync API runs route and event
+    handlers only while a Playwright call is waiting, so a check that depends on them needs the page passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.1)
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -85,7 +90,7 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
 
     # The pages are on bob's landscape: tiles answered, and the canvas shows a drawing, not a blank area.
     wait_until(lambda: bob.page.locator(".page-placeholder").count() == 0, what="every page to replace its placeholder")
-    wait_until(lambda: len(bob.tiles_ok) >= 3, what="tiles to load")
+    wait_until(lambda: len(bob.tiles_ok) >= 3, what="tiles to load", page=bob.page)
     time.sleep(1.5)  # let the zoom animation and the last tiles settle
     drawn = bob.page.locator("#viewer .openseadragon-canvas canvas").first  # the tiles only, no overlays
     shot = Image.open(io.BytesIO(drawn.screenshot())).convert("L")

@@ -91,11 +91,11 @@ def places(person: UserPage) -> dict[str, tuple[str, str]]:
 def test_documents_keep_their_places_across_reloads_and_people(people: dict[str, UserPage],
                                                                web_stack: WebStack) -> None:
     alice, bob = people["alice"], people["bob"]
-    upload(web_stack, "bob", "later one.pdf", letter_pdf(pages=1, text="Later"))
-    wait_until(lambda: len(places(alice)) >= 2 and places(alice) == places(bob), what="the same places on both")
+    added = {upload(web_stack, "bob", name, letter_pdf(pages=1, text=name)) for name in ("later 1.pdf", "later 2.pdf")}
+    wait_until(lambda: added <= set(places(alice)) and places(alice) == places(bob), what="the same places on both")
     before = places(alice)
     assert len(set(before.values())) == len(before)  # no two documents in one place
     alice.page.reload()
     alice.page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
-    wait_until(lambda: places(alice) == before, what="the same places after a reload")
+    wait_until(lambda: places(alice) == before, what=f"the same places after a reload: {before}")
     assert places(bob) == before

@@ -56,8 +56,9 @@ def test_an_expired_tile_grant_is_renewed_without_a_reload(web_stack: WebStack, 
         f"**/tiles/{first}/*/page_files/**": expire,
         f"**/workspaces/{WS}/documents/{grant['document_id']}": renew})
     try:
-        wait_until(lambda: bool(refused), timeout=30, what="the old grant's tiles to be requested")
-        wait_until(lambda: manifests[-1:] == [True], timeout=30, what="a fresh manifest after the refusals")
+        wait_until(lambda: bool(refused), timeout=30, what="the old grant's tiles to be requested", page=vera.page)
+        wait_until(lambda: manifests[-1:] == [True], timeout=30, what="a fresh manifest after the refusals",
+                   page=vera.page)
         # The person keeps working: zooming in and out asks for tiles, now under the renewed grant.
         box = vera.page.locator("#viewer").bounding_box()
         vera.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
