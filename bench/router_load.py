@@ -1,14 +1,17 @@
 """Router load: concurrent writers in one workspace, through the local stack, and the same clients against a
 bare `websockets` broadcast server in the same run (the floor: no storage, no functions, no API Gateway hop).
 
-`python -m bench.router_load [--writers 1,4,16] [--watchers 8] [--seconds 20]`
+`python -m bench.router_load [--writers 1,4,16] [--watchers 8] [--seconds 20] [--rate 20]`
 
 Each writer sends chat ops one after another, the next as soon as the ack of the last arrives (closed loop: as
 fast as the router takes them); watchers only receive. For each number of writers it prints the ops stored per
 second (acks, all writers together), the ack latency (send to its ack), the delivery latency (send to each
 other connection's receipt) at p50/p95/p99, receipts lost, and the ratios against one writer and against the
-bare server. `--json PATH` also writes the figures. `--fanout` runs the earlier load instead: 50 clients, 10
-messages a second in aggregate (open loop), latency to every receipt.
+bare server. In a closed loop a saturated system's latency is writers / throughput (Little's law), so it
+also runs an open loop: `--rate` ops a second in all, sent at random moments, by 1, 4 and 16 writers; there
+the latency ratios show what concurrency itself costs at the same load. `--json PATH` also writes the
+figures. `--fanout` runs the earlier load instead: 50 clients, 10 messages a second in aggregate (open loop),
+latency to every receipt.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -38,12 +42,17 @@ USERS = ("alice",)
 @dataclass
 class Run:
     acks: list[float] = field(default_factory=list)  # ms from send to ack
+    acked_at: list[float] = field(default_factory=list)  # monotonic time of each ack in `acks`
     deliveries: list[float] = field(default_factory=list)  # ms from send to a receipt elsewhere
     sent_at: dict[str, float] = field(default_factory=dict)  # message id -> wall time sent
     measured: set[str] = field(default_factory=set)  # ids sent while measuring: their receipts count, when they come
     receipts: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     measuring: bool = False
+    receivers: int = 0  # connections that should receive each op
+
+    def delivered(self) -> bool:
+        return all(self.receipts.get(mid, 0) >= self.receivers for mid in self.measured)
 
 
 def pct(values: list[float], p: int) -> float:
@@ -51,7 +60,7 @@ def pct(values: list[float], p: int) -> float:
 
 
 async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool, stop: asyncio.Event,
-                  ready: asyncio.Event, make: Callable[[str], dict[str, Any]]) -> None:
+                  ready: asyncio.Event, make: Callable[[str], dict[str, Any]], interval: float | None) -> None:
     async with websockets.connect(url, compression=None, max_size=None) as ws:
         if join is not None:
             await ws.send(json.dumps(join))
@@ -77,28 +86,45 @@ async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool,
 
         reader = asyncio.create_task(read())
         await ready.wait()
+        async def send_one() -> None:
+            mid = uuid.uuid4().hex[:12]
+            done = waiting[mid] = asyncio.get_running_loop().create_future()
+            started, measuring = time.monotonic(), run.measuring
+            run.sent_at[mid] = time.time()
+            if measuring:
+                run.measured.add(mid)
+            await ws.send(json.dumps(make(mid)))
+            await asyncio.wait_for(done, timeout=30)
+            if measuring:
+                run.acks.append((time.monotonic() - started) * 1000)
+                run.acked_at.append(time.monotonic())
+
         try:
-            while writer and not stop.is_set():
-                mid = uuid.uuid4().hex[:12]
-                done = waiting[mid] = asyncio.get_running_loop().create_future()
-                started = time.monotonic()
-                run.sent_at[mid] = time.time()
-                if run.measuring:
-                    run.measured.add(mid)
-                await ws.send(json.dumps(make(mid)))
-                await asyncio.wait_for(done, timeout=30)
-                if run.measuring:
-                    run.acks.append((time.monotonic() - started) * 1000)
+            if writer and interval is None:  # closed loop: the next op as soon as the last one's ack is in
+                while not stop.is_set():
+                    await send_one()
+            elif writer and interval is not None:  # open loop: one op every `interval` s (Poisson), acked or not
+                sends: set[asyncio.Task[None]] = set()
+                while not stop.is_set():
+                    await asyncio.sleep(random.expovariate(1 / interval))
+                    task = asyncio.create_task(send_one())
+                    sends.add(task)
+                    task.add_done_callback(sends.discard)
+                await asyncio.gather(*sends, return_exceptions=True)
             await stop.wait()
-            await asyncio.sleep(1.0)  # the last deliveries
+            waited = time.monotonic()
+            while not run.delivered() and time.monotonic() - waited < 15:  # the last deliveries, or lost
+                await asyncio.sleep(0.1)
         finally:
             reader.cancel()
 
 
 async def _measure(url_of: Callable[[int], str], join: dict[str, Any] | None, make: Callable[[str], dict[str, Any]],
-                   writers: int, watchers: int, seconds: float) -> tuple[Run, float]:
-    run, stop, ready = Run(), asyncio.Event(), asyncio.Event()
-    tasks = [asyncio.create_task(_client(url_of(i), join, run, i < writers, stop, ready, make))
+                   writers: int, watchers: int, seconds: float, rate: float | None = None) -> tuple[Run, float]:
+    """Closed loop, or with `rate` an open loop of that many ops a second in all, shared by the writers."""
+    run, stop, ready = Run(receivers=writers + watchers - 1), asyncio.Event(), asyncio.Event()
+    interval = writers / rate if rate else None
+    tasks = [asyncio.create_task(_client(url_of(i), join, run, i < writers, stop, ready, make, interval))
              for i in range(writers + watchers)]
     await asyncio.sleep(2.0)  # everyone joined
     ready.set()
@@ -117,7 +143,7 @@ def _row(name: str, run: Run, rate: float, connections: int) -> dict[str, float]
     row = {"ops_per_s": rate, "ack_p50": pct(run.acks, 50), "ack_p95": pct(run.acks, 95), "ack_p99": pct(run.acks, 99),
            "delivery_p50": pct(run.deliveries, 50), "delivery_p95": pct(run.deliveries, 95),
            "delivery_p99": pct(run.deliveries, 99), "lost": lost, "errors": sum(run.errors.values())}
-    print(f"{name:<28} {rate:8.1f} {row['ack_p50']:7.1f} {row['ack_p95']:7.1f} {row['ack_p99']:7.1f} "
+    print(f"{name:<34} {rate:8.1f} {row['ack_p50']:7.1f} {row['ack_p95']:7.1f} {row['ack_p99']:7.1f} "
           f"{row['delivery_p50']:7.1f} {row['delivery_p95']:7.1f} {row['delivery_p99']:7.1f} {lost:5.0f} "
           f"{row['errors']:5.0f}")
     return row
@@ -161,6 +187,8 @@ def main() -> None:
     parser.add_argument("--writers", default="1,4,16", help="numbers of concurrent writers, one run each")
     parser.add_argument("--watchers", type=int, default=8, help="connections that only receive")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="ops a second in all for the open-loop runs (0: closed loop only)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--fanout", action="store_true", help="the fan-out load instead (bench/router_fanout.py)")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG",
@@ -170,8 +198,8 @@ def main() -> None:
         fanout_main(rest)
         return
     counts = [int(n) for n in args.writers.split(",")]
-    results: dict[str, dict[str, dict[str, float]]] = {"stack": {}, "bare": {}}
-    header = (f"{'':<28} {'ops/s':>8} {'ack50':>7} {'ack95':>7} {'ack99':>7} {'dlv50':>7} {'dlv95':>7} {'dlv99':>7} "
+    results: dict[str, dict[str, dict[str, float]]] = {"stack": {}, "stack_open": {}, "bare": {}}
+    header = (f"{'':<34} {'ops/s':>8} {'ack50':>7} {'ack95':>7} {'ack99':>7} {'dlv50':>7} {'dlv95':>7} {'dlv99':>7} "
               f"{'lost':>5} {'errs':>5}")
     with tempfile.TemporaryDirectory() as tmp:
         # The per-connection budget (20 messages a second) is for people; writers here go as fast as they can.
@@ -180,31 +208,43 @@ def main() -> None:
         try:
             alice = Api(stack, stack.token("alice"))
             print(f"{args.watchers} watchers, {args.seconds:g} s a run; latencies in ms\n{header}")
-            for writers in counts:
+            loads = [("stack", writers, None) for writers in counts]
+            loads += [("stack_open", writers, args.rate) for writers in counts if args.rate]
+            for kind, writers, rate in loads:
                 workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"load {writers}"},
                                      status=201)["workspace_id"]
                 token = stack.token(USERS[0])
-                run, rate = asyncio.run(_measure(_url(stack.ws, token), {"action": "join", "workspace": workspace},
-                                                 _chat(workspace), writers, args.watchers, args.seconds))
-                results["stack"][str(writers)] = _row(f"local stack, {writers} writer(s)", run, rate,
-                                                      writers + args.watchers)
+                run, done = asyncio.run(_measure(_url(stack.ws, token), {"action": "join", "workspace": workspace},
+                                                 _chat(workspace), writers, args.watchers, args.seconds, rate))
+                name = f"local stack, {writers} writer(s)" + (f" at {rate:g}/s" if rate else "")
+                results[kind][str(writers)] = _row(name, run, done, writers + args.watchers)
         finally:
             stop_stack(stack)
     for writers in counts:
-        run, rate = asyncio.run(_bare(writers, args.watchers, args.seconds))
-        results["bare"][str(writers)] = _row(f"bare broadcast, {writers} writer(s)", run, rate, writers + args.watchers)
+        run, done = asyncio.run(_bare(writers, args.watchers, args.seconds))
+        results["bare"][str(writers)] = _row(f"bare broadcast, {writers} writer(s)", run, done, writers + args.watchers)
+    _ratios(counts, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "watchers": args.watchers,
+                                               "seconds": args.seconds, "rate": args.rate, **results}, indent=1))
+
+
+def _ratios(counts: list[int], results: dict[str, dict[str, dict[str, float]]]) -> None:
     one = results["stack"][str(counts[0])]
-    print(f"\nagainst {counts[0]} writer(s): ops/s ratio, delivery p99 ratio (stack)")
+    print(f"\nclosed loop, against {counts[0]} writer(s): ops/s, ack p99 and delivery p99 ratios")
     for writers in counts:
         row = results["stack"][str(writers)]
         print(f"  {writers:3d} writers: {row['ops_per_s'] / one['ops_per_s']:5.2f}x ops/s, "
-              f"{row['delivery_p99'] / one['delivery_p99']:5.2f}x delivery p99, "
-              f"{row['ack_p99'] / one['ack_p99']:5.2f}x ack p99; against the bare server: "
+              f"{row['ack_p99'] / one['ack_p99']:5.2f}x ack p99, "
+              f"{row['delivery_p99'] / one['delivery_p99']:5.2f}x delivery p99; against the bare server: "
               f"{row['delivery_p50'] / results['bare'][str(writers)]['delivery_p50']:5.1f}x delivery p50")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "watchers": args.watchers,
-                                               "seconds": args.seconds, **results}, indent=1))
-
+    if results["stack_open"]:
+        one = results["stack_open"][str(counts[0])]
+        print(f"open loop (the same ops a second, shared by the writers), against {counts[0]} writer(s)")
+        for writers in counts:
+            row = results["stack_open"][str(writers)]
+            print(f"  {writers:3d} writers: {row['ack_p99'] / one['ack_p99']:5.2f}x ack p99, "
+                  f"{row['delivery_p99'] / one['delivery_p99']:5.2f}x delivery p99")
 
 if __name__ == "__main__":
     main()
