@@ -13,9 +13,10 @@ from moto.dynamodb.responses import DynamoResult
 
 from local.emulator_dynamodb import _items_as_json
 
-ITEM: dict[str, Any] = {"pk": {"S": "a"}, "sk": {"N": "1.50"}, "b": {"B": b"\x00\xff"}, "t": {"BOOL": True}, "z": {"NULL": True},
-        "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}, {"B": b"\x01"}]}}},
-        "ss": {"SS": ["a", "b"]}, "bs": {"BS": [b"1", b"\xfe"]}, "ns": {"NS": ["1", "2.5"]}, "u": {"S": "é\u2028"}}
+ITEM: dict[str, Any] = {
+    "pk": {"S": "a"}, "sk": {"N": "1.50"}, "b": {"B": b"\x00\xff"}, "t": {"BOOL": True}, "z": {"NULL": True},
+    "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}, {"B": b"\x01"}]}}},
+    "ss": {"SS": ["a", "b"]}, "bs": {"BS": [b"1", b"\xfe"]}, "ns": {"NS": ["1", "2.5"]}, "u": {"S": "é\u2028"}}
 
 
 def test_items_read_exactly_as_moto_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
