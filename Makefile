@@ -14,10 +14,12 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run test unit lint token package-check layer layer-check publish-layer publish-site deploy-infra deploy clean
+.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-layer publish-site deploy-infra deploy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
+	@echo "make run FRESH=1             the same, after deleting what earlier runs kept (make reset)"
+	@echo "make reset                   delete the local stack's kept state (.local/), saying what it deletes"
 	@echo "make test                    set up and run every test (unit, contract, end-to-end, browser)"
 	@echo "make web                     install the web client's OpenSeadragon (npm ci in web/)"
 	@echo "make token USER=<name> [WORKSPACE=<id>] [ADMIN=1]   a token for the running local stack"
@@ -48,7 +50,11 @@ web:
 	fi
 
 run: $(STAMP) web
-	$(BIN)/python -m local run
+	$(BIN)/python -m local run $(if $(filter 1,$(FRESH)),--fresh)
+
+# What `make run` keeps across restarts lives in .local/: this deletes it (and says what it deletes).
+reset: $(STAMP)
+	$(BIN)/python -m local reset
 
 test: $(STAMP)
 	@bash scripts/system-packages.sh

@@ -1,4 +1,4 @@
-"""python -m local run | token | gateway | worker | ws-function  (the last three are started by `run`)."""
+"""python -m local run | reset | token | gateway | worker | ws-function  (the last three are started by `run`)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,28 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reset(args: argparse.Namespace) -> int:
+    """Delete the local stack's state (what `make run` keeps across restarts), saying what it deletes."""
+    import shutil
+
+    from local.emulator_persistence import describe
+
+    state = Path(args.state_dir)
+    runtime = state / "runtime.json"
+    if runtime.exists():
+        pid = json.loads(runtime.read_text()).get("supervisor_pid")
+        if pid and Path(f"/proc/{pid}").exists():
+            print(f"the local stack is running (pid {pid}): stop it first (Ctrl-C)", file=sys.stderr)
+            return 2
+    if not state.exists():
+        print(f"nothing to delete: {state} does not exist")
+        return 0
+    print(f"deleting {state}: {describe(state / 'aws')}, the token signing secret (every token issued "
+          "before stops working), logs and certificates")
+    shutil.rmtree(state)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # The local runtime only ever talks to its own emulator: never let a developer's real AWS credentials
     # or profile reach it (or anything else) from here.
@@ -79,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-connection", type=float, default=7200.0, help="websocket maximum duration, seconds")
     run.add_argument("--retry-delay", type=int, default=1,
                      help="seconds before a failed SQS batch is retried; -1 waits the visibility timeout")
+    run.add_argument("--fresh", action="store_true", help="delete the kept state first (as `reset` does)")
+    reset = sub.add_parser("reset", help="delete the local stack's kept state (accounts, workspaces, documents...)")
+    reset.add_argument("--state-dir", default=DEFAULT_STATE)
     token = sub.add_parser("token", help="print a token for a user of the running local stack")
     token.add_argument("--state-dir", default=DEFAULT_STATE)
     token.add_argument("--user", required=True)
@@ -92,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
+        if args.fresh and _reset(args) != 0:
+            return 2
         return _run(args)
+    if args.command == "reset":
+        return _reset(args)
     if args.command == "token":
         return _token(args)
     from local.children import run_gateway, run_worker, run_ws_function

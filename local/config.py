@@ -60,6 +60,11 @@ class RuntimeConfig:
         return Path(self.state_dir)
 
     @property
+    def aws_state_path(self) -> Path:
+        """What the emulator keeps across restarts (local/emulator_persistence.py)."""
+        return self.state_path / "aws"
+
+    @property
     def faults_path(self) -> Path:
         """Failures on purpose for the emulator's DynamoDB (local/emulator_dynamodb.py); absent: none."""
         return self.state_path / "faults.json"

@@ -78,6 +78,28 @@ def _remember_handler_methods() -> None:
         moto.core.utils.method_names_from_class)
 
 
+def _notifications_with_version_ids() -> None:
+    """moto 5.2's S3 event records carry no `versionId` and a constant `sequencer`. S3 sends both: the
+    version that was written (on a versioned bucket) and a hex string that orders the events of one key.
+    The ingest tells versions of a document apart by `versionId`; without it every version read "null"."""
+    import itertools
+
+    from moto.s3 import notifications
+
+    original = notifications._get_s3_event
+    sequence = itertools.count(int(time.time() * 1000) << 16)
+
+    def _get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        record = event["Records"][0]["s3"]["object"]
+        if getattr(key, "_version_id", None):
+            record["versionId"] = key.version_id
+        record["sequencer"] = f"{next(sequence):016X}"
+        return event
+
+    notifications._get_s3_event = _get_s3_event
+
+
 def main(argv: list[str]) -> None:
     import argparse
     import gc
@@ -96,6 +118,7 @@ def main(argv: list[str]) -> None:
     _answer_preflights_from_bucket_cors()
     _remember_backends_by_host()
     _remember_handler_methods()
+    _notifications_with_version_ids()
     emulator_dynamodb.install()  # DynamoDB requests one at a time, and failures on purpose
     # moto keeps everything in one Python heap: its service models, the deployed stack, every item and object.
     # Full cyclic collections walk all of it, and paused the emulator 100-130 ms at a time under the router
@@ -110,7 +133,14 @@ def main(argv: list[str]) -> None:
     # TCP connection and thread for each AWS call, 8.5 ms a GetItem. waitress keeps connections alive:
     # 3.2 ms. Same moto application, same wire protocol. Threads: SQS long polls (every worker polls every queue)
     # hold one each for up to 20 s, so there must be plenty besides them.
-    app = DomainDispatcherApplication(create_backend_app)
+    app: Any = DomainDispatcherApplication(create_backend_app)
+    state = os.environ.get("KALEXO_EMULATOR_STATE")
+    if state:  # what people put in the local stack survives a restart (local/emulator_persistence.py)
+        from pathlib import Path
+
+        from local import emulator_durable
+
+        app = emulator_durable.serve(app, emulator_durable.install(Path(state)))
     waitress.serve(_access_log(app), host=args.host, port=args.port, threads=64, connection_limit=1000, _quiet=True,
                    max_request_body_size=6 * 1024**3)
 

@@ -38,10 +38,20 @@ import json
 import os
 import random
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 _lock = threading.Lock()
+# Entered around each request, inside the lock: durable state makes a request's changes one record with it
+# (local/emulator_durable.py).
+request_scope: Callable[[], AbstractContextManager[Any]] = nullcontext
+
+
+def serialized() -> threading.Lock:
+    """The lock every DynamoDB request holds: whoever holds it sees no DynamoDB change meanwhile."""
+    return _lock
 
 
 @dataclass
@@ -251,7 +261,7 @@ def install() -> None:
     def call_action(self: Any) -> Any:
         action = self.get_endpoint_name(self.headers) or ""
         body = self.body if isinstance(self.body, str) else (self.body or b"").decode("utf-8", "replace")
-        with _lock:
+        with _lock, request_scope():
             rule = rules.pick(action, body)
             if rule is not None and rule.when == "before":
                 return _injected_error()

@@ -12,12 +12,14 @@ import ctypes
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,6 +37,9 @@ from local.tls import ensure_certificates
 from local.web_server import WebServer
 
 STACK_NAME = f"kalexo-{STAGE}"
+# A worker may be in the middle of a page when asked to stop, and a loaded machine is slow to schedule it: five
+# seconds was not always enough (children were killed). What a child has not finished is delivered again.
+STOP_GRACE_S = 20.0
 
 
 def _die_with_parent() -> None:
@@ -107,7 +112,8 @@ class Supervisor:
         env = self.base_env()
         self._spawn("emulator", [sys.executable, "-m", "local.emulator", "-H", "127.0.0.1", "-p",
                                  str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port),
-                                                           "KALEXO_EMULATOR_FAULTS": str(self.cfg.faults_path)},
+                                                           "KALEXO_EMULATOR_FAULTS": str(self.cfg.faults_path),
+                                                           "KALEXO_EMULATOR_STATE": str(self.cfg.aws_state_path)},
                     backend=True)
         _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
         log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
@@ -115,12 +121,15 @@ class Supervisor:
                                         aws_secret_access_key="local")
         stack = provision.deploy(session, self.cfg.aws_endpoint, STACK_NAME, {"Stage": STAGE})
         log("emulator", f"stack {stack.name} deployed from infra/template.yaml")
+        restored = self._restore()
         ca_bundle, _, _ = ensure_certificates(self.cfg.state_path / "tls")
         app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
-        seed.seed(app_container(app_env))
+        if not restored:
+            seed.seed(app_container(app_env))
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
         for index in range(self.cfg.worker_processes):
-            self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)], app_env)
+            self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
+                        {**app_env, "TMPDIR": self._scratch(f"worker-{index}")})
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
         self.web = WebServer(self.cfg, app_env)
         self.cfg = replace(self.cfg, web_port=self.web.start())  # the banner and runtime.json show the real port
@@ -133,6 +142,30 @@ class Supervisor:
         (self.cfg.state_path / "runtime.json").chmod(0o600)  # it holds the token signing secret
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
         return app_env
+
+    def _scratch(self, name: str) -> str:
+        """A process's own /tmp, empty at each start, as a Lambda instance's is: workers never share a cache."""
+        path = self.cfg.state_path / "scratch" / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return str(path)
+
+    def _restore(self) -> bool:
+        """Put back what the last run kept (local/emulator_persistence.py); False on a fresh state."""
+        request = urllib.request.Request(f"{self.cfg.aws_endpoint}/_kalexo/restore", method="POST", data=b"")
+        try:
+            with urllib.request.urlopen(request, timeout=600) as response:
+                result = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"the kept state could not be read: {json.loads(exc.read()).get('error')}") from exc
+        where = self.cfg.aws_state_path
+        if result["restored"]:
+            log("emulator", f"restored {result['items']} items, {result['objects']} objects and "
+                            f"{result['messages']} queued messages from {where} in {result['seconds']}s"
+                            + (f" ({result['skipped']} no longer in the template)" if result["skipped"] else ""))
+        else:
+            log("emulator", f"fresh state in {where}: seeding the demo tenants")
+        return bool(result["restored"])
 
     def _check_children(self) -> None:
         for name, child in self.children.items():
@@ -163,7 +196,7 @@ class Supervisor:
         for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + STOP_GRACE_S
         for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))

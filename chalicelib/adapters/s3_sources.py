@@ -42,7 +42,7 @@ class S3SourceStore:
                     self._client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id))
             size = int(head["ContentLength"])
             self._make_room(size)
-            partial = f"{path}.part"
+            partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"  # a shared /tmp: never the same name
             try:
                 self._client.download_file(self._bucket, key, partial, ExtraArgs=extra)
             except BaseException:
@@ -57,12 +57,19 @@ class S3SourceStore:
         return str(self._client.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
 
     def _make_room(self, size: int) -> None:
-        files = sorted((os.stat(p).st_atime, p) for p in (os.path.join(self._dir, n) for n in os.listdir(self._dir))
-                       if os.path.isfile(p))
-        used = sum(os.path.getsize(p) for _, p in files)
+        files = []
+        for name in os.listdir(self._dir):
+            if name.endswith(".part"):
+                continue  # another download in progress
+            with contextlib.suppress(FileNotFoundError):  # another process evicted it meanwhile
+                stat = os.stat(os.path.join(self._dir, name))
+                files.append((stat.st_atime, stat.st_size, os.path.join(self._dir, name)))
+        files.sort()
+        used = sum(size for _, size, _ in files)
         budget = min(self._budget, used + shutil.disk_usage(self._dir).free - 16 * 1024**2)
-        for _, oldest in files:
+        for _, file_size, oldest in files:
             if used + size <= budget:
                 break
-            used -= os.path.getsize(oldest)
-            os.remove(oldest)
+            used -= file_size
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(oldest)

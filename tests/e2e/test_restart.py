@@ -1,0 +1,132 @@
+"""What people put in the local stack survives a restart (local/emulator_persistence.py): a clean stop (Ctrl-C)
+and a kill of the whole process tree, each followed by a start on the same state directory. Tokens issued
+before, the op log (a resumed client's view and every history page), workspaces, documents with their
+versions, and the tiles' bytes are all still there; a new version of a ready document replaces its pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.domain.principal import Role
+from tests.e2e.api_client import Api
+from tests.e2e.documents_samples import letter_pdf
+from tests.e2e.stack import LocalStack, alive, start_stack, stop_stack
+from tests.e2e.sync_client import SyncClient, whole_log
+
+pytestmark = pytest.mark.e2e
+WS = "ws-demo"
+
+
+@pytest.fixture
+def stacks(tmp_path: Path) -> Iterator[list[LocalStack]]:
+    """The stacks a test starts, one after another on one state directory; each stopped whatever happens."""
+    started: list[LocalStack] = []
+    yield started
+    for stack in started:
+        stop_stack(stack)
+
+
+def _start(stacks: list[LocalStack], state: Path) -> LocalStack:
+    stack = start_stack(state)
+    stacks.append(stack)
+    return stack
+
+
+def _upload(api: Api, body: bytes, document_id: str | None = None) -> str:
+    grant = api.ok("POST", f"/workspaces/{WS}/uploads", {
+        "filename": "plan.pdf", "size": len(body), "content_type": "application/pdf",
+        **({"document_id": document_id} if document_id else {})}, status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    return str(grant["document_id"])
+
+
+def _ready(api: Api, document_id: str, pages: int, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        document = api.ok("GET", f"/workspaces/{WS}/documents/{document_id}")
+        assert document["status"] != "failed", document
+        if document["status"] == "ready" and document["page_count"] == pages:
+            return dict(document)
+        time.sleep(0.5)
+    pytest.fail(f"document {document_id} not ready with {pages} pages in {timeout} s: {document}")
+
+
+def _tile(document: dict[str, Any]) -> bytes:
+    page = document["pages"][0]
+    files = page["dzi"].removesuffix(".dzi") + "_files"
+    response = requests.get(f"{files}/0/0_0.jpeg", timeout=10)
+    assert response.status_code == 200
+    return response.content
+
+
+def _without_urls(value: Any) -> Any:
+    """A document as the API shows it, less its links (they name the REST server's port, new at each start)."""
+    if isinstance(value, dict):
+        return {k: _without_urls(v) for k, v in value.items() if not (isinstance(v, str) and "://" in v)}
+    if isinstance(value, list):
+        return [_without_urls(v) for v in value]
+    return value
+
+
+def _kill_tree(stack: LocalStack) -> None:
+    """As a crash or `kill -9` of `make run` would: the supervisor dies at once; its children follow."""
+    pids = [stack.process.pid, *json.loads((stack.state_dir / "runtime.json").read_text())["pids"].values()]
+    os.kill(stack.process.pid, signal.SIGKILL)
+    stack.process.wait()
+    deadline = time.time() + 60
+    while any(alive(pid) for pid in pids):
+        assert time.time() < deadline, [pid for pid in pids if alive(pid)]
+        time.sleep(0.1)
+
+
+def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = _start(stacks, state)
+    alice_token = first.token("alice", (Role.ACCOUNT_ADMIN,))
+    alice = Api(first, alice_token)
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Kept"}, status=201)
+    writer = SyncClient(first.ws, alice_token, WS)
+    writer.connect()
+    for n in range(5):
+        writer.write({"action": "item.create", "item_id": f"note-{n}", "kind": "note",
+                      "fields": {"text": f"note {n}"}})
+    document_id = _upload(alice, letter_pdf(pages=1, text="first version"))
+    one_page = _ready(alice, document_id, pages=1)
+    # A new version of a ready document replaces it (S3's versionId tells the versions apart).
+    _upload(alice, letter_pdf(pages=2, text="second version"), document_id)
+    document = _ready(alice, document_id, pages=2)
+    assert document["version_id"] != one_page["version_id"]
+    tile = _tile(document)
+    log = whole_log(writer)
+    writer.close()
+
+    assert stop_stack(first) == 0  # Ctrl-C
+    second = _start(stacks, state)
+    assert "restored" in second.log(None)
+    alice = Api(second, alice_token)  # the token issued before the restart
+    assert alice.ok("GET", f"/workspaces/{workspace['workspace_id']}")["name"] == "Kept"
+    assert _without_urls(alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}")) == _without_urls(document)
+    assert _tile(alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}")) == tile
+    resumed = SyncClient(second.ws, alice_token, WS)
+    resumed.connect()
+    assert whole_log(resumed) == log
+    acked = resumed.write({"action": "chat", "text": "after the restart"})
+    assert acked["seq"] == log[-1]["seq"] + 1
+    resumed.close()
+
+    _kill_tree(second)
+    third = _start(stacks, state)
+    after_kill = SyncClient(third.ws, alice_token, WS)
+    after_kill.connect()
+    assert whole_log(after_kill) == [*log, acked["op"]]  # what was acknowledged before the kill is there
+    after_kill.close()
+    assert Api(third, alice_token).ok("GET", f"/workspaces/{WS}/documents/{document_id}")["status"] == "ready"
