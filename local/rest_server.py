@@ -1,9 +1,12 @@
 """The REST API locally: Chalice's own local server, answering methods no route declares the way API
-Gateway does (403 "Missing Authentication Token"), not with http.server's 501."""
+Gateway does (403 "Missing Authentication Token"), not with http.server's 501, and quiet about clients that
+hang up early."""
 
 from __future__ import annotations
 
 import json
+import sys
+from typing import Any
 
 from chalice.app import Chalice
 from chalice.config import Config
@@ -24,8 +27,18 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
         self.wfile.write(body)
 
 
+class QuietThreadedHTTPServer(ThreadedHTTPServer):
+    """A client that hangs up before its answer is written (a health probe that timed out while the stack
+    started, a browser tab closed) is normal: no traceback for it. Anything else is still reported."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def create_rest_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
     # What chalice.local.create_local_server does, with the handler above.
     app.__class__ = type("CustomLocalChalice", (LocalChalice, app.__class__), {})
     return LocalDevServer(app, config, host, port, handler_cls=ApiGatewayRequestHandler,
-                         server_cls=ThreadedHTTPServer)
+                         server_cls=QuietThreadedHTTPServer)
