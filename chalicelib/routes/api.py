@@ -194,11 +194,11 @@ def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status
                             headers={"Content-Type": "application/json"})
 
         view.__name__ = fn.__name__
-        # Any content type reaches the view, which answers in the API's own error shape (Chalice's 415
-        # would not); bodies are parsed as JSON whatever the header says.
+        # These content types reach the view, which parses the body as JSON whatever the header says and
+        # answers in the API's own error shape. Not application/octet-stream: it is a binary type, and
+        # `chalice deploy` refuses a route that mixes binary and text types (tests/unit/test_chalice_validation.py).
         bp.route(path, methods=[method], cors=True,
-                 content_types=["application/json", "text/plain", "application/octet-stream",
-                                "application/x-www-form-urlencoded"])(view)
+                 content_types=["application/json", "text/plain", "application/x-www-form-urlencoded"])(view)
         return fn
 
     return decorator

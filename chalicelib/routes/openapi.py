@@ -49,6 +49,7 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kalexo Teamwork API", "version": "1",
+                 "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
                  "description": "Accounts, users, workspaces, members, usage and the event log. Every error is "
                                 '{"error": {"code": ..., "message": ...}}. Authenticate with '
                                 "`Authorization: Bearer <token>`."},
