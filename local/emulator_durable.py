@@ -85,6 +85,7 @@ def _record_dynamodb(store: Store) -> None:
 
 def _record_s3(store: Store) -> None:
     from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
 
     def wrap(name: str) -> None:
         original = getattr(S3Backend, name)
@@ -101,35 +102,53 @@ def _record_s3(store: Store) -> None:
     for name in ("put_object", "delete_object"):  # multipart completion and copies end in put_object
         wrap(name)
 
+    # The versions recorded above are pickled when the request ends: moto's response layer sets an object's
+    # content type, metadata and checksum after put_object returns.
+    def whole_request(name: str) -> None:
+        original = getattr(S3Response, name)
+
+        def scoped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with store.one_record():
+                return original(self, *args, **kwargs)
+
+        setattr(S3Response, name, scoped)
+
+    for name in ("key_response", "bucket_response"):
+        whole_request(name)
+
 
 def _record_sqs(store: Store) -> None:
-    from moto.sqs.models import SQSBackend
+    """Each message by its id: the queue it is in now and its body, or None once deleted. Recorded where moto
+    puts a message into a queue (a send, and the move to a dead-letter queue after maxReceiveCount receives)
+    and where a message is deleted or purged. A FIFO duplicate that moto drops is not recorded."""
+    from moto.sqs.models import Queue, SQSBackend
 
-    def key(backend: Any, queue_name: str, message_id: str) -> Key:
-        return "sqs", backend.account_id, backend.region_name, queue_name, message_id
+    def keep(queue: Any, message: Any) -> None:
+        store.record(("sqs", queue.account_id, queue.region, message.id),
+                     lambda: (queue.name, message) if message in queue._messages else None)
 
-    original_send, original_delete, original_purge = (
-        SQSBackend.send_message, SQSBackend.delete_message, SQSBackend.purge_queue)
+    original_add, original_delete, original_purge = (
+        Queue.add_message, SQSBackend.delete_message, SQSBackend.purge_queue)
 
-    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        message = original_send(self, queue_name, *args, **kwargs)
-        store.record(key(self, queue_name, message.id), lambda: message)
-        return message
+    def add_message(self: Any, message: Any) -> None:
+        original_add(self, message)
+        keep(self, message)
 
     def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
         queue = self.get_queue(queue_name)
-        ids = [m.id for m in queue._messages if m.had_receipt_handle(receipt_handle)]
+        messages = [m for m in queue._messages if m.had_receipt_handle(receipt_handle)]
         original_delete(self, queue_name, receipt_handle)
-        for message_id in ids:
-            store.record(key(self, queue_name, message_id), lambda: None)
+        for message in messages:
+            keep(queue, message)
 
     def purge_queue(self: Any, queue_name: str) -> None:
-        ids = [m.id for m in self.get_queue(queue_name)._messages]
+        queue = self.get_queue(queue_name)
+        messages = list(queue._messages)
         original_purge(self, queue_name)
-        for message_id in ids:
-            store.record(key(self, queue_name, message_id), lambda: None)
+        for message in messages:
+            keep(queue, message)
 
-    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    Queue.add_message = add_message  # type: ignore[method-assign]
     SQSBackend.delete_message = delete_message  # type: ignore[method-assign]
     SQSBackend.purge_queue = purge_queue  # type: ignore[method-assign]
 
@@ -174,7 +193,7 @@ def _sqs_messages() -> Iterator[tuple[Key, Any]]:
         for region, backend in list(regions.items()):
             for name, queue in list(backend.queues.items()):
                 for message in list(queue._messages):
-                    yield ("sqs", account, region, name, message.id), message
+                    yield ("sqs", account, region, message.id), (name, message)
 
 
 def restore(store: Store) -> dict[str, Any]:
@@ -183,19 +202,23 @@ def restore(store: Store) -> dict[str, Any]:
     fresh = store.empty()
     counts = {"items": 0, "objects": 0, "messages": 0, "skipped": 0}
     queued: dict[Any, list[Any]] = {}
+    skipped: dict[Key, Any] = {}  # for a table, bucket or queue not in this template: kept for a later start
     for key, value in store.load().items():
         if value is not None:
-            counts[_put_back(key, value, queued)] += 1
+            counted = _put_back(key, value, queued)
+            counts[counted] += 1
+            if counted == "skipped":
+                skipped[key] = value
     for queue, messages in queued.items():
         queue._messages.extend(sorted(messages, key=lambda m: m.sent_timestamp or 0))
-    size = store.compact(dict(_everything()))
+    size = store.compact({**skipped, **dict(_everything())}, delete_unreferenced=True)
     store.recording = True
     return {"restored": not fresh, **counts, "snapshot_bytes": size, "seconds": round(time.monotonic() - started, 2)}
 
 
 def _put_back(key: Key, value: Any, queued: dict[Any, list[Any]]) -> str:
     """One kept record into the emulator; the count it adds to ("skipped": its table, bucket or queue is not
-    in the template any more)."""
+    in the template any more, or the table's keys changed). SQS records are (queue name, message)."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.s3.models import s3_backends
     from moto.sqs.models import sqs_backends
@@ -203,7 +226,7 @@ def _put_back(key: Key, value: Any, queued: dict[Any, list[Any]]) -> str:
     kind, account, region, container, *rest = key
     if kind == "ddb":
         table = dynamodb_backends[account][region].tables.get(container)
-        if table is None:
+        if table is None or (rest[1] is None) != (table.range_key_attr is None):  # gone, or its keys changed
             return "skipped"
         if rest[1] is not None:
             table.items[rest[0]][rest[1]] = value
@@ -216,7 +239,8 @@ def _put_back(key: Key, value: Any, queued: dict[Any, list[Any]]) -> str:
             return "skipped"
         bucket.keys.setlist(rest[0], value)
         return "objects"
-    queue = sqs_backends[account][region].queues.get(container)
+    queue_name, value = value
+    queue = sqs_backends[account][region].queues.get(queue_name)
     if queue is None:
         return "skipped"
     value.visible_at = 0.0  # in flight when the emulator stopped: delivered again
@@ -233,10 +257,10 @@ def _bucket(backends: Any, account: str, name: str) -> Any:
 
 def compact_while_running(store: Store) -> None:
     """Fold a large journal into a new snapshot. Writes wait meanwhile (DynamoDB's lock and the store's)."""
-    with emulator_dynamodb.serialized():
+    with emulator_dynamodb.serialized(), store.lock:  # no record can fall between the state read and the new journal
         for _ in range(5):
             try:
-                store.compact(dict(_everything()))
+                store.compact(dict(_everything()), delete_unreferenced=False)  # parts of uploads in progress
                 return
             except RuntimeError:  # an S3 or SQS change while the state was read: read it again
                 time.sleep(0.1)

@@ -10,7 +10,8 @@ moto keeps everything in one Python heap and forgets it when the process ends. H
   killing the emulator (or the whole stack, `kill -9`) loses nothing that was acknowledged; a power cut may
   lose the last seconds the OS had not written (no fsync per request);
 - `snapshot.pickle`: everything, written when the stack starts (after the journal is replayed onto the last
-  snapshot), then the journal starts empty and body files nothing refers to are deleted.
+  snapshot), then the journal starts empty and body files nothing refers to are deleted; also while it runs,
+  when the journal passes 512 MB (then no body file is deleted: parts of an upload in progress are in none).
 
 Infrastructure (tables, buckets, queues, their settings) is not kept: each start deploys infra/template.yaml
 anew, then `restore()` puts the data back into it. Not kept either: multipart uploads still in progress,
@@ -71,9 +72,7 @@ class DiskBody(io.RawIOBase):
         return self._position
 
     def read(self, size: int | None = -1) -> bytes:
-        if not self.path.exists():
-            return b""
-        with open(self.path, "rb") as file:
+        with open(self.path, "rb") as file:  # a body file that is gone is an error, never an empty object
             file.seek(self._position)
             data = file.read() if size is None or size < 0 else file.read(size)
         self._position += len(data)
@@ -119,30 +118,31 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------------
     @contextmanager
     def one_record(self) -> Iterator[None]:
-        """Everything recorded inside is appended as one record when the block ends."""
-        outer = getattr(self._pending, "records", None)
-        if outer is not None:
+        """Everything recorded inside is read and appended as one record when the block ends (so what is kept
+        is the state at the end of the request: an S3 object's metadata set after it was stored included)."""
+        if getattr(self._pending, "reads", None) is not None:
             yield
             return
-        self._pending.records = {}
+        self._pending.reads = {}
         try:
             yield
         finally:
-            records, self._pending.records = self._pending.records, None
-            if records:
-                self._append(records)
+            reads, self._pending.reads = self._pending.reads, None
+            if reads and self.recording:
+                with self._lock:
+                    self._append({key: read() for key, read in reads.items()})
 
     def record(self, key: Key, read: Callable[[], Any]) -> None:
-        """Keep the current state of `key` (read now, under the store's lock, so records follow changes)."""
+        """Keep the current state of `key`, as `read` returns it under the store's lock (so records are in
+        the order of the changes they follow): now, or when the enclosing `one_record` block ends."""
         if not self.recording:
             return
+        pending = getattr(self._pending, "reads", None)
+        if pending is not None:
+            pending[key] = read
+            return
         with self._lock:
-            value = read()
-            pending = getattr(self._pending, "records", None)
-            if pending is not None:
-                pending[key] = value
-            else:
-                self._append({key: value})
+            self._append({key: read()})
 
     def _append(self, records: dict[Key, Any]) -> None:
         with self._lock:
@@ -175,9 +175,15 @@ class Store:
                         break  # the emulator was killed while appending: that record was never acknowledged
         return state
 
-    def compact(self, state: dict[Key, Any]) -> int:
-        """Write `state` as the snapshot, start an empty journal, delete body files no kept key names (the
-        names are collected while the state is pickled: `referenced`). Returns the snapshot's size."""
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while a record is taken and written: whoever holds it sees no record written meanwhile."""
+        return self._lock
+
+    def compact(self, state: dict[Key, Any], delete_unreferenced: bool) -> int:
+        """Write `state` as the snapshot, start an empty journal, and (`delete_unreferenced`: at start, when no
+        upload is in progress) delete body files no kept key names (collected while the state is pickled:
+        `referenced`). Returns the snapshot's size."""
         with self._lock:
             names = self.referenced = set()
             temporary = self._snapshot_path.with_suffix(".tmp")
@@ -194,7 +200,7 @@ class Store:
             self._journal = open(self._journal_path, "wb")  # open for the emulator's life
             self._pending_compaction = False
             settled = time.time() - 600  # a body written in the last minutes may belong to a write in flight
-            for path in self.objects.iterdir():
+            for path in self.objects.iterdir() if delete_unreferenced else ():
                 if path.name not in names and path.stat().st_mtime < settled:
                     path.unlink(missing_ok=True)
             return self._snapshot_path.stat().st_size

@@ -124,8 +124,12 @@ class Supervisor:
         restored = self._restore()
         ca_bundle, _, _ = ensure_certificates(self.cfg.state_path / "tls")
         app_env = self.app_env(stack.outputs, self._signing_secret(), ca_bundle)
+        seeded = self.cfg.aws_state_path / "seeded"
         if not restored:
             seed.seed(app_container(app_env))
+            seeded.touch()
+        elif not seeded.exists():  # the first start was stopped before its seed was done
+            log("runtime", "the demo tenants were never fully seeded in this state: `make reset` starts clean")
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
