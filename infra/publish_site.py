@@ -1,4 +1,5 @@
-"""Publish the static site: the web client, its OpenSeadragon build, the documentation, and a `config.json` that
+"""Publish the static site: the web client, its OpenSeadragon build, the documentation, the source of the deployed
+version (`source.tar.gz`, the AGPL's offer to the service's users), and a `config.json` that
 tells the page where this stage's REST and websocket APIs are, into the stack's private site bucket (CloudFront
 reads it through origin access control), then invalidate CloudFront's copies of the files that change per
 deploy.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +56,33 @@ def api_urls(stage: str) -> tuple[str, str]:
     return urls["rest_api_url"].rstrip("/"), urls["websocket_api_url"].rstrip("/")
 
 
-def publish(s3: Any, bucket: str, api_url: str, websocket_url: str, stage: str) -> list[str]:
+SOURCE_KEY = "source.tar.gz"
+
+
+def source_archive(require_clean: bool = True) -> bytes:
+    """The complete source of the version being deployed, as the AGPL asks a network service to offer its
+    users (README, "Licence"): the committed tree (`git archive HEAD`); with `require_clean`, refused when
+    tracked files have uncommitted changes, since the archive would not be the source that runs."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=PROJECT_DIR, check=True, capture_output=True).stdout
+
+    try:
+        changed = git("status", "--porcelain", "--untracked-files=no").decode().strip()
+        archive = git("archive", "--format=tar.gz", "--prefix=kalexo-teamwork/", "HEAD")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"the source offer needs a git checkout of what is deployed: {exc}") from exc
+    if changed and require_clean:
+        raise SystemExit(f"commit your changes first: the site offers the deployed source (changed:\n{changed})")
+    return archive
+
+
+def publish(s3: Any, bucket: str, api_url: str, websocket_url: str, stage: str,
+            source: bytes | None = None) -> list[str]:
     keys = []
+    s3.put_object(Bucket=bucket, Key=SOURCE_KEY, Body=source if source is not None else source_archive(),
+                  ContentType="application/gzip", CacheControl=NO_CACHE,
+                  ContentDisposition='attachment; filename="kalexo-teamwork-source.tar.gz"')
+    keys.append(SOURCE_KEY)
     for key, path in site_files():
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if path.suffix == ".md":
@@ -63,7 +90,8 @@ def publish(s3: Any, bucket: str, api_url: str, websocket_url: str, stage: str) 
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=content_type,
                       CacheControl=NO_CACHE if key == "index.html" else CACHED)
         keys.append(key)
-    config = {"api": api_url, "websocket": websocket_url, "stage": stage}  # no dev_users outside the local stack
+    # No dev_users outside the local stack; `source`: the AGPL's offer of the running version's source.
+    config = {"api": api_url, "websocket": websocket_url, "stage": stage, "source": SOURCE_KEY}
     s3.put_object(Bucket=bucket, Key="config.json", Body=json.dumps(config).encode(),
                   ContentType="application/json", CacheControl=NO_CACHE)
     return [*keys, "config.json"]

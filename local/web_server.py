@@ -1,9 +1,10 @@
 """The web client (web/) served locally, the way a static host (S3 + CloudFront) would serve it on AWS, plus
-the two things a static host is given at deploy time:
+the things a static host is given at deploy time:
 
 - `/config.json`: where the REST and websocket APIs are (on AWS, a file deployed next to the static site);
 - `/dev/users.json`: the seeded users with fresh tokens, so a developer can sign in with one click. It exists
-  only here, in the local runtime; the deployed site signs in with a token the operator issues.
+  only here, in the local runtime; the deployed site signs in with a token the operator issues;
+- `/source.tar.gz`: the source of what runs (the AGPL's offer; `git archive HEAD` of this checkout).
 
 OpenSeadragon comes from web/node_modules (installed by `npm ci`, see the Makefile) under `/vendor/`.
 """
@@ -15,6 +16,7 @@ import threading
 
 from aiohttp import web
 
+from infra.publish_site import SOURCE_KEY, source_archive
 from local import seed
 from local.config import RuntimeConfig
 from local.lambda_runtime import PROJECT_DIR
@@ -32,7 +34,12 @@ def create_web_app(cfg: RuntimeConfig, env: dict[str, str]) -> web.Application:
 
     async def config(_: web.Request) -> web.Response:
         return web.json_response({"api": cfg.rest_url, "websocket": cfg.ws_url, "stage": "local",
-                                  "dev_users": "dev/users.json"}, headers=NO_CACHE)
+                                  "dev_users": "dev/users.json", "source": SOURCE_KEY}, headers=NO_CACHE)
+
+    async def source(_: web.Request) -> web.Response:  # as the deployed site offers it (infra/publish_site.py)
+        body = await asyncio.to_thread(source_archive, False)
+        return web.Response(body=body, content_type="application/gzip", headers={
+            **NO_CACHE, "Content-Disposition": 'attachment; filename="kalexo-teamwork-source.tar.gz"'})
 
     def users() -> list[dict[str, str | None]]:
         return [{"user_id": u.user_id, "name": u.name, "role": u.role.value, "workspace_role": u.workspace_role,
@@ -56,6 +63,7 @@ def create_web_app(cfg: RuntimeConfig, env: dict[str, str]) -> web.Application:
 
     app = web.Application()
     app.router.add_get("/config.json", config)
+    app.router.add_get(f"/{SOURCE_KEY}", source)
     app.router.add_get("/dev/users.json", dev_users)
     app.router.add_get("/{path:.*}", static)
     return app

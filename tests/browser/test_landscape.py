@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -204,3 +205,15 @@ def test_a_refused_upload_shows_the_apis_reason(web_stack: WebStack, browser: An
         assert all("status of 4" in e for e in bob.errors), bob.errors
     finally:
         bob.context.close()
+
+
+def test_the_page_offers_the_source_of_what_runs(people: dict[str, UserPage]) -> None:
+    """The AGPL asks a network service to offer its users the source: a link in the page, to an archive."""
+    page = people["alice"].page
+    link = page.locator("header .source-link")
+    assert link.is_visible()
+    with page.expect_download() as download:
+        link.click()
+    with tarfile.open(download.value.path()) as tar:
+        names = set(tar.getnames())
+    assert {"kalexo-teamwork/LICENSE", "kalexo-teamwork/app.py", "kalexo-teamwork/web/index.html"} <= names

@@ -23,6 +23,8 @@ function showError(message) {
 
 async function boot() {
   const config = await (await fetch("config.json")).json();
+  // The AGPL's offer of the running version's source, where the deployment put it.
+  for (const link of document.querySelectorAll(".source-link")) link.href = config.source || "source.tar.gz";
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) return signIn(config);
   const api = new Api(config.api, token);
