@@ -91,3 +91,12 @@ def open_as(browser: Any, url: str, user: str, routes: dict[str, Any] | None = N
     page.click(f"#dev-user-buttons button[data-user={user}]")
     page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
     return watched
+
+
+@pytest.fixture(scope="module")
+def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
+    """alice and bob, each in a browser window of their own, signed in; closed after the module."""
+    opened = {user: open_as(browser, web_stack.url, user) for user in ("alice", "bob")}
+    yield opened
+    for person in opened.values():
+        person.context.close()

@@ -10,7 +10,6 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pymupdf
@@ -32,14 +31,6 @@ def drawing(pages: int = 3) -> bytes:
         for x in range(80, 780, 60):
             page.draw_line((x, 160), (x, 520), color=(0, 0, 0.6), width=2)
     return bytes(doc.tobytes())
-
-
-@pytest.fixture(scope="module")
-def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
-    opened = {user: open_as(browser, web_stack.url, user) for user in ("alice", "bob")}
-    yield opened
-    for person in opened.values():
-        person.context.close()
 
 
 def wait_until(check: Any, timeout: float = 15.0, what: str = "condition", page: Any = None) -> None:

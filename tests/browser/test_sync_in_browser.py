@@ -5,24 +5,15 @@ documents keep their places across reloads, the same for both."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.browser.conftest import UserPage, WebStack, open_as
+from tests.browser.conftest import UserPage, WebStack
 from tests.e2e.documents_samples import letter_pdf
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
-    opened = {user: open_as(browser, web_stack.url, user) for user in ("alice", "bob")}
-    yield opened
-    for person in opened.values():
-        person.context.close()
 
 
 def wait_until(check: Any, timeout: float = 30.0, what: str = "condition") -> None:
