@@ -4,9 +4,10 @@ moto keeps everything in one Python heap and forgets it when the process ends. H
 - `objects/`: every S3 object's body is a file of its own from the moment it is written (moto's in-memory
   buffer is replaced), so bodies never sit in the heap and need no copying to be kept;
 - `journal.bin`: after every change, the new state of what changed is appended (pickled): a DynamoDB item
-  (or its absence), all versions of one S3 key (their metadata and body file names), one SQS queue's
-  messages. The records of one DynamoDB request (a transaction's items) are one record, so a restart never
-  sees half a transaction. A record is flushed to the operating system before the request is answered:
+  (or its absence), all versions of one S3 key (their metadata and body file names), one SQS message (the
+  queue it is in, or its absence). The records of one DynamoDB request (a transaction's items) are one
+  record, so a restart never sees half a transaction; an S3 request's are read when it ends (moto sets an
+  object's metadata after storing it). A record is flushed to the operating system before the request is answered:
   killing the emulator (or the whole stack, `kill -9`) loses nothing that was acknowledged; a power cut may
   lose the last seconds the OS had not written (no fsync per request);
 - `snapshot.pickle`: everything, written when the stack starts (after the journal is replayed onto the last
@@ -16,7 +17,9 @@ moto keeps everything in one Python heap and forgets it when the process ends. H
 Infrastructure (tables, buckets, queues, their settings) is not kept: each start deploys infra/template.yaml
 anew, then `restore()` puts the data back into it. Not kept either: multipart uploads still in progress,
 and which SQS messages were in flight (they are visible again after a restart, so they are delivered once
-more, as SQS does when a consumer dies). The records are moto's own objects: a state written by another moto
+more, as SQS does when a consumer dies), S3 tags, ACLs and object locks, PartiQL writes (the app uses none of
+these). Records for a table, bucket or queue missing from one start's template are kept for a later one. The
+records are moto's own objects: a state written by another moto
 version is refused with a message saying so (`make reset` starts clean).
 """
 
