@@ -27,7 +27,9 @@ def _run(args: argparse.Namespace) -> int:
     supervisor = Supervisor(cfg)
     try:
         env = supervisor.start()
-        print_banner(supervisor.cfg, env)  # with the port the web client got
+        supervisor.catch_stop_signals()
+        if not supervisor.stop.is_set():
+            print_banner(supervisor.cfg, env)  # with the port the web client got
         return supervisor.wait()
     except KeyboardInterrupt:
         return 0

@@ -176,9 +176,15 @@ class Supervisor:
             if child.poll() is not None:
                 raise RuntimeError(f"{name} exited with status {child.returncode}")
 
-    def wait(self) -> int:
+    def catch_stop_signals(self) -> None:
+        """From now on Ctrl-C (or SIGTERM) asks `wait` to return. Installed as soon as the stack is up, before
+        the banner: a KeyboardInterrupt raised inside the banner's AWS calls could be swallowed by a library,
+        and the stack then ran on, deaf to the one Ctrl-C it was sent (seen as a test's stack killed after 60 s)."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stop.set())
+
+    def wait(self) -> int:
+        self.catch_stop_signals()
         while not self.stop.wait(0.5):
             for name, child in self.children.items():
                 if child.poll() is not None:
