@@ -1,56 +1,48 @@
-"""`make deploy-infra STAGE=<stage>`: deploy infra/template.yaml as stack kalexo-<stage>, make sure the token
-signing secret exists in SSM Parameter Store, and write the stack's outputs into .chalice/config.json as that
-stage's environment variables. After `chalice deploy`, `--websocket-endpoint` records the websocket API's
-management endpoint the same way (workers need it to push progress). `--publish-layer` publishes the imaging
-layer built by layers/build.py and writes its ARN into the imaging functions' `layers` (make publish-layer).
+"""`make deploy STAGE=<stage>`: everything the stage needs on AWS, in order, idempotently.
 
---endpoint-url deploys into an emulator instead (the tests do that); --config writes another config file.
+1. the infrastructure stack kalexo-<stage> (infra/template.yaml: tables, buckets, queues, alarms, log groups,
+   the site's CloudFront distribution), waited for as long as CloudFront takes;
+2. the token signing secret in SSM Parameter Store (/kalexo/<stage>/jwt-secret), created once;
+3. the imaging layer, built and published only when its bytes changed;
+4. `chalice deploy` of build/deploy/<stage>/ (infra/stage_project.py: the app with a config that carries this
+   account's names, never written into the checkout), with the websocket API's management endpoint in every
+   function's settings (known from the record of the previous deploy; on the first deploy Chalice runs twice,
+   since the API's id exists only after it);
+5. what Chalice's config cannot express: the imaging functions' /tmp sized for the largest accepted upload;
+6. the web site (infra/publish_site.py), then the URLs.
+
+Run again, it changes only what changed. `--endpoint-url` (or AWS_ENDPOINT_URL) deploys into an emulator: the
+deploy rehearsal in the tests runs exactly this against the local stack's emulator.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import secrets
+import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from infra import layer_release, publish_site, stack, stage_project
 from infra.outputs import settings_from_outputs, stack_name
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
-CONFIG = PROJECT_DIR / ".chalice" / "config.json"
+# /tmp of the functions that download a source document: the largest accepted upload (2 GiB, the REST API's
+# limit for one document) plus room for the rendered band it works on.
+EPHEMERAL_STORAGE_MB = {"ingest_uploads": 3072, "tile_pages": 3072}
 
 
-def deploy_stack(cfn: Any, stage: str, cdn: bool = True) -> dict[str, str]:
-    name = stack_name(stage)
-    params = [{"ParameterKey": "Stage", "ParameterValue": stage},
-              {"ParameterKey": "Cdn", "ParameterValue": "true" if cdn else "false"}]
-    body = TEMPLATE.read_text()
-    exists = bool(cfn.describe_stacks(StackName=name)["Stacks"]) if _stack_exists(cfn, name) else False
-    if exists:
-        try:
-            cfn.update_stack(StackName=name, TemplateBody=body, Parameters=params)
-            cfn.get_waiter("stack_update_complete").wait(StackName=name)
-        except cfn.exceptions.ClientError as exc:
-            if "No updates are to be performed" not in str(exc):
-                raise
-    else:
-        cfn.create_stack(StackName=name, TemplateBody=body, Parameters=params)
-        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 2})
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-
-def _stack_exists(cfn: Any, name: str) -> bool:
-    try:
-        cfn.describe_stacks(StackName=name)
-    except cfn.exceptions.ClientError:
-        return False
-    return True
+@dataclass(frozen=True)
+class Deployed:
+    stage: str
+    api_url: str
+    websocket_url: str
+    site_url: str | None
+    outputs: dict[str, str]
 
 
 def ensure_signing_secret(ssm: Any, stage: str) -> str:
@@ -63,111 +55,112 @@ def ensure_signing_secret(ssm: Any, stage: str) -> str:
     return name
 
 
-def write_stage_settings(config_path: Path, stage: str, settings: dict[str, str]) -> bool:
-    """Merge settings into the stage's environment variables; True when the file changed."""
-    config = json.loads(config_path.read_text())
-    stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
-    env = stage_config.setdefault("environment_variables", {})
-    before = dict(env)
-    env.update(settings)
-    if env == before:
-        return False
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return True
+def chalice_deploy(project: Any, stage: str) -> None:
+    """The real `chalice deploy`, as a developer runs it, in the generated project."""
+    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
+    subprocess.run([chalice, "--project-dir", str(project), "deploy", "--stage", stage], check=True)
 
 
-def websocket_endpoint(stage: str, region: str, config_path: Path = CONFIG) -> str:
-    deployed = json.loads((PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").read_text())
-    config = json.loads(config_path.read_text())
-    # Chalice deploys the websocket API to the same stage name as the REST API (api_gateway_stage).
-    ws_stage = config.get("stages", {}).get(stage, {}).get("api_gateway_stage") or config.get(
-        "api_gateway_stage", "api")
-    for resource in deployed["resources"]:
-        if resource.get("resource_type") == "websocket_api":
-            return f"https://{resource['websocket_api_id']}.execute-api.{region}.amazonaws.com/{ws_stage}"
-    raise LookupError(f"no websocket API in .chalice/deployed/{stage}.json: run chalice deploy first")
+def stack_parameters(cdn: bool, upload_origins: str | None) -> dict[str, str]:
+    params = {"Cdn": "true" if cdn else "false"}
+    if upload_origins:
+        params["UploadOrigins"] = upload_origins
+    return params
 
 
-# The imaging layer (PyMuPDF, Pillow), built by layers/build.py, goes only to the functions that render.
-IMAGING_FUNCTIONS = ("ingest_uploads", "tile_pages")
-LAYER_RUNTIME = "python3.12"
+def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None, cdn: bool,
+           upload_origins: str | None, allow_uncommitted: bool, say: Callable[[str], None] = print,
+           run_chalice: Callable[[Any, str], None] = chalice_deploy) -> Deployed:
+    region = session.region_name or "us-east-1"
 
+    def client(name: str) -> Any:
+        return session.client(name, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
-def stage_architecture(config_path: Path, stage: str) -> str:
-    """The stage's Lambda architecture (x86_64 or arm64), as Chalice reads it."""
-    config = json.loads(config_path.read_text())
-    arch: str = config.get("stages", {}).get(stage, {}).get("lambda_architecture") or config.get(
-        "lambda_architecture", "x86_64")
-    return arch
+    cfn, ssm = client("cloudformation"), client("ssm")
+    say(f"[1/6] infrastructure stack {stack_name(stage)}")
+    outputs = stack.deploy_stack(cfn, stage, stack_parameters(cdn, upload_origins), say)
+    site_domain = outputs.get("SiteDomainName")
+    current = stack.describe(cfn, stack_name(stage)) or {}
+    if site_domain and not upload_origins and stack.parameter_value(current, "UploadOrigins") == "*":
+        say(f"  browsers may upload from the site only: UploadOrigins=https://{site_domain}")
+        outputs = stack.deploy_stack(cfn, stage, stack_parameters(cdn, f"https://{site_domain}"), say)
 
+    say("[2/6] token signing secret")
+    env = settings_from_outputs(outputs)
+    env["KALEXO_STAGE"] = stage
+    env["KALEXO_JWT_SECRET_PARAMETER"] = ensure_signing_secret(ssm, stage)
+    say(f"  {env['KALEXO_JWT_SECRET_PARAMETER']}")
 
-def layer_zip(arch: str) -> Path:
-    """build/layer-imaging-<wheel platform arch>.zip: arm64 functions take the aarch64 build."""
-    return PROJECT_DIR / "build" / f"layer-imaging-{'aarch64' if arch == 'arm64' else arch}.zip"
+    say("[3/6] imaging layer")
+    config = stage_project.stage_config(stage)
+    arch = config["stages"][stage].get("lambda_architecture") or config.get("lambda_architecture", "x86_64")
+    layer_arn = layer_release.release(client("lambda"), stage, arch, say)
 
+    say("[4/6] chalice deploy")
+    api_stage = config["stages"][stage].get("api_gateway_stage") or config.get("api_gateway_stage", "api")
+    deployed = stage_project.load_state(ssm, stage)
+    for attempt in (1, 2):
+        endpoint = stage_project.websocket_management_endpoint(deployed or {}, region, api_stage)
+        if endpoint:
+            env["KALEXO_WEBSOCKET_ENDPOINT"] = endpoint
+        project = stage_project.write_project(stage, env, layer_arn, layer_release.IMAGING_FUNCTIONS, deployed)
+        run_chalice(project, stage)
+        deployed = stage_project.read_deployed(project, stage)
+        if deployed is None:
+            raise RuntimeError(f"chalice deploy wrote no {project}/.chalice/deployed/{stage}.json")
+        stage_project.save_state(ssm, stage, deployed)
+        if stage_project.websocket_management_endpoint(deployed, region, api_stage) == endpoint:
+            break
+        say("  the websocket API is new: deploying once more so every function knows its endpoint")
 
-def publish_layer(lambda_client: Any, stage: str, arch: str, zip_path: Path) -> str:
-    """Publish a new version of kalexo-<stage>-imaging-<arch>; its ARN."""
-    if not zip_path.exists():
-        raise FileNotFoundError(f"{zip_path}: build it first (make layer)")
-    response = lambda_client.publish_layer_version(
-        LayerName=f"kalexo-{stage}-imaging-{arch}", Description="PyMuPDF and Pillow (layers/imaging)",
-        Content={"ZipFile": zip_path.read_bytes()}, CompatibleRuntimes=[LAYER_RUNTIME],
-        CompatibleArchitectures=[arch])
-    return str(response["LayerVersionArn"])
+    say("[5/6] function settings beyond Chalice's config")
+    lambda_client = client("lambda")
+    for function, size in EPHEMERAL_STORAGE_MB.items():
+        name = f"kalexo-{stage}-{function}"
+        have = lambda_client.get_function_configuration(FunctionName=name).get("EphemeralStorage", {}).get("Size")
+        if have != size:
+            lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+            lambda_client.update_function_configuration(FunctionName=name, EphemeralStorage={"Size": size})
+        say(f"  {name}: /tmp {size} MB")
 
-
-def write_stage_layers(config_path: Path, stage: str, layer_arn: str,
-                       functions: tuple[str, ...] = IMAGING_FUNCTIONS) -> bool:
-    """Point the imaging functions of the stage at the layer version; True when the file changed."""
-    config = json.loads(config_path.read_text())
-    functions_config = config.setdefault("stages", {}).setdefault(stage, {}).setdefault("lambda_functions", {})
-    changed = False
-    for name in functions:
-        function = functions_config.setdefault(name, {})
-        if function.get("layers") != [layer_arn]:
-            function["layers"] = [layer_arn]
-            changed = True
-    if changed:
-        config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return changed
+    say("[6/6] web site")
+    api_url, websocket_url = stage_project.api_urls(deployed)
+    s3 = client("s3")
+    source = publish_site.source_archive(require_clean=not allow_uncommitted)
+    keys = publish_site.publish(s3, outputs["SiteBucketName"], api_url, websocket_url, stage, source)
+    say(f"  {len(keys)} files in s3://{outputs['SiteBucketName']}")
+    if outputs.get("SiteDistributionId"):
+        publish_site.invalidate(session.client("cloudfront", region_name=region), outputs["SiteDistributionId"],
+                                stage)
+    return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", required=True)
-    parser.add_argument("--endpoint-url", default=None)
-    parser.add_argument("--config", type=Path, default=CONFIG)
-    parser.add_argument("--websocket-endpoint", action="store_true",
-                        help="after chalice deploy: record the websocket management endpoint")
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
     parser.add_argument("--no-cdn", action="store_true",
-                        help="leave out the CloudFront distribution (the emulator cannot create one)")
-    parser.add_argument("--publish-layer", action="store_true",
-                        help="publish build/layer-imaging-<arch>.zip and attach it to the imaging functions")
+                        help="leave out the CloudFront distribution (emulators cannot create one)")
+    parser.add_argument("--upload-origins", default=None,
+                        help="browser origins allowed to upload (default: the site's CloudFront origin)")
+    parser.add_argument("--allow-uncommitted", action="store_true",
+                        help="publish the source archive of HEAD although tracked files have changes")
     args = parser.parse_args(argv)
-    session = boto3.session.Session()
-    region = session.region_name or "us-east-1"
-    if args.websocket_endpoint:
-        endpoint = websocket_endpoint(args.stage, region, args.config)
-        changed = write_stage_settings(args.config, args.stage, {"KALEXO_WEBSOCKET_ENDPOINT": endpoint})
-        print("changed" if changed else "unchanged")
-        return 0
-    if args.publish_layer:
-        arch = stage_architecture(args.config, args.stage)
-        lambda_client = session.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
-        arn = publish_layer(lambda_client, args.stage, arch, layer_zip(arch))
-        write_stage_layers(args.config, args.stage, arn)
-        print(f"{arn} attached to {', '.join(IMAGING_FUNCTIONS)} in {args.config} stage {args.stage!r}")
-        return 0
-    cfn = session.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
-    ssm = session.client("ssm", region_name=region, endpoint_url=args.endpoint_url)
-    settings = settings_from_outputs(deploy_stack(cfn, args.stage, cdn=not args.no_cdn))
-    settings["KALEXO_STAGE"] = args.stage
-    settings["KALEXO_JWT_SECRET_PARAMETER"] = ensure_signing_secret(ssm, args.stage)
-    write_stage_settings(args.config, args.stage, settings)
-    print(f"stack {stack_name(args.stage)} is up; {args.config} stage {args.stage!r} updated:")
-    for name, value in sorted(settings.items()):
-        print(f"  {name}={value}")
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url  # chalice deploy, a subprocess, reads it too
+    try:
+        done = deploy(boto3.session.Session(), args.stage, args.endpoint_url, not args.no_cdn,
+                      args.upload_origins, args.allow_uncommitted)
+    except (stack.StackError, subprocess.CalledProcessError, FileNotFoundError, LookupError) as exc:
+        print(f"make deploy STAGE={args.stage} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nKalexo Teamwork stage {done.stage} is deployed.")
+    print(f"  REST API      {done.api_url}/")
+    print(f"  websocket     {done.websocket_url}")
+    print(f"  web site      {done.site_url or '(no CloudFront distribution: --no-cdn)'}")
+    print(f"  API docs      {done.api_url}/docs")
+    print(f"  alarms        SNS topic {done.outputs.get('AlarmTopicArn', '?')} (subscribe an address to it)")
+    print(f"First administrator: make admin STAGE={done.stage} EMAIL=you@example.com")
     return 0
 
 

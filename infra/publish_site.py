@@ -4,9 +4,9 @@ tells the page where this stage's REST and websocket APIs are, into the stack's 
 reads it through origin access control), then invalidate CloudFront's copies of the files that change per
 deploy.
 
-    python -m infra.publish_site --stage dev        (after `chalice deploy`; `make publish-site STAGE=dev`)
+    python -m infra.publish_site --stage dev        (make deploy does this; `make publish-site STAGE=dev` alone)
 
-The API URLs come from `.chalice/deployed/<stage>.json` unless given with --api-url / --websocket-url.
+The API URLs come from the record `make deploy` keeps of the stage (an SSM parameter) unless given with --api-url / --websocket-url.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from infra import stage_project
 from infra.outputs import stack_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -47,13 +48,12 @@ def site_files() -> Iterator[tuple[str, Path]]:
     yield "docs/README.md", PROJECT_DIR / "README.md"
 
 
-def api_urls(stage: str) -> tuple[str, str]:
-    deployed = json.loads((PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").read_text())
-    urls = {key: str(r[key]) for r in deployed["resources"] for key in ("rest_api_url", "websocket_api_url")
-            if key in r}
-    if set(urls) != {"rest_api_url", "websocket_api_url"}:
-        raise SystemExit(f".chalice/deployed/{stage}.json has no REST or websocket API: run chalice deploy first")
-    return urls["rest_api_url"].rstrip("/"), urls["websocket_api_url"].rstrip("/")
+def api_urls(ssm: Any, stage: str) -> tuple[str, str]:
+    """From the record make deploy keeps of the stage's Chalice deploy (infra/stage_project.py)."""
+    deployed = stage_project.load_state(ssm, stage)
+    if deployed is None:
+        raise SystemExit(f"stage {stage!r} has no chalice deploy on record: run make deploy STAGE={stage} first")
+    return stage_project.api_urls(deployed)
 
 
 SOURCE_KEY = "source.tar.gz"
@@ -110,18 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in cfn.describe_stacks(StackName=stack_name(args.stage))["Stacks"][0].get("Outputs", [])}
     api_url, websocket_url = (args.api_url, args.websocket_url) if args.api_url and args.websocket_url \
-        else api_urls(args.stage)
+        else api_urls(session.client("ssm", region_name=region, endpoint_url=args.endpoint_url), args.stage)
     s3 = session.client("s3", region_name=region, endpoint_url=args.endpoint_url)
     keys = publish(s3, outputs["SiteBucketName"], api_url, websocket_url, args.stage)
     print(f"published {len(keys)} files to s3://{outputs['SiteBucketName']}")
     distribution = outputs.get("SiteDistributionId")
     if distribution:
-        cloudfront = session.client("cloudfront", region_name=region)
-        cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
-            "Paths": {"Quantity": 2, "Items": ["/index.html", "/config.json"]},
-            "CallerReference": f"kalexo-{args.stage}-{time.time_ns()}"})
+        invalidate(session.client("cloudfront", region_name=region), distribution, args.stage)
         print(f"site: https://{outputs.get('SiteDomainName', '?')}/ (index.html and config.json invalidated)")
     return 0
+
+
+def invalidate(cloudfront: Any, distribution: str, stage: str) -> None:
+    """CloudFront's copies of the two files that change with every deploy."""
+    cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
+        "Paths": {"Quantity": 2, "Items": ["/index.html", "/config.json"]},
+        "CallerReference": f"kalexo-{stage}-{time.time_ns()}"})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""API Gateway (REST) as `chalice deploy` uses it, for the deploy rehearsal against the emulator.
+"""The AWS APIs `make deploy` (and `chalice deploy` in it) use, where moto 5.2 falls short: the deploy rehearsal
+runs the real deploy against the emulator, so these gaps are closed here, in local tooling, never in the app.
+
+API Gateway (REST):
 
 Chalice creates and updates its REST API from a Swagger 2.0 document (`ImportRestApi`, then `PutRestApi` with
 `mode=overwrite`). moto 5.2 imports only OpenAPI 3 and requires `info.description`: for a Swagger 2.0 body it
@@ -54,6 +57,7 @@ def install() -> None:
     APIGatewayBackend.import_rest_api = import_rest_api  # type: ignore[method-assign]
     APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]
     install_websocket_deployments()
+    install_function_ephemeral_storage()
 
 
 def install_websocket_deployments() -> None:
@@ -82,3 +86,19 @@ def install_websocket_deployments() -> None:
     ApiGatewayV2Response.create_deployment = create_deployment  # type: ignore[attr-defined]
     ApiGatewayV2Response.get_deployments = get_deployments  # type: ignore[attr-defined]
     urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/deployments$"] = ApiGatewayV2Response.dispatch
+
+
+def install_function_ephemeral_storage() -> None:
+    """moto 5.2's UpdateFunctionConfiguration drops `EphemeralStorage` (CreateFunction keeps it): make deploy
+    sizes the imaging functions' /tmp that way, since Chalice's config has no setting for it."""
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.update_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> Any:
+        storage = config_updates.get("EphemeralStorage")
+        if storage:
+            self.ephemeral_storage = int(storage["Size"])
+        return original(self, config_updates)
+
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
