@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-layer publish-site deploy-infra deploy clean
+.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-site deploy admin destroy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
@@ -27,9 +27,9 @@ help:
 	@echo "make package-check           chalice package with the merged template, then cfn-lint; Terraform output checked"
 	@echo "make layer                   build the imaging layer: build/layer-imaging-{x86_64,aarch64}.zip"
 	@echo "make layer-check             layer builds reproducibly, app package + layer < 250 MB, imports checked"
-	@echo "make publish-layer STAGE=dev publish the layer to AWS and write its ARN into .chalice/config.json"
-	@echo "make deploy-infra STAGE=dev  deploy infra/template.yaml to AWS and write its outputs to .chalice/config.json"
-	@echo "make deploy STAGE=dev        deploy-infra, then chalice deploy --stage STAGE"
+	@echo "make deploy STAGE=<name>     everything on AWS: stack, secret, layer, chalice deploy, site (CDN=0: no CloudFront)"
+	@echo "make admin STAGE=<name> EMAIL=<address>   the first platform administrator, and a token for them"
+	@echo "make destroy STAGE=<name>    remove the stage, keeping its data (DELETE_DATA=1 deletes that too)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.12 or python3.13 on PATH)"; exit 1; }
@@ -84,18 +84,21 @@ layer-check: $(STAMP) package-check
 	$(BIN)/python layers/check_size.py --package build/package-$(STAGE)/deployment.zip
 	$(BIN)/python -m pytest -q tests/unit/test_layer.py
 
-publish-layer: $(STAMP)
-	$(BIN)/python layers/build.py
-	$(BIN)/python -m infra.deploy --stage $(STAGE) --publish-layer
-
-deploy-infra: $(STAMP)
-	$(BIN)/python -m infra.deploy --stage $(STAGE)
-
 publish-site: $(STAMP) web
 	$(BIN)/python -m infra.publish_site --stage $(STAGE)
 
-deploy: deploy-infra
-	$(BIN)/chalice deploy --stage $(STAGE)
+# AWS credentials and region from the environment (AWS_PROFILE, AWS_DEFAULT_REGION); AWS_ENDPOINT_URL deploys
+# into an emulator instead (the rehearsal in tests/e2e/test_deploy_rehearsal.py).
+deploy: $(STAMP) web
+	$(BIN)/python -m infra.deploy --stage $(STAGE) $(if $(filter 0,$(CDN)),--no-cdn) \
+	  $(if $(UPLOAD_ORIGINS),--upload-origins "$(UPLOAD_ORIGINS)") $(if $(filter 1,$(DIRTY)),--allow-uncommitted)
+
+admin: $(STAMP)
+	@test -n "$(EMAIL)" || { echo "make admin STAGE=<name> EMAIL=<address> [NAME=...]"; exit 2; }
+	@$(BIN)/python -m infra.admin --stage $(STAGE) --email "$(EMAIL)" $(if $(NAME),--name "$(NAME)")
+
+destroy: $(STAMP)
+	$(BIN)/python -m infra.destroy --stage $(STAGE) $(if $(filter 1,$(DELETE_DATA)),--delete-data)
 
 clean:
 	rm -rf build .local .mypy_cache .ruff_cache .pytest_cache

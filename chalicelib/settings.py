@@ -61,6 +61,11 @@ class Settings:
     tile_grant_seconds: int  # how long the tile URLs in a manifest stay valid (rounded up to the hour)
     max_document_pages: int  # more pages than this and a document is refused, not processed
     max_image_pixels: int  # decompression-bomb guard for raster uploads
+    # The most concurrent invocations an SQS trigger starts (its ScalingConfig). The tiling trigger's must not
+    # exceed tile_pages' reserved concurrency: above it Lambda throttles receives, and each throttled receive
+    # counts toward the message's maxReceiveCount, sending good pages to the dead-letter queue.
+    tiling_concurrency: int
+    ingest_concurrency: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -129,6 +134,8 @@ class Settings:
             tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),
             max_document_pages=integer("KALEXO_MAX_DOCUMENT_PAGES", 2000),
             max_image_pixels=integer("KALEXO_MAX_IMAGE_PIXELS", 150_000_000),
+            tiling_concurrency=integer("KALEXO_TILING_CONCURRENCY", 50),
+            ingest_concurrency=integer("KALEXO_INGEST_CONCURRENCY", 10),
         )
 
 

@@ -2,8 +2,8 @@
 wait as long as CloudFront takes, and on failure say why with the stack's own events.
 
 A stack still being created or updated (an earlier deploy interrupted, or a second one started) is waited for
-first rather than answered with `update_stack`'s ValidationError. Parameters not given keep their previous
-values on update (`UploadOrigins` set by an operator is not reset to `*`)."""
+first rather than answered with `update_stack`'s ValidationError. A parameter not given keeps its previous
+value on update when it is one an operator sets (`UploadOrigins` is not reset to `*`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from typing import Any
 from infra.outputs import stack_name
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
-PARAMETERS = ("Stage", "Cdn", "UploadOrigins", "MaxReceiveCount", "UploadsVisibilityTimeout",
-              "TilesVisibilityTimeout")
+# What an operator sets at deploy time and a later deploy without it must keep; the others take the template's
+# defaults (so a changed default reaches the stack).
+KEPT = ("UploadOrigins",)
 # A CloudFront distribution takes 5-25 minutes to create or change; four tables with PITR a few more.
 WAIT_SECONDS = 75 * 60
 POLL_SECONDS = 10
@@ -71,14 +72,14 @@ def wait_settled(cfn: Any, name: str, say: Callable[[str], None] = print,
 
 
 def _parameters(given: Mapping[str, str], existing: dict[str, Any] | None) -> list[dict[str, Any]]:
-    previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters", [])}
-    params: list[dict[str, Any]] = []
-    for key in PARAMETERS:
-        if key in given:
-            params.append({"ParameterKey": key, "ParameterValue": given[key]})
-        elif key in previous:
-            params.append({"ParameterKey": key, "UsePreviousValue": True})
-    return params
+    """The given values, and the previous value of each KEPT one not given. Written out rather than as
+    UsePreviousValue, which moto refuses for a parameter that was left at its default."""
+    values = dict(given)
+    for key in KEPT:
+        previous = parameter_value(existing or {}, key)
+        if key not in values and previous is not None:
+            values[key] = previous
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
 
 
 def deploy_stack(cfn: Any, stage: str, parameters: Mapping[str, str], say: Callable[[str], None] = print,

@@ -68,7 +68,8 @@ def policy_files(stage: str, stage_cfg: dict[str, Any]) -> dict[str, str]:
 
 def write_project(stage: str, env: dict[str, str], layer_arn: str | None, imaging: tuple[str, ...],
                   deployed: dict[str, Any] | None, target: Path | None = None) -> Path:
-    """Write build/deploy/<stage>/ afresh; `deployed` is Chalice's record of the stage, when there is one."""
+    """Write build/deploy/<stage>/ afresh; `deployed` is Chalice's record of the stage, when there is one.
+    Only the `imaging` functions get the layer (none, for `chalice delete`, which needs no layer)."""
     target = target or project_dir(stage)
     chalice_dir = target / ".chalice"
     for name in APP_DIRS:
@@ -86,9 +87,7 @@ def write_project(stage: str, env: dict[str, str], layer_arn: str | None, imagin
     stage_cfg = config["stages"][stage]
     stage_cfg.setdefault("environment_variables", {}).update(env)
     for name, function in stage_cfg.get("lambda_functions", {}).items():
-        if name in imaging:
-            if layer_arn is None:
-                raise ValueError("the imaging functions need the published layer's ARN")
+        if name in imaging and layer_arn:
             function["layers"] = [layer_arn]
         else:
             function.pop("layers", None)

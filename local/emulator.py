@@ -108,7 +108,7 @@ def main(argv: list[str]) -> None:
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from local import emulator_deploy, emulator_dynamodb
+    from local import emulator_cloudformation, emulator_deploy, emulator_dynamodb
 
     parser = argparse.ArgumentParser(prog="python -m local.emulator")
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -121,6 +121,7 @@ def main(argv: list[str]) -> None:
     _notifications_with_version_ids()
     emulator_dynamodb.install()  # DynamoDB requests one at a time, and failures on purpose
     emulator_deploy.install()  # chalice deploy's Swagger 2.0 REST API (the deploy rehearsal)
+    emulator_cloudformation.install()  # the template's alarms
     # moto keeps everything in one Python heap: its service models, the deployed stack, every item and object.
     # Full cyclic collections walk all of it, and paused the emulator 100-130 ms at a time under the router
     # benchmark. Freezing what exists after start-up (the deploy and the seed happen in the first seconds)

@@ -33,7 +33,9 @@ def _with_uri_and_method(method: Any) -> Any:
     integration = method.get("x-amazon-apigateway-integration") if isinstance(method, dict) else None
     if not integration:
         return method
-    return {**method, "x-amazon-apigateway-integration": {"uri": "", "httpMethod": "", **integration}}
+    # API Gateway reports integration types upper-case whatever the document says (Chalice writes aws_proxy).
+    return {**method, "x-amazon-apigateway-integration": {"uri": "", "httpMethod": "", **integration,
+                                                          "type": str(integration.get("type", "")).upper()}}
 
 
 def install() -> None:

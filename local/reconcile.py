@@ -67,6 +67,8 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if "NoncurrentVersionExpiration" in rule:
         days = int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
         out["NoncurrentVersionExpiration"] = {"NoncurrentDays": days}
+    if rule.get("ExpiredObjectDeleteMarker"):
+        out["Expiration"] = {"ExpiredObjectDeleteMarker": True}
     return out
 
 

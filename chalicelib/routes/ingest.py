@@ -8,7 +8,8 @@ An upload notification failing on its last delivery fails its documents before i
 dead-letter queue (which keeps it for a person to look at, and alarms).
 
 Batch size 1 everywhere: Chalice's SQS handlers fail or succeed per batch, so one bad message must not make
-its neighbours retry. Queue names are read from settings at import, which `chalice deploy` also does (it
+its neighbours retry. The uploads and tiles triggers cap their concurrency (settings: the tiling cap stays
+within tile_pages' reserved concurrency, so Lambda never throttles a receive). Queue names are read from settings at import, which `chalice deploy` also does (it
 loads the stage's environment variables before importing the app).
 """
 
@@ -23,7 +24,8 @@ from chalicelib.settings import get_settings
 bp = Blueprint(__name__)
 
 
-@bp.on_sqs_message(queue=get_settings().uploads_queue, batch_size=1)
+@bp.on_sqs_message(queue=get_settings().uploads_queue, batch_size=1,
+                   maximum_concurrency=get_settings().ingest_concurrency)
 def ingest_uploads(event: SQSEvent) -> None:
     container = get_container()
     ingest = container.upload_ingest
@@ -39,7 +41,8 @@ def ingest_uploads(event: SQSEvent) -> None:
         logger.info("upload notification", extra={"recorded": result.recorded, "duplicates": result.duplicates})
 
 
-@bp.on_sqs_message(queue=get_settings().tiles_queue, batch_size=1)
+@bp.on_sqs_message(queue=get_settings().tiles_queue, batch_size=1,
+                   maximum_concurrency=get_settings().tiling_concurrency)
 def tile_pages(event: SQSEvent) -> None:
     tiler = get_container().page_tiler
     for record in event:

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import emulator_dynamodb, provision
+from local import emulator_cloudformation, emulator_dynamodb, provision
 from tests.ports import free_port
 
 
@@ -26,6 +26,7 @@ def endpoint(faults_file: Path) -> Iterator[str]:
     # The emulator as `make run` runs it: DynamoDB's atomic conditional writes, and failures on purpose.
     os.environ["KALEXO_EMULATOR_FAULTS"] = str(faults_file)
     emulator_dynamodb.install()
+    emulator_cloudformation.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

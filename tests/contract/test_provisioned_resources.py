@@ -30,8 +30,11 @@ def test_documents_bucket_is_versioned_encrypted_private_with_cors_and_notificat
     assert "ETag" in cors["ExposeHeaders"]
     assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == \
         "BucketOwnerEnforced"
-    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert lifecycle[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    lifecycle = {rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert lifecycle["abort-stale-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    # Replaced and deleted documents' versions go after the backup window (the template's NoncurrentSourceDays).
+    assert lifecycle["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert lifecycle["remove-expired-delete-markers"]["Expiration"]["ExpiredObjectDeleteMarker"] is True
     [notification] = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
     assert notification["QueueArn"].endswith(":kalexo-contract-uploads")
     assert notification["Events"] == ["s3:ObjectCreated:*"]

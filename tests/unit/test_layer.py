@@ -3,11 +3,11 @@ never imported by the other functions."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from infra import deploy
+from infra import layer_release, stage_project
 from tests.unit.test_policies import STAGES, app_functions, container_members_used, stage_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,31 +37,31 @@ def test_only_the_imaging_functions_have_the_layer(stage):
     functions = app_functions(stage)  # Chalice's own model of the stage
     with_layer = {name for name, info in functions.items() if info["layers"]}
     assert with_layer == IMAGING
-    arch = deploy.stage_architecture(ROOT / ".chalice" / "config.json", stage)
+    arch = layer_release.stage_architecture(ROOT / ".chalice" / "config.json", stage)
     for name in IMAGING:
         (arn,) = functions[name]["layers"]
         assert re.fullmatch(rf"arn:aws:lambda:[a-z0-9-]+:\d{{12}}:layer:kalexo-{stage}-imaging-{arch}:\d+", arn), arn
 
 
-def test_publishing_writes_the_arn_to_the_imaging_functions_only(tmp_path):
-    config = tmp_path / "config.json"
-    shutil.copy(ROOT / ".chalice" / "config.json", config)
+def test_the_deployed_project_gives_the_published_layer_to_the_imaging_functions_only(tmp_path):
+    """make deploy writes the ARN into its generated project (build/deploy/<stage>), never the tracked config."""
     arn = "arn:aws:lambda:eu-west-1:123456789012:layer:kalexo-dev-imaging-x86_64:7"
-    assert deploy.write_stage_layers(config, "dev", arn) is True
-    assert deploy.write_stage_layers(config, "dev", arn) is False
-    written = json.loads(config.read_text())
-    before = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    tracked = (ROOT / ".chalice" / "config.json").read_bytes()
+    project = stage_project.write_project("dev", {"KALEXO_STAGE": "dev"}, arn, layer_release.IMAGING_FUNCTIONS,
+                                          None, target=tmp_path / "dev")
+    written = json.loads((project / ".chalice" / "config.json").read_text())
+    before = json.loads(tracked)
+    assert set(written["stages"]) == {"dev"}
     for name, body in written["stages"]["dev"]["lambda_functions"].items():
-        expected = [arn] if name in IMAGING else before["stages"]["dev"]["lambda_functions"][name].get("layers")
-        assert body.get("layers") == expected, name
+        assert body.get("layers") == ([arn] if name in IMAGING else None), name
         assert {k: v for k, v in body.items() if k != "layers"} == {
             k: v for k, v in before["stages"]["dev"]["lambda_functions"][name].items() if k != "layers"}
-    assert written["stages"]["prod"] == before["stages"]["prod"]
-    assert deploy.layer_zip("arm64").name == "layer-imaging-aarch64.zip"
-    assert deploy.layer_zip("x86_64").name == "layer-imaging-x86_64.zip"
+    assert (ROOT / ".chalice" / "config.json").read_bytes() == tracked
+    assert layer_release.layer_zip("arm64").name == "layer-imaging-aarch64.zip"
+    assert layer_release.layer_zip("x86_64").name == "layer-imaging-x86_64.zip"
 
 
-def test_publish_layer_names_the_version_by_stage_and_architecture(tmp_path):
+def test_publish_layer_names_the_version_by_stage_and_architecture_and_records_its_hash(tmp_path):
     calls = []
 
     class Lambda:
@@ -71,13 +71,14 @@ def test_publish_layer_names_the_version_by_stage_and_architecture(tmp_path):
 
     zip_path = tmp_path / "layer.zip"
     zip_path.write_bytes(b"PK")
-    arn = deploy.publish_layer(Lambda(), "dev", "arm64", zip_path)
+    arn = layer_release.publish_layer(Lambda(), "dev", "arm64", zip_path)
     assert arn.endswith(":3")
     assert calls[0]["LayerName"] == "kalexo-dev-imaging-arm64"
     assert calls[0]["CompatibleArchitectures"] == ["arm64"]
-    assert calls[0]["CompatibleRuntimes"] == ["python3.12"]
+    assert calls[0]["CompatibleRuntimes"] == [f"python{sys.version_info.major}.{sys.version_info.minor}"]
+    assert calls[0]["Description"].endswith("sha256:" + hashlib.sha256(b"PK").hexdigest())
     with pytest.raises(FileNotFoundError):
-        deploy.publish_layer(Lambda(), "dev", "arm64", tmp_path / "missing.zip")
+        layer_release.publish_layer(Lambda(), "dev", "arm64", tmp_path / "missing.zip")
 
 
 def test_the_lock_pins_what_requirements_txt_pins_with_a_hash_per_architecture():

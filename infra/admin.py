@@ -1,0 +1,93 @@
+"""`make admin STAGE=<stage> EMAIL=<address> [NAME=...]`: the first platform administrator of a deployed stage,
+and a short-lived token for them.
+
+Tokens come from `POST /admin/users/{id}/tokens`, which needs an administrator's token: someone has to exist
+first. This runs on the operator's machine with the operator's AWS credentials (the same ones `make deploy`
+used), writes the operations account and the administrator through the app's own tenancy store (as the local
+seed does), and signs the token with the stage's secret from SSM. Run again with the same address, it only
+prints a new token: a way back in for an operator who has lost theirs. A different address for an existing
+administrator id is refused rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import boto3
+
+from chalicelib.container import Container
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Account, User
+from chalicelib.settings import Settings
+from infra import stack
+from infra.outputs import settings_from_outputs, stack_name
+
+OPERATIONS_ACCOUNT = "acc-operations"
+TOKEN_TTL_SECONDS = 3600
+
+
+def stage_settings(session: boto3.session.Session, stage: str, endpoint_url: str | None) -> Settings:
+    """The deployed stage's settings, as its functions read them (stack outputs, the secret's parameter)."""
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)  # type: ignore[call-overload]
+    deployed = stack.describe(cfn, stack_name(stage))
+    if deployed is None:
+        raise SystemExit(f"no stack {stack_name(stage)}: run make deploy STAGE={stage} first")
+    env = {**os.environ, **settings_from_outputs(stack.outputs_of(deployed)), "KALEXO_STAGE": stage,
+           "KALEXO_JWT_SECRET_PARAMETER": f"/kalexo/{stage}/jwt-secret"}
+    env.pop("KALEXO_JWT_SECRET", None)
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return Settings.from_env(env)
+
+
+def ensure_admin(container: Container, email: str, name: str, user_id: str) -> tuple[User, bool]:
+    """The administrator (created if missing) and whether it was created."""
+    store = container.tenancy.store
+    now = int(time.time())
+    try:
+        store.create_account(Account(OPERATIONS_ACCOUNT, "Operations", "enterprise", now))
+    except Conflict:
+        pass  # an earlier run made it
+    existing = store.get_user(user_id)
+    if existing is not None:
+        if existing.email != email.strip().lower() or existing.role is not Role.PLATFORM_ADMIN:
+            raise SystemExit(f"user {user_id!r} exists as {existing.email} ({existing.role.value}); "
+                             f"choose another USER_ID=...")
+        return existing, False
+    user = User(user_id, OPERATIONS_ACCOUNT, email.strip().lower(), name.strip() or email, Role.PLATFORM_ADMIN,
+                now)
+    store.create_user(user, None)
+    return user, True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--name", default="")
+    parser.add_argument("--user-id", default="admin")
+    parser.add_argument("--ttl", type=int, default=TOKEN_TTL_SECONDS, help="token lifetime in seconds")
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
+    args = parser.parse_args(argv)
+    if "@" not in args.email:
+        parser.error("EMAIL must be an email address")
+    container = Container(stage_settings(boto3.session.Session(), args.stage, args.endpoint_url))
+    try:
+        user, created = ensure_admin(container, args.email, args.name, args.user_id)
+    except Conflict as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    token = container.tokens.issue(user.user_id, user.account_id, [user.role], args.ttl)
+    print(f"platform administrator {user.user_id} <{user.email}> {'created' if created else 'exists'}; "
+          f"a token valid for {args.ttl // 60} minutes (use it to create your own users and longer tokens):",
+          file=sys.stderr)
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
