@@ -24,7 +24,7 @@ help:
 	@echo "make web                     install the web client's OpenSeadragon (npm ci in web/)"
 	@echo "make token USER=<name> [WORKSPACE=<id>] [ADMIN=1]   a token for the running local stack"
 	@echo "make lint                    ruff and mypy"
-	@echo "make package-check           chalice package with the merged template, then cfn-lint; Terraform output checked"
+	@echo "make package-check           the one-stack path: chalice package with the merged template, then cfn-lint"
 	@echo "make layer                   build the imaging layer: build/layer-imaging-{x86_64,aarch64}.zip"
 	@echo "make layer-check             layer builds reproducibly, app package + layer < 250 MB, imports checked"
 	@echo "make deploy STAGE=<name>     everything on AWS: stack, secret, layer, chalice deploy, site (CDN=0: no CloudFront)"
@@ -72,7 +72,7 @@ token: $(STAMP)
 	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin)
 
 package-check: $(STAMP)
-	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE) --terraform-out build/terraform-$(STAGE)
+	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE)
 	$(BIN)/cfn-lint build/package-$(STAGE)/sam.json infra/template.yaml
 
 layer: $(STAMP)

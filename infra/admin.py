@@ -12,6 +12,7 @@ administrator id is refused rather than overwritten.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -32,7 +33,7 @@ TOKEN_TTL_SECONDS = 3600
 
 def stage_settings(session: boto3.session.Session, stage: str, endpoint_url: str | None) -> Settings:
     """The deployed stage's settings, as its functions read them (stack outputs, the secret's parameter)."""
-    cfn = session.client("cloudformation", endpoint_url=endpoint_url)  # type: ignore[call-overload]
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)
     deployed = stack.describe(cfn, stack_name(stage))
     if deployed is None:
         raise SystemExit(f"no stack {stack_name(stage)}: run make deploy STAGE={stage} first")
@@ -48,10 +49,8 @@ def ensure_admin(container: Container, email: str, name: str, user_id: str) -> t
     """The administrator (created if missing) and whether it was created."""
     store = container.tenancy.store
     now = int(time.time())
-    try:
+    with contextlib.suppress(Conflict):  # an earlier run made it
         store.create_account(Account(OPERATIONS_ACCOUNT, "Operations", "enterprise", now))
-    except Conflict:
-        pass  # an earlier run made it
     existing = store.get_user(user_id)
     if existing is not None:
         if existing.email != email.strip().lower() or existing.role is not Role.PLATFORM_ADMIN:

@@ -97,9 +97,9 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     layer_arn = layer_release.release(client("lambda"), stage, arch, say)
 
     say("[4/6] chalice deploy")
-    api_stage = config["stages"][stage].get("api_gateway_stage") or config.get("api_gateway_stage", "api")
+    api_stage = stage_project.api_gateway_stage(config, stage)
     deployed = stage_project.load_state(ssm, stage)
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         endpoint = stage_project.websocket_management_endpoint(deployed or {}, region, api_stage)
         if endpoint:
             env["KALEXO_WEBSOCKET_ENDPOINT"] = endpoint
@@ -114,16 +114,10 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         say("  the websocket API is new: deploying once more so every function knows its endpoint")
 
     say("[5/6] function settings beyond Chalice's config")
-    lambda_client = client("lambda")
-    for function, size in EPHEMERAL_STORAGE_MB.items():
-        name = f"kalexo-{stage}-{function}"
-        have = lambda_client.get_function_configuration(FunctionName=name).get("EphemeralStorage", {}).get("Size")
-        if have != size:
-            lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
-            lambda_client.update_function_configuration(FunctionName=name, EphemeralStorage={"Size": size})
-        say(f"  {name}: /tmp {size} MB")
+    size_tmp(client("lambda"), stage, say)
 
     say("[6/6] web site")
+    assert deployed is not None
     api_url, websocket_url = stage_project.api_urls(deployed)
     s3 = client("s3")
     source = publish_site.source_archive(require_clean=not allow_uncommitted)
@@ -133,6 +127,17 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         publish_site.invalidate(session.client("cloudfront", region_name=region), outputs["SiteDistributionId"],
                                 stage)
     return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+
+
+def size_tmp(lambda_client: Any, stage: str, say: Callable[[str], None]) -> None:
+    """Chalice's config has no ephemeral storage setting; an update without it leaves it as set here."""
+    for function, size in EPHEMERAL_STORAGE_MB.items():
+        name = f"kalexo-{stage}-{function}"
+        have = lambda_client.get_function_configuration(FunctionName=name).get("EphemeralStorage", {}).get("Size")
+        if have != size:
+            lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+            lambda_client.update_function_configuration(FunctionName=name, EphemeralStorage={"Size": size})
+        say(f"  {name}: /tmp {size} MB")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ def chalice_delete(stage: str, deployed: dict[str, Any]) -> None:
     subprocess.run([chalice, "--project-dir", str(project), "delete", "--stage", stage], check=True)
 
 
-def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None, delete_data: bool,
+def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None, with_data: bool,
             say: Callable[[str], None] = print) -> None:
     def client(name: str) -> Any:
         return session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
@@ -58,13 +58,7 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
         chalice_delete(stage, deployed)
         ssm.delete_parameter(Name=stage_project.state_parameter(stage))
     say("[2/4] imaging layer versions")
-    for arch in ("x86_64", "arm64"):
-        layer = f"kalexo-{stage}-imaging-{arch}"
-        versions = lambda_client.list_layer_versions(LayerName=layer).get("LayerVersions", [])
-        for version in versions:
-            lambda_client.delete_layer_version(LayerName=layer, VersionNumber=int(version["Version"]))
-        if versions:
-            say(f"  {layer}: {len(versions)} version(s) deleted")
+    delete_layers(lambda_client, stage, say)
     existing = stack.describe(cfn, name)
     outputs = stack.outputs_of(existing) if existing else {}
     say(f"[3/4] stack {name}")
@@ -79,10 +73,25 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
             if "does not exist" not in str(exc):
                 raise
         say(f"  stack {name} deleted")
-    say("[4/4] retained data " + ("(deleting)" if delete_data else "(kept: DELETE_DATA=1 deletes it)"))
-    if not delete_data:
+    say("[4/4] retained data " + ("(deleting)" if with_data else "(kept: DELETE_DATA=1 deletes it)"))
+    if not with_data:
         return
-    dynamodb = client("dynamodb")
+    delete_data(client, stage, outputs.get("DocumentsBucketName") or _documents_bucket(client, stage), say)
+
+
+def delete_layers(lambda_client: Any, stage: str, say: Callable[[str], None]) -> None:
+    for arch in ("x86_64", "arm64"):
+        layer = f"kalexo-{stage}-imaging-{arch}"
+        versions = lambda_client.list_layer_versions(LayerName=layer).get("LayerVersions", [])
+        for version in versions:
+            lambda_client.delete_layer_version(LayerName=layer, VersionNumber=int(version["Version"]))
+        if versions:
+            say(f"  {layer}: {len(versions)} version(s) deleted")
+
+
+def delete_data(client: Callable[[str], Any], stage: str, bucket: str, say: Callable[[str], None]) -> None:
+    """The resources the template retains, and the signing secret."""
+    dynamodb, s3, ssm = client("dynamodb"), client("s3"), client("ssm")
     for table in (f"kalexo-{stage}-main", f"kalexo-{stage}-ops", f"kalexo-{stage}-events"):
         try:
             dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
@@ -90,14 +99,12 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
             say(f"  table {table} deleted")
         except dynamodb.exceptions.ResourceNotFoundException:
             pass
-    bucket = outputs.get("DocumentsBucketName") or _documents_bucket(session, stage, endpoint_url)
-    if bucket:
-        count = empty_bucket(s3, bucket)
-        try:
-            s3.delete_bucket(Bucket=bucket)
-            say(f"  bucket {bucket} deleted ({count} object version(s))")
-        except s3.exceptions.NoSuchBucket:
-            pass
+    count = empty_bucket(s3, bucket)
+    try:
+        s3.delete_bucket(Bucket=bucket)
+        say(f"  bucket {bucket} deleted ({count} object version(s))")
+    except s3.exceptions.NoSuchBucket:
+        pass
     try:
         ssm.delete_parameter(Name=f"/kalexo/{stage}/jwt-secret")
         say("  signing secret deleted")
@@ -105,9 +112,9 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
         pass
 
 
-def _documents_bucket(session: boto3.session.Session, stage: str, endpoint_url: str | None) -> str | None:
-    sts = session.client("sts", endpoint_url=endpoint_url)  # type: ignore[call-overload]
-    return f"kalexo-{stage}-documents-{sts.get_caller_identity()['Account']}"
+def _documents_bucket(client: Callable[[str], Any], stage: str) -> str:
+    """The retained bucket's name when the stack (and its outputs) is already gone."""
+    return f"kalexo-{stage}-documents-{client('sts').get_caller_identity()['Account']}"
 
 
 def main(argv: list[str] | None = None) -> int:

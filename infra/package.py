@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,21 +17,19 @@ from typing import Any
 import yaml
 
 from infra.bytecode import add_bytecode, check_runtime
-from infra.deploy import IMAGING_FUNCTIONS
+from infra.deploy import EPHEMERAL_STORAGE_MB
 from infra.outputs import SETTING_FOR_OUTPUT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
 
 
-def _chalice_package(stage: str, out: Path, merge: Path | None, pkg_format: str = "cloudformation") -> dict[str, Any]:
-    cmd = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage, "--pkg-format", pkg_format]
+def _chalice_package(stage: str, out: Path, merge: Path | None) -> dict[str, Any]:
+    cmd = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage]
     if merge is not None:
         cmd += ["--merge-template", str(merge)]
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     subprocess.run([*cmd, str(out)], cwd=PROJECT_DIR, env=env, check=True)
-    if pkg_format == "terraform":
-        return {}
     data: dict[str, Any] = json.loads((out / "sam.json").read_text())
     return data
 
@@ -41,9 +38,19 @@ def merge_template(stage: str, app_template: dict[str, Any]) -> dict[str, Any]:
     infra = yaml.safe_load(TEMPLATE.read_text())
     infra["Parameters"]["Stage"]["Default"] = stage
     variables = {setting: infra["Outputs"][output]["Value"] for output, setting in SETTING_FOR_OUTPUT.items()}
+    # The websocket API is a resource of the same stack here: every function learns its management endpoint
+    # (workers post progress there; the REST function closes removed members' sockets).
+    api_stage = app_template["Resources"].get("WebsocketAPIStage", {}).get("Properties", {}).get("StageName", "api")
+    variables["KALEXO_WEBSOCKET_ENDPOINT"] = {
+        "Fn::Sub": f"https://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.amazonaws.com/{api_stage}"}
+    variables["KALEXO_JWT_SECRET_PARAMETER"] = {"Fn::Sub": "/kalexo/${Stage}/jwt-secret"}
+    storage = {f"kalexo-{stage}-{name}": size for name, size in EPHEMERAL_STORAGE_MB.items()}
     for logical_id, resource in app_template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            infra["Resources"][logical_id] = {"Properties": {"Environment": {"Variables": variables}}}
+            properties: dict[str, Any] = {"Environment": {"Variables": variables}}
+            if resource["Properties"].get("FunctionName") in storage:
+                properties["EphemeralStorage"] = {"Size": storage[resource["Properties"]["FunctionName"]]}
+            infra["Resources"][logical_id] = {"Properties": properties}
     return dict(infra)
 
 
@@ -138,32 +145,10 @@ def exact_policy_resources(merged: dict[str, Any]) -> None:
                     else exact(resources)
 
 
-def check_terraform(stage: str, out: Path) -> str:
-    """`chalice package --pkg-format terraform`: the JSON parses, every function of the SAM package is there under
-    its Lambda name, and only the imaging functions carry the layer."""
-    data = json.loads((out / "chalice.tf.json").read_text())
-    functions = data["resource"]["aws_lambda_function"]
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    expected = set(config["stages"][stage]["lambda_functions"])
-    if set(functions) != expected:
-        raise AssertionError(f"terraform functions {sorted(functions)} != config functions {sorted(expected)}")
-    with_layer = sorted(name for name, body in functions.items() if body.get("layers"))
-    if with_layer != sorted(IMAGING_FUNCTIONS):
-        raise AssertionError(f"the layer is attached to {with_layer}, expected {sorted(IMAGING_FUNCTIONS)}")
-    for name, body in data["resource"]["aws_iam_role_policy"].items():
-        json.loads(body["policy"])  # each inline policy is itself a JSON document
-        if "${aws" in body["policy"]:
-            raise AssertionError(f"{name}: a policy variable would be read as Terraform interpolation")
-    return (f"{out}/chalice.tf.json: {len(functions)} functions, "
-            f"{sum(len(v) for v in data['resource'].values())} resources; layer on {', '.join(with_layer)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "package")
-    parser.add_argument("--terraform-out", type=Path, default=None,
-                        help="also write chalice package --pkg-format terraform here and sanity-check it")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         app_only = _chalice_package(args.stage, Path(scratch) / "app", None)
@@ -183,10 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.out}/deployment.zip: {pycs} modules precompiled (unchecked-hash pycs; {failures} left as source)")
     functions = [k for k, v in merged["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
     print(f"{args.out}/sam.json: {len(merged['Resources'])} resources, functions: {', '.join(functions)}")
-    if args.terraform_out:
-        shutil.rmtree(args.terraform_out, ignore_errors=True)
-        _chalice_package(args.stage, args.terraform_out, None, pkg_format="terraform")
-        print(check_terraform(args.stage, args.terraform_out))
     return 0
 
 

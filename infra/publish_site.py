@@ -6,7 +6,8 @@ deploy.
 
     python -m infra.publish_site --stage dev        (make deploy does this; `make publish-site STAGE=dev` alone)
 
-The API URLs come from the record `make deploy` keeps of the stage (an SSM parameter) unless given with --api-url / --websocket-url.
+The API URLs come from the record `make deploy` keeps of the stage (an SSM parameter) unless given with
+--api-url / --websocket-url.
 """
 
 from __future__ import annotations

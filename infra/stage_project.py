@@ -129,6 +129,12 @@ def api_urls(deployed: dict[str, Any]) -> tuple[str, str]:
     return urls["rest_api_url"].rstrip("/"), urls["websocket_api_url"].rstrip("/")
 
 
+def api_gateway_stage(config: dict[str, Any], stage: str) -> str:
+    """Chalice deploys the websocket API to the REST API's stage name (api_gateway_stage, default "api")."""
+    return str(config.get("stages", {}).get(stage, {}).get("api_gateway_stage") or config.get(
+        "api_gateway_stage", "api"))
+
+
 def websocket_management_endpoint(deployed: dict[str, Any], region: str, api_stage: str) -> str | None:
     """https://{api}.execute-api.{region}.amazonaws.com/{stage}: where workers post to connections."""
     for resource in deployed.get("resources", []):

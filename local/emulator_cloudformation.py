@@ -1,14 +1,16 @@
 """Resource types of infra/template.yaml that moto 5.2's CloudFormation skips with a warning, made real in the
-emulator so the deploy rehearsal can check what a deploy creates: `AWS::CloudWatch::Alarm` (moto's
-CloudWatch has alarms, its CloudFormation does not create them), created, updated and deleted with the stack through moto's own
-`PutMetricAlarm` and `DeleteAlarms`; list parameters described as CloudFormation describes them; and an
-update that changes nothing refused with CloudFormation's "No updates are to be performed".
+emulator so the deploy rehearsal can check what a deploy creates:
+
+- `AWS::CloudWatch::Alarm` (moto's CloudWatch has alarms, its CloudFormation does not create them): created,
+  updated and deleted with the stack through moto's own `PutMetricAlarm` and `DeleteAlarms`;
+- list parameters described as CloudFormation describes them;
+- an update that changes nothing refused with CloudFormation's "No updates are to be performed".
+
 Local tooling only."""
 
 from __future__ import annotations
 
 from typing import Any
-
 
 _REGISTERED: list[type] = []
 
@@ -53,7 +55,7 @@ def install() -> None:
             return self.name
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
                 cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
                 **kwargs: Any) -> CloudFormationAlarm:
             arguments = _alarm_arguments(cloudformation_json["Properties"])
@@ -61,7 +63,7 @@ def install() -> None:
             return cls(arguments["name"])
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
+        def update_from_cloudformation_json(
                 cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str,
                 region_name: str) -> CloudFormationAlarm:
             cls.delete_from_cloudformation_json(original_resource.name, cloudformation_json, account_id,
@@ -70,7 +72,7 @@ def install() -> None:
                                                        region_name)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
                 cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
             # resource_name is the physical id, the alarm's name (the template's AlarmName is unresolved here).
             cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])

@@ -1,15 +1,16 @@
 """The AWS APIs `make deploy` (and `chalice deploy` in it) use, where moto 5.2 falls short: the deploy rehearsal
 runs the real deploy against the emulator, so these gaps are closed here, in local tooling, never in the app.
 
-API Gateway (REST):
+API Gateway (REST): Chalice creates and updates its REST API from a Swagger 2.0 document (`ImportRestApi`,
+then `PutRestApi` with `mode=overwrite`). moto 5.2 imports only OpenAPI 3 and requires `info.description`:
+for a Swagger 2.0 body it answers 500 (KeyError) on import and `BadRequest` on put, so `chalice deploy` stops
+before its first route. API Gateway itself accepts both. The two documents describe paths, methods and
+`x-amazon-apigateway-integration` the same way, which is all moto reads, so a Swagger 2.0 body is handed to
+moto's own importer as it is, with the version moto checks for (and the empty `uri` and `httpMethod` moto
+needs on a MOCK integration); the binary media types Swagger 2.0 lists at the top level are applied too (API
+Gateway reads `x-amazon-apigateway-binary-media-types`, moto does not).
 
-Chalice creates and updates its REST API from a Swagger 2.0 document (`ImportRestApi`, then `PutRestApi` with
-`mode=overwrite`). moto 5.2 imports only OpenAPI 3 and requires `info.description`: for a Swagger 2.0 body it
-answers 500 (KeyError) on import and `BadRequest` on put, so `chalice deploy` stops before its first route.
-API Gateway itself accepts both. The two documents describe paths, methods and `x-amazon-apigateway-integration`
-the same way, which is all moto reads, so a Swagger 2.0 body is handed to moto's own importer as it is, with
-the version moto checks for (and the empty `uri` and `httpMethod` moto needs on a MOCK integration); the binary media types Swagger 2.0 lists at the top level are applied too (API
-Gateway reads `x-amazon-apigateway-binary-media-types`, moto does not). Local tooling only.
+API Gateway v2 (websocket) deployments and Lambda's ephemeral storage updates: below.
 """
 
 from __future__ import annotations

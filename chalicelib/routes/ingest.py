@@ -9,8 +9,9 @@ dead-letter queue (which keeps it for a person to look at, and alarms).
 
 Batch size 1 everywhere: Chalice's SQS handlers fail or succeed per batch, so one bad message must not make
 its neighbours retry. The uploads and tiles triggers cap their concurrency (settings: the tiling cap stays
-within tile_pages' reserved concurrency, so Lambda never throttles a receive). Queue names are read from settings at import, which `chalice deploy` also does (it
-loads the stage's environment variables before importing the app).
+within tile_pages' reserved concurrency, so Lambda never throttles a receive). Queue names are read from
+settings at import, which `chalice deploy` also does (it loads the stage's environment variables before
+importing the app).
 """
 
 from __future__ import annotations

@@ -31,16 +31,16 @@ def test_the_stack_deploys_and_a_second_deploy_keeps_parameters_and_secret(sessi
 
 def test_a_stack_in_progress_is_waited_for_and_a_failure_names_its_resources():
     class Cfn:
-        class exceptions:  # noqa: N801 - boto3's shape
+        class exceptions:
             ClientError = RuntimeError
 
         def __init__(self, statuses):
             self.statuses = list(statuses)
 
-        def describe_stacks(self, StackName):  # noqa: N803
+        def describe_stacks(self, StackName):
             return {"Stacks": [{"StackName": StackName, "StackStatus": self.statuses.pop(0)}]}
 
-        def describe_stack_events(self, StackName):  # noqa: N803
+        def describe_stack_events(self, StackName):
             return {"StackEvents": [
                 {"LogicalResourceId": "SiteDistribution", "ResourceStatus": "CREATE_FAILED",
                  "ResourceStatusReason": "quota exceeded"},

@@ -51,9 +51,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             try:
                 _session().client("sts", endpoint_url=url).get_caller_identity()
                 break
-            except Exception:
+            except Exception as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the emulator did not start: {Path(log.name).read_text()[-2000:]}")
+                    raise RuntimeError(f"the emulator did not start: {Path(log.name).read_text()[-2000:]}") from exc
                 time.sleep(0.5)
         yield url
     finally:

@@ -1,0 +1,106 @@
+"""The parts of `make deploy`, `make destroy` and the one-stack package that can be checked without AWS: what the
+generated project carries, what the merged template gives every function, what destroy keeps, and the limits
+that must agree between the template, the config and the code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import destroy, package, stage_project
+from infra.deploy import EPHEMERAL_STORAGE_MB
+from infra.layer_release import IMAGING_FUNCTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+TEMPLATE = yaml.safe_load((ROOT / "infra" / "template.yaml").read_text())
+
+
+@pytest.mark.parametrize("stage", sorted(CONFIG["stages"]))
+def test_the_tiling_trigger_never_exceeds_the_tiling_functions_reserved_concurrency(stage):
+    body = CONFIG["stages"][stage]
+    reserved = body["lambda_functions"]["tile_pages"]["reserved_concurrency"]
+    trigger = int(body["environment_variables"]["KALEXO_TILING_CONCURRENCY"])
+    assert 2 <= trigger <= reserved  # SQS's ScalingConfig minimum is 2
+
+
+def test_a_new_stage_takes_devs_settings_with_its_own_names(tmp_path):
+    project = stage_project.write_project("qa-7", {"KALEXO_STAGE": "qa-7"}, "arn:aws:lambda:x:1:layer:l:1",
+                                          IMAGING_FUNCTIONS, {"resources": []}, target=tmp_path / "qa")
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    assert set(config["stages"]) == {"qa-7"}
+    stage = config["stages"]["qa-7"]
+    assert stage["lambda_functions"]["tile_pages"]["lambda_memory_size"] == \
+        CONFIG["stages"]["dev"]["lambda_functions"]["tile_pages"]["lambda_memory_size"]
+    for name in {stage["iam_policy_file"]} | {f["iam_policy_file"] for f in stage["lambda_functions"].values()}:
+        assert name.startswith("policy-qa-7"), name
+        text = (project / ".chalice" / name).read_text()
+        assert "kalexo-dev" not in text and "/kalexo/dev/" not in text, name
+    api_policy = (project / ".chalice" / "policy-qa-7-api_handler.json").read_text()
+    assert "log-group:/aws/lambda/kalexo-qa-7\"" in api_policy and "table/kalexo-qa-7-main" in api_policy
+    assert (project / ".chalice" / "deployed" / "qa-7.json").exists()
+    assert (project / "app.py").exists() and (project / "chalicelib" / "container.py").exists()
+    assert not list(project.rglob("__pycache__"))
+
+
+def test_chalices_record_survives_the_round_trip_through_a_standard_parameter():
+    stored = {}
+
+    class Ssm:
+        class exceptions:
+            ParameterNotFound = KeyError
+
+        def put_parameter(self, **kwargs):
+            stored[kwargs["Name"]] = kwargs["Value"]
+
+        def get_parameter(self, Name):
+            return {"Parameter": {"Value": stored[Name]}}
+
+    record = {"schema_version": "2.0", "resources": [
+        {"name": f"function_{n}", "resource_type": "lambda_function",
+         "lambda_arn": f"arn:aws:lambda:eu-west-1:123456789012:function:kalexo-prod-{n}" * 2} for n in range(24)]}
+    assert len(json.dumps(record)) > 4096
+    stage_project.save_state(Ssm(), "prod", record)
+    assert len(stored["/kalexo/prod/chalice-deployed"]) <= 4096
+    assert stage_project.load_state(Ssm(), "prod") == record
+    assert stage_project.load_state(Ssm(), "other") is None
+
+
+def test_destroy_deletes_on_request_exactly_the_tables_the_template_retains():
+    retained = {r["Properties"]["TableName"]["Fn::Sub"].replace("${Stage}", "x")
+                for r in TEMPLATE["Resources"].values()
+                if r["Type"] == "AWS::DynamoDB::Table" and r.get("DeletionPolicy") == "Retain"}
+    source = (ROOT / "infra" / "destroy.py").read_text()
+    named = {t.replace("{stage}", "x") for t in __import__("re").findall(r'f"(kalexo-\{stage\}-[a-z]+)"', source)}
+    assert retained == named
+    assert callable(destroy.empty_bucket)
+
+
+def test_the_one_stack_template_gives_every_function_the_websocket_endpoint_and_the_imaging_ones_storage():
+    app = {"Resources": {
+        "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "kalexo-prod"}},
+        "TilePages": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": "kalexo-prod-tile_pages"}},
+        "WebsocketAPIStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"StageName": "api"}}}}
+    merged = package.merge_template("prod", app)
+    for logical_id in ("APIHandler", "TilePages"):
+        variables = merged["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        assert variables["KALEXO_WEBSOCKET_ENDPOINT"] == {
+            "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.amazonaws.com/api"}
+        assert variables["KALEXO_JWT_SECRET_PARAMETER"] == {"Fn::Sub": "/kalexo/${Stage}/jwt-secret"}
+        assert variables["KALEXO_MAIN_TABLE"] == {"Ref": "MainTable"}
+    assert merged["Resources"]["TilePages"]["Properties"]["EphemeralStorage"] == {
+        "Size": EPHEMERAL_STORAGE_MB["tile_pages"]}
+    assert "EphemeralStorage" not in merged["Resources"]["APIHandler"]["Properties"]
+
+
+def test_every_function_has_a_log_group_with_retention():
+    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"] for r in TEMPLATE["Resources"].values()
+              if r["Type"] == "AWS::Logs::LogGroup"}
+    functions = [f for f in CONFIG["stages"]["dev"]["lambda_functions"] if f != "api_handler"]
+    names = {"/aws/lambda/kalexo-${Stage}"} | {f"/aws/lambda/kalexo-${{Stage}}-{f}" for f in functions}
+    assert groups == names
+    assert all(r["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+               for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup")
