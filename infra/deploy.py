@@ -78,6 +78,13 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
 
     cfn, ssm = client("cloudformation"), client("ssm")
     say(f"[1/6] infrastructure stack {stack_name(stage)}")
+    if stack.describe(cfn, stack_name(stage)) is None:
+        left = retained_leftovers(client, stage)
+        if left:
+            raise LookupError(
+                f"a destroyed stage {stage!r} left its data: {', '.join(left)}. CloudFormation cannot create "
+                f"resources of those names again: deploy another stage name, or delete them with "
+                f"make destroy STAGE={stage} DELETE_DATA=1 (after exporting what you need)")
     outputs = stack.deploy_stack(cfn, stage, stack_parameters(cdn, upload_origins), say)
     site_domain = outputs.get("SiteDomainName")
     current = stack.describe(cfn, stack_name(stage)) or {}
@@ -127,6 +134,16 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         publish_site.invalidate(session.client("cloudfront", region_name=region), outputs["SiteDistributionId"],
                                 stage)
     return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+
+
+def retained_leftovers(client: Callable[[str], Any], stage: str) -> list[str]:
+    """The retained tables and documents bucket of an earlier stack of this stage (make destroy keeps them)."""
+    dynamodb, s3 = client("dynamodb"), client("s3")
+    left = [t for t in dynamodb.list_tables().get("TableNames", [])
+            if t in {f"kalexo-{stage}-main", f"kalexo-{stage}-ops", f"kalexo-{stage}-events"}]
+    prefix = f"kalexo-{stage}-documents-"
+    left += [b["Name"] for b in s3.list_buckets().get("Buckets", []) if b["Name"].startswith(prefix)]
+    return left
 
 
 def size_tmp(lambda_client: Any, stage: str, say: Callable[[str], None]) -> None:

@@ -2,8 +2,8 @@
 
 Without DELETE_DATA the stage's data stays: the documents bucket (every uploaded original and its versions),
 the main, ops and events tables (accounts, users, workspaces, the recovery log, the event log), all retained by
-the template (`DeletionPolicy: Retain`), and the signing secret, so a later `make deploy` of the same stage finds
-them again. The tiles
+the template (`DeletionPolicy: Retain`), and the signing secret, to export or restore from. CloudFormation cannot
+create resources of those names again: `make deploy` of the same stage refuses until they are gone. The tiles
 and site buckets are emptied (tiles can be cut again from the documents) and go with the stack. With
 DELETE_DATA=1 the retained resources are deleted too, after the stack: nothing of the stage is left.
 """

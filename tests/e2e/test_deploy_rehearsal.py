@@ -70,14 +70,14 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def _make(emulator: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _make(emulator: str, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKEFLAGS", "MFLAGS"))}
     env.update({"AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                 "AWS_DEFAULT_REGION": "us-east-1"})
     # DIRTY=1: a developer's working tree may hold uncommitted changes while the tests run; CI's clone does not.
     result = subprocess.run(["make", "--no-print-directory", *args, f"STAGE={STAGE}", "CDN=0", "DIRTY=1"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, f"make {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == expect, f"make {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
 
 
@@ -232,6 +232,17 @@ def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: p
         assert principal.user_id == "admin" and principal.is_platform_admin
     assert container.tenancy.store.get_user("admin").email == "ops@example.com"
 
+    _make(emulator, "destroy")  # keeps the data
+    assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith("kalexo-")]
+    assert {f"kalexo-{STAGE}-main", f"kalexo-{STAGE}-ops", f"kalexo-{STAGE}-events"} <= set(
+        aws("dynamodb").list_tables()["TableNames"])
+    assert aws("dynamodb").get_item(TableName=f"kalexo-{STAGE}-main", Key={"pk": {"S": "USER#admin"},
+                                                                            "sk": {"S": "USER"}}).get("Item")
+    # Deploying the stage again cannot create those names: it says so before touching anything.
+    refused = _make(emulator, "deploy", expect=2)
+    assert "left its data" in refused.stderr and f"kalexo-{STAGE}-main" in refused.stderr
+    assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_IN_PROGRESS", "CREATE_COMPLETE"])[
+        "StackSummaries"] == []
     _make(emulator, "destroy", "DELETE_DATA=1")
     assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith("kalexo-")]
     assert not aws("apigateway").get_rest_apis()["items"] and not aws("apigatewayv2").get_apis()["Items"]
