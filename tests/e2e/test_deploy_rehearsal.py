@@ -77,7 +77,8 @@ def _make(emulator: str, *args: str, expect: int = 0) -> subprocess.CompletedPro
     # DIRTY=1: a developer's working tree may hold uncommitted changes while the tests run; CI's clone does not.
     result = subprocess.run(["make", "--no-print-directory", *args, f"STAGE={STAGE}", "CDN=0", "DIRTY=1"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == expect, f"make {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == expect, \
+        f"make {' '.join(args)} answered {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
 
 
