@@ -176,15 +176,19 @@ class TileWriter(Protocol):
         """Write the page; (bytes stored, PUT requests)."""
 
 
-class TileStore(Protocol):
-    """The one place that knows how tiles are laid out in storage (packed per page today)."""
-
-    def writer(self, ref: PageRef, fmt: str) -> TileWriter: ...
+class TileReader(Protocol):
+    """Reading tiles as they are laid out in storage (packed per page today): all that serving them needs."""
 
     def etag(self, ref: PageRef, name: str) -> str | None: ...
 
     def read(self, ref: PageRef, name: str) -> StoredTile | None:
         """`name` is `level/col_row`, `@thumbnail` or `@text`; None when the page or entry does not exist."""
+
+
+class TileStore(TileReader, Protocol):
+    """The one place that knows how tiles are laid out in storage, writing them too (the tiling function)."""
+
+    def writer(self, ref: PageRef, fmt: str) -> TileWriter: ...
 
 
 class SourceStore(Protocol):

@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+# The only keys this adapter touches: the websocket function's role may write nothing else of the bucket.
+KEY_PREFIX = "snapshots/"
+
+
 class S3Snapshots:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
@@ -17,7 +21,7 @@ class S3Snapshots:
 
     @staticmethod
     def _key(workspace_id: str, seq: int) -> str:
-        return f"snapshots/{workspace_id}/{seq:012d}.json"
+        return f"{KEY_PREFIX}{workspace_id}/{seq:012d}.json"
 
     def put(self, workspace_id: str, seq: int, snapshot: dict[str, Any]) -> None:
         self._client.put_object(Bucket=self._bucket, Key=self._key(workspace_id, seq), ContentType="application/json",
@@ -32,7 +36,7 @@ class S3Snapshots:
         """The newest snapshot at or before `seq` (0: none), for rebuilding the workspace as it was."""
         best = 0
         paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=f"snapshots/{workspace_id}/"):
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=f"{KEY_PREFIX}{workspace_id}/"):
             for obj in page.get("Contents", []):
                 found = int(obj["Key"].rsplit("/", 1)[-1].split(".")[0])
                 if best < found <= seq:

@@ -104,33 +104,14 @@ class PackWriter:
         return len(pack) + len(index), 2 + self.shared_puts
 
 
-class S3TileStore:
+class S3TileReader:
+    """Reads tiles (the REST function serves them): its role needs no write to the tiles bucket."""
+
     def __init__(self, client: S3Client, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
         self._indexes: _Lru[dict[str, Any]] = _Lru(256)
         self._shared: _Lru[bytes] = _Lru(512)
-        self._shared_written: set[str] = set()
-
-    def writer(self, ref: PageRef, fmt: str) -> PackWriter:
-        return PackWriter(self, ref, fmt)
-
-    def put_shared(self, etag: str, data: bytes, fmt: str) -> int:
-        """Store a shared tile unless this instance or an earlier one already has; returns PUTs made."""
-        key = f"shared/{etag}.{FORMAT_EXTENSIONS[fmt]}"
-        if key in self._shared_written:
-            return 0
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-            made = 0
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPES[fmt],
-                                   CacheControl="public, max-age=31536000, immutable")
-            made = 1
-        self._shared_written.add(key)
-        return made
 
     def _index(self, ref: PageRef) -> dict[str, Any] | None:
         key = f"{_prefix(ref)}.index.json"
@@ -177,3 +158,31 @@ class S3TileStore:
             data = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             self._shared.put(key, data)
         return data
+
+
+class S3TileStore(S3TileReader):
+    """Writes tiles too (the tiling function)."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        super().__init__(client, bucket)
+        self._shared_written: set[str] = set()
+
+    def writer(self, ref: PageRef, fmt: str) -> PackWriter:
+        return PackWriter(self, ref, fmt)
+
+    def put_shared(self, etag: str, data: bytes, fmt: str) -> int:
+        """Store a shared tile unless this instance or an earlier one already has; returns PUTs made."""
+        key = f"shared/{etag}.{FORMAT_EXTENSIONS[fmt]}"
+        if key in self._shared_written:
+            return 0
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            made = 0
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPES[fmt],
+                                   CacheControl="public, max-age=31536000, immutable")
+            made = 1
+        self._shared_written.add(key)
+        return made

@@ -9,7 +9,7 @@ from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.s3_presigner import S3Presigner
 from chalicelib.adapters.s3_sources import S3SourceStore
-from chalicelib.adapters.s3_tile_store import S3TileStore
+from chalicelib.adapters.s3_tile_store import S3TileReader, S3TileStore
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.composition.core import CoreParts
 from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
@@ -38,6 +38,11 @@ class DocumentParts(CoreParts):
         return S3TileStore(self.clients.lazy_s3(), self.settings.tiles_bucket)
 
     @cached_property
+    def tile_reader(self) -> S3TileReader:
+        """Serving tiles reads them only; the REST function's role cannot write the tiles bucket."""
+        return S3TileReader(self.clients.lazy_s3(), self.settings.tiles_bucket)
+
+    @cached_property
     def tile_tasks(self) -> SqsTaskQueue:
         return SqsTaskQueue(self.clients.lazy_sqs(), self.settings.tiles_queue)
 
@@ -60,7 +65,7 @@ class DocumentParts(CoreParts):
 
     @cached_property
     def tile_access(self) -> TileAccess:
-        return TileAccess(self.secret, self.document_store, self.tile_store, self.settings.tile_grant_seconds)
+        return TileAccess(self.secret, self.document_store, self.tile_reader, self.settings.tile_grant_seconds)
 
     @cached_property
     def documents(self) -> DocumentService:

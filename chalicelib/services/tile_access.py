@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.documents import PageRecord
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.ports import DocumentRecords, PageRef, StoredTile, TileStore
+from chalicelib.ports import DocumentRecords, PageRef, StoredTile, TileReader
 
 HOUR = 3600
 
@@ -38,7 +38,7 @@ def _unb64(text: str) -> bytes:
 
 
 class TileAccess:
-    def __init__(self, secret: str, documents: DocumentRecords, tiles: TileStore, grant_seconds: int) -> None:
+    def __init__(self, secret: str, documents: DocumentRecords, tiles: TileReader, grant_seconds: int) -> None:
         self._key = hmac.new(secret.encode(), b"kalexo tile grants", hashlib.sha256).digest()
         self._documents = documents
         self._tiles = tiles

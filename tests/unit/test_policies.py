@@ -388,7 +388,18 @@ def actions_of(method: str, unit: Unit) -> list[tuple[str, str]]:
     return found
 
 
-def _arn(stage: str, setting: str, target: str) -> str | None:
+@cache
+def key_prefix(module: str) -> str:
+    """An adapter module's KEY_PREFIX (the only keys it touches, e.g. snapshots/), or any document key."""
+    tree = ast.parse((ADAPTERS / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["KEY_PREFIX"]:
+            assert isinstance(node.value, ast.Constant), f"{module}.KEY_PREFIX must be a literal"
+            return f"{node.value.value}x"
+    return "workspaces/w1/document.pdf"
+
+
+def _arn(stage: str, setting: str, target: str, key: str = "workspaces/w1/document.pdf") -> str | None:
     env = stage_config(stage)["environment_variables"]
     value = env[f"KALEXO_{setting.upper()}"]
     if target in ("table", "index") and setting.endswith("_table"):
@@ -396,7 +407,7 @@ def _arn(stage: str, setting: str, target: str) -> str | None:
     if target == "bucket" and setting.endswith("_bucket"):
         return f"arn:aws:s3:::{value}"
     if target == "object" and setting.endswith("_bucket"):
-        return f"arn:aws:s3:::{value}/workspaces/w1/document.pdf"
+        return f"arn:aws:s3:::{value}/{key}"
     if target == "queue" and setting.endswith(("_queue", "_dlq")):
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{value}"
     if target == "parameter" and setting == "jwt_secret_parameter":
@@ -422,7 +433,7 @@ def required(stage: str, function: str) -> set[Need]:
                         needs.add(Need(action, connections, why))
                         continue
                     for setting in sorted(settings):
-                        resource = _arn(stage, setting, target)
+                        resource = _arn(stage, setting, target, key_prefix(module))
                         if resource:
                             needs.add(Need(action, resource, why))
     # The REST handler's Lambda function is named <app>-<stage> (Chalice keeps its old deployer's name).
@@ -455,6 +466,59 @@ def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
             return False
         allowed = True
     return allowed
+
+
+@cache
+def bucket_keys() -> dict[str, set[str]]:
+    """Bucket setting -> the key families written to it: a document key, and each KEY_PREFIX of an adapter the
+    container builds with that bucket."""
+    keys: dict[str, set[str]] = {}
+    for member in container_graph()[0].values():
+        for module, _, settings in member.adapters:
+            for setting in settings:
+                if setting.endswith("_bucket"):
+                    keys.setdefault(setting, {"workspaces/w1/document.pdf"}).add(key_prefix(module))
+    return keys
+
+
+@cache
+def probes(stage: str) -> frozenset[tuple[str, str]]:
+    """(kind, ARN) of every resource of the stage a policy could reach: each table, index, bucket, queue and
+    the parameter, and in each bucket every key family written to it."""
+    found = set()
+    for name in stage_config(stage)["environment_variables"]:
+        if not name.startswith("KALEXO_"):
+            continue
+        setting = name.removeprefix("KALEXO_").lower()
+        for target in ("table", "index", "bucket", "object", "queue", "parameter"):
+            for key in bucket_keys().get(setting, {"-"}) if target == "object" else {"-"}:
+                arn = _arn(stage, setting, target, key)
+                if arn:
+                    found.add((target, arn))
+    return frozenset(found)
+
+
+INDEX_ACTIONS = {"dynamodb:query", "dynamodb:scan"}
+
+
+def over_broad(policy: dict[str, Any], needs: set[Need], stage: str) -> list[str]:
+    """A pattern that also matches a resource of the stack which the code never touches with that action (the
+    websocket function's role writing any document, where it writes only snapshots/)."""
+    found = []
+    needed = {(n.action.lower(), n.resource) for n in needs}
+    for st in policy["Statement"]:
+        for action in _as_list(st.get("Action", [])):
+            for pattern in _as_list(st.get("Resource", [])):
+                if pattern == "*":
+                    continue
+                for target, arn in sorted(probes(stage)):
+                    if target == "index" and action.lower() not in INDEX_ACTIONS:
+                        continue  # IAM checks only reads against an index ARN; a write there reaches nothing
+                    if action.startswith("s3:") and (target == "bucket") != (action in _BUCKET_LEVEL):
+                        continue  # bucket actions are checked against the bucket's ARN, object actions an object's
+                    if fnmatch.fnmatchcase(arn, pattern) and (action.lower(), arn) not in needed:
+                        found.append(f"{st.get('Sid', '?')}: {action} on {pattern} reaches {arn}, which nothing uses")
+    return found
 
 
 def problems(policy: dict[str, Any], needs: set[Need]) -> list[str]:
@@ -517,6 +581,7 @@ def test_every_function_has_its_own_policy_file(stage):
                                       "deliver_fanout"])
 def test_policy_grants_what_the_code_uses_and_nothing_else(stage, function):
     assert problems(_policy(stage, function), required(stage, function)) == []
+    assert over_broad(_policy(stage, function), required(stage, function), stage) == []
 
 
 def test_every_adapter_client_call_maps_to_an_aws_operation():
@@ -575,6 +640,22 @@ def test_the_checker_reports_a_missing_action_and_a_wildcard():
     for st in other_table["Statement"]:
         st["Resource"] = [r.replace("kalexo-dev-main", "kalexo-prod-main") for r in _as_list(st["Resource"])]
     assert any("missing dynamodb:GetItem on arn:aws:dynamodb" in p for p in problems(other_table, needs))
+
+
+def test_the_checker_reports_a_grant_broader_than_the_keys_the_code_touches():
+    policy = _policy("dev", "websocket_message")
+    needs = required("dev", "websocket_message")
+    assert over_broad(policy, needs, "dev") == []
+    broad = copy.deepcopy(policy)
+    for st in broad["Statement"]:
+        st["Resource"] = [r.replace("/snapshots/*", "/*") for r in _as_list(st["Resource"])]
+    assert any("s3:PutObject on arn:aws:s3:::kalexo-dev-documents-*/* reaches "
+               "arn:aws:s3:::kalexo-dev-documents-000000000000/workspaces/w1/document.pdf" in p
+               for p in over_broad(broad, needs, "dev"))
+    tables = copy.deepcopy(policy)
+    for st in tables["Statement"]:
+        st["Resource"] = [r.replace("table/kalexo-dev-main", "table/kalexo-dev-*") for r in _as_list(st["Resource"])]
+    assert any("reaches arn:aws:dynamodb:" in p and "kalexo-dev-ops" in p for p in over_broad(tables, needs, "dev"))
 
 
 @pytest.mark.parametrize("stage", STAGES)
