@@ -394,7 +394,8 @@ def key_prefix(module: str) -> str:
     tree = ast.parse((ADAPTERS / f"{module}.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["KEY_PREFIX"]:
-            assert isinstance(node.value, ast.Constant), f"{module}.KEY_PREFIX must be a literal"
+            assert isinstance(node.value, ast.Constant) and isinstance(node.value.value, str), \
+                f"{module}.KEY_PREFIX must be a string literal"
             return f"{node.value.value}x"
     return "workspaces/w1/document.pdf"
 
