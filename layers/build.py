@@ -3,8 +3,9 @@
     python layers/build.py [--arch x86_64 --arch aarch64] [--out build] [--check-reproducible]
     python layers/build.py --lock      # after editing requirements.txt: download, hash, rewrite requirements.lock
 
-Binary wheels only (manylinux_2_28, CPython 3.12), installed from `imaging/requirements.lock` with
---require-hashes, then byte-compiled by CPython 3.12 as unchecked-hash pycs (PEP 552: no timestamps in them;
+Binary wheels only (manylinux_2_28, for the CPython running this: 3.12 or 3.13, Chalice's Lambda runtime),
+installed from `imaging/requirements.lock` with --require-hashes, then byte-compiled by that CPython as
+unchecked-hash pycs (PEP 552: no timestamps in them;
 /opt is read-only on Lambda, so a layer without bytecode compiles PyMuPDF's and Pillow's Python at every cold
 start, about 0.6 s); the zip lists its entries sorted, with one fixed timestamp and normalised permissions, so
 the same pins give the same bytes on any machine. `--check-reproducible` builds
@@ -32,7 +33,10 @@ PROJECT_DIR = HERE.parent
 REQUIREMENTS = HERE / "imaging" / "requirements.txt"
 LOCK = HERE / "imaging" / "requirements.lock"
 ARCHES = ("x86_64", "aarch64")
-PYTHON_VERSION = "3.12"
+# The Lambda runtime Chalice deploys is the interpreter running it (python3.12 or python3.13): the layer is built
+# for that version, since Pillow's wheels and the bytecode are per version. The lock holds hashes for both.
+PYTHON_VERSIONS = ("3.12", "3.13")
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 
 
@@ -54,8 +58,11 @@ def _pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--quiet"], check=True)
 
 
-def _platform_args(arch: str) -> list[str]:
-    return ["--only-binary=:all:", "--platform", f"manylinux_2_28_{arch}", "--python-version", PYTHON_VERSION,
+def _platform_args(arch: str, python: str = PYTHON_VERSION) -> list[str]:
+    if python not in PYTHON_VERSIONS:
+        raise SystemExit(f"the layer is built for the Lambda runtime of the running Python: {', '.join(PYTHON_VERSIONS)}"
+                         f" (this is {python}; the Makefile picks python3.12 or python3.13)")
+    return ["--only-binary=:all:", "--platform", f"manylinux_2_28_{arch}", "--python-version", python,
             "--implementation", "cp"]
 
 
@@ -117,12 +124,15 @@ def write_lock() -> None:
     """Download each pin's wheel for every architecture and record its sha256."""
     hashes: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for arch in ARCHES:
-            dest = Path(scratch) / arch
-            _pip("download", *_platform_args(arch), "--no-deps", "-d", str(dest), *pins())
-            for wheel in sorted(dest.glob("*.whl")):
-                name = re.split(r"-\d", wheel.name, maxsplit=1)[0].lower().replace("_", "-")
-                hashes.setdefault(name, []).append(hashlib.sha256(wheel.read_bytes()).hexdigest())
+        for python in PYTHON_VERSIONS:
+            for arch in ARCHES:
+                dest = Path(scratch) / python / arch
+                _pip("download", *_platform_args(arch, python), "--no-deps", "-d", str(dest), *pins())
+                for wheel in sorted(dest.glob("*.whl")):
+                    name = re.split(r"-\d", wheel.name, maxsplit=1)[0].lower().replace("_", "-")
+                    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+                    if digest not in hashes.setdefault(name, []):  # abi3 wheels serve both versions
+                        hashes[name].append(digest)
     lines = LOCK.read_text().splitlines()
     header = [line for line in lines if line.startswith("#")]
     body = []

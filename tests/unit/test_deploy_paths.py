@@ -104,3 +104,12 @@ def test_every_function_has_a_log_group_with_retention():
     assert groups == names
     assert all(r["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
                for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup")
+
+
+def test_the_package_carries_the_boto3_and_botocore_the_tests_run():
+    """Packaged rather than taken from Lambda's runtime, at exactly the versions every test here exercises."""
+    from importlib.metadata import version
+
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert pins["boto3"] == version("boto3") and pins["botocore"] == version("botocore")
