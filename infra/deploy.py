@@ -96,6 +96,8 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     env = settings_from_outputs(outputs)
     env["KALEXO_STAGE"] = stage
     env["KALEXO_JWT_SECRET_PARAMETER"] = ensure_signing_secret(ssm, stage)
+    if site_domain:  # the AGPL's source offer, published with the site in step 6; the API docs link to it
+        env["KALEXO_SOURCE_URL"] = f"https://{site_domain}/{publish_site.SOURCE_KEY}"
     say(f"  {env['KALEXO_JWT_SECRET_PARAMETER']}")
 
     say("[3/6] imaging layer")
@@ -126,14 +128,17 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     say("[6/6] web site")
     assert deployed is not None
     api_url, websocket_url = stage_project.api_urls(deployed)
-    s3 = client("s3")
+    publish_web_site(session, client("s3"), outputs, stage, api_url, websocket_url, allow_uncommitted, say)
+    return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+
+
+def publish_web_site(session: boto3.session.Session, s3: Any, outputs: dict[str, str], stage: str, api_url: str,
+                     websocket_url: str, allow_uncommitted: bool, say: Callable[[str], None]) -> None:
     source = publish_site.source_archive(require_clean=not allow_uncommitted)
     keys = publish_site.publish(s3, outputs["SiteBucketName"], api_url, websocket_url, stage, source)
     say(f"  {len(keys)} files in s3://{outputs['SiteBucketName']}")
     if outputs.get("SiteDistributionId"):
-        publish_site.invalidate(session.client("cloudfront", region_name=region), outputs["SiteDistributionId"],
-                                stage)
-    return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+        publish_site.invalidate(session.client("cloudfront"), outputs["SiteDistributionId"], stage)
 
 
 def retained_leftovers(client: Callable[[str], Any], stage: str) -> list[str]:

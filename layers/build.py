@@ -60,8 +60,8 @@ def _pip(*args: str) -> None:
 
 def _platform_args(arch: str, python: str = PYTHON_VERSION) -> list[str]:
     if python not in PYTHON_VERSIONS:
-        raise SystemExit(f"the layer is built for the Lambda runtime of the running Python: {', '.join(PYTHON_VERSIONS)}"
-                         f" (this is {python}; the Makefile picks python3.12 or python3.13)")
+        raise SystemExit(f"the layer is built for the Lambda runtime of the running Python: "
+                         f"{', '.join(PYTHON_VERSIONS)} (this is {python}; the Makefile picks 3.12 or 3.13)")
     return ["--only-binary=:all:", "--platform", f"manylinux_2_28_{arch}", "--python-version", python,
             "--implementation", "cp"]
 

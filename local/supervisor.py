@@ -81,6 +81,7 @@ class Supervisor:
             "KALEXO_STAGE": STAGE, "AWS_ENDPOINT_URL": self.cfg.aws_endpoint, "AWS_CA_BUNDLE": str(ca_bundle),
             "KALEXO_WEBSOCKET_ENDPOINT": self.cfg.management_endpoint, "KALEXO_JWT_SECRET": secret,
             "KALEXO_EVENT_SOURCE_HEARTBEATS": "true", "KALEXO_S3_ADDRESSING": "path",
+            "KALEXO_SOURCE_URL": f"{self.cfg.web_url.rstrip('/')}/source.tar.gz",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false", "POWERTOOLS_METRICS_NAMESPACE": "Kalexo",
             "POWERTOOLS_SERVICE_NAME": "kalexo", RUNTIME_ENV: self.cfg.to_json(),

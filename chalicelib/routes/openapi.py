@@ -13,6 +13,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.routes import schemas as s
 from chalicelib.routes.api import OPERATIONS, Operation
+from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
 
@@ -65,6 +66,14 @@ def openapi_json() -> Response:
     return Response(status_code=200, body=document(), headers={"Content-Type": "application/json"})
 
 
+def _source_offer() -> str:
+    """The AGPL asks a network service to offer its users the source of the version they use."""
+    url = get_settings().source_url
+    where = f"<a href='{html.escape(url, quote=True)}'>download it</a>" if url else "ask the operator for it"
+    return (f"<p>Kalexo Teamwork is free software under the GNU Affero General Public License, version 3 or "
+            f"later; you may have the source of this service: {where}.</p>")
+
+
 @bp.route("/docs", methods=["GET"])
 def docs() -> Response:
     rows = []
@@ -82,5 +91,6 @@ def docs() -> Response:
         "border-bottom:1px solid #ddd}pre{font-size:12px;background:#f6f6f6;padding:.5em}</style></head><body>"
         "<h1>Kalexo Teamwork API</h1><p>Machine-readable: <a href='openapi.json'>openapi.json</a>. "
         "Send <code>Authorization: Bearer &lt;token&gt;</code>. Errors are "
-        "<code>{\"error\": {\"code\", \"message\"}}</code>.</p><table>" + "".join(rows) + "</table></body></html>")
+        "<code>{\"error\": {\"code\", \"message\"}}</code>.</p>" + _source_offer() + "<table>" + "".join(rows)
+        + "</table></body></html>")
     return Response(status_code=200, body=page, headers={"Content-Type": "text/html; charset=utf-8"})

@@ -3,6 +3,7 @@ isolation, roles, revocation, pagination, quotas, usage and the event log."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -167,6 +168,11 @@ def test_openapi_document_and_page(stack):
     page = requests.get(f"{stack.rest}/docs", timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "/admin/workspaces/{workspace_id}/members/{user_id}" in page.text
+    # The AGPL's source offer: the page links to the archive of the running version, and it downloads.
+    match = re.search(r"<a href='([^']+source\.tar\.gz)'>", page.text)
+    assert match and "Affero General Public License" in page.text
+    archive = requests.get(match.group(1), timeout=30)
+    assert archive.status_code == 200 and archive.content[:2] == b"\x1f\x8b"
 
 
 def test_administrators_cannot_lock_themselves_out(stack):
