@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-site deploy admin destroy clean
+.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-site deploy urls admin destroy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
@@ -28,6 +28,7 @@ help:
 	@echo "make layer                   build the imaging layer: build/layer-imaging-{x86_64,aarch64}.zip"
 	@echo "make layer-check             layer builds reproducibly, app package + layer < 250 MB, imports checked"
 	@echo "make deploy STAGE=<name>     everything on AWS: stack, secret, layer, chalice deploy, site (CDN=0: no CloudFront)"
+	@echo "make urls STAGE=<name>       a deployed stage's REST, websocket and site URLs"
 	@echo "make admin STAGE=<name> EMAIL=<address>   the first platform administrator, and a token for them"
 	@echo "make destroy STAGE=<name>    remove the stage, keeping its data (DELETE_DATA=1 deletes that too)"
 
@@ -90,15 +91,24 @@ publish-site: $(STAMP) web
 # AWS credentials and region from the environment (AWS_PROFILE, AWS_DEFAULT_REGION); AWS_ENDPOINT_URL deploys
 # into an emulator instead (the rehearsal in tests/e2e/test_deploy_rehearsal.py).
 deploy: $(STAMP) web
-	$(BIN)/python -m infra.deploy --stage $(STAGE) $(if $(filter 0,$(CDN)),--no-cdn) \
+	@$(BIN)/python -m infra.deploy --stage $(STAGE) $(if $(filter 0,$(CDN)),--no-cdn) \
 	  $(if $(UPLOAD_ORIGINS),--upload-origins "$(UPLOAD_ORIGINS)") $(if $(filter 1,$(DIRTY)),--allow-uncommitted)
+
+# The URLs of a deployed stage again (from the record make deploy keeps in the account).
+urls: $(STAMP)
+	@$(BIN)/python -m infra.deploy --stage $(STAGE) --urls
 
 admin: $(STAMP)
 	@test -n "$(EMAIL)" || { echo "make admin STAGE=<name> EMAIL=<address> [NAME=...]"; exit 2; }
-	@$(BIN)/python -m infra.admin --stage $(STAGE) --email "$(EMAIL)" $(if $(NAME),--name "$(NAME)")
+	@$(BIN)/python -m infra.admin --stage $(STAGE) --email "$(EMAIL)" $(if $(NAME),--name "$(NAME)") \
+	  $(if $(USER_ID),--user-id "$(USER_ID)")
 
+# STAGE must be named on the command line (no dev default); DELETE_DATA=1 asks for the stage name again
+# (CONFIRM=<stage> when not at a terminal).
 destroy: $(STAMP)
-	$(BIN)/python -m infra.destroy --stage $(STAGE) $(if $(filter 1,$(DELETE_DATA)),--delete-data)
+	@test "$(origin STAGE)" = "command line" || { echo "make destroy STAGE=<name> [DELETE_DATA=1]: name the stage"; exit 2; }
+	$(BIN)/python -m infra.destroy --stage $(STAGE) $(if $(filter 1,$(DELETE_DATA)),--delete-data) \
+	  $(if $(CONFIRM),--confirm "$(CONFIRM)")
 
 clean:
 	rm -rf build .local .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 
@@ -28,6 +29,8 @@ from infra import stack
 from infra.outputs import settings_from_outputs, stack_name
 
 OPERATIONS_ACCOUNT = "acc-operations"
+# One @, a dotted domain, no spaces, quotes, angle brackets or separators a shell or a header would split on.
+EMAIL = re.compile(r"[^@\s\"'<>(),;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
 TOKEN_TTL_SECONDS = 3600
 
 
@@ -36,7 +39,7 @@ def stage_settings(session: boto3.session.Session, stage: str, endpoint_url: str
     cfn = session.client("cloudformation", endpoint_url=endpoint_url)
     deployed = stack.describe(cfn, stack_name(stage))
     if deployed is None:
-        raise SystemExit(f"no stack {stack_name(stage)}: run make deploy STAGE={stage} first")
+        raise SystemExit(f"no stack {stack_name(stage)} (not deployed, or destroyed): make deploy STAGE={stage}")
     env = {**os.environ, **settings_from_outputs(stack.outputs_of(deployed)), "KALEXO_STAGE": stage,
            "KALEXO_JWT_SECRET_PARAMETER": f"/kalexo/{stage}/jwt-secret"}
     env.pop("KALEXO_JWT_SECRET", None)
@@ -72,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=TOKEN_TTL_SECONDS, help="token lifetime in seconds")
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
     args = parser.parse_args(argv)
-    if "@" not in args.email:
-        parser.error("EMAIL must be an email address")
+    stack.check_stage(args.stage)
+    if not EMAIL.fullmatch(args.email.strip()):
+        parser.error(f"EMAIL={args.email!r} is not an email address")
     container = Container(stage_settings(boto3.session.Session(), args.stage, args.endpoint_url))
     try:
         user, created = ensure_admin(container, args.email, args.name, args.user_id)

@@ -56,9 +56,21 @@ def ensure_signing_secret(ssm: Any, stage: str) -> str:
 
 
 def chalice_deploy(project: Any, stage: str) -> None:
-    """The real `chalice deploy`, as a developer runs it, in the generated project."""
-    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
-    subprocess.run([chalice, "--project-dir", str(project), "deploy", "--stage", stage], check=True)
+    """`chalice deploy` in the generated project (infra/chalice_deploy.py: Chalice's own CLI, recording what it
+    created even when it stops part way). Ctrl-C reaches it too: it is given time to write that record."""
+    command = [sys.executable, "-m", "infra.chalice_deploy", "--project-dir", str(project), "deploy", "--stage",
+               stage]
+    process = subprocess.Popen(command, cwd=stage_project.PROJECT_DIR)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    if code:
+        raise subprocess.CalledProcessError(code, command)
 
 
 def stack_parameters(cdn: bool, upload_origins: str | None) -> dict[str, str]:
@@ -77,6 +89,8 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         return session.client(name, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
     cfn, ssm = client("cloudformation"), client("ssm")
+    # Before anything changes: the site will offer this archive as the source of what runs (AGPL section 13).
+    source = publish_site.source_archive(require_clean=not allow_uncommitted)
     say(f"[1/6] infrastructure stack {stack_name(stage)}")
     if stack.describe(cfn, stack_name(stage)) is None:
         left = retained_leftovers(client, stage)
@@ -106,6 +120,21 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     layer_arn = layer_release.release(client("lambda"), stage, arch, say)
 
     say("[4/6] chalice deploy")
+    deployed = run_chalice_until_settled(ssm, stage, region, config, env, layer_arn, run_chalice, say)
+
+    say("[5/6] function settings beyond Chalice's config")
+    size_tmp(client("lambda"), stage, say)
+
+    say("[6/6] web site")
+    api_url, websocket_url = stage_project.api_urls(deployed)
+    publish_web_site(session, client("s3"), outputs, stage, api_url, websocket_url, source, say)
+    return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+
+
+def run_chalice_until_settled(ssm: Any, stage: str, region: str, config: dict[str, Any], env: dict[str, str],
+                              layer_arn: str, run_chalice: Callable[[Any, str], None],
+                              say: Callable[[str], None]) -> dict[str, Any]:
+    """chalice deploy with the websocket endpoint in every function's settings; Chalice's record after it."""
     api_stage = stage_project.api_gateway_stage(config, stage)
     deployed = stage_project.load_state(ssm, stage)
     for _attempt in (1, 2):
@@ -113,28 +142,23 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         if endpoint:
             env["KALEXO_WEBSOCKET_ENDPOINT"] = endpoint
         project = stage_project.write_project(stage, env, layer_arn, layer_release.IMAGING_FUNCTIONS, deployed)
-        run_chalice(project, stage)
-        deployed = stage_project.read_deployed(project, stage)
+        try:
+            run_chalice(project, stage)
+        finally:  # what Chalice created, even part way, is kept in the account for the next run
+            deployed = stage_project.read_deployed(project, stage)
+            if deployed is not None:
+                stage_project.save_state(ssm, stage, deployed)
         if deployed is None:
             raise RuntimeError(f"chalice deploy wrote no {project}/.chalice/deployed/{stage}.json")
-        stage_project.save_state(ssm, stage, deployed)
         if stage_project.websocket_management_endpoint(deployed, region, api_stage) == endpoint:
             break
         say("  the websocket API is new: deploying once more so every function knows its endpoint")
-
-    say("[5/6] function settings beyond Chalice's config")
-    size_tmp(client("lambda"), stage, say)
-
-    say("[6/6] web site")
     assert deployed is not None
-    api_url, websocket_url = stage_project.api_urls(deployed)
-    publish_web_site(session, client("s3"), outputs, stage, api_url, websocket_url, allow_uncommitted, say)
-    return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
+    return deployed
 
 
 def publish_web_site(session: boto3.session.Session, s3: Any, outputs: dict[str, str], stage: str, api_url: str,
-                     websocket_url: str, allow_uncommitted: bool, say: Callable[[str], None]) -> None:
-    source = publish_site.source_archive(require_clean=not allow_uncommitted)
+                     websocket_url: str, source: bytes, say: Callable[[str], None]) -> None:
     keys = publish_site.publish(s3, outputs["SiteBucketName"], api_url, websocket_url, stage, source)
     say(f"  {len(keys)} files in s3://{outputs['SiteBucketName']}")
     if outputs.get("SiteDistributionId"):
@@ -172,22 +196,48 @@ def main(argv: list[str] | None = None) -> int:
                         help="browser origins allowed to upload (default: the site's CloudFront origin)")
     parser.add_argument("--allow-uncommitted", action="store_true",
                         help="publish the source archive of HEAD although tracked files have changes")
+    parser.add_argument("--urls", action="store_true", help="print a deployed stage's URLs and stop")
     args = parser.parse_args(argv)
+    stack.check_stage(args.stage)
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url  # chalice deploy, a subprocess, reads it too
+    if args.urls:
+        return print_urls(boto3.session.Session(), args.stage, args.endpoint_url)
     try:
         done = deploy(boto3.session.Session(), args.stage, args.endpoint_url, not args.no_cdn,
                       args.upload_origins, args.allow_uncommitted)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: what was created is on record; make deploy STAGE={args.stage} finishes it",
+              file=sys.stderr)
+        return 130
     except (stack.StackError, subprocess.CalledProcessError, FileNotFoundError, LookupError) as exc:
         print(f"make deploy STAGE={args.stage} failed: {exc}", file=sys.stderr)
         return 1
     print(f"\nKalexo Teamwork stage {done.stage} is deployed.")
-    print(f"  REST API      {done.api_url}/")
-    print(f"  websocket     {done.websocket_url}")
-    print(f"  web site      {done.site_url or '(no CloudFront distribution: --no-cdn)'}")
-    print(f"  API docs      {done.api_url}/docs")
-    print(f"  alarms        SNS topic {done.outputs.get('AlarmTopicArn', '?')} (subscribe an address to it)")
+    _print_urls(done.api_url, done.websocket_url, done.site_url, done.outputs)
     print(f"First administrator: make admin STAGE={done.stage} EMAIL=you@example.com")
+    return 0
+
+
+def _print_urls(api_url: str, websocket_url: str, site_url: str | None, outputs: dict[str, str]) -> None:
+    print(f"  REST API      {api_url}/")
+    print(f"  websocket     {websocket_url}/")
+    print(f"  web site      {site_url or '(no CloudFront distribution: CDN=0)'}")
+    print(f"  API docs      {api_url}/docs")
+    print(f"  alarms        SNS topic {outputs.get('AlarmTopicArn', '?')} (subscribe an address to it)")
+
+
+def print_urls(session: boto3.session.Session, stage: str, endpoint_url: str | None) -> int:
+    ssm = session.client("ssm", endpoint_url=endpoint_url)
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)
+    deployed, current = stage_project.load_state(ssm, stage), stack.describe(cfn, stack_name(stage))
+    if deployed is None or current is None:
+        print(f"stage {stage!r} is not deployed (no record of it in this account and region)", file=sys.stderr)
+        return 1
+    outputs = stack.outputs_of(current)
+    api_url, websocket_url = stage_project.api_urls(deployed)
+    domain = outputs.get("SiteDomainName")
+    _print_urls(api_url, websocket_url, f"https://{domain}/" if domain else None, outputs)
     return 0
 
 

@@ -73,7 +73,9 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
             if "does not exist" not in str(exc):
                 raise
         say(f"  stack {name} deleted")
-    say("[4/4] retained data " + ("(deleting)" if with_data else "(kept: DELETE_DATA=1 deletes it)"))
+    retained = (f"kalexo-{stage}-main, -ops and -events tables, the documents bucket and the signing secret; the "
+                f"log groups went with the stack")
+    say(f"[4/4] retained data: {retained} " + ("(deleting)" if with_data else "(kept: DELETE_DATA=1 deletes them)"))
     if not with_data:
         return
     delete_data(client, stage, outputs.get("DocumentsBucketName") or _documents_bucket(client, stage), say)
@@ -122,12 +124,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--delete-data", action="store_true",
                         help="also delete the documents bucket, the main, ops and events tables, the secret")
+    parser.add_argument("--confirm", default=None, help="the stage name again, for --delete-data without a terminal")
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
     args = parser.parse_args(argv)
+    stack.check_stage(args.stage)
+    if args.delete_data and args.confirm != args.stage:
+        warning = (f"DELETE_DATA=1 deletes, for good, the documents (every version), accounts, users, workspaces, "
+                   f"recovery and event logs of stage {args.stage}.")
+        if not sys.stdin.isatty():
+            print(f"{warning} Add CONFIRM={args.stage} to go ahead.", file=sys.stderr)
+            return 2
+        if input(f"{warning}\nType the stage name to go ahead: ").strip() != args.stage:
+            print("not confirmed: nothing deleted", file=sys.stderr)
+            return 2
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     try:
         destroy(boto3.session.Session(), args.stage, args.endpoint_url, args.delete_data)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run make destroy STAGE={args.stage} again to finish", file=sys.stderr)
+        return 130
     except (stack.StackError, subprocess.CalledProcessError) as exc:
         print(f"make destroy STAGE={args.stage} failed: {exc}", file=sys.stderr)
         return 1

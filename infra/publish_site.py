@@ -60,15 +60,23 @@ def api_urls(ssm: Any, stage: str) -> tuple[str, str]:
 SOURCE_KEY = "source.tar.gz"
 
 
+# What is deployed or served: a file here that git does not track would run (or be served) without being in the
+# archive, so it counts as a change too.
+DEPLOYED_PATHS = ("app.py", "chalicelib", "requirements.txt", "web", "layers")
+
+
 def source_archive(require_clean: bool = True) -> bytes:
     """The complete source of the version being deployed, as the AGPL asks a network service to offer its
     users (README, "Licence"): the committed tree (`git archive HEAD`); with `require_clean`, refused when
-    tracked files have uncommitted changes, since the archive would not be the source that runs."""
+    tracked files have uncommitted changes or deployed paths hold untracked files, since the archive would not
+    be the source that runs."""
     def git(*args: str) -> bytes:
         return subprocess.run(["git", *args], cwd=PROJECT_DIR, check=True, capture_output=True).stdout
 
     try:
         changed = git("status", "--porcelain", "--untracked-files=no").decode().strip()
+        untracked = git("status", "--porcelain", "--untracked-files=all", "--", *DEPLOYED_PATHS).decode()
+        changed = "\n".join(filter(None, [changed, *[ln for ln in untracked.splitlines() if ln.startswith("??")]]))
         archive = git("archive", "--format=tar.gz", "--prefix=kalexo-teamwork/", "HEAD")
     except (OSError, subprocess.CalledProcessError) as exc:
         raise SystemExit(f"the source offer needs a git checkout of what is deployed: {exc}") from exc

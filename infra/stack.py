@@ -7,6 +7,7 @@ value on update when it is one an operator sets (`UploadOrigins` is not reset to
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,6 +30,19 @@ FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILE
 
 class StackError(RuntimeError):
     pass
+
+
+def check_stage(stage: str) -> str:
+    """The stage name as the template allows it (its Stage parameter's AllowedPattern), checked before anything
+    is created: every resource name is kalexo-<stage>-..., and S3 refuses upper case and underscores late,
+    inside CloudFormation. SystemExit naming the rule otherwise."""
+    import yaml
+
+    rule = yaml.safe_load(TEMPLATE.read_text())["Parameters"]["Stage"]["AllowedPattern"]
+    if not re.fullmatch(rule, stage):
+        raise SystemExit(f"STAGE={stage!r} is not a stage name: it must match {rule} (lower-case letters, digits "
+                         f"and hyphens, at most 20), since it starts every resource name")
+    return stage
 
 
 def describe(cfn: Any, name: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,13 +71,17 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def _make(emulator: str, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+def _env(emulator: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKEFLAGS", "MFLAGS"))}
     env.update({"AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_DEFAULT_REGION": "us-east-1"})
+                "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def _make(emulator: str, *args: str, expect: int = 0, stage: str = STAGE) -> subprocess.CompletedProcess[str]:
     # DIRTY=1: a developer's working tree may hold uncommitted changes while the tests run; CI's clone does not.
-    result = subprocess.run(["make", "--no-print-directory", *args, f"STAGE={STAGE}", "CDN=0", "DIRTY=1"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(["make", "--no-print-directory", *args, f"STAGE={stage}", "CDN=0", "DIRTY=1"],
+                            cwd=ROOT, env=_env(emulator), capture_output=True, text=True, timeout=1200)
     assert result.returncode == expect, \
         f"make {' '.join(args)} answered {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
@@ -244,9 +249,48 @@ def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: p
     assert "left its data" in refused.stderr and f"kalexo-{STAGE}-main" in refused.stderr
     assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_IN_PROGRESS", "CREATE_COMPLETE"])[
         "StackSummaries"] == []
-    _make(emulator, "destroy", "DELETE_DATA=1")
+    assert "Add CONFIRM=rehearsal to go ahead." in _make(emulator, "destroy", "DELETE_DATA=1", expect=2).stderr
+    _make(emulator, "destroy", "DELETE_DATA=1", f"CONFIRM={STAGE}")
     assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith("kalexo-")]
     assert not aws("apigateway").get_rest_apis()["items"] and not aws("apigatewayv2").get_apis()["Items"]
     assert not [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(f"kalexo-{STAGE}-")]
     assert not [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"kalexo-{STAGE}-")]
     assert not aws("ssm").get_parameters_by_path(Path=f"/kalexo/{STAGE}/", Recursive=True)["Parameters"]
+
+
+def test_a_first_deploy_interrupted_by_ctrl_c_is_finished_by_the_next_without_duplicates(emulator: str) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) once Chalice has created the REST API:
+    Chalice itself records nothing then, so the rerun used to add a second REST API and a second trigger per
+    queue. The record written on the way out (infra/chalice_deploy.py) makes the rerun update them."""
+    aws, stage = Aws(emulator), "interrupted"
+    process = subprocess.Popen(["make", "--no-print-directory", "deploy", f"STAGE={stage}", "CDN=0", "DIRTY=1"],
+                               cwd=ROOT, env=_env(emulator), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("Creating lambda function: kalexo-interrupted-websocket_connect"):
+                os.killpg(process.pid, signal.SIGINT)
+                break
+        rest = process.communicate(timeout=120)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode != 0, "".join(seen)[-3000:]
+    assert "interrupted" in rest and "recorded in" in rest, rest[-3000:]
+    assert stage_project.load_state(aws("ssm"), stage) is not None  # the partial record reached the account
+
+    _make(emulator, "deploy", stage=stage)
+    recorded = stage_project.load_state(aws("ssm"), stage) or {}
+    rest_ids = {r["rest_api_id"] for r in recorded["resources"] if "rest_api_id" in r}
+    assert [a["id"] for a in aws("apigateway").get_rest_apis()["items"]] == list(rest_ids)
+    mappings = [m["EventSourceArn"] for m in aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+                if f":function:kalexo-{stage}-" in m["FunctionArn"]]
+    assert sorted(mappings) == sorted(set(mappings)) and len(mappings) == 4
+    assert len([a for a in aws("apigatewayv2").get_apis()["Items"] if a["Name"].startswith(f"kalexo-{stage}-")]) == 1
+    _make(emulator, "destroy", "DELETE_DATA=1", f"CONFIRM={stage}", stage=stage)
+    assert not aws("apigateway").get_rest_apis()["items"]
+    assert not aws("lambda").list_event_source_mappings()["EventSourceMappings"]

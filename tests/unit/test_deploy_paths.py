@@ -113,3 +113,33 @@ def test_the_package_carries_the_boto3_and_botocore_the_tests_run():
     pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     assert pins["boto3"] == version("boto3") and pins["botocore"] == version("botocore")
+
+
+def test_a_stopped_deploy_keeps_the_earlier_record_and_adds_what_it_created():
+    from infra.chalice_deploy import merged_record
+
+    earlier = {"resources": [{"name": "api_handler", "lambda_arn": "a1"}, {"name": "rest_api", "rest_api_id": "r1"}],
+               "schema_version": "2.0", "backend": "api"}
+    now = merged_record(earlier, [{"name": "api_handler", "lambda_arn": "a2"}, {"name": "tile_pages-sqs", "x": 1}])
+    assert now["resources"] == [{"name": "api_handler", "lambda_arn": "a2"}, {"name": "rest_api", "rest_api_id": "r1"},
+                                {"name": "tile_pages-sqs", "x": 1}]
+    assert merged_record(None, [{"name": "rest_api", "rest_api_id": "r9"}])["resources"] == [
+        {"name": "rest_api", "rest_api_id": "r9"}]
+
+
+@pytest.mark.parametrize("stage", ["Prod", "a_b", "a.b", "x" * 21, "", "prod env"])
+def test_a_stage_name_the_resources_cannot_carry_is_refused_before_anything_is_created(stage):
+    from infra import stack
+
+    with pytest.raises(SystemExit, match="is not a stage name"):
+        stack.check_stage(stage)
+    assert stack.check_stage("alice-test-2") == "alice-test-2"
+
+
+@pytest.mark.parametrize(("email", "ok"), [("ops@example.com", True), ("O.Ops+k@sub.example.co", True),
+                                           ("a@b", False), ("x@example.com;rm", False), ("no-at.example.com", False),
+                                           ("a b@example.com", False)])
+def test_the_first_administrators_address_must_be_one(email, ok):
+    from infra.admin import EMAIL
+
+    assert bool(EMAIL.fullmatch(email)) is ok
