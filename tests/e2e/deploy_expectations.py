@@ -18,26 +18,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
 _MODEL = r"""
 import json, sys
-sys.path.insert(0, ".")
+sys.path[:0] = [".", sys.argv[2]]  # the generated project's app first; the checkout for tests.chalice_graph
 import app
-from chalice.config import Config
 from chalice.deploy import models
-from chalice.deploy.appgraph import ApplicationGraphBuilder
+from tests.chalice_graph import resources
 
 stage = sys.argv[1]
-config = Config(chalice_stage=stage, user_provided_params={"chalice_app": app.app, "project_dir": "."},
-                config_from_disk=json.load(open(".chalice/config.json")))
-graph = ApplicationGraphBuilder().build(config, stage)
 out = {"functions": {}, "sqs": {}, "schedules": {}, "routes": {}, "websocket": []}
-seen, todo = set(), [graph]
-while todo:
-    r = todo.pop()
-    if id(r) in seen:
-        continue
-    seen.add(id(r))
-    todo.extend(r.dependencies())
+for r in resources(app.app, stage):
     if isinstance(r, models.LambdaFunction):
         policy = r.role.policy
         out["functions"][r.resource_name] = {
@@ -63,8 +54,8 @@ def chalice_model(project: Path, stage: str) -> dict[str, Any]:
     config = json.loads((project / ".chalice" / "config.json").read_text())
     env = {**config["stages"][stage]["environment_variables"], "PATH": os.environ["PATH"],
            "KALEXO_JWT_SECRET": "not-used", "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run([sys.executable, "-c", _MODEL, stage], cwd=project, env=env, capture_output=True,
-                            text=True, timeout=180)
+    result = subprocess.run([sys.executable, "-c", _MODEL, stage, str(ROOT)], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     model: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return model

@@ -85,9 +85,8 @@ STAGES = sorted(json.loads((CHALICE_DIR / "config.json").read_text())["stages"])
 
 _LIST_FUNCTIONS = """
 import json, sys, app
-from chalice.config import Config
 from chalice.deploy import models
-from chalice.deploy.appgraph import ApplicationGraphBuilder
+from tests.chalice_graph import resources
 
 stage = sys.argv[1]
 a = app.app
@@ -101,15 +100,8 @@ for methods in a.routes.values():
                 views.append([cell.cell_contents.__module__, cell.cell_contents.__qualname__])
 queues = {e.name: getattr(e, "queue", None) for e in a.event_sources}
 # Chalice's own model of the deployment: function names, handlers, resolved policy files and layers.
-config = Config(chalice_stage=stage, user_provided_params={"chalice_app": a, "project_dir": "."},
-                config_from_disk=json.load(open(".chalice/config.json")))
-functions, seen, todo = {}, set(), [ApplicationGraphBuilder().build(config, stage)]
-while todo:
-    r = todo.pop()
-    if id(r) in seen:
-        continue
-    seen.add(id(r))
-    todo.extend(r.dependencies())
+functions = {}
+for r in resources(a, stage):
     if isinstance(r, models.LambdaFunction):
         roots = views if r.handler == "app.app" else [r.handler.rsplit(".", 1)]
         functions[r.resource_name] = {"roots": roots, "queue": queues.get(r.resource_name),
