@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,8 @@ from tests.e2e.stack import LocalStack, start_stack, stop_stack
 WS = "ws-demo"
 
 
-def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threading.Event) -> threading.Thread:
+def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threading.Event,
+                       counts: dict[str, int]) -> threading.Thread:
     def listen() -> None:
         for _attempt in range(50):  # the websocket function instances may still be starting
             try:
@@ -48,22 +51,27 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                     continue
                 if message.get("action") == "progress":
                     seen.setdefault(message["subject"], time.monotonic())
+                    counts[message["subject"]] = counts.get(message["subject"], 0) + 1
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     return thread
 
 
-def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float]) -> dict[str, Any]:
+def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float],
+             counts: dict[str, int]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {stack.token('bob')}"}
     body = path.read_bytes()
     grant = requests.post(f"{stack.rest}/workspaces/{WS}/uploads", headers=headers, timeout=30, json={
         "filename": path.name, "size": len(body), "content_type": "application/pdf"}).json()
+    background = _background(state, seconds=6.0)
     requests_before = _emulator_requests(state)
+    logs_before = {name: (state / name).stat().st_size for name in ("emulator.log", "stack.log")}
     started = time.monotonic()
     assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=60).status_code == 200
     uploaded = time.monotonic()
-    first_visible = None
+    first_visible, polls = None, 0
     while True:
+        polls += 1
         manifest = requests.get(f"{stack.rest}/workspaces/{WS}/documents/{grant['document_id']}", headers=headers,
                                 timeout=30).json()
         if manifest["status"] == "failed":
@@ -72,6 +80,7 @@ def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float])
             top = manifest["pages"][0]
             level = top["levels"] - 1
             tile = requests.get(top["dzi"].removesuffix(".dzi") + f"_files/{level}/0_0.jpeg", timeout=30)
+            polls += 1 if tile.status_code != 200 else 0
             if tile.status_code == 200:
                 first_visible = time.monotonic()
         if manifest["status"] == "ready":
@@ -80,10 +89,91 @@ def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float])
         time.sleep(0.05)
     pages = manifest["page_count"]
     calls = _emulator_requests(state) - requests_before
-    return {"input": path.name, "bytes": len(body), "pages": pages, "upload_s": uploaded - started,
+    time.sleep(1.0)  # the last progress messages and log lines
+    window = {name: _read_from(state / name, offset) for name, offset in logs_before.items()}
+    window_s = time.monotonic() - started
+    return {"aws_calls": dict(aws_calls(window["emulator.log"])), "invocations": invocations(window["stack.log"]),
+            "window_s": window_s, "background_per_s": background, "polls": polls,
+            "poll_calls": _poll_calls(stack, state, f"{stack.rest}/workspaces/{WS}/documents/{grant['document_id']}",
+                                      headers),
+            "progress_messages": counts.get(grant["document_id"], 0),
+            "input": path.name, "bytes": len(body), "pages": pages, "upload_s": uploaded - started,
             "first_progress_s": seen.get(grant["document_id"], float("nan")) - uploaded,
             "first_visible_s": (first_visible or ready) - uploaded, "ready_s": ready - uploaded,
             "pages_per_s": pages / (ready - uploaded), "emulator_requests_per_page": calls / pages}
+
+
+def _poll_calls(stack: LocalStack, state: Path, url: str, headers: dict[str, str], n: int = 20) -> dict[str, float]:
+    """The requests one manifest GET of this benchmark's polling makes (the REST function's reads and its rate
+    limit): they are the benchmark's, not the pipeline's, and are taken out of the window's counts."""
+    offset = (state / "emulator.log").stat().st_size
+    for _ in range(n):
+        requests.get(url, headers=headers, timeout=30)
+    time.sleep(0.5)
+    return {k: v / n for k, v in aws_calls(_read_from(state / "emulator.log", offset)).items()}
+
+
+def _background(state: Path, seconds: float) -> dict[str, float]:
+    """Requests per second while nothing is processed: the local stack's own heartbeats and health probes, and
+    the queue pollers' empty receives (Lambda's pollers make those too, billed per queue, not per page). A
+    pipeline window's counts less this rate times its length are the pipeline's own."""
+    offset = (state / "emulator.log").stat().st_size
+    time.sleep(seconds)
+    return {k: v / seconds for k, v in aws_calls(_read_from(state / "emulator.log", offset)).items()}
+
+
+def _read_from(path: Path, offset: int) -> list[str]:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace").splitlines()
+
+
+def aws_calls(lines: list[str]) -> Counter[str]:
+    """The emulator's requests by billing kind: `dynamodb:<Action>`, `sqs:<Action>`, `ssm:<Action>`, and S3 by
+    method on an object (`s3:PUT`, `s3:GET`, `s3:HEAD`) or on a bucket (`s3:LIST` for a GET, `s3:bucket-<M>`)."""
+    found: Counter[str] = Counter()
+    for line in lines:
+        match = ACCESS.search(line)
+        if not match or match["status"][0] not in "23":
+            continue
+        target = match["target"]
+        if target != "-":
+            service, _, action = target.partition(".")
+            prefix = {"DynamoDB_20120810": "dynamodb", "AmazonSQS": "sqs", "AmazonSSM": "ssm"}.get(service, service)
+            found[f"{prefix}:{action}"] += 1
+            continue
+        _, _, key = match["path"].split("?")[0].lstrip("/").partition("/")
+        if key:
+            found[f"s3:{match['method']}"] += 1
+        else:
+            found["s3:LIST" if match["method"] == "GET" else f"s3:bucket-{match['method']}"] += 1
+    return found
+
+
+def invocations(lines: list[str]) -> dict[str, dict[str, float]]:
+    """Per function: invocations, and the sums of their wall and CPU milliseconds (the REPORT lines the local
+    runtime writes with KALEXO_LOCAL_REPORTS=1), with the function's memory."""
+    out: dict[str, dict[str, float]] = {}
+    for line in lines:
+        match = REPORT.search(line)
+        if match:
+            row = out.setdefault(match["fn"], {"count": 0, "duration_ms": 0.0, "cpu_ms": 0.0,
+                                               "memory_mb": float(match["mem"])})
+            row["count"] += 1
+            row["duration_ms"] += float(match["dur"])
+            row["cpu_ms"] += float(match["cpu"])
+    return out
+
+
+def init_ms(stack_log: Path) -> float:
+    """The median INIT (the app's import) of the stack's function processes."""
+    values = sorted(float(m["dur"]) for m in INIT.finditer(stack_log.read_text(errors="replace")))
+    return values[len(values) // 2] if values else float("nan")
+
+
+ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) - (?P<target>\S+)')
+REPORT = re.compile(r"REPORT (?P<fn>\w+) duration_ms=(?P<dur>[\d.]+) cpu_ms=(?P<cpu>[\d.]+) memory_mb=(?P<mem>\d+)")
+INIT = re.compile(r"INIT app duration_ms=(?P<dur>[\d.]+)")
 
 
 def main() -> None:
@@ -91,6 +181,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG")
     parser.add_argument("--keep", metavar="DIR", help="keep the inputs and the stack's logs in DIR")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(args.keep or tmp)
@@ -98,16 +189,17 @@ def main() -> None:
         report, sheet = inputs / "report-50.pdf", inputs / "a0-sheet.pdf"
         report_pdf(str(report), pages=args.pages)
         a0_sheet(str(sheet))
-        stack = start_stack(inputs / "stack", *args.stack_option)
-        stop, seen = threading.Event(), dict[str, float]()
+        stack = start_stack(inputs / "stack", *args.stack_option, settings={"KALEXO_LOCAL_REPORTS": "1"})
+        stop, seen, counts = threading.Event(), dict[str, float](), dict[str, int]()
         try:
-            _progress_listener(stack, seen, stop)
+            _progress_listener(stack, seen, stop, counts)
             time.sleep(1)
             # The first upload meets cold function instances (clients, imports); it is reported apart.
             warmup = inputs / "warm-up.pdf"
             report_pdf(str(warmup), pages=2, seed=3)
-            cold = _measure(stack, inputs / "stack", warmup, seen)
-            rows = [_measure(stack, inputs / "stack", path, seen) for path in (report, sheet)]
+            cold = _measure(stack, inputs / "stack", warmup, seen, counts)
+            rows = [_measure(stack, inputs / "stack", path, seen, counts) for path in (report, sheet)]
+            init = init_ms(inputs / "stack" / "stack.log")
         finally:
             stop.set()
             stop_stack(stack)
@@ -118,6 +210,15 @@ def main() -> None:
               f"{r['first_progress_s']:>16.2f}{r['first_visible_s']:>12.2f}{r['ready_s']:>9.1f}"
               f"{r['pages_per_s']:>9.2f}{r['emulator_requests_per_page']:>15.1f}")
     print(f"(cold: the first upload of the run, 2 pages, first page visible after {cold['first_visible_s']:.2f} s)")
+    print(f"\nper page (requests on the emulator, function time from the local runtime's REPORT lines; INIT "
+          f"{init:.0f} ms per cold instance):")
+    for r in rows:
+        ms = {fn: round(v["cpu_ms"] / r["pages"], 1) for fn, v in r["invocations"].items()}
+        calls = {k: round(v / r["pages"], 2) for k, v in sorted(r["aws_calls"].items())}
+        print(f"  {r['input']}: cpu ms {ms}; progress messages {r['progress_messages'] / r['pages']:.2f}; {calls}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "init_ms": init, "rows": rows},
+                                              indent=1))
     goal = rows[0]["first_visible_s"]
     print(f"\nfirst page visible after upload, {rows[0]['pages']}-page PDF: {goal:.2f} s (goal <= 1.5 s: "
           f"{'met' if goal <= 1.5 else 'NOT met'})")

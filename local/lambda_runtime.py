@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ class AppFunctions:
     """The Chalice app imported once per process, and its functions by name."""
 
     def __init__(self, config_stage: str, deployed_stage: str, region: str) -> None:
+        began = time.monotonic()
         if str(PROJECT_DIR) not in sys.path:
             sys.path.insert(0, str(PROJECT_DIR))
         factory = CLIFactory(str(PROJECT_DIR))
@@ -61,6 +63,11 @@ class AppFunctions:
         self._deployed_stage = deployed_stage
         self._region = region
         self._lock = threading.Lock()
+        # KALEXO_LOCAL_REPORTS=1: a line per invocation as Lambda's REPORT, and the INIT (the app's import) of
+        # this process; bench.pipeline reads them to cost a pipeline run. Local tooling only.
+        self._reports = os.environ.get("KALEXO_LOCAL_REPORTS") == "1"
+        if self._reports:
+            log("lambda", f"INIT app duration_ms={(time.monotonic() - began) * 1000:.1f}")
 
     def function(self, name: str, handler_string: str) -> Function:
         scoped = self.config.scope(self._config_stage, name)
@@ -72,9 +79,14 @@ class AppFunctions:
     def invoke(self, function: Function, event: dict[str, Any]) -> Any:
         full_name = f"{self.app.app_name}-{self._deployed_stage}-{function.name}"
         context = LambdaContext(full_name, function.memory_mb, function.timeout_s, self._region)
-        started = time.monotonic()
-        result = function.handler(event, context)
-        elapsed = time.monotonic() - started
+        started, cpu = time.monotonic(), time.thread_time()
+        try:
+            result = function.handler(event, context)
+        finally:
+            elapsed = time.monotonic() - started
+            if self._reports:
+                log("lambda", f"REPORT {function.name} duration_ms={elapsed * 1000:.1f} "
+                              f"cpu_ms={(time.thread_time() - cpu) * 1000:.1f} memory_mb={function.memory_mb}")
         if elapsed > function.timeout_s:
             # Lambda would have killed this invocation: report it as the failure it would have been, so an
             # SQS batch is retried rather than deleted.

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from chalicelib.container import Container
-from infra import stage_project
+from infra import layer_release, stage_project
 from infra.admin import stage_settings
 from infra.outputs import settings_from_outputs
 from tests.e2e.deploy_expectations import chalice_model
@@ -118,6 +118,8 @@ def _check_functions(aws: Aws, model: dict[str, Any], endpoint: str, layer_arn: 
         own = tracked["lambda_functions"].get(name, {})
         assert config["Handler"] == expected["handler"], name
         assert config["Runtime"] == RUNTIME, name
+        assert config["Architectures"] == [layer_release.stage_architecture(ROOT / ".chalice" / "config.json",
+                                                                            "dev")], name
         assert config["MemorySize"] == own.get("lambda_memory_size", tracked["lambda_memory_size"]), name
         assert config["Timeout"] == own.get("lambda_timeout", tracked["lambda_timeout"]), name
         assert [layer["Arn"] for layer in config.get("Layers", [])] == ([layer_arn] if name in IMAGING else []), name
@@ -207,7 +209,8 @@ def _check_operations(aws: Aws, outputs: dict[str, str], rest_id: str, ws_id: st
 
 def _check_deployment(aws: Aws) -> dict[str, Any]:
     model = chalice_model(stage_project.project_dir(STAGE), STAGE)
-    versions = aws("lambda").list_layer_versions(LayerName=f"kalexo-{STAGE}-imaging-x86_64")["LayerVersions"]
+    arch = layer_release.stage_architecture(ROOT / ".chalice" / "config.json", "dev")  # rehearsal: dev's settings
+    versions = aws("lambda").list_layer_versions(LayerName=f"kalexo-{STAGE}-imaging-{arch}")["LayerVersions"]
     layer_arn = max(versions, key=lambda v: int(v["Version"]))["LayerVersionArn"]
     rest_id, ws_id = _check_apis(aws, model)
     _check_functions(aws, model, f"https://{ws_id}.execute-api.us-east-1.amazonaws.com/api", layer_arn)
