@@ -179,6 +179,14 @@ def render(tiling: dict[str, dict[str, float]], message: dict[str, float], fanou
         f"| ${monthly['routing']:.2f} | ${monthly['connections']:.2f} | ${monthly['tiling']:.2f} "
         f"| ${monthly['tile_serving']:.2f} | ${monthly['storage_growth']:.2f} | **${sum(monthly.values()):.2f}** |",
         "",
+        "Tiles, DZI and IIIF documents are served through the stage's tiles distribution (CloudFront in front "
+        "of the REST API, which checks each grant; `make deploy` creates it). A cached tile costs CloudFront's "
+        f"request (${PRICES['cloudfront_request'] * 1e4:.4f} per 10,000) and transfer "
+        f"(${PRICES['cloudfront_gb']:.3f} per GB); a miss adds the API request, a short function run and a "
+        f"ranged S3 GET. The cache's share, {profile.tile_cache_hit:.0%}, is assumed, not measured (no CloudFront "
+        "here): tiles are immutable, but the cache key holds the grant, which changes every "
+        "`KALEXO_TILE_GRANT_SECONDS` (6 h), so each edge fetches a tile at most once per grant window.",
+        "",
         "## Against the always-on fleet of 2009",
         "",
         f"The seed ran its routers, processing master and slaves, cache and MySQL as EC2 instances around the "

@@ -58,6 +58,7 @@ class Settings:
     s3_addressing: str  # "virtual" (AWS) or "path" (emulators)
     multipart_threshold_bytes: int  # uploads larger than this go up in parts (resumable)
     public_api_url: str | None  # the REST API's public base URL (a CloudFront domain); else taken from requests
+    tiles_url: str | None  # the base of tile, DZI and IIIF URLs: a CloudFront distribution caching them
     source_url: str | None  # where users get the running version's source (the AGPL's offer; the site's archive)
     tile_grant_seconds: int  # how long the tile URLs in a manifest stay valid (rounded up to the hour)
     max_document_pages: int  # more pages than this and a document is refused, not processed
@@ -132,6 +133,7 @@ class Settings:
             s3_addressing=env.get("KALEXO_S3_ADDRESSING", "virtual"),
             multipart_threshold_bytes=integer("KALEXO_MULTIPART_THRESHOLD_BYTES", 100 * 1024**2),
             public_api_url=optional("KALEXO_PUBLIC_API_URL"),
+            tiles_url=optional("KALEXO_TILES_URL"),
             source_url=optional("KALEXO_SOURCE_URL"),
             tile_grant_seconds=integer("KALEXO_TILE_GRANT_SECONDS", 6 * 3600),
             max_document_pages=integer("KALEXO_MAX_DOCUMENT_PAGES", 2000),

@@ -120,7 +120,14 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     layer_arn = layer_release.release(client("lambda"), stage, arch, say)
 
     say("[4/6] chalice deploy")
-    deployed = run_chalice_until_settled(ssm, stage, region, config, env, layer_arn, run_chalice, say)
+    api_stage = stage_project.api_gateway_stage(config, stage)
+
+    def known(record: dict[str, Any]) -> dict[str, str]:
+        endpoint = stage_project.websocket_management_endpoint(record, region, api_stage)
+        return {**({"KALEXO_WEBSOCKET_ENDPOINT": endpoint} if endpoint else {}),
+                **tiles_through_cdn(cfn, stage, region, cdn, record, say)}
+
+    deployed = run_chalice_until_settled(ssm, stage, config, env, layer_arn, known, run_chalice, say)
 
     say("[5/6] function settings beyond Chalice's config")
     size_tmp(client("lambda"), stage, say)
@@ -131,16 +138,16 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
     return Deployed(stage, api_url, websocket_url, f"https://{site_domain}/" if site_domain else None, outputs)
 
 
-def run_chalice_until_settled(ssm: Any, stage: str, region: str, config: dict[str, Any], env: dict[str, str],
-                              layer_arn: str, run_chalice: Callable[[Any, str], None],
-                              say: Callable[[str], None]) -> dict[str, Any]:
-    """chalice deploy with the websocket endpoint in every function's settings; Chalice's record after it."""
-    api_stage = stage_project.api_gateway_stage(config, stage)
+def run_chalice_until_settled(ssm: Any, stage: str, config: dict[str, Any], env: dict[str, str], layer_arn: str,
+                              known: Callable[[dict[str, Any]], dict[str, str]],
+                              run_chalice: Callable[[Any, str], None], say: Callable[[str], None]) -> dict[str, Any]:
+    """chalice deploy until the settings that name what Chalice itself creates (`known(record)`: the websocket
+    API's endpoint, the tiles distribution in front of the REST API) are the ones it deployed with: once on an
+    update, twice on the first deploy. Chalice's record after it."""
     deployed = stage_project.load_state(ssm, stage)
-    for _attempt in (1, 2):
-        endpoint = stage_project.websocket_management_endpoint(deployed or {}, region, api_stage)
-        if endpoint:
-            env["KALEXO_WEBSOCKET_ENDPOINT"] = endpoint
+    for _attempt in (1, 2, 3):
+        wanted = known(deployed or {"resources": []})
+        env.update(wanted)
         project = stage_project.write_project(stage, env, layer_arn, layer_release.IMAGING_FUNCTIONS, deployed)
         try:
             run_chalice(project, stage)
@@ -150,11 +157,26 @@ def run_chalice_until_settled(ssm: Any, stage: str, region: str, config: dict[st
                 stage_project.save_state(ssm, stage, deployed)
         if deployed is None:
             raise RuntimeError(f"chalice deploy wrote no {project}/.chalice/deployed/{stage}.json")
-        if stage_project.websocket_management_endpoint(deployed, region, api_stage) == endpoint:
-            break
-        say("  the websocket API is new: deploying once more so every function knows its endpoint")
-    assert deployed is not None
-    return deployed
+        if known(deployed) == wanted:
+            return deployed
+        say("  the APIs are new: deploying once more so every function knows where they are")
+    raise RuntimeError("the functions' settings did not settle after three chalice deploys")
+
+
+def tiles_through_cdn(cfn: Any, stage: str, region: str, cdn: bool, deployed: dict[str, Any],
+                      say: Callable[[str], None]) -> dict[str, str]:
+    """KALEXO_TILES_URL: the tiles distribution in front of the REST API Chalice made (the stack's TilesOrigin
+    set to that API, a stack update the first time), or nothing without CloudFront or before the API exists."""
+    rest_ids = [r["rest_api_id"] for r in deployed.get("resources", []) if "rest_api_id" in r]
+    if not cdn or not rest_ids:
+        return {}
+    origin = f"{rest_ids[0]}.execute-api.{region}.amazonaws.com"
+    current = stack.describe(cfn, stack_name(stage)) or {}
+    outputs = stack.outputs_of(current)
+    if stack.parameter_value(current, "TilesOrigin") != origin or "TilesDomainName" not in outputs:
+        say(f"  tiles through CloudFront from {origin} (a stack update: CloudFront takes minutes)")
+        outputs = stack.deploy_stack(cfn, stage, {"Cdn": "true", "TilesOrigin": origin}, say)
+    return {"KALEXO_TILES_URL": f"https://{outputs['TilesDomainName']}"}
 
 
 def publish_web_site(session: boto3.session.Session, s3: Any, outputs: dict[str, str], stage: str, api_url: str,

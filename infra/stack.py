@@ -16,9 +16,9 @@ from typing import Any
 from infra.outputs import stack_name
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
-# What an operator sets at deploy time and a later deploy without it must keep; the others take the template's
-# defaults (so a changed default reaches the stack).
-KEPT = ("UploadOrigins",)
+# What an operator (or a later step of make deploy: TilesOrigin) sets and a deploy without it must keep; the
+# others take the template's defaults (so a changed default reaches the stack).
+KEPT = ("UploadOrigins", "TilesOrigin")
 # A CloudFront distribution takes 5-25 minutes to create or change; four tables with PITR a few more.
 WAIT_SECONDS = 75 * 60
 POLL_SECONDS = 10

@@ -32,6 +32,13 @@ def base_url(request: Request) -> str:
     return f"{proto}://{host}{prefix}"
 
 
+def tiles_url(request: Request) -> str:
+    """Where tiles, DZI and IIIF documents are fetched: the caching distribution in front of this API when the
+    stage has one (KALEXO_TILES_URL; the grant in the path keys its cache), else this API itself."""
+    configured = get_container().settings.tiles_url
+    return configured.rstrip("/") if configured else base_url(request)
+
+
 @api(bp, "GET", "/workspaces/{workspace_id}/documents", "A workspace's documents, newest first", TAG,
      query=PAGING, response=s.page_of(s.DOCUMENT))
 def list_documents(call: ApiCall) -> Any:
@@ -43,7 +50,7 @@ def list_documents(call: ApiCall) -> Any:
      response=s.DOCUMENT)
 def get_document(call: ApiCall) -> Any:
     return get_container().documents.manifest(call.actor, call.path["workspace_id"], call.path["document_id"],
-                                              base_url(bp.current_request))
+                                              base_url(bp.current_request), tiles_url(bp.current_request))
 
 
 @api(bp, "DELETE", DOC, "Remove a document from the workspace (owners, and the member who uploaded it)", TAG,

@@ -21,7 +21,7 @@ from chalicelib.container import get_container
 from chalicelib.domain.errors import ApiError, BadRequest, NotFound
 from chalicelib.domain.tile_plan import FORMAT_EXTENSIONS
 from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_info, iiif_tile
-from chalicelib.routes.documents import base_url
+from chalicelib.routes.documents import tiles_url
 from chalicelib.routes.errors import error_response
 
 bp = Blueprint(__name__)
@@ -88,7 +88,7 @@ def thumbnail(grant: str, page: str) -> Response:
 def iiif_info_json(grant: str, page: str) -> Response:
     number = _number(page, "page")
     _, record = get_container().tile_access.page(grant, number)
-    info = iiif_info(record, f"{base_url(bp.current_request)}/iiif/{grant}/{number}")
+    info = iiif_info(record, f"{tiles_url(bp.current_request)}/iiif/{grant}/{number}")
     return Response(status_code=200, body=json.dumps(info), headers={
         "Content-Type": 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"',
         "Cache-Control": IMMUTABLE})

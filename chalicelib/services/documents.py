@@ -59,17 +59,20 @@ class DocumentService:
             raise NotFound("no such document")
         return document
 
-    def manifest(self, actor: Actor, workspace_id: str, document_id: str, base_url: str) -> dict[str, Any]:
+    def manifest(self, actor: Actor, workspace_id: str, document_id: str, base_url: str,
+                 tiles_url: str | None = None) -> dict[str, Any]:
+        """`tiles_url`: where tiles are served from when not this API (a caching distribution in front of it)."""
         document = self._document(actor, workspace_id, document_id)
+        tiles_base = tiles_url or base_url
         pages: list[dict[str, Any]] = []
         if document.job_id:
             grant = self._tiles.grant(workspace_id, document_id, document.job_id)
             for record in sorted(self._documents.pages(document_id, document.job_id), key=_page_number):
-                root = f"{base_url}/tiles/{grant}/{record.page}"
+                root = f"{tiles_base}/tiles/{grant}/{record.page}"
                 pages.append({"page": record.page, "width": record.width, "height": record.height,
                               "tile_size": record.tile_size, "format": record.format, "levels": record.max_level + 1,
                               "dzi": f"{root}/page.dzi", "thumbnail": f"{root}/thumbnail.jpg",
-                              "iiif": f"{base_url}/iiif/{grant}/{record.page}/info.json",
+                              "iiif": f"{tiles_base}/iiif/{grant}/{record.page}/info.json",
                               "text": f"{base_url}/workspaces/{workspace_id}/documents/{document_id}/pages/"
                                       f"{record.page}/text"})
         return {**document.to_dict(), "pages": pages}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -143,3 +144,64 @@ def test_the_first_administrators_address_must_be_one(email, ok):
     from infra.admin import EMAIL
 
     assert bool(EMAIL.fullmatch(email)) is ok
+
+
+def test_manifests_point_tiles_at_the_caching_distribution_and_everything_else_at_the_api():
+    from types import SimpleNamespace
+
+    from chalicelib.domain.documents import Document, DocumentStatus, PageRecord
+    from chalicelib.services.documents import DocumentService
+
+    document = Document("ws-1", "doc-1", "acc-1", "plan.pdf", "application/pdf", DocumentStatus.READY, 1, "bob",
+                        job_id="job-1", page_count=1, pages_done=1)
+    records = SimpleNamespace(get=lambda ws, doc: document,
+                              pages=lambda doc, job: [PageRecord(1, 100, 80, 7, 256, "jpeg", 4, 0, 1000)])
+    access: Any = SimpleNamespace(workspace=lambda *a, **k: None)
+    grants: Any = SimpleNamespace(grant=lambda ws, doc, job: "GRANT")
+    nothing, actor = cast(Any, None), cast(Any, None)
+    service = DocumentService(access, records, nothing, grants, nothing, nothing)
+    api, cdn = "https://abc.execute-api.eu-west-1.amazonaws.com/api", "https://d111.cloudfront.net"
+    (page,) = service.manifest(actor, "ws-1", "doc-1", api, cdn)["pages"]
+    assert page["dzi"] == f"{cdn}/tiles/GRANT/1/page.dzi" and page["thumbnail"].startswith(f"{cdn}/tiles/GRANT/")
+    assert page["iiif"] == f"{cdn}/iiif/GRANT/1/info.json"
+    assert page["text"].startswith(f"{api}/workspaces/ws-1/")  # authenticated: never through the cache
+    (local,) = service.manifest(actor, "ws-1", "doc-1", api)["pages"]
+    assert local["dzi"] == f"{api}/tiles/GRANT/1/page.dzi"
+
+
+def test_the_tiles_distribution_caches_by_path_alone_and_nothing_else_at_all():
+    resources = TEMPLATE["Resources"]
+    keyed = resources["TilesCachePolicy"]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert keyed["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    config = resources["TilesDistribution"]["Properties"]["DistributionConfig"]
+    cached = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(cached) == {"/tiles/*", "/iiif/*"}
+    assert all(b["CachePolicyId"] == {"Ref": "TilesCachePolicy"} and "OriginRequestPolicyId" not in b
+               for b in cached.values())
+    default = config["DefaultCacheBehavior"]
+    assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert "OriginRequestPolicyId" not in default  # no Authorization reaches the API through it
+    assert resources["TilesDistribution"]["Condition"] == "WithTilesCdn"
+
+
+def test_make_deploy_puts_the_tiles_distribution_in_front_of_the_rest_api_chalice_made(monkeypatch):
+    from infra import deploy, stack
+
+    calls = []
+    current = {"Parameters": [{"ParameterKey": "TilesOrigin", "ParameterValue": ""}], "Outputs": []}
+    monkeypatch.setattr(stack, "describe", lambda cfn, name: current)
+
+    def deploy_stack(cfn, stage, parameters, say):
+        calls.append(parameters)
+        return {"TilesDomainName": "d111.cloudfront.net"}
+
+    monkeypatch.setattr(stack, "deploy_stack", deploy_stack)
+    record = {"resources": [{"name": "rest_api", "rest_api_id": "abc123"}]}
+    assert deploy.tiles_through_cdn(None, "prod", "eu-west-1", True, {"resources": []}, print) == {}
+    assert deploy.tiles_through_cdn(None, "prod", "eu-west-1", False, record, print) == {}
+    assert calls == []
+    assert deploy.tiles_through_cdn(None, "prod", "eu-west-1", True, record, print) == {
+        "KALEXO_TILES_URL": "https://d111.cloudfront.net"}
+    assert calls == [{"Cdn": "true", "TilesOrigin": "abc123.execute-api.eu-west-1.amazonaws.com"}]
