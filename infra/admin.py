@@ -29,6 +29,7 @@ from infra import stack
 from infra.outputs import settings_from_outputs, stack_name
 
 OPERATIONS_ACCOUNT = "acc-operations"
+USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # One @, a dotted domain, no spaces, quotes, angle brackets or separators a shell or a header would split on.
 EMAIL = re.compile(r"[^@\s\"'<>(),;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
 TOKEN_TTL_SECONDS = 3600
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
     args = parser.parse_args(argv)
     stack.check_stage(args.stage)
+    if not USER_ID.fullmatch(args.user_id):
+        parser.error(f"USER_ID={args.user_id!r}: letters, digits, '.', '_' and '-', at most 64")
     if not EMAIL.fullmatch(args.email.strip()):
         parser.error(f"EMAIL={args.email!r} is not an email address")
     container = Container(stage_settings(boto3.session.Session(), args.stage, args.endpoint_url))

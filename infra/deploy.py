@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 
-from infra import layer_release, publish_site, stack, stage_project
+from infra import layer_release, orphans, publish_site, stack, stage_project
 from infra.outputs import settings_from_outputs, stack_name
 
 # /tmp of the functions that download a source document: the largest accepted upload (2 GiB, the REST API's
@@ -83,14 +83,25 @@ def stack_parameters(cdn: bool, upload_origins: str | None) -> dict[str, str]:
 def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None, cdn: bool,
            upload_origins: str | None, allow_uncommitted: bool, say: Callable[[str], None] = print,
            run_chalice: Callable[[Any, str], None] = chalice_deploy) -> Deployed:
+    # Before anything changes: the site will offer this archive as the source of what runs (AGPL section 13).
+    source = publish_site.source_archive(require_clean=not allow_uncommitted)
+    ssm = session.client("ssm", endpoint_url=endpoint_url)
+    stage_project.acquire_lock(ssm, stage, "make deploy")
+    try:
+        return _deploy(session, stage, endpoint_url, cdn, upload_origins, source, say, run_chalice)
+    finally:
+        stage_project.release_lock(ssm, stage)
+
+
+def _deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None, cdn: bool,
+            upload_origins: str | None, source: bytes, say: Callable[[str], None],
+            run_chalice: Callable[[Any, str], None]) -> Deployed:
     region = session.region_name or "us-east-1"
 
     def client(name: str) -> Any:
         return session.client(name, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
     cfn, ssm = client("cloudformation"), client("ssm")
-    # Before anything changes: the site will offer this archive as the source of what runs (AGPL section 13).
-    source = publish_site.source_archive(require_clean=not allow_uncommitted)
     say(f"[1/6] infrastructure stack {stack_name(stage)}")
     if stack.describe(cfn, stack_name(stage)) is None:
         left = retained_leftovers(client, stage)
@@ -127,6 +138,9 @@ def deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None,
         return {**({"KALEXO_WEBSOCKET_ENDPOINT": endpoint} if endpoint else {}),
                 **tiles_through_cdn(cfn, stage, region, cdn, record, say)}
 
+    # A deploy killed outright before Chalice could record anything leaves APIs and triggers no record holds:
+    # removed first, or Chalice would make second ones (infra/orphans.py).
+    orphans.sweep(client, stage, stage_project.load_state(ssm, stage), say)
     deployed = run_chalice_until_settled(ssm, stage, config, env, layer_arn, known, run_chalice, say)
 
     say("[5/6] function settings beyond Chalice's config")

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from infra import stack, stage_project
+from infra import orphans, stack, stage_project
 from infra.outputs import stack_name
 
 
@@ -57,6 +57,9 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
     if deployed:
         chalice_delete(stage, deployed)
         ssm.delete_parameter(Name=stage_project.state_parameter(stage))
+    # What no record held (a deploy killed outright): the stage's APIs, triggers, functions and roles.
+    orphans.sweep(client, stage, None, say)
+    orphans.sweep_functions(client, stage, say)
     say("[2/4] imaging layer versions")
     delete_layers(lambda_client, stage, say)
     existing = stack.describe(cfn, name)
@@ -75,7 +78,7 @@ def destroy(session: boto3.session.Session, stage: str, endpoint_url: str | None
         say(f"  stack {name} deleted")
     retained = (f"kalexo-{stage}-main, -ops and -events tables, the documents bucket and the signing secret; the "
                 f"log groups went with the stack")
-    say(f"[4/4] retained data: {retained} " + ("(deleting)" if with_data else "(kept: DELETE_DATA=1 deletes them)"))
+    say(f"[4/4] {'deleting' if with_data else 'kept (DELETE_DATA=1 deletes them)'}: {retained}")
     if not with_data:
         return
     delete_data(client, stage, outputs.get("DocumentsBucketName") or _documents_bucket(client, stage), say)
@@ -128,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
     args = parser.parse_args(argv)
     stack.check_stage(args.stage)
+    if args.delete_data and args.confirm not in (None, args.stage):
+        print(f"CONFIRM={args.confirm} does not match STAGE={args.stage}: nothing deleted", file=sys.stderr)
+        return 2
     if args.delete_data and args.confirm != args.stage:
         warning = (f"DELETE_DATA=1 deletes, for good, the documents (every version), accounts, users, workspaces, "
                    f"recovery and event logs of stage {args.stage}.")
@@ -139,14 +145,23 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    session = boto3.session.Session()
+    ssm = session.client("ssm", endpoint_url=args.endpoint_url)
     try:
-        destroy(boto3.session.Session(), args.stage, args.endpoint_url, args.delete_data)
+        stage_project.acquire_lock(ssm, args.stage, "make destroy")
+    except LookupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        destroy(session, args.stage, args.endpoint_url, args.delete_data)
     except KeyboardInterrupt:
         print(f"\ninterrupted: run make destroy STAGE={args.stage} again to finish", file=sys.stderr)
         return 130
     except (stack.StackError, subprocess.CalledProcessError) as exc:
         print(f"make destroy STAGE={args.stage} failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        stage_project.release_lock(ssm, args.stage)
     return 0
 
 

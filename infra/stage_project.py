@@ -14,6 +14,7 @@ instead of creating a second REST API beside the first.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import shutil
@@ -141,3 +142,55 @@ def websocket_management_endpoint(deployed: dict[str, Any], region: str, api_sta
         if resource.get("resource_type") == "websocket_api":
             return f"https://{resource['websocket_api_id']}.execute-api.{region}.amazonaws.com/{api_stage}"
     return None
+
+
+def lock_parameter(stage: str) -> str:
+    return f"/kalexo/{stage}/deploy-lock"
+
+
+def acquire_lock(ssm: Any, stage: str, action: str, stale_after_s: int = 2 * 3600) -> None:
+    """One make deploy or destroy of a stage at a time, across clones: a parameter created only if absent. A lock
+    whose holder is gone (a process of this host that no longer runs: a deploy killed outright) or older than
+    `stale_after_s` is taken over, saying so."""
+    import os
+    import socket
+    import time
+
+    mine = {"action": action, "host": socket.gethostname(), "pid": os.getpid(), "since": int(time.time())}
+    try:
+        ssm.put_parameter(Name=lock_parameter(stage), Value=json.dumps(mine), Type="String", Overwrite=False,
+                          Description="make deploy/destroy in progress")
+        return
+    except ssm.exceptions.ParameterAlreadyExists:
+        held = json.loads(ssm.get_parameter(Name=lock_parameter(stage))["Parameter"]["Value"])
+    age = int(time.time()) - int(held.get("since", 0))
+    gone = held.get("host") == mine["host"] and not _running(int(held.get("pid", 0)))
+    who = f"{held.get('action')} on {held.get('host')}, pid {held.get('pid')}"
+    if not gone and age < stale_after_s:
+        raise LookupError(f"another make deploy or destroy of stage {stage!r} is running ({who}, for "
+                          f"{age // 60} min); wait for it, or if it was killed on another machine, delete the SSM "
+                          f"parameter {lock_parameter(stage)} (after {stale_after_s // 3600} h it is taken over)")
+    print(f"  taking over the lock of a {'finished' if gone else 'stale'} {who}")
+    ssm.put_parameter(Name=lock_parameter(stage), Value=json.dumps(mine), Type="String", Overwrite=True)
+
+
+def _running(pid: int) -> bool:
+    """Alive, and not a zombie (a killed process its parent, dead too, left for init to reap)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return pid > 0 and stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return pid > 0
+
+
+def release_lock(ssm: Any, stage: str) -> None:
+    with contextlib.suppress(ssm.exceptions.ParameterNotFound):
+        ssm.delete_parameter(Name=lock_parameter(stage))

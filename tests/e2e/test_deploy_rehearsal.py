@@ -261,11 +261,14 @@ def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: p
     assert not aws("ssm").get_parameters_by_path(Path=f"/kalexo/{STAGE}/", Recursive=True)["Parameters"]
 
 
-def test_a_first_deploy_interrupted_by_ctrl_c_is_finished_by_the_next_without_duplicates(emulator: str) -> None:
-    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) once Chalice has created the REST API:
-    Chalice itself records nothing then, so the rerun used to add a second REST API and a second trigger per
-    queue. The record written on the way out (infra/chalice_deploy.py) makes the rerun update them."""
-    aws, stage = Aws(emulator), "interrupted"
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_a_first_deploy_stopped_part_way_is_finished_by_the_next_without_duplicates(emulator: str, how: int) -> None:
+    """A first deploy stopped once Chalice has made the REST API and the SQS triggers, with Ctrl-C (SIGINT to
+    the whole process group, as a terminal sends it: infra/chalice_deploy.py records what was made) or kill -9
+    (nothing can record: the next deploy finds the stage's unrecorded APIs and triggers by what they invoke and
+    removes them, infra/orphans.py, and takes over the dead deploy's lock). Either way the rerun must leave one
+    REST API, one websocket API and one trigger per queue, and destroy must leave nothing."""
+    aws, stage = Aws(emulator), f"stopped-{signal.Signals(how).name.lower()}"
     process = subprocess.Popen(["make", "--no-print-directory", "deploy", f"STAGE={stage}", "CDN=0", "DIRTY=1"],
                                cwd=ROOT, env=_env(emulator), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
@@ -274,8 +277,8 @@ def test_a_first_deploy_interrupted_by_ctrl_c_is_finished_by_the_next_without_du
         assert process.stdout is not None
         for line in process.stdout:
             seen.append(line)
-            if line.startswith("Creating lambda function: kalexo-interrupted-websocket_connect"):
-                os.killpg(process.pid, signal.SIGINT)
+            if line.startswith(f"Creating lambda function: kalexo-{stage}-websocket_connect"):
+                os.killpg(process.pid, how)
                 break
         rest = process.communicate(timeout=120)[0]
     finally:
@@ -283,10 +286,16 @@ def test_a_first_deploy_interrupted_by_ctrl_c_is_finished_by_the_next_without_du
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert process.returncode != 0, "".join(seen)[-3000:]
-    assert "interrupted" in rest and "recorded in" in rest, rest[-3000:]
-    assert stage_project.load_state(aws("ssm"), stage) is not None  # the partial record reached the account
+    assert any(line.startswith("Creating Rest API") for line in seen), "".join(seen)[-3000:]
+    if how == signal.SIGINT:
+        assert "interrupted" in rest and "recorded in" in rest, rest[-3000:]
+        assert stage_project.load_state(aws("ssm"), stage) is not None  # the partial record reached the account
+    else:
+        assert stage_project.load_state(aws("ssm"), stage) is None  # nothing could be recorded
 
-    _make(emulator, "deploy", stage=stage)
+    again = _make(emulator, "deploy", stage=stage)
+    if how == signal.SIGKILL:
+        assert "removed an unrecorded REST API" in again.stdout and "taking over the lock" in again.stdout
     recorded = stage_project.load_state(aws("ssm"), stage) or {}
     rest_ids = {r["rest_api_id"] for r in recorded["resources"] if "rest_api_id" in r}
     assert [a["id"] for a in aws("apigateway").get_rest_apis()["items"]] == list(rest_ids)
@@ -297,3 +306,5 @@ def test_a_first_deploy_interrupted_by_ctrl_c_is_finished_by_the_next_without_du
     _make(emulator, "destroy", "DELETE_DATA=1", f"CONFIRM={stage}", stage=stage)
     assert not aws("apigateway").get_rest_apis()["items"]
     assert not aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith("kalexo-")]
+    assert not aws("ssm").get_parameters_by_path(Path=f"/kalexo/{stage}/", Recursive=True)["Parameters"]

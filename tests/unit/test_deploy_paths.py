@@ -205,3 +205,81 @@ def test_make_deploy_puts_the_tiles_distribution_in_front_of_the_rest_api_chalic
     assert deploy.tiles_through_cdn(None, "prod", "eu-west-1", True, record, print) == {
         "KALEXO_TILES_URL": "https://d111.cloudfront.net"}
     assert calls == [{"Cdn": "true", "TilesOrigin": "abc123.execute-api.eu-west-1.amazonaws.com"}]
+
+
+class _Ssm:
+    """SSM's parameters as the lock uses them."""
+
+    class exceptions:
+        class ParameterAlreadyExists(Exception):
+            pass
+
+        class ParameterNotFound(Exception):
+            pass
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def put_parameter(self, Name, Value, Overwrite=False, **_):
+        if Name in self.values and not Overwrite:
+            raise self.exceptions.ParameterAlreadyExists()
+        self.values[Name] = Value
+
+    def get_parameter(self, Name):
+        return {"Parameter": {"Value": self.values[Name]}}
+
+    def delete_parameter(self, Name):
+        if Name not in self.values:
+            raise self.exceptions.ParameterNotFound()
+        del self.values[Name]
+
+
+def test_one_deploy_of_a_stage_at_a_time_and_a_killed_ones_lock_is_taken_over():
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    ssm = _Ssm()
+    stage_project.acquire_lock(ssm, "prod", "make deploy")
+    with pytest.raises(LookupError, match="another make deploy or destroy of stage 'prod' is running"):
+        stage_project.acquire_lock(ssm, "prod", "make deploy")  # this process still runs: held
+    stage_project.acquire_lock(ssm, "qa", "make deploy")  # another stage is independent
+    stage_project.release_lock(ssm, "prod")
+    stage_project.release_lock(ssm, "prod")  # twice is harmless
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    ssm.values["/kalexo/prod/deploy-lock"] = json.dumps({"action": "make deploy", "host": socket.gethostname(),
+                                                         "pid": int(gone), "since": 0})
+    stage_project.acquire_lock(ssm, "prod", "make destroy")  # its holder no longer runs
+    assert json.loads(ssm.values["/kalexo/prod/deploy-lock"])["pid"] == os.getpid()
+
+
+def test_unrecorded_apis_and_triggers_of_the_stage_are_found_by_what_they_invoke():
+    from types import SimpleNamespace
+
+    from infra import orphans
+
+    deleted: list[str] = []
+    fn = "arn:aws:lambda:eu-west-1:1:function:kalexo-prod"
+    mappings = [{"UUID": "keep", "FunctionArn": f"{fn}-tile_pages"}, {"UUID": "orphan", "FunctionArn": f"{fn}-x"},
+                {"UUID": "other", "FunctionArn": "arn:aws:lambda:eu-west-1:1:function:kalexo-prod2-x"}]
+    uri = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{}/invocations"
+    apis = {"a1": uri.format(fn), "a2": uri.format(fn), "b1": uri.format(fn + "2")}
+    clients: dict[str, Any] = {
+        "lambda": SimpleNamespace(list_event_source_mappings=lambda: {"EventSourceMappings": mappings},
+                                  delete_event_source_mapping=lambda **kw: deleted.append(kw["UUID"])),
+        "apigateway": SimpleNamespace(
+            get_rest_apis=lambda limit: {"items": [{"id": k, "name": "kalexo"} for k in apis]},
+            get_resources=lambda restApiId, limit, embed: {"items": [{"resourceMethods": {"GET": {
+                "methodIntegration": {"uri": apis[restApiId]}}}}]},
+            delete_rest_api=lambda **kw: deleted.append(kw["restApiId"])),
+        "apigatewayv2": SimpleNamespace(get_apis=lambda: {"Items": [
+            {"Name": "kalexo-prod-websocket-api", "ApiId": "w1"}, {"Name": "kalexo-prod-websocket-api", "ApiId": "w2"},
+            {"Name": "kalexo-prod2-websocket-api", "ApiId": "w3"}]},
+            delete_api=lambda **kw: deleted.append(kw["ApiId"])),
+    }
+    record = {"resources": [{"name": "rest_api", "rest_api_id": "a1"}, {"name": "ws", "websocket_api_id": "w1"},
+                            {"name": "tile_pages-sqs-event-source", "event_uuid": "keep"}]}
+    assert orphans.sweep(clients.__getitem__, "prod", record, lambda _: None) == 3
+    assert deleted == ["orphan", "a2", "w2"]
