@@ -261,6 +261,10 @@ def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: p
     assert not aws("ssm").get_parameters_by_path(Path=f"/kalexo/{STAGE}/", Recursive=True)["Parameters"]
 
 
+AS_A_TERMINAL_RUNS = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_a_first_deploy_stopped_part_way_is_finished_by_the_next_without_duplicates(emulator: str, how: int) -> None:
     """A first deploy stopped once Chalice has made the REST API and the SQS triggers, with Ctrl-C (SIGINT to
@@ -269,9 +273,11 @@ def test_a_first_deploy_stopped_part_way_is_finished_by_the_next_without_duplica
     removes them, infra/orphans.py, and takes over the dead deploy's lock). Either way the rerun must leave one
     REST API, one websocket API and one trigger per queue, and destroy must leave nothing."""
     aws, stage = Aws(emulator), f"stopped-{signal.Signals(how).name.lower()}"
-    process = subprocess.Popen(["make", "--no-print-directory", "deploy", f"STAGE={stage}", "CDN=0", "DIRTY=1"],
-                               cwd=ROOT, env=_env(emulator), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+    # A terminal's foreground job takes SIGINT; a test run started in the background (CI, nohup, `&`) would
+    # pass SIGINT on as ignored, and Python then never raises KeyboardInterrupt. Restore what a terminal gives.
+    process = subprocess.Popen([sys.executable, "-c", AS_A_TERMINAL_RUNS, "make", "--no-print-directory", "deploy",
+                                f"STAGE={stage}", "CDN=0", "DIRTY=1"], cwd=ROOT, env=_env(emulator),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen: list[str] = []
     try:
         assert process.stdout is not None
