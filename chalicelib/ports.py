@@ -190,6 +190,12 @@ class TileStore(TileReader, Protocol):
 
     def writer(self, ref: PageRef, fmt: str) -> TileWriter: ...
 
+    def jobs(self, workspace_id: str, document_id: str) -> list[str]:
+        """The jobs that have tiles stored for the document."""
+
+    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None) -> int:
+        """Delete one job's tiles (every job's with None); how many objects went. Shared uniform tiles stay."""
+
 
 class SourceStore(Protocol):
     """Uploaded document versions."""
@@ -199,6 +205,12 @@ class SourceStore(Protocol):
 
     def latest_version(self, key: str) -> str:
         """The version a plain GET of the key returns now."""
+
+
+class SourceRemover(Protocol):
+    def forget(self, key: str) -> None:
+        """Make the current version noncurrent (a delete marker): S3's lifecycle expires it after the backup
+        window (the template's NoncurrentSourceDays), like every replaced version."""
 
 
 class TaskQueue(Protocol):

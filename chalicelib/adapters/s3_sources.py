@@ -73,3 +73,14 @@ class S3SourceStore:
             used -= file_size
             with contextlib.suppress(FileNotFoundError):
                 os.remove(oldest)
+
+
+class S3SourceRemover:
+    """Lets a removed document's source go: only the tiling worker builds it, so only its role may delete."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def forget(self, key: str) -> None:
+        self._client.delete_object(Bucket=self._bucket, Key=key)  # versioned: a delete marker, nothing lost

@@ -170,6 +170,24 @@ class S3TileStore(S3TileReader):
     def writer(self, ref: PageRef, fmt: str) -> PackWriter:
         return PackWriter(self, ref, fmt)
 
+    def jobs(self, workspace_id: str, document_id: str) -> list[str]:
+        prefix = f"workspaces/{workspace_id}/documents/{document_id}/"
+        found: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix,
+                                                                          Delimiter="/"):
+            found += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        return found
+
+    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None) -> int:
+        prefix = f"workspaces/{workspace_id}/documents/{document_id}/" + (f"{job_id}/" if job_id else "")
+        deleted = 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys: list[Any] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:  # at most 1,000 a page, DeleteObjects' limit
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
+
     def put_shared(self, etag: str, data: bytes, fmt: str) -> int:
         """Store a shared tile unless this instance or an earlier one already has; returns PUTs made."""
         key = f"shared/{etag}.{FORMAT_EXTENSIONS[fmt]}"

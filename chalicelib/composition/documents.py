@@ -8,7 +8,7 @@ from functools import cached_property
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.s3_presigner import S3Presigner
-from chalicelib.adapters.s3_sources import S3SourceStore
+from chalicelib.adapters.s3_sources import S3SourceRemover, S3SourceStore
 from chalicelib.adapters.s3_tile_store import S3TileReader, S3TileStore
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.composition.core import CoreParts
@@ -61,7 +61,8 @@ class DocumentParts(CoreParts):
     def page_tiler(self) -> PageTiler:
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
         return PageTiler(self.document_store, sources, self.tile_store, self.tenancy, self.events, self.news,
-                         self.job_starter, self.job_limits)
+                         self.job_starter, self.job_limits,
+                         S3SourceRemover(self.clients.s3, self.settings.documents_bucket))
 
     @cached_property
     def tile_access(self) -> TileAccess:

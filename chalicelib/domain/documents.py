@@ -125,6 +125,30 @@ class PageTask:
 
 
 @dataclass(frozen=True)
+class ForgetTask:
+    """A removed document's stored objects to let go of (the message on the tiles queue, for the worker that
+    holds the write grants): its tiles at once, its source's current version into S3's noncurrent expiry."""
+
+    workspace_id: str
+    document_id: str
+
+    def to_json(self) -> str:
+        return json.dumps({"v": 1, "task": "forget", "workspace_id": self.workspace_id,
+                           "document_id": self.document_id})
+
+    @classmethod
+    def from_json(cls, body: str) -> ForgetTask | None:
+        """The task, or None when the body is not a forget task (a page task, say)."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("v") != 1 or data.get("task") != "forget":
+            return None
+        return cls(str(data["workspace_id"]), str(data["document_id"]))
+
+
+@dataclass(frozen=True)
 class PageRecord:
     """A finished page: enough to describe its pyramid without reading the tile store."""
 

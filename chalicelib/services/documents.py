@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.domain.documents import (
     Document,
     DocumentStatus,
+    ForgetTask,
     Job,
     JobState,
     PageRecord,
@@ -86,14 +87,16 @@ class DocumentService:
 
     def remove(self, actor: Actor, workspace_id: str, document_id: str) -> None:
         """Owners, and the member who uploaded it. The document leaves the workspace (members see it go, in the
-        op log); its uploaded versions stay in the documents bucket as the backup they are, and processing still
-        under way concludes as superseded."""
+        op log); a task asks the tiling worker to delete its tiles and to make its source noncurrent, so the
+        uploaded versions stay restorable for the backup window (NoncurrentSourceDays) and then expire.
+        Processing still under way concludes as superseded."""
         access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR)
         document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.EDITOR)
         if access.role is not WorkspaceRole.OWNER and document.created_by != actor.user_id:
             raise Forbidden("owners, or the member who uploaded it, remove a document", code="role_too_low")
         if not self._documents.delete(workspace_id, document_id):
             raise NotFound("no such document")
+        self._tasks.send([ForgetTask(workspace_id, document_id).to_json()])
         if self._news is not None:
             self._news.removed(workspace_id, document_id)
         self._events.record(Event("document.removed", document.account_id, workspace_id, actor.user_id,

@@ -17,11 +17,19 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.domain.documents import Job, JobState, PageRecord, PageTask, source_key
+from chalicelib.domain.documents import ForgetTask, Job, JobState, PageRecord, PageTask, source_key
 from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import DocumentRejected
 from chalicelib.observability import logger, metrics, subsegment
-from chalicelib.ports import DocumentRecords, EventSink, PageRef, SourceStore, TenancyReader, TileStore
+from chalicelib.ports import (
+    DocumentRecords,
+    EventSink,
+    PageRef,
+    SourceRemover,
+    SourceStore,
+    TenancyReader,
+    TileStore,
+)
 from chalicelib.services.document_jobs import JobLimits, JobStarter, fail_unless_shown
 from chalicelib.services.document_news import DocumentNews
 
@@ -29,9 +37,10 @@ from chalicelib.services.document_news import DocumentNews
 class PageTiler:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tiles: TileStore, tenancy: TenancyReader,
                  events: EventSink, news: DocumentNews | None, starter: JobStarter,
-                 limits: JobLimits) -> None:
+                 limits: JobLimits, remover: SourceRemover | None = None) -> None:
         self._documents = documents
         self._sources = sources
+        self._remover = remover
         self._tiles = tiles
         self._tenancy = tenancy
         self._events = events
@@ -40,6 +49,10 @@ class PageTiler:
         self._limits = limits
 
     def handle(self, body: str) -> None:
+        forget = ForgetTask.from_json(body)
+        if forget is not None:
+            self._forget(forget)
+            return
         try:
             task = PageTask.from_json(body)
         except ValueError as exc:
@@ -112,6 +125,28 @@ class PageTiler:
                 "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))
             self._publish(job, {"status": "ready", "job_id": job.job_id, "pages_done": job.page_count,
                                 "page_count": job.page_count}, final=True)
+            self._forget_superseded(job)
+
+    def _forget_superseded(self, ready: Job) -> None:
+        """Tiles of the document's earlier jobs go once a newer one is ready (a reprocess, a new version): only
+        jobs no longer tiling, so a job started since is never touched. Members' viewers move to the new job
+        with the `ready` they have just been sent."""
+        for job_id in self._tiles.jobs(ready.workspace_id, ready.document_id):
+            other = self._documents.job(ready.document_id, job_id) if job_id != ready.job_id else ready
+            if job_id != ready.job_id and (other is None or other.state is not JobState.TILING):
+                gone = self._tiles.forget(ready.workspace_id, ready.document_id, job_id)
+                logger.info("superseded tiles removed", extra={"job": job_id, "objects": gone})
+
+    def _forget(self, task: ForgetTask) -> None:
+        """A removed document: its tiles now, its source's current version into the lifecycle's expiry. Both
+        idempotent, so a redelivered task changes nothing; refused while the document exists (not removed)."""
+        if self._documents.get(task.workspace_id, task.document_id) is not None:
+            logger.warning("forget task for a document that exists; ignored", extra={"document": task.document_id})
+            return
+        if self._remover is not None:
+            self._remover.forget(source_key(task.workspace_id, task.document_id))
+        gone = self._tiles.forget(task.workspace_id, task.document_id)
+        logger.info("removed document's objects let go", extra={"document": task.document_id, "tiles": gone})
 
     def dead_letter(self, body: str) -> None:
         """A task whose retries are spent: fail its document with what went wrong, once."""

@@ -274,3 +274,47 @@ def test_an_upload_whose_analysis_keeps_failing_fails_its_document_and_stays_in_
                 sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"],
                                               VisibilityTimeout=0)
     assert found, "the notification is kept in the dead-letter queue"
+
+
+def _tile_keys(stack: Any, document_id: str) -> list[str]:
+    s3 = stack.client("s3")
+    bucket = stack.env["KALEXO_TILES_BUCKET"]
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                         Prefix=f"workspaces/{WS}/documents/{document_id}/")
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def _wait_for(check: Any, what: str, timeout: float = 60) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"{what}: not after {timeout} s")
+
+
+def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_objects_go(stack):
+    """Reprocessing leaves the new job's tiles only, once it is ready; removing the document deletes its tiles
+    and leaves its source restorable (a delete marker over its versions) until the lifecycle's expiry."""
+    alice = Api(stack, stack.token("alice"))
+    grant = upload(alice, "superseded.pdf", letter_pdf(2, text="superseded"))
+    document_id = grant["document_id"]
+    first = settle(alice, document_id)
+    assert first["status"] == "ready"
+    assert {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {first["job_id"]}
+    alice.ok("POST", f"/workspaces/{WS}/documents/{document_id}/reprocess", {"options": {"tile_size": 512}},
+             status=202)
+    second = _wait_for(lambda: (d := alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}"))["status"] ==
+                       "ready" and d["job_id"] != first["job_id"] and d, "the reprocessed job ready", 90)
+    _wait_for(lambda: {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {second["job_id"]},
+              "only the new job's tiles")
+    assert requests.get(second["pages"][0]["dzi"], timeout=10).status_code == 200  # the new tiles are served
+
+    assert alice.call("DELETE", f"/workspaces/{WS}/documents/{document_id}").status_code == 204
+    _wait_for(lambda: not _tile_keys(stack, document_id), "the removed document's tiles deleted")
+    versions = stack.client("s3").list_object_versions(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"],
+                                                       Prefix=f"workspaces/{WS}/documents/{document_id}/")
+    assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
+    assert versions["Versions"], "the uploaded version stays, noncurrent, for the backup window"
+    assert not any(v["IsLatest"] for v in versions["Versions"])

@@ -60,6 +60,7 @@ _EXCEPTIONS: dict[tuple[str, str], list[str]] = {
     ("s3", "CreateMultipartUpload"): ["s3:PutObject"],
     ("s3", "UploadPart"): ["s3:PutObject"],
     ("s3", "CompleteMultipartUpload"): ["s3:PutObject"],
+    ("s3", "DeleteObjects"): ["s3:DeleteObject"],  # authorised key by key
     ("sqs", "SendMessageBatch"): ["sqs:SendMessage"],
     ("sts", "GetCallerIdentity"): [],  # needs no permission
 }
