@@ -81,7 +81,6 @@ class Supervisor:
             "KALEXO_STAGE": STAGE, "AWS_ENDPOINT_URL": self.cfg.aws_endpoint, "AWS_CA_BUNDLE": str(ca_bundle),
             "KALEXO_WEBSOCKET_ENDPOINT": self.cfg.management_endpoint, "KALEXO_JWT_SECRET": secret,
             "KALEXO_EVENT_SOURCE_HEARTBEATS": "true", "KALEXO_S3_ADDRESSING": "path",
-            "KALEXO_SOURCE_URL": f"{self.cfg.web_url.rstrip('/')}/source.tar.gz",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false", "POWERTOOLS_METRICS_NAMESPACE": "Kalexo",
             "POWERTOOLS_SERVICE_NAME": "kalexo", RUNTIME_ENV: self.cfg.to_json(),
@@ -131,13 +130,16 @@ class Supervisor:
             seeded.touch()
         elif not seeded.exists():  # the first start was stopped before its seed was done
             log("runtime", "the demo tenants were never fully seeded in this state: `make reset` starts clean")
+        # The web server first: its port (another one when the default is taken) is in the functions' settings,
+        # as the site's address is on AWS (the REST API's /docs page links to the source archive it serves).
+        self.web = WebServer(self.cfg, app_env)
+        self.cfg = replace(self.cfg, web_port=self.web.start())  # the banner and runtime.json show the real port
+        app_env["KALEXO_SOURCE_URL"] = f"{self.cfg.web_url.rstrip('/')}/source.tar.gz"
         self._spawn("gateway", [sys.executable, "-m", "local", "gateway"], app_env)
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
                         {**app_env, "TMPDIR": self._scratch(f"worker-{index}")})
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
-        self.web = WebServer(self.cfg, app_env)
-        self.cfg = replace(self.cfg, web_port=self.web.start())  # the banner and runtime.json show the real port
         (self.cfg.state_path / "runtime.json").write_text(json.dumps({
             "config": json.loads(self.cfg.to_json()),
             "pids": {name: child.pid for name, child in self.children.items()},
