@@ -109,6 +109,8 @@ class Supervisor:
         started = time.monotonic()
         self._check_ports_free()
         self.cfg.state_path.mkdir(parents=True, exist_ok=True)
+        # A stack killed outright leaves its runtime.json: nobody may read that one as this stack's.
+        (self.cfg.state_path / "runtime.json").unlink(missing_ok=True)
         env = self.base_env()
         self._spawn("emulator", [sys.executable, "-m", "local.emulator", "-H", "127.0.0.1", "-p",
                                  str(self.cfg.aws_port)], {**env, "MOTO_PORT": str(self.cfg.aws_port),
@@ -140,13 +142,12 @@ class Supervisor:
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
                         {**app_env, "TMPDIR": self._scratch(f"worker-{index}")})
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
-        (self.cfg.state_path / "runtime.json").write_text(json.dumps({
+        _write_private(self.cfg.state_path / "runtime.json", json.dumps({
             "config": json.loads(self.cfg.to_json()),
             "pids": {name: child.pid for name, child in self.children.items()},
             "supervisor_pid": os.getpid(),
             "env": {k: v for k, v in app_env.items() if k.startswith(("KALEXO_", "AWS_"))},
         }, indent=2))
-        (self.cfg.state_path / "runtime.json").chmod(0o600)  # it holds the token signing secret
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
         return app_env
 
@@ -232,3 +233,14 @@ def _wait_http(url: str, timeout: float, check: Callable[[], None], accept: tupl
             last = exc
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up in {timeout:.0f}s: {last!r}")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write whole or not at all (readers poll for the file), readable by the owner only (it holds the token
+    signing secret) from the moment it exists."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    os.replace(partial, path)

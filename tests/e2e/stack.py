@@ -101,10 +101,11 @@ def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0,
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"local stack exited with {process.returncode}:\n{stack.log()}")
-        if runtime_file.exists():
+        runtime = _runtime_of(runtime_file, process.pid)
+        if runtime is not None:
             try:
                 if requests.get(f"{stack.rest}/health", timeout=5).status_code == 200:
-                    stack.runtime = json.loads(runtime_file.read_text())
+                    stack.runtime = runtime
                     stack.started_in_s = time.monotonic() - started
                     return stack
             except requests.RequestException:
@@ -112,6 +113,15 @@ def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0,
         time.sleep(0.2)
     stop_stack(stack)
     raise RuntimeError(f"local stack not ready in {timeout}s:\n{stack.log()}")
+
+
+def _runtime_of(runtime_file: Path, pid: int) -> dict[str, Any] | None:
+    """The stack's runtime.json once this process wrote it (a killed stack's stale file names another pid)."""
+    try:
+        runtime: dict[str, Any] = json.loads(runtime_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return runtime if runtime.get("supervisor_pid") == pid else None
 
 
 def stop_stack(stack: LocalStack) -> int:
