@@ -18,6 +18,7 @@ from chalicelib.routes import (
     websocket,
 )
 from chalicelib.routes.chalice_errors import error_shape_middleware
+from chalicelib.routes.not_allowed import answer_unsupported_methods
 
 app = Chalice(app_name="kalexo")
 # Chalice still labels websocket support experimental; it is what API Gateway websockets deploy with.
@@ -30,6 +31,7 @@ app.api.binary_types.extend(["image/webp", "image/avif", "image/*"])
 for blueprint in (health, admin_accounts, admin_workspaces, members, documents, tiles, events, openapi, ingest,
                   fanout, maintenance):
     app.register_blueprint(blueprint.bp)
+answer_unsupported_methods(app)  # 405 with Allow, on API Gateway as locally (after every route is declared)
 websocket.configure_websocket_api(app)
 
 

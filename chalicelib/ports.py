@@ -116,6 +116,23 @@ class UsageMeter(Protocol):
     def add(self, account_id: str, counters: dict[str, int], at: float | None = None) -> None: ...
 
 
+@dataclass(frozen=True)
+class WindowCount:
+    """One caller's requests in the current window (a minute)."""
+
+    count: int  # this one included; the limit when refused
+    window_start: int  # epoch seconds
+    retry_after: int | None = None  # refused (and not counted): seconds until the next window
+
+
+class WindowCounter(Protocol):
+    """A budget of requests per caller and minute, refused past `limit` (adapters/dynamo_rate_limit.py)."""
+
+    limit: int
+
+    def hit(self, caller: str, now: float | None = None) -> WindowCount: ...
+
+
 class Cache(Protocol):
     """Short-lived values for hot lookups; misses and outages fall back to the source of truth."""
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from chalicelib.adapters.dynamo_items import to_item
+from chalicelib.adapters.dynamo_items import from_item, to_item
+from chalicelib.ports import WindowCount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -16,18 +17,24 @@ class DynamoRateLimiter:
     def __init__(self, client: DynamoDBClient, table: str, per_minute: int) -> None:
         self._client = client
         self._table = table
-        self._limit = per_minute
+        self.limit = per_minute
 
     def allow(self, caller: str, now: float | None = None) -> int | None:
         """None when the request may go ahead; else the seconds until the next window."""
+        return self.hit(caller, now).retry_after
+
+    def hit(self, caller: str, now: float | None = None) -> WindowCount:
+        """Count one request in the caller's current minute: how many there have been, this one included; past
+        the limit the request is refused and not counted (`retry_after` says when the next window opens)."""
         now = time.time() if now is None else now
         minute = int(now // 60)
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"RATE#{caller}", "sk": str(minute)}),
                 UpdateExpression="ADD n :one SET expires_at = :exp",
                 ConditionExpression="attribute_not_exists(n) OR n < :limit",
-                ExpressionAttributeValues=to_item({":one": 1, ":limit": self._limit, ":exp": minute * 60 + 180}))
+                ExpressionAttributeValues=to_item({":one": 1, ":limit": self.limit, ":exp": minute * 60 + 180}),
+                ReturnValues="UPDATED_NEW")
         except self._client.exceptions.ConditionalCheckFailedException:
-            return max(1, (minute + 1) * 60 - int(now))
-        return None
+            return WindowCount(self.limit, minute * 60, max(1, (minute + 1) * 60 - int(now)))
+        return WindowCount(int(from_item(answer.get("Attributes", {})).get("n", 1)), minute * 60, None)

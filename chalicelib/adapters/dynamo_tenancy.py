@@ -2,6 +2,8 @@
 
 Creates and deletes run as transactions with the account's counters, so plan quotas and unique emails hold
 even under concurrent requests: a user is created only if the account exists and is below its user quota.
+Emails are unique within an account (the claim is `EMAIL#<account>#<email>`): whether an address is in use in
+another account is never asked, so no answer can disclose it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ _NEW = "attribute_not_exists(pk)"
 
 def _account_key(account_id: str) -> dict[str, Any]:
     return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"})
+
+
+def _email_claim(account_id: str, email: str) -> dict[str, Any]:
+    return {"pk": f"EMAIL#{account_id}#{email}", "sk": "EMAIL"}
+
+
+def _email_taken() -> Conflict:
+    # Not echoed: the caller knows the address they sent.
+    return Conflict("another user of this account has this email address", code="email_taken")
 
 
 def _counter_update(table: str, account_id: str, counter: str, delta: int, limit: int | None) -> dict[str, Any]:
@@ -93,13 +104,13 @@ class DynamoTenancyStore:
     def create_user(self, user: User, max_users: int | None) -> None:
         item = {"pk": f"USER#{user.user_id}", "sk": "USER", "gsi1pk": f"ACCOUNT#{user.account_id}#USERS",
                 "gsi1sk": user.email, **user.to_dict()}
-        email = {"pk": f"EMAIL#{user.email}", "sk": "EMAIL", "user_id": user.user_id}
+        email = {**_email_claim(user.account_id, user.email), "user_id": user.user_id}
         self._transact([
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
             {"Put": {"TableName": self._table, "Item": to_item(email),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             _counter_update(self._table, user.account_id, "user_count", 1, max_users),
-        ], [Conflict("user id taken"), Conflict(f"{user.email} is already registered", code="email_taken"),
+        ], [Conflict("user id taken", code="id_taken"), _email_taken(),
             QuotaExceeded("the account's plan allows no more users")], user.account_id)
 
     def get_user(self, user_id: str) -> User | None:
@@ -114,12 +125,11 @@ class DynamoTenancyStore:
         self._transact([
             {"Update": self._update_request(f"USER#{after.user_id}", "USER",
                                             {**fields, "email": after.email, "gsi1sk": after.email})},
-            {"Put": {"TableName": self._table, "Item": to_item({"pk": f"EMAIL#{after.email}", "sk": "EMAIL",
+            {"Put": {"TableName": self._table, "Item": to_item({**_email_claim(after.account_id, after.email),
                                                                 "user_id": after.user_id}),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"EMAIL#{before.email}", "sk": "EMAIL"})}},
-        ], [NotFound("no such user"), Conflict(f"{after.email} is already registered", code="email_taken"),
-            Conflict("concurrent change")], None)
+            {"Delete": {"TableName": self._table, "Key": to_item(_email_claim(before.account_id, before.email))}},
+        ], [NotFound("no such user"), _email_taken(), Conflict("concurrent change")], None)
 
     def delete_user(self, user: User) -> list[str]:
         """Delete the user, their email claim and memberships; return the workspaces they belonged to."""
@@ -129,7 +139,7 @@ class DynamoTenancyStore:
         self._transact([
             {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"USER#{user.user_id}", "sk": "USER"}),
                         "ConditionExpression": "attribute_exists(pk)"}},
-            {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"EMAIL#{user.email}", "sk": "EMAIL"})}},
+            {"Delete": {"TableName": self._table, "Key": to_item(_email_claim(user.account_id, user.email))}},
             _counter_update(self._table, user.account_id, "user_count", -1, None),
         ], [NotFound("no such user"), Conflict("concurrent change"), Conflict("concurrent change")], None)
         return workspaces
@@ -149,7 +159,8 @@ class DynamoTenancyStore:
         self._transact([
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
             _counter_update(self._table, workspace.account_id, "workspace_count", 1, max_workspaces),
-        ], [Conflict("workspace id taken"), QuotaExceeded("the account's plan allows no more workspaces")],
+        ], [Conflict("workspace id taken", code="id_taken"),
+            QuotaExceeded("the account's plan allows no more workspaces")],
             workspace.account_id)
 
     def get_workspace(self, workspace_id: str) -> Workspace | None:

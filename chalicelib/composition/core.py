@@ -10,6 +10,7 @@ from chalicelib.adapters.cached_tenancy import CachedTenancy, UncachedTenancy
 from chalicelib.adapters.dynamo_connections import CONNECTION_ROW_TTL_SECONDS, DynamoConnectionStore
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_oplog import DynamoOpLog
+from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
 from chalicelib.adapters.notifier import ManagementApiNotifier
@@ -22,6 +23,7 @@ from chalicelib.aws import AwsClients
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.ports import Cache
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.auth_failures import AuthFailures
 from chalicelib.services.events import EventRecorder
 from chalicelib.services.fanout import Fanout, OpPublisher
 from chalicelib.services.fanout_overflow import QueuedFanout
@@ -85,6 +87,16 @@ class CoreParts:
     @cached_property
     def events(self) -> EventRecorder:
         return EventRecorder(self.event_log, self.connection_store, self.notifier, self.may_follow_events)
+
+    @cached_property
+    def auth_failure_limiter(self) -> DynamoRateLimiter | None:
+        limit = self.settings.auth_failures_per_minute
+        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
+
+    @cached_property
+    def auth_failures(self) -> AuthFailures:
+        """Failed logins at REST routes and websocket connects: one budget per source address."""
+        return AuthFailures(self.auth_failure_limiter, self.events)
 
     def may_follow_events(self, connection_id: str, scope: str) -> bool:
         actor = self.actor_of_connection(connection_id)

@@ -27,7 +27,8 @@ class RealtimeParts(CoreParts):
 
             def departure(workspace: str, connection: str, user: str) -> None:
                 presence.announce(workspace, connection, user, {"status": "offline"})
-        return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure)
+        return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure,
+                                 self.auth_failures)
 
     def presence(self, fanout: Fanout) -> PresenceService:
         return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds,

@@ -23,11 +23,6 @@ class RestParts(CoreParts):
         return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
 
     @cached_property
-    def auth_failure_limiter(self) -> DynamoRateLimiter | None:
-        limit = self.settings.auth_failures_per_minute
-        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
-
-    @cached_property
     def directory(self) -> DirectoryService:
         return DirectoryService(self.tenancy, self.access, self.events, self.tokens, self.connection_store,
                                 self.notifier)

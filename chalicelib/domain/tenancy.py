@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.domain.principal import Role
 
@@ -58,6 +59,24 @@ def normalise_email(email: str) -> str:
     value = email.strip().lower()
     if not _EMAIL.match(value):
         raise ValueError("not an email address")
+    return value
+
+
+def web_url(value: str) -> str:
+    """A link people's browsers may follow or load: http or https with a host, or "" for none. Anything else
+    (`javascript:`, `data:`, relative or protocol-relative URLs, whitespace or control characters inside)
+    raises ValueError."""
+    if value == "":
+        return value
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("a URL has no spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValueError("not a URL") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValueError("only http and https URLs with a host")
     return value
 
 

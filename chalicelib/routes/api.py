@@ -15,7 +15,6 @@ from chalice.app import Blueprint, Response
 from chalicelib.container import get_container
 from chalicelib.domain import strict_json
 from chalicelib.domain.errors import ApiError, BadRequest, PayloadTooLarge
-from chalicelib.domain.events import Event
 from chalicelib.routes.errors import error_response
 from chalicelib.services.access import Actor
 
@@ -146,18 +145,14 @@ def bearer_token(headers: Any) -> str | None:
 
 
 def _refuse_unauthenticated(container: Any, request: Any, error: ApiError) -> Response:
-    """401, recorded in the event log; past a budget per source address, 429 and nothing recorded, so
-    unauthenticated traffic cannot turn into a flood of writes and pushes to the log's followers."""
+    """401, recorded in the event log (collapsed); past a budget per source address, shared with websocket
+    connects, 429 and nothing recorded (services/auth_failures.py)."""
     source_ip = (request.context or {}).get("identity", {}).get("sourceIp", "")
-    limiter = container.auth_failure_limiter
-    retry_after = limiter.allow(f"ip:{source_ip}") if limiter is not None else None
-    if retry_after is not None:
-        response = error_response(429, "too_many_requests", f"too many failed attempts; retry in {retry_after} s")
-        response.headers["Retry-After"] = str(retry_after)
-        return response
-    container.events.record(Event("auth.failed", detail={"code": error.code, "path": request.path,
-                                                          "source_ip": source_ip}))
-    return error_response(error.status, error.code, error.message)
+    refusal = container.auth_failures.refuse(error, source_ip, "rest", path=request.path)
+    response = error_response(refusal.status, refusal.code, refusal.message)
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def api(bp: Blueprint, method: str, path: str, summary: str, tag: str, *, status: int = 200, auth: bool = True,

@@ -1,5 +1,6 @@
-"""Chalice answers some requests itself (unsupported media type, unhandled exceptions) with its own error
-body {"Code", "Message"}; this middleware rewrites those into the API's one error shape."""
+"""Chalice answers some requests itself (unsupported media type, unhandled exceptions, a method the path does
+not have) with its own error body {"Code", "Message"}; this middleware rewrites those into the API's one error
+shape, keeping their headers (a 405's `Allow`)."""
 
 from __future__ import annotations
 
@@ -20,5 +21,7 @@ def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) 
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and {"Code", "Message"} <= set(body):
-        return error_response(response.status_code, _snake(str(body["Code"])), str(body["Message"]))
+        shaped = error_response(response.status_code, _snake(str(body["Code"])), str(body["Message"]))
+        shaped.headers = {**response.headers, **shaped.headers}
+        return shaped
     return response

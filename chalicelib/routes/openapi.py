@@ -19,7 +19,8 @@ bp = Blueprint(__name__)
 
 _ERRORS = {"400": "bad input (error.code says what)", "401": "no valid bearer token",
            "403": "not allowed, or over quota", "404": "not found, or another tenant's",
-           "409": "conflicts with the current state", "413": "body too large", "429": "too many requests"}
+           "409": "conflicts with the current state (never with another tenant's data)", "413": "body too large",
+           "429": "too many requests"}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -53,7 +54,11 @@ def document() -> dict[str, Any]:
                  "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
                  "description": "Accounts, users, workspaces, members, usage and the event log. Every error is "
                                 '{"error": {"code": ..., "message": ...}}. Authenticate with '
-                                "`Authorization: Bearer <token>`."},
+                                "`Authorization: Bearer <token>`. No answer discloses another tenant's data: "
+                                "their resources answer 404, ids are chosen by the server, and emails are unique "
+                                "within an account only. Failed authentications are limited per source address "
+                                "(429 with Retry-After past the budget). A method a path does not have answers "
+                                "405 with an `Allow` header."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
                        "schemas": {"Error": s.ERROR}},
         "security": [{"bearer": []}],

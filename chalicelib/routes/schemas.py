@@ -47,12 +47,24 @@ ERROR = obj({"error": obj({"code": {"type": "string"}, "message": {"type": "stri
 NEW_ACCOUNT = obj({"name": NAME, "plan": PLAN, "account_id": ID}, ("name",))
 ACCOUNT_CHANGES = obj({"name": NAME, "plan": PLAN, "quota_overrides": obj(
     {"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA})})
-NEW_USER = obj({"email": {"type": "string", "minLength": 3, "maxLength": 254}, "name": NAME, "role": USER_ROLE,
-                "avatar_url": {"type": "string", "maxLength": 2000}, "user_id": ID}, ("email", "name"))
-USER_CHANGES = obj({"email": {"type": "string", "minLength": 3, "maxLength": 254}, "name": NAME, "role": USER_ROLE,
-                    "avatar_url": {"type": "string", "maxLength": 2000}})
+EMAIL = {"type": "string", "minLength": 3, "maxLength": 254,
+         "description": "unique within the account (409 `email_taken`); an address used in another account is no "
+                        "conflict, and no answer says whether one is"}
+WEB_URL = {"type": "string", "maxLength": 2000, "pattern": r"^(|[Hh][Tt][Tt][Pp][Ss]?://\S+)$",
+           "description": "an http or https URL with a host, or empty for none (400 `bad_url` otherwise)"}
+
+
+def chosen_id(kind: str) -> dict[str, Any]:
+    return {**ID, "description": f"platform administrators only (others: 403 `id_chosen_by_server`, whatever the "
+                                 f"id); left out, the server chooses one. A {kind} id is never answered as taken to "
+                                 f"anyone who cannot see every tenant"}
+
+
+NEW_USER = obj({"email": EMAIL, "name": NAME, "role": USER_ROLE, "avatar_url": WEB_URL, "user_id": chosen_id("user")},
+               ("email", "name"))
+USER_CHANGES = obj({"email": EMAIL, "name": NAME, "role": USER_ROLE, "avatar_url": WEB_URL})
 NEW_WORKSPACE = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}, "owner_id": ID,
-                     "workspace_id": ID}, ("name",))
+                     "workspace_id": chosen_id("workspace")}, ("name",))
 WORKSPACE_CHANGES = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}})
 MEMBERSHIP = obj({"role": WORKSPACE_ROLE}, ("role",))
 UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength": 255},

@@ -1,21 +1,25 @@
 """Opening and closing websocket connections: who may connect, to which workspace, and the row that says
-they did. Connection time is metered per account for usage and billing."""
+they did. Connection time is metered per account for usage and billing. Failed logins count against the
+source address's budget, as at the REST API (services/auth_failures.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from chalicelib.domain.errors import ApiError
+from chalicelib.domain.errors import ApiError, TooManyRequests
 from chalicelib.domain.events import Event
 from chalicelib.ports import ConnectionStore, EventSink, UsageMeter
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.services.auth_failures import AuthFailures
 
 
 class ConnectionService:
     def __init__(self, access: AccessService, store: ConnectionStore, events: EventSink,
-                 usage: UsageMeter, on_departure: Callable[[str, str, str], None] | None = None) -> None:
+                 usage: UsageMeter, on_departure: Callable[[str, str, str], None] | None = None,
+                 failures: AuthFailures | None = None) -> None:
         self._access = access
+        self._failures = failures or AuthFailures(None, events)
         self._store = store
         self._events = events
         self._usage = usage
@@ -23,14 +27,21 @@ class ConnectionService:
 
     def connect(self, connection_id: str, token: str | None, source_ip: str, workspace_id: str | None) -> Actor:
         """Verify who is connecting and, when a workspace is named, that they belong to it; an ApiError
-        refuses the upgrade with its status."""
+        refuses the upgrade with its status (429 for an address past its budget of failed logins)."""
         try:
             actor = self._access.authenticate(token)
+        except ApiError as exc:
+            if exc.status != 401:
+                raise
+            refusal = self._failures.refuse(exc, source_ip, "websocket", workspace_id=workspace_id or "")
+            if refusal.retry_after is not None:
+                raise TooManyRequests(refusal.message) from exc  # past the budget: nothing recorded
+            raise
+        try:
             if workspace_id:
                 self._access.workspace(actor, workspace_id)
         except ApiError as exc:
-            kind = "auth.failed" if exc.status == 401 else "ws.refused"
-            self._events.record(Event(kind, workspace_id=workspace_id or "", detail={
+            self._events.record(Event("ws.refused", workspace_id=workspace_id or "", detail={
                 "code": exc.code, "source_ip": source_ip, "via": "websocket"}))
             raise
         self._store.put(connection_id, actor.user_id, workspace_id,

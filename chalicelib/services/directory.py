@@ -1,4 +1,8 @@
-"""Accounts and users: created, read, changed and deleted by platform and account administrators."""
+"""Accounts and users: created, read, changed and deleted by platform and account administrators.
+
+No answer depends on another tenant's data: user ids are chosen by the server (platform administrators, who
+see every tenant, may choose one), and emails are unique within an account only, so an address used in
+another account is no conflict (services/workspaces.py does the same for workspace ids)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email
+from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email, web_url
 from chalicelib.observability import logger
 from chalicelib.ports import ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import AccessService, Actor
@@ -77,10 +81,11 @@ class DirectoryService:
     def create_user(self, actor: Actor, account_id: str, email: str, name: str, role: str,
                     avatar_url: str = "", user_id: str | None = None) -> User:
         self._access.require_account_admin(actor, account_id)
+        require_server_chosen_id(actor, "user_id", user_id)
         account = self.get_account(actor, account_id)
         user_role = self._allowed_role(actor, role)
         user = User(user_id or new_id("usr"), account_id, _email(email), name.strip(), user_role,
-                    int(time.time()), avatar_url)
+                    int(time.time()), _web_url("avatar_url", avatar_url))
         self._store.create_user(user, account.quotas.max_users)
         self._tenancy.forget_user(user.user_id)
         self._events.record(Event("user.created", account_id, user_id=user.user_id, actor_id=actor.user_id,
@@ -107,6 +112,8 @@ class DirectoryService:
     def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
         user = self._manageable_user(actor, user_id)
         fields: dict[str, Any] = {k: v for k, v in changes.items() if k in ("name", "avatar_url")}
+        if "avatar_url" in changes:
+            fields["avatar_url"] = _web_url("avatar_url", changes["avatar_url"])
         if "email" in changes:
             fields["email"] = _email(changes["email"])
         if "role" in changes:
@@ -162,6 +169,21 @@ class DirectoryService:
         if value is Role.PLATFORM_ADMIN and not actor.is_platform_admin:
             raise Forbidden("only platform administrators create platform administrators")
         return value
+
+
+def require_server_chosen_id(actor: Actor, field: str, chosen: str | None) -> None:
+    """Refuse an id chosen by anyone but a platform administrator, whatever it is: an answer that depended on
+    the id ("taken") would confirm that another tenant has it."""
+    if chosen is not None and not actor.is_platform_admin:
+        raise Forbidden(f"{field} is chosen by the server (platform administrators only may choose one); "
+                        f"leave it out", code="id_chosen_by_server")
+
+
+def _web_url(field: str, value: str) -> str:
+    try:
+        return web_url(value)
+    except ValueError as exc:
+        raise BadRequest(f"{field}: {exc}", code="bad_url") from exc
 
 
 def _check_plan(plan: str) -> None:

@@ -14,7 +14,7 @@ from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
 from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
-from chalicelib.services.directory import DirectoryService
+from chalicelib.services.directory import DirectoryService, require_server_chosen_id
 from chalicelib.services.events import EventRecorder
 
 
@@ -31,6 +31,7 @@ class WorkspaceService:
     def create(self, actor: Actor, account_id: str, name: str, settings: dict[str, Any],
                owner_id: str | None = None, workspace_id: str | None = None) -> Workspace:
         self._access.require_account_admin(actor, account_id)
+        require_server_chosen_id(actor, "workspace_id", workspace_id)  # never "taken": another tenant's
         account = self._directory.get_account(actor, account_id)
         owner = self._same_account_user(owner_id, account_id) if owner_id else None
         workspace = Workspace(workspace_id or new_id("ws"), account_id, name.strip(), int(time.time()), settings)
