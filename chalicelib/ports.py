@@ -1,4 +1,5 @@
-"""The outside things the services depend on, as small Protocols.
+"""The outside things the services depend on, as small Protocols (those of uploads and storage quotas are
+in upload_ports.py).
 
 Adapters in chalicelib/adapters implement them for AWS; tests hand the services in-memory twins.
 """
@@ -73,15 +74,6 @@ class ConnectionStore(Protocol):
     def unsubscribe_events(self, connection_id: str) -> None: ...
 
     def event_subscribers(self, scope: str) -> list[str]: ...
-
-
-class UploadLog(Protocol):
-    """Where object-created notifications for the documents bucket are recorded."""
-
-    def record(self, bucket: str, key: str, version_id: str, size: int, etag: str,
-               account_id: str | None = None) -> bool:
-        """Record one object version, metering its bytes for the account in the same write; False when it
-        was already recorded (a redelivery)."""
 
 
 class TenancyReader(Protocol):
@@ -249,7 +241,9 @@ class DocumentRecords(Protocol):
 
     def job(self, document_id: str, job_id: str) -> Job | None: ...
 
-    def start_job(self, job: Job, document_changes: dict[str, Any]) -> bool: ...
+    def start_job(self, job: Job, document_changes: dict[str, Any], account_id: str = "",
+                  page_limit: int | None = None) -> bool:
+        """False when the job exists; PagesRefused when the month's plan has no room for its pages."""
 
     def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool: ...
 
@@ -271,6 +265,6 @@ class DocumentRecords(Protocol):
 
     def finish(self, job: Job, account_id: str) -> bool: ...
 
-    def fail(self, job: Job, code: str, reason: str) -> bool: ...
+    def fail(self, job: Job, code: str, reason: str, account_id: str = "") -> bool: ...
 
     def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str) -> None: ...

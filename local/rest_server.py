@@ -29,7 +29,11 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
 
 class QuietThreadedHTTPServer(ThreadedHTTPServer):
     """A client that hangs up before its answer is written (a health probe that timed out while the stack
-    started, a browser tab closed) is normal: no traceback for it. Anything else is still reported."""
+    started, a browser tab closed) is normal: no traceback for it. Anything else is still reported. Many clients
+    connect at once (a team opening the app, twenty uploads in parallel): socketserver's backlog of 5 would reset
+    them, where API Gateway takes them all."""
+
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):

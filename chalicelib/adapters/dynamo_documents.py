@@ -7,6 +7,10 @@ redelivered or duplicated page task counts nothing twice. The transition to read
 account's monthly `pages_processed` grows by the page count in that same transaction (once per document, not
 once per page: every page transaction touching one usage item would make concurrent pages collide).
 
+Pages are reserved when a job is admitted: the job's record and the month's `pages_admitted` (checked against
+the plan with `pages_admitted <= limit - pages`) are one transaction, so racing documents never admit more
+pages than the plan allows. A job that fails gives its pages back to the month it was admitted in.
+
 Many functions finish pages of one document at once, so their transactions on its job item conflict
 (`TransactionConflict`); those are retried here with jittered backoff, which boto3 does not do.
 """
@@ -18,8 +22,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
+from chalicelib.adapters.dynamo_page_quota import admission, give_back
 from chalicelib.adapters.dynamo_usage import period_of
-from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord
+from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord, PagesRefused
 from chalicelib.domain.paging import Page
 
 if TYPE_CHECKING:
@@ -81,8 +86,11 @@ class DynamoDocumentStore:
                                      ConsistentRead=True).get("Item")
         return Job.from_dict(from_item(item)) if item else None
 
-    def start_job(self, job: Job, document_changes: dict[str, Any]) -> bool:
-        """Record the job and point the document at it, in one transaction; False if the job exists."""
+    def start_job(self, job: Job, document_changes: dict[str, Any], account_id: str = "",
+                  page_limit: int | None = None) -> bool:
+        """Record the job, point the document at it and admit its pages against the account's monthly
+        `page_limit` (None: no limit), in one transaction; False if the job exists, PagesRefused when the
+        plan has no room left."""
         now = int(time.time())
         item = {**_job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
                 "gsi1pk": f"WORKSPACE#{job.workspace_id}#JOBS", "gsi1sk": f"{job.created_at:012d}#{job.job_id}",
@@ -90,8 +98,9 @@ class DynamoDocumentStore:
         changes = {**document_changes, "job_id": job.job_id, "page_count": job.page_count, "pages_done": 0,
                    "status": DocumentStatus.TILING.value, "updated_at": now}
         names = {f"#{k}": k for k in changes}
+        admit = [admission(self._client, self._table, account_id, job, page_limit)] if account_id else []
         try:
-            self._client.transact_write_items(TransactItems=[
+            items: list[Any] = [
                 {"Put": {"TableName": self._table, "Item": to_item(item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Update": {"TableName": self._table, "Key": to_item(_doc_key(job.workspace_id, job.document_id)),
@@ -100,10 +109,14 @@ class DynamoDocumentStore:
                             "ExpressionAttributeNames": names,
                             "ExpressionAttributeValues": to_item({f":{k}": v for k, v in changes.items()}),
                             "ConditionExpression": "attribute_exists(pk)"}},
-            ])
+                *admit,
+            ]
+            self._client.transact_write_items(TransactItems=items)
         except self._client.exceptions.TransactionCanceledException as exc:
             if self._failed_condition(exc, 0):
                 return False
+            if admit and self._failed_condition(exc, 2):
+                raise PagesRefused(job.page_count) from exc  # another job took the room meanwhile
             raise
         return True
 
@@ -226,9 +239,17 @@ class DynamoDocumentStore:
         return self._conclude(job, JobState.READY, DocumentStatus.READY, None, None,
                               extra_condition="pages_done = page_count", also=[usage])
 
-    def fail(self, job: Job, code: str, reason: str) -> bool:
-        """Fail a job that is still tiling, and its document if it still points at this job."""
-        return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason)
+    def fail(self, job: Job, code: str, reason: str, account_id: str = "") -> bool:
+        """Fail a job that is still tiling, and its document if it still points at this job; its pages go back
+        to the month that admitted them."""
+        account_id = account_id or self._account_of(job)
+        returned = [give_back(self._table, account_id, job)] if account_id else []
+        return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason, also=returned)
+
+    def _account_of(self, job: Job) -> str:
+        item = self._client.get_item(TableName=self._table, Key=to_item(_doc_key(job.workspace_id, job.document_id)),
+                                     ProjectionExpression="account_id").get("Item")
+        return str(from_item(item).get("account_id") or "") if item else ""
 
     def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str) -> None:
         """A version that never became a job (rejected at analysis)."""

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo_items import from_item, to_item
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-COUNTERS = ("bytes_uploaded", "documents", "pages_processed", "messages_routed", "connection_seconds")
+COUNTERS = ("bytes_uploaded", "documents", "pages_admitted", "pages_processed", "messages_routed", "connection_seconds")
 TOTALS = ("bytes_stored",)
 TOTAL_SK = "USAGE#TOTAL"
 

@@ -16,6 +16,8 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -84,3 +86,21 @@ class S3SourceRemover:
 
     def forget(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)  # versioned: a delete marker, nothing lost
+
+
+class S3VersionDiscarder:
+    """Deletes one refused upload's version for good; only the ingest function builds it."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def discard(self, key: str, version_id: str) -> str | None:
+        # Deleting a version that is gone already succeeds: a redelivered refusal does the same again.
+        self._client.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+        try:
+            return str(self._client.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None  # no version left (or a delete marker on top)
+            raise

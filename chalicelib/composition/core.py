@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
+from chalicelib.adapters.dynamo_storage import DynamoStorageLedger
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.s3_snapshots import S3Snapshots
@@ -123,6 +124,10 @@ class CoreParts:
     @cached_property
     def usage_meter(self) -> DynamoUsageMeter:
         return DynamoUsageMeter(self.clients.dynamodb, self.settings.main_table)
+
+    @cached_property
+    def storage_ledger(self) -> DynamoStorageLedger:
+        return DynamoStorageLedger(self.clients.dynamodb, self.settings.main_table, self.settings.documents_bucket)
 
     @cached_property
     def notifier(self) -> ManagementApiNotifier | None:

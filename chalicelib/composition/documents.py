@@ -8,7 +8,7 @@ from functools import cached_property
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.s3_presigner import S3Presigner
-from chalicelib.adapters.s3_sources import S3SourceRemover, S3SourceStore
+from chalicelib.adapters.s3_sources import S3SourceRemover, S3SourceStore, S3VersionDiscarder
 from chalicelib.adapters.s3_tile_store import S3TileReader, S3TileStore
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.composition.core import CoreParts
@@ -27,7 +27,9 @@ class DocumentParts(CoreParts):
     @cached_property
     def upload_ingest(self) -> UploadIngest:
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
-        return UploadIngest(log, self.tenancy, self.events, self.job_starter, self.document_store, self.news)
+        discarder = S3VersionDiscarder(self.clients.s3, self.settings.documents_bucket)
+        return UploadIngest(log, self.tenancy, self.events, self.job_starter, self.document_store, self.news,
+                            discarder)
 
     @cached_property
     def document_store(self) -> DynamoDocumentStore:
@@ -71,7 +73,7 @@ class DocumentParts(CoreParts):
     @cached_property
     def documents(self) -> DocumentService:
         return DocumentService(self.access, self.document_store, self.tile_tasks, self.tile_access, self.events,
-                               self.news)
+                               self.storage_ledger, self.news)
 
     @cached_property
     def news(self) -> DocumentNews:
@@ -83,11 +85,11 @@ class DocumentParts(CoreParts):
     @cached_property
     def upload_grants(self) -> UploadGrants:
         presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
-        return UploadGrants(self.access, self.tenancy, self.usage_meter, presigner, self.events,
+        return UploadGrants(self.access, self.tenancy, self.storage_ledger, presigner, self.events,
                             self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
                             self.settings.multipart_threshold_bytes)
 
     @cached_property
     def multipart_uploads(self) -> MultipartUploads:
         presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
-        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600)
+        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600, self.storage_ledger)

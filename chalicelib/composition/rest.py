@@ -33,7 +33,7 @@ class RestParts(CoreParts):
 
     @cached_property
     def usage(self) -> UsageService:
-        return UsageService(self.usage_meter, self.directory)
+        return UsageService(self.usage_meter, self.storage_ledger, self.directory)
 
     @cached_property
     def event_queries(self) -> EventQueries:

@@ -72,6 +72,10 @@ class TileOptions:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
 
 
+class PagesRefused(Exception):
+    """The account's plan has no room this month for the pages of a job being admitted."""
+
+
 def source_key(workspace_id: str, document_id: str) -> str:
     return f"workspaces/{workspace_id}/documents/{document_id}/source"
 

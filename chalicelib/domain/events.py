@@ -15,7 +15,7 @@ EVENT_TYPES = (
     "user.created", "user.updated", "user.deleted", "user.token_issued",
     "workspace.created", "workspace.updated", "workspace.deleted", "workspace.restored",
     "membership.added", "membership.changed", "membership.removed",
-    "upload.granted", "upload.received",
+    "upload.granted", "upload.received", "upload.refused",
     "document.analysed", "document.ready", "document.failed", "document.reprocess", "document.removed",
 )
 

@@ -17,9 +17,10 @@ TOO_MANY_PAGES = "too_many_pages"
 IMAGE_TOO_LARGE = "image_too_large"
 FILE_TOO_LARGE = "file_too_large"
 NO_PAGES = "no_pages"
+PAGES_QUOTA_EXCEEDED = "pages_quota_exceeded"  # not the file's fault: the account's plan is used up
 
 CODES = frozenset({EMPTY, UNSUPPORTED_TYPE, UNSUPPORTED_HERE, PASSWORD_PROTECTED, CORRUPT, TOO_MANY_PAGES,
-                   IMAGE_TOO_LARGE, FILE_TOO_LARGE, NO_PAGES})
+                   IMAGE_TOO_LARGE, FILE_TOO_LARGE, NO_PAGES, PAGES_QUOTA_EXCEEDED})
 
 
 class DocumentRejected(Exception):

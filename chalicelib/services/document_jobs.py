@@ -17,13 +17,14 @@ from chalicelib.domain.documents import (
     DocumentStatus,
     Job,
     JobState,
+    PagesRefused,
     PageTask,
     TileOptions,
     job_id_for,
     source_key,
 )
 from chalicelib.domain.events import Event
-from chalicelib.imaging.errors import DocumentRejected
+from chalicelib.imaging.errors import PAGES_QUOTA_EXCEEDED, DocumentRejected
 from chalicelib.observability import logger
 from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
 from chalicelib.services.document_news import DocumentNews
@@ -56,18 +57,25 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
 
 
 class MonthlyPages:
-    """What the account has processed this month, against its plan (None when unlimited)."""
+    """The account's monthly page limit (None when unlimited), and the room left under it: pages admitted
+    this month, tiled or not, count. The admission itself is what holds the limit under races
+    (DocumentRecords.start_job); this answers the document's reason before the job is built."""
 
     def __init__(self, read_usage: Any, tenancy: TenancyReader) -> None:
         self._read = read_usage
         self._tenancy = tenancy
 
-    def room(self, account_id: str) -> int | None:
+    def limit(self, account_id: str) -> int | None:
         account = self._tenancy.account(account_id)
-        limit = account.quotas.max_pages_per_month if account else None
+        return account.quotas.max_pages_per_month if account else None
+
+    def room(self, account_id: str) -> int | None:
+        limit = self.limit(account_id)
         if limit is None:
             return None
-        return max(0, limit - int(self._read(account_id).get("pages_processed", 0)))
+        month = self._read(account_id)
+        used = max(int(month.get("pages_admitted", 0)), int(month.get("pages_processed", 0)))
+        return max(0, limit - used)
 
 
 class JobStarter:
@@ -112,24 +120,35 @@ class JobStarter:
             kind, analysis_pages, metadata = self._analyse(source_key(workspace_id, document_id), version_id)
             room = self._quota.room(document.account_id)
             if room is not None and analysis_pages > room:
-                raise DocumentRejected("pages_quota_exceeded", f"the plan allows {room} more pages this month and "
+                raise DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and "
                                                                f"this document has {analysis_pages}")
         except DocumentRejected as rejected:
             self._reject(workspace_id, document_id, document.account_id, rejected)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run)
-        if self._documents.start_job(job, {"kind": kind, "metadata": metadata, "version_id": version_id,
-                                           "size": size or document.size, "options": options.to_dict()}):
+        try:
+            started = self._documents.start_job(job, {"kind": kind, "metadata": metadata, "version_id": version_id,
+                                                      "size": size or document.size,
+                                                      "options": options.to_dict()},
+                                                document.account_id, self._quota.limit(document.account_id))
+        except PagesRefused:
+            room = self._quota.room(document.account_id)
+            self._reject(workspace_id, document_id, document.account_id, DocumentRejected(
+                PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and this document has "
+                                        f"{analysis_pages}"))
+            return None
+        if started:
             if document.job_id and document.job_id != job_id:
                 previous = self._documents.job(document_id, document.job_id)
                 if previous is not None:
                     self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
             self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
                 "document_id": document_id, "job_id": job_id, "kind": kind, "pages": analysis_pages}))
-        # Logged before the pages are queued: a fast page must not announce `ready` before `tiling`.
-        self._publish(workspace_id, document_id, {"status": "tiling", "job_id": job_id, "pages_done": 0,
-                                                  "page_count": analysis_pages, "kind": kind})
+            # Before the pages are queued: a fast page must not announce `ready` before `tiling`. Only by the
+            # start that created the job: a racing one would announce 0 pages after some were done.
+            self._publish(workspace_id, document_id, {"status": "tiling", "job_id": job_id, "pages_done": 0,
+                                                      "page_count": analysis_pages, "kind": kind})
         self._queue_pages(job)
         return job
 

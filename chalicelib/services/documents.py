@@ -21,6 +21,7 @@ from chalicelib.domain.documents import (
     PageTask,
     TileOptions,
     job_id_for,
+    source_key,
 )
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.domain.events import Event
@@ -30,6 +31,7 @@ from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.document_news import DocumentNews
 from chalicelib.services.tile_access import TileAccess
+from chalicelib.upload_ports import StorageLedger
 
 MAX_TEXT_BYTES = 256 * 1024
 
@@ -40,8 +42,9 @@ def _page_number(record: PageRecord) -> int:
 
 class DocumentService:
     def __init__(self, access: AccessService, documents: DocumentRecords, tasks: TaskQueue, tiles: TileAccess,
-                 events: EventSink, news: DocumentNews | None = None) -> None:
+                 events: EventSink, storage: StorageLedger, news: DocumentNews | None = None) -> None:
         self._access = access
+        self._storage = storage
         self._documents = documents
         self._tasks = tasks
         self._tiles = tiles
@@ -94,6 +97,9 @@ class DocumentService:
         document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.EDITOR)
         if access.role is not WorkspaceRole.OWNER and document.created_by != actor.user_id:
             raise Forbidden("owners, or the member who uploaded it, remove a document", code="role_too_low")
+        # Its storage goes back to the plan first (each version once, so a retried removal is harmless); an
+        # upload still to come for it is refused.
+        self._storage.give_back(document.account_id, source_key(workspace_id, document_id))
         if not self._documents.delete(workspace_id, document_id):
             raise NotFound("no such document")
         self._tasks.send([ForgetTask(workspace_id, document_id).to_json()])

@@ -6,11 +6,16 @@ and the part size. With the token a client can ask which parts arrived (and get 
 a dropped connection, complete the upload, or abort it. Completing checks the parts S3 holds, not what the
 client claims: every part present, the total no larger than granted. S3 then notifies the pipeline as for a
 single PUT. Incomplete uploads are aborted by the bucket's lifecycle rule after seven days.
+
+The grant's storage reservation (upload_grants.py) lives as long as the part URLs, and each status call, which
+hands out fresh URLs, keeps it that much longer; an abort gives it back at once. Completing an upload whose
+reservation expired is refused (and the upload aborted): its room may have gone to another upload.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,9 +26,11 @@ from chalicelib.domain.documents import source_key
 from chalicelib.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
+from chalicelib.upload_ports import StorageLedger
 
 MIN_PART_BYTES = 16 * 1024**2  # S3's minimum is 5 MiB (except the last part); fewer, larger parts cost less
 MAX_PARTS = 10_000  # S3's maximum
+LATE_SECONDS = 3600  # a part begun just before its URL expired
 
 
 class MultipartStore(Protocol):
@@ -54,29 +61,47 @@ class MultipartPlan:
         return cls(part_size, math.ceil(size / part_size), size)
 
 
+@dataclass(frozen=True)
+class _Upload:
+    key: str
+    upload_id: str  # S3's
+    size: int
+    part_size: int
+    account_id: str
+    reservation: str  # the grant's upload id, naming its storage reservation
+
+
 def _scope(workspace_id: str, document_id: str) -> str:
     return f"multipart:{workspace_id}:{document_id}"
 
 
 class MultipartUploads:
-    def __init__(self, access: AccessService, store: MultipartStore, tokens: CursorCodec, expires_in: int) -> None:
+    def __init__(self, access: AccessService, store: MultipartStore, tokens: CursorCodec, expires_in: int,
+                 ledger: StorageLedger) -> None:
         self._access = access
         self._store = store
         self._tokens = tokens
         self._expires = expires_in
+        self._ledger = ledger
 
-    def begin(self, workspace_id: str, document_id: str, content_type: str, size: int) -> dict[str, Any]:
-        """Called by the grant, after its checks."""
+    @property
+    def lifetime_s(self) -> int:
+        return self._expires
+
+    def begin(self, workspace_id: str, document_id: str, content_type: str, size: int, account_id: str,
+              reservation: str) -> dict[str, Any]:
+        """Called by the grant, after its checks and its reservation."""
         key = source_key(workspace_id, document_id)
         plan = MultipartPlan.for_size(size)
         upload_id = self._store.start_multipart(key, content_type)
-        token = self._tokens.encode({"u": upload_id, "s": size, "p": plan.part_size}, _scope(workspace_id, document_id))
+        token = self._tokens.encode({"u": upload_id, "s": size, "p": plan.part_size, "a": account_id,
+                                     "r": reservation}, _scope(workspace_id, document_id))
         return {"upload_token": token, "part_size": plan.part_size, "part_count": plan.part_count,
                 "parts": [{"part_number": n, "size": plan.part_bytes(n),
                            "url": self._store.part_url(key, upload_id, n, self._expires, plan.part_bytes(n))}
                           for n in range(1, plan.part_count + 1)]}
 
-    def _open(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> tuple[str, str, int, int]:
+    def _open(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> _Upload:
         self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR)
         try:
             data = self._tokens.decode(token, _scope(workspace_id, document_id))
@@ -84,11 +109,16 @@ class MultipartUploads:
             raise BadRequest("the upload token is not one issued for this document", code="bad_upload_token") from exc
         if not data:
             raise BadRequest("the upload token is missing", code="bad_upload_token")
-        return source_key(workspace_id, document_id), str(data["u"]), int(data["s"]), int(data["p"])
+        return _Upload(source_key(workspace_id, document_id), str(data["u"]), int(data["s"]), int(data["p"]),
+                       str(data.get("a", "")), str(data.get("r", "")))
 
     def status(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> dict[str, Any]:
-        key, upload_id, size, part_size = self._open(actor, workspace_id, document_id, token)
+        upload = self._open(actor, workspace_id, document_id, token)
+        key, upload_id, size, part_size = upload.key, upload.upload_id, upload.size, upload.part_size
         done = {n: bytes_ for n, _, bytes_ in self._parts(key, upload_id)}
+        if not self._ledger.extend(upload.account_id, key, upload.reservation,
+                                   int(time.time()) + self._expires + LATE_SECONDS):
+            self._expired(upload)
         plan = MultipartPlan(part_size, math.ceil(size / part_size), size)
         return {"part_size": part_size, "part_count": plan.part_count, "uploaded": sorted(done),
                 "missing": [{"part_number": n, "size": plan.part_bytes(n),
@@ -104,8 +134,11 @@ class MultipartUploads:
             raise
 
     def complete(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> dict[str, Any]:
-        key, upload_id, size, part_size = self._open(actor, workspace_id, document_id, token)
+        upload = self._open(actor, workspace_id, document_id, token)
+        key, upload_id, size, part_size = upload.key, upload.upload_id, upload.size, upload.part_size
         parts = self._parts(key, upload_id)
+        if not self._ledger.holds(upload.account_id, key, upload.reservation):
+            self._expired(upload)
         count = math.ceil(size / part_size)
         numbers = sorted(n for n, _, _ in parts)
         if numbers != list(range(1, count + 1)):
@@ -128,9 +161,18 @@ class MultipartUploads:
         return {"document_id": document_id, "size": total, "status": "uploaded"}
 
     def abort(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> None:
-        key, upload_id, _, _ = self._open(actor, workspace_id, document_id, token)
+        upload = self._open(actor, workspace_id, document_id, token)
+        self._abort(upload)
+        self._ledger.release(upload.account_id, upload.key, upload.reservation, upload.size)
+
+    def _abort(self, upload: _Upload) -> None:
         try:
-            self._store.abort(key, upload_id)
+            self._store.abort(upload.key, upload.upload_id)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # gone already: what was asked
                 raise
+
+    def _expired(self, upload: _Upload) -> None:
+        self._abort(upload)
+        raise Conflict("this upload's grant expired and its room went back to the plan; ask for a new grant",
+                       code="grant_expired")

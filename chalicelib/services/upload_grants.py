@@ -5,7 +5,13 @@ anything is written.
 A grant creates the document record (status `awaiting_upload`), or, given a `document_id`, uploads a new
 version of an existing document to the same key, so the bucket keeps the earlier versions. The key is made
 of ids only: the file name a person chose is kept as the document's name, never as a path. What happens
-after the upload (analysis, tiling) starts from the object-created notification."""
+after the upload (analysis, tiling) starts from the object-created notification.
+
+Quotas are reservations: a grant reserves its size against the plan atomically (however many grants race,
+the account never commits more than it may store), the upload's arrival settles the reservation, and one
+that never arrives gives its room back when it expires: the grant's lifetime plus LATE_UPLOAD_SECONDS, for an
+upload begun just before the URL expired. A grant uploads once: a second PUT to its URL finds no reservation
+and is discarded (services/uploads.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.multipart_uploads import MultipartUploads
+from chalicelib.upload_ports import StorageLedger
 
 # What the document pipeline accepts; anything else is refused here, before a byte is stored.
 CONTENT_TYPES = frozenset({
@@ -32,14 +39,11 @@ CONTENT_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 })
 GRANT_SECONDS = 900
+LATE_UPLOAD_SECONDS = 3600  # a single PUT is at most the multipart threshold (100 MB): an hour is 0.2 Mbit/s
 
 
 class Presigner(Protocol):
     def put_url(self, key: str, content_type: str, size: int, expires_in: int) -> str: ...
-
-
-class StoredBytes(Protocol):
-    def totals(self, account_id: str) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,12 @@ def safe_name(filename: str) -> str:
 
 
 class UploadGrants:
-    def __init__(self, access: AccessService, tenancy: TenancyReader, stored: StoredBytes, presigner: Presigner,
+    def __init__(self, access: AccessService, tenancy: TenancyReader, ledger: StorageLedger, presigner: Presigner,
                  events: EventSink, max_upload_bytes: int, documents: DocumentRecords,
                  multipart: MultipartUploads | None = None, multipart_threshold: int = 100 * 1024**2) -> None:
         self._access = access
         self._tenancy = tenancy
-        self._stored = stored
+        self._ledger = ledger
         self._presigner = presigner
         self._events = events
         self._max_upload = max_upload_bytes
@@ -96,24 +100,35 @@ class UploadGrants:
         if account is None:
             raise NotFound("no such workspace")
         limit = account.quotas.max_storage_bytes
-        stored = self._stored.totals(account.account_id)["bytes_stored"]
-        if limit is not None and stored + size > limit:
-            raise QuotaExceeded(f"the plan stores {limit} bytes; {stored} are used and this upload needs {size}",
-                                code="storage_quota_exceeded")
         upload_id = secrets.token_hex(8)
-        if document_id is None:
-            document_id = f"doc-{secrets.token_hex(8)}"
+        new_document = document_id is None
+        document_id = document_id or f"doc-{secrets.token_hex(8)}"
+        key = source_key(workspace.workspace_id, document_id)
+        multipart = self._multipart is not None and size > self._threshold
+        lifetime = self._multipart.lifetime_s if self._multipart is not None and multipart else GRANT_SECONDS
+        self._ledger.release_expired(account.account_id)
+        if not self._ledger.reserve(account.account_id, key, upload_id, size, limit,
+                                    int(time.time()) + lifetime + LATE_UPLOAD_SECONDS):
+            totals = self._ledger.totals(account.account_id)
+            raise QuotaExceeded(f"the plan stores {limit} bytes; {totals['bytes_stored']} are stored, "
+                                f"{totals['bytes_reserved']} reserved by uploads in progress, and this upload "
+                                f"needs {size}", code="storage_quota_exceeded")
+        if new_document:
             self._documents.create(Document(workspace.workspace_id, document_id, account.account_id,
                                             safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,
                                             int(time.time()), actor.user_id, size))
-        key = source_key(workspace.workspace_id, document_id)
-        multipart = url = None
-        if self._multipart is not None and size > self._threshold:
-            multipart = self._multipart.begin(workspace.workspace_id, document_id, content_type, size)
-        else:
-            url = self._presigner.put_url(key, content_type, size, GRANT_SECONDS)
+        parts = url = None
+        try:
+            if self._multipart is not None and multipart:
+                parts = self._multipart.begin(workspace.workspace_id, document_id, content_type, size,
+                                              account.account_id, upload_id)
+            else:
+                url = self._presigner.put_url(key, content_type, size, GRANT_SECONDS)
+        except Exception:
+            self._ledger.release(account.account_id, key, upload_id, size)
+            raise
         self._events.record(Event("upload.granted", account.account_id, workspace.workspace_id, actor.user_id,
                                   actor.user_id, {"key": key, "size": size, "content_type": content_type,
                                    "document_id": document_id}))
-        return UploadGrant(upload_id, document_id, key, url or "", content_type, size, multipart)
+        return UploadGrant(upload_id, document_id, key, url or "", content_type, size, parts)
 

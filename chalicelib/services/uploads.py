@@ -4,6 +4,11 @@ Each new object version is recorded once (SQS delivers at least once) and metere
 owning account in the same write, then written to the event log. Keys are laid out as workspaces/<workspace id>/...
 A new version of a document's source starts its processing job; that step is idempotent by itself, so it
 runs on redeliveries too (a crash between recording and starting must not leave the document waiting).
+
+A document's source version must settle the reservation its grant made (quotas are reservations): one that
+finds none (a grant URL used a second time, or after the grant expired and its room went back) is refused,
+deleted from the bucket and never processed. S3 announces versions in any order, so the refusal also starts
+the version that is now the latest, which an earlier notification may have skipped as superseded.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.s3_notifications import MalformedNotification, ObjectCreated, parse_notification
 from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
-from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UploadLog
+from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 from chalicelib.services.document_jobs import JobStarter, fail_unless_shown
 from chalicelib.services.document_news import DocumentNews
+from chalicelib.upload_ports import Receipt, UploadLog, VersionDiscarder
 
 
 @dataclass(frozen=True)
@@ -34,13 +40,14 @@ def workspace_of(key: str) -> str | None:
 class UploadIngest:
     def __init__(self, log: UploadLog, tenancy: TenancyReader, events: EventSink,
                  starter: JobStarter | None = None, documents: DocumentRecords | None = None,
-                 news: DocumentNews | None = None) -> None:
+                 news: DocumentNews | None = None, discarder: VersionDiscarder | None = None) -> None:
         self._log = log
         self._tenancy = tenancy
         self._events = events
         self._starter = starter
         self._documents = documents
         self._news = news
+        self._discarder = discarder
 
     def handle(self, message_body: str) -> IngestResult:
         """Record every created object; MalformedNotification propagates so the message is retried, then
@@ -50,7 +57,13 @@ class UploadIngest:
             workspace = self._workspace_of(obj)
             account_id = workspace.account_id if workspace else None
             document = parse_source_key(obj.key)
-            if not self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag, account_id):
+            receipt = self._log.record(obj.bucket, obj.key, obj.version_id, obj.size, obj.etag, account_id,
+                                       reserved=document is not None and self._discarder is not None)
+            if receipt in (Receipt.REFUSED, Receipt.REFUSED_BEFORE) and workspace is not None and document:
+                self._refuse(workspace, obj, document, first=receipt is Receipt.REFUSED)
+                duplicates += receipt is Receipt.REFUSED_BEFORE
+                continue
+            if receipt is not Receipt.RECORDED:
                 duplicates += 1
                 if document and workspace is not None and self._starter is not None:
                     self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
@@ -87,6 +100,20 @@ class UploadIngest:
                 "document_id": document[1], "code": "processing_failed", "reason": reason, "previous_kept": kept,
                 "version_id": obj.version_id}))
         return failed
+
+    def _refuse(self, workspace: Workspace, obj: ObjectCreated, document: tuple[str, str], first: bool) -> None:
+        assert self._discarder is not None
+        latest = self._discarder.discard(obj.key, obj.version_id)
+        if first:
+            logger.warning("an upload with no reservation was discarded", extra={"key": obj.key})
+            self._events.record(Event("upload.refused", workspace.account_id, workspace.workspace_id, detail={
+                "key": obj.key, "size": obj.size, "version_id": obj.version_id, "code": "no_reservation",
+                "reason": "no open upload grant for this document: the grant was used already or expired"}))
+        # The version this one hid from an earlier notification, which skipped it as superseded (once that
+        # version is known to be accepted: if it is another refused one, its own refusal comes back here).
+        if self._starter is not None and latest is not None and latest not in ("null", obj.version_id) and \
+                self._log.accepted(obj.bucket, obj.key, latest):
+            self._starter.start(document[0], document[1], latest, 0, only_if_latest=True)
 
     def _workspace_of(self, obj: ObjectCreated) -> Workspace | None:
         workspace_id = workspace_of(obj.key)

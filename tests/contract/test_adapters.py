@@ -6,31 +6,66 @@ import time
 import pytest
 
 from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
+from chalicelib.adapters.dynamo_storage import DynamoStorageLedger
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.health_probes import BucketProbe, EventSourceProbe, QueueProbe, TableProbe
+from chalicelib.upload_ports import Receipt
 from tests.fakes import InMemoryConnectionStore, InMemoryUploadLog
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
-def upload_log(request, stack, clients):
+def uploads(request, stack, clients):
+    """(upload log, storage ledger): in memory one object; on DynamoDB two adapters on the same items."""
     if request.param == "memory":
-        return InMemoryUploadLog()
-    return DynamoUploadLog(clients["dynamodb"], stack.outputs["MainTableName"])
+        both = InMemoryUploadLog()
+        return both, both
+    table = stack.outputs["MainTableName"]
+    return DynamoUploadLog(clients["dynamodb"], table), DynamoStorageLedger(clients["dynamodb"], table, "b")
 
 
-def test_upload_log_records_each_version_once_and_meters_it_in_the_same_write(upload_log, stack, clients):
+def test_upload_log_records_each_version_once_and_meters_it_in_the_same_write(uploads, stack, clients):
+    upload_log, ledger = uploads
     key, account = f"workspaces/w/{time.time_ns()}.pdf", f"acc-{time.time_ns()}"
-    assert upload_log.record("b", key, "v1", 10, "e", account) is True
-    assert upload_log.record("b", key, "v1", 10, "e", account) is False  # a redelivery: neither recorded nor metered
-    assert upload_log.record("b", key, "v2", 11, "f", account) is True
-    if isinstance(upload_log, InMemoryUploadLog):
-        assert upload_log.bytes_by_account[account] == 21
-    else:
+    assert upload_log.record("b", key, "v1", 10, "e", account) is Receipt.RECORDED
+    assert upload_log.record("b", key, "v1", 10, "e", account) is Receipt.DUPLICATE  # neither recorded nor metered
+    assert upload_log.record("b", key, "v2", 11, "f", account) is Receipt.RECORDED
+    assert ledger.totals(account) == {"bytes_stored": 21, "bytes_reserved": 0, "bytes_committed": 21}
+    if not isinstance(upload_log, InMemoryUploadLog):
         from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
 
         meter = DynamoUsageMeter(clients["dynamodb"], stack.outputs["MainTableName"])
         assert meter.read(account, period_of(time.time()))["bytes_uploaded"] == 21
-        assert meter.totals(account) == {"bytes_stored": 21}
+
+
+def test_reservations_hold_the_plan_and_each_settles_one_upload(uploads):
+    upload_log, ledger = uploads
+    key, account = f"workspaces/w/documents/{time.time_ns()}/source", f"acc-{time.time_ns()}"
+    later = int(time.time()) + 600
+    assert ledger.reserve(account, key, "g1", 40, 100, later) is True
+    assert ledger.reserve(account, key, "g2", 50, 100, later) is True
+    assert ledger.reserve(account, key, "g3", 11, 100, later) is False  # 101 > 100
+    assert ledger.totals(account) == {"bytes_stored": 0, "bytes_reserved": 90, "bytes_committed": 90}
+    # A version settles the closest reservation that fits; a second PUT of the same size finds none left.
+    assert upload_log.record("b", key, "v1", 40, "e", account, reserved=True) is Receipt.RECORDED
+    assert ledger.holds(account, key, "g1") is False and ledger.holds(account, key, "g2") is True
+    assert upload_log.record("b", key, "v2", 45, "e", account, reserved=True) is Receipt.RECORDED  # g2, 5 back
+    assert upload_log.record("b", key, "v3", 45, "e", account, reserved=True) is Receipt.REFUSED
+    assert upload_log.record("b", key, "v3", 45, "e", account, reserved=True) is Receipt.REFUSED_BEFORE
+    assert (upload_log.accepted("b", key, "v2"), upload_log.accepted("b", key, "v3")) == (True, False)
+    assert ledger.totals(account) == {"bytes_stored": 85, "bytes_reserved": 0, "bytes_committed": 85}
+    # Released once, by abort or by expiry; extending keeps a reservation past its first expiry.
+    assert ledger.reserve(account, key, "g4", 10, 100, later) is True
+    assert ledger.release(account, key, "g4", 10) is True and ledger.release(account, key, "g4", 10) is False
+    assert ledger.reserve(account, key, "g5", 5, 100, int(time.time()) - 1) is True
+    assert ledger.reserve(account, key, "g6", 5, 100, int(time.time()) - 1) is True
+    assert ledger.extend(account, key, "g6", later) is True
+    assert ledger.release_expired(account) == 1
+    assert (ledger.holds(account, key, "g5"), ledger.holds(account, key, "g6")) == (False, True)
+    assert ledger.totals(account) == {"bytes_stored": 85, "bytes_reserved": 5, "bytes_committed": 90}
+    # A removed document's versions give their bytes back, once, and its open reservations go.
+    assert ledger.give_back(account, key) == 85 and ledger.give_back(account, key) == 0
+    assert ledger.totals(account) == {"bytes_stored": 0, "bytes_reserved": 0, "bytes_committed": 0}
+    assert upload_log.record("b", key, "v4", 5, "e", account, reserved=True) is Receipt.REFUSED
 
 
 @pytest.fixture(params=["dynamodb", "memory"])

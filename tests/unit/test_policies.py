@@ -363,6 +363,9 @@ def actions_of(method: str, unit: Unit) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for action in actions:
         if service == "s3":
+            if op_name == "DeleteObject" and "VersionId" in unit.text:  # a version deleted for good
+                found.append(("s3:DeleteObjectVersion", "object"))
+                continue
             found.append((action, "bucket" if action in _BUCKET_LEVEL else "object"))
             if op_name in ("GetObject", "HeadObject") and "VersionId" in unit.text:
                 found.append(("s3:GetObjectVersion", "object"))

@@ -113,6 +113,31 @@ def test_upload_ingest_counts_redeliveries_once_and_meters_the_account():
     assert log.bytes_by_account == {"acc-a": 1500}
 
 
+class Discarder:
+    def __init__(self) -> None:
+        self.discarded: list[tuple[str, str]] = []
+
+    def discard(self, key: str, version_id: str) -> str | None:
+        self.discarded.append((key, version_id))
+        return None
+
+
+def test_a_document_version_without_a_reservation_is_refused_and_discarded_once():
+    from tests.unit.test_access import tenancy_with_demo
+
+    log, events, discarder = InMemoryUploadLog(), RecordingEvents(), Discarder()
+    ingest = UploadIngest(log, tenancy_with_demo(), events, discarder=discarder)
+    key = "workspaces/ws-a/documents/doc-0123456789abcdef/source"
+    log.reserve("acc-a", key, "g1", 1000, None, 2**40)
+    assert ingest.handle(upload(key, 1000)).recorded == 1  # settles g1
+    replay = ingest.handle(upload(key, 1000, version="2"))  # the same grant URL, used again
+    assert (replay.recorded, replay.duplicates) == (0, 0)
+    assert ingest.handle(upload(key, 1000, version="2")).duplicates == 1  # redelivered: discarded again
+    assert discarder.discarded == [(key, "2"), (key, "2")]
+    assert log.totals("acc-a") == {"bytes_stored": 1000, "bytes_reserved": 0, "bytes_committed": 1000}
+    assert events.types() == ["upload.received", "upload.refused"]
+
+
 class StaticProbe:
     def __init__(self, name: str, ok: bool) -> None:
         self.name = name

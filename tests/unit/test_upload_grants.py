@@ -7,7 +7,7 @@ import pytest
 from chalicelib.domain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, QuotaExceeded
 from chalicelib.services.access import AccessService
 from chalicelib.services.upload_grants import UploadGrants, safe_name
-from tests.fakes import RecordingEvents
+from tests.fakes import InMemoryUploadLog, RecordingEvents
 from tests.unit.test_access import TOKENS, tenancy_with_demo, token
 
 
@@ -18,14 +18,6 @@ class FakePresigner:
     def put_url(self, key: str, content_type: str, size: int, expires_in: int) -> str:
         self.keys.append(key)
         return f"https://bucket.example/{key}?signed"
-
-
-class Stored:
-    def __init__(self, used: int) -> None:
-        self.used = used
-
-    def totals(self, account_id: str) -> dict[str, int]:
-        return {"bytes_stored": self.used}
 
 
 class Documents:
@@ -47,7 +39,9 @@ def grants(used: int = 0, max_storage: int | None = 10_000):
     tenancy.accounts["acc-a"] = dataclasses.replace(account, quota_overrides={"max_storage_bytes": max_storage})
     access = AccessService(TOKENS, tenancy)
     presigner, events = FakePresigner(), RecordingEvents()
-    service = UploadGrants(access, tenancy, Stored(used), presigner, events, 5_000, Documents())  # type: ignore[arg-type]
+    ledger = InMemoryUploadLog()
+    ledger.stored["acc-a"] = used
+    service = UploadGrants(access, tenancy, ledger, presigner, events, 5_000, Documents())  # type: ignore[arg-type]
     return service, access, presigner, events
 
 
@@ -92,6 +86,28 @@ def test_unlimited_plans_are_not_checked():
     service, access, presigner, _ = grants(used=10**12, max_storage=None)
     service.grant(access.authenticate(token("bob")), "ws-a", "a.pdf", 4_000, "application/pdf")
     assert len(presigner.keys) == 1
+
+
+def test_grants_reserve_their_size_so_grants_taken_before_any_upload_cannot_pass_the_plan():
+    service, access, presigner, _ = grants(used=7_000)
+    bob = access.authenticate(token("bob"))
+    for _ in range(3):
+        service.grant(bob, "ws-a", "a.pdf", 1_000, "application/pdf")  # 10,000 committed: the plan, exactly
+    with pytest.raises(QuotaExceeded, match="3000 reserved"):
+        service.grant(bob, "ws-a", "a.pdf", 1, "application/pdf")
+    assert service._ledger.totals("acc-a") == {"bytes_stored": 7_000, "bytes_reserved": 3_000,
+                                               "bytes_committed": 10_000}
+
+
+def test_expired_reservations_give_their_room_back_at_the_next_grant():
+    service, access, _, _ = grants(used=9_000)
+    bob = access.authenticate(token("bob"))
+    first = service.grant(bob, "ws-a", "a.pdf", 1_000, "application/pdf")
+    ledger = service._ledger
+    size, _, order = ledger.reservations[("acc-a", first.key, first.upload_id)]
+    ledger.reservations[("acc-a", first.key, first.upload_id)] = (size, 0, order)  # its time passed
+    service.grant(bob, "ws-a", "b.pdf", 1_000, "application/pdf")
+    assert ledger.totals("acc-a")["bytes_reserved"] == 1_000
 
 
 @pytest.mark.parametrize(("name", "safe"), [("plan.pdf", "plan.pdf"), ("a/b/c.png", "c.png"),

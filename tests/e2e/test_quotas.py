@@ -1,0 +1,150 @@
+"""Quotas as reservations, raced through the real local stack: many grants and many documents at once never
+take an account past its plan, a grant uploads once, an abort or a removal gives room back.
+
+Each test builds an account of its own (the demo account's totals belong to the other tests)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.api_client import Api, assert_error
+from tests.e2e.documents_samples import letter_pdf
+from tests.e2e.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+
+def _account(stack: LocalStack, quotas: dict[str, int]) -> tuple[Api, Api, str, str]:
+    """(platform admin, the account's editor, account id, workspace id) of a new account with `quotas`."""
+    admin = Api(stack, stack.token("admin"))
+    suffix = uuid.uuid4().hex[:8]
+    account = admin.ok("POST", "/admin/accounts", {"name": f"Quota {suffix}", "plan": "free"}, status=201)
+    acc = account["account_id"]
+    admin.ok("PATCH", f"/admin/accounts/{acc}", {"quota_overrides": quotas})
+    boss = admin.ok("POST", f"/admin/accounts/{acc}/users",
+                    {"email": f"boss-{suffix}@quota.test", "name": "Boss", "role": "account_admin"}, status=201)
+    token = admin.ok("POST", f"/admin/users/{boss['user_id']}/tokens", {"ttl_seconds": 3600}, status=201)["token"]
+    owner = Api(stack, token)
+    workspace = owner.ok("POST", f"/admin/accounts/{acc}/workspaces", {"name": "Site", "owner_id": boss["user_id"]},
+                         status=201)
+    return admin, owner, acc, workspace["workspace_id"]
+
+
+def _stored(api: Api, acc: str) -> dict[str, int]:
+    return dict(api.ok("GET", f"/admin/accounts/{acc}/usage")["stored"])
+
+
+def _wait(what: str, check: Any, timeout: float = 120) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _grant(api: Api, ws: str, size: int, **extra: Any) -> requests.Response:
+    return api.call("POST", f"/workspaces/{ws}/uploads", {"filename": "sheet.pdf", "size": size,
+                                                           "content_type": "application/pdf", **extra})
+
+
+def _versions(stack: LocalStack, key: str) -> list[dict[str, Any]]:
+    listed = stack.client("s3").list_object_versions(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"], Prefix=key)
+    return [v for v in listed.get("Versions", []) if v["Key"] == key]
+
+
+def test_twenty_racing_grants_take_exactly_the_plan_and_each_grant_uploads_once(stack):
+    body = letter_pdf(pages=1, text="reserved")
+    plan = 7 * len(body) + len(body) // 2  # room for seven, not eight
+    admin, owner, acc, ws = _account(stack, {"max_storage_bytes": plan, "max_pages_per_month": 1000})
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: _grant(owner, ws, len(body)), range(20)))
+    granted = [a.json() for a in answers if a.status_code == 201]
+    refused = [assert_error(a, 403) for a in answers if a.status_code != 201]
+    assert len(granted) == 7 and refused == ["storage_quota_exceeded"] * 13
+    assert _stored(admin, acc) == {"bytes_stored": 0, "bytes_reserved": 7 * len(body),
+                                   "bytes_committed": 7 * len(body)}
+
+    # Every grant's URL used twice, all at once: each grant stores one version; the second PUT is discarded.
+    puts = [g for g in granted for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=14) as pool:
+        statuses = list(pool.map(lambda g: requests.put(g["url"], data=body, headers=g["headers"], timeout=30)
+                                 .status_code, puts))
+    assert statuses == [200] * 14  # S3 took them; the ingest settles one per grant
+    _wait("every grant settled", lambda: _stored(admin, acc)["bytes_reserved"] == 0)
+    assert _stored(admin, acc) == {"bytes_stored": 7 * len(body), "bytes_reserved": 0,
+                                   "bytes_committed": 7 * len(body)}
+    for grant in granted:
+        assert len(_wait("the replay discarded", lambda g=grant: len(_versions(stack, g["key"])) == 1
+                         and _versions(stack, g["key"]))) == 1
+
+    def refusals() -> list[dict[str, Any]] | None:
+        items = admin.ok("GET", "/admin/events", type="upload.refused", workspace_id=ws, limit=100)["items"]
+        return items if len(items) >= 7 else None
+
+    refused_events = _wait("seven refusals logged", refusals)
+    assert len(refused_events) == 7 and {e["detail"]["code"] for e in refused_events} == {"no_reservation"}
+    for grant in granted:  # every document processed once, from the version that was kept
+        document = _wait("ready", lambda g=grant: (d := owner.ok("GET", f"/workspaces/{ws}/documents/"
+                                                                         f"{g['document_id']}"))["status"] == "ready"
+                         and d)
+        assert document["version_id"] == _versions(stack, grant["key"])[0]["VersionId"]
+    assert assert_error(_grant(owner, ws, len(body)), 403) == "storage_quota_exceeded"
+
+    # Removing a document gives its bytes back: one more grant fits.
+    gone = granted[0]["document_id"]
+    owner.ok("DELETE", f"/workspaces/{ws}/documents/{gone}", status=204)
+    assert _stored(admin, acc)["bytes_stored"] == 6 * len(body)
+    assert _grant(owner, ws, len(body)).status_code == 201
+    assert assert_error(_grant(owner, ws, len(body)), 403) == "storage_quota_exceeded"
+
+
+def test_multipart_grants_reserve_their_size_and_an_abort_gives_it_back(stack):
+    size = 9 * 1024**2  # over the test stack's multipart threshold (8 MiB)
+    admin, owner, acc, ws = _account(stack, {"max_storage_bytes": 12 * 1024**2})
+    first = owner.ok("POST", f"/workspaces/{ws}/uploads", {"filename": "survey.pdf", "size": size,
+                                                            "content_type": "application/pdf"}, status=201)
+    assert first["method"] == "multipart"
+    assert assert_error(_grant(owner, ws, size), 403) == "storage_quota_exceeded"  # both would fit 12 MiB apart
+    token = {"upload_token": first["multipart"]["upload_token"]}
+    path = f"/workspaces/{ws}/documents/{first['document_id']}/upload"
+    owner.ok("POST", path + "/abort", token, status=204)
+    assert _stored(admin, acc)["bytes_reserved"] == 0
+    assert assert_error(owner.call("POST", path + "/complete", token), 409) in ("upload_gone", "grant_expired")
+    second = _grant(owner, ws, size)
+    assert second.status_code == 201, second.text
+
+
+def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
+    body = letter_pdf(pages=2, text="pages")
+    admin, owner, acc, ws = _account(stack, {"max_pages_per_month": 9})  # room for four 2-page documents
+    grants = [owner.ok("POST", f"/workspaces/{ws}/uploads", {"filename": f"d{n}.pdf", "size": len(body),
+                                                              "content_type": "application/pdf"}, status=201)
+              for n in range(10)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert set(pool.map(lambda g: requests.put(g["url"], data=body, headers=g["headers"], timeout=30)
+                            .status_code, grants)) == {200}
+    seen: list[dict[str, int]] = []
+
+    def settled() -> list[dict[str, Any]] | None:
+        usage = admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"]
+        seen.append(usage)  # every intermediate answer is checked below, not only the last
+        documents = [owner.ok("GET", f"/workspaces/{ws}/documents/{g['document_id']}") for g in grants]
+        return documents if all(d["status"] in ("ready", "failed") for d in documents) else None
+
+    documents = _wait("all ten settled", settled, timeout=240)
+    assert all(u.get("pages_admitted", 0) <= 9 and u.get("pages_processed", 0) <= 9 for u in seen), seen
+    ready = [d for d in documents if d["status"] == "ready"]
+    failed = [d for d in documents if d["status"] == "failed"]
+    assert len(ready) == 4, [(d["status"], d.get("reason_code"), d.get("reason")) for d in documents]
+    assert {d.get("reason_code") for d in failed} == {"pages_quota_exceeded"}
+    usage = _wait("pages metered", lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
+                  ["pages_processed"] == 8 and u)
+    assert usage["pages_admitted"] == 8
