@@ -11,8 +11,8 @@ from chalicelib.adapters.dynamo_connections import CONNECTION_ROW_TTL_SECONDS, D
 from chalicelib.adapters.dynamo_events import DynamoEventLog
 from chalicelib.adapters.dynamo_oplog import DynamoOpLog
 from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
-from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_storage import DynamoStorageLedger
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter
 from chalicelib.adapters.notifier import ManagementApiNotifier
 from chalicelib.adapters.s3_snapshots import S3Snapshots
