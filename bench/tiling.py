@@ -37,7 +37,7 @@ A0_GOAL_MB = 512
 
 def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[str, int]:
     from chalicelib.imaging.formats import sniff
-    from chalicelib.imaging.tiler import Tile, TileSettings, tile_page
+    from chalicelib.imaging.tiler import Rendition, Tile, TileSettings, tile_page
 
     kind = sniff(path)
     assert kind is not None
@@ -45,8 +45,10 @@ def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[st
     uniform_seen: set[str] = set()
     totals = {"tiles": 0, "puts": 0, "bytes": 0}
     for index in range(pages):
-        tiles: list[Tile] = []
-        result = tile_page(path, kind, index, settings, tiles.append)
+        pieces: list[Tile | Rendition] = []
+        result = tile_page(path, kind, index, settings, pieces.append)
+        tiles = [t for t in pieces if isinstance(t, Tile)]
+        whole = b"".join(r.data for r in pieces if isinstance(r, Rendition))  # IIIF's `max`, stored in the pack
         totals["tiles"] += result.tile_count
         page_dir = out / f"p{index}"
         page_dir.mkdir()
@@ -64,6 +66,7 @@ def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[st
                     if key is not None:
                         stored[key] = where
                 index_rows.append((tile.level, tile.col, tile.row, *where))
+            pack += whole
             (page_dir / "tiles.pack").write_bytes(pack)
             index_bytes = json.dumps(index_rows, separators=(",", ":")).encode()
             (page_dir / "tiles.index.json").write_bytes(index_bytes)

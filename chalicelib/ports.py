@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from chalicelib.domain.documents import Document, Job, JobState, PageRecord
 from chalicelib.domain.events import Event, EventQuery
@@ -176,8 +176,18 @@ class TileLike(Protocol):
     def uniform(self) -> str | None: ...
 
 
+@runtime_checkable
+class RenditionLike(Protocol):
+    """A whole-page image the tiler hands over beside the tiles (chalicelib.imaging.tiler.Rendition)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+
 class TileWriter(Protocol):
-    def add(self, tile: TileLike) -> None: ...
+    def add(self, piece: TileLike | RenditionLike) -> None: ...
 
     def attach(self, name: str, data: bytes) -> None: ...
 
@@ -190,8 +200,12 @@ class TileReader(Protocol):
 
     def etag(self, ref: PageRef, name: str) -> str | None: ...
 
+    def head(self, ref: PageRef, name: str) -> StoredTile | None:
+        """The entry's ETag and content type without reading it (`data` is empty); None as for `read`."""
+
     def read(self, ref: PageRef, name: str) -> StoredTile | None:
-        """`name` is `level/col_row`, `@thumbnail` or `@text`; None when the page or entry does not exist."""
+        """`name` is `level/col_row`, `@thumbnail`, `@max` or `@text`; None when the page or entry does not
+        exist."""
 
 
 class TileStore(TileReader, Protocol):

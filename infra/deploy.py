@@ -133,9 +133,15 @@ def _deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None
     say("[4/6] chalice deploy")
     api_stage = stage_project.api_gateway_stage(config, stage)
 
+    # IIIF ids are never taken from requests: the REST API's own URL, unless the stage's config names one.
+    own_public_url = config["stages"][stage].get("environment_variables", {}).get("KALEXO_PUBLIC_API_URL")
+
     def known(record: dict[str, Any]) -> dict[str, str]:
         endpoint = stage_project.websocket_management_endpoint(record, region, api_stage)
+        rest = next((str(r["rest_api_url"]).rstrip("/") for r in record.get("resources", []) if "rest_api_url" in r),
+                    None)
         return {**({"KALEXO_WEBSOCKET_ENDPOINT": endpoint} if endpoint else {}),
+                **({"KALEXO_PUBLIC_API_URL": rest} if rest and not own_public_url else {}),
                 **tiles_through_cdn(cfn, stage, region, cdn, record, say)}
 
     # A deploy killed outright before Chalice could record anything leaves APIs and triggers no record holds:

@@ -1,6 +1,6 @@
 """The REST API locally: Chalice's own local server, answering methods no route declares the way API
-Gateway does (403 "Missing Authentication Token"), not with http.server's 501, and quiet about clients that
-hang up early."""
+Gateway does (403 "Missing Authentication Token"), not with http.server's 501, sending 304s without content,
+and quiet about clients that hang up early."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+        if code != 304:
+            super()._send_http_response(code, headers, body)
+            return
+        # A 304 has no content, and a Content-Length only if it is the 200's (RFC 9110 8.6): Chalice's server
+        # would send `Content-Length: 0`, which a cache refreshing its stored headers could take as the image's.
+        self.send_response(304)
+        self._send_headers({k: v for k, v in headers.items() if k.lower() != "content-length"})
 
 
 class QuietThreadedHTTPServer(ThreadedHTTPServer):

@@ -87,6 +87,9 @@ class Supervisor:
         })
         managed = set(env)
         env.update({k: v for k, v in overrides.items() if k not in managed})
+        # The public base of IIIF ids and manifest links: this REST API, unless the developer's environment
+        # names another (or sets it empty: then IIIF is not offered, as on a deployment without it).
+        env.setdefault("KALEXO_PUBLIC_API_URL", self.cfg.rest_url)
         return env
 
     def _signing_secret(self) -> str:

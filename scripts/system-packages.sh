@@ -15,6 +15,8 @@ command -v memcached >/dev/null 2>&1 || missing+=(memcached)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# libmagic: python-magic, which the IIIF validator (requirements-dev.txt) imports.
+compgen -G '/usr/lib/*/libmagic.so.1' >/dev/null || compgen -G '/usr/lib/libmagic.so.1' >/dev/null || missing+=(libmagic1)
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
   echo "Please install: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2

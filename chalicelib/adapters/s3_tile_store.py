@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.tile_plan import CONTENT_TYPES, FORMAT_EXTENSIONS
-from chalicelib.ports import PageRef, StoredTile, TileLike
+from chalicelib.ports import PageRef, RenditionLike, StoredTile, TileLike
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,6 +31,13 @@ INDEX_VERSION = 1
 
 def _etag(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:24]
+
+
+def _content_type(name: str, fmt: str) -> str:
+    """Tiles are in the page's format; the thumbnail and the `max` image are always JPEG."""
+    if not name.startswith("@"):
+        return CONTENT_TYPES[fmt]
+    return "text/plain; charset=utf-8" if name == "@text" else "image/jpeg"
 
 
 def _prefix(ref: PageRef) -> str:
@@ -72,7 +79,11 @@ class PackWriter:
         self._entries: dict[str, list[Any]] = {}
         self.shared_puts = 0
 
-    def add(self, tile: TileLike) -> None:
+    def add(self, piece: TileLike | RenditionLike) -> None:
+        if isinstance(piece, RenditionLike):  # a whole-page image (IIIF's `max`): rides in the pack too
+            self.attach(piece.name, piece.data)
+            return
+        tile = piece
         name = f"{tile.level}/{tile.col}_{tile.row}"
         etag = _etag(tile.data)
         if tile.uniform is not None:
@@ -87,7 +98,7 @@ class PackWriter:
         return offset
 
     def attach(self, name: str, data: bytes) -> None:
-        """The thumbnail and the text ride in the same pack."""
+        """The thumbnail, the `max` image and the text ride in the same pack."""
         self._entries[f"@{name}"] = ["p", self._append(data), len(data), _etag(data)]
 
     def close(self, width: int, height: int, tile_size: int, max_level: int) -> tuple[int, int]:
@@ -128,10 +139,18 @@ class S3TileReader:
         return index
 
     def etag(self, ref: PageRef, name: str) -> str | None:
-        """The validator of one entry (`L/c_r`, `@thumbnail`, `@text`) without reading its bytes."""
+        """The validator of one entry (`L/c_r`, `@thumbnail`, `@max`, `@text`) without reading its bytes."""
+        head = self.head(ref, name)
+        return None if head is None else head.etag
+
+    def head(self, ref: PageRef, name: str) -> StoredTile | None:
+        """The entry's ETag and content type without its bytes (`data` is empty)."""
         index = self._index(ref)
         entry = index["entries"].get(name) if index else None
-        return None if entry is None else str(entry[-1] if entry[0] == "p" else entry[1])
+        if index is None or entry is None:
+            return None
+        etag = str(entry[-1] if entry[0] == "p" else entry[1])
+        return StoredTile(b"", etag, _content_type(name, str(index["format"])))
 
     def read(self, ref: PageRef, name: str) -> StoredTile | None:
         index = self._index(ref)
@@ -139,8 +158,7 @@ class S3TileReader:
         if index is None or entry is None:
             return None
         fmt = str(index["format"])
-        content_type = CONTENT_TYPES[fmt] if not name.startswith("@") else (
-            "image/jpeg" if name == "@thumbnail" else "text/plain; charset=utf-8")
+        content_type = _content_type(name, fmt)
         if entry[0] == "s":
             data = self._shared_tile(str(entry[1]), fmt)
             return StoredTile(data, str(entry[1]), content_type)

@@ -116,11 +116,11 @@ class Pyramid:
     """Push the full-size level's rows top to bottom (`last=True` with the final band), then read `images`."""
 
     def __init__(self, plan: TilePlan, cut: RowCutter, hold_side: int = 0,
-                 small_pixels: int = SMALL_LEVEL_PIXELS) -> None:
+                 small_pixels: int = SMALL_LEVEL_PIXELS, hold_pixels: int = 0) -> None:
         levels = list(plan.levels())
         # Hold whole the first level under `small_pixels`, or the first that keeps a level at least `hold_side`
-        # on its longest side (the thumbnail's source) in memory.
-        held_pixels = max(small_pixels, 4 * hold_side * hold_side)
+        # on its longest side (the thumbnail's source) in memory, or one of `hold_pixels` (the `max` image).
+        held_pixels = max(small_pixels, 4 * hold_side * hold_side, hold_pixels)
         held = next(level for level in levels if level.width * level.height <= held_pixels)
         self._held = _HeldLevels(held, plan, cut)
         top: _Rows = self._held

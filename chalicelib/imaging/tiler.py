@@ -1,5 +1,5 @@
-"""One page of an uploaded file in, every tile of its deep-zoom pyramid out (streamed to a sink), plus a thumbnail
-and the page's text.
+"""One page of an uploaded file in, every tile of its deep-zoom pyramid out (streamed to a sink), then the whole
+page as IIIF's `max` image (to the same sink), plus a thumbnail and the page's text.
 
 The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side`) or
 shown at its own pixels (rasters, scaled down past `max_side`); that pixel size is the pyramid's full-size level.
@@ -17,6 +17,7 @@ from typing import Protocol
 from PIL import Image, _imaging
 
 from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.domain.viewers import max_image_level
 from chalicelib.imaging.content import Box, ContentMap
 from chalicelib.imaging.documents import (
     check_embedded_images,
@@ -32,7 +33,7 @@ from chalicelib.imaging.limits import Limits
 from chalicelib.imaging.pyramid import Pyramid
 from chalicelib.imaging.render import RasterPage, VectorPage
 
-__all__ = ["Limits", "PageTiles", "Tile", "TileSettings", "tile_page"]
+__all__ = ["Limits", "PageTiles", "Rendition", "Tile", "TileSettings", "tile_page"]
 
 DEFAULT_LIMITS = Limits()
 # Pillow frees every image's memory straight back to the OS by default, so each band and level image is fresh
@@ -43,6 +44,7 @@ if "PILLOW_BLOCKS_MAX" not in os.environ:
     _imaging.set_blocks_max(64)
 BAND_PIXELS = 8_000_000  # full-size pixels rendered per band (~24 MB from MuPDF, ~32 MB once in Pillow)
 THUMBNAIL_QUALITY = 80
+MAX_IMAGE_QUALITY = 90  # the `max` image of a page tiled as PNG or WebP (it is always JPEG)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,17 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """A whole-page image stored beside the tiles under `name`: `max`, IIIF's `full/max`, is a JPEG (the format
+    IIIF level 0 requires) of the pyramid level `chalicelib.domain.viewers.max_image_level` picks."""
+
+    name: str
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class PageTiles:
     width: int
     height: int
@@ -85,10 +98,13 @@ class _Page(Protocol):
     def band(self, top: int, bottom: int) -> Image.Image: ...
 
 
-def tile_page(path: str, kind: Kind, page_index: int, settings: TileSettings, sink: Callable[[Tile], None],
+Sink = Callable[[Tile | Rendition], None]
+
+
+def tile_page(path: str, kind: Kind, page_index: int, settings: TileSettings, sink: Sink,
               limits: Limits = DEFAULT_LIMITS) -> PageTiles:
-    """Stream every tile of page `page_index` (from 0) to `sink`; raises DocumentRejected for bad input and
-    IndexError for a page the document does not have."""
+    """Stream every tile of page `page_index` (from 0) to `sink`, then its `max` Rendition; raises
+    DocumentRejected for bad input and IndexError for a page the document does not have."""
     with _opened_page(path, kind, page_index, settings, limits) as page:
         return _tile(page, settings, sink)
 
@@ -113,7 +129,7 @@ def _check_index(index: int, count: int) -> None:
         raise IndexError(f"page {index} is outside 0..{count - 1}")
 
 
-def _tile(page: _Page, settings: TileSettings, sink: Callable[[Tile], None]) -> PageTiles:
+def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     plan = TilePlan(page.width, page.height, settings.tile_size, settings.overlap)
     content = ContentMap(page.content_boxes, plan) if page.content_boxes is not None else None
     fmt, quality = settings.format, settings.quality
@@ -130,7 +146,8 @@ def _tile(page: _Page, settings: TileSettings, sink: Callable[[Tile], None]) -> 
             counts[1] += encoded.uniform is not None
             sink(Tile(level.level, col, row, encoded.data, encoded.uniform))
 
-    pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side)
+    whole = max_image_level(plan)
+    pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side, hold_pixels=whole.width * whole.height)
     band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
     for top in range(0, page.height, band_rows):
         bottom = min(page.height, top + band_rows)
@@ -139,6 +156,8 @@ def _tile(page: _Page, settings: TileSettings, sink: Callable[[Tile], None]) -> 
         else:
             rows = page.band(top, bottom)
         pyramid.push(rows, last=bottom == page.height)
+    max_quality = quality if fmt == "jpeg" else MAX_IMAGE_QUALITY
+    sink(Rendition("max", encode(pyramid.images[whole.level], "jpeg", max_quality), whole.width, whole.height))
     return PageTiles(width=page.width, height=page.height, max_level=plan.max_level, tile_count=counts[0],
                      uniform_count=counts[1], thumbnail=_thumbnail(pyramid.images, settings.thumbnail_side),
                      text=page.text)

@@ -4,28 +4,36 @@ viewers fetch with plain GETs).
 - Deep Zoom: `/tiles/{grant}/{page}/page.dzi` and `/tiles/{grant}/{page}/page_files/{level}/{col}_{row}.{ext}`,
   the layout OpenSeadragon derives from the descriptor's URL;
 - IIIF Image API 3.0, level 0: `/iiif/{grant}/{page}/info.json` and
-  `/iiif/{grant}/{page}/{region}/{size}/{rotation}/{quality}.{format}`, answered from the same tiles;
+  `/iiif/{grant}/{page}/{region}/{size}/{rotation}/{quality}.{format}`, answered from the same tiles and the
+  page's stored `max` image (chalicelib/domain/viewers.py says what is advertised);
 - the page's thumbnail.
-Tiles never change under a URL (a reprocessed document gets a new job id, so new URLs), so answers carry
-`Cache-Control: immutable` and an ETag, and a matching If-None-Match gets 304 without reading the tile.
+Nothing under a URL ever changes (a reprocessed document gets a new job id, so new URLs), so every answer carries
+`Cache-Control: immutable` and an ETag, and a matching If-None-Match gets 304 without the body being read. A 304
+carries what the 200 would (ETag, Cache-Control and the representation's own Content-Type: API Gateway would
+otherwise add `application/json`, which a cache updating its stored headers would copy onto the image).
+
+`info.json`'s `id` is the configured public base (KALEXO_TILES_URL, else KALEXO_PUBLIC_API_URL), never one
+taken from the request's Host or X-Forwarded-Proto: the document is cached for a year. Without either setting
+IIIF is not offered (404 `iiif_unavailable`); Deep Zoom needs no absolute URL and is unaffected.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, CaseInsensitiveMapping, Response
 
 from chalicelib.container import get_container
 from chalicelib.domain.errors import ApiError, BadRequest, NotFound
 from chalicelib.domain.tile_plan import FORMAT_EXTENSIONS
-from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_info, iiif_tile
-from chalicelib.routes.documents import tiles_url
+from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_entry, iiif_info
 from chalicelib.routes.errors import error_response
 
 bp = Blueprint(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
+IIIF_JSON = 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
 
 
 def _number(text: str, what: str) -> int:
@@ -36,6 +44,11 @@ def _number(text: str, what: str) -> int:
 
 def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapped(**params: str) -> Response:
+        request = bp.current_request
+        if "accept" not in request.headers:
+            # No Accept means any type (RFC 9110 12.5.1); Chalice would refuse a binary answer without one (400),
+            # and IIIF clients, its validator among them, send none.
+            request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
         try:
             return view(**params)
         except ApiError as exc:
@@ -45,25 +58,53 @@ def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapped
 
 
-def _tile_response(grant: str, page: int, name: str, headers: dict[str, str] | None = None) -> Response:
+def matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match (RFC 9110 13.1.2): `*`, or a list of entity tags compared weakly."""
+    if if_none_match.strip() == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return f'"{etag}"' in tags or etag in tags
+
+
+def _answer(etag: str, content_type: str, body: Callable[[], bytes | str], empty: bytes | str = "") -> Response:
+    """200 with the body, or 304 without reading it when the client already holds this ETag. `empty` is the
+    304's body: bytes where the 200's are (Chalice base64-encodes the answers of binary content types)."""
+    headers: dict[str, str | list[str]] = {"Content-Type": content_type, "Cache-Control": IMMUTABLE,
+                                         "ETag": f'"{etag}"'}
+    if matches(bp.current_request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, body=empty, headers=headers)
+    return Response(status_code=200, body=body(), headers=headers)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _stored(grant: str, page: int, name: str) -> Response:
     access = get_container().tile_access
     scope = access.verify(grant)
-    etag = access.etag(scope, page, name)
-    if etag is None:
+    head = access.head(scope, page, name)
+    if head is None:
         raise NotFound("no such tile (or the page is not ready)", code="no_such_tile")
-    cache: dict[str, str | list[str]] = {"Cache-Control": IMMUTABLE, "ETag": f'"{etag}"', **(headers or {})}
-    if bp.current_request.headers.get("if-none-match", "").strip() in (f'"{etag}"', f'W/"{etag}"', etag):
-        return Response(status_code=304, body="", headers=cache)
-    tile = access.read(scope, page, name)
-    return Response(status_code=200, body=tile.data, headers={"Content-Type": tile.content_type, **cache})
+    return _answer(head.etag, head.content_type, lambda: access.read(scope, page, name).data, b"")
+
+
+def _iiif_base() -> str:
+    settings = get_container().settings
+    base = settings.tiles_url or settings.public_api_url
+    if not base:
+        raise NotFound("IIIF is not offered by this deployment: its public URL is not configured "
+                       "(KALEXO_PUBLIC_API_URL or KALEXO_TILES_URL); use the Deep Zoom descriptor",
+                       code="iiif_unavailable")
+    return base.rstrip("/")
 
 
 @bp.route("/tiles/{grant}/{page}/page.dzi", methods=["GET"], cors=True)
 @_guarded
 def dzi_descriptor(grant: str, page: str) -> Response:
     _, record = get_container().tile_access.page(grant, _number(page, "page"))
-    return Response(status_code=200, body=dzi_xml(record),
-                    headers={"Content-Type": "application/xml", "Cache-Control": IMMUTABLE})
+    xml = dzi_xml(record)
+    return _answer(_digest(xml), "application/xml", lambda: xml)
 
 
 @bp.route("/tiles/{grant}/{page}/page_files/{level}/{tile}", methods=["GET"], cors=True)
@@ -73,25 +114,24 @@ def dzi_tile(grant: str, page: str, level: str, tile: str) -> Response:
     col, _, row = name.partition("_")
     if ext not in FORMAT_EXTENSIONS.values():
         raise NotFound("no such tile", code="no_such_tile")
-    return _tile_response(grant, _number(page, "page"),
-                          f"{_number(level, 'level')}/{_number(col, 'column')}_{_number(row, 'row')}")
+    return _stored(grant, _number(page, "page"),
+                   f"{_number(level, 'level')}/{_number(col, 'column')}_{_number(row, 'row')}")
 
 
 @bp.route("/tiles/{grant}/{page}/thumbnail.jpg", methods=["GET"], cors=True)
 @_guarded
 def thumbnail(grant: str, page: str) -> Response:
-    return _tile_response(grant, _number(page, "page"), "@thumbnail")
+    return _stored(grant, _number(page, "page"), "@thumbnail")
 
 
 @bp.route("/iiif/{grant}/{page}/info.json", methods=["GET"], cors=True)
 @_guarded
 def iiif_info_json(grant: str, page: str) -> Response:
+    base = _iiif_base()
     number = _number(page, "page")
     _, record = get_container().tile_access.page(grant, number)
-    info = iiif_info(record, f"{tiles_url(bp.current_request)}/iiif/{grant}/{number}")
-    return Response(status_code=200, body=json.dumps(info), headers={
-        "Content-Type": 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"',
-        "Cache-Control": IMMUTABLE})
+    body = json.dumps(iiif_info(record, f"{base}/iiif/{grant}/{number}"), allow_nan=False)
+    return _answer(_digest(body), IIIF_JSON, lambda: body)
 
 
 @bp.route("/iiif/{grant}/{page}/{region}/{size}/{rotation}/{quality}", methods=["GET"], cors=True)
@@ -100,8 +140,8 @@ def iiif_image(grant: str, page: str, region: str, size: str, rotation: str, qua
     number = _number(page, "page")
     _, record = get_container().tile_access.page(grant, number)
     try:
-        level, col, row = iiif_tile(record, region, size, rotation, quality)
+        name = iiif_entry(record, region, size, rotation, quality)
     except NotATile as exc:
         # IIIF says 400 for requests a level-0 service cannot satisfy.
         raise BadRequest(str(exc), code="not_a_tile") from exc
-    return _tile_response(grant, number, f"{level}/{col}_{row}")
+    return _stored(grant, number, name)

@@ -5,13 +5,20 @@ manifest (which only members get) hands out URLs that embed a grant: the workspa
 expiry, and an HMAC over them. Expiries are rounded up to the hour so every member gets the same URLs within
 an hour, which lets a CDN and the browsers cache tiles across users. A grant outlives a revoked membership by
 at most its lifetime (`KALEXO_TILE_GRANT_SECONDS`, default six hours).
+
+A grant is read strictly: both parts must be the canonical unpadded base64url of their bytes (no padding, no
+other characters, no stray bits), so one grant has exactly one spelling and a cache key cannot be varied. Every
+route that reads a page checks the grant's workspace, not only the tiles: descriptors are answered only for pages
+whose tiles are stored under that workspace.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 
@@ -20,6 +27,8 @@ from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.ports import DocumentRecords, PageRef, StoredTile, TileReader
 
 HOUR = 3600
+THUMBNAIL = "@thumbnail"  # stored with every tiled page
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,17 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """The bytes of canonical unpadded base64url only: ValueError for anything else (`a..b`, `=`, spaces, a
+    length no encoding has, trailing bits that are not zero)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:
+        raise ValueError("not base64url") from exc
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 class TileAccess:
@@ -54,7 +73,7 @@ class TileAccess:
 
     def verify(self, grant: str, now: float | None = None) -> GrantScope:
         try:
-            body, signature = grant.split(".", 1)
+            body, signature = grant.split(".")
             payload = _unb64(body)
             valid = hmac.compare_digest(_unb64(signature), self._sign(payload))
             workspace_id, document_id, job_id, expires = payload.decode().split("~")
@@ -67,17 +86,23 @@ class TileAccess:
         return GrantScope(workspace_id, document_id, job_id)
 
     def page(self, grant: str, page: int) -> tuple[GrantScope, PageRecord]:
+        """The page's record, for descriptors (DZI, IIIF `info.json`). The record is keyed by document and job
+        alone, so the grant's workspace is checked against where the page's tiles are stored, as the tile
+        routes do: a grant naming another workspace finds nothing."""
         scope = self.verify(grant)
         record = self._documents.page(scope.document_id, scope.job_id, page)
         if record is None:
             raise NotFound("that page is not ready", code="page_not_ready")
+        if self._tiles.head(self.ref(scope, page), THUMBNAIL) is None:
+            raise NotFound("no such tiles")
         return scope, record
 
     def ref(self, scope: GrantScope, page: int) -> PageRef:
         return PageRef(scope.workspace_id, scope.document_id, scope.job_id, page)
 
-    def etag(self, scope: GrantScope, page: int, name: str) -> str | None:
-        return self._tiles.etag(self.ref(scope, page), name)
+    def head(self, scope: GrantScope, page: int, name: str) -> StoredTile | None:
+        """The entry's ETag and content type, without reading its bytes."""
+        return self._tiles.head(self.ref(scope, page), name)
 
     def read(self, scope: GrantScope, page: int, name: str) -> StoredTile:
         tile = self._tiles.read(self.ref(scope, page), name)

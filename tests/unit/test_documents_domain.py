@@ -9,7 +9,7 @@ import pytest
 from chalicelib.domain.documents import PageRecord, PageTask, TileOptions, job_id_for, parse_source_key, source_key
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.tile_plan import TilePlan, fit_scale
-from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_info, iiif_tile
+from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_entry, iiif_info
 from chalicelib.services.tile_access import TileAccess
 
 A0 = PageRecord(0, 9933, 14043, 14, 256, "jpeg", 0, 0, 0)
@@ -45,8 +45,10 @@ def test_dzi_descriptor():
 def test_iiif_info_is_level_0_with_the_stored_tiles():
     info = iiif_info(A0, "https://api.example/iiif/g/0")
     assert info["profile"] == "level0" and info["type"] == "ImageService3"
-    assert info["tiles"] == [{"width": 256, "scaleFactors": [2 ** i for i in range(15)]}]
+    # Scale factors stop at 64, where the whole sheet (156 x 220) is one tile.
+    assert info["tiles"] == [{"width": 256, "height": 256, "scaleFactors": [2 ** i for i in range(7)]}]
     assert {"width": 1, "height": 1} in info["sizes"]
+    assert (info["maxWidth"], info["maxHeight"]) == (621, 878)  # the stored `max` image: level 10, within 1 Mpx
 
 
 @pytest.mark.parametrize(("region", "size", "expected"), [
@@ -60,16 +62,16 @@ def test_iiif_info_is_level_0_with_the_stored_tiles():
 def test_iiif_requests_map_onto_dzi_tiles(region, size, expected):
     if expected is None:
         with pytest.raises(NotATile):
-            iiif_tile(A0, region, size, "0", "default.jpg")
+            iiif_entry(A0, region, size, "0", "default.jpg")
     else:
-        assert iiif_tile(A0, region, size, "0", "default.jpg") == expected
+        assert iiif_entry(A0, region, size, "0", "default.jpg") == "{}/{}_{}".format(*expected)
 
 
 def test_iiif_refuses_what_level_0_does_not_serve():
     for rotation, quality in (("90", "default.jpg"), ("0", "gray.jpg"), ("0", "default.png")):
         with pytest.raises(NotATile):
-            iiif_tile(A0, "0,0,256,256", "256,256", rotation, quality)
-    assert iiif_tile(A0, "full", "1,", "0", "default.jpg") == (0, 0, 0)
+            iiif_entry(A0, "0,0,256,256", "256,256", rotation, quality)
+    assert iiif_entry(A0, "full", "1,", "0", "default.jpg") == "0/0_0"
 
 
 def test_tile_options_are_bounded():
@@ -132,4 +134,4 @@ def test_multipart_plans_stay_within_s3_limits():
 def test_digits_that_int_refuses_are_not_tiles():
     for region in ("0,0,\u00b256,256", "\u0660,0,256,256"):  # superscript two, Arabic-Indic zero
         with pytest.raises(NotATile):
-            iiif_tile(A0, region, "256,256", "0", "default.jpg")
+            iiif_entry(A0, region, "256,256", "0", "default.jpg")

@@ -15,7 +15,7 @@ from chalicelib.imaging import encode
 from chalicelib.imaging.errors import DocumentRejected
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.limits import Limits
-from chalicelib.imaging.tiler import PageTiles, Tile, TileSettings, tile_page
+from chalicelib.imaging.tiler import PageTiles, Rendition, Tile, TileSettings, tile_page
 from tests.unit.test_imaging_analyse import bomb_png, epub_file, xps_file
 
 LOW = TileSettings(dpi=72)
@@ -37,9 +37,11 @@ def _report_page(path: Path, size: tuple[float, float] = (612, 792)) -> str:
 
 def _tile(path: str, kind: Kind, index: int = 0, settings: TileSettings = LOW,
           limits: Limits = DEFAULTS) -> tuple[PageTiles, list[Tile]]:
-    tiles: list[Tile] = []
-    result = tile_page(path, kind, index, settings, tiles.append, limits)
-    return result, tiles
+    pieces: list[Tile | Rendition] = []
+    result = tile_page(path, kind, index, settings, pieces.append, limits)
+    *tiles, whole = pieces  # the `max` image comes last, once
+    assert isinstance(whole, Rendition) and all(isinstance(t, Tile) for t in tiles)
+    return result, [t for t in tiles if isinstance(t, Tile)]
 
 
 def _assert_valid_pyramid(result: PageTiles, tiles: list[Tile], settings: TileSettings) -> TilePlan:
