@@ -47,11 +47,13 @@ export class Api {
     return items;
   }
 
-  // Asks for an upload grant, then PUTs the file (or its parts) straight to S3. onProgress(fraction).
-  async upload(workspace, file, onProgress) {
+  // Asks for an upload grant, then PUTs the file (or its parts) straight to S3. onProgress(fraction);
+  // onGrant(document id) as soon as the grant names it (its document item may arrive before the PUT returns).
+  async upload(workspace, file, onProgress, onGrant = () => {}) {
     const contentType = file.type || guessType(file.name);
     const grant = await this.post(`/workspaces/${workspace}/uploads`,
                                   { filename: file.name, size: file.size, content_type: contentType });
+    onGrant(grant.document_id);
     if (grant.method === "multipart") {
       const { part_size: partSize, parts, upload_token: uploadToken } = grant.multipart;
       let done = 0;

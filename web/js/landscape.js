@@ -2,35 +2,26 @@
 // (so notes and viewports line up). Where a document sits is its placement item in the workspace's shared state
 // (docs/protocol.md, "Documents in the workspace"): its first page's corner, each page fitted into a CELL x CELL
 // square, left to right. Placements are assigned once by the server, so nothing moves when pages finish,
-// documents arrive, or the page is reloaded.
+// documents arrive, or the page is reloaded. Until a page is tiled, a placeholder of its size stands in for it
+// (geometry.js); a document still being analysed or one that failed shows a card where its pages will be.
 
 /* global OpenSeadragon */
 
-export const CELL = 1000;
-const PAGE_GAP = 120;
-const ROW = CELL + 400; // what the server leaves between placements (domain/document_items.py LANDSCAPE_ROW)
+import { el } from "./dom.js";
+import { CELL, PAGE_GAP, pageRects, ROW } from "./geometry.js";
 
-export function colourOf(user) {
-  let hash = 0;
-  for (const ch of user) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 75% 42%)`;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+export { CELL };
 
 export class Landscape extends EventTarget {
   constructor(element) {
     super();
+    this.element = element;
     this.viewer = OpenSeadragon({
       element,
       prefixUrl: "vendor/openseadragon/images/",
       drawer: "canvas",
       crossOriginPolicy: "Anonymous",
+      showNavigationControl: false, // our own toolbar of real buttons (index.html), reachable by keyboard
       showNavigator: true,
       navigatorPosition: "BOTTOM_RIGHT",
       visibilityRatio: 0.2,
@@ -40,17 +31,232 @@ export class Landscape extends EventTarget {
       springStiffness: 8,
       gestureSettingsMouse: { clickToZoom: false },
     });
-    this.rows = new Map(); // document_id -> {origin, images: Map(page -> TiledImage), placeholders, label}
-    this.presences = new Map(); // connection -> overlay element
-    this.notes = new Map(); // item_id -> {element, x, y, dragging}
+    const canvas = this.viewer.canvas;
+    canvas.setAttribute("role", "application");
+    canvas.setAttribute("aria-roledescription", "document landscape");
+    canvas.setAttribute("aria-label", "Document landscape: arrow keys pan, + and - zoom, 0 fits everything");
+    this.rows = new Map(); // document_id -> {doc, origin, rects, images: Map(page -> TiledImage), placeholders, label, card}
     this.userMoved = false;
-    this.viewer.addHandler("canvas-drag", () => { this.userMoved = true; });
-    this.viewer.addHandler("canvas-scroll", () => { this.userMoved = true; });
+    const moved = () => { this.userMoved = true; this.dispatchEvent(new Event("user-moved")); };
+    this.viewer.addHandler("canvas-drag", moved);
+    this.viewer.addHandler("canvas-scroll", moved);
+    this.viewer.addHandler("canvas-key", moved);
     this.viewer.addHandler("viewport-change", () => this.emitView());
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, the page asks for a fresh manifest
     // and swaps in the pages whose URLs changed.
     this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
     this.lastFailureRefresh = new Map(); // document_id -> ms
+    this.element.classList.add("empty");
+  }
+
+  // --- the toolbar's actions, and views given by others -----------------------------------------------
+  zoomBy(factor) {
+    this.userMoved = true;
+    this.dispatchEvent(new Event("user-moved"));
+    this.viewer.viewport.zoomBy(factor);
+    this.viewer.viewport.applyConstraints();
+  }
+
+  fitAll() {
+    this.userMoved = false;
+    this.dispatchEvent(new Event("user-moved"));
+    this.fitIfUntouched();
+  }
+
+  // A view in landscape units ({x, y, w, h}): someone's viewport, or the one kept from before a reload.
+  showView(view, immediately = false) {
+    this.userMoved = true;
+    this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(view.x, view.y, view.w, view.h), immediately);
+  }
+
+  center() {
+    const c = this.viewer.viewport.getCenter();
+    return { x: Math.round(c.x), y: Math.round(c.y) };
+  }
+
+  emitView() {
+    const b = this.viewer.viewport.getBounds();
+    this.dispatchEvent(new CustomEvent("view", { detail: { x: Math.round(b.x), y: Math.round(b.y),
+                                                           w: Math.round(b.width), h: Math.round(b.height) } }));
+  }
+
+  // --- geometry other modules need: which page is at a point, and where a point on a page is now -------
+  pageAt(point) {
+    for (const [documentId, entry] of this.rows) {
+      for (const [page, r] of entry.rects.entries()) {
+        if (point.x >= r.x && point.x <= r.x + r.w && point.y >= r.y && point.y <= r.y + r.h) {
+          return { document_id: documentId, page, dx: Math.round(point.x - r.x), dy: Math.round(point.y - r.y) };
+        }
+      }
+    }
+    return null;
+  }
+
+  pagePoint(documentId, page, dx, dy) {
+    const r = this.rows.get(documentId)?.rects[page];
+    return r ? { x: r.x + dx, y: r.y + dy } : null;
+  }
+
+  documentAt(point) {
+    for (const [documentId, entry] of this.rows) {
+      const b = this.bounds(documentId);
+      if (point.x >= b.x && point.x <= b.x + b.width && point.y >= b.y && point.y <= b.y + b.height) {
+        return { document_id: documentId, name: entry.doc.name, page: this.pageAt(point)?.page };
+      }
+    }
+    return null;
+  }
+
+  // --- documents ---------------------------------------------------------------------------------------
+  // `documents`: [{document_id, name, status, page_count, pages_done, pages, origin: {x, y}, retry}], placed ones.
+  setDocuments(documents) {
+    const shown = new Set();
+    for (const doc of documents) {
+      shown.add(doc.document_id);
+      this.showDocument(doc);
+    }
+    for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.removeDocument(id);
+    this.element.classList.toggle("empty", this.rows.size === 0); // no navigator over an empty landscape
+    this.fitIfUntouched();
+  }
+
+  showDocument(doc) {
+    let entry = this.rows.get(doc.document_id);
+    if (!entry) {
+      entry = { origin: doc.origin, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
+                label: el("div", "doc-label"), card: null, rects: [] };
+      this.rows.set(doc.document_id, entry);
+      this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
+                               placement: OpenSeadragon.Placement.BOTTOM_LEFT, checkResize: false });
+    }
+    const moved = entry.origin.x !== doc.origin.x || entry.origin.y !== doc.origin.y;
+    entry.doc = doc;
+    entry.origin = doc.origin;
+    const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
+    const count = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 0, finished.size);
+    const oldRects = entry.rects;
+    entry.rects = pageRects(doc.origin, count, finished);
+    this.showLabel(entry, doc);
+    this.showCard(entry, doc, count);
+    for (let page = 0; page < count; page += 1) {
+      const info = finished.get(page);
+      if (info && entry.failed.has(page) && entry.urls.get(page) !== info.dzi) this.replacePage(entry, info);
+      else if (info && !entry.images.has(page)) this.addPage(entry, info);
+      else if (!info) this.showPlaceholder(entry, page, count, doc);
+    }
+    for (const [page, box] of [...entry.placeholders]) {
+      if (page >= count || entry.images.get(page) instanceof Object) this.dropPlaceholder(entry, page, box);
+    }
+    if (moved) this.move(entry, oldRects);
+  }
+
+  showLabel(entry, doc) {
+    const total = doc.page_count || 0;
+    let status = "";
+    if (doc.status === "failed") status = " · could not be processed";
+    else if (doc.status === "analysing") status = " · analysing";
+    else if (doc.status === "tiling") status = total > 1 ? ` · ${doc.pages_done || 0} of ${total} pages` : " · processing";
+    entry.label.textContent = `${doc.name}${status}`;
+    entry.label.classList.toggle("failed", doc.status === "failed");
+    Object.assign(entry.label.dataset, { doc: doc.document_id, status: doc.status, x: doc.origin.x, y: doc.origin.y });
+  }
+
+  // Where the pages will be: "analysing" until the page count is known; the reason (and a retry for those
+  // allowed to) when it failed. A card of fixed screen size, so it never becomes a giant box.
+  showCard(entry, doc, count) {
+    const wanted = doc.status === "analysing" || (doc.status === "failed" && count === 0) ? doc.status : null;
+    if (!wanted) {
+      if (entry.card) { this.viewer.removeOverlay(entry.card); entry.card = null; }
+      return;
+    }
+    if (!entry.card) {
+      entry.card = el("div", "doc-card");
+      this.viewer.addOverlay({ element: entry.card, location: new OpenSeadragon.Point(entry.origin.x, entry.origin.y),
+                               placement: OpenSeadragon.Placement.TOP_LEFT, checkResize: false });
+    }
+    const card = entry.card;
+    card.dataset.status = wanted;
+    card.dataset.doc = doc.document_id;
+    if (wanted === "analysing") {
+      card.replaceChildren(el("span", "spinner"), el("span", "", "Analysing: the pages appear here as they are ready"));
+    } else {
+      card.replaceChildren(el("strong", "", "Could not be processed"), el("span", "reason", doc.reason || doc.reason_code || ""));
+    }
+  }
+
+  removeDocument(documentId) {
+    const entry = this.rows.get(documentId);
+    if (!entry) return;
+    for (const image of entry.images.values()) if (image !== "loading") this.viewer.world.removeItem(image);
+    for (const box of entry.placeholders.values()) this.viewer.removeOverlay(box);
+    if (entry.card) this.viewer.removeOverlay(entry.card);
+    this.viewer.removeOverlay(entry.label);
+    this.rows.delete(documentId);
+  }
+
+  move(entry) {
+    for (const [page, image] of entry.images) {
+      const r = entry.rects[page];
+      if (image !== "loading" && r) image.setPosition(new OpenSeadragon.Point(r.x, r.y), true);
+    }
+    for (const [page, box] of entry.placeholders) this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
+    if (entry.card) {
+      this.viewer.updateOverlay(entry.card, new OpenSeadragon.Point(entry.origin.x, entry.origin.y),
+                                OpenSeadragon.Placement.TOP_LEFT);
+    }
+    this.viewer.updateOverlay(entry.label, this.labelPoint(entry), OpenSeadragon.Placement.BOTTOM_LEFT);
+    this.dispatchEvent(new Event("moved"));
+  }
+
+  labelPoint(entry) { return new OpenSeadragon.Point(entry.origin.x, entry.origin.y - 40); }
+
+  rect(r) { return new OpenSeadragon.Rect(r.x, r.y, r.w, r.h); }
+
+  replacePage(entry, info) {
+    const old = entry.images.get(info.page);
+    if (old && old !== "loading") this.viewer.world.removeItem(old);
+    entry.images.delete(info.page);
+    entry.failed.delete(info.page);
+    this.addPage(entry, info);
+    this.viewer.forceRedraw();
+  }
+
+  addPage(entry, info) {
+    const r = entry.rects[info.page];
+    entry.urls.set(info.page, info.dzi);
+    entry.images.set(info.page, "loading");
+    this.viewer.addTiledImage({
+      tileSource: info.dzi, x: r.x, y: r.y, width: r.w,
+      success: (event) => {
+        entry.images.set(info.page, event.item);
+        const box = entry.placeholders.get(info.page);
+        if (box) this.dropPlaceholder(entry, info.page, box);
+        this.fitIfUntouched();
+        this.dispatchEvent(new CustomEvent("page-shown", { detail: info }));
+      },
+      error: () => entry.images.delete(info.page), // retried at the next manifest refresh
+    });
+  }
+
+  // A page not tiled yet: a box of its size (the document's known aspect), saying which page and how far.
+  showPlaceholder(entry, page, count, doc) {
+    let box = entry.placeholders.get(page);
+    if (!box) {
+      box = el("div", "page-placeholder");
+      box.append(el("span", "", ""));
+      entry.placeholders.set(page, box);
+      this.viewer.addOverlay({ element: box, location: this.rect(entry.rects[page]) });
+    } else {
+      this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
+    }
+    const what = count > 1 ? `Page ${page + 1} of ${count}` : "The page";
+    box.firstChild.textContent = doc.status === "tiling" ? `${what}: being prepared` : what;
+    box.dataset.page = page;
+  }
+
+  dropPlaceholder(entry, page, box) {
+    this.viewer.removeOverlay(box);
+    entry.placeholders.delete(page);
   }
 
   onTileFailed(item) {
@@ -68,107 +274,11 @@ export class Landscape extends EventTarget {
     }
   }
 
-  // --- documents ---------------------------------------------------------------------------------------
-  // `documents`: [{document_id, name, status, page_count, pages_done, pages, origin: {x, y}}], placed ones only.
-  setDocuments(documents) {
-    const shown = new Set();
-    for (const doc of documents) {
-      shown.add(doc.document_id);
-      this.showDocument(doc);
-    }
-    for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.removeDocument(id);
-    this.fitIfUntouched();
-  }
-
-  showDocument(doc) {
-    let entry = this.rows.get(doc.document_id);
-    if (!entry) {
-      entry = { origin: doc.origin, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
-                label: el("div", "doc-label") };
-      this.rows.set(doc.document_id, entry);
-      this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
-                               placement: OpenSeadragon.Placement.BOTTOM_LEFT, checkResize: false });
-    } else if (entry.origin.x !== doc.origin.x || entry.origin.y !== doc.origin.y) {
-      this.move(entry, doc.origin);
-    }
-    const status = doc.status === "ready" ? "" : ` · ${doc.status}${doc.page_count ? ` ${doc.pages_done || 0}/${doc.page_count}` : ""}`;
-    entry.label.textContent = `${doc.name}${status}`;
-    entry.label.classList.toggle("failed", doc.status === "failed");
-    entry.label.dataset.doc = doc.document_id;
-    Object.assign(entry.label.dataset, { x: entry.origin.x, y: entry.origin.y });
-    const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
-    const expected = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 1, finished.size);
-    for (let page = 0; page < expected; page += 1) {
-      const info = finished.get(page);
-      if (info && entry.failed.has(page) && entry.urls.get(page) !== info.dzi) this.replacePage(entry, info);
-      else if (info && !entry.images.has(page)) this.addPage(entry, info);
-      else if (!info && !entry.placeholders.has(page)) this.addPlaceholder(entry, page);
-    }
-  }
-
-  removeDocument(documentId) {
-    const entry = this.rows.get(documentId);
-    if (!entry) return;
-    for (const image of entry.images.values()) if (image !== "loading") this.viewer.world.removeItem(image);
-    for (const box of entry.placeholders.values()) this.viewer.removeOverlay(box);
-    this.viewer.removeOverlay(entry.label);
-    this.rows.delete(documentId);
-  }
-
-  move(entry, origin) {
-    entry.origin = origin;
-    for (const [page, image] of entry.images) {
-      if (image !== "loading") image.setPosition(new OpenSeadragon.Point(this.cell(entry, page).x, origin.y), true);
-    }
-    for (const [page, box] of entry.placeholders) {
-      const { x, y } = this.cell(entry, page);
-      this.viewer.updateOverlay(box, new OpenSeadragon.Rect(x, y, CELL, CELL * 0.707));
-    }
-    this.viewer.updateOverlay(entry.label, this.labelPoint(entry), OpenSeadragon.Placement.BOTTOM_LEFT);
-  }
-
-  labelPoint(entry) { return new OpenSeadragon.Point(entry.origin.x, entry.origin.y - 40); }
-
-  cell(entry, page) { return { x: entry.origin.x + page * (CELL + PAGE_GAP), y: entry.origin.y }; }
-
-  replacePage(entry, info) {
-    const old = entry.images.get(info.page);
-    if (old && old !== "loading") this.viewer.world.removeItem(old);
-    entry.images.delete(info.page);
-    entry.failed.delete(info.page);
-    this.addPage(entry, info);
-    this.viewer.forceRedraw();
-  }
-
-  addPage(entry, info) {
-    const { x, y } = this.cell(entry, info.page);
-    entry.urls.set(info.page, info.dzi);
-    const width = info.width >= info.height ? CELL : (CELL * info.width) / info.height;
-    entry.images.set(info.page, "loading");
-    const placeholder = entry.placeholders.get(info.page);
-    this.viewer.addTiledImage({
-      tileSource: info.dzi, x, y, width,
-      success: (event) => {
-        entry.images.set(info.page, event.item);
-        if (placeholder) { this.viewer.removeOverlay(placeholder); entry.placeholders.delete(info.page); }
-        this.fitIfUntouched();
-        this.dispatchEvent(new CustomEvent("page-shown", { detail: info }));
-      },
-      error: () => entry.images.delete(info.page), // retried at the next manifest refresh
-    });
-  }
-
-  addPlaceholder(entry, page) {
-    const { x, y } = this.cell(entry, page);
-    const box = el("div", "page-placeholder", `page ${page + 1}…`);
-    entry.placeholders.set(page, box);
-    this.viewer.addOverlay({ element: box, location: new OpenSeadragon.Rect(x, y, CELL, CELL * 0.707) });
-  }
-
+  // The whole row, all pages included (finished or not), with its label above.
   bounds(documentId) {
     const entry = this.rows.get(documentId);
     if (!entry) return null;
-    const pages = Math.max(1, entry.images.size, entry.placeholders.size);
+    const pages = Math.max(1, entry.rects.length);
     return new OpenSeadragon.Rect(entry.origin.x - PAGE_GAP, entry.origin.y - 200,
                                   pages * (CELL + PAGE_GAP) + PAGE_GAP, ROW);
   }
@@ -186,87 +296,5 @@ export class Landscape extends EventTarget {
     const right = Math.max(...rects.map((r) => r.x + r.width));
     const bottom = Math.max(...rects.map((r) => r.y + r.height));
     this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(left, top - 100, right - left, bottom - top + 100));
-  }
-
-  // --- where people look ------------------------------------------------------------------------------
-  emitView() {
-    const b = this.viewer.viewport.getBounds();
-    this.dispatchEvent(new CustomEvent("view", { detail: { x: Math.round(b.x), y: Math.round(b.y),
-                                                           w: Math.round(b.width), h: Math.round(b.height) } }));
-  }
-
-  showPresence(connection, user, viewport) {
-    let box = this.presences.get(connection);
-    if (!viewport) { if (box) { this.viewer.removeOverlay(box); this.presences.delete(connection); } return; }
-    const rect = new OpenSeadragon.Rect(viewport.x, viewport.y, viewport.w, viewport.h);
-    if (!box) {
-      box = el("div", "viewport");
-      box.append(el("span", "viewport-name", user));
-      box.style.borderColor = box.firstChild.style.background = colourOf(user);
-      box.dataset.user = user;
-      this.presences.set(connection, box);
-      this.viewer.addOverlay({ element: box, location: rect });
-    } else {
-      this.viewer.updateOverlay(box, rect);
-    }
-    Object.assign(box.dataset, { x: viewport.x, y: viewport.y, w: viewport.w, h: viewport.h });
-  }
-
-  // --- notes ------------------------------------------------------------------------------------------
-  showNotes(items, canEdit, onMoved) {
-    const live = new Set();
-    for (const item of items) {
-      if (item.kind !== "note") continue;
-      live.add(item.item_id);
-      const x = Number(item.fields.x) || 0;
-      const y = Number(item.fields.y) || 0;
-      let note = this.notes.get(item.item_id);
-      if (!note) {
-        note = { element: el("div", "note"), x, y, dragging: false };
-        note.element.dataset.item = item.item_id;
-        this.notes.set(item.item_id, note);
-        this.viewer.addOverlay({ element: note.element, location: new OpenSeadragon.Point(x, y),
-                                 placement: OpenSeadragon.Placement.TOP_LEFT, checkResize: false });
-        if (canEdit) this.makeDraggable(item.item_id, note, onMoved);
-      }
-      note.element.textContent = item.fields.text || "";
-      note.element.title = `${item.fields.by || ""}`;
-      note.element.style.borderColor = colourOf(item.fields.by || "");
-      if (!note.dragging && (note.x !== x || note.y !== y)) {
-        Object.assign(note, { x, y });
-        this.viewer.updateOverlay(note.element, new OpenSeadragon.Point(x, y), OpenSeadragon.Placement.TOP_LEFT);
-      }
-      Object.assign(note.element.dataset, { x: note.x, y: note.y });
-    }
-    for (const [id, note] of this.notes) {
-      if (!live.has(id)) { this.viewer.removeOverlay(note.element); this.notes.delete(id); }
-    }
-  }
-
-  makeDraggable(id, note, onMoved) {
-    note.element.classList.add("draggable");
-    new OpenSeadragon.MouseTracker({
-      element: note.element,
-      pressHandler: () => { note.dragging = true; },
-      dragHandler: (event) => {
-        const delta = this.viewer.viewport.deltaPointsFromPixels(event.delta);
-        note.x += delta.x;
-        note.y += delta.y;
-        this.viewer.updateOverlay(note.element, new OpenSeadragon.Point(note.x, note.y),
-                                  OpenSeadragon.Placement.TOP_LEFT);
-      },
-      dragEndHandler: () => {
-        note.dragging = false;
-        Object.assign(note, { x: Math.round(note.x), y: Math.round(note.y) });
-        Object.assign(note.element.dataset, { x: note.x, y: note.y });
-        onMoved(id, note.x, note.y);
-      },
-      releaseHandler: () => { note.dragging = false; },
-    });
-  }
-
-  center() {
-    const c = this.viewer.viewport.getCenter();
-    return { x: Math.round(c.x), y: Math.round(c.y) };
   }
 }

@@ -1,0 +1,41 @@
+// Chat: the workspace's chat ops in sequence order, with this browser's unsent lines after them. New lines from
+// others are announced to screen readers (the log itself is not a live region: it is redrawn whole).
+
+import { $, announce, el } from "./dom.js";
+
+export class Chat {
+  constructor(ws) {
+    this.ws = ws;
+    this.heard = null; // the highest chat sequence announced (null until the first render)
+    $("chat-form").onsubmit = (event) => {
+      event.preventDefault();
+      const text = $("chat-input").value.trim();
+      if (text) ws.sync.chat(text);
+      $("chat-input").value = "";
+    };
+  }
+
+  render() {
+    const log = $("chat-log");
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    const ops = [...this.ws.sync.chats.values()].sort((a, b) => a.seq - b.seq);
+    const lines = ops.map((op) => {
+      const line = el("li");
+      line.dataset.seq = op.seq;
+      line.append(el("b", "", op.by), el("span", "text", op.data.text));
+      return line;
+    });
+    for (const entry of this.ws.sync.outbox.filter((e) => e.body.action === "chat")) {
+      const line = el("li", "pending");
+      line.append(el("b", "", this.ws.me.user_id), el("span", "text", entry.body.text), el("span", "note", " (sending)"));
+      lines.push(line);
+    }
+    log.replaceChildren(...lines);
+    if (atBottom) log.scrollTop = log.scrollHeight;
+    const latest = ops.length ? ops[ops.length - 1].seq : 0;
+    if (this.heard !== null) {
+      for (const op of ops) if (op.seq > this.heard && op.by !== this.ws.me.user_id) announce(`${op.by} says: ${op.data.text}`);
+    }
+    if (this.ws.sync.welcomed) this.heard = Math.max(this.heard ?? 0, latest);
+  }
+}

@@ -1,0 +1,182 @@
+// Documents: items of the shared state (docs/protocol.md, "Documents in the workspace"), their pages from
+// their manifests, and the files this browser is uploading. One list in the sidebar holds both: an upload is
+// listed until its document item arrives, then the document takes its place (never both). The same states show
+// on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
+
+import { $, announce, button, el, showError } from "./dom.js";
+
+export class Documents {
+  constructor(ws) {
+    this.ws = ws;
+    this.manifests = new Map(); // document_id -> the document's manifest (its finished pages)
+    this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
+    this.refreshing = new Map(); // document_id -> "running" | "again"
+    this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
+    this.said = null; // document_id -> the status last announced (null until the first render)
+    $("upload-button").onclick = () => $("file-input").click();
+    $("file-input").onchange = (event) => {
+      for (const file of event.target.files) this.upload(file);
+      event.target.value = "";
+    };
+  }
+
+  list() {
+    const docs = [];
+    for (const item of this.ws.sync.items.values()) {
+      if (item.kind !== "document") continue;
+      const id = item.fields.document_id;
+      const place = this.ws.sync.items.get(`place:${id}`);
+      const manifest = this.manifests.get(id);
+      const live = this.live.get(id);
+      const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
+      if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
+      if (doc.status === "tiling") doc.pages_done = Math.max(doc.pages_done || 0, doc.pages.length);
+      if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
+      docs.push(doc);
+    }
+    return docs.sort((a, b) => (a.origin?.y ?? 0) - (b.origin?.y ?? 0) || a.document_id.localeCompare(b.document_id));
+  }
+
+  onItems() {
+    const docs = this.list();
+    for (const doc of docs) {
+      const manifest = this.manifests.get(doc.document_id);
+      const wanted = (doc.status === "tiling" || doc.status === "ready") &&
+        (!manifest || manifest.job_id !== doc.job_id || (doc.status === "ready" && manifest.pages.length < doc.page_count));
+      if (wanted) this.refresh(doc.document_id);
+    }
+    for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
+    this.render();
+  }
+
+  async refresh(documentId) {
+    if (this.refreshing.has(documentId)) { this.refreshing.set(documentId, "again"); return; }
+    this.refreshing.set(documentId, "running");
+    try {
+      this.manifests.set(documentId, await this.ws.api.get(`/workspaces/${this.ws.id}/documents/${documentId}`));
+      this.render();
+    } catch (error) {
+      if (error.status !== 404) showError(`Could not read a document: ${error.message}`); // 404: removed meanwhile
+    } finally {
+      const again = this.refreshing.get(documentId) === "again";
+      this.refreshing.delete(documentId);
+      if (again) this.refresh(documentId);
+    }
+  }
+
+  onProgress({ subject, progress }) {
+    if (progress.status === "tiling") this.live.set(subject, progress);
+    this.render();
+    if (progress.status === "tiling" || progress.status === "ready") this.refresh(subject);
+  }
+
+  render() {
+    const docs = this.list();
+    this.ws.landscape.setDocuments(docs.filter((d) => d.origin));
+    const listed = new Set(docs.map((d) => d.document_id));
+    for (const [key, upload] of this.uploads) if (upload.document_id && listed.has(upload.document_id)) this.uploads.delete(key);
+    this.renderUploads();
+    const busy = [...this.uploads.values()].some((u) => !u.error);
+    const hint = $("drop-hint");
+    hint.hidden = docs.length > 0 || busy || !this.ws.canWrite();
+    $("doc-count").textContent = docs.length ? `(${docs.length})` : "";
+    $("documents").replaceChildren(...[...docs].sort((a, b) => b.created_at - a.created_at).map((d) => this.row(d)));
+    this.announceChanges(docs);
+    this.ws.onDocuments();
+  }
+
+  row(doc) {
+    const item = el("li");
+    item.dataset.doc = doc.document_id;
+    item.dataset.status = doc.status;
+    const go = button(doc.name, () => this.ws.landscape.flyTo(doc.document_id),
+                      { className: "doc-go", label: `${doc.name}: ${statusText(doc)}. Show on the landscape` });
+    go.disabled = !doc.origin;
+    item.append(go, el("div", "status", statusText(doc)));
+    const total = doc.page_count || 0;
+    if (doc.status === "tiling" && total > 1) {
+      const bar = Object.assign(el("progress"), { max: total, value: doc.pages_done || 0 });
+      bar.setAttribute("aria-label", `${doc.name}: pages done`);
+      item.append(bar);
+    }
+    if (doc.status === "failed" && this.ws.isOwner()) {
+      item.append(button("Retry", () => this.retry(doc), { className: "retry", label: `Retry ${doc.name}` }));
+    }
+    return item;
+  }
+
+  async retry(doc) {
+    try {
+      await this.ws.api.post(`/workspaces/${this.ws.id}/documents/${doc.document_id}/retry`);
+      announce(`${doc.name}: processing again`);
+    } catch (error) {
+      showError(`${doc.name}: ${error.message}`);
+    }
+  }
+
+  announceChanges(docs) {
+    const first = this.said === null;
+    const said = new Map();
+    for (const doc of docs) {
+      said.set(doc.document_id, doc.status);
+      if (first || this.said.get(doc.document_id) === doc.status) continue;
+      if (doc.status === "ready") announce(`${doc.name} is ready: ${pages(doc.page_count)}`);
+      else if (doc.status === "failed") announce(`${doc.name} could not be processed: ${doc.reason || doc.reason_code}`);
+      else if (doc.status === "tiling") announce(`${doc.name}: ${pages(doc.page_count)}, being prepared`);
+      else announce(`${doc.name} arrived and is being analysed`);
+    }
+    this.said = said;
+  }
+
+  // --- uploads from this browser ---------------------------------------------------------------------
+  renderUploads() {
+    $("uploads").replaceChildren(...[...this.uploads.entries()].map(([key, u]) => {
+      const item = el("li", u.error ? "failed" : "");
+      item.dataset.file = u.name;
+      if (u.document_id) item.dataset.doc = u.document_id;
+      item.append(el("div", "name", u.name));
+      if (u.error) {
+        item.append(el("div", "status", `refused: ${u.error}`),
+                    button("Dismiss", () => { this.uploads.delete(key); this.render(); }, { label: `Dismiss ${u.name}` }));
+      } else {
+        const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
+        bar.setAttribute("aria-label", `${u.name}: uploaded`);
+        item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
+          : u.fraction > 0 ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
+      }
+      return item;
+    }));
+  }
+
+  async upload(file) {
+    if (!this.ws.canWrite()) { showError("Viewers cannot add documents."); return; }
+    const key = `${file.name}:${crypto.randomUUID()}`;
+    const upload = { name: file.name, fraction: 0, document_id: null, error: null };
+    this.uploads.set(key, upload);
+    announce(`Uploading ${file.name}`);
+    this.render();
+    try {
+      await this.ws.api.upload(this.ws.id, file, (fraction) => {
+        upload.fraction = fraction;
+        this.renderUploads();
+      }, (documentId) => { upload.document_id = documentId; });
+      this.render();
+    } catch (error) {
+      upload.error = error.message;
+      showError(`${file.name}: ${error.message}`);
+      this.render();
+    }
+  }
+}
+
+function pages(count) {
+  return count === 1 ? "1 page" : `${count || 0} pages`;
+}
+
+export function statusText(doc) {
+  const total = doc.page_count || 0;
+  if (doc.status === "failed") return `failed: ${doc.reason || doc.reason_code || "unknown reason"}`;
+  if (doc.status === "ready") return `ready · ${pages(total)}`;
+  if (doc.status === "tiling") return total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page";
+  return "analysing";
+}

@@ -1,0 +1,42 @@
+// Small DOM helpers shared by the page's modules: element creation, the screen reader's announcements, errors.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// A real <button> (reachable by keyboard), with an accessible name when its text alone would not say enough.
+export function button(text, onClick, { label, className, pressed } = {}) {
+  const node = el("button", className, text);
+  node.type = "button";
+  if (label) node.setAttribute("aria-label", label);
+  if (pressed !== undefined) node.setAttribute("aria-pressed", String(pressed));
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+// Polite announcements for screen readers (new chat lines, document states): one live region, a line each,
+// trimmed so the region never grows without bound.
+export function announce(text) {
+  const region = $("announcer");
+  if (!region) return;
+  region.append(el("p", "", text));
+  while (region.childElementCount > 5) region.firstElementChild.remove();
+}
+
+export function showError(message) {
+  const item = el("li", "", message);
+  $("errors").append(item);
+  setTimeout(() => item.remove(), 15_000);
+}
+
+// The colour that marks a person everywhere (chips, viewport boxes, notes); dark enough for white text (WCAG AA).
+export function colourOf(user) {
+  let hash = 0;
+  for (const ch of user) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360} 70% 27%)`;
+}

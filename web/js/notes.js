@@ -1,0 +1,154 @@
+// Notes and tasks: items of the shared state (kinds `note` and `task`), listed in the sidebar, where each can be
+// jumped to, edited, resolved (a task: done) or deleted, and shown on the landscape. A note is pinned to the
+// document page under it (fields `doc`, `page`, `dx`, `dy`: its offset from the page's corner), so it moves
+// with the document; `x`, `y` keep where it was when last written, for a note on no page or a page that is gone.
+
+import { $, announce, button, el } from "./dom.js";
+
+const KINDS = new Set(["note", "task"]);
+
+export class Notes {
+  constructor(ws) {
+    this.ws = ws;
+    this.rows = new Map(); // item_id -> {signature, element}
+    this.editing = null; // {id, draft}
+    $("note-form").onsubmit = (event) => { event.preventDefault(); this.create(); };
+  }
+
+  items() {
+    const items = [];
+    for (const item of this.ws.sync.items.values()) {
+      if (!KINDS.has(item.kind)) continue;
+      const f = item.fields;
+      const pinned = f.doc ? this.ws.landscape.pagePoint(f.doc, Number(f.page) || 0, Number(f.dx) || 0, Number(f.dy) || 0) : null;
+      const at = pinned || { x: Number(f.x) || 0, y: Number(f.y) || 0 };
+      items.push({ item_id: item.item_id, kind: item.kind, text: String(f.text ?? ""), by: f.by || "",
+                   resolved: Boolean(f.resolved), doc: f.doc, page: Number(f.page) || 0, created: Number(f.created_at) || 0,
+                   ...at });
+    }
+    return items.sort((a, b) => Number(a.resolved) - Number(b.resolved) || a.created - b.created ||
+                                a.item_id.localeCompare(b.item_id));
+  }
+
+  render() {
+    const canEdit = this.ws.canWrite();
+    $("note-form").hidden = !canEdit;
+    $("note-readonly").hidden = canEdit;
+    const items = this.items();
+    this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
+    const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
+    const rows = items.map((item) => {
+      const where = item.doc && names.has(item.doc) ? `${names.get(item.doc)}, page ${item.page + 1}` : "on the landscape";
+      const editing = this.editing?.id === item.item_id;
+      const signature = JSON.stringify([item, where, canEdit, editing]);
+      const kept = this.rows.get(item.item_id);
+      if (kept && kept.signature === signature && !editing) return kept.element;
+      const element = editing ? this.editor(item) : this.row(item, where, canEdit);
+      this.rows.set(item.item_id, { signature, element });
+      return element;
+    });
+    for (const id of [...this.rows.keys()]) if (!items.some((i) => i.item_id === id)) this.rows.delete(id);
+    const list = $("notes");
+    if (rows.length !== list.children.length || rows.some((row, i) => list.children[i] !== row)) {
+      const focused = document.activeElement;
+      const inList = list.contains(focused);
+      list.replaceChildren(...rows); // rows kept as they were keep their element: give focus back to it
+      if (inList && document.body.contains(focused) && document.activeElement !== focused) focused.focus();
+    }
+    $("notes-empty").hidden = items.length > 0;
+  }
+
+  row(item, where, canEdit) {
+    const li = el("li", item.resolved ? "resolved" : "");
+    Object.assign(li.dataset, { item: item.item_id, kind: item.kind, resolved: item.resolved });
+    const kind = item.kind === "task" ? (item.resolved ? "Task, done" : "Task") : (item.resolved ? "Note, resolved" : "Note");
+    li.append(button(item.text, () => this.jump(item.item_id),
+                     { className: "note-go", label: `${kind}: ${item.text}. ${where}. Show on the landscape` }));
+    li.append(el("div", "meta", `${kind} · ${item.by} · ${where}`));
+    if (canEdit) {
+      const actions = el("div", "actions");
+      const resolve = item.kind === "task" ? (item.resolved ? "Not done" : "Done") : (item.resolved ? "Reopen" : "Resolve");
+      actions.append(
+        button("Edit", () => this.startEdit(item), { className: "edit", label: `Edit: ${item.text}` }),
+        button(resolve, () => this.resolve(item), { className: "resolve", label: `${resolve}: ${item.text}` }),
+        button("Delete", () => this.remove(item), { className: "delete", label: `Delete: ${item.text}` }),
+      );
+      li.append(actions);
+    }
+    return li;
+  }
+
+  editor(item) {
+    const li = el("li", "editing");
+    li.dataset.item = item.item_id;
+    const form = el("form", "row");
+    const input = Object.assign(el("input"), { value: this.editing.draft, maxLength: 200, autocomplete: "off" });
+    input.setAttribute("aria-label", `Edit the ${item.kind}`);
+    input.oninput = () => { this.editing.draft = input.value; };
+    input.onkeydown = (event) => { if (event.key === "Escape") { event.preventDefault(); this.stopEdit(item.item_id); } };
+    const save = el("button", "", "Save");
+    save.type = "submit";
+    form.append(input, save, button("Cancel", () => this.stopEdit(item.item_id)));
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (text && text !== item.text) this.ws.sync.updateItem(item.item_id, { text, edited_by: this.ws.me.user_id });
+      this.stopEdit(item.item_id);
+    };
+    li.append(form);
+    requestAnimationFrame(() => { if (this.editing?.id === item.item_id && !li.contains(document.activeElement)) input.focus(); });
+    return li;
+  }
+
+  startEdit(item) {
+    this.editing = { id: item.item_id, draft: item.text };
+    this.render();
+  }
+
+  stopEdit(id) {
+    this.editing = null;
+    this.render();
+    this.rows.get(id)?.element.querySelector(".edit")?.focus();
+  }
+
+  resolve(item) {
+    this.ws.sync.updateItem(item.item_id, item.resolved ? { resolved: null, resolved_by: null }
+      : { resolved: true, resolved_by: this.ws.me.user_id });
+  }
+
+  remove(item) {
+    const list = $("notes");
+    const index = [...list.children].findIndex((row) => row.dataset.item === item.item_id);
+    this.ws.sync.deleteItem(item.item_id);
+    announce(`Deleted: ${item.text}`);
+    const next = list.children[index + 1] || list.children[index - 1]; // keep the keyboard in the list
+    (next?.querySelector(".note-go") || $("note-input")).focus();
+  }
+
+  jump(id) {
+    const item = this.items().find((i) => i.item_id === id);
+    if (!item) return;
+    this.ws.landscape.showView({ x: item.x - 700, y: item.y - 450, w: 1400, h: 900 });
+    this.ws.overlays.highlight(id);
+  }
+
+  // Pinned where the person looks: on the page at the centre of the view, if there is one.
+  create() {
+    const text = $("note-input").value.trim();
+    if (!text) return;
+    const kind = $("note-kind").value;
+    const id = `${kind}-${crypto.randomUUID().slice(0, 8)}`;
+    const at = this.ws.landscape.center();
+    this.ws.sync.createItem(id, kind, { text, by: this.ws.me.user_id, created_at: Date.now(), ...at,
+                                        ...this.pin(at) });
+    $("note-input").value = "";
+    announce(`${kind === "task" ? "Task" : "Note"} pinned: ${text}`);
+  }
+
+  pin(at) {
+    const hit = this.ws.landscape.pageAt(at);
+    return hit ? { doc: hit.document_id, page: hit.page, dx: hit.dx, dy: hit.dy } : { doc: null, page: null, dx: null, dy: null };
+  }
+
+  moved(id, x, y) { this.ws.sync.updateItem(id, { x, y, ...this.pin({ x, y }) }); }
+}

@@ -1,0 +1,102 @@
+// Who is here and where each of them looks: the members online (from presence), each with a description of
+// their view, a button to fly there and one to follow them (your view then moves with theirs until you move
+// it yourself). Their viewports are drawn on the landscape by overlays.js.
+
+import { $, announce, button, colourOf, el } from "./dom.js";
+
+export class People {
+  constructor(ws) {
+    this.ws = ws;
+    this.connections = new Map(); // connection -> {connection, user, presence}
+    this.following = null; // user id
+    ws.landscape.addEventListener("user-moved", () => { if (this.following) this.follow(null); });
+    $("stop-following").onclick = () => this.follow(null);
+  }
+
+  replaceAll(list) {
+    this.connections.clear();
+    this.add(list);
+  }
+
+  add(list) {
+    for (const p of list) this.connections.set(p.connection, p);
+    this.render();
+  }
+
+  update({ connection, user, presence }) {
+    if (presence.status === "offline") this.connections.delete(connection);
+    else this.connections.set(connection, { connection, user, presence });
+    if (user === this.following && presence.viewport) this.ws.landscape.showView(presence.viewport);
+    this.render();
+  }
+
+  // Each user's latest view (a person with two windows shows the one that last moved).
+  views() {
+    const views = new Map();
+    for (const { user, presence } of this.connections.values()) {
+      if (!views.has(user) || presence?.viewport) views.set(user, presence?.viewport || views.get(user) || null);
+    }
+    return views;
+  }
+
+  describe(view) {
+    if (!view) return "no view yet";
+    const at = this.ws.landscape.documentAt({ x: view.x + view.w / 2, y: view.y + view.h / 2 });
+    if (!at) return "looking at the landscape";
+    return at.page === undefined ? `looking at ${at.name}` : `looking at ${at.name}, page ${at.page + 1}`;
+  }
+
+  render() {
+    const me = this.ws.me.user_id;
+    const views = this.views();
+    const users = [...new Set([me, ...views.keys()])].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
+    const focusedUser = document.activeElement?.closest?.("#people li")?.dataset.user;
+    const focusedClass = document.activeElement?.className;
+    $("people").replaceChildren(...users.map((user) => {
+      const item = el("li");
+      item.dataset.user = user;
+      const chip = el("span", "chip", user === me ? `${user} (you)` : user);
+      chip.style.background = colourOf(user);
+      item.append(chip, el("span", "where", user === me ? "" : this.describe(views.get(user))));
+      if (user !== me) {
+        const view = views.get(user);
+        const go = button("Go to", () => this.goTo(user), { className: "go", label: `Go to ${user}'s view` });
+        const follow = button(this.following === user ? "Following" : "Follow", () => this.follow(this.following === user ? null : user),
+                              { className: "follow", label: `Follow ${user}`, pressed: this.following === user });
+        go.disabled = follow.disabled = !view;
+        item.append(el("span", "actions"));
+        item.lastChild.append(go, follow);
+      }
+      return item;
+    }));
+    if (focusedUser) $("people").querySelector(`li[data-user="${CSS.escape(focusedUser)}"] .${focusedClass}`)?.focus();
+    $("people-count").textContent = `(${users.length} online)`;
+    this.ws.overlays && this.showBoxes();
+  }
+
+  showBoxes() {
+    const shown = new Set();
+    for (const [connection, { user, presence }] of this.connections) {
+      if (user === this.ws.me.user_id || !presence?.viewport) continue;
+      shown.add(connection);
+      this.ws.overlays.showPresence(connection, user, presence.viewport);
+    }
+    for (const connection of this.ws.overlays.presences.keys()) {
+      if (!shown.has(connection)) this.ws.overlays.showPresence(connection, "", null);
+    }
+  }
+
+  goTo(user) {
+    const view = this.views().get(user);
+    if (view) this.ws.landscape.showView(view);
+  }
+
+  follow(user) {
+    this.following = user;
+    const bar = $("following");
+    bar.hidden = !user;
+    $("following-name").textContent = user || "";
+    if (user) { this.goTo(user); announce(`Following ${user}`); } else announce("Not following anyone");
+    this.render();
+  }
+}

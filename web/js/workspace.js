@@ -1,0 +1,116 @@
+// One workspace, open in this page: the sync connection and what it feeds (documents, notes and tasks, people,
+// chat), the landscape and its toolbar, drops, and what the member's role allows.
+
+import { Chat } from "./chat.js";
+import { Documents } from "./documents.js";
+import { $, showError } from "./dom.js";
+import { Landscape } from "./landscape.js";
+import { Notes } from "./notes.js";
+import { Overlays } from "./overlays.js";
+import { People } from "./people.js";
+import { keepView, savedView } from "./session.js";
+import { WorkspaceSync } from "./sync.js";
+
+const PRESENCE_EVERY_MS = 250;
+
+export class Workspace {
+  constructor(config, api, me, workspace) {
+    Object.assign(this, { config, api, me, id: workspace.workspace_id, restRole: workspace.role });
+    this.landscape = new Landscape($("viewer"));
+    this.overlays = new Overlays(this.landscape, $("presence-labels"));
+    this.sync = new WorkspaceSync({ url: config.websocket, token: api.token, workspace: this.id, me: me.user_id });
+    this.documents = new Documents(this);
+    this.notes = new Notes(this);
+    this.people = new People(this);
+    this.chat = new Chat(this);
+  }
+
+  role() { return this.sync.role || this.restRole; }
+
+  canWrite() { return this.role() !== "viewer"; }
+
+  isOwner() { return this.role() === "owner"; }
+
+  start() {
+    const view = savedView(this.id, this.me.user_id);
+    if (view) this.landscape.showView(view, true); // where this person was before the reload
+    this.wireSync();
+    this.wireViewer();
+    this.applyRole();
+    this.people.render();
+    this.documents.render();
+    this.sync.start();
+  }
+
+  // A viewer sees no Upload button, no note form and no drop hint; editors and owners see them all.
+  applyRole() {
+    const write = this.canWrite();
+    $("upload-button").hidden = !write;
+    $("file-input").disabled = !write;
+    $("app").dataset.role = this.role();
+    this.notes.render();
+  }
+
+  onDocuments() {
+    this.notes.render();
+    this.people.render();
+  }
+
+  // --- the router -------------------------------------------------------------------------------------
+  wireSync() {
+    const sync = this.sync;
+    sync.addEventListener("connection", ({ detail }) => {
+      const label = $("connection");
+      label.dataset.state = detail.state;
+      label.textContent = detail.state;
+      const banner = $("banner");
+      banner.hidden = detail.state === "connected";
+      if (detail.state === "expired") banner.textContent = "Your sign-in has expired: sign out and sign in again.";
+      else if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
+      else if (detail.state === "reconnecting") {
+        banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
+      }
+      if (detail.state === "connected") { this.applyRole(); this.sendView(true); }
+    });
+    sync.addEventListener("presence-all", ({ detail }) => this.people.replaceAll(detail.presence));
+    sync.addEventListener("presence-more", ({ detail }) => this.people.add(detail.presence));
+    sync.addEventListener("presence", ({ detail }) => this.people.update(detail));
+    sync.addEventListener("progress", ({ detail }) => this.documents.onProgress(detail));
+    sync.addEventListener("chat", () => this.chat.render());
+    sync.addEventListener("outbox", () => this.chat.render());
+    sync.addEventListener("items", () => this.documents.onItems());
+    sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
+  }
+
+  // --- the viewer, its toolbar and drops --------------------------------------------------------------
+  wireViewer() {
+    this.landscape.addEventListener("view", ({ detail }) => { this.view = detail; this.sendView(false); });
+    this.landscape.addEventListener("moved", () => this.notes.render());
+    // Tiles stopped loading (typically an expired tile grant): a fresh manifest brings fresh URLs.
+    this.landscape.addEventListener("tiles-failed", ({ detail }) => this.documents.refresh(detail));
+    $("zoom-in").onclick = () => this.landscape.zoomBy(1.5);
+    $("zoom-out").onclick = () => this.landscape.zoomBy(1 / 1.5);
+    $("zoom-fit").onclick = () => this.landscape.fitAll();
+    const viewer = $("viewer");
+    viewer.addEventListener("dragover", (event) => { event.preventDefault(); if (this.canWrite()) viewer.classList.add("dragover"); });
+    viewer.addEventListener("dragleave", () => viewer.classList.remove("dragover"));
+    viewer.addEventListener("drop", (event) => {
+      event.preventDefault();
+      viewer.classList.remove("dragover");
+      for (const file of event.dataTransfer.files) this.documents.upload(file);
+    });
+  }
+
+  // Throttled: at most one presence message every PRESENCE_EVERY_MS, always ending with the latest view, which
+  // is also kept for the next visit.
+  sendView(now) {
+    if (!this.view) return;
+    clearTimeout(this.viewTimer);
+    const wait = now ? 0 : Math.max(0, (this.viewSentAt || 0) + PRESENCE_EVERY_MS - Date.now());
+    this.viewTimer = setTimeout(() => {
+      this.viewSentAt = Date.now();
+      keepView(this.id, this.me.user_id, this.view);
+      this.sync.presence({ status: "active", viewport: this.view });
+    }, wait);
+  }
+}
