@@ -38,11 +38,11 @@ class CrashingTiles(S3TileStore):
         if when == "mid-page":
             add, count = writer.add, [0]
 
-            def dying_add(tile) -> None:
+            def dying_add(piece) -> None:
                 count[0] += 1
                 if count[0] == 5:
                     raise Crash("killed mid-page")
-                add(tile)
+                add(piece)
             writer.add = dying_add  # type: ignore[method-assign]
         elif when == "after-write":
             close = writer.close
