@@ -125,6 +125,16 @@ class WindowCounter(Protocol):
     def hit(self, caller: str, now: float | None = None) -> WindowCount: ...
 
 
+class Turns(Protocol):
+    """One holder at a time per subject, for a bounded time: deliveries from several functions go out one
+    after another (adapters/dynamo_turns.py)."""
+
+    def take(self, subject: str, holder: str, hold_s: float) -> float | None:
+        """The turn, until the epoch time returned; None while another holder has it."""
+
+    def give_back(self, subject: str, holder: str) -> None: ...
+
+
 class Cache(Protocol):
     """Short-lived values for hot lookups; misses and outages fall back to the source of truth."""
 

@@ -27,7 +27,9 @@ really fails.
    doing it (the write happened, the caller cannot know: what a timeout looks like to a client):
    [{"action": "TransactWriteItems", "contains": "kalexo-local-ops", "when": "after", "probability": 0.2,
      "count": 10}]
-   `contains` is matched against the request body; `count` bounds how many requests the rule fails.
+   `contains` is matched against the request body; `count` bounds how many requests the rule fails. A rule
+   with `"when": "delay"` and `"delay_ms"` fails nothing: the matching request waits that long before it is
+   handled, outside the lock (a slow network for that caller only; everyone else goes on).
 """
 
 from __future__ import annotations
@@ -38,12 +40,14 @@ import json
 import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 _lock = threading.Lock()
+_rules_lock = threading.Lock()  # delay rules are picked outside _lock
 # Entered around each request, inside the lock: durable state makes a request's changes one record with it
 # (local/emulator_durable.py).
 request_scope: Callable[[], AbstractContextManager[Any]] = nullcontext
@@ -61,6 +65,7 @@ class Rule:
     when: str
     probability: float
     left: int
+    delay_s: float = 0.0
 
     def matches(self, action: str, body: str) -> bool:
         return self.left > 0 and action == self.action and self.contains in body and \
@@ -74,10 +79,11 @@ class FaultRules:
         self._rules: list[Rule] = []
         self.injected = 0
 
-    def pick(self, action: str, body: str) -> Rule | None:
+    def pick(self, action: str, body: str, delays: bool = False) -> Rule | None:
+        """A failure rule (or with `delays`, a delay rule) this request matches, counted."""
         self._reload()
         for rule in self._rules:
-            if rule.matches(action, body):
+            if (rule.when == "delay") == delays and rule.matches(action, body):
                 rule.left -= 1
                 self.injected += 1
                 return rule
@@ -97,7 +103,8 @@ class FaultRules:
         with open(self._path) as f:
             raw = json.load(f)
         self._rules = [Rule(str(r["action"]), str(r.get("contains", "")), str(r.get("when", "before")),
-                            float(r.get("probability", 1.0)), int(r.get("count", 1_000_000))) for r in raw]
+                            float(r.get("probability", 1.0)), int(r.get("count", 1_000_000)),
+                            float(r.get("delay_ms", 0)) / 1000) for r in raw]
 
 
 def _injected_error() -> Any:
@@ -261,8 +268,13 @@ def install() -> None:
     def call_action(self: Any) -> Any:
         action = self.get_endpoint_name(self.headers) or ""
         body = self.body if isinstance(self.body, str) else (self.body or b"").decode("utf-8", "replace")
+        with _rules_lock:
+            slow = rules.pick(action, body, delays=True)
+        if slow is not None:
+            time.sleep(slow.delay_s)
         with _lock, request_scope():
-            rule = rules.pick(action, body)
+            with _rules_lock:
+                rule = rules.pick(action, body)
             if rule is not None and rule.when == "before":
                 return _injected_error()
             result = original(self)

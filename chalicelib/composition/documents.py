@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.adapters.dynamo_turns import DynamoTurns
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.s3_presigner import S3Presigner
 from chalicelib.adapters.s3_sources import S3SourceRemover, S3SourceStore, S3VersionDiscarder
@@ -80,7 +81,8 @@ class DocumentParts(CoreParts):
         """Document statuses into the op log, and progress live (that part needs KALEXO_WEBSOCKET_ENDPOINT:
         workers have no websocket event to configure it from)."""
         progress = ProgressPublisher(self.fanout(self.notifier), self.connection_store) if self.notifier else None
-        return DocumentNews(self.workspace_log, self.document_store, progress, self.op_publisher)
+        return DocumentNews(self.workspace_log, self.document_store, progress, self.op_publisher,
+                            DynamoTurns(self.clients.dynamodb, self.settings.main_table))
 
     @cached_property
     def upload_grants(self) -> UploadGrants:

@@ -2,6 +2,12 @@
 stored in the workspace's op log (as updates of its `doc:` item, domain/document_items.py) and then sent
 live as a `progress` message; per-page progress is only sent live (coalesced, services/progress.py).
 
+Never backwards, whatever order the functions that report on one document finish in: each report is logged
+and sent while its function holds the document's turn (one at a time, ports.Turns), and only as the
+document's record has it then (`as_of`): a status the record has moved past is dropped, and `pages_done` is
+the record's, which grows only by conditional updates (DocumentRecords.note_progress). So every message
+follows the one sent before it, and a late report from a function that lost a race is not sent at all.
+
 Logging a status is idempotent by content: an update that would change nothing is not appended (a redelivered
 task, two workers finishing together), and the check runs against the exact state the op would follow.
 A failure to log is reported and does not stop the processing it describes: the document records stay the
@@ -10,45 +16,89 @@ source of truth for manifests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from chalicelib.domain.document_items import document_item, listing, next_placement, placement_item
+from chalicelib.domain.documents import Document, DocumentStatus
 from chalicelib.domain.ops import SYSTEM, Op
 from chalicelib.domain.sync import WorkspaceState
+from chalicelib.domain.tenancy import new_id
 from chalicelib.observability import logger
-from chalicelib.ports import DocumentRecords
+from chalicelib.ports import DocumentRecords, Turns
 from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.workspace_log import WorkspaceLog
 
 Publish = Callable[[str, Op], object]
 _DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason")
+TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
+MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
 
 
 class DocumentNews:
     def __init__(self, log: WorkspaceLog, documents: DocumentRecords, progress: ProgressPublisher | None,
-                 publish: Publish | None) -> None:
+                 publish: Publish | None, turns: Turns) -> None:
         self._log = log
         self._documents = documents
         self._progress = progress
         self._publish = publish  # ops to the workspace's connections (None without a websocket endpoint)
+        self._turns = turns
 
     def status(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
-        """A new status (`progress["status"]`: analysing, tiling, ready, failed): logged, then sent."""
-        fields = {"status": progress["status"], "reason_code": progress.get("code"),
-                  "reason": progress.get("reason"), **{k: progress[k] for k in _DETAIL if k in progress}}
-        try:
-            self._log_status(workspace_id, document_id, fields)
-        except Exception:
-            logger.exception("document status not logged", extra={"document_id": document_id, **fields})
-        if self._progress is not None:
-            self._progress.publish(workspace_id, document_id, progress, final=final)
+        """A new status (`progress["status"]`: analysing, tiling, ready, failed): logged, then sent, unless
+        the document's record has moved past it meanwhile."""
+        with self._turn(document_id, wait=True) as until:
+            message = as_of(self._documents.get(workspace_id, document_id), progress)
+            if message is None:
+                logger.info("a document status the record has moved past; not reported",
+                            extra={"document_id": document_id, "status": progress.get("status")})
+                return
+            fields = {"status": message["status"], "reason_code": message.get("code"),
+                      "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message}}
+            try:
+                self._log_status(workspace_id, document_id, fields)
+            except Exception:
+                logger.exception("document status not logged", extra={"document_id": document_id, **fields})
+            self._send(workspace_id, document_id, message, final, until)
 
     def progress(self, workspace_id: str, document_id: str, progress: dict[str, Any]) -> None:
-        """Pages done: live only, at most a few a second."""
-        if self._progress is not None:
-            self._progress.publish(workspace_id, document_id, progress)
+        """Pages done: live only, at most a few a second. Skipped while another function reports on the
+        document (it sends the record's count, which includes this one's)."""
+        if self._progress is None:
+            return
+        with self._turn(document_id, wait=False) as until:
+            message = as_of(self._documents.get(workspace_id, document_id), progress) if until else None
+            if message is not None:
+                self._send(workspace_id, document_id, message, False, until)
+
+    def _send(self, workspace_id: str, document_id: str, message: dict[str, Any], final: bool,
+              until: float | None) -> None:
+        if self._progress is None or until is None:
+            return
+        if time.time() > until - MARGIN_S:  # overstayed: another function may be reporting by now
+            logger.warning("document progress not sent: the turn ran out", extra={"document_id": document_id})
+            return
+        self._progress.publish(workspace_id, document_id, message, final=final)
+
+    @contextmanager
+    def _turn(self, document_id: str, wait: bool) -> Iterator[float | None]:
+        """The document's turn (the time it ends), or None when another function has it and `wait` is off;
+        waiting lasts at most until a holder's turn would have run out."""
+        holder = new_id("turn")
+        until = self._turns.take(document_id, holder, TURN_S)
+        deadline, pause = time.monotonic() + TURN_S + MARGIN_S, 0.02
+        while until is None and wait and time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(0.5, pause * 2)
+            until = self._turns.take(document_id, holder, TURN_S)
+        try:
+            yield until
+        finally:
+            if until is not None:
+                self._turns.give_back(document_id, holder)
 
     def removed(self, workspace_id: str, document_id: str) -> None:
         for item_id in (placement_item(document_id), document_item(document_id)):
@@ -88,3 +138,15 @@ class DocumentNews:
 
 def _delete(item_id: str) -> Callable[[WorkspaceState], dict[str, Any] | None]:
     return lambda state: {"item_id": item_id} if item_id in state.items else None
+
+
+def as_of(document: Document | None, progress: dict[str, Any]) -> dict[str, Any] | None:
+    """The report as the document's record has it now, or None when the record has moved past it (another
+    status, another job, or the document removed). A tiling report carries the record's `pages_done`."""
+    if document is None or document.status.value != progress.get("status"):
+        return None
+    if "job_id" in progress and progress["job_id"] != document.job_id:
+        return None
+    if document.status is DocumentStatus.TILING:
+        return {**progress, "pages_done": max(document.pages_done, 0)}
+    return progress

@@ -1,0 +1,86 @@
+"""Adapters behind issue 14's limits, against the emulator's DynamoDB (atomic conditional writes, as DynamoDB):
+counts per caller and minute, one turn holder at a time under racing threads, emails unique per account."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
+from chalicelib.adapters.dynamo_turns import DynamoTurns
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.principal import Role
+from chalicelib.domain.tenancy import Account, User
+
+
+def test_the_counter_says_how_many_this_window_has_seen(clients, stack):
+    limiter = DynamoRateLimiter(clients["dynamodb"], stack.outputs["MainTableName"], per_minute=3)
+    caller = f"ip:{uuid.uuid4().hex[:8]}"
+    at = 1_800_000_010.0
+    hits = [limiter.hit(caller, at) for _ in range(4)]
+    assert [h.count for h in hits] == [1, 2, 3, 3] and [h.retry_after for h in hits] == [None, None, None, 50]
+    assert {h.window_start for h in hits} == {1_800_000_000}
+    assert limiter.hit(caller, at + 60).count == 1
+
+
+def test_one_turn_holder_at_a_time_whatever_the_race(clients, stack):
+    turns = DynamoTurns(clients["dynamodb"], stack.outputs["MainTableName"])
+    subject = f"doc-{uuid.uuid4().hex[:8]}"
+    holding, overlaps, taken = [0], [0], [0]
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def contend(n: int) -> None:
+        start.wait(timeout=60)
+        for i in range(15):
+            holder = f"h{n}-{i}"
+            if turns.take(subject, holder, hold_s=30) is None:
+                continue
+            with lock:
+                holding[0] += 1
+                overlaps[0] += holding[0] > 1
+                taken[0] += 1
+            time.sleep(0.002)  # act on the turn
+            with lock:
+                holding[0] -= 1
+            turns.give_back(subject, holder)
+
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert overlaps[0] == 0 and taken[0] > 0
+
+
+def test_a_turn_runs_out_and_only_its_holder_gives_it_back(clients, stack):
+    turns = DynamoTurns(clients["dynamodb"], stack.outputs["MainTableName"])
+    subject = f"doc-{uuid.uuid4().hex[:8]}"
+    assert turns.take(subject, "first", hold_s=-1) is not None  # taken, and already run out
+    assert turns.take(subject, "second", hold_s=30) is not None  # so another may take it
+    turns.give_back(subject, "first")  # the overstayer cannot give back the second's turn
+    assert turns.take(subject, "third", hold_s=30) is None
+    turns.give_back(subject, "second")
+    assert turns.take(subject, "third", hold_s=30) is not None
+
+
+def test_emails_are_unique_within_an_account_only(clients, stack):
+    store = DynamoTenancyStore(clients["dynamodb"], stack.outputs["MainTableName"])
+    accounts = [f"acc-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for account in accounts:
+        store.create_account(Account(account, "T", "free", 0))
+    email = f"same-{uuid.uuid4().hex[:6]}@example.test"
+    store.create_user(User(f"u-{accounts[0]}", accounts[0], email, "A", Role.MEMBER, 0), None)
+    store.create_user(User(f"u-{accounts[1]}", accounts[1], email, "B", Role.MEMBER, 0), None)  # no conflict
+    with pytest.raises(Conflict) as taken:
+        store.create_user(User(f"u2-{accounts[0]}", accounts[0], email, "A2", Role.MEMBER, 0), None)
+    assert taken.value.code == "email_taken" and email not in taken.value.message
+    # Deleting one account's user frees the address there only.
+    store.delete_user(store.get_user(f"u-{accounts[0]}"))
+    store.create_user(User(f"u2-{accounts[0]}", accounts[0], email, "A2", Role.MEMBER, 0), None)
+    with pytest.raises(Conflict):
+        store.create_user(User(f"u2-{accounts[1]}", accounts[1], email, "B2", Role.MEMBER, 0), None)
