@@ -1,0 +1,283 @@
+"""WorkspaceClient: one workspace, followed over the websocket, with a replica that always ends equal to the server's.
+
+It runs docs/protocol.md's "client algorithm": connect (backoff and jitter), join or resume, apply ops strictly
+in sequence (ops received past a gap wait in the replica's pending while `history` fills the gap), heartbeat on
+a fixed beat whatever else arrives, and after any drop reconnect, resume and send every unanswered op again
+with its op_id (stored ones come back as duplicates with their first sequence). Message handling is in
+receive.py; the connection loop and the public API are here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+from kalexo_client import wire
+from kalexo_client.errors import ClientClosed, Refused
+from kalexo_client.events import Backoff, EventHub, EventStream
+from kalexo_client.link import Link, Retry
+from kalexo_client.models import Closed, Connected, Disconnected, Event, Item, Op
+from kalexo_client.receive import Receiver
+from kalexo_client.rest import error_of_body
+
+log = logging.getLogger("kalexo_client")
+TokenSource = str | Callable[[], str]
+
+
+class WorkspaceClient(Receiver):
+    def __init__(self, url: str, token: TokenSource, workspace: str, *,
+                 on_event: Callable[[Event], None] | None = None, backoff: Backoff | None = None,
+                 heartbeat_timeout: float = 20.0, heartbeat_interval: float | None = None,
+                 request_timeout: float = 30.0, open_timeout: float = 10.0) -> None:
+        """`url` is the websocket API (`wss://.../<stage>`, `ws://127.0.0.1:8001/` locally); `token` a bearer
+        token, or a function returning a fresh one at each connect. `heartbeat_interval` overrides the
+        welcome's `heartbeat_ms` (tests); `heartbeat_timeout` is how long silence after a heartbeat means the
+        connection is dead (20 s, the protocol's bound)."""
+        super().__init__(workspace, EventHub(on_event), request_timeout)
+        self.url = url
+        self._token = token
+        self._backoff = backoff or Backoff()
+        self._heartbeat_timeout = heartbeat_timeout
+        self._heartbeat_interval = heartbeat_interval
+        self._open_timeout = open_timeout
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.connects = 0
+
+    # Lifecycle
+
+    async def start(self, timeout: float | None = 60.0) -> None:
+        """Connect and join; returns once the replica holds the workspace's state (raises Refused if the
+        server refuses this user or workspace for good)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"kalexo {self.workspace}")
+        await self.hub.wait_for(lambda: self.failure is not None or self.replica.loaded, timeout)
+        if self.failure is not None:
+            raise self.failure
+
+    async def close(self) -> None:
+        """Stop: the connection closes, unanswered ops fail with ClientClosed (they may have been stored)."""
+        if self._closing and self._task is None:
+            return
+        self._closing = True
+        link = self._link
+        if link is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.ws.close(), 2)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._outbox.fail_all(ClientClosed("the client was closed"))
+        if self.failure is None:
+            self.hub.emit(Closed(None))
+
+    async def __aenter__(self) -> WorkspaceClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    def _fail(self, error: BaseException) -> None:
+        if self.failure is not None:
+            return
+        self.failure = error
+        self._closing = True
+        self._outbox.fail_all(error)
+        self.hub.emit(Closed(error))
+        if self._link is not None:
+            self._link.abort()
+
+    # What callers read and wait for
+
+    @property
+    def items(self) -> dict[str, Item]:
+        return self.replica.items
+
+    @property
+    def applied(self) -> int:
+        return self.replica.applied
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and self._sending
+
+    @property
+    def unanswered(self) -> int:
+        """Ops sent or waiting to be sent that have no answer yet."""
+        return len(self._outbox)
+
+    def events(self) -> EventStream:
+        """A stream of every event from now on (iterate it with `async for`)."""
+        return EventStream(self.hub)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> None:
+        await self.hub.wait_for(lambda: self.failure is not None or predicate(), timeout)
+        if self.failure is not None and not predicate():
+            raise self.failure
+
+    async def wait_applied(self, seq: int, timeout: float | None = 60.0) -> None:
+        """Until the replica has applied op `seq` (and so every op before it)."""
+        await self.wait_for(lambda: self.replica.applied >= seq, timeout)
+
+    def drop_connection(self) -> None:
+        """Cut the current connection without a close handshake, as a lost network does; the client reconnects
+        and resumes (for tests, and to force a reconnect)."""
+        if self._link is not None:
+            self._link.abort()
+
+    # Writing (each returns the op as stored, once acknowledged; send again after a drop is automatic)
+
+    async def chat(self, text: str, *, op_id: str | None = None) -> Op:
+        return await self._submit({"action": "chat", "text": text}, op_id)
+
+    async def create_item(self, item_id: str, kind: str, fields: Mapping[str, Any] | None = None, *,
+                          op_id: str | None = None) -> Op:
+        return await self._submit({"action": "item.create", "item_id": item_id, "kind": kind,
+                                   "fields": dict(fields or {})}, op_id)
+
+    async def update_item(self, item_id: str, fields: Mapping[str, Any], *, op_id: str | None = None) -> Op:
+        """Set each field; a None value removes that field."""
+        return await self._submit({"action": "item.update", "item_id": item_id, "fields": dict(fields)}, op_id)
+
+    async def delete_item(self, item_id: str, *, op_id: str | None = None) -> Op:
+        return await self._submit({"action": "item.delete", "item_id": item_id}, op_id)
+
+    async def set_presence(self, status: str = "active", *, viewport: Mapping[str, float] | None = None,
+                           cursor: Mapping[str, float] | None = None) -> None:
+        """Announce where this user is; sent again after each rejoin. Answered only when refused."""
+        presence: dict[str, Any] = {"status": status}
+        if viewport is not None:
+            presence["viewport"] = dict(viewport)
+        if cursor is not None:
+            presence["cursor"] = dict(cursor)
+        self._presence_wanted = presence
+        link = self._link
+        if link is not None and self._sending:
+            await link.send({"action": "presence", "workspace": self.workspace, **presence})
+
+    async def _submit(self, body: dict[str, Any], op_id: str | None) -> Op:
+        if self.failure is not None:
+            raise self.failure
+        if self._closing:
+            raise ClientClosed("the client was closed")
+        op_id = wire.check_op_id(op_id) if op_id is not None else wire.new_op_id()
+        message = {**body, "workspace": self.workspace, "op_id": op_id, "id": op_id}
+        wire.dumps(message)  # too large for the gateway: refused here, never sent (it would close the connection)
+        entry = self._outbox.add(message)
+        self._mine.add(op_id)
+        link = self._link
+        if link is not None and self._sending:
+            await self._send_entry(link, entry)
+        # Shielded: a caller that stops waiting does not withdraw the op (it may already be stored).
+        return await asyncio.shield(entry.future)
+
+    # The connection loop
+
+    def _connect_url(self) -> str:
+        token = self._token() if callable(self._token) else self._token
+        parts = urlsplit(self.url)
+        query = [*parse_qsl(parts.query), ("token", token), ("workspace", self.workspace)]
+        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            delay: float | None = None
+            try:
+                ws = await connect(self._connect_url(), open_timeout=self._open_timeout, ping_interval=None,
+                                   close_timeout=2, compression=None, max_size=2**20)
+            except InvalidStatus as exc:
+                delay = self._refused_at_connect(exc, attempt)
+            except InvalidURI as exc:
+                self._fail(Refused("bad_url", str(exc)))
+            except (OSError, TimeoutError, InvalidHandshake) as exc:
+                log.info("connect to %s failed: %s", self.url, exc)
+            else:
+                self.hub.emit(Connected(self.connects))
+                self.connects += 1
+                synced = await self._serve(ws)
+                if self._closing:
+                    break
+                self.hub.emit(Disconnected(ws.close_reason or "connection lost", ws.close_code))
+                if synced:
+                    attempt = 0
+            if self._closing:
+                break
+            await asyncio.sleep(delay if delay is not None else self._backoff.delay(attempt))
+            attempt += 1
+
+    def _refused_at_connect(self, exc: InvalidStatus, attempt: int) -> float | None:
+        """Whether a refused upgrade is for good (401, 403, 404: fail) or for now (429, 5xx: the delay)."""
+        response = exc.response
+        code, message = error_of_body(response.body or b"", response.status_code)
+        if response.status_code in (401, 403, 404) and not (callable(self._token) and code == "token_expired"):
+            self._fail(Refused(code, message, response.status_code))
+            return None
+        retry_after = response.headers.get("Retry-After")
+        if retry_after and retry_after.isdigit():
+            return float(retry_after)
+        return self._backoff.delay(attempt)
+
+    async def _serve(self, ws: ClientConnection) -> bool:
+        """One connection, from the join to its end; True when it got as far as a handled welcome."""
+        link = Link(ws, self._on_message)
+        self._link = link
+        reader = asyncio.create_task(link.run())
+        tasks: list[asyncio.Task[Any]] = [reader]
+        try:
+            try:
+                await self._join(link, self.replica.applied if self.replica.loaded else None)
+            except Refused as exc:
+                self._fail(exc)  # not a member (any more), or the user is gone: reconnecting will not help
+                return False
+            except (Retry, TimeoutError) as exc:
+                log.info("join failed (%s): reconnecting", exc)
+                link.abort()
+                return False
+            tasks += [asyncio.create_task(self._heartbeat(link)), asyncio.create_task(self._catch_up(link))]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        finally:
+            self._link = None
+            self._synced = self._sending = False
+            for task in [*tasks, *self._link_tasks]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self._link_tasks, return_exceptions=True)
+            self._link_tasks.clear()
+            if not link.closed.is_set():
+                link.abort()
+            self.hub.changed()
+
+    async def _heartbeat(self, link: Link) -> None:
+        """Every heartbeat interval, fixed, whatever else arrives; nothing at all received within the heartbeat
+        timeout of a heartbeat means the connection is dead (close it: the run loop reconnects)."""
+        loop = asyncio.get_running_loop()
+        interval = self._heartbeat_interval or self.heartbeat_ms / 1000
+        next_beat, beats = loop.time() + interval, 0
+        while True:
+            now = loop.time()
+            silent_since = link.unanswered_since
+            if silent_since is not None and now - silent_since >= self._heartbeat_timeout:
+                log.info("nothing received %.0f s after a heartbeat: reconnecting", now - silent_since)
+                link.abort()
+                return
+            if now >= next_beat:
+                beats += 1
+                link.note_heartbeat(now)
+                await link.send({"action": "ping", "workspace": self.workspace, "id": f"hb-{beats}"})
+                next_beat = max(next_beat + interval, now)
+            wake = next_beat if link.unanswered_since is None else min(
+                next_beat, link.unanswered_since + self._heartbeat_timeout)
+            await asyncio.sleep(max(0.0, wake - loop.time()))

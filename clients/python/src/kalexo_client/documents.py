@@ -1,0 +1,108 @@
+"""Uploading a document and waiting until it is processed (ready or failed), watching the workspace live.
+
+The document's item (`doc:<id>`) in the workspace's shared state says where processing is (analysing, tiling,
+ready, failed) and `progress` messages count the pages as they finish. Joining the workspace before the upload
+starts means every change after it is seen, including a document that is ready before we would have looked.
+Without a websocket URL the document route is read every `interval` seconds instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kalexo_client.api import KalexoApi
+from kalexo_client.client import TokenSource, WorkspaceClient
+from kalexo_client.errors import ClientClosed
+from kalexo_client.models import DOCUMENT_PREFIX, Closed, Item, Progress
+from kalexo_client.uploads import ProgressCallback, UploadResult
+
+TERMINAL = ("ready", "failed")
+StatusCallback = Callable[[str, int | None, int | None], None]  # status, pages done, page count
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a document was before a new version went up (nothing, for a new document)."""
+
+    version: int = 0
+    job_id: str | None = None
+
+    def finished(self, status: str | None, version: int, job_id: str | None) -> bool:
+        if status not in TERMINAL:
+            return False
+        if self.version == 0 and self.job_id is None:
+            return True
+        return version > self.version and (status == "failed" or job_id != self.job_id)
+
+
+async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: Baseline | None = None,
+                        on_status: StatusCallback | None = None, timeout: float | None = None) -> Item:
+    """Until the document's item says ready or failed (after `baseline`); `on_status` on each change and
+    each progress message. Returns the item."""
+    key, baseline = f"{DOCUMENT_PREFIX}{document_id}", baseline or Baseline()
+    stream = client.events()
+
+    def finished() -> Item | None:
+        item = client.items.get(key)
+        if item is None:
+            return None
+        status, job = item.fields.get("status"), item.fields.get("job_id")
+        return item if baseline.finished(status if isinstance(status, str) else None, item.version,
+                                         job if isinstance(job, str) else None) else None
+
+    try:
+        async with asyncio.timeout(timeout):
+            while (item := finished()) is None:
+                event = await stream.next()
+                if isinstance(event, Closed):
+                    raise client.failure or ClientClosed("the client was closed")
+                if on_status is None:
+                    continue
+                if isinstance(event, Progress) and event.document_id == document_id:
+                    on_status(event.status, event.pages_done, event.page_count)
+                elif (current := client.items.get(key)) is not None:
+                    count = current.fields.get("page_count")
+                    on_status(str(current.fields.get("status")), None, count if isinstance(count, int) else None)
+    finally:
+        stream.close()
+    return item
+
+
+async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, workspace: str, path: Path, *,
+                          document_id: str | None = None, content_type: str | None = None,
+                          on_upload: ProgressCallback | None = None, on_status: StatusCallback | None = None,
+                          timeout: float | None = None) -> tuple[UploadResult, dict[str, Any]]:
+    """Join the workspace, upload, wait for ready or failed; returns the upload and the document's manifest."""
+    async with WorkspaceClient(ws_url, token, workspace) as client:
+        before = client.items.get(f"{DOCUMENT_PREFIX}{document_id}") if document_id else None
+        job = before.fields.get("job_id") if before else None
+        baseline = Baseline(before.version, job if isinstance(job, str) else None) if before else Baseline()
+        # The upload blocks on the network: in a thread, so the websocket keeps its heartbeat meanwhile.
+        result = await asyncio.to_thread(api.upload, workspace, path, content_type=content_type,
+                                         document_id=document_id, progress=on_upload)
+        await wait_document(client, result.document_id, baseline=baseline, on_status=on_status, timeout=timeout)
+    return result, await asyncio.to_thread(api.document, workspace, result.document_id)
+
+
+def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, baseline_job: str | None = None,
+                         on_status: StatusCallback | None = None, timeout: float = 1800.0,
+                         interval: float = 1.0) -> dict[str, Any]:
+    """The same without a websocket: read the document until it is ready or failed (a new job, for a new
+    version of a processed document)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        document = api.document(workspace, document_id)
+        status = str(document.get("status"))
+        if on_status is not None:
+            on_status(status, document.get("pages_done"), document.get("page_count"))
+        if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
+                                   or status == "failed"):
+            return document
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{document_id} is still {status} after {timeout:.0f} s")
+        time.sleep(interval)
