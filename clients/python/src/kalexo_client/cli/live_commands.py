@@ -1,0 +1,68 @@
+"""kalexo events: the event log, read (list) or followed live over the websocket (tail)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from kalexo_client.cli.admin_commands import pass_config
+from kalexo_client.cli.config import Config
+from kalexo_client.cli.output import emit, emit_line
+from kalexo_client.follow import follow_events
+
+EVENT_COLUMNS = ["at_ms", "type", "account_id", "workspace_id", "user_id", "actor_id", "detail"]
+
+
+@click.group()
+def events() -> None:
+    """The event log (administrators)."""
+
+
+@events.command("list")
+@click.option("--type", "event_type", help="An event type, or a prefix ending in '.' (membership.).")
+@click.option("--account", "account_id")
+@click.option("-w", "--workspace", "workspace_id")
+@click.option("--user", "user_id")
+@click.option("--since-ms", type=click.IntRange(0), help="From (epoch ms; default: 7 days before --until-ms).")
+@click.option("--until-ms", type=click.IntRange(0), help="To (epoch ms; default: now).")
+@click.option("--limit", type=click.IntRange(1), default=25, show_default=True)
+@pass_config
+def events_list(config: Config, event_type: str | None, account_id: str | None, workspace_id: str | None,
+                user_id: str | None, since_ms: int | None, until_ms: int | None, limit: int) -> None:
+    """Recorded events, newest first."""
+    rows = config.api().events(limit=limit, type=event_type, account_id=account_id, workspace_id=workspace_id,
+                               user_id=user_id, since_ms=since_ms, until_ms=until_ms)
+    emit(rows, config.output, EVENT_COLUMNS)
+
+
+@events.command("tail")
+@click.option("--account", "account_id", help="Platform admins: one account (default: every account).")
+@click.option("--type", "prefix", help="Only events whose type starts with this.")
+@click.option("--count", type=click.IntRange(1), help="Stop after this many events.")
+@pass_config
+def events_tail(config: Config, account_id: str | None, prefix: str | None, count: int | None) -> None:
+    """Follow the event log live over the websocket, one line per event (Ctrl-C stops). After a dropped
+    connection it reconnects and reads what it missed from the REST API."""
+    ws_url, api = config.need_ws_url(), config.api()
+
+    def subscribed(scope: str) -> None:
+        click.echo(f"following the event log of {'every account' if scope == '*' else scope}", err=True)
+
+    async def follow() -> None:
+        shown = 0
+        if config.output != "json":
+            click.echo("  ".join(column.upper() for column in EVENT_COLUMNS))
+        async for event in follow_events(ws_url, config.need_token(), account_id=account_id, api=api,
+                                         on_subscribed=subscribed):
+            if prefix and not str(event.get("type", "")).startswith(prefix):
+                continue
+            emit_line(event, config.output, EVENT_COLUMNS)
+            shown += 1
+            if count is not None and shown >= count:
+                return
+
+    asyncio.run(follow())
+
+
+COMMANDS = [events]
