@@ -31,6 +31,7 @@ export class Documents {
       const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
       if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
       if (doc.status === "tiling") doc.pages_done = Math.max(doc.pages_done || 0, doc.pages.length);
+      doc.canRetry = doc.status === "failed" && this.ws.isOwner();
       if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
       docs.push(doc);
     }
@@ -99,13 +100,15 @@ export class Documents {
       bar.setAttribute("aria-label", `${doc.name}: pages done`);
       item.append(bar);
     }
-    if (doc.status === "failed" && this.ws.isOwner()) {
+    if (doc.canRetry) {
       item.append(button("Retry", () => this.retry(doc), { className: "retry", label: `Retry ${doc.name}` }));
     }
     return item;
   }
 
   async retry(doc) {
+    if (typeof doc === "string") doc = this.list().find((d) => d.document_id === doc);
+    if (!doc) return;
     try {
       await this.ws.api.post(`/workspaces/${this.ws.id}/documents/${doc.document_id}/retry`);
       announce(`${doc.name}: processing again`);

@@ -25,7 +25,7 @@ export function announce(text) {
   const region = $("announcer");
   if (!region) return;
   region.append(el("p", "", text));
-  while (region.childElementCount > 5) region.firstElementChild.remove();
+  while (region.childElementCount > 20) region.firstElementChild.remove();
 }
 
 export function showError(message) {

@@ -24,6 +24,7 @@ export class Landscape extends EventTarget {
       showNavigationControl: false, // our own toolbar of real buttons (index.html), reachable by keyboard
       showNavigator: true,
       navigatorPosition: "BOTTOM_RIGHT",
+      navigatorBackground: "#eef1f5",
       visibilityRatio: 0.2,
       minZoomImageRatio: 0.5,
       maxZoomPixelRatio: 2,
@@ -46,6 +47,9 @@ export class Landscape extends EventTarget {
     // and swaps in the pages whose URLs changed.
     this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
     this.lastFailureRefresh = new Map(); // document_id -> ms
+    // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled
+    // images (and keep a landscape of placeholders zoomed onto an empty unit square).
+    this.viewer.world.addHandler("metrics-change", () => this.setHome());
     this.element.classList.add("empty");
   }
 
@@ -76,8 +80,9 @@ export class Landscape extends EventTarget {
 
   emitView() {
     const b = this.viewer.viewport.getBounds();
-    this.dispatchEvent(new CustomEvent("view", { detail: { x: Math.round(b.x), y: Math.round(b.y),
-                                                           w: Math.round(b.width), h: Math.round(b.height) } }));
+    const view = { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.width), h: Math.round(b.height) };
+    Object.assign(this.element.dataset, view); // where this page looks, for anyone reading the page
+    this.dispatchEvent(new CustomEvent("view", { detail: view }));
   }
 
   // --- geometry other modules need: which page is at a point, and where a point on a page is now -------
@@ -171,16 +176,25 @@ export class Landscape extends EventTarget {
     }
     if (!entry.card) {
       entry.card = el("div", "doc-card");
-      this.viewer.addOverlay({ element: entry.card, location: new OpenSeadragon.Point(entry.origin.x, entry.origin.y),
-                               placement: OpenSeadragon.Placement.TOP_LEFT, checkResize: false });
+      entry.card.append(el("div", "doc-card-body"));
+      this.viewer.addOverlay({ element: entry.card, location: this.cardRect(entry) });
     }
-    const card = entry.card;
-    card.dataset.status = wanted;
-    card.dataset.doc = doc.document_id;
+    const card = entry.card.firstChild;
+    entry.card.dataset.status = wanted;
+    entry.card.dataset.doc = doc.document_id;
     if (wanted === "analysing") {
-      card.replaceChildren(el("span", "spinner"), el("span", "", "Analysing: the pages appear here as they are ready"));
+      card.replaceChildren(el("span", "spinner"), el("span", "", "Analysing: its pages appear here as they are ready"));
     } else {
       card.replaceChildren(el("strong", "", "Could not be processed"), el("span", "reason", doc.reason || doc.reason_code || ""));
+      if (doc.canRetry) {
+        const retry = el("button", "retry", "Retry");
+        retry.type = "button";
+        retry.setAttribute("aria-label", `Retry ${doc.name}`);
+        // The canvas's own tracker would take the press for a drag: the button keeps it.
+        for (const type of ["pointerdown", "mousedown", "touchstart"]) retry.addEventListener(type, (e) => e.stopPropagation());
+        retry.addEventListener("click", () => this.dispatchEvent(new CustomEvent("retry", { detail: doc.document_id })));
+        card.append(retry);
+      }
     }
   }
 
@@ -200,13 +214,13 @@ export class Landscape extends EventTarget {
       if (image !== "loading" && r) image.setPosition(new OpenSeadragon.Point(r.x, r.y), true);
     }
     for (const [page, box] of entry.placeholders) this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
-    if (entry.card) {
-      this.viewer.updateOverlay(entry.card, new OpenSeadragon.Point(entry.origin.x, entry.origin.y),
-                                OpenSeadragon.Placement.TOP_LEFT);
-    }
+    if (entry.card) this.viewer.updateOverlay(entry.card, this.cardRect(entry));
     this.viewer.updateOverlay(entry.label, this.labelPoint(entry), OpenSeadragon.Placement.BOTTOM_LEFT);
     this.dispatchEvent(new Event("moved"));
   }
+
+  // The card stands where the first page will be, scaled with the landscape like a page.
+  cardRect(entry) { return new OpenSeadragon.Rect(entry.origin.x, entry.origin.y, CELL, CELL * 0.6); }
 
   labelPoint(entry) { return new OpenSeadragon.Point(entry.origin.x, entry.origin.y - 40); }
 
@@ -244,13 +258,16 @@ export class Landscape extends EventTarget {
     if (!box) {
       box = el("div", "page-placeholder");
       box.append(el("span", "", ""));
+      box.firstChild.append(el("b"), el("small"));
+      box.dataset.doc = entry.doc.document_id;
       entry.placeholders.set(page, box);
       this.viewer.addOverlay({ element: box, location: this.rect(entry.rects[page]) });
     } else {
       this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
     }
     const what = count > 1 ? `Page ${page + 1} of ${count}` : "The page";
-    box.firstChild.textContent = doc.status === "tiling" ? `${what}: being prepared` : what;
+    box.firstChild.firstChild.textContent = what;
+    box.firstChild.lastChild.textContent = doc.status === "tiling" ? "being prepared" : "";
     box.dataset.page = page;
   }
 
@@ -288,13 +305,25 @@ export class Landscape extends EventTarget {
     if (rect) { this.userMoved = true; this.viewer.viewport.fitBounds(rect); }
   }
 
-  fitIfUntouched() {
-    if (this.userMoved || !this.rows.size) return;
+  extent() {
+    if (!this.rows.size) return null;
     const rects = [...this.rows.keys()].map((id) => this.bounds(id));
     const left = Math.min(...rects.map((r) => r.x));
     const top = Math.min(...rects.map((r) => r.y));
     const right = Math.max(...rects.map((r) => r.x + r.width));
     const bottom = Math.max(...rects.map((r) => r.y + r.height));
-    this.viewer.viewport.fitBounds(new OpenSeadragon.Rect(left, top - 100, right - left, bottom - top + 100));
+    return new OpenSeadragon.Rect(left, top - 100, right - left, bottom - top + 100);
+  }
+
+  setHome() {
+    const extent = this.extent();
+    // What the viewer's own metrics-change handler calls (setHomeBounds, its public name, is deprecated).
+    if (extent) this.viewer.viewport._setContentBounds(extent, this.viewer.world.getContentFactor() || 1);
+  }
+
+  fitIfUntouched() {
+    this.setHome();
+    if (this.userMoved || !this.rows.size) return;
+    this.viewer.viewport.fitBounds(this.extent());
   }
 }

@@ -69,7 +69,9 @@ export class Overlays {
       if (!visible) {
         arrow = `${r.y + r.height <= 0 ? "↑" : r.y >= height ? "↓" : ""}${r.x + r.width <= 0 ? "←" : r.x >= width ? "→" : ""}`;
       }
-      mark.label.textContent = encloses ? `${mark.user} (sees all of this)` : `${arrow} ${mark.user}`.trim();
+      const same = encloses && r.width <= width * 1.15 && r.height <= height * 1.15;
+      const around = same ? "same view as you" : "sees more than this";
+      mark.label.textContent = encloses ? `${mark.user} · ${around}` : `${arrow} ${mark.user}`.trim();
       mark.label.dataset.where = encloses ? "encloses" : visible ? "inside" : "edge";
       const labelWidth = mark.label.offsetWidth || 60;
       let left = Math.min(Math.max(r.x, EDGE), width - labelWidth - EDGE);

@@ -32,10 +32,11 @@ export class Workspace {
   isOwner() { return this.role() === "owner"; }
 
   start() {
-    const view = savedView(this.id, this.me.user_id);
-    if (view) this.landscape.showView(view, true); // where this person was before the reload
     this.wireSync();
     this.wireViewer();
+    const view = savedView(this.id, this.me.user_id);
+    if (view) this.landscape.showView(view, true); // where this person was before the reload
+    this.landscape.emitView(); // others see where this person looks from the start
     this.applyRole();
     this.people.render();
     this.documents.render();
@@ -86,6 +87,7 @@ export class Workspace {
   wireViewer() {
     this.landscape.addEventListener("view", ({ detail }) => { this.view = detail; this.sendView(false); });
     this.landscape.addEventListener("moved", () => this.notes.render());
+    this.landscape.addEventListener("retry", ({ detail }) => this.documents.retry(detail));
     // Tiles stopped loading (typically an expired tile grant): a fresh manifest brings fresh URLs.
     this.landscape.addEventListener("tiles-failed", ({ detail }) => this.documents.refresh(detail));
     $("zoom-in").onclick = () => this.landscape.zoomBy(1.5);

@@ -1,0 +1,152 @@
+"""What the issue-15 browser tests share: a workspace of their own (so its landscape starts empty), three people
+in it, the accessibility audit (axe-core, from web/node_modules, injected into the page), a recorder of what the
+page showed over time, and small geometry checks."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from websockets.sync.client import connect
+
+from local.web_server import WEB_DIR
+from tests.browser.conftest import UserPage, WebStack, open_as
+
+AXE = WEB_DIR / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+ROLES = {"alice": "owner", "bob": "editor", "vera": "viewer"}
+
+
+def create_studio(web_stack: WebStack, name: str) -> str:
+    """A new workspace in alice's account (alice owns it, bob edits, vera views); its id."""
+    rest, token = web_stack.stack.rest, web_stack.stack.token("alice")
+    headers = {"Authorization": f"Bearer {token}"}
+    made = requests.post(f"{rest}/admin/accounts/acc-demo/workspaces", headers=headers, timeout=15,
+                         json={"name": name, "owner_id": "alice"})
+    assert made.status_code == 201, made.text
+    workspace = str(made.json()["workspace_id"])
+    for user in ("bob", "vera"):
+        added = requests.put(f"{rest}/admin/workspaces/{workspace}/members/{user}", headers=headers, timeout=15,
+                             json={"role": ROLES[user]})
+        assert added.status_code == 200, added.text
+    return workspace
+
+
+def open_in(browser: Any, web_stack: WebStack, workspace: str, user: str,
+            size: tuple[int, int] = (1280, 800)) -> UserPage:
+    person = open_as(browser, f"{web_stack.url}#workspace={workspace}", user)
+    person.page.set_viewport_size({"width": size[0], "height": size[1]})
+    person.page.wait_for_function(f"document.querySelector('#workspace-select').value === {json.dumps(workspace)}")
+    return person
+
+
+def audit(page: Any, include: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.x A and AA, best practices)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate("""async (include) => {
+        const result = await axe.run(include ? {include: [include]} : document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""", include)
+    return [v for v in found if v["impact"] in BLOCKING]
+
+
+def record(page: Any) -> None:
+    """From now on, keep every text the document list, the uploads and the landscape's labels show, and note any
+    moment a file is listed both as an upload and as a document, or a failed document keeps a placeholder."""
+    page.evaluate("""() => {
+        window.__seen = {texts: new Set(), statuses: [], doubled: [], stale: []};
+        const look = () => {
+            const seen = window.__seen;
+            const uploads = [...document.querySelectorAll('#uploads li')].map(li => li.dataset.file);
+            const docs = [...document.querySelectorAll('#documents li')];
+            for (const li of docs) {
+                seen.texts.add(li.innerText);
+                seen.statuses.push([li.querySelector('.doc-go').textContent, li.dataset.status]);
+                if (uploads.includes(li.querySelector('.doc-go').textContent)) seen.doubled.push(li.innerText);
+            }
+            for (const label of document.querySelectorAll('.doc-label, .page-placeholder, #uploads li')) {
+                seen.texts.add(label.innerText);
+            }
+            for (const label of document.querySelectorAll('.doc-label[data-status=failed]')) {
+                if (document.querySelector(`.page-placeholder[data-doc="${label.dataset.doc}"]`)) {
+                    seen.stale.push(label.innerText);
+                }
+            }
+        };
+        new MutationObserver(look).observe(document.getElementById('app'),
+            {subtree: true, childList: true, attributes: true, characterData: true});
+    }""")
+
+
+def seen(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("""() => ({texts: [...window.__seen.texts], statuses: window.__seen.statuses,
+                                        doubled: window.__seen.doubled, stale: window.__seen.stale})"""))
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, f"{selector} is not rendered"
+    return dict(found)
+
+
+def inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
+    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+
+
+def on_screen(page: Any, selector: str) -> bool:
+    size = page.viewport_size
+    return inside(box(page, selector), {"x": 0, "y": 0, "width": size["width"], "height": size["height"]})
+
+
+def view_of(page: Any) -> dict[str, float]:
+    """Where the page's landscape looks (in landscape units), as the viewer element says (data-x, -y, -w, -h)."""
+    data = page.locator("#viewer").evaluate("e => ({...e.dataset})")
+    return {k: float(data[k]) for k in ("x", "y", "w", "h")}
+
+
+def count_is(page: Any, selector: str, n: int) -> Callable[[], bool]:
+    return lambda: int(page.locator(selector).count()) == n
+
+
+def x_is(page: Any, selector: str, x: float) -> Callable[[], bool]:
+    return lambda: float(page.locator(selector).get_attribute("data-x") or "nan") == x
+
+
+def wait_until(check: Callable[[], bool], page: Any, what: str, timeout: float = 30.0) -> None:
+    """Wait for a condition, checking on the page's own events (Playwright's wait, which also runs route
+    handlers), with a generous ceiling: never a fixed sleep standing in for an event."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(100)
+
+
+def move_placement(web_stack: WebStack, workspace: str, document_id: str, x: float, y: float) -> None:
+    """A member moves a document on the landscape (protocol: item.update of its placement's x and y)."""
+    query = f"token={web_stack.stack.token('alice')}&workspace={workspace}"
+    with connect(f"{web_stack.stack.ws}/?{query}", open_timeout=15) as ws:
+        op_id = f"move-{uuid.uuid4().hex[:8]}"
+        ws.send(json.dumps({"action": "item.update", "workspace": workspace, "item_id": f"place:{document_id}",
+                            "fields": {"x": x, "y": y}, "op_id": op_id, "id": op_id}))
+        while True:
+            reply = json.loads(ws.recv(timeout=15))
+            if reply.get("id") == op_id:
+                assert reply["action"] == "ack", reply
+                return
+
+
+def screenshot(page: Any, folder: Path, name: str) -> Path:
+    size = page.viewport_size
+    path = folder / f"{name}-{size['width']}x{size['height']}.png"
+    page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,420 @@
+"""The document landscape as a team uses it (issue 15): alice (owner), bob (editor) and vera (viewer), each in a
+browser window, in a workspace of their own that starts empty.
+
+In file order, as one session: the empty landscape; uploading (Upload reached by keyboard), processing shown
+where each document will appear, a failed file with its reason and a retry for the owner only; notes and tasks
+listed, jumped to, edited, resolved, deleted and moved with their document; presence (who looks where, go to,
+follow); what each role sees; sign-in per browser and the view across reloads; keyboard order and labels; the
+layout at 1280x800 and 1366x768 with a long document list; and the accessibility audit in each state.
+
+Screenshots of each state at both sizes are written to $KALEXO_SCREENSHOTS when it names a folder
+(docs/screenshots/ holds the committed ones), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser.conftest import UserPage, WebStack
+from tests.browser.team import (
+    audit,
+    box,
+    count_is,
+    create_studio,
+    inside,
+    move_placement,
+    on_screen,
+    open_in,
+    record,
+    screenshot,
+    seen,
+    view_of,
+    wait_until,
+    x_is,
+)
+from tests.browser.test_landscape import drawing
+from tests.e2e.documents_samples import letter_pdf
+
+pytestmark = pytest.mark.timeout(240)
+SIZES = ((1280, 800), (1366, 768))
+MANIFEST = r"/workspaces/[^/]+/documents/[^/?]+(\?.*)?$"
+
+
+@pytest.fixture(scope="module")
+def studio(web_stack: WebStack) -> str:
+    return create_studio(web_stack, "Issue 15 studio")
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("KALEXO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def team(web_stack: WebStack, browser: Any, studio: str) -> Iterator[dict[str, UserPage]]:
+    opened: dict[str, UserPage] = {}
+    try:
+        for user in ("alice", "bob", "vera"):
+            opened[user] = open_in(browser, web_stack, studio, user)
+        yield opened
+    finally:
+        for person in opened.values():
+            person.context.close()
+
+
+def both_sizes(person: UserPage, shots: Path, name: str) -> None:
+    """The state at each size: nothing the page needs is cut off (the page itself never scrolls)."""
+    page = person.page
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_function(f"innerWidth === {width} && innerHeight === {height}")
+        for selector in ("#chat-input", "#chat-form button", "#errors", "#zoom-in", "#zoom-fit", ".side h2 >> nth=0",
+                         "#signout"):
+            assert on_screen(page, selector), f"{selector} is cut off at {width}x{height} ({name})"
+        assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1"), "the page scrolls"
+        assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth + 1"), "the page scrolls sideways"
+        for label in page.locator(".doc-label").all():  # every label visible is the top thing where it is
+            if label.is_visible():
+                assert label.evaluate("""l => { const r = l.getBoundingClientRect(); const v = document
+                        .getElementById('viewer').getBoundingClientRect();
+                    const x = Math.min(Math.max(r.x + r.width / 2, v.x + 1), v.right - 1), y = r.y + r.height / 2;
+                    if (y < v.y || y > v.bottom) return true;
+                    const top = document.elementFromPoint(x, y); return l === top || l.contains(top); }"""), (
+                    f"a label is covered at {width}x{height} ({name}): {label.inner_text()}")
+        screenshot(page, shots, name)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_the_empty_landscape(team: dict[str, UserPage], shots: Path) -> None:
+    alice, vera = team["alice"], team["vera"]
+    alice.page.wait_for_selector("#people li[data-user=vera]")
+    assert alice.page.locator("#drop-hint").is_visible()
+    assert alice.page.locator(".navigator").count() == 0 or not alice.page.locator(".navigator").is_visible()
+    assert alice.page.locator("#upload-button").is_visible() and alice.page.locator("#note-form").is_visible()
+    # What a viewer's role allows: no Upload, no note form (a sentence says why), no drop hint.
+    assert not vera.page.locator("#upload-button").is_visible()
+    assert not vera.page.locator("#note-form button").is_visible()
+    assert vera.page.locator("#note-readonly").is_visible() and not vera.page.locator("#drop-hint").is_visible()
+    for person in (alice, vera):
+        assert audit(person.page) == [], person.user
+    both_sizes(alice, shots, "empty")
+
+
+def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: Path) -> None:
+    alice, bob, vera = team["alice"], team["bob"], team["vera"]
+    for person in (alice, bob):
+        record(person.page)
+    held_puts: list[Any] = []
+    held_manifests: list[Any] = []
+    holding = {"manifests": True}
+
+    def hold_put(route: Any) -> None:
+        if route.request.method == "PUT":
+            held_puts.append(route)
+        else:
+            route.fallback()
+
+    def hold_manifest(route: Any) -> None:
+        if holding["manifests"] and route.request.method == "GET":
+            held_manifests.append(route)
+        else:
+            route.fallback()
+
+    def is_source(url: str) -> bool:
+        return "/documents/" in url and "/source" in url
+
+    manifests = re.compile(MANIFEST)
+    alice.page.route(is_source, hold_put)
+    alice.page.route(manifests, hold_manifest)
+
+    # Upload, reached and pressed with the keyboard.
+    alice.page.focus("#upload-button")
+    with alice.page.expect_file_chooser() as chooser:
+        alice.page.keyboard.press("Enter")
+    chooser.value.set_files([
+        {"name": "tower sections.pdf", "mimeType": "application/pdf", "buffer": letter_pdf(pages=3, text="Tower")},
+        {"name": "cover.pdf", "mimeType": "application/pdf", "buffer": drawing(1)},
+        {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 not really" + bytes(64)},
+    ])
+    wait_until(lambda: len(held_puts) == 3, alice.page, "the three PUTs to start")
+    assert alice.page.locator("#uploads li").count() == 3
+    assert not alice.page.locator("#drop-hint").is_visible(), "'Drop PDFs here' while uploading"
+    both_sizes(alice, shots, "uploading")
+    for route in held_puts:
+        route.fallback()
+
+    # Processing: the analysing card, then a placeholder per page, where the document sits.
+    tower = alice.page.locator('#documents li:has-text("tower sections.pdf")')
+    tower.wait_for(timeout=30_000)
+    doc = str(tower.get_attribute("data-doc"))
+    placeholders = f'.page-placeholder[data-doc="{doc}"]'
+    wait_until(lambda: alice.page.locator(placeholders).count() == 3, alice.page, "three placeholders", 60)
+    wait_until(lambda: alice.page.locator("#uploads li").count() == 0, alice.page, "uploads to become documents")
+    both_sizes(alice, shots, "processing")
+    # One page tiled: the pages still to come take its shape (portrait letter sheets).
+    while True:  # the manifest as the server has it, until it lists a page: then only that page is answered
+        wait_until(lambda: any(doc in r.request.url for r in held_manifests), alice.page, "a manifest read", 60)
+        held = next(r for r in held_manifests if doc in r.request.url)
+        held_manifests.remove(held)
+        answer = held.fetch()
+        manifest = answer.json()
+        held.fulfill(response=answer, json={**manifest, "pages": manifest["pages"][:1]})
+        if manifest["pages"]:
+            break
+    wait_until(lambda: alice.page.locator(placeholders).count() == 2, alice.page, "page 1 to replace its placeholder",
+               60)
+    for shape in alice.page.locator(placeholders).all():
+        found = shape.bounding_box()
+        assert found is not None and found["height"] > found["width"] * 1.15, found
+    holding["manifests"] = False
+    for route in held_manifests:
+        route.fallback()
+    ready = '#documents li[data-status=ready]'
+    for person in (alice, bob, vera):
+        wait_until(count_is(person.page, ready, 2), person.page, "both documents ready", 90)
+        person.page.wait_for_selector('#documents li[data-status=failed]', timeout=60_000)
+        wait_until(count_is(person.page, ".page-placeholder", 0), person.page, "all pages shown")
+    assert "tower sections.pdf is ready: 3 pages" in alice.page.locator("#announcer").inner_text()
+
+    # The failed file: its reason, where it would have been; a retry for the owner only; no placeholder left.
+    failed = alice.page.locator('#documents li[data-status=failed]')
+    assert "failed:" in failed.inner_text() and failed.locator(".retry").is_visible()
+    assert alice.page.locator('.doc-card[data-status=failed] .retry').count() == 1
+    assert bob.page.locator("#documents .retry, .doc-card .retry").count() == 0
+    assert vera.page.locator("#documents .retry, .doc-card .retry").count() == 0
+    with alice.page.expect_response(lambda r: r.url.endswith("/retry")) as retried:
+        alice.page.locator('.doc-card[data-status=failed] .retry').click()
+    assert retried.value.status == 202
+    alice.page.wait_for_selector('#announcer:has-text("processing again")')
+
+    for person in (alice, bob):
+        what = seen(person.page)
+        assert what["doubled"] == [], f"{person.user}: a file listed twice: {what['doubled']}"
+        assert what["stale"] == [], f"{person.user}: a failed document kept placeholders: {what['stale']}"
+        assert not [t for t in what["texts"] if "1 of 1" in t], what["texts"]
+        statuses = {status for name, status in what["statuses"] if name == "tower sections.pdf"}
+        assert {"analysing", "ready"} <= statuses, statuses
+    alice.page.unroute(is_source)
+    alice.page.unroute(manifests)
+    both_sizes(alice, shots, "ready")
+    for person in (alice, bob, vera):
+        assert audit(person.page) == [], person.user
+
+
+def note_row(person: UserPage, text: str) -> Any:
+    return person.page.locator("#notes li", has_text=text)
+
+
+def test_notes_and_tasks_in_the_sidebar(team: dict[str, UserPage], web_stack: WebStack, studio: str,
+                                        shots: Path) -> None:
+    alice, bob, vera = team["alice"], team["bob"], team["vera"]
+    # bob looks at the tower drawing (its list entry flies there) and pins a note at the centre: page 2.
+    bob.page.locator('#documents li:has-text("tower sections.pdf") .doc-go').click()
+    bob.page.fill("#note-input", "Stair core moved 300 mm")
+    bob.page.press("#note-input", "Enter")
+    for person in (alice, bob, vera):
+        note_row(person, "Stair core moved 300 mm").wait_for()
+    assert "tower sections.pdf, page 2" in note_row(alice, "Stair core moved 300 mm").inner_text()
+    # alice jumps to it from the list: the note is then in the middle of her view.
+    note_row(alice, "Stair core moved 300 mm").locator(".note-go").click()
+    card = alice.page.locator('.note:has-text("Stair core moved 300 mm")')
+    wait_until(lambda: card.is_visible() and inside(box(alice.page, '.note:has-text("Stair core")'),
+                                                     box(alice.page, "#viewer")), alice.page, "the note in view")
+    # alice edits it, with the keyboard; bob and vera see the new text.
+    note_row(alice, "Stair core moved 300 mm").locator(".edit").click()
+    editor = alice.page.locator("#notes li.editing input")
+    editor.fill("Stair core moved 450 mm")
+    editor.press("Enter")
+    for person in (bob, vera):
+        note_row(person, "Stair core moved 450 mm").wait_for()
+        person.page.locator('.note:has-text("Stair core moved 450 mm")').wait_for(state="attached")
+    # A task, done by bob; the note resolved by alice.
+    alice.page.select_option("#note-kind", "task")
+    alice.page.fill("#note-input", "Send the sections to the engineer")
+    alice.page.press("#note-input", "Enter")
+    note_row(bob, "Send the sections").locator(".resolve").click()
+    wait_until(lambda: note_row(alice, "Send the sections").get_attribute("data-resolved") == "true", alice.page,
+               "the task done for alice")
+    note_row(alice, "450 mm").locator(".resolve").click()
+    wait_until(lambda: note_row(vera, "450 mm").get_attribute("data-resolved") == "true", vera.page, "resolved")
+    # vera reads; she cannot change anything.
+    assert vera.page.locator("#notes .edit, #notes .delete, #notes .resolve").count() == 0
+    assert vera.page.locator(".note.draggable").count() == 0
+
+    # Pinned to its page: when the document moves, the note moves with it, for everyone.
+    doc = str(alice.page.locator('#documents li:has-text("tower sections.pdf")').get_attribute("data-doc"))
+    label = alice.page.locator(f'.doc-label[data-doc="{doc}"]')
+    x0, y0 = float(label.get_attribute("data-x") or 0), float(label.get_attribute("data-y") or 0)
+    before = {p.user: float(p.page.locator('.note:has-text("450 mm")').get_attribute("data-x") or 0)
+              for p in (alice, bob)}
+    move_placement(web_stack, studio, doc, x0 + 5000, y0)
+    for person in (alice, bob):
+        wait_until(x_is(person.page, '.note:has-text("450 mm")', before[person.user] + 5000), person.page,
+                   f"{person.user}'s note to move with the document")
+    move_placement(web_stack, studio, doc, x0, y0)
+    wait_until(lambda: float(alice.page.locator('.note:has-text("450 mm")').get_attribute("data-x") or 0)
+               == before["alice"], alice.page, "the note back")
+
+    # A third note, then deleted by alice: gone for bob.
+    alice.page.select_option("#note-kind", "note")
+    alice.page.fill("#note-input", "Temporary remark")
+    alice.page.press("#note-input", "Enter")
+    note_row(bob, "Temporary remark").wait_for()
+    note_row(alice, "Temporary remark").locator(".delete").click()
+    note_row(bob, "Temporary remark").wait_for(state="detached")
+    alice.page.click("#zoom-fit")  # the overview: notes as pins, labels above them
+    both_sizes(alice, shots, "notes")
+    for person in (alice, vera):
+        assert audit(person.page) == [], person.user
+
+
+def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> None:
+    alice, bob, vera = team["alice"], team["bob"], team["vera"]
+    for person in (alice, vera):
+        person.page.click("#zoom-fit")
+    # vera sees what alice sees: her box is not a frame round alice's canvas, and her name is in view.
+    mark = alice.page.locator(".viewport-name[data-user=vera]")
+    wait_until(lambda: mark.get_attribute("data-where") == "encloses", alice.page, "vera's view around alice's")
+    assert inside(box(alice.page, ".viewport-name[data-user=vera]"), box(alice.page, "#viewer"))
+    # bob zooms into the tower's second page; alice reads where he is and goes there.
+    bob.page.locator('#documents li:has-text("tower sections.pdf") .doc-go').click()
+    for _ in range(3):
+        bob.page.click("#zoom-in")
+    row = alice.page.locator("#people li[data-user=bob]")
+    wait_until(lambda: "tower sections.pdf, page 2" in row.inner_text(), alice.page, "bob's view described")
+    assert inside(box(alice.page, ".viewport-name[data-user=bob]"), box(alice.page, "#viewer"))
+    both_sizes(alice, shots, "presence")
+    row.locator(".go").click()
+    target = view_of(bob.page)
+    wait_until(lambda: abs(view_of(alice.page)["x"] + view_of(alice.page)["w"] / 2 - target["x"] - target["w"] / 2)
+               < target["w"] * 0.1, alice.page, "alice at bob's view")
+    # Following: bob moves, alice's view goes with him, until she moves herself.
+    row.locator(".follow").click()
+    assert row.locator(".follow").get_attribute("aria-pressed") == "true"
+    bob.page.locator('#documents li:has-text("cover.pdf") .doc-go').click()
+    wait_until(lambda: "cover.pdf" in row.inner_text(), alice.page, "bob at the cover")
+    cover = view_of(bob.page)
+    wait_until(lambda: abs(view_of(alice.page)["y"] - cover["y"]) < cover["h"] * 0.2, alice.page, "alice follows")
+    alice.page.click("#zoom-out")
+    assert row.locator(".follow").get_attribute("aria-pressed") == "false"
+    assert alice.page.locator("#following").is_hidden()
+    assert audit(alice.page) == []
+
+
+def test_chat_and_documents_are_announced(team: dict[str, UserPage]) -> None:
+    alice, bob = team["alice"], team["bob"]
+    bob.page.fill("#chat-input", "Sections are up")
+    bob.page.press("#chat-input", "Enter")
+    alice.page.wait_for_selector('#announcer:has-text("bob says: Sections are up")')
+    assert alice.page.locator("#announcer").get_attribute("aria-live") == "polite"
+
+
+def test_keyboard_order_follows_the_layout(team: dict[str, UserPage]) -> None:
+    page = team["bob"].page
+    page.locator("#workspace-select").focus()
+    order: list[str] = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("""() => { const e = document.activeElement;
+            return e.id || e.getAttribute('aria-label') || e.className || e.tagName; }"""))
+    landmarks = ["signout", "zoom-in", "zoom-out", "zoom-fit", "upload-button", "note-kind", "note-input",
+                 "chat-log", "chat-input"]
+    positions = [order.index(name) for name in landmarks]
+    assert positions == sorted(positions), order
+    canvas = next(i for i, name in enumerate(order) if "document landscape" in name.lower())
+    documents = next(i for i, name in enumerate(order) if "Show on the landscape" in name and ".pdf" in name)
+    assert order.index("zoom-fit") < canvas < order.index("upload-button") < documents < order.index("note-kind")
+    # Keys work where focus is: Enter on a document flies there; + zooms in.
+    before = view_of(page)["w"]
+    page.locator("#zoom-in").focus()
+    page.keyboard.press("Enter")
+    wait_until(lambda: view_of(page)["w"] < before * 0.9, page, "zoom in from the keyboard")
+
+
+def test_sign_in_is_per_browser_and_the_view_survives_a_reload(team: dict[str, UserPage], web_stack: WebStack,
+                                                               browser: Any, studio: str) -> None:
+    bob = team["bob"]
+    for _ in range(2):
+        bob.page.click("#zoom-in")
+    wait_until(lambda: bob.page.evaluate(f"localStorage.getItem('kalexo.view.{studio}.bob')") is not None,
+               bob.page, "the view kept")
+
+    def latest_kept() -> bool:
+        kept = bob.page.evaluate(f"JSON.parse(localStorage.getItem('kalexo.view.{studio}.bob'))")
+        now = view_of(bob.page)
+        return all(abs(kept[k] - now[k]) < 2 for k in "xywh")
+
+    wait_until(latest_kept, bob.page, "the latest view kept")
+    kept = view_of(bob.page)
+    # Another tab of the same browser: signed in already.
+    second = bob.context.new_page()
+    second.goto(f"{web_stack.url}#workspace={studio}")
+    second.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
+    assert second.locator("#signin").is_hidden()
+    second.close()
+    bob.page.reload()
+    bob.page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
+    now = view_of(bob.page)
+    centre = (now["x"] + now["w"] / 2, now["y"] + now["h"] / 2)
+    assert abs(centre[0] - kept["x"] - kept["w"] / 2) < kept["w"] * 0.05, (now, kept)
+    assert abs(centre[1] - kept["y"] - kept["h"] / 2) < kept["h"] * 0.05, (now, kept)
+    # A kept token that has expired: the sign-in page says so, and the token is forgotten.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.add_init_script(f"localStorage.setItem('kalexo.token', {web_stack.stack.token('bob', ttl=-60)!r})")
+        page.goto(web_stack.url)
+        page.wait_for_selector("#signin-error:has-text('expired')")
+        assert audit(page) == []
+    finally:
+        context.close()
+
+
+def test_a_long_document_list_scrolls_on_its_own(team: dict[str, UserPage], web_stack: WebStack, studio: str,
+                                                  shots: Path) -> None:
+    alice, vera = team["alice"], team["vera"]
+    headers = {"Authorization": f"Bearer {web_stack.stack.token('bob')}"}
+    body = letter_pdf(pages=1, text="Sheet")
+    for n in range(12):
+        grant = requests.post(f"{web_stack.stack.rest}/workspaces/{studio}/uploads", headers=headers, timeout=15,
+                              json={"filename": f"sheet {n:02d}.pdf", "size": len(body),
+                                    "content_type": "application/pdf"}).json()
+        assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    wait_until(lambda: alice.page.locator("#documents li").count() >= 15, alice.page, "15 documents listed", 60)
+    # vera tries to drop a file: refused in the page, and the error is in view.
+    vera.page.evaluate("""() => { const t = new DataTransfer();
+        t.items.add(new File(['x'], 'mine.pdf', {type: 'application/pdf'}));
+        document.getElementById('viewer').dispatchEvent(new DragEvent('drop', {dataTransfer: t, bubbles: true})); }""")
+    vera.page.wait_for_selector("#errors li:has-text('Viewers cannot add documents')")
+    for person in (alice, vera):
+        page = person.page
+        assert page.evaluate("(() => { const l = document.getElementById('documents');"
+                             " return l.scrollHeight > l.clientHeight; })()"), "the document list does not scroll"
+        both_sizes(person, shots, f"long-list-{person.user}")
+    assert on_screen(vera.page, "#errors li")
+
+
+def test_no_errors_in_any_console(team: dict[str, UserPage]) -> None:
+    for person in team.values():
+        assert [e for e in person.errors if "status of 4" not in e] == [], f"{person.user}: {person.errors}"
+
+
+def test_sign_in_page_passes_the_audit(web_stack: WebStack, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(web_stack.url)
+        page.wait_for_selector("#dev-user-buttons button")
+        assert audit(page) == []
+    finally:
+        context.close()
+
