@@ -177,6 +177,7 @@ class WorkspaceClient(Receiver):
         wire.dumps(message)  # too large for the gateway: refused here, never sent (it would close the connection)
         entry = self._outbox.add(message)
         self._mine.add(op_id)
+        self.hub.changed()
         link = self._link
         if link is not None and self._sending:
             await self._send_entry(link, entry)
