@@ -27,7 +27,8 @@ def chromium_path() -> str:
 
 
 def ensure_web_dependencies() -> None:
-    if VENDOR["openseadragon"].is_dir():
+    """OpenSeadragon for the page, and axe-core for the accessibility audit (web/package-lock.json)."""
+    if VENDOR["openseadragon"].is_dir() and (WEB_DIR / "node_modules" / "axe-core" / "axe.min.js").is_file():
         return
     if shutil.which("npm") is None:
         pytest.fail("npm is missing (scripts/system-packages.sh installs it); web/node_modules cannot be installed")

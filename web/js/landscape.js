@@ -7,10 +7,13 @@
 
 /* global OpenSeadragon */
 
+import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from "./cards.js";
 import { el } from "./dom.js";
 import { CELL, PAGE_GAP, pageRects, ROW } from "./geometry.js";
 
 export { CELL };
+
+const BLANK = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 
 export class Landscape extends EventTarget {
   constructor(element) {
@@ -31,6 +34,7 @@ export class Landscape extends EventTarget {
       animationTime: 0.8,
       springStiffness: 8,
       gestureSettingsMouse: { clickToZoom: false },
+      preserveViewport: true, // the first page loaded does not reset the view (a view kept from before a reload)
     });
     const canvas = this.viewer.canvas;
     canvas.setAttribute("role", "application");
@@ -43,6 +47,8 @@ export class Landscape extends EventTarget {
     this.viewer.addHandler("canvas-scroll", moved);
     this.viewer.addHandler("canvas-key", moved);
     this.viewer.addHandler("viewport-change", () => this.emitView());
+    this.viewer.addHandler("animation-start", () => { this.element.dataset.animating = "true"; });
+    this.viewer.addHandler("animation-finish", () => { delete this.element.dataset.animating; });
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, the page asks for a fresh manifest
     // and swaps in the pages whose URLs changed.
     this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
@@ -50,6 +56,10 @@ export class Landscape extends EventTarget {
     // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled
     // images (and keep a landscape of placeholders zoomed onto an empty unit square).
     this.viewer.world.addHandler("metrics-change", () => this.setHome());
+    // OpenSeadragon draws (and moves overlays, and reports the view) only while its world holds an image: an
+    // invisible pixel keeps it running for a landscape of placeholders, cards and other people's boxes.
+    this.viewer.addTiledImage({ tileSource: { type: "image", url: BLANK }, x: 0, y: 0, width: 1, opacity: 0,
+                                success: () => this.fitIfUntouched(true) });
     this.element.classList.add("empty");
   }
 
@@ -131,15 +141,15 @@ export class Landscape extends EventTarget {
       entry = { origin: doc.origin, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
                 label: el("div", "doc-label"), card: null, rects: [] };
       this.rows.set(doc.document_id, entry);
+      // Sized as it is drawn (checkResize): it is placed by its bottom edge, above the first page.
       this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
-                               placement: OpenSeadragon.Placement.BOTTOM_LEFT, checkResize: false });
+                               placement: OpenSeadragon.Placement.BOTTOM_LEFT });
     }
     const moved = entry.origin.x !== doc.origin.x || entry.origin.y !== doc.origin.y;
     entry.doc = doc;
     entry.origin = doc.origin;
     const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
     const count = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 0, finished.size);
-    const oldRects = entry.rects;
     entry.rects = pageRects(doc.origin, count, finished);
     this.showLabel(entry, doc);
     this.showCard(entry, doc, count);
@@ -152,25 +162,18 @@ export class Landscape extends EventTarget {
     for (const [page, box] of [...entry.placeholders]) {
       if (page >= count || entry.images.get(page) instanceof Object) this.dropPlaceholder(entry, page, box);
     }
-    if (moved) this.move(entry, oldRects);
+    if (moved) this.move(entry);
   }
 
   showLabel(entry, doc) {
-    const total = doc.page_count || 0;
-    let status = "";
-    if (doc.status === "failed") status = " · could not be processed";
-    else if (doc.status === "analysing") status = " · analysing";
-    else if (doc.status === "tiling") status = total > 1 ? ` · ${doc.pages_done || 0} of ${total} pages` : " · processing";
-    entry.label.textContent = `${doc.name}${status}`;
+    entry.label.textContent = labelText(doc);
     entry.label.classList.toggle("failed", doc.status === "failed");
     Object.assign(entry.label.dataset, { doc: doc.document_id, status: doc.status, x: doc.origin.x, y: doc.origin.y });
   }
 
-  // Where the pages will be: "analysing" until the page count is known; the reason (and a retry for those
-  // allowed to) when it failed. A card of fixed screen size, so it never becomes a giant box.
   showCard(entry, doc, count) {
-    const wanted = doc.status === "analysing" || (doc.status === "failed" && count === 0) ? doc.status : null;
-    if (!wanted) {
+    const state = cardState(doc, count);
+    if (!state) {
       if (entry.card) { this.viewer.removeOverlay(entry.card); entry.card = null; }
       return;
     }
@@ -179,23 +182,8 @@ export class Landscape extends EventTarget {
       entry.card.append(el("div", "doc-card-body"));
       this.viewer.addOverlay({ element: entry.card, location: this.cardRect(entry) });
     }
-    const card = entry.card.firstChild;
-    entry.card.dataset.status = wanted;
-    entry.card.dataset.doc = doc.document_id;
-    if (wanted === "analysing") {
-      card.replaceChildren(el("span", "spinner"), el("span", "", "Analysing: its pages appear here as they are ready"));
-    } else {
-      card.replaceChildren(el("strong", "", "Could not be processed"), el("span", "reason", doc.reason || doc.reason_code || ""));
-      if (doc.canRetry) {
-        const retry = el("button", "retry", "Retry");
-        retry.type = "button";
-        retry.setAttribute("aria-label", `Retry ${doc.name}`);
-        // The canvas's own tracker would take the press for a drag: the button keeps it.
-        for (const type of ["pointerdown", "mousedown", "touchstart"]) retry.addEventListener(type, (e) => e.stopPropagation());
-        retry.addEventListener("click", () => this.dispatchEvent(new CustomEvent("retry", { detail: doc.document_id })));
-        card.append(retry);
-      }
-    }
+    Object.assign(entry.card.dataset, { status: state, doc: doc.document_id });
+    fillCard(entry.card.firstChild, doc, state, (id) => this.dispatchEvent(new CustomEvent("retry", { detail: id })));
   }
 
   removeDocument(documentId) {
@@ -256,19 +244,13 @@ export class Landscape extends EventTarget {
   showPlaceholder(entry, page, count, doc) {
     let box = entry.placeholders.get(page);
     if (!box) {
-      box = el("div", "page-placeholder");
-      box.append(el("span", "", ""));
-      box.firstChild.append(el("b"), el("small"));
-      box.dataset.doc = entry.doc.document_id;
+      box = newPlaceholder(doc.document_id);
       entry.placeholders.set(page, box);
       this.viewer.addOverlay({ element: box, location: this.rect(entry.rects[page]) });
     } else {
       this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
     }
-    const what = count > 1 ? `Page ${page + 1} of ${count}` : "The page";
-    box.firstChild.firstChild.textContent = what;
-    box.firstChild.lastChild.textContent = doc.status === "tiling" ? "being prepared" : "";
-    box.dataset.page = page;
+    fillPlaceholder(box, page, count, doc);
   }
 
   dropPlaceholder(entry, page, box) {
@@ -306,7 +288,7 @@ export class Landscape extends EventTarget {
   }
 
   extent() {
-    if (!this.rows.size) return null;
+    if (!this.rows.size) return new OpenSeadragon.Rect(-PAGE_GAP, -300, 3 * (CELL + PAGE_GAP) + PAGE_GAP, ROW + 100);
     const rects = [...this.rows.keys()].map((id) => this.bounds(id));
     const left = Math.min(...rects.map((r) => r.x));
     const top = Math.min(...rects.map((r) => r.y));
@@ -316,14 +298,15 @@ export class Landscape extends EventTarget {
   }
 
   setHome() {
-    const extent = this.extent();
     // What the viewer's own metrics-change handler calls (setHomeBounds, its public name, is deprecated).
-    if (extent) this.viewer.viewport._setContentBounds(extent, this.viewer.world.getContentFactor() || 1);
+    this.viewer.viewport._setContentBounds(this.extent(), this.viewer.world.getContentFactor() || 1);
   }
 
-  fitIfUntouched() {
+  // The whole landscape, unless the person has moved the view; at once the first time (from nothing).
+  fitIfUntouched(immediately = false) {
     this.setHome();
-    if (this.userMoved || !this.rows.size) return;
-    this.viewer.viewport.fitBounds(this.extent());
+    if (this.userMoved) return;
+    this.viewer.viewport.fitBounds(this.extent(), immediately || !this.fitted);
+    this.fitted = this.rows.size > 0;
   }
 }

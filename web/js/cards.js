@@ -1,0 +1,50 @@
+// What the landscape writes on and around a document: its label (name and state), the card that stands where
+// its pages will be while it is analysed or when it failed, and a page's placeholder. No "1 of 1 pages": a
+// one-page document says "processing", a placeholder "The page".
+
+import { el } from "./dom.js";
+
+export function labelText(doc) {
+  const total = doc.page_count || 0;
+  let status = "";
+  if (doc.status === "failed") status = " · could not be processed";
+  else if (doc.status === "analysing") status = " · analysing";
+  else if (doc.status === "tiling") status = total > 1 ? ` · ${doc.pages_done || 0} of ${total} pages` : " · processing";
+  return `${doc.name}${status}`;
+}
+
+// "analysing" until the page count is known; "failed" (with the reason, and a retry for those allowed to) when
+// nothing of the document can be shown; otherwise no card.
+export function cardState(doc, pages) {
+  return doc.status === "analysing" || (doc.status === "failed" && pages === 0) ? doc.status : null;
+}
+
+export function fillCard(body, doc, state, onRetry) {
+  if (state === "analysing") {
+    body.replaceChildren(el("span", "spinner"), el("span", "", "Analysing: its pages appear here as they are ready"));
+    return;
+  }
+  body.replaceChildren(el("strong", "", "Could not be processed"), el("span", "reason", doc.reason || doc.reason_code || ""));
+  if (!doc.canRetry) return;
+  const retry = el("button", "retry", "Retry");
+  retry.type = "button";
+  retry.setAttribute("aria-label", `Retry ${doc.name}`);
+  // The canvas's own tracker would take the press for a drag: the button keeps it.
+  for (const type of ["pointerdown", "mousedown", "touchstart"]) retry.addEventListener(type, (e) => e.stopPropagation());
+  retry.addEventListener("click", () => onRetry(doc.document_id));
+  body.append(retry);
+}
+
+export function newPlaceholder(documentId) {
+  const box = el("div", "page-placeholder");
+  box.append(el("span", "", ""));
+  box.firstChild.append(el("b"), el("small"));
+  box.dataset.doc = documentId;
+  return box;
+}
+
+export function fillPlaceholder(box, page, count, doc) {
+  box.firstChild.firstChild.textContent = count > 1 ? `Page ${page + 1} of ${count}` : "The page";
+  box.firstChild.lastChild.textContent = doc.status === "tiling" ? "being prepared" : "";
+  box.dataset.page = page;
+}
