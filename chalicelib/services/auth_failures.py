@@ -1,11 +1,12 @@
 """Failed logins, REST and websocket alike: counted per source address and minute against one budget
 (KALEXO_AUTH_FAILURES_PER_MINUTE), refused past it with 429 and nothing recorded, and recorded collapsed.
 
-Collapsed: an address's failures in a window are recorded as `auth.failed` events at its 1st, 2nd, 4th, 8th, ...
-failure and at the last one the budget allows, each carrying the count so far (`detail.count`) and the window
-(`detail.window_start`). A flood of bad tokens from one address costs the event log, and the administrators
-following it live, about a dozen events a minute, never one per attempt; the highest count of a window says
-how many failed within the budget.
+Collapsed: an address's failures of one kind (the error code: `invalid_token`, `user_unknown`, ...) in a window
+are recorded as `auth.failed` events at the 1st, 2nd, 4th, 8th, ... of them, and at the last failure the budget
+allows, each carrying the counts so far (`detail.count` of that kind, `detail.address_count` of all kinds) and
+the window (`detail.window_start`). A flood of bad tokens from one address costs the event log, and the
+administrators following it live, about a dozen events a minute, never one per attempt, while the first
+failure of each kind (a deleted user's token among forged ones) is always there.
 """
 
 from __future__ import annotations
@@ -38,26 +39,27 @@ class AuthFailures:
         """Count one failed authentication from `source_ip` (an `ApiError` with status 401) and say what to
         answer."""
         if self._counter is None:
-            self._record(error, source_ip, via, detail, count=None, window_start=None)
+            self._record(error, source_ip, via, detail)
             return Refusal(error.status, error.code, error.message)
         counted = self._counter.hit(f"ip:{source_ip}")
         if counted.retry_after is not None:
             return Refusal(429, "too_many_requests", f"too many failed attempts; retry in {counted.retry_after} s",
                            counted.retry_after)
-        if _worth_recording(counted.count, self._counter.limit):
-            self._record(error, source_ip, via, detail, counted.count, counted.window_start)
+        # Never refused: an address's failures of one kind are at most all of its failures.
+        of_kind = self._counter.hit(f"ip:{source_ip}#{error.code}")
+        if _power_of_two(of_kind.count) or counted.count == self._counter.limit:
+            self._record(error, source_ip, via, {**detail, "count": of_kind.count, "address_count": counted.count,
+                                                 "window_start": _iso(counted.window_start)})
         return Refusal(error.status, error.code, error.message)
 
-    def _record(self, error: ApiError, source_ip: str, via: str, detail: dict[str, Any], count: int | None,
-                window_start: int | None) -> None:
-        collapsed: dict[str, Any] = {}
-        if count is not None and window_start is not None:
-            collapsed = {"count": count, "window_start": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                       time.gmtime(window_start))}
+    def _record(self, error: ApiError, source_ip: str, via: str, detail: dict[str, Any]) -> None:
         self._events.record(Event("auth.failed", detail={"code": error.code, "source_ip": source_ip, "via": via,
-                                                         **detail, **collapsed}))
+                                                         **detail}))
 
 
-def _worth_recording(count: int, limit: int) -> bool:
-    """The 1st, 2nd, 4th, 8th, ... failure of a window, and the last the budget allows."""
-    return count & (count - 1) == 0 or count == limit
+def _power_of_two(count: int) -> bool:
+    return count > 0 and count & (count - 1) == 0
+
+
+def _iso(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))

@@ -40,7 +40,18 @@ def test_failures_are_recorded_collapsed_and_refused_past_the_budget():
     assert {e.type for e in events.events} == {"auth.failed"}
     first = events.events[0].detail
     assert first == {"code": "invalid_token", "source_ip": "10.0.0.9", "via": "rest", "path": "/me", "count": 1,
-                     "window_start": "2027-01-15T08:00:00Z"}
+                     "address_count": 1, "window_start": "2027-01-15T08:00:00Z"}
+
+
+def test_the_first_failure_of_each_kind_is_recorded_among_a_flood_of_another():
+    events = RecordingEvents()
+    failures = AuthFailures(MinuteCounter(300), events)
+    for _ in range(100):
+        failures.refuse(Unauthorized("bad token", code="invalid_token"), "10.0.0.9", "websocket")
+    failures.refuse(Unauthorized("deleted", code="user_unknown"), "10.0.0.9", "rest", path="/me")
+    last = events.events[-1].detail
+    assert (last["code"], last["count"], last["address_count"]) == ("user_unknown", 1, 101)
+    assert len(events.events) == 8  # 1, 2, 4, ..., 64 forged tokens, then the deleted user's
 
 
 def test_addresses_have_budgets_of_their_own():
