@@ -80,7 +80,9 @@ def test_emails_are_unique_within_an_account_only(clients, stack):
         store.create_user(User(f"u2-{accounts[0]}", accounts[0], email, "A2", Role.MEMBER, 0), None)
     assert taken.value.code == "email_taken" and email not in taken.value.message
     # Deleting one account's user frees the address there only.
-    store.delete_user(store.get_user(f"u-{accounts[0]}"))
+    first = store.get_user(f"u-{accounts[0]}")
+    assert first is not None
+    store.delete_user(first)
     store.create_user(User(f"u2-{accounts[0]}", accounts[0], email, "A2", Role.MEMBER, 0), None)
     with pytest.raises(Conflict):
         store.create_user(User(f"u2-{accounts[1]}", accounts[1], email, "B2", Role.MEMBER, 0), None)
