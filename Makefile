@@ -32,7 +32,7 @@ help:
 	@echo "make admin STAGE=<name> EMAIL=<address>   the first platform administrator, and a token for them"
 	@echo "make destroy STAGE=<name>    remove the stage, keeping its data (DELETE_DATA=1 deletes that too)"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt clients/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.12 or python3.13 on PATH)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 packages with pip and requires <26.3
@@ -67,7 +67,7 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app.py chalicelib local infra tests bench
+	$(BIN)/mypy app.py chalicelib local infra tests bench clients/python
 
 token: $(STAMP)
 	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin)

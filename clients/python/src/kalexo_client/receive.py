@@ -18,6 +18,7 @@ from kalexo_client.link import Link, Retry
 from kalexo_client.models import (
     DOCUMENT_PREFIX,
     DocumentChanged,
+    Item,
     Op,
     OpApplied,
     OpRejected,
@@ -144,7 +145,9 @@ class Receiver:
             self.hub.emit(OpApplied(applied, mine))
             item_id = applied.item_id
             if item_id is not None and item_id.startswith(DOCUMENT_PREFIX):
-                self.hub.emit(DocumentChanged(item_id[len(DOCUMENT_PREFIX):], self.replica.items.get(item_id), applied))
+                item = self.replica.items.get(item_id)  # a copy: the replica's item changes with later ops
+                copy = Item(item.item_id, item.kind, dict(item.fields), item.version) if item else None
+                self.hub.emit(DocumentChanged(item_id[len(DOCUMENT_PREFIX):], copy, applied))
         self._wake_if_behind()
         self.hub.changed()
 

@@ -1,0 +1,122 @@
+"""The command line without the stack: configuration, usage errors, exit codes for refusals and failures (a
+stand-in HTTP server answers as the API does), and the table output."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kalexo_client.cli.main import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, main
+from kalexo_client.cli.output import cell, record, table
+
+from tests.ports import free_port
+
+
+class Api(BaseHTTPRequestHandler):
+    """/me answers as a signed-in user; /admin/accounts refuses (403); anything else is a 503 page."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/me"):
+            self._send(200, {"user_id": "u1", "account_id": "a1", "seen_token": self.headers["Authorization"]})
+        elif self.path.startswith("/admin/accounts"):
+            self._send(403, {"error": {"code": "forbidden", "message": "platform administrators only"}})
+        else:
+            body = b"<html>Service Unavailable</html>"
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def _send(self, status: int, answer: object) -> None:
+        body = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def api_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("KALEXO_API_URL", "KALEXO_WS_URL", "KALEXO_TOKEN", "KALEXO_PROFILE", "KALEXO_OUTPUT",
+                 "KALEXO_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KALEXO_CONFIG", str(tmp_path / "config.toml"))
+
+
+def run(*argv: str) -> int:
+    with pytest.raises(SystemExit) as ended:
+        main(list(argv))
+    return int(ended.value.code or 0)
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str], api_url: str) -> None:
+    assert run("me") == EXIT_USAGE
+    assert "KALEXO_API_URL" in capsys.readouterr().err
+    assert run("--api-url", api_url, "me") == EXIT_USAGE
+    assert "KALEXO_TOKEN" in capsys.readouterr().err
+    assert run("--api-url", api_url, "--token", "t", "workspaces", "restore", "w", "--seq", "1", "--at-ms", "2") \
+        == EXIT_USAGE
+    assert run("--api-url", api_url, "--token", "t", "documents", "upload") == EXIT_USAGE
+    assert run("--profile", "nowhere", "me") == EXIT_USAGE
+    assert run("--help") == 0
+    assert "documents" in capsys.readouterr().out
+
+
+def test_a_profile_file_with_a_token_file(capsys: pytest.CaptureFixture[str], api_url: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "alice.token").write_text("from-the-file\n")
+    (tmp_path / "config.toml").write_text(
+        f'[default]\napi_url = "{api_url}"\ntoken_file = "{tmp_path / "alice.token"}"\n'
+        f'[other]\napi_url = "{api_url}"\ntoken = "other-token"\noutput = "json"\n[bad]\napi = "x"\n')
+    assert run("me") == 0
+    assert "Bearer from-the-file" in capsys.readouterr().out
+    assert run("--profile", "other", "me") == 0
+    assert json.loads(capsys.readouterr().out)["seen_token"] == "Bearer other-token"
+    monkeypatch.setenv("KALEXO_TOKEN", "from-the-environment")  # the environment wins over the profile
+    assert run("-o", "json", "me") == 0
+    assert json.loads(capsys.readouterr().out)["seen_token"] == "Bearer from-the-environment"
+    assert run("--profile", "bad", "me") == EXIT_USAGE
+    assert "unknown keys" in capsys.readouterr().err
+
+
+def test_refusals_and_failures_have_their_exit_codes(capsys: pytest.CaptureFixture[str], api_url: str) -> None:
+    assert run("--api-url", api_url, "--token", "t", "accounts", "list") == EXIT_REFUSED
+    assert "forbidden: platform administrators only (HTTP 403)" in capsys.readouterr().err
+    assert run("--api-url", api_url, "--token", "t", "users", "show", "u1") == EXIT_FAILED
+    assert "503" in capsys.readouterr().err
+    closed = f"http://127.0.0.1:{free_port()}"
+    assert run("--api-url", closed, "--token", "t", "me") == EXIT_FAILED
+
+
+def test_tables() -> None:
+    rows: list[dict[str, Any]] = [{"user_id": "alice", "online": True, "added_at": 1795968488},
+                                  {"user_id": "bob", "extra": [1, 2]}]
+    lines = table(rows).splitlines()
+    assert lines[0].split() == ["USER_ID", "ONLINE", "ADDED_AT", "EXTRA"]
+    assert lines[1].split()[:2] == ["alice", "yes"] and "2026-" in lines[1]
+    assert lines[2].split() == ["bob", "[1,2]"]
+    assert table([]) == "(none)"
+    assert record({"a": None, "long": "x" * 100}).splitlines()[1].endswith("…")
+    assert cell(1795968488000, "at_ms") == cell(1795968488, "created_at")

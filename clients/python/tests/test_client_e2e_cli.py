@@ -1,0 +1,111 @@
+"""`kalexo` as an administrator runs it: the installed entry point, as a subprocess, against the local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import Space, two_page_pdf
+from kalexo_client import KalexoApi
+
+pytestmark = pytest.mark.e2e
+KALEXO = Path(sys.executable).with_name("kalexo")  # installed with the package (make venv: -e ./clients/python)
+CEILING = 180
+
+
+def environment(space: Space, user: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KALEXO_")}
+    return {**env, "KALEXO_API_URL": space.stack.rest, "KALEXO_WS_URL": space.stack.ws,
+            "KALEXO_TOKEN": space.token(user), "KALEXO_WORKSPACE": space.workspace,
+            "KALEXO_CONFIG": str(tmp_path / "no-profile.toml")}
+
+
+def kalexo(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    assert KALEXO.exists(), f"{KALEXO} missing: install the client (pip install -e ./clients/python)"
+    return subprocess.run([str(KALEXO), *argv], env=env, capture_output=True, text=True, timeout=CEILING,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_exit_codes_say_usage_refused_or_failed(space: Space, tmp_path: Path) -> None:
+    env = environment(space, "bob", tmp_path)
+    usage = kalexo(env, "members", "set", "vera")  # no role
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
+    refused = kalexo(env, "accounts", "list")
+    assert refused.returncode == 3
+    assert refused.stderr.startswith("error: forbidden: ") and refused.stderr.strip().endswith("(HTTP 403)")
+    hidden = kalexo(env, "workspaces", "show", "ws-of-nobody")
+    assert hidden.returncode == 3 and "not_found" in hidden.stderr
+    unreachable = kalexo({**env, "KALEXO_API_URL": "http://127.0.0.1:9"}, "me")
+    assert unreachable.returncode == 4
+
+
+def test_upload_wait_ends_with_the_manifest_url(space: Space, tmp_path: Path) -> None:
+    env, pdf = environment(space, "bob", tmp_path), two_page_pdf(tmp_path / "plan.pdf")
+    done = kalexo(env, "documents", "upload", str(pdf), "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "Uploading plan.pdf" in done.stderr and "Tiling pages" in done.stderr
+    url = done.stdout.strip().splitlines()[-1]
+    assert url.startswith(f"{space.stack.rest}/workspaces/{space.workspace}/documents/doc-")
+    manifest = requests.get(url, headers={"Authorization": f"Bearer {space.token('bob')}"}, timeout=30).json()
+    assert manifest["status"] == "ready" and len(manifest["pages"]) == 2
+
+    as_json = kalexo(env, "-o", "json", "documents", "upload", str(pdf), "--wait",
+                     "--document-id", manifest["document_id"])
+    assert as_json.returncode == 0, as_json.stderr
+    again = json.loads(as_json.stdout)
+    assert again["manifest_url"] == url and again["status"] == "ready" and again["job_id"] != manifest["job_id"]
+    listed = kalexo(env, "documents", "list")
+    assert manifest["document_id"] in listed.stdout and "ready" in listed.stdout
+
+
+@pytest.fixture
+def tail(space: Space, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    env = environment(space, "alice", tmp_path)
+    follower = subprocess.Popen([str(KALEXO), "-o", "json", "events", "tail", "--type", "user.", "--count", "1"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+    try:
+        yield follower
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+        follower.communicate(timeout=30)
+
+
+def test_events_tail_follows_the_log_live(space: Space, tail: subprocess.Popen[str], tmp_path: Path) -> None:
+    assert tail.stderr is not None and tail.stdout is not None
+    assert tail.stderr.readline().startswith("following the event log of acc-demo")  # subscribed: now act
+    email = f"tail-{uuid.uuid4().hex[:8]}@acc-demo.test"
+    created = kalexo(environment(space, "alice", tmp_path), "-o", "json", "users", "create", "--email", email,
+                     "--name", "Tailed")
+    assert created.returncode == 0, created.stderr
+    user_id = json.loads(created.stdout)["user_id"]
+    out, _ = tail.communicate(timeout=CEILING)  # --count 1: it ends after the first user event
+    assert tail.returncode == 0
+    event = json.loads(out)
+    assert (event["type"], event["user_id"]) == ("user.created", user_id)
+    KalexoApi(space.stack.rest, space.token("alice")).delete_user(user_id)
+
+
+def test_state_restore_members_and_tokens(space: Space, tmp_path: Path) -> None:
+    env = environment(space, "alice", tmp_path)
+    assert kalexo(env, "members", "set", "olga", "viewer").returncode == 3  # another tenant's user
+    members = json.loads(kalexo(env, "-o", "json", "members", "list").stdout)
+    assert {m["user_id"]: m["role"] for m in members} == {"alice": "owner", "bob": "editor", "vera": "viewer"}
+    token = kalexo(env, "tokens", "create", "bob", "--ttl", "600").stdout.strip()
+    me = kalexo({**env, "KALEXO_TOKEN": token}, "-o", "json", "me")
+    assert json.loads(me.stdout)["user_id"] == "bob"
+    empty = json.loads(kalexo(env, "-o", "json", "workspaces", "state").stdout)
+    assert empty == {"workspace": space.workspace, "seq": 0, "items": []}
+    restored = kalexo(env, "-o", "json", "workspaces", "restore", "--seq", "0")
+    assert restored.returncode == 0, restored.stderr
+    assert json.loads(restored.stdout)["restored_to"] == 0
+    table = kalexo(env, "workspaces", "state", "--seq", "0")
+    assert table.stdout.startswith(f"{space.workspace} after op 0: 0 items")
