@@ -91,6 +91,12 @@ def both_sizes(person: UserPage, shots: Path, name: str) -> None:
                     const top = document.elementFromPoint(x, y); return l === top || l.contains(top); }"""), (
                     f"a label is covered at {width}x{height} ({name}): {label.inner_text()}")
         page.wait_for_selector("#viewer:not([data-animating])", state="attached")  # the view has settled
+        assert page.evaluate("""() => {  // no one's name over a document's label
+            const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            const names = [...document.querySelectorAll('.viewport-name')].map(n => n.getBoundingClientRect());
+            return [...document.querySelectorAll('.doc-label')].every(l => names.every(n =>
+                !overlap(l.getBoundingClientRect(), n)));
+        }"""), f"a person's name covers a document label at {width}x{height} ({name})"
         screenshot(page, shots, name)
     page.set_viewport_size({"width": 1280, "height": 800})
 

@@ -145,7 +145,7 @@ export class Documents {
         const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
         bar.setAttribute("aria-label", `${u.name}: uploaded`);
         item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
-          : u.fraction > 0 ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
+          : u.document_id ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
       }
       return item;
     }));
@@ -162,7 +162,7 @@ export class Documents {
       await this.ws.api.upload(this.ws.id, file, (fraction) => {
         upload.fraction = fraction;
         this.renderUploads();
-      }, (documentId) => { upload.document_id = documentId; });
+      }, (documentId) => { upload.document_id = documentId; this.renderUploads(); });
       this.render();
     } catch (error) {
       upload.error = error.message;

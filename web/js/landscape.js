@@ -47,6 +47,7 @@ export class Landscape extends EventTarget {
     this.viewer.addHandler("canvas-scroll", moved);
     this.viewer.addHandler("canvas-key", moved);
     this.viewer.addHandler("viewport-change", () => this.emitView());
+    this.viewer.addHandler("resize", () => this.fitIfUntouched(true)); // a window resized still shows it all
     this.viewer.addHandler("animation-start", () => { this.element.dataset.animating = "true"; });
     this.viewer.addHandler("animation-finish", () => { delete this.element.dataset.animating; });
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, the page asks for a fresh manifest
@@ -294,7 +295,7 @@ export class Landscape extends EventTarget {
     const top = Math.min(...rects.map((r) => r.y));
     const right = Math.max(...rects.map((r) => r.x + r.width));
     const bottom = Math.max(...rects.map((r) => r.y + r.height));
-    return new OpenSeadragon.Rect(left, top - 100, right - left, bottom - top + 100);
+    return new OpenSeadragon.Rect(left, top - 300, right - left, bottom - top + 300); // room for the top label
   }
 
   setHome() {

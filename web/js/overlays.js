@@ -59,7 +59,12 @@ export class Overlays {
   placeLabels() {
     const width = this.viewer.container.clientWidth;
     const height = this.viewer.container.clientHeight;
-    const taken = [];
+    // Document labels are never covered: names go round them (and round each other).
+    const origin = this.viewer.container.getBoundingClientRect();
+    const taken = [...this.viewer.container.querySelectorAll(".doc-label")].map((label) => {
+      const r = label.getBoundingClientRect();
+      return { left: r.left - origin.left, top: r.top - origin.top, width: r.width, height: r.height };
+    });
     for (const mark of this.presences.values()) {
       const r = this.viewer.viewport.viewportToViewerElementRectangle(mark.rect);
       const encloses = r.x <= 1 && r.y <= 1 && r.x + r.width >= width - 1 && r.y + r.height >= height - 1;
@@ -76,10 +81,9 @@ export class Overlays {
       const labelWidth = mark.label.offsetWidth || 60;
       let left = Math.min(Math.max(r.x, EDGE), width - labelWidth - EDGE);
       let top = Math.min(Math.max(r.y, EDGE), height - 20 - EDGE);
-      while (taken.some((t) => Math.abs(t.top - top) < 20 && left < t.left + t.width && t.left < left + labelWidth)) {
-        top += 20;
-      }
-      taken.push({ left, top, width: labelWidth });
+      const clash = (t) => top < t.top + (t.height || 20) && t.top < top + 20 && left < t.left + t.width && t.left < left + labelWidth;
+      for (let tries = 0; tries < 40 && taken.some(clash); tries += 1) top += 10;
+      taken.push({ left, top, width: labelWidth, height: 20 });
       mark.label.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
     }
   }
