@@ -186,6 +186,24 @@ def test_the_tiles_distribution_caches_by_path_alone_and_nothing_else_at_all():
     assert resources["TilesDistribution"]["Condition"] == "WithTilesCdn"
 
 
+def test_the_tiles_distribution_asks_the_api_for_images_as_binary():
+    """API Gateway decodes a function's base64 image only for a request whose Accept is one of the API's binary
+    media types; the distribution forwards no viewer headers, so it sends one of its own."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.unit.test_policies import REGION, ROOT, stage_config
+
+    env = {**stage_config("prod")["environment_variables"], "KALEXO_JWT_SECRET": "x", "PATH": os.environ["PATH"],
+           "AWS_DEFAULT_REGION": REGION}
+    listed = subprocess.run([sys.executable, "-c", "import app; print('\\n'.join(app.app.api.binary_types))"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
+    (origin,) = TEMPLATE["Resources"]["TilesDistribution"]["Properties"]["DistributionConfig"]["Origins"]
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in origin["OriginCustomHeaders"]}
+    assert headers["Accept"] in listed.stdout.split()
+
+
 def test_make_deploy_puts_the_tiles_distribution_in_front_of_the_rest_api_chalice_made(monkeypatch):
     from infra import deploy, stack
 
