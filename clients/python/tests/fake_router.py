@@ -52,6 +52,7 @@ class FakeRouter:
         self._numbers = itertools.count(1)
         self._server: Server | None = None
         self._snapshots: dict[int, list[dict[str, Any]]] = {}
+        self.subscribers: set[int] = set()  # connections following the event log
 
     async def start(self) -> str:
         self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._upgrade)
@@ -92,6 +93,7 @@ class FakeRouter:
                     await self._dispatch(conn, message)
         finally:
             self.connections.pop(conn.number, None)
+            self.subscribers.discard(conn.number)
 
     async def _reply(self, conn: Connection, message: dict[str, Any], answer: dict[str, Any]) -> None:
         if "id" in message:
@@ -125,6 +127,20 @@ class FakeRouter:
                                                   "latest_seq": len(self.log), "rejoined": False})
         elif action in ("chat", "item.create", "item.update", "item.delete"):
             await self._op(conn, message)
+        elif action == "events.subscribe":
+            self.subscribers.add(conn.number)
+            await self._reply(conn, message, {"action": "events.subscribed", "scope": "acc-test"})
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        """An event recorded now: sent to every subscribed connection."""
+        for number in list(self.subscribers):
+            conn = self.connections.get(number)
+            if conn is not None:
+                await conn.ws.send(json.dumps({"action": "event", "event": event}))
+
+    def cut_all(self) -> None:
+        for conn in list(self.connections.values()):
+            conn.ws.transport.abort()
 
     def _items_page(self, items: list[dict[str, Any]], start: int) -> dict[str, Any]:
         page = items[start:start + self.page]

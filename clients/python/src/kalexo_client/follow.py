@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -32,7 +33,12 @@ class _Seen:
     def __init__(self, kept: int = 10_000) -> None:
         self._order: deque[str] = deque(maxlen=kept)
         self._ids: set[str] = set()
-        self.last_ms: int | None = None
+        self.last_ms: int | None = None  # the newest event's time (the server's clock)
+        self.started_ms: int | None = None  # when following started (this machine's clock)
+
+    def since_ms(self) -> int | None:
+        """From when a reconnect reads back the events it may have missed (None: the first subscription)."""
+        return self.last_ms if self.last_ms is not None else self.started_ms
 
     def fresh(self, event: dict[str, Any]) -> bool:
         key = str(event.get("event_id"))
@@ -85,8 +91,11 @@ async def _subscription(ws: ClientConnection, seen: _Seen, account_id: str | Non
         if action == "events.subscribed":
             if on_subscribed is not None:
                 on_subscribed(str(message.get("scope")))
-            if api is not None and seen.last_ms is not None:
-                for event in await asyncio.to_thread(_missed, api, seen.last_ms, account_id):
+            since = seen.since_ms()
+            if since is None:  # the first subscription: a later gap is read back from the last event, or now
+                seen.started_ms = int(time.time() * 1000)
+            elif api is not None:
+                for event in await asyncio.to_thread(_missed, api, since, account_id):
                     if seen.fresh(event):
                         yield event
         elif action == "event" and seen.fresh(message.get("event") or {}):

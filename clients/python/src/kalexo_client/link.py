@@ -77,7 +77,10 @@ class Link:
                     log.warning("unreadable message from the server: %.200r", raw)
                     continue
                 if isinstance(message, dict):
-                    self._dispatch(message)
+                    try:
+                        self._dispatch(message)
+                    except Exception:  # a handler's bug must not end the connection, or hide: log it
+                        log.exception("handling %.200r failed", message)
         except ConnectionClosed:
             pass
         finally:
