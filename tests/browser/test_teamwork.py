@@ -145,7 +145,8 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
 
     # Upload, reached and pressed with the keyboard.
     alice.page.focus("#upload-button")
-    with alice.page.expect_file_chooser() as chooser:
+    alice.page.wait_for_function("document.activeElement.id === 'upload-button'")
+    with alice.page.expect_file_chooser(timeout=60_000) as chooser:
         alice.page.keyboard.press("Enter")
     chooser.value.set_files([
         {"name": "tower sections.pdf", "mimeType": "application/pdf", "buffer": letter_pdf(pages=3, text="Tower")},
