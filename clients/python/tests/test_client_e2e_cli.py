@@ -109,3 +109,29 @@ def test_state_restore_members_and_tokens(space: Space, tmp_path: Path) -> None:
     assert json.loads(restored.stdout)["restored_to"] == 0
     table = kalexo(env, "workspaces", "state", "--seq", "0")
     assert table.stdout.startswith(f"{space.workspace} after op 0: 0 items")
+
+
+def test_the_readme_administration_with_kalexo(space: Space, tmp_path: Path) -> None:
+    """README, "Administering with curl": the same tasks with kalexo, as a platform admin and then as Ines."""
+    admin = {**environment(space, "admin", tmp_path), "KALEXO_WORKSPACE": ""}
+
+    def ok(env: dict[str, str], *argv: str) -> str:
+        done = kalexo(env, *argv)
+        assert done.returncode == 0, (argv, done.stderr)
+        return done.stdout
+
+    suffix = uuid.uuid4().hex[:8]
+    account = json.loads(ok(admin, "-o", "json", "accounts", "create", f"Studio North {suffix}", "--plan", "team"))
+    ines = json.loads(ok(admin, "-o", "json", "users", "create", "--account", account["account_id"], "--email",
+                         f"ines-{suffix}@studio.test", "--name", "Ines", "--role", "account_admin"))
+    as_ines = {**admin, "KALEXO_TOKEN": ok(admin, "tokens", "create", ines["user_id"]).strip()}
+    created = json.loads(ok(as_ines, "-o", "json", "workspaces", "create", "Harbour Tower", "--owner",
+                            ines["user_id"]))
+    as_ines["KALEXO_WORKSPACE"] = created["workspace_id"]
+    max_ = json.loads(ok(as_ines, "-o", "json", "users", "create", "--email", f"max-{suffix}@studio.test",
+                         "--name", "Max"))
+    assert max_["account_id"] == account["account_id"]  # her own account, without naming it
+    ok(as_ines, "members", "set", max_["user_id"], "editor")
+    assert "editor" in ok(as_ines, "members", "list")
+    assert json.loads(ok(as_ines, "-o", "json", "usage"))["account_id"] == account["account_id"]
+    assert "membership.added" in ok(as_ines, "events", "list", "--type", "membership.", "--limit", "20")
