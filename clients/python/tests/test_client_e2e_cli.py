@@ -64,6 +64,10 @@ def test_upload_wait_ends_with_the_manifest_url(space: Space, tmp_path: Path) ->
     listed = kalexo(env, "documents", "list")
     assert manifest["document_id"] in listed.stdout and "ready" in listed.stdout
 
+    polled = kalexo({**env, "KALEXO_WS_URL": ""}, "documents", "upload", str(pdf), "--wait")  # no websocket
+    assert polled.returncode == 0, polled.stderr
+    assert polled.stdout.strip().splitlines()[-1].startswith(f"{space.stack.rest}/workspaces/{space.workspace}/")
+
 
 @pytest.fixture
 def tail(space: Space, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:

@@ -56,7 +56,8 @@ class WorkspaceClient(Receiver):
 
     async def start(self, timeout: float | None = 60.0) -> None:
         """Connect and join; returns once the replica holds the workspace's state (raises Refused if the
-        server refuses this user or workspace for good)."""
+        server refuses this user or workspace for good, TimeoutError after `timeout`: close() it then, or it
+        keeps trying)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"kalexo {self.workspace}")
         await self.hub.wait_for(lambda: self.failure is not None or self.replica.loaded, timeout)
@@ -82,7 +83,11 @@ class WorkspaceClient(Receiver):
             self.hub.emit(Closed(None))
 
     async def __aenter__(self) -> WorkspaceClient:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()  # refused, or not synced in time: nothing keeps running behind the caller
+            raise
         return self
 
     async def __aexit__(self, kind: type[BaseException] | None, value: BaseException | None,

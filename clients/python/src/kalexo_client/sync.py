@@ -56,7 +56,11 @@ class SyncWorkspaceClient:
             self._loop.close()
 
     def __enter__(self) -> SyncWorkspaceClient:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
