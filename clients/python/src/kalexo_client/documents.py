@@ -18,7 +18,7 @@ from typing import Any
 from kalexo_client.api import KalexoApi
 from kalexo_client.client import TokenSource, WorkspaceClient
 from kalexo_client.errors import ClientClosed
-from kalexo_client.models import DOCUMENT_PREFIX, Closed, Item, Progress
+from kalexo_client.models import DOCUMENT_PREFIX, Closed, DocumentChanged, Item, Progress
 from kalexo_client.uploads import ProgressCallback, UploadResult
 
 TERMINAL = ("ready", "failed")
@@ -65,11 +65,17 @@ async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: 
                     continue
                 if isinstance(event, Progress) and event.document_id == document_id:
                     on_status(event.status, event.pages_done, event.page_count)
-                elif (current := client.items.get(key)) is not None:
-                    count = current.fields.get("page_count")
-                    on_status(str(current.fields.get("status")), None, count if isinstance(count, int) else None)
+                elif isinstance(event, DocumentChanged) and event.document_id == document_id and event.item:
+                    fields = event.item.fields  # as that op left it: each change of status is an op
+                    done, count = fields.get("pages_done"), fields.get("page_count")
+                    on_status(str(fields.get("status")), done if isinstance(done, int) else None,
+                              count if isinstance(count, int) else None)
     finally:
         stream.close()
+    if on_status is not None:  # the last word, whichever event the loop stopped before
+        done, count = item.fields.get("pages_done"), item.fields.get("page_count")
+        on_status(str(item.fields.get("status")), done if isinstance(done, int) else None,
+                  count if isinstance(count, int) else None)
     return item
 
 
