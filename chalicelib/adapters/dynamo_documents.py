@@ -251,10 +251,12 @@ class DynamoDocumentStore:
                                      ProjectionExpression="account_id").get("Item")
         return str(from_item(item).get("account_id") or "") if item else ""
 
-    def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str) -> None:
-        """A version that never became a job (rejected at analysis)."""
+    def fail_document(self, workspace_id: str, document_id: str, code: str, reason: str,
+                      version_id: str | None = None) -> None:
+        """A version that never became a job (rejected at analysis); named, so that it can be retried."""
         self.update(workspace_id, document_id, {"status": DocumentStatus.FAILED.value, "reason": reason,
-                                                "reason_code": code})
+                                                "reason_code": code, **({"version_id": version_id} if version_id
+                                                                        else {})})
 
     def _conclude(self, job: Job, state: JobState, status: DocumentStatus, code: str | None, reason: str | None,
                   extra_condition: str | None = None, also: list[Any] | None = None) -> bool:

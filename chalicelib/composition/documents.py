@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from chalicelib.adapters.cached_tenancy import UncachedTenancy
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_turns import DynamoTurns
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
@@ -56,7 +57,8 @@ class DocumentParts(CoreParts):
     @cached_property
     def job_starter(self) -> JobStarter:
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
-        quota = MonthlyPages(self.usage_meter.this_month, self.tenancy)
+        # The plan read fresh at each admission: a quota an administrator just raised applies to the next document.
+        quota = MonthlyPages(self.usage_meter.this_month, UncachedTenancy(self.tenancy_store))
         return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.news,
                           quota, self.job_limits)
 
@@ -87,8 +89,9 @@ class DocumentParts(CoreParts):
     @cached_property
     def upload_grants(self) -> UploadGrants:
         presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
-        return UploadGrants(self.access, self.tenancy, self.storage_ledger, presigner, self.events,
-                            self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
+        # The plan read fresh at each grant, as for documents (JobStarter).
+        return UploadGrants(self.access, UncachedTenancy(self.tenancy_store), self.storage_ledger, presigner,
+                            self.events, self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
                             self.settings.multipart_threshold_bytes)
 
     @cached_property

@@ -37,10 +37,10 @@ class JobLimits:
 
 
 def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, workspace_id: str, document_id: str,
-                      code: str, reason: str) -> bool:
+                      code: str, reason: str, version_id: str | None = None) -> bool:
     """A version or reprocessing that could not be started fails the document only if nothing else is there to
     show: a document whose current job is ready (or still tiling) keeps it, back in that state. Members hear
-    which. True when the document failed."""
+    which. True when the document failed; it then names the failed `version_id`, so an owner can retry it."""
     document = documents.get(workspace_id, document_id)
     current = documents.job(document_id, document.job_id) if document and document.job_id else None
     if current is not None and current.state in (JobState.READY, JobState.TILING):
@@ -50,7 +50,7 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
             news.status(workspace_id, document_id, {"status": status.value, "job_id": current.job_id,
                                                     "page_count": current.page_count}, final=True)
         return False
-    documents.fail_document(workspace_id, document_id, code, reason)
+    documents.fail_document(workspace_id, document_id, code, reason, version_id)
     if news is not None:
         news.status(workspace_id, document_id, {"status": "failed", "code": code, "reason": reason}, final=True)
     return True
@@ -123,7 +123,7 @@ class JobStarter:
                 raise DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and "
                                                                f"this document has {analysis_pages}")
         except DocumentRejected as rejected:
-            self._reject(workspace_id, document_id, document.account_id, rejected)
+            self._reject(workspace_id, document_id, document.account_id, rejected, version_id)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run)
@@ -136,7 +136,7 @@ class JobStarter:
             room = self._quota.room(document.account_id)
             self._reject(workspace_id, document_id, document.account_id, DocumentRejected(
                 PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and this document has "
-                                        f"{analysis_pages}"))
+                                        f"{analysis_pages}"), version_id)
             return None
         if started:
             if document.job_id and document.job_id != job_id:
@@ -174,10 +174,11 @@ class JobStarter:
         self._tasks.send([PageTask(job.workspace_id, job.document_id, job.job_id, page, job.version_id, job.kind,
                                    options, job.run).to_json() for page in range(job.page_count)])
 
-    def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected) -> None:
+    def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected,
+                version_id: str) -> None:
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
         failed = fail_unless_shown(self._documents, self._news, workspace_id, document_id, rejected.code,
-                                   rejected.reason)
+                                   rejected.reason, version_id)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
             "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
             "previous_kept": not failed}))

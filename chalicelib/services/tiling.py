@@ -159,7 +159,7 @@ class PageTiler:
         if job is None:
             reason = "the document could not be analysed, even after retries"
             failed = fail_unless_shown(self._documents, self._news, task.workspace_id, task.document_id,
-                                       "processing_failed", reason)
+                                       "processing_failed", reason, task.version_id)
             workspace = self._tenancy.workspace(task.workspace_id)
             self._events.record(Event("document.failed", workspace.account_id if workspace else "", task.workspace_id,
                                       detail={"document_id": task.document_id, "code": "processing_failed",

@@ -94,7 +94,7 @@ class UploadIngest:
             if self._documents is None:
                 continue
             kept = not fail_unless_shown(self._documents, self._news, document[0], document[1], "processing_failed",
-                                         reason)
+                                         reason, obj.version_id)
             failed += not kept
             self._events.record(Event("document.failed", workspace.account_id, workspace.workspace_id, detail={
                 "document_id": document[1], "code": "processing_failed", "reason": reason, "previous_kept": kept,

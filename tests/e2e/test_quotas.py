@@ -148,3 +148,21 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
     usage = _wait("pages metered", lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
                   ["pages_processed"] == 8 and u)
     assert usage["pages_admitted"] == 8
+
+    # A bigger plan, and an owner retries a refused document: the version that failed is tiled now.
+    admin.ok("PATCH", f"/admin/accounts/{acc}", {"quota_overrides": {"max_pages_per_month": 10}})
+    retried = failed[0]["document_id"]
+    assert owner.ok("POST", f"/workspaces/{ws}/documents/{retried}/retry", status=202)["status"] == "queued"
+    document = _wait("the retried document ready", lambda: (d := owner.ok(
+        "GET", f"/workspaces/{ws}/documents/{retried}"))["status"] == "ready" and d)
+    assert document["page_count"] == 2
+    again = failed[1]["document_id"]  # no room for a sixth: it fails again, with the same reason
+    owner.ok("POST", f"/workspaces/{ws}/documents/{again}/retry", status=202)
+
+    def failures_of(document_id: str) -> list[dict[str, Any]]:
+        events = admin.ok("GET", "/admin/events", type="document.failed", workspace_id=ws, limit=100)["items"]
+        return [e for e in events if e["detail"]["document_id"] == document_id]
+
+    refusals = _wait("the second retry refused", lambda: len(failures_of(again)) >= 2 and failures_of(again))
+    assert {e["detail"]["code"] for e in refusals} == {"pages_quota_exceeded"}
+    assert owner.ok("GET", f"/workspaces/{ws}/documents/{again}")["status"] == "failed"
