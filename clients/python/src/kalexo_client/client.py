@@ -262,8 +262,7 @@ class WorkspaceClient(Receiver):
                 task.cancel()
             await asyncio.gather(*tasks, *self._link_tasks, return_exceptions=True)
             self._link_tasks.clear()
-            if not link.closed.is_set():
-                link.abort()
+            link.abort()  # whatever ended it (a heartbeat timeout, a failed join, a task's error): the socket goes
             self.hub.changed()
 
     async def _heartbeat(self, link: Link) -> None:
@@ -283,7 +282,9 @@ class WorkspaceClient(Receiver):
                 beats += 1
                 link.note_heartbeat(now)
                 await link.send({"action": "ping", "workspace": self.workspace, "id": f"hb-{beats}"})
-                next_beat = max(next_beat + interval, now)
+                next_beat += interval
+                if next_beat <= now:  # this loop ran late (a busy machine): keep the beat, skip the missed ones
+                    next_beat = now + interval
             wake = next_beat if link.unanswered_since is None else min(
                 next_beat, link.unanswered_since + self._heartbeat_timeout)
             await asyncio.sleep(max(0.0, wake - loop.time()))
