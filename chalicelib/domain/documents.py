@@ -195,6 +195,10 @@ class Document:
     metadata: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     updated_at: int = 0
+    # The first page's size as analysis found it (points, or pixels for images), before any page is tiled: a
+    # client draws placeholders of the right shape from it.
+    page_width: int = 0
+    page_height: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return _stored(self)

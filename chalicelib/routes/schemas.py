@@ -101,7 +101,10 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "version_id": {"type": "string"}, "kind": {"type": "string"}, "job_id": {"type": "string"},
                 "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "reason": {"type": "string"},
                 "reason_code": {"type": "string"}, "metadata": {"type": "object"}, "options": {"type": "object"},
-                "updated_at": {"type": "integer"}, "pages": {"type": "array"}},
+                "updated_at": {"type": "integer"}, "pages": {"type": "array"},
+                "page_width": {"type": "integer", "description": "the first page's width as analysis measured it "
+                                                                 "(points; pixels for images), 0 before"},
+                "page_height": {"type": "integer", "description": "the first page's height, likewise"}},
                ("workspace_id", "document_id", "name", "status", "created_at"))
 JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},

@@ -117,7 +117,7 @@ class JobStarter:
         self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value})
         self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
         try:
-            kind, analysis_pages, metadata = self._analyse(source_key(workspace_id, document_id), version_id)
+            kind, analysis_pages, found = self._analyse(source_key(workspace_id, document_id), version_id)
             room = self._quota.room(document.account_id)
             if room is not None and analysis_pages > room:
                 raise DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and "
@@ -128,7 +128,7 @@ class JobStarter:
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run)
         try:
-            started = self._documents.start_job(job, {"kind": kind, "metadata": metadata, "version_id": version_id,
+            started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id,
                                                       "size": size or document.size,
                                                       "options": options.to_dict()},
                                                 document.account_id, self._quota.limit(document.account_id))
@@ -147,12 +147,13 @@ class JobStarter:
                 "document_id": document_id, "job_id": job_id, "kind": kind, "pages": analysis_pages}))
             # Before the pages are queued: a fast page must not announce `ready` before `tiling`. Only by the
             # start that created the job: a racing one would announce 0 pages after some were done.
-            self._publish(workspace_id, document_id, {"status": "tiling", "job_id": job_id, "pages_done": 0,
-                                                      "page_count": analysis_pages, "kind": kind})
+            self._publish(workspace_id, document_id, {
+                "status": "tiling", "job_id": job_id, "pages_done": 0, "page_count": analysis_pages, "kind": kind,
+                **{k: v for k, v in found.items() if k.startswith("page_")}})
         self._queue_pages(job)
         return job
 
-    def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, str]]:
+    def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, Any]]:
         # The imaging modules load PyMuPDF and Pillow: only the functions that process documents import them.
         from chalicelib.imaging.analyse import analyse
         from chalicelib.imaging.formats import sniff
@@ -167,7 +168,9 @@ class JobStarter:
                                                        "(PDF, XPS, EPUB, CBZ, SVG, JPEG, PNG, TIFF, WebP, GIF)")
         analysis = analyse(path, Limits(max_pages=self._limits.max_pages,
                                         max_image_pixels=self._limits.max_image_pixels))
-        return analysis.kind.value, analysis.page_count, dict(analysis.metadata)
+        first = analysis.pages[0] if analysis.pages else None
+        size = {"page_width": round(first.width_pt), "page_height": round(first.height_pt)} if first else {}
+        return analysis.kind.value, analysis.page_count, {"metadata": dict(analysis.metadata), **size}
 
     def _queue_pages(self, job: Job) -> None:
         options = TileOptions.from_dict(job.options)

@@ -33,7 +33,7 @@ from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.workspace_log import WorkspaceLog
 
 Publish = Callable[[str, Op], object]
-_DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason")
+_DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height")
 TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
 MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
 

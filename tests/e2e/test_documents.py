@@ -144,6 +144,11 @@ def test_progress_streams_to_members_and_ready_is_announced_once(stack):
         statuses = [m["progress"]["status"] for m in seen]
         assert statuses.count("ready") == 1 and statuses[-1] == "ready" and "tiling" in statuses
         assert seen[-1]["final"] is True
+        # The page's shape is known from analysis, before any page is tiled (letter: 612 x 792 points).
+        tiling = next(m["progress"] for m in seen if m["progress"]["status"] == "tiling")
+        assert (tiling["page_width"], tiling["page_height"]) == (612, 792)
+        document = bob.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")
+        assert (document["page_width"], document["page_height"]) == (612, 792)
         return
     pytest.fail("the connection ended before the document was ready, three times")
 

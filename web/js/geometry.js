@@ -14,8 +14,10 @@ export function fitCell(width, height) {
 }
 
 // `finished`: Map(page -> {width, height}) of the pages tiled so far. -> [{x, y, w, h}] for pages 0..count-1.
-export function pageRects(origin, count, finished) {
-  const known = [...finished.values()].find((p) => p.width > 0 && p.height > 0);
+export function pageRects(origin, count, finished, first = {}) {
+  // Pages not tiled yet take a tiled page's shape, or the first page's as analysis measured it.
+  const measured = first.width > 0 && first.height > 0 ? first : null;
+  const known = [...finished.values()].find((p) => p.width > 0 && p.height > 0) || measured;
   const rects = [];
   for (let page = 0; page < count; page += 1) {
     const size = finished.get(page) || known || {};

@@ -151,7 +151,7 @@ export class Landscape extends EventTarget {
     entry.origin = doc.origin;
     const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
     const count = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 0, finished.size);
-    entry.rects = pageRects(doc.origin, count, finished);
+    entry.rects = pageRects(doc.origin, count, finished, { width: doc.page_width, height: doc.page_height });
     this.showLabel(entry, doc);
     this.showCard(entry, doc, count);
     for (let page = 0; page < count; page += 1) {
