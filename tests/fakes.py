@@ -105,6 +105,11 @@ class InMemoryConnectionStore:
         fresh = {r["connection_id"] for r in self.present(workspace_id)}
         return [r for r in self.members(workspace_id) if r["connection_id"] not in fresh]
 
+    def count_routed(self, connection_id: str) -> None:
+        row = self.rows.get(connection_id)
+        if row is not None:
+            row["routed"] = row.get("routed", 0) + 1
+
     def touch(self, connection_id: str, workspace_id: str, presence: dict[str, Any] | None = None) -> bool:
         row = self.rows.get(connection_id)
         if row is None or row["workspace_id"] != workspace_id:

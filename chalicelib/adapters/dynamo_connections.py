@@ -113,6 +113,16 @@ class DynamoConnectionStore:
                                      Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"})).get("Item")
         return None if item is None else from_item(item)
 
+    def count_routed(self, connection_id: str) -> None:
+        """One more op this connection sent through the router; metered for its account at $disconnect (one
+        write on the connection's own row, never on a shared usage item every connection would contend for)."""
+        # A row gone already ($disconnect ran) has nothing left to meter it with.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                UpdateExpression="ADD routed :one", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item({":one": 1}))
+
     def delete(self, connection_id: str) -> None:
         """The connection row and anything hanging off it (its event subscription)."""
         batch_delete(self._client, self._table, [{"pk": f"CONN#{connection_id}", "sk": sk}

@@ -92,7 +92,7 @@ class DocumentParts(CoreParts):
         # The plan read fresh at each grant, as for documents (JobStarter).
         return UploadGrants(self.access, UncachedTenancy(self.tenancy_store), self.storage_ledger, presigner,
                             self.events, self.settings.max_upload_bytes, self.document_store, self.multipart_uploads,
-                            self.settings.multipart_threshold_bytes)
+                            self.settings.multipart_threshold_bytes, self.usage_meter)
 
     @cached_property
     def multipart_uploads(self) -> MultipartUploads:

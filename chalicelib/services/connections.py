@@ -56,7 +56,8 @@ class ConnectionService:
         if row is None:
             return  # already reaped (a repeated $disconnect, or the row's TTL)
         seconds = max(0, int(time.time()) - int(row.get("connected_at", time.time())))
-        self._usage.add(str(row.get("account_id", "")), {"connection_seconds": seconds})
+        self._usage.add(str(row.get("account_id", "")), {"connection_seconds": seconds,
+                                                         "messages_routed": int(row.get("routed", 0))})
         workspace = str(row.get("workspace_id", ""))
         if self._on_departure is not None and workspace not in ("", "-"):
             self._on_departure(workspace, connection_id, str(row.get("user_id", "")))

@@ -174,6 +174,8 @@ class MessageRouter:
         appended = self._sync.submit(connection_id, actor, workspace, message.action, message.payload,
                                      op_id_of(message.payload))
         metrics.add_metric(name="MessagesRouted", unit=MetricUnit.Count, value=1)
+        if not appended.duplicate:
+            self._connections.count_routed(connection_id)  # usage: metered at $disconnect
         extra = {"duplicate": True} if appended.duplicate else {}
         return server_message("ack", message.request_id, workspace=workspace, seq=appended.op.seq,
                               op=appended.op.to_dict(), **extra)

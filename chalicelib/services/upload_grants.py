@@ -25,7 +25,7 @@ from chalicelib.domain.documents import Document, DocumentStatus, source_key
 from chalicelib.domain.errors import BadRequest, NotFound, PayloadTooLarge, QuotaExceeded
 from chalicelib.domain.events import Event
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
+from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UsageMeter
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.multipart_uploads import MultipartUploads
 from chalicelib.upload_ports import StorageLedger
@@ -75,7 +75,8 @@ def safe_name(filename: str) -> str:
 class UploadGrants:
     def __init__(self, access: AccessService, tenancy: TenancyReader, ledger: StorageLedger, presigner: Presigner,
                  events: EventSink, max_upload_bytes: int, documents: DocumentRecords,
-                 multipart: MultipartUploads | None = None, multipart_threshold: int = 100 * 1024**2) -> None:
+                 multipart: MultipartUploads | None = None, multipart_threshold: int = 100 * 1024**2,
+                 usage: UsageMeter | None = None) -> None:
         self._access = access
         self._tenancy = tenancy
         self._ledger = ledger
@@ -85,6 +86,7 @@ class UploadGrants:
         self._documents = documents
         self._multipart = multipart
         self._threshold = multipart_threshold
+        self._usage = usage
 
     def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str,
               document_id: str | None = None) -> UploadGrant:
@@ -117,6 +119,8 @@ class UploadGrants:
             self._documents.create(Document(workspace.workspace_id, document_id, account.account_id,
                                             safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,
                                             int(time.time()), actor.user_id, size))
+            if self._usage is not None:
+                self._usage.add(account.account_id, {"documents": 1})  # documents created this month
         parts = url = None
         try:
             if self._multipart is not None and multipart:

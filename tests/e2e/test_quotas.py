@@ -166,3 +166,23 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
     refusals = _wait("the second retry refused", lambda: len(failures_of(again)) >= 2 and failures_of(again))
     assert {e["detail"]["code"] for e in refusals} == {"pages_quota_exceeded"}
     assert owner.ok("GET", f"/workspaces/{ws}/documents/{again}")["status"] == "failed"
+
+
+def test_usage_counts_the_documents_created_and_the_messages_routed(stack):
+    from tests.e2e.sync_client import SyncClient
+
+    admin, owner, acc, ws = _account(stack, {})
+    for n in range(2):
+        owner.ok("POST", f"/workspaces/{ws}/uploads", {"filename": f"d{n}.pdf", "size": 100,
+                                                        "content_type": "application/pdf"}, status=201)
+    writer = SyncClient(stack.ws, owner.headers["Authorization"].split()[1], ws)
+    writer.connect()
+    try:
+        for n in range(5):
+            writer.write({"action": "chat", "text": f"message {n}"}, op_id=f"chat-{n}")
+        writer.write({"action": "chat", "text": "message 4"}, op_id="chat-4")  # a resend: routed once
+    finally:
+        writer.close()
+    usage = _wait("the connection metered", lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
+                  ["connection_seconds"] >= 0 and u["messages_routed"] and u)
+    assert (usage["documents"], usage["messages_routed"]) == (2, 5)
