@@ -95,10 +95,25 @@ def test_a_reset_log_replaces_the_replica(page: Any) -> None:
       sync.feed([op(1, 'item.create', { item_id: 'old', kind: 'note', fields: {} }), op(2, 'chat', { text: 'hi' })]);
       sync.receive({ action: 'pong', latest_seq: 0 });  // the server's log is shorter than ours
       const rejoined = sync.sent.filter((m) => m.action === 'join').map((m) => m.since);
-      sync.receive(welcomeMsg({ seq: 0, items: [] }));
+      sync.receive({ ...welcomeMsg({ seq: 0, items: [] }), reset: true });  // the resume finds a reset log
       return { rejoined, applied: sync.applied, items: fields(sync), chats: chats(sync) };
     }""")
-    assert result == {"rejoined": [None], "applied": 0, "items": {}, "chats": []}
+    assert result == {"rejoined": [2], "applied": 0, "items": {}, "chats": []}
+
+
+def test_a_pong_behind_the_replica_resumes_and_keeps_it(page: Any) -> None:
+    """A pong read just before ops that reached the client first is behind too: resuming brings nothing new
+    and the replica stays (protocol step 3)."""
+    result = page.evaluate("""() => {
+      const sync = fresh();
+      sync.feed([op(1, 'item.create', { item_id: 'kept', kind: 'note', fields: {} }), op(2, 'chat', { text: 'hi' })]);
+      sync.receive({ action: 'pong', latest_seq: 1 });
+      const rejoined = sync.sent.filter((m) => m.action === 'join').map((m) => m.since);
+      sync.receive({ action: 'welcome', role: 'editor', presence: [], online: [], latest_seq: 2, more: false,
+                     heartbeat_ms: 60000, ops: [] });
+      return { rejoined, applied: sync.applied, items: Object.keys(fields(sync)), chats: chats(sync) };
+    }""")
+    assert result == {"rejoined": [2], "applied": 2, "items": ["kept"], "chats": ["hi"]}
 
 
 def test_unanswered_ops_are_sent_again_with_the_same_op_id_and_applied_once(page: Any) -> None:

@@ -211,13 +211,9 @@ export class WorkspaceSync extends EventTarget {
 
   pong(msg) {
     if (!this.welcomed || typeof msg.latest_seq !== "number") return;
-    if (msg.latest_seq < this.applied) { // the log was reset: this replica is not the workspace's any more
-      this.applied = null;
-      this.items = new Map();
-      this.chats.clear();
-      this.pending.clear();
-      this.emit("items", { all: true });
-      this.emit("chat", {});
+    if (msg.latest_seq < this.applied) {
+      // Maybe a reset log, maybe a pong read just before ops that reached us first: resume from what we have
+      // (protocol step 3); a reset log answers the resume with `reset: true` and a state, handled in welcome.
       this.join();
     } else if (msg.latest_seq > this.applied) {
       this.askHistory();
