@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 INDEX_VERSION = 1
+INDEX_SECONDS = 60.0  # how long a REST instance trusts a page index it read (a removed job's tiles go)
 
 
 def _etag(data: bytes) -> str:
@@ -121,21 +123,23 @@ class S3TileReader:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
-        self._indexes: _Lru[dict[str, Any]] = _Lru(256)
+        self._indexes: _Lru[tuple[float, dict[str, Any]]] = _Lru(256)
         self._shared: _Lru[bytes] = _Lru(512)
 
     def _index(self, ref: PageRef) -> dict[str, Any] | None:
         key = f"{_prefix(ref)}.index.json"
-        index = self._indexes.get(key)
-        if index is None:
-            try:
-                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                    return None
-                raise
-            index = json.loads(body)
-            self._indexes.put(key, index)
+        cached = self._indexes.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        index: dict[str, Any] = json.loads(body)
+        # Kept a minute: the tiles of a removed or superseded job go, and this instance must notice.
+        self._indexes.put(key, (time.monotonic() + INDEX_SECONDS, index))
         return index
 
     def etag(self, ref: PageRef, name: str) -> str | None:
@@ -165,8 +169,14 @@ class S3TileReader:
         offset, length, etag = int(entry[1]), int(entry[2]), str(entry[3])
         if length == 0:
             return StoredTile(b"", etag, content_type)
-        body = self.client.get_object(Bucket=self.bucket, Key=f"{_prefix(ref)}.pack",
-                                      Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=f"{_prefix(ref)}.pack",
+                                          Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            self._indexes.put(f"{_prefix(ref)}.index.json", (0.0, {}))  # the job's tiles went: forget its index
+            return None
         return StoredTile(body, etag, content_type)
 
     def _shared_tile(self, etag: str, fmt: str) -> bytes:

@@ -45,8 +45,10 @@ ERROR = obj({"error": obj({"code": {"type": "string"}, "message": {"type": "stri
             ("error",))
 
 NEW_ACCOUNT = obj({"name": NAME, "plan": PLAN, "account_id": ID}, ("name",))
-ACCOUNT_CHANGES = obj({"name": NAME, "plan": PLAN, "quota_overrides": obj(
-    {"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA})})
+ACCOUNT_CHANGES = obj({"name": NAME, "plan": PLAN, "quota_overrides": {**obj(
+    {"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA}),
+    "description": "replaces the account's overrides as a whole (send every one to keep; {} goes back to the "
+                   "plan's quotas); null is no limit"}})
 EMAIL = {"type": "string", "minLength": 3, "maxLength": 254,
          "description": "unique within the account (409 `email_taken`); an address used in another account is no "
                         "conflict, and no answer says whether one is"}

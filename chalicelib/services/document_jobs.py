@@ -120,8 +120,7 @@ class JobStarter:
             kind, analysis_pages, found = self._analyse(source_key(workspace_id, document_id), version_id)
             room = self._quota.room(document.account_id)
             if room is not None and analysis_pages > room:
-                raise DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and "
-                                                               f"this document has {analysis_pages}")
+                raise _pages_refused(room, analysis_pages)
         except DocumentRejected as rejected:
             self._reject(workspace_id, document_id, document.account_id, rejected, version_id)
             return None
@@ -134,9 +133,8 @@ class JobStarter:
                                                 document.account_id, self._quota.limit(document.account_id))
         except PagesRefused:
             room = self._quota.room(document.account_id)
-            self._reject(workspace_id, document_id, document.account_id, DocumentRejected(
-                PAGES_QUOTA_EXCEEDED, f"the plan allows {room} more pages this month and this document has "
-                                        f"{analysis_pages}"), version_id)
+            self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
+                         version_id)
             return None
         if started:
             if document.job_id and document.job_id != job_id:
@@ -201,3 +199,9 @@ class JobStarter:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _pages_refused(room: int | None, pages: int) -> DocumentRejected:
+    left = "no more pages" if not room else f"{room} more page{'s' if room != 1 else ''}"
+    return DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {left} this month and this document has "
+                                                  f"{pages} page{'s' if pages != 1 else ''}")

@@ -147,6 +147,7 @@ class MultipartUploads:
         total = sum(b for _, _, b in parts)
         if total > size:
             self._store.abort(key, upload_id)
+            self._ledger.release(upload.account_id, key, upload.reservation, size)  # discarded: its room goes back
             raise PayloadTooLarge(f"{total} bytes were uploaded but {size} were granted; the upload was discarded",
                                   code="upload_too_large")
         try:
@@ -174,5 +175,5 @@ class MultipartUploads:
 
     def _expired(self, upload: _Upload) -> None:
         self._abort(upload)
-        raise Conflict("this upload's grant expired and its room went back to the plan; ask for a new grant",
-                       code="grant_expired")
+        raise Conflict("this upload's grant expired or the upload was aborted, and its room went back to the "
+                       "plan; ask for a new grant", code="grant_expired")

@@ -55,10 +55,11 @@ class UploadGrant:
     content_type: str
     size: int
     multipart: dict[str, Any] | None = None
+    expires_in: int = GRANT_SECONDS  # the URLs' lifetime (a multipart upload's part URLs live longer)
 
     def to_dict(self) -> dict[str, Any]:
         base = {"upload_id": self.upload_id, "document_id": self.document_id, "key": self.key,
-                "expires_in": GRANT_SECONDS}
+                "expires_in": self.expires_in}
         if self.multipart is not None:
             # Each part is a PUT of part_size bytes (the last one smaller) to its URL; then complete.
             return {**base, "method": "multipart", "multipart": self.multipart}
@@ -134,5 +135,5 @@ class UploadGrants:
         self._events.record(Event("upload.granted", account.account_id, workspace.workspace_id, actor.user_id,
                                   actor.user_id, {"key": key, "size": size, "content_type": content_type,
                                    "document_id": document_id}))
-        return UploadGrant(upload_id, document_id, key, url or "", content_type, size, parts)
+        return UploadGrant(upload_id, document_id, key, url or "", content_type, size, parts, lifetime)
 

@@ -315,9 +315,14 @@ def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_o
     _wait_for(lambda: {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {second["job_id"]},
               "only the new job's tiles")
     assert requests.get(second["pages"][0]["dzi"], timeout=10).status_code == 200  # the new tiles are served
+    dzi = second["pages"][0]["dzi"]
+    tile = dzi.replace(".dzi", "_files/12/0_0.jpeg")  # the finest level's first tile: drawn on, in the pack
+    assert requests.get(tile, timeout=10).status_code == 200
 
     assert alice.call("DELETE", f"/workspaces/{WS}/documents/{document_id}").status_code == 204
     _wait_for(lambda: not _tile_keys(stack, document_id), "the removed document's tiles deleted")
+    # Its tiles are gone for the API too, even in the instance that served them a moment ago: 404, not 500.
+    assert requests.get(tile, timeout=10).status_code == 404
     versions = stack.client("s3").list_object_versions(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"],
                                                        Prefix=f"workspaces/{WS}/documents/{document_id}/")
     assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]

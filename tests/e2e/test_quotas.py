@@ -120,6 +120,17 @@ def test_multipart_grants_reserve_their_size_and_an_abort_gives_it_back(stack):
     assert assert_error(owner.call("POST", path + "/complete", token), 409) in ("upload_gone", "grant_expired")
     second = _grant(owner, ws, size)
     assert second.status_code == 201, second.text
+    assert second.json()["expires_in"] == 24 * 3600  # the part URLs' lifetime, not a single PUT's
+
+    # More bytes than granted (S3 refuses a part over its signed length; the emulator does not): complete
+    # discards the upload and its room goes back at once, with no abort needed.
+    part = second.json()["multipart"]["parts"][0]
+    assert len(second.json()["multipart"]["parts"]) == 1
+    assert requests.put(part["url"], data=b"x" * (size + 1), timeout=60).status_code == 200
+    token = {"upload_token": second.json()["multipart"]["upload_token"]}
+    path = f"/workspaces/{ws}/documents/{second.json()['document_id']}/upload"
+    assert assert_error(owner.call("POST", path + "/complete", token), 413) == "upload_too_large"
+    assert _stored(admin, acc) == {"bytes_stored": 0, "bytes_reserved": 0, "bytes_committed": 0}
 
 
 def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
