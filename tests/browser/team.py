@@ -121,7 +121,7 @@ def x_is(page: Any, selector: str, x: float) -> Callable[[], bool]:
     return lambda: float(page.locator(selector).get_attribute("data-x") or "nan") == x
 
 
-def wait_until(check: Callable[[], bool], page: Any, what: str, timeout: float = 30.0) -> None:
+def wait_until(check: Callable[[], bool], page: Any, what: str, timeout: float = 90.0) -> None:
     """Wait for a condition, checking on the page's own events (Playwright's wait, which also runs route
     handlers), with a generous ceiling: never a fixed sleep standing in for an event."""
     deadline = time.monotonic() + timeout

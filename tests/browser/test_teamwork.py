@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import UserPage, WebStack
 from tests.browser.team import (
@@ -144,11 +145,8 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
     alice.page.route(manifests, hold_manifest)
 
     # Upload, reached and pressed with the keyboard.
-    alice.page.focus("#upload-button")
-    alice.page.wait_for_function("document.activeElement.id === 'upload-button'")
-    with alice.page.expect_file_chooser(timeout=60_000) as chooser:
-        alice.page.keyboard.press("Enter")
-    chooser.value.set_files([
+    chooser = _choose_files_with_the_keyboard(alice)
+    chooser.set_files([
         {"name": "tower sections.pdf", "mimeType": "application/pdf", "buffer": letter_pdf(pages=3, text="Tower")},
         {"name": "cover.pdf", "mimeType": "application/pdf", "buffer": drawing(1)},
         {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 not really" + bytes(64)},
@@ -402,7 +400,7 @@ def test_a_long_document_list_scrolls_on_its_own(team: dict[str, UserPage], web_
                               json={"filename": f"sheet {n:02d}.pdf", "size": len(body),
                                     "content_type": "application/pdf"}).json()
         assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
-    wait_until(lambda: alice.page.locator("#documents li").count() >= 15, alice.page, "15 documents listed", 60)
+    wait_until(lambda: alice.page.locator("#documents li").count() >= 15, alice.page, "15 documents listed", 180)
     # vera tries to drop a file: refused in the page, and the error is in view.
     vera.page.evaluate("""() => { const t = new DataTransfer();
         t.items.add(new File(['x'], 'mine.pdf', {type: 'application/pdf'}));
@@ -433,3 +431,19 @@ def test_sign_in_page_passes_the_audit(web_stack: WebStack, browser: Any) -> Non
     finally:
         context.close()
 
+
+def _choose_files_with_the_keyboard(user: UserPage) -> Any:
+    """Upload focused and Enter pressed: the file chooser opens. On a loaded machine the button can be shown
+    (the member's role known) a moment before its handler is wired, so a press that opened nothing is repeated;
+    every attempt is a real keyboard press on the focused button."""
+    user.page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
+    for _attempt in range(4):
+        user.page.focus("#upload-button")
+        user.page.wait_for_function("document.activeElement.id === 'upload-button'")
+        try:
+            with user.page.expect_file_chooser(timeout=15_000) as chooser:
+                user.page.keyboard.press("Enter")
+            return chooser.value
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("Enter on the focused Upload button never opened the file chooser")
