@@ -89,10 +89,13 @@ class CoreParts:
     def events(self) -> EventRecorder:
         return EventRecorder(self.event_log, self.connection_store, self.notifier, self.may_follow_events)
 
+    def per_minute_limiter(self, limit: int) -> DynamoRateLimiter | None:
+        """A budget of `limit` a minute per caller in the main table; none when the setting is 0."""
+        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
+
     @cached_property
     def auth_failure_limiter(self) -> DynamoRateLimiter | None:
-        limit = self.settings.auth_failures_per_minute
-        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
+        return self.per_minute_limiter(self.settings.auth_failures_per_minute)
 
     @cached_property
     def auth_failures(self) -> AuthFailures:

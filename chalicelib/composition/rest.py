@@ -19,8 +19,7 @@ from chalicelib.services.workspaces import WorkspaceService
 class RestParts(CoreParts):
     @cached_property
     def rate_limiter(self) -> DynamoRateLimiter | None:
-        limit = self.settings.rate_limit_per_minute
-        return DynamoRateLimiter(self.clients.dynamodb, self.settings.main_table, limit) if limit > 0 else None
+        return self.per_minute_limiter(self.settings.rate_limit_per_minute)
 
     @cached_property
     def directory(self) -> DirectoryService:

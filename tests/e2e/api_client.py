@@ -67,3 +67,17 @@ def assert_error(response: requests.Response, *statuses: int) -> str:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     return str(body["error"]["code"])
+
+
+def wait_until(check: Any, what: str, timeout: float = 120) -> Any:
+    """The first truthy answer of `check`, asked every half second; a generous ceiling, never a fixed sleep
+    standing in for an event."""
+    import pytest
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what} ({timeout} s)")

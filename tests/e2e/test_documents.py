@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from chalicelib.domain.tile_plan import TilePlan
-from tests.e2e.api_client import Api
+from tests.e2e.api_client import Api, wait_until
 from tests.e2e.documents_samples import SAMPLES, letter_pdf
 
 pytestmark = pytest.mark.e2e
@@ -291,16 +291,6 @@ def _tile_keys(stack: Any, document_id: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
-def _wait_for(check: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    pytest.fail(f"{what}: not after {timeout} s")
-
-
 def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_objects_go(stack):
     """Reprocessing leaves the new job's tiles only, once it is ready; removing the document deletes its tiles
     and leaves its source restorable (a delete marker over its versions) until the lifecycle's expiry."""
@@ -312,9 +302,9 @@ def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_o
     assert {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {first["job_id"]}
     alice.ok("POST", f"/workspaces/{WS}/documents/{document_id}/reprocess", {"options": {"tile_size": 512}},
              status=202)
-    second = _wait_for(lambda: (d := alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}"))["status"] ==
+    second = wait_until(lambda: (d := alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}"))["status"] ==
                        "ready" and d["job_id"] != first["job_id"] and d, "the reprocessed job ready", 90)
-    _wait_for(lambda: {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {second["job_id"]},
+    wait_until(lambda: {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {second["job_id"]},
               "only the new job's tiles")
     assert requests.get(second["pages"][0]["dzi"], timeout=10).status_code == 200  # the new tiles are served
     dzi = second["pages"][0]["dzi"]
@@ -322,7 +312,7 @@ def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_o
     assert requests.get(tile, timeout=10).status_code == 200
 
     assert alice.call("DELETE", f"/workspaces/{WS}/documents/{document_id}").status_code == 204
-    _wait_for(lambda: not _tile_keys(stack, document_id), "the removed document's tiles deleted")
+    wait_until(lambda: not _tile_keys(stack, document_id), "the removed document's tiles deleted")
     # Its tiles are gone for the API too, even in the instance that served them a moment ago: 404, not 500.
     assert requests.get(tile, timeout=10).status_code == 404
     versions = stack.client("s3").list_object_versions(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"],

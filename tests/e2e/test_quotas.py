@@ -5,7 +5,6 @@ Each test builds an account of its own (the demo account's totals belong to the 
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.api_client import Api, assert_error
+from tests.e2e.api_client import Api, assert_error, wait_until
 from tests.e2e.documents_samples import letter_pdf
 from tests.e2e.stack import LocalStack
 
@@ -38,16 +37,6 @@ def _account(stack: LocalStack, quotas: dict[str, int]) -> tuple[Api, Api, str, 
 
 def _stored(api: Api, acc: str) -> dict[str, int]:
     return dict(api.ok("GET", f"/admin/accounts/{acc}/usage")["stored"])
-
-
-def _wait(what: str, check: Any, timeout: float = 120) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _grant(api: Api, ws: str, size: int, **extra: Any) -> requests.Response:
@@ -78,23 +67,22 @@ def test_twenty_racing_grants_take_exactly_the_plan_and_each_grant_uploads_once(
         statuses = list(pool.map(lambda g: requests.put(g["url"], data=body, headers=g["headers"], timeout=30)
                                  .status_code, puts))
     assert statuses == [200] * 14  # S3 took them; the ingest settles one per grant
-    _wait("every grant settled", lambda: _stored(admin, acc)["bytes_reserved"] == 0)
+    wait_until(lambda: _stored(admin, acc)["bytes_reserved"] == 0, "every grant settled")
     assert _stored(admin, acc) == {"bytes_stored": 7 * len(body), "bytes_reserved": 0,
                                    "bytes_committed": 7 * len(body)}
     for grant in granted:
-        assert len(_wait("the replay discarded", lambda g=grant: len(_versions(stack, g["key"])) == 1
-                         and _versions(stack, g["key"]))) == 1
+        kept = wait_until(lambda g=grant: len(_versions(stack, g["key"])) == 1, "the replay discarded")
+        assert kept and len(_versions(stack, grant["key"])) == 1
 
     def refusals() -> list[dict[str, Any]] | None:
         items = admin.ok("GET", "/admin/events", type="upload.refused", workspace_id=ws, limit=100)["items"]
         return items if len(items) >= 7 else None
 
-    refused_events = _wait("seven refusals logged", refusals)
+    refused_events = wait_until(refusals, "seven refusals logged")
     assert len(refused_events) == 7 and {e["detail"]["code"] for e in refused_events} == {"no_reservation"}
     for grant in granted:  # every document processed once, from the version that was kept
-        document = _wait("ready", lambda g=grant: (d := owner.ok("GET", f"/workspaces/{ws}/documents/"
-                                                                         f"{g['document_id']}"))["status"] == "ready"
-                         and d)
+        path = f"/workspaces/{ws}/documents/{grant['document_id']}"
+        document = wait_until(lambda p=path: (d := owner.ok("GET", p))["status"] == "ready" and d, "ready")
         assert document["version_id"] == _versions(stack, grant["key"])[0]["VersionId"]
     assert assert_error(_grant(owner, ws, len(body)), 403) == "storage_quota_exceeded"
 
@@ -150,22 +138,22 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
         documents = [owner.ok("GET", f"/workspaces/{ws}/documents/{g['document_id']}") for g in grants]
         return documents if all(d["status"] in ("ready", "failed") for d in documents) else None
 
-    documents = _wait("all ten settled", settled, timeout=240)
+    documents = wait_until(settled, "all ten settled", timeout=240)
     assert all(u.get("pages_admitted", 0) <= 9 and u.get("pages_processed", 0) <= 9 for u in seen), seen
     ready = [d for d in documents if d["status"] == "ready"]
     failed = [d for d in documents if d["status"] == "failed"]
     assert len(ready) == 4, [(d["status"], d.get("reason_code"), d.get("reason")) for d in documents]
     assert {d.get("reason_code") for d in failed} == {"pages_quota_exceeded"}
-    usage = _wait("pages metered", lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
-                  ["pages_processed"] == 8 and u)
+    usage = wait_until(lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
+                       ["pages_processed"] == 8 and u, "pages metered")
     assert usage["pages_admitted"] == 8
 
     # A bigger plan, and an owner retries a refused document: the version that failed is tiled now.
     admin.ok("PATCH", f"/admin/accounts/{acc}", {"quota_overrides": {"max_pages_per_month": 10}})
     retried = failed[0]["document_id"]
     assert owner.ok("POST", f"/workspaces/{ws}/documents/{retried}/retry", status=202)["status"] == "queued"
-    document = _wait("the retried document ready", lambda: (d := owner.ok(
-        "GET", f"/workspaces/{ws}/documents/{retried}"))["status"] == "ready" and d)
+    document = wait_until(lambda: (d := owner.ok(
+        "GET", f"/workspaces/{ws}/documents/{retried}"))["status"] == "ready" and d, "the retried document ready")
     assert document["page_count"] == 2
     again = failed[1]["document_id"]  # no room for a sixth: it fails again, with the same reason
     owner.ok("POST", f"/workspaces/{ws}/documents/{again}/retry", status=202)
@@ -174,7 +162,7 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
         events = admin.ok("GET", "/admin/events", type="document.failed", workspace_id=ws, limit=100)["items"]
         return [e for e in events if e["detail"]["document_id"] == document_id]
 
-    refusals = _wait("the second retry refused", lambda: len(failures_of(again)) >= 2 and failures_of(again))
+    refusals = wait_until(lambda: len(failures_of(again)) >= 2 and failures_of(again), "the second retry refused")
     assert {e["detail"]["code"] for e in refusals} == {"pages_quota_exceeded"}
     assert owner.ok("GET", f"/workspaces/{ws}/documents/{again}")["status"] == "failed"
 
@@ -194,6 +182,6 @@ def test_usage_counts_the_documents_created_and_the_messages_routed(stack):
         writer.write({"action": "chat", "text": "message 4"}, op_id="chat-4")  # a resend: routed once
     finally:
         writer.close()
-    usage = _wait("the connection metered", lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
-                  ["connection_seconds"] >= 0 and u["messages_routed"] and u)
+    usage = wait_until(lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
+                       ["messages_routed"] and u, "the connection metered")
     assert (usage["documents"], usage["messages_routed"]) == (2, 5)

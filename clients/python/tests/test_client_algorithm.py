@@ -11,31 +11,16 @@ from typing import Any
 import pytest
 from fake_router import FakeRouter
 from kalexo_client import (
-    Event,
     OpApplied,
     OpRefused,
     OpRejected,
     Refused,
-    Synced,
     SyncWorkspaceClient,
     WorkspaceClient,
 )
+from recording import Recorder
 
 CEILING = 30.0
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def seqs(self) -> list[int]:
-        return [e.op.seq for e in self.events if isinstance(e, OpApplied)]
-
-    def synced(self) -> list[Synced]:
-        return [e for e in self.events if isinstance(e, Synced)]
 
 
 @asynccontextmanager

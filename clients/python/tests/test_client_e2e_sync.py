@@ -12,30 +12,20 @@ import pytest
 import requests
 from conftest import Space
 from kalexo_client import (
-    Event,
     Op,
-    OpApplied,
     OpRefused,
     PresenceChanged,
     Refused,
     Synced,
     WorkspaceClient,
 )
+from recording import Recorder
 
 pytestmark = pytest.mark.e2e
 CEILING = 60.0
 ALICE_WRITES = 60
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def ops(self) -> list[Op]:
-        return [e.op for e in self.events if isinstance(e, OpApplied)]
 
 
 def run(scenario: Callable[[], Awaitable[None]], ceiling: float = 300) -> None:
