@@ -16,6 +16,7 @@ from chalicelib.domain.envelopes import (
     MAX_MESSAGE_BYTES,
     ClientMessage,
     ProtocolError,
+    RequestId,
     error_message,
     parse_client_message,
     server_message,
@@ -29,6 +30,14 @@ from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
 
 Handler = Callable[[str, ClientMessage], bytes | None]
+
+
+class RateLimited(ProtocolError):
+    """Over the connection's message budget: answered with `retry_after_ms`, when the next message will pass."""
+
+    def __init__(self, retry_after_ms: int, request_id: RequestId | None) -> None:
+        super().__init__("rate_limited", f"too many messages; retry in {retry_after_ms} ms", request_id)
+        self.retry_after_ms = retry_after_ms
 
 
 class MessageRouter:
@@ -56,12 +65,14 @@ class MessageRouter:
             message = parse_client_message(raw)
             wait = self._budgets.take(connection_id) if self._budgets is not None else 0.0
             if wait:
-                raise ProtocolError("rate_limited", f"too many messages; retry in {int(wait * 1000) + 1} ms",
-                                    message.request_id)
+                raise RateLimited(int(wait * 1000) + 1, message.request_id)
             command = self._commands.get(message.action)
             if command is None:
                 raise ProtocolError("unknown_action", f"unknown action {message.action!r}", message.request_id)
             reply = command(connection_id, message)
+        except RateLimited as error:  # the delay as a number too: clients should not parse it out of prose
+            reply = server_message("error", error.request_id, error={
+                "code": error.code, "message": error.message, "retry_after_ms": error.retry_after_ms})
         except ProtocolError as error:
             reply = error_message(error)
         except (ApiError, OpError) as error:  # refusals of the services, answered in the protocol's shape

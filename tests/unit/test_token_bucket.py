@@ -21,3 +21,13 @@ def test_the_router_answers_over_budget_messages_with_an_error_not_silence():
     replies = [json.loads(d) for _, d in notifier.sent]
     assert [r["action"] for r in replies] == ["pong", "pong", "error", "error"]
     assert replies[2]["error"]["code"] == "rate_limited" and replies[2]["id"] == "2"
+
+
+def test_a_rate_limited_answer_carries_its_delay_as_a_number():
+    notifier = FakeNotifier()
+    router = MessageRouter(notifier, InMemoryConnectionStore(), lambda _: None, budgets=TokenBuckets(4, 1))
+    for i in range(2):
+        router.handle("c1", json.dumps({"action": "ping", "id": i}))
+    error = json.loads(notifier.sent[1][1])["error"]
+    assert error["code"] == "rate_limited" and 1 <= error["retry_after_ms"] <= 251  # a token comes back in 250 ms
+    assert f"retry in {error['retry_after_ms']} ms" in error["message"]  # the text says the same, for people
