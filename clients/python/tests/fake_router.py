@@ -166,7 +166,8 @@ class FakeRouter:
     async def _op(self, conn: Connection, message: dict[str, Any]) -> None:
         if self.rate_limits:
             self.rate_limits -= 1
-            await self._error(conn, message, "rate_limited", "too many messages: retry in 20 ms")
+            await self._reply(conn, message, {"action": "error", "error": {  # as chalicelib/services/router.py
+                "code": "rate_limited", "message": "too many messages; retry in 20 ms", "retry_after_ms": 20}})
             return
         key = (conn.user, str(message.get("op_id")))
         if key in self.by_op_id:

@@ -9,6 +9,7 @@ import pytest
 from kalexo_client import wire
 from kalexo_client.events import Backoff
 from kalexo_client.models import Op
+from kalexo_client.receive import rate_limit_delay
 from kalexo_client.replica import Replica
 
 
@@ -115,3 +116,12 @@ def test_backoff_doubles_to_the_cap_with_jitter() -> None:
         delay = backoff.delay(attempt)
         assert base * 0.5 <= delay <= base
     assert Backoff(jitter=0).delay(40) == 8
+
+
+def test_a_rate_limited_error_is_retried_after_its_retry_after_ms() -> None:
+    assert rate_limit_delay({"code": "rate_limited", "message": "retry in 900 ms", "retry_after_ms": 35}) == 0.035
+    # A server from before the field: the delay its text names; neither: a second. A nonsense field is ignored.
+    assert rate_limit_delay({"code": "rate_limited", "message": "too many messages; retry in 120 ms"}) == 0.12
+    assert rate_limit_delay({"code": "rate_limited", "message": "slow down"}) == 1.0
+    assert rate_limit_delay({"code": "rate_limited", "message": "retry in 5 ms", "retry_after_ms": True}) == 0.005
+    assert rate_limit_delay({"code": "rate_limited", "message": "", "retry_after_ms": -3}) == 1.0

@@ -36,6 +36,16 @@ RETRY_IN = re.compile(r"retry in (\d+)\s*ms")
 HISTORY_LIMIT = 200
 
 
+def rate_limit_delay(error: dict[str, Any]) -> float:
+    """Seconds to wait before sending a `rate_limited` message again: the error's `retry_after_ms`; from a
+    server older than that field, the delay its message text names; failing both, a second."""
+    after = error.get("retry_after_ms")
+    if isinstance(after, int | float) and not isinstance(after, bool) and 0 <= after <= 60_000:
+        return after / 1000
+    match = RETRY_IN.search(str(error.get("message", "")))
+    return int(match.group(1)) / 1000 if match else 1.0
+
+
 class Receiver:
     def __init__(self, workspace: str, hub: EventHub, request_timeout: float) -> None:
         self.workspace = workspace
@@ -211,6 +221,9 @@ class Receiver:
         code, text, ident = str(error.get("code", "")), str(error.get("message", "")), message.get("id")
         entry = self._outbox.get(ident)
         if entry is not None:
+            if code == "rate_limited":
+                self._resend_later(entry, rate_limit_delay(error))
+                return
             self._on_op_error(entry, code, text)
         elif isinstance(ident, str) and ident.startswith("hb-") and self._link is not None:
             if code == "not_joined":  # a sweep took this connection out, or it never got in: join again
@@ -223,10 +236,7 @@ class Receiver:
             log.warning("the server answered %s: %s", code, text)
 
     def _on_op_error(self, entry: Entry, code: str, text: str) -> None:
-        if code == "rate_limited":
-            match = RETRY_IN.search(text)
-            self._resend_later(entry, int(match.group(1)) / 1000 if match else 1.0)
-        elif code in RESEND:
+        if code in RESEND:
             self._resend_later(entry, min(4.0, 0.1 * 2 ** min(entry.retries, 6)))
         elif code == "not_connected" and self._link is not None:
             entry.sent_on = None
