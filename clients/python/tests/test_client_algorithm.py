@@ -4,6 +4,7 @@ rate limits, refusals, heartbeats, rejoins and resets. Every wait is on an event
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -191,5 +192,34 @@ def test_the_synchronous_wrapper() -> None:
         async with routed() as (router, url):
             op_id = await asyncio.to_thread(as_a_script, url)
             assert router.log[0]["op_id"] == op_id
+
+    run(scenario)
+
+
+def test_the_log_page_by_page_a_wire_tap_and_a_closed_client_started_again() -> None:
+    async def scenario() -> None:
+        seen, wire = Recorder(), list[tuple[str, dict[str, Any]]]()
+        async with routed(page=2) as (router, url), client(url, "alice") as alice:
+            for number in range(5):
+                await alice.chat(f"m{number}")
+            bob = WorkspaceClient(url, "bob", "w", on_event=seen,
+                                  wire_tap=lambda direction, text: wire.append((direction, json.loads(text))))
+            await bob.start(CEILING)
+            page = await bob.history(1, limit=10)  # the router pages by two
+            assert (page.after, [op.seq for op in page.ops], page.more, page.latest_seq) == (1, [2, 3], True, 5)
+            assert [op.text for op in await bob.read_log()] == [f"m{n}" for n in range(5)]
+            assert bob.applied == 5 and seen.seqs() == []  # the replica came from the welcome's state, untouched
+            sent = [m for direction, m in wire if direction == "sent"]
+            received = [m for direction, m in wire if direction == "received"]
+            assert sent[0]["action"] == "join" and received[0]["action"] == "welcome"
+            assert received[0]["id"] == sent[0]["id"]
+            assert [m["after"] for m in sent if m["action"] == "history"] == [1, 0, 2, 4]
+            await bob.close()
+            await alice.chat("while bob was away")
+            await bob.start(CEILING)  # closed, then started again: a resume from its replica
+            await bob.wait_applied(6, CEILING)
+            assert [s.fresh for s in seen.synced()] == [True, False] and seen.seqs() == [6]
+            assert [m.get("since") for m in router.joins("bob")] == [None, 5]
+            await bob.close()
 
     run(scenario)

@@ -16,6 +16,7 @@ from kalexo_client.errors import (
 )
 from kalexo_client.events import Backoff, EventStream
 from kalexo_client.follow import follow_events
+from kalexo_client.history import HistoryPage
 from kalexo_client.models import (
     Closed,
     Connected,
@@ -47,6 +48,7 @@ __all__ = [
     "Event",
     "EventStream",
     "Failed",
+    "HistoryPage",
     "Item",
     "KalexoApi",
     "KalexoError",

@@ -23,24 +23,25 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from kalexo_client import wire
 from kalexo_client.errors import ClientClosed, Refused
 from kalexo_client.events import Backoff, EventHub, EventStream
-from kalexo_client.link import Link, Retry
+from kalexo_client.history import LogReader
+from kalexo_client.link import Link, Retry, WireTap
 from kalexo_client.models import Closed, Connected, Disconnected, Event, Item, Op
-from kalexo_client.receive import Receiver
 from kalexo_client.rest import error_of_body
 
 log = logging.getLogger("kalexo_client")
 TokenSource = str | Callable[[], str]
 
 
-class WorkspaceClient(Receiver):
+class WorkspaceClient(LogReader):
     def __init__(self, url: str, token: TokenSource, workspace: str, *,
                  on_event: Callable[[Event], None] | None = None, backoff: Backoff | None = None,
                  heartbeat_timeout: float = 20.0, heartbeat_interval: float | None = None,
-                 request_timeout: float = 30.0, open_timeout: float = 10.0) -> None:
+                 request_timeout: float = 30.0, open_timeout: float = 10.0, wire_tap: WireTap | None = None) -> None:
         """`url` is the websocket API (`wss://.../<stage>`, `ws://127.0.0.1:8001/` locally); `token` a bearer
         token, or a function returning a fresh one at each connect. `heartbeat_interval` overrides the
         welcome's `heartbeat_ms` (tests); `heartbeat_timeout` is how long silence after a heartbeat means the
-        connection is dead (20 s, the protocol's bound)."""
+        connection is dead (20 s, the protocol's bound). `wire_tap(direction, text)` sees every message as
+        sent ("sent") or received ("received") on every connection: for logs and tests that check each answer."""
         super().__init__(workspace, EventHub(on_event), request_timeout)
         self.url = url
         self._token = token
@@ -48,6 +49,7 @@ class WorkspaceClient(Receiver):
         self._heartbeat_timeout = heartbeat_timeout
         self._heartbeat_interval = heartbeat_interval
         self._open_timeout = open_timeout
+        self._wire_tap = wire_tap
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.connects = 0
@@ -57,8 +59,11 @@ class WorkspaceClient(Receiver):
     async def start(self, timeout: float | None = 60.0) -> None:
         """Connect and join; returns once the replica holds the workspace's state (raises Refused if the
         server refuses this user or workspace for good, TimeoutError after `timeout`: close() it then, or it
-        keeps trying)."""
+        keeps trying). A client closed by close() may start again: it resumes from its replica, as after a drop."""
+        if self.failure is not None:
+            raise self.failure
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name=f"kalexo {self.workspace}")
         await self.hub.wait_for(lambda: self.failure is not None or self.replica.loaded, timeout)
         if self.failure is not None:
@@ -238,7 +243,7 @@ class WorkspaceClient(Receiver):
 
     async def _serve(self, ws: ClientConnection) -> bool:
         """One connection, from the join to its end; True when it got as far as a handled welcome."""
-        link = Link(ws, self._on_message)
+        link = Link(ws, self._on_message, self._wire_tap)
         self._link = link
         reader = asyncio.create_task(link.run())
         tasks: list[asyncio.Task[Any]] = [reader]

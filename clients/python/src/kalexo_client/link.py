@@ -25,12 +25,16 @@ class Retry(Failed):
     """A request that may or may not have been handled (`busy`, `internal_error`, the gateway's own error)."""
 
 
+WireTap = Callable[[str, str], None]  # (direction "sent" or "received", the message as text)
+
 RETRYABLE = frozenset({"busy", "internal_error", "access_changed", "rate_limited", "not_connected"})
 
 
 class Link:
-    def __init__(self, ws: ClientConnection, on_message: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, ws: ClientConnection, on_message: Callable[[dict[str, Any]], None],
+                 tap: WireTap | None = None) -> None:
         self.ws = ws
+        self._tap = tap
         self.number = next(_links)
         self._on_message = on_message
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -47,7 +51,16 @@ class Link:
             await self.ws.send(text)
         except ConnectionClosed:
             return False
+        self._tapped("sent", text)
         return True
+
+    def _tapped(self, direction: str, text: str | bytes) -> None:
+        if self._tap is None:
+            return
+        try:
+            self._tap(direction, text if isinstance(text, str) else text.decode(errors="replace"))
+        except Exception:  # an observer's bug must not end the connection
+            log.exception("the wire tap failed")
 
     async def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send and wait for the answer with the same id: the reply, or Refused / Retry for an error."""
@@ -71,6 +84,7 @@ class Link:
         try:
             async for raw in self.ws:
                 self.unanswered_since = None
+                self._tapped("received", raw)
                 try:
                     message = wire.loads(raw)
                 except ValueError:

@@ -68,18 +68,23 @@ class SyncWorkspaceClient:
 
     # Writing: each returns the acknowledged op (raises OpRefused when refused)
 
-    def chat(self, text: str, *, timeout: float | None = None) -> Op:
-        return self._call(self.client.chat(text), timeout)
+    def chat(self, text: str, *, op_id: str | None = None, timeout: float | None = None) -> Op:
+        return self._call(self.client.chat(text, op_id=op_id), timeout)
 
     def create_item(self, item_id: str, kind: str, fields: Mapping[str, Any] | None = None, *,
+                    op_id: str | None = None, timeout: float | None = None) -> Op:
+        return self._call(self.client.create_item(item_id, kind, fields, op_id=op_id), timeout)
+
+    def update_item(self, item_id: str, fields: Mapping[str, Any], *, op_id: str | None = None,
                     timeout: float | None = None) -> Op:
-        return self._call(self.client.create_item(item_id, kind, fields), timeout)
+        return self._call(self.client.update_item(item_id, fields, op_id=op_id), timeout)
 
-    def update_item(self, item_id: str, fields: Mapping[str, Any], *, timeout: float | None = None) -> Op:
-        return self._call(self.client.update_item(item_id, fields), timeout)
+    def delete_item(self, item_id: str, *, op_id: str | None = None, timeout: float | None = None) -> Op:
+        return self._call(self.client.delete_item(item_id, op_id=op_id), timeout)
 
-    def delete_item(self, item_id: str, *, timeout: float | None = None) -> Op:
-        return self._call(self.client.delete_item(item_id), timeout)
+    def read_log(self, after: int = 0, *, timeout: float | None = 120.0) -> list[Op]:
+        """Every op of the workspace's log after `after` (WorkspaceClient.read_log)."""
+        return self._call(self.client.read_log(after, timeout=timeout), None)
 
     # Reading (copies, taken on the client's loop, so they are consistent)
 
