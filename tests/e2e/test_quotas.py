@@ -5,12 +5,14 @@ Each test builds an account of its own (the demo account's totals belong to the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
+from kalexo_client import WorkspaceClient
 
 from tests.e2e.api_client import Api, assert_error, wait_until
 from tests.e2e.documents_samples import letter_pdf
@@ -168,20 +170,18 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
 
 
 def test_usage_counts_the_documents_created_and_the_messages_routed(stack):
-    from tests.e2e.sync_client import SyncClient
-
     admin, owner, acc, ws = _account(stack, {})
     for n in range(2):
         owner.ok("POST", f"/workspaces/{ws}/uploads", {"filename": f"d{n}.pdf", "size": 100,
                                                         "content_type": "application/pdf"}, status=201)
-    writer = SyncClient(stack.ws, owner.headers["Authorization"].split()[1], ws)
-    writer.connect()
-    try:
-        for n in range(5):
-            writer.write({"action": "chat", "text": f"message {n}"}, op_id=f"chat-{n}")
-        writer.write({"action": "chat", "text": "message 4"}, op_id="chat-4")  # a resend: routed once
-    finally:
-        writer.close()
+
+    async def write() -> None:
+        async with WorkspaceClient(stack.ws, owner.headers["Authorization"].split()[1], ws) as writer:
+            sent = [await writer.chat(f"message {n}", op_id=f"chat-{n}") for n in range(5)]
+            again = await writer.chat("message 4", op_id="chat-4")  # a resend: stored and routed once
+            assert again == sent[-1]
+
+    asyncio.run(asyncio.wait_for(write(), 300))  # closed: its $disconnect meters the connection
     usage = wait_until(lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
                        ["messages_routed"] and u, "the connection metered")
     assert (usage["documents"], usage["messages_routed"]) == (2, 5)

@@ -5,22 +5,23 @@ versions, and the tiles' bytes are all still there; a new version of a ready doc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from kalexo_client import Op, WorkspaceClient
 
 from chalicelib.domain.principal import Role
 from tests.e2e.api_client import Api
 from tests.e2e.documents_samples import letter_pdf
 from tests.e2e.stack import LocalStack, alive, start_stack, stop_stack
-from tests.e2e.sync_client import SyncClient, whole_log
 
 pytestmark = pytest.mark.e2e
 WS = "ws-demo"
@@ -39,6 +40,24 @@ def _start(stacks: list[LocalStack], state: Path) -> LocalStack:
     stack = start_stack(state)
     stacks.append(stack)
     return stack
+
+
+def _in_workspace[T](stack: LocalStack, token: str, work: Callable[[WorkspaceClient], Awaitable[T]]) -> T:
+    """`work` with a kalexo_client replica of the workspace, joined (and closed after it)."""
+    async def session() -> T:
+        async with WorkspaceClient(stack.ws, token, WS) as client:
+            return await work(client)
+
+    return asyncio.run(asyncio.wait_for(session(), 300))
+
+
+async def _notes(client: WorkspaceClient) -> None:
+    for n in range(5):
+        await client.create_item(f"note-{n}", "note", {"text": f"note {n}"})
+
+
+async def _log_then_chat(client: WorkspaceClient) -> tuple[list[Op], Op]:
+    return await client.read_log(), await client.chat("after the restart")
 
 
 def _upload(api: Api, body: bytes, document_id: str | None = None) -> str:
@@ -94,11 +113,7 @@ def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_pat
     alice_token = first.token("alice", (Role.ACCOUNT_ADMIN,))
     alice = Api(first, alice_token)
     workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Kept"}, status=201)
-    writer = SyncClient(first.ws, alice_token, WS)
-    writer.connect()
-    for n in range(5):
-        writer.write({"action": "item.create", "item_id": f"note-{n}", "kind": "note",
-                      "fields": {"text": f"note {n}"}})
+    _in_workspace(first, alice_token, _notes)
     document_id = _upload(alice, letter_pdf(pages=1, text="first version"))
     one_page = _ready(alice, document_id, pages=1)
     # A new version of a ready document replaces it (S3's versionId tells the versions apart).
@@ -106,8 +121,7 @@ def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_pat
     document = _ready(alice, document_id, pages=2)
     assert document["version_id"] != one_page["version_id"]
     tile = _tile(document)
-    log = whole_log(writer)
-    writer.close()
+    log = _in_workspace(first, alice_token, lambda client: client.read_log())
 
     assert stop_stack(first) == 0  # Ctrl-C
     second = _start(stacks, state)
@@ -116,17 +130,12 @@ def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_pat
     assert alice.ok("GET", f"/workspaces/{workspace['workspace_id']}")["name"] == "Kept"
     assert _without_urls(alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}")) == _without_urls(document)
     assert _tile(alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}")) == tile
-    resumed = SyncClient(second.ws, alice_token, WS)
-    resumed.connect()
-    assert whole_log(resumed) == log
-    acked = resumed.write({"action": "chat", "text": "after the restart"})
-    assert acked["seq"] == log[-1]["seq"] + 1
-    resumed.close()
+    after_stop, acked = _in_workspace(second, alice_token, _log_then_chat)
+    assert after_stop == log
+    assert acked.seq == log[-1].seq + 1
 
     _kill_tree(second)
     third = _start(stacks, state)
-    after_kill = SyncClient(third.ws, alice_token, WS)
-    after_kill.connect()
-    assert whole_log(after_kill) == [*log, acked["op"]]  # what was acknowledged before the kill is there
-    after_kill.close()
+    after_kill = _in_workspace(third, alice_token, lambda client: client.read_log())
+    assert after_kill == [*log, acked]  # what was acknowledged before the kill is there
     assert Api(third, alice_token).ok("GET", f"/workspaces/{WS}/documents/{document_id}")["status"] == "ready"
