@@ -65,7 +65,7 @@ class WorkspaceClient(LogReader):
         if self._task is None:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name=f"kalexo {self.workspace}")
-        await self.hub.wait_for(lambda: self.failure is not None or self.replica.loaded, timeout)
+        await self.hub.wait_for(lambda: self.failure is not None or (self.replica.loaded and self._synced), timeout)
         if self.failure is not None:
             raise self.failure
 
