@@ -157,3 +157,19 @@ def test_a_refused_op_leaves_the_outbox_and_a_busy_one_is_sent_again(page: Any) 
                again: sync.sent.map((m) => [m.action, m.op_id === busy.opId]) };
     }""")
     assert result == {"waiting": ["chat"], "again": [["chat", True]]}
+
+
+def test_a_rate_limited_op_waits_the_delay_the_server_names(page: Any) -> None:
+    """`retry_after_ms` is the delay to honour; older servers name it only in the message text."""
+    result = page.evaluate("""async () => {
+      const sync = fresh();
+      const quick = sync.chat('field');
+      const slow = sync.chat('text');
+      sync.receive({ action: 'error', id: quick.opId,
+                     error: { code: 'rate_limited', message: 'retry in 60000 ms', retry_after_ms: 20 } });
+      sync.receive({ action: 'error', id: slow.opId, error: { code: 'rate_limited', message: 'retry in 60000 ms' } });
+      sync.sent = [];
+      await new Promise((resolve) => setTimeout(resolve, 500));  // after 20 ms, long before 60 s
+      return { again: sync.sent.map((m) => m.text), waiting: sync.outbox.map((e) => e.body.text) };
+    }""")
+    assert result == {"again": ["field"], "waiting": ["field", "text"]}

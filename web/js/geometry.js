@@ -26,3 +26,31 @@ export function pageRects(origin, count, finished, first = {}) {
   }
   return rects;
 }
+
+// `rows`: Map(document_id -> {rects}). The page under a landscape point, and the point's offset on it, or null.
+export function pageAt(rows, point) {
+  for (const [documentId, entry] of rows) {
+    for (const [page, r] of entry.rects.entries()) {
+      if (point.x >= r.x && point.x <= r.x + r.w && point.y >= r.y && point.y <= r.y + r.h) {
+        return { document_id: documentId, page, dx: Math.round(point.x - r.x), dy: Math.round(point.y - r.y) };
+      }
+    }
+  }
+  return null;
+}
+
+// A document's whole row, all pages included (finished or not), with its label above.
+export function rowBounds(origin, pageCount) {
+  const pages = Math.max(1, pageCount);
+  return { x: origin.x - PAGE_GAP, y: origin.y - 200, width: pages * (CELL + PAGE_GAP) + PAGE_GAP, height: ROW };
+}
+
+// Every row together, with room above for the top label; an empty landscape is a row of three cells.
+export function extentOf(rows) {
+  if (!rows.length) return { x: -PAGE_GAP, y: -300, width: 3 * (CELL + PAGE_GAP) + PAGE_GAP, height: ROW + 100 };
+  const left = Math.min(...rows.map((r) => r.x));
+  const top = Math.min(...rows.map((r) => r.y));
+  const right = Math.max(...rows.map((r) => r.x + r.width));
+  const bottom = Math.max(...rows.map((r) => r.y + r.height));
+  return { x: left, y: top - 300, width: right - left, height: bottom - top + 300 };
+}

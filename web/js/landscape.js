@@ -9,7 +9,7 @@
 
 import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from "./cards.js";
 import { el } from "./dom.js";
-import { CELL, PAGE_GAP, pageRects, ROW } from "./geometry.js";
+import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
 
 export { CELL };
 
@@ -97,16 +97,7 @@ export class Landscape extends EventTarget {
   }
 
   // --- geometry other modules need: which page is at a point, and where a point on a page is now -------
-  pageAt(point) {
-    for (const [documentId, entry] of this.rows) {
-      for (const [page, r] of entry.rects.entries()) {
-        if (point.x >= r.x && point.x <= r.x + r.w && point.y >= r.y && point.y <= r.y + r.h) {
-          return { document_id: documentId, page, dx: Math.round(point.x - r.x), dy: Math.round(point.y - r.y) };
-        }
-      }
-    }
-    return null;
-  }
+  pageAt(point) { return pageAt(this.rows, point); }
 
   pagePoint(documentId, page, dx, dy) {
     const r = this.rows.get(documentId)?.rects[page];
@@ -278,9 +269,8 @@ export class Landscape extends EventTarget {
   bounds(documentId) {
     const entry = this.rows.get(documentId);
     if (!entry) return null;
-    const pages = Math.max(1, entry.rects.length);
-    return new OpenSeadragon.Rect(entry.origin.x - PAGE_GAP, entry.origin.y - 200,
-                                  pages * (CELL + PAGE_GAP) + PAGE_GAP, ROW);
+    const b = rowBounds(entry.origin, entry.rects.length);
+    return new OpenSeadragon.Rect(b.x, b.y, b.width, b.height);
   }
 
   flyTo(documentId) {
@@ -289,13 +279,8 @@ export class Landscape extends EventTarget {
   }
 
   extent() {
-    if (!this.rows.size) return new OpenSeadragon.Rect(-PAGE_GAP, -300, 3 * (CELL + PAGE_GAP) + PAGE_GAP, ROW + 100);
-    const rects = [...this.rows.keys()].map((id) => this.bounds(id));
-    const left = Math.min(...rects.map((r) => r.x));
-    const top = Math.min(...rects.map((r) => r.y));
-    const right = Math.max(...rects.map((r) => r.x + r.width));
-    const bottom = Math.max(...rects.map((r) => r.y + r.height));
-    return new OpenSeadragon.Rect(left, top - 300, right - left, bottom - top + 300); // room for the top label
+    const e = extentOf([...this.rows.keys()].map((id) => this.bounds(id)));
+    return new OpenSeadragon.Rect(e.x, e.y, e.width, e.height);
   }
 
   setHome() {

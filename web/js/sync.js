@@ -3,24 +3,12 @@
 // gaps filled with `history`), a heartbeat on a fixed interval, and an outbox whose ops carry op ids, so an op
 // sent again after a drop is stored once.
 
+import { Outbox, RESEND_AFTER, retryDelay } from "./outbox.js";
+import { expiresAt } from "./session.js";
+
 const SILENCE_MS = 20_000; // after a heartbeat, this long without any message at all: the connection is dead
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
-const RESEND_AFTER = new Set(["rate_limited", "busy", "internal_error", "access_changed"]);
 const RECENT_CHAT = 100; // ops before the joined state whose chat lines are fetched for context
-
-// A refused websocket upgrade tells the page nothing: notice an expired token before trying.
-function expired(token) {
-  try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return typeof claims.exp === "number" && claims.exp * 1000 < Date.now();
-  } catch {
-    return false; // not a JWT: let the server decide
-  }
-}
-
-function newOpId() {
-  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
 
 // The item rules (docs/protocol.md, "Items: the rules"): null removes a field, a create starts over.
 export function applyOp(items, op) {
@@ -48,7 +36,7 @@ export class WorkspaceSync extends EventTarget {
     this.items = new Map(); // item_id -> {item_id, kind, fields, version}
     this.chats = new Map(); // seq -> chat op (applied ones, and recent ones from before the join)
     this.pending = new Map(); // ops received but not applied yet (before the welcome, or past a gap)
-    this.outbox = []; // {opId, body, sent}: not answered yet, in the order they were made
+    this.box = new Outbox((message) => this.send(message)); // ops not answered yet, in the order they were made
     this.role = null;
     this.heartbeatMs = 18_000;
     this.ws = null;
@@ -70,7 +58,7 @@ export class WorkspaceSync extends EventTarget {
   // --- connection (steps 1 and 3) ----------------------------------------------------------------------
   open() {
     if (this.closed || this.ws) return;
-    if (expired(this.token)) {
+    if (expiresAt(this.token) <= Date.now()) { // a refused upgrade would tell the page nothing
       this.closed = true;
       return this.emit("connection", { state: "expired", reason: "the sign-in has expired" });
     }
@@ -97,7 +85,7 @@ export class WorkspaceSync extends EventTarget {
     clearInterval(this.heartbeat);
     clearTimeout(this.pongTimer);
     this.pongTimer = null;
-    for (const entry of this.outbox) entry.sent = false; // sent again, same op id, after the next welcome
+    this.box.unsendAll(); // sent again, same op id, after the next welcome
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
       try { ws.close(); } catch { /* already closing */ }
@@ -205,7 +193,7 @@ export class WorkspaceSync extends EventTarget {
 
   // After a welcome is handled: step 6, the outbox goes out again, in order, with the same op ids.
   ready() {
-    for (const entry of this.outbox) if (!entry.sent) this.transmit(entry);
+    this.box.sendUnsent();
     return this.emit("outbox", {});
   }
 
@@ -250,29 +238,17 @@ export class WorkspaceSync extends EventTarget {
     this.send({ action: "history", id: "history", workspace: this.workspace, after: this.applied, limit: 200 });
   }
 
-  // --- what this client writes (step 6) ---------------------------------------------------------------
+  // --- what this client writes (step 6): the outbox (outbox.js) --------------------------------------------
   acked(msg) {
-    const entry = this.outbox.find((e) => e.opId === msg.id);
-    if (entry) {
-      this.outbox = this.outbox.filter((e) => e !== entry);
-      this.emit("outbox", {});
-    }
+    if (this.box.acked(msg.id)) this.emit("outbox", {});
     this.feed([msg.op]);
   }
 
   failed(msg) {
-    const entry = msg.id && this.outbox.find((e) => e.opId === msg.id);
     const code = msg.error?.code;
-    if (entry && RESEND_AFTER.has(code)) {
-      const wait = Number((/retry in (\d+) ms/.exec(msg.error.message || "") || [])[1]) || 1000;
-      entry.sent = false;
-      setTimeout(() => { if (this.welcomed && !entry.sent && this.outbox.includes(entry)) this.transmit(entry); }, wait);
-      return;
-    }
-    if (entry) {
-      this.outbox = this.outbox.filter((e) => e !== entry);
-      this.emit("outbox", {});
-    }
+    const outcome = this.box.failed(msg, () => this.welcomed);
+    if (outcome === "retrying") return;
+    if (outcome === "dropped") this.emit("outbox", {});
     if (msg.id === "heartbeat") {
       // Not in the workspace any more (it left, or was never put back): join again from where it was.
       if (code === "not_joined") this.join();
@@ -282,7 +258,7 @@ export class WorkspaceSync extends EventTarget {
       // A read refused for a moment (rate_limited, busy): ask again; anything else is shown.
       this.historyAsked = false;
       if (RESEND_AFTER.has(code)) {
-        setTimeout(() => (msg.id === "history" ? this.askHistory() : this.join()), 1000);
+        setTimeout(() => (msg.id === "history" ? this.askHistory() : this.join()), retryDelay(msg.error));
         return;
       }
     }
@@ -292,20 +268,17 @@ export class WorkspaceSync extends EventTarget {
   retryOutstanding() {
     this.historyAsked = false;
     if (this.loading) this.join(); // a state page was lost: start the join again
-    for (const entry of this.outbox) if (entry.sent) { entry.sent = false; setTimeout(() => this.ready(), 1000); }
-  }
-
-  transmit(entry) {
-    entry.sent = this.send({ ...entry.body, id: entry.opId, op_id: entry.opId });
+    if (this.box.unsendAll(true)) setTimeout(() => this.ready(), 1000);
   }
 
   submit(body) {
-    const entry = { opId: newOpId(), body: { ...body, workspace: this.workspace }, sent: false };
-    this.outbox.push(entry);
-    if (this.welcomed) this.transmit(entry);
+    const entry = this.box.add({ ...body, workspace: this.workspace });
+    if (this.welcomed) this.box.transmit(entry);
     this.emit("outbox", {});
     return entry;
   }
+
+  get outbox() { return this.box.entries; }
 
   chat(text) { return this.submit({ action: "chat", text }); }
 
