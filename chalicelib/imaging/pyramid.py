@@ -92,7 +92,7 @@ class _HeldLevels:
             self._image = rows  # the whole level came in one band
         else:
             if self._image is None:
-                self._image = Image.new("RGB", (self._level.width, self._level.height))
+                self._image = Image.new(rows.mode, (self._level.width, self._level.height))
             self._image.paste(rows, (0, self._filled))
         self._filled += rows.height
         if last:
@@ -113,10 +113,12 @@ class _HeldLevels:
 
 
 class Pyramid:
-    """Push the full-size level's rows top to bottom (`last=True` with the final band), then read `images`."""
+    """Push the full-size level's rows top to bottom (`last=True` with the final band), then read `images`.
+    Every band is of one `mode` (L for a grey page, RGB)."""
 
     def __init__(self, plan: TilePlan, cut: RowCutter, hold_side: int = 0,
-                 small_pixels: int = SMALL_LEVEL_PIXELS, hold_pixels: int = 0) -> None:
+                 small_pixels: int = SMALL_LEVEL_PIXELS, hold_pixels: int = 0, mode: str = "RGB") -> None:
+        self.mode = mode
         levels = list(plan.levels())
         # Hold whole the first level under `small_pixels`, or the first that keeps a level at least `hold_side`
         # on its longest side (the thumbnail's source) in memory, or one of `hold_pixels` (the `max` image).
@@ -131,8 +133,8 @@ class Pyramid:
         self._received = 0
 
     def push(self, rows: Image.Image, last: bool) -> None:
-        if rows.mode != "RGB" or rows.width != self._plan.width:
-            raise ValueError(f"rows must be RGB and {self._plan.width} wide, got {rows.mode} {rows.width}")
+        if rows.mode != self.mode or rows.width != self._plan.width:
+            raise ValueError(f"rows must be {self.mode} and {self._plan.width} wide, got {rows.mode} {rows.width}")
         self._received += rows.height
         if last != (self._received == self._plan.height):
             raise ValueError(f"{self._received} of {self._plan.height} rows received with last={last}")

@@ -1,6 +1,7 @@
 # mypy: disable-error-code="no-untyped-call"
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
-"""A page as full-size RGB rows on demand: vector pages rendered band by band, rasters decoded and cut.
+"""A page as full-size rows on demand (grey, mode L, when it has no colour; else RGB): vector pages rendered
+band by band, rasters decoded and cut.
 
 `VectorPage` renders from a display list (the page's content is interpreted once, not once per band) with a
 clip in pixel space, so bands meet exactly. Each band is rendered with 8 extra rows above and below, which are
@@ -11,7 +12,11 @@ rendering. Bands that nothing reaches are not rendered at all.
 `RasterPage` decodes with Pillow, which has no partial decoding: the frame is held whole (its pixel count was
 checked against the limit before decoding), converted to RGB one band at a time so no second full-size copy
 exists, and shown 1:1 unless it exceeds `max_side`; then JPEG decodes at a reduced DCT scale (`draft`) before
-the final resize.
+the final resize. A raster already grey (L, 1, 16-bit, grey with alpha) stays grey; an RGB one stays RGB,
+since telling a grey-looking RGB scan would mean reading every pixel.
+
+A vector page whose only content is images (a scanned PDF) is rendered at its images' own resolution when that
+is below the configured dpi: upsampling a 200 dpi scan to 300 dpi makes 2.25 times the tiles and no detail.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pymupdf
 from PIL import Image, ImageOps
 
 from chalicelib.domain.tile_plan import fit_scale
+from chalicelib.imaging.colour import colour_boxes
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
 from chalicelib.imaging.errors import corrupt
@@ -30,31 +36,43 @@ BAND_MARGIN_ROWS = 8
 GLYPH_PAD_POINTS = 2.0  # glyphs may reach past their font's box (italics, accents)
 MAX_TEXT_BYTES = 200_000
 WHITE = (255, 255, 255)
+MIN_IMAGE_DPI = 72  # a scanned page is never rendered below this, whatever its images say
+IMAGE_KINDS = frozenset({"fill-image", "ignore-text"})  # a scan, perhaps with an OCR layer
+GREY_RASTER_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 
 
 class VectorPage:
     content_boxes: list[Box] | None  # where anything is drawn, in full-size pixels
+    colour_boxes: list[Box] | None  # where anything coloured is drawn (empty: the page is grey)
+    mode: str  # "L" or "RGB": what `band` returns
 
     def __init__(self, page: pymupdf.Page, dpi: int, max_side: int) -> None:
         rect = page.rect
-        self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
-        self._matrix = pymupdf.Matrix(self.scale, self.scale)
-        pixels = (rect * self._matrix).irect
-        self.width = max(1, min(max_side, pixels.width))
-        self.height = max(1, min(max_side, pixels.height))
         try:
+            log = page.get_bboxlog()
+            dpi = _content_dpi(page, log, dpi)
+            self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
+            self._matrix = pymupdf.Matrix(self.scale, self.scale)
+            pixels = (rect * self._matrix).irect
+            self.width = max(1, min(max_side, pixels.width))
+            self.height = max(1, min(max_side, pixels.height))
             self._list = page.get_displaylist()
-            self.content_boxes = self._content(page)
+            # The logs are in unrotated page space; the rotation matrix maps them to the page as shown.
+            to_pixels = page.rotation_matrix * self._matrix
+            self.content_boxes = self._content(page, log, to_pixels)
+            self.colour_boxes = colour_boxes(page, to_pixels, self.scale, self.width, self.height,
+                                             GLYPH_PAD_POINTS * self.scale)
             self.text = _capped(page.get_text())
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
+        self.mode = "RGB" if self.colour_boxes else "L"
+        self._colourspace = pymupdf.csRGB if self.colour_boxes else pymupdf.csGRAY
 
-    def _content(self, page: pymupdf.Page) -> list[Box]:
-        # The log is in unrotated page space; the rotation matrix maps it to the page as shown.
-        to_pixels = page.rotation_matrix * self._matrix
+    def _content(self, page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]],
+                 to_pixels: pymupdf.Matrix) -> list[Box]:
         pad = PAD_PIXELS + GLYPH_PAD_POINTS * self.scale
         boxes = []
-        for kind, bbox in page.get_bboxlog():
+        for kind, bbox in log:
             if kind == "ignore-text":  # invisible text (an OCR layer) paints nothing
                 continue
             rect = pymupdf.Rect(bbox) * to_pixels if all(map(math.isfinite, bbox)) else pymupdf.Rect(bbox)
@@ -69,29 +87,31 @@ class VectorPage:
         return boxes
 
     def band(self, top: int, bottom: int) -> Image.Image:
-        """Full-size rows [top, bottom) as an RGB image."""
+        """Full-size rows [top, bottom) as an image of `mode`."""
         width, scale = self.width, self.scale
         first, last = max(0, top - BAND_MARGIN_ROWS), min(self.height, bottom + BAND_MARGIN_ROWS)
         # Inset by 0.01 px so MuPDF's outward rounding of the clip lands exactly on these pixel rows.
         clip = pymupdf.Rect(0.01 / scale, (first + 0.01) / scale, (width - 0.01) / scale, (last - 0.01) / scale)
         try:
-            pix = self._list.get_pixmap(matrix=self._matrix, colorspace=pymupdf.csRGB, alpha=False, clip=clip)
+            pix = self._list.get_pixmap(matrix=self._matrix, colorspace=self._colourspace, alpha=False, clip=clip)
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
-        stride = pix.stride
+        stride, mode = pix.stride, self.mode
         if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
-            # Straight from MuPDF's rows to Pillow's, margins left out by slicing: no intermediate copy.
+            # Straight from MuPDF's rows to Pillow's, margins left out by slicing. Grey rows are mapped, not
+            # copied (Pillow maps L buffers; RGB it must unpack to its 4-byte pixels anyway).
             rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]
-            return Image.frombuffer("RGB", (width, bottom - top), rows, "raw", "RGB", stride, 1)
+            return Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
         # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
-        band = Image.new("RGB", (width, bottom - top), WHITE)
-        band.paste(Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", stride, 1),
+        band = Image.new(mode, (width, bottom - top), 255 if mode == "L" else WHITE)
+        band.paste(Image.frombuffer(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
                    (pix.x, pix.y - top))
         return band
 
 
 class RasterPage:
     content_boxes: list[Box] | None = None  # unknown: every tile is looked at
+    colour_boxes: list[Box] | None = None  # unknown: an RGB raster's tiles are all colour
     text = ""
 
     def __init__(self, image: Image.Image, max_side: int) -> None:
@@ -112,10 +132,12 @@ class RasterPage:
         self._image = image
         self.width, self.height = image.size
         self._scale = _intensity_scale(image)
+        self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
 
     def band(self, top: int, bottom: int) -> Image.Image:
         try:
-            return _rgb(self._image.crop((0, top, self.width, bottom)), self._scale)
+            rows = self._image.crop((0, top, self.width, bottom))
+            return _grey(rows, self._scale) if self.mode == "L" else _rgb(rows, self._scale)
         except PILLOW_ERRORS as error:
             raise corrupt(str(error)) from error
 
@@ -152,6 +174,29 @@ def _rgb(image: Image.Image, scale: float = 1.0) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return image.convert("RGB")
+
+
+def _grey(image: Image.Image, scale: float = 1.0) -> Image.Image:
+    """A grey raster's rows as L; transparency composited onto white."""
+    if image.mode in ("LA", "La"):
+        background = Image.new("L", image.size, 255)
+        background.paste(image.convert("LA").getchannel("L"), mask=image.convert("LA").getchannel("A"))
+        return background
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        return image.convert("I").point(lambda value: value * scale).convert("L")
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _content_dpi(page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]], dpi: int) -> int:
+    """`dpi`, or less for a page of images only: the finest of its images' own resolutions on the page."""
+    if not log or any(kind not in IMAGE_KINDS for kind, _ in log):
+        return dpi
+    finest = 0.0
+    for image in page.get_image_info():
+        x0, y0, x1, y1 = image["bbox"]
+        if x1 > x0 and y1 > y0:
+            finest = max(finest, image["width"] * 72 / (x1 - x0), image["height"] * 72 / (y1 - y0))
+    return dpi if finest <= 0 else max(MIN_IMAGE_DPI, min(dpi, math.ceil(finest)))
 
 
 def _capped(text: str) -> str:

@@ -4,6 +4,8 @@ page as IIIF's `max` image (to the same sink), plus a thumbnail and the page's t
 The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side`) or
 shown at its own pixels (rasters, scaled down past `max_side`); that pixel size is the pyramid's full-size level.
 Memory stays bounded whatever the page size: see `pyramid` (streamed levels) and `render` (bands).
+A page with no colour is rendered and tiled in grey; on a colour page, a tile no coloured thing reaches is cut
+to one channel before encoding (see `colour`): both encode as one-channel JPEG.
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ class _Page(Protocol):
     width: int
     height: int
     text: str
+    mode: str  # "L" or "RGB", the bands'
     content_boxes: list[Box] | None
+    colour_boxes: list[Box] | None  # None: unknown (every tile of an RGB page is colour)
 
     def band(self, top: int, bottom: int) -> Image.Image: ...
 
@@ -132,6 +136,7 @@ def _check_index(index: int, count: int) -> None:
 def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     plan = TilePlan(page.width, page.height, settings.tile_size, settings.overlap)
     content = ContentMap(page.content_boxes, plan) if page.content_boxes is not None else None
+    colour = ContentMap(page.colour_boxes, plan) if page.mode == "RGB" and page.colour_boxes else None
     fmt, quality = settings.format, settings.quality
     counts = [0, 0]  # tiles, uniform tiles
 
@@ -141,18 +146,22 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
             if content is not None and content.tile_blank(level, col, row):
                 encoded = encode_blank(right - left, bottom - top, fmt, quality)
             else:
-                encoded = encode_tile(image.crop((left, top - image_top, right, bottom - image_top)), fmt, quality)
+                tile = image.crop((left, top - image_top, right, bottom - image_top))
+                if colour is not None and colour.tile_blank(level, col, row):
+                    tile = tile.getchannel(0)  # neutral pixels: R = G = B
+                encoded = encode_tile(tile, fmt, quality)
             counts[0] += 1
             counts[1] += encoded.uniform is not None
             sink(Tile(level.level, col, row, encoded.data, encoded.uniform))
 
     whole = max_image_level(plan)
-    pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side, hold_pixels=whole.width * whole.height)
+    pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side, hold_pixels=whole.width * whole.height,
+                      mode=page.mode)
     band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
     for top in range(0, page.height, band_rows):
         bottom = min(page.height, top + band_rows)
         if content is not None and content.rows_blank(top, bottom):
-            rows = Image.new("RGB", (page.width, bottom - top), (255, 255, 255))
+            rows = Image.new(page.mode, (page.width, bottom - top), 255 if page.mode == "L" else (255, 255, 255))
         else:
             rows = page.band(top, bottom)
         pyramid.push(rows, last=bottom == page.height)

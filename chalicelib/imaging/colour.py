@@ -1,0 +1,109 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""Where a vector page paints in colour, found from its content before any pixel is rendered.
+
+Most pages people upload (text, and drawings in black and greys) have no colour, and a page without any is
+rendered by MuPDF in grey and its tiles encoded as one-channel JPEG: about half the encoding time and a cheaper
+render. A page with some colour is rendered in RGB, and a tile that no coloured thing reaches is still encoded
+in grey (its pixels are neutral: MuPDF renders a grey as equal R, G and B).
+
+The boxes come from what PyMuPDF reports about the page's display list, all cheap next to a render (a few ms
+for an A0 sheet): each stroked or filled path with its colour (converted to RGB by PyMuPDF, so spot and CMYK
+inks count as the colour they show), each text span with its colour, each image whose colourspace has more than
+one component (a greyscale-looking RGB photo counts as colour: the check never looks at pixels). Anything else
+that paints (shadings, stencil masks, annotations and form fields) is taken as colour. Stroked paths are boxed
+segment by segment (padded for their width and joins), so a thin coloured dimension chain across a sheet marks
+a strip, not the sheet; a filled path is boxed whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pymupdf
+
+from chalicelib.imaging.content import PAD_PIXELS, Box, padded
+
+NEUTRAL_KINDS = frozenset({"fill-path", "stroke-path", "fill-text", "stroke-text", "ignore-text", "fill-image"})
+MITER_WIDTHS = 5.0  # a miter join reaches at most limit / 2 = 5 line widths past its corner (PDF's default 10)
+
+
+def is_grey(colour: Sequence[float] | None) -> bool:
+    """True for no colour (nothing painted) or a neutral one: one component, equal RGB, or CMYK with C = M = Y."""
+    if not colour:
+        return True
+    if len(colour) == 1:
+        return True
+    if len(colour) == 3:
+        return colour[0] == colour[1] == colour[2]
+    if len(colour) == 4:
+        return colour[0] == colour[1] == colour[2]
+    return False
+
+
+def colour_boxes(page: pymupdf.Page, to_pixels: pymupdf.Matrix, scale: float, width: int, height: int,
+                 glyph_pad: float) -> list[Box]:
+    """Boxes, in full-size pixels, that together cover every coloured thing the page paints (padded for
+    anti-aliasing): empty for a page with no colour."""
+    found: list[Box] = []
+
+    def add(rect: Iterable[float], pad: float) -> None:
+        x0, y0, x1, y1 = rect
+        if all(map(math.isfinite, (x0, y0, x1, y1))):
+            box = pymupdf.Rect(x0, y0, x1, y1) * to_pixels
+            grown = padded((box.x0, box.y0, box.x1, box.y1), pad, width, height)
+        else:
+            grown = (0.0, 0.0, float(width), float(height))
+        if grown is not None:
+            found.append(grown)
+
+    for path in page.get_cdrawings():
+        _path_boxes(path, scale, add)
+    for span in page.get_texttrace():
+        if span.get("type") != 3 and not is_grey(span.get("color")):  # type 3: invisible text
+            add(span["bbox"], PAD_PIXELS + glyph_pad)
+    for image in page.get_image_info():
+        if image.get("colorspace", 3) != 1:
+            add(image["bbox"], PAD_PIXELS)
+    for kind, bbox in page.get_bboxlog():
+        if kind not in NEUTRAL_KINDS:  # shadings, stencil masks: painted in some colour
+            add(bbox, PAD_PIXELS)
+    for annot in page.annots():
+        add(annot.rect, PAD_PIXELS)
+    for widget in page.widgets():
+        add(widget.rect, PAD_PIXELS)
+    return found
+
+
+def _path_boxes(path: dict[str, Any], scale: float, add: Any) -> None:
+    kind = path.get("type", "")
+    if "f" in kind and not is_grey(path.get("fill")):
+        add(path["rect"], PAD_PIXELS)
+    if "s" in kind and not is_grey(path.get("color")):
+        reach = PAD_PIXELS + MITER_WIDTHS * max(float(path.get("width") or 1.0), 1.0 / scale) * scale
+        for item in path.get("items", ()):
+            points = _points(item)
+            if points:
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                add((min(xs), min(ys), max(xs), max(ys)), reach)
+
+
+def _points(item: Sequence[Any]) -> list[tuple[float, float]]:
+    """The corner or control points of one path item: a line, a curve (its hull holds it), a rect or a quad."""
+    points: list[tuple[float, float]] = []
+    for part in item[1:]:
+        if isinstance(part, pymupdf.Quad):
+            points.extend((p.x, p.y) for p in (part.ul, part.ur, part.ll, part.lr))
+        elif isinstance(part, pymupdf.Rect):
+            points.extend(((part.x0, part.y0), (part.x1, part.y1)))
+        elif isinstance(part, pymupdf.Point):
+            points.append((part.x, part.y))
+        elif isinstance(part, tuple) and len(part) == 2:
+            points.append((float(part[0]), float(part[1])))
+        elif isinstance(part, tuple) and len(part) == 4 and item[0] == "re":
+            points.extend(((float(part[0]), float(part[1])), (float(part[2]), float(part[3]))))
+        elif isinstance(part, tuple) and len(part) == 4 and all(isinstance(p, tuple) for p in part):
+            points.extend((float(p[0]), float(p[1])) for p in part)
+    return points

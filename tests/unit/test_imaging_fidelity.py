@@ -1,0 +1,117 @@
+"""Tiles as people see them: the full-size level stitched from its stored JPEG tiles against a direct RGB render
+of the page, on the benchmark's reference inputs (bench/tiling_inputs.py), a grey page and colour pages alike:
+PSNR at least 40 dB, grey tiles only where the page is grey, and a thin coloured line kept in colour."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image, ImageChops
+
+from bench.tiling_inputs import a0_sheet, report_pdf
+from chalicelib.domain.tile_plan import TilePlan
+from chalicelib.imaging.formats import Kind
+from chalicelib.imaging.tiler import Tile, TileSettings, tile_page
+
+MIN_PSNR_DB = 40.0
+
+
+def _stitched(path: str, index: int, settings: TileSettings) -> tuple[Image.Image, list[Image.Image]]:
+    """The full-size level from its tiles (as RGB, the way a browser shows a grey JPEG), and those tiles."""
+    pieces: list[object] = []
+    result = tile_page(path, Kind.PDF, index, settings, pieces.append)
+    plan = TilePlan(result.width, result.height, settings.tile_size)
+    whole = Image.new("RGB", (result.width, result.height))
+    tiles: list[Image.Image] = []
+    for tile in pieces:
+        if isinstance(tile, Tile) and tile.level == result.max_level:
+            image = Image.open(io.BytesIO(tile.data))
+            tiles.append(image)
+            left, top, _, _ = plan.tile_box(tile.level, tile.col, tile.row)
+            whole.paste(image.convert("RGB"), (left, top))
+    return whole, tiles
+
+
+def _direct(path: str, index: int, dpi: int) -> Image.Image:
+    page = pymupdf.open(path)[index]
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72), alpha=False, colorspace=pymupdf.csRGB)
+    return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    histogram = ImageChops.difference(a, b).histogram()  # 256 bins per channel
+    squared = sum(count * (value % 256) ** 2 for value, count in enumerate(histogram))
+    mse = squared / (a.width * a.height * len(a.getbands()))
+    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("fidelity") / "report.pdf")
+    report_pdf(path, pages=4)  # a table (tinted rows), a chart, a photograph, text only
+    return path
+
+
+@pytest.mark.parametrize(("index", "grey"), [(0, False), (1, False), (2, False), (3, True)])
+def test_report_pages_stitch_back_within_40_db(report: str, index: int, grey: bool) -> None:
+    settings = TileSettings()  # 300 dpi, JPEG q85, as the service tiles
+    stitched, tiles = _stitched(report, index, settings)
+    direct = _direct(report, index, settings.dpi)
+    assert stitched.size == direct.size
+    assert psnr(stitched, direct) >= MIN_PSNR_DB
+    modes = {tile.mode for tile in tiles}
+    assert modes == ({"L"} if grey else {"L", "RGB"})  # colour pages: grey tiles where no colour reaches
+
+
+def test_a0_sheet_stitches_back_within_40_db(tmp_path: Path) -> None:
+    path = str(tmp_path / "a0.pdf")
+    a0_sheet(path)  # black and grey linework, blue dimension chains
+    settings = TileSettings(dpi=36)
+    stitched, tiles = _stitched(path, 0, settings)
+    assert psnr(stitched, _direct(path, 0, settings.dpi)) >= MIN_PSNR_DB
+    assert "RGB" in {tile.mode for tile in tiles} and "L" in {tile.mode for tile in tiles}
+
+
+def test_a_thin_coloured_line_on_a_grey_page_stays_coloured(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=2000, height=1000)
+    page.insert_text((72, 80), "black text on a large sheet", fontsize=14)
+    page.draw_line((100, 700), (1900, 705), color=(0.9, 0.1, 0.1), width=0.5)  # a hairline, far from the text
+    path = str(tmp_path / "hairline.pdf")
+    doc.save(path)
+    settings = TileSettings(dpi=150)
+    stitched, tiles = _stitched(path, 0, settings)
+    direct = _direct(path, 0, settings.dpi)
+    assert psnr(stitched, direct) >= MIN_PSNR_DB
+
+    def redness(image: Image.Image) -> int:
+        red, green, _ = image.crop((200, 1440, 3950, 1480)).split()
+        low_high = ImageChops.subtract(red, green).getextrema()
+        high = low_high[1] if isinstance(low_high, tuple) else low_high
+        assert isinstance(high, int)
+        return high
+
+    assert redness(direct) > 100
+    # Still red: a grey tile would give 0. JPEG's 4:2:0 chroma keeps about 40% on a 1 px line (as it did when
+    # every tile was RGB: 84 of 204 here).
+    assert redness(stitched) >= redness(direct) * 0.35
+    assert {tile.mode for tile in tiles} == {"L", "RGB"}
+
+
+def test_a_page_without_colour_is_tiled_grey(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 80), "grey and black only", fontsize=14, color=(0.3, 0.3, 0.3))
+    page.draw_rect(pymupdf.Rect(72, 120, 400, 300), color=(0, 0, 0), fill=(0.8, 0.8, 0.8), width=1)
+    path = str(tmp_path / "grey.pdf")
+    doc.save(path)
+    pieces: list[object] = []
+    tile_page(path, Kind.PDF, 0, TileSettings(dpi=100), pieces.append)
+    tiles = [piece for piece in pieces if isinstance(piece, Tile)]
+    assert {Image.open(io.BytesIO(t.data)).mode for t in tiles} == {"L"}
+    stitched, _ = _stitched(path, 0, TileSettings(dpi=100))
+    assert psnr(stitched, _direct(path, 0, 100)) >= MIN_PSNR_DB
