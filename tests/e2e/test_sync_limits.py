@@ -5,19 +5,23 @@ and a restore that gives exactly the state of the sequence it names."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 import requests
+from kalexo_client import Op, OpRefused, WorkspaceClient
 from websockets.sync.client import connect
 
 from tests.e2e.api_client import Api, assert_error
-from tests.e2e.sync_client import SyncClient, replay, whole_log
+from tests.e2e.wire_record import WireRecord, replay
 
 pytestmark = pytest.mark.e2e
 LIMIT = 128 * 1024
+CEILING = 60.0  # an ack or a catch-up, with both cores busy
 
 
 def new_workspace(stack, name: str) -> str:
@@ -30,29 +34,33 @@ def new_workspace(stack, name: str) -> str:
 
 def test_a_big_workspace_stays_joinable_in_pages_under_the_message_limit(stack):
     workspace = new_workspace(stack, "Big")
-    bob = SyncClient(stack.ws, stack.token("bob"), workspace)
-    bob.connect()
-    for i in range(12):  # 12 items of ~15.6 KB: 190 KB of state, more than one message can hold
-        assert bob.write({"action": "item.create", "item_id": f"sheet-{i:02d}", "kind": "note",
-                          "fields": {"text": "x" * 15_900}})["action"] == "ack"
-    grown = bob.write({"action": "item.update", "item_id": "sheet-00", "fields": {"more": "y" * 900}})
-    assert grown["error"]["code"] == "item_too_large"  # refused when written, with the reason
-    too_big = bob.write({"action": "item.create", "item_id": "huge", "kind": "note", "fields": {"t": "z" * 25_000}})
-    assert too_big["error"]["code"] == "op_too_large"
-    for i in range(40):
-        bob.write({"action": "chat", "text": f"{i} " + "c" * 3990})
-    vera = SyncClient(stack.ws, stack.token("vera"), workspace)
-    welcome = vera.connect()
-    assert welcome["state"]["more"] is True  # it came in pages
-    assert [i["item_id"] for i in vera.state.view()["items"]] == [f"sheet-{i:02d}" for i in range(12)]
-    resumer = SyncClient(stack.ws, stack.token("vera"), workspace)
-    resumer.joined = True  # a resume from the very start: every op, in pages
-    resumer.connect()
-    resumer.catch_up()
-    assert resumer.state.view() == vera.state.view()
-    for client in (bob, vera, resumer):
-        assert max(client.seen.frames) < LIMIT
-    assert max(len(p) for _, p in resumer.seen.pages) < 200  # history pages were cut by size, not count
+
+    async def scenario() -> None:
+        records = {name: WireRecord() for name in ("bob", "vera", "resumer")}
+        async with WorkspaceClient(stack.ws, stack.token("bob"), workspace, wire_tap=records["bob"]) as bob:
+            for i in range(12):  # 12 items of ~15.6 KB: 190 KB of state, more than one message can hold
+                await bob.create_item(f"sheet-{i:02d}", "note", {"text": "x" * 15_900})
+            with pytest.raises(OpRefused) as grown:
+                await bob.update_item("sheet-00", {"more": "y" * 900})
+            assert grown.value.code == "item_too_large"  # refused when written, with the reason
+            with pytest.raises(OpRefused) as too_big:
+                await bob.create_item("huge", "note", {"t": "z" * 25_000})
+            assert too_big.value.code == "op_too_large"
+            for i in range(40):
+                await bob.chat(f"{i} " + "c" * 3990)
+        async with WorkspaceClient(stack.ws, stack.token("vera"), workspace, wire_tap=records["vera"]) as vera:
+            assert records["vera"].welcomes()[0]["state"]["more"] is True  # it came in pages
+            assert sorted(vera.items) == [f"sheet-{i:02d}" for i in range(12)]
+            resumer = WorkspaceClient(stack.ws, stack.token("vera"), workspace, wire_tap=records["resumer"])
+            resumer.replica.load_state(0, [])  # a replica of nothing yet: a resume from the very start, in pages
+            async with resumer:
+                await resumer.wait_applied(vera.applied, CEILING)
+                assert resumer.replica.snapshot() == vera.replica.snapshot()
+        for record in records.values():
+            assert max(record.frames) < LIMIT
+        assert max(len(p) for _, p in records["resumer"].pages()) < 200  # history pages were cut by size, not count
+
+    run(scenario)
 
 
 def raw(ws, text: str) -> dict:
@@ -61,6 +69,8 @@ def raw(ws, text: str) -> dict:
 
 
 def test_nan_infinity_and_deep_nesting_are_refused_on_both_apis(stack):
+    # A hand-written connection on purpose: this sends what no client library would (NaN, 30,000 levels) and
+    # checks the exact protocol answers.
     workspace = new_workspace(stack, "Strict")
     with connect(f"{stack.ws}/?token={stack.token('bob')}") as ws:
         raw(ws, json.dumps({"action": "join", "workspace": workspace}))
@@ -90,7 +100,9 @@ def test_nan_infinity_and_deep_nesting_are_refused_on_both_apis(stack):
 def test_a_quick_reconnect_survives_the_departure_of_its_own_old_connection(stack):
     """The old connection's `offline` goes to every connection bound to the workspace, also to a new one whose
     $connect has not returned yet (its row is written, API Gateway does not know it yet): that post answers 410,
-    which must not take the new connection out. The connecting one is a row written as $connect writes it."""
+    which must not take the new connection out. The connecting one is a row written as $connect writes it.
+    Hand-written connections on purpose: the race is with the wire (a connection's departure and a half-made
+    one), and each answer is checked as the protocol gives it."""
     workspace = new_workspace(stack, "Reconnect")
     table = stack.env["KALEXO_CONNECTIONS_TABLE"]
     ddb = stack.client("dynamodb")
@@ -122,6 +134,8 @@ def test_a_quick_reconnect_survives_the_departure_of_its_own_old_connection(stac
 
 
 def test_a_removed_member_is_refused_at_once_on_every_connection(stack):
+    # Hand-written connections on purpose: the exact answers on a connection bound to the workspace and on one
+    # that is not (a client library would turn them into a stopped client); the log is read with kalexo_client.
     workspace = new_workspace(stack, "Removal")
     alice = Api(stack, stack.token("alice"))
     with connect(f"{stack.ws}/?token={stack.token('bob')}&workspace={workspace}") as bound, \
@@ -141,36 +155,51 @@ def test_a_removed_member_is_refused_at_once_on_every_connection(stack):
             except Exception:
                 break
         assert bound.close_code is not None
-    observer = SyncClient(stack.ws, stack.token("alice"), workspace)
-    observer.connect()
-    assert [o["data"]["text"] for o in whole_log(observer)] == ["1"]
+    assert [o.text for o in read_log(stack, workspace)] == ["1"]
 
 
 def test_restore_gives_exactly_the_state_of_the_sequence_it_names(stack):
     workspace = new_workspace(stack, f"Restore {uuid.uuid4().hex[:4]}")
     alice = Api(stack, stack.token("alice"))
-    bob = SyncClient(stack.ws, stack.token("bob"), workspace)
-    bob.connect()
-    bob.write({"action": "item.create", "item_id": "wall", "kind": "note", "fields": {"text": "load-bearing", "x": 1}})
-    bob.write({"action": "item.create", "item_id": "t1", "kind": "task", "fields": {"done": False}})
-    target = bob.write({"action": "chat", "text": "the good state"})["seq"]
-    bob.write({"action": "item.update", "item_id": "wall", "fields": {"text": "removed", "y": 9, "x": None}})
-    bob.write({"action": "item.delete", "item_id": "t1"})
-    bob.write({"action": "item.create", "item_id": "t1", "kind": "note", "fields": {"text": "kind changed"}})
-    bob.write({"action": "item.create", "item_id": "new", "kind": "note", "fields": {"text": "added later"}})
-    then = alice.ok("GET", f"/admin/workspaces/{workspace}/state", seq=target)
-    assert then["seq"] == target
-    restored = alice.ok("POST", f"/admin/workspaces/{workspace}/restore", {"seq": target})
-    assert restored["restored_to"] == target and len(restored["ops"]) >= 4
-    now = alice.ok("GET", f"/admin/workspaces/{workspace}/state")
     strip = lambda items: [{k: v for k, v in i.items() if k != "version"} for i in items]  # noqa: E731
-    assert strip(now["items"]) == strip(then["items"])  # fields added later gone, kinds as they were
-    assert strip(alice.ok("GET", f"/admin/workspaces/{workspace}/state", seq=target)["items"]) == \
-        strip(then["items"])
-    bob.close()
-    bob.resume()  # connected members converge through the restoring ops
-    assert strip(bob.state.view()["items"]) == strip(then["items"])
-    observer = SyncClient(stack.ws, stack.token("alice"), workspace)
-    observer.connect()
-    log = whole_log(observer)
-    assert strip(replay(log, len(log))) == strip(then["items"])
+
+    async def scenario() -> None:
+        async with WorkspaceClient(stack.ws, stack.token("bob"), workspace) as bob:
+            await bob.create_item("wall", "note", {"text": "load-bearing", "x": 1})
+            await bob.create_item("t1", "task", {"done": False})
+            target = (await bob.chat("the good state")).seq
+            await bob.update_item("wall", {"text": "removed", "y": 9, "x": None})
+            await bob.delete_item("t1")
+            await bob.create_item("t1", "note", {"text": "kind changed"})
+            await bob.create_item("new", "note", {"text": "added later"})
+            then = await asyncio.to_thread(alice.ok, "GET", f"/admin/workspaces/{workspace}/state", seq=target)
+            assert then["seq"] == target
+            restored = await asyncio.to_thread(alice.ok, "POST", f"/admin/workspaces/{workspace}/restore",
+                                               {"seq": target})
+            assert restored["restored_to"] == target and len(restored["ops"]) >= 4
+            now = await asyncio.to_thread(alice.ok, "GET", f"/admin/workspaces/{workspace}/state")
+            assert strip(now["items"]) == strip(then["items"])  # fields added later gone, kinds as they were
+            again = await asyncio.to_thread(alice.ok, "GET", f"/admin/workspaces/{workspace}/state", seq=target)
+            assert strip(again["items"]) == strip(then["items"])
+            await bob.wait_applied(max(restored["ops"]), CEILING)  # a connected member converges, live
+            assert strip(bob.replica.snapshot()) == strip(then["items"])
+            bob.drop_connection()  # and through a resume
+            await bob.wait_for(lambda: bob.connects > 1 and bob.connected, CEILING)
+            assert strip(bob.replica.snapshot()) == strip(then["items"])
+        log = await read_log_async(stack, workspace)
+        assert strip(replay(log, len(log))) == strip(then["items"])
+
+    run(scenario)
+
+
+async def read_log_async(stack, workspace: str) -> list[Op]:
+    async with WorkspaceClient(stack.ws, stack.token("alice"), workspace) as observer:
+        return await observer.read_log()
+
+
+def read_log(stack, workspace: str) -> list[Op]:
+    return asyncio.run(asyncio.wait_for(read_log_async(stack, workspace), 300))
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), 600))
