@@ -1,5 +1,6 @@
 """The admin and member REST API through the real local stack: authentication on every route, tenant
-isolation, roles, revocation, pagination, quotas, usage and the event log."""
+isolation, roles, revocation, pagination, quotas, usage and the event log. Its few websocket connections are
+hand-written on purpose: they check exact answers at the upgrade and on a revoked connection."""
 
 from __future__ import annotations
 

@@ -120,6 +120,9 @@ def test_empty_files_are_refused_before_upload(stack):
 
 
 def test_progress_streams_to_members_and_ready_is_announced_once(stack):
+    # A hand-written connection on purpose: "announced once" counts the progress pushes one connection
+    # received, and progress is live only (not in the log), so the scenario must see the connection end to
+    # start again; kalexo_client's own upload test follows progress through its reconnects instead.
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 

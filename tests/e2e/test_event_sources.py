@@ -113,7 +113,8 @@ def test_an_upload_grant_is_a_working_presigned_put_and_the_storage_quota_holds(
 def test_members_see_upload_progress_pushed_by_the_worker(stack):
     """The SQS worker (another process, no websocket event) pushes progress through the management API
     configured from settings. Progress is a live push, not durable: if the test stack's 8 s connection limit
-    ends the socket first, the scenario starts again with a new upload."""
+    ends the socket first, the scenario starts again with a new upload. The connection is hand-written on
+    purpose, for that: it must see its own connection end (kalexo_client would reconnect by itself)."""
     import json
 
     from websockets.exceptions import ConnectionClosed

@@ -1,6 +1,7 @@
 """Issue 14's findings on logins, tenants and methods, tried through the real local stack as the reviewer did:
 bad-token websocket connects past the address's budget, ids and emails of another tenant, `javascript:`
-avatars, and methods a path does not have."""
+avatars, and methods a path does not have. The websocket connects are hand-written on purpose: hostile
+input, and the exact status of each refused upgrade."""
 
 from __future__ import annotations
 

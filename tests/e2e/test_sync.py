@@ -1,5 +1,9 @@
 """Workspace sync through the real local stack with stock websocket clients: join, ordered ops and acks,
-fan-out, and resuming after a dropped connection with exactly what was missed."""
+fan-out, and resuming after a dropped connection with exactly what was missed.
+
+Hand-written connections on purpose: these check the protocol's exact answers (each welcome, ack, error and
+presence message as sent, the rate limit's error frames) rather than what a client makes of them; the product's
+behaviour through a real client is in test_convergence.py, test_sync_faults.py and clients/python/tests."""
 
 from __future__ import annotations
 

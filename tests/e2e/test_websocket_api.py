@@ -1,4 +1,7 @@
-"""The WebSocket API through the real local stack with a stock client (the `websockets` library)."""
+"""The WebSocket API through the real local stack with a stock client (the `websockets` library).
+
+Hand-written connections on purpose: this is the wire itself (upgrades refused, close codes, frame limits,
+malformed messages), which a client library exists to hide."""
 
 from __future__ import annotations
 
