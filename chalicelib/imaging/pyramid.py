@@ -30,7 +30,7 @@ class _Rows(Protocol):
 
 
 def _vstack(upper: Image.Image, lower: Image.Image) -> Image.Image:
-    stacked = Image.new(upper.mode, (upper.width, upper.height + lower.height))
+    stacked = Image.new(upper.mode, (upper.width, upper.height + lower.height), None)  # None: not filled first
     stacked.paste(upper, (0, 0))
     stacked.paste(lower, (0, upper.height))
     return stacked
@@ -92,7 +92,7 @@ class _HeldLevels:
             self._image = rows  # the whole level came in one band
         else:
             if self._image is None:
-                self._image = Image.new(rows.mode, (self._level.width, self._level.height))
+                self._image = Image.new(rows.mode, (self._level.width, self._level.height), None)  # all pasted
             self._image.paste(rows, (0, self._filled))
         self._filled += rows.height
         if last:

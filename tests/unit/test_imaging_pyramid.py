@@ -127,3 +127,35 @@ def test_content_boxes_cover_what_is_drawn_on_rotated_pages(rotation):
     # Every non-white pixel lies inside some content box.
     outside = Image.composite(Image.new("L", drawn.size, 255), rendered, drawn)
     assert outside.getextrema() == (255, 255)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_direct_jpeg_encoding_writes_what_save_writes(mode):
+    import io
+
+    tile = _noise(256, 200).convert(mode)
+    for quality in (60, 85):
+        saved = io.BytesIO()
+        tile.save(saved, "JPEG", quality=quality, optimize=False)
+        assert encode.encode(tile, "jpeg", quality) == saved.getvalue()
+
+
+def test_grey_pyramid_streams_like_an_rgb_one():
+    image = _noise(700, 530).convert("L")
+    plan = TilePlan(700, 530, 128, 0)
+    cut: dict[tuple[int, int, int], Image.Image] = {}
+
+    def keep(level: Level, row: int, rows: Image.Image, top: int) -> None:
+        for col in range(level.cols):
+            left, upper, right, lower = plan.tile_box(level.level, col, row)
+            cut[(level.level, col, row)] = rows.crop((left, upper - top, right, lower - top))
+
+    pyramid = Pyramid(plan, keep, small_pixels=10_000, mode="L")
+    for top in range(0, 530, 128):
+        pyramid.push(image.crop((0, top, 700, min(530, top + 128))), last=top + 128 >= 530)
+    levels = _reference_levels(image, plan)
+    for (number, col, row), tile in cut.items():
+        assert tile.mode == "L"
+        assert tile.tobytes() == levels[number].crop(plan.tile_box(number, col, row)).tobytes()
+    with pytest.raises(ValueError, match="must be L"):
+        Pyramid(plan, keep, mode="L").push(Image.new("RGB", (700, 530)), last=True)
