@@ -32,10 +32,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from bench.cold_start_imports import importtime, invocation_code, runner
+from bench.cold_start_invoke import TRANSPORT, events
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENDPOINT = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api"
@@ -64,14 +67,15 @@ dynamodb = boto3.client("dynamodb")
 
 @app.route("/")
 def index():
-    return {"ok": True}
+    item = dynamodb.get_item(TableName="bare", Key={"pk": {"S": "USER#u_bench"}, "sk": {"S": "USER"}})
+    return {"ok": "Item" in item}
 """
 
 SAMPLE = """
 import json, resource, sys, time
-start = time.perf_counter()
-module, members, imports = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-__import__(module)
+start, cpu_start = time.perf_counter(), time.process_time()
+module, members, imports, invoke = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[5]
+handler = __import__(module)
 imported = time.perf_counter()
 if members:
     from chalicelib.container import get_container
@@ -83,8 +87,17 @@ if members:
             getattr(container, member)
 for name in imports:
     __import__(name)
-done = time.perf_counter()
-print(json.dumps({"import_s": imported - start, "total_s": done - start,
+done, cpu_done = time.perf_counter(), time.process_time()
+first = cpu_first = 0.0
+if invoke:  # the first invocation (bench/cold_start_invoke.py), HTTP answered in-process
+    name, event, transport = json.loads(invoke)
+    exec(transport)
+    context = type("Context", (), {"function_name": "bench", "aws_request_id": "r-1"})()
+    answer = getattr(handler, name)(event, context)
+    assert answer is None or answer.get("statusCode", 200) < 300, answer
+    first, cpu_first = time.perf_counter() - start, time.process_time() - cpu_start
+print(json.dumps({"import_s": imported - start, "total_s": done - start, "cpu_s": cpu_done - cpu_start,
+                  "first_s": first, "cpu_first_s": cpu_first,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -95,6 +108,9 @@ class Result:
     import_s: float
     total_s: float
     maxrss_mb: float
+    cpu_s: float = 0.0  # import + build, CPU time of the process (less sensitive to a busy machine)
+    first_s: float = 0.0  # import + build + the first invocation (0: the kind is not invoked)
+    cpu_first_s: float = 0.0
 
 
 def _environment(bare_dir: Path) -> dict[str, str]:
@@ -103,7 +119,9 @@ def _environment(bare_dir: Path) -> dict[str, str]:
     env.update(config["environment_variables"])
     env.update(config["stages"]["dev"]["environment_variables"])
     env.update({"KALEXO_JWT_SECRET": "bench", "KALEXO_WEBSOCKET_ENDPOINT": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1", "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{bare_dir}"})
+                "AWS_REGION": "us-east-1", "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{bare_dir}",
+                # The first invocation signs its (stubbed) requests; no tracing, as the bare app has none.
+                "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true"})
     return env
 
 
@@ -160,8 +178,10 @@ def unpack(package: Path, layer: Path | None, into: Path, bytecode: bool = True)
     return Packaged(app, bare, layer_dir, runtime)
 
 
-def sample(kind: str, env: dict[str, str], bytecode: str, packaged: Packaged | None = None) -> dict[str, float]:
+def sample(kind: str, env: dict[str, str], bytecode: str, packaged: Packaged | None = None,
+           invocations: dict[str, tuple[str, dict[str, Any]]] | None = None) -> dict[str, float]:
     module, members, imports = KINDS[kind]
+    invoke = json.dumps([*invocations[kind], TRANSPORT]) if invocations and kind in invocations else ""
     run_env = dict(env)
     with tempfile.TemporaryDirectory() as cache:
         if bytecode == "none":
@@ -173,77 +193,45 @@ def sample(kind: str, env: dict[str, str], bytecode: str, packaged: Packaged | N
             run_env["PYTHONPATH"] = packaged.path_for(module)
             run_env["PYTHONDONTWRITEBYTECODE"] = "1"  # read-only, as on Lambda (permissions do not stop root)
         out = subprocess.run([sys.executable, *flags, "-c", SAMPLE, module, json.dumps(members), json.dumps(imports),
-                              ENDPOINT], cwd=cwd, env=run_env, capture_output=True, text=True, check=True,
+                              ENDPOINT, invoke], cwd=cwd, env=run_env, capture_output=True, text=True, check=True,
                              timeout=120)
     data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return data
 
 
-def measure(repeat: int, bytecode: str, env: dict[str, str], packaged: Packaged | None = None) -> list[Result]:
+def measure(repeat: int, bytecode: str, env: dict[str, str], packaged: Packaged | None = None,
+            invoke: bool = False) -> list[Result]:
     kinds = [k for k in KINDS if packaged is None or packaged.layer is not None or not KINDS[k][2]]
     samples: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+    invocations = events() if invoke else None
     for _ in range(repeat):  # interleaved, so drift in the machine's load touches every kind alike
         for kind in kinds:
-            samples[kind].append(sample(kind, env, bytecode, packaged))
-    return [Result(kind, statistics.median(s["import_s"] for s in runs), statistics.median(s["total_s"] for s in runs),
-                   statistics.median(s["maxrss_mb"] for s in runs)) for kind, runs in samples.items()]
+            samples[kind].append(sample(kind, env, bytecode, packaged, invocations))
+
+    def median(runs: list[dict[str, float]], key: str) -> float:
+        return statistics.median(s[key] for s in runs)
+
+    return [Result(kind, *(median(runs, k) for k in ("import_s", "total_s", "maxrss_mb", "cpu_s", "first_s",
+                                                       "cpu_first_s"))) for kind, runs in samples.items()]
 
 
 def report(results: list[Result], bytecode: str, repeat: int) -> None:
     bare = results[0]
     print(f"\nbytecode {bytecode}: median of {repeat} fresh interpreters")
-    print("| function kind | import ms | import + build ms | x bare | peak RSS MB | x bare |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| function kind | import ms | import + build ms | x bare | CPU ms | x bare | peak RSS MB | x bare |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r.kind} | {r.import_s * 1000:.0f} | {r.total_s * 1000:.0f} | {r.total_s / bare.total_s:.2f} "
+              f"| {r.cpu_s * 1000:.0f} | {r.cpu_s / bare.cpu_s:.2f} "
               f"| {r.maxrss_mb:.1f} | {r.maxrss_mb / bare.maxrss_mb:.2f} |")
-
-
-def _dataclass_cost() -> tuple[float, int]:
-    """What one `@dataclass(frozen=True)` costs to create (it compiles its methods), and how many the app has."""
-    from dataclasses import dataclass
-
-    times = []
-    for _ in range(50):
-        started = time.perf_counter()
-
-        @dataclass(frozen=True)
-        class Sample:
-            a: int
-            b: str
-            c: int = 0
-            d: str = ""
-            e: float = 0.0
-
-        times.append((time.perf_counter() - started) * 1000)
-    sources = [p for p in (PROJECT_DIR / "chalicelib").rglob("*.py") if "imaging" not in p.parts]
-    count = sum(p.read_text().count("@dataclass") for p in sources)
-    return statistics.median(times), count
-
-
-def importtime(env: dict[str, str], top: int = 12) -> None:
-    """The websocket function's imports (`python -X importtime`), self time summed by top-level package."""
-    code = f"import app; from chalicelib.container import get_container; get_container().router({ENDPOINT!r})"
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=PROJECT_DIR, env=env,
-                         capture_output=True, text=True, check=True, timeout=120).stderr
-    by_package: dict[str, int] = {}
-    for line in out.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        self_us, _, name = line.split(":", 1)[1].split("|")
-        package = name.strip().split(".")[0]
-        if package == "chalicelib":
-            package = ".".join(name.strip().split(".")[:2])
-        by_package[package] = by_package.get(package, 0) + int(self_us)
-    total = sum(by_package.values())
-    dataclass_ms, count = _dataclass_cost()
-    print(f"\ncreating a frozen dataclass of 5 fields: {dataclass_ms:.2f} ms each (median of 50); "
-          f"chalicelib outside imaging declares {count}: about {dataclass_ms * count:.0f} ms of every import")
-    print(f"\n-X importtime, websocket $default (import app + router): {total / 1000:.0f} ms of imports (self time)")
-    print("| package | ms | share |")
-    print("|---|---:|---:|")
-    for package, us in sorted(by_package.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"| {package} | {us / 1000:.0f} | {us / total:.0%} |")
+    invoked = [r for r in results if r.first_s]
+    if len(invoked) > 1:
+        print("\nto the first answer (import + build + first invocation, HTTP answered in-process):")
+        print("| function kind | ms | x bare | CPU ms | x bare |")
+        print("|---|---:|---:|---:|---:|")
+        for r in invoked:
+            print(f"| {r.kind} | {r.first_s * 1000:.0f} | {r.first_s / bare.first_s:.2f} "
+                  f"| {r.cpu_first_s * 1000:.0f} | {r.cpu_first_s / bare.cpu_first_s:.2f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,10 +252,15 @@ def main(argv: list[str] | None = None) -> int:
             for kind in KINDS:  # warm the disk cache
                 if packaged.layer is not None or not KINDS[kind][2]:
                     sample(kind, env, "cached", packaged)
-            report(measure(args.repeat, "cached", env, packaged), "as packaged (deployment.zip)", args.repeat)
+            report(measure(args.repeat, "cached", env, packaged, invoke=True), "as packaged (deployment.zip)",
+                   args.repeat)
             if args.sources_too:  # what `chalice deploy` ships: sources only, compiled at every cold start
                 sources = unpack(args.package, args.layer, Path(bare_dir) / "sources", bytecode=False)
-                report(measure(args.repeat, "cached", env, sources), "packaged, sources only", args.repeat)
+                report(measure(args.repeat, "cached", env, sources, invoke=True), "packaged, sources only",
+                       args.repeat)
+            if args.importtime:
+                for kind in ("websocket $default", "REST API (admin, documents)"):
+                    _importtime(env, kind, packaged)
             for tree in Path(bare_dir).rglob("*"):  # writable again, so the directory can be removed
                 if not tree.is_symlink():
                     tree.chmod(tree.stat().st_mode | 0o200)
@@ -277,8 +270,22 @@ def main(argv: list[str] | None = None) -> int:
         for bytecode in (("cached", "none") if args.bytecode == "both" else (args.bytecode,)):
             report(measure(args.repeat, bytecode, env), bytecode, args.repeat)
         if args.importtime:
-            importtime(env)
+            _importtime(env, "websocket $default")
     return 0
+
+
+def _importtime(env: dict[str, str], kind: str, packaged: Packaged | None = None) -> None:
+    """-X importtime of `kind` to its first answer, beside the bare app's (bench/cold_start_imports.py)."""
+    def run(module: str) -> Any:
+        if packaged is None:
+            return runner([], PROJECT_DIR, env)
+        return runner(["-S", "-s"], packaged.app, {**env, "PYTHONPATH": packaged.path_for(module),
+                                                   "PYTHONDONTWRITEBYTECODE": "1"})
+
+    invocations = events()
+    code = invocation_code("app", *invocations[kind], TRANSPORT)
+    bare = invocation_code("bare", *invocations["bare chalice + boto3"], TRANSPORT)
+    importtime(run("app"), run("bare"), f"{kind} (import, first invocation)", code, bare)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from chalicelib.domain.documents import Document, Job, JobState, PageRecord
-from chalicelib.domain.events import Event, EventQuery
-from chalicelib.domain.health import ComponentHealth
-from chalicelib.domain.tenancy import Account, Membership, User, Workspace
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a function loads the domain modules its services use, not all of them
+    from chalicelib.domain.documents import Document, Job, JobState, PageRecord
+    from chalicelib.domain.events import Event, EventQuery
+    from chalicelib.domain.health import ComponentHealth
     from chalicelib.domain.paging import Page
+    from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 
 
 class ConnectionGone(Exception):

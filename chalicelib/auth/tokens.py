@@ -10,11 +10,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import jwt
-
-from chalicelib.auth.external import ExternalIssuers
 from chalicelib.domain.principal import Principal, Role
+
+if TYPE_CHECKING:
+    from chalicelib.auth.external import ExternalIssuers
+
+# PyJWT is imported where a token is issued or verified, not with this module: the websocket `$default` function
+# and the workers import it (for AuthError) but never touch a token, and would pay PyJWT at every cold start.
 
 ISSUER = "kalexo"
 _ALGORITHM = "HS256"
@@ -35,6 +39,8 @@ class TokenService:
     external: ExternalIssuers | None = None  # RS256 tokens of configured identity providers
 
     def issue(self, user_id: str, account_id: str, roles: Iterable[Role], ttl_seconds: int | None = None) -> str:
+        import jwt
+
         now = int(time.time())
         claims = {
             "iss": ISSUER,
@@ -50,6 +56,8 @@ class TokenService:
     def verify(self, token: str | None) -> Principal:
         if not token:
             raise AuthError("missing_token", "a bearer token is required")
+        import jwt
+
         if self.external is not None and _algorithm(token) == "RS256":
             return self._verify_external(self.external, token)
         try:
@@ -80,6 +88,8 @@ class TokenService:
         )
 
     def _verify_external(self, external: ExternalIssuers, token: str) -> Principal:
+        import jwt
+
         try:
             user_id, claims, issuer_accounts = external.verify(token, _LEEWAY_SECONDS)
         except jwt.ExpiredSignatureError as exc:
@@ -93,6 +103,8 @@ class TokenService:
 
 
 def _algorithm(token: str) -> str:
+    import jwt
+
     try:
         return str(jwt.get_unverified_header(token).get("alg", ""))
     except jwt.PyJWTError:

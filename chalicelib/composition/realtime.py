@@ -4,21 +4,26 @@ consumer."""
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.composition.core import CoreParts
-from chalicelib.domain.token_bucket import TokenBuckets
-from chalicelib.services.audience import Audiences
-from chalicelib.services.connections import ConnectionService
-from chalicelib.services.fanout import Fanout, OpPublisher
-from chalicelib.services.fanout_overflow import FanoutChunks
-from chalicelib.services.presence import PresenceService
-from chalicelib.services.router import MessageRouter
-from chalicelib.services.sync import WorkspaceSync
+
+if TYPE_CHECKING:
+    from chalicelib.domain.token_bucket import TokenBuckets
+    from chalicelib.services.audience import Audiences
+    from chalicelib.services.connections import ConnectionService
+    from chalicelib.services.fanout import Fanout
+    from chalicelib.services.fanout_overflow import FanoutChunks
+    from chalicelib.services.presence import PresenceService
+    from chalicelib.services.router import MessageRouter
 
 
 class RealtimeParts(CoreParts):
     @cached_property
     def connections(self) -> ConnectionService:
+        from chalicelib.services.connections import ConnectionService
+        from chalicelib.services.presence import PresenceService
+
         # Uncached reads at connect: a connection lives for hours, so it must not be admitted on a grant
         # that another function instance revoked seconds ago.
         departure = None
@@ -31,14 +36,22 @@ class RealtimeParts(CoreParts):
                                  self.auth_failures)
 
     def presence(self, fanout: Fanout) -> PresenceService:
+        from chalicelib.services.presence import PresenceService
+
         return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds,
                                self.workspace_log.note_join)
 
     @cached_property
     def audiences(self) -> Audiences:
+        from chalicelib.services.audience import Audiences
+
         return Audiences(self.workspace_log, self.connection_store)
 
     def router(self, management_endpoint: str) -> MessageRouter:
+        from chalicelib.services.fanout import OpPublisher
+        from chalicelib.services.router import MessageRouter
+        from chalicelib.services.sync import WorkspaceSync
+
         notifier = self.notifier_for(management_endpoint)
         fanout = self.fanout(notifier, management_endpoint)
         sync = WorkspaceSync(self.access, self.fresh_access, self.workspace_log, self.connection_store,
@@ -47,11 +60,16 @@ class RealtimeParts(CoreParts):
 
     @cached_property
     def message_budgets(self) -> TokenBuckets:
+        from chalicelib.domain.token_bucket import TokenBuckets
+
         rate = self.settings.messages_per_second
         return TokenBuckets(rate_per_s=rate, burst=int(rate * 2))
 
     @cached_property
     def fanout_chunks(self) -> FanoutChunks:
+        from chalicelib.services.fanout import Fanout
+        from chalicelib.services.fanout_overflow import FanoutChunks
+
         def fanout_for(endpoint: str) -> Fanout:
             # No overflow: a chunk is delivered, never re-queued.
             return Fanout(self.notifier_for(endpoint), self.connection_store)

@@ -7,16 +7,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
 from chalice.app import Blueprint, Response
 
 from chalicelib.container import get_container
 from chalicelib.domain import strict_json
 from chalicelib.domain.errors import ApiError, BadRequest, PayloadTooLarge
 from chalicelib.routes.errors import error_response
-from chalicelib.services.access import Actor
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Actor
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -119,9 +120,11 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
         body = strict_json.loads(raw or b"null")  # no NaN or Infinity, bounded nesting: as the websocket API
     except strict_json.JsonRefused as exc:
         raise BadRequest(f"the body is not JSON this API accepts: {exc}", code="bad_json") from exc
+    from fastjsonschema import JsonSchemaValueException  # loaded by the first request with a body, not at import
+
     try:
         _validator(op)(body)
-    except fastjsonschema.JsonSchemaValueException as exc:
+    except JsonSchemaValueException as exc:
         where = ".".join(str(p) for p in exc.path[1:])
         raise BadRequest(f"{where or 'body'}: {exc.message}", code="bad_body") from exc
     return dict(body)
@@ -135,6 +138,8 @@ def _validator(op: Operation) -> Callable[[Any], Any]:
     compiles the schema on every call: about 2 ms a request."""
     key = f"{op.method} {op.path}"
     if key not in _VALIDATORS:
+        import fastjsonschema
+
         _VALIDATORS[key] = fastjsonschema.compile(op.body or True)
     return _VALIDATORS[key]
 

@@ -27,9 +27,10 @@ from chalice.app import Blueprint, CaseInsensitiveMapping, Response
 
 from chalicelib.container import get_container
 from chalicelib.domain.errors import ApiError, BadRequest, NotFound
-from chalicelib.domain.tile_plan import FORMAT_EXTENSIONS
-from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_entry, iiif_info
 from chalicelib.routes.errors import error_response
+
+# The viewers' rules (chalicelib/domain/viewers.py, tile_plan.py) are imported by the views that use them: every
+# function imports this blueprint, and only tile requests need them.
 
 bp = Blueprint(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -102,6 +103,8 @@ def _iiif_base() -> str:
 @bp.route("/tiles/{grant}/{page}/page.dzi", methods=["GET"], cors=True)
 @_guarded
 def dzi_descriptor(grant: str, page: str) -> Response:
+    from chalicelib.domain.viewers import dzi_xml
+
     _, record = get_container().tile_access.page(grant, _number(page, "page"))
     xml = dzi_xml(record)
     return _answer(_digest(xml), "application/xml", lambda: xml)
@@ -110,6 +113,8 @@ def dzi_descriptor(grant: str, page: str) -> Response:
 @bp.route("/tiles/{grant}/{page}/page_files/{level}/{tile}", methods=["GET"], cors=True)
 @_guarded
 def dzi_tile(grant: str, page: str, level: str, tile: str) -> Response:
+    from chalicelib.domain.tile_plan import FORMAT_EXTENSIONS
+
     name, _, ext = tile.partition(".")
     col, _, row = name.partition("_")
     if ext not in FORMAT_EXTENSIONS.values():
@@ -127,6 +132,8 @@ def thumbnail(grant: str, page: str) -> Response:
 @bp.route("/iiif/{grant}/{page}/info.json", methods=["GET"], cors=True)
 @_guarded
 def iiif_info_json(grant: str, page: str) -> Response:
+    from chalicelib.domain.viewers import iiif_info
+
     base = _iiif_base()
     number = _number(page, "page")
     _, record = get_container().tile_access.page(grant, number)
@@ -137,6 +144,8 @@ def iiif_info_json(grant: str, page: str) -> Response:
 @bp.route("/iiif/{grant}/{page}/{region}/{size}/{rotation}/{quality}", methods=["GET"], cors=True)
 @_guarded
 def iiif_image(grant: str, page: str, region: str, size: str, rotation: str, quality: str) -> Response:
+    from chalicelib.domain.viewers import NotATile, iiif_entry
+
     number = _number(page, "page")
     _, record = get_container().tile_access.page(grant, number)
     try:
