@@ -98,13 +98,14 @@ class VectorPage:
             raise corrupt(str(error)) from error
         stride, mode = pix.stride, self.mode
         if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
-            # Straight from MuPDF's rows to Pillow's, margins left out by slicing. Grey rows are mapped, not
-            # copied (Pillow maps L buffers; RGB it must unpack to its 4-byte pixels anyway).
+            # Straight from MuPDF's rows to Pillow's, margins left out by slicing: one copy, never a mapping.
+            # Pillow would map an L buffer in place, but the pixmap frees its samples when it is collected
+            # (at return), while the pyramid keeps rows; RGB it unpacks to its 4-byte pixels anyway.
             rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]
-            return Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
+            return Image.frombytes(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
         # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
         band = Image.new(mode, (width, bottom - top), 255 if mode == "L" else WHITE)
-        band.paste(Image.frombuffer(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
+        band.paste(Image.frombytes(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
                    (pix.x, pix.y - top))
         return band
 
