@@ -114,7 +114,11 @@ class PageTiler:
         job = self._documents.job(task.document_id, task.job_id)
         if job is None or job.state is not JobState.TILING:
             return
-        if self._documents.note_progress(job, job.pages_done) and self._news is not None:  # coalesced
+        # The last page's count goes out as `ready`, a moment later from this same call (or from whoever counted
+        # the last page): a `tiling` report of every page first would be one more message to every member, and,
+        # for the one-page documents that drawings mostly are, a third of what tiling them sends.
+        last = job.pages_done >= job.page_count
+        if not last and self._documents.note_progress(job, job.pages_done) and self._news is not None:  # coalesced
             self._news.progress(job.workspace_id, job.document_id, {
                 "status": "tiling", "job_id": job.job_id, "page": task.page, "pages_done": job.pages_done,
                 "page_count": job.page_count})
