@@ -4,19 +4,21 @@ live, it stays in everyone's online list, and nobody is ever told it went offlin
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kalexo_client import Event, PresenceChanged, WorkspaceClient
 
 from tests.e2e.api_client import Api
 from tests.e2e.stack import LocalStack, start_stack, stop_stack
-from tests.e2e.sync_client import SyncClient, whole_log
+from tests.e2e.wire_record import WireRecord
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WATCH_S, EVERY_S = 300, 5
+CEILING = 60.0  # a join, or a tick's delivery, with both cores busy
 
 
 @pytest.fixture(scope="module")
@@ -36,45 +38,42 @@ def test_a_member_who_only_watches_stays_online_and_gets_every_chat_live(quiet_s
     workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Watched"}, status=201)["workspace_id"]
     for user in ("bob", "vera"):
         alice.ok("PUT", f"/admin/workspaces/{workspace}/members/{user}", {"role": "viewer"})
-    watcher = SyncClient(stack.ws, stack.token("bob"), workspace)
-    chatter = SyncClient(stack.ws, stack.token("alice"), workspace)
-    assert watcher.connect()["heartbeat_ms"] == 1000
-    watcher_connection = {p["connection"] for p in chatter.connect()["presence"] if p["user"] == "bob"}
-    assert len(watcher_connection) == 1
-    done, errors = threading.Event(), []
+    asyncio.run(asyncio.wait_for(_watch(stack, workspace), WATCH_S + 300))
 
-    def watch() -> None:
-        try:
-            while not done.is_set():
-                watcher.poll(0.5)  # receives, and heartbeats every heartbeat_ms: nothing else
-        except BaseException as exc:
-            errors.append(exc)
 
-    thread = threading.Thread(target=watch)
-    thread.start()
-    sent: list[int] = []
-    started = time.monotonic()
+async def _watch(stack: LocalStack, workspace: str) -> None:
+    # The watcher only receives; its client heartbeats every heartbeat_ms and does nothing else.
+    watched, heard = WireRecord(), list[Event]()
+    watcher = WorkspaceClient(stack.ws, stack.token("bob"), workspace, wire_tap=watched)
+    chatter = WorkspaceClient(stack.ws, stack.token("alice"), workspace, on_event=heard.append)
     try:
+        await watcher.start(CEILING)
+        assert watcher.heartbeat_ms == 1000
+        await chatter.start(CEILING)
+        watcher_connection = {p.connection for p in chatter.presence.values() if p.user == "bob"}
+        assert len(watcher_connection) == 1
+        sent: list[int] = []
+        started = time.monotonic()
         while time.monotonic() - started < WATCH_S:
-            sent.append(chatter.write({"action": "chat", "text": f"tick {len(sent)}"})["seq"])
-            chatter.poll(EVERY_S)  # the chatter heartbeats too: its heartbeats are what sweep the stale
+            sent.append((await chatter.chat(f"tick {len(sent)}")).seq)
+            await asyncio.sleep(EVERY_S)  # the pace; the chatter heartbeats too: its heartbeats sweep the stale
             if len(sent) % 6 == 0:  # every half minute, someone joins and looks who is online
-                looker = SyncClient(stack.ws, stack.token("vera"), workspace)
-                look = looker.connect()
-                looker.close()
-                assert "bob" in look["online"], look["presence"]
-            assert not errors, errors
-            # the tick before the last reached the watcher as a live op (not found later by a heartbeat)
-            assert sent[-1] in {seq for seq, _ in watcher.live}, f"tick {len(sent) - 1} not delivered live"
+                looked = WireRecord()
+                async with WorkspaceClient(stack.ws, stack.token("vera"), workspace, wire_tap=looked) as looker:
+                    look = looked.welcomes()[0]
+                    assert "bob" in look["online"] and "bob" in looker.online, look["presence"]
+            assert watcher.failure is None and chatter.failure is None
+            # the tick reached the watcher as a live op (not found later by a heartbeat)
+            await watcher.wait_applied(sent[-1], CEILING)
+            assert sent[-1] in {seq for seq, _ in watched.live}, f"tick {len(sent) - 1} not delivered live"
+        assert len(sent) >= WATCH_S // EVERY_S - 2
+        assert watcher.connects == 1  # never dropped, never had to come back
+        offline = [e for e in heard if isinstance(e, PresenceChanged) and e.connection in watcher_connection
+                   and e.offline]
+        assert offline == []  # never announced as gone
+        await chatter.wait_applied(sent[-1], CEILING)
+        assert watcher.applied == chatter.applied and watcher.replica.snapshot() == chatter.replica.snapshot()
+        assert [o.seq for o in await chatter.read_log()] == list(range(1, watcher.applied + 1))
     finally:
-        done.set()
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert len(sent) >= WATCH_S // EVERY_S - 2
-    offline = [p for p in chatter.presence_seen if p["connection"] in watcher_connection
-               and p["presence"]["status"] == "offline"]
-    assert offline == []  # never announced as gone
-    assert watcher.state.view() == chatter.state.view()
-    assert [o["seq"] for o in whole_log(chatter)] == list(range(1, watcher.state.seq + 1))
-    watcher.close()
-    chatter.close()
+        await watcher.close()
+        await chatter.close()
