@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cold_start_imports import importtime, invocation_code, runner
-from bench.cold_start_invoke import TRANSPORT, events
+from bench.cold_start_invoke import SECRET, TRANSPORT, events
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENDPOINT = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api"
@@ -118,7 +118,7 @@ def _environment(bare_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "POWERTOOLS_", "PYTHON"))}
     env.update(config["environment_variables"])
     env.update(config["stages"]["dev"]["environment_variables"])
-    env.update({"KALEXO_JWT_SECRET": "bench", "KALEXO_WEBSOCKET_ENDPOINT": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1",
+    env.update({"KALEXO_JWT_SECRET": SECRET, "KALEXO_WEBSOCKET_ENDPOINT": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1",
                 "AWS_REGION": "us-east-1", "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{bare_dir}",
                 # The first invocation signs its (stubbed) requests; no tracing, as the bare app has none.
                 "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_TRACE_DISABLED": "true"})

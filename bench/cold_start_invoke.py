@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 
-SECRET = "bench"  # KALEXO_JWT_SECRET in the samples' environment
+SECRET = "bench-signing-secret-of-32-bytes-or-more"  # KALEXO_JWT_SECRET in the samples' environment
 USER, ACCOUNT, WORKSPACE, CONNECTION = "u_bench", "acc_bench", "w_bench", "c_bench"
 
 TRANSPORT = f"""

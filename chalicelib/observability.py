@@ -4,7 +4,10 @@ Powertools reads its own settings from the environment (POWERTOOLS_SERVICE_NAME,
 POWERTOOLS_TRACE_DISABLED). Creating a Powertools Tracer imports and patches the X-Ray SDK (about 250 ms, even
 with tracing disabled), so the tracer is created on first use, and not at all where tracing is switched off
 (POWERTOOLS_TRACE_DISABLED=true or AWS_XRAY_SDK_ENABLED=false, as on the local stack): importing this module
-stays cheap at cold start.
+stays cheap at cold start. The logger and the metrics object are Powertools' too, created when the first line is
+logged or the first metric added (importing Powertools is about 5% of a REST or websocket function's cold start,
+and a heartbeat or a read logs nothing); the correlation keys an invocation appends before then are kept and
+handed to the logger when it is created.
 """
 
 from __future__ import annotations
@@ -12,23 +15,88 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Request, SQSEvent, WebsocketEvent
 
 # Most invocations record no metric; flushing then is expected, not worth a warning per invocation.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Logger, Metrics, Tracer
 
-logger = Logger(service="kalexo")
-metrics = Metrics(namespace="Kalexo", service="kalexo")
+
+class _Deferred:
+    """Stands in for a Powertools object and creates it on first use (thread-safe)."""
+
+    def __init__(self, create: Callable[[], Any]) -> None:
+        self._create = create
+        self._lock = threading.Lock()
+        self.created: Any = None
+
+    def real(self) -> Any:
+        if self.created is None:
+            with self._lock:
+                if self.created is None:
+                    self.created = self._create()
+        return self.created
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+class _DeferredLogger(_Deferred):
+    """Until a line is logged, an invocation's correlation keys wait here, per thread (the local runtime runs
+    several invocations at once); the thread's first line hands them to the logger."""
+
+    def __init__(self, create: Callable[[], Any]) -> None:
+        super().__init__(create)
+        self._pending = threading.local()
+
+    def thread_safe_clear_keys(self) -> None:
+        self._pending.keys = {}
+        if self.created is not None:
+            self.created.thread_safe_clear_keys()
+
+    def thread_safe_append_keys(self, **keys: Any) -> None:
+        if self.created is None:
+            self._pending.keys = {**getattr(self._pending, "keys", {}), **keys}
+        else:
+            self.created.thread_safe_append_keys(**keys)
+
+    def __getattr__(self, name: str) -> Any:
+        real = self.real()
+        pending = getattr(self._pending, "keys", None)
+        if pending:
+            self._pending.keys = {}
+            real.thread_safe_append_keys(**pending)
+        return getattr(real, name)
+
+
+def _logger() -> Logger:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service="kalexo")
+
+
+def _metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace="Kalexo", service="kalexo")
+
+
+_deferred_metrics = _Deferred(_metrics)
+logger = cast("Logger", _DeferredLogger(_logger))
+metrics = cast("Metrics", _deferred_metrics)
+
+
+def add_count(name: str, value: float = 1) -> None:
+    """A Count metric (services use this rather than import Powertools' MetricUnit at module import)."""
+    metrics.add_metric(name=name, unit="Count", value=value)
 
 
 def tracing_enabled() -> bool:
@@ -99,22 +167,26 @@ def observability_middleware(event: Any, get_response: Callable[[Any], Any]) -> 
         with subsegment(f"## {type(event).__name__}"):
             return get_response(event)
     except Exception:
-        metrics.add_metric(name="HandlerErrors", unit=MetricUnit.Count, value=1)
+        add_count("HandlerErrors")
         logger.exception("handler failed")
         raise
     finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
-        _freeze_init_heap()
+        if _deferred_metrics.created is not None:  # none added yet: nothing to flush
+            metrics.flush_metrics(raise_on_empty_metrics=False)
+        _freeze_init_heap(isinstance(event, SQSEvent))
 
 
 @cache  # once per instance
-def _freeze_init_heap() -> None:
+def _freeze_init_heap(worker: bool) -> None:
     """Once, after the instance's first invocation: what the function built to serve it (its modules, boto3's
     service models and clients, the container's services) lives as long as the instance. `gc.freeze` takes it
     out of the cyclic collector's reach, so a full collection walks only what later invocations create. Under
     the router benchmark a function instance's full collections paused it for 40 to 110 ms each (measured with
-    `gc.callbacks`), which is where the delivery latency's p99 came from. A full collection first, so the first
-    invocation's cyclic garbage (a tiling worker's can be large) is freed rather than frozen: that costs the
-    first invocation one collection, tens of milliseconds, once."""
-    gc.collect()
+    `gc.callbacks`), which is where the delivery latency's p99 came from.
+
+    A collection first, so the first invocation's cyclic garbage is freed rather than frozen. A queue worker's
+    (a tiling worker's can be large, and may have reached the old generation) gets a full collection; a request
+    someone waits for, the young generations only: after a REST or websocket function's import and first
+    request a full collection took 26 ms and found 29 objects, the young generations 1 ms."""
+    gc.collect() if worker else gc.collect(1)
     gc.freeze()

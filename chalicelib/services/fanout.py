@@ -16,11 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.ops import Op
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import add_count, logger
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -69,7 +67,7 @@ class Fanout:
     def send(self, connection_ids: list[str], data: bytes) -> Delivery:
         if not connection_ids:
             return Delivery(0, 0, 0)
-        metrics.add_metric(name="FanoutSize", unit=MetricUnit.Count, value=len(connection_ids))
+        add_count("FanoutSize", len(connection_ids))
         queued = 0
         if self._overflow is not None and len(connection_ids) > self._inline_max:
             rest = connection_ids[self._inline_max:]

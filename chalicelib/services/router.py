@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from chalicelib.domain.envelopes import (
     MAX_MESSAGE_BYTES,
     ClientMessage,
@@ -24,7 +22,7 @@ from chalicelib.domain.envelopes import (
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.ops import OP_KINDS, OpError, op_id_of, valid_id
 from chalicelib.domain.token_bucket import TokenBuckets
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import add_count, logger
 from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
@@ -184,7 +182,7 @@ class MessageRouter:
         workspace = self._workspace(message)
         appended = self._sync.submit(connection_id, actor, workspace, message.action, message.payload,
                                      op_id_of(message.payload))
-        metrics.add_metric(name="MessagesRouted", unit=MetricUnit.Count, value=1)
+        add_count("MessagesRouted")
         if not appended.duplicate:
             self._connections.count_routed(connection_id)  # usage: metered at $disconnect
         extra = {"duplicate": True} if appended.duplicate else {}
