@@ -167,6 +167,7 @@ class PageRef:
 
 @dataclass(frozen=True)
 class StoredTile:
+    """A stored tile's bytes, ETag and content type."""
     data: bytes
     etag: str
     content_type: str

@@ -18,6 +18,7 @@ class SettingsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Settings:
+    """The process's settings, read once from the environment."""
     stage: str
     region: str
     aws_endpoint_url: str | None

@@ -24,6 +24,7 @@ from chalicelib.settings import SettingsError
 
 @dataclass(frozen=True)
 class Issuer:
+    """One external identity provider: issuer, audience, signing keys, user claim, the accounts it vouches for."""
     issuer: str
     audience: str | None
     keys: dict[str, Any]  # kid -> PyJWK

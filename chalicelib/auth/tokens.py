@@ -34,6 +34,7 @@ class AuthError(Exception):
 
 @dataclass(frozen=True)
 class TokenService:
+    """Issues and verifies the app's own HS256 bearer tokens (and external RS256 ones when configured)."""
     secret: str
     ttl_seconds: int
     external: ExternalIssuers | None = None  # RS256 tokens of configured identity providers

@@ -176,6 +176,7 @@ class PageRecord:
 
 @dataclass(frozen=True)
 class Document:
+    """One logical file of a workspace, as its record stores it: its latest version, status and processing job."""
     workspace_id: str
     document_id: str
     account_id: str
@@ -210,6 +211,7 @@ class Document:
 
 @dataclass(frozen=True)
 class Job:
+    """One processing run of one document version with one set of tile settings."""
     workspace_id: str
     document_id: str
     job_id: str

@@ -30,6 +30,7 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True)
 class ClientMessage:
+    """A parsed client message: its action, optional request id, and the rest of its fields."""
     action: str
     request_id: RequestId | None
     payload: dict[str, Any] = field(default_factory=dict)

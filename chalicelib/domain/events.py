@@ -22,6 +22,7 @@ EVENT_TYPES = (
 
 @dataclass(frozen=True)
 class Event:
+    """One entry of the event log: what happened, in which account and workspace, by whom."""
     type: str
     account_id: str = ""
     workspace_id: str = ""

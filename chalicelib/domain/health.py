@@ -8,6 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ComponentHealth:
+    """The health of one component of the stage (a table, queue, bucket or endpoint)."""
     name: str
     kind: str
     ok: bool
@@ -25,6 +26,7 @@ class ComponentHealth:
 
 @dataclass(frozen=True)
 class HealthReport:
+    """Every component's health for one stage."""
     stage: str
     components: tuple[ComponentHealth, ...]
 

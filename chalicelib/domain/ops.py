@@ -33,6 +33,7 @@ class OpError(ValueError):
 
 @dataclass(frozen=True)
 class Op:
+    """One operation of a workspace's op log, at its sequence number."""
     seq: int
     kind: str  # chat, item.create, item.update, item.delete
     by: str  # user id, or SYSTEM

@@ -14,6 +14,7 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who a verified token says the caller is (identity only; roles come from the stored user)."""
     user_id: str
     account_id: str
     roles: frozenset[Role]

@@ -18,6 +18,7 @@ class MalformedNotification(ValueError):
 
 @dataclass(frozen=True)
 class ObjectCreated:
+    """One object version the documents bucket announced."""
     bucket: str
     key: str
     size: int

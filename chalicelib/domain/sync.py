@@ -33,6 +33,7 @@ PLACEMENT_FIELDS = frozenset({"x", "y"})
 
 @dataclass
 class Item:
+    """One item of a workspace's replicated state: its kind, fields, and the op that last changed it."""
     item_id: str
     kind: str
     fields: dict[str, Any]
@@ -45,6 +46,7 @@ class Item:
 
 @dataclass
 class WorkspaceState:
+    """A workspace's replicated state as of one sequence number."""
     seq: int = 0
     items: dict[str, Item] = field(default_factory=dict)
 

@@ -82,6 +82,7 @@ def web_url(value: str) -> str:
 
 @dataclass(frozen=True)
 class Account:
+    """A customer account: its plan and quota overrides."""
     account_id: str
     name: str
     plan: str
@@ -99,6 +100,7 @@ class Account:
 
 @dataclass(frozen=True)
 class User:
+    """A user of one account, with their platform role."""
     user_id: str
     account_id: str
     email: str
@@ -114,6 +116,7 @@ class User:
 
 @dataclass(frozen=True)
 class Workspace:
+    """A workspace of one account, with its free-form settings."""
     workspace_id: str
     account_id: str
     name: str
@@ -127,6 +130,7 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Membership:
+    """A user's role in one workspace."""
     workspace_id: str
     user_id: str
     account_id: str

@@ -20,6 +20,7 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 @dataclass(frozen=True)
 class Level:
+    """One level of a tile pyramid: its size and tile grid."""
     level: int
     width: int
     height: int
@@ -30,6 +31,7 @@ class Level:
 
 @dataclass(frozen=True)
 class TilePlan:
+    """The tile pyramid of one page: its size, tile size and overlap."""
     width: int
     height: int
     tile_size: int = 256

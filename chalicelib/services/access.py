@@ -19,6 +19,7 @@ from chalicelib.ports import TenancyReader
 
 @dataclass(frozen=True)
 class Actor:
+    """An authenticated caller, as their stored user record says now."""
     user: User
 
     @property
@@ -39,6 +40,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class WorkspaceAccess:
+    """A workspace and the caller's role in it."""
     workspace: Workspace
     role: WorkspaceRole  # account admins act as owners of their account's workspaces
 

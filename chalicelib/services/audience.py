@@ -22,6 +22,7 @@ from chalicelib.services.workspace_log import WorkspaceLog
 
 @dataclass(frozen=True)
 class Audience:
+    """A workspace's connections as last read, the version they were read at, and when."""
     version: int
     connections: list[str]
     read_at: float

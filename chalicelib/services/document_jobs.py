@@ -32,6 +32,7 @@ from chalicelib.services.document_news import DocumentNews
 
 @dataclass(frozen=True)
 class JobLimits:
+    """Bounds on what a document may ask of the tilers (pages, raster pixels)."""
     max_pages: int = 2000
     max_image_pixels: int = 400_000_000
 

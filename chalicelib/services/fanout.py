@@ -41,6 +41,7 @@ def _shared_pool(size: int) -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class Delivery:
+    """What became of one fan-out: delivered, gone, failed and queued connections."""
     delivered: int
     gone: int
     failed: int

@@ -47,6 +47,7 @@ class MultipartStore(Protocol):
 
 @dataclass(frozen=True)
 class MultipartPlan:
+    """How an upload is split into parts."""
     part_size: int
     part_count: int
     size: int = 0
@@ -63,6 +64,7 @@ class MultipartPlan:
 
 @dataclass(frozen=True)
 class _Upload:
+    """A multipart upload in progress, as its grant recorded it."""
     key: str
     upload_id: str  # S3's
     size: int

@@ -33,6 +33,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 @dataclass(frozen=True)
 class GrantScope:
+    """What a tile grant gives access to: one job of one document."""
     workspace_id: str
     document_id: str
     job_id: str

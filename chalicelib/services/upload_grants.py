@@ -48,6 +48,7 @@ class Presigner(Protocol):
 
 @dataclass(frozen=True)
 class UploadGrant:
+    """A granted upload: where to send the file and for how long."""
     upload_id: str
     document_id: str
     key: str

@@ -28,6 +28,7 @@ from chalicelib.upload_ports import Receipt, UploadLog, VersionDiscarder
 
 @dataclass(frozen=True)
 class IngestResult:
+    """How many announced versions were recorded, and how many were duplicates."""
     recorded: int
     duplicates: int
 

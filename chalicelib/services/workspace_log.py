@@ -52,6 +52,7 @@ class _Write:
 
 @dataclass(frozen=True)
 class Appended:
+    """An op appended to the log, or the one stored before when it was a duplicate."""
     op: Op
     duplicate: bool  # the op id was stored before: `op` is the original
 
