@@ -43,11 +43,13 @@ def is_grey(colour: Sequence[float] | None) -> bool:
     return False
 
 
-def colour_boxes(page: pymupdf.Page, to_pixels: pymupdf.Matrix, scale: float, width: int, height: int,
-                 glyph_pad: float) -> list[Box]:
+def colour_boxes(page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]], to_pixels: pymupdf.Matrix,
+                 scale: float, width: int, height: int, glyph_pad: float) -> list[Box]:
     """Boxes, in full-size pixels, that together cover every coloured thing the page paints (padded for
-    anti-aliasing): empty for a page with no colour."""
+    anti-aliasing): empty for a page with no colour. `log` is the page's `get_bboxlog()`: what kinds of thing
+    it paints, so only the inspections it needs run (each interprets the page again)."""
     found: list[Box] = []
+    kinds = {kind for kind, _ in log}
 
     def add(rect: Iterable[float], pad: float) -> None:
         x0, y0, x1, y1 = rect
@@ -59,15 +61,18 @@ def colour_boxes(page: pymupdf.Page, to_pixels: pymupdf.Matrix, scale: float, wi
         if grown is not None:
             found.append(grown)
 
-    for path in page.get_cdrawings():
-        _path_boxes(path, scale, add)
-    for span in page.get_texttrace():
-        if span.get("type") != 3 and not is_grey(span.get("color")):  # type 3: invisible text
-            add(span["bbox"], PAD_PIXELS + glyph_pad)
-    for image in page.get_image_info():
-        if image.get("colorspace", 3) != 1:
-            add(image["bbox"], PAD_PIXELS)
-    for kind, bbox in page.get_bboxlog():
+    if kinds & {"fill-path", "stroke-path"}:
+        for path in page.get_cdrawings():
+            _path_boxes(path, scale, add)
+    if kinds & {"fill-text", "stroke-text"}:
+        for span in page.get_texttrace():
+            if span.get("type") != 3 and not is_grey(span.get("color")):  # type 3: invisible text
+                add(span["bbox"], PAD_PIXELS + glyph_pad)
+    if "fill-image" in kinds:
+        for image in page.get_image_info():
+            if image.get("colorspace", 3) != 1:
+                add(image["bbox"], PAD_PIXELS)
+    for kind, bbox in log:
         if kind not in NEUTRAL_KINDS:  # shadings, stencil masks: painted in some colour
             add(bbox, PAD_PIXELS)
     for annot in page.annots():

@@ -60,7 +60,7 @@ class VectorPage:
             # The logs are in unrotated page space; the rotation matrix maps them to the page as shown.
             to_pixels = page.rotation_matrix * self._matrix
             self.content_boxes = self._content(page, log, to_pixels)
-            self.colour_boxes = colour_boxes(page, to_pixels, self.scale, self.width, self.height,
+            self.colour_boxes = colour_boxes(page, log, to_pixels, self.scale, self.width, self.height,
                                              GLYPH_PAD_POINTS * self.scale)
             self.text = _capped(page.get_text())
         except PYMUPDF_ERRORS as error:
