@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib.adapters.connection_poster import SignedConnectionPoster
+from chalicelib.lazy import Deferred
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,22 +38,11 @@ _CLIENT_CONFIG = Config(
 _FANOUT_CONFIG = _CLIENT_CONFIG.merge(Config(parameter_validation=False))
 
 
-class _LazyClient:
-    """Stands in for a client and creates it on first use. Creating a boto3 client loads its service model
-    (80-250 ms each at cold start), so a function builds only the clients its invocations actually call:
-    e.g. the REST function needs S3 and SQS only for uploads and reprocessing."""
-
-    def __init__(self, create: Callable[[], Any]) -> None:
-        self._create = create
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._create()
-        return getattr(self._client, name)
+def _lazy_client(create: Callable[[], Any]) -> Any:
+    """A client created on first use. Creating a boto3 client loads its service model (80-250 ms each at cold
+    start), so a function builds only the clients its invocations actually call: e.g. the REST function needs S3
+    and SQS only for uploads and reprocessing."""
+    return Deferred(create)
 
 
 class AwsClients:
@@ -77,13 +67,13 @@ class AwsClients:
             )
 
     def lazy_s3(self) -> S3Client:
-        return cast("S3Client", _LazyClient(lambda: self.s3))
+        return cast("S3Client", _lazy_client(lambda: self.s3))
 
     def lazy_sqs(self) -> SQSClient:
-        return cast("SQSClient", _LazyClient(lambda: self.sqs))
+        return cast("SQSClient", _lazy_client(lambda: self.sqs))
 
     def lazy_ssm(self) -> SSMClient:
-        return cast("SSMClient", _LazyClient(lambda: self.ssm))
+        return cast("SSMClient", _lazy_client(lambda: self.ssm))
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
@@ -130,7 +120,7 @@ class AwsClients:
 
     def lazy_management_api(self, endpoint_url: str) -> ApiGatewayManagementApiClient:
         """Only closing a connection needs the client now (posts go through the poster): made on first use."""
-        return cast("ApiGatewayManagementApiClient", _LazyClient(lambda: self.management_api(endpoint_url)))
+        return cast("ApiGatewayManagementApiClient", _lazy_client(lambda: self.management_api(endpoint_url)))
 
     def connection_poster(self, endpoint_url: str) -> SignedConnectionPoster:
         """The fan-out's signed HTTP poster for one websocket API endpoint (shared per endpoint)."""

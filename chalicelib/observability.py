@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chalice.app import Request, SQSEvent, WebsocketEvent
 
+from chalicelib.lazy import Deferred
+
 # Most invocations record no metric; flushing then is expected, not worth a warning per invocation.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -30,26 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics, Tracer
 
 
-class _Deferred:
-    """Stands in for a Powertools object and creates it on first use (thread-safe)."""
-
-    def __init__(self, create: Callable[[], Any]) -> None:
-        self._create = create
-        self._lock = threading.Lock()
-        self.created: Any = None
-
-    def real(self) -> Any:
-        if self.created is None:
-            with self._lock:
-                if self.created is None:
-                    self.created = self._create()
-        return self.created
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real(), name)
-
-
-class _DeferredLogger(_Deferred):
+class _DeferredLogger(Deferred):
     """Until a line is logged, an invocation's correlation keys wait here, per thread (the local runtime runs
     several invocations at once); the thread's first line hands them to the logger."""
 
@@ -89,7 +72,7 @@ def _metrics() -> Metrics:
     return Metrics(namespace="Kalexo", service="kalexo")
 
 
-_deferred_metrics = _Deferred(_metrics)
+_deferred_metrics = Deferred(_metrics)
 logger = cast("Logger", _DeferredLogger(_logger))
 metrics = cast("Metrics", _deferred_metrics)
 

@@ -4,9 +4,10 @@ of documents, and what they hear about them."""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from chalicelib.composition.core import CoreParts
+from chalicelib.lazy import Deferred
 
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
@@ -97,8 +98,10 @@ class DocumentParts(CoreParts):
     def documents(self) -> DocumentService:
         from chalicelib.services.documents import DocumentService
 
+        # News only when a document is removed: built then, with the op log and fan-out modules it brings.
+        news = cast("DocumentNews", Deferred(lambda: self.news))
         return DocumentService(self.access, self.document_store, self.tile_tasks, self.tile_access, self.events,
-                               self.storage_ledger, self.news)
+                               self.storage_ledger, news)
 
     @cached_property
     def news(self) -> DocumentNews:

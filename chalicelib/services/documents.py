@@ -9,7 +9,7 @@ as for a new upload.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.documents import (
     Document,
@@ -29,9 +29,11 @@ from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
 from chalicelib.services.access import AccessService, Actor
-from chalicelib.services.document_news import DocumentNews
-from chalicelib.services.tile_access import TileAccess
 from chalicelib.upload_ports import StorageLedger
+
+if TYPE_CHECKING:
+    from chalicelib.services.document_news import DocumentNews
+    from chalicelib.services.tile_access import TileAccess
 
 MAX_TEXT_BYTES = 256 * 1024
 

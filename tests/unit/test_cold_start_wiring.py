@@ -1,4 +1,5 @@
-"""What a function builds at cold start: only what its handler needs, and no AWS call.
+"""What a function builds at cold start: only what its handler needs, and no AWS call; and what importing the app
+loads (bench/cold_start.py measures the time; these check the wiring that keeps it low).
 
 On AWS the signing secret is an SSM parameter, so loading it is a network call plus an SSM client (about 30 ms
 to create). The websocket `$default` function and the workers never verify a token, so building their services
@@ -8,7 +9,11 @@ must not load it; a function that does verify one loads it on the first verifica
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +53,79 @@ def test_deferred_tokens_build_on_first_verification_and_verify_the_same() -> No
     token = service.issue("u-1", "a-1", [])
     assert deferred.verify(token).user_id == "u-1"
     assert built == [service]
+
+
+# ---- what a function's import loads (each in a fresh interpreter: imports are process-wide) ----------------------
+
+_PROBE = """
+import json, sys
+import app
+from chalicelib.container import get_container
+loaded = {"import": sorted(sys.modules)}
+get_container().router(sys.argv[1])
+loaded["router"] = sorted(sys.modules)
+print(json.dumps(loaded))
+"""
+# Loaded on first use only: by a request that needs them (a token, a body to validate, a log line or metric, the
+# documents' services), never by importing the app, which every function does at every cold start.
+NOT_AT_IMPORT = ("aws_lambda_powertools", "jwt", "fastjsonschema", "chalicelib.services.documents",
+                 "chalicelib.services.upload_grants", "chalicelib.domain.documents", "chalicelib.domain.tile_plan",
+                 "chalicelib.services.router", "chalicelib.adapters.dynamo_documents", "chalicelib.auth.external")
+# The websocket `$default` function's router needs none of these either.
+NOT_FOR_THE_ROUTER = ("aws_lambda_powertools", "jwt", "fastjsonschema", "chalicelib.services.documents",
+                      "chalicelib.domain.documents", "chalicelib.services.directory", "chalicelib.services.health")
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, list[str]]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "POWERTOOLS_"))}
+    env.update({**config["environment_variables"], **config["stages"]["dev"]["environment_variables"],
+                "AWS_DEFAULT_REGION": "eu-west-1", "KALEXO_JWT_SECRET": "s" * 32,
+                "KALEXO_WEBSOCKET_ENDPOINT": ENDPOINT})
+    out = subprocess.run([sys.executable, "-c", _PROBE, ENDPOINT], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    result: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _found(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+def test_importing_the_app_loads_no_service_powertools_pyjwt_or_fastjsonschema(loaded: dict[str, list[str]]) -> None:
+    assert _found(loaded["import"], NOT_AT_IMPORT) == []
+
+
+def test_building_the_websocket_router_loads_only_what_it_uses(loaded: dict[str, list[str]]) -> None:
+    assert "chalicelib.services.router" in loaded["router"]
+    assert _found(loaded["router"], NOT_FOR_THE_ROUTER) == []
+
+
+def test_correlation_keys_appended_before_the_logger_exists_reach_its_first_line() -> None:
+    from chalicelib.observability import _DeferredLogger
+
+    lines: list[dict[str, Any]] = []
+
+    class Recording:
+        def __init__(self) -> None:
+            self.keys: dict[str, Any] = {}
+
+        def thread_safe_append_keys(self, **keys: Any) -> None:
+            self.keys.update(keys)
+
+        def thread_safe_clear_keys(self) -> None:
+            self.keys = {}
+
+        def info(self, message: str) -> None:
+            lines.append({"message": message, **self.keys})
+
+    logger = _DeferredLogger(Recording)
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(request_id="r-1")
+    assert logger.created is None  # nothing logged yet: Powertools not created
+    logger.info("first")
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(request_id="r-2")
+    logger.info("second")
+    assert lines == [{"message": "first", "request_id": "r-1"}, {"message": "second", "request_id": "r-2"}]
