@@ -141,16 +141,15 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     counts = [0, 0]  # tiles, uniform tiles
 
     def cut(level: Level, row: int, image: Image.Image, image_top: int) -> None:
-        grey: Image.Image | None = None  # the tile row as one channel, made once for its grey tiles
         for col in range(level.cols):
             left, top, right, bottom = plan.tile_box(level.level, col, row)
             box = (left, top - image_top, right, bottom - image_top)
             if content is not None and content.tile_blank(level, col, row):
                 encoded = encode_blank(right - left, bottom - top, fmt, quality)
             elif colour is not None and colour.tile_blank(level, col, row):
-                if grey is None:  # neutral pixels: R = G = B
-                    grey = image.crop((0, box[1], image.width, box[3])).getchannel(0)
-                encoded = encode_tile(grey.crop((left, 0, right, bottom - top)), fmt, quality)
+                # Neutral pixels (R = G = B): one channel of the tile. (Cutting a grey copy of the whole tile
+                # row first saved little and raised the A0 sheet's peak memory by 70 MB.)
+                encoded = encode_tile(image.crop(box).getchannel(0), fmt, quality)
             else:
                 encoded = encode_tile(image.crop(box), fmt, quality)
             counts[0] += 1
