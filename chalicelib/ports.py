@@ -10,20 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+# Re-exported (the `as` says so to the type checker): they live in port_types.py so that modules needing them at
+# run time do not create this module's Protocol classes.
+from chalicelib.port_types import ConnectionGone as ConnectionGone  # noqa: PLC0414
+from chalicelib.port_types import WindowCount as WindowCount  # noqa: PLC0414
+
 if TYPE_CHECKING:  # annotations only: a function loads the domain modules its services use, not all of them
     from chalicelib.domain.documents import Document, Job, JobState, PageRecord
     from chalicelib.domain.events import Event, EventQuery
     from chalicelib.domain.health import ComponentHealth
     from chalicelib.domain.paging import Page
     from chalicelib.domain.tenancy import Account, Membership, User, Workspace
-
-
-class ConnectionGone(Exception):
-    """The websocket connection no longer exists (API Gateway answered 410 GoneException)."""
-
-    def __init__(self, connection_id: str) -> None:
-        super().__init__(connection_id)
-        self.connection_id = connection_id
 
 
 class ConnectionNotifier(Protocol):
@@ -107,15 +104,6 @@ class UsageMeter(Protocol):
     """Per-account usage counters (atomic increments)."""
 
     def add(self, account_id: str, counters: dict[str, int], at: float | None = None) -> None: ...
-
-
-@dataclass(frozen=True)
-class WindowCount:
-    """One caller's requests in the current window (a minute)."""
-
-    count: int  # this one included; the limit when refused
-    window_start: int  # epoch seconds
-    retry_after: int | None = None  # refused (and not counted): seconds until the next window
 
 
 class WindowCounter(Protocol):

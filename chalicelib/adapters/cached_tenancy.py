@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore, _account, _membership, _user, _workspace
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
-from chalicelib.ports import Cache
+
+if TYPE_CHECKING:
+    from chalicelib.ports import Cache
 
 T = TypeVar("T")
 _MISSING = b"-"  # cached "does not exist", so probes for absent ids do not reach the table every time

@@ -20,7 +20,7 @@ import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from chalicelib.ports import ConnectionGone
+from chalicelib.port_types import ConnectionGone
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 

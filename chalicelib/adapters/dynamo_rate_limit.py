@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamo_items import from_item, to_item
-from chalicelib.ports import WindowCount
+from chalicelib.port_types import WindowCount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

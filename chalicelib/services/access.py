@@ -8,13 +8,15 @@ tenant's resources answer 404, never 403: their existence is not disclosed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.auth.tokens import AuthError
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.tenancy import Membership, User, Workspace, WorkspaceRole, WriteGrant
-from chalicelib.ports import TenancyReader
+
+if TYPE_CHECKING:
+    from chalicelib.ports import TenancyReader
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.ports import ConnectionStore
 from chalicelib.services.workspace_log import WorkspaceLog
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore
 
 
 @dataclass(frozen=True)

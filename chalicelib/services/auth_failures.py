@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import ApiError
 from chalicelib.domain.events import Event
-from chalicelib.ports import EventSink, WindowCounter
+
+if TYPE_CHECKING:
+    from chalicelib.ports import EventSink, WindowCounter
 
 
 @dataclass(frozen=True)

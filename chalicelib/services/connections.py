@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import ApiError, TooManyRequests
 from chalicelib.domain.events import Event
-from chalicelib.ports import ConnectionStore, EventSink, UsageMeter
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.auth_failures import AuthFailures
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore, EventSink, UsageMeter
 
 
 class ConnectionService:

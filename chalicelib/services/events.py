@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.events import EVENT_TYPES, Event, EventQuery
 from chalicelib.domain.paging import Page
 from chalicelib.observability import logger
-from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore, EventStore
+from chalicelib.port_types import ConnectionGone
 from chalicelib.services.access import AccessService, Actor
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionNotifier, ConnectionStore, EventStore
 
 MAX_RANGE_MS = 400 * 86400 * 1000
 

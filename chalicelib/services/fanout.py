@@ -14,12 +14,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.ops import Op
 from chalicelib.observability import add_count, logger
-from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
+from chalicelib.port_types import ConnectionGone
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionNotifier, ConnectionStore
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chalicelib.observability import logger
-from chalicelib.ports import TaskQueue
 
 if TYPE_CHECKING:
+    from chalicelib.ports import TaskQueue
     from chalicelib.services.fanout import Delivery, Fanout
 
 CHUNK = 500

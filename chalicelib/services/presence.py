@@ -17,13 +17,15 @@ import json
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.ops import OpError
-from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore
 
 STATUSES = frozenset({"active", "away", "busy"})
 BOX = ("x", "y", "w", "h")

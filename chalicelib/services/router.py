@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.envelopes import (
     MAX_MESSAGE_BYTES,
@@ -23,9 +24,12 @@ from chalicelib.domain.errors import ApiError
 from chalicelib.domain.ops import OP_KINDS, OpError, op_id_of, valid_id
 from chalicelib.domain.token_bucket import TokenBuckets
 from chalicelib.observability import add_count, logger
-from chalicelib.ports import ConnectionGone, ConnectionNotifier, ConnectionStore
+from chalicelib.port_types import ConnectionGone
 from chalicelib.services.access import Actor
 from chalicelib.services.sync import WorkspaceSync
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionNotifier, ConnectionStore
 
 Handler = Callable[[str, ClientMessage], bytes | None]
 

@@ -7,18 +7,20 @@ API Gateway message: state, history and presence come in pages bounded by size (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import strict_json
 from chalicelib.domain.ops import OpError
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.log_ports import AudienceChanged
-from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout import OpPublisher
 from chalicelib.services.presence import PresenceService
 from chalicelib.services.workspace_log import Appended, WorkspaceLog
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore
 
 HISTORY_MAX_OPS = 200
 # Byte budgets for the parts of one reply; together well under API Gateway's 128 KB per message.
