@@ -212,9 +212,9 @@ def measure(repeat: int, bytecode: str, env: dict[str, str], packaged: Packaged 
     def median(runs: list[dict[str, float]], key: str) -> float:
         return statistics.median(s[key] for s in runs)
 
-    return [Result(kind, *(median(runs, k) for k in ("import_s", "total_s", "maxrss_mb", "cpu_s", "first_s",
-                                                       "cpu_first_s")), min(s["first_s"] for s in runs))
-            for kind, runs in samples.items()]
+    return [Result(kind, median(runs, "import_s"), median(runs, "total_s"), median(runs, "maxrss_mb"),
+                   median(runs, "cpu_s"), median(runs, "first_s"), median(runs, "cpu_first_s"),
+                   min(s["first_s"] for s in runs)) for kind, runs in samples.items()]
 
 
 def report(results: list[Result], bytecode: str, repeat: int) -> None:
