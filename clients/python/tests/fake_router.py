@@ -8,6 +8,7 @@ checked against the state they follow, op ids are deduplicated per user, pages a
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class FakeRouter:
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (user, message), every message
     # Faults: each a count of the next messages it applies to, used up as it goes.
     hold_fanout: int = 0  # ops stored but not sent live to the others
+    swap_fanout: int = 0  # an op sent live only after the next one (parallel posts arriving out of order)
     lose_ack: int = 0  # ops stored, then the connection is cut instead of the ack
     gateway_errors: int = 0  # ops stored, then API Gateway's error frame instead of the ack
     rate_limits: int = 0  # ops refused with rate_limited
@@ -53,6 +55,7 @@ class FakeRouter:
         self._server: Server | None = None
         self._snapshots: dict[int, list[dict[str, Any]]] = {}
         self.subscribers: set[int] = set()  # connections following the event log
+        self._swapped: tuple[Connection, dict[str, Any]] | None = None
 
     async def start(self) -> str:
         self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._upgrade)
@@ -192,8 +195,15 @@ class FakeRouter:
     async def _answer_op(self, conn: Connection, message: dict[str, Any], stored: dict[str, Any]) -> None:
         if self.hold_fanout:
             self.hold_fanout -= 1
+        elif self.swap_fanout and self._swapped is None:
+            self.swap_fanout -= 1
+            self._swapped = (conn, stored)
         else:
             await self._fanout(conn, stored)
+            if self._swapped is not None:
+                held, self._swapped = self._swapped, None
+                await asyncio.sleep(0.05)  # a moment later, as a post from a slower instance
+                await self._fanout(*held)
         if self.lose_ack:
             self.lose_ack -= 1
             conn.ws.transport.abort()

@@ -223,3 +223,45 @@ def test_the_log_page_by_page_a_wire_tap_and_a_closed_client_started_again() -> 
             await bob.close()
 
     run(scenario)
+
+
+def test_ops_that_arrive_out_of_order_are_applied_in_order_without_asking_history() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        async with routed() as (router, url), client(url, "alice") as alice, client(url, "bob", seen) as bob:
+            router.swap_fanout = 1  # op 1 reaches bob just after op 2, as parallel posts can
+            await alice.chat("first")
+            await alice.chat("second")
+            await bob.wait_applied(2, CEILING)
+            assert seen.seqs() == [1, 2]
+            assert not any(m["action"] == "history" for u, m in router.received if u == "bob")
+
+    run(scenario)
+
+
+def test_clients_that_connect_together_do_not_heartbeat_together() -> None:
+    async def scenario() -> None:
+        first_ping: dict[int, float] = {}
+        all_beat = asyncio.Event()
+
+        def tap_of(number: int) -> Callable[[str, str], None]:
+            def tap(direction: str, text: str) -> None:
+                if direction == "sent" and json.loads(text)["action"] == "ping":
+                    first_ping.setdefault(number, asyncio.get_running_loop().time())
+                    if len(first_ping) == 10:
+                        all_beat.set()
+            return tap
+
+        async with routed() as (_, url):
+            clients = [WorkspaceClient(url, f"u{n}", "w", heartbeat_interval=1.0, wire_tap=tap_of(n))
+                       for n in range(10)]
+            try:
+                await asyncio.gather(*(c.start(CEILING) for c in clients))
+                await asyncio.wait_for(all_beat.wait(), CEILING)
+            finally:
+                await asyncio.gather(*(c.close() for c in clients))
+        # Each first beat falls at a random point of the second half of its first interval: ten within 0.1 s of
+        # each other would happen about once in 200,000 runs.
+        assert max(first_ping.values()) - min(first_ping.values()) > 0.1
+
+    run(scenario)

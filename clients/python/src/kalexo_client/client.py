@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -275,7 +276,9 @@ class WorkspaceClient(LogReader):
         timeout of a heartbeat means the connection is dead (close it: the run loop reconnects)."""
         loop = asyncio.get_running_loop()
         interval = self._heartbeat_interval or self.heartbeat_ms / 1000
-        next_beat, beats = loop.time() + interval, 0
+        # The first beat at a random point of the first interval: clients that connected together (a reconnect
+        # storm, a benchmark) would otherwise beat together for ever, a burst of presence writes each time.
+        next_beat, beats = loop.time() + interval * random.uniform(0.5, 1.0), 0  # noqa: S311 - spreading load
         while True:
             now = loop.time()
             silent_since = link.unanswered_since

@@ -34,6 +34,7 @@ log = logging.getLogger("kalexo_client")
 RESEND = frozenset({"busy", "internal_error", "access_changed"})  # may or may not be stored: same op_id again
 RETRY_IN = re.compile(r"retry in (\d+)\s*ms")
 HISTORY_LIMIT = 200
+GAP_GRACE = 0.25  # seconds a gap may stay open before history is asked (see _catch_up)
 
 
 def rate_limit_delay(error: dict[str, Any]) -> float:
@@ -165,12 +166,24 @@ class Receiver:
         if self.replica.has_gap or self._latest_known > self.replica.applied:
             self._history_wake.set()
 
+    def _behind(self) -> bool:
+        return self.replica.has_gap or self._latest_known > self.replica.applied
+
     async def _catch_up(self, link: Link) -> None:
-        """Step 5: one history request at a time, after `applied`, until the gap is filled."""
+        """Step 5: one history request at a time, after `applied`, until the gap is filled; but only once the
+        gap has stayed open for GAP_GRACE. Ops that several function instances post in parallel reach clients
+        out of order, and such a gap closes by itself within milliseconds: asking history for each of them
+        made every client of a busy workspace read the log several times a second (50 clients, 10 ops a
+        second: the router's reads multiplied, and latency went from under a second to seconds)."""
         while True:
             await self._history_wake.wait()
             self._history_wake.clear()
-            while self._synced and (self.replica.has_gap or self._latest_known > self.replica.applied):
+            try:
+                await self.hub.wait_for(lambda: not self._behind(), GAP_GRACE)
+                continue  # closed by itself
+            except TimeoutError:
+                pass
+            while self._synced and self._behind():
                 after = self.replica.applied
                 try:
                     page = await link.request({"action": "history", "workspace": self.workspace, "after": after,
