@@ -6,13 +6,19 @@
 A sample is what a new Lambda execution environment does before its first invocation's own work: import the
 handler module (`app.py`, which registers every blueprint) and build the services that function's handler asks
 the container for; the imaging functions also import their imaging modules (PyMuPDF, Pillow), which their first
-invocation does. Nothing is invoked and no AWS call is made. Against it, in the same run: a bare Chalice app with
-one route and a DynamoDB client (the floor any Chalice + boto3 function pays). Reported: median wall time from
-before the import to after the build, and peak RSS (ru_maxrss, which includes the interpreter itself).
+invocation does. Against it, in the same run: a bare Chalice app with one route that reads one DynamoDB item
+(the floor any Chalice + boto3 function pays). Reported: median wall time from before the import to after the
+build, its CPU time, and peak RSS (ru_maxrss, which includes the interpreter itself).
+
+Since the app builds much on first use, the REST, websocket and bare kinds are then also invoked once: their Lambda
+handler gets a representative event, and every HTTP request is answered in-process by a stub DynamoDB
+(bench/cold_start_invoke.py), so "to the first answer" is import + build + first invocation without the network.
+Tracing is off in the samples (the bare app has none).
 
 `--bytecode none` gives every sample an empty bytecode cache: Lambda's file system is read-only and `chalice
 package` ships sources, so a real cold start compiles the app and its libraries; `cached` is the warm-disk case.
-`--importtime` prints the largest imports of the websocket function (`python -X importtime`).
+`--importtime` prints `python -X importtime` of the websocket `$default` function (and with --package of the REST
+function) to its first answer, beside the bare app's (bench/cold_start_imports.py).
 
 `--package` measures what Lambda runs instead of the source tree: the deployment zip `make package-check` builds
 (with the bytecode infra/bytecode.py adds), extracted read-only, on a path of its own: the package, then the
