@@ -159,7 +159,7 @@ def observability_middleware(event: Any, get_response: Callable[[Any], Any]) -> 
         _freeze_init_heap(isinstance(event, SQSEvent))
 
 
-@cache  # once per instance
+@cache  # once per instance (a Lambda instance serves one function, so one value of `worker`)
 def _freeze_init_heap(worker: bool) -> None:
     """Once, after the instance's first invocation: what the function built to serve it (its modules, boto3's
     service models and clients, the container's services) lives as long as the instance. `gc.freeze` takes it
