@@ -3,7 +3,9 @@ loop), through the local stack; the same load against a bare `websockets` broadc
 
 `python -m bench.router_load --fanout [--clients 50] [--rate 10] [--seconds 30]` prints, for both: latency
 from send to every receipt (p50/p95/p99), messages lost, and for the stack the AWS calls per routed message
-counted at the emulator (its request log, minus the idle background of pollers and heartbeats measured first).
+counted at the emulator (its request log, minus the idle background of pollers and the joined clients'
+heartbeats, measured for 20 s before the load). Every client is a kalexo_client WorkspaceClient, the
+product's Python client; the bare server speaks enough of the protocol for it (bench/bare_relay.py).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
 
-import websockets
+from kalexo_client import Event, Op, OpApplied, WorkspaceClient
 
+from bench.bare_relay import WORKSPACE as BARE_WORKSPACE
+from bench.bare_relay import bare_relay
 from local.gc_trace import install_from_env
 from tests.e2e.stack import start_stack, stop_stack
 from tests.ports import free_port
@@ -37,62 +41,47 @@ class Tally:
         self.by_message: dict[str, list[float]] = {}  # message id -> its receipts' latencies
 
 
-async def _client(index: int, url: str, join: dict[str, Any] | None, tally: Tally, outbox: asyncio.Queue[str | None],
-                  joined: list[int]) -> None:
-    """One connection per client: a reader records every message from the others, a writer sends."""
-    async with websockets.connect(url, compression=None, max_size=None) as ws:
-        if join is not None:
-            await ws.send(json.dumps(join))
-            while json.loads(await ws.recv()).get("action") != "welcome":
-                pass
-        joined.append(index)
-
-        async def write() -> None:
-            while (message := await outbox.get()) is not None:
-                await ws.send(message)
-
-        writer = asyncio.create_task(write())
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message.get("action") == "ack":
-                    continue
-                text = (message.get("op") or {}).get("data", {}).get("text") or message.get("text")
-                if not text or not text.startswith("m:"):
-                    continue
-                _, mid, sent_at = text.split(":")
-                latency = (time.time() - float(sent_at)) * 1000
-                tally.latencies.append(latency)
-                tally.by_message.setdefault(mid, []).append(latency)
-                tally.received.setdefault(mid, set()).add(index)
-        finally:
-            writer.cancel()
+def _receipt(tally: Tally, index: int, event: Event) -> None:
+    """Another client's message, applied in sequence order by this client's replica."""
+    text = event.op.text if isinstance(event, OpApplied) and not event.own else None
+    if not text or not text.startswith("m:"):
+        return
+    _, mid, sent_at = text.split(":")
+    latency = (time.time() - float(sent_at)) * 1000
+    tally.latencies.append(latency)
+    tally.by_message.setdefault(mid, []).append(latency)
+    tally.received.setdefault(mid, set()).add(index)
 
 
-async def _load(url_of: Callable[[int], str], join_of: Callable[[int], dict[str, Any] | None],
-                send_of: Callable[[str], dict[str, Any]], clients: int, rate: float, seconds: float, settle: float,
+async def _load(url: str, token_of: Callable[[int], str], workspace: str, clients: int, rate: float, seconds: float,
+                settle: float, on_joined: Callable[[], Awaitable[None]] | None = None,
                 on_start: Callable[[], None] = lambda: None, on_end: Callable[[], None] = lambda: None) -> Tally:
-    tally, joined = Tally(), list[int]()
-    outboxes: list[asyncio.Queue[str | None]] = [asyncio.Queue() for _ in range(clients)]
-    tasks = [asyncio.create_task(_client(i, url_of(i), join_of(i), tally, outboxes[i], joined))
-             for i in range(clients)]
-    while len(joined) < clients:
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(settle)
-    on_start()  # connects and joins are done: from here on, only the load counts
-    started, n = time.monotonic(), 0
-    while time.monotonic() - started < seconds:
-        sender = n % clients
-        mid = uuid.uuid4().hex[:10]
-        tally.sent[mid] = sender
-        outboxes[sender].put_nowait(json.dumps(send_of(f"m:{mid}:{time.time():.6f}")))
-        n += 1
-        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-    await asyncio.sleep(3)  # let the last ones arrive
-    on_end()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    """One kalexo_client WorkspaceClient per client (joined, heartbeating, applying ops in order); the load is
+    sent round robin, `rate` chat ops a second in all, each without waiting for the last one's ack."""
+    tally = Tally()
+    made = [WorkspaceClient(url, token_of(i), workspace, on_event=partial(_receipt, tally, i)) for i in range(clients)]
+    sends: set[asyncio.Task[Op]] = set()
+    try:
+        await asyncio.gather(*(client.start(60) for client in made))
+        await asyncio.sleep(settle)
+        if on_joined is not None:
+            await on_joined()
+        on_start()  # connects and joins are done: from here on, only the load counts
+        started, n = time.monotonic(), 0
+        while time.monotonic() - started < seconds:
+            sender = n % clients
+            mid = uuid.uuid4().hex[:10]
+            tally.sent[mid] = sender
+            task = asyncio.create_task(made[sender].chat(f"m:{mid}:{time.time():.6f}"))
+            sends.add(task)
+            task.add_done_callback(sends.discard)
+            n += 1
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        await asyncio.sleep(3)  # let the last ones arrive
+        on_end()
+        await asyncio.gather(*sends, return_exceptions=True)
+    finally:
+        await asyncio.gather(*(client.close() for client in made), return_exceptions=True)
     return tally
 
 
@@ -158,20 +147,22 @@ def fanout_main(argv: list[str]) -> None:
                             settings={"KALEXO_GC_TRACE": str(trace)} if args.gc_trace else None)
         try:
             tokens = [stack.token(USERS[i % len(USERS)]) for i in range(args.clients)]
-            idle_from, t0 = _emulator_requests(state), time.monotonic()
-            time.sleep(5)
-            idle_rate = (_emulator_requests(state) - idle_from) / (time.monotonic() - t0)
             window: dict[str, float] = {}
+
+            async def idle() -> None:
+                """The background of pollers and the joined clients' heartbeats, without the load: over 20 s, more
+                than one heartbeat interval (18 s by default), so every client's beat is in it."""
+                idle_from, t0 = _emulator_requests(state), time.monotonic()
+                await asyncio.sleep(20)
+                window["idle_rate"] = (_emulator_requests(state) - idle_from) / (time.monotonic() - t0)
 
             def mark(name: str) -> Callable[[], None]:
                 return lambda: window.update({name: _emulator_requests(state), f"{name}_t": time.monotonic(),
                                               f"{name}_wall": time.time()})
 
-            stack_tally = asyncio.run(_load(
-                lambda i: f"{stack.ws}/?token={tokens[i]}",
-                lambda i: {"action": "join", "workspace": "ws-demo"},
-                lambda text: {"action": "chat", "workspace": "ws-demo", "text": text},
-                args.clients, args.rate, args.seconds, args.settle, mark("start"), mark("end")))
+            stack_tally = asyncio.run(_load(stack.ws, lambda i: tokens[i], "ws-demo", args.clients, args.rate,
+                                            args.seconds, args.settle, idle, mark("start"), mark("end")))
+            idle_rate = window["idle_rate"]
             calls = window["end"] - window["start"] - idle_rate * (window["end_t"] - window["start_t"])
         finally:
             stop_stack(stack)
@@ -179,24 +170,8 @@ def fanout_main(argv: list[str]) -> None:
             _gc_report(trace, window["start_wall"], window["end_wall"])
 
     async def floor() -> Tally:
-        port = free_port()
-        members: set[websockets.ServerConnection] = set()
-
-        async def relay(ws: websockets.ServerConnection) -> None:
-            members.add(ws)
-            try:
-                async for message in ws:
-                    data = json.loads(message)
-                    if data.get("action") == "chat":  # to the others, as the router does
-                        websockets.broadcast({m for m in members if m is not ws}, json.dumps(data))
-            except websockets.ConnectionClosed:
-                pass  # the load is over: its clients are cancelled without a clean close
-            finally:
-                members.discard(ws)
-
-        async with websockets.serve(relay, "127.0.0.1", port, compression=None):
-            return await _load(lambda i: f"ws://127.0.0.1:{port}", lambda i: None,
-                               lambda text: {"action": "chat", "text": text}, args.clients, args.rate, args.seconds,
+        async with bare_relay(free_port()) as url:
+            return await _load(url, lambda i: "bench", BARE_WORKSPACE, args.clients, args.rate, args.seconds,
                                args.settle)
 
     floor_tally = asyncio.run(floor())

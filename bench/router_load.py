@@ -3,8 +3,12 @@ bare `websockets` broadcast server in the same run (the floor: no storage, no fu
 
 `python -m bench.router_load [--writers 1,4,16] [--watchers 8] [--seconds 20] [--rate 20]`
 
-Each writer sends chat ops one after another, the next as soon as the ack of the last arrives (closed loop: as
-fast as the router takes them); watchers only receive. For each number of writers it prints the ops stored per
+Every connection is a kalexo_client WorkspaceClient, the product's Python client (joined, heartbeating,
+applying ops in sequence order, sending again what the server asks to be sent again); the bare server speaks
+enough of the protocol for the same client (bench/bare_relay.py). Each writer sends chat ops one after another,
+the next as soon as the ack of the last arrives (closed loop: as fast as the router takes them); watchers only
+receive. A delivery is the op applied by another client: an op received past a gap counts when the gap is
+filled, as an application sees it. For each number of writers it prints the ops stored per
 second (acks, all writers together), the ack latency (send to its ack), the delivery latency (send to each
 other connection's receipt) at p50/p95/p99, receipts lost, and the ratios against one writer and against the
 bare server. In a closed loop a saturated system's latency is writers / throughput (Little's law), so it
@@ -24,13 +28,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
 
-import websockets
+from kalexo_client import Event, OpApplied, OpRefused, WorkspaceClient
 
+from bench.bare_relay import WORKSPACE as BARE_WORKSPACE
+from bench.bare_relay import bare_relay
 from bench.router_fanout import fanout_main
 from tests.e2e.api_client import Api
 from tests.e2e.stack import start_stack, stop_stack
@@ -59,82 +64,77 @@ def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else float("nan")
 
 
-async def _client(url: str, join: dict[str, Any] | None, run: Run, writer: bool, stop: asyncio.Event,
-                  ready: asyncio.Event, make: Callable[[str], dict[str, Any]], interval: float | None) -> None:
-    async with websockets.connect(url, compression=None, max_size=None) as ws:
-        if join is not None:
-            await ws.send(json.dumps(join))
-            while json.loads(await ws.recv()).get("action") != "welcome":
-                pass
-        waiting: dict[str, asyncio.Future[None]] = {}
+def _receipt(run: Run, event: Event) -> None:
+    """Another client's op, applied in sequence order (a receipt past a gap counts once the gap is filled,
+    as an application sees it)."""
+    if not isinstance(event, OpApplied) or event.own:
+        return
+    text = event.op.text or ""
+    mid = text[2:] if text.startswith("m:") else ""
+    if mid in run.measured:
+        run.deliveries.append((time.time() - run.sent_at[mid]) * 1000)
+        run.receipts[mid] = run.receipts.get(mid, 0) + 1
 
-        async def read() -> None:
-            async for raw in ws:
-                message = json.loads(raw)
-                action = message.get("action")
-                if action in ("ack", "error") and message.get("id") in waiting:
-                    if action == "error":
-                        code = message["error"]["code"]
-                        run.errors[code] = run.errors.get(code, 0) + 1
-                    waiting.pop(message["id"]).set_result(None)
-                elif action == "op":
-                    text = message["op"]["data"].get("text", "")
-                    mid = text.split(":")[1] if text.startswith("m:") else ""
-                    if mid in run.measured:
-                        run.deliveries.append((time.time() - run.sent_at[mid]) * 1000)
-                        run.receipts[mid] = run.receipts.get(mid, 0) + 1
 
-        reader = asyncio.create_task(read())
-        await ready.wait()
-        async def send_one() -> None:
-            mid = uuid.uuid4().hex[:12]
-            done = waiting[mid] = asyncio.get_running_loop().create_future()
-            started, measuring = time.monotonic(), run.measuring
-            run.sent_at[mid] = time.time()
-            if measuring:
-                run.measured.add(mid)
-            await ws.send(json.dumps(make(mid)))
-            await asyncio.wait_for(done, timeout=30)
-            if measuring:
-                run.acks.append((time.monotonic() - started) * 1000)
-                run.acked_at.append(time.monotonic())
+def _errors(run: Run, direction: str, text: str) -> None:
+    """Every error frame, also those the client handled itself (a `rate_limited` or `busy` sent again)."""
+    if direction == "received" and '"error"' in text:
+        error = json.loads(text).get("error")
+        if isinstance(error, dict):
+            run.errors[error.get("code", "?")] = run.errors.get(error.get("code", "?"), 0) + 1
 
+
+async def _write(client: WorkspaceClient, run: Run, stop: asyncio.Event, interval: float | None) -> None:
+    async def send_one() -> None:
+        mid = uuid.uuid4().hex[:12]
+        started, measuring = time.monotonic(), run.measuring
+        run.sent_at[mid] = time.time()
+        if measuring:
+            run.measured.add(mid)
         try:
-            if writer and interval is None:  # closed loop: the next op as soon as the last one's ack is in
-                while not stop.is_set():
-                    await send_one()
-            elif writer and interval is not None:  # open loop: one op every `interval` s (Poisson), acked or not
-                sends: set[asyncio.Task[None]] = set()
-                while not stop.is_set():
-                    await asyncio.sleep(random.expovariate(1 / interval))
-                    task = asyncio.create_task(send_one())
-                    sends.add(task)
-                    task.add_done_callback(sends.discard)
-                await asyncio.gather(*sends, return_exceptions=True)
-            await stop.wait()
-            waited = time.monotonic()
-            while not run.delivered() and time.monotonic() - waited < 15:  # the last deliveries, or lost
-                await asyncio.sleep(0.1)
-        finally:
-            reader.cancel()
+            await asyncio.wait_for(client.chat(f"m:{mid}"), timeout=30)
+        except OpRefused:
+            return  # counted by its error frame
+        if measuring:
+            run.acks.append((time.monotonic() - started) * 1000)
+            run.acked_at.append(time.monotonic())
+
+    if interval is None:  # closed loop: the next op as soon as the last one's ack is in
+        while not stop.is_set():
+            await send_one()
+        return
+    sends: set[asyncio.Task[None]] = set()  # open loop: one op every `interval` s (Poisson), acked or not
+    while not stop.is_set():
+        await asyncio.sleep(random.expovariate(1 / interval))
+        task = asyncio.create_task(send_one())
+        sends.add(task)
+        task.add_done_callback(sends.discard)
+    await asyncio.gather(*sends, return_exceptions=True)
 
 
-async def _measure(url_of: Callable[[int], str], join: dict[str, Any] | None, make: Callable[[str], dict[str, Any]],
-                   writers: int, watchers: int, seconds: float, rate: float | None = None) -> tuple[Run, float]:
-    """Closed loop, or with `rate` an open loop of that many ops a second in all, shared by the writers."""
-    run, stop, ready = Run(receivers=writers + watchers - 1), asyncio.Event(), asyncio.Event()
+async def _measure(url: str, token: str, workspace: str, writers: int, watchers: int, seconds: float,
+                   rate: float | None = None) -> tuple[Run, float]:
+    """Closed loop, or with `rate` an open loop of that many ops a second in all, shared by the writers. Every
+    connection is a kalexo_client WorkspaceClient (joined, heartbeating, applying ops in order)."""
+    run, stop = Run(receivers=writers + watchers - 1), asyncio.Event()
     interval = writers / rate if rate else None
-    tasks = [asyncio.create_task(_client(url_of(i), join, run, i < writers, stop, ready, make, interval))
-             for i in range(writers + watchers)]
-    await asyncio.sleep(2.0)  # everyone joined
-    ready.set()
-    await asyncio.sleep(2.0)  # warm: every function instance has served
-    run.measuring, acked_before, started = True, len(run.acks), time.monotonic()
-    await asyncio.sleep(seconds)
-    run.measuring = False
-    elapsed = time.monotonic() - started
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    clients = [WorkspaceClient(url, token, workspace, on_event=partial(_receipt, run), wire_tap=partial(_errors, run))
+               for _ in range(writers + watchers)]
+    try:
+        await asyncio.gather(*(client.start(60) for client in clients))  # everyone joined
+        tasks = [asyncio.create_task(_write(client, run, stop, interval)) for client in clients[:writers]]
+        await asyncio.sleep(2.0)  # warm: every function instance has served
+        run.measuring, acked_before, started = True, len(run.acks), time.monotonic()
+        await asyncio.sleep(seconds)
+        run.measuring = False
+        elapsed = time.monotonic() - started
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        waited = time.monotonic()
+        while not run.delivered() and time.monotonic() - waited < 15:  # the last deliveries, or lost
+            await asyncio.sleep(0.1)
+    finally:
+        await asyncio.gather(*(client.close() for client in clients), return_exceptions=True)
     return run, (len(run.acks) - acked_before) / elapsed
 
 
@@ -150,36 +150,8 @@ def _row(name: str, run: Run, rate: float, connections: int) -> dict[str, float]
 
 
 async def _bare(writers: int, watchers: int, seconds: float) -> tuple[Run, float]:
-    port = free_port()
-    members: set[Any] = set()
-
-    async def relay(ws: Any) -> None:
-        members.add(ws)
-        try:
-            async for message in ws:
-                data = json.loads(message)  # acked to the sender, broadcast to the others, as the router does
-                op = {"seq": 0, "kind": "chat", "data": {"text": data["text"]}}
-                await ws.send(json.dumps({"action": "ack", "id": data["id"], "op": op}))
-                websockets.broadcast({m for m in members if m is not ws}, json.dumps({"action": "op", "op": op}))
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            members.discard(ws)
-
-    async with websockets.serve(relay, "127.0.0.1", port, compression=None):
-        return await _measure(lambda i: f"ws://127.0.0.1:{port}", None,
-                              lambda mid: {"action": "chat", "id": mid, "text": f"m:{mid}"}, writers, watchers, seconds)
-
-
-def _url(ws: str, token: str) -> Callable[[int], str]:
-    return lambda _: f"{ws}/?token={token}"
-
-
-def _chat(workspace: str) -> Callable[[str], dict[str, Any]]:
-    def make(mid: str) -> dict[str, Any]:
-        return {"action": "chat", "workspace": workspace, "id": mid, "op_id": mid, "text": f"m:{mid}"}
-
-    return make
+    async with bare_relay(free_port()) as url:
+        return await _measure(url, "bench", BARE_WORKSPACE, writers, watchers, seconds)
 
 
 def main() -> None:
@@ -213,9 +185,8 @@ def main() -> None:
             for kind, writers, rate in loads:
                 workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"load {writers}"},
                                      status=201)["workspace_id"]
-                token = stack.token(USERS[0])
-                run, done = asyncio.run(_measure(_url(stack.ws, token), {"action": "join", "workspace": workspace},
-                                                 _chat(workspace), writers, args.watchers, args.seconds, rate))
+                run, done = asyncio.run(_measure(stack.ws, stack.token(USERS[0]), workspace, writers, args.watchers,
+                                                 args.seconds, rate))
                 name = f"local stack, {writers} writer(s)" + (f" at {rate:g}/s" if rate else "")
                 results[kind][str(writers)] = _row(name, run, done, writers + args.watchers)
         finally:
