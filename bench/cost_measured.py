@@ -101,5 +101,15 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         f"({pipeline['init_ms']:.0f} ms, the app's import measured locally; PyMuPDF's import falls in the first "
         "invocation's CPU time), the worst case of a burst that scales out to a new instance per page.",
         "",
+        "Where a page's requests go (net, per page; a one-page document carries every per-document request "
+        "itself: the upload's reservation, the job's start and its `ready`, their ops in the workspace log and "
+        "their progress messages):",
+        "",
     ]
+    for row in pipeline["rows"]:
+        calls = {k: v / row["pages"] for k, v in sorted(net_calls(row).items()) if v > 0}
+        listed = ", ".join(f"{k} {v:.2f}" for k, v in calls.items())
+        lines.append(f"- {row['input']}: {listed}; progress messages {row['progress_messages'] / row['pages']:.2f} "
+                     "(each to every member online).")
+    lines.append("")
     return lines
