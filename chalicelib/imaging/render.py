@@ -10,7 +10,7 @@ hairlines (a faint seam); with 8 rows of margin it differs by at most 1 level, o
 rendering. Bands that nothing reaches are not rendered at all.
 
 `RasterPage` decodes with Pillow, which has no partial decoding: the frame is held whole (its pixel count was
-checked against the limit before decoding), converted to RGB one band at a time so no second full-size copy
+checked against the limit before decoding), converted (to RGB, or L) one band at a time so no second full-size copy
 exists, and shown 1:1 unless it exceeds `max_side`; then JPEG decodes at a reduced DCT scale (`draft`) before
 the final resize. A raster already grey (L, 1, 16-bit, grey with alpha) stays grey; an RGB one stays RGB,
 since telling a grey-looking RGB scan would mean reading every pixel.

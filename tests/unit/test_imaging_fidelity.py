@@ -115,3 +115,23 @@ def test_a_page_without_colour_is_tiled_grey(tmp_path: Path) -> None:
     assert {Image.open(io.BytesIO(t.data)).mode for t in tiles} == {"L"}
     stitched, _ = _stitched(path, 0, TileSettings(dpi=100))
     assert psnr(stitched, _direct(path, 0, 100)) >= MIN_PSNR_DB
+
+
+def _scan(path: Path, with_text: bool) -> str:
+    picture = io.BytesIO()
+    Image.linear_gradient("L").resize((1700, 2200)).save(picture, "PNG")  # 200 dpi on a letter page
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_image(page.rect, stream=picture.getvalue())
+    if with_text:
+        page.insert_text((72, 72), "a stamp drawn on the scan", fontsize=12)
+    doc.save(str(path))
+    return str(path)
+
+
+def test_a_scanned_page_is_tiled_at_its_images_resolution_not_upsampled(tmp_path: Path) -> None:
+    pieces: list[object] = []
+    scan = tile_page(_scan(tmp_path / "scan.pdf", False), Kind.PDF, 0, TileSettings(), pieces.append)
+    assert (scan.width, scan.height) == (1700, 2200)
+    mixed = tile_page(_scan(tmp_path / "mixed.pdf", True), Kind.PDF, 0, TileSettings(), pieces.append)
+    assert (mixed.width, mixed.height) == (2550, 3300)  # vector content on it: the configured 300 dpi
