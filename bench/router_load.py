@@ -25,6 +25,7 @@ import asyncio
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -165,10 +166,10 @@ def main() -> None:
     parser.add_argument("--fanout", action="store_true", help="the fan-out load instead (bench/router_fanout.py)")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG",
                         help="passed to `python -m local run`, e.g. --stack-option=--ws-instances=2")
-    args, rest = parser.parse_known_args()
-    if args.fanout:
-        fanout_main(rest)
+    if "--fanout" in sys.argv[1:]:  # the rest are its options: --json, --rate and --seconds mean the fan-out's
+        fanout_main([arg for arg in sys.argv[1:] if arg != "--fanout"])
         return
+    args = parser.parse_args()
     counts = [int(n) for n in args.writers.split(",")]
     results: dict[str, dict[str, dict[str, float]]] = {"stack": {}, "stack_open": {}, "bare": {}}
     header = (f"{'':<34} {'ops/s':>8} {'ack50':>7} {'ack95':>7} {'ack99':>7} {'dlv50':>7} {'dlv95':>7} {'dlv99':>7} "
