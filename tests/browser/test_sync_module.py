@@ -44,18 +44,32 @@ def page(web_stack: WebStack, browser: Any) -> Iterator[Any]:
 
 
 def test_ops_apply_in_sequence_once_and_gaps_are_fetched(page: Any) -> None:
-    result = page.evaluate("""() => {
+    result = page.evaluate("""async () => {
       const sync = fresh();
       sync.feed([op(1, 'chat', { text: 'one' }), op(3, 'chat', { text: 'three' }), op(1, 'chat', { text: 'one' })]);
+      const atOnce = sync.sent.length;  // a gap is given a moment to close by itself
+      await new Promise((resolve) => setTimeout(resolve, 600));
       const afterGap = { applied: sync.applied, chats: chats(sync), asked: sync.sent.map((m) => [m.action, m.after]) };
       sync.receive({ action: 'history', ops: [op(2, 'chat', { text: 'two' }), op(3, 'chat', { text: 'three' })],
                      latest_seq: 3, more: false });
       sync.feed([op(2, 'chat', { text: 'two' })]);
-      return { afterGap, applied: sync.applied, chats: chats(sync) };
+      return { atOnce, afterGap, applied: sync.applied, chats: chats(sync) };
     }""")
+    assert result["atOnce"] == 0
     assert result["afterGap"] == {"applied": 1, "chats": ["one"], "asked": [["history", 1]]}
     assert result["applied"] == 3
     assert result["chats"] == ["one", "two", "three"]
+
+
+def test_a_gap_that_closes_by_itself_asks_for_no_history(page: Any) -> None:
+    result = page.evaluate("""async () => {
+      const sync = fresh();
+      sync.feed([op(2, 'chat', { text: 'two' })]);  // posted in parallel: 2 overtook 1
+      sync.feed([op(1, 'chat', { text: 'one' })]);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return { applied: sync.applied, chats: chats(sync), sent: sync.sent.length };
+    }""")
+    assert result == {"applied": 2, "chats": ["one", "two"], "sent": 0}
 
 
 def test_items_follow_the_rules_of_the_protocol(page: Any) -> None:

@@ -9,6 +9,8 @@ import { expiresAt } from "./session.js";
 const SILENCE_MS = 20_000; // after a heartbeat, this long without any message at all: the connection is dead
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const RECENT_CHAT = 100; // ops before the joined state whose chat lines are fetched for context
+// Ops posted in parallel arrive out of order and most gaps close within ms: wait this long before `history`
+const GAP_GRACE_MS = 250; // (docs/protocol.md, step 4), or every client of a busy workspace reads the log each time
 
 // The item rules (docs/protocol.md, "Items: the rules"): null removes a field, a create starts over.
 export function applyOp(items, op) {
@@ -50,10 +52,7 @@ export class WorkspaceSync extends EventTarget {
 
   start() { this.open(); }
 
-  stop() {
-    this.closed = true;
-    this.drop("closed");
-  }
+  stop() { this.closed = true; this.drop("closed"); }
 
   // --- connection (steps 1 and 3) ----------------------------------------------------------------------
   open() {
@@ -83,8 +82,8 @@ export class WorkspaceSync extends EventTarget {
     this.welcomed = false;
     this.historyAsked = false;
     clearInterval(this.heartbeat);
-    clearTimeout(this.pongTimer);
-    this.pongTimer = null;
+    clearTimeout(this.pongTimer); this.pongTimer = null;
+    clearTimeout(this.gapTimer); this.gapTimer = null;
     this.box.unsendAll(); // sent again, same op id, after the next welcome
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
@@ -229,7 +228,12 @@ export class WorkspaceSync extends EventTarget {
     }
     if (changedChat) this.emit("chat", {});
     if (changedItems) this.emit("items", {});
-    if (this.pending.size) this.askHistory();
+    if (this.pending.size) this.askHistorySoon();
+  }
+
+  askHistorySoon() {
+    if (this.gapTimer) return;
+    this.gapTimer = setTimeout(() => { this.gapTimer = null; if (this.pending.size) this.askHistory(); }, GAP_GRACE_MS);
   }
 
   askHistory() {
