@@ -112,40 +112,36 @@ def test_an_upload_grant_is_a_working_presigned_put_and_the_storage_quota_holds(
 
 def test_members_see_upload_progress_pushed_by_the_worker(stack):
     """The SQS worker (another process, no websocket event) pushes progress through the management API
-    configured from settings. Progress is a live push, not durable: if the test stack's 8 s connection limit
-    ends the socket first, the scenario starts again with a new upload. The connection is hand-written on
-    purpose, for that: it must see its own connection end (kalexo_client would reconnect by itself)."""
-    import json
+    configured from settings, to a member's kalexo_client. Progress is a live push, not durable: if the test
+    stack's 8 s connection limit ends the connection first (the client says Disconnected and reconnects by
+    itself), the scenario starts again with a new upload."""
+    import asyncio
 
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
+    from kalexo_client import Disconnected, Event, Progress, WorkspaceClient
 
     from tests.e2e.api_client import Api
 
     bob = Api(stack, stack.token("bob"))
+
+    async def attempt() -> Progress | None:
+        events: list[Event] = []
+        async with WorkspaceClient(stack.ws, stack.token("alice"), "ws-demo", on_event=events.append) as alice:
+            body = b"%PDF-1.7\n" + b"2" * 500
+            grant = await asyncio.to_thread(bob.ok, "POST", "/workspaces/ws-demo/uploads", {
+                "filename": "progress.pdf", "size": len(body), "content_type": "application/pdf"}, status=201)
+            put = await asyncio.to_thread(requests.put, grant["url"], data=body, headers=grant["headers"], timeout=10)
+            assert put.status_code == 200
+
+            def pushed() -> list[Progress]:
+                return [e for e in events if isinstance(e, Progress) and e.document_id == grant["document_id"]]
+
+            await alice.wait_for(lambda: bool(pushed()) or any(isinstance(e, Disconnected) for e in events), 60)
+            return pushed()[0] if pushed() else None
+
     for _attempt in range(3):
-        try:
-            with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
-                alice.send(json.dumps({"action": "join", "workspace": "ws-demo", "id": "j"}))
-                while json.loads(alice.recv(timeout=10)).get("id") != "j":
-                    pass
-                body = b"%PDF-1.7\n" + b"2" * 500
-                grant = bob.ok("POST", "/workspaces/ws-demo/uploads", {
-                    "filename": "progress.pdf", "size": len(body), "content_type": "application/pdf"}, status=201)
-                assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=10).status_code == 200
-                deadline = time.time() + 30
-                while True:  # waiting as a client does: with heartbeats (idle sockets close after 3 s here)
-                    assert time.time() < deadline, "no progress arrived"
-                    try:
-                        message = json.loads(alice.recv(timeout=1))
-                    except TimeoutError:
-                        alice.send(json.dumps({"action": "ping", "workspace": "ws-demo"}))
-                        continue
-                    if message["action"] == "progress" and message["subject"] == grant["document_id"]:
-                        break
-                # The body is not a readable PDF: analysis starts, then the document fails with a reason.
-                assert message["progress"]["status"] in ("analysing", "failed")
-                return
-        except ConnectionClosed:
-            continue
+        progress = asyncio.run(attempt())
+        if progress is not None:
+            # The body is not a readable PDF: analysis starts, then the document fails with a reason.
+            assert progress.status in ("analysing", "failed")
+            return
     pytest.fail("the connection ended before progress arrived, three times")
