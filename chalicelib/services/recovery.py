@@ -16,7 +16,7 @@ from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.events import Event
 from chalicelib.domain.ops import Op, OpError
 from chalicelib.domain.sync import changes_to
-from chalicelib.domain.tenancy import WorkspaceRole
+from chalicelib.domain.tenancy import Workspace, WorkspaceRole
 from chalicelib.ports import EventSink
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.workspace_log import WorkspaceLog
@@ -50,8 +50,18 @@ class RecoveryService:
                 return found
             after = ops[-1].seq
 
+    @staticmethod
+    def _check_time(workspace: Workspace, at_ms: int | None) -> None:
+        """A time before the workspace existed is almost always seconds given for milliseconds; restoring to it
+        would delete every note and task without a word. Sequence 0 is the way to ask for the empty state."""
+        if at_ms is not None and at_ms < workspace.created_at * 1000:
+            raise BadRequest(f"at_ms {at_ms} is before the workspace was created ({workspace.created_at * 1000} ms "
+                             "since the epoch): at_ms counts milliseconds; to go back to the empty workspace, "
+                             "name seq 0", code="before_workspace")
+
     def view(self, actor: Actor, workspace_id: str, seq: int | None, at_ms: int | None) -> dict[str, Any]:
-        self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        self._check_time(access.workspace, at_ms)
         target = self.resolve(workspace_id, seq, at_ms)
         return {"workspace": workspace_id, **self._log.at(workspace_id, target).view()}
 
@@ -59,6 +69,7 @@ class RecoveryService:
         access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
         if seq is None and at_ms is None:
             raise BadRequest("name the sequence or the time to restore to", code="bad_restore")
+        self._check_time(access.workspace, at_ms)
         target = self.resolve(workspace_id, seq, at_ms)
         grant = self._access.write_grant(actor, access, WorkspaceRole.OWNER)
         past = self._log.at(workspace_id, target)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
-from chalicelib.domain.errors import BadRequest, NotFound
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
@@ -85,6 +85,8 @@ class WorkspaceService:
         except ValueError as exc:
             raise BadRequest(f"unknown workspace role {role!r}; roles: owner, editor, viewer",
                              code="bad_role") from exc
+        if member_role is not WorkspaceRole.OWNER:
+            self._keep_an_owner(workspace_id, member_id)
         return self._put_member(actor, workspace, member_id, member_role)
 
     def _put_member(self, actor: Actor, workspace: Workspace, user_id: str, role: WorkspaceRole) -> Membership:
@@ -100,12 +102,30 @@ class WorkspaceService:
 
     def remove_member(self, actor: Actor, workspace_id: str, user_id: str) -> None:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        self._keep_an_owner(workspace_id, user_id)
         if not self._store.delete_membership(workspace_id, user_id):
             raise NotFound("no such member")
         closed = self._directory.close_connections(user_id, workspace_id)
         self._events.record(Event("membership.removed", workspace.account_id, workspace_id, user_id, actor.user_id,
                                   {"connections_closed": closed}))
         self._tenancy.forget_membership(workspace_id, user_id)  # last: a failed invalidation reports an error
+
+    def _keep_an_owner(self, workspace_id: str, leaving: str) -> None:
+        """Refuse to take the owner role from the last owner: nobody could then manage members, restore or
+        reprocess, short of an account administrator. (Two owners demoting each other at the same moment can
+        still both succeed; an account administrator puts an owner back.)"""
+        current = self._store.get_membership(workspace_id, leaving)
+        if current is None or current.role is not WorkspaceRole.OWNER:
+            return
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._store.list_members(workspace_id, 100, start)
+            if any(m.role is WorkspaceRole.OWNER and m.user_id != leaving for m in page.items):
+                return
+            start = page.next_key
+            if start is None:
+                raise Conflict("the workspace's last owner cannot leave or stop being owner: make another member "
+                               "owner first", code="last_owner")
 
     def members(self, actor: Actor, workspace_id: str, limit: int,
                 start: dict[str, Any] | None) -> tuple[Page[Membership], set[str]]:

@@ -140,6 +140,23 @@ def test_a_removed_member_is_disconnected_and_refused_at_once(stack):
     assert any(e["detail"].get("code") == "user_unknown" for e in failures)
 
 
+def test_a_workspace_keeps_an_owner(stack):
+    alice = Api(stack, stack.token("alice"))  # account admin of acc-demo
+    suffix = uuid.uuid4().hex[:6]
+    ines = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"ines-{suffix}@demo.test", "name": "Ines"},
+                    status=201)["user_id"]
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Owned {suffix}",
+                                                                         "owner_id": ines}, status=201)["workspace_id"]
+    owner = Api(stack, stack.token(ines))
+    members = f"/admin/workspaces/{workspace}/members"
+    assert assert_error(owner.call("DELETE", f"{members}/{ines}"), 409) == "last_owner"
+    assert assert_error(owner.call("PUT", f"{members}/{ines}", {"role": "editor"}), 409) == "last_owner"
+    assert owner.ok("GET", f"/workspaces/{workspace}")["role"] == "owner"  # nothing changed
+    owner.ok("PUT", f"{members}/bob", {"role": "owner"})
+    owner.ok("PUT", f"{members}/{ines}", {"role": "editor"})  # another owner now: she may step down
+    assert Api(stack, stack.token("bob")).ok("GET", f"/workspaces/{workspace}")["role"] == "owner"
+
+
 def test_errors_keep_one_shape_for_bad_input(stack):
     alice = Api(stack, stack.token("alice"))
     import requests

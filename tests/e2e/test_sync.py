@@ -8,6 +8,7 @@ behaviour through a real client is in test_convergence.py, test_sync_faults.py a
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -151,3 +152,10 @@ def test_an_owner_views_and_restores_a_workspace_as_of_an_op(stack):
     assert_error(bob_api.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 1}), 403)  # editors can't
     assert assert_error(alice.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 999}), 400) == \
         "bad_sequence"
+    # Seconds given for milliseconds name a time before the workspace: refused, and nothing is deleted.
+    seconds = int(time.time())
+    restore = alice.call("POST", f"/admin/workspaces/{workspace}/restore", {"at_ms": seconds})
+    assert assert_error(restore, 400) == "before_workspace"
+    assert assert_error(alice.call("GET", f"/admin/workspaces/{workspace}/state", at_ms=seconds), 400) == \
+        "before_workspace"
+    assert [i["item_id"] for i in alice.ok("GET", f"/admin/workspaces/{workspace}/state")["items"]] == ["wall"]
