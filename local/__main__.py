@@ -44,11 +44,14 @@ def _token(args: argparse.Namespace) -> int:
     from local.banner import issue_local_token
 
     state = Path(args.state_dir) / "runtime.json"
-    if not state.exists():
+    runtime = json.loads(state.read_text()) if state.exists() else {}
+    pid = runtime.get("supervisor_pid")
+    # A stack killed outright (kill -9) leaves its runtime.json behind: its pid says whether it still runs.
+    if not runtime or (pid and not Path(f"/proc/{pid}").exists()):
         print("the local stack is not running: start it with `make run`", file=sys.stderr)
         return 2
     try:
-        token = issue_local_token(json.loads(state.read_text()), args.user, args.workspace, args.admin)
+        token = issue_local_token(runtime, args.user, args.workspace, args.admin)
     except LookupError as exc:
         print(str(exc), file=sys.stderr)
         return 2
