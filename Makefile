@@ -19,6 +19,7 @@ WEB_STAMP := web/node_modules/.installed
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
 	@echo "make run FRESH=1             the same, after deleting what earlier runs kept (make reset)"
+	@echo "make run ARGS=\"--rest-port N\"  other ports or options (python -m local run --help lists them)"
 	@echo "make reset                   delete the local stack's kept state (.local/), saying what it deletes"
 	@echo "make test                    set up and run every test (unit, contract, end-to-end, browser)"
 	@echo "make web                     install the web client's OpenSeadragon (npm ci in web/)"
@@ -51,7 +52,7 @@ web:
 	fi
 
 run: $(STAMP) web
-	$(BIN)/python -m local run $(if $(filter 1,$(FRESH)),--fresh)
+	$(BIN)/python -m local run $(if $(filter 1,$(FRESH)),--fresh) $(ARGS)
 
 # What `make run` keeps across restarts lives in .local/: this deletes it (and says what it deletes).
 reset: $(STAMP)
