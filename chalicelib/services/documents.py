@@ -85,6 +85,9 @@ class DocumentService:
 
     def text(self, actor: Actor, workspace_id: str, document_id: str, page: int) -> str:
         document = self._document(actor, workspace_id, document_id)
+        if document.page_count and not 0 <= page < document.page_count:
+            raise NotFound(f"the document has pages 0 to {document.page_count - 1} (numbered from 0)",
+                           code="no_such_page")
         if not document.job_id:
             raise NotFound("that page is not ready", code="page_not_ready")
         scope, _ = self._tiles.page(self._tiles.grant(workspace_id, document_id, document.job_id), page)

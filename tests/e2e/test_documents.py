@@ -82,6 +82,9 @@ def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(st
 
     text = vera.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}/pages/1/text")
     assert "Ground floor plan" in text["text"]
+    count = vera.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")["page_count"]
+    beyond = vera.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}/pages/{count}/text")
+    assert beyond.status_code == 404 and beyond.json()["error"]["code"] == "no_such_page"  # pages count from 0
     assert vera.ok("GET", f"/workspaces/{WS}/documents")["items"][0]["document_id"] == grant["document_id"]
     # Another tenant learns nothing; a forged or altered grant opens nothing.
     assert olga.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}").status_code == 404
