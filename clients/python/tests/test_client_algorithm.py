@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from fake_router import FakeRouter
 from kalexo_client import (
+    KalexoError,
+    LocalRefusal,
     OpApplied,
     OpRefused,
     OpRejected,
@@ -263,5 +265,20 @@ def test_clients_that_connect_together_do_not_heartbeat_together() -> None:
         # Each first beat falls at a random point of the second half of its first interval: ten within 0.1 s of
         # each other would happen about once in 200,000 runs.
         assert max(first_ping.values()) - min(first_ping.values()) > 0.1
+
+    run(scenario)
+
+
+def test_ops_the_client_will_not_send_are_documented_refusals() -> None:
+    async def scenario() -> None:
+        async with routed() as (router, url), client(url, "alice") as alice:
+            with pytest.raises(LocalRefusal) as large:
+                await alice.chat("x" * 40_000)
+            with pytest.raises(LocalRefusal) as nan:
+                await alice.create_item("n1", "note", {"x": float("nan")})
+            assert (large.value.code, nan.value.code) == ("op_too_large", "bad_value")
+            for error in (large.value, nan.value):
+                assert isinstance(error, KalexoError) and isinstance(error, Refused) and isinstance(error, ValueError)
+            assert alice.unanswered == 0 and not [m for _, m in router.received if m.get("action") == "chat"]
 
     run(scenario)

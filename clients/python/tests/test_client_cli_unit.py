@@ -62,6 +62,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("KALEXO_API_URL", "KALEXO_WS_URL", "KALEXO_TOKEN", "KALEXO_PROFILE", "KALEXO_OUTPUT",
                  "KALEXO_WORKSPACE"):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / "config.toml").write_text("")  # KALEXO_CONFIG must name a file that exists
     monkeypatch.setenv("KALEXO_CONFIG", str(tmp_path / "config.toml"))
 
 
@@ -120,3 +121,15 @@ def test_tables() -> None:
     assert table([]) == "(none)"
     assert record({"a": None, "long": "x" * 100}).splitlines()[1].endswith("…")
     assert cell(1795968488000, "at_ms") == cell(1795968488, "created_at")
+
+
+def test_user_errors_are_one_line_usage_errors(capsys: pytest.CaptureFixture[str], api_url: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    assert run("--api-url", api_url, "--token", "t", "documents", "upload", str(empty), "-w", "w") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "is empty" in err and "Traceback" not in err
+    monkeypatch.setenv("KALEXO_CONFIG", str(tmp_path / "nonexistent.toml"))
+    assert run("--api-url", api_url, "--token", "t", "me") == EXIT_USAGE
+    assert "nonexistent.toml" in capsys.readouterr().err

@@ -22,11 +22,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from kalexo_client import wire
-from kalexo_client.errors import ClientClosed, Refused
+from kalexo_client.errors import ClientClosed, Failed, Refused
 from kalexo_client.events import Backoff, EventHub, EventStream
 from kalexo_client.history import LogReader
 from kalexo_client.link import Link, Retry, WireTap
-from kalexo_client.models import Closed, Connected, Disconnected, Event, Item, Op
+from kalexo_client.models import Closed, Connected, ConnectFailed, Disconnected, Event, Item, Op
 from kalexo_client.rest import error_of_body
 
 log = logging.getLogger("kalexo_client")
@@ -37,12 +37,16 @@ class WorkspaceClient(LogReader):
     def __init__(self, url: str, token: TokenSource, workspace: str, *,
                  on_event: Callable[[Event], None] | None = None, backoff: Backoff | None = None,
                  heartbeat_timeout: float = 20.0, heartbeat_interval: float | None = None,
-                 request_timeout: float = 30.0, open_timeout: float = 10.0, wire_tap: WireTap | None = None) -> None:
+                 request_timeout: float = 30.0, open_timeout: float = 10.0, wire_tap: WireTap | None = None,
+                 connect_deadline: float | None = 30.0, connect_attempts: int | None = None) -> None:
         """`url` is the websocket API (`wss://.../<stage>`, `ws://127.0.0.1:8001/` locally); `token` a bearer
         token, or a function returning a fresh one at each connect. `heartbeat_interval` overrides the
         welcome's `heartbeat_ms` (tests); `heartbeat_timeout` is how long silence after a heartbeat means the
         connection is dead (20 s, the protocol's bound). `wire_tap(direction, text)` sees every message as
-        sent ("sent") or received ("received") on every connection: for logs and tests that check each answer."""
+        sent ("sent") or received ("received") on every connection: for logs and tests that check each answer.
+        Until the first sync, the client gives up (start() raises Failed) once `connect_deadline` seconds have
+        passed or `connect_attempts` attempts have failed (None: no bound); each failed attempt is a
+        ConnectFailed event. Once synced, it reconnects with backoff for as long as it runs."""
         super().__init__(workspace, EventHub(on_event), request_timeout)
         self.url = url
         self._token = token
@@ -51,6 +55,8 @@ class WorkspaceClient(LogReader):
         self._heartbeat_interval = heartbeat_interval
         self._open_timeout = open_timeout
         self._wire_tap = wire_tap
+        self._connect_deadline = connect_deadline
+        self._connect_attempts = connect_attempts
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.connects = 0
@@ -204,19 +210,14 @@ class WorkspaceClient(LogReader):
         return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
 
     async def _run(self) -> None:
-        attempt = 0
+        loop = asyncio.get_running_loop()
+        attempt, started, failures = 0, loop.time(), 0
         while not self._closing:
-            delay: float | None = None
-            try:
-                ws = await connect(self._connect_url(), open_timeout=self._open_timeout, ping_interval=None,
-                                   close_timeout=2, compression=None, max_size=2**20)
-            except InvalidStatus as exc:
-                delay = self._refused_at_connect(exc, attempt)
-            except InvalidURI as exc:
-                self._fail(Refused("bad_url", str(exc)))
-            except (OSError, TimeoutError, InvalidHandshake) as exc:
-                log.info("connect to %s failed: %s", self.url, exc)
-            else:
+            open_timeout = self._open_timeout
+            if self._connect_deadline is not None and not self.replica.loaded:
+                open_timeout = max(0.1, min(open_timeout, started + self._connect_deadline - loop.time()))
+            ws, delay, failure = await self._connect(attempt, open_timeout)
+            if ws is not None:
                 self.hub.emit(Connected(self.connects))
                 self.connects += 1
                 synced = await self._serve(ws)
@@ -225,10 +226,49 @@ class WorkspaceClient(LogReader):
                 self.hub.emit(Disconnected(ws.close_reason or "connection lost", ws.close_code))
                 if synced:
                     attempt = 0
+                elif not self.replica.loaded:
+                    failure = "connected, but the join was not answered"
             if self._closing:
                 break
-            await asyncio.sleep(delay if delay is not None else self._backoff.delay(attempt))
+            if failure is not None:
+                failures += 1
+                if self._gave_up(attempt, failure, failures, loop.time() - started):
+                    break
+            pause = delay if delay is not None else self._backoff.delay(attempt)
+            if self._connect_deadline is not None and not self.replica.loaded:  # a last try at the deadline
+                pause = min(pause, max(0.0, started + self._connect_deadline - loop.time()))
+            await asyncio.sleep(pause)
             attempt += 1
+
+    async def _connect(self, attempt: int, open_timeout: float) -> tuple[ClientConnection | None, float | None,
+                                                                         str | None]:
+        """One connect: the connection; or None, the delay the server asked for, and what went wrong."""
+        try:
+            ws = await connect(self._connect_url(), open_timeout=open_timeout, ping_interval=None,
+                               close_timeout=2, compression=None, max_size=2**20)
+        except InvalidStatus as exc:
+            return None, self._refused_at_connect(exc, attempt), f"HTTP {exc.response.status_code}"
+        except InvalidURI as exc:  # its text is the whole URL, token included
+            self._fail(Refused("bad_url", wire.redact(str(exc))))
+            return None, None, None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            failure = wire.redact(str(exc) or type(exc).__name__)
+            log.info("connect to %s failed: %s", wire.redact(self.url), failure)
+            return None, None, failure
+        return ws, None, None
+
+    def _gave_up(self, attempt: int, failure: str, failures: int, elapsed: float) -> bool:
+        """A ConnectFailed event; and before the first sync only, failing for good once the attempts or the
+        deadline are used up: a wrong or dead URL must not keep start() waiting in silence for ever."""
+        self.hub.emit(ConnectFailed(attempt, failure))
+        if self.replica.loaded:
+            return False
+        if not ((self._connect_attempts is not None and failures >= self._connect_attempts)
+                or (self._connect_deadline is not None and elapsed >= self._connect_deadline)):
+            return False
+        self._fail(Failed(f"could not connect to {wire.redact(self.url)} ({failures} attempts in {elapsed:.0f} s):"
+                          f" {failure}"))
+        return True
 
     def _refused_at_connect(self, exc: InvalidStatus, attempt: int) -> float | None:
         """Whether a refused upgrade is for good (401, 403, 404: fail) or for now (429, 5xx: the delay)."""

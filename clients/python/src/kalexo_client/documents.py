@@ -83,8 +83,10 @@ async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, works
                           document_id: str | None = None, content_type: str | None = None,
                           on_upload: ProgressCallback | None = None, on_status: StatusCallback | None = None,
                           timeout: float | None = None) -> tuple[UploadResult, dict[str, Any]]:
-    """Join the workspace, upload, wait for ready or failed; returns the upload and the document's manifest."""
-    async with WorkspaceClient(ws_url, token, workspace) as client:
+    """Join the workspace, upload, wait for ready or failed; returns the upload and the document's manifest.
+    A websocket that cannot be reached raises Failed within `timeout` (or the client's 30 s connect deadline)."""
+    deadline = min(timeout, 30.0) if timeout is not None else 30.0
+    async with WorkspaceClient(ws_url, token, workspace, connect_deadline=deadline) as client:
         before = client.items.get(f"{DOCUMENT_PREFIX}{document_id}") if document_id else None
         job = before.fields.get("job_id") if before else None
         baseline = Baseline(before.version, job if isinstance(job, str) else None) if before else Baseline()

@@ -47,3 +47,11 @@ class ServerError(Failed):
 
 class ClientClosed(KalexoError):
     """The websocket client was closed (by `close()`, or because the server refused it for good)."""
+
+
+class LocalRefusal(Refused, ValueError):
+    """A message this client refuses to send, before it reaches the server: `op_too_large` (over the gateway's
+    32 KB frame) or `bad_value` (NaN or Infinity). Also a ValueError, as it was before it had a code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)

@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from kalexo_client import wire
 from kalexo_client.api import KalexoApi
-from kalexo_client.errors import Refused
+from kalexo_client.errors import Failed, Refused
 from kalexo_client.events import Backoff
 from kalexo_client.rest import error_of_body
 
@@ -55,28 +55,55 @@ class _Seen:
 
 async def follow_events(ws_url: str, token: str, *, account_id: str | None = None, api: KalexoApi | None = None,
                         on_subscribed: Callable[[str], None] | None = None,
-                        backoff: Backoff | None = None) -> AsyncIterator[dict[str, Any]]:
+                        on_lost: Callable[[str], None] | None = None, backoff: Backoff | None = None,
+                        connect_deadline: float | None = 30.0) -> AsyncIterator[dict[str, Any]]:
     """Every new event (the shape of `GET /admin/events` items), for ever. `on_subscribed(scope)` each time a
-    subscription starts. With `api`, events missed while reconnecting are read back over REST. Raises Refused
-    when the server refuses (not an administrator: `forbidden`; a bad token: 401)."""
+    subscription starts, `on_lost(reason)` each time a subscribed connection is lost (it reconnects). With
+    `api`, events missed while reconnecting are read back over REST. Raises Refused when the server refuses
+    (not an administrator: `forbidden`; a bad token: 401; a URL that is not ws:// or wss://: `bad_url`), and
+    Failed when no subscription starts within `connect_deadline` seconds (None: keep trying); once one has,
+    it reconnects with backoff for ever."""
     backoff, seen, attempt = backoff or Backoff(), _Seen(), 0
     parts = urlsplit(ws_url)
     url = urlunsplit((parts.scheme, parts.netloc, parts.path or "/",
                       urlencode([*parse_qsl(parts.query), ("token", token)]), ""))
+    started = time.monotonic()
     while True:
         try:
-            async with connect(url, ping_interval=20, compression=None) as ws:
+            async with connect(url, ping_interval=20, compression=None,
+                               open_timeout=_open_timeout(started, connect_deadline, seen)) as ws:
                 async for event in _subscription(ws, seen, account_id, api, on_subscribed):
                     attempt = 0
                     yield event
+        except InvalidURI as exc:
+            raise Refused("bad_url", wire.redact(str(exc))) from None
         except InvalidStatus as exc:
             code, text = error_of_body(exc.response.body or b"", exc.response.status_code)
             if exc.response.status_code != 429:
-                raise Refused(code, text, exc.response.status_code) from exc
+                raise Refused(code, text, exc.response.status_code) from None
+            reason = "HTTP 429"
         except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
-            log.info("event log connection lost (%s): reconnecting", exc)
-        await asyncio.sleep(backoff.delay(attempt))
+            reason = wire.redact(str(exc) or type(exc).__name__)
+            log.info("event log connection lost (%s): reconnecting", reason)
+        else:
+            reason = "the server ended the subscription"
+        if seen.started_ms is None and connect_deadline is not None \
+                and time.monotonic() - started >= connect_deadline:
+            raise Failed(f"could not follow the event log at {wire.redact(ws_url)} within "
+                         f"{connect_deadline:.0f} s: {reason}")
+        if seen.started_ms is not None and on_lost is not None:
+            on_lost(reason)
+        pause = backoff.delay(attempt)
+        if seen.started_ms is None and connect_deadline is not None:  # a last try at the deadline
+            pause = min(pause, max(0.0, started + connect_deadline - time.monotonic()))
+        await asyncio.sleep(pause)
         attempt += 1
+
+
+def _open_timeout(started: float, deadline: float | None, seen: _Seen) -> float:
+    if deadline is None or seen.started_ms is not None:
+        return 10.0
+    return max(0.1, min(10.0, started + deadline - time.monotonic()))
 
 
 async def _subscription(ws: ClientConnection, seen: _Seen, account_id: str | None, api: KalexoApi | None,

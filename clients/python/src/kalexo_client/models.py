@@ -80,6 +80,15 @@ class Connected:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """A connect attempt failed (refused upgrade, network, timeout). Before the first sync the client gives up
+    after its connect deadline or attempts (start() raises Failed); after it, it keeps trying with backoff."""
+
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     reason: str
     code: int | None = None
@@ -168,5 +177,5 @@ class Closed:
     error: BaseException | None
 
 
-Event = (Connected | Disconnected | Synced | OpApplied | OpRejected | PresenceChanged | DocumentChanged | Progress
-         | Closed)
+Event = (Connected | ConnectFailed | Disconnected | Synced | OpApplied | OpRejected | PresenceChanged
+         | DocumentChanged | Progress | Closed)

@@ -8,14 +8,34 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from kalexo_client.errors import LocalRefusal
+
 # API Gateway limits a frame to 32 KB and closes a connection that sends a message over 128 KB (1009). A client
 # that sent such an op would be closed, reconnect, send it again and be closed again for ever: refuse it here.
 MAX_MESSAGE_BYTES = 32 * 1024
 OP_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-class MessageTooLarge(ValueError):
-    """A message this client will not send: over the gateway's 32 KB frame."""
+TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """The text with every `token=...` query value hidden: URLs end up in error messages and logs."""
+    return TOKEN_IN_URL.sub(r"\1<redacted>", text)
+
+
+class MessageTooLarge(LocalRefusal):
+    """A message this client will not send: over the gateway's 32 KB frame (code `op_too_large`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("op_too_large", message)
+
+
+class BadValue(LocalRefusal):
+    """A message this client will not send: a value JSON cannot carry (NaN, Infinity; code `bad_value`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_value", message)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -38,7 +58,10 @@ def loads(text: str | bytes) -> Any:
 
 def dumps(message: Mapping[str, Any]) -> str:
     """Compact JSON, UTF-8 as itself, refusing NaN and Infinity and anything past the frame limit."""
-    text = json.dumps(message, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text = json.dumps(message, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except ValueError as exc:  # NaN or Infinity; TypeError (not JSON at all) stays the caller's bug
+        raise BadValue(str(exc)) from exc
     size = len(text.encode())
     if size > MAX_MESSAGE_BYTES:
         raise MessageTooLarge(f"message of {size} bytes: the gateway takes at most {MAX_MESSAGE_BYTES} per frame")

@@ -19,10 +19,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
 from kalexo_client.api import KalexoApi
+from kalexo_client.wire import redact
 
 KEYS = ("api_url", "ws_url", "token", "token_file", "workspace", "output")
 
@@ -42,6 +44,8 @@ def read_profile(name: str | None) -> dict[str, Any]:
     try:
         profiles = tomllib.loads(path.read_text())
     except FileNotFoundError:
+        if os.environ.get("KALEXO_CONFIG"):  # named on purpose: a typo must not silently mean no profile
+            raise click.UsageError(f"KALEXO_CONFIG names {path}, which does not exist") from None
         if name is not None:
             raise click.UsageError(f"profile {name!r} asked for, but there is no profile file at {path}") from None
         return {}
@@ -58,6 +62,15 @@ def read_profile(name: str | None) -> dict[str, Any]:
     if unknown:
         raise click.UsageError(f"[{wanted}] in {path}: unknown keys {unknown} (known: {', '.join(KEYS)})")
     return profile
+
+
+def check_ws_url(url: str) -> str:
+    """A websocket URL or a usage error: an http:// URL (the REST API's, say) would only fail later, with the
+    token in the message."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("ws", "wss"):
+        raise click.UsageError(f"the websocket URL must start with ws:// or wss:// (got {redact(url)!r})")
+    return url
 
 
 @dataclass
@@ -95,7 +108,7 @@ class Config:
     def need_ws_url(self) -> str:
         if not self.ws_url:
             raise click.UsageError("no websocket URL: set KALEXO_WS_URL (or --ws-url, or ws_url in the profile)")
-        return self.ws_url
+        return check_ws_url(self.ws_url)
 
     def need_workspace(self, given: str | None) -> str:
         workspace = given or self.workspace

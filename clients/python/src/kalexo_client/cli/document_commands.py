@@ -98,12 +98,16 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
     """Upload FILE with a progress bar (in parts when it is large); with --wait, follow its processing live
     (over the websocket when KALEXO_WS_URL is set) and end with the manifest URL."""
     api, space = config.api(), config.need_workspace(workspace)
-    bars = Bars(file.name, file.stat().st_size)
+    size = file.stat().st_size
+    if size == 0:
+        raise click.UsageError(f"{file} is empty: there is nothing to upload")
+    ws_url = config.need_ws_url() if wait and config.ws_url else None  # checked before anything is sent
+    bars = Bars(file.name, size)
     manifest: dict[str, Any] | None = None
     try:
-        if wait and config.ws_url:
+        if ws_url is not None:
             result, manifest = asyncio.run(upload_and_wait(
-                api, config.ws_url, config.need_token(), space, file, document_id=document_id,
+                api, ws_url, config.need_token(), space, file, document_id=document_id,
                 content_type=content_type, on_upload=bars.upload, on_status=bars.status, timeout=timeout))
         else:
             before = api.document(space, document_id).get("job_id") if wait and document_id else None

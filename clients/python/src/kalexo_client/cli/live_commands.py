@@ -40,8 +40,11 @@ def events_list(config: Config, event_type: str | None, account_id: str | None, 
 @click.option("--account", "account_id", help="Platform admins: one account (default: every account).")
 @click.option("--type", "prefix", help="Only events whose type starts with this.")
 @click.option("--count", type=click.IntRange(1), help="Stop after this many events.")
+@click.option("--connect-timeout", type=click.FloatRange(0.5), default=30.0, show_default=True,
+              help="Give up (exit 4) when the first subscription has not started after this many seconds.")
 @pass_config
-def events_tail(config: Config, account_id: str | None, prefix: str | None, count: int | None) -> None:
+def events_tail(config: Config, account_id: str | None, prefix: str | None, count: int | None,
+                connect_timeout: float) -> None:
     """Follow the event log live over the websocket, one line per event (Ctrl-C stops). After a dropped
     connection it reconnects and reads what it missed from the REST API."""
     ws_url, api = config.need_ws_url(), config.api()
@@ -49,12 +52,16 @@ def events_tail(config: Config, account_id: str | None, prefix: str | None, coun
     def subscribed(scope: str) -> None:
         click.echo(f"following the event log of {'every account' if scope == '*' else scope}", err=True)
 
+    def lost(reason: str) -> None:
+        click.echo(f"lost the connection ({reason}): reconnecting", err=True)
+
     async def follow() -> None:
         shown = 0
         if config.output != "json":
             click.echo("  ".join(column.upper() for column in EVENT_COLUMNS))
         async for event in follow_events(ws_url, config.need_token(), account_id=account_id, api=api,
-                                         on_subscribed=subscribed):
+                                         on_subscribed=subscribed, on_lost=lost,
+                                         connect_deadline=connect_timeout):
             if prefix and not str(event.get("type", "")).startswith(prefix):
                 continue
             emit_line(event, config.output, EVENT_COLUMNS)

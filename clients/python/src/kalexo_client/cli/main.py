@@ -14,6 +14,7 @@ import click
 
 from kalexo_client.cli.config import Config
 from kalexo_client.errors import ApiError, Failed, KalexoError, Refused
+from kalexo_client.wire import redact
 
 EXIT_USAGE, EXIT_REFUSED, EXIT_FAILED, EXIT_INTERRUPTED = 2, 3, 4, 130
 
@@ -50,14 +51,12 @@ _register()
 
 
 def report(error: KalexoError) -> int:
-    """Print an error as the API gave it; the exit code that tells refusals from failures."""
-    if isinstance(error, ApiError):
-        click.echo(f"error: {error.code}: {error.message} (HTTP {error.status})", err=True)
-        return EXIT_REFUSED
+    """Print an error as the API gave it, on one line and never with a token; the exit code that tells
+    refusals from failures."""
+    text = f"{error.code}: {error.message} (HTTP {error.status})" if isinstance(error, ApiError) else str(error)
+    click.echo(f"error: {' '.join(redact(text).split())}", err=True)
     if isinstance(error, Refused):
-        click.echo(f"error: {error}", err=True)
         return EXIT_REFUSED
-    click.echo(f"error: {error}", err=True)
     return EXIT_FAILED if isinstance(error, Failed) else 1
 
 
