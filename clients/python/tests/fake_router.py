@@ -28,6 +28,8 @@ class Connection:
     user: str
     number: int
     joined: bool = False
+    tokens: float | None = None  # the connection's rate budget (per_second), as chalicelib/domain/token_bucket.py
+    refilled: float = 0.0
 
 
 @dataclass
@@ -45,6 +47,8 @@ class FakeRouter:
     not_joined_pings: int = 0  # heartbeats answered not_joined (a sweep took the connection out)
     silent: bool = False  # nothing is answered at all
     refuse_upgrade: int | None = None  # an HTTP status for every connect
+    refused_tokens: set[str] = field(default_factory=set)  # answered 401 invalid_token at connect
+    per_second: float | None = None  # a per-connection rate limit, as the real router's (bursts of twice it)
 
     def __post_init__(self) -> None:
         self.state = Replica()
@@ -79,6 +83,10 @@ class FakeRouter:
         return [m for u, m in self.received if u == user and m.get("action") == "join"]
 
     def _upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        token = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
+        if token in self.refused_tokens:
+            body = json.dumps({"error": {"code": "invalid_token", "message": "the token is not valid"}}).encode()
+            return Response(401, "Unauthorized", Headers({"Content-Type": "application/json"}), body)
         if self.refuse_upgrade is None:
             return None
         body = json.dumps({"error": {"code": "not_found", "message": "no such workspace"}}).encode()
@@ -166,7 +174,26 @@ class FakeRouter:
             welcome.update(ops=ops, more=since + len(ops) < latest)
         await self._reply(conn, message, welcome)
 
+    def _over_rate(self, conn: Connection) -> int | None:
+        """The retry_after_ms of a message past the connection's budget; None when it passes."""
+        if self.per_second is None:
+            return None
+        now, burst = asyncio.get_running_loop().time(), 2 * self.per_second
+        tokens = burst if conn.tokens is None else min(burst, conn.tokens + (now - conn.refilled) * self.per_second)
+        conn.refilled = now
+        if tokens >= 1:
+            conn.tokens = tokens - 1
+            return None
+        conn.tokens = tokens
+        return max(1, int((1 - tokens) / self.per_second * 1000 + 0.999))
+
     async def _op(self, conn: Connection, message: dict[str, Any]) -> None:
+        retry_after = self._over_rate(conn)
+        if retry_after is not None:
+            await self._reply(conn, message, {"action": "error", "error": {
+                "code": "rate_limited", "message": f"too many messages; retry in {retry_after} ms",
+                "retry_after_ms": retry_after}})
+            return
         if self.rate_limits:
             self.rate_limits -= 1
             await self._reply(conn, message, {"action": "error", "error": {  # as chalicelib/services/router.py

@@ -38,7 +38,8 @@ class WorkspaceClient(LogReader):
                  on_event: Callable[[Event], None] | None = None, backoff: Backoff | None = None,
                  heartbeat_timeout: float = 20.0, heartbeat_interval: float | None = None,
                  request_timeout: float = 30.0, open_timeout: float = 10.0, wire_tap: WireTap | None = None,
-                 connect_deadline: float | None = 30.0, connect_attempts: int | None = None) -> None:
+                 connect_deadline: float | None = 30.0, connect_attempts: int | None = None,
+                 max_in_flight: int = 8) -> None:
         """`url` is the websocket API (`wss://.../<stage>`, `ws://127.0.0.1:8001/` locally); `token` a bearer
         token, or a function returning a fresh one at each connect. `heartbeat_interval` overrides the
         welcome's `heartbeat_ms` (tests); `heartbeat_timeout` is how long silence after a heartbeat means the
@@ -46,7 +47,9 @@ class WorkspaceClient(LogReader):
         sent ("sent") or received ("received") on every connection: for logs and tests that check each answer.
         Until the first sync, the client gives up (start() raises Failed) once `connect_deadline` seconds have
         passed or `connect_attempts` attempts have failed (None: no bound); each failed attempt is a
-        ConnectFailed event. Once synced, it reconnects with backoff for as long as it runs."""
+        ConnectFailed event. Once synced, it reconnects with backoff for as long as it runs. At most
+        `max_in_flight` ops are unanswered on the connection at once; a `rate_limited` answer pauses all
+        sending for its `retry_after_ms`, then ops go out one per that delay until none are left."""
         super().__init__(workspace, EventHub(on_event), request_timeout)
         self.url = url
         self._token = token
@@ -57,6 +60,8 @@ class WorkspaceClient(LogReader):
         self._wire_tap = wire_tap
         self._connect_deadline = connect_deadline
         self._connect_attempts = connect_attempts
+        self._used_token: str | None = None  # the token of the last connect
+        self._outbox.max_in_flight = max(1, max_in_flight)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.connects = 0
@@ -194,10 +199,8 @@ class WorkspaceClient(LogReader):
         wire.dumps(message)  # too large for the gateway: refused here, never sent (it would close the connection)
         entry = self._outbox.add(message)
         self._mine.add(op_id)
+        self._pump_wake.set()  # the connection's sending task sends it, in order and within the rate limit
         self.hub.changed()
-        link = self._link
-        if link is not None and self._sending:
-            await self._send_entry(link, entry)
         # Shielded: a caller that stops waiting does not withdraw the op (it may already be stored).
         return await asyncio.shield(entry.future)
 
@@ -205,6 +208,7 @@ class WorkspaceClient(LogReader):
 
     def _connect_url(self) -> str:
         token = self._token() if callable(self._token) else self._token
+        self._used_token = token
         parts = urlsplit(self.url)
         query = [*parse_qsl(parts.query), ("token", token), ("workspace", self.workspace)]
         return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
@@ -274,13 +278,20 @@ class WorkspaceClient(LogReader):
         """Whether a refused upgrade is for good (401, 403, 404: fail) or for now (429, 5xx: the delay)."""
         response = exc.response
         code, message = error_of_body(response.body or b"", response.status_code)
-        if response.status_code in (401, 403, 404) and not (callable(self._token) and code == "token_expired"):
+        if response.status_code in (401, 403, 404) and not self._may_refresh(code, response.status_code):
             self._fail(Refused(code, message, response.status_code))
             return None
         retry_after = response.headers.get("Retry-After")
         if retry_after and retry_after.isdigit():
             return float(retry_after)
         return self._backoff.delay(attempt)
+
+    def _may_refresh(self, code: str, status: int) -> bool:
+        """Whether a token function may have a better token than the one refused: for an expired one, or for a
+        401 when it now gives another (a local stack started afresh signs with a new key: `invalid_token`)."""
+        if not callable(self._token):
+            return False
+        return code == "token_expired" or (status == 401 and self._token() != self._used_token)
 
     async def _serve(self, ws: ClientConnection) -> bool:
         """One connection, from the join to its end; True when it got as far as a handled welcome."""
@@ -298,7 +309,8 @@ class WorkspaceClient(LogReader):
                 log.info("join failed (%s): reconnecting", exc)
                 link.abort()
                 return False
-            tasks += [asyncio.create_task(self._heartbeat(link)), asyncio.create_task(self._catch_up(link))]
+            tasks += [asyncio.create_task(self._heartbeat(link)), asyncio.create_task(self._catch_up(link)),
+                      asyncio.create_task(self._pump(link))]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return True
         finally:

@@ -1,4 +1,13 @@
-"""Ops sent or to send, not yet answered, in the order they were made, each with its op_id and a future."""
+"""Ops sent or to send, not yet answered, in the order they were made, each with its op_id and a future; and
+which of them goes out next (the client's one sending task asks `next_due`).
+
+Sending is paced because the server's rate limit is per connection and answers every message past it with
+`rate_limited`: ops that each waited their own `retry_after_ms` and then all went out at once were refused
+again together (150 ops in one gather sent 1,244 messages, 1,094 refused). So a `rate_limited` answer pauses
+the whole outbox until its delay has passed, and from then until the outbox is empty ops go out one per
+delay (twice as slow at each further refusal); and at most `max_in_flight` ops are unanswered on a
+connection at once, so a burst is not all sent before the first refusal can arrive.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ class Entry:
     future: asyncio.Future[Op]
     sent_on: int | None = None  # which connection it was last sent on (None: not sent on the current one)
     retries: int = 0
+    not_before: float = 0.0  # the loop time before which it is not sent again (a `busy` answer's backoff)
 
     @property
     def action(self) -> str:
@@ -29,9 +39,47 @@ def _retrieved(future: asyncio.Future[Op]) -> None:
         future.exception()
 
 
+PACE_CAP = 1.0  # seconds: the slowest pace a rate limit sets (a long retry_after_ms only pauses)
+
+
 @dataclass
 class Outbox:
     _entries: dict[str, Entry] = field(default_factory=dict)  # insertion order is the order they were made
+    max_in_flight: int = 8
+    paused_until: float = 0.0  # loop time: nothing is sent before it (a rate_limited answer)
+    pace: float = 0.0  # seconds between sends since a rate_limited answer, until the outbox is empty
+
+    def rate_limited(self, entry: Entry, now: float, delay: float) -> None:
+        """Refused for the connection's rate: it goes again, in its place, once the pause is over."""
+        entry.sent_on = None
+        if now >= self.paused_until and self.pace:
+            # Refused again while already paced: the pace is faster than the server's rate (a delay only says
+            # when the next token comes, which may be a fraction of the interval), so slow down.
+            self.pace = min(PACE_CAP, max(delay, self.pace * 2))
+        else:  # the first refusal, or one more of the messages that were in flight together
+            self.pace = min(PACE_CAP, max(self.pace, delay))
+        self.paused_until = max(self.paused_until, now + delay)
+
+    def next_due(self, connection: int, now: float) -> Entry | float | None:
+        """The first op to send now on this connection; else the loop time to look again; else None (nothing
+        to send until something changes)."""
+        if not self._entries:
+            self.pace = 0.0
+            return None
+        if now < self.paused_until:
+            return self.paused_until
+        in_flight, soonest = 0, None
+        due: Entry | None = None
+        for entry in self._entries.values():
+            if entry.sent_on == connection:
+                in_flight += 1
+            elif entry.not_before > now:
+                soonest = entry.not_before if soonest is None else min(soonest, entry.not_before)
+            elif due is None:
+                due = entry
+        if due is not None and in_flight < self.max_in_flight:
+            return due
+        return soonest
 
     def add(self, message: dict[str, Any]) -> Entry:
         op_id = str(message["op_id"])

@@ -68,6 +68,7 @@ class Receiver:
         self._link_tasks: set[asyncio.Task[Any]] = set()
         self._presence_wanted: dict[str, Any] | None = None
         self._rejoining = False
+        self._pump_wake = asyncio.Event()  # the outbox changed: the sending task looks again
 
     def _fail(self, error: BaseException) -> None:
         raise NotImplementedError
@@ -108,12 +109,10 @@ class Receiver:
             self._take(op)
         self.hub.emit(Synced(self.workspace, self.replica.applied, self.role, fresh, reset))
         self._wake_if_behind()
-        # Step 6 after a (re)connect: every op still unanswered, in order, with its op_id. Ops made while this
-        # runs wait for it (_sending is still False), so the order they were made in is the order sent.
-        while unsent := [entry for entry in self._outbox if entry.sent_on != link.number]:
-            for entry in unsent:
-                await self._send_entry(link, entry)
+        # Step 6 after a (re)connect: every op still unanswered, in order, with its op_id: the sending task
+        # (_pump) sends them, and every later op, in the order they were made, paced by the outbox.
         self._sending = True
+        self._pump_wake.set()
         if self._presence_wanted is not None and self._presence_wanted.get("status") != "active":
             await link.send({"action": "presence", "workspace": self.workspace, **self._presence_wanted})
 
@@ -229,6 +228,7 @@ class Receiver:
         self._take(op)
         if isinstance(op_id, str):
             self._outbox.resolve(op_id, op)
+            self._pump_wake.set()  # one fewer in flight
 
     def _on_error(self, message: dict[str, Any]) -> None:
         error = message.get("error") or {}
@@ -236,7 +236,8 @@ class Receiver:
         entry = self._outbox.get(ident)
         if entry is not None:
             if code == "rate_limited":
-                self._resend_later(entry, rate_limit_delay(error))
+                self._outbox.rate_limited(entry, asyncio.get_running_loop().time(), rate_limit_delay(error))
+                self._pump_wake.set()
                 return
             self._on_op_error(entry, code, text)
         elif isinstance(ident, str) and ident.startswith("hb-") and self._link is not None:
@@ -260,6 +261,7 @@ class Receiver:
         else:  # refused against the state as it is now (or malformed): not stored, dropped
             self._mine.discard(entry.op_id)
             self._outbox.reject(entry.op_id, OpRefused(code, text, entry.op_id))
+            self._pump_wake.set()
             self.hub.emit(OpRejected(entry.op_id, entry.action, code, text))
 
     def _on_gateway_error(self) -> None:
@@ -290,7 +292,26 @@ class Receiver:
             self.presence[entry.connection] = entry
         self.hub.emit(PresenceChanged(entry.connection, entry.user, entry.presence))
 
-    # Sending again
+    # Sending (the one task per connection that sends ops, in order, as the outbox paces them)
+
+    async def _pump(self, link: Link) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._pump_wake.clear()
+            wake: float | None = None
+            if self._sending and self._link is link:
+                due = self._outbox.next_due(link.number, loop.time())
+                if isinstance(due, Entry):
+                    await self._send_entry(link, due)
+                    if self._outbox.pace:
+                        await asyncio.sleep(self._outbox.pace)
+                    continue
+                wake = due
+            try:
+                async with asyncio.timeout_at(wake):
+                    await self._pump_wake.wait()
+            except TimeoutError:
+                pass
 
     async def _send_entry(self, link: Link, entry: Entry) -> None:
         entry.sent_on = link.number
@@ -299,15 +320,8 @@ class Receiver:
     def _resend_later(self, entry: Entry, delay: float) -> None:
         entry.retries += 1
         entry.sent_on = None
-        link = self._link
-
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            if link is not None and self._link is link and self._sending and entry.sent_on is None \
-                    and entry.op_id in self._outbox:
-                await self._send_entry(link, entry)
-
-        self._spawn(later())
+        entry.not_before = asyncio.get_running_loop().time() + delay
+        self._pump_wake.set()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
