@@ -21,6 +21,7 @@ from kalexo_client import (
     SyncWorkspaceClient,
     WorkspaceClient,
 )
+from kalexo_client.client import TokenSource
 from recording import Recorder
 
 CEILING = 30.0
@@ -37,7 +38,7 @@ async def routed(**faults: Any) -> AsyncIterator[tuple[FakeRouter, str]]:
 
 
 @asynccontextmanager
-async def client(url: str, user: str, recorder: Recorder | None = None,
+async def client(url: str, user: TokenSource, recorder: Recorder | None = None,
                  **options: Any) -> AsyncIterator[WorkspaceClient]:
     async with WorkspaceClient(url, user, "w", on_event=recorder, **options) as started:
         yield started
