@@ -23,6 +23,11 @@ class Api(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/me"):
             self._send(200, {"user_id": "u1", "account_id": "a1", "seen_token": self.headers["Authorization"]})
+        elif self.path.startswith("/admin/events"):  # two pages
+            second = "cursor=c2" in self.path
+            items = [{"event_id": "e3", "type": "user.created", "at_ms": 1795968488000}] if second else [
+                {"event_id": f"e{n}", "type": "membership.added", "at_ms": 1795968488000} for n in (1, 2)]
+            self._send(200, {"items": items, "next_cursor": None if second else "c2"})
         elif self.path.startswith("/admin/accounts"):
             self._send(403, {"error": {"code": "forbidden", "message": "platform administrators only"}})
         else:
@@ -133,3 +138,18 @@ def test_user_errors_are_one_line_usage_errors(capsys: pytest.CaptureFixture[str
     monkeypatch.setenv("KALEXO_CONFIG", str(tmp_path / "nonexistent.toml"))
     assert run("--api-url", api_url, "--token", "t", "me") == EXIT_USAGE
     assert "nonexistent.toml" in capsys.readouterr().err
+
+
+def test_events_list_pages_with_a_cursor(capsys: pytest.CaptureFixture[str], api_url: str) -> None:
+    base = ("--api-url", api_url, "--token", "t")
+    assert run(*base, "-o", "json", "events", "list", "--limit", "2") == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["next_cursor"] == "c2" and [e["event_id"] for e in first["items"]] == ["e1", "e2"]
+    assert run(*base, "events", "list", "--limit", "2") == 0
+    shown = capsys.readouterr()
+    assert "--cursor c2" in shown.err and shown.out.count("membership.added") == 2
+    assert run(*base, "-o", "json", "events", "list", "--cursor", "c2") == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "items": [{"event_id": "e3", "type": "user.created", "at_ms": 1795968488000}], "next_cursor": None}
+    assert run(*base, "events", "list", "--cursor", "c2") == 0
+    assert "--cursor" not in capsys.readouterr().err

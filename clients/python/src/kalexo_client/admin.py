@@ -113,6 +113,11 @@ class AdminApi(Rest):
         `account_id`, `workspace_id`, `user_id`."""
         return self.collect("/admin/events", _drop_none(filters), limit=limit)
 
+    def events_page(self, *, limit: int | None = 25, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+        """One page of `events` as the API answers it: `items` and `next_cursor` (None on the last page); pass
+        that as `cursor` for the next. `limit` 1 to 100."""
+        return self.page("/admin/events", _drop_none(filters), limit=limit, cursor=cursor)
+
     def admin_jobs(self, state: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Jobs in one state (tiling, ready, failed, superseded) across the platform."""
         return self.collect("/admin/jobs", {"state": state}, limit=limit)

@@ -98,6 +98,11 @@ class Rest:
                 return
             query["cursor"] = cursor
 
+    def page(self, path: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
+             cursor: str | None = None) -> dict[str, Any]:
+        """One page of a paged list, as the API answered it (`items`, `next_cursor`)."""
+        return dict(self.request("GET", path, params={**(params or {}), "limit": limit, "cursor": cursor}))
+
     def collect(self, path: str, params: Mapping[str, Any] | None = None, *,
                 limit: int | None = None) -> list[dict[str, Any]]:
         """The first `limit` items of a list (all of them without one), over as many pages as that takes."""

@@ -26,14 +26,23 @@ def events() -> None:
 @click.option("--user", "user_id")
 @click.option("--since-ms", type=click.IntRange(0), help="From (epoch ms; default: 7 days before --until-ms).")
 @click.option("--until-ms", type=click.IntRange(0), help="To (epoch ms; default: now).")
-@click.option("--limit", type=click.IntRange(1), default=25, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=25, show_default=True, help="Events a page.")
+@click.option("--cursor", help="The next page: the cursor the previous page gave (next_cursor).")
 @pass_config
 def events_list(config: Config, event_type: str | None, account_id: str | None, workspace_id: str | None,
-                user_id: str | None, since_ms: int | None, until_ms: int | None, limit: int) -> None:
-    """Recorded events, newest first."""
-    rows = config.api().events(limit=limit, type=event_type, account_id=account_id, workspace_id=workspace_id,
-                               user_id=user_id, since_ms=since_ms, until_ms=until_ms)
-    emit(rows, config.output, EVENT_COLUMNS)
+                user_id: str | None, since_ms: int | None, until_ms: int | None, limit: int,
+                cursor: str | None) -> None:
+    """Recorded events, newest first, one page at a time: -o json prints the API's answer (`items`,
+    `next_cursor`); the table says on stderr how to ask for the next page when there is one."""
+    page = config.api().events_page(limit=limit, cursor=cursor, type=event_type, account_id=account_id,
+                                    workspace_id=workspace_id, user_id=user_id, since_ms=since_ms,
+                                    until_ms=until_ms)
+    if config.output == "json":
+        emit(page, "json")
+        return
+    emit(list(page.get("items") or []), config.output, EVENT_COLUMNS)
+    if page.get("next_cursor"):
+        click.echo(f"more events: add --cursor {page['next_cursor']}", err=True)
 
 
 @events.command("tail")
