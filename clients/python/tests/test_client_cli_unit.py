@@ -119,15 +119,27 @@ def test_refusals_and_failures_have_their_exit_codes(capsys: pytest.CaptureFixtu
 def test_tables() -> None:
     rows: list[dict[str, Any]] = [{"user_id": "alice", "online": True, "added_at": 1795968488},
                                   {"user_id": "bob", "extra": [1, 2]}]
-    lines = table(rows).splitlines()
+    lines = table(rows, width=None).splitlines()
     assert lines[0].split() == ["USER_ID", "ONLINE", "ADDED_AT", "EXTRA"]
-    assert lines[1].split()[:2] == ["alice", "yes"] and "2026-" in lines[1]
-    assert lines[2].split() == ["bob", "[1,2]"]
+    assert lines[1].split()[:2] == ["alice", "yes"] and "2026-" in lines[1] and lines[1].endswith("Z")
+    assert lines[2].split() == ["bob", "1,2"]
     assert table([]) == "(none)"
-    assert record({"a": None, "long": "x" * 100}).splitlines()[1].endswith("…")
-    assert cell(1795968488000, "at_ms") == cell(1795968488, "created_at")
+    assert cell(1795968488000, "at_ms") == cell(1795968488, "created_at") == "2026-11-29T16:08:08Z"
+    assert table([{"at_ms": 1795968488000}]).splitlines()[0] == "AT"
 
 
+def test_tables_use_the_terminal_width_and_show_nested_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    quotas = {"max_users": 50, "max_workspaces": 20, "max_storage_bytes": 10**11, "max_documents": 5000,
+              "max_pages_per_document": 2000}
+    usage = {"account_id": "acc-demo", "quotas": quotas, "note": "n" * 150}
+    monkeypatch.setenv("COLUMNS", "250")
+    wide = record(usage).splitlines()
+    assert wide[1].split() == ["quotas.max_users", "50"] and wide[-1].endswith("n" * 150)  # nothing cut at 250
+    rows = [{"id": "a", "quotas": quotas}]
+    assert "max_users=50 max_workspaces=20" in table(rows) and "…" not in table(rows)
+    monkeypatch.setenv("COLUMNS", "60")
+    assert all(len(line) <= 60 for line in table(rows).splitlines() + record(usage).splitlines())
+    assert record(usage).splitlines()[-1].endswith("…")
 def test_user_errors_are_one_line_usage_errors(capsys: pytest.CaptureFixture[str], api_url: str, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty.pdf"

@@ -8,7 +8,7 @@ import click
 
 from kalexo_client.cli.admin_commands import pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import emit, emit_line
+from kalexo_client.cli.output import emit, emit_line, header
 from kalexo_client.follow import follow_events
 
 EVENT_COLUMNS = ["at_ms", "type", "account_id", "workspace_id", "user_id", "actor_id", "detail"]
@@ -67,7 +67,7 @@ def events_tail(config: Config, account_id: str | None, prefix: str | None, coun
     async def follow() -> None:
         shown = 0
         if config.output != "json":
-            click.echo("  ".join(column.upper() for column in EVENT_COLUMNS))
+            click.echo("  ".join(header(column) for column in EVENT_COLUMNS))
         async for event in follow_events(ws_url, config.need_token(), account_id=account_id, api=api,
                                          on_subscribed=subscribed, on_lost=lost,
                                          connect_deadline=connect_timeout):
