@@ -22,6 +22,7 @@ CEILING = 180
 
 def environment(space: Space, user: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KALEXO_")}
+    (tmp_path / "no-profile.toml").write_text("")  # KALEXO_CONFIG must name a file that exists
     return {**env, "KALEXO_API_URL": space.stack.rest, "KALEXO_WS_URL": space.stack.ws,
             "KALEXO_TOKEN": space.token(user), "KALEXO_WORKSPACE": space.workspace,
             "KALEXO_CONFIG": str(tmp_path / "no-profile.toml")}
@@ -61,6 +62,10 @@ def test_upload_wait_ends_with_the_manifest_url(space: Space, tmp_path: Path) ->
     assert as_json.returncode == 0, as_json.stderr
     again = json.loads(as_json.stdout)
     assert again["manifest_url"] == url and again["status"] == "ready" and again["job_id"] != manifest["job_id"]
+    text = kalexo(env, "-o", "json", "documents", "text", manifest["document_id"], "1")
+    assert text.returncode == 0 and "page 2" in json.loads(text.stdout)["text"]
+    beyond = kalexo(env, "documents", "text", manifest["document_id"], "2")
+    assert beyond.returncode == 3 and beyond.stderr.startswith("error: no_such_page: ")
     listed = kalexo(env, "documents", "list")
     assert manifest["document_id"] in listed.stdout and "ready" in listed.stdout
 
@@ -113,6 +118,18 @@ def test_state_restore_members_and_tokens(space: Space, tmp_path: Path) -> None:
     assert json.loads(restored.stdout)["restored_to"] == 0
     table = kalexo(env, "workspaces", "state", "--seq", "0")
     assert table.stdout.startswith(f"{space.workspace} after op 0: 0 items")
+
+
+def test_refusals_are_one_line_and_removals_say_so(space: Space, tmp_path: Path) -> None:
+    env = environment(space, "alice", tmp_path)
+    last = kalexo(env, "members", "remove", "alice")
+    assert last.returncode == 3 and last.stderr.startswith("error: last_owner: ") and last.stderr.count("\n") == 1
+    early = kalexo(env, "workspaces", "restore", "--at-ms", "1700000000")  # seconds, by mistake
+    assert early.returncode == 3 and early.stderr.startswith("error: before_workspace: ")
+    assert "before_workspace" in kalexo(env, "workspaces", "restore", "--help").stdout
+    removed = kalexo(env, "members", "remove", "vera")
+    assert removed.returncode == 0 and removed.stdout.strip() == f"removed vera from {space.workspace}"
+    assert kalexo(env, "-o", "json", "members", "remove", "bob").stdout.strip() == "{}"
 
 
 def test_the_readme_administration_with_kalexo(space: Space, tmp_path: Path) -> None:

@@ -51,7 +51,11 @@ class MemberApi(Rest):
         self.request("DELETE", _doc(workspace, document))
 
     def page_text(self, workspace: str, document: str, page: int) -> str:
-        return str(self.get(f"{_doc(workspace, document)}/pages/{int(page)}/text")["text"])
+        return str(self.page_text_answer(workspace, document, page)["text"])
+
+    def page_text_answer(self, workspace: str, document: str, page: int) -> dict[str, Any]:
+        """The text route's whole answer; a page past the document's last is 404 `no_such_page`."""
+        return dict(self.get(f"{_doc(workspace, document)}/pages/{int(page)}/text"))
 
     def reprocess_document(self, workspace: str, document: str,
                            options: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class _Progress:
 
     def __init__(self, total: int, callback: ProgressCallback | None) -> None:
         self.total, self.confirmed, self.current, self.callback = total, 0, 0, callback
+        self.reported: int | None = None
 
     def advance(self, count: int) -> None:
         self.current += count
@@ -57,8 +58,12 @@ class _Progress:
         self._report()
 
     def _report(self) -> None:
-        if self.callback is not None:
-            self.callback(min(self.total, self.confirmed + self.current), self.total)
+        # Only changes: the last chunk, the read that finds the end and the settling all land on the total,
+        # and a progress bar (or a caller counting calls) should see it once.
+        value = min(self.total, self.confirmed + self.current)
+        if self.callback is not None and value != self.reported:
+            self.reported = value
+            self.callback(value, self.total)
 
 
 class _Slice:

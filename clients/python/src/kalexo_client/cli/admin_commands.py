@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import emit
+from kalexo_client.cli.output import done, emit
 
 pass_config = click.make_pass_decorator(Config)
 ACCOUNT_COLUMNS = ["account_id", "name", "plan", "created_at"]
@@ -87,6 +87,7 @@ def accounts_update(config: Config, account_id: str, name: str | None, plan: str
 def accounts_delete(config: Config, account_id: str) -> None:
     """Delete an empty account."""
     config.api().delete_account(account_id)
+    done(config.output, f"deleted account {account_id}")
 
 
 @click.command()
@@ -151,6 +152,7 @@ def users_update(config: Config, user_id: str, email: str | None, name: str | No
 def users_delete(config: Config, user_id: str) -> None:
     """Delete a user: their access ends at once and their websockets close."""
     config.api().delete_user(user_id)
+    done(config.output, f"deleted user {user_id}")
 
 
 @click.group()
@@ -202,7 +204,9 @@ def members_set(config: Config, user_id: str, role: str, workspace: str | None) 
 @pass_config
 def members_remove(config: Config, user_id: str, workspace: str | None) -> None:
     """Remove a member: their access ends at once, their websockets in the workspace close."""
-    config.api().remove_member(config.need_workspace(workspace), user_id)
+    space = config.need_workspace(workspace)
+    config.api().remove_member(space, user_id)  # the last owner: 409 last_owner (make another owner first)
+    done(config.output, f"removed {user_id} from {space}")
 
 
 COMMANDS = [me, accounts, usage, users, tokens, members]

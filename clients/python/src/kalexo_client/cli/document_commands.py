@@ -12,7 +12,7 @@ import click
 
 from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_OPTION, pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import emit
+from kalexo_client.cli.output import done, emit
 from kalexo_client.cli.workspace_commands import options_of, tile_options
 from kalexo_client.documents import poll_until_processed, upload_and_wait
 from kalexo_client.errors import Refused
@@ -138,7 +138,9 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
 @WORKSPACE_OPTION
 @pass_config
 def documents_remove(config: Config, document_id: str, workspace: str | None) -> None:
-    config.api().remove_document(config.need_workspace(workspace), document_id)
+    space = config.need_workspace(workspace)
+    config.api().remove_document(space, document_id)
+    done(config.output, f"removed {document_id} from {space}")
 
 
 @documents.command("reprocess")
@@ -170,8 +172,12 @@ def documents_retry(config: Config, document_id: str, workspace: str | None) -> 
 @WORKSPACE_OPTION
 @pass_config
 def documents_text(config: Config, document_id: str, page: int, workspace: str | None) -> None:
-    """The text of one finished page (pages count from 0)."""
-    click.echo(config.api().page_text(config.need_workspace(workspace), document_id, page))
+    """The text of one finished page (pages count from 0; past the last page: 404 no_such_page)."""
+    answer = config.api().page_text_answer(config.need_workspace(workspace), document_id, page)
+    if config.output == "json":
+        emit(answer, "json")
+    else:
+        click.echo(answer.get("text", ""))
 
 
 @click.group()

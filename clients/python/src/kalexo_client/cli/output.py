@@ -114,6 +114,12 @@ def emit(value: Any, output: str, columns: Sequence[str] | None = None) -> None:
         click.echo(str(value))
 
 
+def done(output: str, message: str) -> None:
+    """The answer of a command that changes something and gets nothing back (204): a line saying what was
+    done, or `{}` in JSON, so a script can tell it ran."""
+    click.echo("{}" if output == "json" else message)
+
+
 def emit_line(value: Mapping[str, Any], output: str, columns: Sequence[str]) -> None:
     """One row of a stream (events tail): a JSON line, or the columns separated by two spaces."""
     if output == "json":

@@ -9,7 +9,7 @@ import click
 
 from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_COLUMNS, pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import emit
+from kalexo_client.cli.output import done, emit
 
 ITEM_COLUMNS = ["item_id", "kind", "version", "fields"]
 TILE_OPTIONS = [
@@ -90,6 +90,7 @@ def workspaces_update(config: Config, workspace: str | None, name: str) -> None:
 def workspaces_delete(config: Config, workspace: str) -> None:
     """Delete a workspace and its memberships (named explicitly: no default here)."""
     config.api().delete_workspace(workspace)
+    done(config.output, f"deleted workspace {workspace}")
 
 
 @workspaces.command("state")
@@ -111,7 +112,9 @@ def workspaces_state(config: Config, workspace: str | None, seq: int | None, at_
 @workspaces.command("restore")
 @click.argument("workspace", required=False, envvar="KALEXO_WORKSPACE")
 @click.option("--seq", type=click.IntRange(0), help="Make the notes and tasks those after this op.")
-@click.option("--at-ms", type=click.IntRange(0), help="Make them those at this time (epoch milliseconds).")
+@click.option("--at-ms", type=click.IntRange(0),
+              help="Make them those at this time, in epoch MILLISECONDS (seconds would name a time in 1970: a "
+                   "time before the workspace existed is refused, 400 before_workspace).")
 @pass_config
 def workspaces_restore(config: Config, workspace: str | None, seq: int | None, at_ms: int | None) -> None:
     """Restore notes and tasks by appending the ops that undo what came after (so it can be undone too)."""
