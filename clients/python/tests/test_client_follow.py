@@ -37,9 +37,10 @@ def test_a_reconnect_reads_back_what_it_missed_and_nothing_twice() -> None:
         url = await router.start()
         subscribed = asyncio.Queue[str]()
         got: list[str] = []
+        lost: list[str] = []
         try:
             follower = follow_events(url, "admin", api=log, on_subscribed=subscribed.put_nowait,
-                                     backoff=Backoff(first=0.01, cap=0.05))
+                                     on_lost=lost.append, backoff=Backoff(first=0.01, cap=0.05))
 
             async def follow() -> None:
                 async for item in follower:
@@ -58,6 +59,7 @@ def test_a_reconnect_reads_back_what_it_missed_and_nothing_twice() -> None:
             log.recorded += [event(3), event(4)]  # recorded while nobody listened
             await asyncio.wait_for(task, 30)
             assert got == ["e1", "e2", "e3", "e4"]  # e2 came back from REST too, and was not repeated
+            assert len(lost) == 1 and subscribed.qsize() == 1  # told of the drop, then of the new subscription
             assert log.asked[0]["since_ms"] == event(2)["at_ms"]
         finally:
             await router.stop()
