@@ -324,3 +324,23 @@ def test_a_refused_token_stops_the_client_unless_a_token_function_has_a_fresh_on
             assert refused.value.code == "invalid_token"
 
     run(scenario)
+
+
+def test_own_presence_is_what_was_last_announced() -> None:
+    async def scenario() -> None:
+        async with routed() as (router, url), client(url, "alice") as alice:
+            assert alice.own_presence == {"status": "active"}
+            await alice.set_presence("away", cursor={"x": 1.0, "y": 2.0})
+            assert alice.own_presence == {"status": "away", "cursor": {"x": 1.0, "y": 2.0}}
+
+            def announced() -> list[dict[str, Any]]:
+                return [m for _, m in router.received if m.get("action") == "presence"]
+
+            async def until_announced() -> None:
+                while not announced():
+                    await asyncio.sleep(0.01)  # the router runs on this loop: let it read
+
+            await asyncio.wait_for(until_announced(), CEILING)
+            assert announced()[-1]["status"] == "away"
+
+    run(scenario)

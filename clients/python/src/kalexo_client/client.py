@@ -140,6 +140,14 @@ class WorkspaceClient(LogReader):
         """Ops sent or waiting to be sent that have no answer yet."""
         return len(self._outbox)
 
+    @property
+    def own_presence(self) -> dict[str, Any]:
+        """What this client last announced with set_presence() (`{"status": "active"}` before). `presence`
+        holds what the server said of every connection: the server does not echo a connection's own
+        announcements, and the welcome does not say which connection is this one, so this client's entry there
+        keeps the status it had at the join."""
+        return dict(self._presence_wanted or {"status": "active"})
+
     def events(self) -> EventStream:
         """A stream of every event from now on (iterate it with `async for`)."""
         return EventStream(self.hub)

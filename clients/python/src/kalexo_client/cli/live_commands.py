@@ -55,19 +55,22 @@ def events_list(config: Config, event_type: str | None, account_id: str | None, 
 def events_tail(config: Config, account_id: str | None, prefix: str | None, count: int | None,
                 connect_timeout: float) -> None:
     """Follow the event log live over the websocket, one line per event (Ctrl-C stops). After a dropped
-    connection it reconnects and reads what it missed from the REST API."""
+    connection it says so on stderr, reconnects and reads what it missed from the REST API. Times are UTC."""
     ws_url, api = config.need_ws_url(), config.api()
+
+    headed: list[bool] = []
 
     def subscribed(scope: str) -> None:
         click.echo(f"following the event log of {'every account' if scope == '*' else scope}", err=True)
+        if config.output != "json" and not headed:  # once connected: no header above a connect error
+            headed.append(True)
+            click.echo("  ".join(header(column) for column in EVENT_COLUMNS))
 
     def lost(reason: str) -> None:
         click.echo(f"lost the connection ({reason}): reconnecting", err=True)
 
     async def follow() -> None:
         shown = 0
-        if config.output != "json":
-            click.echo("  ".join(header(column) for column in EVENT_COLUMNS))
         async for event in follow_events(ws_url, config.need_token(), account_id=account_id, api=api,
                                          on_subscribed=subscribed, on_lost=lost,
                                          connect_deadline=connect_timeout):
