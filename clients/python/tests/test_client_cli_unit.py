@@ -21,7 +21,10 @@ class Api(BaseHTTPRequestHandler):
     """/me answers as a signed-in user; /admin/accounts refuses (403); anything else is a 503 page."""
 
     def do_GET(self) -> None:
-        if self.path.startswith("/me"):
+        if self.path.startswith("/me/workspaces"):
+            self._send(200, {"items": [{"workspace_id": f"w{n}", "name": f"W {n}"} for n in (1, 2, 3)],
+                             "next_cursor": None})
+        elif self.path.startswith("/me"):
             self._send(200, {"user_id": "u1", "account_id": "a1", "seen_token": self.headers["Authorization"]})
         elif self.path.startswith("/admin/events"):  # two pages
             second = "cursor=c2" in self.path
@@ -165,3 +168,13 @@ def test_events_list_pages_with_a_cursor(capsys: pytest.CaptureFixture[str], api
         "items": [{"event_id": "e3", "type": "user.created", "at_ms": 1795968488000}], "next_cursor": None}
     assert run(*base, "events", "list", "--cursor", "c2") == 0
     assert "--cursor" not in capsys.readouterr().err
+
+
+def test_a_list_cut_by_limit_says_so(capsys: pytest.CaptureFixture[str], api_url: str) -> None:
+    base = ("--api-url", api_url, "--token", "t")
+    assert run(*base, "workspaces", "list", "--limit", "2") == 0
+    shown = capsys.readouterr()
+    assert "w2" in shown.out and "w3" not in shown.out and "--limit" in shown.err
+    assert run(*base, "workspaces", "list") == 0
+    shown = capsys.readouterr()
+    assert "w3" in shown.out and shown.err == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import done, emit
+from kalexo_client.cli.output import done, emit, emit_list
 
 pass_config = click.make_pass_decorator(Config)
 ACCOUNT_COLUMNS = ["account_id", "name", "plan", "created_at"]
@@ -47,7 +47,7 @@ def accounts() -> None:
 @LIMIT
 @pass_config
 def accounts_list(config: Config, limit: int | None) -> None:
-    emit(config.api().accounts(limit), config.output, ACCOUNT_COLUMNS)
+    emit_list(config.api().accounts(limit), config.output, ACCOUNT_COLUMNS, limit)
 
 
 @accounts.command("show")
@@ -109,7 +109,7 @@ def users() -> None:
 @LIMIT
 @pass_config
 def users_list(config: Config, account_id: str | None, limit: int | None) -> None:
-    emit(config.api().users(_account(config, account_id), limit), config.output, USER_COLUMNS)
+    emit_list(config.api().users(_account(config, account_id), limit), config.output, USER_COLUMNS, limit)
 
 
 @users.command("show")
@@ -185,7 +185,8 @@ WORKSPACE_OPTION = click.option("-w", "--workspace", help="The workspace (env KA
 @pass_config
 def members_list(config: Config, workspace: str | None, limit: int | None) -> None:
     """Members with their role, and who is online."""
-    emit(config.api().members(config.need_workspace(workspace), limit), config.output, MEMBER_COLUMNS)
+    emit_list(config.api().members(config.need_workspace(workspace), limit), config.output, MEMBER_COLUMNS,
+              limit)
 
 
 @members.command("set")

@@ -12,7 +12,7 @@ import click
 
 from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_OPTION, pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import done, emit
+from kalexo_client.cli.output import done, emit, emit_list
 from kalexo_client.cli.workspace_commands import options_of, tile_options
 from kalexo_client.documents import poll_until_processed, upload_and_wait
 from kalexo_client.errors import Refused
@@ -66,7 +66,8 @@ def documents() -> None:
 @pass_config
 def documents_list(config: Config, workspace: str | None, limit: int | None) -> None:
     """Newest first."""
-    emit(config.api().documents(config.need_workspace(workspace), limit), config.output, DOCUMENT_COLUMNS)
+    emit_list(config.api().documents(config.need_workspace(workspace), limit), config.output, DOCUMENT_COLUMNS,
+              limit)
 
 
 @documents.command("show")
@@ -194,7 +195,7 @@ def jobs() -> None:
 def jobs_list(config: Config, workspace: str | None, state: str | None, limit: int | None) -> None:
     api = config.api()
     rows = api.admin_jobs(state, limit) if state else api.jobs(config.need_workspace(workspace), limit)
-    emit(rows, config.output, JOB_COLUMNS if not state else ["workspace_id", *JOB_COLUMNS])
+    emit_list(rows, config.output, JOB_COLUMNS if not state else ["workspace_id", *JOB_COLUMNS], limit)
 
 
 COMMANDS = [documents, jobs]

@@ -114,6 +114,14 @@ def emit(value: Any, output: str, columns: Sequence[str] | None = None) -> None:
         click.echo(str(value))
 
 
+def emit_list(rows: list[dict[str, Any]], output: str, columns: Sequence[str], limit: int | None) -> None:
+    """A list read over every page it took (JSON: one array of the items); the table says on stderr when
+    `--limit` cut it short, since without a limit every page is read."""
+    emit(rows, output, columns)
+    if output != "json" and limit is not None and len(rows) >= limit:
+        click.echo(f"the first {limit} (--limit): there may be more", err=True)
+
+
 def done(output: str, message: str) -> None:
     """The answer of a command that changes something and gets nothing back (204): a line saying what was
     done, or `{}` in JSON, so a script can tell it ran."""

@@ -9,7 +9,7 @@ import click
 
 from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_COLUMNS, pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import done, emit
+from kalexo_client.cli.output import done, emit, emit_list
 
 ITEM_COLUMNS = ["item_id", "kind", "version", "fields"]
 TILE_OPTIONS = [
@@ -53,7 +53,7 @@ def workspaces() -> None:
 def workspaces_list(config: Config, account_id: str | None, limit: int | None) -> None:
     api = config.api()
     rows = api.workspaces(account_id, limit) if account_id else api.my_workspaces(limit)
-    emit(rows, config.output, WORKSPACE_COLUMNS)
+    emit_list(rows, config.output, WORKSPACE_COLUMNS, limit)
 
 
 @workspaces.command("show")
