@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kalexo_client import Backoff, ConnectFailed, Failed, SyncWorkspaceClient, WorkspaceClient
 from kalexo_client.cli.main import EXIT_FAILED, EXIT_USAGE, main
+from kalexo_client.connecting import Attempts
 from kalexo_client.follow import follow_events
 from recording import Recorder
 
@@ -114,3 +115,15 @@ def test_the_client_never_shows_the_token_of_a_bad_url() -> None:
         assert SECRET not in str(refused.value)
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_attempts_stay_within_the_deadline_only_until_synced() -> None:
+    tries = Attempts(Backoff(first=4.0, cap=8.0, jitter=0.0), open_timeout=10.0, deadline=5.0, limit=None,
+                     started=100.0)
+    assert tries.timeout(103.0, synced=False) == 2.0 and tries.timeout(103.0, synced=True) == 10.0
+    assert tries.pause(None, 103.0, synced=False) == 2.0  # the last try at the deadline, not 4 s later
+    assert not tries.failed(104.9, synced=False) and tries.failed(105.0, synced=False)
+    assert not tries.failed(500.0, synced=True)  # once synced: for ever
+    assert tries.pause(None, 500.0, synced=True) == 8.0
+    limited = Attempts(Backoff(), 10.0, deadline=None, limit=2, started=0.0)
+    assert not limited.failed(1e6, synced=False) and limited.failed(1e6, synced=False)

@@ -16,12 +16,12 @@ import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from kalexo_client import wire
+from kalexo_client.connecting import Attempts, connect_url
 from kalexo_client.errors import ClientClosed, Failed, Refused
 from kalexo_client.events import Backoff, EventHub, EventStream
 from kalexo_client.history import LogReader
@@ -217,18 +217,14 @@ class WorkspaceClient(LogReader):
     def _connect_url(self) -> str:
         token = self._token() if callable(self._token) else self._token
         self._used_token = token
-        parts = urlsplit(self.url)
-        query = [*parse_qsl(parts.query), ("token", token), ("workspace", self.workspace)]
-        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+        return connect_url(self.url, token, self.workspace)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        attempt, started, failures = 0, loop.time(), 0
+        tries = Attempts(self._backoff, self._open_timeout, self._connect_deadline, self._connect_attempts,
+                         loop.time())
         while not self._closing:
-            open_timeout = self._open_timeout
-            if self._connect_deadline is not None and not self.replica.loaded:
-                open_timeout = max(0.1, min(open_timeout, started + self._connect_deadline - loop.time()))
-            ws, delay, failure = await self._connect(attempt, open_timeout)
+            ws, delay, failure = await self._connect(tries.attempt, tries.timeout(loop.time(), self.replica.loaded))
             if ws is not None:
                 self.hub.emit(Connected(self.connects))
                 self.connects += 1
@@ -237,20 +233,18 @@ class WorkspaceClient(LogReader):
                     break
                 self.hub.emit(Disconnected(ws.close_reason or "connection lost", ws.close_code))
                 if synced:
-                    attempt = 0
+                    tries.attempt = 0
                 elif not self.replica.loaded:
                     failure = "connected, but the join was not answered"
             if self._closing:
                 break
             if failure is not None:
-                failures += 1
-                if self._gave_up(attempt, failure, failures, loop.time() - started):
+                self.hub.emit(ConnectFailed(tries.attempt, failure))
+                if tries.failed(loop.time(), self.replica.loaded):
+                    self._fail(Failed(f"could not connect to {wire.redact(self.url)} ({tries.failures} attempts "
+                                      f"in {loop.time() - tries.started:.0f} s): {failure}"))
                     break
-            pause = delay if delay is not None else self._backoff.delay(attempt)
-            if self._connect_deadline is not None and not self.replica.loaded:  # a last try at the deadline
-                pause = min(pause, max(0.0, started + self._connect_deadline - loop.time()))
-            await asyncio.sleep(pause)
-            attempt += 1
+            await asyncio.sleep(tries.pause(delay, loop.time(), self.replica.loaded))
 
     async def _connect(self, attempt: int, open_timeout: float) -> tuple[ClientConnection | None, float | None,
                                                                          str | None]:
@@ -268,19 +262,6 @@ class WorkspaceClient(LogReader):
             log.info("connect to %s failed: %s", wire.redact(self.url), failure)
             return None, None, failure
         return ws, None, None
-
-    def _gave_up(self, attempt: int, failure: str, failures: int, elapsed: float) -> bool:
-        """A ConnectFailed event; and before the first sync only, failing for good once the attempts or the
-        deadline are used up: a wrong or dead URL must not keep start() waiting in silence for ever."""
-        self.hub.emit(ConnectFailed(attempt, failure))
-        if self.replica.loaded:
-            return False
-        if not ((self._connect_attempts is not None and failures >= self._connect_attempts)
-                or (self._connect_deadline is not None and elapsed >= self._connect_deadline)):
-            return False
-        self._fail(Failed(f"could not connect to {wire.redact(self.url)} ({failures} attempts in {elapsed:.0f} s):"
-                          f" {failure}"))
-        return True
 
     def _refused_at_connect(self, exc: InvalidStatus, attempt: int) -> float | None:
         """Whether a refused upgrade is for good (401, 403, 404: fail) or for now (429, 5xx: the delay)."""
