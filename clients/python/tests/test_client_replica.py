@@ -9,8 +9,8 @@ import pytest
 from kalexo_client import wire
 from kalexo_client.events import Backoff
 from kalexo_client.models import Op
-from kalexo_client.receive import rate_limit_delay
 from kalexo_client.replica import Replica
+from kalexo_client.sending import rate_limit_delay
 
 
 def op(seq: int, op_kind: str, **data: Any) -> Op:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -21,16 +20,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from kalexo_client import wire
-from kalexo_client.connecting import Attempts, connect_url
+from kalexo_client.connecting import Attempts, TokenSource, connect_url, judge_refused_upgrade
 from kalexo_client.errors import ClientClosed, Failed, Refused
 from kalexo_client.events import Backoff, EventHub, EventStream
 from kalexo_client.history import LogReader
-from kalexo_client.link import Link, Retry, WireTap
+from kalexo_client.link import Link, Retry, WireTap, heartbeat
 from kalexo_client.models import Closed, Connected, ConnectFailed, Disconnected, Event, Item, Op
-from kalexo_client.rest import error_of_body
 
 log = logging.getLogger("kalexo_client")
-TokenSource = str | Callable[[], str]
+__all__ = ["TokenSource", "WorkspaceClient"]
 
 
 class WorkspaceClient(LogReader):
@@ -264,23 +262,10 @@ class WorkspaceClient(LogReader):
         return ws, None, None
 
     def _refused_at_connect(self, exc: InvalidStatus, attempt: int) -> float | None:
-        """Whether a refused upgrade is for good (401, 403, 404: fail) or for now (429, 5xx: the delay)."""
-        response = exc.response
-        code, message = error_of_body(response.body or b"", response.status_code)
-        if response.status_code in (401, 403, 404) and not self._may_refresh(code, response.status_code):
-            self._fail(Refused(code, message, response.status_code))
-            return None
-        retry_after = response.headers.get("Retry-After")
-        if retry_after and retry_after.isdigit():
-            return float(retry_after)
-        return self._backoff.delay(attempt)
-
-    def _may_refresh(self, code: str, status: int) -> bool:
-        """Whether a token function may have a better token than the one refused: for an expired one, or for a
-        401 when it now gives another (a local stack started afresh signs with a new key: `invalid_token`)."""
-        if not callable(self._token):
-            return False
-        return code == "token_expired" or (status == 401 and self._token() != self._used_token)
+        refusal, delay = judge_refused_upgrade(exc, self._token, self._used_token, self._backoff.delay(attempt))
+        if refusal is not None:
+            self._fail(refusal)
+        return delay
 
     async def _serve(self, ws: ClientConnection) -> bool:
         """One connection, from the join to its end; True when it got as far as a handled welcome."""
@@ -298,8 +283,9 @@ class WorkspaceClient(LogReader):
                 log.info("join failed (%s): reconnecting", exc)
                 link.abort()
                 return False
-            tasks += [asyncio.create_task(self._heartbeat(link)), asyncio.create_task(self._catch_up(link)),
-                      asyncio.create_task(self._pump(link))]
+            beat = self._heartbeat_interval or self.heartbeat_ms / 1000  # the welcome's, unless a test sets it
+            tasks += [asyncio.create_task(heartbeat(link, self.workspace, beat, self._heartbeat_timeout)),
+                      asyncio.create_task(self._catch_up(link)), asyncio.create_task(self._pump(link))]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return True
         finally:
@@ -311,29 +297,3 @@ class WorkspaceClient(LogReader):
             self._link_tasks.clear()
             link.abort()  # whatever ended it (a heartbeat timeout, a failed join, a task's error): the socket goes
             self.hub.changed()
-
-    async def _heartbeat(self, link: Link) -> None:
-        """Every heartbeat interval, fixed, whatever else arrives; nothing at all received within the heartbeat
-        timeout of a heartbeat means the connection is dead (close it: the run loop reconnects)."""
-        loop = asyncio.get_running_loop()
-        interval = self._heartbeat_interval or self.heartbeat_ms / 1000
-        # The first beat at a random point of the first interval: clients that connected together (a reconnect
-        # storm, a benchmark) would otherwise beat together for ever, a burst of presence writes each time.
-        next_beat, beats = loop.time() + interval * random.uniform(0.5, 1.0), 0  # noqa: S311 - spreading load
-        while True:
-            now = loop.time()
-            silent_since = link.unanswered_since
-            if silent_since is not None and now - silent_since >= self._heartbeat_timeout:
-                log.info("nothing received %.0f s after a heartbeat: reconnecting", now - silent_since)
-                link.abort()
-                return
-            if now >= next_beat:
-                beats += 1
-                link.note_heartbeat(now)
-                await link.send({"action": "ping", "workspace": self.workspace, "id": f"hb-{beats}"})
-                next_beat += interval
-                if next_beat <= now:  # this loop ran late (a busy machine): keep the beat, skip the missed ones
-                    next_beat = now + interval
-            wake = next_beat if link.unanswered_since is None else min(
-                next_beat, link.unanswered_since + self._heartbeat_timeout)
-            await asyncio.sleep(max(0.0, wake - loop.time()))

@@ -8,10 +8,17 @@ and the unanswered ops are worth keeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from websockets.exceptions import InvalidStatus
+
+from kalexo_client.errors import Refused
 from kalexo_client.events import Backoff
+from kalexo_client.rest import error_of_body
+
+TokenSource = str | Callable[[], str]
 
 
 def connect_url(url: str, token: str, workspace: str) -> str:
@@ -53,3 +60,18 @@ class Attempts:
         if synced or self.deadline is None:
             return pause
         return min(pause, max(0.0, self.started + self.deadline - now))
+
+
+def judge_refused_upgrade(exc: InvalidStatus, token: TokenSource, used: str | None,
+                          backoff: float) -> tuple[Refused | None, float | None]:
+    """A refused upgrade is for good (401, 403, 404: the refusal to fail with) or for now (429, 5xx: the delay
+    the server asked for, else `backoff`). A token function may have a better token than the one refused: for
+    an expired one, or for a 401 when it now gives another (a local stack started afresh signs with a new key:
+    `invalid_token`), so the client tries again."""
+    response = exc.response
+    code, message = error_of_body(response.body or b"", response.status_code)
+    refresh = callable(token) and (code == "token_expired" or (response.status_code == 401 and token() != used))
+    if response.status_code in (401, 403, 404) and not refresh:
+        return Refused(code, message, response.status_code), None
+    retry_after = response.headers.get("Retry-After")
+    return None, float(retry_after) if retry_after and retry_after.isdigit() else backoff

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -128,3 +129,29 @@ class Link:
         transport = self.ws.transport
         if transport is not None:
             transport.abort()
+
+
+async def heartbeat(link: Link, workspace: str, interval: float, timeout: float) -> None:
+    """Every heartbeat interval, fixed, whatever else arrives; nothing at all received within the heartbeat
+    timeout of a heartbeat means the connection is dead (close it: the run loop reconnects)."""
+    loop = asyncio.get_running_loop()
+    # The first beat at a random point of the first interval: clients that connected together (a reconnect
+    # storm, a benchmark) would otherwise beat together for ever, a burst of presence writes each time.
+    next_beat, beats = loop.time() + interval * random.uniform(0.5, 1.0), 0  # noqa: S311 - spreading load
+    while True:
+        now = loop.time()
+        silent_since = link.unanswered_since
+        if silent_since is not None and now - silent_since >= timeout:
+            log.info("nothing received %.0f s after a heartbeat: reconnecting", now - silent_since)
+            link.abort()
+            return
+        if now >= next_beat:
+            beats += 1
+            link.note_heartbeat(now)
+            await link.send({"action": "ping", "workspace": workspace, "id": f"hb-{beats}"})
+            next_beat += interval
+            if next_beat <= now:  # this loop ran late (a busy machine): keep the beat, skip the missed ones
+                next_beat = now + interval
+        wake = next_beat if link.unanswered_since is None else min(
+            next_beat, link.unanswered_since + timeout)
+        await asyncio.sleep(max(0.0, wake - loop.time()))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Coroutine
 from typing import Any
 
@@ -29,25 +28,15 @@ from kalexo_client.models import (
 )
 from kalexo_client.outbox import Entry, Outbox
 from kalexo_client.replica import Replica
+from kalexo_client.sending import Sending, rate_limit_delay
 
 log = logging.getLogger("kalexo_client")
 RESEND = frozenset({"busy", "internal_error", "access_changed"})  # may or may not be stored: same op_id again
-RETRY_IN = re.compile(r"retry in (\d+)\s*ms")
 HISTORY_LIMIT = 200
 GAP_GRACE = 0.25  # seconds a gap may stay open before history is asked (see _catch_up)
 
 
-def rate_limit_delay(error: dict[str, Any]) -> float:
-    """Seconds to wait before sending a `rate_limited` message again: the error's `retry_after_ms`; from a
-    server older than that field, the delay its message text names; failing both, a second."""
-    after = error.get("retry_after_ms")
-    if isinstance(after, int | float) and not isinstance(after, bool) and 0 <= after <= 60_000:
-        return after / 1000
-    match = RETRY_IN.search(str(error.get("message", "")))
-    return int(match.group(1)) / 1000 if match else 1.0
-
-
-class Receiver:
+class Receiver(Sending):
     def __init__(self, workspace: str, hub: EventHub, request_timeout: float) -> None:
         self.workspace = workspace
         self.hub = hub
@@ -264,14 +253,6 @@ class Receiver:
             self._pump_wake.set()
             self.hub.emit(OpRejected(entry.op_id, entry.action, code, text))
 
-    def _on_gateway_error(self) -> None:
-        """API Gateway could not hand some message to the function: every op sent on this connection and not
-        answered is sent again (requests of the link already failed with Retry)."""
-        link = self._link
-        for entry in self._outbox:
-            if link is not None and entry.sent_on == link.number:
-                self._resend_later(entry, 0.1)
-
     def _on_pong(self, message: dict[str, Any]) -> None:
         latest = message.get("latest_seq")
         if not isinstance(latest, int) or self._link is None or not self._synced:
@@ -291,37 +272,6 @@ class Receiver:
         else:
             self.presence[entry.connection] = entry
         self.hub.emit(PresenceChanged(entry.connection, entry.user, entry.presence))
-
-    # Sending (the one task per connection that sends ops, in order, as the outbox paces them)
-
-    async def _pump(self, link: Link) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            self._pump_wake.clear()
-            wake: float | None = None
-            if self._sending and self._link is link:
-                due = self._outbox.next_due(link.number, loop.time())
-                if isinstance(due, Entry):
-                    await self._send_entry(link, due)
-                    if self._outbox.pace:
-                        await asyncio.sleep(self._outbox.pace)
-                    continue
-                wake = due
-            try:
-                async with asyncio.timeout_at(wake):
-                    await self._pump_wake.wait()
-            except TimeoutError:
-                pass
-
-    async def _send_entry(self, link: Link, entry: Entry) -> None:
-        entry.sent_on = link.number
-        await link.send(entry.message)
-
-    def _resend_later(self, entry: Entry, delay: float) -> None:
-        entry.retries += 1
-        entry.sent_on = None
-        entry.not_before = asyncio.get_running_loop().time() + delay
-        self._pump_wake.set()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
