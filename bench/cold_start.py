@@ -11,9 +11,8 @@ invocation does. Against it, in the same run: a bare Chalice app with one route 
 build, its CPU time, and peak RSS (ru_maxrss, which includes the interpreter itself).
 
 Since the app builds much on first use, the REST, websocket and bare kinds are then also invoked once: their Lambda
-handler gets a representative event, and every HTTP request is answered in-process by a stub DynamoDB
-(bench/cold_start_invoke.py), so "to the first answer" is import + build + first invocation without the network.
-Tracing is off in the samples (the bare app has none).
+handler gets a representative event, each HTTP request answered in-process by a stub DynamoDB
+(bench/cold_start_invoke.py): "to the first answer" is import + build + first invocation, no network, no tracing.
 
 `--bytecode none` gives every sample an empty bytecode cache: Lambda's file system is read-only and `chalice
 package` ships sources, so a real cold start compiles the app and its libraries; `cached` is the warm-disk case.

@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.tiling_floor import floor
+
 CONTENDERS = ("kalexo objects", "kalexo packed", "naive pillow", "vips dzsave", "vips dzsave (grey)", "floor")
 GOALS = {"naive pillow": 1.6, "vips dzsave": 3.0}  # required pages/s ratio of `kalexo objects` to each
 FLOOR_GOAL = 1.3  # `kalexo objects` CPU time at most this times the floor's
@@ -108,62 +110,6 @@ def _whole_page(page: Any, dpi: int, grey: bool = False) -> Any:
                            colorspace=pymupdf.csGRAY if grey else pymupdf.csRGB)
 
 
-def _floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
-    """Render alone, then encode alone of the tiles stored, each timed by CPU over its own loop."""
-    import io
-
-    import pymupdf
-    from PIL import Image
-
-    from chalicelib.domain.tile_plan import TilePlan
-    from chalicelib.imaging.content import ContentMap
-    from chalicelib.imaging.encode import encode
-    from chalicelib.imaging.formats import sniff
-    from chalicelib.imaging.render import VectorPage
-    from chalicelib.imaging.tiler import BAND_PIXELS, Rendition, Tile, TileSettings, tile_page
-
-    kind = sniff(path)
-    assert kind is not None
-    settings = TileSettings(dpi=dpi)
-    stored: list[Image.Image] = []
-    uniform_seen: set[bytes] = set()
-    totals: dict[str, Any] = {"tiles": 0, "puts": 0, "bytes": 0, "render_cpu": 0.0, "encode_cpu": 0.0}
-    for index in range(pages):
-        pieces: list[Any] = []
-        result = tile_page(path, kind, index, settings, pieces.append)
-        for whole in [r.data for r in pieces if isinstance(r, Rendition)] + [result.thumbnail]:
-            stored.append(Image.open(io.BytesIO(whole)))  # the `max` image and the thumbnail are stored too
-            stored[-1].load()
-        for tile in (t for t in pieces if isinstance(t, Tile)):
-            totals["tiles"] += 1
-            if tile.uniform is None or tile.data not in uniform_seen:
-                if tile.uniform is not None:
-                    uniform_seen.add(tile.data)
-                stored.append(Image.open(io.BytesIO(tile.data)))
-                stored[-1].load()
-                totals["puts"] += 1
-                totals["bytes"] += len(tile.data)
-    with pymupdf.open(path) as doc:
-        prepared = [VectorPage(doc[index], dpi, settings.max_side) for index in range(pages)]  # not timed
-        started = time.process_time()
-        for index in range(pages):  # interpreting the page once (its display list) is part of rendering it
-            doc[index].get_displaylist()
-        for page in prepared:
-            plan = TilePlan(page.width, page.height, settings.tile_size)
-            content = ContentMap(page.content_boxes or [], plan)
-            band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
-            for top in range(0, page.height, band_rows):
-                bottom = min(page.height, top + band_rows)
-                if not content.rows_blank(top, bottom):
-                    page.band(top, bottom)
-        totals["render_cpu"] = time.process_time() - started
-    started = time.process_time()
-    for image in stored:
-        encode(image, settings.format, settings.quality)
-    totals["encode_cpu"] = time.process_time() - started
-    return totals
-
-
 def _naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
     import pymupdf
     from PIL import Image
@@ -224,7 +170,7 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
         elif contender == "naive pillow":
             totals = _naive(path, pages, out, dpi)
         elif contender == "floor":
-            totals = _floor(path, pages, dpi)
+            totals = floor(path, pages, dpi)
         else:
             totals = _dzsave(path, pages, out, dpi, grey=contender.endswith("(grey)"))
         seconds = time.perf_counter() - started

@@ -1,0 +1,71 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""The floor of bench/tiling.py: the work no tiler avoids, measured apart in its own child.
+
+`render` is the page rendered as the tiler renders it (its display list made, then `VectorPage.band` over the
+bands the tiler renders: grey for a grey page, blank bands skipped; not the colour and content inspection);
+`encode` is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each
+tile with content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its
+output beforehand and not timed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
+    """Render alone, then encode alone of the tiles stored, each timed by CPU over its own loop."""
+    import io
+
+    import pymupdf
+    from PIL import Image
+
+    from chalicelib.domain.tile_plan import TilePlan
+    from chalicelib.imaging.content import ContentMap
+    from chalicelib.imaging.encode import encode
+    from chalicelib.imaging.formats import sniff
+    from chalicelib.imaging.render import VectorPage
+    from chalicelib.imaging.tiler import BAND_PIXELS, Rendition, Tile, TileSettings, tile_page
+
+    kind = sniff(path)
+    assert kind is not None
+    settings = TileSettings(dpi=dpi)
+    stored: list[Image.Image] = []
+    uniform_seen: set[bytes] = set()
+    totals: dict[str, Any] = {"tiles": 0, "puts": 0, "bytes": 0, "render_cpu": 0.0, "encode_cpu": 0.0}
+    for index in range(pages):
+        pieces: list[Any] = []
+        result = tile_page(path, kind, index, settings, pieces.append)
+        for whole in [r.data for r in pieces if isinstance(r, Rendition)] + [result.thumbnail]:
+            stored.append(Image.open(io.BytesIO(whole)))  # the `max` image and the thumbnail are stored too
+            stored[-1].load()
+        for tile in (t for t in pieces if isinstance(t, Tile)):
+            totals["tiles"] += 1
+            if tile.uniform is None or tile.data not in uniform_seen:
+                if tile.uniform is not None:
+                    uniform_seen.add(tile.data)
+                stored.append(Image.open(io.BytesIO(tile.data)))
+                stored[-1].load()
+                totals["puts"] += 1
+                totals["bytes"] += len(tile.data)
+    with pymupdf.open(path) as doc:
+        prepared = [VectorPage(doc[index], dpi, settings.max_side) for index in range(pages)]  # not timed
+        started = time.process_time()
+        for index in range(pages):  # interpreting the page once (its display list) is part of rendering it
+            doc[index].get_displaylist()
+        for page in prepared:
+            plan = TilePlan(page.width, page.height, settings.tile_size)
+            content = ContentMap(page.content_boxes or [], plan)
+            band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
+            for top in range(0, page.height, band_rows):
+                bottom = min(page.height, top + band_rows)
+                if not content.rows_blank(top, bottom):
+                    page.band(top, bottom)
+        totals["render_cpu"] = time.process_time() - started
+    started = time.process_time()
+    for image in stored:
+        encode(image, settings.format, settings.quality)
+    totals["encode_cpu"] = time.process_time() - started
+    return totals
