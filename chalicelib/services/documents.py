@@ -27,6 +27,7 @@ from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
+from chalicelib.imaging.errors import CODES, PAGES_QUOTA_EXCEEDED
 from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.upload_ports import StorageLedger
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from chalicelib.services.tile_access import TileAccess
 
 MAX_TEXT_BYTES = 256 * 1024
+# Failures that are the file's own (damaged, empty, of a type not processed, over a limit of its own): the same
+# version fails the same way again, so they are not retried; a corrected upload (a new version) replaces it.
+# Others (`processing_failed`: a crash or timeout; `pages_quota_exceeded`: the plan's month) may pass later.
+FILE_FAULTS = CODES - {PAGES_QUOTA_EXCEEDED}
 
 
 def _page_number(record: PageRecord) -> int:
@@ -123,6 +128,11 @@ class DocumentService:
         if document.status is not DocumentStatus.FAILED:
             raise Conflict(f"only failed documents are retried; this one is {document.status.value}",
                            code="not_failed")
+        if document.reason_code in FILE_FAULTS:
+            raise Conflict(f"{document.name} would fail the same way again ({document.reason_code}); upload a "
+                           "corrected copy instead", code="not_retryable")
+        if not document.version_id:
+            raise Conflict("no version of this document arrived to process; upload it again", code="not_uploaded")
         return self._queue_start(actor, document, self._options(None, document))
 
     def reprocess_workspace(self, actor: Actor, workspace_id: str, options: dict[str, Any] | None) -> dict[str, Any]:

@@ -5,6 +5,11 @@
 
 import { $, announce, button, el, showError } from "./dom.js";
 
+// Failures of the file itself fail the same way on a retry (docs/protocol.md): no Retry is offered for them; a
+// corrected upload replaces the document. Others (a crash, the plan's month used up) may pass later.
+const FILE_FAULTS = new Set(["empty", "unsupported_type", "unsupported_here", "password_protected", "corrupt",
+  "too_many_pages", "image_too_large", "file_too_large", "no_pages"]);
+
 export class Documents {
   constructor(ws) {
     this.ws = ws;
@@ -31,7 +36,7 @@ export class Documents {
       const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
       if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
       if (doc.status === "tiling") doc.pages_done = Math.max(doc.pages_done || 0, doc.pages.length);
-      doc.canRetry = doc.status === "failed" && this.ws.isOwner();
+      doc.canRetry = doc.status === "failed" && this.ws.isOwner() && !FILE_FAULTS.has(doc.reason_code);
       if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
       docs.push(doc);
     }

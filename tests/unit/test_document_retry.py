@@ -1,0 +1,71 @@
+"""Which failed documents an owner may retry: a failure of the file itself (damaged, empty, not a type processed
+here) would fail the same way again, so the retry is refused with a code the client can tell apart; a failure
+that may pass later (a crash, the plan's month used up) is queued again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import pytest
+
+from chalicelib.domain.documents import Document, DocumentStatus
+from chalicelib.domain.errors import Conflict
+from chalicelib.services.access import AccessService
+from chalicelib.services.documents import FILE_FAULTS, DocumentService
+from tests.fakes import RecordingEvents
+from tests.unit.test_access import TOKENS, actor, tenancy_with_demo
+
+
+class OneDocument:
+    """The records port, as far as a retry reads it: one document."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+
+    def get(self, workspace_id: str, document_id: str) -> Document | None:
+        found = (self.document.workspace_id, self.document.document_id) == (workspace_id, document_id)
+        return self.document if found else None
+
+
+class SentTasks:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, bodies: list[str]) -> None:
+        self.sent.extend(bodies)
+
+
+def failed(code: str, version_id: str | None = "v1") -> Document:
+    return Document("ws-a", "doc-0123456789abcdef", "acc-a", "broken.pdf", "application/pdf", DocumentStatus.FAILED,
+                    0, "ann", version_id=version_id, reason_code=code, reason="why it failed")
+
+
+def retry(document: Document) -> tuple[dict[str, Any], SentTasks]:
+    access = AccessService(TOKENS, tenancy_with_demo())
+    tasks = SentTasks()
+    service = DocumentService(access, cast(Any, OneDocument(document)), cast(Any, tasks), cast(Any, None),
+                              RecordingEvents(), cast(Any, None))
+    return service.retry(actor(access, "ann"), "ws-a", document.document_id), tasks
+
+
+@pytest.mark.parametrize("code", sorted(FILE_FAULTS))
+def test_a_failure_of_the_file_itself_is_not_retried_and_says_so(code: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        retry(failed(code))
+    assert refused.value.code == "not_retryable"
+    assert "broken.pdf would fail the same way again" in str(refused.value)
+    assert "not been uploaded" not in str(refused.value)
+
+
+@pytest.mark.parametrize("code", ["processing_failed", "pages_quota_exceeded"])
+def test_a_failure_that_may_pass_later_is_queued_again(code: str) -> None:
+    answer, tasks = retry(failed(code))
+    assert answer["status"] == "queued"
+    assert [json.loads(body)["version_id"] for body in tasks.sent] == ["v1"]
+
+
+def test_a_failed_document_with_no_version_asks_for_an_upload() -> None:
+    with pytest.raises(Conflict) as refused:
+        retry(failed("processing_failed", version_id=None))
+    assert refused.value.code == "not_uploaded" and "upload it again" in str(refused.value)
