@@ -7,6 +7,12 @@ allows, each carrying the counts so far (`detail.count` of that kind, `detail.ad
 the window (`detail.window_start`). A flood of bad tokens from one address costs the event log, and the
 administrators following it live, about a dozen events a minute, never one per attempt, while the first
 failure of each kind (a deleted user's token among forged ones) is always there.
+
+Refused workspaces (`ws.refused`: a valid token connecting to a workspace its user may not join) are recorded
+collapsed the same way, per address, user and error code, in the same counter under keys of their own. They
+are not failed logins: they neither spend the address's budget nor are ever answered 429 (the user is known,
+and a member's retries must not lock their colleagues behind the same address out). Past the budget they are
+still refused, just no longer recorded until the next window.
 """
 
 from __future__ import annotations
@@ -53,6 +59,20 @@ class AuthFailures:
             self._record(error, source_ip, via, {**detail, "count": of_kind.count, "address_count": counted.count,
                                                  "window_start": _iso(counted.window_start)})
         return Refusal(error.status, error.code, error.message)
+
+    def workspace_refused(self, error: ApiError, user_id: str, workspace_id: str, source_ip: str, via: str) -> None:
+        """Record (collapsed) that `user_id`, authenticated, was refused `workspace_id`; the caller still raises
+        `error` whatever this records."""
+        detail: dict[str, Any] = {"code": error.code, "source_ip": source_ip, "via": via}
+        if self._counter is not None:
+            seen = self._counter.hit(f"refused:{source_ip}#{user_id}#{error.code}")
+            if seen.retry_after is not None:
+                return  # past the budget: this window's last event already said how many
+            if not (_power_of_two(seen.count) or seen.count == self._counter.limit):
+                return
+            detail |= {"count": seen.count, "window_start": _iso(seen.window_start)}
+        self._events.record(Event("ws.refused", workspace_id=workspace_id, user_id=user_id, actor_id=user_id,
+                                  detail=detail))
 
     def _record(self, error: ApiError, source_ip: str, via: str, detail: dict[str, Any]) -> None:
         self._events.record(Event("auth.failed", detail={"code": error.code, "source_ip": source_ip, "via": via,

@@ -1,6 +1,7 @@
 """Opening and closing websocket connections: who may connect, to which workspace, and the row that says
 they did. Connection time is metered per account for usage and billing. Failed logins count against the
-source address's budget, as at the REST API (services/auth_failures.py)."""
+source address's budget, as at the REST API, and they and refused workspaces are recorded collapsed
+(services/auth_failures.py)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ class ConnectionService:
             if workspace_id:
                 self._access.workspace(actor, workspace_id)
         except ApiError as exc:
-            self._events.record(Event("ws.refused", workspace_id=workspace_id or "", detail={
-                "code": exc.code, "source_ip": source_ip, "via": "websocket"}))
+            # Collapsed like failed logins: a client retrying a workspace it may not join costs a few events.
+            self._failures.workspace_refused(exc, actor.user_id, workspace_id or "", source_ip, "websocket")
             raise
         self._store.put(connection_id, actor.user_id, workspace_id,
                         {"account_id": actor.account_id, "source_ip": source_ip})

@@ -1,5 +1,6 @@
 """Issue 14's findings on logins, tenants and methods, tried through the real local stack as the reviewer did:
-bad-token websocket connects past the address's budget, ids and emails of another tenant, `javascript:`
+bad-token websocket connects past the address's budget, a valid token knocking on another tenant's workspace
+again and again, ids and emails of another tenant, `javascript:`
 avatars, and methods a path does not have. The websocket connects are hand-written on purpose: hostile
 input, and the exact status of each refused upgrade."""
 
@@ -20,9 +21,9 @@ pytestmark = pytest.mark.e2e
 BUDGET = 20  # failed logins per address and minute in the throttling test's own stack
 
 
-def refused_connect(stack, token: str) -> int:
+def refused_connect(stack, token: str, workspace: str = "") -> int:
     with pytest.raises(InvalidStatus) as refused:
-        connect(f"{stack.ws}/?token={token}", open_timeout=30)
+        connect(f"{stack.ws}/?token={token}" + (f"&workspace={workspace}" if workspace else ""), open_timeout=30)
     return int(refused.value.response.status_code)
 
 
@@ -44,6 +45,10 @@ def test_failed_websocket_logins_are_throttled_per_address_and_their_events_coll
             # The REST API shares the address's budget: it is spent for this window (or a new one began).
             rest = Api(small, "forged-token").call("GET", "/me")
             assert assert_error(rest, 429, 401) in ("too_many_requests", "invalid_token")
+            # A valid token at another tenant's workspace, past the budget too: always 404 (the address's spent
+            # budget is for failed logins, and this user is known), recorded collapsed as ws.refused.
+            knocks = [refused_connect(small, small.token("bob"), "ws-other") for _ in range(BUDGET + 5)]
+            assert set(knocks) == {404}, knocks
             # A sentinel event, recorded after every failure above: the follower reads up to it.
             admin.ok("POST", "/admin/users/admin/tokens", {}, status=201)
             pushed = []
@@ -62,6 +67,15 @@ def test_failed_websocket_logins_are_throttled_per_address_and_their_events_coll
             assert counts == sorted(counts) and set(counts) <= {1, 2, 4, 8, 16, BUDGET}
         logged = admin.ok("GET", "/admin/events", type="auth.failed", limit=100)["items"]
         assert len(logged) <= 7 * len(windows)  # nothing recorded past the budget
+        knocked = [e for e in pushed if e["type"] == "ws.refused"]
+        assert knocked and all((e["user_id"], e["workspace_id"], e["detail"]["code"], e["detail"]["via"]) ==
+                               ("bob", "ws-other", "not_found", "websocket") for e in knocked), knocked
+        by_window: dict[str, list[int]] = {}
+        for e in knocked:
+            by_window.setdefault(e["detail"]["window_start"], []).append(e["detail"]["count"])
+        assert len(by_window) <= 2 and sum(len(c) for c in by_window.values()) <= 6 * len(by_window), by_window
+        assert all(c[0] == 1 and c == sorted(c) and set(c) <= {1, 2, 4, 8, 16, BUDGET} for c in by_window.values())
+        assert len(admin.ok("GET", "/admin/events", type="ws.refused", limit=100)["items"]) == len(knocked)
     finally:
         stop_stack(small)
 
