@@ -7,6 +7,10 @@ A resource belongs to a stage by what it points at, not by name alone (every sta
 the app): a REST API whose integrations invoke kalexo-<stage>, a websocket API named
 kalexo-<stage>-websocket-api, and event source mappings whose function is one of the stage's. `make deploy`
 removes them before a deploy that has no record; `make destroy` after `chalice delete`.
+
+A stage's functions and roles are matched by their exact names (kalexo-<stage> and kalexo-<stage>-<function>
+for the functions the stage configures), never by prefix: stage names may hold hyphens, and stage prod's
+prefix `kalexo-prod-` also begins every name of stage prod-eu.
 """
 
 from __future__ import annotations
@@ -14,18 +18,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-
-def _function_prefixes(stage: str) -> tuple[str, str]:
-    return f":function:kalexo-{stage}-", f":function:kalexo-{stage}"
+from infra.stage_project import stage_config
 
 
-def is_stage_function(arn: str, stage: str) -> bool:
-    within, rest_handler = _function_prefixes(stage)
-    return within in arn or arn.endswith(rest_handler) or f"{rest_handler}/" in arn
+def configured_functions(stage: str) -> list[str]:
+    """The stage's function names in .chalice/config.json (a new stage takes the template stage's)."""
+    return list(stage_config(stage)["stages"][stage].get("lambda_functions", {}))
+
+
+def function_names(stage: str, functions: list[str] | None = None) -> set[str]:
+    """Chalice's names for the stage's functions: the REST handler is kalexo-<stage>, the others
+    kalexo-<stage>-<name>."""
+    names = functions if functions is not None else configured_functions(stage)
+    return {f"kalexo-{stage}"} | {f"kalexo-{stage}-{name}" for name in names if name != "api_handler"}
+
+
+def role_names(stage: str, functions: list[str] | None = None) -> set[str]:
+    """Chalice's roles for them: one per function with a policy file of its own, and the stage's shared one."""
+    names = functions if functions is not None else configured_functions(stage)
+    return {f"kalexo-{stage}"} | {f"kalexo-{stage}-{name}" for name in names}
+
+
+def _function_of(arn: str) -> str:
+    """The function's name in a function ARN or in an integration URI that holds one (…:function:NAME[:alias]/…)."""
+    if ":function:" not in arn:
+        return ""
+    return arn.split(":function:", 1)[1].split("/", 1)[0].split(":", 1)[0]
+
+
+def is_stage_function(arn: str, stage: str, functions: list[str] | None = None) -> bool:
+    return _function_of(arn) in function_names(stage, functions)
 
 
 def stage_rest_apis(apigateway: Any, stage: str, keep: set[str]) -> list[str]:
     """REST APIs (named after the app) whose integrations invoke this stage's REST function."""
+    rest_handler = f"kalexo-{stage}"
     found = []
     for api in apigateway.get_rest_apis(limit=500).get("items", []):
         if api["id"] in keep or api.get("name") != "kalexo":
@@ -33,21 +60,22 @@ def stage_rest_apis(apigateway: Any, stage: str, keep: set[str]) -> list[str]:
         resources = apigateway.get_resources(restApiId=api["id"], limit=500, embed=["methods"]).get("items", [])
         uris = [m.get("methodIntegration", {}).get("uri", "") for r in resources
                 for m in r.get("resourceMethods", {}).values()]
-        if any(is_stage_function(uri, stage) for uri in uris):
+        if any(_function_of(uri) == rest_handler for uri in uris):
             found.append(api["id"])
     return found
 
 
 def sweep(client: Callable[[str], Any], stage: str, record: dict[str, Any] | None,
-          say: Callable[[str], None]) -> int:
-    """Delete the stage's APIs and SQS triggers that `record` (Chalice's, or None) does not hold; how many."""
+          say: Callable[[str], None], functions: list[str] | None = None) -> int:
+    """Delete the stage's APIs and SQS triggers that `record` (Chalice's, or None) does not hold; how many.
+    `functions`: the stage's function names (default: .chalice/config.json's)."""
     resources = (record or {}).get("resources", [])
     keep_apis = {str(r.get(k)) for r in resources for k in ("rest_api_id", "websocket_api_id") if r.get(k)}
     keep_mappings = {str(r.get("event_uuid")) for r in resources if r.get("event_uuid")}
     lambda_client, apigateway, v2 = client("lambda"), client("apigateway"), client("apigatewayv2")
     removed = 0
     for mapping in lambda_client.list_event_source_mappings().get("EventSourceMappings", []):
-        if is_stage_function(mapping.get("FunctionArn", ""), stage) and mapping["UUID"] not in keep_mappings:
+        if is_stage_function(mapping.get("FunctionArn", ""), stage, functions) and mapping["UUID"] not in keep_mappings:
             lambda_client.delete_event_source_mapping(UUID=mapping["UUID"])
             say(f"  removed an unrecorded SQS trigger {mapping['UUID']} ({mapping.get('EventSourceArn')})")
             removed += 1
@@ -63,21 +91,23 @@ def sweep(client: Callable[[str], Any], stage: str, record: dict[str, Any] | Non
     return removed
 
 
-def sweep_functions(client: Callable[[str], Any], stage: str, say: Callable[[str], None]) -> int:
+def sweep_functions(client: Callable[[str], Any], stage: str, say: Callable[[str], None],
+                    functions: list[str] | None = None) -> int:
     """For `make destroy`: the stage's functions and their roles that no record held (Chalice's delete removes
     only what it recorded)."""
     lambda_client, iam = client("lambda"), client("iam")
+    ours, our_roles = function_names(stage, functions), role_names(stage, functions)
     removed = 0
     for page in lambda_client.get_paginator("list_functions").paginate():
         for function in page.get("Functions", []):
             name = function["FunctionName"]
-            if name == f"kalexo-{stage}" or name.startswith(f"kalexo-{stage}-"):
+            if name in ours:
                 lambda_client.delete_function(FunctionName=name)
                 say(f"  removed an unrecorded function {name}")
                 removed += 1
     for page in iam.get_paginator("list_roles").paginate():
         for role in page.get("Roles", []):
-            if role["RoleName"].startswith(f"kalexo-{stage}-"):
+            if role["RoleName"] in our_roles:
                 for policy in iam.list_role_policies(RoleName=role["RoleName"]).get("PolicyNames", []):
                     iam.delete_role_policy(RoleName=role["RoleName"], PolicyName=policy)
                 iam.delete_role(RoleName=role["RoleName"])

@@ -92,6 +92,10 @@ def test_the_one_stack_template_gives_every_function_the_websocket_endpoint_and_
             "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.amazonaws.com/api"}
         assert variables["KALEXO_JWT_SECRET_PARAMETER"] == {"Fn::Sub": "/kalexo/${Stage}/jwt-secret"}
         assert variables["KALEXO_MAIN_TABLE"] == {"Ref": "MainTable"}
+        # the API's own URL and the source offer come as parameters (a Ref to the API would be a cycle)
+        assert variables["KALEXO_PUBLIC_API_URL"] == {"Ref": "PublicApiUrl"}
+        assert variables["KALEXO_SOURCE_URL"] == {"Ref": "SourceUrl"}
+    assert {"PublicApiUrl", "SourceUrl"} <= set(merged["Parameters"])
     assert merged["Resources"]["TilePages"]["Properties"]["EphemeralStorage"] == {
         "Size": EPHEMERAL_STORAGE_MB["tile_pages"]}
     assert "EphemeralStorage" not in merged["Resources"]["APIHandler"]["Properties"]
@@ -271,33 +275,3 @@ def test_one_deploy_of_a_stage_at_a_time_and_a_killed_ones_lock_is_taken_over():
                                                          "pid": int(gone), "since": 0})
     stage_project.acquire_lock(ssm, "prod", "make destroy")  # its holder no longer runs
     assert json.loads(ssm.values["/kalexo/prod/deploy-lock"])["pid"] == os.getpid()
-
-
-def test_unrecorded_apis_and_triggers_of_the_stage_are_found_by_what_they_invoke():
-    from types import SimpleNamespace
-
-    from infra import orphans
-
-    deleted: list[str] = []
-    fn = "arn:aws:lambda:eu-west-1:1:function:kalexo-prod"
-    mappings = [{"UUID": "keep", "FunctionArn": f"{fn}-tile_pages"}, {"UUID": "orphan", "FunctionArn": f"{fn}-x"},
-                {"UUID": "other", "FunctionArn": "arn:aws:lambda:eu-west-1:1:function:kalexo-prod2-x"}]
-    uri = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{}/invocations"
-    apis = {"a1": uri.format(fn), "a2": uri.format(fn), "b1": uri.format(fn + "2")}
-    clients: dict[str, Any] = {
-        "lambda": SimpleNamespace(list_event_source_mappings=lambda: {"EventSourceMappings": mappings},
-                                  delete_event_source_mapping=lambda **kw: deleted.append(kw["UUID"])),
-        "apigateway": SimpleNamespace(
-            get_rest_apis=lambda limit: {"items": [{"id": k, "name": "kalexo"} for k in apis]},
-            get_resources=lambda restApiId, limit, embed: {"items": [{"resourceMethods": {"GET": {
-                "methodIntegration": {"uri": apis[restApiId]}}}}]},
-            delete_rest_api=lambda **kw: deleted.append(kw["restApiId"])),
-        "apigatewayv2": SimpleNamespace(get_apis=lambda: {"Items": [
-            {"Name": "kalexo-prod-websocket-api", "ApiId": "w1"}, {"Name": "kalexo-prod-websocket-api", "ApiId": "w2"},
-            {"Name": "kalexo-prod2-websocket-api", "ApiId": "w3"}]},
-            delete_api=lambda **kw: deleted.append(kw["ApiId"])),
-    }
-    record = {"resources": [{"name": "rest_api", "rest_api_id": "a1"}, {"name": "ws", "websocket_api_id": "w1"},
-                            {"name": "tile_pages-sqs-event-source", "event_uuid": "keep"}]}
-    assert orphans.sweep(clients.__getitem__, "prod", record, lambda _: None) == 3
-    assert deleted == ["orphan", "a2", "w2"]
