@@ -44,6 +44,17 @@ def merge_template(stage: str, app_template: dict[str, Any]) -> dict[str, Any]:
     variables["KALEXO_WEBSOCKET_ENDPOINT"] = {
         "Fn::Sub": f"https://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.amazonaws.com/{api_stage}"}
     variables["KALEXO_JWT_SECRET_PARAMETER"] = {"Fn::Sub": "/kalexo/${Stage}/jwt-secret"}
+    # The REST API's own URL cannot be given to its function in the same stack (the API's integrations name the
+    # function: a cycle), so it is a parameter, given on a second deploy from the stack's EndpointURL output
+    # (README): IIIF's info.json ids need it, and /docs offers the source archive the other names.
+    infra["Parameters"]["PublicApiUrl"] = {
+        "Type": "String", "Default": "",
+        "Description": "The REST API's public URL (the stack's EndpointURL output); empty: IIIF is not offered."}
+    infra["Parameters"]["SourceUrl"] = {
+        "Type": "String", "Default": "",
+        "Description": "Where the running version's source can be downloaded (AGPL section 13); shown on /docs."}
+    variables["KALEXO_PUBLIC_API_URL"] = {"Ref": "PublicApiUrl"}
+    variables["KALEXO_SOURCE_URL"] = {"Ref": "SourceUrl"}
     storage = {f"kalexo-{stage}-{name}": size for name, size in EPHEMERAL_STORAGE_MB.items()}
     for logical_id, resource in app_template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
