@@ -8,7 +8,10 @@ viewers fetch with plain GETs).
   page's stored `max` image (chalicelib/domain/viewers.py says what is advertised);
 - the page's thumbnail.
 Nothing under a URL ever changes (a reprocessed document gets a new job id, so new URLs), so every answer carries
-`Cache-Control: immutable` and an ETag, and a matching If-None-Match gets 304 without the body being read. A 304
+`Cache-Control: immutable` and an ETag, and a matching If-None-Match gets 304 without the body being read. It is
+fresh until the URL's grant expires (`Expires`, the same for every answer under the grant, no `max-age`), never
+longer: a cache (the stage's CloudFront distribution, a browser) must not go on answering a grant that has
+expired, so past it the request reaches the API again, which refuses it (403 grant_expired). A 304
 carries what the 200 would (ETag, Cache-Control and the representation's own Content-Type: API Gateway would
 otherwise add `application/json`, which a cache updating its stored headers would copy onto the image).
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, CaseInsensitiveMapping, Response
 
@@ -29,11 +34,13 @@ from chalicelib.container import get_container
 from chalicelib.domain.errors import ApiError, BadRequest, NotFound
 from chalicelib.routes.errors import error_response
 
+if TYPE_CHECKING:
+    from chalicelib.services.tile_access import GrantScope
+
 # The viewers' rules (chalicelib/domain/viewers.py, tile_plan.py) are imported by the views that use them: every
 # function imports this blueprint, and only tile requests need them.
 
 bp = Blueprint(__name__)
-IMMUTABLE = "public, max-age=31536000, immutable"
 IIIF_JSON = 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
 
 
@@ -67,11 +74,18 @@ def matches(if_none_match: str, etag: str) -> bool:
     return f'"{etag}"' in tags or etag in tags
 
 
-def _answer(etag: str, content_type: str, body: Callable[[], bytes | str], empty: bytes | str = "") -> Response:
+def cache_headers(scope: GrantScope) -> dict[str, str | list[str]]:
+    """Immutable, fresh until the grant expires. A cache computes the lifetime as Expires minus the answer's
+    Date (RFC 9111 4.2.1), so neither clock's skew matters."""
+    return {"Cache-Control": "public, immutable", "Expires": formatdate(scope.expires, usegmt=True)}
+
+
+def _answer(scope: GrantScope, etag: str, content_type: str, body: Callable[[], bytes | str],
+            empty: bytes | str = "") -> Response:
     """200 with the body, or 304 without reading it when the client already holds this ETag. `empty` is the
     304's body: bytes where the 200's are (Chalice base64-encodes the answers of binary content types)."""
-    headers: dict[str, str | list[str]] = {"Content-Type": content_type, "Cache-Control": IMMUTABLE,
-                                         "ETag": f'"{etag}"'}
+    headers: dict[str, str | list[str]] = {"Content-Type": content_type, "ETag": f'"{etag}"',
+                                         **cache_headers(scope)}
     if matches(bp.current_request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, body=empty, headers=headers)
     return Response(status_code=200, body=body(), headers=headers)
@@ -87,7 +101,7 @@ def _stored(grant: str, page: int, name: str) -> Response:
     head = access.head(scope, page, name)
     if head is None:
         raise NotFound("no such tile (or the page is not ready)", code="no_such_tile")
-    return _answer(head.etag, head.content_type, lambda: access.read(scope, page, name).data, b"")
+    return _answer(scope, head.etag, head.content_type, lambda: access.read(scope, page, name).data, b"")
 
 
 def _iiif_base() -> str:
@@ -105,9 +119,9 @@ def _iiif_base() -> str:
 def dzi_descriptor(grant: str, page: str) -> Response:
     from chalicelib.domain.viewers import dzi_xml
 
-    _, record = get_container().tile_access.page(grant, _number(page, "page"))
+    scope, record = get_container().tile_access.page(grant, _number(page, "page"))
     xml = dzi_xml(record)
-    return _answer(_digest(xml), "application/xml", lambda: xml)
+    return _answer(scope, _digest(xml), "application/xml", lambda: xml)
 
 
 @bp.route("/tiles/{grant}/{page}/page_files/{level}/{tile}", methods=["GET"], cors=True)
@@ -136,9 +150,9 @@ def iiif_info_json(grant: str, page: str) -> Response:
 
     base = _iiif_base()
     number = _number(page, "page")
-    _, record = get_container().tile_access.page(grant, number)
+    scope, record = get_container().tile_access.page(grant, number)
     body = json.dumps(iiif_info(record, f"{base}/iiif/{grant}/{number}"), allow_nan=False)
-    return _answer(_digest(body), IIIF_JSON, lambda: body)
+    return _answer(scope, _digest(body), IIIF_JSON, lambda: body)
 
 
 @bp.route("/iiif/{grant}/{page}/{region}/{size}/{rotation}/{quality}", methods=["GET"], cors=True)

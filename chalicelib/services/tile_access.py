@@ -33,10 +33,11 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 @dataclass(frozen=True)
 class GrantScope:
-    """What a tile grant gives access to: one job of one document."""
+    """What a tile grant gives access to: one job of one document, until `expires` (epoch seconds)."""
     workspace_id: str
     document_id: str
     job_id: str
+    expires: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -84,7 +85,7 @@ class TileAccess:
             raise NotFound("no such tiles")
         if int(expires) < (now or time.time()):
             raise Forbidden("this tile link has expired; reload the document to get a new one", code="grant_expired")
-        return GrantScope(workspace_id, document_id, job_id)
+        return GrantScope(workspace_id, document_id, job_id, int(expires))
 
     def page(self, grant: str, page: int) -> tuple[GrantScope, PageRecord]:
         """The page's record, for descriptors (DZI, IIIF `info.json`). The record is keyed by document and job

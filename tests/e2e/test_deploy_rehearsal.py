@@ -202,6 +202,10 @@ def _check_operations(aws: Aws, outputs: dict[str, str], rest_id: str, ws_id: st
         if alarm["Namespace"] == "AWS/Lambda":  # per function, never account-wide
             (dimension,) = alarm["Dimensions"]
             aws("lambda").get_function(FunctionName=dimension["Value"])
+        if alarm["Namespace"] == "AWS/DynamoDB":  # a metric DynamoDB publishes per table alone (not per operation)
+            assert alarm["MetricName"] in ("ReadThrottleEvents", "WriteThrottleEvents"), name
+            (dimension,) = alarm["Dimensions"]
+            assert dimension == {"Name": "TableName", "Value": outputs["MainTableName"]}, name
     site = json.loads(aws("s3").get_object(Bucket=outputs["SiteBucketName"], Key="config.json")["Body"].read())
     assert site["api"] == f"https://{rest_id}.execute-api.us-east-1.amazonaws.com/api"
     assert site["websocket"] == f"wss://{ws_id}.execute-api.us-east-1.amazonaws.com/api"
@@ -219,6 +223,7 @@ def _check_deployment(aws: Aws) -> dict[str, Any]:
     return {"rest": rest_id, "websocket": ws_id, "layers": len(versions)}
 
 
+@pytest.mark.timeout(900)  # two deploys, an admin and a destroy: 90 s on an idle machine, longer on a busy one
 def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
@@ -265,6 +270,7 @@ AS_A_TERMINAL_RUNS = ("import os, signal, sys; signal.signal(signal.SIGINT, sign
                       "os.execvp(sys.argv[1], sys.argv[1:])")
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_a_first_deploy_stopped_part_way_is_finished_by_the_next_without_duplicates(emulator: str, how: int) -> None:
     """A first deploy stopped once Chalice has made the REST API and the SQS triggers, with Ctrl-C (SIGINT to

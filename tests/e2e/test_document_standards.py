@@ -194,7 +194,7 @@ def _conditional(url: str) -> None:
     for if_none_match in (etag, f"W/{etag}", f'"other", {etag}', "*"):
         again = requests.get(url, headers={"If-None-Match": if_none_match}, timeout=10)
         assert again.status_code == 304 and again.content == b"", (url, if_none_match)
-        for header in ("ETag", "Cache-Control", "Content-Type"):
+        for header in ("ETag", "Cache-Control", "Expires", "Content-Type"):
             assert again.headers.get(header) == first.headers[header], (url, header, again.headers)
         assert again.headers.get("Content-Length") in (None, first.headers.get("Content-Length")), again.headers
     other = requests.get(url, headers={"If-None-Match": '"something-else"'}, timeout=10)

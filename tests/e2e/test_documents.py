@@ -9,6 +9,7 @@ import io
 import json
 import time
 import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from kalexo_client import Disconnected, Event, Progress, WorkspaceClient
 from chalicelib.domain.tile_plan import TilePlan
 from tests.e2e.api_client import Api, wait_until
 from tests.e2e.documents_samples import SAMPLES, letter_pdf
+
+GRANT_S = 6 * 3600  # KALEXO_TILE_GRANT_SECONDS' default, which the local stack keeps
 
 pytestmark = pytest.mark.e2e
 WS = "ws-demo"
@@ -68,7 +71,10 @@ def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(st
                 left, top, right, bottom = plan.tile_box(level, col, row)
                 assert Image.open(io.BytesIO(tile.content)).size == (right - left, bottom - top)
     first = requests.get(f"{files}/{plan.max_level}/0_0.jpeg", timeout=10)
-    assert "immutable" in first.headers["Cache-Control"]
+    assert "immutable" in first.headers["Cache-Control"] and "max-age" not in first.headers["Cache-Control"]
+    # Fresh until the grant expires and no longer (a cache must not answer an expired grant): the grant's hour.
+    fresh_until = parsedate_to_datetime(first.headers["Expires"]).timestamp()
+    assert time.time() < fresh_until <= time.time() + GRANT_S + 3600 and fresh_until % 3600 == 0
     again = requests.get(f"{files}/{plan.max_level}/0_0.jpeg", headers={"If-None-Match": first.headers["ETag"]},
                          timeout=10)
     assert again.status_code == 304 and again.content == b""
