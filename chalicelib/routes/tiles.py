@@ -16,8 +16,9 @@ carries what the 200 would (ETag, Cache-Control and the representation's own Con
 otherwise add `application/json`, which a cache updating its stored headers would copy onto the image).
 
 `info.json`'s `id` is the configured public base (KALEXO_TILES_URL, else KALEXO_PUBLIC_API_URL), never one
-taken from the request's Host or X-Forwarded-Proto: the document is cached for a year. Without either setting
-IIIF is not offered (404 `iiif_unavailable`); Deep Zoom needs no absolute URL and is unaffected.
+taken from the request's Host or X-Forwarded-Proto: the document is cached, by a CDN too, until its grant
+expires. Without either setting IIIF is not offered (404 `iiif_unavailable`); Deep Zoom needs no absolute URL
+and is unaffected.
 """
 
 from __future__ import annotations
