@@ -275,3 +275,14 @@ def test_one_deploy_of_a_stage_at_a_time_and_a_killed_ones_lock_is_taken_over():
                                                          "pid": int(gone), "since": 0})
     stage_project.acquire_lock(ssm, "prod", "make destroy")  # its holder no longer runs
     assert json.loads(ssm.values["/kalexo/prod/deploy-lock"])["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("stage", sorted(CONFIG["stages"]))
+def test_the_imaging_functions_tmp_holds_the_largest_accepted_upload_and_a_band(stage: str) -> None:
+    from chalicelib.settings import Settings
+
+    env = {**CONFIG["environment_variables"], **CONFIG["stages"][stage]["environment_variables"],
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    largest = Settings.from_env(env).max_upload_bytes  # a source is downloaded whole to /tmp
+    assert set(EPHEMERAL_STORAGE_MB) == set(IMAGING_FUNCTIONS)
+    assert all(mb * 1024**2 >= largest + 512 * 1024**2 for mb in EPHEMERAL_STORAGE_MB.values())
