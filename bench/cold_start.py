@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cold_start_imports import importtime, invocation_code, runner
-from bench.cold_start_invoke import SECRET, TRANSPORT, events
+from bench.cold_start_invoke import SECRET, TRANSPORT, events, function_env
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENDPOINT = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api"
@@ -188,7 +188,7 @@ def sample(kind: str, env: dict[str, str], bytecode: str, packaged: Packaged | N
            invocations: dict[str, tuple[str, dict[str, Any]]] | None = None) -> dict[str, float]:
     module, members, imports = KINDS[kind]
     invoke = json.dumps([*invocations[kind], TRANSPORT]) if invocations and kind in invocations else ""
-    run_env = dict(env)
+    run_env = {**env, **function_env(kind)}
     with tempfile.TemporaryDirectory() as cache:
         if bytecode == "none":
             run_env["PYTHONPYCACHEPREFIX"] = cache  # empty: every module compiles, as on Lambda
@@ -269,9 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.importtime:
                 for kind in ("websocket $default", "REST API (admin, documents)"):
                     _importtime(env, kind, packaged)
-            for tree in Path(bare_dir).rglob("*"):  # writable again, so the directory can be removed
-                if not tree.is_symlink():
-                    tree.chmod(tree.stat().st_mode | 0o200)
+            for tree in (t for t in Path(bare_dir).rglob("*") if not t.is_symlink()):  # writable, to be removed
+                tree.chmod(tree.stat().st_mode | 0o200)
             return 0
         for kind in KINDS:  # warm the disk cache and the bytecode of the "cached" runs
             sample(kind, env, "cached")
@@ -285,9 +284,10 @@ def main(argv: list[str] | None = None) -> int:
 def _importtime(env: dict[str, str], kind: str, packaged: Packaged | None = None) -> None:
     """-X importtime of `kind` to its first answer, beside the bare app's (bench/cold_start_imports.py)."""
     def run(module: str) -> Any:
+        own = {**env, **(function_env(kind) if module == "app" else {})}
         if packaged is None:
-            return runner([], PROJECT_DIR, env)
-        return runner(["-S", "-s"], packaged.app, {**env, "PYTHONPATH": packaged.path_for(module),
+            return runner([], PROJECT_DIR, own)
+        return runner(["-S", "-s"], packaged.app, {**own, "PYTHONPATH": packaged.path_for(module),
                                                    "PYTHONDONTWRITEBYTECODE": "1"})
 
     invocations = events()

@@ -17,9 +17,25 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jwt
+
+CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+# The Lambda function each kind runs as: its own settings in .chalice/config.json apply to its samples, as on
+# Lambda (the websocket functions' KALEXO_SERVES keeps app.py from registering the REST blueprints).
+FUNCTION_OF_KIND = {"REST API (admin, documents)": "api_handler", "websocket $default": "websocket_message",
+                    "websocket $connect": "websocket_connect", "maintenance schedule": "purge_expired_events",
+                    "ingest (uploads queue)": "ingest_uploads", "tiling worker": "tile_pages"}
+
+
+def function_env(kind: str, stage: str = "dev") -> dict[str, str]:
+    """The per-function environment variables the kind's function is deployed with (none for the bare app)."""
+    functions = json.loads(CONFIG.read_text())["stages"][stage]["lambda_functions"]
+    own: dict[str, str] = functions.get(FUNCTION_OF_KIND.get(kind, ""), {}).get("environment_variables", {})
+    return dict(own)
+
 
 SECRET = "bench-signing-secret-of-32-bytes-or-more"  # KALEXO_JWT_SECRET in the samples' environment
 USER, ACCOUNT, WORKSPACE, CONNECTION = "u_bench", "acc_bench", "w_bench", "c_bench"
