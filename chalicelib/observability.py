@@ -51,6 +51,14 @@ class _DeferredLogger(Deferred):
         else:
             self.created.thread_safe_append_keys(**keys)
 
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        """A debug line creates the logger only where debug lines are written: the websocket `$connect` logs
+        each connection at debug level (its event is in the event log), so its cold start imports no
+        Powertools (about 20 ms, docs/benchmarks.md, "Cold start")."""
+        if self.created is None and not _debug_enabled():
+            return
+        self.__getattr__("debug")(*args, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
         real = self.real()
         pending = getattr(self._pending, "keys", None)
@@ -58,6 +66,14 @@ class _DeferredLogger(Deferred):
             self._pending.keys = {}
             real.thread_safe_append_keys(**pending)
         return getattr(real, name)
+
+
+def _debug_enabled() -> bool:
+    """The level set in the settings Powertools' Logger reads (Lambda's log level control first) is DEBUG."""
+    for setting in ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"):
+        if os.environ.get(setting):
+            return os.environ[setting].upper() == "DEBUG"
+    return False
 
 
 def _logger() -> Logger:

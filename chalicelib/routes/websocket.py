@@ -62,7 +62,9 @@ def connect(event: WebsocketEvent) -> Response:
         logger.info("websocket connect refused", extra={"code": exc.code, "source_ip": request.source_ip})
         # 429 too_many_requests past the address's budget of failed logins (its message says when to retry).
         return Response(status_code=exc.status, body={"error": {"code": exc.code, "message": exc.message}})
-    logger.info("websocket connected", extra={"user_id": actor.user_id, "workspace_id": request.workspace_id})
+    # Debug: the connection is in the event log already (ws.connected), and an info line would import Powertools
+    # at every $connect cold start (chalicelib/observability.py).
+    logger.debug("websocket connected", extra={"user_id": actor.user_id, "workspace_id": request.workspace_id})
     return Response(status_code=200, body="")
 
 

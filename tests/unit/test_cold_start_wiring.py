@@ -131,3 +131,25 @@ def test_correlation_keys_appended_before_the_logger_exists_reach_its_first_line
     logger.thread_safe_append_keys(request_id="r-2")
     logger.info("second")
     assert lines == [{"message": "first", "request_id": "r-1"}, {"message": "second", "request_id": "r-2"}]
+
+
+def test_a_debug_line_creates_the_logger_only_where_debug_lines_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.observability import _DeferredLogger
+
+    lines: list[str] = []
+
+    class Recording:
+        def thread_safe_append_keys(self, **keys: Any) -> None: ...
+
+        def debug(self, message: str, **_: Any) -> None:
+            lines.append(message)
+
+    for setting in ("AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"):
+        monkeypatch.delenv(setting, raising=False)
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    logger = _DeferredLogger(Recording)
+    logger.debug("connected", extra={"user_id": "u-1"})
+    assert logger.created is None and lines == []  # at INFO: nothing created, nothing written
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "DEBUG")  # Lambda's log level control, as Powertools reads it
+    logger.debug("connected", extra={"user_id": "u-1"})
+    assert logger.created is not None and lines == ["connected"]

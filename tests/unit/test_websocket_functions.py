@@ -42,6 +42,7 @@ import app
 context = type("Context", (), {{"function_name": "kalexo-dev-ws", "aws_request_id": "r-1"}})()
 answer = getattr(app, {handler!r})(json.loads({event!r}), context)
 print(json.dumps({{"answer": answer, "posted": posted, "routes": len(app.app.routes),
+                  "powertools": "aws_lambda_powertools" in sys.modules,
                   "handlers": sorted(app.app.websocket_handlers),
                   "modules": sorted(m for m in sys.modules if m.startswith("chalicelib.routes"))}}))
 """
@@ -70,6 +71,7 @@ def test_a_websocket_function_answers_its_first_event_without_the_rest_blueprint
         (pong,) = result["posted"]
         assert pong["url"].endswith("/@connections/c_bench") and json.loads(pong["body"])["action"] == "pong", pong
     assert result["routes"] == 0
+    assert result["powertools"] is False  # nothing logged at INFO: no Powertools at a websocket cold start
     assert result["handlers"] == ["$connect", "$default", "$disconnect"]
     assert result["modules"] == ["chalicelib.routes", "chalicelib.routes.chalice_errors",
                                  "chalicelib.routes.errors", "chalicelib.routes.websocket"]
