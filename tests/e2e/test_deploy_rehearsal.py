@@ -128,6 +128,9 @@ def _check_functions(aws: Aws, model: dict[str, Any], endpoint: str, layer_arn: 
         assert {k: env.get(k) for k in settings} == settings, name
         assert env["KALEXO_STAGE"] == STAGE and env["KALEXO_WEBSOCKET_ENDPOINT"] == endpoint, name
         assert env["KALEXO_JWT_SECRET_PARAMETER"] == f"/kalexo/{STAGE}/jwt-secret", name
+        # the function's own settings too (the websocket functions' KALEXO_SERVES: app.py)
+        assert {k: env.get(k) for k in own.get("environment_variables", {})} == own.get("environment_variables", {})
+        assert env.get("KALEXO_SERVES") == ("websocket" if name.startswith("websocket_") else None), name
         role = config["Role"].rsplit("/", 1)[1]
         (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
         document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
