@@ -1,5 +1,5 @@
 """What crosses the ports at run time, apart from the Protocols themselves (chalicelib/ports.py, which re-exports
-these): the connection-gone error and a rate window's count.
+these): the connection-gone error, a rate window's count, a page's tiles' address and a stored tile.
 
 A module that raises, catches or builds one of these imports it from here, and the Protocols it is typed with
 only for the type checker, so a function does not create every Protocol class of ports.py at its cold start.
@@ -25,3 +25,21 @@ class WindowCount:
     count: int  # this one included; the limit when refused
     window_start: int  # epoch seconds
     retry_after: int | None = None  # refused (and not counted): seconds until the next window
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page of one processing job: where its tiles live, whatever the layout."""
+
+    workspace_id: str
+    document_id: str
+    job_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class StoredTile:
+    """A stored tile's bytes, ETag and content type."""
+    data: bytes
+    etag: str
+    content_type: str

@@ -7,12 +7,13 @@ Adapters in chalicelib/adapters implement them for AWS; tests hand the services 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 # Re-exported (the `as` says so to the type checker): they live in port_types.py so that modules needing them at
 # run time do not create this module's Protocol classes.
 from chalicelib.port_types import ConnectionGone as ConnectionGone  # noqa: PLC0414
+from chalicelib.port_types import PageRef as PageRef  # noqa: PLC0414
+from chalicelib.port_types import StoredTile as StoredTile  # noqa: PLC0414
 from chalicelib.port_types import WindowCount as WindowCount  # noqa: PLC0414
 
 if TYPE_CHECKING:  # annotations only: a function loads the domain modules its services use, not all of them
@@ -143,24 +144,6 @@ class HealthProbe(Protocol):
 
 
 # Documents and tiles ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PageRef:
-    """One page of one processing job: where its tiles live, whatever the layout."""
-
-    workspace_id: str
-    document_id: str
-    job_id: str
-    page: int
-
-
-@dataclass(frozen=True)
-class StoredTile:
-    """A stored tile's bytes, ETag and content type."""
-    data: bytes
-    etag: str
-    content_type: str
-
-
 class TileLike(Protocol):
     """What the tiler hands over per tile (chalicelib.imaging.tiler.Tile)."""
 

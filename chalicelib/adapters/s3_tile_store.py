@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.tile_plan import CONTENT_TYPES, FORMAT_EXTENSIONS
-from chalicelib.ports import PageRef, RenditionLike, StoredTile, TileLike
+from chalicelib.port_types import PageRef, StoredTile
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from chalicelib.ports import RenditionLike, TileLike
 
 INDEX_VERSION = 1
 INDEX_SECONDS = 60.0  # how long a REST instance trusts a page index it read (a removed job's tiles go)
@@ -82,6 +84,8 @@ class PackWriter:
         self.shared_puts = 0
 
     def add(self, piece: TileLike | RenditionLike) -> None:
+        from chalicelib.ports import RenditionLike  # only writers check (the REST function reads, at cold start)
+
         if isinstance(piece, RenditionLike):  # a whole-page image (IIIF's `max`): rides in the pack too
             self.attach(piece.name, piece.data)
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.auth.tokens import TokenService
@@ -18,9 +18,11 @@ from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email, web_url
 from chalicelib.observability import logger
-from chalicelib.ports import ConnectionNotifier, ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.events import EventRecorder
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionNotifier, ConnectionStore
 
 
 class DirectoryService:

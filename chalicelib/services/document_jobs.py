@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.documents import (
     DocumentStatus,
@@ -26,8 +26,10 @@ from chalicelib.domain.documents import (
 from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import PAGES_QUOTA_EXCEEDED, DocumentRejected
 from chalicelib.observability import logger
-from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
 from chalicelib.services.document_news import DocumentNews
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.document_items import document_item, listing, next_placement, placement_item
 from chalicelib.domain.documents import Document, DocumentStatus
@@ -28,9 +28,11 @@ from chalicelib.domain.ops import SYSTEM, Op
 from chalicelib.domain.sync import WorkspaceState
 from chalicelib.domain.tenancy import new_id
 from chalicelib.observability import logger
-from chalicelib.ports import DocumentRecords, Turns
 from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.workspace_log import WorkspaceLog
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, Turns
 
 Publish = Callable[[str, Op], object]
 _DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height")

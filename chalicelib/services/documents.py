@@ -28,11 +28,11 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.imaging.errors import CODES, PAGES_QUOTA_EXCEEDED
-from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.upload_ports import StorageLedger
 
 if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, EventSink, TaskQueue
     from chalicelib.services.document_news import DocumentNews
     from chalicelib.services.tile_access import TileAccess
 

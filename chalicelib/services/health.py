@@ -6,9 +6,12 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.health import HealthReport
-from chalicelib.ports import HealthProbe
+
+if TYPE_CHECKING:
+    from chalicelib.ports import HealthProbe
 
 
 class HealthService:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.envelopes import server_message
-from chalicelib.ports import ConnectionStore
 from chalicelib.services.fanout import Delivery, Fanout
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore
 
 
 class ProgressPublisher:

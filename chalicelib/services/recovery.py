@@ -10,16 +10,18 @@ Documents and their placements are not restored: they follow the files, which a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.events import Event
 from chalicelib.domain.ops import Op, OpError
 from chalicelib.domain.sync import changes_to
 from chalicelib.domain.tenancy import Workspace, WorkspaceRole
-from chalicelib.ports import EventSink
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.workspace_log import WorkspaceLog
+
+if TYPE_CHECKING:
+    from chalicelib.ports import EventSink
 
 Publish = Callable[[str, Op], object]
 

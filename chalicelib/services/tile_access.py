@@ -21,10 +21,14 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.documents import PageRecord
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.ports import DocumentRecords, PageRef, StoredTile, TileReader
+from chalicelib.port_types import PageRef, StoredTile
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, TileReader
 
 HOUR = 3600
 THUMBNAIL = "@thumbnail"  # stored with every tiled page

@@ -19,16 +19,18 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.documents import Document, DocumentStatus, source_key
 from chalicelib.domain.errors import BadRequest, NotFound, PayloadTooLarge, QuotaExceeded
 from chalicelib.domain.events import Event
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UsageMeter
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.multipart_uploads import MultipartUploads
 from chalicelib.upload_ports import StorageLedger
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, EventSink, TenancyReader, UsageMeter
 
 # What the document pipeline accepts; anything else is refused here, before a byte is stored.
 CONTENT_TYPES = frozenset({

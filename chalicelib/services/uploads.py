@@ -14,16 +14,19 @@ the version that is now the latest, which an earlier notification may have skipp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.documents import parse_source_key
 from chalicelib.domain.events import Event
 from chalicelib.domain.s3_notifications import MalformedNotification, ObjectCreated, parse_notification
 from chalicelib.domain.tenancy import Workspace
 from chalicelib.observability import logger
-from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 from chalicelib.services.document_jobs import JobStarter, fail_unless_shown
 from chalicelib.services.document_news import DocumentNews
 from chalicelib.upload_ports import Receipt, UploadLog, VersionDiscarder
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords, EventSink, TenancyReader
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
-from chalicelib.ports import ConnectionStore
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.directory import DirectoryService, require_server_chosen_id
 from chalicelib.services.events import EventRecorder
+
+if TYPE_CHECKING:
+    from chalicelib.ports import ConnectionStore
 
 
 class WorkspaceService:

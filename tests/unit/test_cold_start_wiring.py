@@ -64,6 +64,8 @@ from chalicelib.container import get_container
 loaded = {"import": sorted(sys.modules)}
 get_container().router(sys.argv[1])
 loaded["router"] = sorted(sys.modules)
+_ = (get_container().access, get_container().documents, get_container().tile_access)
+loaded["documents"] = sorted(sys.modules)
 print(json.dumps(loaded))
 """
 # Loaded on first use only: by a request that needs them (a token, a body to validate, a log line or metric, the
@@ -102,6 +104,14 @@ def test_importing_the_app_loads_no_service_powertools_pyjwt_or_fastjsonschema(l
 def test_building_the_websocket_router_loads_only_what_it_uses(loaded: dict[str, list[str]]) -> None:
     assert "chalicelib.services.router" in loaded["router"]
     assert _found(loaded["router"], NOT_FOR_THE_ROUTER) == []
+
+
+def test_the_rest_functions_document_services_create_no_protocol_and_load_no_imaging(
+        loaded: dict[str, list[str]]) -> None:
+    # ports.py's Protocol classes are for the type checker; the failure codes are all the REST function needs of
+    # the imaging package (its formats module alone loads zipfile and more).
+    assert "chalicelib.services.documents" in loaded["documents"]
+    assert _found(loaded["documents"], ("chalicelib.ports", "chalicelib.imaging.formats", "PIL", "pymupdf")) == []
 
 
 def test_correlation_keys_appended_before_the_logger_exists_reach_its_first_line() -> None:
