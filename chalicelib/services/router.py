@@ -173,7 +173,8 @@ class MessageRouter:
         actor = self._actor(connection_id, message)
         welcome = self._sync.join(connection_id, actor, self._workspace(message),
                                   self._sequence(message, "since", None))
-        return server_message("welcome", message.request_id, **welcome)
+        # `connection`: which of the presence entries is the joiner's own (its announcements are not echoed)
+        return server_message("welcome", message.request_id, connection=connection_id, **welcome)
 
     def _leave(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None

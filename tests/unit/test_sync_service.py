@@ -67,6 +67,7 @@ def test_ops_are_acknowledged_in_order_and_fanned_out_to_the_others(world):
     welcome = world.send("c-vic", action="join", workspace="ws-a")
     assert welcome["state"]["items"][0]["fields"] == {"text": "hi"} and welcome["latest_seq"] == 2
     assert welcome["state"]["more"] is False and welcome["heartbeat_ms"] == 18000
+    assert welcome["connection"] == "c-vic"  # which presence entry is the joiner's own
     resumed = world.send("c-vic", action="join", workspace="ws-a", since=1)
     assert [o["seq"] for o in resumed["ops"]] == [2] and resumed["more"] is False
 

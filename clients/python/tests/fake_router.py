@@ -161,9 +161,12 @@ class FakeRouter:
     async def _join(self, conn: Connection, message: dict[str, Any]) -> None:
         conn.joined = True
         since, latest = message.get("since"), len(self.log)
-        welcome: dict[str, Any] = {"action": "welcome", "workspace": self.workspace, "role": "editor",
-                                   "latest_seq": latest, "heartbeat_ms": 18000, "presence": [], "online": [],
-                                   "presence_more": False, "presence_next": None}
+        here = [c for c in self.connections.values() if c.joined]  # presence as the router gives it, own included
+        welcome: dict[str, Any] = {
+            "action": "welcome", "workspace": self.workspace, "connection": f"c{conn.number}", "role": "editor",
+            "latest_seq": latest, "heartbeat_ms": 18000, "online": sorted({c.user for c in here}),
+            "presence": [{"connection": f"c{c.number}", "user": c.user, "presence": {"status": "active"}}
+                         for c in here], "presence_more": False, "presence_next": None}
         if since is None or since > latest:
             self._snapshots[latest] = self.state.snapshot()
             welcome["state"] = {"seq": latest, **self._items_page(self._snapshots[latest], 0)}

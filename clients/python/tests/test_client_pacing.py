@@ -74,6 +74,9 @@ def test_own_presence_is_what_was_last_announced() -> None:
             assert alice.own_presence == {"status": "active"}
             await alice.set_presence("away", cursor={"x": 1.0, "y": 2.0})
             assert alice.own_presence == {"status": "away", "cursor": {"x": 1.0, "y": 2.0}}
+            # the welcome named this connection: its presence entry is what was announced, not the join's
+            assert alice.connection_id is not None
+            assert alice.presence[alice.connection_id].presence == alice.own_presence
 
             def announced() -> list[dict[str, Any]]:
                 return [m for _, m in router.received if m.get("action") == "presence"]

@@ -141,9 +141,8 @@ class WorkspaceClient(LogReader):
     @property
     def own_presence(self) -> dict[str, Any]:
         """What this client last announced with set_presence() (`{"status": "active"}` before). `presence`
-        holds what the server said of every connection: the server does not echo a connection's own
-        announcements, and the welcome does not say which connection is this one, so this client's entry there
-        keeps the status it had at the join."""
+        holds every connection's, this one's (`connection_id`, from the welcome) as announced here: the server
+        does not echo a connection's own announcements."""
         return dict(self._presence_wanted or {"status": "active"})
 
     def events(self) -> EventStream:
@@ -191,6 +190,7 @@ class WorkspaceClient(LogReader):
         if cursor is not None:
             presence["cursor"] = dict(cursor)
         self._presence_wanted = presence
+        self._keep_own_presence()
         link = self._link
         if link is not None and self._sending:
             await link.send({"action": "presence", "workspace": self.workspace, **presence})

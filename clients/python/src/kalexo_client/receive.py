@@ -44,6 +44,7 @@ class Receiver(Sending):
         self.role: str | None = None
         self.heartbeat_ms = 18_000
         self.presence: dict[str, PresenceEntry] = {}  # by connection id
+        self.connection_id: str | None = None  # this connection's, from the welcome (servers before: None)
         self.failure: BaseException | None = None
         self._request_timeout = request_timeout
         self._outbox = Outbox()
@@ -77,6 +78,7 @@ class Receiver(Sending):
         welcome = await link.request(message, self._request_timeout)
         self.role = str(welcome.get("role", ""))
         self.heartbeat_ms = int(welcome.get("heartbeat_ms") or self.heartbeat_ms)
+        self.connection_id = str(welcome["connection"]) if welcome.get("connection") else None
         await self._load_presence(link, welcome)
         fresh, reset = "state" in welcome, bool(welcome.get("reset"))
         if fresh:
@@ -104,6 +106,13 @@ class Receiver(Sending):
         self._pump_wake.set()
         if self._presence_wanted is not None and self._presence_wanted.get("status") != "active":
             await link.send({"action": "presence", "workspace": self.workspace, **self._presence_wanted})
+        self._keep_own_presence()
+
+    def _keep_own_presence(self) -> None:
+        """The server does not echo this connection's announcements: its entry takes what was announced."""
+        own = self.presence.get(self.connection_id or "")
+        if own is not None and self._presence_wanted is not None:
+            self.presence[own.connection] = PresenceEntry(own.connection, own.user, dict(self._presence_wanted))
 
     async def _load_presence(self, link: Link, page: dict[str, Any]) -> None:
         self.presence = {}
