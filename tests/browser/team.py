@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from websockets.sync.client import connect
 
 from local.web_server import WEB_DIR
@@ -58,10 +59,11 @@ def audit(page: Any, include: str | None = None) -> list[dict[str, Any]]:
 
 
 def record(page: Any) -> None:
-    """From now on, keep every text the document list, the uploads and the landscape's labels show, and note any
-    moment a file is listed both as an upload and as a document, or a failed document keeps a placeholder."""
+    """From now on, keep every text the document list, the uploads and the landscape's labels show (in the order
+    first seen), the cards shown (document:state), and note any moment a file is listed both as an upload and as
+    a document, or a failed document keeps a placeholder."""
     page.evaluate("""() => {
-        window.__seen = {texts: new Set(), statuses: [], doubled: [], stale: []};
+        window.__seen = {texts: new Set(), statuses: [], doubled: [], stale: [], cards: new Set()};
         const look = () => {
             const seen = window.__seen;
             const uploads = [...document.querySelectorAll('#uploads li')].map(li => li.dataset.file);
@@ -73,6 +75,9 @@ def record(page: Any) -> None:
             }
             for (const label of document.querySelectorAll('.doc-label, .page-placeholder, #uploads li')) {
                 seen.texts.add(label.innerText);
+            }
+            for (const card of document.querySelectorAll('.doc-card')) {
+                seen.cards.add(`${card.dataset.doc}:${card.dataset.status}`);
             }
             for (const label of document.querySelectorAll('.doc-label[data-status=failed]')) {
                 if (document.querySelector(`.page-placeholder[data-doc="${label.dataset.doc}"]`)) {
@@ -87,7 +92,8 @@ def record(page: Any) -> None:
 
 def seen(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("""() => ({texts: [...window.__seen.texts], statuses: window.__seen.statuses,
-                                        doubled: window.__seen.doubled, stale: window.__seen.stale})"""))
+                                        doubled: window.__seen.doubled, stale: window.__seen.stale,
+                                        cards: [...window.__seen.cards]})"""))
 
 
 def box(page: Any, selector: str) -> dict[str, float]:
@@ -150,3 +156,20 @@ def screenshot(page: Any, folder: Path, name: str) -> Path:
     path = folder / f"{name}-{size['width']}x{size['height']}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def choose_files_with_the_keyboard(user: UserPage) -> Any:
+    """Upload focused and Enter pressed: the file chooser opens. On a loaded machine the button can be shown
+    (the member's role known) a moment before its handler is wired, so a press that opened nothing is repeated;
+    every attempt is a real keyboard press on the focused button."""
+    user.page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
+    for _attempt in range(4):
+        user.page.focus("#upload-button")
+        user.page.wait_for_function("document.activeElement.id === 'upload-button'")
+        try:
+            with user.page.expect_file_chooser(timeout=15_000) as chooser:
+                user.page.keyboard.press("Enter")
+            return chooser.value
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("Enter on the focused Upload button never opened the file chooser")

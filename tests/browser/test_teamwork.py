@@ -2,7 +2,8 @@
 browser window, in a workspace of their own that starts empty.
 
 In file order, as one session: the empty landscape; uploading (Upload reached by keyboard), processing shown
-where each document will appear, a failed file with its reason and a retry for the owner only; notes and tasks
+where each document will appear (as another member sees it too), a damaged file with its reason and no retry
+(it would fail the same way); notes and tasks
 listed, jumped to, edited, resolved, deleted and moved with their document; presence (who looks where, go to,
 follow); what each role sees; sign-in per browser and the view across reloads; keyboard order and labels; the
 layout at 1280x800 and 1366x768 with a long document list; and the accessibility audit in each state.
@@ -14,19 +15,21 @@ Screenshots of each state at both sizes are written to $KALEXO_SCREENSHOTS when 
 from __future__ import annotations
 
 import os
-import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import UserPage, WebStack
+from tests.browser.frames import MANIFEST, HeldProcessing
+from tests.browser.layout import SIZES, both_sizes
 from tests.browser.team import (
     audit,
     box,
+    choose_files_with_the_keyboard,
     count_is,
     create_studio,
     inside,
@@ -34,7 +37,6 @@ from tests.browser.team import (
     on_screen,
     open_in,
     record,
-    screenshot,
     seen,
     view_of,
     wait_until,
@@ -44,8 +46,6 @@ from tests.browser.test_landscape import drawing
 from tests.e2e.documents_samples import letter_pdf
 
 pytestmark = pytest.mark.timeout(240)
-SIZES = ((1280, 800), (1366, 768))
-MANIFEST = r"/workspaces/[^/]+/documents/[^/?]+(\?.*)?$"
 
 
 @pytest.fixture(scope="module")
@@ -72,36 +72,6 @@ def team(web_stack: WebStack, browser: Any, studio: str) -> Iterator[dict[str, U
             person.context.close()
 
 
-def both_sizes(person: UserPage, shots: Path, name: str) -> None:
-    """The state at each size: nothing the page needs is cut off (the page itself never scrolls)."""
-    page = person.page
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_function(f"innerWidth === {width} && innerHeight === {height}")
-        for selector in ("#chat-input", "#chat-form button", "#errors", "#zoom-in", "#zoom-fit", ".side h2 >> nth=0",
-                         "#signout"):
-            assert on_screen(page, selector), f"{selector} is cut off at {width}x{height} ({name})"
-        assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1"), "the page scrolls"
-        assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth + 1"), "the page scrolls sideways"
-        for label in page.locator(".doc-label").all():  # every label visible is the top thing where it is
-            if label.is_visible():
-                assert label.evaluate("""l => { const r = l.getBoundingClientRect(); const v = document
-                        .getElementById('viewer').getBoundingClientRect();
-                    const x = Math.min(Math.max(r.x + r.width / 2, v.x + 1), v.right - 1), y = r.y + r.height / 2;
-                    if (y < v.y || y > v.bottom) return true;
-                    const top = document.elementFromPoint(x, y); return l === top || l.contains(top); }"""), (
-                    f"a label is covered at {width}x{height} ({name}): {label.inner_text()}")
-        page.wait_for_selector("#viewer:not([data-animating])", state="attached")  # the view has settled
-        assert page.evaluate("""() => {  // no one's name over a document's label
-            const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-            const names = [...document.querySelectorAll('.viewport-name')].map(n => n.getBoundingClientRect());
-            return [...document.querySelectorAll('.doc-label')].every(l => names.every(n =>
-                !overlap(l.getBoundingClientRect(), n)));
-        }"""), f"a person's name covers a document label at {width}x{height} ({name})"
-        screenshot(page, shots, name)
-    page.set_viewport_size({"width": 1280, "height": 800})
-
-
 def test_the_empty_landscape(team: dict[str, UserPage], shots: Path) -> None:
     alice, vera = team["alice"], team["vera"]
     alice.page.wait_for_selector("#people li[data-user=vera]")
@@ -117,8 +87,13 @@ def test_the_empty_landscape(team: dict[str, UserPage], shots: Path) -> None:
     both_sizes(alice, shots, "empty")
 
 
-def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: Path) -> None:
+def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], web_stack: WebStack, studio: str,
+                                            shots: Path) -> None:
     alice, bob, vera = team["alice"], team["bob"], team["vera"]
+    # bob sees each step of the tower's processing as it comes, however fast the workers are (frames.py).
+    bob_sees = HeldProcessing(bob.page, "tower sections.pdf")
+    bob.page.reload()
+    bob.page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
     for person in (alice, bob):
         record(person.page)
     held_puts: list[Any] = []
@@ -140,12 +115,11 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
     def is_source(url: str) -> bool:
         return "/documents/" in url and "/source" in url
 
-    manifests = re.compile(MANIFEST)
     alice.page.route(is_source, hold_put)
-    alice.page.route(manifests, hold_manifest)
+    alice.page.route(MANIFEST, hold_manifest)
 
     # Upload, reached and pressed with the keyboard.
-    chooser = _choose_files_with_the_keyboard(alice)
+    chooser = choose_files_with_the_keyboard(alice)
     chooser.set_files([
         {"name": "tower sections.pdf", "mimeType": "application/pdf", "buffer": letter_pdf(pages=3, text="Tower")},
         {"name": "cover.pdf", "mimeType": "application/pdf", "buffer": drawing(1)},
@@ -154,19 +128,30 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
     wait_until(lambda: len(held_puts) == 3, alice.page, "the three PUTs to start")
     assert alice.page.locator("#uploads li").count() == 3
     assert not alice.page.locator("#drop-hint").is_visible(), "'Drop PDFs here' while uploading"
-    both_sizes(alice, shots, "uploading")
+    both_sizes(alice, shots, "uploading", audit_at=(1366, 768))
     for route in held_puts:
         route.fallback()
 
-    # Processing: the analysing card, then a placeholder per page, where the document sits.
+    # Processing: the analysing card, then a placeholder per page, where the document sits, shaped like the
+    # page (portrait letter sheets) before any page is shown.
     tower = alice.page.locator('#documents li:has-text("tower sections.pdf")')
     tower.wait_for(timeout=30_000)
     doc = str(tower.get_attribute("data-doc"))
     placeholders = f'.page-placeholder[data-doc="{doc}"]'
     wait_until(lambda: alice.page.locator(placeholders).count() == 3, alice.page, "three placeholders", 60)
+    portrait(alice, placeholders)
     wait_until(lambda: alice.page.locator("#uploads li").count() == 0, alice.page, "uploads to become documents")
     both_sizes(alice, shots, "processing")
-    # One page tiled: the pages still to come take its shape (portrait letter sheets).
+    assert audit(alice.page) == []
+    # What bob sees: the page count going up, one page at a time.
+    bob_sees.answer_read(pages=1)
+    label = bob.page.locator(f'.doc-label[data-doc="{doc}"]')
+    wait_until(lambda: "1 of 3 pages" in label.inner_text(), bob.page, "bob: 1 of 3")
+    bob_sees.release_until_read()
+    bob_sees.answer_read(pages=2)
+    wait_until(lambda: "2 of 3 pages" in label.inner_text(), bob.page, "bob: 2 of 3")
+    bob_sees.release()
+    # alice's first page tiled: the pages still to come keep its shape.
     while True:  # the manifest as the server has it, until it lists a page: then only that page is answered
         wait_until(lambda: any(doc in r.request.url for r in held_manifests), alice.page, "a manifest read", 60)
         held = next(r for r in held_manifests if doc in r.request.url)
@@ -178,9 +163,7 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
             break
     wait_until(lambda: alice.page.locator(placeholders).count() == 2, alice.page, "page 1 to replace its placeholder",
                60)
-    for shape in alice.page.locator(placeholders).all():
-        found = shape.bounding_box()
-        assert found is not None and found["height"] > found["width"] * 1.15, found
+    portrait(alice, placeholders)
     holding["manifests"] = False
     for route in held_manifests:
         route.fallback()
@@ -189,23 +172,22 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
         wait_until(count_is(person.page, ready, 2), person.page, "both documents ready", 90)
         person.page.wait_for_selector('#documents li[data-status=failed]', timeout=60_000)
         wait_until(count_is(person.page, ".page-placeholder", 0), person.page, "all pages shown")
-    assert "tower sections.pdf is ready: 3 pages" in alice.page.locator("#announcer").inner_text()
+    announced = alice.page.locator("#announcer").inner_text()
+    assert "tower sections.pdf is ready: 3 pages" in announced
+    assert "broken.pdf could not be processed: The file is damaged" in announced, announced
 
-    # The failed file: its reason, where it would have been; a retry for the owner only; no placeholder left.
+    # The failed file: its reason, where it would have been; no placeholder left. A damaged file fails the same
+    # way again, so no one is offered a Retry, and the server refuses one, saying why.
     failed = alice.page.locator('#documents li[data-status=failed]')
-    assert "failed:" in failed.inner_text() and failed.locator(".retry").is_visible()
-    assert alice.page.locator('.doc-card[data-status=failed] .retry').count() == 1
-    assert bob.page.locator("#documents .retry, .doc-card .retry").count() == 0
-    assert vera.page.locator("#documents .retry, .doc-card .retry").count() == 0
-    with alice.page.expect_response(lambda r: r.url.endswith("/retry")) as retried:
-        alice.page.locator('.doc-card[data-status=failed] .retry').click()
-    # The server refuses to retry a file that failed in analysis (409 not_uploaded: reported in issue 15's
-    # notes); whatever it answers, the owner is told.
-    if retried.value.status == 202:
-        alice.page.wait_for_selector('#announcer:has-text("processing again")')
-    else:
-        message = retried.value.json()["error"]["message"]
-        alice.page.wait_for_selector(f'#errors li:has-text("broken.pdf: {message}")')
+    assert "failed: The file is damaged" in failed.inner_text()
+    assert "The file is damaged" in alice.page.locator('.doc-card[data-status=failed] .reason').inner_text()
+    for person in (alice, bob, vera):
+        assert person.page.locator("#documents .retry, .doc-card .retry").count() == 0, person.user
+    broken = str(failed.get_attribute("data-doc"))
+    refused = requests.post(f"{web_stack.stack.rest}/workspaces/{studio}/documents/{broken}/retry", timeout=15,
+                            headers={"Authorization": f"Bearer {web_stack.stack.token('alice')}"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_retryable", refused.text
+    assert "would fail the same way again" in refused.json()["error"]["message"]
 
     for person in (alice, bob):
         what = seen(person.page)
@@ -214,11 +196,22 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], shots: P
         assert not [t for t in what["texts"] if "1 of 1" in t], what["texts"]
         statuses = {status for name, status in what["statuses"] if name == "tower sections.pdf"}
         assert {"analysing", "ready"} <= statuses, statuses
+        assert f"{doc}:analysing" in what["cards"], f"{person.user} saw no Analysing card: {what['cards']}"
+    counts = [t for t in seen(bob.page)["texts"] if t.startswith("tower sections.pdf ·")]
+    assert counts.index("tower sections.pdf · 1 of 3 pages") < counts.index("tower sections.pdf · 2 of 3 pages")
     alice.page.unroute(is_source)
-    alice.page.unroute(manifests)
+    alice.page.unroute(MANIFEST)
     both_sizes(alice, shots, "ready")
     for person in (alice, bob, vera):
         assert audit(person.page) == [], person.user
+
+
+def portrait(person: UserPage, selector: str) -> None:
+    shapes = person.page.locator(selector).all()
+    assert shapes
+    for shape in shapes:
+        found = shape.bounding_box()
+        assert found is not None and found["height"] > found["width"] * 1.15, found
 
 
 def note_row(person: UserPage, text: str) -> Any:
@@ -283,6 +276,11 @@ def test_notes_and_tasks_in_the_sidebar(team: dict[str, UserPage], web_stack: We
     note_row(alice, "Temporary remark").locator(".delete").click()
     note_row(bob, "Temporary remark").wait_for(state="detached")
     alice.page.click("#zoom-fit")  # the overview: notes as pins, labels above them
+    alice.page.wait_for_selector("#viewer:not([data-animating])", state="attached")
+    # The note and the task were pinned on the same spot: the pins fan out, both to be seen and pressed.
+    pins = [p.bounding_box() for p in alice.page.locator(".note").all()]
+    assert len(pins) == 2 and all(pins)
+    assert abs(pins[0]["x"] - pins[1]["x"]) + abs(pins[0]["y"] - pins[1]["y"]) >= 12, pins
     both_sizes(alice, shots, "notes")
     for person in (alice, vera):
         assert audit(person.page) == [], person.user
@@ -290,12 +288,19 @@ def test_notes_and_tasks_in_the_sidebar(team: dict[str, UserPage], web_stack: We
 
 def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> None:
     alice, bob, vera = team["alice"], team["bob"], team["vera"]
+    # vera sees what alice sees, in a window of another shape (1280x800 to alice's 1366x768): her box is neither
+    # a frame round alice's canvas nor two lines down it; her name says so, in view.
+    alice.page.set_viewport_size({"width": 1366, "height": 768})
     for person in (alice, vera):
         person.page.click("#zoom-fit")
-    # vera sees what alice sees: her box is not a frame round alice's canvas, and her name is in view.
     mark = alice.page.locator(".viewport-name[data-user=vera]")
-    wait_until(lambda: mark.get_attribute("data-where") == "encloses", alice.page, "vera's view around alice's")
+    wait_until(lambda: mark.get_attribute("data-where") == "encloses" and "same view as you" in mark.inner_text(),
+               alice.page, "vera's view as the same as alice's")
+    assert "encloses" in str(alice.page.locator(".viewport[data-user=vera]").get_attribute("class"))
+    assert alice.page.locator(".viewport[data-user=vera]").evaluate(
+        "b => getComputedStyle(b).borderLeftColor") == "rgba(0, 0, 0, 0)", "vera's view drawn as lines"
     assert inside(box(alice.page, ".viewport-name[data-user=vera]"), box(alice.page, "#viewer"))
+    alice.page.set_viewport_size({"width": 1280, "height": 800})
     # bob zooms into the tower's second page; alice reads where he is and goes there.
     bob.page.locator('#documents li:has-text("tower sections.pdf") .doc-go').click()
     for _ in range(3):
@@ -319,6 +324,40 @@ def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> No
     assert row.locator(".follow").get_attribute("aria-pressed") == "false"
     assert alice.page.locator("#following").is_hidden()
     assert audit(alice.page) == []
+    # alice close up on the tower, bob at the cover: his box is off her screen, so his name waits at the edge
+    # of her canvas nearest to it, with an arrow pointing there.
+    alice.page.locator('#documents li:has-text("tower sections.pdf") .doc-go').click()
+    bob_name = alice.page.locator(".viewport-name[data-user=bob]")
+    for _ in range(4):  # closer, until bob's box is off her screen
+        alice.page.click("#zoom-in")
+        alice.page.wait_for_selector("#viewer:not([data-animating])", state="attached")
+        alice.page.wait_for_timeout(300)
+        if bob_name.get_attribute("data-where") == "edge":
+            break
+    where = alice.page.locator(".viewport[data-user=bob]").evaluate("b => ({...b.dataset})")
+    assert bob_name.get_attribute("data-where") == "edge", (bob_name.inner_text(), where, view_of(alice.page))
+    edge_marker_points_at(alice, "bob")
+
+
+def edge_marker_points_at(person: UserPage, user: str) -> None:
+    """The name of someone whose box is off screen: inside the canvas, at the edge towards the box, with the
+    arrows that say which way it is."""
+    page = person.page
+    view = view_of(page)
+    other = {k: float(v) for k, v in page.locator(f".viewport[data-user={user}]").evaluate(
+        "b => ({...b.dataset})").items() if k in "xywh"}
+    arrows = ("↑" if other["y"] + other["h"] <= view["y"] else "↓" if other["y"] >= view["y"] + view["h"] else "") + \
+             ("←" if other["x"] + other["w"] <= view["x"] else "→" if other["x"] >= view["x"] + view["w"] else "")
+    assert arrows, (other, view)
+    name, canvas = box(page, f".viewport-name[data-user={user}]"), box(page, "#viewer")
+    assert inside(name, canvas)
+    assert page.locator(f".viewport-name[data-user={user}]").inner_text() == f"{arrows} {user}"
+    near = 12
+    for arrow, gap in (("↑", name["y"] - canvas["y"]), ("←", name["x"] - canvas["x"]),
+                       ("↓", canvas["y"] + canvas["height"] - name["y"] - name["height"]),
+                       ("→", canvas["x"] + canvas["width"] - name["x"] - name["width"])):
+        if arrow in arrows:
+            assert gap <= near, f"{user}'s name is {gap} px from the edge it points at ({arrow})"
 
 
 def test_chat_and_documents_are_announced(team: dict[str, UserPage]) -> None:
@@ -406,14 +445,38 @@ def test_a_long_document_list_scrolls_on_its_own(team: dict[str, UserPage], web_
         t.items.add(new File(['x'], 'mine.pdf', {type: 'application/pdf'}));
         document.getElementById('viewer').dispatchEvent(new DragEvent('drop', {dataTransfer: t, bubbles: true})); }""")
     vera.page.wait_for_selector("#errors li:has-text('Viewers cannot add documents')")
+    shown_at = time.monotonic()
     for width, height in SIZES:  # in view at once, at either size, with the list as long as it is
         vera.page.set_viewport_size({"width": width, "height": height})
         assert on_screen(vera.page, "#errors li"), f"the error is cut off at {width}x{height}"
+    # alice adds one more while the list is long: the file on its way is in view (both_sizes checks each upload).
+    held: list[Any] = []
+
+    def is_source(url: str) -> bool:
+        return "/source" in url
+
+    def hold(route: Any) -> None:
+        held.append(route) if route.request.method == "PUT" else route.fallback()
+
+    alice.page.route(is_source, hold)
+    alice.page.set_input_files("#file-input", files=[{"name": "sheet 12.pdf", "mimeType": "application/pdf",
+                                                      "buffer": body}])
+    wait_until(lambda: len(held) == 1, alice.page, "the upload to start")
     for person in (alice, vera):
         page = person.page
         assert page.evaluate("(() => { const l = document.getElementById('documents');"
                              " return l.scrollHeight > l.clientHeight; })()"), "the document list does not scroll"
+        assert page.locator("#uploads li").count() == (person is alice)
         both_sizes(person, shots, f"long-list-{person.user}")
+    held[0].fallback()
+    alice.page.unroute(is_source, hold)
+    # An error stays until it is dismissed (no timer takes it away before it is read).
+    vera.page.wait_for_timeout(max(0.0, 16 - (time.monotonic() - shown_at)) * 1000)
+    error = vera.page.locator("#errors li:has-text('Viewers cannot add documents')")
+    assert error.is_visible()
+    error.get_by_role("button", name="Dismiss").click()
+    assert error.count() == 0
+    wait_until(lambda: alice.page.locator("#documents li").count() >= 16, alice.page, "the 16th document")
 
 
 def test_no_errors_in_any_console(team: dict[str, UserPage]) -> None:
@@ -430,20 +493,3 @@ def test_sign_in_page_passes_the_audit(web_stack: WebStack, browser: Any) -> Non
         assert audit(page) == []
     finally:
         context.close()
-
-
-def _choose_files_with_the_keyboard(user: UserPage) -> Any:
-    """Upload focused and Enter pressed: the file chooser opens. On a loaded machine the button can be shown
-    (the member's role known) a moment before its handler is wired, so a press that opened nothing is repeated;
-    every attempt is a real keyboard press on the focused button."""
-    user.page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
-    for _attempt in range(4):
-        user.page.focus("#upload-button")
-        user.page.wait_for_function("document.activeElement.id === 'upload-button'")
-        try:
-            with user.page.expect_file_chooser(timeout=15_000) as chooser:
-                user.page.keyboard.press("Enter")
-            return chooser.value
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError("Enter on the focused Upload button never opened the file chooser")

@@ -28,10 +28,15 @@ export function announce(text) {
   while (region.childElementCount > 20) region.firstElementChild.remove();
 }
 
+// An error stays until the person dismisses it (no timer takes it away before it is read); the same message
+// again moves to the end instead of being listed twice.
 export function showError(message) {
-  const item = el("li", "", message);
-  $("errors").append(item);
-  setTimeout(() => item.remove(), 15_000);
+  const list = $("errors");
+  for (const old of list.children) if (old.dataset.message === message) old.remove();
+  const item = el("li");
+  item.dataset.message = message;
+  item.append(el("span", "", message), button("Dismiss", () => item.remove(), { label: `Dismiss: ${message}` }));
+  list.append(item);
 }
 
 // The colour that marks a person everywhere (chips, viewport boxes, notes); dark enough for white text (WCAG AA).

@@ -4,7 +4,7 @@
 // the visible part of the box (or at the edge, pointing, when the box is off screen), so a name is never
 // hidden; a box that holds the whole view is not drawn as a frame round the canvas, only named.
 // Notes are cards on the landscape; zoomed out so far that a page is small on screen, they shrink to pins,
-// so document labels (drawn above them) are never covered.
+// so document labels (drawn above them) are never covered; pins on one spot fan out.
 
 /* global OpenSeadragon */
 
@@ -13,6 +13,55 @@ import { CELL } from "./geometry.js";
 
 const COMPACT_BELOW_PX = 420; // a page cell narrower than this on screen: notes as pins
 const EDGE = 6;
+const NEARLY = 0.85; // a view showing this much of the canvas each way counts as the same view
+const LABEL_HEIGHT = 20;
+const NEAR = 40; // px: the furthest a name goes from its box to find a free place
+const PIN_STEP = 22; // a pin (16 px and its border) and a gap: pins on one spot fan out this far apart
+
+// The part of a box (in pixels of the canvas) that is on the canvas; for a box off screen, the strip of the
+// canvas's edge nearest to it, where its name points from.
+function overlap(r, width, height) {
+  const x = Math.min(Math.max(r.x, 0), width), y = Math.min(Math.max(r.y, 0), height);
+  const right = Math.max(Math.min(r.x + r.width, width), 0), bottom = Math.max(Math.min(r.y + r.height, height), 0);
+  return { x, y, width: Math.max(right - x, 0), height: Math.max(bottom - y, 0) };
+}
+
+// Where a person's name goes: at its box's top left corner if free, else the first free place along the box's
+// top edge (inside, then just above it), then along its bottom edge, then beside it; failing those, the free
+// place nearest to the box within NEAR pixels of it. A place is free when it covers no document label and no
+// name placed before. Never further: a name does not drift past other labels away from its own box. null when
+// nothing near is free (a crowded overview): the name is left out there (the people list still says it).
+function nameSpot(box, size, width, height, taken) {
+  const clamp = (left, top) => ({ left: Math.min(Math.max(left, EDGE), width - size.width - EDGE),
+                                  top: Math.min(Math.max(top, EDGE), height - size.height - EDGE) });
+  const free = (c) => !taken.some((t) => c.top < t.top + t.height && t.top < c.top + size.height &&
+                                         c.left < t.left + t.width && t.left < c.left + size.width);
+  const rows = [box.y, box.y - size.height - 2, box.y + box.height - size.height, box.y + box.height + 2];
+  const steps = Math.max(0, Math.floor((box.width - size.width) / 16));
+  for (const top of rows) {
+    for (let step = 0; step <= steps; step += 1) {
+      const spot = clamp(box.x + step * 16, top);
+      if (free(spot)) return spot;
+    }
+  }
+  for (const left of [box.x + box.width + 2, box.x - size.width - 2]) {
+    for (const top of [box.y, box.y + box.height - size.height]) {
+      const spot = clamp(left, top);
+      if (free(spot)) return spot;
+    }
+  }
+  const gap = (c) => Math.max(box.x - c.left - size.width, c.left - box.x - box.width, 0) +
+                     Math.max(box.y - c.top - size.height, c.top - box.y - box.height, 0);
+  const near = [];
+  for (let left = box.x - size.width - NEAR; left <= box.x + box.width + NEAR; left += 8) {
+    for (let top = box.y - size.height - NEAR; top <= box.y + box.height + NEAR; top += 6) {
+      const spot = clamp(left, top);
+      if (gap(spot) <= NEAR) near.push(spot);
+    }
+  }
+  near.sort((a, b) => gap(a) - gap(b));
+  return near.find(free) || null;
+}
 
 export class Overlays {
   constructor(landscape, labelLayer) {
@@ -29,6 +78,30 @@ export class Overlays {
     const cell = this.viewer.viewport.deltaPixelsFromPointsNoRotate(new OpenSeadragon.Point(CELL, 0), true).x;
     this.landscape.element.classList.toggle("compact-notes", cell < COMPACT_BELOW_PX);
     this.placeLabels();
+    this.spreadNotes();
+  }
+
+  // Notes pinned on (nearly) the same spot would hide one another: each one after the first there moves aside,
+  // a pin to the right of the pins before it, a card below the cards before it, so every one can be read and
+  // pressed.
+  spreadNotes() {
+    const compact = this.landscape.element.classList.contains("compact-notes");
+    const placed = []; // where the notes moved so far sit on screen
+    const ordered = [...this.notes.entries()].sort(([a], [b]) => a.localeCompare(b));
+    for (const [, note] of ordered) {
+      const at = this.viewer.viewport.pixelFromPointNoRotate(new OpenSeadragon.Point(note.x, note.y), true);
+      const size = { w: compact ? PIN_STEP : note.element.offsetWidth, h: compact ? PIN_STEP : note.element.offsetHeight };
+      const shift = { x: 0, y: 0 };
+      const hit = () => placed.find((p) => at.x + shift.x < p.x + p.w && p.x < at.x + shift.x + size.w &&
+                                         at.y + shift.y < p.y + p.h && p.y < at.y + shift.y + size.h);
+      for (let other = hit(), tries = 0; other && tries < 50; other = hit(), tries += 1) {
+        if (compact) shift.x = other.x + other.w - at.x;
+        else shift.y = other.y + other.h + 4 - at.y;
+      }
+      placed.push({ x: at.x + shift.x, y: at.y + shift.y, ...size });
+      note.element.style.marginLeft = shift.x ? `${shift.x}px` : "";
+      note.element.style.marginTop = shift.y ? `${shift.y}px` : "";
+    }
   }
 
   // --- where people look ------------------------------------------------------------------------------
@@ -67,24 +140,27 @@ export class Overlays {
     });
     for (const mark of this.presences.values()) {
       const r = this.viewer.viewport.viewportToViewerElementRectangle(mark.rect);
-      const encloses = r.x <= 1 && r.y <= 1 && r.x + r.width >= width - 1 && r.y + r.height >= height - 1;
       const visible = r.x < width && r.y < height && r.x + r.width > 0 && r.y + r.height > 0;
+      // A view that (nearly) matches this one is not a frame round the canvas, nor two lines down it (another
+      // window's shape cuts a little off one side): it is named at the corner instead.
+      const shown = overlap(r, width, height);
+      const encloses = shown.width >= width * NEARLY && shown.height >= height * NEARLY;
       mark.box.classList.toggle("encloses", encloses);
       let arrow = "";
       if (!visible) {
         arrow = `${r.y + r.height <= 0 ? "↑" : r.y >= height ? "↓" : ""}${r.x + r.width <= 0 ? "←" : r.x >= width ? "→" : ""}`;
       }
-      const same = encloses && r.width <= width * 1.15 && r.height <= height * 1.15;
+      const same = encloses && r.width <= width * 1.25 && r.height <= height * 1.25;
       const around = same ? "same view as you" : "sees more than this";
       mark.label.textContent = encloses ? `${mark.user} · ${around}` : `${arrow} ${mark.user}`.trim();
       mark.label.dataset.where = encloses ? "encloses" : visible ? "inside" : "edge";
-      const labelWidth = mark.label.offsetWidth || 60;
-      let left = Math.min(Math.max(r.x, EDGE), width - labelWidth - EDGE);
-      let top = Math.min(Math.max(r.y, EDGE), height - 20 - EDGE);
-      const clash = (t) => top < t.top + (t.height || 20) && t.top < top + 20 && left < t.left + t.width && t.left < left + labelWidth;
-      for (let tries = 0; tries < 40 && taken.some(clash); tries += 1) top += 10;
-      taken.push({ left, top, width: labelWidth, height: 20 });
-      mark.label.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+      const size = { width: mark.label.offsetWidth || 60, height: LABEL_HEIGHT };
+      const spot = encloses ? { x: 0, y: 0, width, height } : shown;
+      const place = nameSpot(spot, size, width, height, taken);
+      mark.label.style.visibility = place ? "" : "hidden";
+      if (!place) { mark.label.dataset.where = "crowded"; continue; }
+      taken.push({ ...place, ...size });
+      mark.label.style.transform = `translate(${Math.round(place.left)}px, ${Math.round(place.top)}px)`;
     }
   }
 
@@ -118,6 +194,7 @@ export class Overlays {
     for (const [id, note] of this.notes) {
       if (!live.has(id)) { this.viewer.removeOverlay(note.element); this.notes.delete(id); }
     }
+    this.spreadNotes();
   }
 
   highlight(itemId) {
