@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,11 @@ def test_make_deploy_twice_then_admin_then_destroy(emulator: str, monkeypatch: p
     first = _make(emulator, "deploy")
     assert "Kalexo Teamwork stage rehearsal is deployed." in first.stdout
     created = _check_deployment(aws)
+    # what chalice deploy uploaded carries the app's bytecode (infra/chalice_deploy.py), not only sources
+    uploaded = max((stage_project.project_dir(STAGE) / ".chalice" / "deployments").glob("*.zip"),
+                   key=lambda path: path.stat().st_mtime)  # the directory keeps earlier packages as a cache
+    with zipfile.ZipFile(uploaded) as package:
+        assert f"__pycache__/app.{sys.implementation.cache_tag}.pyc" in package.namelist()
     second = _make(emulator, "deploy")
     assert "no changes" in second.stdout and "already holds this build" in second.stdout
     assert _check_deployment(aws) == created  # the same APIs, no new layer version
