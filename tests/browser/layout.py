@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.browser.conftest import UserPage
-from tests.browser.team import audit, on_screen, screenshot
+from tests.browser.team import audit, box, inside, on_screen, screenshot, view_of
 
 SIZES = ((1280, 800), (1366, 768))
 ALWAYS_IN_VIEW = ("#chat-input", "#chat-form button", "#errors", "#zoom-in", "#zoom-fit", ".side h2 >> nth=0",
@@ -110,3 +110,31 @@ def both_sizes(person: UserPage, shots: Path, name: str, audit_at: tuple[int, in
             assert found == [], f"{where}: {found}"
     page.set_viewport_size({"width": 1280, "height": 800})
 
+
+def portrait(person: UserPage, selector: str) -> None:
+    shapes = person.page.locator(selector).all()
+    assert shapes
+    for shape in shapes:
+        found = shape.bounding_box()
+        assert found is not None and found["height"] > found["width"] * 1.15, found
+
+
+def edge_marker_points_at(person: UserPage, user: str) -> None:
+    """The name of someone whose box is off screen: inside the canvas, at the edge towards the box, with the
+    arrows that say which way it is."""
+    page = person.page
+    view = view_of(page)
+    other = {k: float(v) for k, v in page.locator(f".viewport[data-user={user}]").evaluate(
+        "b => ({...b.dataset})").items() if k in "xywh"}
+    arrows = ("↑" if other["y"] + other["h"] <= view["y"] else "↓" if other["y"] >= view["y"] + view["h"] else "") + \
+             ("←" if other["x"] + other["w"] <= view["x"] else "→" if other["x"] >= view["x"] + view["w"] else "")
+    assert arrows, (other, view)
+    name, canvas = box(page, f".viewport-name[data-user={user}]"), box(page, "#viewer")
+    assert inside(name, canvas)
+    assert page.locator(f".viewport-name[data-user={user}]").inner_text() == f"{arrows} {user}"
+    near = 12
+    for arrow, gap in (("↑", name["y"] - canvas["y"]), ("←", name["x"] - canvas["x"]),
+                       ("↓", canvas["y"] + canvas["height"] - name["y"] - name["height"]),
+                       ("→", canvas["x"] + canvas["width"] - name["x"] - name["width"])):
+        if arrow in arrows:
+            assert gap <= near, f"{user}'s name is {gap} px from the edge it points at ({arrow})"

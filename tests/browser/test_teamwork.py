@@ -24,8 +24,8 @@ import pytest
 import requests
 
 from tests.browser.conftest import UserPage, WebStack
-from tests.browser.frames import MANIFEST, HeldProcessing
-from tests.browser.layout import SIZES, both_sizes
+from tests.browser.frames import HeldManifests, HeldProcessing
+from tests.browser.layout import SIZES, both_sizes, edge_marker_points_at, portrait
 from tests.browser.team import (
     audit,
     box,
@@ -97,27 +97,15 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], web_stac
     for person in (alice, bob):
         record(person.page)
     held_puts: list[Any] = []
-    held_manifests: list[Any] = []
-    holding: dict[str, Any] = {"manifests": True}
+    alice_reads = HeldManifests(alice.page)
 
     def hold_put(route: Any) -> None:
-        if route.request.method == "PUT":
-            held_puts.append(route)
-        else:
-            route.fallback()
-
-    def hold_manifest(route: Any) -> None:  # the tower's (any until it is known); the others go through
-        tower_id = holding.get("tower")
-        if holding["manifests"] and route.request.method == "GET" and (not tower_id or tower_id in route.request.url):
-            held_manifests.append(route)
-        else:
-            route.fallback()
+        held_puts.append(route) if route.request.method == "PUT" else route.fallback()
 
     def is_source(url: str) -> bool:
         return "/documents/" in url and "/source" in url
 
     alice.page.route(is_source, hold_put)
-    alice.page.route(MANIFEST, hold_manifest)
 
     # Upload, reached and pressed with the keyboard.
     chooser = choose_files_with_the_keyboard(alice)
@@ -137,10 +125,8 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], web_stac
     # page (portrait letter sheets) before any page is shown.
     tower = alice.page.locator('#documents li:has-text("tower sections.pdf")')
     tower.wait_for(timeout=30_000)
-    doc = holding["tower"] = str(tower.get_attribute("data-doc"))
-    for route in [r for r in held_manifests if doc not in r.request.url]:
-        held_manifests.remove(route)
-        route.fallback()
+    doc = str(tower.get_attribute("data-doc"))
+    alice_reads.focus(doc)
     placeholders = f'.page-placeholder[data-doc="{doc}"]'
     wait_until(lambda: alice.page.locator(placeholders).count() == 3, alice.page, "three placeholders", 60)
     portrait(alice, placeholders)
@@ -156,21 +142,11 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], web_stac
     wait_until(lambda: "2 of 3 pages" in label.inner_text(), bob.page, "bob: 2 of 3")
     bob_sees.release()
     # alice's first page tiled: the pages still to come keep its shape.
-    while True:  # the manifest as the server has it, until it lists a page: then only that page is answered
-        wait_until(lambda: any(doc in r.request.url for r in held_manifests), alice.page, "a manifest read", 60)
-        held = next(r for r in held_manifests if doc in r.request.url)
-        held_manifests.remove(held)
-        answer = held.fetch()
-        manifest = answer.json()
-        held.fulfill(response=answer, json={**manifest, "pages": manifest["pages"][:1]})
-        if manifest["pages"]:
-            break
+    alice_reads.answer(pages=1)
     wait_until(lambda: alice.page.locator(placeholders).count() == 2, alice.page, "page 1 to replace its placeholder",
                60)
     portrait(alice, placeholders)
-    holding["manifests"] = False
-    for route in held_manifests:
-        route.fallback()
+    alice_reads.stop()
     ready = '#documents li[data-status=ready]'
     for person in (alice, bob, vera):
         wait_until(count_is(person.page, ready, 2), person.page, "both documents ready", 90)
@@ -203,19 +179,10 @@ def test_upload_processing_and_a_failed_file(team: dict[str, UserPage], web_stac
         assert f"{doc}:analysing" in what["cards"], f"{person.user} saw no Analysing card: {what['cards']}"
     counts = [t for t in seen(bob.page)["texts"] if t.startswith("tower sections.pdf ·")]
     assert counts.index("tower sections.pdf · 1 of 3 pages") < counts.index("tower sections.pdf · 2 of 3 pages")
-    alice.page.unroute(is_source)
-    alice.page.unroute(MANIFEST)
+    alice.page.unroute(is_source, hold_put)
     both_sizes(alice, shots, "ready")
     for person in (alice, bob, vera):
         assert audit(person.page) == [], person.user
-
-
-def portrait(person: UserPage, selector: str) -> None:
-    shapes = person.page.locator(selector).all()
-    assert shapes
-    for shape in shapes:
-        found = shape.bounding_box()
-        assert found is not None and found["height"] > found["width"] * 1.15, found
 
 
 def note_row(person: UserPage, text: str) -> Any:
@@ -341,27 +308,6 @@ def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> No
     where = alice.page.locator(".viewport[data-user=bob]").evaluate("b => ({...b.dataset})")
     assert bob_name.get_attribute("data-where") == "edge", (bob_name.inner_text(), where, view_of(alice.page))
     edge_marker_points_at(alice, "bob")
-
-
-def edge_marker_points_at(person: UserPage, user: str) -> None:
-    """The name of someone whose box is off screen: inside the canvas, at the edge towards the box, with the
-    arrows that say which way it is."""
-    page = person.page
-    view = view_of(page)
-    other = {k: float(v) for k, v in page.locator(f".viewport[data-user={user}]").evaluate(
-        "b => ({...b.dataset})").items() if k in "xywh"}
-    arrows = ("↑" if other["y"] + other["h"] <= view["y"] else "↓" if other["y"] >= view["y"] + view["h"] else "") + \
-             ("←" if other["x"] + other["w"] <= view["x"] else "→" if other["x"] >= view["x"] + view["w"] else "")
-    assert arrows, (other, view)
-    name, canvas = box(page, f".viewport-name[data-user={user}]"), box(page, "#viewer")
-    assert inside(name, canvas)
-    assert page.locator(f".viewport-name[data-user={user}]").inner_text() == f"{arrows} {user}"
-    near = 12
-    for arrow, gap in (("↑", name["y"] - canvas["y"]), ("←", name["x"] - canvas["x"]),
-                       ("↓", canvas["y"] + canvas["height"] - name["y"] - name["height"]),
-                       ("→", canvas["x"] + canvas["width"] - name["x"] - name["width"])):
-        if arrow in arrows:
-            assert gap <= near, f"{user}'s name is {gap} px from the edge it points at ({arrow})"
 
 
 def test_chat_and_documents_are_announced(team: dict[str, UserPage]) -> None:
