@@ -27,7 +27,7 @@ from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.imaging.errors import CODES, PAGES_QUOTA_EXCEEDED
+from chalicelib.imaging.errors import CODES, IMAGE_TOO_LARGE, PAGES_QUOTA_EXCEEDED
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.upload_ports import StorageLedger
 
@@ -41,6 +41,13 @@ MAX_TEXT_BYTES = 256 * 1024
 # version fails the same way again, so they are not retried; a corrected upload (a new version) replaces it.
 # Others (`processing_failed`: a crash or timeout; `pages_quota_exceeded`: the plan's month) may pass later.
 FILE_FAULTS = CODES - {PAGES_QUOTA_EXCEEDED}
+# Of those, the ones no tiling setting changes: reprocessing with other options is refused too (an image over the
+# pixel limit may fit at a lower resolution, so that one may be reprocessed).
+SETTINGS_CANNOT_FIX = FILE_FAULTS - {IMAGE_TOO_LARGE}
+
+
+def _settings_cannot_fix(document: Document) -> bool:
+    return document.status is DocumentStatus.FAILED and document.reason_code in SETTINGS_CANNOT_FIX
 
 
 def _page_number(record: PageRecord) -> int:
@@ -121,6 +128,9 @@ class DocumentService:
     def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
                   options: dict[str, Any] | None) -> dict[str, Any]:
         document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.OWNER)
+        if _settings_cannot_fix(document):
+            raise Conflict(f"{document.name} would fail the same way with any settings ({document.reason_code}); "
+                           "upload a corrected copy instead", code="not_retryable")
         return self._queue_start(actor, document, self._options(options, document))
 
     def retry(self, actor: Actor, workspace_id: str, document_id: str) -> dict[str, Any]:
@@ -142,7 +152,7 @@ class DocumentService:
         while True:
             page = self._documents.in_workspace(workspace_id, 100, start)
             for document in page.items:
-                if document.version_id:
+                if document.version_id and not _settings_cannot_fix(document):  # a damaged file stays failed
                     queued.append(self._queue_start(actor, document, self._options(options, document))["document_id"])
             start = page.next_key
             if start is None:

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.domain.documents import Document, DocumentStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.services.access import AccessService
-from chalicelib.services.documents import FILE_FAULTS, DocumentService
+from chalicelib.services.documents import FILE_FAULTS, SETTINGS_CANNOT_FIX, DocumentService
 from tests.fakes import RecordingEvents
 from tests.unit.test_access import TOKENS, actor, tenancy_with_demo
 
@@ -41,12 +41,27 @@ def failed(code: str, version_id: str | None = "v1") -> Document:
                     0, "ann", version_id=version_id, reason_code=code, reason="why it failed")
 
 
-def retry(document: Document) -> tuple[dict[str, Any], SentTasks]:
+def retry(document: Document, options: dict[str, Any] | None = None,
+          how: str = "retry") -> tuple[dict[str, Any], SentTasks]:
     access = AccessService(TOKENS, tenancy_with_demo())
     tasks = SentTasks()
     service = DocumentService(access, cast(Any, OneDocument(document)), cast(Any, tasks), cast(Any, None),
                               RecordingEvents(), cast(Any, None))
+    if how == "reprocess":
+        return service.reprocess(actor(access, "ann"), "ws-a", document.document_id, options), tasks
     return service.retry(actor(access, "ann"), "ws-a", document.document_id), tasks
+
+
+@pytest.mark.parametrize("code", sorted(SETTINGS_CANNOT_FIX))
+def test_reprocessing_a_file_no_setting_can_fix_is_refused_too(code: str) -> None:
+    with pytest.raises(Conflict) as refused:
+        retry(failed(code), {"format": "png"}, how="reprocess")
+    assert refused.value.code == "not_retryable" and "with any settings" in str(refused.value)
+
+
+def test_an_image_over_the_pixel_limit_may_be_reprocessed_with_other_settings() -> None:
+    answer, tasks = retry(failed("image_too_large"), {"format": "png"}, how="reprocess")
+    assert answer["status"] == "queued" and len(tasks.sent) == 1
 
 
 @pytest.mark.parametrize("code", sorted(FILE_FAULTS))
