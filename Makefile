@@ -71,7 +71,7 @@ lint: $(STAMP)
 	$(BIN)/mypy app.py chalicelib local infra tests bench clients/python
 
 token: $(STAMP)
-	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin)
+	@$(BIN)/python -m local token --user "$(USER)" $(if $(WORKSPACE),--workspace "$(WORKSPACE)") $(if $(ADMIN),--admin) $(if $(STATE_DIR),--state-dir "$(STATE_DIR)")
 
 package-check: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/package-$(STAGE)

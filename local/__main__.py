@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the whole local stack")
-    run.add_argument("--state-dir", default=DEFAULT_STATE)
+    run.add_argument("--state-dir", default=DEFAULT_STATE,
+                     help=f"where the stack keeps its data and runtime.json (default {DEFAULT_STATE}; "
+                          "make token STATE_DIR=... finds a stack started with another)")
     run.add_argument("--aws-port", type=int, default=4566)
     run.add_argument("--rest-port", type=int, default=8000)
     run.add_argument("--ws-port", type=int, default=8001)
