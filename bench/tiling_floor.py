@@ -3,7 +3,9 @@
 """The floor of bench/tiling.py: the work no tiler avoids, measured apart in its own child.
 
 `render` is the page rendered as the tiler renders it (its display list made, then `VectorPage.band` over the
-bands the tiler renders: grey for a grey page, blank bands skipped; not the colour and content inspection);
+bands the tiler renders: grey for a grey page, blank bands skipped; a mostly grey page with some colour in grey
+plus its colour tiles in RGB, through the tiler's own `ColourTiles.band`, which also cuts those tiles and turns
+a band rendered in RGB grey: a little more than rendering; not the colour and content inspection);
 `encode` is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each
 tile with content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its
 output beforehand and not timed.
@@ -26,6 +28,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
     from chalicelib.imaging.content import ContentMap
     from chalicelib.imaging.encode import encode
     from chalicelib.imaging.formats import sniff
+    from chalicelib.imaging.mixed import ColourTiles, worth_mixing
     from chalicelib.imaging.render import VectorPage
     from chalicelib.imaging.tiler import BAND_PIXELS, Rendition, Tile, TileSettings, tile_page
 
@@ -58,11 +61,13 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
         for page in prepared:
             plan = TilePlan(page.width, page.height, settings.tile_size)
             content = ContentMap(page.content_boxes or [], plan)
+            colour = ContentMap(page.colour_boxes, plan) if page.mode == "RGB" and page.colour_boxes else None
+            mixed = ColourTiles(plan, colour, 0) if colour is not None and worth_mixing(plan, colour) else None
             band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
             for top in range(0, page.height, band_rows):
                 bottom = min(page.height, top + band_rows)
                 if not content.rows_blank(top, bottom):
-                    page.band(top, bottom)
+                    mixed.band(page, top, bottom) if mixed is not None else page.band(top, bottom)
         totals["render_cpu"] = time.process_time() - started
     started = time.process_time()
     for image in stored:

@@ -4,8 +4,9 @@
 
 Most pages people upload (text, and drawings in black and greys) have no colour, and a page without any is
 rendered by MuPDF in grey and its tiles encoded as one-channel JPEG: about half the encoding time and a cheaper
-render. A page with some colour is rendered in RGB, and a tile that no coloured thing reaches is still encoded
-in grey (its pixels are neutral: MuPDF renders a grey as equal R, G and B).
+render. A page with a little colour is rendered in grey except for the tiles these boxes reach (see `mixed`);
+on a page mostly in colour, rendered in RGB, a tile that no coloured thing reaches is still encoded in grey
+(its pixels are neutral: MuPDF renders a grey as equal R, G and B).
 
 The boxes come from what PyMuPDF reports about the page's display list, all cheap next to a render (a few ms
 for an A0 sheet): each stroked or filled path with its colour (converted to RGB by PyMuPDF, so spot and CMYK

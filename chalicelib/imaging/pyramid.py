@@ -83,6 +83,7 @@ class _HeldLevels:
 
     def __init__(self, level: Level, plan: TilePlan, cut: RowCutter) -> None:
         self._level, self._plan, self._cut = level, plan, cut
+        self.level = level.level
         self._image: Image.Image | None = None
         self._filled = 0
         self.images: dict[int, Image.Image] = {}
@@ -139,6 +140,11 @@ class Pyramid:
         if last != (self._received == self._plan.height):
             raise ValueError(f"{self._received} of {self._plan.height} rows received with last={last}")
         self._top.push(rows, last)
+
+    @property
+    def held_level(self) -> int:
+        """The largest level held whole (it and every level below are in `images` at the end)."""
+        return self._held.level
 
     @property
     def images(self) -> dict[int, Image.Image]:

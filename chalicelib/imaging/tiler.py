@@ -4,8 +4,10 @@ page as IIIF's `max` image (to the same sink), plus a thumbnail and the page's t
 The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side`) or
 shown at its own pixels (rasters, scaled down past `max_side`); that pixel size is the pyramid's full-size level.
 Memory stays bounded whatever the page size: see `pyramid` (streamed levels) and `render` (bands).
-A page with no colour is rendered and tiled in grey; on a colour page, a tile no coloured thing reaches is cut
-to one channel before encoding (see `colour`): both encode as one-channel JPEG.
+A page with no colour is rendered and tiled in grey. A page with a little colour (at most half its full-size
+tiles) is tiled as a grey pyramid too, its colour tiles rendered and halved apart (see `mixed`); on a page
+mostly in colour, the pyramid is RGB and a tile no coloured thing reaches is cut to one channel before
+encoding (see `colour`). Grey tiles encode as one-channel JPEG.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from chalicelib.imaging.documents import (
 from chalicelib.imaging.encode import encode, encode_blank, encode_tile
 from chalicelib.imaging.formats import RASTER_KINDS, Kind
 from chalicelib.imaging.limits import Limits
+from chalicelib.imaging.mixed import ColourTiles, worth_mixing
 from chalicelib.imaging.pyramid import Pyramid
 from chalicelib.imaging.render import RasterPage, VectorPage
 
@@ -99,7 +102,9 @@ class _Page(Protocol):
     content_boxes: list[Box] | None
     colour_boxes: list[Box] | None  # None: unknown (every tile of an RGB page is colour)
 
-    def band(self, top: int, bottom: int) -> Image.Image: ...
+    def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
+
+    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image: ...
 
 
 Sink = Callable[[Tile | Rendition], None]
@@ -137,6 +142,11 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     plan = TilePlan(page.width, page.height, settings.tile_size, settings.overlap)
     content = ContentMap(page.content_boxes, plan) if page.content_boxes is not None else None
     colour = ContentMap(page.colour_boxes, plan) if page.mode == "RGB" and page.colour_boxes else None
+    mixed: ColourTiles | None = None
+    if colour is not None and worth_mixing(plan, colour):
+        mode, colour = "L", None  # a grey pyramid; `mixed` makes the colour tiles
+    else:
+        mode = page.mode
     fmt, quality = settings.format, settings.quality
     counts = [0, 0]  # tiles, uniform tiles
 
@@ -144,7 +154,10 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
         for col in range(level.cols):
             left, top, right, bottom = plan.tile_box(level.level, col, row)
             box = (left, top - image_top, right, bottom - image_top)
-            if content is not None and content.tile_blank(level, col, row):
+            rgb = mixed.tile(level, col, row, image, box) if mixed is not None else None
+            if rgb is not None:
+                encoded = encode_tile(rgb, fmt, quality)
+            elif content is not None and content.tile_blank(level, col, row):
                 encoded = encode_blank(right - left, bottom - top, fmt, quality)
             elif colour is not None and colour.tile_blank(level, col, row):
                 # Neutral pixels (R = G = B): one channel of the tile. (Cutting a grey copy of the whole tile
@@ -158,25 +171,36 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
 
     whole = max_image_level(plan)
     pyramid = Pyramid(plan, cut, hold_side=settings.thumbnail_side, hold_pixels=whole.width * whole.height,
-                      mode=page.mode)
+                      mode=mode)
+    if mode != page.mode:
+        assert page.colour_boxes
+        mixed = ColourTiles(plan, ContentMap(page.colour_boxes, plan), keep_levels_to=pyramid.held_level)
     band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
     for top in range(0, page.height, band_rows):
         bottom = min(page.height, top + band_rows)
         if content is not None and content.rows_blank(top, bottom):
-            rows = Image.new(page.mode, (page.width, bottom - top), 255 if page.mode == "L" else (255, 255, 255))
+            rows = Image.new(mode, (page.width, bottom - top), 255 if mode == "L" else (255, 255, 255))
+        elif mixed is not None:
+            rows = mixed.band(page, top, bottom)
         else:
-            rows = page.band(top, bottom)
+            rows = page.band(top, bottom, mode)
         pyramid.push(rows, last=bottom == page.height)
+
+    def level_image(number: int) -> Image.Image:
+        image = pyramid.images[number]
+        return mixed.level_image(plan.level(number), image) if mixed is not None else image
+
     max_quality = quality if fmt == "jpeg" else MAX_IMAGE_QUALITY
-    sink(Rendition("max", encode(pyramid.images[whole.level], "jpeg", max_quality), whole.width, whole.height))
+    sink(Rendition("max", encode(level_image(whole.level), "jpeg", max_quality), whole.width, whole.height))
     return PageTiles(width=page.width, height=page.height, max_level=plan.max_level, tile_count=counts[0],
-                     uniform_count=counts[1], thumbnail=_thumbnail(pyramid.images, settings.thumbnail_side),
+                     uniform_count=counts[1], thumbnail=_thumbnail(pyramid.images, level_image,
+                                                                   settings.thumbnail_side),
                      text=page.text)
 
 
-def _thumbnail(levels: dict[int, Image.Image], side: int) -> bytes:
+def _thumbnail(levels: dict[int, Image.Image], level_image: Callable[[int], Image.Image], side: int) -> bytes:
     """From the smallest held level at least `side` on its longest side (the full size if none is)."""
     number = min((n for n, image in levels.items() if max(image.size) >= side), default=max(levels))
-    image = levels[number].copy()
+    image = level_image(number).copy()
     image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return encode(image, "jpeg", THUMBNAIL_QUALITY)
