@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 FORMAT_EXTENSIONS = {"jpeg": "jpeg", "png": "png", "webp": "webp"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -43,18 +44,26 @@ class TilePlan:
         if self.tile_size < 1 or self.overlap < 0:
             raise ValueError("bad tile size or overlap")
 
-    @property
+    @cached_property
     def max_level(self) -> int:
         return math.ceil(math.log2(max(self.width, self.height))) if max(self.width, self.height) > 1 else 0
+
+    @cached_property
+    def _levels(self) -> tuple[Level, ...]:
+        """Every level, indexed by its number: made once, since the tiler asks for a level for every tile."""
+        levels = []
+        for level in range(self.max_level + 1):
+            scale = 2 ** (self.max_level - level)
+            width = math.ceil(self.width / scale)
+            height = math.ceil(self.height / scale)
+            levels.append(Level(level, width, height, math.ceil(width / self.tile_size),
+                                math.ceil(height / self.tile_size), scale))
+        return tuple(levels)
 
     def level(self, level: int) -> Level:
         if not 0 <= level <= self.max_level:
             raise ValueError(f"level {level} is outside 0..{self.max_level}")
-        scale = 2 ** (self.max_level - level)
-        width = math.ceil(self.width / scale)
-        height = math.ceil(self.height / scale)
-        return Level(level, width, height, math.ceil(width / self.tile_size), math.ceil(height / self.tile_size),
-                     scale)
+        return self._levels[level]
 
     def levels(self) -> Iterator[Level]:
         for level in range(self.max_level, -1, -1):

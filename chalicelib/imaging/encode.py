@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image
 
@@ -82,21 +83,27 @@ def uniform_tile(width: int, height: int, rgb: tuple[int, int, int], fmt: str, q
 
 
 def uniform_colour(tile: Image.Image) -> tuple[int, int, int] | None:
-    """The tile's one colour, or None. Five probes reject most tiles with content in microseconds; a candidate
-    is confirmed by its extremes (one pass in C, no copy of the pixels)."""
+    """The tile's one colour, or None (L or RGB tiles). Five probes reject most tiles with content in
+    microseconds; a candidate is confirmed by comparing its bytes with a tile of that one colour (a copy and a
+    memcmp: a fifth of the time of `getextrema`, which reads a uniform tile pixel by pixel)."""
     width, height = tile.size
-    first = tile.getpixel((0, 0))
+    core = tile.im  # its `getpixel` skips `Image.getpixel`'s checks: a fifth of the cost, on every tile
+    first = core.getpixel((0, 0))
     for probe in ((width - 1, height - 1), (width // 2, height // 2), (width - 1, 0), (0, height - 1)):
-        if tile.getpixel(probe) != first:
+        if core.getpixel(probe) != first:
             return None
-    extremes = tile.getextrema()
+    if tile.tobytes() != _uniform_bytes(tile.mode, tile.size, first):
+        return None
     if isinstance(first, int | float):
         value = int(first)
-        return (value, value, value) if extremes == (first, first) else None
+        return (value, value, value)
     assert isinstance(first, tuple)
-    if any(low != high for low, high in extremes):  # type: ignore[misc]
-        return None
     return (int(first[0]), int(first[1]), int(first[2]))
+
+
+@lru_cache(maxsize=32)
+def _uniform_bytes(mode: str, size: tuple[int, int], colour: Any) -> bytes:
+    return Image.new(mode, size, colour).tobytes()
 
 
 def encode_tile(tile: Image.Image, fmt: str, quality: int) -> Encoded:
