@@ -2,9 +2,9 @@
 
 A plan sheet with blue dimension chains, a report page with a red heading: a little colour makes the page a
 colour page, and an RGB pyramid costs three to four times a grey one to halve, crop and copy (Pillow holds RGB
-as four bytes a pixel), for tiles that are nearly all grey. So such a page is rendered and tiled in grey, and
-only the full-size tiles some coloured thing reaches (from `colour.colour_boxes`) are rendered again in RGB, a
-run of adjacent tiles at a time, with margins like a band's.
+as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: a band that no
+coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour reaches is rendered
+in RGB, the full-size tiles the colour reaches kept from it, and the band turned grey for the pyramid.
 
 Every tile below the full size is the 2 x 2 box average of its four children. Where a child is a colour tile,
 the parent is the grey tile turned RGB with each colour child's halved pixels pasted over its quadrant: the
@@ -13,7 +13,8 @@ alone, even at a level's odd last column or row, since a level's odd edge is a t
 colour child is grey. Colour tiles are kept until their parent is cut, and for good on the levels held whole
 (the `max` image and the thumbnail are made from those).
 
-Only for pyramids without overlap: with overlap a tile is not made of its children's pixels alone.
+Only for pyramids without overlap and with an even tile size: with overlap a tile is not made of its children's
+pixels alone, and with an odd size a parent's 2 x 2 boxes straddle two children.
 """
 
 from __future__ import annotations
@@ -26,16 +27,15 @@ from chalicelib.domain.tile_plan import Level, TilePlan
 from chalicelib.imaging.content import ContentMap
 
 MAX_COLOUR_SHARE = 0.5  # above this share of full-size tiles in colour, an RGB pyramid is cheaper
-MAX_BAND_SHARE = 0.2  # above this share of a band's tiles in colour, one RGB render of the band is cheaper
 
 
 class _Renders(Protocol):
-    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image: ...
+    def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
 
 
 def worth_mixing(plan: TilePlan, colour: ContentMap) -> bool:
     """True when few enough full-size tiles are in colour for a grey pyramid with colour tiles to pay."""
-    if plan.overlap:
+    if plan.overlap or plan.tile_size % 2:  # see the module's docstring
         return False
     full = plan.level(plan.max_level)
     coloured = sum(not colour.tile_blank(full, col, row) for row in range(full.rows) for col in range(full.cols))
@@ -50,43 +50,20 @@ class ColourTiles:
         self._tiles: dict[tuple[int, int, int], Image.Image] = {}
 
     def band(self, page: _Renders, top: int, bottom: int) -> Image.Image:
-        """Full-size rows [top, bottom) in grey, after rendering in RGB the colour tiles of the tile rows they
-        hold. Where colour tiles are a small share of the band's, they are rendered apart, a run of adjacent
-        tiles at a time; else the band is rendered once in RGB, its colour tiles cut from it, and turned grey
-        (a neutral pixel's luma is its value), since a second render of the same pixels costs more."""
+        """Full-size rows [top, bottom) in grey; a band holding colour tiles is rendered once in RGB, its colour
+        tiles kept, and turned grey (a neutral pixel's luma is its value). Only whole bands: MuPDF anti-aliases
+        a stroke differently under a clip at its sides, by up to 16 levels however wide the margin, so colour
+        tiles rendered apart would show seams against their grey neighbours; clips above and below are exact."""
         size, full = self._plan.tile_size, self._full
-        rows = range(top // size, min(full.rows, -(-bottom // size)))
-        runs = [(row, run) for row in rows for run in self._runs(row)]
-        coloured = sum(end - start for _, (start, end) in runs)
-        if coloured > MAX_BAND_SHARE * len(rows) * full.cols:
-            rgb = page.region((0, top, full.width, bottom), "RGB")
-            for row, (start, end) in runs:
-                self._cut(rgb, row, start, end, 0, top)
-            return rgb.convert("L")
-        for row, (start, end) in runs:
-            left, run_top, _, run_bottom = self._plan.tile_box(full.level, start, row)
-            right = self._plan.tile_box(full.level, end - 1, row)[2]
-            self._cut(page.region((left, run_top, right, run_bottom), "RGB"), row, start, end, left, run_top)
-        return page.region((0, top, full.width, bottom), "L")
-
-    def _runs(self, row: int) -> list[tuple[int, int]]:
-        """The runs [start, end) of adjacent colour tiles on full-size tile row `row`."""
-        runs, start, full = [], None, self._full
-        for col in range(full.cols + 1):
-            colour = col < full.cols and not self._colour.tile_blank(full, col, row)
-            if colour and start is None:
-                start = col
-            elif not colour and start is not None:
-                runs.append((start, col))
-                start = None
-        return runs
-
-    def _cut(self, image: Image.Image, row: int, start: int, end: int, left: int, top: int) -> None:
-        """Keep the full-size tiles [start, end) of tile row `row` from `image`, whose top left pixel is the
-        full-size pixel (left, top)."""
-        for col in range(start, end):
-            x0, y0, x1, y1 = self._plan.tile_box(self._full.level, col, row)
-            self._tiles[(self._full.level, col, row)] = image.crop((x0 - left, y0 - top, x1 - left, y1 - top))
+        coloured = [(row, col) for row in range(top // size, min(full.rows, -(-bottom // size)))
+                    for col in range(full.cols) if not self._colour.tile_blank(full, col, row)]
+        if not coloured:
+            return page.band(top, bottom, "L")
+        rgb = page.band(top, bottom, "RGB")
+        for row, col in coloured:
+            x0, y0, x1, y1 = self._plan.tile_box(full.level, col, row)
+            self._tiles[(full.level, col, row)] = rgb.crop((x0, y0 - top, x1, y1 - top))
+        return rgb.convert("L")
 
     def tile(self, level: Level, col: int, row: int, image: Image.Image,
              box: tuple[int, int, int, int]) -> Image.Image | None:

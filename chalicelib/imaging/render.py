@@ -66,7 +66,6 @@ class VectorPage:
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
         self.mode = "RGB" if self.colour_boxes else "L"
-        self._colourspace = pymupdf.csRGB if self.colour_boxes else pymupdf.csGRAY
 
     def _content(self, page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]],
                  to_pixels: pymupdf.Matrix) -> list[Box]:
@@ -87,41 +86,32 @@ class VectorPage:
         return boxes
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
-        """Full-size rows [top, bottom) as an image of `mode` (the page's own by default)."""
-        return self.region((0, top, self.width, bottom), mode or self.mode)
-
-    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image:
-        """Full-size pixels `box` (left, top, right, bottom) as an image of `mode` (L or RGB), rendered with a
-        margin on every side that is not the page's edge."""
-        left, top, right, bottom = box
-        scale, margin = self.scale, BAND_MARGIN_ROWS
-        first, last = max(0, top - margin), min(self.height, bottom + margin)
-        x0, x1 = max(0, left - margin), min(self.width, right + margin)
-        # Inset by 0.01 px so MuPDF's outward rounding of the clip lands exactly on these pixels.
-        clip = pymupdf.Rect((x0 + 0.01) / scale, (first + 0.01) / scale, (x1 - 0.01) / scale, (last - 0.01) / scale)
-        colourspace = pymupdf.csGRAY if mode == "L" else pymupdf.csRGB
+        """Full-size rows [top, bottom) as an image of `mode` (L or RGB; the page's own by default). Always the
+        page's full width: MuPDF anti-aliases strokes differently under a clip at their sides."""
+        mode = mode or self.mode
+        width, scale = self.width, self.scale
+        first, last = max(0, top - BAND_MARGIN_ROWS), min(self.height, bottom + BAND_MARGIN_ROWS)
+        # Inset by 0.01 px so MuPDF's outward rounding of the clip lands exactly on these pixel rows.
+        clip = pymupdf.Rect(0.01 / scale, (first + 0.01) / scale, (width - 0.01) / scale, (last - 0.01) / scale)
         try:
-            pix = self._list.get_pixmap(matrix=self._matrix, colorspace=colourspace, alpha=False, clip=clip)
+            pix = self._list.get_pixmap(matrix=self._matrix, colorspace=pymupdf.csGRAY if mode == "L" else
+                                        pymupdf.csRGB, alpha=False, clip=clip)
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
         stride = pix.stride
-        if (pix.x, pix.y, pix.width, pix.height) == (x0, first, x1 - x0, last - first):
-            if (x0, x1) == (left, right):
-                # Straight from MuPDF's rows to Pillow's, margins left out by slicing: one copy, never a
-                # mapping. Pillow would map an L buffer in place, but the pixmap frees its samples when it is
-                # collected (at return), while the pyramid keeps rows; RGB it unpacks to 4-byte pixels anyway.
-                # (Image.frombytes would zero-fill the new image first: a third of the copy's cost, for nothing.)
-                image = Image.new(mode, (right - left, bottom - top), None)
-                image.frombytes(pix.samples_mv[(top - first) * stride:(bottom - first) * stride], "raw", mode,
-                                stride, 1)
-                return image
-            rendered = Image.frombytes(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1)
-            return rendered.crop((left - x0, top - first, right - x0, bottom - first))
+        if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
+            # Straight from MuPDF's rows to Pillow's, margins left out by slicing: one copy, never a mapping.
+            # Pillow would map an L buffer in place, but the pixmap frees its samples when it is collected
+            # (at return), while the pyramid keeps rows; RGB it unpacks to its 4-byte pixels anyway.
+            # (Image.frombytes would zero-fill the new image first: a third of the copy's cost, for nothing.)
+            band = Image.new(mode, (width, bottom - top), None)
+            band.frombytes(pix.samples_mv[(top - first) * stride:(bottom - first) * stride], "raw", mode, stride, 1)
+            return band
         # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
-        image = Image.new(mode, (right - left, bottom - top), 255 if mode == "L" else WHITE)
-        image.paste(Image.frombytes(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
-                    (pix.x - left, pix.y - top))
-        return image
+        band = Image.new(mode, (width, bottom - top), 255 if mode == "L" else WHITE)
+        band.paste(Image.frombytes(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
+                   (pix.x, pix.y - top))
+        return band
 
 
 class RasterPage:
@@ -150,12 +140,9 @@ class RasterPage:
         self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
-        return self.region((0, top, self.width, bottom), mode or self.mode)
-
-    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image:
         try:
-            pixels = self._image.crop(box)
-            return _grey(pixels, self._scale) if mode == "L" else _rgb(pixels, self._scale)
+            rows = self._image.crop((0, top, self.width, bottom))
+            return _grey(rows, self._scale) if (mode or self.mode) == "L" else _rgb(rows, self._scale)
         except PILLOW_ERRORS as error:
             raise corrupt(str(error)) from error
 

@@ -104,8 +104,6 @@ class _Page(Protocol):
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
 
-    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image: ...
-
 
 Sink = Callable[[Tile | Rendition], None]
 

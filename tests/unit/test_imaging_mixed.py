@@ -1,18 +1,22 @@
 """A mostly grey page with some colour is tiled as a grey pyramid plus colour tiles (`chalicelib.imaging.mixed`).
 Its tiles must be the pixels an RGB pyramid of the same page has, exactly, at every level: checked with PNG
 tiles (lossless) on a page large enough for streamed levels, several bands, odd edges and both ways of making
-colour tiles (runs rendered apart, and a band rendered once in RGB)."""
+colour tiles (bands with colour rendered in RGB, bands without in grey). And with MuPDF's own renders of a
+real page, within one level of the RGB pyramid (its grey render of a neutral stroke may differ by one)."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import pymupdf
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from chalicelib.domain.tile_plan import TilePlan
 from chalicelib.imaging import mixed, tiler
 from chalicelib.imaging.content import Box, ContentMap
+from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import Rendition, Tile, TileSettings
 
 WIDTH, HEIGHT = 5003, 3001  # 15 Mpx: the top levels are streamed; odd sizes give odd edges at every level
@@ -41,7 +45,7 @@ def _sheet() -> Image.Image:
 
 class _FakePage:
     """What `tile_page` sees of a vector page, rendering from a fixed image (grey: its luma, which for a
-    neutral pixel is its value, as MuPDF's grey render of a neutral colour is)."""
+    neutral pixel is its value, as MuPDF's grey render of a neutral colour is, within a level)."""
 
     def __init__(self, image: Image.Image) -> None:
         self.content_boxes: list[Box] | None = None
@@ -49,14 +53,12 @@ class _FakePage:
         self.text, self.mode = "", "RGB"
         self._image = image
         self.width, self.height = image.size
-        self.regions: list[tuple[tuple[int, int, int, int], str]] = []
+        self.bands: list[tuple[int, int, str]] = []
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
-        return self.region((0, top, self.width, bottom), mode or self.mode)
-
-    def region(self, box: tuple[int, int, int, int], mode: str) -> Image.Image:
-        self.regions.append((box, mode))
-        pixels = self._image.crop(box)
+        mode = mode or self.mode
+        self.bands.append((top, bottom, mode))
+        pixels = self._image.crop((0, top, self.width, bottom))
         return pixels if mode == "RGB" else pixels.convert("L")
 
 
@@ -75,15 +77,18 @@ def sheet() -> Image.Image:
     return _sheet()
 
 
-def test_the_sheet_is_worth_mixing_and_uses_both_ways_of_rendering_colour(sheet: Image.Image) -> None:
+@pytest.fixture(autouse=True)
+def narrow_bands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tiler, "BAND_PIXELS", 2_000_000)  # bands of 384 rows: some hold no colour
+
+
+def test_only_bands_that_hold_colour_are_rendered_in_rgb(sheet: Image.Image) -> None:
     plan = TilePlan(WIDTH, HEIGHT, SETTINGS.tile_size)
     assert mixed.worth_mixing(plan, ContentMap(COLOUR_BOXES, plan))
     page = _FakePage(sheet)
     _tiles(page)
-    rgb = [box for box, mode in page.regions if mode == "RGB"]
-    assert any(box[0] == 0 and box[2] == WIDTH for box in rgb), "the photo's band is rendered once in RGB"
-    assert any(box[2] - box[0] < WIDTH for box in rgb), "thin colour is rendered as runs of tiles"
-    assert not any(box[1] == 0 and box[2] - box[0] == WIDTH for box in rgb), "the first band is grey"
+    assert [(top, mode) for top, _, mode in page.bands] == [
+        (0, "RGB"), (384, "L"), (768, "L"), (1152, "L"), (1536, "RGB"), (1920, "RGB"), (2304, "L"), (2688, "RGB")]
 
 
 def test_every_tile_equals_the_rgb_pyramids(sheet: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,11 +114,48 @@ def test_every_tile_equals_the_rgb_pyramids(sheet: Image.Image, monkeypatch: pyt
         assert got.tobytes() == expected.tobytes(), name
 
 
-def test_pyramids_with_overlap_are_never_mixed() -> None:
+def test_pyramids_with_overlap_or_odd_tiles_are_never_mixed() -> None:
     plan = TilePlan(WIDTH, HEIGHT, 64, overlap=1)
     assert not mixed.worth_mixing(plan, ContentMap(COLOUR_BOXES, plan))
+    odd = TilePlan(WIDTH, HEIGHT, 65)  # a parent's 2 x 2 boxes would straddle two children
+    assert not mixed.worth_mixing(odd, ContentMap(COLOUR_BOXES, odd))
 
 
 def test_a_page_mostly_in_colour_is_not_mixed() -> None:
     plan = TilePlan(WIDTH, HEIGHT, 64)
     assert not mixed.worth_mixing(plan, ContentMap([(0.0, 0.0, WIDTH * 0.8, float(HEIGHT))], plan))
+
+
+def test_a_real_page_tiles_within_one_level_of_the_rgb_pyramid(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grey strokes crossing into tiles a red line reaches: no seam where colour tiles meet grey ones."""
+    path = str(tmp_path / "sheet.pdf")
+    with pymupdf.open() as doc:
+        page = doc.new_page(width=620, height=420)
+        for x in range(-400, 620, 23):
+            page.draw_line((x, 0), (x + 400, 420), color=(0.35, 0.35, 0.35), width=0.6)
+        page.draw_line((40, 200), (580, 205), color=(0.9, 0.1, 0.1), width=0.8)
+        page.draw_circle((300, 100), 30, color=(0.1, 0.3, 0.8), width=1.2)
+        doc.save(path)
+    settings = TileSettings(format="png", dpi=300)  # 2584 x 1750: the full size is streamed
+
+    def tiles() -> dict[tuple[int, int, int], Image.Image]:
+        out: list[Tile | Rendition] = []
+        tiler.tile_page(path, Kind.PDF, 0, settings, out.append)
+        return {(t.level, t.col, t.row): Image.open(io.BytesIO(t.data)).convert("RGB")
+                for t in out if isinstance(t, Tile)}
+
+    verdicts: list[bool] = []
+
+    def spy(plan: TilePlan, colour: ContentMap) -> bool:
+        verdicts.append(mixed.worth_mixing(plan, colour))
+        return verdicts[-1]
+
+    monkeypatch.setattr(tiler, "worth_mixing", spy)
+    got = tiles()
+    assert verdicts == [True]
+    monkeypatch.setattr(tiler, "worth_mixing", lambda plan, colour: False)
+    expected = tiles()
+    assert got.keys() == expected.keys()
+    worst = max(max(ImageChops.difference(got[key], image).tobytes()) for key, image in expected.items())
+    assert worst <= 1
