@@ -20,7 +20,7 @@ store would write them. Contenders:
 
 And the floor, in its own child: the work no tiler avoids, measured apart. `render` is the page rendered as the
 tiler renders it (its display list made, then `VectorPage.band` over the bands the tiler renders: grey for a grey
-page, blank bands skipped, and a mostly grey page's colour tiles as the tiler renders them; not the colour and
+page, blank bands skipped, a mostly grey page's bands in RGB where its colour reaches; not the colour and
 content inspection); `encode`
 is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each tile with
 content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its output

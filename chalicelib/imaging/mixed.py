@@ -47,56 +47,67 @@ class ColourTiles:
         self._plan, self._colour = plan, colour
         self._full = plan.level(plan.max_level)
         self._keep_levels_to = keep_levels_to  # levels numbered up to this stay held whole: keep their tiles
-        self._tiles: dict[tuple[int, int, int], Image.Image] = {}
+        # Per level, the colour tiles by (col, row): most tiles of most levels have no colour child, and
+        # finding that out is one look at an empty dict.
+        self._levels: dict[int, dict[tuple[int, int], Image.Image]] = {n: {} for n in range(plan.max_level + 1)}
 
     def band(self, page: _Renders, top: int, bottom: int) -> Image.Image:
         """Full-size rows [top, bottom) in grey; a band holding colour tiles is rendered once in RGB, its colour
         tiles kept, and turned grey (a neutral pixel's luma is its value). Only whole bands: MuPDF anti-aliases
         a stroke differently under a clip at its sides, by up to 16 levels however wide the margin, so colour
         tiles rendered apart would show seams against their grey neighbours; clips above and below are exact."""
-        size, full = self._plan.tile_size, self._full
-        coloured = [(row, col) for row in range(top // size, min(full.rows, -(-bottom // size)))
-                    for col in range(full.cols) if not self._colour.tile_blank(full, col, row)]
+        coloured = self._coloured(top, bottom)
         if not coloured:
             return page.band(top, bottom, "L")
         rgb = page.band(top, bottom, "RGB")
+        full = self._full
+        tiles = self._levels[full.level]
         for row, col in coloured:
             x0, y0, x1, y1 = self._plan.tile_box(full.level, col, row)
-            self._tiles[(full.level, col, row)] = rgb.crop((x0, y0 - top, x1, y1 - top))
+            tiles[(col, row)] = rgb.crop((x0, y0 - top, x1, y1 - top))
         return rgb.convert("L")
+
+    def band_mode(self, top: int, bottom: int) -> str:
+        """The mode `band` renders rows [top, bottom) in: RGB when some colour tile starts in them."""
+        return "RGB" if self._coloured(top, bottom) else "L"
+
+    def _coloured(self, top: int, bottom: int) -> list[tuple[int, int]]:
+        """(row, col) of the full-size colour tiles of the tile rows starting in rows [top, bottom)."""
+        size, full = self._plan.tile_size, self._full
+        return [(row, col) for row in range(-(-top // size), min(full.rows, -(-bottom // size)))
+                for col in range(full.cols) if not self._colour.tile_blank(full, col, row)]
 
     def tile(self, level: Level, col: int, row: int, image: Image.Image,
              box: tuple[int, int, int, int]) -> Image.Image | None:
         """The RGB tile at (col, row) of `level`, or None when it is grey. `box` is where the tile lies in
         `image`, rows of the grey pyramid's level. Every tile must be asked for, children before parents (the
         pyramid cuts them in that order)."""
-        key = (level.level, col, row)
         if level.level == self._full.level:
-            return self._tiles.get(key)
-        below = level.level + 1
-        children = [(dx, dy, self._take((below, 2 * col + dx, 2 * row + dy))) for dy in (0, 1) for dx in (0, 1)]
-        coloured = [(dx, dy, child) for dx, dy, child in children if child is not None]
-        if not coloured:
+            return self._levels[level.level].get((col, row))
+        children = self._levels[level.level + 1]
+        if not children:
             return None
-        half = self._plan.tile_size // 2
-        tile = image.crop(box).convert("RGB")
-        for dx, dy, child in coloured:
-            tile.paste(child.reduce(2), (dx * half, dy * half))
-        self._tiles[key] = tile
+        keep = level.level + 1 <= self._keep_levels_to
+        tile, half = None, self._plan.tile_size // 2
+        for dy in (0, 1):
+            for dx in (0, 1):
+                key = (2 * col + dx, 2 * row + dy)
+                child = children.get(key) if keep else children.pop(key, None)
+                if child is not None:
+                    if tile is None:
+                        tile = image.crop(box).convert("RGB")
+                    tile.paste(child.reduce(2), (dx * half, dy * half))
+        if tile is not None:
+            self._levels[level.level][(col, row)] = tile
         return tile
-
-    def _take(self, key: tuple[int, int, int]) -> Image.Image | None:
-        if key[0] <= self._keep_levels_to:
-            return self._tiles.get(key)
-        return self._tiles.pop(key, None)
 
     def level_image(self, level: Level, grey: Image.Image) -> Image.Image:
         """A held level (`grey`, the whole level from the grey pyramid) in colour, or `grey` if it has none."""
-        tiles = [(key, tile) for key, tile in self._tiles.items() if key[0] == level.level]
+        tiles = self._levels[level.level]
         if not tiles:
             return grey
         image = grey.convert("RGB")
-        for (_, col, row), tile in tiles:
+        for (col, row), tile in tiles.items():
             left, top, _, _ = self._plan.tile_box(level.level, col, row)
             image.paste(tile, (left, top))
         return image

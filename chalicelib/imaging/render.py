@@ -100,12 +100,18 @@ class VectorPage:
             raise corrupt(str(error)) from error
         stride = pix.stride
         if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
-            # Straight from MuPDF's rows to Pillow's, margins left out by slicing: one copy, never a mapping.
-            # Pillow would map an L buffer in place, but the pixmap frees its samples when it is collected
-            # (at return), while the pyramid keeps rows; RGB it unpacks to its 4-byte pixels anyway.
-            # (Image.frombytes would zero-fill the new image first: a third of the copy's cost, for nothing.)
+            rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]  # the margins left out
+            if mode == "L":
+                # Pillow maps a grey buffer in place (read-only): no copy, and no fresh memory to fault in. The
+                # pixmap frees its samples when it is collected, so the band holds it for as long as it lives
+                # (images made from the band are copies and do not).
+                band = Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
+                band.pixmap = pix  # type: ignore[attr-defined]
+                return band
+            # RGB Pillow unpacks to its 4-byte pixels: one copy, into an image not zero-filled first
+            # (Image.frombytes would zero-fill it: a third of the copy's cost, for nothing).
             band = Image.new(mode, (width, bottom - top), None)
-            band.frombytes(pix.samples_mv[(top - first) * stride:(bottom - first) * stride], "raw", mode, stride, 1)
+            band.frombytes(rows, "raw", mode, stride, 1)
             return band
         # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
         band = Image.new(mode, (width, bottom - top), 255 if mode == "L" else WHITE)
