@@ -4,7 +4,8 @@
 
 `python -m bench.tiling [--pages 50] [--dpi 300] [--repeat 1]` makes its inputs (bench/tiling_inputs.py: a report of
 letter pages and an A0 plan sheet), then runs every contender on every input in a fresh subprocess pinned to
-core 0, so each child's ru_maxrss is that contender's peak. Tiles go to a local directory (in /dev/shm), as the
+core 0, so each child's ru_maxrss is that contender's peak; with `--repeat N` the contenders take turns, N rounds
+of one child each, and each keeps its best child by CPU time. Tiles go to a local directory (in /dev/shm), as the
 store would write them. Contenders:
 
 - `kalexo objects`: `tile_page`, one file per tile that is not uniform, a uniform tile once per run (what a
@@ -191,18 +192,25 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": after.ru_maxrss / 1024, **totals}))
 
 
-def _run(contender: str, path: str, pages: int, dpi: int, repeat: int) -> dict[str, Any]:
-    """The best of `repeat` fresh children (by CPU time: the machine may be busy with other work)."""
+def _child_run(contender: str, path: str, pages: int, dpi: int) -> dict[str, Any]:
     env = {**os.environ, "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
-    runs = []
+    done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi)],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
+    run: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**run, "pages": pages}
+
+
+def _run_all(path: str, pages: int, dpi: int, repeat: int) -> dict[str, dict[str, Any]]:
+    """Per contender, the best of `repeat` fresh children (by CPU time: the machine may be busy with other
+    work). The contenders take turns, one child each per round, so a slow spell of the machine falls on all of
+    them rather than on whichever ran through it."""
+    runs: dict[str, list[dict[str, Any]]] = {contender: [] for contender in CONTENDERS}
     for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages),
-                               str(dpi)], capture_output=True, text=True, env=env, check=False)
-        if done.returncode:
-            raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    best: dict[str, Any] = min(runs, key=lambda run: run["cpu"])
-    return {**best, "pages": pages}
+        for contender in CONTENDERS:
+            runs[contender].append(_child_run(contender, path, pages, dpi))
+    return {contender: min(tries, key=lambda run: run["cpu"]) for contender, tries in runs.items()}
 
 
 def _table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -248,9 +256,9 @@ def main() -> None:
                   or (name == "A0 sheet" and "a0" in chosen)}
         results: dict[tuple[str, str], dict[str, Any]] = {}
         for name, (path, pages) in inputs.items():
-            for contender in CONTENDERS:
-                results[(contender, name)] = _run(contender, path, pages, args.dpi, args.repeat)
-                print(f"  {contender} / {name}: {results[(contender, name)]['seconds']:.1f} s", flush=True)
+            for contender, best in _run_all(path, pages, args.dpi, args.repeat).items():
+                results[(contender, name)] = best
+                print(f"  {contender} / {name}: {best['seconds']:.1f} s", flush=True)
     print(f"\nOne core, {args.dpi} dpi, 256 px JPEG q85 tiles; load average {os.getloadavg()[0]:.2f}\n")
     _table(results)
     print()
