@@ -119,6 +119,20 @@ def view_of(page: Any) -> dict[str, float]:
     return {k: float(data[k]) for k in ("x", "y", "w", "h")}
 
 
+def settle(page: Any) -> None:
+    """Wait until the page's viewer has stopped moving: not animating, and its view the same at two looks 100 ms
+    apart. (Right after a click the animation may not have started yet, so `data-animating` alone can pass
+    early; on a busy machine a fly-to can outlast any fixed wait.)"""
+    last: list[dict[str, float]] = [{}]
+
+    def still() -> bool:
+        now, before = view_of(page), last[0]
+        last[0] = now
+        return now == before and page.locator("#viewer[data-animating]").count() == 0
+
+    wait_until(still, page, "the view to settle")
+
+
 def count_is(page: Any, selector: str, n: int) -> Callable[[], bool]:
     return lambda: int(page.locator(selector).count()) == n
 

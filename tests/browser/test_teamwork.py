@@ -38,6 +38,7 @@ from tests.browser.team import (
     open_in,
     record,
     seen,
+    settle,
     view_of,
     wait_until,
     x_is,
@@ -298,11 +299,11 @@ def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> No
     # alice close up on the tower, bob at the cover: his box is off her screen, so his name waits at the edge
     # of her canvas nearest to it, with an arrow pointing there.
     alice.page.locator('#documents li:has-text("tower sections.pdf") .doc-go').click()
+    settle(alice.page)  # zooming in mid-flight would zoom round wherever the flight had got to
     bob_name = alice.page.locator(".viewport-name[data-user=bob]")
-    for _ in range(4):  # closer, until bob's box is off her screen
+    for _ in range(8):  # closer, until bob's box is off her screen (how close depends on the landscape's layout)
         alice.page.click("#zoom-in")
-        alice.page.wait_for_selector("#viewer:not([data-animating])", state="attached")
-        alice.page.wait_for_timeout(300)
+        settle(alice.page)
         if bob_name.get_attribute("data-where") == "edge":
             break
     where = alice.page.locator(".viewport[data-user=bob]").evaluate("b => ({...b.dataset})")
