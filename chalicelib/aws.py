@@ -3,6 +3,11 @@
 Clients are cached per process (a Lambda execution environment reuses them across invocations) and use the
 standard retry mode. The endpoint comes from AWS_ENDPOINT_URL, so the same code talks to the local emulator
 or to AWS; boto3 itself would honour that variable too, but naming it here keeps the choice visible.
+
+They are botocore's clients, created from a botocore session: a boto3 client *is* one, and importing boto3
+on top of botocore (its resources, s3transfer) costs about 25 ms of every cold start for nothing these
+functions call (docs/benchmarks.md, "Cold start"). Only the S3 client comes through boto3, which adds its
+managed downloads (`download_file`) to it; boto3 is imported when that client is first made.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from chalicelib.adapters.connection_poster import SignedConnectionPoster
@@ -54,17 +59,21 @@ class AwsClients:
         self._management: dict[str, Any] = {}
 
     @cached_property
-    def session(self) -> boto3.session.Session:
-        return boto3.session.Session(region_name=self._settings.region)
+    def session(self) -> botocore.session.Session:
+        session = botocore.session.get_session()
+        session.set_config_variable("region", self._settings.region)
+        return session
 
     def _client(self, service: str, endpoint_url: str | None = None, config: Config = _CLIENT_CONFIG) -> Any:
-        # boto3 sessions are not thread safe for client creation; clients themselves are.
+        # Sessions are not thread safe for client creation; clients themselves are.
         with self._lock:
-            return self.session.client(
-                service,  # type: ignore[call-overload]
-                endpoint_url=endpoint_url or self._settings.aws_endpoint_url,
-                config=config,
-            )
+            return self.session.create_client(
+                service, region_name=self._settings.region,
+                endpoint_url=endpoint_url or self._settings.aws_endpoint_url, config=config)
+
+    def chalice_session(self) -> ChaliceSession:
+        """What Chalice's `app.websocket_api.session` is given (it asks a boto3 session for one client)."""
+        return ChaliceSession(self)
 
     def lazy_s3(self) -> S3Client:
         return cast("S3Client", _lazy_client(lambda: self.s3))
@@ -89,7 +98,11 @@ class AwsClients:
         addressing: Any = {"addressing_style": s.s3_addressing}
         config = _CLIENT_CONFIG.merge(Config(signature_version="s3v4", s3=addressing))
         endpoint = s.aws_endpoint_url or f"https://s3.{s.region}.amazonaws.com"
-        client: S3Client = self._client("s3", endpoint_url=endpoint, config=config)
+        import boto3  # for download_file (chalicelib/adapters/s3_sources.py), on the S3 paths only
+
+        with self._lock:
+            wrapper = boto3.session.Session(botocore_session=self.session)
+            client: S3Client = wrapper.client("s3", region_name=s.region, endpoint_url=endpoint, config=config)
         return client
 
     @cached_property
@@ -127,7 +140,7 @@ class AwsClients:
         key = f"poster {endpoint_url}"
         poster = self._management.get(key)
         if poster is None:
-            ca_bundle = self.session._session.get_config_variable("ca_bundle")  # AWS_CA_BUNDLE, as boto3 reads it
+            ca_bundle = self.session.get_config_variable("ca_bundle")  # AWS_CA_BUNDLE, as botocore reads it
             created = SignedConnectionPoster(endpoint_url, self.session.get_credentials(),
                                              self._settings.region, ca_bundle)
             poster = self._management.setdefault(key, created)
@@ -140,3 +153,17 @@ class AwsClients:
             created = self._client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_FANOUT_CONFIG)
             client = self._management.setdefault(endpoint_url, created)
         return client  # type: ignore[no-any-return]
+
+
+class ChaliceSession:
+    """The part of a boto3 session Chalice's WebsocketAPI uses (`client`, `region_name`), over these clients."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    @property
+    def region_name(self) -> str:
+        return self._clients._settings.region
+
+    def client(self, service_name: str, endpoint_url: str | None = None) -> Any:
+        return self._clients._client(service_name, endpoint_url=endpoint_url)

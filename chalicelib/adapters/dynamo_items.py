@@ -1,12 +1,20 @@
-"""Converting between Python values and DynamoDB's attribute values, and paging through queries."""
+"""Converting between Python values and DynamoDB's attribute values, and paging through queries.
+
+The conversion is written here rather than taken from boto3's `TypeSerializer`: importing `boto3.dynamodb.types`
+imports all of boto3 and s3transfer (about 25 ms of every cold start, docs/benchmarks.md, "Cold start"), and the
+app's clients are botocore's (chalicelib/aws.py). It covers the values this app stores: JSON's (str, int, float,
+bool, None, dict, list) plus Decimal, bytes and sets, read back as plain Python values (numbers as int or float,
+sets as lists).
+"""
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import BadRequest
@@ -14,37 +22,85 @@ from chalicelib.domain.errors import BadRequest
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_storable(v)) for k, v in values.items() if v is not None}
+    """An item's attribute values; attributes that are None are left out."""
+    return {k: to_attribute(v) for k, v in values.items() if v is not None}
 
 
-def _storable(value: Any) -> Any:
-    """boto3 refuses Python floats; JSON gives them even for integers (3907.0)."""
+def to_attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):  # before int: bool is an int
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal, float)):
+        return {"N": _number(value)}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attribute(v) for v in value]}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    if isinstance(value, (set, frozenset)) and value:
+        return _set(value)
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB: {value!r}")
+
+
+def _number(value: int | Decimal | float) -> str:
+    """JSON gives floats even for integers (3907.0); DynamoDB keeps up to 38 significant digits."""
     if isinstance(value, float):
-        return int(value) if value.is_integer() else Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    return value
+        if not math.isfinite(value):
+            raise TypeError(f"DynamoDB cannot store the number {value!r}")
+        return str(int(value)) if value.is_integer() else str(Decimal(repr(value)))
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise TypeError(f"DynamoDB cannot store the number {value!r}")
+    return str(value)
+
+
+def _set(values: set[Any] | frozenset[Any]) -> dict[str, Any]:
+    if all(isinstance(v, str) for v in values):
+        return {"SS": sorted(values)}
+    if all(isinstance(v, (int, Decimal, float)) and not isinstance(v, bool) for v in values):
+        return {"NS": sorted(_number(v) for v in values)}
+    if all(isinstance(v, (bytes, bytearray)) for v in values):
+        return {"BS": sorted(bytes(v) for v in values)}
+    raise TypeError(f"a DynamoDB set holds strings, numbers or bytes of one kind: {values!r}")
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, set)):
-        return [_plain(v) for v in value]
-    return value
+def from_attribute(value: dict[str, Any]) -> Any:
+    (kind, data), = value.items()
+    if kind == "S":
+        return data
+    if kind == "N":
+        return _plain_number(data)
+    if kind == "BOOL":
+        return bool(data)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in data.items()}
+    if kind == "L":
+        return [from_attribute(v) for v in data]
+    if kind == "B":
+        return bytes(data)
+    if kind == "SS":
+        return list(data)
+    if kind == "NS":
+        return [_plain_number(v) for v in data]
+    if kind == "BS":
+        return [bytes(v) for v in data]
+    raise TypeError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def _plain_number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def query_page(client: DynamoDBClient, limit: int, start_key: dict[str, Any] | None,

@@ -46,7 +46,7 @@ def configure_websocket_api(app: Chalice) -> None:
     """Point app.websocket_api at the configured endpoint so it works outside websocket handlers as well
     (Chalice only configures it from an incoming websocket event; chalice issues 1357 and 1991)."""
     container = get_container()
-    app.websocket_api.session = container.clients.session
+    app.websocket_api.session = container.clients.chalice_session()
     endpoint = container.settings.websocket_endpoint
     if endpoint:
         parts = urlsplit(endpoint)
