@@ -43,12 +43,12 @@ class AudienceChanged(Exception):
 
 
 class OpLog(Protocol):
-    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None,
+    def append(self, workspace_id: str, op: Op, claim: str | None, grant: WriteGrant | None,
                audience: int | None = None) -> None:
-        """Store `op` at `op.seq` if op.seq - 1 is stored, op.seq is free, `claim` (the author's op id) was
-        never stored, `grant` still holds, and (when given) the workspace's audience version is still
-        `audience`, all in one write. Raises SeqTaken, DuplicateOp, GrantRevoked, AudienceChanged or
-        LogDiverged; anything else is a failure of the store."""
+        """Store `op` at `op.seq` if op.seq - 1 is stored, op.seq is free, `claim` (the author's op id; None:
+        the op has none, nothing is claimed) was never stored, `grant` still holds, and (when given) the
+        workspace's audience version is still `audience`, all in one write. Raises SeqTaken, DuplicateOp,
+        GrantRevoked, AudienceChanged or LogDiverged; anything else is a failure of the store."""
 
     def audience(self, workspace_id: str) -> int:
         """How many times a connection has joined the workspace: a writer that read who is in it at version V

@@ -30,6 +30,8 @@ really fails.
    `contains` is matched against the request body; `count` bounds how many requests the rule fails. A rule
    with `"when": "delay"` and `"delay_ms"` fails nothing: the matching request waits that long before it is
    handled, outside the lock (a slow network for that caller only; everyone else goes on).
+A seventh, TransactWriteItems' ClientRequestToken (a retried transaction is not applied twice), is in
+local/emulator_tokens.py.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+from local import emulator_tokens
 
 _lock = threading.Lock()
 _rules_lock = threading.Lock()  # delay rules are picked outside _lock
@@ -277,7 +281,11 @@ def install() -> None:
                 rule = rules.pick(action, body)
             if rule is not None and rule.when == "before":
                 return _injected_error()
+            retried = emulator_tokens.answered(action, body)
+            if retried is not None:
+                return retried  # nothing done, so nothing to fail `after` it
             result = original(self)
+            emulator_tokens.completed(action, body, result)
             if rule is not None and rule.when == "after" and int(result[0]) < 300:
                 return _injected_error()
             return result

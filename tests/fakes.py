@@ -270,11 +270,11 @@ class InMemoryOpLog:
         self.fail_next: list[Exception] = []  # raised by the next appends, before anything is stored
         self.joins: dict[str, int] = {}
 
-    def append(self, workspace_id: str, op: Op, claim: str, grant: Any, audience: int | None = None) -> None:
+    def append(self, workspace_id: str, op: Op, claim: str | None, grant: Any, audience: int | None = None) -> None:
         if self.fail_next:
             raise self.fail_next.pop(0)
         log = self.ops.setdefault(workspace_id, {})
-        if (workspace_id, claim) in self.claims:
+        if claim is not None and (workspace_id, claim) in self.claims:
             raise DuplicateOp(self.claims[(workspace_id, claim)])
         if grant is not None and self.tenancy is not None and not _grant_holds(self.tenancy, grant):
             raise GrantRevoked()
@@ -285,7 +285,8 @@ class InMemoryOpLog:
         if op.seq > 1 and op.seq - 1 not in log:
             raise LogDiverged()
         log[op.seq] = op
-        self.claims[(workspace_id, claim)] = op.seq
+        if claim is not None:
+            self.claims[(workspace_id, claim)] = op.seq
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         log = self.ops.get(workspace_id, {})

@@ -2,7 +2,8 @@
 
 An op is stored with one TransactWriteItems that commits only if every part holds: the op's sequence is free,
 the op before it is stored (so the log never has a hole and no reader sees N+1 without N), the author's op id
-was never used (pk `CLAIM#<workspace>#<claim>`, seq 0: a resend is recognised, not applied twice), and the
+was never used (pk `CLAIM#<workspace>#<claim>`, seq 0: a resend is recognised, not applied twice; an op without
+an op id, such as the system's, which are idempotent by content, claims nothing), and the
 author's access still allows it (a ConditionCheck on the main table, dynamo_grants.py). There is no counter:
 the latest sequence is the last item of the partition. The item at seq 0 of `WS#<workspace>` points at the
 newest snapshot and counts the joins (`joins`: the audience version a writer's fan-out list is checked
@@ -33,16 +34,17 @@ class DynamoOpLog:
         self._table = table
         self._grants_table = grants_table  # the main table, where memberships and users live
 
-    def append(self, workspace_id: str, op: Op, claim: str, grant: WriteGrant | None,
+    def append(self, workspace_id: str, op: Op, claim: str | None, grant: WriteGrant | None,
                audience: int | None = None) -> None:
         pk = f"WS#{workspace_id}"
         parts: list[tuple[str, dict[str, Any]]] = [
             ("op", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(seq)",
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD", "Item": to_item(_op_item(pk, op))}}),
-            ("claim", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
-                               "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                               "Item": to_item({"pk": f"CLAIM#{workspace_id}#{claim}", "seq": 0,
-                                                "claimed_seq": op.seq})}})]
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD", "Item": to_item(_op_item(pk, op))}})]
+        if claim is not None:  # an op without an op id has nothing to claim (two write units fewer)
+            parts.append(("claim", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                                            "Item": to_item({"pk": f"CLAIM#{workspace_id}#{claim}", "seq": 0,
+                                                             "claimed_seq": op.seq})}}))
         if op.seq > 1:
             parts.append(("previous", {"ConditionCheck": {
                 "TableName": self._table, "Key": to_item({"pk": pk, "seq": op.seq - 1}),
@@ -135,7 +137,7 @@ def _op(item: dict[str, Any]) -> Op:
               json.loads(item["data"]["S"]), item["op_id"]["S"] if "op_id" in item else None)
 
 
-def _refusal(workspace_id: str, reasons: dict[str, dict[str, Any]], claimed: Any, claim: str) -> Exception:
+def _refusal(workspace_id: str, reasons: dict[str, dict[str, Any]], claimed: Any, claim: str | None) -> Exception:
     """Which condition cancelled the write, most telling first: a resend, lost access, a lost race."""
     failed = {name for name, r in reasons.items() if r.get("Code") == "ConditionalCheckFailed"}
     if "claim" in failed:

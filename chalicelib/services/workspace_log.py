@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ class _Write:
     op_id: str | None
     grant: WriteGrant | None
     audience: int | None
-    claim: str
+    claim: str | None  # the author's op id, claimed with the op; None without one
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,9 @@ class WorkspaceLog:
                   grant: WriteGrant | None = None, audience: int | None = None) -> Appended | None:
         """Like append, with the op's data made from the state it will follow (a document's placement is), or
         nothing appended when `make` returns None (the change is there already)."""
-        write = _Write(workspace_id, kind, by, make, op_id, grant, audience,
-                       f"{by}#{op_id}" if op_id else f"~{uuid.uuid4().hex}")  # a retried request is recognised too
+        # Only an op id is claimed (a retried request is recognised). An op without one (the system's, made from
+        # the state by `make`, so a redelivery appends nothing) has nothing a claim could recognise: no claim item.
+        write = _Write(workspace_id, kind, by, make, op_id, grant, audience, f"{by}#{op_id}" if op_id else None)
         with self._lock(workspace_id):
             # When this instance wrote the last op it knows of (one person typing, the common case), its state
             # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
@@ -140,7 +140,7 @@ class WorkspaceLog:
             shaped = op_rules.shape(write.kind, data)
             state.check(write.kind, shaped, write.by)
         except OpError:
-            found = self._oplog.claimed(write.workspace_id, write.claim) if write.op_id else None
+            found = self._oplog.claimed(write.workspace_id, write.claim) if write.claim else None
             if found is None:
                 raise
             return self._duplicate(write.workspace_id, found)

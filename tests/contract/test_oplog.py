@@ -50,6 +50,21 @@ def test_ops_are_stored_in_order_only_after_their_predecessor_and_only_once(oplo
     assert oplog.latest(workspace) == 5
 
 
+
+def test_an_op_without_an_op_id_writes_no_claim_item_and_keeps_every_other_condition(stack, clients, oplog,
+                                                                                      workspace):
+    oplog.append(workspace, chat(1), None, None)  # alone in its transaction: the op and nothing else
+    oplog.append(workspace, chat(2), None, None)
+    oplog.append(workspace, chat(3, op_id="o3"), "bob#o3", None)
+    with pytest.raises(SeqTaken):
+        oplog.append(workspace, chat(3), None, None)
+    with pytest.raises(LogDiverged):
+        oplog.append(workspace, chat(5), None, None)
+    claims = clients["dynamodb"].scan(TableName=stack.outputs["OpsTableName"], FilterExpression="begins_with(pk, :c)",
+                                      ExpressionAttributeValues={":c": {"S": f"CLAIM#{workspace}#"}})["Items"]
+    assert [c["pk"]["S"] for c in claims] == [f"CLAIM#{workspace}#bob#o3"]
+    assert [o.seq for o in oplog.after(workspace, 0, 10)] == [1, 2, 3]
+
 def test_a_grant_is_checked_in_the_same_write(stack, clients, oplog, workspace):
     main = stack.outputs["MainTableName"]
     ddb = clients["dynamodb"]
@@ -143,8 +158,14 @@ def test_racing_writers_leave_a_gap_free_log_and_readers_only_ever_see_prefixes(
 def test_a_write_that_fails_after_it_happened_is_recognised_not_repeated(stack, clients, faults_file, workspace):
     log = instance(stack, clients)
     log.append(workspace, "chat", "bob", {"text": "before"}, op_id="a")
-    # Every other op write succeeds at the table but answers 500: boto3 retries it, the retry finds the op
-    # (and its claim) there, and the writer must answer with the op that was stored, once.
+    # Every other op write succeeds at the table but answers 500: boto3 retries it under the same
+    # ClientRequestToken, DynamoDB answers the retry without applying it again, and the writer must answer
+    # with the op that was stored, once (an op without an op id has no claim: the token is all it has).
+    attempts: list[str] = []
+
+    def count(**_: object) -> None:
+        attempts.append("sent")
+    clients["dynamodb"].meta.events.register("before-send.dynamodb.TransactWriteItems", count)
     faults_file.write_text(json.dumps([{"action": "TransactWriteItems", "contains": workspace, "when": "after",
                                         "probability": 0.5, "count": 20}]))
     try:
@@ -153,10 +174,11 @@ def test_a_write_that_fails_after_it_happened_is_recognised_not_repeated(stack, 
         unnamed = [log.append(workspace, "chat", "bob", {"text": f"no op id {i}"}) for i in range(6)]
     finally:
         faults_file.unlink()
+        clients["dynamodb"].meta.events.unregister("before-send.dynamodb.TransactWriteItems", count)
     stored = log.after(workspace, 0, 100)
     assert [o.seq for o in stored] == list(range(1, 20))
     assert [r.op.seq for r in results + unnamed] == list(range(2, 20))  # each once, in order
-    assert any(r.duplicate for r in results + unnamed)  # the faults did happen
+    assert len(attempts) > len(results + unnamed)  # the faults did happen: writes were sent again
     again = log.append(workspace, "item.create", "bob", {"item_id": "n3", "kind": "note", "fields": {}},
                        op_id="n3")
     assert again.duplicate and again.op.seq == results[3].op.seq
@@ -176,3 +198,23 @@ def test_reading_past_one_megabyte_of_ops_returns_them_all(stack, clients, works
     assert [o.seq for o in oplog.after(workspace, 0, 500)] == list(range(1, 91))
     past = instance(stack, clients).at(workspace, 85)
     assert past.seq == 85 and len(past.items) == 85
+
+
+def test_a_transaction_sent_again_under_its_token_is_not_applied_again(stack, clients, workspace):
+    """As DynamoDB does (and the emulator, local/emulator_tokens.py): what makes boto3's retry of a write whose
+    answer was lost safe."""
+    from botocore.exceptions import ClientError
+
+    ddb, table = clients["dynamodb"], stack.outputs["OpsTableName"]
+
+    def bump(by: int) -> list[dict]:
+        return [{"Update": {"TableName": table, "Key": {"pk": {"S": f"T#{workspace}"}, "seq": {"N": "0"}},
+                            "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": str(by)}}}}]
+    ddb.transact_write_items(TransactItems=bump(1), ClientRequestToken=f"{workspace}-1")
+    ddb.transact_write_items(TransactItems=bump(1), ClientRequestToken=f"{workspace}-1")  # a retry
+    ddb.transact_write_items(TransactItems=bump(1))  # a new call: botocore gives it a token of its own
+    with pytest.raises(ClientError) as mismatch:
+        ddb.transact_write_items(TransactItems=bump(5), ClientRequestToken=f"{workspace}-1")
+    assert mismatch.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": f"T#{workspace}"}, "seq": {"N": "0"}})["Item"]
+    assert item["n"] == {"N": "2"}

@@ -54,3 +54,24 @@ def test_a_write_that_changes_nothing_is_not_stored(shared):
     log = instance(shared)
     assert log.append_if("w", "chat", "bob", lambda state: None) is None
     assert shared[0].all("w") == []
+
+
+def test_only_an_op_id_is_claimed_and_a_system_op_is_idempotent_by_its_content(shared):
+    """A claim item exists to recognise a resent op id; an op without one (the system's document ops, made from
+    the state) claims nothing, and appending it again is recognised by the state instead."""
+    from chalicelib.domain.ops import SYSTEM
+
+    a, b = instance(shared), instance(shared)
+
+    def listed(state):
+        return None if "doc:d1" in state.items else {"item_id": "doc:d1", "kind": "document", "fields": {"n": 1}}
+
+    assert a.append_if("w", "item.create", SYSTEM, listed) is not None
+    assert shared[0].claims == {}
+    assert b.append_if("w", "item.create", SYSTEM, listed) is None  # a redelivered report, another instance
+    a.append("w", "chat", "bob", {"text": "hi"})  # a user's op without an op id: nothing to claim either
+    assert shared[0].claims == {}
+    a.append("w", "chat", "bob", {"text": "hi"}, op_id="o1")
+    assert shared[0].claims == {("w", "bob#o1"): 3}
+    assert b.append("w", "chat", "bob", {"text": "hi"}, op_id="o1").duplicate
+    assert [o.seq for o in shared[0].all("w")] == [1, 2, 3]
