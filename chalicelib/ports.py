@@ -238,9 +238,14 @@ class DocumentRecords(Protocol):
 
     def job(self, document_id: str, job_id: str) -> Job | None: ...
 
+    def tiling_job(self, document_id: str, job_id: str) -> tuple[Job, bool] | None:
+        """The job (one read, as `job`), and whether it is its document's first: recorded while the document
+        named no job, so no other job of the document has tiles to supersede."""
+
     def start_job(self, job: Job, document_changes: dict[str, Any], account_id: str = "",
-                  page_limit: int | None = None) -> bool:
-        """False when the job exists; PagesRefused when the month's plan has no room for its pages."""
+                  page_limit: int | None = None, first: bool = False) -> bool:
+        """False when the job exists; PagesRefused when the month's plan has no room for its pages. `first`:
+        the document named no job when read; the job is its first only if that still holds as it is written."""
 
     def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool: ...
 

@@ -19,41 +19,27 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
+from chalicelib.adapters.dynamo_job_notes import DynamoJobNotes, doc_key, job_key
 from chalicelib.adapters.dynamo_page_quota import admission, give_back
 from chalicelib.adapters.dynamo_usage import period_of
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord, PagesRefused
 from chalicelib.domain.paging import Page
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
-
-def _doc_key(workspace_id: str, document_id: str) -> dict[str, Any]:
-    return {"pk": f"WORKSPACE#{workspace_id}", "sk": f"DOC#{document_id}"}
-
-
-def _job_key(document_id: str, job_id: str) -> dict[str, Any]:
-    return {"pk": f"DOC#{document_id}", "sk": f"JOB#{job_id}"}
-
-
-class DynamoDocumentStore:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
-
+class DynamoDocumentStore(DynamoJobNotes):
     # documents ------------------------------------------------------------------------------------------
     def create(self, document: Document) -> None:
-        item = {**_doc_key(document.workspace_id, document.document_id), **document.to_dict(),
+        item = {**doc_key(document.workspace_id, document.document_id), **document.to_dict(),
                 "gsi1pk": f"WORKSPACE#{document.workspace_id}#DOCS",
                 "gsi1sk": f"{document.created_at:012d}#{document.document_id}"}
         self._client.put_item(TableName=self._table, Item=to_item(item),
                               ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, workspace_id: str, document_id: str) -> Document | None:
-        item = self._client.get_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+        item = self._client.get_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
                                      ConsistentRead=True).get("Item")
         return Document.from_dict(from_item(item)) if item else None
 
@@ -68,7 +54,7 @@ class DynamoDocumentStore:
         changes = {**changes, "updated_at": int(time.time())}
         names = {f"#{k}": k for k in changes}
         values = to_item({f":{k}": v for k, v in changes.items()})
-        self._client.update_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+        self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
                                  UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
                                  ExpressionAttributeNames=names, ExpressionAttributeValues=values,
                                  ConditionExpression="attribute_exists(pk)")
@@ -76,25 +62,29 @@ class DynamoDocumentStore:
     def delete(self, workspace_id: str, document_id: str) -> bool:
         """Forget the document: its jobs then conclude as superseded (their document no longer points at them).
         False when there was none."""
-        response = self._client.delete_item(TableName=self._table, Key=to_item(_doc_key(workspace_id, document_id)),
+        response = self._client.delete_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
                                             ReturnValues="ALL_OLD")
         return "Attributes" in response
 
     # jobs -----------------------------------------------------------------------------------------------
     def job(self, document_id: str, job_id: str) -> Job | None:
-        item = self._client.get_item(TableName=self._table, Key=to_item(_job_key(document_id, job_id)),
+        found = self.tiling_job(document_id, job_id)
+        return found[0] if found else None
+
+    def tiling_job(self, document_id: str, job_id: str) -> tuple[Job, bool] | None:
+        item = self._client.get_item(TableName=self._table, Key=to_item(job_key(document_id, job_id)),
                                      ConsistentRead=True).get("Item")
-        return Job.from_dict(from_item(item)) if item else None
+        return (Job.from_dict(from_item(item)), bool(from_item(item).get("first_job"))) if item else None
 
     def start_job(self, job: Job, document_changes: dict[str, Any], account_id: str = "",
-                  page_limit: int | None = None) -> bool:
+                  page_limit: int | None = None, first: bool = False) -> bool:
         """Record the job, point the document at it and admit its pages against the account's monthly
         `page_limit` (None: no limit), in one transaction; False if the job exists, PagesRefused when the
-        plan has no room left."""
+        plan has no room left. `first`: marked its document's first job if the document still names none."""
         now = int(time.time())
-        item = {**_job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
+        item = {**job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
                 "gsi1pk": f"WORKSPACE#{job.workspace_id}#JOBS", "gsi1sk": f"{job.created_at:012d}#{job.job_id}",
-                "gsi2pk": f"JOBS#{job.state.value}", "gsi2sk": f"{now:012d}#{job.job_id}"}
+                "gsi2pk": f"JOBS#{job.state.value}", "gsi2sk": f"{now:012d}#{job.job_id}", "first_job": first or None}
         changes = {**document_changes, "job_id": job.job_id, "page_count": job.page_count, "pages_done": 0,
                    "status": DocumentStatus.TILING.value, "updated_at": now}
         names = {f"#{k}": k for k in changes}
@@ -103,18 +93,21 @@ class DynamoDocumentStore:
             items: list[Any] = [
                 {"Put": {"TableName": self._table, "Item": to_item(item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": {"TableName": self._table, "Key": to_item(_doc_key(job.workspace_id, job.document_id)),
+                {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
                             "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
                             + " REMOVE reason, reason_code",
                             "ExpressionAttributeNames": names,
                             "ExpressionAttributeValues": to_item({f":{k}": v for k, v in changes.items()}),
-                            "ConditionExpression": "attribute_exists(pk)"}},
+                            "ConditionExpression": "attribute_exists(pk)"
+                                                   + (" AND attribute_not_exists(job_id)" if first else "")}},
                 *admit,
             ]
             self._client.transact_write_items(TransactItems=items)
         except self._client.exceptions.TransactionCanceledException as exc:
             if self._failed_condition(exc, 0):
                 return False
+            if first and self._failed_condition(exc, 1):  # another job came first after all
+                return self.start_job(job, document_changes, account_id, page_limit)
             if admit and self._failed_condition(exc, 2):
                 raise PagesRefused(job.page_count) from exc  # another job took the room meanwhile
             raise
@@ -128,7 +121,7 @@ class DynamoDocumentStore:
                   ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
         try:
             self._client.update_item(
-                TableName=self._table, Key=to_item(_job_key(job.document_id, job.job_id)),
+                TableName=self._table, Key=to_item(job_key(job.document_id, job.job_id)),
                 UpdateExpression="SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g, gsi2sk = :gs,"
                                  " reason = :r",
                 ConditionExpression="#st = :t", ExpressionAttributeNames={"#st": "state"},
@@ -161,7 +154,7 @@ class DynamoDocumentStore:
             self._transact([
                 {"Put": {"TableName": self._table, "Item": to_item(page_item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
+                {"Update": {"TableName": self._table, "Key": to_item(job_key(job.document_id, job.job_id)),
                             "UpdateExpression": "ADD pages_done :one SET updated_at = :now",
                             "ExpressionAttributeValues": to_item({":one": 1, ":now": now})}},
             ])
@@ -200,35 +193,6 @@ class DynamoDocumentStore:
             {"pk": f"DOC#{document_id}", "sk": f"PAGE#{job_id}#{page:05d}"})).get("Item")
         return PageRecord.from_dict(from_item(item)) if item else None
 
-    def note_progress(self, job: Job, pages_done: int, every_ms: int = 250) -> bool:
-        """Mirror the job's count on the document, at most once per `every_ms` across all workers; True for
-        the caller that did (it sends the progress message, so members get a few updates a second however
-        many functions tile the document at once)."""
-        now_ms = int(time.time() * 1000)
-        try:
-            self._client.update_item(
-                TableName=self._table, Key=to_item(_doc_key(job.workspace_id, job.document_id)),
-                UpdateExpression="SET pages_done = :n, progress_ms = :now",
-                ConditionExpression="job_id = :job AND pages_done < :n AND "
-                                    "(attribute_not_exists(progress_ms) OR progress_ms < :cut)",
-                ExpressionAttributeValues=to_item({":n": pages_done, ":job": job.job_id, ":now": now_ms,
-                                                   ":cut": now_ms - every_ms}))
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def note_error(self, job: Job, page: int, error: str) -> None:
-        """The last unexpected error, so the dead-letter handler can say what went wrong."""
-        self._client.update_item(
-            TableName=self._table, Key=to_item(_job_key(job.document_id, job.job_id)),
-            UpdateExpression="SET last_error = :e", ExpressionAttributeValues=to_item(
-                {":e": f"page {page + 1}: {error}"[:500]}))
-
-    def last_error(self, document_id: str, job_id: str) -> str | None:
-        item = self._client.get_item(TableName=self._table, Key=to_item(_job_key(document_id, job_id)),
-                                     ProjectionExpression="last_error").get("Item")
-        return str(from_item(item).get("last_error") or "") or None if item else None
-
     # completion -----------------------------------------------------------------------------------------
     def finish(self, job: Job, account_id: str) -> bool:
         """Turn job and document ready when every page is counted, and meter its pages: exactly one caller gets
@@ -247,7 +211,7 @@ class DynamoDocumentStore:
         return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason, also=returned)
 
     def _account_of(self, job: Job) -> str:
-        item = self._client.get_item(TableName=self._table, Key=to_item(_doc_key(job.workspace_id, job.document_id)),
+        item = self._client.get_item(TableName=self._table, Key=to_item(doc_key(job.workspace_id, job.document_id)),
                                      ProjectionExpression="account_id").get("Item")
         return str(from_item(item).get("account_id") or "") if item else ""
 
@@ -268,12 +232,12 @@ class DynamoDocumentStore:
                       ":c": code or "", ":n": job.page_count}
         try:
             self._transact([
-                {"Update": {"TableName": self._table, "Key": to_item(_job_key(job.document_id, job.job_id)),
+                {"Update": {"TableName": self._table, "Key": to_item(job_key(job.document_id, job.job_id)),
                             "UpdateExpression": "SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g,"
                                                 " gsi2sk = :gs, reason = :r",
                             "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "state"},
                             "ExpressionAttributeValues": to_item(job_values)}},
-                {"Update": {"TableName": self._table, "Key": to_item(_doc_key(job.workspace_id, job.document_id)),
+                {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
                             "UpdateExpression": "SET #status = :status, updated_at = :now, reason = :r,"
                                                 " reason_code = :c, pages_done = :n" if state is JobState.READY else
                                                 "SET #status = :status, updated_at = :now, reason = :r,"

@@ -73,7 +73,10 @@ class MonthlyPages:
         return account.quotas.max_pages_per_month if account else None
 
     def room(self, account_id: str) -> int | None:
-        limit = self.limit(account_id)
+        return self.room_under(account_id, self.limit(account_id))
+
+    def room_under(self, account_id: str, limit: int | None) -> int | None:
+        """The room under a `limit` the caller has just read."""
         if limit is None:
             return None
         month = self._read(account_id)
@@ -121,7 +124,8 @@ class JobStarter:
         self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
         try:
             kind, analysis_pages, found = self._analyse(source_key(workspace_id, document_id), version_id)
-            room = self._quota.room(document.account_id)
+            limit = self._quota.limit(document.account_id)  # read once: the room and the admission's limit
+            room = self._quota.room_under(document.account_id, limit)
             if room is not None and analysis_pages > room:
                 raise _pages_refused(room, analysis_pages)
         except DocumentRejected as rejected:
@@ -133,9 +137,9 @@ class JobStarter:
             started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id,
                                                       "size": size or document.size,
                                                       "options": options.to_dict()},
-                                                document.account_id, self._quota.limit(document.account_id))
+                                                document.account_id, limit, first=document.job_id is None)
         except PagesRefused:
-            room = self._quota.room(document.account_id)
+            room = self._quota.room_under(document.account_id, limit)
             self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
                          version_id)
             return None

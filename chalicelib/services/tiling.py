@@ -13,6 +13,7 @@ dead-letter queue, whose handler fails the document with the noted error.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -61,22 +62,30 @@ class PageTiler:
         if task.is_start:
             self._starter.start(task.workspace_id, task.document_id, task.version_id, 0, task.options, task.run)
             return
-        job = self._documents.job(task.document_id, task.job_id)
+        found = self._documents.tiling_job(task.document_id, task.job_id)
+        job, first = found if found else (None, False)
         if job is None or job.state is not JobState.TILING:
             logger.info("page task of a finished or superseded job", extra={"job": task.job_id})
             return
+        counted = False
         if self._documents.page(job.document_id, job.job_id, task.page) is None:
             try:
-                self._tile(job, task)
+                counted = self._tile(job, task)
             except DocumentRejected as rejected:
                 self._fail(job, rejected.code, f"page {task.page + 1}: {rejected.reason}")
                 return
             except Exception as exc:
                 self._documents.note_error(job, task.page, f"{type(exc).__name__}: {exc}")
                 raise
-        self._finish_if_complete(task)
+        # Counts only grow: a job read before this page was counted, with every other page done then, is
+        # complete now, and `finish` checks that in its own write (a job that left `tiling` meanwhile stays
+        # as it is). Otherwise the count is read again, with the pages other functions counted meanwhile.
+        complete = counted and job.pages_done + 1 >= job.page_count
+        self._finish_if_complete(replace(job, pages_done=job.page_count) if complete else
+                                 self._documents.job(task.document_id, task.job_id), task.page, first)
 
-    def _tile(self, job: Job, task: PageTask) -> None:
+    def _tile(self, job: Job, task: PageTask) -> bool:
+        """True when this call counted the page (False: another delivery of the task counted it first)."""
         # PyMuPDF and Pillow are loaded here, on the tiling path only.
         from chalicelib.imaging.formats import Kind
         from chalicelib.imaging.limits import Limits
@@ -109,9 +118,9 @@ class PageTiler:
         logger.info("page tiled", extra={"document": job.document_id, "job": job.job_id, "page": task.page,
                                          "tiles": result.tile_count, "uniform": result.uniform_count,
                                          "bytes": stored, "puts": puts, "counted": counted})
+        return counted
 
-    def _finish_if_complete(self, task: PageTask) -> None:
-        job = self._documents.job(task.document_id, task.job_id)
+    def _finish_if_complete(self, job: Job | None, page: int, first: bool) -> None:
         if job is None or job.state is not JobState.TILING:
             return
         # The last page's count goes out as `ready`, a moment later from this same call (or from whoever counted
@@ -120,7 +129,7 @@ class PageTiler:
         last = job.pages_done >= job.page_count
         if not last and self._documents.note_progress(job, job.pages_done) and self._news is not None:  # coalesced
             self._news.progress(job.workspace_id, job.document_id, {
-                "status": "tiling", "job_id": job.job_id, "page": task.page, "pages_done": job.pages_done,
+                "status": "tiling", "job_id": job.job_id, "page": page, "pages_done": job.pages_done,
                 "page_count": job.page_count})
         account_id = self._account_of(job)
         if job.pages_done >= job.page_count and self._documents.finish(job, account_id):
@@ -129,12 +138,15 @@ class PageTiler:
                 "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))
             self._publish(job, {"status": "ready", "job_id": job.job_id, "pages_done": job.page_count,
                                 "page_count": job.page_count}, final=True)
-            self._forget_superseded(job)
+            if not first:
+                self._forget_superseded(job)
 
     def _forget_superseded(self, ready: Job) -> None:
         """Tiles of the document's earlier jobs go once a newer one is ready (a reprocess, a new version): only
         jobs no longer tiling, so a job started since is never touched. Members' viewers move to the new job
-        with the `ready` they have just been sent."""
+        with the `ready` they have just been sent. Not listed for the document's first job: no other job was
+        recorded before it, and one recorded after it would point the document elsewhere, so this one would
+        not have become ready (DocumentRecords.tiling_job)."""
         for job_id in self._tiles.jobs(ready.workspace_id, ready.document_id):
             other = self._documents.job(ready.document_id, job_id) if job_id != ready.job_id else ready
             if job_id != ready.job_id and (other is None or other.state is not JobState.TILING):

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.adapters.s3_tile_store import PackWriter, S3TileStore
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
-from chalicelib.domain.documents import Document, DocumentStatus, source_key
+from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageTask, TileOptions, source_key
 from chalicelib.domain.tenancy import Account, Workspace
 from chalicelib.ports import PageRef
 from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
@@ -145,3 +145,60 @@ def test_an_older_versions_late_notification_does_not_replace_the_newer(pipeline
     assert newer is not None and newer.page_count == 2
     assert starter.start("ws-t", document_id, first, 0, only_if_latest=True) is None  # arrived late: ignored
     assert documents.get("ws-t", document_id).version_id == second
+
+
+class CountingTiles(CrashingTiles):
+    """Counts the listings of a document's jobs (an S3 LIST each)."""
+
+    listed = 0
+
+    def jobs(self, workspace_id: str, document_id: str) -> list[str]:
+        self.listed += 1
+        return super().jobs(workspace_id, document_id)
+
+
+def test_a_documents_first_job_lists_no_superseded_tiles_and_a_second_still_removes_them(stack, clients, tmp_path):
+    tenancy = InMemoryTenancy()
+    tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
+    tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
+    documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
+    sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=str(tmp_path))
+    tiles = CountingTiles(clients["s3"], stack.outputs["TilesBucketName"], plan={})
+    starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], stack.outputs["TilesQueueName"]), tenancy,
+                         RecordingEvents(), None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
+    tiler = PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter, JobLimits())
+    document_id = f"doc-{time.time_ns():016x}"[-20:]
+    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
+                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
+    version = clients["s3"].put_object(Bucket=stack.outputs["DocumentsBucketName"], Key=source_key("ws-t", document_id),
+                                       Body=letter_pdf(pages=2))["VersionId"]
+    first = starter.start("ws-t", document_id, version, 0)
+    assert first is not None and documents.tiling_job(document_id, first.job_id) == (first, True)
+    _drain(clients, stack, tiler)
+    assert documents.get("ws-t", document_id).status is DocumentStatus.READY
+    assert tiles.listed == 0 and tiles.jobs("ws-t", document_id) == [first.job_id]
+    task = PageTask("ws-t", document_id, first.job_id, 1, version, first.kind, TileOptions.from_dict(first.options))
+    tiler.handle(task.to_json())  # a redelivered last page of the ready job: nothing happens
+    assert tiles.listed == 1  # the check's own listing just above
+    second = starter.start("ws-t", document_id, version, 0, run=1)  # reprocessed: a second job
+    assert second is not None and documents.tiling_job(document_id, second.job_id) == (second, False)
+    _drain(clients, stack, tiler)
+    assert documents.get("ws-t", document_id).job_id == second.job_id
+    assert tiles.listed == 2 and tiles.jobs("ws-t", document_id) == [second.job_id]  # the first job's tiles gone
+
+
+def test_a_job_recorded_after_another_is_not_marked_first_even_if_its_start_read_no_job(stack, clients):
+    documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
+    document_id = f"doc-{time.time_ns():016x}"[-20:]
+    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
+                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
+
+    def job(job_id: str) -> Job:
+        return Job("ws-t", document_id, job_id, "v", "pdf", JobState.TILING, 1, 0, {}, int(time.time()))
+    # Two starts that both read the document naming no job: the one recorded second is not the first.
+    assert documents.start_job(job("job-a"), {}, first=True)
+    assert documents.start_job(job("job-b"), {}, first=True)
+    assert [(found or (None, None))[1] for found in (documents.tiling_job(document_id, "job-a"),
+                                                     documents.tiling_job(document_id, "job-b"))] == [True, False]
+    assert documents.get("ws-t", document_id).job_id == "job-b"
+    assert not documents.start_job(job("job-b"), {}, first=True)  # a redelivered start: the job exists
