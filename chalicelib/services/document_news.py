@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.document_items import document_item, listing, next_placement, placement_item
@@ -53,15 +52,16 @@ class DocumentNews:
         """A new status (`progress["status"]`: analysing, tiling, ready, failed): logged, then sent, unless
         the document's record has moved past it meanwhile."""
         with self._turn(document_id, wait=True) as until:
-            message = as_of(self._documents.get(workspace_id, document_id), progress)
-            if message is None:
+            document = self._documents.get(workspace_id, document_id)  # read under the turn
+            message = as_of(document, progress)
+            if document is None or message is None:
                 logger.info("a document status the record has moved past; not reported",
                             extra={"document_id": document_id, "status": progress.get("status")})
                 return
             fields = {"status": message["status"], "reason_code": message.get("code"),
                       "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message}}
             try:
-                self._log_status(workspace_id, document_id, fields)
+                self._log_status(workspace_id, document, fields)
             except Exception:
                 logger.exception("document status not logged", extra={"document_id": document_id, **fields})
             self._send(workspace_id, document_id, message, final, until)
@@ -106,14 +106,14 @@ class DocumentNews:
         for item_id in (placement_item(document_id), document_item(document_id)):
             self._append(workspace_id, "item.delete", _delete(item_id))
 
-    def _log_status(self, workspace_id: str, document_id: str, fields: dict[str, Any]) -> None:
+    def _log_status(self, workspace_id: str, document: Document, fields: dict[str, Any]) -> None:
+        """`document`: the record as read under this turn (a first listing shows it)."""
+        document_id = document.document_id
         item_id, place = document_item(document_id), placement_item(document_id)
-        record = cache(lambda: self._documents.get(workspace_id, document_id))  # read only when first listed
 
         def listed(state: WorkspaceState) -> dict[str, Any] | None:
-            document = None if item_id in state.items else record()
-            return None if document is None else {"item_id": item_id, "kind": "document",
-                                                  "fields": listing(document)}
+            return None if item_id in state.items else {"item_id": item_id, "kind": "document",
+                                                        "fields": listing(document)}
 
         def placed(state: WorkspaceState) -> dict[str, Any] | None:
             if place in state.items or item_id not in state.items:

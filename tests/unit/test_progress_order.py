@@ -94,3 +94,24 @@ def test_while_another_function_reports_per_page_progress_waits_its_turn_by_bein
     turns.holders["doc-1"] = "another function"
     service.progress("ws", "doc-1", {"status": "tiling", "job_id": "job-1", "page": 3, "pages_done": 4})
     assert notifier.sent == [] and turns.holders == {"doc-1": "another function"}
+
+
+def test_a_status_logs_and_lists_the_document_from_the_one_record_read_under_its_turn():
+    class CountingRecords(Records):
+        reads = 0
+
+        def get(self, workspace_id: str, document_id: str) -> Document | None:
+            self.reads += 1
+            return super().get(workspace_id, document_id)
+
+    analysing = replace(TILING, status=DocumentStatus.ANALYSING, job_id=None, page_count=0, pages_done=0)
+    store, notifier, turns, records = InMemoryConnectionStore(), FakeNotifier(), Turns(), CountingRecords(analysing)
+    store.put("c1", "vera", "ws", {})
+    oplog = InMemoryOpLog()
+    reporter = DocumentNews(WorkspaceLog(oplog, InMemorySnapshots()), records,  # type: ignore[arg-type]
+                            ProgressPublisher(Fanout(notifier, store), store, min_interval_s=0), None, turns)
+    reporter.status("ws", "doc-1", {"status": "analysing", "version_id": "v1"})
+    assert records.reads == 1  # the `as_of` check's read, under the turn; the first listing reuses it
+    assert [op.kind for op in oplog.all("ws")] == ["item.create", "item.create"]  # listed, then placed
+    assert oplog.all("ws")[0].data["fields"]["name"] == "a.pdf" and heard(notifier) == [
+        {"status": "analysing", "version_id": "v1"}]
