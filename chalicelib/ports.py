@@ -209,6 +209,9 @@ class SourceStore(Protocol):
     def download(self, key: str, version_id: str) -> str:
         """A local path holding that version's bytes (cached per function instance)."""
 
+    def download_latest(self, key: str, version_id: str) -> str | None:
+        """As `download`, when that version is the key's latest now; None when another version is."""
+
     def latest_version(self, key: str) -> str:
         """The version a plain GET of the key returns now."""
 

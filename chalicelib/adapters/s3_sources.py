@@ -1,9 +1,11 @@
 """Uploaded document versions, downloaded to the function's /tmp once per instance.
 
-Every page task of a document needs the whole file (a PDF's pages share fonts and images), so a warm
-instance that processes several pages of one document downloads it once. Versions are immutable, so the
-version id is a safe cache key. Room is made before a download: older files are evicted until the new one fits
-the budget, which is at most what the disk has (Lambda's /tmp is 512 MB by default, up to 10 GB).
+Every page task of a document needs the whole file (a PDF's pages share fonts and images), so a warm instance that
+processes several pages of one document downloads it once. Versions are immutable, so the version id is a safe
+cache key. A download is one GET, streamed to the file (boto3's managed download asked for the object's size first,
+and split large objects into 8 MB ranged GETs: more requests, each billed). Room is made before a download: older
+files are evicted until the new one fits the budget, which is at most what the disk has (Lambda's /tmp is 512 MB by
+default, up to 10 GB).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -33,30 +35,53 @@ class S3SourceStore:
         os.makedirs(self._dir, exist_ok=True)
 
     def download(self, key: str, version_id: str) -> str:
-        name = hashlib.sha256(f"{self._bucket}/{key}@{version_id}".encode()).hexdigest()[:32]
-        path = os.path.join(self._dir, name)
+        path = self._path(key, version_id)
         with self._lock:
             if os.path.exists(path):
                 os.utime(path)
                 return path
-            extra = {} if version_id == "null" else {"VersionId": version_id}
-            head = (self._client.head_object(Bucket=self._bucket, Key=key) if version_id == "null" else
-                    self._client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id))
-            size = int(head["ContentLength"])
-            self._make_room(size)
-            partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"  # a shared /tmp: never the same name
-            try:
-                self._client.download_file(self._bucket, key, partial, ExtraArgs=extra)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(partial)
-                raise
-            os.replace(partial, path)
+            extra: dict[str, Any] = {} if version_id == "null" else {"VersionId": version_id}
+            self._save(self._client.get_object(Bucket=self._bucket, Key=key, **extra), path)
+        return path
+
+    def download_latest(self, key: str, version_id: str) -> str | None:
+        """That version's file if it is the key's latest now, else None (the body is then not read): one GET
+        for both the check and the bytes, where a HEAD and then a download took three requests."""
+        path = self._path(key, version_id)
+        with self._lock:
+            if os.path.exists(path):
+                os.utime(path)
+                return path if self.latest_version(key) == version_id else None
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            if str(response.get("VersionId") or "null") != version_id:
+                response["Body"].close()
+                return None
+            self._save(response, path)
         return path
 
     def latest_version(self, key: str) -> str:
         """The version a plain GET of the key would return now."""
         return str(self._client.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+
+    def _path(self, key: str, version_id: str) -> str:
+        return os.path.join(self._dir, hashlib.sha256(f"{self._bucket}/{key}@{version_id}".encode()).hexdigest()[:32])
+
+    def _save(self, response: Any, path: str) -> None:
+        """A GET's body into the cache, room made first from its length (no HEAD before it). A failure part way
+        leaves nothing behind: the task is retried whole, as a failed managed download was."""
+        body = response["Body"]
+        self._make_room(int(response["ContentLength"]))
+        partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"  # a shared /tmp: never the same name
+        try:
+            with open(partial, "wb") as file:
+                shutil.copyfileobj(body, file, 1024 * 1024)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise
+        finally:
+            body.close()
+        os.replace(partial, path)
 
     def _make_room(self, size: int) -> None:
         files = []

@@ -107,8 +107,9 @@ class JobStarter:
             logger.warning("a version of an unknown document", extra={"document": document_id})
             return None
         # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
+        # The check downloads the version too (one GET): the analysis below finds it in the instance's cache.
         if only_if_latest and version_id != "null" and \
-                self._sources.latest_version(source_key(workspace_id, document_id)) != version_id:
+                self._sources.download_latest(source_key(workspace_id, document_id), version_id) is None:
             logger.info("an older version's notification; the newer upload is processed instead",
                         extra={"document": document_id, "version": version_id})
             return None

@@ -11,22 +11,34 @@ from typing import Any
 from chalicelib.adapters.s3_sources import S3SourceStore
 
 
+class SlowBody:
+    """A GET's streaming body, read slowly so downloads overlap."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.at = body, 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = min(1000, size if size > 0 else 1000)
+        chunk, self.at = self.body[self.at:self.at + size], self.at + size
+        time.sleep(0.001)
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
 class SlowS3:
-    """head_object and download_file as boto3's, writing slowly so downloads overlap."""
+    """get_object as boto3's, its body read slowly; counts the requests."""
 
     def __init__(self, body: bytes) -> None:
         self.body = body
         self.started = threading.Barrier(2)
+        self.calls: list[str] = []
 
-    def head_object(self, **_: Any) -> dict[str, Any]:
-        return {"ContentLength": len(self.body)}
-
-    def download_file(self, bucket: str, key: str, path: str, ExtraArgs: dict[str, Any]) -> None:
+    def get_object(self, **params: Any) -> dict[str, Any]:
+        self.calls.append("GET")
         self.started.wait(timeout=10)  # both processes are downloading now
-        with open(path, "wb") as file:
-            for i in range(0, len(self.body), 1000):
-                file.write(self.body[i:i + 1000])
-                time.sleep(0.001)
+        return {"ContentLength": len(self.body), "Body": SlowBody(self.body), "VersionId": "v1"}
 
 
 def test_two_processes_download_the_same_version_at_once(tmp_path: Path) -> None:
@@ -56,3 +68,40 @@ def test_eviction_skips_downloads_in_progress_and_files_already_gone(tmp_path: P
     store._make_room(50)
     assert not (tmp_path / "old").exists()
     assert (tmp_path / "other.123.part").exists()
+
+
+class VersionedS3:
+    """A versioned key whose latest version is v2; counts the requests by kind."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.closed = 0
+        outer = self
+
+        class Body(SlowBody):
+            def close(self) -> None:
+                outer.closed += 1
+        self.body = Body
+
+    def get_object(self, Bucket: str, Key: str, VersionId: str = "v2") -> dict[str, Any]:
+        self.calls.append(f"GET {VersionId}")
+        return {"ContentLength": 4, "Body": self.body(VersionId.encode().ljust(4)), "VersionId": VersionId}
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        self.calls.append("HEAD")
+        return {"ContentLength": 4, "VersionId": "v2"}
+
+
+def test_a_download_is_one_get_and_the_latest_versions_check_brings_its_bytes(tmp_path: Path) -> None:
+    s3 = VersionedS3()
+    store = S3SourceStore(s3, "b", cache_dir=str(tmp_path))  # type: ignore[arg-type]
+    assert store.download_latest("docs/a.pdf", "v1") is None  # an older version's notification
+    assert s3.calls == ["GET v2"] and s3.closed == 1  # its body was not read, only closed
+    path = store.download_latest("docs/a.pdf", "v2")
+    assert path is not None and Path(path).read_bytes() == b"v2  "
+    assert store.download("docs/a.pdf", "v2") == path  # the analysis, then the tiler on this instance: cached
+    assert s3.calls == ["GET v2", "GET v2"]
+    assert Path(store.download("docs/a.pdf", "v1")).read_bytes() == b"v1  "  # an older version, by its id
+    assert s3.calls[-1] == "GET v1" and len(s3.calls) == 3  # no HEAD before any GET
+    assert store.download_latest("docs/a.pdf", "v1") is None and s3.calls[-1] == "HEAD"  # cached: still checked
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
