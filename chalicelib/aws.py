@@ -5,9 +5,9 @@ standard retry mode. The endpoint comes from AWS_ENDPOINT_URL, so the same code 
 or to AWS; boto3 itself would honour that variable too, but naming it here keeps the choice visible.
 
 They are botocore's clients, created from a botocore session: a boto3 client *is* one, and importing boto3
-on top of botocore (its resources, s3transfer) costs about 25 ms of every cold start for nothing these
-functions call (docs/benchmarks.md, "Cold start"). Only the S3 client comes through boto3, which adds its
-managed downloads (`download_file`) to it; boto3 is imported when that client is first made.
+on top of botocore (its resources, s3transfer, multiprocessing) costs 25 ms or more of every cold start for
+nothing these functions call (docs/benchmarks.md, "Cold start"). So no code here may use what boto3 adds to
+its clients (S3's managed transfers, `download_file` and the like); sources are read with one streamed GET.
 """
 
 from __future__ import annotations
@@ -98,11 +98,7 @@ class AwsClients:
         addressing: Any = {"addressing_style": s.s3_addressing}
         config = _CLIENT_CONFIG.merge(Config(signature_version="s3v4", s3=addressing))
         endpoint = s.aws_endpoint_url or f"https://s3.{s.region}.amazonaws.com"
-        import boto3  # for download_file (chalicelib/adapters/s3_sources.py), on the S3 paths only
-
-        with self._lock:
-            wrapper = boto3.session.Session(botocore_session=self.session)
-            client: S3Client = wrapper.client("s3", region_name=s.region, endpoint_url=endpoint, config=config)
+        client: S3Client = self._client("s3", endpoint_url=endpoint, config=config)
         return client
 
     @cached_property

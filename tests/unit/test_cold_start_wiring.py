@@ -66,6 +66,10 @@ get_container().router(sys.argv[1])
 loaded["router"] = sorted(sys.modules)
 _ = (get_container().access, get_container().documents, get_container().tile_access)
 loaded["documents"] = sorted(sys.modules)
+clients = get_container().clients
+_ = (clients.dynamodb, clients.s3, clients.sqs, clients.chalice_session().client("apigatewaymanagementapi",
+                                                                                 endpoint_url=sys.argv[1]))
+loaded["clients"] = sorted(sys.modules)
 print(json.dumps(loaded))
 """
 # Loaded on first use only: by a request that needs them (a token, a body to validate, a log line or metric, the
@@ -112,6 +116,13 @@ def test_the_rest_functions_document_services_create_no_protocol_and_load_no_ima
     # the imaging package (its formats module alone loads zipfile and more).
     assert "chalicelib.services.documents" in loaded["documents"]
     assert _found(loaded["documents"], ("chalicelib.ports", "chalicelib.imaging.formats", "PIL", "pymupdf")) == []
+
+
+def test_no_function_imports_boto3_not_even_to_make_its_clients(loaded: dict[str, list[str]]) -> None:
+    # boto3 on top of botocore (its resources, s3transfer, multiprocessing) is 25 ms or more of a cold start for
+    # nothing these functions call: the clients are botocore's (chalicelib/aws.py).
+    assert "botocore.client" in loaded["clients"]
+    assert _found(loaded["clients"], ("boto3", "s3transfer", "multiprocessing")) == []
 
 
 def test_correlation_keys_appended_before_the_logger_exists_reach_its_first_line() -> None:
