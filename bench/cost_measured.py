@@ -18,6 +18,7 @@ from bench.cost import PRICES
 
 AWS_ROUND_TRIP_S = 0.010
 MEMBERS_ONLINE = 8
+TILER_MB = 1769  # the tiling function (.chalice/config.json): one full vCPU, all its one thread can use
 TRANSACTION_WRU = 6  # the page transaction: 3 items at 2 units each (transactions cost double)
 S3_WRITE = ("s3:PUT", "s3:POST", "s3:LIST", "s3:bucket-PUT", "s3:bucket-POST")
 IDLE_ONLY = ("sqs:ReceiveMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes")
@@ -47,7 +48,7 @@ def page_cost(row: dict[str, Any], arch: str) -> dict[str, float]:
     seconds = {f: v["cpu_ms"] / 1000 / pages for f, v in functions.items()}
     io_s = requests * AWS_ROUND_TRIP_S
     lambda_usd = sum(seconds[f] * v["memory_mb"] / 1024 * gb_s_price for f, v in functions.items())
-    tiler_gb = functions.get("tile_pages", {"memory_mb": 2048})["memory_mb"] / 1024
+    tiler_gb = functions.get("tile_pages", {"memory_mb": TILER_MB})["memory_mb"] / 1024
     lambda_usd += io_s * tiler_gb * gb_s_price
     lambda_usd += sum(v["count"] for v in functions.values()) / pages * PRICES["lambda_request"]
     s3_usd = sum(calls.get(k, 0) for k in S3_WRITE) * PRICES["s3_put"] + sum(
@@ -64,7 +65,7 @@ def page_cost(row: dict[str, Any], arch: str) -> dict[str, float]:
             "total": 1000 * total}
 
 
-def init_cost(init_ms: float, arch: str, memory_mb: int = 2048) -> float:
+def init_cost(init_ms: float, arch: str, memory_mb: int = TILER_MB) -> float:
     """Dollars per 1,000 pages if every page met a cold tiling instance (Lambda bills INIT)."""
     gb_s_price = PRICES["lambda_gb_s_arm" if arch == "arm64" else "lambda_gb_s_x86"]
     return 1000 * init_ms / 1000 * memory_mb / 1024 * gb_s_price
