@@ -18,10 +18,14 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+RESUMES = 4  # ranged GETs after a cut stream, before the task is failed (and retried whole)
+STREAM_CUT = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError)
 
 
 class S3SourceStore:
@@ -41,7 +45,7 @@ class S3SourceStore:
                 os.utime(path)
                 return path
             extra: dict[str, Any] = {} if version_id == "null" else {"VersionId": version_id}
-            self._save(self._client.get_object(Bucket=self._bucket, Key=key, **extra), path)
+            self._save(self._client.get_object(Bucket=self._bucket, Key=key, **extra), path, key)
         return path
 
     def download_latest(self, key: str, version_id: str) -> str | None:
@@ -56,7 +60,7 @@ class S3SourceStore:
             if str(response.get("VersionId") or "null") != version_id:
                 response["Body"].close()
                 return None
-            self._save(response, path)
+            self._save(response, path, key)
         return path
 
     def latest_version(self, key: str) -> str:
@@ -66,21 +70,36 @@ class S3SourceStore:
     def _path(self, key: str, version_id: str) -> str:
         return os.path.join(self._dir, hashlib.sha256(f"{self._bucket}/{key}@{version_id}".encode()).hexdigest()[:32])
 
-    def _save(self, response: Any, path: str) -> None:
-        """A GET's body into the cache, room made first from its length (no HEAD before it). A failure part way
-        leaves nothing behind: the task is retried whole, as a failed managed download was."""
-        body = response["Body"]
-        self._make_room(int(response["ContentLength"]))
+    def _save(self, response: Any, path: str, key: str) -> None:
+        """A GET's body into the cache, room made first from its length (no HEAD before it). A stream cut part
+        way (a reset, a read timeout) is resumed from the bytes written, by a ranged GET of the same object (its
+        version, or its ETag where the bucket keeps none), a few times, as the managed download retried its
+        ranges; then the task fails, leaving nothing behind, and is retried whole."""
+        size = int(response["ContentLength"])
+        self._make_room(size)
         partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"  # a shared /tmp: never the same name
+        same = ({"VersionId": response["VersionId"]} if response.get("VersionId") not in (None, "null") else
+                {"IfMatch": response["ETag"]} if response.get("ETag") else {})
+        body = response["Body"]
         try:
             with open(partial, "wb") as file:
-                shutil.copyfileobj(body, file, 1024 * 1024)
+                for resumed in range(RESUMES + 1):
+                    try:
+                        shutil.copyfileobj(body, file, 1024 * 1024)
+                        break
+                    except STREAM_CUT:
+                        if resumed == RESUMES or not same:
+                            raise
+                    finally:
+                        body.close()
+                    body = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={file.tell()}-",
+                                                   **same)["Body"]
+                if file.tell() != size:
+                    raise IncompleteReadError(actual_bytes=file.tell(), expected_bytes=size)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.remove(partial)
             raise
-        finally:
-            body.close()
         os.replace(partial, path)
 
     def _make_room(self, size: int) -> None:

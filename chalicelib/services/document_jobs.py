@@ -106,16 +106,15 @@ class JobStarter:
         if document is None or workspace is None:
             logger.warning("a version of an unknown document", extra={"document": document_id})
             return None
-        # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
-        # The check downloads the version too (one GET): the analysis below finds it in the instance's cache.
-        if only_if_latest and version_id != "null" and \
-                self._sources.download_latest(source_key(workspace_id, document_id), version_id) is None:
-            logger.info("an older version's notification; the newer upload is processed instead",
-                        extra={"document": document_id, "version": version_id})
-            return None
         options = options or self._workspace_options(workspace.settings)
         job_id = job_id_for(version_id, options, run)
         existing = self._documents.job(document_id, job_id)
+        # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
+        if only_if_latest and version_id != "null" and not self._latest(workspace_id, document_id, version_id,
+                                                                          download=existing is None):
+            logger.info("an older version's notification; the newer upload is processed instead",
+                        extra={"document": document_id, "version": version_id})
+            return None
         if existing is not None:
             if existing.state is JobState.TILING:  # a redelivery: make sure every page is queued
                 self._queue_pages(existing)
@@ -158,6 +157,14 @@ class JobStarter:
                 **{k: v for k, v in found.items() if k.startswith("page_")}})
         self._queue_pages(job)
         return job
+
+    def _latest(self, workspace_id: str, document_id: str, version_id: str, download: bool) -> bool:
+        """Whether the version is the source's latest. A new job downloads it with the check (one GET: the
+        analysis then finds it in the instance's cache); a redelivery of a started job only asks (a HEAD)."""
+        key = source_key(workspace_id, document_id)
+        if download:
+            return self._sources.download_latest(key, version_id) is not None
+        return self._sources.latest_version(key) == version_id
 
     def _analyse(self, key: str, version_id: str) -> tuple[str, int, dict[str, Any]]:
         # The imaging modules load PyMuPDF and Pillow: only the functions that process documents import them.

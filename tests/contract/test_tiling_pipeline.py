@@ -133,7 +133,7 @@ def test_a_worker_that_dies_mid_document_still_completes_it_with_every_tile_corr
     assert all(disturbed[k] == clean[k] for k in clean)  # byte for byte: rendering is deterministic
 
 
-def test_an_older_versions_late_notification_does_not_replace_the_newer(pipeline, clients, stack):
+def test_an_older_versions_late_notification_does_not_replace_the_newer(pipeline, clients, stack, tmp_path):
     documents, starter, _, _ = pipeline({})
     document_id = f"doc-{time.time_ns():016x}"[-20:]
     documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
@@ -145,6 +145,32 @@ def test_an_older_versions_late_notification_does_not_replace_the_newer(pipeline
     assert newer is not None and newer.page_count == 2
     assert starter.start("ws-t", document_id, first, 0, only_if_latest=True) is None  # arrived late: ignored
     assert documents.get("ws-t", document_id).version_id == second
+    # The newer notification redelivered to another instance (an empty cache): the job exists, so it only asks
+    # which version is the latest (a HEAD); it does not download the file again.
+    calls: list[str] = []
+    starter._sources = CountingSources(clients["s3"], stack.outputs["DocumentsBucketName"],
+                                       cache_dir=str(tmp_path / "other-instance"), calls=calls)
+    again = starter.start("ws-t", document_id, second, 0, only_if_latest=True)
+    assert again is not None and again.job_id == newer.job_id
+    assert calls == ["latest_version"]
+
+
+class CountingSources(S3SourceStore):
+    def __init__(self, *args, calls: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = calls
+
+    def download(self, key: str, version_id: str) -> str:
+        self.calls.append("download")
+        return super().download(key, version_id)
+
+    def download_latest(self, key: str, version_id: str) -> str | None:
+        self.calls.append("download_latest")
+        return super().download_latest(key, version_id)
+
+    def latest_version(self, key: str) -> str:
+        self.calls.append("latest_version")
+        return super().latest_version(key)
 
 
 class CountingTiles(CrashingTiles):

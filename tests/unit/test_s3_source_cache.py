@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.s3_sources import S3SourceStore
+import pytest
+from botocore.exceptions import ResponseStreamingError
+
+from chalicelib.adapters.s3_sources import RESUMES, S3SourceStore
 
 
 class SlowBody:
@@ -105,3 +108,66 @@ def test_a_download_is_one_get_and_the_latest_versions_check_brings_its_bytes(tm
     assert s3.calls[-1] == "GET v1" and len(s3.calls) == 3  # no HEAD before any GET
     assert store.download_latest("docs/a.pdf", "v1") is None and s3.calls[-1] == "HEAD"  # cached: still checked
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+class CutBody:
+    """A body that delivers `upto` bytes of `data` and then fails as a reset connection does."""
+
+    def __init__(self, data: bytes, upto: int | None) -> None:
+        self.data, self.upto, self.at, self.closed = data, upto, 0, False
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size < 0 else self.at + size
+        if self.upto is not None and end > self.upto:
+            if self.at >= self.upto:
+                raise ResponseStreamingError(error="connection reset")
+            end = self.upto
+        chunk, self.at = self.data[self.at:end], min(end, len(self.data))
+        return chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class CuttingS3:
+    """Each GET's stream is cut after `cut` more bytes, `cuts` times; then streams to the end."""
+
+    def __init__(self, data: bytes, cut: int, cuts: int, version: str = "v1") -> None:
+        self.data, self.cut, self.cuts, self.version = data, cut, cuts, version
+        self.gets: list[dict[str, Any]] = []
+        self.bodies: list[CutBody] = []
+
+    def get_object(self, **params: Any) -> dict[str, Any]:
+        self.gets.append(params)
+        start = int(params["Range"][len("bytes="):-1]) if "Range" in params else 0
+        rest = self.data[start:]
+        upto = self.cut if len(self.gets) <= self.cuts else None
+        self.bodies.append(CutBody(rest, upto))
+        return {"ContentLength": len(rest), "Body": self.bodies[-1], "VersionId": self.version, "ETag": '"e1"'}
+
+
+def test_a_cut_stream_is_resumed_from_the_bytes_written(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 40_000  # 10 MB: cuts fall inside the 1 MB copy chunks
+    s3 = CuttingS3(data, cut=3_500_000, cuts=2)
+    path = S3SourceStore(s3, "b", cache_dir=str(tmp_path)).download("docs/a.pdf", "v1")  # type: ignore[arg-type]
+    assert Path(path).read_bytes() == data
+    assert [g.get("Range") for g in s3.gets] == [None, "bytes=3500000-", "bytes=7000000-"]
+    assert all(g["VersionId"] == "v1" for g in s3.gets)  # the same version, never a newer upload
+    assert all(body.closed for body in s3.bodies)
+
+
+def test_an_unversioned_object_is_resumed_only_if_it_is_unchanged(tmp_path: Path) -> None:
+    data = b"%PDF" * 500_000
+    s3 = CuttingS3(data, cut=1_500_000, cuts=1, version="null")
+    path = S3SourceStore(s3, "b", cache_dir=str(tmp_path)).download("docs/a.pdf", "null")  # type: ignore[arg-type]
+    assert Path(path).read_bytes() == data
+    assert s3.gets[1] == {"Bucket": "b", "Key": "docs/a.pdf", "Range": "bytes=1500000-", "IfMatch": '"e1"'}
+
+
+def test_a_stream_cut_again_and_again_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    s3 = CuttingS3(b"x" * 3_000_000, cut=100_000, cuts=100)
+    store = S3SourceStore(s3, "b", cache_dir=str(tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(ResponseStreamingError):
+        store.download("docs/a.pdf", "v1")
+    assert len(s3.gets) == RESUMES + 1
+    assert list(tmp_path.iterdir()) == []
