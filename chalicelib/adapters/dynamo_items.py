@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -21,6 +21,9 @@ from chalicelib.domain.errors import BadRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+_DYNAMODB_NUMBERS = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -49,14 +52,16 @@ def to_attribute(value: Any) -> dict[str, Any]:
 
 
 def _number(value: int | Decimal | float) -> str:
-    """JSON gives floats even for integers (3907.0); DynamoDB keeps up to 38 significant digits."""
+    """JSON gives floats even for integers (3907.0). DynamoDB keeps 38 significant digits and exponents from
+    -130 to +125: a number it would round or refuse raises here (decimal.Inexact and the like), before any
+    request, as boto3's serialiser did; its emulator stores such numbers."""
     if isinstance(value, float):
         if not math.isfinite(value):
             raise TypeError(f"DynamoDB cannot store the number {value!r}")
-        return str(int(value)) if value.is_integer() else str(Decimal(repr(value)))
+        value = int(value) if value.is_integer() else Decimal(repr(value))
     if isinstance(value, Decimal) and not value.is_finite():
         raise TypeError(f"DynamoDB cannot store the number {value!r}")
-    return str(value)
+    return str(_DYNAMODB_NUMBERS.create_decimal(value))
 
 
 def _set(values: set[Any] | frozenset[Any]) -> dict[str, Any]:

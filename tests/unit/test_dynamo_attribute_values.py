@@ -79,3 +79,12 @@ def test_an_item_leaves_out_none_and_round_trips() -> None:
 def test_what_dynamodb_cannot_hold_is_refused(value: Any) -> None:
     with pytest.raises(TypeError):
         to_attribute(value)
+
+
+@pytest.mark.parametrize("value", [2**130, Decimal("1" * 40), 1e300, 1e-200, Decimal("1E+200"), Decimal("1E-200")],
+                         ids=repr)
+def test_numbers_dynamodb_would_round_or_refuse_fail_before_any_request_as_with_boto3(value: Any) -> None:
+    with pytest.raises(ArithmeticError):
+        _boto3(value)
+    with pytest.raises(ArithmeticError):
+        to_attribute(value)
