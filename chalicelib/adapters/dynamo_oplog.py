@@ -63,6 +63,8 @@ class DynamoOpLog:
                 raise
             cancelled: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
             reasons = {name: r for (name, _), r in zip(parts, cancelled, strict=False)}
+            if _already_ours(reasons, op):
+                return
             raise _refusal(workspace_id, reasons, self.claimed, claim) from exc
 
     def claimed(self, workspace_id: str, claim: str) -> int | None:
@@ -135,6 +137,15 @@ def _op_item(pk: str, op: Op) -> dict[str, Any]:
 def _op(item: dict[str, Any]) -> Op:
     return Op(int(item["seq"]["N"]), item["kind"]["S"], item["by"]["S"], int(item["at_ms"]["N"]),
               json.loads(item["data"]["S"]), item["op_id"]["S"] if "op_id" in item else None)
+
+
+def _already_ours(reasons: dict[str, dict[str, Any]], op: Op) -> bool:
+    """True when the op's sequence number holds this very op: a write whose answer was lost, sent again (by
+    botocore's retry, which DynamoDB recognises by its request token, or by a caller) found itself stored. Not a
+    lost race: the op is stored, once. (An op with an op id is recognised by its claim instead.)"""
+    failed = {name for name, r in reasons.items() if r.get("Code") == "ConditionalCheckFailed"}
+    stored = reasons.get("op", {}).get("Item")
+    return failed == {"op"} and stored is not None and _op(stored) == op
 
 
 def _refusal(workspace_id: str, reasons: dict[str, dict[str, Any]], claimed: Any, claim: str | None) -> Exception:

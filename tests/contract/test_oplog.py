@@ -65,6 +65,17 @@ def test_an_op_without_an_op_id_writes_no_claim_item_and_keeps_every_other_condi
     assert [c["pk"]["S"] for c in claims] == [f"CLAIM#{workspace}#bob#o3"]
     assert [o.seq for o in oplog.after(workspace, 0, 10)] == [1, 2, 3]
 
+def test_an_op_written_again_after_its_answer_was_lost_finds_itself_stored_not_a_lost_race(oplog, workspace):
+    """A retry the request token does not cover (a new call, or an emulator restarted between attempts) must
+    not read the op's own write as another writer's: the caller would store it again at the next number."""
+    oplog.append(workspace, chat(1, "mine"), None, None)
+    oplog.append(workspace, chat(1, "mine"), None, None)  # sent again: it is there, once
+    with pytest.raises(SeqTaken) as lost:
+        oplog.append(workspace, chat(1, "someone else's"), None, None)
+    assert lost.value.winner == chat(1, "mine")
+    assert [o.data["text"] for o in oplog.after(workspace, 0, 10)] == ["mine"]
+
+
 def test_a_grant_is_checked_in_the_same_write(stack, clients, oplog, workspace):
     main = stack.outputs["MainTableName"]
     ddb = clients["dynamodb"]
