@@ -13,13 +13,17 @@ Tokens are kept in this process's memory: a retry that straddles a restart of th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 WINDOW_S = 600.0  # DynamoDB: "valid for 10 minutes after the first request that uses it is completed"
-_seen: dict[str, tuple[float, str, Any]] = {}  # token -> (completed at, the request without it, the answer)
+# token -> (completed at, a digest of the request without it, the answer), oldest first: expiry pops from the
+# front and stops at the first live token, so it costs nothing per request however many tokens are held.
+_seen: OrderedDict[str, tuple[float, str, Any]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -27,9 +31,10 @@ def _request(body: str) -> tuple[str | None, str]:
     try:
         parsed = json.loads(body)
     except ValueError:
-        return None, body
+        return None, ""
     token = parsed.pop("ClientRequestToken", None) if isinstance(parsed, dict) else None
-    return (str(token) if token else None), json.dumps(parsed, sort_keys=True)
+    digest = hashlib.sha256(json.dumps(parsed, sort_keys=True).encode()).hexdigest()
+    return (str(token) if token else None), digest
 
 
 def _mismatch() -> Any:
@@ -47,8 +52,8 @@ def answered(action: str, body: str) -> Any | None:
         return None
     now = time.monotonic()
     with _lock:
-        for old in [t for t, (at, _, _) in _seen.items() if now - at > WINDOW_S]:
-            del _seen[old]
+        while _seen and now - next(iter(_seen.values()))[0] > WINDOW_S:
+            _seen.popitem(last=False)
         seen = _seen.get(token)
     if seen is None:
         return None
@@ -63,3 +68,4 @@ def completed(action: str, body: str, result: Any) -> None:
     if token is not None:
         with _lock:
             _seen[token] = (time.monotonic(), request, result)
+            _seen.move_to_end(token)
