@@ -101,6 +101,10 @@ class HeldProcessing:
             (data.get("fields") or {}).get("status") == status
 
     def answer_read(self, pages: int) -> None:
+        """The page's next manifest read, answered with `pages` pages. Frames held since the `tiling` status go
+        on first, in order, until the page reads: the read may need one of them (an op that arrived after the
+        status, filling a gap in the sequence, or the answer to the history request a gap makes)."""
+        self.release_until_read()
         self.manifests.answer(pages)
 
     def release_until_read(self, timeout: float = 60.0) -> None:
@@ -108,7 +112,8 @@ class HeldProcessing:
         has it do so)."""
         deadline = time.monotonic() + timeout
         while not self.manifests.reads:
-            assert time.monotonic() < deadline, "the page never read the manifest again"
+            assert time.monotonic() < deadline, f"the page never read the manifest (paused: {self.paused}, " \
+                f"document: {self.manifests.document}, frames held: {[str(f)[:200] for f in self.frames[:5]]})"
             if not self.frames:
                 self.page.wait_for_timeout(100)
                 continue
