@@ -2,10 +2,11 @@
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
 """The floor of bench/tiling.py: the work no tiler avoids, measured apart in its own child.
 
-`render` is the page rendered as the tiler renders it (its display list made, then `VectorPage.band` over the
+`render` is the page rendered as the tiler renders it (its display list made, then `VectorPage.pixmap` over the
 bands the tiler renders: grey for a grey page, blank bands skipped; a mostly grey page with some colour in grey,
 but in RGB the bands its colour reaches, as `ColourTiles.band_mode` says; not the colour and content
-inspection, nor turning those bands grey);
+inspection, nor what the tiler makes of an RGB render: a grey band is mapped into Pillow as it is, an RGB one
+unpacked, or split into one channel and its colour tiles);
 `encode` is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each
 tile with content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its
 output beforehand and not timed.
@@ -67,7 +68,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
             for top in range(0, page.height, band_rows):
                 bottom = min(page.height, top + band_rows)
                 if not content.rows_blank(top, bottom):
-                    page.band(top, bottom, mixed.band_mode(top, bottom) if mixed is not None else None)
+                    page.pixmap(top, bottom, mixed.band_mode(top, bottom) if mixed is not None else page.mode)
         totals["render_cpu"] = time.process_time() - started
     started = time.process_time()
     for image in stored:

@@ -2,9 +2,10 @@
 
 A plan sheet with blue dimension chains, a report page with a red heading: a little colour makes the page a
 colour page, and an RGB pyramid costs three to four times a grey one to halve, crop and copy (Pillow holds RGB
-as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: a band that no
-coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour reaches is rendered
-in RGB, the full-size tiles the colour reaches kept from it, and the band turned grey for the pyramid.
+as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: every band is
+a band that no coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour
+reaches is rendered in RGB, the full-size tiles the colour reaches copied out, and one channel of the rest
+taken for the pyramid (the pixels outside colour tiles are neutral: any channel is their grey).
 
 Every tile below the full size is the 2 x 2 box average of its four children. Where a child is a colour tile,
 the parent is the grey tile turned RGB with each colour child's halved pixels pasted over its quadrant: the
@@ -32,6 +33,9 @@ MAX_COLOUR_SHARE = 0.5  # above this share of full-size tiles in colour, an RGB 
 class _Renders(Protocol):
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
 
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]: ...
+
 
 def worth_mixing(plan: TilePlan, colour: ContentMap) -> bool:
     """True when few enough full-size tiles are in colour for a grey pyramid with colour tiles to pay."""
@@ -53,22 +57,22 @@ class ColourTiles:
 
     def band(self, page: _Renders, top: int, bottom: int) -> Image.Image:
         """Full-size rows [top, bottom) in grey; a band holding colour tiles is rendered once in RGB, its colour
-        tiles kept, and turned grey (a neutral pixel's luma is its value). Only whole bands: MuPDF anti-aliases
-        a stroke differently under a clip at its sides, by up to 16 levels however wide the margin, so colour
-        tiles rendered apart would show seams against their grey neighbours; clips above and below are exact."""
+        tiles kept, and given as one of its channels (exact where pixels are neutral: everywhere but the colour
+        tiles, whose grey pixels no tile shows). Only whole bands: MuPDF anti-aliases a stroke differently
+        under a clip at its sides, by up to 16 levels however wide the margin, so colour tiles rendered apart
+        would show seams against their grey neighbours."""
         coloured = self._coloured(top, bottom)
         if not coloured:
             return page.band(top, bottom, "L")
-        rgb = page.band(top, bottom, "RGB")
-        full = self._full
-        tiles = self._levels[full.level]
-        for row, col in coloured:
-            x0, y0, x1, y1 = self._plan.tile_box(full.level, col, row)
-            tiles[(col, row)] = rgb.crop((x0, y0 - top, x1, y1 - top))
-        return rgb.convert("L")
+        boxes = [self._plan.tile_box(self._full.level, col, row) for row, col in coloured]
+        grey, crops = page.colour_band(top, bottom, boxes)
+        tiles = self._levels[self._full.level]
+        for (row, col), crop in zip(coloured, crops, strict=True):
+            tiles[(col, row)] = crop
+        return grey
 
     def band_mode(self, top: int, bottom: int) -> str:
-        """The mode `band` renders rows [top, bottom) in: RGB when some colour tile starts in them."""
+        """RGB when some colour tile starts in rows [top, bottom) (then `band` renders some of them in RGB)."""
         return "RGB" if self._coloured(top, bottom) else "L"
 
     def _coloured(self, top: int, bottom: int) -> list[tuple[int, int]]:

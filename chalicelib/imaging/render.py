@@ -87,8 +87,39 @@ class VectorPage:
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
         """Full-size rows [top, bottom) as an image of `mode` (L or RGB; the page's own by default). Always the
-        page's full width: MuPDF anti-aliases strokes differently under a clip at their sides."""
+        page's full width: MuPDF anti-aliases strokes differently under a clip at its sides."""
         mode = mode or self.mode
+        pix, first = self.pixmap(top, bottom, mode)
+        stride, width = pix.stride, self.width
+        if mode == "L":
+            rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]  # the margins left out
+            # Pillow maps a grey buffer in place (read-only): no copy, and no fresh memory to fault in. The
+            # pixmap frees its samples when it is collected, so the band holds it for as long as it lives
+            # (images made from the band are copies and do not).
+            band = Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
+            band.pixmap = pix  # type: ignore[attr-defined]
+            return band
+        # RGB: Pillow unpacks to its 4-byte pixels, one copy.
+        return self._copied(pix, first, (0, top, width, bottom), mode)
+
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
+        """Rows [top, bottom) rendered once in RGB, as `band` renders them, given as one grey band plus RGB
+        copies of `boxes` (full-size pixels within those rows). The grey band is one channel of the render:
+        exact wherever a pixel is neutral (R = G = B, a grey's luma is its value), and the caller must cover
+        every other pixel with a box. Taking a channel (a nearest-neighbour resize of the rows seen as one grey
+        image three times as wide) costs about a third of what unpacking the rows to Pillow's four bytes a
+        pixel and converting them costs; only the boxes are unpacked."""
+        pix, first = self.pixmap(top, bottom, "RGB")
+        stride, width = pix.stride, self.width
+        rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]
+        wide = Image.frombuffer("L", (3 * width, bottom - top), rows, "raw", "L", stride, 1)
+        grey = wide.resize((width, bottom - top), Image.Resampling.NEAREST)  # the middle byte: G
+        return grey, [self._copied(pix, first, box, "RGB") for box in boxes]
+
+    def pixmap(self, top: int, bottom: int, mode: str) -> tuple[pymupdf.Pixmap, int]:
+        """Rows [top, bottom) at full width, with BAND_MARGIN_ROWS more above and below where the page has them;
+        also the page row of the pixmap's first row."""
         width, scale = self.width, self.scale
         first, last = max(0, top - BAND_MARGIN_ROWS), min(self.height, bottom + BAND_MARGIN_ROWS)
         # Inset by 0.01 px so MuPDF's outward rounding of the clip lands exactly on these pixel rows.
@@ -98,26 +129,23 @@ class VectorPage:
                                         pymupdf.csRGB, alpha=False, clip=clip)
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
-        stride = pix.stride
-        if (pix.x, pix.y, pix.width, pix.height) == (0, first, width, last - first):
-            rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]  # the margins left out
-            if mode == "L":
-                # Pillow maps a grey buffer in place (read-only): no copy, and no fresh memory to fault in. The
-                # pixmap frees its samples when it is collected, so the band holds it for as long as it lives
-                # (images made from the band are copies and do not).
-                band = Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
-                band.pixmap = pix  # type: ignore[attr-defined]
-                return band
-            # RGB Pillow unpacks to its 4-byte pixels: one copy, into an image not zero-filled first
-            # (Image.frombytes would zero-fill it: a third of the copy's cost, for nothing).
-            band = Image.new(mode, (width, bottom - top), None)
-            band.frombytes(rows, "raw", mode, stride, 1)
-            return band
-        # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
-        band = Image.new(mode, (width, bottom - top), 255 if mode == "L" else WHITE)
-        band.paste(Image.frombytes(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, stride, 1),
-                   (pix.x, pix.y - top))
-        return band
+        if (pix.x, pix.y, pix.width, pix.height) != (0, first, width, last - first):
+            # Rounding disagreed (it has not been seen to): place what was rendered where it belongs.
+            placed = pymupdf.Pixmap(pix.colorspace, pymupdf.IRect(0, first, width, last), False)
+            placed.clear_with(255)
+            placed.copy(pix, pix.irect)
+            pix = placed
+        return pix, first
+
+    @staticmethod
+    def _copied(pix: pymupdf.Pixmap, first: int, box: tuple[int, int, int, int], mode: str) -> Image.Image:
+        """The pixels of `box` (page pixels; the pixmap's first row is page row `first`) as a Pillow image (a
+        copy: Pillow holds RGB as four bytes a pixel, so it cannot map MuPDF's three)."""
+        left, top, right, bottom = box
+        start = (top - first) * pix.stride + left * pix.n
+        image = Image.new(mode, (right - left, bottom - top), None)
+        image.frombytes(pix.samples_mv[start:], "raw", mode, pix.stride, 1)
+        return image
 
 
 class RasterPage:
@@ -151,6 +179,12 @@ class RasterPage:
             return _grey(rows, self._scale) if (mode or self.mode) == "L" else _rgb(rows, self._scale)
         except PILLOW_ERRORS as error:
             raise corrupt(str(error)) from error
+
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
+        """As VectorPage's (a raster names no colour boxes, so the tiler does not ask for it today)."""
+        rows = self.band(top, bottom, "RGB")
+        return rows.convert("L"), [rows.crop((left, y0 - top, right, y1 - top)) for left, y0, right, y1 in boxes]
 
 
 def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -104,6 +104,9 @@ class _Page(Protocol):
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
 
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]: ...
+
 
 Sink = Callable[[Tile | Rendition], None]
 

@@ -61,6 +61,14 @@ class _FakePage:
         pixels = self._image.crop((0, top, self.width, bottom))
         return pixels if mode == "RGB" else pixels.convert("L")
 
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
+        """As VectorPage's: one channel of the rows (green, not luma: what it gives where pixels are in colour
+        must not show in any tile), and the boxes in RGB."""
+        self.bands.append((top, bottom, "RGB"))
+        assert all(top <= box[1] and box[3] <= bottom for box in boxes), (top, bottom, boxes)
+        return self._image.crop((0, top, self.width, bottom)).getchannel(1), [self._image.crop(b) for b in boxes]
+
 
 def _tiles(page: _FakePage) -> tuple[dict[tuple[int, int, int], Image.Image], dict[str, Image.Image]]:
     out: list[Tile | Rendition] = []
@@ -159,3 +167,53 @@ def test_a_real_page_tiles_within_one_level_of_the_rgb_pyramid(tmp_path: Path,
     assert got.keys() == expected.keys()
     worst = max(max(ImageChops.difference(got[key], image).tobytes()) for key, image in expected.items())
     assert worst <= 1
+
+
+def test_a_raster_page_gives_a_colour_band_as_a_vector_page_does(sheet: Image.Image) -> None:
+    """RasterPage names no colour boxes (the tiler never mixes it), but answers `colour_band` alike."""
+    from chalicelib.imaging.render import RasterPage, VectorPage
+
+    raster = RasterPage(sheet.copy(), 16384)
+    box = (4900, 40, 5003, 104)
+    grey, crops = raster.colour_band(0, 384, [box])
+    assert grey.mode == "L" and grey.size == (WIDTH, 384)
+    assert grey.tobytes() == sheet.crop((0, 0, WIDTH, 384)).convert("L").tobytes()
+    assert crops[0].tobytes() == sheet.crop(box).tobytes()
+    with pymupdf.open() as doc:
+        page = doc.new_page(width=200, height=100)
+        page.draw_line((10, 20), (190, 20), color=(0.4, 0.4, 0.4), width=2)  # grey: one channel is exact
+        page.draw_rect(pymupdf.Rect(150, 60, 190, 90), color=(0.9, 0.1, 0.1), fill=(0.9, 0.1, 0.1))
+        vector = VectorPage(page, 72, 16384)
+        grey, crops = vector.colour_band(0, 100, [(140, 50, 200, 100)])
+        rgb = vector.band(0, 100, "RGB")
+    assert grey.crop((0, 0, 200, 50)).tobytes() == rgb.crop((0, 0, 200, 50)).convert("L").tobytes()
+    assert crops[0].tobytes() == rgb.crop((140, 50, 200, 100)).tobytes()
+
+
+def test_a_render_that_misses_rows_is_placed_where_it_belongs() -> None:
+    """Should MuPDF round a band's clip to other rows than asked (it has not been seen to), what it rendered is
+    placed at its own rows and the rest left white, in both modes."""
+    from chalicelib.imaging.render import VectorPage
+
+    with pymupdf.open() as doc:
+        page = doc.new_page(width=200, height=100)
+        page.draw_rect(pymupdf.Rect(0, 0, 200, 100), color=(0.3, 0.3, 0.3), fill=(0.3, 0.3, 0.3))
+        vector = VectorPage(page, 72, 16384)
+        real = vector._list
+
+        class ShortRender:
+            def get_pixmap(self, **kwargs: object) -> pymupdf.Pixmap:
+                pix = real.get_pixmap(**kwargs)
+                short = pymupdf.Pixmap(pix.colorspace, pymupdf.IRect(pix.x, pix.y + 12, pix.x + pix.width,
+                                                                     pix.y + pix.height), False)
+                short.copy(pix, short.irect)
+                return short
+
+        vector._list = ShortRender()
+        grey = vector.band(20, 60, "L")
+        rgb = vector.band(20, 60, "RGB")
+    for band, white in ((grey, 255), (rgb, (255, 255, 255))):
+        assert band.size == (200, 40)
+        # Rows from 12 (20 less the 8 margin rows) were asked for, from 24 rendered: the band's first 4 rows
+        # are white, the rest the grey fill.
+        assert [band.getpixel((100, y)) == white for y in (0, 3, 4, 39)] == [True, True, False, False]

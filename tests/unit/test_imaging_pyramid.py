@@ -6,7 +6,7 @@ import random
 
 import pymupdf
 import pytest
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageDraw
 
 from chalicelib.domain.tile_plan import Level, TilePlan
 from chalicelib.imaging import encode
@@ -110,6 +110,27 @@ def test_uniform_tiles_are_encoded_once_per_process():
     speck = white.copy()
     speck.putpixel((255, 255), (254, 255, 255))
     assert encode.encode_tile(speck, "jpeg", 85).uniform is None
+
+
+def test_a_grey_tile_is_uniform_when_its_bytes_are_the_uniform_tiles():
+    """Grey tiles that pass the probes are encoded and compared with the one-colour tile's bytes: a tile with
+    a mark the encoding keeps is not uniform; one the encoding smooths away is stored as the white tile,
+    which is exactly the bytes encoding it gives (what a viewer shows does not change)."""
+    white = Image.new("L", (256, 256), 255)
+    marked = white.copy()
+    ImageDraw.Draw(marked).line((20, 100, 200, 100), fill=0, width=2)
+    result = encode.encode_tile(marked, "jpeg", 85)
+    assert result.uniform is None and result.data == encode.encode(marked, "jpeg", 85)
+    faint = white.copy()
+    faint.putpixel((100, 100), 254)
+    smoothed = encode.encode_tile(faint, "jpeg", 85)
+    assert smoothed.data == encode.encode(faint, "jpeg", 85) == encode.encode(white, "jpeg", 85)
+    assert smoothed.uniform == "ffffff"
+    for mode, colour in (("L", 255), ("L", 40), ("RGB", (255, 255, 255)), ("RGB", (10, 200, 30))):
+        plain = encode.encode_tile(Image.new(mode, (256, 130), colour), "jpeg", 85)
+        assert plain.uniform == encode.hex_colour(encode._rgb(colour)), (mode, colour)
+        assert Image.open(__import__("io").BytesIO(plain.data)).mode == ("L" if mode == "L" or colour == (
+            255, 255, 255) else "RGB")
 
 
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
