@@ -165,7 +165,7 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
                 # row first saved little and raised the A0 sheet's peak memory by 70 MB.)
                 encoded = encode_tile(image.crop(box).getchannel(0), fmt, quality)
             else:
-                encoded = encode_tile(image.crop(box), fmt, quality)
+                encoded = encode_tile(image, fmt, quality, box)
             counts[0] += 1
             counts[1] += encoded.uniform is not None
             sink(Tile(level.level, col, row, encoded.data, encoded.uniform))

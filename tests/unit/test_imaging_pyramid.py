@@ -112,25 +112,36 @@ def test_uniform_tiles_are_encoded_once_per_process():
     assert encode.encode_tile(speck, "jpeg", 85).uniform is None
 
 
-def test_a_grey_tile_is_uniform_when_its_bytes_are_the_uniform_tiles():
-    """Grey tiles that pass the probes are encoded and compared with the one-colour tile's bytes: a tile with
-    a mark the encoding keeps is not uniform; one the encoding smooths away is stored as the white tile,
-    which is exactly the bytes encoding it gives (what a viewer shows does not change)."""
-    white = Image.new("L", (256, 256), 255)
-    marked = white.copy()
-    ImageDraw.Draw(marked).line((20, 100, 200, 100), fill=0, width=2)
-    result = encode.encode_tile(marked, "jpeg", 85)
-    assert result.uniform is None and result.data == encode.encode(marked, "jpeg", 85)
-    faint = white.copy()
-    faint.putpixel((100, 100), 254)
-    smoothed = encode.encode_tile(faint, "jpeg", 85)
-    assert smoothed.data == encode.encode(faint, "jpeg", 85) == encode.encode(white, "jpeg", 85)
-    assert smoothed.uniform == "ffffff"
+def test_a_tile_encoded_where_it_lies_is_the_cropped_tiles_bytes():
+    """Grey JPEG tiles are encoded from their box of the level's rows, without a cropped copy: the same bytes
+    as encoding the crop, at every kind of box (inside, at the right and bottom edges, narrow)."""
+    image = Image.new("L", (700, 300), 255)
+    draw = ImageDraw.Draw(image)
+    for x in range(0, 700, 9):
+        draw.line((x, 0, x + 120, 300), fill=(x * 7) % 200)
+    for box in ((0, 0, 256, 256), (256, 0, 512, 256), (512, 256, 700, 300), (3, 5, 20, 299)):
+        got = encode.encode_tile(image, "jpeg", 85, box)
+        assert got.data == encode.encode(image.crop(box), "jpeg", 85) and got.uniform is None, box
+    blank = encode.encode_tile(image.crop((0, 0, 700, 300)).point(lambda _: 255), "jpeg", 85, (100, 0, 356, 256))
+    assert blank.uniform == "ffffff" and blank.data == encode.uniform_tile(256, 256, (255, 255, 255), "jpeg", 85)
+
+
+def test_a_tile_is_uniform_when_every_pixel_is_one_colour():
+    """Probes, then every pixel, read where the tile lies: a mark anywhere, however faint, is content."""
+    white = Image.new("L", (600, 300), 255)
+    for mark in ((100, 100), (0, 255), (255, 0), (128, 200)):
+        faint = white.copy()
+        faint.putpixel((mark[0] + 256, mark[1]), 254)
+        assert encode.encode_tile(faint, "jpeg", 85, (256, 0, 512, 256)).uniform is None, mark
+        assert encode.encode_tile(faint, "jpeg", 85, (0, 0, 256, 256)).uniform == "ffffff"
     for mode, colour in (("L", 255), ("L", 40), ("RGB", (255, 255, 255)), ("RGB", (10, 200, 30))):
         plain = encode.encode_tile(Image.new(mode, (256, 130), colour), "jpeg", 85)
         assert plain.uniform == encode.hex_colour(encode._rgb(colour)), (mode, colour)
         assert Image.open(__import__("io").BytesIO(plain.data)).mode == ("L" if mode == "L" or colour == (
             255, 255, 255) else "RGB")
+        edge = encode.encode_tile(Image.new(mode, (300, 300), colour), "png", 85, (256, 256, 300, 300))
+        assert edge.uniform == encode.hex_colour(encode._rgb(colour))
+        assert Image.open(__import__("io").BytesIO(edge.data)).size == (44, 44)
 
 
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
