@@ -144,7 +144,6 @@ def _pixels(image: Image.Image, box: Box) -> bytes:
     return b"".join(chunks)
 
 
-@lru_cache(maxsize=64)
 def encode_blank(width: int, height: int, fmt: str, quality: int, rgb: tuple[int, int, int] = WHITE) -> Encoded:
     """A tile known to be background without looking at its pixels (no drawing reaches it)."""
     return Encoded(uniform_tile(width, height, rgb, fmt, quality), hex_colour(rgb))
