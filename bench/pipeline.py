@@ -182,14 +182,21 @@ def main() -> None:
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG")
     parser.add_argument("--keep", metavar="DIR", help="keep the inputs and the stack's logs in DIR")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
+    parser.add_argument("--profile", metavar="DIR", help="a cProfile file per invocation of --profile-functions")
+    parser.add_argument("--profile-functions", default="tile_pages", metavar="NAMES", help="comma-separated")
     args = parser.parse_args()
+    settings = {"KALEXO_LOCAL_REPORTS": "1"}
+    if args.profile:  # CPU figures include the profiler's overhead then: for where time goes, not how much
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        settings |= {"KALEXO_LOCAL_PROFILE": args.profile_functions,
+                     "KALEXO_LOCAL_PROFILE_DIR": str(Path(args.profile).resolve())}
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(args.keep or tmp)
         inputs.mkdir(parents=True, exist_ok=True)
         report, sheet = inputs / "report-50.pdf", inputs / "a0-sheet.pdf"
         report_pdf(str(report), pages=args.pages)
         a0_sheet(str(sheet))
-        stack = start_stack(inputs / "stack", *args.stack_option, settings={"KALEXO_LOCAL_REPORTS": "1"})
+        stack = start_stack(inputs / "stack", *args.stack_option, settings=settings)
         stop, seen, counts = threading.Event(), dict[str, float](), dict[str, int]()
         try:
             _progress_listener(stack, seen, stop, counts)

@@ -7,7 +7,7 @@ Adapters in chalicelib/adapters implement them for AWS; tests hand the services 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 # Re-exported (the `as` says so to the type checker): they live in port_types.py so that modules needing them at
 # run time do not create this module's Protocol classes.
@@ -159,7 +159,6 @@ class TileLike(Protocol):
     def uniform(self) -> str | None: ...
 
 
-@runtime_checkable
 class RenditionLike(Protocol):
     """A whole-page image the tiler hands over beside the tiles (chalicelib.imaging.tiler.Rendition)."""
 

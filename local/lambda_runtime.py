@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import cProfile
 import importlib
 import os
 import sys
@@ -76,13 +77,25 @@ class AppFunctions:
         return Function(name=name, handler_string=handler_string, memory_mb=scoped.lambda_memory_size or 128,
                         timeout_s=scoped.lambda_timeout or 60, handler=handler)
 
+    @staticmethod
+    def _profiler(function: Function) -> cProfile.Profile | None:
+        """KALEXO_LOCAL_PROFILE=name,name and KALEXO_LOCAL_PROFILE_DIR=dir: a cProfile file per invocation of
+        those functions (local tooling only: where a function's CPU goes, as `bench.pipeline` counts it)."""
+        names = os.environ.get("KALEXO_LOCAL_PROFILE", "").split(",")
+        return cProfile.Profile() if function.name in names and os.environ.get("KALEXO_LOCAL_PROFILE_DIR") else None
+
     def invoke(self, function: Function, event: dict[str, Any]) -> Any:
         full_name = f"{self.app.app_name}-{self._deployed_stage}-{function.name}"
         context = LambdaContext(full_name, function.memory_mb, function.timeout_s, self._region)
         started, cpu = time.monotonic(), time.thread_time()
+        profile = self._profiler(function)
         try:
-            result = function.handler(event, context)
+            result = function.handler(event, context) if profile is None else profile.runcall(function.handler,
+                                                                                              event, context)
         finally:
+            if profile is not None:
+                profile.dump_stats(os.path.join(os.environ["KALEXO_LOCAL_PROFILE_DIR"],
+                                                f"{function.name}-{time.time_ns()}.prof"))
             elapsed = time.monotonic() - started
             if self._reports:
                 log("lambda", f"REPORT {function.name} duration_ms={elapsed * 1000:.1f} "

@@ -11,13 +11,12 @@ once per function instance and then one byte range per tile. Nothing outside thi
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -79,17 +78,20 @@ class PackWriter:
     format: str
 
     def __post_init__(self) -> None:
-        self._pack = io.BytesIO()
+        # The pack's pieces, joined once by `close`: a BytesIO grows by copying what it holds, which for an A0
+        # sheet's 17 MB of tiles was about 75 ms of CPU.
+        self._chunks: list[bytes] = []
+        self._size = 0
         self._entries: dict[str, list[Any]] = {}
         self.shared_puts = 0
 
     def add(self, piece: TileLike | RenditionLike) -> None:
-        from chalicelib.ports import RenditionLike  # only writers check (the REST function reads, at cold start)
-
-        if isinstance(piece, RenditionLike):  # a whole-page image (IIIF's `max`): rides in the pack too
+        # Told apart by an attribute, not isinstance against the runtime-checkable Protocol: that costs about
+        # 25 us a call (inspect.getattr_static per member), 70 ms for an A0 sheet's 2,900 tiles.
+        if not hasattr(piece, "level"):  # a whole-page image (IIIF's `max`): rides in the pack too
             self.attach(piece.name, piece.data)
             return
-        tile = piece
+        tile = cast("TileLike", piece)
         name = f"{tile.level}/{tile.col}_{tile.row}"
         etag = _etag(tile.data)
         if tile.uniform is not None:
@@ -99,8 +101,9 @@ class PackWriter:
             self._entries[name] = ["p", self._append(tile.data), len(tile.data), etag]
 
     def _append(self, data: bytes) -> int:
-        offset = self._pack.tell()
-        self._pack.write(data)
+        offset = self._size
+        self._chunks.append(data)
+        self._size += len(data)
         return offset
 
     def attach(self, name: str, data: bytes) -> None:
@@ -109,7 +112,7 @@ class PackWriter:
 
     def close(self, width: int, height: int, tile_size: int, max_level: int) -> tuple[int, int]:
         """Returns (bytes stored, PUT requests made) for this page."""
-        pack = self._pack.getvalue()
+        pack = b"".join(self._chunks)
         index = json.dumps({"v": INDEX_VERSION, "width": width, "height": height, "tile_size": tile_size,
                             "max_level": max_level, "format": self.format, "entries": self._entries},
                            separators=(",", ":")).encode()
