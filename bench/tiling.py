@@ -20,9 +20,9 @@ store would write them. Contenders:
   page gives it. On a colour page it drops the colour, so this row is a lower bound of dzsave's cost, not a tiler.
 
 And the floor, in its own child: the work no tiler avoids, measured apart. `render` is the page rendered as the
-tiler renders it (its display list made, then `VectorPage.band` over the bands the tiler renders: grey for a grey
-page, blank bands skipped, a mostly grey page's bands in RGB where its colour reaches; not the colour and
-content inspection); `encode`
+tiler renders it (its display list made, then `VectorPage.pixmap` over the bands the tiler renders: grey for a
+grey page, blank bands skipped, a mostly grey page's bands in RGB where its colour reaches; not the colour and
+content inspection, nor what the tiler makes of a pixmap in Pillow); `encode`
 is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each tile with
 content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its output
 beforehand and not timed. Each contender's CPU time is printed as a ratio to that floor. Every child imports
@@ -46,10 +46,12 @@ from typing import Any
 from bench.tiling_floor import floor
 
 CONTENDERS = ("kalexo objects", "kalexo packed", "naive pillow", "vips dzsave", "vips dzsave (grey)", "floor")
-GOALS = {"naive pillow": 1.6, "vips dzsave": 3.0}  # required pages/s ratio of `kalexo objects` to each
+# The goals are judged on `kalexo packed`, the layout the stack deploys (`kalexo objects` also pays a file per
+# tile, which is the store's cost, not the tiler's).
+GOALS = {"naive pillow": 1.6, "vips dzsave": 3.0}  # required pages/s ratio of `kalexo packed` to each
 IMPORTS = {"kalexo": ("chalicelib.imaging.tiler",), "naive": ("pymupdf", "PIL.Image"), "vips": ("pymupdf", "pyvips"),
            "floor": ("chalicelib.imaging.tiler",)}
-FLOOR_GOAL = 1.3  # `kalexo objects` CPU time at most this times the floor's
+FLOOR_GOAL = 1.3  # `kalexo packed` CPU time at most this times the floor's
 A0_GOAL_MB = 512
 
 
@@ -263,14 +265,14 @@ def main() -> None:
     _table(results)
     print()
     for name in inputs:
-        ours = results[("kalexo objects", name)]
+        ours = results[("kalexo packed", name)]
         for other, goal in GOALS.items():
             wall = results[(other, name)]["seconds"] / ours["seconds"]
             cpu = results[(other, name)]["cpu"] / ours["cpu"]
-            print(f"{name}: kalexo is {wall:.2f}x {other} in pages/s ({cpu:.2f}x by CPU time); goal {goal}x: "
+            print(f"{name}: kalexo (packed) is {wall:.2f}x {other} in pages/s ({cpu:.2f}x by CPU time); goal {goal}x: "
                   f"{'met' if min(wall, cpu) >= goal else 'NOT met'}")
         to_floor = ours["cpu"] / results[("floor", name)]["cpu"]
-        print(f"{name}: kalexo takes {to_floor:.2f}x the floor's CPU time; goal <= {FLOOR_GOAL}x: "
+        print(f"{name}: kalexo (packed) takes {to_floor:.2f}x the floor's CPU time; goal <= {FLOOR_GOAL}x: "
               f"{'met' if to_floor <= FLOOR_GOAL else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as out:

@@ -6,8 +6,12 @@ band by band, rasters decoded and cut.
 `VectorPage` renders from a display list (the page's content is interpreted once, not once per band) with a
 clip in pixel space, so bands meet exactly. Each band is rendered with 8 extra rows above and below, which are
 dropped: MuPDF's anti-aliasing near a clip edge differs from a whole-page render by up to ~11 levels on
-hairlines (a faint seam); with 8 rows of margin it differs by at most 1 level, on a few pixels, for ~1% more
-rendering. Bands that nothing reaches are not rendered at all.
+hairlines (a faint seam); with 8 rows of margin it differs by at most 1 level on the pages measured, for ~1%
+more rendering. Not on every page: a long slanted stroke that crosses the clip can move by one subsample (up
+to ~17 levels along its whole edge, however wide the margin), since MuPDF clips its edges before scanning
+them. That is an edge moved by a seventeenth of a pixel (the stitched-tile PSNR tests hold), but it is why
+everything that must match pixel for pixel (a colour band's tiles and its grey) comes from one render of the
+same rows. Bands that nothing reaches are not rendered at all.
 
 `RasterPage` decodes with Pillow, which has no partial decoding: the frame is held whole (its pixel count was
 checked against the limit before decoding), converted (to RGB, or L) one band at a time so no second full-size copy
