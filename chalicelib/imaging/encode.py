@@ -62,18 +62,23 @@ def _jpeg(image: Image.Image, quality: int, box: Box | None = None) -> bytes:
     directly: `save` spends about a fifth of a tile's encoding on its own bookkeeping (option parsing, a file
     object, a failed `fileno()`). The encoder reads the box's rows where they are: no cropped copy."""
     encoder = _imaging.jpeg_encoder(image.mode, image.mode, quality, *_JPEG_CONFIG)  # as Image._getencoder does
+    return _encoded(encoder, image, box or (0, 0, *image.size), JPEG_CHUNK)
+
+
+def _encoded(encoder: Any, image: Image.Image, box: Box, chunk: int) -> bytes:
+    """Everything `encoder` writes for `box` of the image."""
     try:
-        encoder.setimage(image.im, box or (0, 0, *image.size))
+        encoder.setimage(image.im, box)
         chunks = []
         while True:
-            _, status, data = encoder.encode(JPEG_CHUNK)
+            _, status, data = encoder.encode(chunk)
             chunks.append(data)
             if status:
                 break
     finally:
         encoder.cleanup()
     if status < 0:
-        raise OSError(f"JPEG encoder error {status}")
+        raise OSError(f"{type(encoder).__name__} error {status}")
     return b"".join(chunks)
 
 
@@ -128,20 +133,7 @@ def encode_tile(image: Image.Image, fmt: str, quality: int, box: Box | None = No
 
 def _pixels(image: Image.Image, box: Box) -> bytes:
     """`image.crop(box).tobytes()`, without the crop's copy or `tobytes`' bookkeeping."""
-    encoder = _imaging.raw_encoder(image.mode, image.mode)
-    try:
-        encoder.setimage(image.im, box)
-        chunks = []
-        while True:
-            _, status, data = encoder.encode(RAW_CHUNK)
-            chunks.append(data)
-            if status:
-                break
-    finally:
-        encoder.cleanup()
-    if status < 0:
-        raise OSError(f"raw encoder error {status}")
-    return b"".join(chunks)
+    return _encoded(_imaging.raw_encoder(image.mode, image.mode), image, box, RAW_CHUNK)
 
 
 def encode_blank(width: int, height: int, fmt: str, quality: int, rgb: tuple[int, int, int] = WHITE) -> Encoded:
