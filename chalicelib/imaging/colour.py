@@ -11,8 +11,10 @@ on a page mostly in colour, rendered in RGB, a tile that no coloured thing reach
 The boxes come from what PyMuPDF reports about the page's display list, all cheap next to a render (a few ms
 for an A0 sheet): each stroked or filled path with its colour (converted to RGB by PyMuPDF, so spot and CMYK
 inks count as the colour they show), each text span with its colour, each image whose colourspace has more than
-one component (a greyscale-looking RGB photo counts as colour: the check never looks at pixels). Anything else
-that paints (shadings, stencil masks, annotations and form fields) is taken as colour. Stroked paths are boxed
+one component or is indexed (a greyscale-looking RGB photo counts as colour: the check never looks at pixels).
+Anything else that paints (shadings, stencil masks, annotations and form fields) is taken as colour. A page
+that uses patterns is not inspected at all (`uses_patterns`): the logs place a pattern's cells in pattern
+space, so where it paints is unknown, and the whole page is taken as drawn and in colour. Stroked paths are boxed
 segment by segment (padded for their width and joins), so a thin coloured dimension chain across a sheet marks
 a strip, not the sheet; a filled path is boxed whole.
 """
@@ -20,6 +22,7 @@ a strip, not the sheet; a filled path is boxed whole.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,6 +31,7 @@ import pymupdf
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 
 NEUTRAL_KINDS = frozenset({"fill-path", "stroke-path", "fill-text", "stroke-text", "ignore-text", "fill-image"})
+MAX_FORMS_LOOKED_AT = 500
 MITER_WIDTHS = 5.0  # a miter join reaches at most limit / 2 = 5 line widths past its corner (PDF's default 10)
 
 
@@ -71,7 +75,8 @@ def colour_boxes(page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]], t
                 add(span["bbox"], PAD_PIXELS + glyph_pad)
     if "fill-image" in kinds:
         for image in page.get_image_info():
-            if image.get("colorspace", 3) != 1:
+            # An indexed image has one component, its palette's index, and may show any colour.
+            if image.get("colorspace", 3) != 1 or "Indexed" in str(image.get("cs-name", "")):
                 add(image["bbox"], PAD_PIXELS)
     for kind, bbox in log:
         if kind not in NEUTRAL_KINDS:  # shadings, stencil masks: painted in some colour
@@ -113,3 +118,41 @@ def _points(item: Sequence[Any]) -> list[tuple[float, float]]:
         elif isinstance(part, tuple) and len(part) == 4 and all(isinstance(p, tuple) for p in part):
             points.extend((float(p[0]), float(p[1])) for p in part)
     return points
+
+
+def uses_patterns(page: pymupdf.Page) -> bool:
+    """True when the page, or a form it draws, names a pattern among its resources. MuPDF's logs report a
+    pattern fill's cell where the cell is drawn (pattern space), not where the fill is painted, so neither
+    what is drawn nor where colour is can be told from them: such a page is looked at pixel by pixel, in RGB."""
+    doc = page.parent
+    if not doc.is_pdf:  # XPS, EPUB, SVG...: no PDF objects to read (MuPDF crashes on asking)
+        return False
+    pending, seen = [page.xref], set[int]()
+    while pending:
+        xref = pending.pop()
+        if xref in seen:
+            continue
+        if len(seen) >= MAX_FORMS_LOOKED_AT:
+            return True  # too many forms to tell: assume the worst
+        seen.add(xref)
+        owner = _resources_owner(doc, xref) if xref == page.xref else xref
+        if owner is None:
+            continue
+        if doc.xref_get_key(owner, "Resources/Pattern")[0] != "null":
+            return True
+        kind, forms = doc.xref_get_key(owner, "Resources/XObject")
+        if kind == "dict":
+            pending.extend(int(ref) for ref in re.findall(r"(\d+) 0 R", forms))
+    return False
+
+
+def _resources_owner(doc: pymupdf.Document, xref: int) -> int | None:
+    """The page itself, or the nearest /Pages ancestor it inherits /Resources from."""
+    for _ in range(32):
+        if doc.xref_get_key(xref, "Resources")[0] != "null":
+            return xref
+        kind, parent = doc.xref_get_key(xref, "Parent")
+        if kind != "xref":
+            return None
+        xref = int(parent.split()[0])
+    return None

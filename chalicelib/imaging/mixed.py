@@ -2,10 +2,10 @@
 
 A plan sheet with blue dimension chains, a report page with a red heading: a little colour makes the page a
 colour page, and an RGB pyramid costs three to four times a grey one to halve, crop and copy (Pillow holds RGB
-as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: every band is
-a band that no coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour
-reaches is rendered in RGB, the full-size tiles the colour reaches copied out, and one channel of the rest
-taken for the pyramid (the pixels outside colour tiles are neutral: any channel is their grey).
+as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: a band that no
+coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour reaches is
+rendered in RGB, the full-size tiles the colour reaches copied out, and one channel of the rest taken for the
+pyramid (the pixels outside colour tiles are neutral: any channel is their grey).
 
 Every tile below the full size is the 2 x 2 box average of its four children. Where a child is a colour tile,
 the parent is the grey tile turned RGB with each colour child's halved pixels pasted over its quadrant: the

@@ -31,7 +31,7 @@ import pymupdf
 from PIL import Image, ImageOps
 
 from chalicelib.domain.tile_plan import fit_scale
-from chalicelib.imaging.colour import colour_boxes
+from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
 from chalicelib.imaging.errors import corrupt
@@ -63,9 +63,13 @@ class VectorPage:
             self._list = page.get_displaylist()
             # The logs are in unrotated page space; the rotation matrix maps them to the page as shown.
             to_pixels = page.rotation_matrix * self._matrix
-            self.content_boxes = self._content(page, log, to_pixels)
-            self.colour_boxes = colour_boxes(page, log, to_pixels, self.scale, self.width, self.height,
-                                             GLYPH_PAD_POINTS * self.scale)
+            if uses_patterns(page):  # the logs cannot say where a pattern paints: every tile looked at, in RGB
+                self.content_boxes = None
+                self.colour_boxes = [(0.0, 0.0, float(self.width), float(self.height))]
+            else:
+                self.content_boxes = self._content(page, log, to_pixels)
+                self.colour_boxes = colour_boxes(page, log, to_pixels, self.scale, self.width, self.height,
+                                                 GLYPH_PAD_POINTS * self.scale)
             self.text = _capped(page.get_text())
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error

@@ -135,3 +135,82 @@ def test_a_scanned_page_is_tiled_at_its_images_resolution_not_upsampled(tmp_path
     assert (scan.width, scan.height) == (1700, 2200)
     mixed = tile_page(_scan(tmp_path / "mixed.pdf", True), Kind.PDF, 0, TileSettings(), pieces.append)
     assert (mixed.width, mixed.height) == (2550, 3300)  # vector content on it: the configured 300 dpi
+
+
+def _pattern_page(path: str, inside_form: bool) -> None:
+    """A page whose only paint in its lower half is a rectangle filled with a red and blue tiling pattern (the
+    pattern on the page, or on a form the page draws); some black text above, and a red line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=600)
+    page.insert_text((72, 80), "a hatch legend", fontsize=14)
+    page.draw_line((100, 120), (500, 120), color=(0.9, 0.1, 0.1), width=1)
+    pattern = doc.get_new_xref()
+    doc.update_object(pattern, "<</Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 10 10]"
+                               "/XStep 10/YStep 10/Resources<<>>>>")
+    doc.update_stream(pattern, b"1 0 0 rg 0 0 5 5 re f 0 0 1 rg 5 5 5 5 re f")
+    fill = b"q /Pattern cs /P0 scn 300 100 200 150 re f Q"  # PDF space: y from the bottom, the lower half
+    page.wrap_contents()
+    owner = page.xref
+    if inside_form:
+        form = doc.get_new_xref()
+        doc.update_object(form, f"<</Type/XObject/Subtype/Form/BBox[0 0 600 600]"
+                                f"/Resources<</Pattern<</P0 {pattern} 0 R>>>>>>")
+        doc.update_stream(form, fill)
+        fill, key, value = b"q /Fm0 Do Q", "XObject", f"<</Fm0 {form} 0 R>>"
+    else:
+        key, value = "Pattern", f"<</P0 {pattern} 0 R>>"
+    kind, resources = doc.xref_get_key(owner, "Resources")
+    holder = int(resources.split()[0]) if kind == "xref" else owner
+    doc.xref_set_key(holder, key, value)
+    extra = doc.get_new_xref()
+    doc.update_object(extra, "<<>>")
+    doc.update_stream(extra, fill)
+    contents = " ".join(f"{xref} 0 R" for xref in page.get_contents())
+    doc.xref_set_key(page.xref, "Contents", f"[{contents} {extra} 0 R]")
+    doc.save(path)
+
+
+@pytest.mark.parametrize("inside_form", [False, True])
+def test_a_pattern_fill_is_tiled_in_colour_where_it_paints(tmp_path: Path, inside_form: bool) -> None:
+    """MuPDF's logs place a pattern's cells in pattern space, not where the fill paints: without a look at the
+    resources, the fill's tiles were taken for blank page (white) or grey."""
+    path = str(tmp_path / "pattern.pdf")
+    _pattern_page(path, inside_form)
+    settings = TileSettings(dpi=150, format="png")  # lossless: JPEG's 4:2:0 would blur a 5 px red-blue check
+    stitched, _ = _stitched(path, 0, settings)
+    direct = _direct(path, 0, settings.dpi)
+    assert psnr(stitched, direct) >= MIN_PSNR_DB
+    fill = stitched.crop((650, 750, 1000, 1000))  # inside the rectangle (300..500, 350..500 in page space)
+    assert _strongest(fill) > (200, 200)  # red squares and blue squares, not grey
+
+
+def test_an_indexed_image_counts_as_colour(tmp_path: Path) -> None:
+    """A palette image has one component (its index) but shows the palette's colours."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=400)
+    page.insert_text((72, 40), "caption", fontsize=12)
+    page.wrap_contents()
+    image = doc.get_new_xref()  # 20 x 10 stripes of red, blue, white (two columns each)
+    doc.update_object(image, "<</Type/XObject/Subtype/Image/Width 20/Height 10/BitsPerComponent 8"
+                             "/ColorSpace[/Indexed/DeviceRGB 2<FF00000000FFFFFFFF>]>>")
+    doc.update_stream(image, bytes((i // 2) % 3 for i in range(200)))
+    kind, resources = doc.xref_get_key(page.xref, "Resources")
+    doc.xref_set_key(int(resources.split()[0]) if kind == "xref" else page.xref, "XObject", f"<</Im0 {image} 0 R>>")
+    draw = doc.get_new_xref()
+    doc.update_object(draw, "<<>>")
+    doc.update_stream(draw, b"q 200 0 0 100 100 100 cm /Im0 Do Q")
+    contents = " ".join(f"{xref} 0 R" for xref in page.get_contents())
+    doc.xref_set_key(page.xref, "Contents", f"[{contents} {draw} 0 R]")
+    path = str(tmp_path / "indexed.pdf")
+    doc.save(path)
+    assert [info["colorspace"] for info in pymupdf.open(path)[0].get_image_info()] == [1]
+    stitched, _ = _stitched(path, 0, TileSettings(dpi=150, format="png"))
+    assert _strongest(stitched.crop((220, 420, 600, 580))) > (200, 200)  # the image: 100..300 x 200..300 pt
+
+
+def _strongest(image: Image.Image) -> tuple[int, int]:
+    """How far red and blue rise above green at most: (0, 0) for grey."""
+    red, green, blue = image.split()
+    rises = [ImageChops.subtract(band, green).getextrema()[1] for band in (red, blue)]
+    assert isinstance(rises[0], int) and isinstance(rises[1], int)
+    return rises[0], rises[1]
