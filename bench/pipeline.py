@@ -186,7 +186,9 @@ def main() -> None:
     parser.add_argument("--profile-functions", default="tile_pages", metavar="NAMES", help="comma-separated")
     args = parser.parse_args()
     settings = {"KALEXO_LOCAL_REPORTS": "1"}
-    if args.profile:  # CPU figures include the profiler's overhead then: for where time goes, not how much
+    # With --profile the CPU figures include the profiler's overhead, and the profiles are timed by the wall clock
+    # (other threads of the stack's processes count in them): for where a function's calls go, not how much.
+    if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
         settings |= {"KALEXO_LOCAL_PROFILE": args.profile_functions,
                      "KALEXO_LOCAL_PROFILE_DIR": str(Path(args.profile).resolve())}
