@@ -234,7 +234,14 @@ class DocumentRecords(Protocol):
 
     def in_workspace(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Document]: ...
 
-    def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None: ...
+    def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None:
+        """Sets `changes`; a `status` other than awaiting_upload also clears the upload deadline."""
+
+    def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
+        """A later upload deadline, only while the document awaits its first upload; False otherwise."""
+
+    def upload_arrived(self, workspace_id: str, document_id: str) -> None:
+        """An upload was accepted for it: no deadline any more (a late one brings an abandoned document back)."""
 
     def delete(self, workspace_id: str, document_id: str) -> bool: ...
 

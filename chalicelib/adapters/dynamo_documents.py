@@ -17,6 +17,7 @@ Many functions finish pages of one document at once, so their transactions on it
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from typing import Any
@@ -28,6 +29,11 @@ from chalicelib.adapters.dynamo_usage import period_of
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord, PagesRefused
 from chalicelib.domain.paging import Page
 
+# An abandoned upload's document (see Document.abandoned) stays in the table this long after its deadline before
+# the table's TTL (`expires_at`) deletes it: far beyond any late settling of its reservation, and beyond the
+# bucket's abort of incomplete multipart uploads (seven days after they began).
+ABANDONED_KEPT_SECONDS = 8 * 24 * 3600
+
 
 class DynamoDocumentStore(DynamoJobNotes):
     # documents ------------------------------------------------------------------------------------------
@@ -35,6 +41,8 @@ class DynamoDocumentStore(DynamoJobNotes):
         item = {**doc_key(document.workspace_id, document.document_id), **document.to_dict(),
                 "gsi1pk": f"WORKSPACE#{document.workspace_id}#DOCS",
                 "gsi1sk": f"{document.created_at:012d}#{document.document_id}"}
+        if document.upload_deadline is not None:
+            item["expires_at"] = document.upload_deadline + ABANDONED_KEPT_SECONDS
         self._client.put_item(TableName=self._table, Item=to_item(item),
                               ConditionExpression="attribute_not_exists(pk)")
 
@@ -54,10 +62,33 @@ class DynamoDocumentStore(DynamoJobNotes):
         changes = {**changes, "updated_at": int(time.time())}
         names = {f"#{k}": k for k in changes}
         values = to_item({f":{k}": v for k, v in changes.items()})
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+        if changes.get("status", DocumentStatus.AWAITING_UPLOAD.value) != DocumentStatus.AWAITING_UPLOAD.value:
+            expression += " REMOVE upload_deadline, expires_at"  # the upload arrived: nothing to expire
         self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
-                                 UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-                                 ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-                                 ConditionExpression="attribute_exists(pk)")
+                                 UpdateExpression=expression, ExpressionAttributeNames=names,
+                                 ExpressionAttributeValues=values, ConditionExpression="attribute_exists(pk)")
+
+    def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
+                UpdateExpression="SET upload_deadline = :d, expires_at = :e",
+                # Never earlier: a grant racing a multipart upload's status call, or one after it, keeps the later.
+                ConditionExpression="#s = :a AND (attribute_not_exists(upload_deadline) OR upload_deadline < :d)",
+                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=to_item(
+                    {":d": deadline, ":e": deadline + ABANDONED_KEPT_SECONDS,
+                     ":a": DocumentStatus.AWAITING_UPLOAD.value}))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def upload_arrived(self, workspace_id: str, document_id: str) -> None:
+        # Conditional: a new version of a document that has one already, or a redelivery, changes nothing.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
+                                     UpdateExpression="REMOVE upload_deadline, expires_at",
+                                     ConditionExpression="attribute_exists(upload_deadline)")
 
     def delete(self, workspace_id: str, document_id: str) -> bool:
         """Forget the document: its jobs then conclude as superseded (their document no longer points at them).

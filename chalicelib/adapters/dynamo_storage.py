@@ -8,7 +8,10 @@ a grant is one transaction that adds its size to `bytes_committed` only while th
 grants race, the account never commits more than its plan.
 
 Receiving the upload settles the reservation (dynamo_uploads.py); aborting it or letting it expire releases
-it. A removed document gives its versions' bytes back, each version once.
+it. A removed document gives its versions' bytes back, each version once. A reservation's expiry is
+`reserved_until`, not the table's TTL attribute (`expires_at`): DynamoDB deleting an expired reservation would
+skip the release, and its bytes would stay reserved for good. Reservations written before that change carry
+`expires_at` (and may meet that fate); the release reads either.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class DynamoStorageLedger:
                 {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                          "Item": to_item({"pk": f"ACCOUNT#{account_id}",
                                           "sk": reservation_prefix(key) + upload_id, "key": key, "size": size,
-                                          "upload_id": upload_id, "expires_at": expires_at,
+                                          "upload_id": upload_id, "reserved_until": expires_at,
                                           "created_at": int(time.time())})}}])
         except self._client.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons", [])
@@ -83,7 +86,7 @@ class DynamoStorageLedger:
             self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"ACCOUNT#{account_id}",
                                                     "sk": reservation_prefix(key) + upload_id}),
-                UpdateExpression="SET expires_at = :e", ConditionExpression="attribute_exists(pk)",
+                UpdateExpression="SET reserved_until = :e", ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item({":e": expires_at}))
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
@@ -108,7 +111,7 @@ class DynamoStorageLedger:
         now = int(time.time()) if now is None else now
         released = 0
         for item in self._query(f"ACCOUNT#{account_id}", "RESERVED#"):
-            if int(item.get("expires_at", 0)) < now:
+            if int(item.get("reserved_until", item.get("expires_at", 0))) < now:  # expires_at: before 2026-11-30
                 released += self.release(account_id, str(item["key"]), str(item["upload_id"]), int(item["size"]))
         return released
 

@@ -133,4 +133,5 @@ class DocumentParts(CoreParts):
         from chalicelib.services.multipart_uploads import MultipartUploads
 
         presigner = S3Presigner(self.clients.lazy_s3(), self.settings.documents_bucket)
-        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600, self.storage_ledger)
+        return MultipartUploads(self.access, presigner, self.cursors, 24 * 3600, self.storage_ledger,
+                                self.document_store)

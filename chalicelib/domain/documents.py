@@ -20,6 +20,10 @@ SOURCE_KEY = re.compile(
     r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
 
 
+# The bucket aborts a multipart upload seven days after it began (infra/template.yaml), whatever its status calls.
+LONGEST_UPLOAD_S = 7 * 24 * 3600 + 3600
+
+
 class DocumentStatus(StrEnum):
     AWAITING_UPLOAD = "awaiting_upload"
     ANALYSING = "analysing"
@@ -200,9 +204,22 @@ class Document:
     # client draws placeholders of the right shape from it.
     page_width: int = 0
     page_height: int = 0
+    # While `awaiting_upload`: the last moment its grant's upload is accepted (epoch seconds; the storage
+    # reservation's expiry). Cleared when the upload arrives.
+    upload_deadline: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _stored(self)
+
+    def abandoned(self, now: float) -> bool:
+        """An upload granted and never received, past its grant's deadline (its storage reservation's expiry).
+        Members no longer see it; the table's TTL deletes it later. An upload accepted late (a reservation is
+        released lazily, at the account's next grant) brings it back. A document from before deadlines were
+        recorded has none: it counts as abandoned once no upload of its could be completed any more."""
+        if self.status is not DocumentStatus.AWAITING_UPLOAD:
+            return False
+        deadline = self.upload_deadline if self.upload_deadline is not None else self.created_at + LONGEST_UPLOAD_S
+        return deadline < now
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:

@@ -106,7 +106,9 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "updated_at": {"type": "integer"}, "pages": {"type": "array"},
                 "page_width": {"type": "integer", "description": "the first page's width as analysis measured it "
                                                                  "(points; pixels for images), 0 before"},
-                "page_height": {"type": "integer", "description": "the first page's height, likewise"}},
+                "page_height": {"type": "integer", "description": "the first page's height, likewise"},
+                "upload_deadline": {"type": "integer", "description": "while awaiting_upload: until when (epoch "
+                                    "seconds) its upload is sure to be accepted; not listed after it"}},
                ("workspace_id", "document_id", "name", "status", "created_at"))
 JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},

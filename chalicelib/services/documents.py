@@ -67,13 +67,15 @@ class DocumentService:
 
     def list(self, actor: Actor, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Document]:
         self._access.workspace(actor, workspace_id)
-        return self._documents.in_workspace(workspace_id, limit, start)
+        page = self._documents.in_workspace(workspace_id, limit, start)
+        now = time.time()  # abandoned uploads are not shown (a page may then hold fewer than `limit`)
+        return Page([d for d in page.items if not d.abandoned(now)], page.next_key)
 
     def _document(self, actor: Actor, workspace_id: str, document_id: str,
                   need: WorkspaceRole = WorkspaceRole.VIEWER) -> Document:
         self._access.workspace(actor, workspace_id, need=need)
         document = self._documents.get(workspace_id, document_id)
-        if document is None:
+        if document is None or document.abandoned(time.time()):
             raise NotFound("no such document")
         return document
 

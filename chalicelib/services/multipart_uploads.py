@@ -8,8 +8,9 @@ client claims: every part present, the total no larger than granted. S3 then not
 single PUT. Incomplete uploads are aborted by the bucket's lifecycle rule after seven days.
 
 The grant's storage reservation (upload_grants.py) lives as long as the part URLs, and each status call, which
-hands out fresh URLs, keeps it that much longer; an abort gives it back at once. Completing an upload whose
-reservation expired is refused (and the upload aborted): its room may have gone to another upload.
+hands out fresh URLs, keeps it (and a new document's upload deadline) that much longer; an abort gives it back
+at once. Completing an upload whose reservation expired is refused (and the upload aborted): its room may have
+gone to another upload.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +28,9 @@ from chalicelib.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.upload_ports import StorageLedger
+
+if TYPE_CHECKING:
+    from chalicelib.ports import DocumentRecords
 
 MIN_PART_BYTES = 16 * 1024**2  # S3's minimum is 5 MiB (except the last part); fewer, larger parts cost less
 MAX_PARTS = 10_000  # S3's maximum
@@ -79,7 +83,8 @@ def _scope(workspace_id: str, document_id: str) -> str:
 
 class MultipartUploads:
     def __init__(self, access: AccessService, store: MultipartStore, tokens: CursorCodec, expires_in: int,
-                 ledger: StorageLedger) -> None:
+                 ledger: StorageLedger, documents: DocumentRecords | None = None) -> None:
+        self._documents = documents
         self._access = access
         self._store = store
         self._tokens = tokens
@@ -118,9 +123,11 @@ class MultipartUploads:
         upload = self._open(actor, workspace_id, document_id, token)
         key, upload_id, size, part_size = upload.key, upload.upload_id, upload.size, upload.part_size
         done = {n: bytes_ for n, _, bytes_ in self._parts(key, upload_id)}
-        if not self._ledger.extend(upload.account_id, key, upload.reservation,
-                                   int(time.time()) + self._expires + LATE_SECONDS):
+        deadline = int(time.time()) + self._expires + LATE_SECONDS
+        if not self._ledger.extend(upload.account_id, key, upload.reservation, deadline):
             self._expired(upload)
+        if self._documents is not None:  # a first upload's document waits as long (no-op for a new version)
+            self._documents.extend_upload(workspace_id, document_id, deadline)
         plan = MultipartPlan(part_size, math.ceil(size / part_size), size)
         return {"part_size": part_size, "part_count": plan.part_count, "uploaded": sorted(done),
                 "missing": [{"part_number": n, "size": plan.part_bytes(n),

@@ -2,7 +2,8 @@
 documents bucket, issued only after the plan's limits allow it, so an upload over quota is refused before
 anything is written.
 
-A grant creates the document record (status `awaiting_upload`), or, given a `document_id`, uploads a new
+A grant creates the document record (status `awaiting_upload`, until the grant's deadline: an upload that never
+arrives leaves a document nobody sees, see Document.abandoned), or, given a `document_id`, uploads a new
 version of an existing document to the same key, so the bucket keeps the earlier versions. The key is made
 of ids only: the file name a person chose is kept as the document's name, never as a path. What happens
 after the upload (analysis, tiling) starts from the object-created notification.
@@ -95,7 +96,8 @@ class UploadGrants:
     def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str,
               document_id: str | None = None) -> UploadGrant:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR).workspace
-        if document_id is not None and self._documents.get(workspace.workspace_id, document_id) is None:
+        existing = self._documents.get(workspace.workspace_id, document_id) if document_id is not None else None
+        if document_id is not None and existing is None:
             raise NotFound("no such document")
         if content_type not in CONTENT_TYPES:
             raise BadRequest(f"{content_type!r} is not a document type this service processes",
@@ -113,8 +115,8 @@ class UploadGrants:
         multipart = self._multipart is not None and size > self._threshold
         lifetime = self._multipart.lifetime_s if self._multipart is not None and multipart else GRANT_SECONDS
         self._ledger.release_expired(account.account_id)
-        if not self._ledger.reserve(account.account_id, key, upload_id, size, limit,
-                                    int(time.time()) + lifetime + LATE_UPLOAD_SECONDS):
+        deadline = int(time.time()) + lifetime + LATE_UPLOAD_SECONDS  # the reservation's, and the document's
+        if not self._ledger.reserve(account.account_id, key, upload_id, size, limit, deadline):
             totals = self._ledger.totals(account.account_id)
             raise QuotaExceeded(f"the plan stores {limit} bytes; {totals['bytes_stored']} are stored, "
                                 f"{totals['bytes_reserved']} reserved by uploads in progress, and this upload "
@@ -122,9 +124,12 @@ class UploadGrants:
         if new_document:
             self._documents.create(Document(workspace.workspace_id, document_id, account.account_id,
                                             safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,
-                                            int(time.time()), actor.user_id, size))
+                                            int(time.time()), actor.user_id, size, upload_deadline=deadline))
             if self._usage is not None:
                 self._usage.add(account.account_id, {"documents": 1})  # documents created this month
+        elif existing is not None and existing.status is DocumentStatus.AWAITING_UPLOAD:
+            # A first upload tried again (the earlier one failed or its URL expired): the document waits longer.
+            self._documents.extend_upload(workspace.workspace_id, document_id, deadline)
         parts = url = None
         try:
             if self._multipart is not None and multipart:

@@ -73,6 +73,8 @@ class UploadIngest:
                     self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
                 continue
             recorded += 1
+            if document and self._documents is not None:
+                self._documents.upload_arrived(*document)  # before anything reads it: it is not abandoned
             if workspace is not None:
                 self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
                                           detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))

@@ -68,6 +68,27 @@ def test_reservations_hold_the_plan_and_each_settles_one_upload(uploads):
     assert upload_log.record("b", key, "v4", 5, "e", account, reserved=True) is Receipt.REFUSED
 
 
+def test_a_reservation_is_not_left_to_the_tables_ttl_which_would_skip_its_release(stack, clients):
+    table, dynamodb = stack.outputs["MainTableName"], clients["dynamodb"]
+    ledger = DynamoStorageLedger(dynamodb, table, "b")
+    key, account = f"workspaces/w/documents/{time.time_ns()}/source", f"acc-{time.time_ns()}"
+    assert ledger.reserve(account, key, "g1", 10, None, int(time.time()) - 1) is True
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"ACCOUNT#{account}"},
+                                                   "sk": {"S": f"RESERVED#{key}#g1"}})["Item"]
+    assert "expires_at" not in item and int(item["reserved_until"]["N"]) < time.time()
+    # One written before the change (its expiry in the TTL attribute) is still released when expired.
+    dynamodb.put_item(TableName=table, Item={**item, "sk": {"S": f"RESERVED#{key}#g0"},
+                                             "upload_id": {"S": "g0"}, "expires_at": item["reserved_until"]})
+    dynamodb.update_item(TableName=table, Key={"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "USAGE#TOTAL"}},
+                         UpdateExpression="ADD bytes_reserved :s, bytes_committed :s",
+                         ExpressionAttributeValues={":s": {"N": "10"}})
+    dynamodb.update_item(TableName=table, Key={"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": f"RESERVED#{key}#g0"}},
+                         UpdateExpression="REMOVE reserved_until")
+    assert ledger.totals(account)["bytes_reserved"] == 20
+    assert ledger.release_expired(account) == 2
+    assert ledger.totals(account) == {"bytes_stored": 0, "bytes_reserved": 0, "bytes_committed": 0}
+
+
 @pytest.fixture(params=["dynamodb", "memory"])
 def store(request, stack, clients):
     if request.param == "memory":

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.adapters.dynamo_documents import ABANDONED_KEPT_SECONDS, DynamoDocumentStore
+from chalicelib.adapters.dynamo_items import to_item
+from chalicelib.adapters.dynamo_job_notes import doc_key
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
 from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.adapters.s3_tile_store import S3TileStore
@@ -147,3 +149,47 @@ def test_progress_is_coalesced_across_workers(documents):
     time.sleep(0.3)
     assert documents.note_progress(job, 2) is True
     assert documents.note_progress(job, 1, every_ms=0) is False  # never backwards
+
+
+def test_an_upload_deadline_expires_the_document_by_ttl_until_its_upload_arrives(documents, stack, clients):
+    table, suffix = stack.outputs["MainTableName"], f"{time.time_ns():016x}"[-16:]
+    document = Document("ws-c", f"doc-{suffix}", "acc-c", "plan.pdf", "application/pdf",
+                        DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u1", 10, upload_deadline=1_000)
+
+    def item() -> dict:
+        key = to_item(doc_key("ws-c", document.document_id))
+        return clients["dynamodb"].get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+
+    documents.create(document)
+    assert item()["expires_at"] == {"N": str(1_000 + ABANDONED_KEPT_SECONDS)}  # the table's TTL attribute
+    assert documents.get("ws-c", document.document_id).abandoned(now=1_001)
+    assert documents.extend_upload("ws-c", document.document_id, 5_000) is True
+    assert documents.extend_upload("ws-c", document.document_id, 4_000) is False  # never earlier
+    assert item()["expires_at"] == {"N": str(5_000 + ABANDONED_KEPT_SECONDS)}
+    assert documents.get("ws-c", document.document_id).upload_deadline == 5_000
+    documents.update("ws-c", document.document_id, {"name": "renamed.pdf"})  # not a status: nothing cleared
+    assert documents.get("ws-c", document.document_id).upload_deadline == 5_000
+    documents.update("ws-c", document.document_id, {"status": DocumentStatus.ANALYSING.value})  # it arrived
+    stored = item()
+    assert "expires_at" not in stored and "upload_deadline" not in stored
+    assert documents.extend_upload("ws-c", document.document_id, 9_000) is False  # only while awaiting
+    assert "expires_at" not in item()
+    assert documents.extend_upload("ws-c", "doc-0000000000000000", 9_000) is False  # no such document
+
+
+def test_an_accepted_upload_clears_the_deadline_before_the_document_is_analysed(documents, stack, clients):
+    suffix = f"{time.time_ns():016x}"[-16:]
+    document = Document("ws-c", f"doc-{suffix}", "acc-c", "plan.pdf", "application/pdf",
+                        DocumentStatus.AWAITING_UPLOAD, int(time.time()) - 7200, "u1", 10,
+                        upload_deadline=int(time.time()) - 60)
+    documents.create(document)
+    assert documents.get("ws-c", document.document_id).abandoned(now=time.time())
+    documents.upload_arrived("ws-c", document.document_id)  # late: past its deadline, yet accepted
+    stored = documents.get("ws-c", document.document_id)
+    assert stored.upload_deadline is None and not stored.abandoned(now=time.time())
+    item = clients["dynamodb"].get_item(TableName=stack.outputs["MainTableName"],
+                                        Key=to_item(doc_key("ws-c", document.document_id)))["Item"]
+    assert "expires_at" not in item
+    documents.upload_arrived("ws-c", document.document_id)  # a redelivery: nothing to do, no error
+    documents.upload_arrived("ws-c", "doc-0000000000000000")  # none such: not created
+    assert documents.get("ws-c", "doc-0000000000000000") is None

@@ -251,9 +251,18 @@ def test_a_large_upload_goes_up_in_parts_and_resumes_after_a_drop(stack):
 
     first = requests.put(multipart["parts"][0]["url"], data=body[:part_size], timeout=60)
     assert first.status_code == 200
-    # The connection drops here; the client asks what arrived and gets a fresh URL for the rest.
+    # The connection drops here, for long: past the document's upload deadline (moved into the past in the table,
+    # as time would). The client asks what arrived and gets a fresh URL for the rest, and the document waits again.
+    document_path = f"/workspaces/{WS}/documents/{grant['document_id']}"
+    assert bob.ok("GET", document_path)["upload_deadline"] > time.time() + 24 * 3600
+    stack.client("dynamodb").update_item(
+        TableName=stack.env["KALEXO_MAIN_TABLE"],
+        Key={"pk": {"S": f"WORKSPACE#{WS}"}, "sk": {"S": f"DOC#{grant['document_id']}"}},
+        UpdateExpression="SET upload_deadline = :d", ExpressionAttributeValues={":d": {"N": "1000"}})
+    assert bob.call("GET", document_path).status_code == 404
     assert bob.call("POST", upload_path + "/complete", token).json()["error"]["code"] == "parts_missing"
     status = bob.ok("POST", upload_path + "/status", token)
+    assert bob.ok("GET", document_path)["upload_deadline"] > time.time() + 24 * 3600
     assert status["uploaded"] == [1] and [p["part_number"] for p in status["missing"]] == [2]
     assert requests.put(status["missing"][0]["url"], data=body[part_size:], timeout=60).status_code == 200
     # Another tenant cannot finish it, and a token for another document is refused.
@@ -334,3 +343,26 @@ def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_o
     assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
     assert versions["Versions"], "the uploaded version stays, noncurrent, for the backup window"
     assert not any(v["IsLatest"] for v in versions["Versions"])
+
+
+def test_an_upload_granted_and_never_sent_is_listed_until_its_deadline_then_gone(stack):
+    bob = Api(stack, stack.token("bob"))
+    before = int(time.time())
+    grant = bob.ok("POST", f"/workspaces/{WS}/uploads", {"filename": "never sent.pdf", "size": 1000,
+                                                          "content_type": "application/pdf"}, status=201)
+    path = f"/workspaces/{WS}/documents/{grant['document_id']}"
+    waiting = bob.ok("GET", path)
+    assert waiting["status"] == "awaiting_upload"
+    assert waiting["upload_deadline"] >= before + grant["expires_in"]  # the grant's URL, and some late time
+    listed = {d["document_id"]: d for d in bob.ok("GET", f"/workspaces/{WS}/documents", limit=100)["items"]}
+    assert listed[grant["document_id"]]["upload_deadline"] == waiting["upload_deadline"]
+
+    # Its deadline passes (moved into the past in the table, as time would).
+    stack.client("dynamodb").update_item(
+        TableName=stack.env["KALEXO_MAIN_TABLE"],
+        Key={"pk": {"S": f"WORKSPACE#{WS}"}, "sk": {"S": f"DOC#{grant['document_id']}"}},
+        UpdateExpression="SET upload_deadline = :d", ExpressionAttributeValues={":d": {"N": str(before - 1)}})
+    gone = bob.call("GET", path)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    listed = bob.ok("GET", f"/workspaces/{WS}/documents", limit=100)["items"]
+    assert grant["document_id"] not in {d["document_id"] for d in listed}

@@ -122,6 +122,30 @@ class Discarder:
         return None
 
 
+class Arrivals:
+    """The DocumentRecords call ingest makes for an accepted source version."""
+
+    def __init__(self) -> None:
+        self.arrived: list[tuple[str, str]] = []
+
+    def upload_arrived(self, workspace_id: str, document_id: str) -> None:
+        self.arrived.append((workspace_id, document_id))
+
+
+def test_an_accepted_document_version_clears_its_upload_deadline_and_a_refused_one_does_not():
+    from tests.unit.test_access import tenancy_with_demo
+
+    log, arrivals = InMemoryUploadLog(), Arrivals()
+    ingest = UploadIngest(log, tenancy_with_demo(), RecordingEvents(), documents=arrivals,  # type: ignore[arg-type]
+                          discarder=Discarder())
+    key = "workspaces/ws-a/documents/doc-0123456789abcdef/source"
+    log.reserve("acc-a", key, "g1", 1000, None, 2**40)
+    ingest.handle(upload(key, 1000))
+    ingest.handle(upload(key, 1000, version="2"))  # no reservation left: refused
+    ingest.handle(upload("workspaces/ws-a/docs/a.pdf", 10))  # not a document's source
+    assert arrivals.arrived == [("ws-a", "doc-0123456789abcdef")]
+
+
 def test_a_document_version_without_a_reservation_is_refused_and_discarded_once():
     from tests.unit.test_access import tenancy_with_demo
 

@@ -1,12 +1,16 @@
 """Upload grants: who may upload, what, how big, and the storage quota checked before any byte is stored."""
 
 import dataclasses
+import time
 
 import pytest
 
+from chalicelib.domain.documents import LONGEST_UPLOAD_S, Document, DocumentStatus
 from chalicelib.domain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, QuotaExceeded
+from chalicelib.domain.paging import Page
 from chalicelib.services.access import AccessService
-from chalicelib.services.upload_grants import UploadGrants, safe_name
+from chalicelib.services.documents import DocumentService
+from chalicelib.services.upload_grants import GRANT_SECONDS, LATE_UPLOAD_SECONDS, UploadGrants, safe_name
 from tests.fakes import InMemoryUploadLog, RecordingEvents
 from tests.unit.test_access import TOKENS, tenancy_with_demo, token
 
@@ -21,16 +25,23 @@ class FakePresigner:
 
 
 class Documents:
-    """The two DocumentRecords calls a grant makes."""
+    """The DocumentRecords calls a grant makes, as the DynamoDB adapter behaves."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[str, str], object] = {}
+        self.items: dict[tuple[str, str], Document] = {}
 
     def create(self, document) -> None:
         self.items[(document.workspace_id, document.document_id)] = document
 
     def get(self, workspace_id: str, document_id: str):
         return self.items.get((workspace_id, document_id))
+
+    def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
+        document = self.items.get((workspace_id, document_id))
+        if document is None or document.status is not DocumentStatus.AWAITING_UPLOAD:
+            return False
+        self.items[(workspace_id, document_id)] = dataclasses.replace(document, upload_deadline=deadline)
+        return True
 
 
 def grants(used: int = 0, max_storage: int | None = 10_000):
@@ -114,3 +125,64 @@ def test_expired_reservations_give_their_room_back_at_the_next_grant():
                                             ("..", "document"), ("x\\y\\z.tif", "z.tif"), ("é€.pdf", "__.pdf")])
 def test_safe_names(name, safe):
     assert safe_name(name) == safe
+
+
+def test_an_upload_that_never_arrives_leaves_a_document_nobody_sees_after_its_deadline():
+    service, access, _, _ = grants()
+    bob = access.authenticate(token("bob"))
+    before = int(time.time())
+    grant = service.grant(bob, "ws-a", "plan.pdf", 100, "application/pdf")
+    documents = service._documents
+    document = documents.get("ws-a", grant.document_id)
+    reservation = service._ledger.reservations[("acc-a", grant.key, grant.upload_id)]
+    # The document waits exactly as long as the storage reservation: no upload is accepted after that.
+    assert before + GRANT_SECONDS + LATE_UPLOAD_SECONDS <= document.upload_deadline == reservation[1]
+    listing = DocumentService(access, Listing(documents), None, None, None, None)  # type: ignore[arg-type]
+    assert [d.document_id for d in listing.list(bob, "ws-a", 10, None).items] == [grant.document_id]
+    assert listing.manifest(bob, "ws-a", grant.document_id, "https://api")["status"] == "awaiting_upload"
+
+    documents.items[("ws-a", grant.document_id)] = dataclasses.replace(document, upload_deadline=before - 1)
+    assert listing.list(bob, "ws-a", 10, None).items == []
+    with pytest.raises(NotFound):
+        listing.manifest(bob, "ws-a", grant.document_id, "https://api")
+    # A document whose upload arrived is never abandoned, whatever its deadline said.
+    documents.items[("ws-a", grant.document_id)] = dataclasses.replace(
+        document, upload_deadline=before - 1, status=DocumentStatus.ANALYSING)
+    assert len(listing.list(bob, "ws-a", 10, None).items) == 1
+
+
+def test_a_first_upload_granted_again_waits_longer_but_a_new_version_leaves_the_document_alone():
+    service, access, _, _ = grants()
+    bob = access.authenticate(token("bob"))
+    first = service.grant(bob, "ws-a", "plan.pdf", 100, "application/pdf")
+    documents = service._documents
+    earlier = dataclasses.replace(documents.get("ws-a", first.document_id), upload_deadline=5)
+    documents.items[("ws-a", first.document_id)] = earlier
+    again = service.grant(bob, "ws-a", "plan.pdf", 100, "application/pdf", document_id=first.document_id)
+    assert documents.get("ws-a", first.document_id).upload_deadline == \
+        service._ledger.reservations[("acc-a", again.key, again.upload_id)][1]
+    ready = dataclasses.replace(earlier, status=DocumentStatus.READY, upload_deadline=None)
+    documents.items[("ws-a", first.document_id)] = ready
+    service.grant(bob, "ws-a", "plan v2.pdf", 100, "application/pdf", document_id=first.document_id)
+    assert documents.get("ws-a", first.document_id) == ready
+
+
+class Listing:
+    """The DocumentRecords reads of the list and the manifest, over a grant's documents."""
+
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
+
+    def in_workspace(self, workspace_id: str, limit: int, start_key: object) -> Page[Document]:
+        return Page([d for (w, _), d in self.documents.items.items() if w == workspace_id][:limit], None)
+
+    def get(self, workspace_id: str, document_id: str) -> Document | None:
+        return self.documents.get(workspace_id, document_id)
+
+
+def test_a_document_from_before_deadlines_counts_as_abandoned_once_no_upload_could_complete():
+    legacy = Document("ws-a", "doc-0123456789abcdef", "acc-a", "a.pdf", "application/pdf",
+                      DocumentStatus.AWAITING_UPLOAD, created_at=1_000, created_by="bob")
+    assert not legacy.abandoned(now=1_000 + LONGEST_UPLOAD_S)
+    assert legacy.abandoned(now=1_001 + LONGEST_UPLOAD_S)
+    assert not dataclasses.replace(legacy, status=DocumentStatus.FAILED).abandoned(now=10**10)
