@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-
 # One lock for every stand-in, not one each: creating one mostly means importing a library, and two threads
 # importing parts of one package at once (the logger's and the metrics' Powertools modules, say; the local
 # runtime runs several invocations in one process, and a function's fan-out runs in a pool) can meet its

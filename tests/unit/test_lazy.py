@@ -5,6 +5,7 @@ partially initialised module."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from chalicelib.lazy import Deferred
 
@@ -17,7 +18,7 @@ def test_two_stand_ins_are_never_created_at_once_and_each_only_once() -> None:
     creating: list[str] = []
     calls = {"first": 0, "second": 0}
 
-    def make(name: str) -> object:
+    def make(name: str) -> Callable[[], object]:
         def create() -> object:
             calls[name] += 1
             if creating:
