@@ -3,6 +3,7 @@ stand-in HTTP server answers as the API does), and the table output."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,21 @@ class Api(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        if self.path == "/workspaces/w/uploads":  # a grant whose PUT goes to this server
+            host = f"http://{self.headers['Host']}"
+            self._send(201, {"document_id": "doc-1", "method": "PUT", "url": f"{host}/storage/doc-1",
+                             "headers": {"Content-Type": "application/pdf"}, "expires_in": 900})
+        else:
+            self._send(404, {"error": {"code": "not_found", "message": "no such route"}})
+
+    def do_PUT(self) -> None:
+        try:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._send(200, {})
+        except OSError:
+            pass  # the client gave up mid-body
 
     def _send(self, status: int, answer: object) -> None:
         body = json.dumps(answer).encode()
@@ -178,3 +194,34 @@ def test_a_list_cut_by_limit_says_so(capsys: pytest.CaptureFixture[str], api_url
     assert run(*base, "workspaces", "list") == 0
     shown = capsys.readouterr()
     assert "w3" in shown.out and shown.err == ""
+
+
+def test_a_file_that_cannot_be_read_mid_upload_is_an_error_not_a_traceback(
+        capsys: pytest.CaptureFixture[str], api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+    plan = tmp_path / "plan.pdf"
+    plan.write_bytes(b"%PDF-1.7\n" + b"0" * 100_000)
+    assert run("--api-url", api_url, "--token", "t", "documents", "upload", str(plan), "-w", "w") == 0
+    capsys.readouterr()
+
+    class Failing(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() >= 50_000:
+                raise OSError(5, "Input/output error")  # half read: a network drive gone, a disk failing
+            return super().read(min(size or 8192, 8192))
+
+    content, real_open = plan.read_bytes(), Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs:
+                        Failing(content) if self == plan else real_open(self, *args, **kwargs))
+    assert run("--api-url", api_url, "--token", "t", "documents", "upload", str(plan), "-w", "w") == EXIT_FAILED
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == f"error: reading {plan}: Input/output error"  # the file's fault, not the network's
+
+    def gone(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == plan:
+            raise FileNotFoundError(2, "No such file or directory", str(plan))  # removed after it was named
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", gone)
+    assert run("--api-url", api_url, "--token", "t", "documents", "upload", str(plan), "-w", "w") == EXIT_FAILED
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: reading {plan}: No such file or directory"

@@ -74,13 +74,18 @@ class _Slice:
         file.seek(offset)
         self._file, self._left, self._progress = file, length, progress
         self._length = length
+        self.unreadable: OSError | None = None  # requests reports a read error as the connection's
 
     def __len__(self) -> int:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
         size = self._left if size is None or size < 0 else min(size, self._left)
-        chunk = self._file.read(size)
+        try:
+            chunk = self._file.read(size)
+        except OSError as exc:
+            self.unreadable = exc
+            raise
         self._left -= len(chunk)
         self._progress.advance(len(chunk))
         return chunk
@@ -98,12 +103,18 @@ def _s3_error(response: requests.Response) -> Exception:
 
 def _put(session: requests.Session, url: str, headers: Mapping[str, str], path: Path, offset: int, length: int,
          progress: _Progress, timeout: float) -> requests.Response:
-    with path.open("rb") as file:
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        raise Failed(f"reading {path}: {exc.strerror or exc}") from exc
+    with file:
+        body = _Slice(file, offset, length, progress)
         try:
-            response = session.put(url, data=_Slice(file, offset, length, progress), headers=dict(headers),
-                                   timeout=timeout)
+            response = session.put(url, data=body, headers=dict(headers), timeout=timeout)
         except requests.RequestException as exc:
             progress.settle(ok=False)
+            if body.unreadable is not None:  # the file, not the network
+                raise Failed(f"reading {path}: {body.unreadable.strerror or body.unreadable}") from exc
             raise Failed(f"upload to storage: {exc}") from exc
     if response.status_code >= 300:
         progress.settle(ok=False)

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> Any:
     except TimeoutError as exc:
         click.echo(f"error: timed out {exc}".rstrip(), err=True)
         sys.exit(EXIT_FAILED)
+    except OSError as exc:  # a file or the network, where no command turned it into a KalexoError
+        click.echo(f"error: {' '.join(redact(str(exc)).split())}", err=True)
+        sys.exit(EXIT_FAILED)
     sys.exit(code if isinstance(code, int) else 0)
 
 
