@@ -133,7 +133,10 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
         _validator(op)(body)
     except JsonSchemaValueException as exc:
         where = ".".join(str(p) for p in exc.path[1:])
-        raise BadRequest(f"{where or 'body'}: {exc.message}", code="bad_body") from exc
+        # A pattern's own words where the schema has them, rather than the regular expression.
+        described = exc.rule == "pattern" and isinstance(exc.definition, dict) and exc.definition.get("description")
+        message = f"{where or 'body'} must be {described}" if described else exc.message
+        raise BadRequest(f"{where or 'body'}: {message}" if not described else message, code="bad_body") from exc
     return dict(body)
 
 

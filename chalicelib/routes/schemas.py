@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
-NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+# A name people read: something visible, and no control characters or bidirectional overrides (which make one
+# name look like another: "\u202e" shows what follows it backwards).
+NAME = {"type": "string", "minLength": 1, "maxLength": 200,
+        "pattern": "^(?=.*\\S)[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        "description": "a name: at least one visible character, no control characters or direction overrides"}
 PLAN = {"type": "string", "enum": ["free", "team", "enterprise"]}
 USER_ROLE = {"type": "string", "enum": ["platform_admin", "account_admin", "member"]}
 WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"]}
