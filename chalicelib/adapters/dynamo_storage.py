@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.adapters.dynamo_usage import TOTAL_SK
+from chalicelib.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,12 +39,15 @@ class DynamoStorageLedger:
         self._bucket = bucket
 
     def totals(self, account_id: str) -> dict[str, int]:
-        item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key=self._total_key(account_id)
-                                     ).get("Item")
-        values = from_item(item) if item else {}
+        values = self._total(account_id)
         stored, reserved = int(values.get("bytes_stored", 0)), int(values.get("bytes_reserved", 0))
         return {"bytes_stored": stored, "bytes_reserved": reserved,
                 "bytes_committed": int(values.get("bytes_committed", stored + reserved))}
+
+    def _total(self, account_id: str) -> dict[str, Any]:
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key=self._total_key(account_id)
+                                     ).get("Item")
+        return from_item(item) if item else {}
 
     def reserve(self, account_id: str, key: str, upload_id: str, size: int, limit: int | None,
                 expires_at: int) -> bool:
@@ -55,12 +59,12 @@ class DynamoStorageLedger:
         update: dict[str, Any] = {
             "TableName": self._table, "Key": self._total_key(account_id),
             "UpdateExpression": "SET bytes_committed = if_not_exists(bytes_committed, :base) + :size "
-                                "ADD bytes_reserved :size",
-            "ExpressionAttributeValues": to_item({":base": base["bytes_committed"], ":size": size})}
+                                "ADD bytes_reserved :size, reservation_changes :one",
+            "ExpressionAttributeValues": to_item({":base": base["bytes_committed"], ":size": size, ":one": 1})}
         if limit is not None:
             update["ConditionExpression"] = "attribute_not_exists(bytes_committed) OR bytes_committed <= :room"
             update["ExpressionAttributeValues"] = to_item({":base": base["bytes_committed"], ":size": size,
-                                                           ":room": limit - size})
+                                                           ":room": limit - size, ":one": 1})
         try:
             self._client.transact_write_items(TransactItems=[
                 {"Update": update},  # type: ignore[typeddict-item]
@@ -100,8 +104,9 @@ class DynamoStorageLedger:
                             "Key": to_item({"pk": f"ACCOUNT#{account_id}",
                                             "sk": reservation_prefix(key) + upload_id})}},
                 {"Update": {"TableName": self._table, "Key": self._total_key(account_id),
-                            "UpdateExpression": "ADD bytes_reserved :minus, bytes_committed :minus",
-                            "ExpressionAttributeValues": to_item({":minus": -size})}}])
+                            "UpdateExpression": "ADD bytes_reserved :minus, bytes_committed :minus, "
+                                                "reservation_changes :one",
+                            "ExpressionAttributeValues": to_item({":minus": -size, ":one": 1})}}])
         except self._client.exceptions.TransactionCanceledException:
             return False
         return True
@@ -109,11 +114,41 @@ class DynamoStorageLedger:
     def release_expired(self, account_id: str, now: int | None = None) -> int:
         """Reservations whose upload can no longer arrive: their room goes back to the account."""
         now = int(time.time()) if now is None else now
-        released = 0
+        before = self._total(account_id)  # read before the reservations: see _repair
+        released = held = 0
         for item in self._query(f"ACCOUNT#{account_id}", "RESERVED#"):
             if int(item.get("reserved_until", item.get("expires_at", 0))) < now:  # expires_at: before 2026-11-30
                 released += self.release(account_id, str(item["key"]), str(item["upload_id"]), int(item["size"]))
+            else:
+                held += int(item["size"])
+        if not released and int(before.get("bytes_reserved", 0)) > held:
+            self._repair(account_id, before, held)
         return released
+
+    def _repair(self, account_id: str, before: dict[str, Any], held: int) -> None:
+        """Bytes reserved that no reservation holds: reservations the table's TTL deleted unreleased (before
+        they kept their expiry apart from it). Every reservation is written or removed together with its bytes
+        and one more `reservation_changes`, in one transaction; so if that count is still the one read before
+        the reservations were listed, the listed ones are all there are, and what the total holds beyond them
+        is lost. Any grant, upload or release since fails the write, and the next call repairs."""
+        seen = int(before["bytes_reserved"])
+        lost, changes = seen - held, before.get("reservation_changes")
+        base = int(before.get("bytes_committed", int(before.get("bytes_stored", 0)) + seen))
+        values: dict[str, Any] = {":held": held, ":lost": lost, ":seen": seen, ":base": base}
+        unchanged = "attribute_not_exists(reservation_changes)"
+        if changes is not None:
+            unchanged, values[":changes"] = "reservation_changes = :changes", int(changes)
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=self._total_key(account_id),
+                UpdateExpression="SET bytes_reserved = :held, "
+                                 "bytes_committed = if_not_exists(bytes_committed, :base) - :lost",
+                ConditionExpression=f"bytes_reserved = :seen AND {unchanged}",
+                ExpressionAttributeValues=to_item(values))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return
+        logger.warning("reserved bytes no reservation held were given back",
+                       extra={"account": account_id, "bytes": lost})
 
     def give_back(self, account_id: str, key: str) -> int:
         """The bytes of every received version of `key`, given back to the account (a removed document): each

@@ -48,7 +48,7 @@ class DynamoUploadLog:
                                  "Key": to_item({"pk": found["pk"], "sk": found["sk"]})}}
             receipt = self._put({**version, "upload_id": found.get("upload_id")}, [settle, *self._meter(
                 account_id, now, size, {"bytes_stored": size, "bytes_reserved": -held,
-                                        "bytes_committed": size - held})])
+                                        "bytes_committed": size - held, "reservation_changes": 1})])
             if receipt is not Receipt.RETRY:
                 return receipt
         return self._put({**version, "refused": "no_reservation"}, [], refused=True)
