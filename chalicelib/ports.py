@@ -240,6 +240,10 @@ class DocumentRecords(Protocol):
     def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
         """A later upload deadline, only while the document awaits its first upload; False otherwise."""
 
+    def abandon_upload(self, workspace_id: str, document_id: str) -> bool:
+        """A document awaiting its first upload whose uploads were all given up: abandoned now (False: not
+        awaiting one)."""
+
     def upload_arrived(self, workspace_id: str, document_id: str) -> None:
         """An upload was accepted for it: no deadline any more (a late one brings an abandoned document back)."""
 

@@ -40,6 +40,9 @@ class StorageLedger(Protocol):
 
     def holds(self, account_id: str, key: str, upload_id: str) -> bool: ...
 
+    def held(self, account_id: str, key: str) -> int:
+        """How many grants for `key` still hold a reservation."""
+
     def extend(self, account_id: str, key: str, upload_id: str, expires_at: int) -> bool: ...
 
     def release(self, account_id: str, key: str, upload_id: str, size: int) -> bool: ...

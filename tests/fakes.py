@@ -184,6 +184,9 @@ class InMemoryUploadLog:
     def holds(self, account_id: str, key: str, upload_id: str) -> bool:
         return (account_id, key, upload_id) in self.reservations
 
+    def held(self, account_id: str, key: str) -> int:
+        return sum(1 for a, k, _ in self.reservations if (a, k) == (account_id, key))
+
     def extend(self, account_id: str, key: str, upload_id: str, expires_at: int) -> bool:
         held = self.reservations.get((account_id, key, upload_id))
         if held is None:

@@ -17,25 +17,20 @@ Many functions finish pages of one document at once, so their transactions on it
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 from typing import Any
 
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
-from chalicelib.adapters.dynamo_job_notes import DynamoJobNotes, doc_key, job_key
+from chalicelib.adapters.dynamo_job_notes import doc_key, job_key
 from chalicelib.adapters.dynamo_page_quota import admission, give_back
+from chalicelib.adapters.dynamo_upload_deadlines import ABANDONED_KEPT_SECONDS, DynamoUploadDeadlines
 from chalicelib.adapters.dynamo_usage import period_of
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord, PagesRefused
 from chalicelib.domain.paging import Page
 
-# An abandoned upload's document (see Document.abandoned) stays in the table this long after its deadline before
-# the table's TTL (`expires_at`) deletes it: far beyond any late settling of its reservation, and beyond the
-# bucket's abort of incomplete multipart uploads (seven days after they began).
-ABANDONED_KEPT_SECONDS = 8 * 24 * 3600
 
-
-class DynamoDocumentStore(DynamoJobNotes):
+class DynamoDocumentStore(DynamoUploadDeadlines):
     # documents ------------------------------------------------------------------------------------------
     def create(self, document: Document) -> None:
         item = {**doc_key(document.workspace_id, document.document_id), **document.to_dict(),
@@ -68,27 +63,6 @@ class DynamoDocumentStore(DynamoJobNotes):
         self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
                                  UpdateExpression=expression, ExpressionAttributeNames=names,
                                  ExpressionAttributeValues=values, ConditionExpression="attribute_exists(pk)")
-
-    def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
-                UpdateExpression="SET upload_deadline = :d, expires_at = :e",
-                # Never earlier: a grant racing a multipart upload's status call, or one after it, keeps the later.
-                ConditionExpression="#s = :a AND (attribute_not_exists(upload_deadline) OR upload_deadline < :d)",
-                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=to_item(
-                    {":d": deadline, ":e": deadline + ABANDONED_KEPT_SECONDS,
-                     ":a": DocumentStatus.AWAITING_UPLOAD.value}))
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def upload_arrived(self, workspace_id: str, document_id: str) -> None:
-        # Conditional: a new version of a document that has one already, or a redelivery, changes nothing.
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
-                                     UpdateExpression="REMOVE upload_deadline, expires_at",
-                                     ConditionExpression="attribute_exists(upload_deadline)")
 
     def delete(self, workspace_id: str, document_id: str) -> bool:
         """Forget the document: its jobs then conclude as superseded (their document no longer points at them).

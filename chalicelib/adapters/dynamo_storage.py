@@ -84,6 +84,9 @@ class DynamoStorageLedger:
         return "Item" in self._client.get_item(TableName=self._table, ConsistentRead=True, Key=to_item(
             {"pk": f"ACCOUNT#{account_id}", "sk": reservation_prefix(key) + upload_id}))
 
+    def held(self, account_id: str, key: str) -> int:
+        return sum(1 for _ in self._query(f"ACCOUNT#{account_id}", reservation_prefix(key)))
+
     def extend(self, account_id: str, key: str, upload_id: str, expires_at: int) -> bool:
         """A resumed upload keeps its room; False when the reservation is gone (expired or settled)."""
         try:

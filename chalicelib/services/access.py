@@ -92,7 +92,9 @@ class AccessService:
         if membership is None:
             raise NotFound("no such workspace")
         if not _allows(membership, need):
-            raise Forbidden(f"{need.value}s only; you are a {membership.role.value}", code="role_too_low")
+            role = membership.role.value
+            raise Forbidden(f"{need.value}s only; you are {'an' if role[0] in 'aeiou' else 'a'} {role}",
+                            code="role_too_low")
         return WorkspaceAccess(workspace, membership.role)
 
     @staticmethod

@@ -157,6 +157,7 @@ class MultipartUploads:
         if total > size:
             self._store.abort(key, upload_id)
             self._ledger.release(upload.account_id, key, upload.reservation, size)  # discarded: its room goes back
+            self._given_up(upload, workspace_id, document_id)
             raise PayloadTooLarge(f"{total} bytes were uploaded but {size} were granted; the upload was discarded",
                                   code="upload_too_large")
         try:
@@ -174,6 +175,14 @@ class MultipartUploads:
         upload = self._open(actor, workspace_id, document_id, token)
         self._abort(upload)
         self._ledger.release(upload.account_id, upload.key, upload.reservation, upload.size)
+        self._given_up(upload, workspace_id, document_id)
+
+    def _given_up(self, upload: _Upload, workspace_id: str, document_id: str) -> None:
+        """A new document whose only upload was given up is abandoned at once (members no longer see it; a
+        grant for it again brings it back), not left waiting out its deadline. Not while another grant for it
+        is open, and never a document that has a version: those are not awaiting an upload."""
+        if self._documents is not None and not self._ledger.held(upload.account_id, upload.key):
+            self._documents.abandon_upload(workspace_id, document_id)
 
     def _abort(self, upload: _Upload) -> None:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -71,10 +72,17 @@ class UploadGrant:
                 "headers": {"Content-Type": self.content_type, "Content-Length": str(self.size)}}
 
 
+# Replaced in a document's name: control characters, invisible and direction-changing characters (which make one
+# name look like another), and what file systems refuse, so a name saved back to disk stays the same.
+_UNSAFE_IN_NAMES = re.compile('[\x00-\x1f\x7f-\x9f<>:"|?*\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]')
+
+
 def safe_name(filename: str) -> str:
-    """The last path component, reduced to characters that are safe in a key and a URL: no '..', no '/'."""
-    name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    return name[:120] or "document"
+    """The last path component as a person named it, in any script (NFC: as macOS and Windows name a file
+    alike), with unsafe characters replaced by '_'. Keys are made of ids, so a name is only ever shown."""
+    name = unicodedata.normalize("NFC", filename.replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE_IN_NAMES.sub("_", name).strip(" .")
+    return name[:120].rstrip(" ") or "document"
 
 
 class UploadGrants:

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from chalicelib.adapters.dynamo_documents import ABANDONED_KEPT_SECONDS, DynamoDocumentStore
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_items import to_item
 from chalicelib.adapters.dynamo_job_notes import doc_key
+from chalicelib.adapters.dynamo_upload_deadlines import ABANDONED_KEPT_SECONDS
 from chalicelib.adapters.dynamo_usage import DynamoUsageMeter, period_of
 from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.adapters.s3_tile_store import S3TileStore
@@ -175,6 +176,18 @@ def test_an_upload_deadline_expires_the_document_by_ttl_until_its_upload_arrives
     assert documents.extend_upload("ws-c", document.document_id, 9_000) is False  # only while awaiting
     assert "expires_at" not in item()
     assert documents.extend_upload("ws-c", "doc-0000000000000000", 9_000) is False  # no such document
+    assert documents.abandon_upload("ws-c", document.document_id) is False  # it has its upload
+
+
+def test_a_document_whose_uploads_were_given_up_is_abandoned_at_once_and_a_new_grant_brings_it_back(documents):
+    later = int(time.time()) + 3600
+    document = Document("ws-c", f"doc-{time.time_ns():016x}"[-20:], "acc-c", "plan.pdf", "application/pdf",
+                        DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u1", 10, upload_deadline=later)
+    documents.create(document)
+    assert documents.abandon_upload("ws-c", document.document_id) is True
+    assert documents.get("ws-c", document.document_id).abandoned(now=time.time())
+    assert documents.extend_upload("ws-c", document.document_id, later) is True
+    assert not documents.get("ws-c", document.document_id).abandoned(now=time.time())
 
 
 def test_an_accepted_upload_clears_the_deadline_before_the_document_is_analysed(documents, stack, clients):

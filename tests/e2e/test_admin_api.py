@@ -169,7 +169,7 @@ def test_errors_keep_one_shape_for_bad_input(stack):
                         400) == "bad_email"
     # Names people read: no control characters, no direction overrides that make one name look like another.
     before = alice.ok("GET", "/admin/accounts/acc-demo")["name"]
-    for name in ("Acme\u0000 Ltd", "Acme\n", "\u202eevil", "   "):
+    for name in ("Acme\u0000 Ltd", "Acme\n", "\u202eevil", "   ", "\u200b\ufeff", "Acme\u2028Ltd"):
         refused = alice.call("PATCH", "/admin/accounts/acc-demo", {"name": name})
         assert assert_error(refused, 400) == "bad_body"
         assert refused.json()["error"]["message"] == ("name must be a name: at least one visible character, no "

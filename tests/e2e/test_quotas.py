@@ -105,8 +105,14 @@ def test_multipart_grants_reserve_their_size_and_an_abort_gives_it_back(stack):
     assert assert_error(_grant(owner, ws, size), 403) == "storage_quota_exceeded"  # both would fit 12 MiB apart
     token = {"upload_token": first["multipart"]["upload_token"]}
     path = f"/workspaces/{ws}/documents/{first['document_id']}/upload"
+    document = f"/workspaces/{ws}/documents/{first['document_id']}"
+    assert owner.ok("GET", document)["status"] == "awaiting_upload"
     owner.ok("POST", path + "/abort", token, status=204)
     assert _stored(admin, acc)["bytes_reserved"] == 0
+    # Its only upload given up, the new document is gone for members at once (not after its deadline).
+    assert owner.call("GET", document).status_code == 404
+    listed = owner.ok("GET", f"/workspaces/{ws}/documents")["items"]
+    assert first["document_id"] not in {d["document_id"] for d in listed}
     assert assert_error(owner.call("POST", path + "/complete", token), 409) in ("upload_gone", "grant_expired")
     second = _grant(owner, ws, size)
     assert second.status_code == 201, second.text

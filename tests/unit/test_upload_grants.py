@@ -63,7 +63,7 @@ def test_an_editor_gets_a_presigned_put_under_the_workspace():
     # The key is made of ids only; the name a person typed is the document's name, made safe.
     assert grant.key == f"workspaces/ws-a/documents/{grant.document_id}/source"
     document = service._documents.get("ws-a", grant.document_id)
-    assert document.name == "Site Plan _rev B_.pdf" and document.status.value == "awaiting_upload"
+    assert document.name == "Site Plan (rev B).pdf" and document.status.value == "awaiting_upload"
     assert grant.to_dict()["headers"] == {"Content-Type": "application/pdf", "Content-Length": "1200"}
     assert presigner.keys == [grant.key]
     assert events.types() == ["upload.granted"]
@@ -121,8 +121,13 @@ def test_expired_reservations_give_their_room_back_at_the_next_grant():
     assert ledger.totals("acc-a")["bytes_reserved"] == 1_000
 
 
-@pytest.mark.parametrize(("name", "safe"), [("plan.pdf", "plan.pdf"), ("a/b/c.png", "c.png"),
-                                            ("..", "document"), ("x\\y\\z.tif", "z.tif"), ("é€.pdf", "__.pdf")])
+@pytest.mark.parametrize(("name", "safe"), [
+    ("plan.pdf", "plan.pdf"), ("a/b/c.png", "c.png"), ("..", "document"), ("x\\y\\z.tif", "z.tif"),
+    ("   ", "document"), ("é€.pdf", "é€.pdf"), ("日本語の図面.pdf", "日本語の図面.pdf"),
+    ("façade Süd.pdf", "façade Süd.pdf"), ("plan 🏗️ (rev B).pdf", "plan 🏗️ (rev B).pdf"),
+    ("fac\u0327ade.pdf", "façade.pdf"),  # decomposed, as macOS names files: composed
+    ("a\x00b\nc.pdf", "a_b_c.pdf"), ("invoice\u202efdp.exe", "invoice_fdp.exe"), ("what?*.pdf", "what__.pdf"),
+    ("x" * 200 + ".pdf", "x" * 120)])
 def test_safe_names(name, safe):
     assert safe_name(name) == safe
 
