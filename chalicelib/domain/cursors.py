@@ -39,9 +39,9 @@ class CursorCodec:
                 raise ValueError("signature")
             key = json.loads(base64.urlsafe_b64decode(payload))
         except (ValueError, TypeError) as exc:
-            raise BadRequest("the cursor is not one this API issued", code="bad_cursor") from exc
+            raise BadRequest("the cursor is not one this API issued to you for this list", code="bad_cursor") from exc
         if not isinstance(key, dict):
-            raise BadRequest("the cursor is not one this API issued", code="bad_cursor")
+            raise BadRequest("the cursor is not one this API issued to you for this list", code="bad_cursor")
         return key
 
 

@@ -19,7 +19,8 @@ bp = Blueprint(__name__)
 
 _ERRORS = {"400": "bad input (error.code says what)", "401": "no valid bearer token",
            "403": "not allowed, or over quota", "404": "not found, or another tenant's",
-           "409": "conflicts with the current state (never with another tenant's data)", "413": "body too large",
+           "409": "conflicts with the current state (never with another tenant's data)",
+           "413": "too large: the body (payload_too_large), or an upload (upload_too_large)",
            "429": "too many requests"}
 
 
@@ -58,7 +59,8 @@ def document() -> dict[str, Any]:
                                 "their resources answer 404, ids are chosen by the server, and emails are unique "
                                 "within an account only. Failed authentications are limited per source address "
                                 "(429 with Retry-After past the budget). A method a path does not have answers "
-                                "405 with an `Allow` header."},
+                                "405 with an `Allow` header; a path the API does not have is answered by API Gateway "
+                                "itself: 403 {\"message\": ...}, not this shape."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
                        "schemas": {"Error": s.ERROR}},
         "security": [{"bearer": []}],

@@ -10,9 +10,11 @@ ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
 # name look like another: "\u202e" shows what follows it backwards).
 # "Visible": not white space, nor a zero-width, joiner, filler or byte-order character.
 NAME = {"type": "string", "minLength": 1, "maxLength": 200,
-        "pattern": "^(?=.*[^\\s\\u034f\\u115f\\u1160\\u180e\\u200b-\\u200f\\u2060-\\u2064\\u3164\\ufeff\\uffa0])"
+        "pattern": "^(?=.*[^\\s\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u2060-\\u2064\\u2800\\u3164"
+                   "\\ufeff\\uffa0])"
                    "[^\\x00-\\x1f\\x7f-\\x9f\\u2028-\\u202e\\u2066-\\u2069]*$",
-        "description": "a name: at least one visible character, no control characters or direction overrides"}
+        "description": "a name with at least one visible character and no control characters or direction "
+                       "overrides"}
 PLAN = {"type": "string", "enum": ["free", "team", "enterprise"]}
 USER_ROLE = {"type": "string", "enum": ["platform_admin", "account_admin", "member"]}
 WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"]}
@@ -76,9 +78,10 @@ NEW_WORKSPACE = obj({"name": NAME, "settings": {"type": "object", "maxProperties
 WORKSPACE_CHANGES = obj({"name": NAME, "settings": {"type": "object", "maxProperties": 50}})
 MEMBERSHIP = obj({"role": WORKSPACE_ROLE}, ("role",))
 UPLOAD_REQUEST = obj({"filename": {"type": "string", "minLength": 1, "maxLength": 255, "description": (
-                         "the file's name, kept as the document's name (any script; its last path component, "
-                         "NFC, at most 120 characters; control, invisible and direction characters and <>:\"|?* "
-                         "become _; nothing visible left: 'document')")},
+                         "the file's name, kept as a new document's name (a grant for an existing document_id "
+                         "keeps its name): any script; its last path component, NFC; tabs and line breaks become "
+                         "spaces, control, invisible and direction characters are dropped, <>:\"|?* become _; at "
+                         "most 120 characters, the extension kept; nothing visible left: 'document'")},
                      "size": {"type": "integer", "minimum": 1}, "content_type": {"type": "string", "maxLength": 120},
                      "document_id": {"type": "string", "pattern": "^doc-[0-9a-f]{16}$"}},
                     ("filename", "size", "content_type"))

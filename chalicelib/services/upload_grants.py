@@ -72,17 +72,29 @@ class UploadGrant:
                 "headers": {"Content-Type": self.content_type, "Content-Length": str(self.size)}}
 
 
-# Replaced in a document's name: control characters, invisible and direction-changing characters (which make one
-# name look like another), and what file systems refuse, so a name saved back to disk stays the same.
-_UNSAFE_IN_NAMES = re.compile('[\x00-\x1f\x7f-\x9f<>:"|?*\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]')
+# In a document's name: line breaks and tabs become spaces; control characters and invisible or direction-changing
+# ones (which make one name look like another) go; zero-width joiners (U+200C, U+200D) stay, as Persian words and
+# emoji sequences need them; what file systems refuse becomes '_', so a name saved back to disk stays the same.
+_SPACES = re.compile("[\t\n\v\f\r\x85\u2028\u2029]")
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u180e\u200b\u200e\u200f\u202a-\u202e"
+                        "\u2060-\u2069\u2800\u3164\ufeff\uffa0]")
+_REFUSED_BY_DISKS = re.compile('[<>:"|?*]')
+_SEEN = re.compile("[^\\s_.\u200c\u200d]")
+MAX_NAME = 120
+MAX_EXTENSION = 16
 
 
 def safe_name(filename: str) -> str:
     """The last path component as a person named it, in any script (NFC: as macOS and Windows name a file
-    alike), with unsafe characters replaced by '_'. Keys are made of ids, so a name is only ever shown."""
+    alike), made safe to show (above); cut to MAX_NAME characters keeping the extension; 'document' when
+    nothing visible is left. Keys are made of ids, so a name is only ever shown."""
     name = unicodedata.normalize("NFC", filename.replace("\\", "/").rsplit("/", 1)[-1])
-    name = _UNSAFE_IN_NAMES.sub("_", name).strip(" .")
-    return name[:120].rstrip(" ") or "document"
+    name = _REFUSED_BY_DISKS.sub("_", _INVISIBLE.sub("", _SPACES.sub(" ", name))).strip(" .")
+    if len(name) > MAX_NAME:
+        stem, dot, extension = name.rpartition(".")
+        name = f"{stem[:MAX_NAME - 1 - len(extension)].rstrip(' ')}.{extension}" \
+            if dot and 0 < len(extension) <= MAX_EXTENSION else name[:MAX_NAME].rstrip(" ")
+    return name if _SEEN.search(name) else "document"
 
 
 class UploadGrants:

@@ -169,11 +169,11 @@ def test_errors_keep_one_shape_for_bad_input(stack):
                         400) == "bad_email"
     # Names people read: no control characters, no direction overrides that make one name look like another.
     before = alice.ok("GET", "/admin/accounts/acc-demo")["name"]
-    for name in ("Acme\u0000 Ltd", "Acme\n", "\u202eevil", "   ", "\u200b\ufeff", "Acme\u2028Ltd"):
+    for name in ("Acme\u0000 Ltd", "Acme\n", "\u202eevil", "   ", "\u200b\ufeff", "Acme\u2028Ltd", "\u061c\u00ad"):
         refused = alice.call("PATCH", "/admin/accounts/acc-demo", {"name": name})
         assert assert_error(refused, 400) == "bad_body"
-        assert refused.json()["error"]["message"] == ("name must be a name: at least one visible character, no "
-                                                      "control characters or direction overrides")
+        assert refused.json()["error"]["message"] == ("name must be a name with at least one visible character and "
+                                                      "no control characters or direction overrides")
     assert alice.ok("GET", "/admin/accounts/acc-demo")["name"] == before  # nothing changed
     assert assert_error(alice.call("GET", "/me/workspaces", limit=0), 400) == "bad_query"
     assert assert_error(alice.call("GET", "/me/workspaces", surprise=1), 400) == "bad_query"

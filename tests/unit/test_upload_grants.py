@@ -126,8 +126,10 @@ def test_expired_reservations_give_their_room_back_at_the_next_grant():
     ("   ", "document"), ("é€.pdf", "é€.pdf"), ("日本語の図面.pdf", "日本語の図面.pdf"),
     ("façade Süd.pdf", "façade Süd.pdf"), ("plan 🏗️ (rev B).pdf", "plan 🏗️ (rev B).pdf"),
     ("fac\u0327ade.pdf", "façade.pdf"),  # decomposed, as macOS names files: composed
-    ("a\x00b\nc.pdf", "a_b_c.pdf"), ("invoice\u202efdp.exe", "invoice_fdp.exe"), ("what?*.pdf", "what__.pdf"),
-    ("x" * 200 + ".pdf", "x" * 120)])
+    ("a\x00b\nc.pdf", "ab c.pdf"), ("invoice\u202efdp.exe", "invoicefdp.exe"), ("what?*.pdf", "what__.pdf"),
+    ("\u200b\u3164\u2800", "document"), ("???", "document"), ("نامه\u200cها.pdf", "نامه\u200cها.pdf"),  # noqa: RUF001 (Persian, on purpose)
+    ("👩\u200d💻 notes.pdf", "👩\u200d💻 notes.pdf"), ("Plan\tB.pdf", "Plan B.pdf"),
+    ("x" * 200 + ".pdf", "x" * 116 + ".pdf"), ("y" * 200, "y" * 120)])
 def test_safe_names(name, safe):
     assert safe_name(name) == safe
 
