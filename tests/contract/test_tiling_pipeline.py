@@ -80,8 +80,12 @@ def _drain(clients, stack, tiler: PageTiler) -> int:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                        VisibilityTimeout=1).get("Messages", [])
         if not messages:
-            if sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])[
-                    "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0":
+            # Every count, not only the in-flight one: a crashed task's visibility can run out between the
+            # empty receive and this read, and it is then visible again, not gone.
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+            if all(value == "0" for value in counts.values()):
                 return crashes
             time.sleep(0.5)
             continue
