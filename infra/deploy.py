@@ -8,7 +8,9 @@
    account's names, never written into the checkout), with the websocket API's management endpoint in every
    function's settings (known from the record of the previous deploy; on the first deploy Chalice runs twice,
    since the API's id exists only after it);
-5. what Chalice's config cannot express: the imaging functions' /tmp sized for the largest accepted upload;
+5. what Chalice's config cannot express: the imaging functions' /tmp sized for the largest accepted upload,
+   and API Gateway's own answers (an unknown path, throttling, ...) in the API's error shape
+   (infra/gateway_responses.py);
 6. the web site (infra/publish_site.py), then the URLs.
 
 Run again, it changes only what changed. `--endpoint-url` (or AWS_ENDPOINT_URL) deploys into an emulator: the
@@ -28,7 +30,7 @@ from typing import Any
 
 import boto3
 
-from infra import layer_release, orphans, publish_site, stack, stage_project
+from infra import gateway_responses, layer_release, orphans, publish_site, stack, stage_project
 from infra.outputs import settings_from_outputs, stack_name
 
 # /tmp of the functions that download a source document: the largest accepted upload (2 GiB, the REST API's
@@ -151,6 +153,8 @@ def _deploy(session: boto3.session.Session, stage: str, endpoint_url: str | None
 
     say("[5/6] function settings beyond Chalice's config")
     size_tmp(client("lambda"), stage, say)
+    rest_id = next(str(r["rest_api_id"]) for r in deployed["resources"] if "rest_api_id" in r)
+    gateway_responses.apply(client("apigateway"), rest_id, api_stage, say)
 
     say("[6/6] web site")
     api_url, websocket_url = stage_project.api_urls(deployed)

@@ -4,8 +4,9 @@ API Gateway's REST API never invokes the function for a method a resource does n
 `{"message": "Missing Authentication Token"}`. Chalice's local server does invoke it, and Chalice answers 405
 with an `Allow` header. So every route's path also declares, for the methods its operations do not use, one
 view that answers 405 and lists the methods the path has: API Gateway then routes those methods to the
-function too, and both runtimes give the same answer. Methods outside this set (TRACE, CONNECT, ...) stay
-API Gateway's 403 (local/rest_server.py does the same).
+function too, and both runtimes give the same answer. Methods outside this set (TRACE, CONNECT, ...) get API
+Gateway's answer for an unknown path, 404 `not_found` (infra/gateway_responses.py; local/rest_server.py does
+the same).
 """
 
 from __future__ import annotations

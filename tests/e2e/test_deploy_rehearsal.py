@@ -30,6 +30,7 @@ import yaml
 from chalicelib.container import Container
 from infra import layer_release, stage_project
 from infra.admin import stage_settings
+from infra.gateway_responses import ANSWERS
 from infra.outputs import settings_from_outputs
 from tests.e2e.deploy_expectations import chalice_model
 from tests.ports import free_port
@@ -181,6 +182,11 @@ def _check_apis(aws: Aws, model: dict[str, Any]) -> tuple[str, str]:
         assert set(methods) <= set(resource.get("resourceMethods", {})), path
         integration = gateway.get_integration(restApiId=rest_id, resourceId=resource["id"], httpMethod=methods[0])
         assert integration["type"] == "AWS_PROXY" and f":function:{api_function}/" in integration["uri"], path
+    for kind, answer in ANSWERS.items():  # API Gateway's own answers in the API's error shape
+        current = gateway.get_gateway_response(restApiId=rest_id, responseType=kind)
+        assert {key: current.get(key) for key in answer.wanted()} == answer.wanted(), kind
+    assert gateway.get_gateway_response(restApiId=rest_id, responseType="MISSING_AUTHENTICATION_TOKEN")[
+        "statusCode"] == "404"
     v2 = aws("apigatewayv2")
     routes = v2.get_routes(ApiId=ws_id)["Items"]
     assert sorted(r["RouteKey"] for r in routes) == model["websocket"] == ["$connect", "$default", "$disconnect"]

@@ -150,3 +150,17 @@ def test_a_method_a_path_does_not_have_answers_405_with_allow(stack):
     assert checked >= 100
     health = requests.delete(f"{stack.rest}/health", timeout=15)  # routes outside the OpenAPI document too
     assert health.status_code == 405 and "GET" in health.headers["Allow"]
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/admin/no-such-thing"), ("POST", "/workspaces/ws/nope/deeper"),
+                                         ("DELETE", "/"), ("TRACE", "/health"), ("GET", "/%E2%80%AE")])
+def test_a_path_the_api_does_not_have_is_404_in_the_error_shape_and_never_echoes_the_token(stack, method, path):
+    token = stack.token("alice")
+    for headers in ({}, {"Authorization": f"Bearer {token}"}, {"Authorization": "Bearer é-not-ascii"}):
+        answer = requests.request(method, stack.rest + path, headers=headers, timeout=15)
+        assert assert_error(answer, 404) == "not_found", (method, path, headers)
+        assert "/openapi.json" in answer.json()["error"]["message"]
+        assert token not in answer.text and "Authorization" not in answer.text
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a web page can read it, as on AWS
+    head = requests.head(stack.rest + "/admin/no-such-thing", timeout=15)
+    assert head.status_code == 404 and head.content == b""
