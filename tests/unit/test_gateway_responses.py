@@ -61,7 +61,7 @@ class FakeGateway:
 
 
 def test_deploy_sets_what_differs_and_deploys_the_stage_only_then():
-    gateway, said = FakeGateway(), []
+    gateway, said = FakeGateway(), list[str]()
     assert gateway_responses.apply(gateway, "rest1", "api", said.append) == len(ANSWERS)
     assert gateway.deployments == ["api"] and set(gateway.set) == set(ANSWERS)
     assert gateway_responses.apply(gateway, "rest1", "api", said.append) == 0
