@@ -23,7 +23,7 @@ import boto3
 from chalicelib.container import Container
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import Account, User
+from chalicelib.domain.tenancy import Account, User, display_name, normalise_email
 from chalicelib.settings import Settings
 from infra import stack
 from infra.outputs import settings_from_outputs, stack_name
@@ -53,16 +53,19 @@ def ensure_admin(container: Container, email: str, name: str, user_id: str) -> t
     """The administrator (created if missing) and whether it was created."""
     store = container.tenancy.store
     now = int(time.time())
+    try:
+        email = normalise_email(email)
+    except ValueError:
+        raise SystemExit(f"{email!r} is not an email address") from None
     with contextlib.suppress(Conflict):  # an earlier run made it
         store.create_account(Account(OPERATIONS_ACCOUNT, "Operations", "enterprise", now))
     existing = store.get_user(user_id)
     if existing is not None:
-        if existing.email != email.strip().lower() or existing.role is not Role.PLATFORM_ADMIN:
+        if existing.email != email or existing.role is not Role.PLATFORM_ADMIN:
             raise SystemExit(f"user {user_id!r} exists as {existing.email} ({existing.role.value}); "
                              f"choose another USER_ID=...")
         return existing, False
-    user = User(user_id, OPERATIONS_ACCOUNT, email.strip().lower(), name.strip() or email, Role.PLATFORM_ADMIN,
-                now)
+    user = User(user_id, OPERATIONS_ACCOUNT, email, display_name(name) or email, Role.PLATFORM_ADMIN, now)
     store.create_user(user, None)
     return user, True
 

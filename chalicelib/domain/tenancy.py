@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -55,11 +56,24 @@ def new_id(prefix: str) -> str:
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 
 
+# Control, format (zero-width, direction overrides), separator, private-use and unassigned characters: an
+# address holding one looks like another user's (al\u200bice@ and alice@) and no mail system delivers it.
+_UNSEEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+
+
 def normalise_email(email: str) -> str:
-    value = email.strip().lower()
-    if not _EMAIL.match(value):
+    """Lower case and NFC (an address typed with a composed or a decomposed é is the same address)."""
+    value = unicodedata.normalize("NFC", email.strip().lower())
+    if not _EMAIL.match(value) or any(unicodedata.category(ch) in _UNSEEN for ch in value):
         raise ValueError("not an email address")
     return value
+
+
+def display_name(name: str) -> str:
+    """An account's, user's or workspace's name as stored: NFC, so a name typed with a decomposed é (macOS
+    file names, some keyboards) equals one typed composed, and without surrounding spaces, on creation and
+    rename alike. The API's schema has already refused control characters and invisible-only names."""
+    return unicodedata.normalize("NFC", name).strip()
 
 
 def web_url(value: str) -> str:

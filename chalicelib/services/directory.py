@@ -16,7 +16,7 @@ from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import PLANS, Account, User, new_id, normalise_email, web_url
+from chalicelib.domain.tenancy import PLANS, Account, User, display_name, new_id, normalise_email, web_url
 from chalicelib.observability import logger
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.events import EventRecorder
@@ -40,7 +40,7 @@ class DirectoryService:
     def create_account(self, actor: Actor, name: str, plan: str, account_id: str | None = None) -> Account:
         self._access.require_platform_admin(actor)
         _check_plan(plan)
-        account = Account(account_id or new_id("acc"), name.strip(), plan, int(time.time()))
+        account = Account(account_id or new_id("acc"), display_name(name), plan, int(time.time()))
         self._store.create_account(account)
         self._events.record(Event("account.created", account.account_id, actor_id=actor.user_id,
                                   detail={"name": account.name, "plan": plan}))
@@ -63,6 +63,8 @@ class DirectoryService:
             raise Forbidden("only platform administrators change plans and quotas")
         if "plan" in changes:
             _check_plan(changes["plan"])
+        if "name" in changes:
+            changes = {**changes, "name": display_name(changes["name"])}
         updated = replace(account, **{k: v for k, v in changes.items() if k in ("name", "plan", "quota_overrides")})
         self._store.update_account(updated)
         self._tenancy.forget_account(account_id)
@@ -86,7 +88,7 @@ class DirectoryService:
         require_server_chosen_id(actor, "user_id", user_id)
         account = self.get_account(actor, account_id)
         user_role = self._allowed_role(actor, role)
-        user = User(user_id or new_id("usr"), account_id, _email(email), name.strip(), user_role,
+        user = User(user_id or new_id("usr"), account_id, _email(email), display_name(name), user_role,
                     int(time.time()), _web_url("avatar_url", avatar_url))
         self._store.create_user(user, account.quotas.max_users)
         self._tenancy.forget_user(user.user_id)
@@ -114,6 +116,8 @@ class DirectoryService:
     def update_user(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> User:
         user = self._manageable_user(actor, user_id)
         fields: dict[str, Any] = {k: v for k, v in changes.items() if k in ("name", "avatar_url")}
+        if "name" in changes:
+            fields["name"] = display_name(changes["name"])
         if "avatar_url" in changes:
             fields["avatar_url"] = _web_url("avatar_url", changes["avatar_url"])
         if "email" in changes:

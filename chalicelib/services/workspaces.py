@@ -11,7 +11,7 @@ from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
-from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, new_id
+from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, display_name, new_id
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.directory import DirectoryService, require_server_chosen_id
 from chalicelib.services.events import EventRecorder
@@ -36,7 +36,7 @@ class WorkspaceService:
         require_server_chosen_id(actor, "workspace_id", workspace_id)  # never "taken": another tenant's
         account = self._directory.get_account(actor, account_id)
         owner = self._same_account_user(owner_id, account_id) if owner_id else None
-        workspace = Workspace(workspace_id or new_id("ws"), account_id, name.strip(), int(time.time()), settings)
+        workspace = Workspace(workspace_id or new_id("ws"), account_id, display_name(name), int(time.time()), settings)
         self._store.create_workspace(workspace, account.quotas.max_workspaces)
         self._tenancy.forget_workspace(workspace.workspace_id)
         self._events.record(Event("workspace.created", account_id, workspace.workspace_id, actor_id=actor.user_id,
@@ -51,6 +51,8 @@ class WorkspaceService:
 
     def update(self, actor: Actor, workspace_id: str, changes: dict[str, Any]) -> Workspace:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        if "name" in changes:
+            changes = {**changes, "name": display_name(changes["name"])}
         updated = replace(workspace, **{k: v for k, v in changes.items() if k in ("name", "settings")})
         self._store.update_workspace(updated)
         self._tenancy.forget_workspace(workspace_id)

@@ -185,6 +185,30 @@ def test_errors_keep_one_shape_for_bad_input(stack):
     assert_error(weird, 400, 415)
 
 
+def test_names_are_stored_nfc_and_trimmed_and_lookalike_emails_are_refused(stack):
+    """A name typed with a decomposed é (macOS, some keyboards) is the name typed with a composed one, on
+    creation and rename; an email with a zero-width or direction character would look like another user's."""
+    alice = Api(stack, stack.token("alice"))
+    decomposed, composed = "Cafe\u0301 Su\u0308d", "Caf\u00e9 S\u00fcd"
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"  {decomposed}  "}, status=201)
+    assert workspace["name"] == composed
+    renamed = alice.ok("PATCH", f"/admin/workspaces/{workspace['workspace_id']}", {"name": f" {decomposed}x "})
+    assert renamed["name"] == composed + "x"
+    bobs_name = alice.ok("GET", "/admin/users/bob")["name"]
+    assert alice.ok("PATCH", "/admin/users/bob", {"name": f"  {decomposed} "})["name"] == composed
+    alice.ok("PATCH", "/admin/users/bob", {"name": bobs_name})
+    tag = uuid.uuid4().hex[:6]
+    user = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"Rene\u0301-{tag}@Demo.test", "name": "R"},
+                    status=201)
+    assert user["email"] == f"ren\u00e9-{tag}@demo.test"
+    again = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": f"ren\u00e9-{tag}@demo.test", "name": "R"})
+    assert assert_error(again, 409) == "email_taken"
+    for lookalike in (f"al\u200bice-{tag}@demo.test", f"alice-{tag}@demo\u202e.test", f"a\u00a0b-{tag}@demo.test",
+                      f"a\u2028b-{tag}@demo.test", f"a\u0007b-{tag}@demo.test"):
+        refused = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": lookalike, "name": "L"})
+        assert assert_error(refused, 400) == "bad_email", lookalike
+
+
 def test_openapi_document_and_page(stack):
     import requests
 
