@@ -1,4 +1,5 @@
-"""405 Method Not Allowed with an `Allow` header (RFC 9110 15.5.6), the same on AWS and locally.
+"""405 Method Not Allowed with an `Allow` header (RFC 9110 15.5.6), and HEAD wherever GET is, the same on AWS
+and locally.
 
 API Gateway's REST API never invokes the function for a method a resource does not declare: it answers 403
 `{"message": "Missing Authentication Token"}`. Chalice's local server does invoke it, and Chalice answers 405
@@ -22,20 +23,44 @@ ANY_CONTENT = ["*/*"]  # the body is never read: a 415 must not come before the 
 
 
 def allowed_methods(entries: dict[str, Any]) -> list[str]:
-    """What a path answers: its operations' methods, and OPTIONS where CORS preflights are answered."""
-    methods = sorted(entries)
+    """What a path answers: its operations' methods, HEAD wherever GET is, and OPTIONS where CORS preflights
+    are answered."""
+    methods = sorted(set(entries) | ({"HEAD"} if "GET" in entries else set()))
     if any(entry.cors for entry in entries.values()) and "OPTIONS" not in methods:
         methods.append("OPTIONS")
     return methods
 
 
+def _head_view(get_view: Any) -> Any:
+    """HEAD where GET is (RFC 9110 9.3.2: a server that answers GET answers HEAD): the GET view runs, with the
+    same checks of who asks, and its status and headers are sent without the body. Content-Length is left to
+    the runtime (API Gateway sets it from the empty body; clients do not read it from a HEAD)."""
+
+    def head(_get: Any = get_view, **path: str) -> Response:
+        answer = _get(**path)
+        if not isinstance(answer, Response):
+            answer = Response(body=answer)
+        headers = {k: v for k, v in (answer.headers or {}).items() if k.lower() != "content-length"}
+        if isinstance(answer.body, dict) and "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        # Bytes for a binary answer (a tile): Chalice base64-encodes those and refuses a str.
+        return Response(status_code=answer.status_code, body=b"" if isinstance(answer.body, bytes) else "",
+                        headers=headers)
+
+    return head
+
+
 def answer_unsupported_methods(app: Chalice) -> None:
     """Call once every blueprint is registered."""
     for path, entries in list(app.routes.items()):
-        missing = [m for m in METHODS if m not in entries]
+        allow = ", ".join(allowed_methods(entries))
+        if "GET" in entries and "HEAD" not in entries:
+            get = entries["GET"]
+            app.route(path, methods=["HEAD"], cors=False, content_types=ANY_CONTENT)(
+                _head_view(get.view_function))
+        missing = [m for m in METHODS if m not in app.routes[path]]
         if not missing:
             continue
-        allow = ", ".join(allowed_methods(entries))
 
         # Defaults, not a closure: the view holds no cells (tests/unit/test_policies.py follows those).
         def method_not_allowed(_allow: str = allow, _app: Chalice = app, **_path: str) -> Response:

@@ -59,9 +59,9 @@ def document() -> dict[str, Any]:
                                 "their resources answer 404, ids are chosen by the server, and emails are unique "
                                 "within an account only. Failed authentications are limited per source address "
                                 "(429 with Retry-After past the budget). A method a path does not have answers "
-                                "405 with an `Allow` header; a path the API does not have answers 404 `not_found` "
-                                "(from API Gateway, as do its own refusals: 413 over 10 MB, 429 throttled, 504 "
-                                "after 29 s)."},
+                                "405 with an `Allow` header (HEAD is answered wherever GET is); a path the API "
+                                "does not have answers 404 `not_found` (from API Gateway, as do its own refusals: "
+                                "413 over 10 MB, 429 throttled, 504 after 29 s)."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
                        "schemas": {"Error": s.ERROR}},
         "security": [{"bearer": []}],

@@ -78,6 +78,11 @@ def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(st
     again = requests.get(f"{files}/{plan.max_level}/0_0.jpeg", headers={"If-None-Match": first.headers["ETag"]},
                          timeout=10)
     assert again.status_code == 304 and again.content == b""
+    head = requests.head(f"{files}/{plan.max_level}/0_0.jpeg", timeout=10)  # HEAD wherever GET: the same headers
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
+    assert head.headers["Content-Type"] == "image/jpeg" and head.headers["Cache-Control"] == first.headers[
+        "Cache-Control"]
+    assert requests.head(page["dzi"], timeout=10).status_code == 200
 
     info = requests.get(page["iiif"], timeout=10).json()
     assert info["profile"] == "level0" and (info["width"], info["height"]) == (2550, 3300)

@@ -7,6 +7,7 @@ input, and the exact status of each refused upgrade."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -138,12 +139,13 @@ def test_a_method_a_path_does_not_have_answers_405_with_allow(stack):
     token = stack.token("alice")
     checked = 0
     for path, methods in declared.items():
-        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} - methods):
+        answered = methods | ({"HEAD"} if "GET" in methods else set())
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} - answered):
             answer = requests.request(method, stack.rest + path, headers={"Authorization": f"Bearer {token}"},
                                       data=b"{}", timeout=15)
             assert answer.status_code == 405, (method, path, answer.status_code, answer.text)
             allow = {m.strip() for m in answer.headers.get("Allow", "").split(",")}
-            assert allow == methods | {"OPTIONS"}, (method, path, answer.headers)
+            assert allow == answered | {"OPTIONS"}, (method, path, answer.headers)
             if method != "HEAD":
                 assert assert_error(answer, 405) == "method_not_allowed"
             checked += 1
@@ -164,3 +166,34 @@ def test_a_path_the_api_does_not_have_is_404_in_the_error_shape_and_never_echoes
         assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a web page can read it, as on AWS
     head = requests.head(stack.rest + "/admin/no-such-thing", timeout=15)
     assert head.status_code == 404 and head.content == b""
+
+
+def _polite(method: str, url: str, headers: dict[str, str]) -> requests.Response:
+    """One request, again after the Retry-After of a 429 (the stack's rate limits are shared by its tests)."""
+    for _ in range(60):
+        answer = requests.request(method, url, headers=headers, timeout=15)
+        if answer.status_code != 429:
+            return answer
+        time.sleep(max(1, int(answer.headers.get("Retry-After", "1"))))
+    raise AssertionError(f"{method} {url} stayed 429")
+
+
+def test_head_answers_wherever_get_does_with_the_same_status_and_checks_and_no_body(stack):
+    """RFC 9110: a server that answers GET answers HEAD. Each GET path of the API, asked as alice (an account
+    administrator) and as another tenant's administrator, and a few without a token: HEAD's status and content
+    type are GET's, and it has no body."""
+    callers = {"alice": {"Authorization": f"Bearer {stack.token('alice')}"},
+               "olga": {"Authorization": f"Bearer {stack.token('olga')}"}, "nobody": {}}
+    paths = [path for method, path, _ in operations(stack) if method == "GET"]
+    checked = set()
+    for who, headers in callers.items():
+        for path in paths if who != "nobody" else paths[:4]:  # failed logins are budgeted per address
+            got = _polite("GET", stack.rest + path, headers)
+            head = _polite("HEAD", stack.rest + path, headers)
+            assert head.status_code == got.status_code, (who, path, head.status_code, got.status_code)
+            assert head.content == b"", (who, path)
+            assert head.headers.get("Content-Type") == got.headers.get("Content-Type"), (who, path)
+            checked.add(got.status_code)
+    assert len(paths) > 15 and {200, 401} <= checked and checked & {403, 404}
+    health = requests.head(stack.rest + "/health", timeout=15)
+    assert health.status_code == 200 and health.content == b""
