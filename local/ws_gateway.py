@@ -88,8 +88,11 @@ class WebsocketGateway:
         status = int((result or {}).get("statusCode", 200))
         if not 200 <= status < 300:
             body = (result or {}).get("body") or ""
+            # The integration's headers go with the refusal, as API Gateway's Lambda proxy sends them (Retry-After).
+            headers = {k: str(v) for k, v in ((result or {}).get("headers") or {}).items()
+                       if k.lower() not in ("content-type", "content-length")}
             return web.Response(status=status, text=body if isinstance(body, str) else json.dumps(body),
-                                content_type="application/json")
+                                content_type="application/json", headers=headers)
         # +1: aiohttp refuses a message of exactly max_msg_size; API Gateway accepts one of exactly 128 KB.
         # No permessage-deflate: API Gateway does not negotiate it (and aiohttp sizes compressed messages
         # differently).

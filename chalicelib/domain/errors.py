@@ -47,3 +47,7 @@ class QuotaExceeded(ApiError):
 
 class TooManyRequests(ApiError):
     status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after  # seconds, sent as Retry-After

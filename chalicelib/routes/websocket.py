@@ -60,8 +60,11 @@ def connect(event: WebsocketEvent) -> Response:
                                                     request.workspace_id)
     except ApiError as exc:
         logger.info("websocket connect refused", extra={"code": exc.code, "source_ip": request.source_ip})
-        # 429 too_many_requests past the address's budget of failed logins (its message says when to retry).
-        return Response(status_code=exc.status, body={"error": {"code": exc.code, "message": exc.message}})
+        # 429 too_many_requests past the address's budget of failed logins, with Retry-After (and its message
+        # says when to retry too).
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(status_code=exc.status, body={"error": {"code": exc.code, "message": exc.message}},
+                        headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
     # Debug: the connection is in the event log already (ws.connected), and an info line would import Powertools
     # at every $connect cold start (chalicelib/observability.py).
     logger.debug("websocket connected", extra={"user_id": actor.user_id, "workspace_id": request.workspace_id})

@@ -39,7 +39,7 @@ class ConnectionService:
                 raise
             refusal = self._failures.refuse(exc, source_ip, "websocket", workspace_id=workspace_id or "")
             if refusal.retry_after is not None:
-                raise TooManyRequests(refusal.message) from exc  # past the budget: nothing recorded
+                raise TooManyRequests(refusal.message, retry_after=refusal.retry_after) from exc  # nothing recorded
             raise
         try:
             if workspace_id:

@@ -43,6 +43,12 @@ def test_failed_websocket_logins_are_throttled_per_address_and_their_events_coll
                 statuses.append(refused_connect(small, "forged-token"))
             assert set(statuses[:BUDGET]) == {401} and statuses[-1] == 429, statuses
             statuses += [refused_connect(small, "forged-token") for _ in range(10)]
+            with pytest.raises(InvalidStatus) as throttled:  # when to come back, as the REST API says it
+                connect(f"{small.ws}/?token=forged-token", open_timeout=30)
+            answer = throttled.value.response
+            if answer.status_code == 429:  # (401 if a new minute began)
+                retry_after = int(answer.headers["Retry-After"])
+                assert 1 <= retry_after <= 60 and f"retry in {retry_after} s" in answer.body.decode()
             # The REST API shares the address's budget: it is spent for this window (or a new one began).
             rest = Api(small, "forged-token").call("GET", "/me")
             assert assert_error(rest, 429, 401) in ("too_many_requests", "invalid_token")
