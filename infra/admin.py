@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except Conflict as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
-    token = container.tokens.issue(user.user_id, user.account_id, [user.role], args.ttl)
+    token = container.tokens.issue(user.user_id, user.account_id, [user.role], args.ttl, epoch=user.token_epoch)
     print(f"platform administrator {user.user_id} <{user.email}> {'created' if created else 'exists'}; "
           f"a token valid for {args.ttl // 60} minutes (use it to create your own users and longer tokens):",
           file=sys.stderr)

@@ -67,4 +67,4 @@ def token_for(container: Container, user_id: str, workspace_id: str = "", ttl_se
         raise LookupError(f"no user {user_id!r} in the local stack (seeded: {', '.join(u.user_id for u in USERS)})")
     if workspace_id and container.tenancy.store.get_membership(workspace_id, user_id) is None:
         raise LookupError(f"{user_id!r} is not a member of workspace {workspace_id!r}")
-    return container.tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds)
+    return container.tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds, epoch=user.token_epoch)

@@ -35,7 +35,10 @@ class CachedTenancy:
         return value
 
     def user(self, user_id: str) -> User | None:
-        return self._read(f"user:{user_id}", lambda: self.store.get_user(user_id), User.to_dict, _user)
+        def encode(u: User) -> dict[str, Any]:
+            return {**u.to_dict(), "token_epoch": u.token_epoch}
+
+        return self._read(f"user:{user_id}", lambda: self.store.get_user(user_id), encode, _user)
 
     def account(self, account_id: str) -> Account | None:
         def encode(a: Account) -> dict[str, Any]:

@@ -103,7 +103,7 @@ class DynamoTenancyStore:
     # -- users ------------------------------------------------------------------------------------------
     def create_user(self, user: User, max_users: int | None) -> None:
         item = {"pk": f"USER#{user.user_id}", "sk": "USER", "gsi1pk": f"ACCOUNT#{user.account_id}#USERS",
-                "gsi1sk": user.email, **user.to_dict()}
+                "gsi1sk": user.email, **user.to_dict(), "token_epoch": user.token_epoch}
         email = {**_email_claim(user.account_id, user.email), "user_id": user.user_id}
         self._transact([
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
@@ -271,7 +271,7 @@ def _account(row: dict[str, Any]) -> Account:
 
 def _user(row: dict[str, Any]) -> User:
     return User(row["user_id"], row["account_id"], row["email"], row["name"], Role(row["role"]),
-                int(row["created_at"]), row.get("avatar_url", ""))
+                int(row["created_at"]), row.get("avatar_url", ""), row.get("token_epoch", ""))
 
 
 def _workspace_fields(workspace: Workspace) -> dict[str, Any]:

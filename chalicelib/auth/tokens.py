@@ -39,7 +39,9 @@ class TokenService:
     ttl_seconds: int
     external: ExternalIssuers | None = None  # RS256 tokens of configured identity providers
 
-    def issue(self, user_id: str, account_id: str, roles: Iterable[Role], ttl_seconds: int | None = None) -> str:
+    def issue(self, user_id: str, account_id: str, roles: Iterable[Role], ttl_seconds: int | None = None,
+              epoch: str = "") -> str:
+        """`epoch`: the user's token_epoch, which the token then only passes for."""
         import jwt
 
         now = int(time.time())
@@ -51,6 +53,7 @@ class TokenService:
             "iat": now,
             "exp": now + (ttl_seconds if ttl_seconds is not None else self.ttl_seconds),
             "jti": uuid.uuid4().hex,
+            **({"uep": epoch} if epoch else {}),
         }
         return jwt.encode(claims, self.secret, algorithm=_ALGORITHM)
 
@@ -86,6 +89,7 @@ class TokenService:
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
             issued_at=int(claims["iat"]),
+            user_epoch=str(claims.get("uep", "")),
         )
 
     def _verify_external(self, external: ExternalIssuers, token: str) -> Principal:

@@ -21,6 +21,7 @@ class Principal:
     token_id: str
     expires_at: int
     issued_at: int = 0
+    user_epoch: str = ""  # the user's token_epoch when the token was issued ("" if it names none)
     # Accounts the token's issuer may vouch for; None for this service's own tokens (any account).
     trusted_for: frozenset[str] | None = None
 

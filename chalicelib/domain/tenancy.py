@@ -122,6 +122,10 @@ class User:
     role: Role  # platform admins are users of the operator's own account
     created_at: int
     avatar_url: str = ""
+    # Which user of this id a token was issued to: new for every user created, so a deleted user's tokens do
+    # not pass for a new user given the same id, even within the same second (created_at is in seconds).
+    # Stored, never shown; "" for users stored before it existed.
+    token_epoch: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "account_id": self.account_id, "email": self.email, "name": self.name,

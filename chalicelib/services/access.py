@@ -65,7 +65,8 @@ class AccessService:
         if user is None:
             raise Unauthorized("the token's user no longer exists", code="user_unknown")
         # A token outlives nothing it was issued for: not a deleted user whose id was reused, not a move.
-        if (principal.account_id and principal.account_id != user.account_id) or principal.issued_at < user.created_at:
+        if (principal.account_id and principal.account_id != user.account_id) or principal.issued_at < user.created_at \
+                or (principal.user_epoch and principal.user_epoch != user.token_epoch):
             raise Unauthorized("the token was issued for another user", code="token_mismatch")
         if principal.trusted_for is not None and user.account_id not in principal.trusted_for:
             raise Unauthorized("the token's issuer is not trusted for this account", code="issuer_not_trusted")

@@ -154,7 +154,7 @@ class DirectoryService:
     def issue_token(self, actor: Actor, user_id: str, ttl_seconds: int | None) -> str:
         user = self._manageable_user(actor, user_id)
         self._events.record(Event("user.token_issued", user.account_id, user_id=user_id, actor_id=actor.user_id))
-        return self._tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds)
+        return self._tokens.issue(user.user_id, user.account_id, [user.role], ttl_seconds, epoch=user.token_epoch)
 
     def close_connections(self, user_id: str, workspace_id: str | None) -> int:
         """Close the user's open websockets (in one workspace, or all); each $disconnect cleans its row."""

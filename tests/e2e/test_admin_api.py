@@ -209,6 +209,25 @@ def test_names_are_stored_nfc_and_trimmed_and_lookalike_emails_are_refused(stack
         assert assert_error(refused, 400) == "bad_email", lookalike
 
 
+def test_a_deleted_users_token_never_passes_for_a_new_user_given_the_same_id(stack):
+    """A platform administrator may choose ids: deleting a user and creating one with the same id at once
+    (within the same second as often as not) must not let the first user's token act as the second."""
+    admin = Api(stack, stack.token("admin"))
+    for attempt in range(3):
+        user_id = f"reused-{uuid.uuid4().hex[:6]}"
+        body = {"email": f"{user_id}@demo.test", "name": "First", "user_id": user_id}
+        admin.ok("POST", "/admin/accounts/acc-demo/users", body, status=201)
+        old = admin.ok("POST", f"/admin/users/{user_id}/tokens", {"ttl_seconds": 600}, status=201)["token"]
+        assert Api(stack, old).ok("GET", "/me")["name"] == "First"
+        admin.ok("DELETE", f"/admin/users/{user_id}", status=204)
+        admin.ok("POST", "/admin/accounts/acc-demo/users", {**body, "name": "Second"}, status=201)
+        refused = Api(stack, old).call("GET", "/me")
+        assert assert_error(refused, 401) == "token_mismatch", attempt
+        new = admin.ok("POST", f"/admin/users/{user_id}/tokens", {"ttl_seconds": 600}, status=201)["token"]
+        assert Api(stack, new).ok("GET", "/me")["name"] == "Second"
+        admin.ok("DELETE", f"/admin/users/{user_id}", status=204)
+
+
 def test_openapi_document_and_page(stack):
     import requests
 

@@ -105,6 +105,23 @@ def test_a_token_does_not_outlive_its_user(access, tenancy):
         access.authenticate(token)
 
 
+def test_a_token_does_not_pass_for_a_new_user_given_the_same_id_in_the_same_second(access, tenancy):
+    import dataclasses
+
+    bob = tenancy.users["bob"]
+    token = TOKENS.issue("bob", "acc-a", [Role.MEMBER], epoch=bob.token_epoch)
+    assert access.authenticate(token).user_id == "bob"
+    # Deleted and created again with the same id, account and creation second: only the epoch differs.
+    tenancy.users["bob"] = dataclasses.replace(bob, token_epoch="fresh-epoch")
+    with pytest.raises(Unauthorized) as reused:
+        access.authenticate(token)
+    assert reused.value.code == "token_mismatch"
+    fresh = TOKENS.issue("bob", "acc-a", [Role.MEMBER], epoch="fresh-epoch")
+    assert access.authenticate(fresh).user_id == "bob"
+    # A token that names no epoch (issued before epochs, or by an identity provider) is judged as before.
+    assert access.authenticate(TOKENS.issue("bob", "acc-a", [Role.MEMBER])).user_id == "bob"
+
+
 def test_access_service_consults_the_tenancy_on_every_check(access, tenancy):
     bob = actor(access, "bob")
     access.workspace(bob, "ws-a")
