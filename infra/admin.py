@@ -21,7 +21,7 @@ import time
 import boto3
 
 from chalicelib.container import Container
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import BadRequest, Conflict
 from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import Account, User, display_name, normalise_email
 from chalicelib.settings import Settings
@@ -65,9 +65,16 @@ def ensure_admin(container: Container, email: str, name: str, user_id: str) -> t
             raise SystemExit(f"user {user_id!r} exists as {existing.email} ({existing.role.value}); "
                              f"choose another USER_ID=...")
         return existing, False
-    user = User(user_id, OPERATIONS_ACCOUNT, email, display_name(name) or email, Role.PLATFORM_ADMIN, now)
+    user = User(user_id, OPERATIONS_ACCOUNT, email, _admin_name(name, email), Role.PLATFORM_ADMIN, now)
     store.create_user(user, None)
     return user, True
+
+
+def _admin_name(name: str, email: str) -> str:
+    try:
+        return display_name(name) if name.strip() else email
+    except BadRequest as exc:
+        raise SystemExit(f"NAME: {exc.message}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

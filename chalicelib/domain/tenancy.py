@@ -10,7 +10,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.principal import Role
+from chalicelib.domain.visible import has_visible, invisible_in_address, trim
 
 
 class WorkspaceRole(StrEnum):
@@ -53,27 +55,40 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
-
-
-# Control, format (zero-width, direction overrides), separator, private-use and unassigned characters: an
-# address holding one looks like another user's (al\u200bice@ and alice@) and no mail system delivers it.
-_UNSEEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+_EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)[^@\s]{1,64}(?<!\.)@(?!\.)[^@\s]{1,190}\.[^@\s.]{2,63}$")
 
 
 def normalise_email(email: str) -> str:
-    """Lower case and NFC (an address typed with a composed or a decomposed é is the same address)."""
+    """Lower case and NFC (an address typed with a composed or a decomposed é is the same address), with an
+    internationalised domain in Unicode whichever way it was typed (xn--bcher-kva.de is bücher.de). Refused: an
+    address with a character that shows nothing or changes how others show (chalicelib/domain/visible.py),
+    which would look like another user's, or with a dot at either end of its parts or two in a row."""
     value = unicodedata.normalize("NFC", email.strip().lower())
-    if not _EMAIL.match(value) or any(unicodedata.category(ch) in _UNSEEN for ch in value):
+    local, at, domain = value.rpartition("@")
+    if at and "xn--" in domain:
+        try:
+            domain = ".".join(label.encode("ascii").decode("idna") if label.startswith("xn--") else label
+                              for label in domain.split("."))
+        except UnicodeError as exc:
+            raise ValueError("not an email address") from exc
+        value = unicodedata.normalize("NFC", f"{local}@{domain.lower()}")
+    if not _EMAIL.match(value) or invisible_in_address(value):
         raise ValueError("not an email address")
     return value
 
 
 def display_name(name: str) -> str:
     """An account's, user's or workspace's name as stored: NFC, so a name typed with a decomposed é (macOS
-    file names, some keyboards) equals one typed composed, and without surrounding spaces, on creation and
-    rename alike. The API's schema has already refused control characters and invisible-only names."""
-    return unicodedata.normalize("NFC", name).strip()
+    file names, some keyboards) equals one typed composed, and without what shows nothing at either end, on
+    creation and rename alike. 400 `bad_body` if nothing in it shows by itself (chalicelib/domain/visible.py):
+    the API's schema has refused control characters and direction overrides already."""
+    value = trim(unicodedata.normalize("NFC", name))
+    if not has_visible(value):
+        raise BadRequest(NAME_RULE, code="bad_body")
+    return value
+
+
+NAME_RULE = "name must be a name with at least one visible character and no control characters or direction overrides"
 
 
 def web_url(value: str) -> str:
@@ -82,8 +97,8 @@ def web_url(value: str) -> str:
     raises ValueError."""
     if value == "":
         return value
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("a URL has no spaces or control characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value) or invisible_in_address(value):
+        raise ValueError("a URL has no spaces, control, invisible or direction characters")
     try:
         parts = urlsplit(value)
         host = parts.hostname

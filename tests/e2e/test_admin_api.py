@@ -204,9 +204,28 @@ def test_names_are_stored_nfc_and_trimmed_and_lookalike_emails_are_refused(stack
     again = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": f"ren\u00e9-{tag}@demo.test", "name": "R"})
     assert assert_error(again, 409) == "email_taken"
     for lookalike in (f"al\u200bice-{tag}@demo.test", f"alice-{tag}@demo\u202e.test", f"a\u00a0b-{tag}@demo.test",
-                      f"a\u2028b-{tag}@demo.test", f"a\u0007b-{tag}@demo.test"):
+                      f"a\u2028b-{tag}@demo.test", f"a\u0007b-{tag}@demo.test", f"in\u3164es-{tag}@demo.test",
+                      f"in\u034fes-{tag}@demo.test", f"ines\ufe0f-{tag}@demo.test", f"a..b-{tag}@demo.test"):
         refused = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": lookalike, "name": "L"})
         assert assert_error(refused, 400) == "bad_email", lookalike
+    # An internationalised domain is one address whichever way it is typed.
+    idn = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"k-{tag}@xn--bcher-kva.test", "name": "K"},
+                   status=201)
+    assert idn["email"] == f"k-{tag}@b\u00fccher.test"
+    twin = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": f"k-{tag}@b\u00fccher.test", "name": "K"})
+    assert assert_error(twin, 409) == "email_taken"
+    # Nothing in the name shows by itself (a tag, a variation selector, a combining accent, a Hangul filler):
+    # refused on creation and rename; what shows nothing at a name's ends is trimmed.
+    for blank in ("\U000e0041", "\ufe0f", "\u0301", "\u3164", "\u200b\u200e"):
+        refused = alice.call("POST", "/admin/accounts/acc-demo/workspaces", {"name": blank})
+        assert assert_error(refused, 400) == "bad_body", ascii(blank)
+        assert "visible character" in refused.json()["error"]["message"]
+        assert assert_error(alice.call("PATCH", "/admin/users/bob", {"name": blank}), 400) == "bad_body"
+    trimmed = alice.ok("PATCH", f"/admin/workspaces/{workspace['workspace_id']}", {"name": "\ufeffTower\u200b"})
+    assert trimmed["name"] == "Tower"
+    alice.ok("DELETE", f"/admin/users/{idn['user_id']}", status=204)
+    alice.ok("DELETE", f"/admin/users/{user['user_id']}", status=204)
+    alice.ok("DELETE", f"/admin/workspaces/{workspace['workspace_id']}", status=204)
 
 
 def test_a_deleted_users_token_never_passes_for_a_new_user_given_the_same_id(stack):
