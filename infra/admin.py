@@ -21,9 +21,10 @@ import time
 import boto3
 
 from chalicelib.container import Container
+from chalicelib.domain.email_address import normalise_email
 from chalicelib.domain.errors import BadRequest, Conflict
 from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import Account, User, display_name, normalise_email
+from chalicelib.domain.tenancy import Account, User, display_name
 from chalicelib.settings import Settings
 from infra import stack
 from infra.outputs import settings_from_outputs, stack_name

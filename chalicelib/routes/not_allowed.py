@@ -56,7 +56,8 @@ def answer_unsupported_methods(app: Chalice) -> None:
         allow = ", ".join(allowed_methods(entries))
         if "GET" in entries and "HEAD" not in entries:
             get = entries["GET"]
-            app.route(path, methods=["HEAD"], cors=False, content_types=ANY_CONTENT)(
+            # GET's CORS too: a page on another origin reads a HEAD's answer as it reads a GET's.
+            app.route(path, methods=["HEAD"], cors=get.cors, content_types=ANY_CONTENT)(
                 _head_view(get.view_function))
         missing = [m for m in METHODS if m not in app.routes[path]]
         if not missing:

@@ -56,7 +56,9 @@ class AuthFailures:
         # Never refused: an address's failures of one kind are at most all of its failures.
         of_kind = self._counter.hit(f"ip:{source_ip}#{error.code}")
         if _power_of_two(of_kind.count) or counted.count == self._counter.limit:
-            self._record(error, source_ip, via, {**detail, "count": of_kind.count, "address_count": counted.count,
+            # Concurrent failures take the two counts in any order: the address's is at least its kind's.
+            self._record(error, source_ip, via, {**detail, "count": of_kind.count,
+                                                 "address_count": max(counted.count, of_kind.count),
                                                  "window_start": _iso(counted.window_start)})
         return Refusal(error.status, error.code, error.message)
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.auth.tokens import TokenService
+from chalicelib.domain.email_address import normalise_email
 from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import PLANS, Account, User, display_name, new_id, normalise_email, web_url
+from chalicelib.domain.tenancy import PLANS, Account, User, display_name, new_id, web_url
 from chalicelib.observability import logger
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.events import EventRecorder

@@ -205,15 +205,19 @@ def test_names_are_stored_nfc_and_trimmed_and_lookalike_emails_are_refused(stack
     assert assert_error(again, 409) == "email_taken"
     for lookalike in (f"al\u200bice-{tag}@demo.test", f"alice-{tag}@demo\u202e.test", f"a\u00a0b-{tag}@demo.test",
                       f"a\u2028b-{tag}@demo.test", f"a\u0007b-{tag}@demo.test", f"in\u3164es-{tag}@demo.test",
-                      f"in\u034fes-{tag}@demo.test", f"ines\ufe0f-{tag}@demo.test", f"a..b-{tag}@demo.test"):
+                      f"in\u034fes-{tag}@demo.test", f"ines\ufe0f-{tag}@demo.test", f"a..b-{tag}@demo.test",
+                      f"in\u180bes-{tag}@demo.test", f"in\u17b4es-{tag}@demo.test", f"\u0430lice-{tag}@demo.test"):
         refused = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": lookalike, "name": "L"})
         assert assert_error(refused, 400) == "bad_email", lookalike
     # An internationalised domain is one address whichever way it is typed.
     idn = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"k-{tag}@xn--bcher-kva.test", "name": "K"},
                    status=201)
     assert idn["email"] == f"k-{tag}@b\u00fccher.test"
-    twin = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": f"k-{tag}@b\u00fccher.test", "name": "K"})
-    assert assert_error(twin, 409) == "email_taken"
+    for twin in (f"k-{tag}@b\u00fccher.test", f"k-{tag}@\uff42\u00fccher.test", f"K-{tag}@\U0001d41b\u00fccher.TEST"):
+        again = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": twin, "name": "K"})
+        assert assert_error(again, 409) == "email_taken", twin
+    too_long = alice.call("POST", "/admin/accounts/acc-demo/workspaces", {"name": "\U0001d160" * 200})
+    assert assert_error(too_long, 400) == "bad_body"  # 600 characters once normalised
     # Nothing in the name shows by itself (a tag, a variation selector, a combining accent, a Hangul filler):
     # refused on creation and rename; what shows nothing at a name's ends is trimmed.
     for blank in ("\U000e0041", "\ufe0f", "\u0301", "\u3164", "\u200b\u200e"):

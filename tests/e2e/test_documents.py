@@ -81,7 +81,7 @@ def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(st
     head = requests.head(f"{files}/{plan.max_level}/0_0.jpeg", timeout=10)  # HEAD wherever GET: the same headers
     assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
     assert head.headers["Content-Type"] == "image/jpeg" and head.headers["Cache-Control"] == first.headers[
-        "Cache-Control"]
+        "Cache-Control"] and head.headers["Access-Control-Allow-Origin"] == first.headers["Access-Control-Allow-Origin"]
     assert requests.head(page["dzi"], timeout=10).status_code == 200
 
     info = requests.get(page["iiif"], timeout=10).json()
