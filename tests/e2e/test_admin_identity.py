@@ -1,0 +1,79 @@
+"""Who a name, an address or a token stands for, through the real local stack: names and email addresses
+stored in one spelling, none that can pass for another user's (chalicelib/domain/visible.py,
+email_address.py), and a deleted user's token never acting as a new user given the same id."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.api_client import Api, assert_error
+
+pytestmark = pytest.mark.e2e
+
+
+def test_names_are_stored_nfc_and_trimmed_and_lookalike_emails_are_refused(stack):
+    """A name typed with a decomposed é (macOS, some keyboards) is the name typed with a composed one, on
+    creation and rename; an email with a zero-width or direction character would look like another user's."""
+    alice = Api(stack, stack.token("alice"))
+    decomposed, composed = "Cafe\u0301 Su\u0308d", "Caf\u00e9 S\u00fcd"
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"  {decomposed}  "}, status=201)
+    assert workspace["name"] == composed
+    renamed = alice.ok("PATCH", f"/admin/workspaces/{workspace['workspace_id']}", {"name": f" {decomposed}x "})
+    assert renamed["name"] == composed + "x"
+    bobs_name = alice.ok("GET", "/admin/users/bob")["name"]
+    assert alice.ok("PATCH", "/admin/users/bob", {"name": f"  {decomposed} "})["name"] == composed
+    alice.ok("PATCH", "/admin/users/bob", {"name": bobs_name})
+    tag = uuid.uuid4().hex[:6]
+    user = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"Rene\u0301-{tag}@Demo.test", "name": "R"},
+                    status=201)
+    assert user["email"] == f"ren\u00e9-{tag}@demo.test"
+    again = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": f"ren\u00e9-{tag}@demo.test", "name": "R"})
+    assert assert_error(again, 409) == "email_taken"
+    for lookalike in (f"al\u200bice-{tag}@demo.test", f"alice-{tag}@demo\u202e.test", f"a\u00a0b-{tag}@demo.test",
+                      f"a\u2028b-{tag}@demo.test", f"a\u0007b-{tag}@demo.test", f"in\u3164es-{tag}@demo.test",
+                      f"in\u034fes-{tag}@demo.test", f"ines\ufe0f-{tag}@demo.test", f"a..b-{tag}@demo.test",
+                      f"in\u180bes-{tag}@demo.test", f"in\u17b4es-{tag}@demo.test", f"\u0430lice-{tag}@demo.test"):
+        refused = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": lookalike, "name": "L"})
+        assert assert_error(refused, 400) == "bad_email", lookalike
+    # An internationalised domain is one address whichever way it is typed.
+    idn = alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"k-{tag}@xn--bcher-kva.test", "name": "K"},
+                   status=201)
+    assert idn["email"] == f"k-{tag}@b\u00fccher.test"
+    for twin in (f"k-{tag}@b\u00fccher.test", f"k-{tag}@\uff42\u00fccher.test", f"K-{tag}@\U0001d41b\u00fccher.TEST"):
+        again = alice.call("POST", "/admin/accounts/acc-demo/users", {"email": twin, "name": "K"})
+        assert assert_error(again, 409) == "email_taken", twin
+    too_long = alice.call("POST", "/admin/accounts/acc-demo/workspaces", {"name": "\U0001d160" * 200})
+    assert assert_error(too_long, 400) == "bad_body"  # 600 characters once normalised
+    # Nothing in the name shows by itself (a tag, a variation selector, a combining accent, a Hangul filler):
+    # refused on creation and rename; what shows nothing at a name's ends is trimmed.
+    for blank in ("\U000e0041", "\ufe0f", "\u0301", "\u3164", "\u200b\u200e"):
+        refused = alice.call("POST", "/admin/accounts/acc-demo/workspaces", {"name": blank})
+        assert assert_error(refused, 400) == "bad_body", ascii(blank)
+        assert "visible character" in refused.json()["error"]["message"]
+        assert assert_error(alice.call("PATCH", "/admin/users/bob", {"name": blank}), 400) == "bad_body"
+    trimmed = alice.ok("PATCH", f"/admin/workspaces/{workspace['workspace_id']}", {"name": "\ufeffTower\u200b"})
+    assert trimmed["name"] == "Tower"
+    alice.ok("DELETE", f"/admin/users/{idn['user_id']}", status=204)
+    alice.ok("DELETE", f"/admin/users/{user['user_id']}", status=204)
+    alice.ok("DELETE", f"/admin/workspaces/{workspace['workspace_id']}", status=204)
+
+
+def test_a_deleted_users_token_never_passes_for_a_new_user_given_the_same_id(stack):
+    """A platform administrator may choose ids: deleting a user and creating one with the same id at once
+    (within the same second as often as not) must not let the first user's token act as the second."""
+    admin = Api(stack, stack.token("admin"))
+    for attempt in range(3):
+        user_id = f"reused-{uuid.uuid4().hex[:6]}"
+        body = {"email": f"{user_id}@demo.test", "name": "First", "user_id": user_id}
+        admin.ok("POST", "/admin/accounts/acc-demo/users", body, status=201)
+        old = admin.ok("POST", f"/admin/users/{user_id}/tokens", {"ttl_seconds": 600}, status=201)["token"]
+        assert Api(stack, old).ok("GET", "/me")["name"] == "First"
+        admin.ok("DELETE", f"/admin/users/{user_id}", status=204)
+        admin.ok("POST", "/admin/accounts/acc-demo/users", {**body, "name": "Second"}, status=201)
+        refused = Api(stack, old).call("GET", "/me")
+        assert assert_error(refused, 401) == "token_mismatch", attempt
+        new = admin.ok("POST", f"/admin/users/{user_id}/tokens", {"ttl_seconds": 600}, status=201)["token"]
+        assert Api(stack, new).ok("GET", "/me")["name"] == "Second"
+        admin.ok("DELETE", f"/admin/users/{user_id}", status=204)
