@@ -67,8 +67,9 @@ class PageTiler:
         if job is None or job.state is not JobState.TILING:
             logger.info("page task of a finished or superseded job", extra={"job": task.job_id})
             return
-        counted = False
+        counted = wrote = False
         if self._documents.page(job.document_id, job.job_id, task.page) is None:
+            wrote = True
             try:
                 counted = self._tile(job, task)
             except DocumentRejected as rejected:
@@ -82,7 +83,7 @@ class PageTiler:
         # as it is). Otherwise the count is read again, with the pages other functions counted meanwhile.
         complete = counted and job.pages_done + 1 >= job.page_count
         self._finish_if_complete(replace(job, pages_done=job.page_count) if complete else
-                                 self._documents.job(task.document_id, task.job_id), task.page, first)
+                                 self._documents.job(task.document_id, task.job_id), task.page, first, wrote)
 
     def _tile(self, job: Job, task: PageTask) -> bool:
         """True when this call counted the page (False: another delivery of the task counted it first)."""
@@ -120,7 +121,9 @@ class PageTiler:
                                          "bytes": stored, "puts": puts, "counted": counted})
         return counted
 
-    def _finish_if_complete(self, job: Job | None, page: int, first: bool) -> None:
+    def _finish_if_complete(self, job: Job | None, page: int, first: bool, wrote: bool = False) -> None:
+        if job is not None and job.state is JobState.SUPERSEDED and wrote:
+            self._forget_own(job)  # superseded while this page was tiled: its tiles may be newer than the sweep
         if job is None or job.state is not JobState.TILING:
             return
         # The last page's count goes out as `ready`, a moment later from this same call (or from whoever counted
@@ -140,6 +143,12 @@ class PageTiler:
                                 "page_count": job.page_count}, final=True)
             if not first:
                 self._forget_superseded(job)
+        elif job.pages_done >= job.page_count and wrote:
+            # Not ready: another caller won, or the document moved on to a newer job (a racing first start
+            # leaves this one `tiling` until its end, past the newer job's sweep), which nothing else removes.
+            concluded = self._documents.job(job.document_id, job.job_id)
+            if concluded is not None and concluded.state is JobState.SUPERSEDED:
+                self._forget_own(concluded)
 
     def _forget_superseded(self, ready: Job) -> None:
         """Tiles of the document's earlier jobs go once a newer one is ready (a reprocess, a new version): only
@@ -152,6 +161,14 @@ class PageTiler:
             if job_id != ready.job_id and (other is None or other.state is not JobState.TILING):
                 gone = self._tiles.forget(ready.workspace_id, ready.document_id, job_id)
                 logger.info("superseded tiles removed", extra={"job": job_id, "objects": gone})
+
+    def _forget_own(self, job: Job) -> None:
+        """A superseded job's tiles are never served again (they answer 404), so they can go at any time. A
+        newer job's sweep at its `ready` removes only jobs already out of `tiling`, and a page of this job in
+        flight can write after it: every page that finds its job superseded after writing removes them again
+        (state only moves on, so the last writer's removal comes after every write)."""
+        gone = self._tiles.forget(job.workspace_id, job.document_id, job.job_id)
+        logger.info("superseded job's own tiles removed", extra={"job": job.job_id, "objects": gone})
 
     def _forget(self, task: ForgetTask) -> None:
         """A removed document: its tiles now, its source's current version into the lifecycle's expiry. Both
