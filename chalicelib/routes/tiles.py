@@ -96,11 +96,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _stored(grant: str, page: int, name: str) -> Response:
+def _stored(grant: str, page: int, name: str, content_type: str | None = None) -> Response:
+    """`content_type`: what the URL's extension names; a page stored in another format has no such tile (one
+    URL per image, so caches never hold a JPEG under a `.png` name)."""
     access = get_container().tile_access
     scope = access.verify(grant)
     head = access.head(scope, page, name)
-    if head is None:
+    if head is None or (content_type is not None and head.content_type != content_type):
         raise NotFound("no such tile (or the page is not ready)", code="no_such_tile")
     return _answer(scope, head.etag, head.content_type, lambda: access.read(scope, page, name).data, b"")
 
@@ -128,14 +130,15 @@ def dzi_descriptor(grant: str, page: str) -> Response:
 @bp.route("/tiles/{grant}/{page}/page_files/{level}/{tile}", methods=["GET"], cors=True)
 @_guarded
 def dzi_tile(grant: str, page: str, level: str, tile: str) -> Response:
-    from chalicelib.domain.tile_plan import FORMAT_EXTENSIONS
+    from chalicelib.domain.tile_plan import CONTENT_TYPES, FORMAT_EXTENSIONS
 
     name, _, ext = tile.partition(".")
     col, _, row = name.partition("_")
-    if ext not in FORMAT_EXTENSIONS.values():
+    fmt = next((fmt for fmt, extension in FORMAT_EXTENSIONS.items() if extension == ext), None)
+    if fmt is None:
         raise NotFound("no such tile", code="no_such_tile")
     return _stored(grant, _number(page, "page"),
-                   f"{_number(level, 'level')}/{_number(col, 'column')}_{_number(row, 'row')}")
+                   f"{_number(level, 'level')}/{_number(col, 'column')}_{_number(row, 'row')}", CONTENT_TYPES[fmt])
 
 
 @bp.route("/tiles/{grant}/{page}/thumbnail.jpg", methods=["GET"], cors=True)

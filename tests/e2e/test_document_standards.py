@@ -185,6 +185,15 @@ def test_a_png_document_says_so_and_serves_png(patterns):
     assert requests.get(f"{info['id']}/full/max/0/default.jpg", timeout=10).headers["Content-Type"] == "image/jpeg"
     jpeg_info = requests.get(patterns["jpeg"]["pages"][0]["iiif"], timeout=10).json()
     assert "extraFormats" not in jpeg_info and "preferredFormats" not in jpeg_info
+    # Deep Zoom: one URL per tile, the one its descriptor names; another format's extension is no tile.
+    for fmt, other in (("png", "jpeg"), ("jpeg", "png")):
+        base = patterns[fmt]["pages"][0]["dzi"].removesuffix(".dzi") + "_files/0/0_0"
+        right = requests.get(f"{base}.{fmt}", timeout=10)
+        assert right.status_code == 200 and right.headers["Content-Type"] == f"image/{fmt}", (fmt, right.text)
+        for method in (requests.get, requests.head):
+            wrong = method(f"{base}.{other}", timeout=10)
+            assert wrong.status_code == 404, (fmt, other, wrong.status_code)
+        assert requests.get(f"{base}.{other}", timeout=10).json()["error"]["code"] == "no_such_tile"
 
 
 def _conditional(url: str) -> None:
