@@ -87,11 +87,16 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
     # The pages are on bob's landscape: tiles answered, and the canvas shows a drawing, not a blank area.
     wait_until(lambda: bob.page.locator(".page-placeholder").count() == 0, what="every page to replace its placeholder")
     wait_until(lambda: len(bob.tiles_ok) >= 3, what="tiles to load", page=bob.page)
-    time.sleep(1.5)  # let the zoom animation and the last tiles settle
     drawn = bob.page.locator("#viewer .openseadragon-canvas canvas").first  # the tiles only, no overlays
-    shot = Image.open(io.BytesIO(drawn.screenshot())).convert("L")
-    spread = ImageStat.Stat(shot).stddev[0]
-    assert spread > 20, f"the viewer looks blank (pixel standard deviation {spread:.1f})"
+    spreads: list[float] = []
+
+    def drawing_shown() -> bool:
+        # Until the zoom animation ends and the last tiles are drawn, the canvas may still be mostly blank.
+        shot = Image.open(io.BytesIO(drawn.screenshot())).convert("L")
+        spreads.append(ImageStat.Stat(shot).stddev[0])
+        return spreads[-1] > 20
+    wait_until(drawing_shown, timeout=30, what="a drawing on the viewer (pixel standard deviation over 20)",
+               page=bob.page)
     assert len(bob.tiles_ok) >= 3 and len(alice.tiles_ok) >= 3
 
 
