@@ -4,9 +4,10 @@ ready (less the idle stack's own rate), and the functions' CPU time from the loc
 
 What is measured, per page: S3 PUTs, GETs and HEADs (packs, indexes, uniform-tile checks, the source read per
 instance), SQS sends and deletes, receives (one per function invocation that got a message), DynamoDB requests
-by action, progress messages one member received, and each function's CPU milliseconds. What is modelled, and
+by action, the messages about the document one member received (its `progress` messages and the ops of its
+`doc:` and `place:` items), and each function's CPU milliseconds. What is modelled, and
 stated in the output: the AWS round trips' time on Lambda (10 ms a request), the capacity units of a DynamoDB
-request (1 per read or write, 6 per page transaction), the members online who get each progress message, and
+request (1 per read or write, 6 per page transaction), the members online who get each of those messages, and
 the INIT of a cold instance (measured locally as the app's import, counted once per page at most).
 """
 
@@ -58,7 +59,8 @@ def page_cost(row: dict[str, Any], arch: str) -> dict[str, float]:
               if k.split(":")[-1] in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"))
     rru = sum(v for k, v in calls.items() if k.split(":")[-1] in ("GetItem", "Query", "BatchGetItem"))
     ddb_usd = wru * PRICES["ddb_wru"] + rru * PRICES["ddb_rru"]
-    progress_usd = row["progress_messages"] / pages * MEMBERS_ONLINE * PRICES["apigw_ws_message"]
+    messages = row["progress_messages"] + row.get("op_messages", 0)  # runs before op_messages counted none
+    progress_usd = messages / pages * MEMBERS_ONLINE * PRICES["apigw_ws_message"]
     total = lambda_usd + s3_usd + sqs_usd + ddb_usd + progress_usd
     return {"cpu_s": sum(seconds.values()), "io_s": io_s, "requests": requests, "lambda": 1000 * lambda_usd,
             "s3": 1000 * s3_usd, "sqs": 1000 * sqs_usd, "dynamodb": 1000 * ddb_usd, "progress": 1000 * progress_usd,
@@ -75,7 +77,7 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
     lines = [
         f"## Per 1,000 pages, measured (`bench.pipeline`, {pipeline.get('date', '?')}; {arch} Lambda, as deployed)",
         "",
-        "| document | pages | CPU s / page | AWS requests / page | Lambda | S3 | SQS | DynamoDB | progress "
+        "| document | pages | CPU s / page | AWS requests / page | Lambda | S3 | SQS | DynamoDB | messages "
         "| **total** | + INIT, every page cold |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -98,7 +100,8 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         "one per invocation, and the functions' CPU time. Modelled: "
         f"{AWS_ROUND_TRIP_S * 1000:.0f} ms of Lambda time per AWS request (round trips on AWS), DynamoDB units "
         f"(1 per read or write, {TRANSACTION_WRU} per page transaction), {MEMBERS_ONLINE} members online "
-        "receiving each progress message. The INIT column adds one cold start of the tiling function per page "
+        "receiving each message about the document (its `progress` messages and its items' ops). The INIT "
+        "column adds one cold start of the tiling function per page "
         f"({pipeline['init_ms']:.0f} ms, the app's import measured locally; PyMuPDF's import falls in the first "
         "invocation's CPU time), the worst case of a burst that scales out to a new instance per page.",
         "",
@@ -110,7 +113,7 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
     for row in pipeline["rows"]:
         calls = {k: v / row["pages"] for k, v in sorted(net_calls(row).items()) if v > 0}
         listed = ", ".join(f"{k} {v:.2f}" for k, v in calls.items())
-        lines.append(f"- {row['input']}: {listed}; progress messages {row['progress_messages'] / row['pages']:.2f} "
-                     "(each to every member online).")
+        lines.append(f"- {row['input']}: {listed}; progress messages {row['progress_messages'] / row['pages']:.2f}"
+                     f" and ops {row.get('op_messages', 0) / row['pages']:.2f} (each to every member online).")
     lines.append("")
     return lines

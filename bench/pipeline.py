@@ -52,6 +52,13 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                 if message.get("action") == "progress":
                     seen.setdefault(message["subject"], time.monotonic())
                     counts[message["subject"]] = counts.get(message["subject"], 0) + 1
+                elif message.get("action") == "op":
+                    # The document's own ops (its `doc:` and `place:` items, written by the server) reach every
+                    # member too, and API Gateway bills each one as it bills a progress message.
+                    item = str((message.get("op", {}).get("data") or {}).get("item_id", ""))
+                    kind, _, document_id = item.partition(":")
+                    if kind in ("doc", "place") and document_id:
+                        counts[f"op:{document_id}"] = counts.get(f"op:{document_id}", 0) + 1
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     return thread
@@ -97,6 +104,7 @@ def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float],
             "poll_calls": _poll_calls(stack, state, f"{stack.rest}/workspaces/{WS}/documents/{grant['document_id']}",
                                       headers),
             "progress_messages": counts.get(grant["document_id"], 0),
+            "op_messages": counts.get(f"op:{grant['document_id']}", 0),
             "input": path.name, "bytes": len(body), "pages": pages, "upload_s": uploaded - started,
             "first_progress_s": seen.get(grant["document_id"], float("nan")) - uploaded,
             "first_visible_s": (first_visible or ready) - uploaded, "ready_s": ready - uploaded,
@@ -224,7 +232,8 @@ def main() -> None:
     for r in rows:
         ms = {fn: round(v["cpu_ms"] / r["pages"], 1) for fn, v in r["invocations"].items()}
         calls = {k: round(v / r["pages"], 2) for k, v in sorted(r["aws_calls"].items())}
-        print(f"  {r['input']}: cpu ms {ms}; progress messages {r['progress_messages'] / r['pages']:.2f}; {calls}")
+        print(f"  {r['input']}: cpu ms {ms}; progress messages {r['progress_messages'] / r['pages']:.2f}; "
+              f"op messages {r.get('op_messages', 0) / r['pages']:.2f}; {calls}")
     if args.json:
         Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "init_ms": init, "rows": rows},
                                               indent=1))
