@@ -235,7 +235,8 @@ class DocumentRecords(Protocol):
     def in_workspace(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Document]: ...
 
     def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None:
-        """Sets `changes`; a `status` other than awaiting_upload also clears the upload deadline."""
+        """Sets `changes` (a field given as None is removed); a `status` other than awaiting_upload also clears
+        the upload deadline."""
 
     def extend_upload(self, workspace_id: str, document_id: str, deadline: int) -> bool:
         """A later upload deadline, only while the document awaits its first upload; False otherwise."""

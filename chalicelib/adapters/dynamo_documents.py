@@ -54,12 +54,16 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
         return Page([Document.from_dict(i) for i in items], next_key)
 
     def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None:
+        """Set the fields of `changes`; a field given as None is removed."""
         changes = {**changes, "updated_at": int(time.time())}
         names = {f"#{k}": k for k in changes}
         values = to_item({f":{k}": v for k, v in changes.items()})
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k, v in changes.items() if v is not None)
+        removed = [f"#{k}" for k, v in changes.items() if v is None]
         if changes.get("status", DocumentStatus.AWAITING_UPLOAD.value) != DocumentStatus.AWAITING_UPLOAD.value:
-            expression += " REMOVE upload_deadline, expires_at"  # the upload arrived: nothing to expire
+            removed += ["upload_deadline", "expires_at"]  # the upload arrived: nothing to expire
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
         self._client.update_item(TableName=self._table, Key=to_item(doc_key(workspace_id, document_id)),
                                  UpdateExpression=expression, ExpressionAttributeNames=names,
                                  ExpressionAttributeValues=values, ConditionExpression="attribute_exists(pk)")
@@ -243,13 +247,14 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                             "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "state"},
                             "ExpressionAttributeValues": to_item(job_values)}},
                 {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
-                            "UpdateExpression": "SET #status = :status, updated_at = :now, reason = :r,"
-                                                " reason_code = :c, pages_done = :n" if state is JobState.READY else
+                            "UpdateExpression": "SET #status = :status, updated_at = :now, pages_done = :n"
+                                                " REMOVE reason, reason_code" if state is JobState.READY else
                                                 "SET #status = :status, updated_at = :now, reason = :r,"
                                                 " reason_code = :c",
                             "ConditionExpression": "job_id = :job", "ExpressionAttributeNames": {"#status": "status"},
                             "ExpressionAttributeValues": to_item(
-                                doc_values if state is JobState.READY else
+                                {k: v for k, v in doc_values.items() if k not in (":r", ":c")}
+                                if state is JobState.READY else
                                 {k: v for k, v in doc_values.items() if k != ":n"})}},
                 *(also or []),
             ])

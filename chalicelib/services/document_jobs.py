@@ -47,11 +47,16 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
     document = documents.get(workspace_id, document_id)
     current = documents.job(document_id, document.job_id) if document and document.job_id else None
     if current is not None and current.state in (JobState.READY, JobState.TILING):
+        # Back to what it showed, with what went wrong with the version: the member who uploaded it must learn
+        # that it was refused (the code and reason stay on the record and its item until the next version).
         status = DocumentStatus.READY if current.state is JobState.READY else DocumentStatus.TILING
-        documents.update(workspace_id, document_id, {"status": status.value})
+        documents.update(workspace_id, document_id, {"status": status.value, "reason": reason, "reason_code": code})
         if news is not None:
-            news.status(workspace_id, document_id, {"status": status.value, "job_id": current.job_id,
-                                                    "page_count": current.page_count}, final=True)
+            news.status(workspace_id, document_id, {
+                "status": status.value, "job_id": current.job_id, "page_count": current.page_count,
+                **({"pages_done": current.page_count} if status is DocumentStatus.READY else {}),
+                "code": code, "reason": reason, "previous_kept": True,
+                **({"version_id": version_id} if version_id else {})}, final=True)
         return False
     documents.fail_document(workspace_id, document_id, code, reason, version_id)
     if news is not None:
@@ -120,7 +125,8 @@ class JobStarter:
                 self._queue_pages(existing)
             return existing
         # The version is recorded with the job: a version that cannot be read must not replace a good one.
-        self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value})
+        self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value,
+                                                           "reason": None, "reason_code": None})
         self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
         try:
             kind, analysis_pages, found = self._analyse(source_key(workspace_id, document_id), version_id)
@@ -197,7 +203,7 @@ class JobStarter:
                                    rejected.reason, version_id)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
             "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
-            "previous_kept": not failed}))
+            "previous_kept": not failed, "version_id": version_id}))
 
     def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
         if self._news is not None:

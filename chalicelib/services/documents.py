@@ -27,7 +27,7 @@ from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tenancy import WorkspaceRole
-from chalicelib.imaging.errors import CODES, IMAGE_TOO_LARGE, PAGES_QUOTA_EXCEEDED
+from chalicelib.imaging.errors import CODES, PAGES_QUOTA_EXCEEDED
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.upload_ports import StorageLedger
 
@@ -41,9 +41,10 @@ MAX_TEXT_BYTES = 256 * 1024
 # version fails the same way again, so they are not retried; a corrected upload (a new version) replaces it.
 # Others (`processing_failed`: a crash or timeout; `pages_quota_exceeded`: the plan's month) may pass later.
 FILE_FAULTS = CODES - {PAGES_QUOTA_EXCEEDED}
-# Of those, the ones no tiling setting changes: reprocessing with other options is refused too (an image over the
-# pixel limit may fit at a lower resolution, so that one may be reprocessed).
-SETTINGS_CANNOT_FIX = FILE_FAULTS - {IMAGE_TOO_LARGE}
+# Of those, the ones no tiling setting changes: reprocessing with other options is refused too. All of them: an
+# image over the pixel limit is judged by its own pixels before anything is rendered (a page too large to render
+# is scaled to `max_side`, never refused), so no setting brings it under.
+SETTINGS_CANNOT_FIX = FILE_FAULTS
 
 
 def _settings_cannot_fix(document: Document) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from kalexo_client import OpRefused, Synced, WorkspaceClient
+from kalexo_client import DocumentChanged, OpRefused, Synced, WorkspaceClient
 
 from chalicelib.domain.document_items import LANDSCAPE_ROW
 from tests.e2e.api_client import Api
@@ -111,3 +111,60 @@ async def _offline_and_back(stack: LocalStack, alice: Api, workspace: str) -> No
     finally:
         for made in clients:
             await made.close()
+
+
+
+def test_a_refused_new_version_is_told_to_members_and_the_earlier_one_stays(stack):
+    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Refused {uuid.uuid4().hex[:4]}"},
+                         status=201)["workspace_id"]
+    alice.ok("PUT", f"/admin/workspaces/{workspace}/members/bob", {"role": "editor"})
+    asyncio.run(asyncio.wait_for(_refused_version(stack, alice, bob, workspace), 900))
+
+
+async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: str) -> None:
+    document_id = await asyncio.to_thread(upload, bob, workspace, "plan.pdf", letter_pdf(pages=2, text="Kept"))
+    seen: list[dict[str, Any]] = []  # the item's fields after every change, as members get them
+    watcher = WorkspaceClient(stack.ws, stack.token("alice"), workspace, on_event=lambda e: seen.append(
+        dict(e.item.fields)) if isinstance(e, DocumentChanged) and e.document_id == document_id and e.item else None)
+    try:
+        await watcher.start(CEILING)
+        await watcher.wait_for(ready(watcher, document_id), PROCESSING)
+        kept = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+        grant = await asyncio.to_thread(bob.ok, "POST", f"/workspaces/{workspace}/uploads", {
+            "filename": "plan.pdf", "size": 5129, "content_type": "application/pdf", "document_id": document_id},
+            status=201)
+        answer = await asyncio.to_thread(requests.put, grant["url"], data=b"%PDF-1.7\n" + bytes(5120),
+                                         headers=grant["headers"], timeout=30)
+        assert answer.status_code == 200
+        await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "corrupt", PROCESSING)
+        fields = documents(watcher)[document_id]
+        assert (fields["status"], fields["job_id"], fields["page_count"]) == ("ready", kept["job_id"], 2), fields
+        assert fields["reason"], fields
+        # Every change members saw: analysing (the stale reason of nothing cleared), then back to ready with why.
+        statuses = [(f["status"], f.get("reason_code")) for f in seen]
+        assert statuses[-2:] == [("analysing", None), ("ready", "corrupt")], statuses
+        shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+        assert (shown["status"], shown["job_id"], shown["reason_code"]) == ("ready", kept["job_id"], "corrupt")
+        assert len(shown["pages"]) == 2 and shown["version_id"] == kept["version_id"]
+        events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
+                                          type="document.failed"))["items"]
+        assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True
+        assert events[0]["detail"]["version_id"] not in (None, kept["version_id"])
+        # The next version clears it as soon as it is analysed, and is processed.
+        await asyncio.to_thread(upload_version, bob, workspace, document_id, letter_pdf(pages=1, text="Fixed"))
+        await watcher.wait_for(lambda: documents(watcher)[document_id].get("job_id") != kept["job_id"]
+                               and documents(watcher)[document_id]["status"] == "ready", PROCESSING)
+        assert documents(watcher)[document_id].get("reason_code") is None
+        assert all(f.get("reason_code") is None for f in seen[seen.index(fields) + 1:]), seen
+        now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+        assert now["status"] == "ready" and "reason_code" not in now and "reason" not in now, now
+    finally:
+        await watcher.close()
+
+
+def upload_version(api: Api, workspace: str, document_id: str, body: bytes) -> None:
+    grant = api.ok("POST", f"/workspaces/{workspace}/uploads", {"filename": "plan.pdf", "size": len(body),
+                                                                 "content_type": "application/pdf",
+                                                                 "document_id": document_id}, status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200

@@ -59,9 +59,12 @@ def test_reprocessing_a_file_no_setting_can_fix_is_refused_too(code: str) -> Non
     assert refused.value.code == "not_retryable" and "with any settings" in str(refused.value)
 
 
-def test_an_image_over_the_pixel_limit_may_be_reprocessed_with_other_settings() -> None:
-    answer, tasks = retry(failed("image_too_large"), {"format": "png"}, how="reprocess")
-    assert answer["status"] == "queued" and len(tasks.sent) == 1
+def test_an_image_over_the_pixel_limit_is_not_reprocessed_either() -> None:
+    # Its own pixels are over the limit whatever the settings (a doc-only review reprocessed one with a
+    # smaller max_side: accepted, and failed again the same way).
+    with pytest.raises(Conflict) as refused:
+        retry(failed("image_too_large"), {"max_side": 2048}, how="reprocess")
+    assert refused.value.code == "not_retryable"
 
 
 @pytest.mark.parametrize("code", sorted(FILE_FAULTS))

@@ -128,7 +128,8 @@ export class Documents {
     for (const doc of docs) {
       said.set(doc.document_id, doc.status);
       if (first || this.said.get(doc.document_id) === doc.status) continue;
-      if (doc.status === "ready") announce(`${doc.name} is ready: ${pages(doc.page_count)}`);
+      if (doc.reason_code && doc.status !== "failed") announce(`A new version of ${doc.name} was refused: ${doc.reason || doc.reason_code}. The earlier version is still shown`);
+      else if (doc.status === "ready") announce(`${doc.name} is ready: ${pages(doc.page_count)}`);
       else if (doc.status === "failed") announce(`${doc.name} could not be processed: ${doc.reason || doc.reason_code}`);
       else if (doc.status === "tiling") announce(`${doc.name}: ${pages(doc.page_count)}, being prepared`);
       else announce(`${doc.name} arrived and is being analysed`);
@@ -184,7 +185,9 @@ function pages(count) {
 export function statusText(doc) {
   const total = doc.page_count || 0;
   if (doc.status === "failed") return `failed: ${doc.reason || doc.reason_code || "unknown reason"}`;
-  if (doc.status === "ready") return `ready · ${pages(total)}`;
-  if (doc.status === "tiling") return total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page";
+  // A ready (or still processing) document with a reason: its newest version was refused, the earlier one shows.
+  const refused = doc.reason_code ? ` · new version refused: ${doc.reason || doc.reason_code}` : "";
+  if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
+  if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
   return "analysing";
 }

@@ -74,6 +74,29 @@ def test_upload_wait_ends_with_the_manifest_url(space: Space, tmp_path: Path) ->
     assert polled.stdout.strip().splitlines()[-1].startswith(f"{space.stack.rest}/workspaces/{space.workspace}/")
 
 
+def test_upload_wait_of_a_refused_new_version_exits_3_and_says_the_earlier_one_is_kept(space: Space,
+                                                                                      tmp_path: Path) -> None:
+    env, pdf = environment(space, "bob", tmp_path), two_page_pdf(tmp_path / "plan.pdf")
+    first = kalexo(env, "-o", "json", "documents", "upload", str(pdf), "--wait")
+    assert first.returncode == 0, first.stderr
+    kept = json.loads(first.stdout)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)  # a PDF header and nothing a reader can use
+    for where, extra in (("websocket", {}), ("polling", {"KALEXO_WS_URL": ""})):
+        refused = kalexo({**env, **extra}, "documents", "upload", str(broken), "--wait", "--timeout", "120",
+                         "--document-id", kept["document_id"])
+        assert refused.returncode == 3, (where, refused.returncode, refused.stderr)
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: corrupt: ") and last.endswith("still shows its earlier version"), (where, last)
+        shown = space.api("bob").document(space.workspace, kept["document_id"])
+        assert shown["status"] == "ready" and shown["job_id"] == kept["job_id"] and len(shown["pages"]) == 2
+        assert shown["reason_code"] == "corrupt", shown
+    fixed = kalexo(env, "-o", "json", "documents", "upload", str(pdf), "--wait", "--document-id", kept["document_id"])
+    assert fixed.returncode == 0, fixed.stderr  # a good version after a refused one: processed, reason gone
+    after = json.loads(fixed.stdout)
+    assert after["job_id"] != kept["job_id"] and not after.get("reason_code") and not after.get("reason")
+
+
 @pytest.fixture
 def tail(space: Space, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     env = environment(space, "alice", tmp_path)

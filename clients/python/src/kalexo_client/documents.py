@@ -32,12 +32,14 @@ class Baseline:
     version: int = 0
     job_id: str | None = None
 
-    def finished(self, status: str | None, version: int, job_id: str | None) -> bool:
-        if status not in TERMINAL:
+    def finished(self, status: str | None, version: int, job_id: str | None, refused: bool = False) -> bool:
+        """`refused`: the item names a code and reason while it shows a job (a new version refused, the earlier
+        one kept: the server clears them when the next version is analysed, so after the baseline they are ours)."""
+        if status not in TERMINAL and not refused:
             return False
         if self.version == 0 and self.job_id is None:
-            return True
-        return version > self.version and (status == "failed" or job_id != self.job_id)
+            return status in TERMINAL
+        return version > self.version and (status == "failed" or refused or job_id != self.job_id)
 
 
 async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: Baseline | None = None,
@@ -53,7 +55,7 @@ async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: 
             return None
         status, job = item.fields.get("status"), item.fields.get("job_id")
         return item if baseline.finished(status if isinstance(status, str) else None, item.version,
-                                         job if isinstance(job, str) else None) else None
+                                         job if isinstance(job, str) else None, refused_version(item.fields)) else None
 
     try:
         async with asyncio.timeout(timeout):
@@ -97,11 +99,18 @@ async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, works
     return result, await asyncio.to_thread(api.document, workspace, result.document_id)
 
 
+def refused_version(document: dict[str, Any]) -> bool:
+    """A document (its item's fields or its REST answer) whose newest version was refused while it still shows
+    an earlier job: `ready` or `tiling` with a `reason_code`."""
+    return document.get("status") in ("ready", "tiling") and bool(document.get("reason_code"))
+
+
 def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, baseline_job: str | None = None,
-                         on_status: StatusCallback | None = None, timeout: float = 1800.0,
-                         interval: float = 1.0) -> dict[str, Any]:
+                         baseline_updated_at: int | None = None, on_status: StatusCallback | None = None,
+                         timeout: float = 1800.0, interval: float = 1.0) -> dict[str, Any]:
     """The same without a websocket: read the document until it is ready or failed (a new job, for a new
-    version of a processed document)."""
+    version of a processed document), or until the new version is refused (`refused_version`, changed since
+    `baseline_updated_at`, the document's `updated_at` before the upload)."""
     deadline = time.monotonic() + timeout
     while True:
         document = api.document(workspace, document_id)
@@ -110,6 +119,9 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
             on_status(status, document.get("pages_done"), document.get("page_count"))
         if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
                                    or status == "failed"):
+            return document
+        if baseline_job is not None and refused_version(document) and (
+                baseline_updated_at is None or int(document.get("updated_at") or 0) > baseline_updated_at):
             return document
         if time.monotonic() > deadline:
             raise TimeoutError(f"{document_id} is still {status} after {timeout:.0f} s")

@@ -14,7 +14,7 @@ from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_OPTION, pass_confi
 from kalexo_client.cli.config import Config
 from kalexo_client.cli.output import done, emit, emit_list
 from kalexo_client.cli.workspace_commands import options_of, tile_options
-from kalexo_client.documents import poll_until_processed, upload_and_wait
+from kalexo_client.documents import poll_until_processed, refused_version, upload_and_wait
 from kalexo_client.errors import Refused
 
 DOCUMENT_COLUMNS = ["document_id", "name", "status", "page_count", "size", "created_by", "created_at"]
@@ -111,11 +111,12 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
                 api, ws_url, config.need_token(), space, file, document_id=document_id,
                 content_type=content_type, on_upload=bars.upload, on_status=bars.status, timeout=timeout))
         else:
-            before = api.document(space, document_id).get("job_id") if wait and document_id else None
+            before = api.document(space, document_id) if wait and document_id else {}
             result = api.upload(space, file, content_type=content_type, document_id=document_id,
                                 progress=bars.upload)
             if wait:
-                manifest = poll_until_processed(api, space, result.document_id, baseline_job=before,
+                manifest = poll_until_processed(api, space, result.document_id, baseline_job=before.get("job_id"),
+                                                baseline_updated_at=before.get("updated_at"),
                                                 on_status=bars.status, timeout=timeout)
     finally:
         bars.close()
@@ -130,6 +131,9 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
         click.echo(f"{result.document_id}  {manifest.get('status')}  {manifest.get('page_count') or 0} pages")
     if manifest.get("status") == "failed":
         raise Refused(str(manifest.get("reason_code") or "failed"), str(manifest.get("reason") or ""))
+    if document_id and refused_version(manifest):
+        reason = str(manifest.get("reason") or "the new version was refused").rstrip(". ")
+        raise Refused(str(manifest["reason_code"]), f"{reason}; the document still shows its earlier version")
     if config.output != "json":
         click.echo(url)
 
