@@ -18,7 +18,7 @@ FILTERS = (
     Param("type", "an event type, or a prefix ending in '.' (e.g. membership.)", max_length=64),
     Param("account_id", "one account (platform admins; account admins see only their own)", max_length=64),
     Param("workspace_id", "one workspace", max_length=64),
-    Param("user_id", "one user", max_length=64),
+    Param("user_id", "one user: for account admins a user of their account now (else 404 not_found)", max_length=64),
 )
 
 

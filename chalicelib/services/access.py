@@ -83,6 +83,15 @@ class AccessService:
             raise NotFound("no such account")
         raise Forbidden("account administrators only")
 
+    def require_user_in_scope(self, actor: Actor, user_id: str) -> None:
+        """A user id a filter may name: any for platform admins, else a user of the actor's account now (another
+        tenant's id, or one no longer there, is 404 alike: the answer confirms nothing about other accounts)."""
+        if actor.is_platform_admin:
+            return
+        user = self._tenancy.user(user_id)
+        if user is None or user.account_id != actor.account_id:
+            raise NotFound("no such user")
+
     def workspace(self, actor: Actor, workspace_id: str, need: WorkspaceRole = WorkspaceRole.VIEWER) -> WorkspaceAccess:
         workspace = self._tenancy.workspace(workspace_id)
         if workspace is None or not (actor.is_platform_admin or workspace.account_id == actor.account_id):

@@ -83,6 +83,10 @@ class EventQueries:
         if workspace_id:
             workspace = self._access.workspace(actor, workspace_id).workspace
             account_id = workspace.account_id
+        if filters.get("user_id"):
+            # Events are found by user across accounts and filtered by account after: another tenant's user id
+            # would answer an empty page with a cursor into that tenant's events.
+            self._access.require_user_in_scope(actor, str(filters["user_id"]))
         query = EventQuery(since_ms=since, until_ms=until, account_id=account_id, workspace_id=workspace_id,
                            user_id=filters.get("user_id"), type=type_)
         return self._log.query(query, limit, start)

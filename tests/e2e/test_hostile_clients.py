@@ -120,6 +120,18 @@ def test_another_tenants_emails_and_ids_are_neither_named_nor_confirmed(stack):
     assert olga["account_id"] == "acc-other" and olga["email"] == "olga@acc-other.test"
 
 
+def test_the_event_log_filtered_by_another_tenants_user_confirms_nothing(stack):
+    olga = Api(stack, stack.token("olga"))  # account admin of acc-other; bob is acc-demo's
+    Api(stack, stack.token("bob")).ok("GET", "/me")  # bob has events (tokens issued, at least)
+    answers = [olga.call("GET", "/admin/events", user_id=user, limit="1") for user in ("bob", "nobody-at-all")]
+    assert [assert_error(a, 404) for a in answers] == ["not_found"] * 2
+    assert answers[0].json() == answers[1].json() and "cursor" not in answers[0].text
+    alice = Api(stack, stack.token("alice"))  # acc-demo's own admin, and the platform's, still may
+    assert alice.ok("GET", "/admin/events", user_id="bob")["items"]
+    assert Api(stack, stack.token("admin")).ok("GET", "/admin/events", user_id="bob")["items"]
+    assert assert_error(alice.call("GET", "/admin/events", user_id="olga"), 404) == "not_found"
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "JAVASCRIPT:alert(1)",
                                  "data:text/html,<script>alert(1)</script>", "//evil.test/a.png", "vbscript:x"])
 def test_avatar_urls_are_http_or_https_only(stack, url):
