@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.cache_local import LocalTtlCache
     from chalicelib.adapters.cached_tenancy import CachedTenancy
     from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
+    from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
     from chalicelib.adapters.dynamo_events import DynamoEventLog
     from chalicelib.adapters.dynamo_rate_limit import DynamoRateLimiter
     from chalicelib.adapters.dynamo_storage import DynamoStorageLedger
@@ -212,3 +213,11 @@ class CoreParts:
         from chalicelib.services.fanout import OpPublisher
 
         return OpPublisher(self.fanout(self.notifier), self.connection_store) if self.notifier else None
+
+    @cached_property
+    def document_store(self) -> DynamoDocumentStore:
+        """Document records: the document functions', and the REST function's (a workspace with documents
+        is not deleted)."""
+        from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+
+        return DynamoDocumentStore(self.clients.dynamodb, self.settings.main_table)

@@ -10,7 +10,6 @@ from chalicelib.composition.core import CoreParts
 from chalicelib.lazy import Deferred
 
 if TYPE_CHECKING:
-    from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
     from chalicelib.adapters.s3_tile_store import S3TileReader, S3TileStore
     from chalicelib.adapters.sqs_tasks import SqsTaskQueue
     from chalicelib.services.document_jobs import JobLimits, JobStarter
@@ -34,12 +33,6 @@ class DocumentParts(CoreParts):
         discarder = S3VersionDiscarder(self.clients.s3, self.settings.documents_bucket)
         return UploadIngest(log, self.tenancy, self.events, self.job_starter, self.document_store, self.news,
                             discarder)
-
-    @cached_property
-    def document_store(self) -> DynamoDocumentStore:
-        from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
-
-        return DynamoDocumentStore(self.clients.dynamodb, self.settings.main_table)
 
     @cached_property
     def tile_store(self) -> S3TileStore:

@@ -35,7 +35,8 @@ class RestParts(CoreParts):
     def workspaces(self) -> WorkspaceService:
         from chalicelib.services.workspaces import WorkspaceService
 
-        return WorkspaceService(self.tenancy, self.access, self.events, self.directory, self.connection_store)
+        return WorkspaceService(self.tenancy, self.access, self.events, self.directory, self.connection_store,
+                                self.document_store)
 
     @cached_property
     def usage(self) -> UsageService:

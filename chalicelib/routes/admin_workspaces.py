@@ -35,7 +35,8 @@ def update_workspace(call: ApiCall) -> Any:
     return get_container().workspaces.update(call.actor, call.path["workspace_id"], call.body).to_dict()
 
 
-@api(bp, "DELETE", "/admin/workspaces/{workspace_id}", "Delete a workspace and its memberships", TAG, status=204)
+@api(bp, "DELETE", "/admin/workspaces/{workspace_id}",
+     "Delete a workspace and its memberships; 409 workspace_not_empty while it holds documents", TAG, status=204)
 def delete_workspace(call: ApiCall) -> Any:
     get_container().workspaces.delete(call.actor, call.path["workspace_id"])
 

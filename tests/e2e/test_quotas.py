@@ -191,3 +191,25 @@ def test_usage_counts_the_documents_created_and_the_messages_routed(stack):
     usage = wait_until(lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
                        ["messages_routed"] and u, "the connection metered")
     assert (usage["documents"], usage["messages_routed"]) == (2, 5)
+
+
+def test_a_workspace_holding_documents_is_not_deleted_and_its_storage_comes_back_with_them(stack):
+    admin, owner, acc, ws = _account(stack, {"max_storage_bytes": 10**7})
+    body = letter_pdf(pages=1, text="Deleted with its site")
+    grant = _grant(owner, ws, len(body))
+    assert grant.status_code == 201, grant.text
+    document = grant.json()["document_id"]
+    # A grant not used yet holds room too (its upload could still arrive): the workspace stays.
+    assert assert_error(owner.call("DELETE", f"/admin/workspaces/{ws}"), 409) == "workspace_not_empty"
+    assert requests.put(grant.json()["url"], data=body, headers=grant.json()["headers"], timeout=30).status_code == 200
+    wait_until(lambda: _stored(admin, acc)["bytes_stored"] == len(body), "the upload stored")
+    for api in (owner, admin):
+        refused = api.call("DELETE", f"/admin/workspaces/{ws}")
+        assert assert_error(refused, 409) == "workspace_not_empty" and "remove them" in refused.json()["error"][
+            "message"]
+    assert owner.ok("GET", f"/workspaces/{ws}")["workspace_id"] == ws  # nothing was taken away
+    assert owner.ok("GET", f"/workspaces/{ws}/documents/{document}")["document_id"] == document
+    owner.ok("DELETE", f"/workspaces/{ws}/documents/{document}", status=204)
+    owner.ok("DELETE", f"/admin/workspaces/{ws}", status=204)
+    assert _stored(admin, acc) == {"bytes_stored": 0, "bytes_reserved": 0, "bytes_committed": 0}
+    assert owner.call("GET", f"/workspaces/{ws}").status_code == 404
