@@ -122,11 +122,22 @@ class DocumentService:
         self._storage.give_back(document.account_id, source_key(workspace_id, document_id))
         if not self._documents.delete(workspace_id, document_id):
             raise NotFound("no such document")
+        self._stop_processing(document)
         self._tasks.send([ForgetTask(workspace_id, document_id).to_json()])
         if self._news is not None:
             self._news.removed(workspace_id, document_id)
         self._events.record(Event("document.removed", document.account_id, workspace_id, actor.user_id,
                                   actor.user_id, {"document_id": document_id, "name": document.name}))
+
+    def _stop_processing(self, document: Document) -> None:
+        """A job still tiling the removed document ends now, not when its last page is done: its queued pages are
+        then skipped, so the forget task behind them runs at once, and a page in flight removes what it wrote
+        (PageTiler). Best effort: the job would conclude as superseded at its end anyway."""
+        if not document.job_id:
+            return
+        job = self._documents.job(document.document_id, document.job_id)
+        if job is not None and job.state is JobState.TILING:
+            self._documents.set_job_state(job, JobState.SUPERSEDED, "the document was removed")
 
     def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
                   options: dict[str, Any] | None) -> dict[str, Any]:

@@ -371,3 +371,29 @@ def test_an_upload_granted_and_never_sent_is_listed_until_its_deadline_then_gone
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
     listed = bob.ok("GET", f"/workspaces/{WS}/documents", limit=100)["items"]
     assert grant["document_id"] not in {d["document_id"] for d in listed}
+
+
+def test_a_document_removed_while_it_is_tiled_stops_being_tiled_and_leaves_no_tiles(stack):
+    alice = Api(stack, stack.token("alice"))
+    grant = upload(alice, "long.pdf", letter_pdf(40, text="removed midway"))
+    document_id = grant["document_id"]
+    path = f"/workspaces/{WS}/documents/{document_id}"
+    wait_until(lambda: (d := alice.ok("GET", path))["status"] == "tiling" and len(d["pages"]) >= 1 and d,
+               "a first page tiled", 90)
+    assert alice.call("DELETE", path).status_code == 204
+    jobs = [j for j in alice.ok("GET", f"/workspaces/{WS}/jobs", limit="100")["items"]
+            if j["document_id"] == document_id]
+    assert len(jobs) == 1 and jobs[0]["state"] == "superseded", jobs
+    assert jobs[0]["reason"] == "the document was removed", jobs  # at once: not at its last page's end
+    wait_until(lambda: not _tile_keys(stack, document_id), "the removed document's tiles deleted", 90)
+    # Pages in flight when it was removed may write after the sweep: each removes what it wrote. Once the tiles
+    # queue holds nothing (visible, in flight or delayed), no page of it is being written any more.
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.env["KALEXO_TILES_QUEUE"])["QueueUrl"]
+    wait_until(lambda: set(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed"])["Attributes"].values()) == {"0"}, "the tiles queue drained", 120)
+    assert not _tile_keys(stack, document_id)
+    final = next(j for j in alice.ok("GET", f"/workspaces/{WS}/jobs", limit="100")["items"]
+                 if j["document_id"] == document_id)
+    assert final["pages_done"] < final["page_count"] == 40, final  # the queued pages were skipped
