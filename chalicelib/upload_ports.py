@@ -35,8 +35,12 @@ class StorageLedger(Protocol):
     def totals(self, account_id: str) -> dict[str, int]: ...
 
     def reserve(self, account_id: str, key: str, upload_id: str, size: int, limit: int | None,
-                expires_at: int) -> bool:
+                expires_at: int, granted_to: str = "") -> bool:
         """False when the plan (`limit` bytes, None for no limit) has no room left for `size`."""
+
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
+        """Release the open reservations granted to a user (under `key_prefix`: one workspace's sources), so
+        their uploads are refused when they arrive; how many."""
 
     def holds(self, account_id: str, key: str, upload_id: str) -> bool: ...
 

@@ -137,6 +137,7 @@ class InMemoryUploadLog:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.reservations: dict[tuple[str, str, str], tuple[int, int, int]] = {}  # -> size, expires, created
+        self.granted_to: dict[tuple[str, str, str], str] = {}
         self.stored: dict[str, int] = {}
         self.reserved: dict[str, int] = {}
         self.bytes_by_account = self.stored  # uploaded and kept, by account
@@ -173,16 +174,22 @@ class InMemoryUploadLog:
         return {"bytes_stored": stored, "bytes_reserved": reserved, "bytes_committed": stored + reserved}
 
     def reserve(self, account_id: str, key: str, upload_id: str, size: int, limit: int | None,
-                expires_at: int) -> bool:
+                expires_at: int, granted_to: str = "") -> bool:
         if limit is not None and self.totals(account_id)["bytes_committed"] + size > limit:
             return False
         self._order += 1
         self.reservations[(account_id, key, upload_id)] = (size, expires_at, self._order)
+        self.granted_to[(account_id, key, upload_id)] = granted_to
         self.reserved[account_id] = self.reserved.get(account_id, 0) + size
         return True
 
     def holds(self, account_id: str, key: str, upload_id: str) -> bool:
         return (account_id, key, upload_id) in self.reservations
+
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
+        mine = [(k, held[0]) for k, held in self.reservations.items()
+                if k[0] == account_id and k[1].startswith(key_prefix) and self.granted_to.get(k) == granted_to]
+        return sum(self.release(*k, size) for k, size in mine)
 
     def held(self, account_id: str, key: str) -> int:
         return sum(1 for a, k, _ in self.reservations if (a, k) == (account_id, key))

@@ -50,7 +50,7 @@ class DynamoStorageLedger:
         return from_item(item) if item else {}
 
     def reserve(self, account_id: str, key: str, upload_id: str, size: int, limit: int | None,
-                expires_at: int) -> bool:
+                expires_at: int, granted_to: str = "") -> bool:
         """False when the plan has no room for `size` more bytes."""
         # Accounts from before reservations have no `bytes_committed` yet: it starts from what they hold.
         base = self.totals(account_id)
@@ -72,7 +72,7 @@ class DynamoStorageLedger:
                          "Item": to_item({"pk": f"ACCOUNT#{account_id}",
                                           "sk": reservation_prefix(key) + upload_id, "key": key, "size": size,
                                           "upload_id": upload_id, "reserved_until": expires_at,
-                                          "created_at": int(time.time())})}}])
+                                          "granted_to": granted_to or None, "created_at": int(time.time())})}}])
         except self._client.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons", [])
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
@@ -113,6 +113,13 @@ class DynamoStorageLedger:
         except self._client.exceptions.TransactionCanceledException:
             return False
         return True
+
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
+        revoked = 0
+        for item in self._query(f"ACCOUNT#{account_id}", reservation_prefix(key_prefix)[:-1]):
+            if item.get("granted_to") == granted_to:
+                revoked += self.release(account_id, str(item["key"]), str(item["upload_id"]), int(item["size"]))
+        return revoked
 
     def release_expired(self, account_id: str, now: int | None = None) -> int:
         """Reservations whose upload can no longer arrive: their room goes back to the account."""

@@ -29,14 +29,14 @@ class RestParts(CoreParts):
         from chalicelib.services.directory import DirectoryService
 
         return DirectoryService(self.tenancy, self.access, self.events, self.tokens, self.connection_store,
-                                self.notifier)
+                                self.notifier, self.storage_ledger)
 
     @cached_property
     def workspaces(self) -> WorkspaceService:
         from chalicelib.services.workspaces import WorkspaceService
 
         return WorkspaceService(self.tenancy, self.access, self.events, self.directory, self.connection_store,
-                                self.document_store)
+                                self.document_store, self.storage_ledger)
 
     @cached_property
     def usage(self) -> UsageService:

@@ -84,6 +84,11 @@ def source_key(workspace_id: str, document_id: str) -> str:
     return f"workspaces/{workspace_id}/documents/{document_id}/source"
 
 
+def sources_prefix(workspace_id: str) -> str:
+    """What every source key of the workspace starts with (and no other workspace's)."""
+    return f"workspaces/{workspace_id}/documents/"
+
+
 def parse_source_key(key: str) -> tuple[str, str] | None:
     """(workspace, document) for a document source key; None for anything else in the bucket."""
     match = SOURCE_KEY.match(key)

@@ -24,11 +24,14 @@ from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionNotifier, ConnectionStore
+    from chalicelib.upload_ports import StorageLedger
 
 
 class DirectoryService:
     def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
-                 tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None) -> None:
+                 tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None,
+                 ledger: StorageLedger | None = None) -> None:
+        self._ledger = ledger
         self._tenancy = tenancy
         self._store = tenancy.store
         self._access = access
@@ -146,6 +149,8 @@ class DirectoryService:
         for workspace_id in workspaces:
             self._tenancy.forget_membership(workspace_id, user_id)
         self.close_connections(user_id, None)
+        if self._ledger is not None:  # upload grants are bearer URLs: the user's are revoked
+            self._ledger.revoke(user.account_id, user_id)
         self._events.record(Event("user.deleted", user.account_id, user_id=user_id, actor_id=actor.user_id))
 
     def list_users(self, actor: Actor, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:

@@ -193,5 +193,6 @@ class MultipartUploads:
 
     def _expired(self, upload: _Upload) -> None:
         self._abort(upload)
-        raise Conflict("this upload's grant expired or the upload was aborted, and its room went back to the "
-                       "plan; ask for a new grant", code="grant_expired")
+        raise Conflict("this upload's grant expired, was revoked (the member it was given to left the workspace or "
+                       "can no longer upload) or was aborted, and its room went back to the plan; ask for a new "
+                       "grant", code="grant_expired")

@@ -136,7 +136,7 @@ class UploadGrants:
         lifetime = self._multipart.lifetime_s if self._multipart is not None and multipart else GRANT_SECONDS
         self._ledger.release_expired(account.account_id)
         deadline = int(time.time()) + lifetime + LATE_UPLOAD_SECONDS  # the reservation's, and the document's
-        if not self._ledger.reserve(account.account_id, key, upload_id, size, limit, deadline):
+        if not self._ledger.reserve(account.account_id, key, upload_id, size, limit, deadline, actor.user_id):
             totals = self._ledger.totals(account.account_id)
             raise QuotaExceeded(f"the plan stores {limit} bytes; {totals['bytes_stored']} are stored, "
                                 f"{totals['bytes_reserved']} reserved by uploads in progress, and this upload "

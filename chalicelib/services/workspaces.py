@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.cached_tenancy import CachedTenancy
+from chalicelib.domain.documents import sources_prefix
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
@@ -18,12 +19,15 @@ from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionStore, DocumentRecords
+    from chalicelib.upload_ports import StorageLedger
 
 
 class WorkspaceService:
     def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
-                 directory: DirectoryService, connections: ConnectionStore, documents: DocumentRecords) -> None:
+                 directory: DirectoryService, connections: ConnectionStore, documents: DocumentRecords,
+                 ledger: StorageLedger) -> None:
         self._documents = documents
+        self._ledger = ledger
         self._tenancy = tenancy
         self._store = tenancy.store
         self._access = access
@@ -112,6 +116,10 @@ class WorkspaceService:
 
     def _put_member(self, actor: Actor, workspace: Workspace, user_id: str, role: WorkspaceRole) -> Membership:
         before = self._store.get_membership(workspace.workspace_id, user_id)
+        if before is not None and before.role is role:
+            return before  # nothing changes, and the event log says only what happened
+        if role is WorkspaceRole.VIEWER:  # viewers do not upload: grants given before are revoked
+            self._ledger.revoke(workspace.account_id, user_id, sources_prefix(workspace.workspace_id))
         membership = Membership(workspace.workspace_id, user_id, workspace.account_id, role,
                                 before.added_at if before else int(time.time()))
         self._store.put_membership(membership)
@@ -127,6 +135,8 @@ class WorkspaceService:
         if not self._store.delete_membership(workspace_id, user_id):
             raise NotFound("no such member")
         closed = self._directory.close_connections(user_id, workspace_id)
+        # Upload grants are bearer URLs: the ones given to the member are revoked, so what arrives is refused.
+        self._ledger.revoke(workspace.account_id, user_id, sources_prefix(workspace_id))
         self._events.record(Event("membership.removed", workspace.account_id, workspace_id, user_id, actor.user_id,
                                   {"connections_closed": closed}))
         self._tenancy.forget_membership(workspace_id, user_id)  # last: a failed invalidation reports an error

@@ -213,3 +213,36 @@ def test_a_workspace_holding_documents_is_not_deleted_and_its_storage_comes_back
     owner.ok("DELETE", f"/admin/workspaces/{ws}", status=204)
     assert _stored(admin, acc) == {"bytes_stored": 0, "bytes_reserved": 0, "bytes_committed": 0}
     assert owner.call("GET", f"/workspaces/{ws}").status_code == 404
+
+
+def test_upload_grants_of_a_member_removed_demoted_or_deleted_are_revoked(stack):
+    admin, owner, acc, ws = _account(stack, {"max_storage_bytes": 10**7})
+    suffix = uuid.uuid4().hex[:6]
+    body = letter_pdf(pages=1, text="After leaving")
+    people = {}
+    for name in ("left", "demoted", "deleted", "stays"):
+        user = owner.ok("POST", f"/admin/accounts/{acc}/users", {"email": f"{name}-{suffix}@quota.test",
+                                                                 "name": name}, status=201)
+        owner.ok("PUT", f"/admin/workspaces/{ws}/members/{user['user_id']}", {"role": "editor"})
+        token = owner.ok("POST", f"/admin/users/{user['user_id']}/tokens", {"ttl_seconds": 3600}, status=201)
+        grant = _grant(Api(stack, token["token"]), ws, len(body))
+        assert grant.status_code == 201, grant.text
+        people[name] = (user["user_id"], grant.json())
+    assert _stored(admin, acc)["bytes_reserved"] == 4 * len(body)
+    owner.ok("DELETE", f"/admin/workspaces/{ws}/members/{people['left'][0]}", status=204)
+    owner.ok("PUT", f"/admin/workspaces/{ws}/members/{people['demoted'][0]}", {"role": "viewer"})
+    owner.ok("DELETE", f"/admin/users/{people['deleted'][0]}", status=204)
+    assert _stored(admin, acc)["bytes_reserved"] == len(body)  # only the member who stays holds room
+    for _, grant in people.values():  # every URL still uploads to S3 (a presigned PUT): the ingest decides
+        assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    kept = people["stays"][1]["document_id"]
+    wait_until(lambda: owner.ok("GET", f"/workspaces/{ws}/documents/{kept}")["status"] == "ready", "processed", 120)
+    refused = wait_until(lambda: len(r := [e for e in owner.ok("GET", "/admin/events", workspace_id=ws,
+                                                              type="upload.refused")["items"]]) == 3 and r,
+                         "three uploads refused")
+    keys = {people[name][1]["key"] for name in ("left", "demoted", "deleted")}
+    assert {e["detail"]["key"] for e in refused} == keys
+    assert _stored(admin, acc) == {"bytes_stored": len(body), "bytes_reserved": 0, "bytes_committed": len(body)}
+    for name in ("left", "demoted", "deleted"):
+        assert all(v["Key"] != people[name][1]["key"] or not v["IsLatest"]
+                   for v in _versions(stack, people[name][1]["key"])), name  # discarded
