@@ -29,6 +29,10 @@ def _account_key(account_id: str) -> dict[str, Any]:
     return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"})
 
 
+def _tombstone_key(account_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "DELETED"})
+
+
 def _email_claim(account_id: str, email: str) -> dict[str, Any]:
     return {"pk": f"EMAIL#{account_id}#{email}", "sk": "EMAIL"}
 
@@ -59,11 +63,14 @@ class DynamoTenancyStore:
         item = {"pk": f"ACCOUNT#{account.account_id}", "sk": "ACCOUNT", "gsi1pk": "ACCOUNTS",
                 "gsi1sk": f"{account.created_at:012d}#{account.account_id}", "user_count": 0,
                 "workspace_count": 0, **self._account_fields(account)}
-        try:
-            self._client.put_item(TableName=self._table, Item=to_item(item),
-                                  ConditionExpression="attribute_not_exists(pk)")
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
-            raise Conflict(f"account {account.account_id} exists") from exc
+        # An id is never given to a second account: the first's events and usage stay keyed by it (tombstone).
+        self._transact([
+            {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": _NEW}},
+            {"ConditionCheck": {"TableName": self._table, "Key": _tombstone_key(account.account_id),
+                                "ConditionExpression": _NEW}},
+        ], [Conflict(f"account {account.account_id} exists", code="id_taken"),
+            Conflict(f"account id {account.account_id} belonged to a deleted account; ids are not given again",
+                     code="id_taken")], None)
 
     @staticmethod
     def _account_fields(account: Account) -> dict[str, Any]:
@@ -84,11 +91,14 @@ class DynamoTenancyStore:
 
     def delete_account(self, account_id: str) -> None:
         try:
-            self._client.delete_item(
-                TableName=self._table, Key=_account_key(account_id),
-                ConditionExpression="attribute_exists(pk) AND user_count = :zero AND workspace_count = :zero",
-                ExpressionAttributeValues=to_item({":zero": 0}))
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            self._client.transact_write_items(TransactItems=[
+                {"Delete": {"TableName": self._table, "Key": _account_key(account_id),
+                            "ConditionExpression": "attribute_exists(pk) AND user_count = :zero AND "
+                                                   "workspace_count = :zero",
+                            "ExpressionAttributeValues": to_item({":zero": 0})}},
+                {"Put": {"TableName": self._table, "Item": {**_tombstone_key(account_id),
+                                                            **to_item({"deleted_at": int(time.time())})}}}])
+        except self._client.exceptions.TransactionCanceledException as exc:
             if self.get_account(account_id) is None:
                 raise NotFound("no such account") from exc
             raise Conflict("the account still has users or workspaces; delete them first",
@@ -254,14 +264,12 @@ class DynamoTenancyStore:
 
     @staticmethod
     def _all(fetch: Any) -> list[Any]:
-        items: list[Any] = []
-        start = None
-        while True:
-            page = fetch(start)
+        page = fetch(None)
+        items: list[Any] = list(page.items)
+        while page.next_key:
+            page = fetch(page.next_key)
             items.extend(page.items)
-            if not page.next_key:
-                return items
-            start = page.next_key
+        return items
 
 
 def _account(row: dict[str, Any]) -> Account:

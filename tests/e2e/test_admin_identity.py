@@ -77,3 +77,21 @@ def test_a_deleted_users_token_never_passes_for_a_new_user_given_the_same_id(sta
         new = admin.ok("POST", f"/admin/users/{user_id}/tokens", {"ttl_seconds": 600}, status=201)["token"]
         assert Api(stack, new).ok("GET", "/me")["name"] == "Second"
         admin.ok("DELETE", f"/admin/users/{user_id}", status=204)
+
+
+def test_a_deleted_accounts_id_is_never_given_to_another_account(stack):
+    admin = Api(stack, stack.token("admin"))
+    chosen = f"acc-once-{uuid.uuid4().hex[:6]}"
+    admin.ok("POST", "/admin/accounts", {"name": "First holder", "plan": "free", "account_id": chosen}, status=201)
+    assert assert_error(admin.call("POST", "/admin/accounts", {"name": "Twin", "plan": "free",
+                                                                "account_id": chosen}), 409) == "id_taken"
+    workspace = admin.ok("POST", f"/admin/accounts/{chosen}/workspaces", {"name": "Secret project"}, status=201)
+    admin.ok("DELETE", f"/admin/workspaces/{workspace['workspace_id']}", status=204)
+    admin.ok("DELETE", f"/admin/accounts/{chosen}", status=204)
+    assert admin.call("GET", f"/admin/accounts/{chosen}").status_code == 404
+    # Its events (and usage) are keyed by the id: a second account under it would read them as its own.
+    again = admin.call("POST", "/admin/accounts", {"name": "Second holder", "plan": "free", "account_id": chosen})
+    assert assert_error(again, 409) == "id_taken" and "deleted" in again.json()["error"]["message"]
+    assert admin.call("GET", f"/admin/accounts/{chosen}").status_code == 404
+    fresh = admin.ok("POST", "/admin/accounts", {"name": "Second holder", "plan": "free"}, status=201)
+    assert fresh["account_id"] != chosen
