@@ -46,8 +46,11 @@ IIIF_JSON = 'application/ld+json;profile="http://iiif.io/api/image/3/context.jso
 
 
 def _number(text: str, what: str) -> int:
+    """In its one spelling (no leading zeros): each tile has one URL, so a cache holds it once."""
     if not (text.isascii() and text.isdigit()) or len(text) > 6:
-        raise BadRequest(f"{what} must be a whole number", code="bad_tile")
+        raise BadRequest(f"{what} must be a whole number (at most 6 digits)", code="bad_tile")
+    if text != str(int(text)):
+        raise BadRequest(f"{what} must be written without leading zeros", code="bad_tile")
     return int(text)
 
 

@@ -119,6 +119,9 @@ class UploadGrants:
         existing = self._documents.get(workspace.workspace_id, document_id) if document_id is not None else None
         if document_id is not None and existing is None:
             raise NotFound("no such document")
+        # Media types are case-insensitive, and a parameter (`; charset=binary`, as some libraries add) says
+        # nothing about a document: the type is stored, and signed into the upload URL, in its plain form.
+        content_type = content_type.split(";", 1)[0].strip().lower()
         if content_type not in CONTENT_TYPES:
             raise BadRequest(f"{content_type!r} is not a document type this service processes",
                              code="unsupported_type")

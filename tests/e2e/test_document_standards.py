@@ -194,6 +194,12 @@ def test_a_png_document_says_so_and_serves_png(patterns):
             wrong = method(f"{base}.{other}", timeout=10)
             assert wrong.status_code == 404, (fmt, other, wrong.status_code)
         assert requests.get(f"{base}.{other}", timeout=10).json()["error"]["code"] == "no_such_tile"
+        # Numbers in their one spelling: a leading zero is another URL for the same image.
+        root = base.removesuffix("_files/0/0_0")
+        for spelling in (f"{root}_files/00/0_0.{fmt}", f"{root}_files/0/00_0.{fmt}", f"{root}_files/0/0_00.{fmt}",
+                         root.replace("/0/page", "/00/page") + f"_files/0/0_0.{fmt}"):
+            answer = requests.get(spelling, timeout=10)
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "bad_tile", (spelling, answer.text)
 
 
 def _conditional(url: str) -> None:

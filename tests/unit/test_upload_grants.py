@@ -69,6 +69,14 @@ def test_an_editor_gets_a_presigned_put_under_the_workspace():
     assert events.types() == ["upload.granted"]
 
 
+@pytest.mark.parametrize("declared", ["APPLICATION/PDF", "application/pdf; charset=binary", " Application/Pdf "])
+def test_a_media_type_is_read_case_insensitively_without_its_parameters(declared):
+    service, access, _, _ = grants()
+    grant = service.grant(access.authenticate(token("bob")), "ws-a", "plan.pdf", 1200, declared)
+    assert grant.to_dict()["headers"]["Content-Type"] == "application/pdf"  # as signed into the URL
+    assert service._documents.get("ws-a", grant.document_id).declared_type == "application/pdf"
+
+
 @pytest.mark.parametrize(("user", "workspace", "size", "content_type", "refusal"), [
     ("vic", "ws-a", 100, "application/pdf", Forbidden),            # a viewer
     ("olga", "ws-a", 100, "application/pdf", NotFound),            # another tenant
