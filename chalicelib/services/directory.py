@@ -70,9 +70,12 @@ class DirectoryService:
         if "name" in changes:
             changes = {**changes, "name": display_name(changes["name"])}
         updated = replace(account, **{k: v for k, v in changes.items() if k in ("name", "plan", "quota_overrides")})
+        if updated == account:
+            return account  # nothing changes, and the event log says only what happened
         self._store.update_account(updated)
         self._tenancy.forget_account(account_id)
-        self._events.record(Event("account.updated", account_id, actor_id=actor.user_id, detail=changes))
+        self._events.record(Event("account.updated", account_id, actor_id=actor.user_id, detail={
+            k: v for k, v in changes.items() if getattr(updated, k, None) != getattr(account, k, None)}))
         return updated
 
     def delete_account(self, actor: Actor, account_id: str) -> None:

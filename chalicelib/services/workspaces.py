@@ -59,9 +59,15 @@ class WorkspaceService:
         if "name" in changes:
             changes = {**changes, "name": display_name(changes["name"])}
         updated = replace(workspace, **{k: v for k, v in changes.items() if k in ("name", "settings")})
+        if updated == workspace:
+            return workspace  # nothing changes, and the event log says only what happened
         self._store.update_workspace(updated)
         self._tenancy.forget_workspace(workspace_id)
-        self._events.record(Event("workspace.updated", workspace.account_id, workspace_id, actor_id=actor.user_id))
+        # The name as it is now; settings only as "changed": they are the clients' free-form JSON, up to 64 KiB.
+        detail = {**({"name": updated.name} if updated.name != workspace.name else {}),
+                  **({"settings_changed": True} if updated.settings != workspace.settings else {})}
+        self._events.record(Event("workspace.updated", workspace.account_id, workspace_id, actor_id=actor.user_id,
+                                  detail=detail))
         return updated
 
     def delete(self, actor: Actor, workspace_id: str) -> None:

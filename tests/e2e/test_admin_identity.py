@@ -95,3 +95,24 @@ def test_a_deleted_accounts_id_is_never_given_to_another_account(stack):
     assert admin.call("GET", f"/admin/accounts/{chosen}").status_code == 404
     fresh = admin.ok("POST", "/admin/accounts", {"name": "Second holder", "plan": "free"}, status=201)
     assert fresh["account_id"] != chosen
+
+
+def test_the_event_log_records_what_changed_and_nothing_for_a_change_that_changes_nothing(stack):
+    alice = Api(stack, stack.token("alice"))
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Before"}, status=201)
+    ws = workspace["workspace_id"]
+
+    def events(kind: str) -> list[dict]:
+        return list(alice.ok("GET", "/admin/events", workspace_id=ws, type=kind)["items"])
+    alice.ok("PATCH", f"/admin/workspaces/{ws}", {"name": "After"})
+    alice.ok("PATCH", f"/admin/workspaces/{ws}", {"settings": {"grid": 10}})
+    alice.ok("PATCH", f"/admin/workspaces/{ws}", {})
+    alice.ok("PATCH", f"/admin/workspaces/{ws}", {"name": "After", "settings": {"grid": 10}})
+    assert [e["detail"] for e in events("workspace.updated")] == [{"settings_changed": True}, {"name": "After"}]
+    alice.ok("PUT", f"/admin/workspaces/{ws}/members/bob", {"role": "editor"})
+    alice.ok("PUT", f"/admin/workspaces/{ws}/members/bob", {"role": "editor"})
+    assert len(events("membership.")) == 1
+    name = alice.ok("GET", "/admin/accounts/acc-demo")["name"]
+    before = len(alice.ok("GET", "/admin/events", type="account.updated")["items"])
+    alice.ok("PATCH", "/admin/accounts/acc-demo", {"name": name})
+    assert len(alice.ok("GET", "/admin/events", type="account.updated")["items"]) == before
