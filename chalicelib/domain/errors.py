@@ -37,6 +37,10 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class NotAcceptable(ApiError):
+    status, code = 406, "not_acceptable"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 

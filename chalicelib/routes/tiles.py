@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from chalice.app import Blueprint, CaseInsensitiveMapping, Response
 
 from chalicelib.container import get_container
-from chalicelib.domain.errors import ApiError, BadRequest, NotFound
+from chalicelib.domain.errors import ApiError, BadRequest, NotAcceptable, NotFound
 from chalicelib.routes.errors import error_response
 
 if TYPE_CHECKING:
@@ -88,11 +88,20 @@ def _answer(scope: GrantScope, etag: str, content_type: str, body: Callable[[], 
             empty: bytes | str = "") -> Response:
     """200 with the body, or 304 without reading it when the client already holds this ETag. `empty` is the
     304's body: bytes where the 200's are (Chalice base64-encodes the answers of binary content types)."""
+    if content_type.startswith("image/") and not _accepts_image(bp.current_request.headers.get("accept", "*/*")):
+        # API Gateway sends a binary answer as such only to a request that accepts a binary type; to any other it
+        # would send base64 text, and Chalice's local server a 400 of its own. Browsers and viewers accept images.
+        raise NotAcceptable(f"this is an image ({content_type}); send Accept: {content_type}, image/* or */*")
     headers: dict[str, str | list[str]] = {"Content-Type": content_type, "ETag": f'"{etag}"',
                                          **cache_headers(scope)}
     if matches(bp.current_request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, body=empty, headers=headers)
     return Response(status_code=200, body=body(), headers=headers)
+
+
+def _accepts_image(accept: str) -> bool:
+    ranges = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    return bool(ranges & {"*/*", "image/*"}) or any(r.startswith("image/") for r in ranges)
 
 
 def _digest(text: str) -> str:
