@@ -135,7 +135,7 @@ class JobStarter:
             if room is not None and analysis_pages > room:
                 raise _pages_refused(room, analysis_pages)
         except DocumentRejected as rejected:
-            self._reject(workspace_id, document_id, document.account_id, rejected, version_id)
+            self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run)
@@ -147,7 +147,7 @@ class JobStarter:
         except PagesRefused:
             room = self._quota.room_under(document.account_id, limit)
             self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
-                         version_id)
+                         version_id, job_id)
             return None
         if started:
             if document.job_id and document.job_id != job_id:
@@ -197,13 +197,14 @@ class JobStarter:
                                    options, job.run).to_json() for page in range(job.page_count)])
 
     def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected,
-                version_id: str) -> None:
+                version_id: str, job_id: str) -> None:
+        """`job_id`: the job this start would have made (a reprocess's answer named it), never recorded."""
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
         failed = fail_unless_shown(self._documents, self._news, workspace_id, document_id, rejected.code,
                                    rejected.reason, version_id)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
             "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
-            "previous_kept": not failed, "version_id": version_id}))
+            "previous_kept": not failed, "version_id": version_id, "job_id": job_id}))
 
     def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
         if self._news is not None:
