@@ -58,8 +58,11 @@ class DocumentNews:
                 logger.info("a document status the record has moved past; not reported",
                             extra={"document_id": document_id, "status": progress.get("status")})
                 return
+            # The size as the record has it now: a new version's, once its job starts (the item was listed with
+            # the first version's; only what changed is written).
             fields = {"status": message["status"], "reason_code": message.get("code"),
-                      "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message}}
+                      "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message},
+                      **({"size": document.size} if document.size else {})}
             try:
                 self._log_status(workspace_id, document, fields)
             except Exception:

@@ -152,13 +152,17 @@ async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: s
         assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True
         assert events[0]["detail"]["version_id"] not in (None, kept["version_id"])
         # The next version clears it as soon as it is analysed, and is processed.
-        await asyncio.to_thread(upload_version, bob, workspace, document_id, letter_pdf(pages=1, text="Fixed"))
+        fixed = letter_pdf(pages=1, text="Fixed, and a longer text than the first version had")
+        assert len(fixed) != kept["size"]
+        await asyncio.to_thread(upload_version, bob, workspace, document_id, fixed)
         await watcher.wait_for(lambda: documents(watcher)[document_id].get("job_id") != kept["job_id"]
                                and documents(watcher)[document_id]["status"] == "ready", PROCESSING)
         assert documents(watcher)[document_id].get("reason_code") is None
+        assert documents(watcher)[document_id]["size"] == len(fixed)  # the item follows the new version
         assert all(f.get("reason_code") is None for f in seen[seen.index(fields) + 1:]), seen
         now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
         assert now["status"] == "ready" and "reason_code" not in now and "reason" not in now, now
+        assert now["size"] == len(fixed), now
     finally:
         await watcher.close()
 
