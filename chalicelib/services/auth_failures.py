@@ -62,9 +62,11 @@ class AuthFailures:
                                                  "window_start": _iso(counted.window_start)})
         return Refusal(error.status, error.code, error.message)
 
-    def workspace_refused(self, error: ApiError, user_id: str, workspace_id: str, source_ip: str, via: str) -> None:
+    def workspace_refused(self, error: ApiError, user_id: str, workspace_id: str, source_ip: str, via: str,
+                          account_id: str = "") -> None:
         """Record (collapsed) that `user_id`, authenticated, was refused `workspace_id`; the caller still raises
-        `error` whatever this records."""
+        `error` whatever this records. In the user's account (`account_id`), so its admins see their users'
+        refusals; `workspace_id` is only what the user asked for (another tenant's id is not confirmed)."""
         detail: dict[str, Any] = {"code": error.code, "source_ip": source_ip, "via": via}
         if self._counter is not None:
             seen = self._counter.hit(f"refused:{source_ip}#{user_id}#{error.code}")
@@ -73,8 +75,8 @@ class AuthFailures:
             if not (_power_of_two(seen.count) or seen.count == self._counter.limit):
                 return
             detail |= {"count": seen.count, "window_start": _iso(seen.window_start)}
-        self._events.record(Event("ws.refused", workspace_id=workspace_id, user_id=user_id, actor_id=user_id,
-                                  detail=detail))
+        self._events.record(Event("ws.refused", account_id, workspace_id=workspace_id, user_id=user_id,
+                                  actor_id=user_id, detail=detail))
 
     def _record(self, error: ApiError, source_ip: str, via: str, detail: dict[str, Any]) -> None:
         self._events.record(Event("auth.failed", detail={"code": error.code, "source_ip": source_ip, "via": via,

@@ -46,7 +46,8 @@ class ConnectionService:
                 self._access.workspace(actor, workspace_id)
         except ApiError as exc:
             # Collapsed like failed logins: a client retrying a workspace it may not join costs a few events.
-            self._failures.workspace_refused(exc, actor.user_id, workspace_id or "", source_ip, "websocket")
+            self._failures.workspace_refused(exc, actor.user_id, workspace_id or "", source_ip, "websocket",
+                                             actor.account_id)
             raise
         self._store.put(connection_id, actor.user_id, workspace_id,
                         {"account_id": actor.account_id, "source_ip": source_ip})

@@ -36,6 +36,7 @@ def test_repeated_refusals_are_recorded_collapsed_with_their_count():
     assert [e.detail["count"] for e in events.events] == [1, 2, 4, 8, 16, 32]  # not 40 events
     first = events.events[0]
     assert (first.type, first.workspace_id, first.user_id, first.actor_id) == ("ws.refused", "ws-a", "carl", "carl")
+    assert first.account_id == "acc-a"  # the user's account: its admins see their users' refusals
     assert first.detail == {"code": "not_found", "source_ip": "10.0.0.7", "via": "websocket", "count": 1,
                             "window_start": "2027-01-15T08:00:00Z"}
 
