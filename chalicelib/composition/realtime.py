@@ -56,7 +56,8 @@ class RealtimeParts(CoreParts):
         fanout = self.fanout(notifier, management_endpoint)
         sync = WorkspaceSync(self.access, self.fresh_access, self.workspace_log, self.connection_store,
                              OpPublisher(fanout, self.connection_store), self.presence(fanout), self.audiences)
-        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets)
+        return MessageRouter(notifier, self.connection_store, self.actor_of_connection, sync, self.message_budgets,
+                             lambda account_id: self.tenancy.account(account_id) is not None)
 
     @cached_property
     def message_budgets(self) -> TokenBuckets:

@@ -45,8 +45,9 @@ class RateLimited(ProtocolError):
 class MessageRouter:
     def __init__(self, notifier: ConnectionNotifier, connections: ConnectionStore,
                  actor_of: Callable[[str], Actor | None], sync: WorkspaceSync | None = None,
-                 budgets: TokenBuckets | None = None) -> None:
+                 budgets: TokenBuckets | None = None, account_exists: Callable[[str], bool] | None = None) -> None:
         self._budgets = budgets
+        self._account_exists = account_exists
         self._notifier = notifier
         self._connections = connections
         self._actor_of = actor_of  # who is on a connection, as of now (a deleted user is None)
@@ -142,6 +143,8 @@ class MessageRouter:
             raise ProtocolError("bad_envelope", "`account_id` must be a string", message.request_id)
         if actor.is_platform_admin:
             scope = account or "*"
+            if account and (len(account) > 64 or (self._account_exists and not self._account_exists(account))):
+                raise ProtocolError("not_found", "no such account", message.request_id)  # as REST answers
         elif actor.administers(actor.account_id) and account in (None, actor.account_id):
             scope = actor.account_id
         else:

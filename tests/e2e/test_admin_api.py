@@ -213,6 +213,7 @@ def test_an_administrator_follows_the_event_log_live(stack):
     import json
 
     alice = Api(stack, stack.token("alice"))
+    alice.ok("PUT", "/admin/workspaces/ws-demo/members/vera", {"role": "viewer"})  # as seeded (no event if so)
     with connect(f"{stack.ws}/?token={stack.token('alice')}") as follower, \
             connect(f"{stack.ws}/?token={stack.token('olga')}") as outsider:
         follower.send(json.dumps({"action": "events.subscribe", "id": "f1"}))
@@ -232,6 +233,12 @@ def test_an_administrator_follows_the_event_log_live(stack):
         assert seen == [("membership.changed", "editor"), ("membership.changed", "viewer")]
         outsider.send(json.dumps({"action": "ping"}))  # nothing of acc-demo reached the other tenant
         assert json.loads(outsider.recv(timeout=10))["action"] == "pong"
+    with connect(f"{stack.ws}/?token={stack.token('admin')}") as platform:
+        for unknown in ("acc-nobody", "ACC-DEMO", "a" * 500):  # as REST answers: no such account
+            platform.send(json.dumps({"action": "events.subscribe", "account_id": unknown}))
+            assert json.loads(platform.recv(timeout=10))["error"]["code"] == "not_found", unknown
+        platform.send(json.dumps({"action": "events.subscribe", "account_id": "acc-other"}))
+        assert json.loads(platform.recv(timeout=10))["scope"] == "acc-other"
 
 
 def test_a_caller_past_the_rate_limit_gets_429_with_retry_after(stack):
