@@ -17,6 +17,18 @@ class Receipt(Enum):
     RETRY = "retry"  # internal to the adapter: a racing version took the reservation it chose
 
 
+class UploadGone(Exception):
+    """The multipart upload named is no longer open (completed or aborted): S3's NoSuchUpload."""
+
+
+class PartsRefused(Exception):
+    """The store refused to assemble the parts (too small, missing or out of order); `code` says which."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class UploadLog(Protocol):
     """Where object-created notifications for the documents bucket are recorded."""
 

@@ -3,10 +3,32 @@ the client must send exactly what was granted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from chalicelib.upload_ports import PartsRefused, UploadGone
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+_PARTS_REFUSED = ("EntityTooSmall", "InvalidPart", "InvalidPartOrder")
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """S3's refusals as the port's exceptions: services never see botocore."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchUpload":
+            raise UploadGone(code) from exc
+        if code in _PARTS_REFUSED:
+            raise PartsRefused(code) from exc
+        raise
 
 
 class S3Presigner:
@@ -35,17 +57,20 @@ class S3Presigner:
         found: list[tuple[int, str, int]] = []
         marker = 0
         while True:
-            page = self._client.list_parts(Bucket=self._bucket, Key=key, UploadId=upload_id,
-                                           PartNumberMarker=marker)
+            with _translated():
+                page = self._client.list_parts(Bucket=self._bucket, Key=key, UploadId=upload_id,
+                                               PartNumberMarker=marker)
             found.extend((p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", []))
             if not page.get("IsTruncated"):
                 return found
             marker = int(page["NextPartNumberMarker"])
 
     def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
-        self._client.complete_multipart_upload(
-            Bucket=self._bucket, Key=key, UploadId=upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+        with _translated():
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
 
     def abort(self, key: str, upload_id: str) -> None:
-        self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        with _translated():
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)

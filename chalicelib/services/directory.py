@@ -10,7 +10,6 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.auth.tokens import TokenService
 from chalicelib.domain.email_address import normalise_email
 from chalicelib.domain.errors import BadRequest, Forbidden, NotFound
@@ -24,11 +23,12 @@ from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionNotifier, ConnectionStore
+    from chalicelib.tenancy_ports import CachedTenancyPort
     from chalicelib.upload_ports import StorageLedger
 
 
 class DirectoryService:
-    def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
+    def __init__(self, tenancy: CachedTenancyPort, access: AccessService, events: EventRecorder,
                  tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None,
                  ledger: StorageLedger | None = None) -> None:
         self._ledger = ledger

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-
-from botocore.exceptions import ClientError
 
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.documents import source_key
 from chalicelib.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
-from chalicelib.upload_ports import StorageLedger
+from chalicelib.upload_ports import PartsRefused, StorageLedger, UploadGone
 
 if TYPE_CHECKING:
     from chalicelib.ports import DocumentRecords
@@ -137,10 +136,8 @@ class MultipartUploads:
     def _parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
         try:
             return self._store.parts(key, upload_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
-                raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
-            raise
+        except UploadGone as exc:
+            raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
 
     def complete(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> dict[str, Any]:
         upload = self._open(actor, workspace_id, document_id, token)
@@ -162,13 +159,10 @@ class MultipartUploads:
                                   code="upload_too_large")
         try:
             self._store.complete(key, upload_id, sorted((n, etag) for n, etag, _ in parts))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("EntityTooSmall", "InvalidPart", "InvalidPartOrder"):
-                raise BadRequest(f"S3 refused the parts: {code}", code="bad_parts") from exc
-            if code == "NoSuchUpload":
-                raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
-            raise
+        except PartsRefused as exc:
+            raise BadRequest(f"S3 refused the parts: {exc.code}", code="bad_parts") from exc
+        except UploadGone as exc:
+            raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
         return {"document_id": document_id, "size": total, "status": "uploaded"}
 
     def abort(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> None:
@@ -185,11 +179,8 @@ class MultipartUploads:
             self._documents.abandon_upload(workspace_id, document_id)
 
     def _abort(self, upload: _Upload) -> None:
-        try:
+        with suppress(UploadGone):  # gone already: what was asked
             self._store.abort(upload.key, upload.upload_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # gone already: what was asked
-                raise
 
     def _expired(self, upload: _Upload) -> None:
         self._abort(upload)

@@ -7,7 +7,6 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.domain.documents import sources_prefix
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
@@ -19,11 +18,12 @@ from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionStore, DocumentRecords
+    from chalicelib.tenancy_ports import CachedTenancyPort
     from chalicelib.upload_ports import StorageLedger
 
 
 class WorkspaceService:
-    def __init__(self, tenancy: CachedTenancy, access: AccessService, events: EventRecorder,
+    def __init__(self, tenancy: CachedTenancyPort, access: AccessService, events: EventRecorder,
                  directory: DirectoryService, connections: ConnectionStore, documents: DocumentRecords,
                  ledger: StorageLedger) -> None:
         self._documents = documents
