@@ -114,7 +114,8 @@ class UploadIngest:
             logger.warning("an upload with no reservation was discarded", extra={"key": obj.key})
             self._events.record(Event("upload.refused", workspace.account_id, workspace.workspace_id, detail={
                 "key": obj.key, "size": obj.size, "version_id": obj.version_id, "code": "no_reservation",
-                "reason": "no open upload grant for this document: the grant was used already or expired"}))
+                "reason": "no open upload grant for this document fits this upload: the grant was used already, "
+                          "expired or was revoked, or more bytes arrived than it granted"}))
         # The version this one hid from an earlier notification, which skipped it as superseded (once that
         # version is known to be accepted: if it is another refused one, its own refusal comes back here).
         if self._starter is not None and latest is not None and latest not in ("null", obj.version_id) and \
