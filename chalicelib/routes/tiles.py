@@ -100,7 +100,13 @@ def _answer(scope: GrantScope, etag: str, content_type: str, body: Callable[[], 
 
 
 def _accepts_image(accept: str) -> bool:
-    ranges = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    """Any image range, or `*/*`, not refused by `q=0` (RFC 9110 12.5.1). A specific image type is taken as
+    taking images: a tile is stored in one format, and a viewer asking for PNG can show a JPEG."""
+    ranges = set()
+    for part in accept.split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        if not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            ranges.add(media)
     return bool(ranges & {"*/*", "image/*"}) or any(r.startswith("image/") for r in ranges)
 
 

@@ -135,12 +135,14 @@ class DirectoryService:
                 raise BadRequest("administrators cannot change their own role (ask another administrator)",
                                  code="cannot_change_own_role")
         updated = replace(user, **fields)
+        if updated == user:
+            return user  # nothing changes, and the event log says only what happened
         self._store.update_user(user, updated)
         self._tenancy.forget_user(user_id)
         if updated.role is not user.role:
             self.close_connections(user_id, None)  # they reconnect under the new role's checks
         self._events.record(Event("user.updated", user.account_id, user_id=user_id, actor_id=actor.user_id,
-                                  detail={k: str(v) for k, v in fields.items()}))
+                                  detail={k: str(v) for k, v in fields.items() if getattr(user, k) != v}))
         return updated
 
     def delete_user(self, actor: Actor, user_id: str) -> None:

@@ -139,8 +139,9 @@ class MessageRouter:
         """Follow the event log live: platform admins every account (or one), account admins their own."""
         actor = self._actor(connection_id, message)
         account = message.payload.get("account_id")
-        if account is not None and not isinstance(account, str):
-            raise ProtocolError("bad_envelope", "`account_id` must be a string", message.request_id)
+        if account is not None and not (isinstance(account, str) and account):
+            raise ProtocolError("bad_envelope", "`account_id` must be an account's id (leave it out for every "
+                                "account)", message.request_id)
         if actor.is_platform_admin:
             scope = account or "*"
             if account and (len(account) > 64 or (self._account_exists and not self._account_exists(account))):

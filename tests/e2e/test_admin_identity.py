@@ -112,6 +112,11 @@ def test_the_event_log_records_what_changed_and_nothing_for_a_change_that_change
     alice.ok("PUT", f"/admin/workspaces/{ws}/members/bob", {"role": "editor"})
     alice.ok("PUT", f"/admin/workspaces/{ws}/members/bob", {"role": "editor"})
     assert len(events("membership.")) == 1
+    user_events = len(alice.ok("GET", "/admin/events", user_id="bob", type="user.updated")["items"])
+    bob = alice.ok("GET", "/admin/users/bob")
+    alice.ok("PATCH", "/admin/users/bob", {})
+    alice.ok("PATCH", "/admin/users/bob", {"name": bob["name"], "role": bob["role"]})
+    assert len(alice.ok("GET", "/admin/events", user_id="bob", type="user.updated")["items"]) == user_events
     name = alice.ok("GET", "/admin/accounts/acc-demo")["name"]
     before = len(alice.ok("GET", "/admin/events", type="account.updated")["items"])
     alice.ok("PATCH", "/admin/accounts/acc-demo", {"name": name})

@@ -195,7 +195,8 @@ def test_a_png_document_says_so_and_serves_png(patterns):
             assert wrong.status_code == 404, (fmt, other, wrong.status_code)
         assert requests.get(f"{base}.{other}", timeout=10).json()["error"]["code"] == "no_such_tile"
         # An image for whoever accepts one; anyone else is told so in the API's error shape (406).
-        for accept, status in (("application/json", 406), ("text/html", 406), ("image/png", 200),
+        for accept, status in (("application/json", 406), ("text/html", 406), ("image/*;q=0", 406),
+                               ("*/*;q=0, text/html", 406), ("image/png", 200),
                                ("image/avif,image/webp,*/*;q=0.8", 200), ("image/*", 200)):
             answer = requests.get(f"{base}.{fmt}", headers={"Accept": accept}, timeout=10)
             assert answer.status_code == status, (accept, answer.status_code, answer.text[:200])
