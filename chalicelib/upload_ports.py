@@ -50,9 +50,9 @@ class StorageLedger(Protocol):
                 expires_at: int, granted_to: str = "") -> bool:
         """False when the plan (`limit` bytes, None for no limit) has no room left for `size`."""
 
-    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> list[str]:
         """Release the open reservations granted to a user (under `key_prefix`: one workspace's sources), so
-        their uploads are refused when they arrive; how many."""
+        their uploads are refused when they arrive; the keys they were for."""
 
     def holds(self, account_id: str, key: str, upload_id: str) -> bool: ...
 

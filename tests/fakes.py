@@ -186,10 +186,10 @@ class InMemoryUploadLog:
     def holds(self, account_id: str, key: str, upload_id: str) -> bool:
         return (account_id, key, upload_id) in self.reservations
 
-    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> list[str]:
         mine = [(k, held[0]) for k, held in self.reservations.items()
                 if k[0] == account_id and k[1].startswith(key_prefix) and self.granted_to.get(k) == granted_to]
-        return sum(self.release(*k, size) for k, size in mine)
+        return [k[1] for k, size in mine if self.release(*k, size)]
 
     def held(self, account_id: str, key: str) -> int:
         return sum(1 for a, k, _ in self.reservations if (a, k) == (account_id, key))

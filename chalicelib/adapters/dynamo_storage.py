@@ -114,11 +114,12 @@ class DynamoStorageLedger:
             return False
         return True
 
-    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> int:
-        revoked = 0
+    def revoke(self, account_id: str, granted_to: str, key_prefix: str = "") -> list[str]:
+        revoked: list[str] = []
         for item in self._query(f"ACCOUNT#{account_id}", reservation_prefix(key_prefix)[:-1]):
-            if item.get("granted_to") == granted_to:
-                revoked += self.release(account_id, str(item["key"]), str(item["upload_id"]), int(item["size"]))
+            if item.get("granted_to") == granted_to and self.release(account_id, str(item["key"]),
+                                                                     str(item["upload_id"]), int(item["size"])):
+                revoked.append(str(item["key"]))
         return revoked
 
     def release_expired(self, account_id: str, now: int | None = None) -> int:

@@ -22,7 +22,7 @@ from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
-    from chalicelib.ports import ConnectionNotifier, ConnectionStore
+    from chalicelib.ports import ConnectionNotifier, ConnectionStore, DocumentRecords
     from chalicelib.tenancy_ports import CachedTenancyPort
     from chalicelib.upload_ports import StorageLedger
 
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 class DirectoryService:
     def __init__(self, tenancy: CachedTenancyPort, access: AccessService, events: EventRecorder,
                  tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None,
-                 ledger: StorageLedger | None = None) -> None:
+                 ledger: StorageLedger | None = None, documents: DocumentRecords | None = None) -> None:
         self._ledger = ledger
+        self._documents = documents
         self._tenancy = tenancy
         self._store = tenancy.store
         self._access = access
@@ -155,7 +156,9 @@ class DirectoryService:
             self._tenancy.forget_membership(workspace_id, user_id)
         self.close_connections(user_id, None)
         if self._ledger is not None:  # upload grants are bearer URLs: the user's are revoked
-            self._ledger.revoke(user.account_id, user_id)
+            from chalicelib.services.upload_grants import revoke_grants  # the upload services, on this path only
+
+            revoke_grants(self._ledger, self._documents, user.account_id, user_id)
         self._events.record(Event("user.deleted", user.account_id, user_id=user_id, actor_id=actor.user_id))
 
     def list_users(self, actor: Actor, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:

@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.documents import Document, DocumentStatus, source_key
+from chalicelib.domain.documents import Document, DocumentStatus, parse_source_key, source_key
 from chalicelib.domain.errors import BadRequest, NotFound, PayloadTooLarge, QuotaExceeded
 from chalicelib.domain.events import Event
 from chalicelib.domain.tenancy import WorkspaceRole
@@ -44,6 +44,17 @@ CONTENT_TYPES = frozenset({
 })
 GRANT_SECONDS = 900
 LATE_UPLOAD_SECONDS = 3600  # a single PUT is at most the multipart threshold (100 MB): an hour is 0.2 Mbit/s
+
+
+def revoke_grants(ledger: StorageLedger, documents: DocumentRecords | None, account_id: str, user_id: str,
+                  key_prefix: str = "") -> None:
+    """The upload grants given to a user who may no longer upload (removed, made viewer, deleted): their
+    reservations released, so what arrives is refused, and a new document whose only grant that was is abandoned
+    at once (members stop seeing it), as an aborted upload's is."""
+    for key in ledger.revoke(account_id, user_id, key_prefix):
+        document = parse_source_key(key)
+        if documents is not None and document is not None and not ledger.held(account_id, key):
+            documents.abandon_upload(*document)
 
 
 class Presigner(Protocol):

@@ -15,6 +15,7 @@ from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, disp
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.directory import DirectoryService, require_server_chosen_id
 from chalicelib.services.events import EventRecorder
+from chalicelib.services.upload_grants import revoke_grants
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionStore, DocumentRecords
@@ -125,7 +126,8 @@ class WorkspaceService:
         if before is not None and before.role is role:
             return before  # nothing changes, and the event log says only what happened
         if role is WorkspaceRole.VIEWER:  # viewers do not upload: grants given before are revoked
-            self._ledger.revoke(workspace.account_id, user_id, sources_prefix(workspace.workspace_id))
+            revoke_grants(self._ledger, self._documents, workspace.account_id, user_id,
+                          sources_prefix(workspace.workspace_id))
         membership = Membership(workspace.workspace_id, user_id, workspace.account_id, role,
                                 before.added_at if before else int(time.time()))
         self._store.put_membership(membership)
@@ -142,7 +144,7 @@ class WorkspaceService:
             raise NotFound("no such member")
         closed = self._directory.close_connections(user_id, workspace_id)
         # Upload grants are bearer URLs: the ones given to the member are revoked, so what arrives is refused.
-        self._ledger.revoke(workspace.account_id, user_id, sources_prefix(workspace_id))
+        revoke_grants(self._ledger, self._documents, workspace.account_id, user_id, sources_prefix(workspace_id))
         self._events.record(Event("membership.removed", workspace.account_id, workspace_id, user_id, actor.user_id,
                                   {"connections_closed": closed}))
         self._tenancy.forget_membership(workspace_id, user_id)  # last: a failed invalidation reports an error

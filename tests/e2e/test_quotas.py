@@ -233,6 +233,10 @@ def test_upload_grants_of_a_member_removed_demoted_or_deleted_are_revoked(stack)
     owner.ok("PUT", f"/admin/workspaces/{ws}/members/{people['demoted'][0]}", {"role": "viewer"})
     owner.ok("DELETE", f"/admin/users/{people['deleted'][0]}", status=204)
     assert _stored(admin, acc)["bytes_reserved"] == len(body)  # only the member who stays holds room
+    listed = {d["document_id"] for d in owner.ok("GET", f"/workspaces/{ws}/documents")["items"]}
+    for name, (_, grant) in people.items():  # a new document whose only grant was revoked is gone, as if aborted
+        found = owner.call("GET", f"/workspaces/{ws}/documents/{grant['document_id']}").status_code
+        assert (found, grant["document_id"] in listed) == ((200, True) if name == "stays" else (404, False)), name
     for _, grant in people.values():  # every URL still uploads to S3 (a presigned PUT): the ingest decides
         assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
     kept = people["stays"][1]["document_id"]
