@@ -104,7 +104,7 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
                             "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
-                            + " REMOVE reason, reason_code",
+                            + " REMOVE reason, reason_code, refused_version_id",
                             "ExpressionAttributeNames": names,
                             "ExpressionAttributeValues": to_item({f":{k}": v for k, v in changes.items()}),
                             "ConditionExpression": "attribute_exists(pk)"
@@ -233,7 +233,7 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
 
     def _conclude(self, job: Job, state: JobState, status: DocumentStatus, code: str | None, reason: str | None,
                   extra_condition: str | None = None, also: list[Any] | None = None) -> bool:
-        now = int(time.time())
+        now, ready = int(time.time()), state is JobState.READY
         condition = "#st = :tiling" + (f" AND {extra_condition}" if extra_condition else "")
         job_values = {":s": state.value, ":tiling": JobState.TILING.value, ":now": now,
                       ":g": f"JOBS#{state.value}", ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
@@ -247,8 +247,8 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                             "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "state"},
                             "ExpressionAttributeValues": to_item(job_values)}},
                 {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
-                            "UpdateExpression": "SET #status = :status, updated_at = :now, pages_done = :n"
-                                                " REMOVE reason, reason_code" if state is JobState.READY else
+                            "UpdateExpression": "SET #status = :status, updated_at = :now, pages_done = :n REMOVE "
+                                                "reason, reason_code, refused_version_id" if ready else
                                                 "SET #status = :status, updated_at = :now, reason = :r,"
                                                 " reason_code = :c",
                             "ConditionExpression": "job_id = :job", "ExpressionAttributeNames": {"#status": "status"},

@@ -202,6 +202,9 @@ class Document:
     pages_done: int = 0
     reason: str | None = None
     reason_code: str | None = None
+    # While it shows an earlier job with `reason_code`: the newest version, which was refused (each refusal names
+    # another, so a client tells a new refusal from the last one).
+    refused_version_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     updated_at: int = 0

@@ -50,7 +50,8 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
         # Back to what it showed, with what went wrong with the version: the member who uploaded it must learn
         # that it was refused (the code and reason stay on the record and its item until the next version).
         status = DocumentStatus.READY if current.state is JobState.READY else DocumentStatus.TILING
-        documents.update(workspace_id, document_id, {"status": status.value, "reason": reason, "reason_code": code})
+        documents.update(workspace_id, document_id, {"status": status.value, "reason": reason, "reason_code": code,
+                                                     "refused_version_id": version_id or None})
         if news is not None:
             news.status(workspace_id, document_id, {
                 "status": status.value, "job_id": current.job_id, "page_count": current.page_count,
@@ -126,7 +127,8 @@ class JobStarter:
             return existing
         # The version is recorded with the job: a version that cannot be read must not replace a good one.
         self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value,
-                                                           "reason": None, "reason_code": None})
+                                                           "reason": None, "reason_code": None,
+                                                           "refused_version_id": None})
         self._publish(workspace_id, document_id, {"status": "analysing", "version_id": version_id})
         try:
             kind, analysis_pages, found = self._analyse(source_key(workspace_id, document_id), version_id)

@@ -62,6 +62,7 @@ class DocumentNews:
             # the first version's; only what changed is written).
             fields = {"status": message["status"], "reason_code": message.get("code"),
                       "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message},
+                      "refused_version_id": message.get("version_id") if message.get("previous_kept") else None,
                       **({"size": document.size} if document.size else {})}
             try:
                 self._log_status(workspace_id, document, fields)

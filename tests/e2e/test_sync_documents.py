@@ -140,17 +140,18 @@ async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: s
         await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "corrupt", PROCESSING)
         fields = documents(watcher)[document_id]
         assert (fields["status"], fields["job_id"], fields["page_count"]) == ("ready", kept["job_id"], 2), fields
-        assert fields["reason"], fields
+        assert fields["reason"] and fields["refused_version_id"] not in (None, kept["version_id"]), fields
         # Every change members saw: analysing (the stale reason of nothing cleared), then back to ready with why.
         statuses = [(f["status"], f.get("reason_code")) for f in seen]
         assert statuses[-2:] == [("analysing", None), ("ready", "corrupt")], statuses
         shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
         assert (shown["status"], shown["job_id"], shown["reason_code"]) == ("ready", kept["job_id"], "corrupt")
+        assert shown["refused_version_id"] == fields["refused_version_id"]
         assert len(shown["pages"]) == 2 and shown["version_id"] == kept["version_id"]
         events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
                                           type="document.failed"))["items"]
         assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True
-        assert events[0]["detail"]["version_id"] not in (None, kept["version_id"])
+        assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
         # The next version clears it as soon as it is analysed, and is processed.
         fixed = letter_pdf(pages=1, text="Fixed, and a longer text than the first version had")
         assert len(fixed) != kept["size"]
@@ -161,7 +162,7 @@ async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: s
         assert documents(watcher)[document_id]["size"] == len(fixed)  # the item follows the new version
         assert all(f.get("reason_code") is None for f in seen[seen.index(fields) + 1:]), seen
         now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        assert now["status"] == "ready" and "reason_code" not in now and "reason" not in now, now
+        assert now["status"] == "ready" and not {"reason_code", "reason", "refused_version_id"} & now.keys(), now
         assert now["size"] == len(fixed), now
     finally:
         await watcher.close()

@@ -31,10 +31,11 @@ class Baseline:
 
     version: int = 0
     job_id: str | None = None
+    refused_version_id: str | None = None  # a refusal already there: not this upload's
 
     def finished(self, status: str | None, version: int, job_id: str | None, refused: bool = False) -> bool:
-        """`refused`: the item names a code and reason while it shows a job (a new version refused, the earlier
-        one kept: the server clears them when the next version is analysed, so after the baseline they are ours)."""
+        """`refused`: the item names a refused version other than the baseline's (a new version refused, the
+        earlier one kept; see `refused_version`)."""
         if status not in TERMINAL and not refused:
             return False
         if self.version == 0 and self.job_id is None:
@@ -55,7 +56,8 @@ async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: 
             return None
         status, job = item.fields.get("status"), item.fields.get("job_id")
         return item if baseline.finished(status if isinstance(status, str) else None, item.version,
-                                         job if isinstance(job, str) else None, refused_version(item.fields)) else None
+                                         job if isinstance(job, str) else None,
+                                         refused_version(item.fields, baseline.refused_version_id)) else None
 
     try:
         async with asyncio.timeout(timeout):
@@ -91,7 +93,9 @@ async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, works
     async with WorkspaceClient(ws_url, token, workspace, connect_deadline=deadline) as client:
         before = client.items.get(f"{DOCUMENT_PREFIX}{document_id}") if document_id else None
         job = before.fields.get("job_id") if before else None
-        baseline = Baseline(before.version, job if isinstance(job, str) else None) if before else Baseline()
+        refused = before.fields.get("refused_version_id") if before else None
+        baseline = Baseline(before.version, job if isinstance(job, str) else None,
+                            refused if isinstance(refused, str) else None) if before else Baseline()
         # The upload blocks on the network: in a thread, so the websocket keeps its heartbeat meanwhile.
         result = await asyncio.to_thread(api.upload, workspace, path, content_type=content_type,
                                          document_id=document_id, progress=on_upload)
@@ -99,18 +103,20 @@ async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, works
     return result, await asyncio.to_thread(api.document, workspace, result.document_id)
 
 
-def refused_version(document: dict[str, Any]) -> bool:
+def refused_version(document: dict[str, Any], baseline: str | None = None) -> bool:
     """A document (its item's fields or its REST answer) whose newest version was refused while it still shows
-    an earlier job: `ready` or `tiling` with a `reason_code`."""
-    return document.get("status") in ("ready", "tiling") and bool(document.get("reason_code"))
+    an earlier job: `ready` or `tiling` with a `refused_version_id`, other than `baseline` (the one it named
+    before this upload: each refusal names its own version, so an earlier one is not taken for this one's)."""
+    refused = document.get("refused_version_id")
+    return document.get("status") in ("ready", "tiling") and bool(refused) and refused != baseline
 
 
 def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, baseline_job: str | None = None,
-                         baseline_updated_at: int | None = None, on_status: StatusCallback | None = None,
+                         baseline_refused: str | None = None, on_status: StatusCallback | None = None,
                          timeout: float = 1800.0, interval: float = 1.0) -> dict[str, Any]:
     """The same without a websocket: read the document until it is ready or failed (a new job, for a new
-    version of a processed document), or until the new version is refused (`refused_version`, changed since
-    `baseline_updated_at`, the document's `updated_at` before the upload)."""
+    version of a processed document), or until the new version is refused (`refused_version`, other than
+    `baseline_refused`, the refused version the document named before the upload)."""
     deadline = time.monotonic() + timeout
     while True:
         document = api.document(workspace, document_id)
@@ -120,8 +126,7 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
         if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
                                    or status == "failed"):
             return document
-        if baseline_job is not None and refused_version(document) and (
-                baseline_updated_at is None or int(document.get("updated_at") or 0) > baseline_updated_at):
+        if baseline_job is not None and refused_version(document, baseline_refused):
             return document
         if time.monotonic() > deadline:
             raise TimeoutError(f"{document_id} is still {status} after {timeout:.0f} s")

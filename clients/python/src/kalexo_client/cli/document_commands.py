@@ -116,7 +116,7 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
                                 progress=bars.upload)
             if wait:
                 manifest = poll_until_processed(api, space, result.document_id, baseline_job=before.get("job_id"),
-                                                baseline_updated_at=before.get("updated_at"),
+                                                baseline_refused=before.get("refused_version_id"),
                                                 on_status=bars.status, timeout=timeout)
     finally:
         bars.close()
