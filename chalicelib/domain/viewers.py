@@ -86,8 +86,9 @@ def iiif_info(page: PageRecord, service_id: str) -> dict[str, Any]:
 
 def _ints(text: str, count: int) -> list[int]:
     parts = text.split(",")
-    if len(parts) != count or not all(p.isascii() and p.isdigit() for p in parts):
-        raise NotATile(f"{text!r} is not {count} whole numbers")
+    # Without leading zeros: one URL per image, as the tile routes (a cache would hold each spelling).
+    if len(parts) != count or not all(p.isascii() and p.isdigit() and p == str(int(p)) for p in parts):
+        raise NotATile(f"{text!r} is not {count} whole numbers written without leading zeros")
     return [int(p) for p in parts]
 
 

@@ -77,7 +77,8 @@ def test_png_pages_advertise_png_and_serve_jpeg_only_as_max():
     assert iiif_entry(png, "full", "638,825", "0", "default.jpg") == MAX_IMAGE
     for region, size, quality in (("0,0,256,256", "256,256", "default.jpg"), ("full", "max", "default.png"),
                                   ("full", "max", "default.webp"), ("full", "full", "default.jpg"),
-                                  ("full", "max", "gray.jpg")):
+                                  ("full", "max", "gray.jpg"), ("0,0,0256,256", "256,256", "default.png"),
+                                  ("00,0,256,256", "256,256", "default.png"), ("0,0,256,256", "0256,", "default.png")):
         with pytest.raises(NotATile):
             iiif_entry(png, region, size, "0", quality)
     one_tile = page(200, 100, fmt="png")  # the whole page is its top tile: `max` in PNG is that tile
