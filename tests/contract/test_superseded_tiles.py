@@ -10,16 +10,12 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
-from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.adapters.s3_tile_store import PackWriter, S3TileStore
-from chalicelib.adapters.sqs_tasks import SqsTaskQueue
-from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageTask, TileOptions, source_key
-from chalicelib.domain.tenancy import Account, Workspace
+from chalicelib.domain.documents import DocumentStatus, Job, JobState, PageTask, TileOptions
 from chalicelib.ports import PageRef
-from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
 from chalicelib.services.tiling import PageTiler
+from tests.contract.tiling_parts import new_document, tiling_parts
 from tests.e2e.documents_samples import letter_pdf
-from tests.fakes import InMemoryTenancy, RecordingEvents
 
 
 class HookedTiles(S3TileStore):
@@ -39,20 +35,9 @@ class HookedTiles(S3TileStore):
 
 @pytest.fixture
 def setup(stack, clients, tmp_path):
-    tenancy = InMemoryTenancy()
-    tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
-    tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
-    documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
-    sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=str(tmp_path))
     tiles = HookedTiles(clients["s3"], stack.outputs["TilesBucketName"])
-    starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], stack.outputs["TilesQueueName"]), tenancy,
-                         RecordingEvents(), None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
-    tiler = PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter, JobLimits())
-    document_id = f"doc-{time.time_ns():016x}"[-20:]
-    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
-                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
-    version = clients["s3"].put_object(Bucket=stack.outputs["DocumentsBucketName"], Key=source_key("ws-t", document_id),
-                                       Body=letter_pdf(pages=2, text="Level 3"))["VersionId"]
+    documents, _, tiler = tiling_parts(stack, clients, str(tmp_path), tiles)
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=2, text="Level 3"))
     return documents, tiler, tiles, document_id, version
 
 

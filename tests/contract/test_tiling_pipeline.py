@@ -11,14 +11,11 @@ import pytest
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.adapters.s3_tile_store import PackWriter, S3TileStore
-from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageTask, TileOptions, source_key
-from chalicelib.domain.tenancy import Account, Workspace
 from chalicelib.ports import PageRef
-from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
 from chalicelib.services.tiling import PageTiler
+from tests.contract.tiling_parts import new_document, tiling_parts
 from tests.e2e.documents_samples import letter_pdf
-from tests.fakes import InMemoryTenancy, RecordingEvents
 
 
 class Crash(Exception):
@@ -57,16 +54,8 @@ class CrashingTiles(S3TileStore):
 @pytest.fixture
 def pipeline(stack, clients, tmp_path):
     def build(plan: dict[int, str]):
-        tenancy = InMemoryTenancy()
-        tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
-        tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
-        documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
-        sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=str(tmp_path))
         tiles = CrashingTiles(clients["s3"], stack.outputs["TilesBucketName"], plan=plan)
-        queue = stack.outputs["TilesQueueName"]
-        starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], queue), tenancy, RecordingEvents(),
-                             None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
-        tiler = PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter, JobLimits())
+        documents, starter, tiler = tiling_parts(stack, clients, str(tmp_path), tiles)
         return documents, starter, tiler, tiles
     return build
 
@@ -188,20 +177,9 @@ class CountingTiles(CrashingTiles):
 
 
 def test_a_documents_first_job_lists_no_superseded_tiles_and_a_second_still_removes_them(stack, clients, tmp_path):
-    tenancy = InMemoryTenancy()
-    tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
-    tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
-    documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
-    sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=str(tmp_path))
     tiles = CountingTiles(clients["s3"], stack.outputs["TilesBucketName"], plan={})
-    starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], stack.outputs["TilesQueueName"]), tenancy,
-                         RecordingEvents(), None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
-    tiler = PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter, JobLimits())
-    document_id = f"doc-{time.time_ns():016x}"[-20:]
-    documents.create(Document("ws-t", document_id, "acc-t", "plan.pdf", "application/pdf",
-                              DocumentStatus.AWAITING_UPLOAD, int(time.time()), "u", 0))
-    version = clients["s3"].put_object(Bucket=stack.outputs["DocumentsBucketName"], Key=source_key("ws-t", document_id),
-                                       Body=letter_pdf(pages=2))["VersionId"]
+    documents, starter, tiler = tiling_parts(stack, clients, str(tmp_path), tiles)
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=2))
     first = starter.start("ws-t", document_id, version, 0)
     assert first is not None and documents.tiling_job(document_id, first.job_id) == (first, True)
     _drain(clients, stack, tiler)
