@@ -124,7 +124,8 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
     if raw is not None and len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
     try:
-        body = strict_json.loads(raw or b"null")  # no NaN or Infinity, bounded nesting: as the websocket API
+        # No body and a body of only whitespace (`curl -d ' '`) are the same absent body, answered alike.
+        body = strict_json.loads((raw or b"").strip() or b"null")  # no NaN or Infinity, bounded nesting
     except strict_json.JsonRefused as exc:
         raise BadRequest(f"the body is not JSON this API accepts: {exc}", code="bad_json") from exc
     from fastjsonschema import JsonSchemaValueException  # loaded by the first request with a body, not at import
