@@ -90,8 +90,9 @@ class WorkspaceLog:
             # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
             # sequence is taken) and names that op, which is applied and the write tried again; if it succeeds,
             # nothing was stored since, so the check below was against the exact state the op follows. Otherwise
-            # it catches up first: one read brings every op the others stored. An op is refused only by a state
-            # read from the log for this op (a state kept from before may lack what it refers to).
+            # it catches up first: one read brings every op the others stored. An op is refused, or found to have
+            # nothing to do, only by a state read from the log for this op (a state kept from before may lack
+            # what it refers to).
             state = self._states.get(workspace_id)
             contended = time.monotonic() - self._lost_at.get(workspace_id, -60.0) < CONTENDED_S
             if state is not None and (contended or self._last_written.get(workspace_id) != state.seq):
@@ -106,6 +107,9 @@ class WorkspaceLog:
                     if fresh:
                         raise
                     state = None  # refused by a state that may be behind the log: read it, then decide
+                    continue
+                if op is None and not fresh:
+                    state = None  # "nothing to do" by a kept state may be a change stored since: read, then decide
                     continue
                 if not isinstance(op, Op):
                     return op  # nothing to do, or the op id's original

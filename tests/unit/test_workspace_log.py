@@ -75,3 +75,21 @@ def test_only_an_op_id_is_claimed_and_a_system_op_is_idempotent_by_its_content(s
     assert shared[0].claims == {("w", "bob#o1"): 3}
     assert b.append("w", "chat", "bob", {"text": "hi"}, op_id="o1").duplicate
     assert [o.seq for o in shared[0].all("w")] == [1, 2, 3]
+
+
+def test_nothing_to_do_is_decided_by_a_state_read_from_the_log(shared):
+    """The removal of a document (REST) deletes its items if they are there: an instance that wrote the last
+    op it knows of, while a worker created the items since, must not take its kept state's word that they are
+    not (they stayed in the workspace for good, and members cannot delete them)."""
+    rest, worker = instance(shared), instance(shared)
+    rest.append("w", "chat", "alice", {"text": "rest wrote last"})  # rest keeps a state it need not re-read
+    worker.append("w", "item.create", "system", {"item_id": "doc:d1", "kind": "document", "fields": {}})
+
+    def delete(state):
+        return {"item_id": "doc:d1"} if "doc:d1" in state.items else None
+
+    deleted = rest.append_if("w", "item.delete", "system", delete)
+    assert deleted is not None and deleted.op.seq == 3
+    assert "doc:d1" not in worker.current("w").items
+    assert rest.append_if("w", "item.delete", "system", delete) is None  # now truly nothing to do
+    assert [o.kind for o in shared[0].all("w")] == ["chat", "item.create", "item.delete"]
