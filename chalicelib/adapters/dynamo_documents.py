@@ -21,6 +21,7 @@ import random
 import time
 from typing import Any
 
+from chalicelib.adapters.dynamo_fail_back import fail_back_items
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.adapters.dynamo_job_notes import doc_key, job_key
 from chalicelib.adapters.dynamo_page_quota import admission, give_back
@@ -218,6 +219,23 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
         account_id = account_id or self._account_of(job)
         returned = [give_back(self._table, account_id, job)] if account_id else []
         return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason, also=returned)
+
+    def fail_back(self, job: Job, code: str, reason: str) -> bool | None:
+        """Fail a job that replaced a ready one (`job.previous`) and show that one again (dynamo_fail_back.py):
+        True. False when the job had left `tiling` already, or its document moved on (then it is failed
+        alone); None when the earlier job is no longer ready (`fail` it instead)."""
+        try:
+            self._transact(fail_back_items(self._table, job, code, reason, self._account_of(job)))
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if self._failed_condition(exc, 0):
+                return False
+            if self._failed_condition(exc, 1):
+                self.set_job_state(job, JobState.FAILED, reason)
+                return False
+            if self._failed_condition(exc, 2):
+                return None
+            raise
+        return True
 
     def _account_of(self, job: Job) -> str:
         item = self._client.get_item(TableName=self._table, Key=to_item(doc_key(job.workspace_id, job.document_id)),

@@ -250,9 +250,18 @@ class Job:
     finished_at: int | None = None
     reason: str | None = None
     run: int = 0
+    # What its document showed when it started, if a ready job (its id, version, kind, pages, size, options,
+    # metadata, first page's size): a job that then fails gives the document back to it (`shown_fields`).
+    previous: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _stored(self)
+
+    def answer(self) -> dict[str, Any]:
+        """As the REST API lists it: the job it replaced by id only."""
+        stored = _stored(self)
+        previous = stored.pop("previous", None)
+        return {**stored, "replaces_job_id": previous["job_id"]} if previous else stored
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:

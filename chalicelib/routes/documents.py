@@ -90,7 +90,7 @@ def reprocess_workspace(call: ApiCall) -> Any:
      query=PAGING, response=s.page_of(s.JOB))
 def workspace_jobs(call: ApiCall) -> Any:
     page = get_container().documents.jobs(call.actor, call.path["workspace_id"], call.limit, call.start())
-    return call.page([j.to_dict() for j in page.items], page.next_key)
+    return call.page([j.answer() for j in page.items], page.next_key)
 
 
 @api(bp, "GET", "/admin/jobs", "Processing jobs in one state across the platform (platform admins)", TAG,
@@ -99,7 +99,7 @@ def workspace_jobs(call: ApiCall) -> Any:
 def jobs_by_state(call: ApiCall) -> Any:
     page = get_container().documents.jobs_in_state(call.actor, str(call.query.get("state", "failed")), call.limit,
                                                    call.start())
-    return call.page([j.to_dict() for j in page.items], page.next_key)
+    return call.page([j.answer() for j in page.items], page.next_key)
 
 
 def _page_number(text: str) -> int:

@@ -122,6 +122,8 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "page_width": {"type": "integer", "description": "the first page's width as analysis measured it "
                                                                  "(points; pixels for images), 0 before"},
                 "page_height": {"type": "integer", "description": "the first page's height, likewise"},
+                "refused_version_id": {"type": "string", "description": "while it shows an earlier version with a "
+                                       "reason_code: the newest version, which could not be processed"},
                 "upload_deadline": {"type": "integer", "description": "while awaiting_upload: until when (epoch "
                                     "seconds) its upload is sure to be accepted; not listed after it"}},
                ("workspace_id", "document_id", "name", "status", "created_at"))
@@ -129,7 +131,10 @@ JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"ty
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
            "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "options": {"type": "object"},
            "created_at": {"type": "integer"}, "finished_at": {"type": "integer"}, "reason": {"type": "string"},
-           "run": {"type": "integer"}}, ("document_id", "job_id", "state", "page_count", "pages_done"))
+           "run": {"type": "integer"},
+           "replaces_job_id": {"type": "string", "description": "the ready job its document showed when this one "
+                               "started: if this one fails, the document shows that one again"}},
+          ("document_id", "job_id", "state", "page_count", "pages_done"))
 REPROCESS = obj({"options": TILE_OPTIONS})
 REPROCESSING = obj({"document_id": {"type": "string"}, "job_id": {"type": "string"}, "options": {"type": "object"},
                     "status": {"type": "string"}}, ("document_id", "job_id", "status"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.documents import (
+    Document,
     DocumentStatus,
     Job,
     JobState,
@@ -140,7 +141,7 @@ class JobStarter:
             self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
-                  options.to_dict(), created_at=_now(), run=run)
+                  options.to_dict(), created_at=_now(), run=run, previous=self._shown(document))
         try:
             started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id,
                                                       "size": size or document.size,
@@ -165,6 +166,17 @@ class JobStarter:
                 **{k: v for k, v in found.items() if k.startswith("page_")}})
         self._queue_pages(job)
         return job
+
+    def _shown(self, document: Document) -> dict[str, Any] | None:
+        """What the document shows, as read before this start, if its job is ready: kept on the new job, so that
+        a version (or a reprocessing) that fails while it is tiled gives the document back to it."""
+        current = self._documents.job(document.document_id, document.job_id) if document.job_id else None
+        if current is None or current.state is not JobState.READY:
+            return None
+        return {"job_id": current.job_id, "version_id": current.version_id, "kind": current.kind,
+                "page_count": current.page_count, "options": current.options, "size": document.size,
+                "metadata": document.metadata, "page_width": document.page_width,
+                "page_height": document.page_height}
 
     def _latest(self, workspace_id: str, document_id: str, version_id: str, download: bool) -> bool:
         """Whether the version is the source's latest. A new job downloads it with the check (one GET: the

@@ -122,8 +122,9 @@ class PageTiler:
         return counted
 
     def _finish_if_complete(self, job: Job | None, page: int, first: bool, wrote: bool = False) -> None:
-        if job is not None and job.state is JobState.SUPERSEDED and wrote:
-            self._forget_own(job)  # superseded while this page was tiled: its tiles may be newer than the sweep
+        if job is not None and wrote and (job.state is JobState.SUPERSEDED or (
+                job.state is JobState.FAILED and job.previous and not self._shown(job))):
+            self._forget_own(job)  # concluded while this page was tiled: its tiles may be newer than the sweep
         if job is None or job.state is not JobState.TILING:
             return
         # The last page's count goes out as `ready`, a moment later from this same call (or from whoever counted
@@ -204,12 +205,30 @@ class PageTiler:
                                              + (f" (last error: {error})" if error else ""))
 
     def _fail(self, job: Job, code: str, reason: str) -> None:
-        if not self._documents.fail(job, code, reason):
+        """A job that replaced a ready one gives its document back to that one (its tiles are still there),
+        naming the failed version, as a version refused at analysis does; any other fails its document."""
+        kept = self._documents.fail_back(job, code, reason) if job.previous else None
+        if kept is False or (kept is None and not self._documents.fail(job, code, reason)):
             return
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=1)
         self._events.record(Event("document.failed", self._account_of(job), job.workspace_id, detail={
-            "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason}))
-        self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason}, final=True)
+            "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason,
+            "version_id": job.version_id, "previous_kept": bool(kept)}))
+        if not kept:
+            self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason},
+                          final=True)
+            return
+        self._forget_own(job)  # the document shows the earlier job again: this one's tiles are never served
+        shown = job.previous or {}
+        self._publish(job, {"status": "ready", "job_id": shown["job_id"], "page_count": shown["page_count"],
+                            "pages_done": shown["page_count"], "code": code, "reason": reason,
+                            "previous_kept": True, "version_id": job.version_id,
+                            **{k: shown[k] for k in ("kind", "page_width", "page_height") if shown.get(k)}},
+                      final=True)
+
+    def _shown(self, job: Job) -> bool:
+        document = self._documents.get(job.workspace_id, job.document_id)
+        return document is not None and document.job_id == job.job_id
 
     def _account_of(self, job: Job) -> str:
         workspace = self._tenancy.workspace(job.workspace_id)

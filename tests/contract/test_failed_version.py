@@ -1,0 +1,113 @@
+"""A new version that fails while it is tiled gives its document back to the ready version it replaced, which
+the docs promise ("a new version that fails leaves a document that was ready with its previous rendition"): the
+tiling services with their real adapters on the emulator, page tasks handled one at a time. Before, only a
+version refused at analysis did; one that failed at a page (or whose retries were spent) failed the document,
+whose earlier pages no manifest listed any more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
+from chalicelib.domain.documents import DocumentStatus, Job, JobState, PageTask, TileOptions, source_key
+from chalicelib.ports import PageRef
+from chalicelib.services.document_jobs import JobStarter
+from chalicelib.services.tiling import PageTiler
+from tests.contract.test_superseded_tiles import HookedTiles
+from tests.contract.tiling_parts import new_document, tiling_parts
+from tests.e2e.documents_samples import letter_pdf
+
+
+@pytest.fixture
+def parts(stack, clients, tmp_path):
+    tiles = HookedTiles(clients["s3"], stack.outputs["TilesBucketName"])
+    documents, starter, tiler = tiling_parts(stack, clients, str(tmp_path), tiles)
+    return documents, starter, tiler, tiles
+
+
+def _page(tiler: PageTiler, job: Job, page: int) -> None:
+    tiler.handle(_task(job, page))
+
+
+def _task(job: Job, page: int) -> str:
+    return PageTask("ws-t", job.document_id, job.job_id, page, job.version_id, job.kind,
+                    TileOptions.from_dict(job.options)).to_json()
+
+
+def _version(stack: Any, clients: Any, document_id: str, body: bytes) -> str:
+    return str(clients["s3"].put_object(Bucket=stack.outputs["DocumentsBucketName"],
+                                        Key=source_key("ws-t", document_id), Body=body)["VersionId"])
+
+
+def _ready(starter: JobStarter, tiler: PageTiler, document_id: str, version: str) -> Job:
+    job = starter.start("ws-t", document_id, version, 0)
+    assert job is not None
+    for page in range(job.page_count):
+        _page(tiler, job, page)
+    return job
+
+
+def _state(documents: DynamoDocumentStore, job: Job) -> JobState:
+    found = documents.job(job.document_id, job.job_id)
+    assert found is not None
+    return found.state
+
+
+def test_a_version_failing_at_a_page_gives_the_document_back_to_the_ready_one(stack, clients, parts) -> None:
+    documents, starter, tiler, tiles = parts
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=2, text="First"))
+    first = _ready(starter, tiler, document_id, first_version)
+    shown = documents.get("ws-t", document_id)
+    assert shown is not None and shown.status is DocumentStatus.READY
+
+    second_version = _version(stack, clients, document_id, letter_pdf(pages=3, text="Second"))
+    second = starter.start("ws-t", document_id, second_version, 0)
+    assert second is not None and second.previous is not None and second.previous["job_id"] == first.job_id
+    tiling = documents.get("ws-t", document_id)
+    assert tiling is not None and (tiling.status, tiling.job_id) == (DocumentStatus.TILING, second.job_id)
+    _page(tiler, second, 0)
+
+    def retries_spent_meanwhile() -> None:
+        # While this worker is paused before it writes page 2, page 1's retries are spent (dead-letter queue).
+        tiler.dead_letter(_task(second, 1))
+        back = documents.get("ws-t", document_id)
+        assert back is not None and back.job_id == first.job_id and back.status is DocumentStatus.READY
+    tiles.before[(second.job_id, 2)] = retries_spent_meanwhile
+    _page(tiler, second, 2)  # writes its page, finds its job failed and shown no more, and removes its tiles
+    assert not tiles.before, "the hook did not run"
+
+    document = documents.get("ws-t", document_id)
+    assert document is not None
+    assert (document.status, document.job_id, document.version_id) == (DocumentStatus.READY, first.job_id,
+                                                                         first_version)
+    assert (document.page_count, document.pages_done) == (2, 2)
+    assert (document.reason_code, document.refused_version_id) == ("processing_failed", second_version)
+    assert (document.page_width, document.page_height, document.kind) == (shown.page_width, shown.page_height,
+                                                                           shown.kind)
+    assert _state(documents, second) is JobState.FAILED and _state(documents, first) is JobState.READY
+    assert [p.page for p in documents.pages(document_id, first.job_id)] == [0, 1]
+    assert tiles.jobs("ws-t", document_id) == [first.job_id]  # the failed job's tiles went, the shown ones stay
+    assert tiles.read(PageRef("ws-t", document_id, first.job_id, 1), "@thumbnail") is not None
+
+    # The next good version replaces the shown one as usual, and clears the refusal.
+    third_version = _version(stack, clients, document_id, letter_pdf(pages=1, text="Third"))
+    third = _ready(starter, tiler, document_id, third_version)
+    assert third.previous is not None and third.previous["job_id"] == first.job_id
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, third.job_id)
+    assert (document.reason_code, document.refused_version_id, document.page_count) == (None, None, 1)
+    assert tiles.jobs("ws-t", document_id) == [third.job_id]
+
+
+def test_a_first_version_failing_at_a_page_fails_the_document(stack, clients, parts) -> None:
+    documents, starter, tiler, _ = parts
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=2, text="Only"))
+    job = starter.start("ws-t", document_id, version, 0)
+    assert job is not None and job.previous is None
+    _page(tiler, job, 0)
+    tiler.dead_letter(_task(job, 1))
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.job_id) == (DocumentStatus.FAILED, job.job_id)
+    assert document.reason_code == "processing_failed" and document.refused_version_id is None
