@@ -27,6 +27,7 @@ from chalicelib.domain.principal import Role
 from chalicelib.domain.tenancy import Account, User, display_name
 from chalicelib.settings import Settings
 from infra import stack
+from infra.aws_session import aws_session
 from infra.outputs import settings_from_outputs, stack_name
 
 OPERATIONS_ACCOUNT = "acc-operations"
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"USER_ID={args.user_id!r}: letters, digits, '.', '_' and '-', at most 64")
     if not EMAIL.fullmatch(args.email.strip()):
         parser.error(f"EMAIL={args.email!r} is not an email address")
-    container = Container(stage_settings(boto3.session.Session(), args.stage, args.endpoint_url))
+    container = Container(stage_settings(aws_session(f"make admin STAGE={args.stage}"), args.stage,
+                                         args.endpoint_url))
     try:
         user, created = ensure_admin(container, args.email, args.name, args.user_id)
     except Conflict as exc:

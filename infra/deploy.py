@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 
 from infra import gateway_responses, layer_release, orphans, publish_site, stack, stage_project
+from infra.aws_session import aws_session
 from infra.outputs import settings_from_outputs, stack_name
 
 # /tmp of the functions that download a source document: the largest accepted upload (2 GiB, the REST API's
@@ -247,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     stack.check_stage(args.stage)
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url  # chalice deploy, a subprocess, reads it too
+    session = aws_session(f"make {'urls' if args.urls else 'deploy'} STAGE={args.stage}")
     if args.urls:
-        return print_urls(boto3.session.Session(), args.stage, args.endpoint_url)
+        return print_urls(session, args.stage, args.endpoint_url)
     try:
-        done = deploy(boto3.session.Session(), args.stage, args.endpoint_url, not args.no_cdn,
+        done = deploy(session, args.stage, args.endpoint_url, not args.no_cdn,
                       args.upload_origins, args.allow_uncommitted)
     except KeyboardInterrupt:
         print(f"\ninterrupted: what was created is on record; make deploy STAGE={args.stage} finishes it",

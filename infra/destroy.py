@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from infra import orphans, stack, stage_project
+from infra.aws_session import aws_session
 from infra.outputs import stack_name
 
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    session = boto3.session.Session()
+    session = aws_session(f"make destroy STAGE={args.stage}")
     ssm = session.client("ssm", endpoint_url=args.endpoint_url)
     try:
         stage_project.acquire_lock(ssm, args.stage, "make destroy")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +26,10 @@ def _run(args: argparse.Namespace) -> int:
                         idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection,
                         retry_delay_s=None if args.retry_delay < 0 else args.retry_delay)
     supervisor = Supervisor(cfg)
+    # Ctrl-C (or SIGTERM) while it starts stops it too: a shell that starts `make run` in the background
+    # leaves SIGINT ignored, and Python then installs no handler of its own until `catch_stop_signals`.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     try:
         env = supervisor.start()
         supervisor.catch_stop_signals()
@@ -64,14 +69,14 @@ def _reset(args: argparse.Namespace) -> int:
     import shutil
 
     from local.emulator_persistence import describe
+    from local.state_lock import StateInUse, check_free
 
     state = Path(args.state_dir)
-    runtime = state / "runtime.json"
-    if runtime.exists():
-        pid = json.loads(runtime.read_text()).get("supervisor_pid")
-        if pid and Path(f"/proc/{pid}").exists():
-            print(f"the local stack is running (pid {pid}): stop it first (Ctrl-C)", file=sys.stderr)
-            return 2
+    try:
+        check_free(state)
+    except StateInUse as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if not state.exists():
         print(f"nothing to delete: {state} does not exist")
         return 0

@@ -24,11 +24,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
 import boto3
 
 from infra.outputs import settings_from_outputs
-from local import provision, seed
+from local import provision, seed, state_lock
 from local.banner import app_container
 from local.config import REGION, RUNTIME_ENV, STAGE, RuntimeConfig
 from local.lambda_runtime import PROJECT_DIR
@@ -52,6 +53,7 @@ class Supervisor:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stop = threading.Event()
         self.web: WebServer | None = None
+        self._lock: IO[str] | None = None  # the state directory's, while this stack runs (state_lock)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], backend: bool = False) -> None:
         # The emulator logs every request: that goes to a file, not the developer's terminal. It also runs in
@@ -110,8 +112,8 @@ class Supervisor:
 
     def start(self) -> dict[str, str]:
         started = time.monotonic()
+        self._lock = state_lock.hold(self.cfg.state_path)  # before anything is read from it
         self._check_ports_free()
-        self.cfg.state_path.mkdir(parents=True, exist_ok=True)
         # A stack killed outright leaves its runtime.json: nobody may read that one as this stack's.
         (self.cfg.state_path / "runtime.json").unlink(missing_ok=True)
         env = self.base_env()

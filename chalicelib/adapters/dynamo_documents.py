@@ -156,7 +156,8 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
 
     # pages ----------------------------------------------------------------------------------------------
     def page_done(self, account_id: str, job: Job, record: PageRecord) -> bool:
-        """Record a finished page and count it, once; False when it was already recorded."""
+        """Record a finished page and count it, once, while its job is tiling; False when it was recorded
+        already, or the job concluded meanwhile (a failed document's count, pages and manifest then agree)."""
         now = int(time.time())
         page_item = {"pk": f"DOC#{job.document_id}", "sk": f"PAGE#{job.job_id}#{record.page:05d}",
                      **record.to_dict(), "done_at": now}
@@ -166,10 +167,12 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Update": {"TableName": self._table, "Key": to_item(job_key(job.document_id, job.job_id)),
                             "UpdateExpression": "ADD pages_done :one SET updated_at = :now",
-                            "ExpressionAttributeValues": to_item({":one": 1, ":now": now})}},
+                            "ConditionExpression": "#st = :tiling", "ExpressionAttributeNames": {"#st": "state"},
+                            "ExpressionAttributeValues": to_item({":one": 1, ":now": now,
+                                                                  ":tiling": JobState.TILING.value})}},
             ])
         except self._client.exceptions.TransactionCanceledException as exc:
-            if self._failed_condition(exc, 0):
+            if self._failed_condition(exc, 0) or self._failed_condition(exc, 1):
                 return False
             raise
         return True

@@ -215,8 +215,13 @@ class PageTiler:
             "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason,
             "version_id": job.version_id, "previous_kept": bool(kept)}))
         if not kept:
-            self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason},
-                          final=True)
+            # The pages tiled before it failed stay viewable; the record and the item count exactly those
+            # (pages count only while the job tiles, so its count is final now).
+            concluded = self._documents.job(job.document_id, job.job_id)
+            done = concluded.pages_done if concluded else 0
+            self._documents.note_progress(job, done, every_ms=-1)
+            self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason,
+                                "pages_done": done, "page_count": job.page_count}, final=True)
             return
         self._forget_own(job)  # the document shows the earlier job again: this one's tiles are never served
         shown = job.previous or {}

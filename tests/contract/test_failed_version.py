@@ -101,13 +101,21 @@ def test_a_version_failing_at_a_page_gives_the_document_back_to_the_ready_one(st
     assert tiles.jobs("ws-t", document_id) == [third.job_id]
 
 
-def test_a_first_version_failing_at_a_page_fails_the_document(stack, clients, parts) -> None:
-    documents, starter, tiler, _ = parts
-    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=2, text="Only"))
+def test_a_first_version_failing_at_a_page_fails_the_document_counting_the_pages_it_shows(stack, clients,
+                                                                                          parts) -> None:
+    documents, starter, tiler, tiles = parts
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=3, text="Only"))
     job = starter.start("ws-t", document_id, version, 0)
     assert job is not None and job.previous is None
     _page(tiler, job, 0)
-    tiler.dead_letter(_task(job, 1))
+    tiles.before[(job.job_id, 2)] = lambda: tiler.dead_letter(_task(job, 1))  # page 1 fails while 2 is tiled
+    _page(tiler, job, 2)  # its page is written after the failure: not counted, not listed
+    assert not tiles.before, "the hook did not run"
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.job_id) == (DocumentStatus.FAILED, job.job_id)
     assert document.reason_code == "processing_failed" and document.refused_version_id is None
+    concluded = documents.job(document_id, job.job_id)
+    assert concluded is not None and concluded.state is JobState.FAILED
+    # One count everywhere: the record's, the job's, and the pages the manifest lists.
+    assert (document.pages_done, concluded.pages_done, document.page_count) == (1, 1, 3)
+    assert [p.page for p in documents.pages(document_id, job.job_id)] == [0]

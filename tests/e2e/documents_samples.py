@@ -28,6 +28,28 @@ def letter_pdf(pages: int = 1, text: str = "Kalexo", encrypt: str | None = None)
     return bytes(doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=owner, user_pw=user))  # type: ignore[attr-defined]
 
 
+def pdf_failing_at_page(pages: int, failing: int, text: str = "Kalexo") -> bytes:
+    """A PDF that passes analysis and fails while page `failing` (from 0) is tiled: that page draws a 1-bit image
+    of 156 megapixels (13,000 x 12,000), over the 150 MP limit, stored as a few kilobytes of Flate."""
+    import pymupdf
+
+    doc = pymupdf.open("pdf", letter_pdf(pages, text))
+    page = doc[failing]
+    page.wrap_contents()
+    image = doc.get_new_xref()
+    doc.update_object(image, "<</Type/XObject/Subtype/Image/Width 13000/Height 12000/BitsPerComponent 1"
+                             "/ColorSpace/DeviceGray>>")
+    doc.update_stream(image, bytes(13000 // 8 * 12000), compress=True)
+    kind, resources = doc.xref_get_key(page.xref, "Resources")
+    doc.xref_set_key(int(resources.split()[0]) if kind == "xref" else page.xref, "XObject", f"<</Huge {image} 0 R>>")
+    draw = doc.get_new_xref()
+    doc.update_object(draw, "<<>>")
+    doc.update_stream(draw, b"q 400 0 0 300 100 450 cm /Huge Do Q")
+    contents = " ".join(f"{xref} 0 R" for xref in page.get_contents())
+    doc.xref_set_key(page.xref, "Contents", f"[{contents} {draw} 0 R]")
+    return bytes(doc.tobytes(garbage=0, deflate=False))
+
+
 def _png(width: int, height: int, mode: str = "RGB") -> bytes:
     from PIL import Image
 

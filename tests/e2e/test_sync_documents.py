@@ -15,7 +15,7 @@ from kalexo_client import DocumentChanged, OpRefused, Synced, WorkspaceClient
 
 from chalicelib.domain.document_items import LANDSCAPE_ROW
 from tests.e2e.api_client import Api
-from tests.e2e.documents_samples import letter_pdf
+from tests.e2e.documents_samples import letter_pdf, pdf_failing_at_page
 from tests.e2e.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -171,6 +171,52 @@ async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: s
         now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
         assert now["status"] == "ready" and not {"reason_code", "reason", "refused_version_id"} & now.keys(), now
         assert now["size"] == len(fixed), now
+    finally:
+        await watcher.close()
+
+
+def test_a_new_version_failing_at_a_page_gives_the_document_back_to_the_earlier_one(stack):
+    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Failing {uuid.uuid4().hex[:4]}"},
+                         status=201)["workspace_id"]
+    alice.ok("PUT", f"/admin/workspaces/{workspace}/members/bob", {"role": "editor"})
+    asyncio.run(asyncio.wait_for(_failing_version(stack, alice, bob, workspace), 900))
+
+
+async def _failing_version(stack: LocalStack, alice: Api, bob: Api, workspace: str) -> None:
+    document_id = await asyncio.to_thread(upload, bob, workspace, "plan.pdf", letter_pdf(pages=2, text="Kept"))
+    seen: list[dict[str, Any]] = []  # the item's fields after every change, as members get them
+    watcher = WorkspaceClient(stack.ws, stack.token("alice"), workspace, on_event=lambda e: seen.append(
+        dict(e.item.fields)) if isinstance(e, DocumentChanged) and e.document_id == document_id and e.item else None)
+    try:
+        await watcher.start(CEILING)
+        await watcher.wait_for(ready(watcher, document_id), PROCESSING)
+        kept = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+        # Passes analysis (3 pages), then its second page draws an image over the pixel limit.
+        await asyncio.to_thread(upload_version, bob, workspace, document_id, pdf_failing_at_page(3, 1, "Next"))
+        await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "image_too_large",
+                               PROCESSING)
+        fields = documents(watcher)[document_id]
+        assert (fields["status"], fields["job_id"], fields["page_count"], fields["pages_done"]) == (
+            "ready", kept["job_id"], 2, 2), fields
+        assert fields["refused_version_id"] not in (None, kept["version_id"]) and "page 2" in fields["reason"]
+        # Members saw the new version's own job tiling, then the earlier job again, with why.
+        tiled = [f for f in seen if f["status"] == "tiling"]
+        assert tiled and tiled[-1]["job_id"] != kept["job_id"] and tiled[-1]["page_count"] == 3, seen
+        assert (seen[-1]["status"], seen[-1]["job_id"]) == ("ready", kept["job_id"]), seen
+        shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+        assert (shown["status"], shown["job_id"], shown["version_id"]) == ("ready", kept["job_id"],
+                                                                           kept["version_id"])
+        assert (shown["page_count"], [p["page"] for p in shown["pages"]]) == (2, [0, 1])
+        assert shown["refused_version_id"] == fields["refused_version_id"]
+        assert requests.get(shown["pages"][1]["dzi"], timeout=30).status_code == 200  # the earlier tiles are whole
+        failed = [j for j in (await asyncio.to_thread(alice.ok, "GET", f"/workspaces/{workspace}/jobs"))["items"]
+                  if j["job_id"] == tiled[-1]["job_id"]]
+        assert failed and failed[0]["state"] == "failed" and failed[0]["replaces_job_id"] == kept["job_id"]
+        events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
+                                          type="document.failed"))["items"]
+        assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True, events
+        assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
     finally:
         await watcher.close()
 
