@@ -214,6 +214,9 @@ class SourceStore(Protocol):
     def latest_version(self, key: str) -> str:
         """The version a plain GET of the key returns now."""
 
+    def versions(self, key: str) -> list[str]:
+        """Every version of the key still kept, newest first."""
+
 
 class SourceRemover(Protocol):
     def forget(self, key: str) -> None:

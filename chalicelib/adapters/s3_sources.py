@@ -67,6 +67,14 @@ class S3SourceStore:
         """The version a plain GET of the key would return now."""
         return str(self._client.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
 
+    def versions(self, key: str) -> list[str]:
+        """The key's versions, newest first, as S3 lists them (delete markers left out)."""
+        found: list[str] = []
+        pages = self._client.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key)
+        for page in pages:
+            found += [str(v["VersionId"]) for v in page.get("Versions", []) if v["Key"] == key]
+        return found
+
     def _path(self, key: str, version_id: str) -> str:
         return os.path.join(self._dir, hashlib.sha256(f"{self._bucket}/{key}@{version_id}".encode()).hexdigest()[:32])
 

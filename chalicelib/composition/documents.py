@@ -62,14 +62,17 @@ class DocumentParts(CoreParts):
     @cached_property
     def job_starter(self) -> JobStarter:
         from chalicelib.adapters.cached_tenancy import UncachedTenancy
+        from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
         from chalicelib.adapters.s3_sources import S3SourceStore
         from chalicelib.services.document_jobs import JobStarter, MonthlyPages
 
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
         # The plan read fresh at each admission: a quota an administrator just raised applies to the next document.
         quota = MonthlyPages(self.usage_meter.this_month, UncachedTenancy(self.tenancy_store))
+        log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
+        bucket = self.settings.documents_bucket
         return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.news,
-                          quota, self.job_limits)
+                          quota, self.job_limits, lambda key, version: log.accepted(bucket, key, version))
 
     @cached_property
     def page_tiler(self) -> PageTiler:

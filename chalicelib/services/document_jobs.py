@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,9 @@ class MonthlyPages:
 class JobStarter:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tasks: TaskQueue, tenancy: TenancyReader,
                  events: EventSink, news: DocumentNews | None, pages_quota: MonthlyPages,
-                 limits: JobLimits) -> None:
+                 limits: JobLimits, accepted: Callable[[str, str], bool] | None = None) -> None:
+        """`accepted(key, version)`: whether the upload of that source version was accepted (its grant's), which
+        `fall_back` asks before it processes a version that no notification started."""
         self._documents = documents
         self._sources = sources
         self._tasks = tasks
@@ -103,6 +106,7 @@ class JobStarter:
         self._news = news
         self._quota = pages_quota
         self._limits = limits
+        self._accepted = accepted
 
     def start(self, workspace_id: str, document_id: str, version_id: str, size: int,
               options: TileOptions | None = None, run: int = 0, only_if_latest: bool = False) -> Job | None:
@@ -167,10 +171,38 @@ class JobStarter:
         self._queue_pages(job)
         return job
 
+    def fall_back(self, workspace_id: str, document_id: str, refused_version: str) -> Job | None:
+        """A version refused while an earlier one is shown: the newest accepted upload between the two (another
+        member's version that the refused one overtook before it was analysed, or whose job it superseded) is
+        processed now, instead of being lost. Each refusal looks only at older versions, so this ends."""
+        document = self._documents.get(workspace_id, document_id)
+        if self._accepted is None or document is None or not document.version_id or refused_version == "null":
+            return None
+        key = source_key(workspace_id, document_id)
+        versions = self._sources.versions(key)
+        if refused_version not in versions or document.version_id not in versions:
+            return None
+        between = versions[versions.index(refused_version) + 1:versions.index(document.version_id)]
+        for version in between:
+            if not self._accepted(key, version):
+                continue
+            workspace = self._tenancy.workspace(workspace_id)
+            options = self._workspace_options(workspace.settings if workspace else {})
+            earlier = self._documents.job(document_id, job_id_for(version, options, 0))
+            # A job of it that ended (superseded by the refused one) is not started again: a new run is.
+            run = 0 if earlier is None or earlier.state in (JobState.TILING, JobState.READY) else _now_ms()
+            logger.info("an overtaken version is processed after the newer one was refused",
+                        extra={"document": document_id, "version": version, "refused": refused_version})
+            return self.start(workspace_id, document_id, version, 0, options, run)
+        return None
+
     def _shown(self, document: Document) -> dict[str, Any] | None:
-        """What the document shows, as read before this start, if its job is ready: kept on the new job, so that
-        a version (or a reprocessing) that fails while it is tiled gives the document back to it."""
+        """What the document shows, as read before this start: its job if ready, or what a job still tiling
+        kept (it replaced a ready one, whose tiles stay until a newer job is ready). Kept on the new job, so
+        that a version (or a reprocessing) that fails while it is tiled gives the document back to it."""
         current = self._documents.job(document.document_id, document.job_id) if document.job_id else None
+        if current is not None and current.state is JobState.TILING:
+            return current.previous
         if current is None or current.state is not JobState.READY:
             return None
         return {"job_id": current.job_id, "version_id": current.version_id, "kind": current.kind,
@@ -219,6 +251,8 @@ class JobStarter:
         self._events.record(Event("document.failed", account_id, workspace_id, detail={
             "document_id": document_id, "code": rejected.code, "reason": rejected.reason,
             "previous_kept": not failed, "version_id": version_id, "job_id": job_id}))
+        if not failed:
+            self.fall_back(workspace_id, document_id, version_id)
 
     def _publish(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
         if self._news is not None:
@@ -235,6 +269,10 @@ class JobStarter:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _pages_refused(room: int | None, pages: int) -> DocumentRejected:

@@ -198,6 +198,8 @@ class PageTiler:
             self._events.record(Event("document.failed", workspace.account_id if workspace else "", task.workspace_id,
                                       detail={"document_id": task.document_id, "code": "processing_failed",
                                               "reason": reason, "previous_kept": not failed}))
+            if not failed:
+                self._starter.fall_back(task.workspace_id, task.document_id, task.version_id)
             return
         error = self._documents.last_error(job.document_id, job.job_id)
         where = f"page {task.page + 1}" if not task.is_start else "the document"
@@ -230,6 +232,7 @@ class PageTiler:
                             "previous_kept": True, "version_id": job.version_id,
                             **{k: shown[k] for k in ("kind", "page_width", "page_height") if shown.get(k)}},
                       final=True)
+        self._starter.fall_back(job.workspace_id, job.document_id, job.version_id)
 
     def _shown(self, job: Job) -> bool:
         document = self._documents.get(job.workspace_id, job.document_id)

@@ -105,6 +105,8 @@ class UploadIngest:
             self._events.record(Event("document.failed", workspace.account_id, workspace.workspace_id, detail={
                 "document_id": document[1], "code": "processing_failed", "reason": reason, "previous_kept": kept,
                 "version_id": obj.version_id}))
+            if kept and self._starter is not None:
+                self._starter.fall_back(document[0], document[1], obj.version_id)
         return failed
 
     def _refuse(self, workspace: Workspace, obj: ObjectCreated, document: tuple[str, str], first: bool) -> None:

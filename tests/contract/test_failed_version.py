@@ -119,3 +119,67 @@ def test_a_first_version_failing_at_a_page_fails_the_document_counting_the_pages
     # One count everywhere: the record's, the job's, and the pages the manifest lists.
     assert (document.pages_done, concluded.pages_done, document.page_count) == (1, 1, 3)
     assert [p.page for p in documents.pages(document_id, job.job_id)] == [0]
+
+
+@pytest.fixture
+def accepting(stack, clients, tmp_path):
+    """Parts whose starter asks `accepted` (a set of version ids the test fills) whether an upload was accepted."""
+    accepted: set[str] = set()
+    tiles = HookedTiles(clients["s3"], stack.outputs["TilesBucketName"])
+    documents, starter, tiler = tiling_parts(stack, clients, str(tmp_path), tiles,
+                                             lambda key, version: version in accepted)
+    return documents, starter, tiler, accepted
+
+
+def _shown_after_processing(documents: DynamoDocumentStore, tiler: PageTiler, document_id: str) -> Job:
+    """Tiles every page of the job the document now points at (its tasks are on the queue; handled here)."""
+    document = documents.get("ws-t", document_id)
+    assert document is not None and document.job_id and document.status is DocumentStatus.TILING, document
+    job = documents.job(document_id, document.job_id)
+    assert job is not None
+    for page in range(job.page_count):
+        _page(tiler, job, page)
+    return job
+
+
+def test_a_version_overtaken_before_analysis_is_processed_when_the_newer_one_is_refused(stack, clients,
+                                                                                         accepting) -> None:
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=1, text="First"))
+    accepted.add(first_version)
+    _ready(starter, tiler, document_id, first_version)
+    # Bob's version arrives, then one whose upload was not accepted (a revoked grant's, before it is deleted),
+    # then Alice's, a moment later and corrupt: the notifications of the first two found a newer version latest.
+    bobs = _version(stack, clients, document_id, letter_pdf(pages=2, text="Bob's"))
+    unaccepted = _version(stack, clients, document_id, letter_pdf(pages=3, text="Not accepted"))
+    alices = _version(stack, clients, document_id, b"%PDF-1.7\n" + bytes(5120))
+    accepted.update({bobs, alices})
+    assert starter.start("ws-t", document_id, alices, 0, only_if_latest=True) is None  # refused at analysis
+    job = _shown_after_processing(documents, tiler, document_id)
+    assert (job.version_id, job.page_count) == (bobs, 2) and unaccepted not in (job.version_id,)
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.version_id) == (DocumentStatus.READY, bobs)
+    assert document.refused_version_id is None and document.reason_code is None
+
+
+def test_a_version_superseded_by_one_that_fails_while_tiled_is_processed_again(stack, clients, accepting) -> None:
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=1, text="First"))
+    first = _ready(starter, tiler, document_id, first_version)
+    bobs = _version(stack, clients, document_id, letter_pdf(pages=2, text="Bob's"))
+    accepted.update({first_version, bobs})
+    bob_job = starter.start("ws-t", document_id, bobs, 0, only_if_latest=True)
+    assert bob_job is not None and bob_job.previous and bob_job.previous["job_id"] == first.job_id
+    _page(tiler, bob_job, 0)
+    alices = _version(stack, clients, document_id, letter_pdf(pages=2, text="Alice's"))
+    accepted.add(alices)
+    alice_job = starter.start("ws-t", document_id, alices, 0, only_if_latest=True)
+    # Bob's job, still tiling, is superseded; Alice's keeps what Bob's kept: the ready first version.
+    assert alice_job is not None and alice_job.previous and alice_job.previous["job_id"] == first.job_id
+    assert _state(documents, bob_job) is JobState.SUPERSEDED
+    tiler.dead_letter(_task(alice_job, 1))  # Alice's fails: the first version shows, then Bob's is started again
+    again = _shown_after_processing(documents, tiler, document_id)
+    assert again.version_id == bobs and again.job_id != bob_job.job_id and again.run > 0
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, again.job_id)
+    assert [p.page for p in documents.pages(document_id, again.job_id)] == [0, 1]

@@ -4,6 +4,7 @@ the tiler themselves (so a worker can die, or a race happen, exactly where a tes
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
@@ -17,16 +18,18 @@ from chalicelib.services.tiling import PageTiler
 from tests.fakes import InMemoryTenancy, RecordingEvents
 
 
-def tiling_parts(stack: Any, clients: Any, cache_dir: str,
-                 tiles: S3TileStore) -> tuple[DynamoDocumentStore, JobStarter, PageTiler]:
-    """Records, starter and tiler of workspace `ws-t` (account `acc-t`), writing tiles through `tiles`."""
+def tiling_parts(stack: Any, clients: Any, cache_dir: str, tiles: S3TileStore,
+                 accepted: Callable[[str, str], bool] | None = None) -> tuple[DynamoDocumentStore, JobStarter,
+                                                                              PageTiler]:
+    """Records, starter and tiler of workspace `ws-t` (account `acc-t`), writing tiles through `tiles`;
+    `accepted(key, version)` tells the starter which uploads were accepted (None: it falls back to none)."""
     tenancy = InMemoryTenancy()
     tenancy.accounts["acc-t"] = Account("acc-t", "T", "team", 0)
     tenancy.workspaces["ws-t"] = Workspace("ws-t", "acc-t", "W", 0)
     documents = DynamoDocumentStore(clients["dynamodb"], stack.outputs["MainTableName"])
     sources = S3SourceStore(clients["s3"], stack.outputs["DocumentsBucketName"], cache_dir=cache_dir)
     starter = JobStarter(documents, sources, SqsTaskQueue(clients["sqs"], stack.outputs["TilesQueueName"]), tenancy,
-                         RecordingEvents(), None, MonthlyPages(lambda account: {}, tenancy), JobLimits())
+                         RecordingEvents(), None, MonthlyPages(lambda account: {}, tenancy), JobLimits(), accepted)
     return documents, starter, PageTiler(documents, sources, tiles, tenancy, RecordingEvents(), None, starter,
                                          JobLimits())
 

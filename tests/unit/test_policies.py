@@ -56,6 +56,7 @@ _EXCEPTIONS: dict[tuple[str, str], list[str]] = {
     ("s3", "HeadObject"): ["s3:GetObject"],
     ("s3", "HeadBucket"): ["s3:ListBucket"],
     ("s3", "ListObjectsV2"): ["s3:ListBucket"],
+    ("s3", "ListObjectVersions"): ["s3:ListBucketVersions"],
     ("s3", "ListParts"): ["s3:ListMultipartUploadParts"],
     ("s3", "CreateMultipartUpload"): ["s3:PutObject"],
     ("s3", "UploadPart"): ["s3:PutObject"],
