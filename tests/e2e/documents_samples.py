@@ -7,6 +7,7 @@ import io
 import os
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 Sample = tuple[bytes, str, str, str | None]
 
@@ -34,20 +35,25 @@ def pdf_failing_at_page(pages: int, failing: int, text: str = "Kalexo") -> bytes
     import pymupdf
 
     doc = pymupdf.open("pdf", letter_pdf(pages, text))
-    page = doc[failing]
+    draw_image(doc, doc[failing], "/Width 13000/Height 12000/BitsPerComponent 1/ColorSpace/DeviceGray",
+               bytes(13000 // 8 * 12000), b"400 0 0 300 100 450 cm")
+    return bytes(doc.tobytes(garbage=0, deflate=False))
+
+
+def draw_image(doc: Any, page: Any, image: str, samples: bytes, placement: bytes) -> None:
+    """Adds an image XObject (`image`: its dictionary's entries after /Subtype, `samples` its raw data, stored with
+    Flate) to a PyMuPDF page's resources, drawn where the `cm` operator `placement` puts the unit square."""
     page.wrap_contents()
-    image = doc.get_new_xref()
-    doc.update_object(image, "<</Type/XObject/Subtype/Image/Width 13000/Height 12000/BitsPerComponent 1"
-                             "/ColorSpace/DeviceGray>>")
-    doc.update_stream(image, bytes(13000 // 8 * 12000), compress=True)
+    xref = doc.get_new_xref()
+    doc.update_object(xref, f"<</Type/XObject/Subtype/Image{image}>>")
+    doc.update_stream(xref, samples, compress=True)
     kind, resources = doc.xref_get_key(page.xref, "Resources")
-    doc.xref_set_key(int(resources.split()[0]) if kind == "xref" else page.xref, "XObject", f"<</Huge {image} 0 R>>")
+    doc.xref_set_key(int(resources.split()[0]) if kind == "xref" else page.xref, "XObject", f"<</Im0 {xref} 0 R>>")
     draw = doc.get_new_xref()
     doc.update_object(draw, "<<>>")
-    doc.update_stream(draw, b"q 400 0 0 300 100 450 cm /Huge Do Q")
-    contents = " ".join(f"{xref} 0 R" for xref in page.get_contents())
+    doc.update_stream(draw, b"q " + placement + b" /Im0 Do Q")
+    contents = " ".join(f"{ref} 0 R" for ref in page.get_contents())
     doc.xref_set_key(page.xref, "Contents", f"[{contents} {draw} 0 R]")
-    return bytes(doc.tobytes(garbage=0, deflate=False))
 
 
 def _png(width: int, height: int, mode: str = "RGB") -> bytes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -121,104 +121,106 @@ async def _offline_and_back(stack: LocalStack, alice: Api, workspace: str) -> No
 
 
 
-def test_a_refused_new_version_is_told_to_members_and_the_earlier_one_stays(stack):
+Scenario = Callable[[Api, Api, str, str, WorkspaceClient, list[dict[str, Any]], dict[str, Any]], Awaitable[None]]
+
+
+def on_a_ready_document(stack: LocalStack, name: str, scenario: Scenario) -> None:
+    """Bob's two-page document, ready, in a new workspace where he is an editor, watched by alice: `scenario` gets
+    alice's and bob's REST clients, the workspace and document ids, the watcher, every change of the document's
+    item as members saw it (filled as they come), and the ready record."""
     alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
-    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Refused {uuid.uuid4().hex[:4]}"},
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"{name} {uuid.uuid4().hex[:4]}"},
                          status=201)["workspace_id"]
     alice.ok("PUT", f"/admin/workspaces/{workspace}/members/bob", {"role": "editor"})
-    asyncio.run(asyncio.wait_for(_refused_version(stack, alice, bob, workspace), 900))
+    asyncio.run(asyncio.wait_for(_watched(stack, alice, bob, workspace, scenario), 900))
 
 
-async def _refused_version(stack: LocalStack, alice: Api, bob: Api, workspace: str) -> None:
+async def _watched(stack: LocalStack, alice: Api, bob: Api, workspace: str, scenario: Scenario) -> None:
     document_id = await asyncio.to_thread(upload, bob, workspace, "plan.pdf", letter_pdf(pages=2, text="Kept"))
-    seen: list[dict[str, Any]] = []  # the item's fields after every change, as members get them
+    seen: list[dict[str, Any]] = []
     watcher = WorkspaceClient(stack.ws, stack.token("alice"), workspace, on_event=lambda e: seen.append(
         dict(e.item.fields)) if isinstance(e, DocumentChanged) and e.document_id == document_id and e.item else None)
     try:
         await watcher.start(CEILING)
         await watcher.wait_for(ready(watcher, document_id), PROCESSING)
         kept = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        grant = await asyncio.to_thread(bob.ok, "POST", f"/workspaces/{workspace}/uploads", {
-            "filename": "plan.pdf", "size": 5129, "content_type": "application/pdf", "document_id": document_id},
-            status=201)
-        answer = await asyncio.to_thread(requests.put, grant["url"], data=b"%PDF-1.7\n" + bytes(5120),
-                                         headers=grant["headers"], timeout=30)
-        assert answer.status_code == 200
-        await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "corrupt", PROCESSING)
-        fields = documents(watcher)[document_id]
-        assert (fields["status"], fields["job_id"], fields["page_count"]) == ("ready", kept["job_id"], 2), fields
-        assert fields["reason"] and fields["refused_version_id"] not in (None, kept["version_id"]), fields
-        # Every change members saw: analysing (the stale reason of nothing cleared), then back to ready with why.
-        statuses = [(f["status"], f.get("reason_code")) for f in seen]
-        assert statuses[-2:] == [("analysing", None), ("ready", "corrupt")], statuses
-        shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        assert (shown["status"], shown["job_id"], shown["reason_code"]) == ("ready", kept["job_id"], "corrupt")
-        assert shown["refused_version_id"] == fields["refused_version_id"]
-        assert len(shown["pages"]) == 2 and shown["version_id"] == kept["version_id"]
-        events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
-                                          type="document.failed"))["items"]
-        assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True
-        assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
-        # The next version clears it as soon as it is analysed, and is processed.
-        fixed = letter_pdf(pages=1, text="Fixed, and a longer text than the first version had")
-        assert len(fixed) != kept["size"]
-        await asyncio.to_thread(upload_version, bob, workspace, document_id, fixed)
-        await watcher.wait_for(lambda: documents(watcher)[document_id].get("job_id") != kept["job_id"]
-                               and documents(watcher)[document_id]["status"] == "ready", PROCESSING)
-        assert documents(watcher)[document_id].get("reason_code") is None
-        assert documents(watcher)[document_id]["size"] == len(fixed)  # the item follows the new version
-        assert all(f.get("reason_code") is None for f in seen[seen.index(fields) + 1:]), seen
-        now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        assert now["status"] == "ready" and not {"reason_code", "reason", "refused_version_id"} & now.keys(), now
-        assert now["size"] == len(fixed), now
+        await scenario(alice, bob, workspace, document_id, watcher, seen, kept)
     finally:
         await watcher.close()
+
+
+def test_a_refused_new_version_is_told_to_members_and_the_earlier_one_stays(stack):
+    on_a_ready_document(stack, "Refused", _refused_version)
+
+
+async def _refused_version(alice: Api, bob: Api, workspace: str, document_id: str, watcher: WorkspaceClient,
+                           seen: list[dict[str, Any]], kept: dict[str, Any]) -> None:
+    grant = await asyncio.to_thread(bob.ok, "POST", f"/workspaces/{workspace}/uploads", {
+        "filename": "plan.pdf", "size": 5129, "content_type": "application/pdf", "document_id": document_id},
+        status=201)
+    answer = await asyncio.to_thread(requests.put, grant["url"], data=b"%PDF-1.7\n" + bytes(5120),
+                                     headers=grant["headers"], timeout=30)
+    assert answer.status_code == 200
+    await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "corrupt", PROCESSING)
+    fields = documents(watcher)[document_id]
+    assert (fields["status"], fields["job_id"], fields["page_count"]) == ("ready", kept["job_id"], 2), fields
+    assert fields["reason"] and fields["refused_version_id"] not in (None, kept["version_id"]), fields
+    # Every change members saw: analysing (the stale reason of nothing cleared), then back to ready with why.
+    statuses = [(f["status"], f.get("reason_code")) for f in seen]
+    assert statuses[-2:] == [("analysing", None), ("ready", "corrupt")], statuses
+    shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+    assert (shown["status"], shown["job_id"], shown["reason_code"]) == ("ready", kept["job_id"], "corrupt")
+    assert shown["refused_version_id"] == fields["refused_version_id"]
+    assert len(shown["pages"]) == 2 and shown["version_id"] == kept["version_id"]
+    events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
+                                      type="document.failed"))["items"]
+    assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True
+    assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
+    # The next version clears it as soon as it is analysed, and is processed.
+    fixed = letter_pdf(pages=1, text="Fixed, and a longer text than the first version had")
+    assert len(fixed) != kept["size"]
+    await asyncio.to_thread(upload_version, bob, workspace, document_id, fixed)
+    await watcher.wait_for(lambda: documents(watcher)[document_id].get("job_id") != kept["job_id"]
+                           and documents(watcher)[document_id]["status"] == "ready", PROCESSING)
+    assert documents(watcher)[document_id].get("reason_code") is None
+    assert documents(watcher)[document_id]["size"] == len(fixed)  # the item follows the new version
+    assert all(f.get("reason_code") is None for f in seen[seen.index(fields) + 1:]), seen
+    now = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+    assert now["status"] == "ready" and not {"reason_code", "reason", "refused_version_id"} & now.keys(), now
+    assert now["size"] == len(fixed), now
 
 
 def test_a_new_version_failing_at_a_page_gives_the_document_back_to_the_earlier_one(stack):
-    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
-    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Failing {uuid.uuid4().hex[:4]}"},
-                         status=201)["workspace_id"]
-    alice.ok("PUT", f"/admin/workspaces/{workspace}/members/bob", {"role": "editor"})
-    asyncio.run(asyncio.wait_for(_failing_version(stack, alice, bob, workspace), 900))
+    on_a_ready_document(stack, "Failing", _failing_version)
 
 
-async def _failing_version(stack: LocalStack, alice: Api, bob: Api, workspace: str) -> None:
-    document_id = await asyncio.to_thread(upload, bob, workspace, "plan.pdf", letter_pdf(pages=2, text="Kept"))
-    seen: list[dict[str, Any]] = []  # the item's fields after every change, as members get them
-    watcher = WorkspaceClient(stack.ws, stack.token("alice"), workspace, on_event=lambda e: seen.append(
-        dict(e.item.fields)) if isinstance(e, DocumentChanged) and e.document_id == document_id and e.item else None)
-    try:
-        await watcher.start(CEILING)
-        await watcher.wait_for(ready(watcher, document_id), PROCESSING)
-        kept = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        # Passes analysis (3 pages), then its second page draws an image over the pixel limit.
-        await asyncio.to_thread(upload_version, bob, workspace, document_id, pdf_failing_at_page(3, 1, "Next"))
-        await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "image_too_large",
-                               PROCESSING)
-        fields = documents(watcher)[document_id]
-        assert (fields["status"], fields["job_id"], fields["page_count"], fields["pages_done"]) == (
-            "ready", kept["job_id"], 2, 2), fields
-        assert fields["refused_version_id"] not in (None, kept["version_id"]) and "page 2" in fields["reason"]
-        # Members saw the new version's own job tiling, then the earlier job again, with why.
-        tiled = [f for f in seen if f["status"] == "tiling"]
-        assert tiled and tiled[-1]["job_id"] != kept["job_id"] and tiled[-1]["page_count"] == 3, seen
-        assert (seen[-1]["status"], seen[-1]["job_id"]) == ("ready", kept["job_id"]), seen
-        shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
-        assert (shown["status"], shown["job_id"], shown["version_id"]) == ("ready", kept["job_id"],
-                                                                           kept["version_id"])
-        assert (shown["page_count"], [p["page"] for p in shown["pages"]]) == (2, [0, 1])
-        assert shown["refused_version_id"] == fields["refused_version_id"]
-        assert requests.get(shown["pages"][1]["dzi"], timeout=30).status_code == 200  # the earlier tiles are whole
-        failed = [j for j in (await asyncio.to_thread(alice.ok, "GET", f"/workspaces/{workspace}/jobs"))["items"]
-                  if j["job_id"] == tiled[-1]["job_id"]]
-        assert failed and failed[0]["state"] == "failed" and failed[0]["replaces_job_id"] == kept["job_id"]
-        events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
-                                          type="document.failed"))["items"]
-        assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True, events
-        assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
-    finally:
-        await watcher.close()
+async def _failing_version(alice: Api, bob: Api, workspace: str, document_id: str, watcher: WorkspaceClient,
+                           seen: list[dict[str, Any]], kept: dict[str, Any]) -> None:
+    # Passes analysis (3 pages), then its second page draws an image over the pixel limit.
+    await asyncio.to_thread(upload_version, bob, workspace, document_id, pdf_failing_at_page(3, 1, "Next"))
+    await watcher.wait_for(lambda: documents(watcher)[document_id].get("reason_code") == "image_too_large",
+                           PROCESSING)
+    fields = documents(watcher)[document_id]
+    assert (fields["status"], fields["job_id"], fields["page_count"], fields["pages_done"]) == (
+        "ready", kept["job_id"], 2, 2), fields
+    assert fields["refused_version_id"] not in (None, kept["version_id"]) and "page 2" in fields["reason"]
+    # Members saw the new version's own job tiling, then the earlier job again, with why.
+    tiled = [f for f in seen if f["status"] == "tiling"]
+    assert tiled and tiled[-1]["job_id"] != kept["job_id"] and tiled[-1]["page_count"] == 3, seen
+    assert (seen[-1]["status"], seen[-1]["job_id"]) == ("ready", kept["job_id"]), seen
+    shown = await asyncio.to_thread(bob.ok, "GET", f"/workspaces/{workspace}/documents/{document_id}")
+    assert (shown["status"], shown["job_id"], shown["version_id"]) == ("ready", kept["job_id"],
+                                                                       kept["version_id"])
+    assert (shown["page_count"], [p["page"] for p in shown["pages"]]) == (2, [0, 1])
+    assert shown["refused_version_id"] == fields["refused_version_id"]
+    assert requests.get(shown["pages"][1]["dzi"], timeout=30).status_code == 200  # the earlier tiles are whole
+    failed = [j for j in (await asyncio.to_thread(alice.ok, "GET", f"/workspaces/{workspace}/jobs"))["items"]
+              if j["job_id"] == tiled[-1]["job_id"]]
+    assert failed and failed[0]["state"] == "failed" and failed[0]["replaces_job_id"] == kept["job_id"]
+    events = (await asyncio.to_thread(alice.ok, "GET", "/admin/events", workspace_id=workspace,
+                                      type="document.failed"))["items"]
+    assert len(events) == 1 and events[0]["detail"]["previous_kept"] is True, events
+    assert events[0]["detail"]["version_id"] == fields["refused_version_id"]
 
 
 def upload_version(api: Api, workspace: str, document_id: str, body: bytes) -> None:

@@ -16,6 +16,7 @@ from bench.tiling_inputs import a0_sheet, report_pdf
 from chalicelib.domain.tile_plan import TilePlan
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import Tile, TileSettings, tile_page
+from tests.e2e.documents_samples import draw_image
 
 MIN_PSNR_DB = 40.0
 
@@ -189,18 +190,9 @@ def test_an_indexed_image_counts_as_colour(tmp_path: Path) -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=400, height=400)
     page.insert_text((72, 40), "caption", fontsize=12)
-    page.wrap_contents()
-    image = doc.get_new_xref()  # 20 x 10 stripes of red, blue, white (two columns each)
-    doc.update_object(image, "<</Type/XObject/Subtype/Image/Width 20/Height 10/BitsPerComponent 8"
-                             "/ColorSpace[/Indexed/DeviceRGB 2<FF00000000FFFFFFFF>]>>")
-    doc.update_stream(image, bytes((i // 2) % 3 for i in range(200)))
-    kind, resources = doc.xref_get_key(page.xref, "Resources")
-    doc.xref_set_key(int(resources.split()[0]) if kind == "xref" else page.xref, "XObject", f"<</Im0 {image} 0 R>>")
-    draw = doc.get_new_xref()
-    doc.update_object(draw, "<<>>")
-    doc.update_stream(draw, b"q 200 0 0 100 100 100 cm /Im0 Do Q")
-    contents = " ".join(f"{xref} 0 R" for xref in page.get_contents())
-    doc.xref_set_key(page.xref, "Contents", f"[{contents} {draw} 0 R]")
+    # 20 x 10 stripes of red, blue, white (two columns each)
+    draw_image(doc, page, "/Width 20/Height 10/BitsPerComponent 8/ColorSpace[/Indexed/DeviceRGB 2<FF00000000FFFFFFFF>]",
+               bytes((i // 2) % 3 for i in range(200)), b"200 0 0 100 100 100 cm")
     path = str(tmp_path / "indexed.pdf")
     doc.save(path)
     assert [info["colorspace"] for info in pymupdf.open(path)[0].get_image_info()] == [1]
