@@ -56,7 +56,7 @@ run: $(STAMP) web
 
 # What `make run` keeps across restarts lives in .local/: this deletes it (and says what it deletes).
 reset: $(STAMP)
-	$(BIN)/python -m local reset
+	$(BIN)/python -m local reset $(if $(STATE_DIR),--state-dir "$(STATE_DIR)")
 
 test: $(STAMP)
 	@bash scripts/system-packages.sh

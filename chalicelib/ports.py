@@ -198,8 +198,9 @@ class TileStore(TileReader, Protocol):
     def jobs(self, workspace_id: str, document_id: str) -> list[str]:
         """The jobs that have tiles stored for the document."""
 
-    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None) -> int:
-        """Delete one job's tiles (every job's with None); how many objects went. Shared uniform tiles stay."""
+    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None, page: int | None = None) -> int:
+        """Delete one job's tiles (every job's with None; one page's with `page`); how many objects went. Shared
+        uniform tiles stay."""
 
 
 class SourceStore(Protocol):

@@ -213,11 +213,13 @@ class S3TileStore(S3TileReader):
             found += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
         return found
 
-    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None) -> int:
+    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None, page: int | None = None) -> int:
         prefix = f"workspaces/{workspace_id}/documents/{document_id}/" + (f"{job_id}/" if job_id else "")
+        if job_id and page is not None:
+            prefix = _prefix(PageRef(workspace_id, document_id, job_id, page))  # the page's pack and index
         deleted = 0
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys: list[Any] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        for listed in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys: list[Any] = [{"Key": o["Key"]} for o in listed.get("Contents", [])]
             if keys:  # at most 1,000 a page, DeleteObjects' limit
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(keys)

@@ -253,6 +253,9 @@ class Job:
     # What its document showed when it started, if a ready job (its id, version, kind, pages, size, options,
     # metadata, first page's size): a job that then fails gives the document back to it (`shown_fields`).
     previous: dict[str, Any] | None = None
+    # The version of a job still tiling that this one superseded: if this one fails, that version (or one
+    # uploaded between) is processed again rather than lost (JobStarter.fall_back).
+    displaced_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _stored(self)

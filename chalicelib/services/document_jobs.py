@@ -145,7 +145,7 @@ class JobStarter:
             self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
-                  options.to_dict(), created_at=_now(), run=run, previous=self._shown(document))
+                  options.to_dict(), created_at=_now(), run=run, **self._replaced(document))
         try:
             started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id,
                                                       "size": size or document.size,
@@ -171,44 +171,52 @@ class JobStarter:
         self._queue_pages(job)
         return job
 
-    def fall_back(self, workspace_id: str, document_id: str, refused_version: str) -> Job | None:
-        """A version refused while an earlier one is shown: the newest accepted upload between the two (another
-        member's version that the refused one overtook before it was analysed, or whose job it superseded) is
-        processed now, instead of being lost. Each refusal looks only at older versions, so this ends."""
+    def fall_back(self, workspace_id: str, document_id: str, refused_version: str,
+                  displaced: str | None = None) -> Job | None:
+        """A version refused (or failed) while an earlier one is shown, or after it displaced one still tiling:
+        the newest accepted upload below it that no failure of its own ended is processed now, rather than
+        lost. Below it means down to the version shown (not included) or to `displaced` (included: its job was
+        superseded part-way): another member's version that the refused one overtook before its analysis, or
+        whose job it superseded. Each refusal looks only at older versions, so this ends."""
         document = self._documents.get(workspace_id, document_id)
-        if self._accepted is None or document is None or not document.version_id or refused_version == "null":
+        if self._accepted is None or document is None or refused_version == "null":
             return None
         key = source_key(workspace_id, document_id)
         versions = self._sources.versions(key)
-        if refused_version not in versions or document.version_id not in versions:
+        older = versions[versions.index(refused_version) + 1:] if refused_version in versions else []
+        if displaced is not None and displaced in older:
+            candidates = older[:older.index(displaced) + 1]
+        elif document.version_id in older:
+            candidates = older[:older.index(document.version_id)]
+        else:
             return None
-        between = versions[versions.index(refused_version) + 1:versions.index(document.version_id)]
-        for version in between:
-            if not self._accepted(key, version):
-                continue
-            workspace = self._tenancy.workspace(workspace_id)
-            options = self._workspace_options(workspace.settings if workspace else {})
+        workspace = self._tenancy.workspace(workspace_id)
+        options = self._workspace_options(workspace.settings if workspace else {})
+        for version in candidates:
             earlier = self._documents.job(document_id, job_id_for(version, options, 0))
-            # A job of it that ended (superseded by the refused one) is not started again: a new run is.
+            if (earlier is not None and earlier.state is JobState.FAILED) or not self._accepted(key, version):
+                continue  # it failed on its own (or was never accepted): nothing to give back
+            # A job of it that was superseded part-way is not started again: a new run is.
             run = 0 if earlier is None or earlier.state in (JobState.TILING, JobState.READY) else _now_ms()
-            logger.info("an overtaken version is processed after the newer one was refused",
+            logger.info("an overtaken version is processed after the newer one failed",
                         extra={"document": document_id, "version": version, "refused": refused_version})
             return self.start(workspace_id, document_id, version, 0, options, run)
         return None
 
-    def _shown(self, document: Document) -> dict[str, Any] | None:
-        """What the document shows, as read before this start: its job if ready, or what a job still tiling
-        kept (it replaced a ready one, whose tiles stay until a newer job is ready). Kept on the new job, so
-        that a version (or a reprocessing) that fails while it is tiled gives the document back to it."""
+    def _replaced(self, document: Document) -> dict[str, Any]:
+        """What a new job keeps of the one its document points at now (read before this start): `previous`, its
+        job if ready, or what a job still tiling kept (it replaced a ready one, whose tiles stay until a newer
+        job is ready), so that a version (or a reprocessing) that fails while it is tiled gives the document
+        back to it; and `displaced_version`, the version of a job still tiling, processed again if this fails."""
         current = self._documents.job(document.document_id, document.job_id) if document.job_id else None
         if current is not None and current.state is JobState.TILING:
-            return current.previous
+            return {"previous": current.previous, "displaced_version": current.version_id}
         if current is None or current.state is not JobState.READY:
-            return None
-        return {"job_id": current.job_id, "version_id": current.version_id, "kind": current.kind,
+            return {}
+        return {"previous": {"job_id": current.job_id, "version_id": current.version_id, "kind": current.kind,
                 "page_count": current.page_count, "options": current.options, "size": document.size,
                 "metadata": document.metadata, "page_width": document.page_width,
-                "page_height": document.page_height}
+                "page_height": document.page_height}}
 
     def _latest(self, workspace_id: str, document_id: str, version_id: str, download: bool) -> bool:
         """Whether the version is the source's latest. A new job downloads it with the check (one GET: the

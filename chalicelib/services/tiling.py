@@ -83,7 +83,8 @@ class PageTiler:
         # as it is). Otherwise the count is read again, with the pages other functions counted meanwhile.
         complete = counted and job.pages_done + 1 >= job.page_count
         self._finish_if_complete(replace(job, pages_done=job.page_count) if complete else
-                                 self._documents.job(task.document_id, task.job_id), task.page, first, wrote)
+                                 self._documents.job(task.document_id, task.job_id), task.page, first, wrote,
+                                 counted)
 
     def _tile(self, job: Job, task: PageTask) -> bool:
         """True when this call counted the page (False: another delivery of the task counted it first)."""
@@ -121,10 +122,10 @@ class PageTiler:
                                          "bytes": stored, "puts": puts, "counted": counted})
         return counted
 
-    def _finish_if_complete(self, job: Job | None, page: int, first: bool, wrote: bool = False) -> None:
-        if job is not None and wrote and (job.state is JobState.SUPERSEDED or (
-                job.state is JobState.FAILED and job.previous and not self._shown(job))):
-            self._forget_own(job)  # concluded while this page was tiled: its tiles may be newer than the sweep
+    def _finish_if_complete(self, job: Job | None, page: int, first: bool, wrote: bool = False,
+                            counted: bool = False) -> None:
+        if job is not None and wrote and job.state in (JobState.SUPERSEDED, JobState.FAILED):
+            self._forget_written(job, page, counted)
         if job is None or job.state is not JobState.TILING:
             return
         # The last page's count goes out as `ready`, a moment later from this same call (or from whoever counted
@@ -162,6 +163,17 @@ class PageTiler:
             if job_id != ready.job_id and (other is None or other.state is not JobState.TILING):
                 gone = self._tiles.forget(ready.workspace_id, ready.document_id, job_id)
                 logger.info("superseded tiles removed", extra={"job": job_id, "objects": gone})
+
+    def _forget_written(self, job: Job, page: int, counted: bool) -> None:
+        """This page was written while its job concluded. A job its document no longer shows (superseded, given
+        back to the one it replaced, or its document removed) is never served: all its tiles go, those written
+        after any sweep too. A failed job still shown lists only the pages counted before it failed: this page,
+        written after and not counted, goes (a page counted by another delivery is listed and stays)."""
+        if not self._shown(job):
+            self._forget_own(job)
+        elif job.state is JobState.FAILED and not counted and \
+                self._documents.page(job.document_id, job.job_id, page) is None:
+            self._tiles.forget(job.workspace_id, job.document_id, job.job_id, page)
 
     def _forget_own(self, job: Job) -> None:
         """A superseded job's tiles are never served again (they answer 404), so they can go at any time. A
@@ -205,6 +217,11 @@ class PageTiler:
         where = f"page {task.page + 1}" if not task.is_start else "the document"
         self._fail(job, "processing_failed", f"{where} could not be processed, even after retries"
                                              + (f" (last error: {error})" if error else ""))
+        # Its last attempt may have written the page and died before counting it, after its job concluded
+        # (removed, superseded, given back): nothing would remove those tiles, since no page runs again.
+        concluded = self._documents.job(job.document_id, job.job_id)
+        if concluded is not None and concluded.state is not JobState.TILING:
+            self._forget_written(concluded, task.page, counted=False)
 
     def _fail(self, job: Job, code: str, reason: str) -> None:
         """A job that replaced a ready one gives its document back to that one (its tiles are still there),
@@ -224,6 +241,8 @@ class PageTiler:
             self._documents.note_progress(job, done, every_ms=-1)
             self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason,
                                 "pages_done": done, "page_count": job.page_count}, final=True)
+            if job.displaced_version:  # it superseded a job still tiling: that version is processed again
+                self._starter.fall_back(job.workspace_id, job.document_id, job.version_id, job.displaced_version)
             return
         self._forget_own(job)  # the document shows the earlier job again: this one's tiles are never served
         shown = job.previous or {}
@@ -232,7 +251,7 @@ class PageTiler:
                             "previous_kept": True, "version_id": job.version_id,
                             **{k: shown[k] for k in ("kind", "page_width", "page_height") if shown.get(k)}},
                       final=True)
-        self._starter.fall_back(job.workspace_id, job.document_id, job.version_id)
+        self._starter.fall_back(job.workspace_id, job.document_id, job.version_id, job.displaced_version)
 
     def _shown(self, job: Job) -> bool:
         document = self._documents.get(job.workspace_id, job.document_id)

@@ -119,6 +119,10 @@ def test_a_first_version_failing_at_a_page_fails_the_document_counting_the_pages
     # One count everywhere: the record's, the job's, and the pages the manifest lists.
     assert (document.pages_done, concluded.pages_done, document.page_count) == (1, 1, 3)
     assert [p.page for p in documents.pages(document_id, job.job_id)] == [0]
+    # The page written after the failure is not listed, and its tiles went with it.
+    stored = clients["s3"].list_objects_v2(Bucket=stack.outputs["TilesBucketName"],
+                                           Prefix=f"workspaces/ws-t/documents/{document_id}/{job.job_id}/")
+    assert {o["Key"].rsplit("/", 1)[1].split(".")[0] for o in stored.get("Contents", [])} == {"p00000"}
 
 
 @pytest.fixture
@@ -183,3 +187,58 @@ def test_a_version_superseded_by_one_that_fails_while_tiled_is_processed_again(s
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, again.job_id)
     assert [p.page for p in documents.pages(document_id, again.job_id)] == [0, 1]
+
+
+def test_a_version_failing_after_it_displaced_one_still_tiling_gives_that_one_back(stack, clients, accepting) -> None:
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=3, text="First"))
+    accepted.add(first_version)
+    first = starter.start("ws-t", document_id, first_version, 0)
+    assert first is not None
+    _page(tiler, first, 0)  # the first version is tiling, nothing is ready yet
+    second_version = _version(stack, clients, document_id, letter_pdf(pages=2, text="Second"))
+    accepted.add(second_version)
+    second = starter.start("ws-t", document_id, second_version, 0, only_if_latest=True)
+    assert second is not None and second.previous is None and second.displaced_version == first_version
+    assert _state(documents, first) is JobState.SUPERSEDED
+    tiler.dead_letter(_task(second, 1))  # the second fails: the first version is processed again, as a new run
+    again = _shown_after_processing(documents, tiler, document_id)
+    assert (again.version_id, again.page_count) == (first_version, 3) and again.run > 0
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, again.job_id)
+
+
+def test_racing_versions_over_one_still_tiling_keep_the_other_members(stack, clients, accepting) -> None:
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=3, text="First"))
+    first = starter.start("ws-t", document_id, first_version, 0)
+    assert first is not None
+    _page(tiler, first, 0)
+    bobs = _version(stack, clients, document_id, letter_pdf(pages=2, text="Bob's"))  # overtaken before analysis
+    alices = _version(stack, clients, document_id, letter_pdf(pages=2, text="Alice's"))
+    accepted.update({first_version, bobs, alices})
+    alice_job = starter.start("ws-t", document_id, alices, 0, only_if_latest=True)
+    assert alice_job is not None and alice_job.displaced_version == first_version
+    assert starter.start("ws-t", document_id, bobs, 0, only_if_latest=True) is None  # its late notification
+    tiler.dead_letter(_task(alice_job, 0))
+    job = _shown_after_processing(documents, tiler, document_id)
+    assert (job.version_id, job.run) == (bobs, 0)
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.version_id) == (DocumentStatus.READY, bobs)
+
+
+def test_a_page_whose_last_attempt_died_before_counting_leaves_no_tiles(stack, clients, parts) -> None:
+    documents, starter, tiler, tiles = parts
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=2, text="Crash"))
+    job = starter.start("ws-t", document_id, version, 0)
+    assert job is not None
+    _page(tiler, job, 0)
+    writer = tiles.writer(PageRef("ws-t", document_id, job.job_id, 1), "jpeg")  # page 1's last attempt wrote,
+    writer.attach("text", b"written, then the function died before counting it")
+    writer.close(612, 792, 256, 0)
+    tiler.dead_letter(_task(job, 1))  # ... and its retries are spent
+    stored = clients["s3"].list_objects_v2(Bucket=stack.outputs["TilesBucketName"],
+                                           Prefix=f"workspaces/ws-t/documents/{document_id}/{job.job_id}/")
+    assert {o["Key"].rsplit("/", 1)[1].split(".")[0] for o in stored.get("Contents", [])} == {"p00000"}
+    document = documents.get("ws-t", document_id)
+    assert document is not None and (document.status, document.pages_done) == (DocumentStatus.FAILED, 1)

@@ -46,3 +46,9 @@ def test_with_a_region_only_the_credentials_are_missing(tmp_path: Path) -> None:
     result = _run("infra.deploy", ["--stage", "dev", "--urls"], _bare_env(tmp_path, AWS_DEFAULT_REGION="eu-west-1"))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "no AWS credentials" in result.stderr and "no AWS region" not in result.stderr
+
+
+def test_a_profile_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    result = _run("infra.deploy", ["--stage", "dev"], _bare_env(tmp_path, AWS_PROFILE="nope"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "nope" in result.stderr and result.stderr.startswith("make deploy STAGE=dev: "), result.stderr

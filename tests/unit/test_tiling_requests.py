@@ -76,8 +76,8 @@ class Tiles:
         self.listed += 1
         return list(self.stored)
 
-    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None) -> int:
-        self.forgotten.append(str(job_id))
+    def forget(self, workspace_id: str, document_id: str, job_id: str | None = None, page: int | None = None) -> int:
+        self.forgotten.append(str(job_id) if page is None else f"{job_id}/{page}")
         return 1
 
 
