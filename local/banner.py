@@ -34,7 +34,8 @@ def print_banner(cfg: RuntimeConfig, env: dict[str, str]) -> None:
         role = f"{user.role.value}" + (f", {user.workspace_role} of {seed.WORKSPACE_ID}" if user.workspace_role else "")
         lines.append(f"  {user.user_id:<6} ({role}): {issued[user.user_id]}")
     alice = issued["alice"]
-    lines += ["", "Try:", f"  .venv/bin/python -m websockets '{cfg.ws_url}/?token={alice}&workspace={seed.WORKSPACE_ID}'",
+    joined = f"{cfg.ws_url}/?token={alice}&workspace={seed.WORKSPACE_ID}"
+    lines += ["", "Try:", f"  .venv/bin/python -m websockets '{joined}'",
               '  > {"action": "ping"}', f"  curl -H 'Authorization: Bearer {alice}' {cfg.rest_url}/me/workspaces",
               "", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
