@@ -216,12 +216,14 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
         return self._conclude(job, JobState.READY, DocumentStatus.READY, None, None,
                               extra_condition="pages_done = page_count", also=[usage])
 
-    def fail(self, job: Job, code: str, reason: str, account_id: str = "") -> bool:
-        """Fail a job that is still tiling, and its document if it still points at this job; its pages go back
-        to the month that admitted them."""
+    def fail(self, job: Job, code: str, reason: str, account_id: str = "", pages_done: int | None = None) -> bool:
+        """Fail a job that is still tiling, and its document if it still points at this job (with `pages_done`,
+        the job's count as last read, so the record never says failed with an older one); its pages go back to
+        the month that admitted them."""
         account_id = account_id or self._account_of(job)
         returned = [give_back(self._table, account_id, job)] if account_id else []
-        return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason, also=returned)
+        return self._conclude(job, JobState.FAILED, DocumentStatus.FAILED, code, reason, also=returned,
+                              pages_done=pages_done)
 
     def fail_back(self, job: Job, code: str, reason: str) -> bool | None:
         """Fail a job that replaced a ready one (`job.previous`) and show that one again (dynamo_fail_back.py):
@@ -253,13 +255,15 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                                                                         else {})})
 
     def _conclude(self, job: Job, state: JobState, status: DocumentStatus, code: str | None, reason: str | None,
-                  extra_condition: str | None = None, also: list[Any] | None = None) -> bool:
+                  extra_condition: str | None = None, also: list[Any] | None = None,
+                  pages_done: int | None = None) -> bool:
         now, ready = int(time.time()), state is JobState.READY
+        counted = ready or pages_done is not None
         condition = "#st = :tiling" + (f" AND {extra_condition}" if extra_condition else "")
         job_values = {":s": state.value, ":tiling": JobState.TILING.value, ":now": now,
                       ":g": f"JOBS#{state.value}", ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
         doc_values = {":status": status.value, ":job": job.job_id, ":now": now, ":r": reason or "",
-                      ":c": code or "", ":n": job.page_count}
+                      ":c": code or "", ":n": job.page_count if ready else pages_done}
         try:
             self._transact([
                 {"Update": {"TableName": self._table, "Key": to_item(job_key(job.document_id, job.job_id)),
@@ -271,12 +275,12 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                             "UpdateExpression": "SET #status = :status, updated_at = :now, pages_done = :n REMOVE "
                                                 "reason, reason_code, refused_version_id" if ready else
                                                 "SET #status = :status, updated_at = :now, reason = :r,"
-                                                " reason_code = :c",
+                                                " reason_code = :c" + (", pages_done = :n" if counted else ""),
                             "ConditionExpression": "job_id = :job", "ExpressionAttributeNames": {"#status": "status"},
                             "ExpressionAttributeValues": to_item(
                                 {k: v for k, v in doc_values.items() if k not in (":r", ":c")}
                                 if state is JobState.READY else
-                                {k: v for k, v in doc_values.items() if k != ":n"})}},
+                                {k: v for k, v in doc_values.items() if k != ":n" or counted})}},
                 *(also or []),
             ])
         except self._client.exceptions.TransactionCanceledException as exc:

@@ -131,9 +131,11 @@ JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"ty
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
            "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "options": {"type": "object"},
            "created_at": {"type": "integer"}, "finished_at": {"type": "integer"}, "reason": {"type": "string"},
-           "run": {"type": "integer"},
+           "run": {"type": "integer", "description": "0 for a version's first job; a reprocessing's start time (ms)"},
            "replaces_job_id": {"type": "string", "description": "the ready job its document showed when this one "
-                               "started: if this one fails, the document shows that one again"}},
+                               "started: if this one fails, the document shows that one again"},
+           "displaced_version": {"type": "string", "description": "the version of a job still tiling that this "
+                                 "one superseded: if this one fails, that version is processed again"}},
           ("document_id", "job_id", "state", "page_count", "pages_done"))
 REPROCESS = obj({"options": TILE_OPTIONS})
 REPROCESSING = obj({"document_id": {"type": "string"}, "job_id": {"type": "string"}, "options": {"type": "object"},

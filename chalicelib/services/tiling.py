@@ -227,7 +227,11 @@ class PageTiler:
         """A job that replaced a ready one gives its document back to that one (its tiles are still there),
         naming the failed version, as a version refused at analysis does; any other fails its document."""
         kept = self._documents.fail_back(job, code, reason) if job.previous else None
-        if kept is False or (kept is None and not self._documents.fail(job, code, reason)):
+        if kept is None:
+            counted = self._documents.job(job.document_id, job.job_id)  # the record says failed with this count
+            if not self._documents.fail(job, code, reason, pages_done=counted.pages_done if counted else None):
+                return
+        elif not kept:
             return
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=1)
         self._events.record(Event("document.failed", self._account_of(job), job.workspace_id, detail={

@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+import jsonschema
 import requests
 
 from tests.e2e.stack import LocalStack
@@ -27,6 +28,8 @@ class Api:
                                 headers=self.headers, timeout=15)
 
     def ok(self, method: str, path: str, body: Any = None, status: int = 200, **query: Any) -> Any:
+        """The answer's JSON, after checking its status and that it is what the live OpenAPI document
+        describes for it (a client written from that document must be able to rely on it)."""
         response = self.call(method, path, body, **query)
         waited = 0
         # A polite client: a 429 says when to come back (tests of the limit itself expect 429 or use call()).
@@ -36,7 +39,30 @@ class Api:
             waited += pause
             response = self.call(method, path, body, **query)
         assert response.status_code == status, (method, path, response.status_code, response.text)
-        return response.json() if response.content else None
+        answer = response.json() if response.content else None
+        schema = response_schema(self.base, method, path, status)
+        if schema is not None and answer is not None:
+            errors = sorted(str(e.message) for e in jsonschema.Draft202012Validator(schema).iter_errors(answer))
+            assert not errors, (method, path, "answer differs from the OpenAPI document", errors[:5])
+        return answer
+
+
+_OPERATIONS: dict[str, list[tuple[re.Pattern[str], str, dict[str, Any]]]] = {}
+
+
+def response_schema(base: str, method: str, path: str, status: int) -> dict[str, Any] | None:
+    """The live OpenAPI document's schema of `status`'s JSON answer to `method path`, if it gives one."""
+    if base not in _OPERATIONS:
+        document = requests.get(f"{base}/openapi.json", timeout=10).json()
+        found = [(re.compile(re.sub(r"{\w+}", "[^/]+", template)), name.upper(), op, template.count("{"))
+                 for template, methods in document["paths"].items() for name, op in methods.items()]
+        _OPERATIONS[base] = [(pattern, name, op) for pattern, name, op, _ in sorted(found, key=lambda f: f[3])]
+    for pattern, name, op in _OPERATIONS[base]:  # the most specific template (fewest parameters) first
+        if name == method and pattern.fullmatch(path.partition("?")[0]):
+            content = op.get("responses", {}).get(str(status), {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema")
+            return schema if isinstance(schema, dict) else None
+    return None
 
 
 def operations(stack: LocalStack) -> list[tuple[str, str, dict[str, Any]]]:
