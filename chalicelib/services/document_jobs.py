@@ -63,7 +63,8 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
         return False
     documents.fail_document(workspace_id, document_id, code, reason, version_id)
     if news is not None:
-        news.status(workspace_id, document_id, {"status": "failed", "code": code, "reason": reason}, final=True)
+        news.status(workspace_id, document_id, {"status": "failed", "code": code, "reason": reason,
+                                                **({"version_id": version_id} if version_id else {})}, final=True)
     return True
 
 

@@ -244,7 +244,8 @@ class PageTiler:
             done = concluded.pages_done if concluded else 0
             self._documents.note_progress(job, done, every_ms=-1)
             self._publish(job, {"status": "failed", "job_id": job.job_id, "code": code, "reason": reason,
-                                "pages_done": done, "page_count": job.page_count}, final=True)
+                                "pages_done": done, "page_count": job.page_count, "version_id": job.version_id},
+                          final=True)
             if job.displaced_version:  # it superseded a job still tiling: that version is processed again
                 self._starter.fall_back(job.workspace_id, job.document_id, job.version_id, job.displaced_version)
             return
