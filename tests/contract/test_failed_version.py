@@ -189,13 +189,20 @@ def test_a_version_superseded_by_one_that_fails_while_tiled_is_processed_again(s
     assert [p.page for p in documents.pages(document_id, again.job_id)] == [0, 1]
 
 
-def test_a_version_failing_after_it_displaced_one_still_tiling_gives_that_one_back(stack, clients, accepting) -> None:
-    documents, starter, tiler, accepted = accepting
+def _first_version_tiling(stack: Any, clients: Any, documents: DynamoDocumentStore, starter: JobStarter,
+                          tiler: PageTiler) -> tuple[str, str, Job]:
+    """A new document whose first version (3 pages) has one page tiled: nothing is ready yet."""
     document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=3, text="First"))
-    accepted.add(first_version)
     first = starter.start("ws-t", document_id, first_version, 0)
     assert first is not None
-    _page(tiler, first, 0)  # the first version is tiling, nothing is ready yet
+    _page(tiler, first, 0)
+    return document_id, first_version, first
+
+
+def test_a_version_failing_after_it_displaced_one_still_tiling_gives_that_one_back(stack, clients, accepting) -> None:
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version, first = _first_version_tiling(stack, clients, documents, starter, tiler)
+    accepted.add(first_version)
     second_version = _version(stack, clients, document_id, letter_pdf(pages=2, text="Second"))
     accepted.add(second_version)
     second = starter.start("ws-t", document_id, second_version, 0, only_if_latest=True)
@@ -210,10 +217,7 @@ def test_a_version_failing_after_it_displaced_one_still_tiling_gives_that_one_ba
 
 def test_racing_versions_over_one_still_tiling_keep_the_other_members(stack, clients, accepting) -> None:
     documents, starter, tiler, accepted = accepting
-    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=3, text="First"))
-    first = starter.start("ws-t", document_id, first_version, 0)
-    assert first is not None
-    _page(tiler, first, 0)
+    document_id, first_version, _ = _first_version_tiling(stack, clients, documents, starter, tiler)
     bobs = _version(stack, clients, document_id, letter_pdf(pages=2, text="Bob's"))  # overtaken before analysis
     alices = _version(stack, clients, document_id, letter_pdf(pages=2, text="Alice's"))
     accepted.update({first_version, bobs, alices})
