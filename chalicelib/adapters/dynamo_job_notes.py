@@ -7,6 +7,7 @@ of the documents' records (jobs, pages, completion) are in dynamo_documents.py, 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,17 @@ class DynamoJobNotes:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+
+    def record_refused(self, job: Job) -> None:
+        """A version refused at analysis, as a failed job of no pages: listed with the others, found by a
+        redelivered notification (which then does nothing), and never tried again by a fallback."""
+        now = int(time.time())
+        item = {**job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
+                "gsi1pk": f"WORKSPACE#{job.workspace_id}#JOBS", "gsi1sk": f"{job.created_at:012d}#{job.job_id}",
+                "gsi2pk": f"JOBS#{job.state.value}", "gsi2sk": f"{now:012d}#{job.job_id}"}
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):  # a redelivery's
+            self._client.put_item(TableName=self._table, Item=to_item(item),
+                                  ConditionExpression="attribute_not_exists(pk)")
 
     def note_progress(self, job: Job, pages_done: int, every_ms: int = 250) -> bool:
         """Mirror the job's count on the document, at most once per `every_ms` across all workers; True for

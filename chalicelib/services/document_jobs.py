@@ -143,7 +143,7 @@ class JobStarter:
             if room is not None and analysis_pages > room:
                 raise _pages_refused(room, analysis_pages)
         except DocumentRejected as rejected:
-            self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id)
+            self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id, options, run)
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run, **self._replaced(document))
@@ -155,7 +155,7 @@ class JobStarter:
         except PagesRefused:
             room = self._quota.room_under(document.account_id, limit)
             self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
-                         version_id, job_id)
+                         version_id, job_id, options, run)
             return None
         if started:
             if document.job_id and document.job_id != job_id:
@@ -252,9 +252,13 @@ class JobStarter:
                                    options, job.run).to_json() for page in range(job.page_count)])
 
     def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected,
-                version_id: str, job_id: str) -> None:
-        """`job_id`: the job this start would have made (a reprocess's answer named it), never recorded."""
+                version_id: str, job_id: str, options: TileOptions, run: int) -> None:
+        """`job_id`: the job this start would have made (a reprocess's answer named it), recorded as failed with
+        no pages, so that no fallback processes this version again."""
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
+        self._documents.record_refused(Job(workspace_id, document_id, job_id, version_id, "", JobState.FAILED, 0, 0,
+                                           options.to_dict(), created_at=_now(), finished_at=_now(),
+                                           reason=rejected.reason, run=run))
         failed = fail_unless_shown(self._documents, self._news, workspace_id, document_id, rejected.code,
                                    rejected.reason, version_id)
         self._events.record(Event("document.failed", account_id, workspace_id, detail={

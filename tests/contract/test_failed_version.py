@@ -246,3 +246,22 @@ def test_a_page_whose_last_attempt_died_before_counting_leaves_no_tiles(stack, c
     assert {o["Key"].rsplit("/", 1)[1].split(".")[0] for o in stored.get("Contents", [])} == {"p00000"}
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.pages_done) == (DocumentStatus.FAILED, 1)
+
+
+def test_a_version_refused_before_is_not_tried_again_after_a_later_refusal(stack, clients, accepting) -> None:
+    """Two corrupt versions in turn: the second's refusal must not process the first again (it would be refused
+    again, and the document would name that older refusal last, which an uploader waiting for its own misses)."""
+    documents, starter, tiler, accepted = accepting
+    document_id, first_version = new_document(stack, clients, documents, letter_pdf(pages=1, text="First"))
+    first = _ready(starter, tiler, document_id, first_version)
+    refusals = []
+    for _ in range(2):
+        version = _version(stack, clients, document_id, b"%PDF-1.7\n" + bytes(range(256)) * 20)
+        accepted.add(version)
+        assert starter.start("ws-t", document_id, version, 0, only_if_latest=True) is None
+        refusals.append(version)
+        document = documents.get("ws-t", document_id)
+        assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, first.job_id)
+        assert document.refused_version_id == version, (document.refused_version_id, refusals)
+    listed = [j for j in documents.jobs("ws-t", 100, None).items if j.document_id == document_id]
+    assert sorted(j.version_id for j in listed if j.state is JobState.FAILED) == sorted(refusals)
