@@ -23,6 +23,11 @@ WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"]}
 QUOTA = {"type": ["integer", "null"], "minimum": 0}
 
 
+def described(kind: str, text: str) -> dict[str, Any]:
+    """A field of one JSON type, with what it means (shown by /docs and in the OpenAPI document)."""
+    return {"type": kind, "description": text}
+
+
 def obj(properties: dict[str, Any], required: tuple[str, ...] = (), extra: bool = False) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": extra}
 
@@ -119,23 +124,23 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "reason": {"type": "string"},
                 "reason_code": {"type": "string"}, "metadata": {"type": "object"}, "options": {"type": "object"},
                 "updated_at": {"type": "integer"}, "pages": {"type": "array"},
-                "page_width": {"type": "integer", "description": "the first page's width as analysis measured it "
-                                                                 "(points; pixels for images), 0 before"},
-                "page_height": {"type": "integer", "description": "the first page's height, likewise"},
-                "refused_version_id": {"type": "string", "description": "while it shows an earlier version with a "
-                                       "reason_code: the newest version, which could not be processed"},
-                "upload_deadline": {"type": "integer", "description": "while awaiting_upload: until when (epoch "
-                                    "seconds) its upload is sure to be accepted; not listed after it"}},
+                "page_width": described("integer", "the first page's width as analysis measured it (points; "
+                                                   "pixels for images), 0 before"),
+                "page_height": described("integer", "the first page's height, likewise"),
+                "refused_version_id": described("string", "while it shows an earlier version with a reason_code: "
+                                                          "the newest version, which could not be processed"),
+                "upload_deadline": described("integer", "while awaiting_upload: until when (epoch seconds) its "
+                                                        "upload is sure to be accepted; not listed after it")},
                ("workspace_id", "document_id", "name", "status", "created_at"))
 JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
            "page_count": {"type": "integer"}, "pages_done": {"type": "integer"}, "options": {"type": "object"},
            "created_at": {"type": "integer"}, "finished_at": {"type": "integer"}, "reason": {"type": "string"},
-           "run": {"type": "integer", "description": "0 for a version's first job; a reprocessing's start time (ms)"},
-           "replaces_job_id": {"type": "string", "description": "the ready job its document showed when this one "
-                               "started: if this one fails, the document shows that one again"},
-           "displaced_version": {"type": "string", "description": "the version of a job still tiling that this "
-                                 "one superseded: if this one fails, that version is processed again"}},
+           "run": described("integer", "0 for a version's first job; a reprocessing's start time (ms)"),
+           "replaces_job_id": described("string", "the ready job its document showed when this one started: if "
+                                                  "this one fails, the document shows that one again"),
+           "displaced_version": described("string", "the version of a job still tiling that this one superseded: "
+                                                    "if this one fails, that version is processed again")},
           ("document_id", "job_id", "state", "page_count", "pages_done"))
 REPROCESS = obj({"options": TILE_OPTIONS})
 REPROCESSING = obj({"document_id": {"type": "string"}, "job_id": {"type": "string"}, "options": {"type": "object"},
