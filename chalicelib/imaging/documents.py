@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import warnings
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -76,14 +74,6 @@ def check_page_count(count: int, limits: Limits) -> None:
 @contextmanager
 def open_paged(path: str, kind: Kind, limits: Limits) -> Iterator[pymupdf.Document]:
     """A PyMuPDF document opened as `kind` (by content: the file's name may say otherwise), checked and unlocked."""
-    doc = _opened(path, kind, limits)
-    try:
-        yield doc
-    finally:
-        doc.close()
-
-
-def _opened(path: str, kind: Kind, limits: Limits) -> pymupdf.Document:
     try:
         doc = pymupdf.open(path, filetype=kind.value)
     except PYMUPDF_ERRORS as error:
@@ -98,47 +88,9 @@ def _opened(path: str, kind: Kind, limits: Limits) -> pymupdf.Document:
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
         check_page_count(count, limits)
-    except BaseException:
-        doc.close()
-        raise
-    return doc
-
-
-KEPT_DOCUMENTS = 4  # per thread: a warm tiling instance may take turns between a few documents' pages
-
-
-class _KeptDocuments(threading.local):
-    def __init__(self) -> None:
-        self.open: OrderedDict[tuple[str, str, int, int, int], pymupdf.Document] = OrderedDict()
-
-
-_kept = _KeptDocuments()
-
-
-@contextmanager
-def kept_paged(path: str, kind: Kind, limits: Limits) -> Iterator[pymupdf.Document]:
-    """`open_paged`, but the document stays open after the block, for the next page of the same file.
-
-    Why: MuPDF's fonts belong to the open document, and its glyph cache to those fonts, so a document opened
-    again for each page loads its fonts and rasterises every glyph again: 9 of a letter page's 70 ms. A file
-    is known by its inode and size, not its name or mtime (the source cache writes each version to a new file
-    and touches it on every hit). A block that raises closes the document: the next page opens it afresh. At
-    most `KEPT_DOCUMENTS` stay open per thread (PyMuPDF objects are not shared between threads)."""
-    stat = os.stat(path)
-    key = (os.path.realpath(path), kind.value, stat.st_dev, stat.st_ino, stat.st_size)
-    doc = _kept.open.pop(key, None)
-    if doc is None:
-        doc = _opened(path, kind, limits)
-    else:
-        check_page_count(doc.page_count, limits)  # the limits may not be those it was opened with
-    try:
         yield doc
-    except BaseException:
+    finally:
         doc.close()
-        raise
-    _kept.open[key] = doc
-    while len(_kept.open) > KEPT_DOCUMENTS:
-        _kept.open.popitem(last=False)[1].close()
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from chalicelib.imaging.content import Box, ContentMap
 from chalicelib.imaging.documents import (
     check_embedded_images,
     checked_source,
-    kept_paged,
+    open_paged,
     open_raster,
     raster_frames,
     seek_frame,
@@ -128,7 +128,7 @@ def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limi
             seek_frame(image, index, limits)
             yield RasterPage(image, settings.max_side)
     else:
-        with kept_paged(source, kind, limits) as doc:
+        with open_paged(source, kind, limits) as doc:
             _check_index(index, doc.page_count)
             check_embedded_images(doc[index], limits)
             yield VectorPage(doc[index], settings.dpi, settings.max_side)
