@@ -40,6 +40,9 @@ class UploadLog(Protocol):
     def accepted(self, bucket: str, key: str, version_id: str) -> bool:
         """The version was recorded and not refused."""
 
+    def uploader(self, bucket: str, key: str, version_id: str) -> str | None:
+        """The user whose upload grant the version settled (None: no grant, or a grant that named nobody)."""
+
 
 class StorageLedger(Protocol):
     """Storage quotas as reservations: a grant reserves room, receiving the upload settles it."""

@@ -159,6 +159,7 @@ class InMemoryUploadLog:
             held_size, _, chosen = min(fitting)
             del self.reservations[chosen]
             self.reserved[account_id] -= held_size
+            version["granted_to"] = self.granted_to.get(chosen) or None
         self.items[(bucket, key, version_id)] = version
         if account_id:
             self.stored[account_id] = self.stored.get(account_id, 0) + size
@@ -167,6 +168,9 @@ class InMemoryUploadLog:
     def accepted(self, bucket: str, key: str, version_id: str) -> bool:
         seen = self.items.get((bucket, key, version_id))
         return seen is not None and not seen.get("refused")
+
+    def uploader(self, bucket: str, key: str, version_id: str) -> str | None:
+        return (self.items.get((bucket, key, version_id)) or {}).get("granted_to")
 
     # StorageLedger ---------------------------------------------------------------------------------------
     def totals(self, account_id: str) -> dict[str, int]:

@@ -46,7 +46,8 @@ class DynamoUploadLog:
             held = int(found["size"])
             settle = {"Delete": {"TableName": self._table, "ConditionExpression": "attribute_exists(pk)",
                                  "Key": to_item({"pk": found["pk"], "sk": found["sk"]})}}
-            receipt = self._put({**version, "upload_id": found.get("upload_id")}, [settle, *self._meter(
+            receipt = self._put({**version, "upload_id": found.get("upload_id"),
+                                 "granted_to": found.get("granted_to")}, [settle, *self._meter(
                 account_id, now, size, {"bytes_stored": size, "bytes_reserved": -held,
                                         "bytes_committed": size - held, "reservation_changes": 1})])
             if receipt is not Receipt.RETRY:
@@ -94,6 +95,12 @@ class DynamoUploadLog:
         item = self._client.get_item(TableName=self._table, ConsistentRead=True, Key=to_item(
             {"pk": f"OBJECT#{bucket}/{key}", "sk": f"VERSION#{version_id}"})).get("Item")
         return item is not None and not from_item(item).get("refused")
+
+    def uploader(self, bucket: str, key: str, version_id: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, ConsistentRead=True, ProjectionExpression="granted_to",
+                                     Key=to_item({"pk": f"OBJECT#{bucket}/{key}", "sk": f"VERSION#{version_id}"}))
+        granted_to = from_item(item.get("Item") or {}).get("granted_to")
+        return str(granted_to) if granted_to else None
 
     def _seen(self, version: dict[str, Any]) -> Receipt:
         item = self._client.get_item(TableName=self._table, ConsistentRead=True,

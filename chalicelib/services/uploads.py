@@ -76,8 +76,11 @@ class UploadIngest:
             if document and self._documents is not None:
                 self._documents.upload_arrived(*document)  # before anything reads it: it is not abandoned
             if workspace is not None:
-                self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id,
-                                          detail={"key": obj.key, "size": obj.size, "version_id": obj.version_id}))
+                # Who uploaded: the user the settled grant was issued to (a source's upload); not asked otherwise.
+                by = self._log.uploader(obj.bucket, obj.key, obj.version_id) if document else None
+                detail = {"key": obj.key, "size": obj.size, "version_id": obj.version_id}
+                self._events.record(Event("upload.received", workspace.account_id, workspace.workspace_id, by or "",
+                                          by or "", {**detail, "document_id": document[1]} if document else detail))
                 if document and self._starter is not None:
                     self._starter.start(document[0], document[1], obj.version_id, obj.size, only_if_latest=True)
         return IngestResult(recorded=recorded, duplicates=duplicates)

@@ -41,7 +41,7 @@ def test_reservations_hold_the_plan_and_each_settles_one_upload(uploads):
     upload_log, ledger = uploads
     key, account = f"workspaces/w/documents/{time.time_ns()}/source", f"acc-{time.time_ns()}"
     later = int(time.time()) + 600
-    assert ledger.reserve(account, key, "g1", 40, 100, later) is True
+    assert ledger.reserve(account, key, "g1", 40, 100, later, granted_to="u-bob") is True
     assert ledger.reserve(account, key, "g2", 50, 100, later) is True
     assert ledger.reserve(account, key, "g3", 11, 100, later) is False  # 101 > 100
     assert ledger.totals(account) == {"bytes_stored": 0, "bytes_reserved": 90, "bytes_committed": 90}
@@ -52,6 +52,8 @@ def test_reservations_hold_the_plan_and_each_settles_one_upload(uploads):
     assert upload_log.record("b", key, "v3", 45, "e", account, reserved=True) is Receipt.REFUSED
     assert upload_log.record("b", key, "v3", 45, "e", account, reserved=True) is Receipt.REFUSED_BEFORE
     assert (upload_log.accepted("b", key, "v2"), upload_log.accepted("b", key, "v3")) == (True, False)
+    # Who uploaded: the holder of the grant a version settled (g2 named nobody; v3 settled none).
+    assert [upload_log.uploader("b", key, v) for v in ("v1", "v2", "v3", "v9")] == ["u-bob", None, None, None]
     assert ledger.totals(account) == {"bytes_stored": 85, "bytes_reserved": 0, "bytes_committed": 85}
     # Released once, by abort or by expiry; extending keeps a reservation past its first expiry.
     assert ledger.reserve(account, key, "g4", 10, 100, later) is True

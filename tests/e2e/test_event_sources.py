@@ -145,3 +145,20 @@ def test_members_see_upload_progress_pushed_by_the_worker(stack):
             assert progress.status in ("analysing", "failed")
             return
     pytest.fail("the connection ended before progress arrived, three times")
+
+
+def test_a_received_upload_names_who_uploaded_it(stack):
+    from tests.e2e.api_client import Api, wait_until
+    from tests.e2e.documents_samples import letter_pdf
+    from tests.e2e.test_documents import upload
+
+    alice, bob = Api(stack, stack.token("alice")), Api(stack, stack.token("bob"))
+    grant = upload(bob, "who sent this.pdf", letter_pdf(pages=1))
+
+    def received():
+        events = alice.ok("GET", "/admin/events", workspace_id="ws-demo", type="upload.received")["items"]
+        return [e for e in events if e["detail"].get("document_id") == grant["document_id"]]
+
+    mine = wait_until(received, "upload.received of the document", timeout=60)
+    # The grant's holder, as upload.granted names them (the admin's log reads "bob uploaded", not "someone").
+    assert [(e["user_id"], e["actor_id"], e["detail"]["key"]) for e in mine] == [("bob", "bob", grant["key"])]

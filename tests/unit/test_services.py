@@ -152,7 +152,7 @@ def test_a_document_version_without_a_reservation_is_refused_and_discarded_once(
     log, events, discarder = InMemoryUploadLog(), RecordingEvents(), Discarder()
     ingest = UploadIngest(log, tenancy_with_demo(), events, discarder=discarder)
     key = "workspaces/ws-a/documents/doc-0123456789abcdef/source"
-    log.reserve("acc-a", key, "g1", 1000, None, 2**40)
+    log.reserve("acc-a", key, "g1", 1000, None, 2**40, granted_to="u-bob")
     assert ingest.handle(upload(key, 1000)).recorded == 1  # settles g1
     replay = ingest.handle(upload(key, 1000, version="2"))  # the same grant URL, used again
     assert (replay.recorded, replay.duplicates) == (0, 0)
@@ -160,6 +160,10 @@ def test_a_document_version_without_a_reservation_is_refused_and_discarded_once(
     assert discarder.discarded == [(key, "2"), (key, "2")]
     assert log.totals("acc-a") == {"bytes_stored": 1000, "bytes_reserved": 0, "bytes_committed": 1000}
     assert events.types() == ["upload.received", "upload.refused"]
+    received, refused = events.events
+    assert (received.user_id, received.actor_id) == ("u-bob", "u-bob")  # who uploaded: g1's holder
+    assert received.detail["document_id"] == "doc-0123456789abcdef"
+    assert (refused.user_id, refused.actor_id) == ("", "")  # no grant, so nobody is named
 
 
 class StaticProbe:
