@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, MultiDict, Response
 
 from chalicelib.container import get_container
 from chalicelib.domain import strict_json
@@ -91,12 +91,18 @@ class ApiCall:
         return {"items": items, "next_cursor": get_container().cursors.encode(next_key, self.cursor_scope)}
 
 
-def _query(op: Operation, raw: dict[str, str] | None) -> dict[str, Any]:
+def _query(op: Operation, raw: MultiDict | dict[str, str] | None) -> dict[str, Any]:
     raw = raw or {}
     known = {p.name: p for p in op.query}
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}", code="bad_query")
+    # Chalice keeps a repeated parameter's last value: `type=upload.&type=document.` would filter by one of them
+    # without a word. Every parameter here takes one value, so a repeat is refused.
+    repeated = sorted(name for name in raw if isinstance(raw, MultiDict) and len(raw.getlist(name)) > 1)
+    if repeated:
+        raise BadRequest(f"query parameter(s) given more than once: {', '.join(repeated)}; give each once",
+                         code="bad_query")
     values: dict[str, Any] = {}
     for name, text in raw.items():
         param = known[name]

@@ -163,7 +163,8 @@ class JobStarter:
                 if previous is not None:
                     self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
             self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
-                "document_id": document_id, "job_id": job_id, "kind": kind, "pages": analysis_pages}))
+                "document_id": document_id, "job_id": job_id, "version_id": version_id, "kind": kind,
+                "pages": analysis_pages}))
             # Before the pages are queued: a fast page must not announce `ready` before `tiling`. Only by the
             # start that created the job: a racing one would announce 0 pages after some were done.
             self._publish(workspace_id, document_id, {

@@ -140,7 +140,8 @@ class PageTiler:
         if job.pages_done >= job.page_count and self._documents.finish(job, account_id):
             metrics.add_metric(name="JobLatency", unit=MetricUnit.Seconds, value=max(0, time.time() - job.created_at))
             self._events.record(Event("document.ready", account_id, job.workspace_id, detail={
-                "document_id": job.document_id, "job_id": job.job_id, "pages": job.page_count}))
+                "document_id": job.document_id, "job_id": job.job_id, "version_id": job.version_id,
+                "pages": job.page_count}))
             self._publish(job, {"status": "ready", "job_id": job.job_id, "pages_done": job.page_count,
                                 "page_count": job.page_count}, final=True)
             if not first:

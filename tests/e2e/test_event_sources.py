@@ -162,3 +162,25 @@ def test_a_received_upload_names_who_uploaded_it(stack):
     mine = wait_until(received, "upload.received of the document", timeout=60)
     # The grant's holder, as upload.granted names them (the admin's log reads "bob uploaded", not "someone").
     assert [(e["user_id"], e["actor_id"], e["detail"]["key"]) for e in mine] == [("bob", "bob", grant["key"])]
+
+    # The job's events name the version they processed, so each ties to its upload, and so to its uploader.
+    def processed():
+        events = alice.ok("GET", "/admin/events", workspace_id="ws-demo", type="document.")["items"]
+        found = {e["type"]: e for e in events if e["detail"].get("document_id") == grant["document_id"]}
+        return found if "document.ready" in found else None
+
+    found = wait_until(processed, "document.ready of the document", timeout=120)
+    version = mine[0]["detail"]["version_id"]
+    assert found["document.analysed"]["detail"]["version_id"] == version
+    assert found["document.ready"]["detail"]["version_id"] == version
+    assert found["document.analysed"]["detail"]["job_id"] == found["document.ready"]["detail"]["job_id"]
+
+
+def test_a_query_parameter_given_twice_is_refused_not_half_read(stack):
+    from tests.e2e.api_client import Api, assert_error
+
+    alice = Api(stack, stack.token("alice"))
+    twice = alice.call("GET", "/admin/events", workspace_id="ws-demo", type=["upload.", "document."])
+    assert assert_error(twice, 400) == "bad_query"
+    assert "type" in twice.json()["error"]["message"]
+    assert alice.ok("GET", "/admin/events", workspace_id="ws-demo", type="upload.")["items"] is not None

@@ -1,15 +1,21 @@
-"""How the REST API reads a request body before any route sees it (chalicelib/routes/api.py `_body`): strict JSON,
-a size limit, the operation's schema; and no body the same as a body of only whitespace, so `curl -d ' '` is
-told what `curl -X POST` is (the body must be an object), not that it is not JSON."""
+"""How the REST API reads a request before any route sees it (chalicelib/routes/api.py `_body`, `_query`).
+
+A body: strict JSON, a size limit, the operation's schema; and no body the same as a body of only whitespace, so
+`curl -d ' '` is told what `curl -X POST` is (the body must be an object), not that it is not JSON.
+
+A query string: only the operation's parameters, each once, integers within their bounds, strings within their
+length. A parameter given twice is refused: Chalice keeps the last value, so `type=upload.&type=document.` would
+otherwise filter by one of the two without a word."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from chalice.app import MultiDict
 
 from chalicelib.domain.errors import BadRequest, PayloadTooLarge
-from chalicelib.routes.api import MAX_BODY_BYTES, Operation, _body
+from chalicelib.routes.api import MAX_BODY_BYTES, Operation, Param, _body, _query
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}},
                           "additionalProperties": False}
@@ -50,3 +56,32 @@ def test_a_body_the_schema_refuses_is_bad_body() -> None:
 def test_a_body_over_the_limit_is_413_before_it_is_parsed() -> None:
     with pytest.raises(PayloadTooLarge):
         _body(OP, b" " * (MAX_BODY_BYTES + 1))
+
+
+QUERY_PARAMS = (Param("type", "a type", max_length=10), Param("limit", "how many", "integer", minimum=1, maximum=100))
+QUERY_OP = Operation("GET", "/test/queries", "a test operation", "test", 200, True, QUERY_PARAMS, None, None,
+                     "test_queries")
+
+
+def query_refusal(raw: MultiDict | dict[str, str]) -> str:
+    with pytest.raises(BadRequest) as caught:
+        _query(QUERY_OP, raw)
+    assert caught.value.code == "bad_query"
+    return str(caught.value)
+
+
+def test_each_parameter_once_is_read_and_typed() -> None:
+    assert _query(QUERY_OP, MultiDict({"type": ["upload."], "limit": ["5"]})) == {"type": "upload.", "limit": 5}
+    assert _query(QUERY_OP, None) == {}
+
+
+def test_a_parameter_given_twice_is_refused_by_name() -> None:
+    said = query_refusal(MultiDict({"type": ["upload.", "document."], "limit": ["5"]}))
+    assert "type" in said and "limit" not in said
+    assert "limit" in query_refusal(MultiDict({"limit": ["5", "5"]}))  # even the same value twice
+
+
+@pytest.mark.parametrize(("raw", "said"), [({"surprise": "1"}, "surprise"), ({"limit": "0"}, "between"),
+                                           ({"limit": "x"}, "integer"), ({"type": "a" * 11}, "1 to 10")])
+def test_other_bad_queries_say_what_is_wrong(raw: dict[str, str], said: str) -> None:
+    assert said in query_refusal(raw)
