@@ -138,10 +138,16 @@ class MessageRouter:
     def _subscribe_events(self, connection_id: str, message: ClientMessage) -> bytes:
         """Follow the event log live: platform admins every account (or one), account admins their own."""
         actor = self._actor(connection_id, message)
+        # A filter it does not take (`type`, say) is refused, not ignored: the follower would wait for a filtered
+        # stream and get every event of its scope.
+        unknown = sorted(set(message.payload) - {"account_id"})
+        if unknown:
+            raise ProtocolError("bad_envelope", f"events.subscribe takes only `account_id`, not {', '.join(unknown)}"
+                                f": every event of the scope is sent, so filter on receipt", message.request_id)
         account = message.payload.get("account_id")
         if account is not None and not (isinstance(account, str) and account):
-            raise ProtocolError("bad_envelope", "`account_id` must be an account's id (leave it out for every "
-                                "account)", message.request_id)
+            raise ProtocolError("bad_envelope", "`account_id` must be an account's id, or left out (your own "
+                                "account; every account, for a platform admin)", message.request_id)
         if actor.is_platform_admin:
             scope = account or "*"
             if account and (len(account) > 64 or (self._account_exists and not self._account_exists(account))):

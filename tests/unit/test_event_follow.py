@@ -85,3 +85,18 @@ def test_a_gone_follower_is_dropped(setup):
     assert store.event_subscribers("*") == ["c-root"]
     recorder.record(Event("account.created", "acc-a"))
     assert store.event_subscribers("*") == []  # the 410 dropped the follower's rows
+
+
+@pytest.mark.parametrize(("request_body", "said"), [
+    ({"type": "upload."}, "type"), ({"account_id": "acc-a", "filter": "x"}, "filter"),
+    ({"account_id": 5}, "left out"), ({"account_id": ""}, "left out"),
+])
+def test_a_subscription_with_a_field_it_does_not_take_is_refused_not_widened(setup, request_body, said):
+    router, recorder, notifier, _ = setup
+    router.handle("c-ann", json.dumps({"action": "events.subscribe", "id": "s", **request_body}))
+    reply = last_reply(notifier, "c-ann")
+    assert (reply["action"], reply["id"], reply["error"]["code"]) == ("error", "s", "bad_envelope")
+    assert said in reply["error"]["message"]
+    notifier.sent.clear()
+    recorder.record(Event("membership.added", "acc-a", "ws-a", "bob", "ann"))
+    assert not [d for c, d in notifier.sent if c == "c-ann"]  # not subscribed at all
