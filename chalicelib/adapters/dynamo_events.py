@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 
 MAX_DAYS_PER_PAGE = 31
+# Reads of one index a page may make: each reads at most the items still missing, so a narrow filter (a type, a
+# user) over a busy workspace fills its page in a few reads instead of answering empty pages with a cursor.
+MAX_READS_PER_PAGE = 10
 
 
 def _day(ms: int) -> str:
@@ -74,8 +77,14 @@ class DynamoEventLog:
             "ExpressionAttributeValues": to_item({**values, ":p": partition})}
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        rows, nxt = query_page(self._client, limit, start, **kwargs)
-        return Page([_event(r) for r in rows], nxt)
+        events: list[Event] = []
+        nxt = start
+        for _ in range(MAX_READS_PER_PAGE):
+            rows, nxt = query_page(self._client, limit - len(events), nxt, **kwargs)
+            events.extend(_event(r) for r in rows)
+            if nxt is None or len(events) >= limit:
+                break
+        return Page(events, nxt)
 
     def _query_by_days(self, q: EventQuery, limit: int, start: dict[str, Any] | None, filters: list[str],
                        values: dict[str, Any], names: dict[str, str]) -> Page[Event]:

@@ -50,3 +50,29 @@ def test_queries_page_newest_first_with_filters(clients, stack):
     assert [e.user_id for e in rest.items] == ["u2", "u3", "u4"]
     typed = EventQuery(since_ms=now_ms - DAY_MS, until_ms=now_ms, account_id=account, type="membership.")
     assert sorted(e.user_id for e in log.query(typed, 10, None).items) == ["u1", "u3"]
+
+
+def test_a_narrow_filter_fills_its_pages_instead_of_answering_empty_ones(clients, stack):
+    from chalicelib.adapters.dynamo_events import MAX_READS_PER_PAGE
+
+    log = DynamoEventLog(clients["dynamodb"], stack.outputs["EventsTableName"], retention_days=30)
+    account, workspace = f"acc-{uuid.uuid4().hex[:8]}", f"ws-{uuid.uuid4().hex[:8]}"
+    now_ms = int(time.time() * 1000)
+    # Newest first: 3 uploads, each behind 4 presence-like events, then a gap longer than a page may read.
+    kinds = (["ws.connected"] * 4 + ["upload.received"]) * 3 + ["ws.connected"] * (MAX_READS_PER_PAGE + 2) + [
+        "upload.received"]
+    for i, kind in enumerate(kinds):
+        log.append(Event(kind, account, workspace, user_id=f"u{i}", at_ms=now_ms - i * 1000))
+    q = EventQuery(since_ms=now_ms - DAY_MS, until_ms=now_ms, account_id=account, workspace_id=workspace,
+                   type="upload.")
+    pages, key = [], None
+    while True:
+        page = log.query(q, 1, key)
+        pages.append([e.user_id for e in page.items])
+        key = page.next_key
+        if key is None:
+            break
+    # Each of the first three pages holds its upload; the gap costs one empty page (the read budget), not ten.
+    assert pages[:3] == [["u4"], ["u9"], ["u14"]]
+    assert [user for page in pages for user in page] == ["u4", "u9", "u14", f"u{len(kinds) - 1}"]
+    assert len(pages) <= 6
