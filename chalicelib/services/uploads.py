@@ -118,7 +118,8 @@ class UploadIngest:
         if first:
             logger.warning("an upload with no reservation was discarded", extra={"key": obj.key})
             self._events.record(Event("upload.refused", workspace.account_id, workspace.workspace_id, detail={
-                "key": obj.key, "size": obj.size, "version_id": obj.version_id, "code": "no_reservation",
+                "key": obj.key, "document_id": document[1], "size": obj.size, "version_id": obj.version_id,
+                "code": "no_reservation",
                 "reason": "no open upload grant for this document fits this upload: the grant was used already, "
                           "expired or was revoked, or more bytes arrived than it granted"}))
         # The version this one hid from an earlier notification, which skipped it as superseded (once that

@@ -164,6 +164,7 @@ def test_a_document_version_without_a_reservation_is_refused_and_discarded_once(
     assert (received.user_id, received.actor_id) == ("u-bob", "u-bob")  # who uploaded: g1's holder
     assert received.detail["document_id"] == "doc-0123456789abcdef"
     assert (refused.user_id, refused.actor_id) == ("", "")  # no grant, so nobody is named
+    assert refused.detail["document_id"] == "doc-0123456789abcdef"
 
 
 class StaticProbe:
