@@ -36,10 +36,13 @@ class TenancyStore(Protocol):
 
     def get_user(self, user_id: str) -> User | None: ...
 
-    def update_user(self, before: User, after: User) -> None: ...
+    def update_user(self, before: User, after: User, by_admin: str | None = None) -> None:
+        """`by_admin`, if given, must still be an administrator when the change lands (else Forbidden
+        `role_changed`, nothing changed)."""
 
-    def delete_user(self, user: User) -> list[str]:
-        """The user, their email claim and memberships; the workspaces they belonged to."""
+    def delete_user(self, user: User, by_admin: str | None = None) -> list[str]:
+        """The user, their email claim and memberships; the workspaces they belonged to. `by_admin` as for
+        `update_user`."""
 
     def list_users(self, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]: ...
 

@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore, _account, _membership, _user, _workspace
+from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
+from chalicelib.adapters.dynamo_tenancy_items import _account, _membership, _user, _workspace
 from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 
 if TYPE_CHECKING:

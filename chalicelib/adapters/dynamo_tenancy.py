@@ -8,49 +8,31 @@ another account is never asked, so no answer can disclose it.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
+from chalicelib.adapters.dynamo_tenancy_items import (
+    _NEW,
+    ADMIN_ROLES,
+    _account,
+    _account_key,
+    _admin_still,
+    _counter_update,
+    _email_claim,
+    _email_taken,
+    _membership,
+    _tombstone_key,
+    _user,
+    _workspace,
+    _workspace_fields,
+)
 from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded
 from chalicelib.domain.paging import Page
-from chalicelib.domain.principal import Role
-from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WorkspaceRole
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-_NEW = "attribute_not_exists(pk)"
-
-
-def _account_key(account_id: str) -> dict[str, Any]:
-    return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"})
-
-
-def _tombstone_key(account_id: str) -> dict[str, Any]:
-    return to_item({"pk": f"ACCOUNT#{account_id}", "sk": "DELETED"})
-
-
-def _email_claim(account_id: str, email: str) -> dict[str, Any]:
-    return {"pk": f"EMAIL#{account_id}#{email}", "sk": "EMAIL"}
-
-
-def _email_taken() -> Conflict:
-    # Not echoed: the caller knows the address they sent.
-    return Conflict("another user of this account has this email address", code="email_taken")
-
-
-def _counter_update(table: str, account_id: str, counter: str, delta: int, limit: int | None) -> dict[str, Any]:
-    condition = "attribute_exists(pk)"
-    values: dict[str, Any] = {":d": delta, ":zero": 0}
-    if delta > 0 and limit is not None:
-        condition += f" AND (attribute_not_exists({counter}) OR {counter} < :max)"
-        values[":max"] = limit
-    return {"Update": {"TableName": table, "Key": _account_key(account_id),
-                       "UpdateExpression": f"SET {counter} = if_not_exists({counter}, :zero) + :d",
-                       "ConditionExpression": condition, "ExpressionAttributeValues": to_item(values)}}
 
 
 class DynamoTenancyStore:
@@ -127,10 +109,19 @@ class DynamoTenancyStore:
         item = self._get(f"USER#{user_id}", "USER")
         return None if item is None else _user(item)
 
-    def update_user(self, before: User, after: User) -> None:
+    def update_user(self, before: User, after: User, by_admin: str | None = None) -> None:
         fields = {"name": after.name, "role": after.role.value, "avatar_url": after.avatar_url}
-        if before.email == after.email:
+        if by_admin == after.user_id:
+            by_admin = None  # their own name or address (the service refuses their own role): nothing to race
+        if before.email == after.email and by_admin is None:
             self._update(f"USER#{after.user_id}", "USER", fields)
+            return
+        # `by_admin` must still be an administrator when this lands: two admins demoting (or deleting) each
+        # other at once each passed the service's check, and without this both would win, leaving none.
+        admin, refused = _admin_still(self._table, by_admin)
+        if before.email == after.email:
+            self._transact([{"Update": self._update_request(f"USER#{after.user_id}", "USER", fields)}, *admin],
+                           [NotFound("no such user"), *refused], None)
             return
         self._transact([
             {"Update": self._update_request(f"USER#{after.user_id}", "USER",
@@ -139,10 +130,14 @@ class DynamoTenancyStore:
                                                                 "user_id": after.user_id}),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Delete": {"TableName": self._table, "Key": to_item(_email_claim(before.account_id, before.email))}},
-        ], [NotFound("no such user"), _email_taken(), Conflict("concurrent change")], None)
+            *admin,
+        ], [NotFound("no such user"), _email_taken(), Conflict("concurrent change"), *refused], None)
 
-    def delete_user(self, user: User) -> list[str]:
+    def delete_user(self, user: User, by_admin: str | None = None) -> list[str]:
         """Delete the user, their email claim and memberships; return the workspaces they belonged to."""
+        admin, refused = _admin_still(self._table, by_admin)
+        if admin and not self._is_admin(by_admin):  # before any membership goes
+            raise refused[0]
         workspaces = [m.workspace_id for m in self._all(lambda s: self.list_user_workspaces(user.user_id, 100, s))]
         for workspace_id in workspaces:
             self.delete_membership(workspace_id, user.user_id)
@@ -151,8 +146,13 @@ class DynamoTenancyStore:
                         "ConditionExpression": "attribute_exists(pk)"}},
             {"Delete": {"TableName": self._table, "Key": to_item(_email_claim(user.account_id, user.email))}},
             _counter_update(self._table, user.account_id, "user_count", -1, None),
-        ], [NotFound("no such user"), Conflict("concurrent change"), Conflict("concurrent change")], None)
+            *admin,
+        ], [NotFound("no such user"), Conflict("concurrent change"), Conflict("concurrent change"), *refused], None)
         return workspaces
+
+    def _is_admin(self, user_id: str | None) -> bool:
+        row = self._get(f"USER#{user_id}", "USER") if user_id else None
+        return row is not None and row.get("role") in ADMIN_ROLES
 
     def list_users(self, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:
         rows, nxt = query_page(self._client, limit, start, TableName=self._table, IndexName="gsi1",
@@ -270,31 +270,3 @@ class DynamoTenancyStore:
             page = fetch(page.next_key)
             items.extend(page.items)
         return items
-
-
-def _account(row: dict[str, Any]) -> Account:
-    return Account(row["account_id"], row["name"], row["plan"], int(row["created_at"]),
-                   dict(row.get("quota_overrides") or {}))
-
-
-def _user(row: dict[str, Any]) -> User:
-    return User(row["user_id"], row["account_id"], row["email"], row["name"], Role(row["role"]),
-                int(row["created_at"]), row.get("avatar_url", ""), row.get("token_epoch", ""))
-
-
-def _workspace_fields(workspace: Workspace) -> dict[str, Any]:
-    # Settings are the client's free-form JSON: kept as one string, so any key and any number survive
-    # (a map would turn floats into Decimals and is at the mercy of key names).
-    data = workspace.to_dict()
-    data["settings_json"] = json.dumps(data.pop("settings"), separators=(",", ":"))
-    return data
-
-
-def _workspace(row: dict[str, Any]) -> Workspace:
-    settings = json.loads(row["settings_json"]) if "settings_json" in row else dict(row.get("settings") or {})
-    return Workspace(row["workspace_id"], row["account_id"], row["name"], int(row["created_at"]), settings)
-
-
-def _membership(row: dict[str, Any]) -> Membership:
-    return Membership(row["workspace_id"], row["user_id"], row.get("account_id", ""), WorkspaceRole(row["role"]),
-                      int(row.get("added_at", time.time())))

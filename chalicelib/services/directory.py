@@ -138,7 +138,7 @@ class DirectoryService:
         updated = replace(user, **fields)
         if updated == user:
             return user  # nothing changes, and the event log says only what happened
-        self._store.update_user(user, updated)
+        self._store.update_user(user, updated, by_admin=actor.user_id)
         self._tenancy.forget_user(user_id)
         if updated.role is not user.role:
             self.close_connections(user_id, None)  # they reconnect under the new role's checks
@@ -150,7 +150,7 @@ class DirectoryService:
         user = self._manageable_user(actor, user_id)
         if user_id == actor.user_id:
             raise BadRequest("administrators cannot delete themselves", code="cannot_delete_self")
-        workspaces = self._store.delete_user(user)
+        workspaces = self._store.delete_user(user, by_admin=actor.user_id)
         self._tenancy.forget_user(user_id)
         for workspace_id in workspaces:
             self._tenancy.forget_membership(workspace_id, user_id)

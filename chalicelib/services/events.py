@@ -67,7 +67,8 @@ class EventQueries:
         until = min(int(filters.get("until_ms") or now_ms), now_ms + 86400 * 1000)  # nothing is in the future
         since = int(filters.get("since_ms") or until - 7 * 86400 * 1000)
         if since > until or until - since > MAX_RANGE_MS:
-            raise BadRequest("since must be before until, at most 400 days apart", code="bad_range")
+            raise BadRequest("since_ms must be before until_ms, at most 400 days apart (both are epoch "
+                             "milliseconds, not seconds)", code="bad_range")
         type_ = filters.get("type")
         if type_ and type_ not in EVENT_TYPES and not (type_.endswith(".") and
                                                       any(t.startswith(type_) for t in EVENT_TYPES)):

@@ -106,3 +106,34 @@ def test_rate_limit_counts_per_caller_and_minute(clients, stack):
     assert limiter.allow(caller, at) == 50  # seconds to the next window
     assert limiter.allow(other, at) is None  # callers do not share a budget
     assert limiter.allow(caller, at + 60) is None  # the next minute starts afresh
+
+
+def test_a_change_by_an_administrator_demoted_meanwhile_is_refused_whole(store):
+    """The race two admins demoting each other make: each passed the service's check before either wrote."""
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.domain.tenancy import Membership, WorkspaceRole
+
+    account = new_account(store)
+    ines = User(f"ines-{account}", account, f"ines@{account}.test", "Ines", Role.ACCOUNT_ADMIN, 0)
+    marc = User(f"marc-{account}", account, f"marc@{account}.test", "Marc", Role.ACCOUNT_ADMIN, 0)
+    for admin in (ines, marc):
+        store.create_user(admin, None)
+    workspace = Workspace(f"ws-{uuid.uuid4().hex[:8]}", account, "W", 0)
+    store.create_workspace(workspace, None)
+    store.put_membership(Membership(workspace.workspace_id, ines.user_id, account, WorkspaceRole.OWNER, 0))
+    demoted = User(marc.user_id, account, marc.email, "Marc", Role.MEMBER, 0)
+    store.update_user(marc, demoted, by_admin=ines.user_id)
+    for refused in (lambda: store.update_user(ines, User(ines.user_id, account, ines.email, "Ines", Role.MEMBER, 0),
+                                              by_admin=marc.user_id),
+                    lambda: store.update_user(ines, User(ines.user_id, account, "new@x.test", "I", Role.MEMBER, 0),
+                                              by_admin=marc.user_id),
+                    lambda: store.delete_user(ines, by_admin=marc.user_id)):
+        with pytest.raises(Forbidden) as caught:
+            refused()
+        assert caught.value.code == "role_changed"
+    kept = store.get_user(ines.user_id)
+    assert (kept.role, kept.email) == (Role.ACCOUNT_ADMIN, ines.email)  # nothing of the refused changes landed
+    assert store.get_membership(workspace.workspace_id, ines.user_id) is not None
+    store.update_user(kept, User(ines.user_id, account, ines.email, "Ines B", Role.ACCOUNT_ADMIN, 0),
+                      by_admin=ines.user_id)  # an administrator still: allowed
+    assert store.get_user(ines.user_id).name == "Ines B"

@@ -121,3 +121,33 @@ def test_the_event_log_records_what_changed_and_nothing_for_a_change_that_change
     before = len(alice.ok("GET", "/admin/events", type="account.updated")["items"])
     alice.ok("PATCH", "/admin/accounts/acc-demo", {"name": name})
     assert len(alice.ok("GET", "/admin/events", type="account.updated")["items"]) == before
+
+
+def test_two_administrators_demoting_each_other_at_once_leave_one(stack):
+    """Each request passes the role check before either writes; the write itself requires the caller to be an
+    administrator still, so of two admins demoting (or deleting) each other at once, exactly one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = Api(stack, stack.token("admin"))
+    account = admin.ok("POST", "/admin/accounts", {"name": "Two admins", "plan": "team"}, status=201)["account_id"]
+    for attempt, (method, body) in enumerate([("PATCH", {"role": "member"})] * 3 + [("DELETE", None)] * 2):
+        ids = []
+        for name in ("ines", "marc"):
+            made = admin.ok("POST", f"/admin/accounts/{account}/users",
+                            {"email": f"{name}-{attempt}@two-admins.test", "name": name, "role": "account_admin"},
+                            status=201)
+            ids.append(made["user_id"])
+        tokens = [admin.ok("POST", f"/admin/users/{i}/tokens", {"ttl_seconds": 600}, status=201)["token"] for i in ids]
+        with ThreadPoolExecutor(2) as pool:
+            calls = [(method, tokens[0], ids[1], body), (method, tokens[1], ids[0], body)]
+            answers = list(pool.map(lambda c: Api(stack, c[1]).call(c[0], f"/admin/users/{c[2]}", c[3]), calls))
+        codes = sorted(a.status_code for a in answers)
+        assert codes[0] in (200, 204) and codes[1] in (403, 409), (attempt, [a.text for a in answers])
+        loser = next(a for a in answers if a.status_code >= 400)
+        assert loser.json()["error"]["code"] in ("role_changed", "forbidden", "conflict"), loser.text
+        admins = [u for u in admin.ok("GET", f"/admin/accounts/{account}/users", limit=100)["items"]
+                  if u["role"] == "account_admin"]
+        assert len(admins) == 1, (attempt, admins)
+        for user in admin.ok("GET", f"/admin/accounts/{account}/users", limit=100)["items"]:
+            admin.ok("DELETE", f"/admin/users/{user['user_id']}", status=204)
+    admin.ok("DELETE", f"/admin/accounts/{account}", status=204)
