@@ -103,8 +103,11 @@ class Account:
         return replace(PLANS[self.plan], **self.quota_overrides)
 
     def to_dict(self) -> dict[str, Any]:
+        # The overrides too, not only the quotas they make: a change replaces them whole, so a client must be
+        # able to read them back to change one and keep the others.
         return {"account_id": self.account_id, "name": self.name, "plan": self.plan,
-                "quotas": self.quotas.to_dict(), "created_at": self.created_at}
+                "quotas": self.quotas.to_dict(), "quota_overrides": dict(self.quota_overrides),
+                "created_at": self.created_at}
 
 
 @dataclass(frozen=True)

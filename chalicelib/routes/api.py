@@ -144,7 +144,27 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
         described = exc.rule == "pattern" and isinstance(exc.definition, dict) and exc.definition.get("description")
         message = f"{where or 'body'} must be {described}" if described else exc.message
         raise BadRequest(f"{where or 'body'}: {message}" if not described else message, code="bad_body") from exc
+    _whole_numbers(op.body, body, "")
     return dict(body)
+
+
+def _whole_numbers(schema: Any, value: Any, where: str) -> None:
+    """JSON Schema takes 1000.0 and 1e30 for an integer (their values are whole), and they would be stored as
+    floats: 1e30 echoed as 1e+30, read back as 31 digits, past the 2^53 every integer sent as one is held to.
+    Where the schema says integer, the number must be written as one."""
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "integer" and isinstance(value, float):
+        raise BadRequest(f"{where or 'body'} must be an integer written without a fraction or exponent "
+                         f"(got {value!r})", code="bad_body")
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key, item in value.items():
+            _whole_numbers(properties.get(key, schema.get("additionalProperties")), item,
+                           f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _whole_numbers(schema.get("items"), item, f"{where}[{index}]")
 
 
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {}

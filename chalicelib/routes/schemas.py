@@ -38,8 +38,11 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
 
 
 QUOTAS = obj({"max_users": QUOTA, "max_workspaces": QUOTA, "max_storage_bytes": QUOTA, "max_pages_per_month": QUOTA})
-ACCOUNT = obj({"account_id": ID, "name": NAME, "plan": PLAN, "quotas": QUOTAS, "created_at": {"type": "integer"}},
-              ("account_id", "name", "plan", "quotas", "created_at"))
+ACCOUNT = obj({"account_id": ID, "name": NAME, "plan": PLAN, "quotas": QUOTAS,
+               "quota_overrides": {**QUOTAS, "description": "the quotas set apart from the plan's (null: no limit); "
+                                                           "the others are the plan's"},
+               "created_at": {"type": "integer"}},
+              ("account_id", "name", "plan", "quotas", "quota_overrides", "created_at"))
 USER = obj({"user_id": ID, "account_id": ID, "email": {"type": "string"}, "name": NAME, "role": USER_ROLE,
             "avatar_url": {"type": "string"}, "created_at": {"type": "integer"}},
            ("user_id", "account_id", "email", "name", "role", "created_at"), extra=True)

@@ -1,7 +1,8 @@
 """How the REST API reads a request before any route sees it (chalicelib/routes/api.py `_body`, `_query`).
 
 A body: strict JSON, a size limit, the operation's schema; and no body the same as a body of only whitespace, so
-`curl -d ' '` is told what `curl -X POST` is (the body must be an object), not that it is not JSON.
+`curl -d ' '` is told what `curl -X POST` is (the body must be an object), not that it is not JSON. An integer
+field takes an integer as written: 1000.0 or 1e3 is refused (JSON Schema would take them as whole numbers).
 
 A query string: only the operation's parameters, each once, integers within their bounds, strings within their
 length. A parameter given twice is refused: Chalice keeps the last value, so `type=upload.&type=document.` would
@@ -85,3 +86,26 @@ def test_a_parameter_given_twice_is_refused_by_name() -> None:
                                            ({"limit": "x"}, "integer"), ({"type": "a" * 11}, "1 to 10")])
 def test_other_bad_queries_say_what_is_wrong(raw: dict[str, str], said: str) -> None:
     assert said in query_refusal(raw)
+
+
+NUMBERS: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {
+    "size": {"type": "integer", "minimum": 0}, "ratio": {"type": "number"},
+    "limits": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "pages": {"type": "array", "items": {"type": "integer"}}, "settings": {"type": "object"}}}
+NUMBERS_OP = Operation("PATCH", "/test/numbers", "a test operation", "test", 200, True, (), NUMBERS, None,
+                       "test_numbers")
+
+
+@pytest.mark.parametrize(("raw", "where"), [
+    (b'{"size": 1e3}', "size"), (b'{"size": 1000.0}', "size"), (b'{"size": 1e30}', "size"),
+    (b'{"limits": {"pages": 5.0}}', "limits.pages"), (b'{"pages": [1, 2.0]}', "pages[1]")])
+def test_an_integer_written_with_a_fraction_or_exponent_is_refused_by_where_it_is(raw: bytes, where: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        _body(NUMBERS_OP, raw)
+    assert caught.value.code == "bad_body" and str(caught.value).startswith(f"{where} must be an integer")
+
+
+def test_numbers_the_schema_does_not_call_integers_keep_how_they_were_written() -> None:
+    body = _body(NUMBERS_OP, b'{"size": 1000, "ratio": 2.0, "settings": {"grid": 10.0}, "limits": {"p": 3}}')
+    assert body == {"size": 1000, "ratio": 2.0, "settings": {"grid": 10.0}, "limits": {"p": 3}}
+    assert isinstance(body["ratio"], float) and isinstance(body["settings"]["grid"], float)

@@ -179,3 +179,11 @@ def test_the_readme_administration_with_kalexo(space: Space, tmp_path: Path) -> 
     assert "editor" in ok(as_ines, "members", "list")
     assert json.loads(ok(as_ines, "-o", "json", "usage"))["account_id"] == account["account_id"]
     assert "membership.added" in ok(as_ines, "events", "list", "--type", "membership.", "--limit", "20")
+    # Quota overrides change one at a time: the API replaces them whole, the CLI keeps those it is not told of.
+    acc = account["account_id"]
+    ok(admin, "accounts", "update", acc, "--quota", "max_users=9", "--quota", "max_pages_per_month=100")
+    changed = json.loads(ok(admin, "-o", "json", "accounts", "update", acc, "--quota", "max_storage_bytes=unlimited",
+                            "--quota", "max_users=plan"))
+    assert changed["quota_overrides"] == {"max_pages_per_month": 100, "max_storage_bytes": None}
+    assert (changed["quotas"]["max_pages_per_month"], changed["quotas"]["max_storage_bytes"]) == (100, None)
+    assert changed["quotas"]["max_users"] == 50  # the team plan's again

@@ -99,7 +99,8 @@ def test_admin_routes_end_to_end(space: Space) -> None:
     assert "quotas" in as_ines.usage(account["account_id"])
     assert {e["type"] for e in as_ines.events(type="membership.", limit=10)} >= {"membership.added"}
     changed = admin.update_account(account["account_id"], quota_overrides={"max_users": 9})
-    assert changed["quotas"]["max_users"] == 9
+    assert changed["quotas"]["max_users"] == 9 and changed["quota_overrides"] == {"max_users": 9}
+    assert admin.account(account["account_id"])["quota_overrides"] == {"max_users": 9}  # readable, to keep
 
     with pytest.raises(ApiError) as refused:
         space.api("bob").accounts()

@@ -20,14 +20,22 @@ def _account(config: Config, given: str | None) -> str:
     return given or str(config.api().me()["account_id"])
 
 
-def _quota(values: tuple[str, ...]) -> dict[str, int | None]:
-    out: dict[str, int | None] = {}
+def _quota(values: tuple[str, ...], current: dict[str, int | None]) -> dict[str, int | None]:
+    """The account's overrides after `KEY=N` (set), `KEY=unlimited` (no limit) and `KEY=plan` (the plan's
+    again; `none` and an empty value mean the same): the API replaces the overrides whole, so the ones not
+    named are kept as they are."""
+    out = dict(current)
     for value in values:
         key, sep, number = value.partition("=")
-        if not sep or not (number.isdigit() or number in ("", "none")):
-            raise click.BadParameter(f"{value!r}: write KEY=NUMBER, or KEY=none for the plan's default",
-                                     param_hint="--quota")
-        out[key] = int(number) if number.isdigit() else None
+        if not sep or not (number.isdigit() or number in ("", "none", "plan", "unlimited")):
+            raise click.BadParameter(f"{value!r}: write KEY=NUMBER, KEY=unlimited, or KEY=plan for the plan's "
+                                     f"quota", param_hint="--quota")
+        if number.isdigit():
+            out[key] = int(number)
+        elif number == "unlimited":
+            out[key] = None
+        else:
+            out.pop(key, None)
     return out
 
 
@@ -72,13 +80,14 @@ def accounts_create(config: Config, name: str, plan: str | None, account_id: str
 @click.option("--name")
 @click.option("--plan", type=click.Choice(["free", "team", "enterprise"]))
 @click.option("--quota", multiple=True, metavar="KEY=N",
-              help="Override a quota (max_users, max_workspaces, max_storage_bytes, max_pages_per_month); "
-                   "KEY=none goes back to the plan's.")
+              help="Override a quota (max_users, max_workspaces, max_storage_bytes, max_pages_per_month): "
+                   "KEY=N, KEY=unlimited, or KEY=plan to go back to the plan's; other overrides are kept.")
 @pass_config
 def accounts_update(config: Config, account_id: str, name: str | None, plan: str | None,
                     quota: tuple[str, ...]) -> None:
-    emit(config.api().update_account(account_id, name=name, plan=plan, quota_overrides=_quota(quota) or None),
-         config.output)
+    api = config.api()
+    overrides = _quota(quota, dict(api.account(account_id).get("quota_overrides") or {})) if quota else None
+    emit(api.update_account(account_id, name=name, plan=plan, quota_overrides=overrides), config.output)
 
 
 @accounts.command("delete")
