@@ -101,7 +101,7 @@ class DirectoryService:
         self._store.create_user(user, account.quotas.max_users)
         self._tenancy.forget_user(user.user_id)
         self._events.record(Event("user.created", account_id, user_id=user.user_id, actor_id=actor.user_id,
-                                  detail={"role": user_role.value}))
+                                  detail={"role": user_role.value, "email": user.email, "name": user.name}))
         return user
 
     def get_user(self, actor: Actor, user_id: str) -> User:
@@ -159,7 +159,9 @@ class DirectoryService:
             from chalicelib.services.upload_grants import revoke_grants  # the upload services, on this path only
 
             revoke_grants(self._ledger, self._documents, user.account_id, user_id)
-        self._events.record(Event("user.deleted", user.account_id, user_id=user_id, actor_id=actor.user_id))
+        # Who it was: once deleted, the user's record is gone, and the log is what an auditor has left.
+        self._events.record(Event("user.deleted", user.account_id, user_id=user_id, actor_id=actor.user_id,
+                                  detail={"email": user.email, "name": user.name, "role": user.role.value}))
 
     def list_users(self, actor: Actor, account_id: str, limit: int, start: dict[str, Any] | None) -> Page[User]:
         self._access.require_account_admin(actor, account_id)

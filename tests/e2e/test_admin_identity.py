@@ -150,4 +150,9 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(stack):
         assert len(admins) == 1, (attempt, admins)
         for user in admin.ok("GET", f"/admin/accounts/{account}/users", limit=100)["items"]:
             admin.ok("DELETE", f"/admin/users/{user['user_id']}", status=204)
+    # Deleted users' records are gone; the log still says who each was.
+    for kind in ("user.created", "user.deleted"):
+        events = admin.ok("GET", "/admin/events", account_id=account, type=kind, limit=100)["items"]
+        assert {e["detail"]["email"] for e in events} == {f"{n}-{a}@two-admins.test" for n in ("ines", "marc")
+                                                           for a in range(5)}, kind
     admin.ok("DELETE", f"/admin/accounts/{account}", status=204)

@@ -27,6 +27,10 @@ class Api(BaseHTTPRequestHandler):
                              "next_cursor": None})
         elif self.path.startswith("/me"):
             self._send(200, {"user_id": "u1", "account_id": "a1", "seen_token": self.headers["Authorization"]})
+        elif self.path.startswith("/admin/events") and "type=document." in self.path:  # a page the filter emptied
+            later = "cursor=s2" in self.path
+            items = [{"event_id": "e9", "type": "document.ready", "at_ms": 1795968488000}] if later else []
+            self._send(200, {"items": items, "next_cursor": None if later else "s2"})
         elif self.path.startswith("/admin/events"):  # two pages
             second = "cursor=c2" in self.path
             items = [{"event_id": "e3", "type": "user.created", "at_ms": 1795968488000}] if second else [
@@ -184,6 +188,19 @@ def test_events_list_pages_with_a_cursor(capsys: pytest.CaptureFixture[str], api
         "items": [{"event_id": "e3", "type": "user.created", "at_ms": 1795968488000}], "next_cursor": None}
     assert run(*base, "events", "list", "--cursor", "c2") == 0
     assert "--cursor" not in capsys.readouterr().err
+
+
+def test_events_list_reads_on_past_a_page_its_filter_left_empty(capsys: pytest.CaptureFixture[str],
+                                                                api_url: str) -> None:
+    """The API may answer a page with no events and a cursor (the filter matched none of what it read): an
+    empty table there would read as "no such events"."""
+    base = ("--api-url", api_url, "--token", "t")
+    assert run(*base, "-o", "json", "events", "list", "--type", "document.", "--limit", "5") == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "items": [{"event_id": "e9", "type": "document.ready", "at_ms": 1795968488000}], "next_cursor": None}
+    assert run(*base, "events", "list", "--type", "document.") == 0
+    shown = capsys.readouterr()
+    assert "document.ready" in shown.out and "--cursor" not in shown.err
 
 
 def test_a_list_cut_by_limit_says_so(capsys: pytest.CaptureFixture[str], api_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import click
 
@@ -19,6 +20,9 @@ def events() -> None:
     """The event log (administrators)."""
 
 
+MAX_PAGES = 50  # API pages read for one `events list` (each is up to 10 reads of the table)
+
+
 @events.command("list")
 @click.option("--type", "event_type", help="An event type, or a prefix ending in '.' (membership.).")
 @click.option("--account", "account_id")
@@ -32,11 +36,21 @@ def events() -> None:
 def events_list(config: Config, event_type: str | None, account_id: str | None, workspace_id: str | None,
                 user_id: str | None, since_ms: int | None, until_ms: int | None, limit: int,
                 cursor: str | None) -> None:
-    """Recorded events, newest first, one page at a time: -o json prints the API's answer (`items`,
-    `next_cursor`); the table says on stderr how to ask for the next page when there is one."""
-    page = config.api().events_page(limit=limit, cursor=cursor, type=event_type, account_id=account_id,
-                                    workspace_id=workspace_id, user_id=user_id, since_ms=since_ms,
-                                    until_ms=until_ms)
+    """Recorded events, newest first, up to --limit of them: -o json prints them in the API's shape (`items`,
+    `next_cursor`); the table says on stderr how to ask for the next page when there is one. An API page may
+    hold fewer events than asked, even none (its filter matched none of what it read): the next pages are read
+    until --limit events or the end (at most MAX_PAGES a run), so an empty answer means none."""
+    api, next_cursor = config.api(), cursor
+    items: list[dict[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        answer = api.events_page(limit=limit - len(items), cursor=next_cursor, type=event_type,
+                                 account_id=account_id, workspace_id=workspace_id, user_id=user_id,
+                                 since_ms=since_ms, until_ms=until_ms)
+        items += list(answer.get("items") or [])
+        next_cursor = answer.get("next_cursor")
+        if not next_cursor or len(items) >= limit:
+            break
+    page = {"items": items, "next_cursor": next_cursor}
     if config.output == "json":
         emit(page, "json")
         return
