@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from chalicelib.domain.paging import Page
-from chalicelib.domain.tenancy import Account, Membership, User, Workspace
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WriteGrant
 from chalicelib.ports import TenancyReader
 
 
@@ -58,9 +58,12 @@ class TenancyStore(Protocol):
 
     def get_membership(self, workspace_id: str, user_id: str) -> Membership | None: ...
 
-    def put_membership(self, membership: Membership) -> None: ...
+    def put_membership(self, membership: Membership, grant: WriteGrant | None = None) -> None:
+        """`grant`, if given, must still hold when the change lands: its holder still an owner (or an
+        administrator), else Forbidden `role_changed` and nothing changed."""
 
-    def delete_membership(self, workspace_id: str, user_id: str) -> bool: ...
+    def delete_membership(self, workspace_id: str, user_id: str, grant: WriteGrant | None = None) -> bool:
+        """False when there was no such membership; `grant` as for `put_membership`."""
 
     def list_members(self, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Membership]: ...
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.dynamo_grants import grant_check
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.adapters.dynamo_tenancy_items import (
+    _EXISTS,
     _NEW,
     ADMIN_ROLES,
     _account,
@@ -26,10 +28,11 @@ from chalicelib.adapters.dynamo_tenancy_items import (
     _user,
     _workspace,
     _workspace_fields,
+    role_changed,
 )
 from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded
 from chalicelib.domain.paging import Page
-from chalicelib.domain.tenancy import Account, Membership, User, Workspace
+from chalicelib.domain.tenancy import Account, Membership, User, Workspace, WriteGrant
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -202,20 +205,33 @@ class DynamoTenancyStore:
         return Page([_workspace(r) for r in rows], nxt)
 
     # -- memberships ------------------------------------------------------------------------------------
-    def put_membership(self, membership: Membership) -> None:
+    def put_membership(self, membership: Membership, grant: WriteGrant | None = None) -> None:
         item = {"pk": f"WORKSPACE#{membership.workspace_id}", "sk": f"MEMBER#{membership.user_id}",
                 "gsi1pk": f"USER#{membership.user_id}#WORKSPACES", "gsi1sk": f"WORKSPACE#{membership.workspace_id}",
                 "account_id": membership.account_id, **membership.to_dict()}
-        self._client.put_item(TableName=self._table, Item=to_item(item))
+        checks = _still_granted(self._table, grant, membership.user_id)
+        if not checks:
+            self._client.put_item(TableName=self._table, Item=to_item(item))
+            return
+        self._transact([{"Put": {"TableName": self._table, "Item": to_item(item)}}, *checks],
+                       [Conflict("concurrent change"), role_changed()], None)
 
     def get_membership(self, workspace_id: str, user_id: str) -> Membership | None:
         item = self._get(f"WORKSPACE#{workspace_id}", f"MEMBER#{user_id}")
         return None if item is None else _membership(item)
 
-    def delete_membership(self, workspace_id: str, user_id: str) -> bool:
-        response = self._client.delete_item(TableName=self._table, ReturnValues="ALL_OLD", Key=to_item(
-            {"pk": f"WORKSPACE#{workspace_id}", "sk": f"MEMBER#{user_id}"}))
-        return "Attributes" in response
+    def delete_membership(self, workspace_id: str, user_id: str, grant: WriteGrant | None = None) -> bool:
+        key = to_item({"pk": f"WORKSPACE#{workspace_id}", "sk": f"MEMBER#{user_id}"})
+        checks = _still_granted(self._table, grant, user_id)
+        if not checks:
+            response = self._client.delete_item(TableName=self._table, ReturnValues="ALL_OLD", Key=key)
+            return "Attributes" in response
+        try:
+            self._transact([{"Delete": {"TableName": self._table, "Key": key, "ConditionExpression": _EXISTS}},
+                            *checks], [NotFound("no such member"), role_changed()], None)
+        except NotFound:
+            return False
+        return True
 
     def list_members(self, workspace_id: str, limit: int, start: dict[str, Any] | None) -> Page[Membership]:
         rows, nxt = query_page(self._client, limit, start, TableName=self._table,
@@ -270,3 +286,12 @@ class DynamoTenancyStore:
             page = fetch(page.next_key)
             items.extend(page.items)
         return items
+
+
+def _still_granted(table: str, grant: WriteGrant | None, changed_user: str) -> list[dict[str, Any]]:
+    """The grant's check, for a transaction with the change; none for no grant, and none for a member changing
+    their own membership (one item cannot be both written and checked in a transaction; the last owner's own
+    demotion is refused apart)."""
+    if grant is None or (grant.via == "member" and grant.user_id == changed_user):
+        return []
+    return [grant_check(table, grant)]

@@ -35,6 +35,14 @@ def _email_taken() -> Conflict:
 ADMIN_ROLES = (Role.ACCOUNT_ADMIN.value, Role.PLATFORM_ADMIN.value)
 
 
+_EXISTS = "attribute_exists(pk)"
+
+
+def role_changed() -> Forbidden:
+    """The caller's role changed between the check of it and the write (a transaction's condition failed)."""
+    return Forbidden("your role changed while this was asked; nothing was changed", code="role_changed")
+
+
 def _admin_still(table: str, user_id: str | None) -> tuple[list[dict[str, Any]], list[Exception]]:
     """A transaction's check that `user_id` still holds an administrator's role (none for None), and the
     refusal to raise when it does not."""
@@ -43,8 +51,7 @@ def _admin_still(table: str, user_id: str | None) -> tuple[list[dict[str, Any]],
     check = {"ConditionCheck": {"TableName": table, "Key": to_item({"pk": f"USER#{user_id}", "sk": "USER"}),
                                 "ConditionExpression": "#r IN (:a, :p)", "ExpressionAttributeNames": {"#r": "role"},
                                 "ExpressionAttributeValues": to_item({":a": ADMIN_ROLES[0], ":p": ADMIN_ROLES[1]})}}
-    return [check], [Forbidden("your administrator role changed while this was asked; nothing was changed",
-                               code="role_changed")]
+    return [check], [role_changed()]
 
 
 def _counter_update(table: str, account_id: str, counter: str, delta: int, limit: int | None) -> dict[str, Any]:

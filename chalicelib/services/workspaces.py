@@ -11,7 +11,7 @@ from chalicelib.domain.documents import sources_prefix
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
-from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, display_name, new_id
+from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole, WriteGrant, display_name, new_id
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.directory import DirectoryService, require_server_chosen_id
 from chalicelib.services.events import EventRecorder
@@ -110,7 +110,8 @@ class WorkspaceService:
 
     # -- members ----------------------------------------------------------------------------------------
     def set_member(self, actor: Actor, workspace_id: str, user_id: str, role: str) -> Membership:
-        workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        workspace = access.workspace
         member_id = self._same_account_user(user_id, workspace.account_id)
         try:
             member_role = WorkspaceRole(role)
@@ -119,9 +120,13 @@ class WorkspaceService:
                              code="bad_role") from exc
         if member_role is not WorkspaceRole.OWNER:
             self._keep_an_owner(workspace_id, member_id)
-        return self._put_member(actor, workspace, member_id, member_role)
+        # The caller must still be an owner (or an administrator) when the change lands: two owners demoting
+        # each other at once each passed the check above, and without this both would win.
+        return self._put_member(actor, workspace, member_id, member_role,
+                                self._access.write_grant(actor, access, WorkspaceRole.OWNER))
 
-    def _put_member(self, actor: Actor, workspace: Workspace, user_id: str, role: WorkspaceRole) -> Membership:
+    def _put_member(self, actor: Actor, workspace: Workspace, user_id: str, role: WorkspaceRole,
+                    grant: WriteGrant | None = None) -> Membership:
         before = self._store.get_membership(workspace.workspace_id, user_id)
         if before is not None and before.role is role:
             return before  # nothing changes, and the event log says only what happened
@@ -130,7 +135,7 @@ class WorkspaceService:
                           sources_prefix(workspace.workspace_id))
         membership = Membership(workspace.workspace_id, user_id, workspace.account_id, role,
                                 before.added_at if before else int(time.time()))
-        self._store.put_membership(membership)
+        self._store.put_membership(membership, grant)
         self._tenancy.forget_membership(workspace.workspace_id, user_id)
         kind = "membership.changed" if before else "membership.added"
         self._events.record(Event(kind, workspace.account_id, workspace.workspace_id, user_id, actor.user_id,
@@ -138,9 +143,11 @@ class WorkspaceService:
         return membership
 
     def remove_member(self, actor: Actor, workspace_id: str, user_id: str) -> None:
-        workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
+        access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        workspace = access.workspace
         self._keep_an_owner(workspace_id, user_id)
-        if not self._store.delete_membership(workspace_id, user_id):
+        if not self._store.delete_membership(workspace_id, user_id,
+                                             self._access.write_grant(actor, access, WorkspaceRole.OWNER)):
             raise NotFound("no such member")
         closed = self._directory.close_connections(user_id, workspace_id)
         # Upload grants are bearer URLs: the ones given to the member are revoked, so what arrives is refused.
@@ -151,8 +158,8 @@ class WorkspaceService:
 
     def _keep_an_owner(self, workspace_id: str, leaving: str) -> None:
         """Refuse to take the owner role from the last owner: nobody could then manage members, restore or
-        reprocess, short of an account administrator. (Two owners demoting each other at the same moment can
-        still both succeed; an account administrator puts an owner back.)"""
+        reprocess, short of an account administrator. (Two owners demoting each other at once both pass this;
+        the write's grant, that its caller is an owner still, lets only the first land.)"""
         current = self._store.get_membership(workspace_id, leaving)
         if current is None or current.role is not WorkspaceRole.OWNER:
             return

@@ -137,3 +137,30 @@ def test_a_change_by_an_administrator_demoted_meanwhile_is_refused_whole(store):
     store.update_user(kept, User(ines.user_id, account, ines.email, "Ines B", Role.ACCOUNT_ADMIN, 0),
                       by_admin=ines.user_id)  # an administrator still: allowed
     assert store.get_user(ines.user_id).name == "Ines B"
+
+
+def test_a_membership_change_by_an_owner_demoted_meanwhile_is_refused(store):
+    """Two owners demoting (or removing) each other at once: the second write's grant no longer holds."""
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.domain.tenancy import Membership, WorkspaceRole, WriteGrant
+
+    account = new_account(store)
+    workspace = Workspace(f"ws-{uuid.uuid4().hex[:8]}", account, "W", 0)
+    store.create_workspace(workspace, None)
+    ws = workspace.workspace_id
+    for name in ("ana", "ben"):
+        store.put_membership(Membership(ws, f"{name}-{account}", account, WorkspaceRole.OWNER, 0))
+
+    def grant(name: str) -> WriteGrant:
+        return WriteGrant(f"{name}-{account}", ws, account, "member", (WorkspaceRole.OWNER,))
+
+    store.put_membership(Membership(ws, f"ben-{account}", account, WorkspaceRole.EDITOR, 0), grant("ana"))
+    for refused in (lambda: store.put_membership(Membership(ws, f"ana-{account}", account, WorkspaceRole.EDITOR, 0),
+                                                 grant("ben")),
+                    lambda: store.delete_membership(ws, f"ana-{account}", grant("ben"))):
+        with pytest.raises(Forbidden) as caught:
+            refused()
+        assert caught.value.code == "role_changed"
+    assert store.get_membership(ws, f"ana-{account}").role is WorkspaceRole.OWNER  # nothing landed
+    assert store.delete_membership(ws, f"ben-{account}", grant("ana")) is True
+    assert store.delete_membership(ws, f"ben-{account}", grant("ana")) is False  # gone already: no such member

@@ -156,3 +156,32 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(stack):
         assert {e["detail"]["email"] for e in events} == {f"{n}-{a}@two-admins.test" for n in ("ines", "marc")
                                                            for a in range(5)}, kind
     admin.ok("DELETE", f"/admin/accounts/{account}", status=204)
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one(stack):
+    """As for administrators: each owner passes the last-owner check before either writes; the write requires
+    its caller to be an owner still, so one wins and the workspace keeps an owner."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = Api(stack, stack.token("alice"))  # acc-demo's administrator
+    tag = uuid.uuid4().hex[:6]
+    workspace = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": f"Two owners {tag}"}, status=201)
+    ws = workspace["workspace_id"]
+    made = [alice.ok("POST", "/admin/accounts/acc-demo/users", {"email": f"{n}-{tag}@demo.test", "name": n},
+                     status=201)["user_id"] for n in ("owner-a", "owner-b")]
+    tokens = [alice.ok("POST", f"/admin/users/{u}/tokens", {"ttl_seconds": 600}, status=201)["token"] for u in made]
+    for attempt, (method, body) in enumerate([("PUT", {"role": "editor"})] * 3 + [("DELETE", None)] * 2):
+        for user_id in made:
+            alice.ok("PUT", f"/admin/workspaces/{ws}/members/{user_id}", {"role": "owner"})
+        calls = [(method, tokens[0], made[1], body), (method, tokens[1], made[0], body)]
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda c: Api(stack, c[1]).call(c[0], f"/admin/workspaces/{ws}/members/{c[2]}",
+                                                                    c[3]), calls))
+        codes = sorted(a.status_code for a in answers)
+        assert codes[0] in (200, 204) and codes[1] in (403, 409), (attempt, [a.text for a in answers])
+        owners = [m for m in alice.ok("GET", f"/workspaces/{ws}/members", limit=100)["items"]
+                  if m["role"] == "owner"]
+        assert len(owners) == 1, (attempt, owners)
+    for user_id in made:
+        alice.ok("DELETE", f"/admin/users/{user_id}", status=204)
+    alice.ok("DELETE", f"/admin/workspaces/{ws}", status=204)
