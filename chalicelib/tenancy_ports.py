@@ -83,3 +83,9 @@ class CachedTenancyPort(TenancyReader, Protocol):
     def forget_workspace(self, workspace_id: str) -> None: ...
 
     def forget_membership(self, workspace_id: str, user_id: str) -> None: ...
+
+
+class MonthlyUsage(Protocol):
+    """What an account used in a month (`YYYY-MM`), by counter."""
+
+    def read(self, account_id: str, period: str) -> dict[str, int]: ...

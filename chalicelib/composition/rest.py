@@ -29,7 +29,7 @@ class RestParts(CoreParts):
         from chalicelib.services.directory import DirectoryService
 
         return DirectoryService(self.tenancy, self.access, self.events, self.tokens, self.connection_store,
-                                self.notifier, self.storage_ledger, self.document_store)
+                                self.notifier, self.storage_ledger, self.document_store, self.usage_meter)
 
     @cached_property
     def workspaces(self) -> WorkspaceService:

@@ -23,14 +23,16 @@ from chalicelib.services.events import EventRecorder
 
 if TYPE_CHECKING:
     from chalicelib.ports import ConnectionNotifier, ConnectionStore, DocumentRecords
-    from chalicelib.tenancy_ports import CachedTenancyPort
+    from chalicelib.tenancy_ports import CachedTenancyPort, MonthlyUsage
     from chalicelib.upload_ports import StorageLedger
 
 
 class DirectoryService:
     def __init__(self, tenancy: CachedTenancyPort, access: AccessService, events: EventRecorder,
                  tokens: TokenService, connections: ConnectionStore, notifier: ConnectionNotifier | None,
-                 ledger: StorageLedger | None = None, documents: DocumentRecords | None = None) -> None:
+                 ledger: StorageLedger | None = None, documents: DocumentRecords | None = None,
+                 usage: MonthlyUsage | None = None) -> None:
+        self._usage = usage
         self._ledger = ledger
         self._documents = documents
         self._tenancy = tenancy
@@ -81,9 +83,14 @@ class DirectoryService:
 
     def delete_account(self, actor: Actor, account_id: str) -> None:
         self._access.require_platform_admin(actor)
+        # Its usage answers 404 once it is gone, so the month it ends in is kept in the log, for its bill (read
+        # first: the account's own item must still be there to say it exists).
+        period = time.strftime("%Y-%m", time.gmtime())
+        final = self._usage.read(account_id, period) if self._usage is not None else None
         self._store.delete_account(account_id)
         self._tenancy.forget_account(account_id)
-        self._events.record(Event("account.deleted", account_id, actor_id=actor.user_id))
+        self._events.record(Event("account.deleted", account_id, actor_id=actor.user_id,
+                                  detail={"period": period, "usage": final} if final is not None else {}))
 
     def list_accounts(self, actor: Actor, limit: int, start: dict[str, Any] | None) -> Page[Account]:
         self._access.require_platform_admin(actor)

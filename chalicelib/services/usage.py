@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.services.access import Actor
 from chalicelib.services.directory import DirectoryService
+from chalicelib.tenancy_ports import MonthlyUsage
 from chalicelib.upload_ports import StorageLedger
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-class MonthlyUsage(Protocol):
-    def read(self, account_id: str, period: str) -> dict[str, int]: ...
 
 
 def current_period() -> str:

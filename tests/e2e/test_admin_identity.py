@@ -185,3 +185,36 @@ def test_two_owners_demoting_each_other_at_once_leave_one(stack):
     for user_id in made:
         alice.ok("DELETE", f"/admin/users/{user_id}", status=204)
     alice.ok("DELETE", f"/admin/workspaces/{ws}", status=204)
+
+
+def test_a_deleted_accounts_last_month_stays_in_the_event_log(stack):
+    """Its usage answers 404 once the account is gone: account.deleted carries the month it ended in."""
+    import requests
+
+    from tests.e2e.api_client import wait_until
+    from tests.e2e.documents_samples import letter_pdf
+
+    admin = Api(stack, stack.token("admin"))
+    tag = uuid.uuid4().hex[:6]
+    account = admin.ok("POST", "/admin/accounts", {"name": f"Leaving {tag}", "plan": "free"}, status=201)["account_id"]
+    owner = admin.ok("POST", f"/admin/accounts/{account}/users", {"email": f"owner@leaving-{tag}.test", "name": "O",
+                                                                  "role": "account_admin"}, status=201)["user_id"]
+    as_owner = Api(stack, admin.ok("POST", f"/admin/users/{owner}/tokens", {"ttl_seconds": 600}, status=201)["token"])
+    ws = as_owner.ok("POST", f"/admin/accounts/{account}/workspaces", {"name": "W", "owner_id": owner},
+                     status=201)["workspace_id"]
+    body = letter_pdf(pages=2)
+    grant = as_owner.ok("POST", f"/workspaces/{ws}/uploads", {"filename": "a.pdf", "size": len(body),
+                                                             "content_type": "application/pdf"}, status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    document = f"/workspaces/{ws}/documents/{grant['document_id']}"
+    wait_until(lambda: as_owner.ok("GET", document)["status"] == "ready", "the document ready", timeout=120)
+    month = admin.ok("GET", f"/admin/accounts/{account}/usage")
+    assert month["usage"]["pages_processed"] == 2
+    as_owner.ok("DELETE", document, status=204)
+    admin.ok("DELETE", f"/admin/workspaces/{ws}", status=204)
+    admin.ok("DELETE", f"/admin/users/{owner}", status=204)
+    admin.ok("DELETE", f"/admin/accounts/{account}", status=204)
+    assert admin.call("GET", f"/admin/accounts/{account}/usage").status_code == 404
+    deleted = [e for e in admin.ok("GET", "/admin/events", type="account.deleted", limit=100)["items"]
+               if e["account_id"] == account]
+    assert [e["detail"] for e in deleted] == [{"period": month["period"], "usage": month["usage"]}]
