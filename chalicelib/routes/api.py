@@ -154,7 +154,9 @@ def _whole_numbers(schema: Any, value: Any, where: str) -> None:
     Where the schema says integer, the number must be written as one."""
     if not isinstance(schema, dict):
         return
-    if schema.get("type") == "integer" and isinstance(value, float):
+    kinds = schema.get("type")
+    integer = kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds and "number" not in kinds)
+    if integer and isinstance(value, float):
         raise BadRequest(f"{where or 'body'} must be an integer written without a fraction or exponent "
                          f"(got {value!r})", code="bad_body")
     if isinstance(value, dict):

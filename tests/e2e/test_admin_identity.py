@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import requests
 
 from tests.e2e.api_client import Api, assert_error
 
@@ -189,8 +190,6 @@ def test_two_owners_demoting_each_other_at_once_leave_one(stack):
 
 def test_a_deleted_accounts_last_month_stays_in_the_event_log(stack):
     """Its usage answers 404 once the account is gone: account.deleted carries the month it ended in."""
-    import requests
-
     from tests.e2e.api_client import wait_until
     from tests.e2e.documents_samples import letter_pdf
 
@@ -218,3 +217,14 @@ def test_a_deleted_accounts_last_month_stays_in_the_event_log(stack):
     deleted = [e for e in admin.ok("GET", "/admin/events", type="account.deleted", limit=100)["items"]
                if e["account_id"] == account]
     assert [e["detail"] for e in deleted] == [{"period": month["period"], "usage": month["usage"]}]
+
+
+def test_a_quota_written_with_a_fraction_or_exponent_is_refused(stack):
+    admin = Api(stack, stack.token("admin"))
+    before = admin.ok("GET", "/admin/accounts/acc-demo")["quota_overrides"]
+    for written in ("1e3", "1000.0", "-0.0"):
+        refused = requests.patch(f"{stack.rest}/admin/accounts/acc-demo", headers=admin.headers, timeout=15,
+                                 data=f'{{"quota_overrides": {{"max_users": {written}}}}}')
+        assert assert_error(refused, 400) == "bad_body", written
+        assert "quota_overrides.max_users must be an integer" in refused.json()["error"]["message"]
+    assert admin.ok("GET", "/admin/accounts/acc-demo")["quota_overrides"] == before  # nothing stored

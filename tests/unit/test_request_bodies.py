@@ -90,7 +90,7 @@ def test_other_bad_queries_say_what_is_wrong(raw: dict[str, str], said: str) -> 
 
 NUMBERS: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {
     "size": {"type": "integer", "minimum": 0}, "ratio": {"type": "number"},
-    "limits": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "limits": {"type": "object", "additionalProperties": {"type": ["integer", "null"]}},
     "pages": {"type": "array", "items": {"type": "integer"}}, "settings": {"type": "object"}}}
 NUMBERS_OP = Operation("PATCH", "/test/numbers", "a test operation", "test", 200, True, (), NUMBERS, None,
                        "test_numbers")
@@ -98,7 +98,8 @@ NUMBERS_OP = Operation("PATCH", "/test/numbers", "a test operation", "test", 200
 
 @pytest.mark.parametrize(("raw", "where"), [
     (b'{"size": 1e3}', "size"), (b'{"size": 1000.0}', "size"), (b'{"size": 1e30}', "size"),
-    (b'{"limits": {"pages": 5.0}}', "limits.pages"), (b'{"pages": [1, 2.0]}', "pages[1]")])
+    (b'{"limits": {"pages": 5.0}}', "limits.pages"), (b'{"limits": {"pages": -0.0}}', "limits.pages"),
+    (b'{"pages": [1, 2.0]}', "pages[1]")])
 def test_an_integer_written_with_a_fraction_or_exponent_is_refused_by_where_it_is(raw: bytes, where: str) -> None:
     with pytest.raises(BadRequest) as caught:
         _body(NUMBERS_OP, raw)

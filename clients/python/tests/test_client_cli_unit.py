@@ -242,3 +242,11 @@ def test_a_file_that_cannot_be_read_mid_upload_is_an_error_not_a_traceback(
     monkeypatch.setattr(Path, "open", gone)
     assert run("--api-url", api_url, "--token", "t", "documents", "upload", str(plan), "-w", "w") == EXIT_FAILED
     assert capsys.readouterr().err.splitlines()[-1] == f"error: reading {plan}: No such file or directory"
+
+
+def test_an_unknown_quota_is_a_usage_error_before_any_request(capsys: pytest.CaptureFixture[str]) -> None:
+    # No server at this address: a request would fail (exit 4), not be a usage error (exit 2).
+    base = ("--api-url", f"http://127.0.0.1:{free_port()}", "--token", "t")
+    assert run(*base, "accounts", "update", "acc-x", "--quota", "bogus=3") == EXIT_USAGE
+    assert "not a quota" in capsys.readouterr().err
+    assert run(*base, "accounts", "update", "acc-x", "--quota", "max_users=lots") == EXIT_USAGE

@@ -20,22 +20,35 @@ def _account(config: Config, given: str | None) -> str:
     return given or str(config.api().me()["account_id"])
 
 
-def _quota(values: tuple[str, ...], current: dict[str, int | None]) -> dict[str, int | None]:
-    """The account's overrides after `KEY=N` (set), `KEY=unlimited` (no limit) and `KEY=plan` (the plan's
-    again; `none` and an empty value mean the same): the API replaces the overrides whole, so the ones not
-    named are kept as they are."""
-    out = dict(current)
+QUOTA_KEYS = ("max_users", "max_workspaces", "max_storage_bytes", "max_pages_per_month")
+
+
+PLAN = object()  # `KEY=plan`: the override removed, the plan's quota again
+
+
+def _quota(values: tuple[str, ...]) -> dict[str, int | object | None]:
+    """`KEY=N` (set), `KEY=unlimited` (None: no limit) and `KEY=plan` (PLAN; `none` and an empty value mean
+    the same), checked before anything is asked of the API."""
+    out: dict[str, int | object | None] = {}
     for value in values:
         key, sep, number = value.partition("=")
+        if key not in QUOTA_KEYS:
+            raise click.BadParameter(f"{key!r} is not a quota; quotas: {', '.join(QUOTA_KEYS)}", param_hint="--quota")
         if not sep or not (number.isdigit() or number in ("", "none", "plan", "unlimited")):
             raise click.BadParameter(f"{value!r}: write KEY=NUMBER, KEY=unlimited, or KEY=plan for the plan's "
                                      f"quota", param_hint="--quota")
-        if number.isdigit():
-            out[key] = int(number)
-        elif number == "unlimited":
-            out[key] = None
-        else:
+        out[key] = int(number) if number.isdigit() else None if number == "unlimited" else PLAN
+    return out
+
+
+def _merged(current: dict[str, int | None], changes: dict[str, int | object | None]) -> dict[str, int | None]:
+    """The API replaces the overrides whole: the ones not named are kept as they are."""
+    out = dict(current)
+    for key, value in changes.items():
+        if value is PLAN:
             out.pop(key, None)
+        else:
+            out[key] = value  # type: ignore[assignment]
     return out
 
 
@@ -85,8 +98,8 @@ def accounts_create(config: Config, name: str, plan: str | None, account_id: str
 @pass_config
 def accounts_update(config: Config, account_id: str, name: str | None, plan: str | None,
                     quota: tuple[str, ...]) -> None:
-    api = config.api()
-    overrides = _quota(quota, dict(api.account(account_id).get("quota_overrides") or {})) if quota else None
+    changes, api = _quota(quota), config.api()
+    overrides = _merged(dict(api.account(account_id).get("quota_overrides") or {}), changes) if quota else None
     emit(api.update_account(account_id, name=name, plan=plan, quota_overrides=overrides), config.output)
 
 

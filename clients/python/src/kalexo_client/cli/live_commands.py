@@ -39,7 +39,7 @@ def events_list(config: Config, event_type: str | None, account_id: str | None, 
     """Recorded events, newest first, up to --limit of them: -o json prints them in the API's shape (`items`,
     `next_cursor`); the table says on stderr how to ask for the next page when there is one. An API page may
     hold fewer events than asked, even none (its filter matched none of what it read): the next pages are read
-    until --limit events or the end (at most MAX_PAGES a run), so an empty answer means none."""
+    until --limit events or the end (at most 50 pages a run), so an empty answer means none."""
     api, next_cursor = config.api(), cursor
     items: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):
