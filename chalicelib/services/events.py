@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 MAX_RANGE_MS = 400 * 86400 * 1000
 
 
+SECONDS_LOOK_LIKE = 10**11  # a time below this, in milliseconds, was almost surely sent in seconds
+
+
 class EventRecorder:
     """Appends to the log, then pushes the event to the administrators following it live."""
 
@@ -64,6 +67,11 @@ class EventQueries:
     def query(self, actor: Actor, filters: dict[str, Any], limit: int,
               start: dict[str, Any] | None) -> Page[Event]:
         now_ms = int(time.time() * 1000)
+        for name in ("since_ms", "until_ms"):
+            given = filters.get(name)
+            if given is not None and 0 < int(given) < SECONDS_LOOK_LIKE:  # 1973 in milliseconds, 5138 in seconds
+                raise BadRequest(f"{name} is in epoch milliseconds; {given} looks like seconds (multiply by 1000)",
+                                 code="bad_range")
         until = min(int(filters.get("until_ms") or now_ms), now_ms + 86400 * 1000)  # nothing is in the future
         since = int(filters.get("since_ms") or until - 7 * 86400 * 1000)
         if since > until or until - since > MAX_RANGE_MS:

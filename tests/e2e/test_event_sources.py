@@ -184,3 +184,6 @@ def test_a_query_parameter_given_twice_is_refused_not_half_read(stack):
     assert assert_error(twice, 400) == "bad_query"
     assert "type" in twice.json()["error"]["message"]
     assert alice.ok("GET", "/admin/events", workspace_id="ws-demo", type="upload.")["items"] is not None
+    # A time in seconds would be January 1970 in milliseconds: said so, not answered with an empty page.
+    seconds = alice.call("GET", "/admin/events", workspace_id="ws-demo", until_ms=1_796_000_000)
+    assert assert_error(seconds, 400) == "bad_range" and "looks like seconds" in seconds.json()["error"]["message"]
