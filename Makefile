@@ -11,10 +11,14 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $(HOME)/.pyenv/versions/3.12*/b
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Kalexo's pixel kernels (C, layers/imaging/kalexo_pixels) compiled into the venv; without a C compiler the tiler
+# halves with Pillow instead (the same pixels, slower), and this stamp is not made, so a later make tries again.
+NATIVE_STAMP := $(VENV)/.native-installed
+NATIVE_SOURCES := layers/native.py $(wildcard layers/imaging/kalexo_pixels/*.c layers/imaging/kalexo_pixels/*.py)
 STAGE ?= dev
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: help venv web run reset test unit lint token package-check layer layer-check publish-site deploy urls admin destroy clean
+.PHONY: help venv native web run reset test unit lint token package-check layer layer-check publish-site deploy urls admin destroy clean
 
 help:
 	@echo "make run                     start the whole system locally (emulator, REST, websockets, workers)"
@@ -42,6 +46,12 @@ $(STAMP): requirements.txt requirements-dev.txt clients/python/pyproject.toml
 
 venv: $(STAMP)
 
+native: $(NATIVE_STAMP)
+
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
+	@$(BIN)/python layers/native.py --install
+	@if $(BIN)/python -c 'import kalexo_pixels' 2>/dev/null; then touch $@; fi
+
 # The web client's one dependency, pinned in web/package-lock.json. Without npm the stack still runs, but the
 # page cannot load its viewer (scripts/system-packages.sh installs npm).
 web:
@@ -51,7 +61,7 @@ web:
 	  else echo "npm is missing: the web client cannot load OpenSeadragon (bash scripts/system-packages.sh)"; fi; \
 	fi
 
-run: $(STAMP) web
+run: $(STAMP) native web
 	$(BIN)/python -m local run $(if $(filter 1,$(FRESH)),--fresh) $(ARGS)
 
 # What `make run` keeps across restarts lives in .local/: this deletes it (and says what it deletes).
@@ -60,13 +70,13 @@ reset: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/system-packages.sh
-	@$(MAKE) --no-print-directory web
+	@$(MAKE) --no-print-directory native web
 	$(BIN)/python -m pytest
 
-unit: $(STAMP)
+unit: $(STAMP) native
 	$(BIN)/python -m pytest tests/unit
 
-lint: $(STAMP)
+lint: $(STAMP) native
 	$(BIN)/ruff check .
 	$(BIN)/mypy app.py chalicelib local infra tests bench clients/python
 

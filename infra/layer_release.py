@@ -1,6 +1,7 @@
-"""The imaging layer (PyMuPDF, Pillow) as make deploy releases it: built by layers/build.py when its zip is
-missing or older than the lock, published as kalexo-<stage>-imaging-<arch> only when its bytes changed (the
-sha256 is kept in the version's description), so a deploy that changes nothing publishes nothing."""
+"""The imaging layer (PyMuPDF, Pillow, Kalexo's pixel kernels) as make deploy releases it: built by
+layers/build.py when its zip is missing or older than the lock or the kernels' sources, published as
+kalexo-<stage>-imaging-<arch> only when its bytes changed (the sha256 is kept in the version's description), so a
+deploy that changes nothing publishes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCK = PROJECT_DIR / "layers" / "imaging" / "requirements.lock"
+NATIVE_SOURCES = PROJECT_DIR / "layers" / "imaging" / "kalexo_pixels"  # compiled into the layer too
 # The functions that render: the only ones that get the layer.
 IMAGING_FUNCTIONS = ("ingest_uploads", "tile_pages")
 
@@ -38,7 +40,8 @@ def layer_zip(arch: str) -> Path:
 
 def build_if_needed(arch: str, say: Callable[[str], None] = print) -> Path:
     path = layer_zip(arch)
-    if path.exists() and path.stat().st_mtime >= LOCK.stat().st_mtime:
+    sources = [LOCK, *NATIVE_SOURCES.glob("*.c"), *NATIVE_SOURCES.glob("*.py")]
+    if path.exists() and path.stat().st_mtime >= max(source.stat().st_mtime for source in sources):
         say(f"  {path.relative_to(PROJECT_DIR)} is up to date")
         return path
     say(f"  building {path.relative_to(PROJECT_DIR)} (layers/build.py)")

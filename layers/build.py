@@ -4,7 +4,8 @@
     python layers/build.py --lock      # after editing requirements.txt: download, hash, rewrite requirements.lock
 
 Binary wheels only (manylinux_2_28, for the CPython running this: 3.12 or 3.13, Chalice's Lambda runtime),
-installed from `imaging/requirements.lock` with --require-hashes, then byte-compiled by that CPython as
+installed from `imaging/requirements.lock` with --require-hashes, with Kalexo's pixel kernels
+(`imaging/kalexo_pixels`, compiled for the architecture by `native.py`), then byte-compiled by that CPython as
 unchecked-hash pycs (PEP 552: no timestamps in them;
 /opt is read-only on Lambda, so a layer without bytecode compiles PyMuPDF's and Pillow's Python at every cold
 start, about 0.6 s); the zip lists its entries sorted, with one fixed timestamp and normalised permissions, so
@@ -27,6 +28,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling native.py
+import native
 
 HERE = Path(__file__).resolve().parent
 PROJECT_DIR = HERE.parent
@@ -74,7 +78,6 @@ def install(arch: str, target: Path) -> None:
         shutil.rmtree(cache)
     for record in target.glob("*.dist-info/direct_url.json"):
         record.unlink()
-    compile_bytecode(target)
 
 
 def compile_bytecode(target: Path) -> None:
@@ -110,6 +113,8 @@ def build(arch: str, out_dir: Path) -> Built:
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "python"
         install(arch, target)
+        native.build(arch, target)  # Kalexo's pixel kernels (imaging/kalexo_pixels), compiled for `arch`
+        compile_bytecode(target)
         deterministic_zip(target, zip_path)
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     return Built(arch, zip_path, zip_path.stat().st_size, unzipped_size(zip_path), digest)

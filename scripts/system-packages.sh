@@ -15,6 +15,10 @@ command -v memcached >/dev/null 2>&1 || missing+=(memcached)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# A C compiler for Kalexo's pixel kernels (layers/native.py), for this machine and for arm64 (the imaging layer
+# the deploy rehearsal builds: the stages deploy arm64).
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 # libmagic: python-magic, which the IIIF validator (requirements-dev.txt) imports.
 compgen -G '/usr/lib/*/libmagic.so.1' >/dev/null || compgen -G '/usr/lib/libmagic.so.1' >/dev/null || missing+=(libmagic1)
 ((${#missing[@]})) || exit 0

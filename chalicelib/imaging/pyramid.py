@@ -2,13 +2,14 @@
 
 The full-size level is never held whole (an A0 sheet at 300 dpi is 418 Mpx, 1.25 GB as RGB). Each large level
 keeps only the rows it has not cut into tiles yet; as rows arrive it cuts every tile row they complete, then
-halves them (`Image.reduce(2)`: a 2 x 2 box average that rounds odd edges up, as Deep Zoom does) and passes the
-half-size rows to the level below, which does the same. Memory per level is about a band plus a tile row of its
-own width, so the whole pyramid needs roughly two bands of the full-size width.
+halves them (`Image.reduce(2)`: a 2 x 2 box average that rounds odd edges up, as Deep Zoom does; for grey rows,
+the same arithmetic in C, see `grey_rows`) and passes the half-size rows to the level below, which does the
+same. Memory per level is about a band plus a tile row of its own width, so the whole pyramid needs roughly two
+bands of the full-size width.
 
-Once a level is small (a few megapixels) it is assembled whole in memory, and it and every level below are cut
-from whole images; those images are kept, because the thumbnail comes from one of them rather than a second
-render.
+Once a level is small (a few megapixels) it is assembled whole in memory (its rows joined once the last
+arrive), and it and every level below are cut from whole images; those images are kept, because the thumbnail
+comes from one of them rather than a second render.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 from PIL import Image
 
 from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.imaging import grey_rows
 
 SMALL_LEVEL_PIXELS = 4_000_000
 # Cuts every tile of tile row `row` of `level` from `image`, whose first pixel row is the level's row `image_top`.
@@ -27,13 +29,6 @@ RowCutter = Callable[[Level, int, Image.Image, int], None]
 
 class _Rows(Protocol):
     def push(self, rows: Image.Image, last: bool) -> None: ...
-
-
-def _vstack(upper: Image.Image, lower: Image.Image) -> Image.Image:
-    stacked = Image.new(upper.mode, (upper.width, upper.height + lower.height), None)  # None: not filled first
-    stacked.paste(upper, (0, 0))
-    stacked.paste(lower, (0, upper.height))
-    return stacked
 
 
 class _StreamedLevel:
@@ -47,7 +42,7 @@ class _StreamedLevel:
         self._carry: Image.Image | None = None  # an odd row waiting for its pair before halving
 
     def push(self, rows: Image.Image, last: bool) -> None:
-        self._pending = rows if self._pending is None else _vstack(self._pending, rows)
+        self._pending = rows if self._pending is None else grey_rows.joined([self._pending, rows])
         self._cut_ready_rows()
         self._halve_and_pass(rows, last)
 
@@ -63,17 +58,17 @@ class _StreamedLevel:
         if keep_from >= available:
             self._pending, self._pending_top = None, available
         elif keep_from > self._pending_top:
-            self._pending = self._pending.crop((0, keep_from - self._pending_top, level.width, self._pending.height))
+            self._pending = grey_rows.rows(self._pending, keep_from - self._pending_top, self._pending.height)
             self._pending_top = keep_from
 
     def _halve_and_pass(self, rows: Image.Image, last: bool) -> None:
         if self._carry is not None:
-            rows, self._carry = _vstack(self._carry, rows), None
+            rows, self._carry = grey_rows.joined([self._carry, rows]), None
         if not last and rows.height % 2:
-            self._carry = rows.crop((0, rows.height - 1, rows.width, rows.height))
-            rows = rows.crop((0, 0, rows.width, rows.height - 1))
+            self._carry = grey_rows.rows(rows, rows.height - 1, rows.height)
+            rows = grey_rows.rows(rows, 0, rows.height - 1)
         if rows.height:
-            self._below.push(rows.reduce(2), last)
+            self._below.push(grey_rows.halved(rows), last)
         elif last:
             raise AssertionError("the last rows of a level must not be empty")
 
@@ -84,28 +79,22 @@ class _HeldLevels:
     def __init__(self, level: Level, plan: TilePlan, cut: RowCutter) -> None:
         self._level, self._plan, self._cut = level, plan, cut
         self.level = level.level
-        self._image: Image.Image | None = None
+        self._parts: list[Image.Image] = []  # the level's rows as they came, joined once all are in
         self._filled = 0
         self.images: dict[int, Image.Image] = {}
 
     def push(self, rows: Image.Image, last: bool) -> None:
-        if self._image is None and last and rows.height == self._level.height:
-            self._image = rows  # the whole level came in one band
-        else:
-            if self._image is None:
-                self._image = Image.new(rows.mode, (self._level.width, self._level.height), None)  # all pasted
-            self._image.paste(rows, (0, self._filled))
+        self._parts.append(rows)
         self._filled += rows.height
         if last:
             assert self._filled == self._level.height, (self._filled, self._level)
-            self._cut_all()
+            image, self._parts = grey_rows.joined(self._parts), []
+            self._cut_all(image)
 
-    def _cut_all(self) -> None:
-        image = self._image
-        assert image is not None
+    def _cut_all(self, image: Image.Image) -> None:
         for number in range(self._level.level, -1, -1):
             if number < self._level.level:
-                image = image.reduce(2)
+                image = grey_rows.halved(image)
             level = self._plan.level(number)
             assert image.size == (level.width, level.height), (image.size, level)
             for row in range(level.rows):
@@ -139,7 +128,7 @@ class Pyramid:
         self._received += rows.height
         if last != (self._received == self._plan.height):
             raise ValueError(f"{self._received} of {self._plan.height} rows received with last={last}")
-        self._top.push(rows, last)
+        self._top.push(grey_rows.owned(rows), last)
 
     @property
     def held_level(self) -> int:

@@ -31,6 +31,7 @@ import pymupdf
 from PIL import Image, ImageOps
 
 from chalicelib.domain.tile_plan import fit_scale
+from chalicelib.imaging import grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
@@ -104,13 +105,10 @@ class VectorPage:
         pix, first = self.pixmap(top, bottom, mode)
         stride, width = pix.stride, self.width
         if mode == "L":
-            rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]  # the margins left out
             # Pillow maps a grey buffer in place (read-only): no copy, and no fresh memory to fault in. The
-            # pixmap frees its samples when it is collected, so the band holds it for as long as it lives
-            # (images made from the band are copies and do not).
-            band = Image.frombuffer(mode, (width, bottom - top), rows, "raw", mode, stride, 1)
-            band.pixmap = pix  # type: ignore[attr-defined]
-            return band
+            # pixmap frees its samples when it is collected, so the band holds it for as long as it lives.
+            start, end = (top - first) * stride, (bottom - first) * stride  # the margins left out
+            return grey_rows.mapped(pix.samples_mv[start:end], pix.samples_ptr + start, width, bottom - top, pix)
         # RGB: Pillow unpacks to its 4-byte pixels, one copy.
         return self._copied(pix, first, (0, top, width, bottom), mode)
 
@@ -119,14 +117,12 @@ class VectorPage:
         """Rows [top, bottom) rendered once in RGB, as `band` renders them, given as one grey band plus RGB
         copies of `boxes` (full-size pixels within those rows). The grey band is one channel of the render:
         exact wherever a pixel is neutral (R = G = B, a grey's luma is its value), and the caller must cover
-        every other pixel with a box. Taking a channel (a nearest-neighbour resize of the rows seen as one grey
-        image three times as wide) costs about a third of what unpacking the rows to Pillow's four bytes a
-        pixel and converting them costs; only the boxes are unpacked."""
+        every other pixel with a box. Taking a channel costs about a third of what unpacking the rows to
+        Pillow's four bytes a pixel and converting them costs; only the boxes are unpacked."""
         pix, first = self.pixmap(top, bottom, "RGB")
-        stride, width = pix.stride, self.width
-        rows = pix.samples_mv[(top - first) * stride:(bottom - first) * stride]
-        wide = Image.frombuffer("L", (3 * width, bottom - top), rows, "raw", "L", stride, 1)
-        grey = wide.resize((width, bottom - top), Image.Resampling.NEAREST)  # the middle byte: G
+        start = (top - first) * pix.stride
+        rows = pix.samples_mv[start:(bottom - first) * pix.stride]
+        grey = grey_rows.green(rows, pix.samples_ptr + start, pix.stride, self.width, bottom - top)
         return grey, [self._copied(pix, first, box, "RGB") for box in boxes]
 
     def pixmap(self, top: int, bottom: int, mode: str) -> tuple[pymupdf.Pixmap, int]:

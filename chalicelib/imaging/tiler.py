@@ -22,6 +22,7 @@ from PIL import Image, _imaging
 
 from chalicelib.domain.tile_plan import Level, TilePlan
 from chalicelib.domain.viewers import max_image_level
+from chalicelib.imaging import grey_rows
 from chalicelib.imaging.content import Box, ContentMap
 from chalicelib.imaging.documents import (
     check_embedded_images,
@@ -180,7 +181,8 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     for top in range(0, page.height, band_rows):
         bottom = min(page.height, top + band_rows)
         if content is not None and content.rows_blank(top, bottom):
-            rows = Image.new(mode, (page.width, bottom - top), 255 if mode == "L" else (255, 255, 255))
+            rows = (grey_rows.blank(page.width, bottom - top) if mode == "L" else
+                    Image.new(mode, (page.width, bottom - top), (255, 255, 255)))
         elif mixed is not None:
             rows = mixed.band(page, top, bottom)
         else:

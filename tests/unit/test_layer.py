@@ -150,3 +150,15 @@ def test_the_layer_is_compiled_to_unchecked_hash_bytecode(tmp_path):
     _load("build").compile_bytecode(tmp_path)
     pyc = tmp_path / "pkg" / "__pycache__" / f"mod.{sys.implementation.cache_tag}.pyc"
     assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_the_pixel_kernels_build_for_each_architecture_the_same_bytes_twice(tmp_path, arch):
+    native = _load("native")
+    first = native.build(arch, tmp_path / "one") / native.LIBRARY
+    second = native.build(arch, tmp_path / "two") / native.LIBRARY
+    assert native.elf_arch(first) == arch
+    assert first.read_bytes() == second.read_bytes()  # the layer's zip stays reproducible
+    assert {p.name for p in first.parent.iterdir()} == {native.LIBRARY, "__init__.py", "py.typed"}
+    # Built in a directory of its own: no path of this machine's in the binary.
+    assert str(tmp_path).encode() not in first.read_bytes() and b"/work" not in first.read_bytes()
