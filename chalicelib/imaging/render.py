@@ -35,6 +35,7 @@ from chalicelib.imaging import grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
+from chalicelib.imaging.embedded_jpeg import decode_jpegs
 from chalicelib.imaging.errors import corrupt
 
 BAND_MARGIN_ROWS = 8
@@ -58,6 +59,7 @@ class VectorPage:
             dpi = _content_dpi(page, log, dpi)
             self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
             self._matrix = pymupdf.Matrix(self.scale, self.scale)
+            decode_jpegs(page, self.scale)  # Pillow's libjpeg-turbo, not MuPDF's libjpeg: before the display list
             pixels = (rect * self._matrix).irect
             self.width = max(1, min(max_side, pixels.width))
             self.height = max(1, min(max_side, pixels.height))

@@ -1,0 +1,97 @@
+# mypy: disable-error-code="no-untyped-call"
+# (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
+"""A PDF page's JPEG images decoded by Pillow before MuPDF renders the page.
+
+MuPDF decodes JPEG with its own libjpeg (IJG's); Pillow's wheels bring libjpeg-turbo, which decodes the same
+stream in about half the time, copy included. A scanned sheet (the page is the image, rendered at its own
+resolution) spends most of its render there: a scanned letter page tiles in about three quarters of the time
+once its image is handed to MuPDF decoded (a photograph on a report page gains less, 2 to 3 ms of 120). So each
+JPEG the page draws at its full resolution or more is decoded by Pillow, and its stream in the open document
+(in memory only; the stored file is never changed) replaced by those pixels, uncompressed.
+
+Only where both decoders give the same component values, so the page looks as MuPDF alone would draw it (to
+the decoders' rounding and chroma upsampling: 48 dB apart on a photo of strong colour noise): a plain
+DCTDecode stream of 8-bit grey or three-component pixels, whose size is what the image dictionary says, with
+no Decode array and no DecodeParms (MuPDF's ColorTransform, which overrides what the JPEG's markers say).
+Anything else, a stream Pillow cannot read included, is left to MuPDF, as before. So is an image drawn smaller
+than its pixels: MuPDF decodes it at a reduced DCT scale, cheaper than any full decode.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pymupdf
+from PIL import Image
+
+from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
+from chalicelib.imaging.encode import raw_bytes
+
+MIN_DRAWN_SCALE = 0.95  # device pixels per image pixel, below which MuPDF's reduced-scale decode wins
+MAX_PIXELS = 40_000_000  # the decoded stream sits beside MuPDF's own decoded copy: 120 MB of RGB at most
+MODES = {1: "L", 3: "RGB"}  # components -> the Pillow mode whose bytes MuPDF reads as they are
+
+
+def decode_jpegs(page: pymupdf.Page, scale: float) -> int:
+    """Replace the page's eligible JPEG streams (rendered at `scale` device pixels a point) by their pixels;
+    returns how many were replaced."""
+    try:
+        jpegs = [entry for entry in page.get_images(full=True) if entry[8] == "DCTDecode"]
+        # Where each image is drawn. Not get_image_info(xrefs=True): that decodes every image to hash it. The
+        # plain call is cached on the page (the colour inspection reads it too); its entries are matched to
+        # the streams by pixel size, and a size drawn small anywhere counts as small everywhere.
+        infos = page.get_image_info() if jpegs else []
+    except PYMUPDF_ERRORS:
+        return 0  # the render that follows reports a broken page
+    shown: dict[tuple[int, int], float] = {}
+    components: dict[tuple[int, int], set[int]] = {}
+    for info in infos:
+        size, (x0, y0, x1, y1) = (int(info["width"]), int(info["height"])), info["bbox"]
+        if size[0] <= 0 or size[1] <= 0 or not all(map(math.isfinite, (x0, y0, x1, y1))):
+            continue
+        # Device pixels per image pixel, from the areas (a rotated image has its sides swapped in the bbox).
+        scaled = math.sqrt(max(0.0, (x1 - x0) * (y1 - y0)) * scale * scale / (size[0] * size[1]))
+        shown[size] = min(shown.get(size, scaled), scaled)
+        components.setdefault(size, set()).add(int(info.get("colorspace") or 0))
+    replaced = 0
+    for xref, _, width, height, bpc, *_ in jpegs:
+        size = (int(width), int(height))
+        kinds = components.get(size, set())
+        if (shown.get(size, 0.0) >= MIN_DRAWN_SCALE and bpc == 8 and len(kinds) == 1 and kinds <= MODES.keys()
+                and size[0] * size[1] <= MAX_PIXELS):
+            replaced += _replace(page.parent, int(xref), size, kinds.pop())
+    return replaced
+
+
+def _replace(doc: pymupdf.Document, xref: int, size: tuple[int, int], components: int) -> bool:
+    try:
+        if doc.xref_get_key(xref, "Filter") != ("name", "/DCTDecode"):
+            return False  # a chain of filters, or not a JPEG
+        if any(doc.xref_get_key(xref, key)[0] != "null" for key in ("Decode", "DecodeParms", "ImageMask")):
+            return False
+        stream = doc.xref_stream_raw(xref)
+    except PYMUPDF_ERRORS:
+        return False
+    pixels = _decoded(stream, size, components)
+    if pixels is None:
+        return False
+    try:
+        doc.update_stream(xref, pixels, compress=0)
+        doc.xref_set_key(xref, "Filter", "null")
+    except PYMUPDF_ERRORS:
+        return False
+    return True
+
+
+def _decoded(stream: bytes, size: tuple[int, int], components: int) -> bytes | None:
+    """The JPEG's pixels as MuPDF would read them (`components` a pixel, as its colour space has), or None when
+    Pillow's would differ or it cannot tell."""
+    try:
+        with Image.open(io.BytesIO(stream), formats=["JPEG"]) as image:
+            if image.size != size or image.mode != MODES[components]:
+                return None
+            image.load()
+            return raw_bytes(image)
+    except PILLOW_ERRORS:
+        return None
