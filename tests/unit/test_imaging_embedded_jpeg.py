@@ -20,7 +20,8 @@ SCALE = 300 / 72
 
 def _photo(mode: str = "RGB", size: tuple[int, int] = (600, 400), **save: object) -> bytes:
     noise = Image.effect_noise(size, 50).filter(ImageFilter.GaussianBlur(2))
-    image = Image.merge("RGB", (noise, noise.rotate(90, expand=False), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) if mode != "L" else noise
+    channels = (noise, noise.rotate(90), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    image = Image.merge("RGB", channels) if mode != "L" else noise
     out = io.BytesIO()
     image.convert(mode).save(out, "JPEG", quality=85, **save)
     return out.getvalue()
