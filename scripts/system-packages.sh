@@ -19,6 +19,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # the deploy rehearsal builds: the stages deploy arm64).
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+# qemu-user runs the arm64 build of those kernels in a test (tests/unit/test_pixel_kernels_arm64.py).
+command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
 # libmagic: python-magic, which the IIIF validator (requirements-dev.txt) imports.
 compgen -G '/usr/lib/*/libmagic.so.1' >/dev/null || compgen -G '/usr/lib/libmagic.so.1' >/dev/null || missing+=(libmagic1)
 ((${#missing[@]})) || exit 0
