@@ -2,11 +2,12 @@
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
 """The floor of bench/tiling.py: the work no tiler avoids, measured apart in its own child.
 
-`render` is the page rendered as the tiler renders it (its display list made, then `VectorPage.pixmap` over the
-bands the tiler renders: grey for a grey page, blank bands skipped; a mostly grey page with some colour in grey,
-but in RGB the bands its colour reaches, as `ColourTiles.band_mode` says; not the colour and content
-inspection, nor what the tiler makes of an RGB render: a grey band is mapped into Pillow as it is, an RGB one
-unpacked, or split into one channel and its colour tiles);
+`render` is the page rendered as the tiler renders it (its JPEGs decoded as `embedded_jpeg` decodes them, its
+display list made, then `VectorPage.pixmap` over the bands the tiler renders: grey for a grey page, blank bands
+skipped; a mostly grey page with some colour in grey, but in RGB the bands its colour reaches, as
+`ColourTiles.band_mode` says; not the colour and content inspection, nor what the tiler makes of an RGB render:
+a grey band is mapped into Pillow as it is, an RGB one unpacked, or split into one channel and its colour
+tiles);
 `encode` is the encoding alone (`encode`, as the tiler calls it) of exactly the images the tiler stores (each
 tile with content, each distinct uniform tile once, the page's `max` image and thumbnail), decoded from its
 output beforehand and not timed.
@@ -27,6 +28,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
 
     from chalicelib.domain.tile_plan import TilePlan
     from chalicelib.imaging.content import ContentMap
+    from chalicelib.imaging.embedded_jpeg import decode_jpegs
     from chalicelib.imaging.encode import encode
     from chalicelib.imaging.formats import sniff
     from chalicelib.imaging.mixed import ColourTiles, worth_mixing
@@ -54,11 +56,14 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
                 stored[-1].load()
                 totals["puts"] += 1
                 totals["bytes"] += len(tile.data)
-    with pymupdf.open(path) as doc:
+    with pymupdf.open(path) as doc, pymupdf.open(path) as fresh:
         prepared = [VectorPage(doc[index], dpi, settings.max_side) for index in range(pages)]  # not timed
         started = time.process_time()
-        for index in range(pages):  # interpreting the page once (its display list) is part of rendering it
-            doc[index].get_displaylist()
+        for index, page in enumerate(prepared):
+            # Decoding the page's JPEGs (by the faster decoder, as the tiler does: `prepared` did so untimed) and
+            # interpreting the page once (its display list) are part of rendering it.
+            decode_jpegs(fresh[index], page.scale)
+            fresh[index].get_displaylist()
         for page in prepared:
             plan = TilePlan(page.width, page.height, settings.tile_size)
             content = ContentMap(page.content_boxes or [], plan)

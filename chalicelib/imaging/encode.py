@@ -25,6 +25,7 @@ RAW_CHUNK = 4 * 256 * 256 + 64  # a 256 px RGB tile in one call
 # progressive, smooth, optimize, keep_rgb, streamtype, dpi, subsampling (-1: libjpeg's 4:2:0), restart marker
 # blocks and rows, qtables, comment, extra markers, exif. A test checks the bytes equal `save`'s.
 _JPEG_CONFIG = (False, 0, False, False, 0, (0, 0), -1, 0, 0, None, None, b"", b"")
+_JPEG_RAWMODES = {"L": "L", "RGB": "RGB", "RGBX": "RGB"}  # an image's mode -> what its JPEG is made of
 WHITE = (255, 255, 255)
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 Box = tuple[int, int, int, int]  # left, top, right, bottom
@@ -43,8 +44,10 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
 def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     """One tile or thumbnail as `fmt`; L or RGB in (JPEG has no alpha), settings for speed over a few bytes."""
     out = io.BytesIO()
-    if fmt == "jpeg" and image.mode in ("L", "RGB"):
+    if fmt == "jpeg" and image.mode in _JPEG_RAWMODES:
         return _jpeg(image, quality)
+    if image.mode == "RGBX":  # a colour tile of `colour_rows`: its padding byte is not an alpha
+        image = image.convert("RGB")
     if fmt == "jpeg":
         # optimize=False: Huffman optimisation costs a second pass for ~5% smaller tiles; 4:2:0 is the default.
         image.save(out, "JPEG", quality=quality, optimize=False)
@@ -61,7 +64,8 @@ def _jpeg(image: Image.Image, quality: int, box: Box | None = None) -> bytes:
     """The bytes `save` would write (of `box` of the image, if given), from Pillow's JPEG encoder called
     directly: `save` spends about a fifth of a tile's encoding on its own bookkeeping (option parsing, a file
     object, a failed `fileno()`). The encoder reads the box's rows where they are: no cropped copy."""
-    encoder = _imaging.jpeg_encoder(image.mode, image.mode, quality, *_JPEG_CONFIG)  # as Image._getencoder does
+    # As Image._getencoder does; RGBX is read as RGB (Pillow holds RGB as RGBX: the same bytes reach libjpeg).
+    encoder = _imaging.jpeg_encoder(image.mode, _JPEG_RAWMODES[image.mode], quality, *_JPEG_CONFIG)
     return _encoded(encoder, image, box or (0, 0, *image.size), JPEG_CHUNK)
 
 

@@ -53,6 +53,12 @@ def mapped(view: memoryview, address: int, width: int, height: int, owner: Any) 
     return image
 
 
+def address(image: Image.Image) -> int | None:
+    """The address of a view's first pixel (rows `image.width` bytes apart), or None for Pillow's images."""
+    rows = _rows_of(image)
+    return rows.address if rows is not None else None
+
+
 def _rows_of(image: Image.Image) -> _Rows | None:
     rows: _Rows | None = getattr(image, _ROWS, None)
     return rows
@@ -123,6 +129,8 @@ def joined(parts: list[Image.Image]) -> Image.Image:
 def green(view: memoryview, address: int, stride: int, width: int, height: int) -> Image.Image:
     """The middle byte of each pixel of RGB rows `stride` bytes apart (MuPDF's: three bytes a pixel), as grey
     rows: a neutral pixel's grey. `address` is view[0]'s."""
+    if height and len(view) < stride * (height - 1) + 3 * width:  # the kernel reads what this says is there
+        raise ValueError(f"{len(view)} bytes for {height} rows of {width} RGB pixels {stride} bytes apart")
     if not _use_native:
         wide = Image.frombuffer("L", (3 * width, height), view, "raw", "L", stride, 1)  # type: ignore[arg-type]
         return wide.resize((width, height), Image.Resampling.NEAREST)  # the middle byte of each three

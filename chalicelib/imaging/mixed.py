@@ -25,6 +25,7 @@ from typing import Protocol
 from PIL import Image
 
 from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.imaging import colour_rows
 from chalicelib.imaging.content import ContentMap
 
 MAX_COLOUR_SHARE = 0.5  # above this share of full-size tiles in colour, an RGB pyramid is cheaper
@@ -99,8 +100,8 @@ class ColourTiles:
                 child = children.get(key) if keep else children.pop(key, None)
                 if child is not None:
                     if tile is None:
-                        tile = image.crop(box).convert("RGB")
-                    tile.paste(child.reduce(2), (dx * half, dy * half))
+                        tile = colour_rows.from_grey(image, box)
+                    colour_rows.halve_into(tile, child, dx * half, dy * half)
         if tile is not None:
             self._levels[level.level][(col, row)] = tile
         return tile

@@ -31,7 +31,7 @@ import pymupdf
 from PIL import Image, ImageOps
 
 from chalicelib.domain.tile_plan import fit_scale
-from chalicelib.imaging import grey_rows
+from chalicelib.imaging import colour_rows, grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
@@ -125,7 +125,12 @@ class VectorPage:
         start = (top - first) * pix.stride
         rows = pix.samples_mv[start:(bottom - first) * pix.stride]
         grey = grey_rows.green(rows, pix.samples_ptr + start, pix.stride, self.width, bottom - top)
-        return grey, [self._copied(pix, first, box, "RGB") for box in boxes]
+        tiles = []
+        for left, tile_top, right, tile_bottom in boxes:
+            offset = (tile_top - first) * pix.stride
+            tiles.append(colour_rows.from_render(pix.samples_mv[offset:], pix.samples_ptr + offset, pix.stride,
+                                                 (left, tile_top, right, tile_bottom)))
+        return grey, tiles
 
     def pixmap(self, top: int, bottom: int, mode: str) -> tuple[pymupdf.Pixmap, int]:
         """Rows [top, bottom) at full width, with BAND_MARGIN_ROWS more above and below where the page has them;

@@ -101,11 +101,21 @@ def test_the_green_channel_of_mupdf_rgb_rows(native):
     assert grey.tobytes() == expected.tobytes()
 
 
+def test_rows_shorter_than_their_size_are_refused_before_any_kernel_reads_them():
+    short = bytearray(3 * 10 * 4 - 1)
+    with pytest.raises(ValueError, match="119 bytes for 4 rows of 10 RGB pixels 30 bytes apart"):
+        grey_rows.green(memoryview(short), kalexo_pixels.address_of(short), 30, 10, 4)
+
+
 def test_the_kernels_refuse_what_they_cannot_do():
     with pytest.raises(ValueError, match="nothing to halve"):
         kalexo_pixels.halve(0, 0, 0, 5, 0, 0)
     with pytest.raises(ValueError, match="channel 3 of a 3-byte pixel"):
         kalexo_pixels.channel(0, 0, 1, 1, 3, 3, 0, 0)
+    with pytest.raises(ValueError, match="nothing to halve"):
+        kalexo_pixels.halve4(0, 0, 3, 0, 0, 0)
+    with pytest.raises(ValueError, match="4-byte pixels"):
+        kalexo_pixels.to_rgbx(0, 0, 1, 1, 4, 0, 0)
 
 
 def _pieces(path: str, kind: Kind, settings: TileSettings) -> list[tuple[object, ...]]:

@@ -51,3 +51,17 @@ def test_the_arm64_green_channel_gives_pillows_bytes(arm64, width, height):
     pixels = random.Random(width + height).randbytes(3 * width * height)
     expected = Image.frombytes("RGB", (width, height), pixels).getchannel("G").tobytes()
     assert arm64("green", width, height, pixels) == expected
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (3, 5), (256, 256), (129, 77)])
+def test_the_arm64_four_byte_halving_gives_pillows_bytes(arm64, width, height):
+    rgb = Image.frombytes("RGB", (width, height), random.Random(width - height).randbytes(3 * width * height))
+    expected = rgb.reduce(2).convert("RGBX").tobytes()
+    assert arm64("halve4", width, height, rgb.convert("RGBX").tobytes()) == expected
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_the_arm64_rgbx_copy_gives_pillows_bytes(arm64, mode):
+    image = Image.frombytes(mode, (37, 5), random.Random(5).randbytes(37 * 5 * len(mode)))
+    kernel = "rgbx1" if mode == "L" else "rgbx3"
+    assert arm64(kernel, 37, 5, image.tobytes()) == image.convert("RGBX").tobytes()

@@ -28,6 +28,11 @@ _lib.kx_halve.restype = None
 _lib.kx_channel.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                             ctypes.c_int, ctypes.c_void_p, ctypes.c_ssize_t]
 _lib.kx_channel.restype = None
+_lib.kx_halve4.argtypes = _lib.kx_halve.argtypes
+_lib.kx_halve4.restype = None
+_lib.kx_to_rgbx.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                            ctypes.c_void_p, ctypes.c_ssize_t]
+_lib.kx_to_rgbx.restype = None
 
 
 def address_of(buffer: bytearray) -> int:
@@ -40,6 +45,20 @@ def halve(src: int, src_stride: int, width: int, height: int, dst: int, dst_stri
     if width < 1 or height < 1:
         raise ValueError(f"nothing to halve: {width} x {height}")
     _lib.kx_halve(src, src_stride, width, height, dst, dst_stride)
+
+
+def halve4(src: int, src_stride: int, width: int, height: int, dst: int, dst_stride: int) -> None:
+    """`halve` for four-byte pixels (Pillow's RGB, held as RGBX); widths in pixels, strides in bytes."""
+    if width < 1 or height < 1:
+        raise ValueError(f"nothing to halve: {width} x {height}")
+    _lib.kx_halve4(src, src_stride, width, height, dst, dst_stride)
+
+
+def to_rgbx(src: int, src_stride: int, width: int, height: int, n: int, dst: int, dst_stride: int) -> None:
+    """Grey (`n` 1) or three-byte RGB (`n` 3) pixels as four-byte RGBX, X = 255."""
+    if n not in (1, 3):
+        raise ValueError(f"{n}-byte pixels: only 1 (grey) or 3 (RGB)")
+    _lib.kx_to_rgbx(src, src_stride, width, height, n, dst, dst_stride)
 
 
 def channel(src: int, src_stride: int, width: int, height: int, n: int, index: int, dst: int,

@@ -49,3 +49,55 @@ void kx_channel(const uint8_t *src, ptrdiff_t src_stride, int width, int height,
         }
     }
 }
+
+/* kx_halve for Pillow's four-byte pixels (RGB is held as RGBX): each byte averaged with the same byte of its
+ * neighbours, so every channel, the padding byte included, is what Image.reduce(2) makes of it. */
+void kx_halve4(const uint8_t *src, ptrdiff_t src_stride, int width, int height, uint8_t *dst, ptrdiff_t dst_stride)
+{
+    const int half_w = width / 2, half_h = height / 2;
+    for (int y = 0; y < half_h; y++) {
+        const uint8_t *a = src + (ptrdiff_t)(2 * y) * src_stride;
+        const uint8_t *b = a + src_stride;
+        uint8_t *out = dst + (ptrdiff_t)y * dst_stride;
+        for (int x = 0; x < half_w; x++)
+            for (int c = 0; c < 4; c++)
+                out[4 * x + c] = (uint8_t)((a[8 * x + c] + a[8 * x + 4 + c] + b[8 * x + c] + b[8 * x + 4 + c] + 2)
+                                           >> 2);
+        if (width & 1)
+            for (int c = 0; c < 4; c++)
+                out[4 * half_w + c] = (uint8_t)((a[4 * (width - 1) + c] + b[4 * (width - 1) + c] + 1) >> 1);
+    }
+    if (height & 1) {
+        const uint8_t *a = src + (ptrdiff_t)(height - 1) * src_stride;
+        uint8_t *out = dst + (ptrdiff_t)half_h * dst_stride;
+        for (int x = 0; x < half_w; x++)
+            for (int c = 0; c < 4; c++)
+                out[4 * x + c] = (uint8_t)((a[8 * x + c] + a[8 * x + 4 + c] + 1) >> 1);
+        if (width & 1)
+            for (int c = 0; c < 4; c++)
+                out[4 * half_w + c] = a[4 * (width - 1) + c];
+    }
+}
+
+/* Pixels of `n` bytes (1: grey, 3: MuPDF's RGB) as Pillow's four-byte RGB: grey repeated, or RGB, then 255. */
+void kx_to_rgbx(const uint8_t *src, ptrdiff_t src_stride, int width, int height, int n, uint8_t *dst,
+                ptrdiff_t dst_stride)
+{
+    for (int y = 0; y < height; y++) {
+        const uint8_t *in = src + (ptrdiff_t)y * src_stride;
+        uint8_t *out = dst + (ptrdiff_t)y * dst_stride;
+        if (n == 1) {
+            for (int x = 0; x < width; x++) {
+                out[4 * x] = out[4 * x + 1] = out[4 * x + 2] = in[x];
+                out[4 * x + 3] = 255;
+            }
+        } else {
+            for (int x = 0; x < width; x++) {
+                out[4 * x] = in[3 * x];
+                out[4 * x + 1] = in[3 * x + 1];
+                out[4 * x + 2] = in[3 * x + 2];
+                out[4 * x + 3] = 255;
+            }
+        }
+    }
+}

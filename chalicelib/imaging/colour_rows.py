@@ -1,0 +1,83 @@
+"""A mostly grey page's colour tiles in memory the tiler holds, so that making a parent from its children is C.
+
+`mixed` keeps a page's colour tiles apart from its grey pyramid and builds each parent tile from the grey tile
+and its children's halves. With Pillow that is a crop, a conversion to RGB, and a `reduce(2)` and a paste per
+colour child (5 ms of a report page with a chart or a photograph). Here a colour tile is a view
+(`Image.frombuffer`, no copy) of a bytearray of Pillow's own four-byte RGB pixels (RGBX, X = 255): copied out of
+MuPDF's three-byte render by `kalexo_pixels.to_rgbx`, its parent made from the grey level's pixels by the same
+kernel, and each child halved straight into its quadrant of the parent by `kalexo_pixels.halve4`, the bytes
+`Image.reduce(2)` makes. The tiles encode as RGB (`encode` reads RGBX as RGB; the JPEG bytes are the same).
+
+Without the kernels (see `grey_rows`) every function does what Pillow did before, on Pillow's RGB images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from PIL import Image
+
+from chalicelib.imaging import grey_rows
+
+with contextlib.suppress(ImportError):  # grey_rows says so, and answers native() False
+    import kalexo_pixels
+
+_ROWS = "kalexo_rgbx"  # the attribute a view keeps its bytearray and that bytearray's address under
+
+
+def _new(width: int, height: int) -> tuple[Image.Image, int]:
+    """A zeroed RGBX tile over memory held here, and the address of its first byte."""
+    buffer = bytearray(4 * width * height)
+    address = kalexo_pixels.address_of(buffer)
+    image = Image.frombuffer("RGBX", (width, height), buffer, "raw", "RGBX", 0, 1)  # type: ignore[arg-type]
+    setattr(image, _ROWS, (buffer, address))
+    return image, address
+
+
+def _address(image: Image.Image) -> int | None:
+    held: tuple[bytearray, int] | None = getattr(image, _ROWS, None)
+    return held[1] if held is not None else None
+
+
+def from_render(view: Any, address: int, stride: int, box: tuple[int, int, int, int]) -> Image.Image:
+    """`box` (left, top, right, bottom) of three-byte RGB rows `stride` bytes apart, whose first row is the
+    box's top row and whose first byte (`view[0]`) is at `address`."""
+    left, top, right, bottom = box
+    width, height = right - left, bottom - top
+    if len(view) < stride * (height - 1) + 3 * right:
+        raise ValueError(f"{len(view)} bytes for {height} rows to column {right}, {stride} bytes apart")
+    if not grey_rows.native():
+        image = Image.new("RGB", (width, height), None)  # all written over
+        image.frombytes(view[3 * left:], "raw", "RGB", stride, 1)
+        return image
+    image, out = _new(width, height)
+    kalexo_pixels.to_rgbx(address + 3 * left, stride, width, height, 3, out, 4 * width)
+    return image
+
+
+def from_grey(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """`box` of a grey level as an RGB tile that children can be halved into."""
+    source = grey_rows.address(image) if grey_rows.native() else None
+    if source is None:
+        return image.crop(box).convert("RGB")
+    left, top, right, bottom = box
+    tile, out = _new(right - left, bottom - top)
+    kalexo_pixels.to_rgbx(source + top * image.width + left, image.width, right - left, bottom - top, 1, out,
+                          4 * (right - left))
+    return tile
+
+
+def halve_into(parent: Image.Image, child: Image.Image, left: int, top: int) -> None:
+    """`child.reduce(2)` pasted into `parent` at (left, top); in place, in C, when both are tiles made here."""
+    into, source = _address(parent), _address(child)
+    width, height = (child.width + 1) // 2, (child.height + 1) // 2
+    if into is None or source is None or not grey_rows.native():
+        parent.paste(child.reduce(2), (left, top))
+        if into is not None:  # Pillow drew into a copy of the view: its memory is no longer the tile's
+            delattr(parent, _ROWS)
+        return
+    if left + width > parent.width or top + height > parent.height:
+        raise ValueError(f"a {width} x {height} half does not fit {parent.size} at ({left}, {top})")
+    kalexo_pixels.halve4(source, 4 * child.width, child.width, child.height,
+                         into + 4 * (top * parent.width + left), 4 * parent.width)
