@@ -2,11 +2,11 @@
 
 `mixed` keeps a page's colour tiles apart from its grey pyramid and builds each parent tile from the grey tile
 and its children's halves. With Pillow that is a crop, a conversion to RGB, and a `reduce(2)` and a paste per
-colour child (5 ms of a report page with a chart or a photograph). Here a colour tile is a view
-(`Image.frombuffer`, no copy) of a bytearray of Pillow's own four-byte RGB pixels (RGBX, X = 255): copied out of
-MuPDF's three-byte render by `kalexo_pixels.to_rgbx`, its parent made from the grey level's pixels by the same
-kernel, and each child halved straight into its quadrant of the parent by `kalexo_pixels.halve4`, the bytes
-`Image.reduce(2)` makes. The tiles encode as RGB (`encode` reads RGBX as RGB; the JPEG bytes are the same).
+colour child (5 ms of a report page with a chart or a photograph). Here a colour tile is an RGBX image (Pillow's
+own four-byte RGB pixels, X = 255) whose memory's address is known (`_new`): copied out of MuPDF's three-byte
+render by `kalexo_pixels.to_rgbx`, its parent made from the grey level's pixels by the same kernel, and each
+child halved straight into its quadrant of the parent by `kalexo_pixels.halve4`, the bytes `Image.reduce(2)`
+makes. The tiles encode as RGB (`encode` reads RGBX as RGB; the JPEG bytes are the same).
 
 Without the kernels (see `grey_rows`) every function does what Pillow did before, on Pillow's RGB images.
 """
@@ -14,6 +14,7 @@ Without the kernels (see `grey_rows`) every function does what Pillow did before
 from __future__ import annotations
 
 import contextlib
+import ctypes
 from typing import Any
 
 from PIL import Image
@@ -23,21 +24,39 @@ from chalicelib.imaging import grey_rows
 with contextlib.suppress(ImportError):  # grey_rows says so, and answers native() False
     import kalexo_pixels
 
-_ROWS = "kalexo_rgbx"  # the attribute a view keeps its bytearray and that bytearray's address under
+_ROWS = "kalexo_rgbx"  # the attribute a tile keeps the address of its pixels under
+
+
+class _ArrowArray(ctypes.Structure):
+    """The Arrow C data interface's ArrowArray (a stable ABI), through which Pillow exports an image's memory."""
+
+
+_ArrowArray._fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
+                        ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64),
+                        ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+                        ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))), ("dictionary", ctypes.c_void_p),
+                        ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype, _capsule_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
 
 
 def _new(width: int, height: int) -> tuple[Image.Image, int]:
-    """A zeroed RGBX tile over memory held here, and the address of its first byte."""
-    buffer = bytearray(4 * width * height)
-    address = kalexo_pixels.address_of(buffer)
-    image = Image.frombuffer("RGBX", (width, height), buffer, "raw", "RGBX", 0, 1)  # type: ignore[arg-type]
-    setattr(image, _ROWS, (buffer, address))
+    """A tile of Pillow's own (its block allocator reuses freed memory: a fresh bytearray a tile cost page
+    faults on every one), and the address of its first pixel, read from Pillow's Arrow export of it: a fixed
+    size list of four bytes a pixel, whose child array's data buffer is the image's one block of memory."""
+    image = Image.new("RGBX", (width, height), None)  # None: not filled (all written over)
+    _, capsule = image.__arrow_c_array__()  # released when the capsule goes; the memory is the image's
+    exported = _ArrowArray.from_address(_capsule_pointer(capsule, b"arrow_array"))
+    if exported.n_children != 1 or exported.children[0].contents.length != 4 * width * height:
+        raise ValueError(f"Pillow exported a {width} x {height} RGBX image in an unexpected shape")
+    address = int(exported.children[0].contents.buffers[1])
+    setattr(image, _ROWS, address)
     return image, address
 
 
 def _address(image: Image.Image) -> int | None:
-    held: tuple[bytearray, int] | None = getattr(image, _ROWS, None)
-    return held[1] if held is not None else None
+    address: int | None = getattr(image, _ROWS, None)
+    return address
 
 
 def from_render(view: Any, address: int, stride: int, box: tuple[int, int, int, int]) -> Image.Image:
@@ -73,9 +92,7 @@ def halve_into(parent: Image.Image, child: Image.Image, left: int, top: int) -> 
     into, source = _address(parent), _address(child)
     width, height = (child.width + 1) // 2, (child.height + 1) // 2
     if into is None or source is None or not grey_rows.native():
-        parent.paste(child.reduce(2), (left, top))
-        if into is not None:  # Pillow drew into a copy of the view: its memory is no longer the tile's
-            delattr(parent, _ROWS)
+        parent.paste(child.reduce(2), (left, top))  # into the parent's own memory: its address holds
         return
     if left + width > parent.width or top + height > parent.height:
         raise ValueError(f"a {width} x {height} half does not fit {parent.size} at ({left}, {top})")

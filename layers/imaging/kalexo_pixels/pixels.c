@@ -79,25 +79,21 @@ void kx_halve4(const uint8_t *src, ptrdiff_t src_stride, int width, int height, 
     }
 }
 
-/* Pixels of `n` bytes (1: grey, 3: MuPDF's RGB) as Pillow's four-byte RGB: grey repeated, or RGB, then 255. */
+/* Pixels of `n` bytes (1: grey, 3: MuPDF's RGB) as Pillow's four-byte RGB: grey repeated, or RGB, then 255.
+ * Written a 32-bit word a pixel (both targets are little-endian), which the compiler vectorises. */
 void kx_to_rgbx(const uint8_t *src, ptrdiff_t src_stride, int width, int height, int n, uint8_t *dst,
                 ptrdiff_t dst_stride)
 {
     for (int y = 0; y < height; y++) {
         const uint8_t *in = src + (ptrdiff_t)y * src_stride;
-        uint8_t *out = dst + (ptrdiff_t)y * dst_stride;
+        uint32_t *out = (uint32_t *)(void *)(dst + (ptrdiff_t)y * dst_stride);
         if (n == 1) {
-            for (int x = 0; x < width; x++) {
-                out[4 * x] = out[4 * x + 1] = out[4 * x + 2] = in[x];
-                out[4 * x + 3] = 255;
-            }
+            for (int x = 0; x < width; x++)
+                out[x] = (uint32_t)in[x] * 0x010101u | 0xff000000u;
         } else {
-            for (int x = 0; x < width; x++) {
-                out[4 * x] = in[3 * x];
-                out[4 * x + 1] = in[3 * x + 1];
-                out[4 * x + 2] = in[3 * x + 2];
-                out[4 * x + 3] = 255;
-            }
+            for (int x = 0; x < width; x++)
+                out[x] = (uint32_t)in[3 * x] | (uint32_t)in[3 * x + 1] << 8 | (uint32_t)in[3 * x + 2] << 16 |
+                         0xff000000u;
         }
     }
 }
