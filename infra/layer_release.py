@@ -40,7 +40,7 @@ def layer_zip(arch: str) -> Path:
 
 def build_if_needed(arch: str, say: Callable[[str], None] = print) -> Path:
     path = layer_zip(arch)
-    sources = [LOCK, *NATIVE_SOURCES.glob("*.c"), *NATIVE_SOURCES.glob("*.py")]
+    sources = [LOCK, PROJECT_DIR / "layers" / "native.py", *NATIVE_SOURCES.glob("*.c"), *NATIVE_SOURCES.glob("*.py")]
     if path.exists() and path.stat().st_mtime >= max(source.stat().st_mtime for source in sources):
         say(f"  {path.relative_to(PROJECT_DIR)} is up to date")
         return path

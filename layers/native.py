@@ -24,8 +24,10 @@ PACKAGE = SOURCE_DIR.name
 LIBRARY = "libkalexo_pixels.so"
 PYTHON_FILES = ("__init__.py", "py.typed")
 # -O3 lets gcc vectorise the halving (SSE2 on x86_64, NEON on arm64: both baselines, so no -march).
-CFLAGS = ("-O3", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fno-ident", "-s",
-          "-Wl,--build-id=sha1")
+# -ffreestanding -nostdlib: the kernels use no libc, so neither libc's headers nor its start files are needed
+# (a bare gcc builds them) and the library depends on nothing.
+CFLAGS = ("-O3", "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-nostdlib", "-shared", "-fPIC",
+          "-fno-ident", "-s", "-Wl,--build-id=sha1")
 MACHINE_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183}  # e_machine: EM_X86_64, EM_AARCH64
 
@@ -54,14 +56,18 @@ def build(arch: str, out: Path) -> Path:
     """The package (Python and library) in `out`/kalexo_pixels; returns that directory."""
     target = out / PACKAGE
     target.mkdir(parents=True, exist_ok=True)
+    library = target / LIBRARY
+    # Compiled first, beside the target, and only then put in place with the Python that calls it: a failed
+    # build never leaves new Python over an old library (which would fail on its missing symbols).
+    built = target / f".{LIBRARY}.new"
+    # From the source's directory with a relative path, so no absolute path can reach the binary.
+    subprocess.run([compiler(arch), *CFLAGS, "-o", str(built.resolve()), "pixels.c"], cwd=SOURCE_DIR, check=True)
+    if elf_arch(built) != arch:  # a compiler named for one machine that builds for another
+        built.unlink()
+        raise SystemExit(f"{library} was built for {elf_arch(built)}, not {arch}")
+    built.replace(library)
     for name in PYTHON_FILES:
         shutil.copyfile(SOURCE_DIR / name, target / name)
-    library = target / LIBRARY
-    # Compiled from the source's directory with a relative path, so no absolute path can reach the binary.
-    subprocess.run([compiler(arch), *CFLAGS, "-o", str(library.resolve()), "pixels.c"], cwd=SOURCE_DIR,
-                   check=True)
-    if elf_arch(library) != arch:  # a compiler named for one machine that builds for another
-        raise SystemExit(f"{library} was built for {elf_arch(library)}, not {arch}")
     return target
 
 
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --out DIR or --install")
     try:
         built = build(args.arch, out)
-    except NoCompiler as error:
+    except (NoCompiler, subprocess.CalledProcessError) as error:
         if not args.install:
             raise SystemExit(str(error)) from None
         # The venv still works without it: the tiler halves with Pillow, the same pixels, slower.

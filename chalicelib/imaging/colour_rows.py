@@ -17,7 +17,7 @@ import contextlib
 import ctypes
 from typing import Any
 
-from PIL import Image
+from PIL import Image, _imaging
 
 from chalicelib.imaging import grey_rows
 
@@ -40,15 +40,22 @@ _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule_pointer.restype, _capsule_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
 
 
-def _new(width: int, height: int) -> tuple[Image.Image, int]:
+def _new(width: int, height: int) -> tuple[Image.Image, int] | None:
     """A tile of Pillow's own (its block allocator reuses freed memory: a fresh bytearray a tile cost page
     faults on every one), and the address of its first pixel, read from Pillow's Arrow export of it: a fixed
-    size list of four bytes a pixel, whose child array's data buffer is the image's one block of memory."""
+    size list of four bytes a pixel, whose child array's data buffer is the image's one block of memory. None
+    when rows are not back to back there (PILLOW_ALIGNMENT pads them; a tile over PILLOW_BLOCK_SIZE spans
+    blocks): then the caller uses Pillow."""
+    if not grey_rows.native() or _imaging.get_alignment() > 1 or 4 * width * height > _imaging.get_block_size():
+        return None
     image = Image.new("RGBX", (width, height), None)  # None: not filled (all written over)
-    _, capsule = image.__arrow_c_array__()  # released when the capsule goes; the memory is the image's
+    try:
+        _, capsule = image.__arrow_c_array__()  # released when the capsule goes; the memory is the image's
+    except ValueError:  # "in multiple array blocks"
+        return None
     exported = _ArrowArray.from_address(_capsule_pointer(capsule, b"arrow_array"))
     if exported.n_children != 1 or exported.children[0].contents.length != 4 * width * height:
-        raise ValueError(f"Pillow exported a {width} x {height} RGBX image in an unexpected shape")
+        return None
     address = int(exported.children[0].contents.buffers[1])
     setattr(image, _ROWS, address)
     return image, address
@@ -66,22 +73,24 @@ def from_render(view: Any, address: int, stride: int, box: tuple[int, int, int, 
     width, height = right - left, bottom - top
     if len(view) < stride * (height - 1) + 3 * right:
         raise ValueError(f"{len(view)} bytes for {height} rows to column {right}, {stride} bytes apart")
-    if not grey_rows.native():
+    made = _new(width, height)
+    if made is None:
         image = Image.new("RGB", (width, height), None)  # all written over
         image.frombytes(view[3 * left:], "raw", "RGB", stride, 1)
         return image
-    image, out = _new(width, height)
+    image, out = made
     kalexo_pixels.to_rgbx(address + 3 * left, stride, width, height, 3, out, 4 * width)
     return image
 
 
 def from_grey(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
     """`box` of a grey level as an RGB tile that children can be halved into."""
-    source = grey_rows.address(image) if grey_rows.native() else None
-    if source is None:
-        return image.crop(box).convert("RGB")
     left, top, right, bottom = box
-    tile, out = _new(right - left, bottom - top)
+    source = grey_rows.address(image)
+    made = _new(right - left, bottom - top) if source is not None else None
+    if source is None or made is None:
+        return image.crop(box).convert("RGB")
+    tile, out = made
     kalexo_pixels.to_rgbx(source + top * image.width + left, image.width, right - left, bottom - top, 1, out,
                           4 * (right - left))
     return tile

@@ -5,16 +5,17 @@
 MuPDF decodes JPEG with its own libjpeg (IJG's); Pillow's wheels bring libjpeg-turbo, which decodes the same
 stream in about half the time, copy included. A scanned sheet (the page is the image, rendered at its own
 resolution) spends most of its render there: a scanned letter page tiles in about three quarters of the time
-once its image is handed to MuPDF decoded (a photograph on a report page gains less, 2 to 3 ms of 120). So each
-JPEG the page draws at its full resolution or more is decoded by Pillow, and its stream in the open document
-(in memory only; the stored file is never changed) replaced by those pixels, uncompressed.
+once its image is handed to MuPDF decoded. So each JPEG the page draws at its full resolution or more is decoded
+by Pillow, and its stream in the open document (in memory only; the stored file is never changed) replaced by
+those pixels, uncompressed, up to MAX_PAGE_BYTES a page (they stay decoded while the page renders).
 
-Only where both decoders give the same component values, so the page looks as MuPDF alone would draw it (to
-the decoders' rounding and chroma upsampling: 48 dB apart on a photo of strong colour noise): a plain
-DCTDecode stream of 8-bit grey or three-component pixels, whose size is what the image dictionary says, with
-no Decode array and no DecodeParms (MuPDF's ColorTransform, which overrides what the JPEG's markers say).
-Anything else, a stream Pillow cannot read included, is left to MuPDF, as before. So is an image drawn smaller
-than its pixels: MuPDF decodes it at a reduced DCT scale, cheaper than any full decode.
+Only where both decoders give the same pixels, to a level: a plain DCTDecode stream of 8-bit grey, or of three
+components sampled alike (4:4:4: the libraries upsample subsampled chroma differently, 25 dB apart on sharp
+colour edges, so a usual 4:2:0 photograph is left to MuPDF), whose size is what the image dictionary says, with
+no Decode array, no DecodeParms (MuPDF's ColorTransform, which overrides the JPEG's markers) and no colour-key
+Mask (it keys on exact values, which rounding moves across). Anything else, a stream Pillow cannot read
+included, is left to MuPDF, as before. So is an image drawn smaller than its pixels: MuPDF decodes it at a
+reduced DCT scale, cheaper than any full decode.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
 from chalicelib.imaging.encode import raw_bytes
 
 MIN_DRAWN_SCALE = 0.95  # device pixels per image pixel, below which MuPDF's reduced-scale decode wins
-MAX_PIXELS = 40_000_000  # the decoded stream sits beside MuPDF's own decoded copy: 120 MB of RGB at most
+MAX_PAGE_BYTES = 120_000_000  # decoded streams a page keeps beside MuPDF's own decoded copies (40 Mpx of RGB)
 MODES = {1: "L", 3: "RGB"}  # components -> the Pillow mode whose bytes MuPDF reads as they are
 
 
@@ -54,13 +55,16 @@ def decode_jpegs(page: pymupdf.Page, scale: float) -> int:
         scaled = math.sqrt(max(0.0, (x1 - x0) * (y1 - y0)) * scale * scale / (size[0] * size[1]))
         shown[size] = min(shown.get(size, scaled), scaled)
         components.setdefault(size, set()).add(int(info.get("colorspace") or 0))
-    replaced = 0
+    replaced, budget = 0, MAX_PAGE_BYTES  # the streams stay decoded while the page renders: bounded a page
     for xref, _, width, height, bpc, *_ in jpegs:
         size = (int(width), int(height))
         kinds = components.get(size, set())
-        if (shown.get(size, 0.0) >= MIN_DRAWN_SCALE and bpc == 8 and len(kinds) == 1 and kinds <= MODES.keys()
-                and size[0] * size[1] <= MAX_PIXELS):
-            replaced += _replace(page.parent, int(xref), size, kinds.pop())
+        if shown.get(size, 0.0) < MIN_DRAWN_SCALE or bpc != 8 or len(kinds) != 1 or not kinds <= MODES.keys():
+            continue
+        count = next(iter(kinds))
+        if size[0] * size[1] * count <= budget and _replace(page.parent, int(xref), size, count):
+            replaced += 1
+            budget -= size[0] * size[1] * count
     return replaced
 
 
@@ -68,7 +72,8 @@ def _replace(doc: pymupdf.Document, xref: int, size: tuple[int, int], components
     try:
         if doc.xref_get_key(xref, "Filter") != ("name", "/DCTDecode"):
             return False  # a chain of filters, or not a JPEG
-        if any(doc.xref_get_key(xref, key)[0] != "null" for key in ("Decode", "DecodeParms", "ImageMask")):
+        # A colour-key Mask keys on exact values, which the two decoders' rounding moves across.
+        if any(doc.xref_get_key(xref, key)[0] != "null" for key in ("Decode", "DecodeParms", "ImageMask", "Mask")):
             return False
         stream = doc.xref_stream_raw(xref)
     except PYMUPDF_ERRORS:
@@ -90,6 +95,11 @@ def _decoded(stream: bytes, size: tuple[int, int], components: int) -> bytes | N
     try:
         with Image.open(io.BytesIO(stream), formats=["JPEG"]) as image:
             if image.size != size or image.mode != MODES[components]:
+                return None
+            # (component id, horizontal and vertical sampling, table): a colour JPEG with subsampled chroma is
+            # upsampled differently by the two libraries (25 dB apart on sharp colour edges); grey and 4:4:4
+            # decode to within a level.
+            if len({tuple(entry[1:3]) for entry in getattr(image, "layer", [])}) != 1:
                 return None
             image.load()
             return raw_bytes(image)

@@ -11,6 +11,7 @@ import pymupdf
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+from chalicelib.imaging import embedded_jpeg
 from chalicelib.imaging.embedded_jpeg import decode_jpegs
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import TileSettings, tile_page
@@ -49,8 +50,9 @@ def _psnr(a: Image.Image, b: Image.Image) -> float:
 
 @pytest.mark.parametrize("kind", ["RGB", "L", "RGB kept as RGB"])
 def test_a_jpeg_drawn_at_full_size_is_decoded_by_pillow_and_looks_the_same(tmp_path, kind):
-    # "kept as RGB": no YCbCr, its components labelled R, G and B, and an Adobe marker saying so.
-    jpeg = _photo("RGB", keep_rgb=True) if kind == "RGB kept as RGB" else _photo(kind)
+    # Colour as 4:4:4 (no subsampled chroma); "kept as RGB": no YCbCr, its components labelled R, G and B, and
+    # an Adobe marker saying so.
+    jpeg = _photo("RGB", keep_rgb=True) if kind == "RGB kept as RGB" else _photo(kind, subsampling=0)
     path = _pdf(tmp_path / "photo.pdf", jpeg)
     mupdf_only = _render(pymupdf.open(path)[0])
     doc = pymupdf.open(path)
@@ -58,8 +60,7 @@ def test_a_jpeg_drawn_at_full_size_is_decoded_by_pillow_and_looks_the_same(tmp_p
     assert decode_jpegs(page, SCALE) == 1
     (xref, *_), = page.get_images(full=True)
     assert doc.xref_get_key(xref, "Filter")[0] == "null"  # raw pixels now, in the open document only
-    # The two libjpegs round a level apart here and there (and upsample strong chroma a little differently).
-    assert _psnr(_render(page), mupdf_only) > 45
+    assert _psnr(_render(page), mupdf_only) > 60  # the two libjpegs round a level apart here and there
     stored = pymupdf.open(path)
     assert stored.xref_get_key(xref, "Filter") == ("name", "/DCTDecode")  # the file is untouched
 
@@ -70,12 +71,14 @@ def test_a_jpeg_drawn_smaller_than_its_pixels_is_left_to_mupdf(tmp_path):
     assert decode_jpegs(pymupdf.open(path)[0], SCALE) == 0
 
 
-@pytest.mark.parametrize("case", ["cmyk", "truncated", "wrong size", "decode parms"])
+@pytest.mark.parametrize("case", ["cmyk", "truncated", "wrong size", "decode parms", "4:2:0", "colour key mask"])
 def test_a_jpeg_the_decoders_would_read_differently_is_left_to_mupdf(tmp_path, case):
     jpeg = {"cmyk": lambda: _photo("CMYK"),
-            "truncated": lambda: _photo()[:3000],
-            "wrong size": _photo,
-            "decode parms": _photo}[case]()
+            "truncated": lambda: _photo(subsampling=0)[:3000],
+            "wrong size": lambda: _photo(subsampling=0),
+            "decode parms": lambda: _photo(subsampling=0),
+            "4:2:0": lambda: _photo(subsampling=2),  # chroma upsampled differently by the two libraries
+            "colour key mask": lambda: _photo(subsampling=0)}[case]()
     path = _pdf(tmp_path / "odd.pdf", jpeg)
     doc = pymupdf.open(path)
     (xref, *_), = doc[0].get_images(full=True)
@@ -83,9 +86,22 @@ def test_a_jpeg_the_decoders_would_read_differently_is_left_to_mupdf(tmp_path, c
         doc.xref_set_key(xref, "Width", "300")
     if case == "decode parms":
         doc.xref_set_key(xref, "DecodeParms", "<< /ColorTransform 0 >>")
+    if case == "colour key mask":  # pixels within these values are not painted: exact values matter
+        doc.xref_set_key(xref, "Mask", "[100 140 100 140 100 140]")
     raw = doc.xref_stream_raw(xref)
     assert decode_jpegs(doc[0], SCALE) == 0
     assert doc.xref_stream_raw(xref) == raw and doc.xref_get_key(xref, "Filter") == ("name", "/DCTDecode")
+
+
+def test_every_image_of_one_size_is_decoded_within_the_pages_budget(tmp_path, monkeypatch):
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=150)
+    for n in range(4):  # four strips of a scan, each its own stream of the same size
+        page.insert_image(pymupdf.Rect(n * 144, 0, n * 144 + 144, 96), stream=_photo("L", size=(600, 400)))
+    doc.save(str(tmp_path / "strips.pdf"))
+    assert decode_jpegs(pymupdf.open(str(tmp_path / "strips.pdf"))[0], SCALE) == 4
+    monkeypatch.setattr(embedded_jpeg, "MAX_PAGE_BYTES", 3 * 600 * 400)  # room for three grey strips
+    assert decode_jpegs(pymupdf.open(str(tmp_path / "strips.pdf"))[0], SCALE) == 3
 
 
 def test_a_scanned_page_tiles_as_mupdf_alone_would_show_it(tmp_path):

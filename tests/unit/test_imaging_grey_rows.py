@@ -9,7 +9,7 @@ from pathlib import Path
 import kalexo_pixels
 import pymupdf
 import pytest
-from PIL import Image
+from PIL import Image, _imaging
 
 from chalicelib.imaging import grey_rows
 from chalicelib.imaging.formats import Kind
@@ -163,3 +163,26 @@ def test_a_grey_raster_tiles_to_the_same_bytes_with_and_without_the_kernels(tmp_
     with_kernels = _pieces(str(path), Kind.PNG, settings)
     monkeypatch.setattr(grey_rows, "_use_native", False)
     assert _pieces(str(path), Kind.PNG, settings) == with_kernels
+
+
+@pytest.mark.parametrize("setting", ["alignment", "block size"])
+def test_colour_tiles_fall_back_to_pillow_where_its_rows_are_not_back_to_back(tmp_path, setting):
+    # PILLOW_ALIGNMENT pads rows; a tile larger than PILLOW_BLOCK_SIZE spans blocks: no one address for C.
+    path = _mostly_grey_page(tmp_path / "page.pdf")
+    settings = TileSettings(dpi=150)
+    expected = _pieces(path, Kind.PDF, settings)
+    core = _imaging
+    if setting == "alignment":
+        previous = core.get_alignment()
+        core.set_alignment(64)
+        try:
+            assert _pieces(path, Kind.PDF, settings) == expected
+        finally:
+            core.set_alignment(previous)
+    else:
+        previous = core.get_block_size()
+        core.set_block_size(4096)
+        try:
+            assert _pieces(path, Kind.PDF, settings) == expected
+        finally:
+            core.set_block_size(previous)

@@ -19,7 +19,8 @@ LIBRARY = Path(__file__).resolve().parent / LIBRARY_NAME
 
 try:
     _lib = ctypes.CDLL(str(LIBRARY))
-except OSError as error:  # missing, or for another architecture
+    _kernels = (_lib.kx_halve, _lib.kx_halve4, _lib.kx_channel, _lib.kx_to_rgbx)
+except (OSError, AttributeError) as error:  # missing, for another architecture, or older than this file
     raise ImportError(f"{LIBRARY}: {error}") from error
 
 _lib.kx_halve.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
