@@ -165,24 +165,15 @@ def test_a_grey_raster_tiles_to_the_same_bytes_with_and_without_the_kernels(tmp_
     assert _pieces(str(path), Kind.PNG, settings) == with_kernels
 
 
-@pytest.mark.parametrize("setting", ["alignment", "block size"])
-def test_colour_tiles_fall_back_to_pillow_where_its_rows_are_not_back_to_back(tmp_path, setting):
+@pytest.mark.parametrize(("setting", "value"), [("alignment", 64), ("block_size", 4096)])
+def test_colour_tiles_fall_back_to_pillow_where_its_rows_are_not_back_to_back(tmp_path, setting, value):
     # PILLOW_ALIGNMENT pads rows; a tile larger than PILLOW_BLOCK_SIZE spans blocks: no one address for C.
     path = _mostly_grey_page(tmp_path / "page.pdf")
     settings = TileSettings(dpi=150)
     expected = _pieces(path, Kind.PDF, settings)
-    core = _imaging
-    if setting == "alignment":
-        previous = core.get_alignment()
-        core.set_alignment(64)
-        try:
-            assert _pieces(path, Kind.PDF, settings) == expected
-        finally:
-            core.set_alignment(previous)
-    else:
-        previous = core.get_block_size()
-        core.set_block_size(4096)
-        try:
-            assert _pieces(path, Kind.PDF, settings) == expected
-        finally:
-            core.set_block_size(previous)
+    previous = getattr(_imaging, f"get_{setting}")()
+    getattr(_imaging, f"set_{setting}")(value)
+    try:
+        assert _pieces(path, Kind.PDF, settings) == expected
+    finally:
+        getattr(_imaging, f"set_{setting}")(previous)
