@@ -14,6 +14,7 @@ from PIL import Image, _imaging
 from chalicelib.imaging import grey_rows
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import Rendition, Tile, TileSettings, tile_page
+from tests.unit.test_imaging_tiler import _report_page
 
 SIZES = [(1, 1), (2, 1), (1, 2), (3, 3), (5, 4), (4, 5), (257, 131), (256, 256), (1023, 7)]
 
@@ -133,17 +134,8 @@ def _pieces(path: str, kind: Kind, settings: TileSettings) -> list[tuple[object,
 
 
 def _mostly_grey_page(path: Path) -> str:
-    """Text and rules in black with a red heading and a blue figure: a grey pyramid with a few colour tiles."""
-    doc = pymupdf.open()
-    page = doc.new_page(width=612, height=792)
-    page.insert_text((72, 80), "Section 3: structure", fontsize=18, color=(0.8, 0.1, 0.1))
-    page.insert_textbox(pymupdf.Rect(72, 100, 540, 700), "The slab was poured level and cured for a week. " * 60,
-                        fontsize=9)
-    page.draw_rect(pymupdf.Rect(400, 600, 520, 700), color=(0.1, 0.2, 0.8), fill=(0.7, 0.8, 1.0), width=1)
-    for i in range(20):
-        page.draw_line((72, 720 + i * 3), (540, 722 + i * 3), color=(0, 0, 0), width=0.3)
-    doc.save(str(path))
-    return str(path)
+    """A red heading over grey text, a grey box and black rules: a grey pyramid with a few colour tiles."""
+    return _report_page(path, heading=(0.8, 0.1, 0.1), fill=(0.8, 0.8, 0.8), rules=(0, 0, 0))
 
 
 @pytest.mark.parametrize("dpi", [150, 97])  # 97: a page of odd sizes at every level

@@ -22,15 +22,17 @@ LOW = TileSettings(dpi=72)
 DEFAULTS = Limits()
 
 
-def _report_page(path: Path, size: tuple[float, float] = (612, 792)) -> str:
+def _report_page(path: Path, size: tuple[float, float] = (612, 792), heading: tuple[float, ...] = (0, 0, 0),
+                 fill: tuple[float, ...] = (0.1, 0.5, 0.3), rules: tuple[float, ...] = (0.2, 0.2, 0.6)) -> str:
+    """A heading, a paragraph, a filled box and ruled lines; colours given as RGB (grey ones keep it grey)."""
     doc = pymupdf.open()
     page = doc.new_page(width=size[0], height=size[1])
-    page.insert_text((72, 80), "Ground floor plan: revision C", fontsize=14)
+    page.insert_text((72, 80), "Ground floor plan: revision C", fontsize=14, color=heading)
     page.insert_textbox(pymupdf.Rect(72, 100, 540, 300), "The survey found the slab level and dry. " * 12,
                         fontsize=10)
-    page.draw_rect(pymupdf.Rect(72, 320, 540, 600), color=(0, 0, 0), fill=(0.1, 0.5, 0.3), width=2)
+    page.draw_rect(pymupdf.Rect(72, 320, 540, 600), color=(0, 0, 0), fill=fill, width=2)
     for i in range(30):
-        page.draw_line((72, 620 + i * 4), (540, 625 + i * 4), color=(0.2, 0.2, 0.6), width=0.4)
+        page.draw_line((72, 620 + i * 4), (540, 625 + i * 4), color=rules, width=0.4)
     doc.save(str(path))
     return str(path)
 
