@@ -3,8 +3,8 @@
 """The floor of bench/tiling.py: the work no tiler avoids, measured apart in its own child.
 
 `render` is the page rendered as the tiler renders it (its JPEGs decoded as `embedded_jpeg` decodes them, its
-display list made, then `VectorPage.pixmap` over the bands the tiler renders: grey for a grey page, blank bands
-skipped; a mostly grey page with some colour in grey, but in RGB the bands its colour reaches, as
+display list made, then `VectorPage.pixmap` over the bands `tiler.bands` cuts: grey for a grey page, blank
+bands skipped; a mostly grey page with some colour in grey, but in RGB the bands its colour reaches, as
 `ColourTiles.band_mode` says; not the colour and content inspection, nor what the tiler makes of an RGB render:
 a grey band is mapped into Pillow as it is, an RGB one unpacked, or split into one channel and its colour
 tiles);
@@ -33,7 +33,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
     from chalicelib.imaging.formats import sniff
     from chalicelib.imaging.mixed import ColourTiles, worth_mixing
     from chalicelib.imaging.render import VectorPage
-    from chalicelib.imaging.tiler import BAND_PIXELS, Rendition, Tile, TileSettings, tile_page
+    from chalicelib.imaging.tiler import Rendition, Tile, TileSettings, bands, tile_page
 
     kind = sniff(path)
     assert kind is not None
@@ -69,9 +69,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
             content = ContentMap(page.content_boxes or [], plan)
             colour = ContentMap(page.colour_boxes, plan) if page.mode == "RGB" and page.colour_boxes else None
             mixed = ColourTiles(plan, colour, 0) if colour is not None and worth_mixing(plan, colour) else None
-            band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
-            for top in range(0, page.height, band_rows):
-                bottom = min(page.height, top + band_rows)
+            for top, bottom in bands(page.width, page.height, settings.tile_size, mixed):
                 if not content.rows_blank(top, bottom):
                     page.pixmap(top, bottom, mixed.band_mode(top, bottom) if mixed is not None else page.mode)
         totals["render_cpu"] = time.process_time() - started

@@ -74,6 +74,15 @@ def check_page_count(count: int, limits: Limits) -> None:
 @contextmanager
 def open_paged(path: str, kind: Kind, limits: Limits) -> Iterator[pymupdf.Document]:
     """A PyMuPDF document opened as `kind` (by content: the file's name may say otherwise), checked and unlocked."""
+    doc = opened_paged(path, kind, limits)
+    try:
+        yield doc
+    finally:
+        doc.close()
+
+
+def opened_paged(path: str, kind: Kind, limits: Limits) -> pymupdf.Document:
+    """`open_paged`'s document, for a caller that closes it itself."""
     try:
         doc = pymupdf.open(path, filetype=kind.value)
     except PYMUPDF_ERRORS as error:
@@ -88,9 +97,10 @@ def open_paged(path: str, kind: Kind, limits: Limits) -> Iterator[pymupdf.Docume
         except PYMUPDF_ERRORS as error:
             raise corrupt(str(error)) from error
         check_page_count(count, limits)
-        yield doc
-    finally:
+    except BaseException:
         doc.close()
+        raise
+    return doc
 
 
 @contextmanager

@@ -2,10 +2,11 @@
 
 A plan sheet with blue dimension chains, a report page with a red heading: a little colour makes the page a
 colour page, and an RGB pyramid costs three to four times a grey one to halve, crop and copy (Pillow holds RGB
-as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey: a band that no
-coloured thing reaches (from `colour.colour_boxes`) is rendered in grey; a band some colour reaches is
-rendered in RGB, the full-size tiles the colour reaches copied out, and one channel of the rest taken for the
-pyramid (the pixels outside colour tiles are neutral: any channel is their grey).
+as four bytes a pixel), for tiles that are nearly all grey. So such a page is tiled in grey, in bands cut where
+colour starts and stops: a band that no coloured thing reaches (from `colour.colour_boxes`) is rendered in
+grey; a band some colour reaches is rendered in RGB, the full-size tiles the colour reaches copied out, and one
+channel of the rest taken for the pyramid (the pixels outside colour tiles are neutral: any channel is their
+grey).
 
 Every tile below the full size is the 2 x 2 box average of its four children. Where a child is a colour tile,
 the parent is the grey tile turned RGB with each colour child's halved pixels pasted over its quadrant: the
@@ -71,6 +72,20 @@ class ColourTiles:
         for (row, col), crop in zip(coloured, crops, strict=True):
             tiles[(col, row)] = crop
         return grey
+
+    def bands(self, height: int, band_rows: int) -> list[tuple[int, int]]:
+        """The page's rows [0, height) as bands of at most `band_rows` (a whole number of tile rows), cut where
+        colour starts or stops: the tile rows no colour reaches are rendered in grey, not in RGB then split
+        (a third of the bytes to paint, and no channel to take), for one more pass over the display list."""
+        size, spans = self._plan.tile_size, list[tuple[int, int]]()
+        for top in range(0, height, size):
+            bottom = min(height, top + size)
+            if spans and spans[-1][1] - spans[-1][0] < band_rows and \
+                    self.band_mode(spans[-1][0], top) == self.band_mode(top, bottom):
+                spans[-1] = (spans[-1][0], bottom)
+            else:
+                spans.append((top, bottom))
+        return spans
 
     def band_mode(self, top: int, bottom: int) -> str:
         """RGB when some colour tile starts in rows [top, bottom) (then `band` renders some of them in RGB)."""

@@ -51,6 +51,7 @@ class VectorPage:
     content_boxes: list[Box] | None  # where anything is drawn, in full-size pixels
     colour_boxes: list[Box] | None  # where anything coloured is drawn (empty: the page is grey)
     mode: str  # "L" or "RGB": what `band` returns
+    decoded_jpegs: int  # JPEG streams of the page's document replaced by their pixels (see `embedded_jpeg`)
 
     def __init__(self, page: pymupdf.Page, dpi: int, max_side: int) -> None:
         rect = page.rect
@@ -59,7 +60,8 @@ class VectorPage:
             dpi = _content_dpi(page, log, dpi)
             self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
             self._matrix = pymupdf.Matrix(self.scale, self.scale)
-            decode_jpegs(page, self.scale)  # Pillow's libjpeg-turbo, not MuPDF's libjpeg: before the display list
+            # Pillow's libjpeg-turbo, not MuPDF's libjpeg, decodes the page's JPEGs: before the display list.
+            self.decoded_jpegs = decode_jpegs(page, self.scale)
             pixels = (rect * self._matrix).irect
             self.width = max(1, min(max_side, pixels.width))
             self.height = max(1, min(max_side, pixels.height))

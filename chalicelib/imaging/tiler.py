@@ -27,19 +27,20 @@ from chalicelib.imaging.content import Box, ContentMap
 from chalicelib.imaging.documents import (
     check_embedded_images,
     checked_source,
-    open_paged,
     open_raster,
     raster_frames,
     seek_frame,
 )
 from chalicelib.imaging.encode import encode, encode_blank, encode_tile
 from chalicelib.imaging.formats import RASTER_KINDS, Kind
+from chalicelib.imaging.held_document import lent_paged
+from chalicelib.imaging.held_document import release as release_documents
 from chalicelib.imaging.limits import Limits
 from chalicelib.imaging.mixed import ColourTiles, worth_mixing
 from chalicelib.imaging.pyramid import Pyramid
 from chalicelib.imaging.render import RasterPage, VectorPage
 
-__all__ = ["Limits", "PageTiles", "Rendition", "Tile", "TileSettings", "tile_page"]
+__all__ = ["Limits", "PageTiles", "Rendition", "Tile", "TileSettings", "release_documents", "tile_page"]
 
 DEFAULT_LIMITS = Limits()
 # Pillow frees every image's memory straight back to the OS by default, so each band and level image is fresh
@@ -129,10 +130,12 @@ def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limi
             seek_frame(image, index, limits)
             yield RasterPage(image, settings.max_side)
     else:
-        with open_paged(source, kind, limits) as doc:
-            _check_index(index, doc.page_count)
-            check_embedded_images(doc[index], limits)
-            yield VectorPage(doc[index], settings.dpi, settings.max_side)
+        with lent_paged(source, kind, limits) as lease:  # the previous page's document, when it is this one
+            _check_index(index, lease.doc.page_count)
+            check_embedded_images(lease.doc[index], limits)
+            page = VectorPage(lease.doc[index], settings.dpi, settings.max_side)
+            lease.keep = page.decoded_jpegs == 0  # replaced streams stay in the document: not held on to
+            yield page
 
 
 def _check_index(index: int, count: int) -> None:
@@ -177,9 +180,7 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
     if mode != page.mode:
         assert page.colour_boxes
         mixed = ColourTiles(plan, ContentMap(page.colour_boxes, plan), keep_levels_to=pyramid.held_level)
-    band_rows = settings.tile_size * max(1, BAND_PIXELS // (page.width * settings.tile_size))
-    for top in range(0, page.height, band_rows):
-        bottom = min(page.height, top + band_rows)
+    for top, bottom in bands(page.width, page.height, settings.tile_size, mixed):
         if content is not None and content.rows_blank(top, bottom):
             rows = (grey_rows.blank(page.width, bottom - top) if mode == "L" else
                     Image.new(mode, (page.width, bottom - top), (255, 255, 255)))
@@ -199,6 +200,14 @@ def _tile(page: _Page, settings: TileSettings, sink: Sink) -> PageTiles:
                      uniform_count=counts[1], thumbnail=_thumbnail(pyramid.images, level_image,
                                                                    settings.thumbnail_side),
                      text=page.text)
+
+
+def bands(width: int, height: int, tile_size: int, mixed: ColourTiles | None) -> list[tuple[int, int]]:
+    """The rows a page is rendered in, one band at a time: whole tile rows, about BAND_PIXELS a band."""
+    band_rows = tile_size * max(1, BAND_PIXELS // (width * tile_size))
+    if mixed is not None:
+        return mixed.bands(height, band_rows)
+    return [(top, min(height, top + band_rows)) for top in range(0, height, band_rows)]
 
 
 def _thumbnail(levels: dict[int, Image.Image], level_image: Callable[[int], Image.Image], side: int) -> bytes:

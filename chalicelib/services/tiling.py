@@ -48,6 +48,7 @@ class PageTiler:
         self._news = news
         self._starter = starter
         self._limits = limits
+        self._last_source: tuple[str, str] | None = None  # the source whose document the tiler may hold open
 
     def handle(self, body: str) -> None:
         forget = ForgetTask.from_json(body)
@@ -91,8 +92,13 @@ class PageTiler:
         # PyMuPDF and Pillow are loaded here, on the tiling path only.
         from chalicelib.imaging.formats import Kind
         from chalicelib.imaging.limits import Limits
-        from chalicelib.imaging.tiler import TileSettings, tile_page
+        from chalicelib.imaging.tiler import TileSettings, release_documents, tile_page
 
+        if self._last_source != (job.document_id, job.version_id):
+            # The tiler keeps the last document open for its next page, which pins the file's disk space: this
+            # download may need it, evicting that file.
+            release_documents()
+            self._last_source = (job.document_id, job.version_id)
         with subsegment("download source"):
             path = self._sources.download(source_key(job.workspace_id, job.document_id), job.version_id)
         ref = PageRef(job.workspace_id, job.document_id, job.job_id, task.page)
