@@ -77,15 +77,14 @@ class ColourTiles:
         """The page's rows [0, height) as bands of at most `band_rows` (a whole number of tile rows), cut where
         colour starts or stops: the tile rows no colour reaches are rendered in grey, not in RGB then split
         (a third of the bytes to paint, and no channel to take), for one more pass over the display list."""
-        size, spans = self._plan.tile_size, list[tuple[int, int]]()
+        size, spans = self._plan.tile_size, list[tuple[int, int, bool]]()
         for top in range(0, height, size):
-            bottom = min(height, top + size)
-            if spans and spans[-1][1] - spans[-1][0] < band_rows and \
-                    self.band_mode(spans[-1][0], top) == self.band_mode(top, bottom):
-                spans[-1] = (spans[-1][0], bottom)
+            bottom, coloured = min(height, top + size), bool(self._coloured(top, top + 1))  # one tile row
+            if spans and spans[-1][2] == coloured and spans[-1][1] - spans[-1][0] < band_rows:
+                spans[-1] = (spans[-1][0], bottom, coloured)
             else:
-                spans.append((top, bottom))
-        return spans
+                spans.append((top, bottom, coloured))
+        return [(top, bottom) for top, bottom, _ in spans]
 
     def band_mode(self, top: int, bottom: int) -> str:
         """RGB when some colour tile starts in rows [top, bottom) (then `band` renders some of them in RGB)."""
