@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 
 RESUMES = 4  # ranged GETs after a cut stream, before the task is failed (and retried whole)
 STREAM_CUT = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError)
+
+
+def _touch(path: str) -> None:
+    """Mark a cached file used (eviction goes by access time), leaving its modification time alone: that is part
+    of what identifies the file to the tiler's open document and to the converted-PDF cache, which a new mtime
+    on every page made open or convert it again."""
+    os.utime(path, ns=(time.time_ns(), os.stat(path).st_mtime_ns))
 
 
 class S3SourceStore:
@@ -42,7 +50,7 @@ class S3SourceStore:
         path = self._path(key, version_id)
         with self._lock:
             if os.path.exists(path):
-                os.utime(path)
+                _touch(path)
                 return path
             extra: dict[str, Any] = {} if version_id == "null" else {"VersionId": version_id}
             self._save(self._client.get_object(Bucket=self._bucket, Key=key, **extra), path, key)
@@ -54,7 +62,7 @@ class S3SourceStore:
         path = self._path(key, version_id)
         with self._lock:
             if os.path.exists(path):
-                os.utime(path)
+                _touch(path)
                 return path if self.latest_version(key) == version_id else None
             response = self._client.get_object(Bucket=self._bucket, Key=key)
             if str(response.get("VersionId") or "null") != version_id:

@@ -9,9 +9,11 @@ report page, each page tiled once (docs/benchmarks.md, eighth pass). So the last
 same file only: keyed by its identity on disk (device, inode, size, modification time), its kind and the limits
 it was checked against, so a new version of a source, even at the same path, is opened afresh.
 
-What it costs is memory: MuPDF's store keeps the open document's decoded images and fonts (about 70 MB more
-resident over the 50-page report). The store's own cap (256 MB) bounds it as it bounds one page's render, so the
-worst case is unchanged.
+What it costs is memory: while a document is held, MuPDF's store keeps its decoded images and fonts, up to the
+store's cap (256 MB): about 70 MB more resident over the 50-page report, and a 400-page document of photographs
+went from 73 to 345 MB (an independent review's measurement). That cap bounds one page's render as well. A
+document let go is closed with the store emptied (see `_close`), so a warm function that moves on to another
+source starts from where it was.
 
 It is lent, not shared: taken out while a page is tiled (a second thread asking meanwhile opens its own copy)
 and put back after, closing whatever was kept before, so at most one is held. It is closed instead of kept when
@@ -56,12 +58,12 @@ def lent_paged(path: str, kind: Kind, limits: Limits) -> Iterator[Lease]:
     try:
         yield lease
     except BaseException:
-        lease.doc.close()
+        _close(lease.doc)
         raise
     if lease.keep:
         _keep(key, lease.doc)
     else:
-        lease.doc.close()
+        _close(lease.doc)
 
 
 def release() -> None:
@@ -70,7 +72,7 @@ def release() -> None:
         dropped = _held[:]
         _held.clear()
     for _, doc in dropped:
-        doc.close()
+        _close(doc)
 
 
 def held_count() -> int:
@@ -84,9 +86,13 @@ def _identity(path: str, kind: Kind, limits: Limits) -> _Key:
 
 
 def _take(key: _Key) -> pymupdf.Document | None:
+    """The held document if it is of this file; one of another file is closed first, not after this page."""
     with _lock:
-        if _held and _held[0][0] == key:
-            return _held.pop()[1]
+        held = _held.pop() if _held else None
+    if held is not None and held[0] == key:
+        return held[1]
+    if held is not None:
+        _close(held[1])
     return None
 
 
@@ -95,4 +101,12 @@ def _keep(key: _Key, doc: pymupdf.Document) -> None:
         dropped = _held[:]
         _held[:] = [(key, doc)]
     for _, old in dropped:
-        old.close()
+        _close(old)
+
+
+def _close(doc: pymupdf.Document) -> None:
+    """Close `doc` and empty MuPDF's store. A document closed after its pages and display lists are gone leaves
+    its decoded images in the store, beyond the store's accounting: a tiling process grew about 0.8 MB a page,
+    to over 1 GB (measured). Emptying it costs the next page its fonts, once per document."""
+    doc.close()
+    pymupdf.TOOLS.store_shrink(100)

@@ -5,6 +5,7 @@ worker letting go of it before another source's download can evict its file."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from dataclasses import replace
@@ -13,7 +14,9 @@ from typing import Any
 
 import pymupdf
 import pytest
+from PIL import Image
 
+from chalicelib.adapters.s3_sources import S3SourceStore
 from chalicelib.domain.documents import Job, PageTask, TileOptions
 from chalicelib.imaging import held_document
 from chalicelib.imaging.documents import opened_paged
@@ -144,6 +147,50 @@ def test_two_threads_never_tile_from_one_open_document(tmp_path, opens):
     assert not errors and not any(thread.is_alive() for thread in threads)
     assert results == expected
     assert len(opens) >= 2 and held_document.held_count() == 1  # the second thread opened its own copy
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+def test_documents_let_go_leave_no_decoded_images_behind(tmp_path):
+    """Closing a document after its pages are gone left its decoded images in MuPDF's store, uncounted: a
+    tiling process grew by each page's images (to over 1 GB). Each page here draws its own 12 MB image."""
+    doc = pymupdf.open()
+    for number in range(4):
+        image = Image.linear_gradient("L").resize((2000, 2000))
+        flipped = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        picture = Image.merge("RGB", (image, image.rotate(90 * number), flipped))
+        out = io.BytesIO()
+        picture.save(out, "PNG", compress_level=1)
+        page = doc.new_page(width=480, height=480)  # 2,000 px at 300 dpi: the image at its own size
+        page.insert_image(page.rect, stream=out.getvalue())
+    path = str(tmp_path / "images.pdf")
+    doc.save(path)
+    settings = TileSettings(dpi=300)
+
+    def tile_again(rounds: int) -> None:
+        for number in range(rounds):
+            release_documents()  # as the worker does between sources: closed after the page is gone
+            tile_page(path, Kind.PDF, number % 4, settings, lambda piece: None)
+    tile_again(4)  # Pillow's block cache and the first page's allocations settle
+    before = _rss_mb()
+    tile_again(24)
+    assert _rss_mb() - before < 100, f"{_rss_mb() - before:.0f} MB more after 24 pages"
+
+
+def test_the_source_caches_files_keep_their_identity_so_the_next_page_reuses_the_document(tmp_path, opens):
+    """As the worker calls them: the source store's cache hit, then tile_page, page after page."""
+    pdf = Path(_document(tmp_path / "source.pdf")).read_bytes()
+
+    class Client:
+        def get_object(self, **params: Any) -> dict[str, Any]:
+            return {"ContentLength": len(pdf), "Body": io.BytesIO(pdf), "VersionId": "v1"}
+    store = S3SourceStore(Client(), "bucket", cache_dir=str(tmp_path / "cache"))  # type: ignore[arg-type]
+    for number in range(3):
+        tile_page(store.download("sources/doc", "v1"), Kind.PDF, number, SETTINGS, lambda piece: None)
+    assert len(opens) == 1
 
 
 class _Sources:

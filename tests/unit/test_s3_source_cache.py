@@ -3,6 +3,7 @@ once, and one evicting while the other downloads, end with both holding the file
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -108,6 +109,22 @@ def test_a_download_is_one_get_and_the_latest_versions_check_brings_its_bytes(tm
     assert s3.calls[-1] == "GET v1" and len(s3.calls) == 3  # no HEAD before any GET
     assert store.download_latest("docs/a.pdf", "v1") is None and s3.calls[-1] == "HEAD"  # cached: still checked
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_a_cached_file_used_again_is_marked_by_its_access_time_only(tmp_path: Path) -> None:
+    """Eviction goes by access time; the modification time is part of what identifies the file to the tiler's
+    open document and to the converted-PDF cache (a new one on every page made them open or convert again)."""
+    s3 = VersionedS3()
+    store = S3SourceStore(s3, "b", cache_dir=str(tmp_path))  # type: ignore[arg-type]
+    path = store.download("docs/a.pdf", "v2")
+    past = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(past, past))
+    assert store.download("docs/a.pdf", "v2") == path
+    assert os.stat(path).st_mtime_ns == past and os.stat(path).st_atime_ns > past
+    os.utime(path, ns=(past, past))
+    assert store.download_latest("docs/a.pdf", "v2") == path
+    assert os.stat(path).st_mtime_ns == past and os.stat(path).st_atime_ns > past
+    assert s3.calls == ["GET v2", "HEAD"]  # both were cache hits
 
 
 class CutBody:
