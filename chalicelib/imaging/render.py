@@ -1,7 +1,7 @@
 # mypy: disable-error-code="no-untyped-call"
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
-"""A page as full-size rows on demand (grey, mode L, when it has no colour; else RGB): vector pages rendered
-band by band, rasters decoded and cut.
+"""A vector page as full-size rows on demand (grey, mode L, when it has no colour; else RGB), rendered band
+by band.
 
 `VectorPage` renders from a display list (the page's content is interpreted once, not once per band) with a
 clip in pixel space, so bands meet exactly. Each band is rendered with 8 extra rows above and below, which are
@@ -13,11 +13,7 @@ them. That is an edge moved by a seventeenth of a pixel (the stitched-tile PSNR 
 everything that must match pixel for pixel (a colour band's tiles and its grey) comes from one render of the
 same rows. Bands that nothing reaches are not rendered at all.
 
-`RasterPage` decodes with Pillow, which has no partial decoding: the frame is held whole (its pixel count was
-checked against the limit before decoding), converted (to RGB, or L) one band at a time so no second full-size copy
-exists, and shown 1:1 unless it exceeds `max_side`; then JPEG decodes at a reduced DCT scale (`draft`) before
-the final resize. A raster already grey (L, 1, 16-bit, grey with alpha) stays grey; an RGB one stays RGB,
-since telling a grey-looking RGB scan would mean reading every pixel.
+Raster uploads are `raster_page.RasterPage`'s.
 
 A vector page whose only content is images (a scanned PDF) is rendered at its images' own resolution when that
 is below the configured dpi: upsampling a 200 dpi scan to 300 dpi makes 2.25 times the tiles and no detail.
@@ -28,23 +24,21 @@ from __future__ import annotations
 import math
 
 import pymupdf
-from PIL import Image, ImageOps
+from PIL import Image
 
 from chalicelib.domain.tile_plan import fit_scale
 from chalicelib.imaging import colour_rows, grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
-from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
+from chalicelib.imaging.documents import PYMUPDF_ERRORS
 from chalicelib.imaging.embedded_jpeg import decode_jpegs
 from chalicelib.imaging.errors import corrupt
 
 BAND_MARGIN_ROWS = 8
 GLYPH_PAD_POINTS = 2.0  # glyphs may reach past their font's box (italics, accents)
 MAX_TEXT_BYTES = 200_000
-WHITE = (255, 255, 255)
 MIN_IMAGE_DPI = 72  # a scanned page is never rendered below this, whatever its images say
 IMAGE_KINDS = frozenset({"fill-image", "ignore-text"})  # a scan, perhaps with an OCR layer
-GREY_RASTER_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 
 
 class VectorPage:
@@ -163,90 +157,6 @@ class VectorPage:
         image = Image.new(mode, (right - left, bottom - top), None)
         image.frombytes(pix.samples_mv[start:], "raw", mode, pix.stride, 1)
         return image
-
-
-class RasterPage:
-    content_boxes: list[Box] | None = None  # unknown: every tile is looked at
-    colour_boxes: list[Box] | None = None  # unknown: an RGB raster's tiles are all colour
-    text = ""
-
-    def __init__(self, image: Image.Image, max_side: int) -> None:
-        target = fitted(image.size, max_side)
-        factor = max(image.size) / max_side
-        try:
-            if factor > 1:
-                image.draft("RGB", target)  # JPEG only: decode at 1/2, 1/4 or 1/8 while still >= target
-            image.load()
-            image = ImageOps.exif_transpose(image) or image  # phones store photos sideways with a tag
-            if factor > 1:
-                target = fitted(image.size, max_side)
-                if image.size != target:
-                    image = _rgb(image, _intensity_scale(image)).resize(target, Image.Resampling.LANCZOS,
-                                                                        reducing_gap=3.0)
-        except PILLOW_ERRORS as error:
-            raise corrupt(str(error)) from error
-        self._image = image
-        self.width, self.height = image.size
-        self._scale = _intensity_scale(image)
-        self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
-
-    def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
-        try:
-            rows = self._image.crop((0, top, self.width, bottom))
-            return _grey(rows, self._scale) if (mode or self.mode) == "L" else _rgb(rows, self._scale)
-        except PILLOW_ERRORS as error:
-            raise corrupt(str(error)) from error
-
-    def colour_band(self, top: int, bottom: int,
-                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
-        """As VectorPage's (a raster names no colour boxes, so the tiler does not ask for it today)."""
-        rows = self.band(top, bottom, "RGB")
-        return rows.convert("L"), [rows.crop((left, y0 - top, right, y1 - top)) for left, y0, right, y1 in boxes]
-
-
-def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side`."""
-    width, height = size
-    factor = max(width, height) / max_side
-    return (max(1, round(width / factor)), max(1, round(height / factor))) if factor > 1 else size
-
-
-def _intensity_scale(image: Image.Image) -> float:
-    """For 16- and 32-bit greyscale: the factor that maps the image's brightest value to 255."""
-    if image.mode.startswith("I;16"):
-        return 255 / 65535
-    if image.mode in ("I", "F"):
-        low_high = image.getextrema()
-        high = float(low_high[1]) if isinstance(low_high[1], int | float) else 0.0
-        return 255 / high if high > 0 else 1.0
-    return 1.0
-
-
-def _rgb(image: Image.Image, scale: float = 1.0) -> Image.Image:
-    """`image` as RGB; transparency is composited onto white (JPEG has no alpha, and pages are white)."""
-    if image.mode == "RGB":
-        return image
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        return image.convert("I").point(lambda value: value * scale).convert("L").convert("RGB")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", image.size, WHITE)
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
-
-
-def _grey(image: Image.Image, scale: float = 1.0) -> Image.Image:
-    """A grey raster's rows as L; transparency composited onto white."""
-    if image.mode in ("LA", "La"):
-        background = Image.new("L", image.size, 255)
-        background.paste(image.convert("LA").getchannel("L"), mask=image.convert("LA").getchannel("A"))
-        return background
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        return image.convert("I").point(lambda value: value * scale).convert("L")
-    return image if image.mode == "L" else image.convert("L")
 
 
 def _content_dpi(page: pymupdf.Page, log: list[tuple[str, tuple[float, ...]]], dpi: int) -> int:

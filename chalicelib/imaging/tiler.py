@@ -38,7 +38,8 @@ from chalicelib.imaging.held_document import release as release_documents
 from chalicelib.imaging.limits import Limits
 from chalicelib.imaging.mixed import ColourTiles, worth_mixing
 from chalicelib.imaging.pyramid import Pyramid
-from chalicelib.imaging.render import RasterPage, VectorPage
+from chalicelib.imaging.raster_page import RasterPage
+from chalicelib.imaging.render import VectorPage
 
 __all__ = ["Limits", "PageTiles", "Rendition", "Tile", "TileSettings", "release_documents", "tile_page"]
 

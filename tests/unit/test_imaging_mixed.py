@@ -196,7 +196,8 @@ def test_a_real_page_tiles_within_one_level_of_the_rgb_pyramid(tmp_path: Path,
 
 def test_a_raster_page_gives_a_colour_band_as_a_vector_page_does(sheet: Image.Image) -> None:
     """RasterPage names no colour boxes (the tiler never mixes it), but answers `colour_band` alike."""
-    from chalicelib.imaging.render import RasterPage, VectorPage
+    from chalicelib.imaging.raster_page import RasterPage
+    from chalicelib.imaging.render import VectorPage
 
     raster = RasterPage(sheet.copy(), 16384)
     box = (4900, 40, 5003, 104)

@@ -1,0 +1,123 @@
+"""A raster upload (a photo, a scan, a drawing exported as an image) as full-size rows on demand.
+
+Pillow has no partial decoding, so the frame is decoded whole (its pixel count was checked against the limit
+before) and held while the page is tiled. Nothing else of that size is made:
+- EXIF orientation is applied in place. `ImageOps.exif_transpose` by default returns a copy even when there is
+  nothing to turn, which held a second full-size image for every raster: 2.0 GB resident for a 256 Mpx scan.
+- A frame larger than `max_side` is scaled down one band at a time, each band resized from the source rows
+  its filter reaches (`Image.resize` with a `box`), instead of into a second, scaled copy of the whole frame
+  (and, for 16-bit or transparent frames, a converted third). The rows are the whole-frame resize's, up to
+  rounding. A JPEG is first decoded at a reduced DCT scale (`draft`) while that stays at least the target.
+- Conversions (to RGB or L, transparency onto white, 16-bit to 8) happen per band, on the rows a band needs.
+
+A raster already grey (L, 1, 16-bit, grey with alpha) stays grey; an RGB one stays RGB, since telling a
+grey-looking RGB scan would mean reading every pixel.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PIL import Image, ImageOps
+
+from chalicelib.imaging.content import Box
+from chalicelib.imaging.documents import PILLOW_ERRORS
+from chalicelib.imaging.errors import corrupt
+
+WHITE = (255, 255, 255)
+GREY_RASTER_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
+RESIZE_FILTER = Image.Resampling.LANCZOS
+FILTER_SUPPORT = 3.0  # Lanczos' radius, in output pixels: a band reads this many times the scale past its rows
+
+
+class RasterPage:
+    content_boxes: list[Box] | None = None  # unknown: every tile is looked at
+    colour_boxes: list[Box] | None = None  # unknown: an RGB raster's tiles are all colour
+    text = ""
+
+    def __init__(self, image: Image.Image, max_side: int) -> None:
+        try:
+            if max(image.size) > max_side:
+                image.draft("RGB", fitted(image.size, max_side))  # JPEG only: 1/2, 1/4 or 1/8, still >= target
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)  # phones store photos sideways with a tag
+        except PILLOW_ERRORS as error:
+            raise corrupt(str(error)) from error
+        self._image = image
+        self.width, self.height = fitted(image.size, max_side)
+        self._scale = _intensity_scale(image)
+        self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
+
+    def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
+        """Full-size rows [top, bottom) as `mode` (L or RGB; the page's own by default)."""
+        mode = mode or self.mode
+        image = self._image
+        try:
+            if (self.width, self.height) == image.size:
+                return self._converted(image.crop((0, top, self.width, bottom)), mode)
+            scale = image.height / self.height
+            source_top, source_bottom = top * scale, bottom * scale
+            # The source rows the filter reaches, converted first (Pillow resizes only plain RGB and L); where
+            # they stop short of the frame's edge, the filter never reads past them.
+            margin = math.ceil(FILTER_SUPPORT * scale) + 1
+            first = max(0, math.floor(source_top) - margin)
+            last = min(image.height, math.ceil(source_bottom) + margin)
+            rows = self._converted(image.crop((0, first, image.width, last)), mode)
+            return rows.resize((self.width, bottom - top), RESIZE_FILTER,
+                               box=(0, source_top - first, image.width, source_bottom - first))
+        except PILLOW_ERRORS as error:
+            raise corrupt(str(error)) from error
+
+    def colour_band(self, top: int, bottom: int,
+                    boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
+        """As VectorPage's (a raster names no colour boxes, so the tiler does not ask for it today)."""
+        rows = self.band(top, bottom, "RGB")
+        return rows.convert("L"), [rows.crop((left, y0 - top, right, y1 - top)) for left, y0, right, y1 in boxes]
+
+    def _converted(self, rows: Image.Image, mode: str) -> Image.Image:
+        return _grey(rows, self._scale) if mode == "L" else _rgb(rows, self._scale)
+
+
+def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side`."""
+    width, height = size
+    factor = max(width, height) / max_side
+    return (max(1, round(width / factor)), max(1, round(height / factor))) if factor > 1 else size
+
+
+def _intensity_scale(image: Image.Image) -> float:
+    """For 16- and 32-bit greyscale: the factor that maps the image's brightest value to 255."""
+    if image.mode.startswith("I;16"):
+        return 255 / 65535
+    if image.mode in ("I", "F"):
+        low_high = image.getextrema()
+        high = float(low_high[1]) if isinstance(low_high[1], int | float) else 0.0
+        return 255 / high if high > 0 else 1.0
+    return 1.0
+
+
+def _rgb(image: Image.Image, scale: float = 1.0) -> Image.Image:
+    """`image` as RGB; transparency is composited onto white (JPEG has no alpha, and pages are white)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        return image.convert("I").point(lambda value: value * scale).convert("L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", image.size, WHITE)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _grey(image: Image.Image, scale: float = 1.0) -> Image.Image:
+    """A grey raster's rows as L; transparency composited onto white."""
+    if image.mode in ("LA", "La"):
+        background = Image.new("L", image.size, 255)
+        background.paste(image.convert("LA").getchannel("L"), mask=image.convert("LA").getchannel("A"))
+        return background
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        return image.convert("I").point(lambda value: value * scale).convert("L")
+    return image if image.mode == "L" else image.convert("L")
