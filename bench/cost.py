@@ -198,7 +198,8 @@ def render(tiling: dict[str, dict[str, float]], message: dict[str, float], fanou
         "## How it is computed",
         "",
         "- Tiling: the CPU seconds per page that `bench.tiling` measured for this project's tiler (one core, "
-        "300 dpi), plus 0.1 s a page for the S3 and DynamoDB round trips, at 2 GB (a full vCPU); the PUTs and "
+        "300 dpi), plus 0.1 s a page for the S3 and DynamoDB round trips, at 1,769 MB (one full vCPU, all the "
+        "one-threaded tiler uses, as the tiling function is configured); the PUTs and "
         "bytes per page it counted; per page 2.1 SQS requests (a tenth of a batch send, the receive and the "
         "delete), 7 DynamoDB write units (the page transaction of 3 items at 2 units each, the coalesced "
         "progress write) and 2.5 read units; a tenth of a GET of the source (it is read once per warm "
@@ -223,7 +224,7 @@ def render(tiling: dict[str, dict[str, float]], message: dict[str, float], fanou
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(Path(__file__).parent.parent / "docs" / "cost.md"))
-    parser.add_argument("--tiling-memory-gb", type=float, default=2.0)
+    parser.add_argument("--tiling-memory-gb", type=float, default=1769 / 1024)  # .chalice/config.json
     parser.add_argument("--io-seconds", type=float, default=0.1,
                         help="per page, beyond the measured CPU time: S3 and DynamoDB round trips on AWS")
     args = parser.parse_args()

@@ -19,7 +19,7 @@ from bench.cost import PRICES
 
 AWS_ROUND_TRIP_S = 0.010
 MEMBERS_ONLINE = 8
-TILER_MB = 2048  # the tiling function on the dev stage (.chalice/config.json)
+TILER_MB = 1769  # the tiling function (.chalice/config.json): one full vCPU, which the one-threaded tiler uses
 TRANSACTION_WRU = 6  # the page transaction: 3 items at 2 units each (transactions cost double)
 S3_WRITE = ("s3:PUT", "s3:POST", "s3:LIST", "s3:bucket-PUT", "s3:bucket-POST")
 IDLE_ONLY = ("sqs:ReceiveMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes")
