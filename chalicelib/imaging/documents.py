@@ -121,8 +121,17 @@ def check_pixels(image: Image.Image, limits: Limits) -> None:
     width, height = image.size
     if width < 1 or height < 1:
         raise corrupt(f"image size {width} x {height}")
-    if width * height > limits.max_image_pixels:
-        raise too_large(width * height, limits)
+    if width * height > pixel_limit(image, limits):
+        raise too_large(width * height, limits, pixel_limit(image, limits))
+
+
+def pixel_limit(image: Image.Image, limits: Limits) -> int:
+    """The most pixels decoded for this image: a WebP costs Pillow about 15 bytes a pixel to decode (the
+    decoder's canvas, the frame it hands over, then the image), against 4 for the other formats, so it has a
+    limit of its own, which keeps it within the tiling function's memory (tests/unit/test_function_memory.py)."""
+    if image.format == "WEBP":
+        return min(limits.max_image_pixels, limits.max_webp_pixels)
+    return limits.max_image_pixels
 
 
 def check_embedded_images(page: pymupdf.Page, limits: Limits) -> None:
@@ -139,16 +148,28 @@ def check_embedded_images(page: pymupdf.Page, limits: Limits) -> None:
             raise too_large(pixels, limits)
 
 
-def too_large(pixels: int, limits: Limits) -> DocumentRejected:
+def too_large(pixels: int, limits: Limits, limit: int | None = None) -> DocumentRejected:
     claimed = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
-    return DocumentRejected(IMAGE_TOO_LARGE, f"The image is too large to show{claimed}; the limit is "
-                                             f"{limits.max_image_pixels / 1e6:,.0f} megapixels, so scale it down "
-                                             f"and upload it again.")
+    limit = limits.max_image_pixels if limit is None else limit
+    kind = " for a WebP image" if limit < limits.max_image_pixels else ""
+    return DocumentRejected(IMAGE_TOO_LARGE, f"The image is too large to show{claimed}; the limit{kind} is "
+                                             f"{limit / 1e6:,.0f} megapixels, so scale it down and upload it "
+                                             f"again.")
+
+
+# Counting a TIFF's frames reads each frame's header; a file cut off among them fails with a TypeError ("Missing
+# dimensions") besides Pillow's usual errors.
+FRAME_COUNT_ERRORS: tuple[type[Exception], ...] = (*PILLOW_ERRORS, TypeError)
 
 
 def raster_frames(image: Image.Image, kind: Kind) -> int:
     """Pages of a raster: every frame of a TIFF; the first frame only of GIF, WebP and APNG animations."""
-    return int(getattr(image, "n_frames", 1)) if kind is Kind.TIFF else 1
+    if kind is not Kind.TIFF:
+        return 1
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except FRAME_COUNT_ERRORS as error:
+        raise corrupt(str(error)) from error
 
 
 def seek_frame(image: Image.Image, index: int, limits: Limits) -> None:

@@ -13,4 +13,5 @@ class Limits:
     max_pages: int = 2000
     # Checked against the header before any pixel is decoded: a small PNG can claim 30000 x 30000.
     max_image_pixels: int = 400_000_000
+    max_webp_pixels: int = 80_000_000  # documents.pixel_limit: WebP decoding takes about 15 bytes a pixel
     max_file_bytes: int = 2 * 1024**3

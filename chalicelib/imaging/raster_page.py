@@ -4,10 +4,12 @@ Pillow has no partial decoding, so the frame is decoded whole (its pixel count w
 before) and held while the page is tiled. Nothing else of that size is made:
 - EXIF orientation is applied in place. `ImageOps.exif_transpose` by default returns a copy even when there is
   nothing to turn, which held a second full-size image for every raster: 2.0 GB resident for a 256 Mpx scan.
-- A frame larger than `max_side` is scaled down one band at a time, each band resized from the source rows
-  its filter reaches (`Image.resize` with a `box`), instead of into a second, scaled copy of the whole frame
-  (and, for 16-bit or transparent frames, a converted third). The rows are the whole-frame resize's, up to
-  rounding. A JPEG is first decoded at a reduced DCT scale (`draft`) while that stays at least the target.
+- A frame larger than `max_side` is scaled down a piece of a band at a time (at most SOURCE_PIXELS source
+  pixels a piece, however much the frame is scaled), each piece resized from the source rows its filter
+  reaches (`Image.resize` with a `box`), instead of into a second, scaled copy of the whole frame (and, for
+  16-bit or transparent frames, a converted third). The rows are the whole-frame resize's (with
+  `reducing_gap`), up to rounding: a level, two for pieces a few rows high. A JPEG is first decoded at a
+  reduced DCT scale (`draft`) while that stays at least the target.
 - Conversions (to RGB or L, transparency onto white, 16-bit to 8) happen per band, on the rows a band needs.
 
 A raster already grey (L, 1, 16-bit, grey with alpha) stays grey; an RGB one stays RGB, since telling a
@@ -28,6 +30,8 @@ WHITE = (255, 255, 255)
 GREY_RASTER_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 RESIZE_FILTER = Image.Resampling.LANCZOS
 FILTER_SUPPORT = 3.0  # Lanczos' radius, in output pixels: a band reads this many times the scale past its rows
+REDUCING_GAP = 3.0  # a factor of 2 x this or more is first reduced by whole blocks (as `Image.resize` can)
+SOURCE_PIXELS = 8_000_000  # source pixels a scaled band is made from at a time (converted, they are copied)
 
 
 class RasterPage:
@@ -45,6 +49,10 @@ class RasterPage:
             raise corrupt(str(error)) from error
         self._image = image
         self.width, self.height = fitted(image.size, max_side)
+        # Pillow's own rule for `resize(..., reducing_gap=REDUCING_GAP)` of the whole frame, per axis.
+        self._reduce = (max(1, int(image.width / self.width / REDUCING_GAP)),
+                        max(1, int(image.height / self.height / REDUCING_GAP)))
+        self._margin = math.ceil(FILTER_SUPPORT * image.height / self.height) + self._reduce[1]
         self._scale = _intensity_scale(image)
         self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
 
@@ -55,18 +63,32 @@ class RasterPage:
         try:
             if (self.width, self.height) == image.size:
                 return self._converted(image.crop((0, top, self.width, bottom)), mode)
+            # A band is sized in output pixels; scaled down a lot, its source rows could be most of the frame.
+            # So it is made in pieces of at most about SOURCE_PIXELS source pixels each.
             scale = image.height / self.height
-            source_top, source_bottom = top * scale, bottom * scale
-            # The source rows the filter reaches, converted first (Pillow resizes only plain RGB and L); where
-            # they stop short of the frame's edge, the filter never reads past them.
-            margin = math.ceil(FILTER_SUPPORT * scale) + 1
-            first = max(0, math.floor(source_top) - margin)
-            last = min(image.height, math.ceil(source_bottom) + margin)
-            rows = self._converted(image.crop((0, first, image.width, last)), mode)
-            return rows.resize((self.width, bottom - top), RESIZE_FILTER,
-                               box=(0, source_top - first, image.width, source_bottom - first))
+            per_piece = max(1, int((SOURCE_PIXELS / image.width - 2 * self._margin) / scale))
+            if bottom - top <= per_piece:
+                return self._scaled(top, bottom, mode)
+            out = Image.new(mode, (self.width, bottom - top))
+            for piece in range(top, bottom, per_piece):
+                out.paste(self._scaled(piece, min(bottom, piece + per_piece), mode), (0, piece - top))
+            return out
         except PILLOW_ERRORS as error:
             raise corrupt(str(error)) from error
+
+    def _scaled(self, top: int, bottom: int, mode: str) -> Image.Image:
+        """Output rows [top, bottom) of the scaled frame, from the source rows the filter reaches: what a resize
+        of the whole converted frame gives, up to rounding. Like Pillow's `reducing_gap`, a large factor is
+        first reduced by whole blocks (cheaper), the blocks aligned on the frame's, not the piece's, origin."""
+        image, (fx, fy) = self._image, self._reduce
+        source_top, source_bottom = top * image.height / self.height, bottom * image.height / self.height
+        first = max(0, math.floor(source_top) - self._margin) // fy * fy
+        last = min(image.height, -(-(math.ceil(source_bottom) + self._margin) // fy) * fy)
+        rows = self._converted(image.crop((0, first, image.width, last)), mode)
+        if fx > 1 or fy > 1:
+            rows = rows.reduce((fx, fy))
+        return rows.resize((self.width, bottom - top), RESIZE_FILTER,
+                           box=(0, (source_top - first) / fy, image.width / fx, (source_bottom - first) / fy))
 
     def colour_band(self, top: int, bottom: int,
                     boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
@@ -101,7 +123,7 @@ def _rgb(image: Image.Image, scale: float = 1.0) -> Image.Image:
     if image.mode == "RGB":
         return image
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        return image.convert("I").point(lambda value: value * scale).convert("L").convert("RGB")
+        return _eight_bit(image, scale).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -119,5 +141,12 @@ def _grey(image: Image.Image, scale: float = 1.0) -> Image.Image:
         background.paste(image.convert("LA").getchannel("L"), mask=image.convert("LA").getchannel("A"))
         return background
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        return image.convert("I").point(lambda value: value * scale).convert("L")
+        return _eight_bit(image, scale)
     return image if image.mode == "L" else image.convert("L")
+
+
+def _eight_bit(image: Image.Image, scale: float) -> Image.Image:
+    """16- and 32-bit grey (integer or float) as L, scaled so the brightest value is 255. A float frame is
+    scaled as floats: made integers first, one of values in 0..1 had two levels left."""
+    wide = image if image.mode in ("I", "F") else image.convert("I")
+    return wide.point(lambda value: value * scale).convert("L")
