@@ -84,11 +84,16 @@ class RasterPage:
         source_top, source_bottom = top * image.height / self.height, bottom * image.height / self.height
         first = max(0, math.floor(source_top) - self._margin) // fy * fy
         last = min(image.height, -(-(math.ceil(source_bottom) + self._margin) // fy) * fy)
-        rows = self._converted(image.crop((0, first, image.width, last)), mode)
+        if image.mode == mode:  # nothing to convert: read the frame where it lies, no copy of its rows
+            rows, offset, region = image, 0, (0, first, image.width, last)
+        else:  # converted first: Pillow resizes plain RGB and L, and composites nothing
+            rows = self._converted(image.crop((0, first, image.width, last)), mode)
+            offset, region = first, (0, 0, image.width, last - first)
         if fx > 1 or fy > 1:
-            rows = rows.reduce((fx, fy))
+            rows, offset = rows.reduce((fx, fy), box=region), first
+        # `rows`' row r is the frame's row offset + r (reduced: offset + r * fy).
         return rows.resize((self.width, bottom - top), RESIZE_FILTER,
-                           box=(0, (source_top - first) / fy, image.width / fx, (source_bottom - first) / fy))
+                           box=(0, (source_top - offset) / fy, image.width / fx, (source_bottom - offset) / fy))
 
     def colour_band(self, top: int, bottom: int,
                     boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
