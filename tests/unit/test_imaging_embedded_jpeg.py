@@ -114,3 +114,43 @@ def test_a_scanned_page_tiles_as_mupdf_alone_would_show_it(tmp_path):
     shown = Image.open(io.BytesIO(pieces["max"])).convert("RGB")
     direct = _render(pymupdf.open(path)[0]).resize(shown.size, Image.Resampling.BOX)
     assert result.width == 834 and _psnr(shown, direct) > 35  # a JPEG of a JPEG, against the source
+
+
+def _tiles(path: str) -> list[bytes]:
+    pieces: list[bytes] = []
+    tile_page(path, Kind.PDF, 0, TileSettings(dpi=300), lambda piece: pieces.append(getattr(piece, "data", b"")))
+    return pieces
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_large_jpeg_pillow_does_not_decode_is_decoded_once_by_mupdf_to_the_same_tiles(tmp_path, monkeypatch,
+                                                                                       mode):
+    """4:2:0 colour (Pillow's chroma would differ) or grey over Pillow's budget: MuPDF decodes it once, not
+    once a band, and every tile is what MuPDF decoding it band by band gives, byte for byte."""
+    from chalicelib.imaging import tiler
+
+    monkeypatch.setattr(tiler, "BAND_PIXELS", 834 * 256)  # a band a tile row high: the scan spans three
+    monkeypatch.setattr(embedded_jpeg, "MAX_PAGE_BYTES", 0)  # nothing for Pillow
+    path = _pdf(tmp_path / "scan.pdf", _photo(mode, size=(834, 625), subsampling=2), rect=(0, 0, 200, 150))
+    monkeypatch.setattr(embedded_jpeg, "MUPDF_MIN_BYTES", 10**12)
+    band_by_band = _tiles(path)
+    monkeypatch.setattr(embedded_jpeg, "MUPDF_MIN_BYTES", 1)
+    doc = pymupdf.open(path)
+    assert decode_jpegs(doc[0], SCALE) == 1
+    (xref, *_), = doc[0].get_images(full=True)
+    assert doc.xref_get_key(xref, "Filter")[0] == "null"
+    assert len(doc.xref_stream_raw(xref)) == 834 * 625 * (3 if mode == "RGB" else 1)
+    assert _tiles(path) == band_by_band
+
+
+def test_mupdf_decodes_up_front_only_within_the_pages_budget(tmp_path, monkeypatch):
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=150)
+    for n in range(3):
+        page.insert_image(pymupdf.Rect(n * 144, 0, n * 144 + 144, 96), stream=_photo(size=(600, 400), subsampling=2))
+    doc.save(str(tmp_path / "three.pdf"))
+    monkeypatch.setattr(embedded_jpeg, "MUPDF_MIN_BYTES", 600 * 400 * 3)  # each one qualifies
+    monkeypatch.setattr(embedded_jpeg, "MAX_MUPDF_PAGE_BYTES", 2 * 600 * 400 * 3)  # room for two
+    assert decode_jpegs(pymupdf.open(str(tmp_path / "three.pdf"))[0], SCALE) == 2
+    monkeypatch.setattr(embedded_jpeg, "MUPDF_MIN_BYTES", 600 * 400 * 3 + 1)  # none is large enough
+    assert decode_jpegs(pymupdf.open(str(tmp_path / "three.pdf"))[0], SCALE) == 0
