@@ -28,6 +28,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
 
     from chalicelib.domain.tile_plan import TilePlan
     from chalicelib.imaging.content import ContentMap
+    from chalicelib.imaging.decode_once import decode_once
     from chalicelib.imaging.embedded_jpeg import decode_jpegs
     from chalicelib.imaging.encode import encode
     from chalicelib.imaging.formats import sniff
@@ -63,6 +64,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
             # Decoding the page's JPEGs (by the faster decoder, as the tiler does: `prepared` did so untimed) and
             # interpreting the page once (its display list) are part of rendering it.
             decode_jpegs(fresh[index], page.scale)
+            decode_once(fresh[index], page.scale)
             fresh[index].get_displaylist()
         for page in prepared:
             plan = TilePlan(page.width, page.height, settings.tile_size)

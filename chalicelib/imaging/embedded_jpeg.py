@@ -17,23 +17,17 @@ Mask (it keys on exact values, which rounding moves across). Anything else, a st
 included, is left to MuPDF, as before. So is an image drawn smaller than its pixels: MuPDF decodes it at a
 reduced DCT scale, cheaper than any full decode.
 
-A large JPEG left to MuPDF is decoded by MuPDF once, up front, the same way (its own filters, so the very
-pixels its render decodes). Else MuPDF decodes it again for every band the page is rendered in, each time
-from its first row down to the band's last (a JPEG cannot be entered midway, and a band's part of the image is
-cached under that band's area): a scanned A0 sheet in colour, 140 Mpx in 17 bands, was decoded about eight
-times over: 19.5 s of CPU for the page, 4.8 s decoded once (A1 6.7 s and 3.2 s, A2 2.3 s and 1.6 s, the same
-tiles byte for byte). From MUPDF_MIN_BYTES decoded (an A3 scan in colour, 52 MB, gained nothing: MuPDF decodes
-it about once), up to MAX_MUPDF_PAGE_BYTES a page (one colour image at the 150 Mpx limit).
+A large JPEG left to MuPDF is then decoded once by MuPDF itself (`decode_once`).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import pymupdf
 from PIL import Image
-from pymupdf import mupdf
 
 from chalicelib.imaging.documents import PILLOW_ERRORS, PYMUPDF_ERRORS
 from chalicelib.imaging.encode import raw_bytes
@@ -41,67 +35,50 @@ from chalicelib.imaging.encode import raw_bytes
 MIN_DRAWN_SCALE = 0.95  # device pixels per image pixel, below which MuPDF's reduced-scale decode wins
 MAX_PAGE_BYTES = 120_000_000  # decoded streams a page keeps beside MuPDF's own decoded copies (40 Mpx of RGB)
 MODES = {1: "L", 3: "RGB"}  # components -> the Pillow mode whose bytes MuPDF reads as they are
-MUPDF_MIN_BYTES = 64_000_000  # decoded bytes from which a JPEG Pillow does not decode is decoded once by MuPDF
-MAX_MUPDF_PAGE_BYTES = 480_000_000
+Drawn = dict[tuple[int, int], tuple[float, set[int]]]  # pixel size -> (device pixels per image pixel, components)
 
 
 def decode_jpegs(page: pymupdf.Page, scale: float) -> int:
     """Replace the page's eligible JPEG streams (rendered at `scale` device pixels a point) by their pixels;
     returns how many were replaced."""
+    images, drawn = drawn_images(page, scale, ("DCTDecode",))
+    replaced, budget = 0, MAX_PAGE_BYTES  # the streams stay decoded while the page renders: bounded a page
+    for xref, _, width, height, bpc, *_ in images:
+        size = (int(width), int(height))
+        shown, kinds = drawn.get(size, (0.0, set()))
+        if shown < MIN_DRAWN_SCALE or bpc != 8 or len(kinds) != 1 or not kinds <= MODES.keys():
+            continue
+        count = next(iter(kinds))
+        if size[0] * size[1] * count <= budget and _replace(page.parent, int(xref), size, count):
+            replaced += 1
+            budget -= size[0] * size[1] * count
+    return replaced
+
+
+def drawn_images(page: pymupdf.Page, scale: float, filters: tuple[str, ...]) -> tuple[list[Any], Drawn]:
+    """The page's images whose filter is one of `filters` (get_images' entries), and per pixel size, the fewest
+    device pixels an image of that size gets per image pixel where it is drawn, and its colour components."""
     try:
-        jpegs = [entry for entry in page.get_images(full=True) if entry[8] == "DCTDecode"]
+        images = [entry for entry in page.get_images(full=True) if entry[8] in filters]
         # Where each image is drawn. Not get_image_info(xrefs=True): that decodes every image to hash it. The
         # plain call is cached on the page (the colour inspection reads it too); its entries are matched to
         # the streams by pixel size, and a size drawn small anywhere counts as small everywhere.
-        infos = page.get_image_info() if jpegs else []
+        infos = page.get_image_info() if images else []
     except PYMUPDF_ERRORS:
-        return 0  # the render that follows reports a broken page
-    shown: dict[tuple[int, int], float] = {}
-    components: dict[tuple[int, int], set[int]] = {}
+        return [], {}  # the render that follows reports a broken page
+    drawn: Drawn = {}
     for info in infos:
         size, (x0, y0, x1, y1) = (int(info["width"]), int(info["height"])), info["bbox"]
         if size[0] <= 0 or size[1] <= 0 or not all(map(math.isfinite, (x0, y0, x1, y1))):
             continue
         # Device pixels per image pixel, from the areas (a rotated image has its sides swapped in the bbox).
         scaled = math.sqrt(max(0.0, (x1 - x0) * (y1 - y0)) * scale * scale / (size[0] * size[1]))
-        shown[size] = min(shown.get(size, scaled), scaled)
-        components.setdefault(size, set()).add(int(info.get("colorspace") or 0))
-    # The streams stay decoded while the page renders: bounded a page.
-    replaced, budget, mupdf_budget = 0, MAX_PAGE_BYTES, MAX_MUPDF_PAGE_BYTES
-    for xref, _, width, height, bpc, *_ in jpegs:
-        size = (int(width), int(height))
-        kinds = components.get(size, set())
-        if shown.get(size, 0.0) < MIN_DRAWN_SCALE or bpc != 8 or len(kinds) != 1 or not kinds <= MODES.keys():
-            continue
-        count = next(iter(kinds))
-        decoded = size[0] * size[1] * count
-        if decoded <= budget and _replace(page.parent, int(xref), size, count):
-            replaced += 1
-            budget -= decoded
-        elif MUPDF_MIN_BYTES <= decoded <= mupdf_budget and _decoded_by_mupdf(page.parent, int(xref), decoded):
-            replaced += 1
-            mupdf_budget -= decoded
-    return replaced
+        shown, kinds = drawn.get(size, (scaled, set()))
+        drawn[size] = (min(shown, scaled), kinds | {int(info.get("colorspace") or 0)})
+    return images, drawn
 
 
-def _decoded_by_mupdf(doc: pymupdf.Document, xref: int, expected: int) -> bool:
-    """Replace the JPEG stream by MuPDF's own decode of it (the pixels its render would decode, band after
-    band), without copies: the decoded buffer becomes the stream."""
-    try:
-        if not _plain_jpeg(doc, xref):
-            return False
-        pdf = mupdf.pdf_specifics(doc.this)
-        decoded = mupdf.pdf_load_stream_number(pdf, xref)  # through the stream's filters: DCTDecode's pixels
-        if mupdf.fz_buffer_storage(decoded)[0] != expected:
-            return False  # not what the dictionary says: MuPDF's render sorts that out
-        mupdf.pdf_update_stream(pdf, mupdf.pdf_new_indirect(pdf, xref, 0), decoded, 0)
-        doc.xref_set_key(xref, "Filter", "null")
-    except PYMUPDF_ERRORS:
-        return False
-    return True
-
-
-def _plain_jpeg(doc: pymupdf.Document, xref: int) -> bool:
+def plain_jpeg(doc: pymupdf.Document, xref: int) -> bool:
     """DCTDecode alone, with none of the keys that make its samples mean something else."""
     if doc.xref_get_key(xref, "Filter") != ("name", "/DCTDecode"):
         return False  # a chain of filters, or not a JPEG
@@ -111,7 +88,7 @@ def _plain_jpeg(doc: pymupdf.Document, xref: int) -> bool:
 
 def _replace(doc: pymupdf.Document, xref: int, size: tuple[int, int], components: int) -> bool:
     try:
-        if not _plain_jpeg(doc, xref):
+        if not plain_jpeg(doc, xref):
             return False
         stream = doc.xref_stream_raw(xref)
     except PYMUPDF_ERRORS:

@@ -30,6 +30,7 @@ from chalicelib.domain.tile_plan import fit_scale
 from chalicelib.imaging import colour_rows, grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
+from chalicelib.imaging.decode_once import decode_once
 from chalicelib.imaging.documents import PYMUPDF_ERRORS
 from chalicelib.imaging.embedded_jpeg import decode_jpegs
 from chalicelib.imaging.errors import corrupt
@@ -45,7 +46,7 @@ class VectorPage:
     content_boxes: list[Box] | None  # where anything is drawn, in full-size pixels
     colour_boxes: list[Box] | None  # where anything coloured is drawn (empty: the page is grey)
     mode: str  # "L" or "RGB": what `band` returns
-    decoded_jpegs: int  # JPEG streams of the page's document replaced by their pixels (see `embedded_jpeg`)
+    decoded_jpegs: int  # image streams of the page's document replaced by their pixels (`embedded_jpeg`, `decode_once`)
 
     def __init__(self, page: pymupdf.Page, dpi: int, max_side: int) -> None:
         rect = page.rect
@@ -55,7 +56,7 @@ class VectorPage:
             self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
             self._matrix = pymupdf.Matrix(self.scale, self.scale)
             # Pillow's libjpeg-turbo, not MuPDF's libjpeg, decodes the page's JPEGs: before the display list.
-            self.decoded_jpegs = decode_jpegs(page, self.scale)
+            self.decoded_jpegs = decode_jpegs(page, self.scale) + decode_once(page, self.scale)
             pixels = (rect * self._matrix).irect
             self.width = max(1, min(max_side, pixels.width))
             self.height = max(1, min(max_side, pixels.height))
