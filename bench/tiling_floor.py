@@ -63,9 +63,10 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
         for index, page in enumerate(prepared):
             # Decoding the page's JPEGs (by the faster decoder, as the tiler does: `prepared` did so untimed) and
             # interpreting the page once (its display list) are part of rendering it.
-            decode_jpegs(fresh[index], page.scale)
-            decode_once(fresh[index], page.scale)
-            fresh[index].get_displaylist()
+            fresh_page = fresh[index]  # one Page: its image list is read once, as the tiler's is
+            decode_jpegs(fresh_page, page.scale)
+            decode_once(fresh_page, page.scale)
+            fresh_page.get_displaylist()
         for page in prepared:
             plan = TilePlan(page.width, page.height, settings.tile_size)
             content = ContentMap(page.content_boxes or [], plan)
