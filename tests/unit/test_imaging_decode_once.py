@@ -93,3 +93,23 @@ def test_only_images_large_enough_and_within_the_pages_budget(tmp_path: Path,
     assert once.decode_once(pymupdf.open(str(tmp_path / "three.pdf"))[0], SCALE) == 2
     monkeypatch.setattr(once, "MIN_PIXELS", 600 * 400 + 1)  # none is large enough
     assert once.decode_once(pymupdf.open(str(tmp_path / "three.pdf"))[0], SCALE) == 0
+
+
+def test_a_scan_mostly_off_the_page_or_of_other_dimensions_is_left_to_mupdf(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cropped to its top eighth, MuPDF decodes it only that far down: decoding it all up front costs more. A
+    frame whose dimensions are not the dictionary's (even with as many bytes) renders as MuPDF renders it."""
+    monkeypatch.setattr(once, "MIN_PIXELS", 1)
+    jpeg = _photo("RGB", size=(WIDTH, HEIGHT), subsampling=2)
+    cropped = pymupdf.open(_pdf(tmp_path / "scan.pdf", jpeg, rect=(0, 0, 200, 150)))
+    cropped[0].set_cropbox(pymupdf.Rect(0, 0, 200, 150 / 8))
+    cropped.save(str(tmp_path / "cropped.pdf"))
+    assert once.decode_once(pymupdf.open(str(tmp_path / "cropped.pdf"))[0], SCALE) == 0
+    assert once.decode_once(pymupdf.open(str(tmp_path / "scan.pdf"))[0], SCALE) == 1  # the same, uncropped
+    swapped = pymupdf.open(_pdf(tmp_path / "swapped.pdf", _photo("RGB", size=(HEIGHT, WIDTH), subsampling=2),
+                                rect=(0, 0, 200, 150)))
+    (xref, *_), = swapped[0].get_images(full=True)
+    swapped.xref_set_key(xref, "Width", str(WIDTH))  # the frame is 625 x 834: as many bytes, other rows
+    swapped.xref_set_key(xref, "Height", str(HEIGHT))
+    assert once.decode_once(swapped[0], SCALE) == 0
+    assert swapped.xref_get_key(xref, "Filter") == ("name", "/DCTDecode")
