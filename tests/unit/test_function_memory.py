@@ -7,7 +7,9 @@ pass"): 689 MB for a baseline RGB JPEG, 725 MB for one scaled down to `max_side`
 at any `max_side`, 15000 x 10000), 427 MB for a 16-bit TIFF, 1,057 MB for a progressive JPEG, whose decoder holds
 the whole image's coefficients too, and 1,202 MB for a frame turned by its EXIF orientation (Pillow makes the
 turned copy before it lets the original go). WebP decoding costs about 15 bytes a pixel (1,584 MB for 100 Mpx),
-so WebP has a limit of its own (`Limits.max_webp_pixels`).
+so WebP has a limit of its own (`Limits.max_webp_pixels`). A scanned PDF page holds its image decoded once
+(chalicelib/imaging/decode_once.py, at most 480 MB a page): 656 MB for a colour A0 scan, 643 MB for the largest
+image the budget takes.
 """
 
 from __future__ import annotations
