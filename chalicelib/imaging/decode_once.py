@@ -6,13 +6,15 @@ MuPDF decodes an image again for every band the page is rendered in, each time f
 band's last (a JPEG or a fax stream cannot be entered midway, and a band's part of the image is cached under
 that band's area). A scanned A0 sheet in colour, 140 Mpx in 17 bands, was decoded about eight times over:
 19.5 s of CPU for the page; decoded once, 4.8 s (grey 7.0 and 1.9 s, A1 in colour 6.7 and 3.2 s, A2 2.3 and
-1.6 s, a CCITT G4 A0 sheet in black and white 2.8 and 1.3 s). So the stream, in the open document only (the
+1.6 s, a CCITT G4 A0 sheet in black and white 2.8 and 1.3 s, a Flate-compressed A1 sheet in colour 3.3 and
+2.4 s). So the stream, in the open document only (the
 stored file is never changed), becomes MuPDF's own decode of it: its own filters, so the very samples its
 render would decode, and no copy (the decoded buffer is the stream).
 
 For JPEGs (DCTDecode alone, 8-bit, grey or RGB, none of the keys that change what samples mean) that Pillow's
-faster decoder did not take (`embedded_jpeg`: 4:2:0 chroma, or over its budget), and CCITT fax streams (black
-and white scans; their DecodeParms only steer the filter, so they go with it). Only images drawn at about their
+faster decoder did not take (`embedded_jpeg`: 4:2:0 chroma, or over its budget), CCITT fax streams (black
+and white scans) and Flate streams (scans converted from PNG or TIFF); the DecodeParms of a fax or Flate stream
+only steer its filter (a predictor, the fax's K and BlackIs1), so they go with it. Only images drawn at about their
 own resolution or more (drawn smaller, MuPDF decodes at a reduced scale, cheaper than a full decode), of at least
 MIN_PIXELS (an A3 scan in colour, 17 Mpx, gained nothing: MuPDF decodes it about once), up to MAX_PAGE_BYTES
 decoded a page (one colour image at the 150 Mpx limit), which stay in memory while the page renders; and only
@@ -41,7 +43,7 @@ VISIBLE_SHARE = 0.5  # of an image's placement that must lie on the page
 def decode_once(page: pymupdf.Page, scale: float) -> int:
     """Replace the page's large JPEG and fax streams (rendered at `scale` device pixels a point) by MuPDF's
     decode of them; returns how many were replaced."""
-    images, drawn = drawn_images(page, scale, ("DCTDecode", "CCITTFaxDecode"))
+    images, drawn = drawn_images(page, scale, ("DCTDecode", "CCITTFaxDecode", "FlateDecode"))
     visible = _visible_shares(page) if images else {}
     doc, replaced, budget = page.parent, 0, MAX_PAGE_BYTES
     for xref, _, width, height, bpc, _, _, _, kind, *_ in images:
@@ -53,6 +55,10 @@ def decode_once(page: pymupdf.Page, scale: float) -> int:
             if bpc != 8 or len(kinds) != 1 or not kinds <= MODES.keys():
                 continue
             components = next(iter(kinds))
+        elif kind == "FlateDecode":  # any depth and colour space: the filter (and its predictor) only unpacks
+            if bpc not in (1, 2, 4, 8, 16) or len(kinds) != 1:
+                continue
+            components = max(1, next(iter(kinds)))  # 0: a stencil mask, one bit a pixel
         elif bpc == 1:  # CCITTFaxDecode: one bit a pixel, an image or a stencil mask
             components = 1
         else:

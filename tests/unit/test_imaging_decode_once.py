@@ -60,11 +60,39 @@ def _fax_pdf(path: Path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("kind", ["RGB 4:2:0", "L", "fax"])
+def _flate_pdf(path: Path, predictor: bool) -> str:
+    """A colour scan as one Flate stream: as PyMuPDF deflates it, or a PNG's own IDAT data with its PNG
+    predictor (as PDF writers embed PNGs)."""
+    picture = Image.open(io.BytesIO(_photo("RGB", size=(WIDTH, HEIGHT), subsampling=0))).convert("RGB")
+    png = io.BytesIO()
+    picture.save(png, "PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=200, height=150)
+    page.insert_image(page.rect, stream=png.getvalue())
+    if predictor:
+        (xref, *_), = page.get_images(full=True)
+        data, chunks, at = png.getvalue(), [], 8
+        while at < len(data):  # the PNG's chunks: length, type, data, CRC
+            length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+            if kind == b"IDAT":
+                chunks.append(data[at + 8:at + 8 + length])
+            at += 12 + length
+        doc.update_stream(xref, b"".join(chunks), compress=0)
+        doc.xref_set_key(xref, "Filter", "/FlateDecode")
+        doc.xref_set_key(xref, "DecodeParms", f"<< /Predictor 15 /Colors 3 /BitsPerComponent 8 /Columns {WIDTH} >>")
+    doc.save(str(path), deflate=True, deflate_images=True)
+    return str(path)
+
+
+@pytest.mark.parametrize("kind", ["RGB 4:2:0", "L", "fax", "flate", "flate with a PNG predictor"])
 def test_a_large_scan_is_decoded_once_to_the_same_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         kind: str) -> None:
     if kind == "fax":
         path = _fax_pdf(tmp_path / "fax.pdf")
+    elif kind.startswith("flate"):
+        path = _flate_pdf(tmp_path / "flate.pdf", predictor=kind.endswith("predictor"))
+        (xref, *_), = pymupdf.open(path)[0].get_images(full=True)
+        assert pymupdf.open(path).xref_get_key(xref, "Filter") == ("name", "/FlateDecode")
     else:
         jpeg = _photo(kind.split(maxsplit=1)[0], size=(WIDTH, HEIGHT), subsampling=2)
         path = _pdf(tmp_path / "scan.pdf", jpeg, rect=(0, 0, 200, 150))
@@ -76,7 +104,7 @@ def test_a_large_scan_is_decoded_once_to_the_same_tiles(tmp_path: Path, monkeypa
     assert once.decode_once(doc[0], SCALE) == 1
     (xref, *_), = doc[0].get_images(full=True)
     assert doc.xref_get_key(xref, "Filter")[0] == doc.xref_get_key(xref, "DecodeParms")[0] == "null"
-    per_row = {"RGB 4:2:0": 3 * WIDTH, "L": WIDTH, "fax": (WIDTH + 7) // 8}[kind]
+    per_row = {"RGB 4:2:0": 3 * WIDTH, "L": WIDTH, "fax": (WIDTH + 7) // 8}.get(kind, 3 * WIDTH)
     assert len(doc.xref_stream_raw(xref)) == per_row * HEIGHT
     assert _tiles(path) == band_by_band
 
