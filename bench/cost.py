@@ -153,8 +153,8 @@ def render(tiling: dict[str, dict[str, float]], message: dict[str, float], fanou
         f"A model from the tiling benchmark's counts (letter pages only; the measured run above is the reference): "
         f"${packed['total']:.4f} packed, against ${objects['total']:.4f} with one object per tile. Two things get "
         "it there: tiles of one uniform colour are stored once, content-addressed, for every page and document "
-        "(about a quarter of a document's tiles), and every other tile of a page goes into one pack object read "
-        "by byte range, with a small JSON index beside it: 2 PUTs a page however many tiles it has. S3 charges "
+        "(about a quarter of a document's tiles), and every other tile of a page goes into one object, its JSON "
+        "index first, read by byte range: 1 PUT a page however many tiles it has. S3 charges "
         "per request, so per-tile objects made PUTs the largest cost; now compute is.",
         "",
         f"## Per million routed messages (each delivered to {fanout} connections)",

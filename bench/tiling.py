@@ -10,7 +10,7 @@ store would write them. Contenders:
 
 - `kalexo objects`: `tile_page`, one file per tile that is not uniform, a uniform tile once per run (what a
   store keyed by tile would PUT);
-- `kalexo packed`: `tile_page`, one pack file (tiles back to back) plus one index per page (2 PUTs a page);
+- `kalexo packed`: `tile_page`, one file a page: its index, then its tiles back to back (1 PUT a page);
 - `naive pillow`: the page rendered whole by PyMuPDF at the same dpi, each level resized from the full image
   with Pillow's default filter (bicubic), every tile cropped and saved as JPEG q85;
 - `vips dzsave`: the same whole-page render handed to `pyvips.Image.new_from_memory(...).dzsave(...)`
@@ -87,11 +87,12 @@ def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[st
                         stored[key] = where
                 index_rows.append((tile.level, tile.col, tile.row, *where))
             pack += whole
-            (page_dir / "tiles.pack").write_bytes(pack)
             index_bytes = json.dumps(index_rows, separators=(",", ":")).encode()
-            (page_dir / "tiles.index.json").write_bytes(index_bytes)
-            totals["puts"] += 2
-            totals["bytes"] += len(pack) + len(index_bytes)
+            # As the store writes a page: magic, the index's length, the index, the tiles (one object).
+            (page_dir / "page.tiles").write_bytes(b"".join([b"KXT2", len(index_bytes).to_bytes(4, "big"),
+                                                            index_bytes, pack]))
+            totals["puts"] += 1
+            totals["bytes"] += 8 + len(pack) + len(index_bytes)
             continue
         for tile in tiles:
             if tile.uniform is not None:

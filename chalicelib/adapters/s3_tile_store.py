@@ -1,11 +1,17 @@
-"""Tiles in S3, packed: one object per page holds every tile of its pyramid (plus its thumbnail and text),
-and a small JSON index says where each one starts. A page costs two PUTs however many tiles it has (a
-letter page at 300 dpi has about 190, an A0 sheet about 3,000), which is what keeps tiling cheap: S3 charges
-per request, and per-tile objects would make PUTs the largest cost of processing a page.
+"""Tiles in S3, packed: one object per page holds its JSON index and then every tile of its pyramid (plus its
+thumbnail, `max` image and text) back to back. A page costs one PUT however many tiles it has (a letter page at
+300 dpi has about 190, an A0 sheet about 3,000), which is what keeps tiling cheap: S3 charges per request, and
+per-tile objects would make PUTs the largest cost of processing a page. The object is the page: it exists
+whole or not at all, so no reader sees an index without its tiles.
+
+Layout (`.tiles`): 4 bytes of magic, the index's length (4 bytes, big-endian), the index, the tiles; an entry's
+offset counts from the first byte after the index. Readers fetch the object's head once per function instance
+(one ranged GET, a second when an A0 sheet's index is longer) and then one byte range per tile. Pages written
+before this layout (a `.pack` and a `.index.json` beside it, two PUTs) are still read.
 
 Tiles of one uniform colour (white margins, empty sheet areas) are content-addressed under `shared/`: the same
-bytes are stored once for every page and document, and the index points at them. Readers fetch the index
-once per function instance and then one byte range per tile. Nothing outside this module knows the layout.
+bytes are stored once for every page and document, and the index points at them. Nothing outside this module
+knows the layout.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ if TYPE_CHECKING:
     from chalicelib.ports import RenditionLike, TileLike
 
 INDEX_VERSION = 1
+MAGIC = b"KXT2"
+HEAD_BYTES = 8  # the magic and the index's length
+FIRST_READ = 128 * 1024  # a letter page's index is about 10 KB, an A0 sheet's about 150 KB
 INDEX_SECONDS = 60.0  # how long a REST instance trusts a page index it read (a removed job's tiles go)
 
 
@@ -70,8 +79,8 @@ class _Lru[V]:
 
 @dataclass
 class PackWriter:
-    """Collects one page's tiles; `close()` writes the pack, then the index (the page exists once its index
-    does). Writing the same page again writes the same objects: a redelivered task is harmless."""
+    """Collects one page's tiles; `close()` writes them with their index as one object. Writing the same page
+    again writes the same object: a redelivered task is harmless."""
 
     store: S3TileStore
     ref: PageRef
@@ -112,16 +121,20 @@ class PackWriter:
 
     def close(self, width: int, height: int, tile_size: int, max_level: int) -> tuple[int, int]:
         """Returns (bytes stored, PUT requests made) for this page."""
-        pack = b"".join(self._chunks)
         index = json.dumps({"v": INDEX_VERSION, "width": width, "height": height, "tile_size": tile_size,
                             "max_level": max_level, "format": self.format, "entries": self._entries},
                            separators=(",", ":")).encode()
-        prefix = _prefix(self.ref)
-        self.store.client.put_object(Bucket=self.store.bucket, Key=f"{prefix}.pack", Body=pack,
+        body = b"".join([MAGIC, len(index).to_bytes(4, "big"), index, *self._chunks])
+        self.store.client.put_object(Bucket=self.store.bucket, Key=f"{_prefix(self.ref)}.tiles", Body=body,
                                      ContentType="application/octet-stream")
-        self.store.client.put_object(Bucket=self.store.bucket, Key=f"{prefix}.index.json", Body=index,
-                                     ContentType="application/json")
-        return len(pack) + len(index), 2 + self.shared_puts
+        return len(body), 1 + self.shared_puts
+
+
+@dataclass(frozen=True)
+class _Page:
+    index: dict[str, Any]
+    key: str  # the object the page's tiles are in
+    base: int  # where in it the entries' offsets count from
 
 
 class S3TileReader:
@@ -130,24 +143,51 @@ class S3TileReader:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
-        self._indexes: _Lru[tuple[float, dict[str, Any]]] = _Lru(256)
+        self._pages: _Lru[tuple[float, _Page | None]] = _Lru(256)
         self._shared: _Lru[bytes] = _Lru(512)
 
-    def _index(self, ref: PageRef) -> dict[str, Any] | None:
-        key = f"{_prefix(ref)}.index.json"
-        cached = self._indexes.get(key)
+    def _page(self, ref: PageRef) -> _Page | None:
+        prefix = _prefix(ref)
+        cached = self._pages.get(prefix)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        page = self._packed(prefix) or self._pack_and_index(prefix)
+        if page is not None:
+            # Kept a minute: the tiles of a removed or superseded job go, and this instance must notice.
+            self._pages.put(prefix, (time.monotonic() + INDEX_SECONDS, page))
+        return page
+
+    def _packed(self, prefix: str) -> _Page | None:
+        """The page as one object: its head read once (twice when the index is longer than the first read)."""
+        key = f"{prefix}.tiles"
+        head = self._get(key, f"bytes=0-{FIRST_READ - 1}")
+        if head is None:
+            return None
+        if head[:4] != MAGIC:
+            raise ValueError(f"{key} is not a page of tiles")
+        end = HEAD_BYTES + int.from_bytes(head[4:HEAD_BYTES], "big")
+        if len(head) < end:
+            rest = self._get(key, f"bytes={len(head)}-{end - 1}")
+            if rest is None:  # removed between the two reads
+                return None
+            head += rest
+        return _Page(json.loads(head[HEAD_BYTES:end]), key, end)
+
+    def _pack_and_index(self, prefix: str) -> _Page | None:
+        """A page stored before the one-object layout: the index beside the pack."""
+        body = self._get(f"{prefix}.index.json")
+        return None if body is None else _Page(json.loads(body), f"{prefix}.pack", 0)
+
+    def _get(self, key: str, byte_range: str | None = None) -> bytes | None:
+        """The object's bytes (in `byte_range`), or None when there is no such object."""
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            if byte_range is None:
+                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key, Range=byte_range)["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
-        index: dict[str, Any] = json.loads(body)
-        # Kept a minute: the tiles of a removed or superseded job go, and this instance must notice.
-        self._indexes.put(key, (time.monotonic() + INDEX_SECONDS, index))
-        return index
 
     def etag(self, ref: PageRef, name: str) -> str | None:
         """The validator of one entry (`L/c_r`, `@thumbnail`, `@max`, `@text`) without reading its bytes."""
@@ -156,33 +196,29 @@ class S3TileReader:
 
     def head(self, ref: PageRef, name: str) -> StoredTile | None:
         """The entry's ETag and content type without its bytes (`data` is empty)."""
-        index = self._index(ref)
-        entry = index["entries"].get(name) if index else None
-        if index is None or entry is None:
+        page = self._page(ref)
+        entry = page.index["entries"].get(name) if page else None
+        if page is None or entry is None:
             return None
         etag = str(entry[-1] if entry[0] == "p" else entry[1])
-        return StoredTile(b"", etag, _content_type(name, str(index["format"])))
+        return StoredTile(b"", etag, _content_type(name, str(page.index["format"])))
 
     def read(self, ref: PageRef, name: str) -> StoredTile | None:
-        index = self._index(ref)
-        entry = index["entries"].get(name) if index else None
-        if index is None or entry is None:
+        page = self._page(ref)
+        entry = page.index["entries"].get(name) if page else None
+        if page is None or entry is None:
             return None
-        fmt = str(index["format"])
+        fmt = str(page.index["format"])
         content_type = _content_type(name, fmt)
         if entry[0] == "s":
             data = self._shared_tile(str(entry[1]), fmt)
             return StoredTile(data, str(entry[1]), content_type)
-        offset, length, etag = int(entry[1]), int(entry[2]), str(entry[3])
+        offset, length, etag = page.base + int(entry[1]), int(entry[2]), str(entry[3])
         if length == 0:
             return StoredTile(b"", etag, content_type)
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=f"{_prefix(ref)}.pack",
-                                          Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-                raise
-            self._indexes.put(f"{_prefix(ref)}.index.json", (0.0, {}))  # the job's tiles went: forget its index
+        body = self._get(page.key, f"bytes={offset}-{offset + length - 1}")
+        if body is None:
+            self._pages.put(_prefix(ref), (0.0, None))  # the job's tiles went: forget its index
             return None
         return StoredTile(body, etag, content_type)
 
@@ -216,7 +252,7 @@ class S3TileStore(S3TileReader):
     def forget(self, workspace_id: str, document_id: str, job_id: str | None = None, page: int | None = None) -> int:
         prefix = f"workspaces/{workspace_id}/documents/{document_id}/" + (f"{job_id}/" if job_id else "")
         if job_id and page is not None:
-            prefix = _prefix(PageRef(workspace_id, document_id, job_id, page))  # the page's pack and index
+            prefix = _prefix(PageRef(workspace_id, document_id, job_id, page))  # the page's object(s)
         deleted = 0
         for listed in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys: list[Any] = [{"Key": o["Key"]} for o in listed.get("Contents", [])]

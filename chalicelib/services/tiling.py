@@ -1,7 +1,7 @@
 """The tiling worker: one page task at a time, from the tiles queue.
 
 Every step is idempotent, because SQS delivers at least once and a worker can die anywhere:
-- tiles are written under the job's own prefix, deterministically, and a page exists once its index does;
+- tiles are written under the job's own prefix, deterministically, a page as one object (whole or not at all);
 - the page is counted by a conditional write (DynamoDB), never by the worker's memory;
 - whoever counts the last page, or finds every page counted after a crash, tries the ready transition,
   which exactly one caller wins.

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from chalicelib.adapters import s3_tile_store
 from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo_items import to_item
 from chalicelib.adapters.dynamo_job_notes import doc_key
@@ -85,7 +86,7 @@ def test_a_superseded_job_cannot_touch_the_document(documents):
     assert documents.get("ws-c", document.document_id).status is DocumentStatus.FAILED
 
 
-def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients):
+def test_packed_tiles_one_put_per_page_and_shared_uniform_tiles(stack, clients):
     store = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])
     ref = PageRef("ws-c", "doc-1", f"job-{time.time_ns()}", 0)
     white = b"\xff\xd8white-tile\xff\xd9"
@@ -96,12 +97,12 @@ def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients)
     writer.attach("thumbnail", b"thumb")
     writer.attach("text", b"Grundriss EG")
     stored, puts = writer.close(300, 200, 256, 8)
-    assert puts in (2, 3)  # pack + index, plus the shared white tile unless an earlier test stored it
+    assert puts in (1, 2)  # the page, plus the shared white tile unless an earlier test stored it
     assert stored > 0
 
     second = store.writer(PageRef("ws-c", "doc-1", ref.job_id, 1), "jpeg")
     second.add(Tile(8, 0, 0, white, uniform="ffffff"))
-    assert second.close(100, 100, 256, 7)[1] == 2  # the shared tile is not stored again
+    assert second.close(100, 100, 256, 7)[1] == 1  # the shared tile is not stored again
 
     reader = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])  # a fresh instance: no caches
     assert reader.read(ref, "8/0_0").data == b"tile-a"
@@ -114,8 +115,40 @@ def test_packed_tiles_two_puts_per_page_and_shared_uniform_tiles(stack, clients)
     assert reader.etag(ref, "8/0_0") == reader.read(ref, "8/0_0").etag
     keys = [o["Key"] for o in clients["s3"].list_objects_v2(
         Bucket=stack.outputs["TilesBucketName"], Prefix=f"workspaces/ws-c/documents/doc-1/{ref.job_id}/")["Contents"]]
-    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["p00000.index.json", "p00000.pack", "p00001.index.json",
-                                                         "p00001.pack"]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["p00000.tiles", "p00001.tiles"]
+
+
+def test_an_index_longer_than_the_first_read_and_a_page_of_the_old_layout_are_read(stack, clients):
+    """An A0 sheet's index (about 3,000 entries) is longer than the reader's first ranged GET, which must then
+    read the rest; pages stored before the one-object layout (a pack and an index beside it) stay readable."""
+    bucket = stack.outputs["TilesBucketName"]
+    store = S3TileStore(clients["s3"], bucket)
+    ref = PageRef("ws-c", "doc-big", f"job-{time.time_ns()}", 0)
+    writer = store.writer(ref, "jpeg")
+    tiles = {f"{level}/{col}_{row}": f"tile {level} {col} {row}".encode() * 3
+             for level in (13, 12) for col in range(60) for row in range(40)}
+    for name, data in tiles.items():
+        level, _, place = name.partition("/")
+        col, _, row = place.partition("_")
+        writer.add(Tile(int(level), int(col), int(row), data))
+    stored, puts = writer.close(15360, 10240, 256, 13)
+    assert puts == 1
+    head = clients["s3"].get_object(Bucket=bucket, Key=f"workspaces/ws-c/documents/doc-big/{ref.job_id}/p00000.tiles",
+                                    Range="bytes=0-7")["Body"].read()
+    assert int.from_bytes(head[4:], "big") > s3_tile_store.FIRST_READ  # the case under test
+    reader = S3TileStore(clients["s3"], bucket)
+    for name in ("13/0_0", "13/59_39", "12/31_17", "12/59_39"):
+        assert reader.read(ref, name).data == tiles[name]
+
+    old = PageRef("ws-c", "doc-old", f"job-{time.time_ns()}", 3)
+    prefix = f"workspaces/ws-c/documents/doc-old/{old.job_id}/p00003"
+    index = {"v": 1, "width": 300, "height": 200, "tile_size": 256, "max_level": 9, "format": "jpeg",
+             "entries": {"9/0_0": ["p", 0, 5, "etag-a"], "9/1_0": ["p", 5, 6, "etag-b"]}}
+    clients["s3"].put_object(Bucket=bucket, Key=f"{prefix}.pack", Body=b"firstsecond")
+    clients["s3"].put_object(Bucket=bucket, Key=f"{prefix}.index.json", Body=json.dumps(index).encode())
+    assert reader.read(old, "9/1_0").data == b"second"
+    assert reader.read(old, "9/0_0").etag == "etag-a"
+    assert reader.read(old, "8/0_0") is None
 
 
 def test_sources_download_once_per_version_and_tasks_are_sent_in_batches(stack, clients, tmp_path):
