@@ -1,9 +1,10 @@
 """The document pipeline end to end on the local stack: upload -> first page visible -> ready.
 
-`python -m bench.pipeline [--pages 50]` starts the local stack, makes the benchmark's inputs (the 50-page
-letter-size report with text, tables, vector charts and photos, and the A0 vector sheet, from
-bench/tiling_inputs.py), and for each: uploads it as a member would (presigned PUT), then measures from the end
-of the upload (after a warm-up upload, whose cold-start figure is printed apart)
+`python -m bench.pipeline [--pages 50] [--a0-sheets 6]` starts the local stack, makes the benchmark's inputs
+(the 50-page letter-size report with text, tables, vector charts and photos, the A0 vector sheet alone, and a
+drawing set of A0 sheets in one PDF, from bench/tiling_inputs.py), and for each: uploads it as a member would
+(presigned PUT), then measures from the end of the upload (after a warm-up upload, whose cold-start figure is
+printed apart)
 - to the first `progress` message on a member's websocket;
 - to the first page being visible: listed in the manifest with its top-left tile answering 200;
 - to `ready` (every page), with pages per second through the stack's worker processes;
@@ -27,7 +28,7 @@ import requests
 from websockets.sync.client import connect
 
 from bench.router_fanout import _emulator_requests
-from bench.tiling_inputs import a0_sheet, report_pdf
+from bench.tiling_inputs import a0_set, a0_sheet, report_pdf
 from tests.e2e.stack import LocalStack, start_stack, stop_stack
 
 WS = "ws-demo"
@@ -187,6 +188,7 @@ INIT = re.compile(r"INIT app duration_ms=(?P<dur>[\d.]+)")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument("--a0-sheets", type=int, default=6, help="sheets in the A0 drawing set (0: no set)")
     parser.add_argument("--stack-option", action="append", default=[], metavar="ARG")
     parser.add_argument("--keep", metavar="DIR", help="keep the inputs and the stack's logs in DIR")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
@@ -203,9 +205,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(args.keep or tmp)
         inputs.mkdir(parents=True, exist_ok=True)
-        report, sheet = inputs / "report-50.pdf", inputs / "a0-sheet.pdf"
+        report, sheet, drawing_set = inputs / "report-50.pdf", inputs / "a0-sheet.pdf", inputs / "a0-set.pdf"
         report_pdf(str(report), pages=args.pages)
         a0_sheet(str(sheet))
+        if args.a0_sheets:
+            a0_set(str(drawing_set), sheets=args.a0_sheets, seed=12)  # not the lone sheet's drawing
         stack = start_stack(inputs / "stack", *args.stack_option, settings=settings)
         stop, seen, counts = threading.Event(), dict[str, float](), dict[str, int]()
         try:
@@ -215,7 +219,8 @@ def main() -> None:
             warmup = inputs / "warm-up.pdf"
             report_pdf(str(warmup), pages=2, seed=3)
             cold = _measure(stack, inputs / "stack", warmup, seen, counts)
-            rows = [_measure(stack, inputs / "stack", path, seen, counts) for path in (report, sheet)]
+            paths = (report, sheet, drawing_set) if args.a0_sheets else (report, sheet)
+            rows = [_measure(stack, inputs / "stack", path, seen, counts) for path in paths]
             init = init_ms(inputs / "stack" / "stack.log")
         finally:
             stop.set()

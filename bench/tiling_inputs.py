@@ -115,8 +115,19 @@ def report_pdf(path: str, pages: int = 50, seed: int = 7) -> None:
 
 
 def a0_sheet(path: str, seed: int = 11) -> None:
+    a0_set(path, sheets=1, seed=seed)
+
+
+def a0_set(path: str, sheets: int = 6, seed: int = 11) -> None:
+    """A drawing set as architects issue one: `sheets` A0 plan sheets in one PDF (the first is `a0_sheet`'s)."""
     rng = random.Random(seed)
     doc = pymupdf.open()
+    for number in range(sheets):
+        _a0_page(doc, rng, number)
+    doc.save(path, garbage=3, deflate=True)
+
+
+def _a0_page(doc: pymupdf.Document, rng: random.Random, number: int) -> None:
     width, height = A0_LANDSCAPE
     page = doc.new_page(width=width, height=height)
     shape = page.new_shape()
@@ -164,7 +175,7 @@ def a0_sheet(path: str, seed: int = 11) -> None:
             page.insert_text(((x0 + x1) / 2 - 14, gy - 6), f"{(x1 - x0) * 25:.0f}", fontsize=9)
     shape.finish(color=(0, 0, 0.5), width=0.4)
     shape.commit()
-    for k, line in enumerate(("KALEXO ARCHITECTS", "GROUND FLOOR GENERAL ARRANGEMENT", "SCALE 1:100 @ A0",
-                              "DRAWING 2026-A-0101 REV C")):
+    floor = "GROUND FLOOR" if number == 0 else f"LEVEL {number:02d}"
+    for k, line in enumerate(("KALEXO ARCHITECTS", f"{floor} GENERAL ARRANGEMENT", "SCALE 1:100 @ A0",
+                              f"DRAWING 2026-A-{101 + number:04d} REV C")):
         page.insert_text((width - 616, height - 196 + k * 40), line, fontsize=18 if k == 0 else 13)
-    doc.save(path, garbage=3, deflate=True)
