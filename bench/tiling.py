@@ -195,6 +195,19 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": after.ru_maxrss / 1024, **totals}))
 
 
+def _busy(path: str) -> None:
+    """The neighbour: this project's tiler on the report's pages, round and round, on the other core. Two
+    vCPUs may share one physical core, its caches and its memory bandwidth: the contenders' CPU times, and
+    their ratios, move with what runs beside them."""
+    os.sched_setaffinity(0, {1})
+    from chalicelib.imaging.formats import Kind
+    from chalicelib.imaging.tiler import TileSettings, tile_page
+
+    while True:
+        for index in range(50):
+            tile_page(path, Kind.PDF, index, TileSettings(), lambda _piece: None)
+
+
 def _child_run(contender: str, path: str, pages: int, dpi: int) -> dict[str, Any]:
     env = {**os.environ, "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi)],
@@ -240,11 +253,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="children per contender and input; best kept")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
     parser.add_argument("--inputs", default="report,a0", help="which inputs: report, a0 or both (comma-separated)")
+    parser.add_argument("--neighbour", action="store_true",
+                        help="keep the other core busy tiling throughout (as another tenant of a Lambda host would)")
     parser.add_argument("--child", nargs=4, metavar=("CONTENDER", "PATH", "PAGES", "DPI"), help=argparse.SUPPRESS)
+    parser.add_argument("--busy", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         contender, path, pages, dpi = args.child
         _child(contender, path, int(pages), int(dpi))
+        return
+    if args.busy:
+        _busy(args.busy)
         return
     os.sched_setaffinity(0, {0})  # children inherit the single core
     from bench.tiling_inputs import a0_sheet, report_pdf
@@ -258,11 +277,19 @@ def main() -> None:
         inputs = {name: where for name, where in inputs.items() if name.split()[0].lower() in chosen
                   or (name == "A0 sheet" and "a0" in chosen)}
         results: dict[tuple[str, str], dict[str, Any]] = {}
-        for name, (path, pages) in inputs.items():
-            for contender, best in _run_all(path, pages, args.dpi, args.repeat).items():
-                results[(contender, name)] = best
-                print(f"  {contender} / {name}: {best['seconds']:.1f} s", flush=True)
-    print(f"\nOne core, {args.dpi} dpi, 256 px JPEG q85 tiles; load average {os.getloadavg()[0]:.2f}\n")
+        neighbour = subprocess.Popen([sys.executable, "-m", "bench.tiling", "--busy", report],
+                                     stdout=subprocess.DEVNULL) if args.neighbour else None
+        try:
+            for name, (path, pages) in inputs.items():
+                for contender, best in _run_all(path, pages, args.dpi, args.repeat).items():
+                    results[(contender, name)] = best
+                    print(f"  {contender} / {name}: {best['seconds']:.1f} s", flush=True)
+        finally:
+            if neighbour is not None:
+                neighbour.kill()
+                neighbour.wait()
+    other = "the other core busy tiling (--neighbour)" if args.neighbour else "the other core left to the machine"
+    print(f"\nOne core, {other}; {args.dpi} dpi, 256 px JPEG q85 tiles; load average {os.getloadavg()[0]:.2f}\n")
     _table(results)
     print()
     for name in inputs:
