@@ -88,11 +88,10 @@ def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[st
                 index_rows.append((tile.level, tile.col, tile.row, *where))
             pack += whole
             index_bytes = json.dumps(index_rows, separators=(",", ":")).encode()
-            # As the store writes a page: magic, the index's length, the index, the tiles (one object).
-            (page_dir / "page.tiles").write_bytes(b"".join([b"KXT2", len(index_bytes).to_bytes(4, "big"),
-                                                            index_bytes, pack]))
+            # One object a page, its index first, as the store writes a page (the store's index holds more).
+            (page_dir / "page.tiles").write_bytes(b"".join([len(index_bytes).to_bytes(4, "big"), index_bytes, pack]))
             totals["puts"] += 1
-            totals["bytes"] += 8 + len(pack) + len(index_bytes)
+            totals["bytes"] += 4 + len(pack) + len(index_bytes)
             continue
         for tile in tiles:
             if tile.uniform is not None:

@@ -5,9 +5,10 @@ per-tile objects would make PUTs the largest cost of processing a page. The obje
 whole or not at all, so no reader sees an index without its tiles.
 
 Layout (`.tiles`): 4 bytes of magic, the index's length (4 bytes, big-endian), the index, the tiles; an entry's
-offset counts from the first byte after the index. Readers fetch the object's head once per function instance
-(one ranged GET, a second when an A0 sheet's index is longer) and then one byte range per tile. Pages written
-before this layout (a `.pack` and a `.index.json` beside it, two PUTs) are still read.
+offset counts from the first byte after the index. Readers fetch the object's head once a minute per function
+instance (one ranged GET, a second for an index of more than about 4,800 tiles) and then one byte range per
+tile. Pages written before this layout (a `.pack` and a `.index.json` beside it, two PUTs) are still read; the
+code before it cannot read this layout (README: rolling back).
 
 Tiles of one uniform colour (white margins, empty sheet areas) are content-addressed under `shared/`: the same
 bytes are stored once for every page and document, and the index points at them. Nothing outside this module
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 INDEX_VERSION = 1
 MAGIC = b"KXT2"
 HEAD_BYTES = 8  # the magic and the index's length
-FIRST_READ = 128 * 1024  # a letter page's index is about 10 KB, an A0 sheet's about 150 KB
+FIRST_READ = 256 * 1024  # a letter page's index is about 10 KB, an A0 sheet's about 155 KB: one GET each
 INDEX_SECONDS = 60.0  # how long a REST instance trusts a page index it read (a removed job's tiles go)
 
 
@@ -54,6 +55,13 @@ def _content_type(name: str, fmt: str) -> str:
 
 def _prefix(ref: PageRef) -> str:
     return f"workspaces/{ref.workspace_id}/documents/{ref.document_id}/{ref.job_id}/p{ref.page:05d}"
+
+
+def _index(body: bytes, key: str) -> dict[str, Any]:
+    index: dict[str, Any] = json.loads(body)
+    if index.get("v") != INDEX_VERSION or not isinstance(index.get("entries"), dict):
+        raise ValueError(f"{key}: not a tile index of version {INDEX_VERSION}")
+    return index
 
 
 class _Lru[V]:
@@ -171,12 +179,12 @@ class S3TileReader:
             if rest is None:  # removed between the two reads
                 return None
             head += rest
-        return _Page(json.loads(head[HEAD_BYTES:end]), key, end)
+        return _Page(_index(head[HEAD_BYTES:end], key), key, end)
 
     def _pack_and_index(self, prefix: str) -> _Page | None:
         """A page stored before the one-object layout: the index beside the pack."""
         body = self._get(f"{prefix}.index.json")
-        return None if body is None else _Page(json.loads(body), f"{prefix}.pack", 0)
+        return None if body is None else _Page(_index(body, f"{prefix}.index.json"), f"{prefix}.pack", 0)
 
     def _get(self, key: str, byte_range: str | None = None) -> bytes | None:
         """The object's bytes (in `byte_range`), or None when there is no such object."""
@@ -220,6 +228,8 @@ class S3TileReader:
         if body is None:
             self._pages.put(_prefix(ref), (0.0, None))  # the job's tiles went: forget its index
             return None
+        if len(body) != length:  # S3 answers a range past the object's end with what there is: never serve that
+            raise ValueError(f"{page.key}: {name} is {length} bytes in the index, {len(body)} in the object")
         return StoredTile(body, etag, content_type)
 
     def _shared_tile(self, etag: str, fmt: str) -> bytes:

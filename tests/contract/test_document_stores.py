@@ -119,14 +119,15 @@ def test_packed_tiles_one_put_per_page_and_shared_uniform_tiles(stack, clients):
 
 
 def test_an_index_longer_than_the_first_read_and_a_page_of_the_old_layout_are_read(stack, clients):
-    """An A0 sheet's index (about 3,000 entries) is longer than the reader's first ranged GET, which must then
-    read the rest; pages stored before the one-object layout (a pack and an index beside it) stay readable."""
+    """An index of more tiles than an A0 sheet has (7,200 entries) is longer than the reader's first ranged GET,
+    which must then read the rest; pages stored before the one-object layout (a pack and an index beside it)
+    stay readable."""
     bucket = stack.outputs["TilesBucketName"]
     store = S3TileStore(clients["s3"], bucket)
     ref = PageRef("ws-c", "doc-big", f"job-{time.time_ns()}", 0)
     writer = store.writer(ref, "jpeg")
     tiles = {f"{level}/{col}_{row}": f"tile {level} {col} {row}".encode() * 3
-             for level in (13, 12) for col in range(60) for row in range(40)}
+             for level in (13, 12, 11) for col in range(60) for row in range(40)}
     for name, data in tiles.items():
         level, _, place = name.partition("/")
         col, _, row = place.partition("_")
@@ -137,7 +138,7 @@ def test_an_index_longer_than_the_first_read_and_a_page_of_the_old_layout_are_re
                                     Range="bytes=0-7")["Body"].read()
     assert int.from_bytes(head[4:], "big") > s3_tile_store.FIRST_READ  # the case under test
     reader = S3TileStore(clients["s3"], bucket)
-    for name in ("13/0_0", "13/59_39", "12/31_17", "12/59_39"):
+    for name in ("13/0_0", "13/59_39", "12/31_17", "11/59_39"):
         assert reader.read(ref, name).data == tiles[name]
 
     old = PageRef("ws-c", "doc-old", f"job-{time.time_ns()}", 3)
@@ -239,3 +240,25 @@ def test_an_accepted_upload_clears_the_deadline_before_the_document_is_analysed(
     documents.upload_arrived("ws-c", document.document_id)  # a redelivery: nothing to do, no error
     documents.upload_arrived("ws-c", "doc-0000000000000000")  # none such: not created
     assert documents.get("ws-c", "doc-0000000000000000") is None
+
+
+def test_a_tile_cut_short_or_an_index_of_another_version_is_an_error_not_a_tile(stack, clients):
+    """S3 answers a range past an object's end with the bytes there are: a truncated object must not be served
+    as a short tile (with an immutable ETag); an index the reader does not know is refused, not guessed at."""
+    bucket = stack.outputs["TilesBucketName"]
+    reader = S3TileStore(clients["s3"], bucket)
+
+    def page(document_id: str, index: dict, tiles: bytes) -> PageRef:
+        ref = PageRef("ws-c", document_id, f"job-{time.time_ns()}", 0)
+        body = json.dumps(index).encode()
+        key = f"workspaces/ws-c/documents/{document_id}/{ref.job_id}/p00000.tiles"
+        clients["s3"].put_object(Bucket=bucket, Key=key, Body=b"KXT2" + len(body).to_bytes(4, "big") + body + tiles)
+        return ref
+
+    entries = {"9/0_0": ["p", 0, 100, "etag-of-100-bytes"]}
+    short = page("doc-short", {"v": 1, "format": "jpeg", "entries": entries}, b"only8byt")
+    with pytest.raises(ValueError, match="100 bytes in the index, 8 in the object"):
+        reader.read(short, "9/0_0")
+    future = page("doc-future", {"v": 2, "format": "jpeg", "entries": entries}, b"x" * 100)
+    with pytest.raises(ValueError, match="not a tile index of version 1"):
+        reader.read(future, "9/0_0")
