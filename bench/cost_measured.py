@@ -4,11 +4,12 @@ ready (less the idle stack's own rate), and the functions' CPU time from the loc
 
 What is measured, per page: S3 PUTs, GETs and HEADs (packs, indexes, uniform-tile checks, the source read per
 instance), SQS sends and deletes, receives (one per function invocation that got a message), DynamoDB requests
-by action, the messages about the document one member received (its `progress` messages and the ops of its
-`doc:` and `place:` items), and each function's CPU milliseconds. What is modelled, and
-stated in the output: the AWS round trips' time on Lambda (10 ms a request), the capacity units of a DynamoDB
-request (1 per read or write, 6 per page transaction), the members online who get each of those messages, and
-the INIT of a cold instance (measured locally as the app's import, counted once per page at most).
+by action and the capacity units they would consume on AWS (local/emulator_capacity.py), the messages about
+the document one member received (its `progress` messages and the ops of its `doc:` and `place:` items), and
+each function's CPU milliseconds. What is modelled, and stated in the output: the AWS round trips' time on
+Lambda (10 ms a request), the members online who get each of those messages, and the INIT of a cold instance
+(measured locally as the app's import, counted once per page at most). Runs from before the emulator measured
+capacity units are priced by a model of them (1 per read or write, 6 per transaction).
 """
 
 from __future__ import annotations
@@ -21,14 +22,30 @@ AWS_ROUND_TRIP_S = 0.010
 MEMBERS_ONLINE = 8
 GOAL = 0.05  # dollars per 1,000 pages (issue 16)
 TILER_MB = 1769  # the tiling function (.chalice/config.json): one full vCPU, which the one-threaded tiler uses
-TRANSACTION_WRU = 6  # the page transaction: 3 items at 2 units each (transactions cost double)
+TRANSACTION_WRU = 6  # runs from before the emulator measured units: 3 items at 2 units each
 S3_WRITE = ("s3:PUT", "s3:POST", "s3:LIST", "s3:bucket-PUT", "s3:bucket-POST")
+READ_UNITS, WRITE_UNITS = "dynamodb-units:read", "dynamodb-units:write"  # bench.pipeline's sums
+UNITS = (READ_UNITS, WRITE_UNITS)
 IDLE_ONLY = ("sqs:ReceiveMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes")
 
 
 def net_calls(row: dict[str, Any]) -> dict[str, float]:
     """The document's own requests: the window's counts less the idle rate over the window and less the
-    benchmark's own manifest polls, receives aside."""
+    benchmark's own manifest polls, receives aside. DynamoDB's capacity units, where the run measured them,
+    are netted the same way and returned apart, by `net_units`."""
+    return {k: v for k, v in _net(row).items() if k not in UNITS}
+
+
+def net_units(row: dict[str, Any]) -> dict[str, float] | None:
+    """DynamoDB's read and write units the document's requests consumed (the emulator measures them from the
+    items they touch, local/emulator_capacity.py); None for runs from before it did."""
+    if WRITE_UNITS not in row["aws_calls"]:
+        return None
+    net = _net(row)
+    return {"read": net.get(READ_UNITS, 0.0), "write": net.get(WRITE_UNITS, 0.0)}
+
+
+def _net(row: dict[str, Any]) -> dict[str, float]:
     background, poll = row.get("background_per_s", {}), row.get("poll_calls", {})
     out = {}
     for kind, count in row["aws_calls"].items():
@@ -59,11 +76,15 @@ def page_cost(row: dict[str, Any], arch: str) -> dict[str, float]:
     wru = sum(v * (TRANSACTION_WRU if k.endswith("TransactWriteItems") else 1) for k, v in calls.items()
               if k.split(":")[-1] in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"))
     rru = sum(v for k, v in calls.items() if k.split(":")[-1] in ("GetItem", "Query", "BatchGetItem"))
+    measured = net_units(row)
+    if measured is not None:  # what DynamoDB would bill, rather than the model above
+        wru, rru = measured["write"] / pages, measured["read"] / pages
     ddb_usd = wru * PRICES["ddb_wru"] + rru * PRICES["ddb_rru"]
     messages = row["progress_messages"] + row.get("op_messages", 0)  # runs before op_messages counted none
     progress_usd = messages / pages * MEMBERS_ONLINE * PRICES["apigw_ws_message"]
     total = lambda_usd + s3_usd + sqs_usd + ddb_usd + progress_usd
-    return {"cpu_s": sum(seconds.values()), "io_s": io_s, "requests": requests, "lambda": 1000 * lambda_usd,
+    return {"cpu_s": sum(seconds.values()), "io_s": io_s, "requests": requests, "wru": wru, "rru": rru,
+            "lambda": 1000 * lambda_usd,
             "s3": 1000 * s3_usd, "sqs": 1000 * sqs_usd, "dynamodb": 1000 * ddb_usd, "progress": 1000 * progress_usd,
             "total": 1000 * total}
 
@@ -113,6 +134,12 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         lines.append(f"| {row['input']} | {row['pages']} | {cost['cpu_s']:.3f} | {cost['requests']:.1f} "
                      f"| ${cost['lambda']:.4f} | ${cost['s3']:.4f} | ${cost['sqs']:.4f} | ${cost['dynamodb']:.4f} "
                      f"| ${cost['progress']:.4f} | **${cost['total']:.4f}** | ${cost['total'] + cold:.4f} |")
+    measured = all(net_units(row) is not None for row in pipeline["rows"])
+    units_measured = (", and the DynamoDB capacity units each request would consume on AWS (on demand: by the "
+                      "size of the items it read or wrote, twice for a transaction's, and the writes to the "
+                      "global indexes holding them; the emulator measures them, `local/emulator_capacity.py`)"
+                      if measured else "")
+    units_modelled = "" if measured else f"DynamoDB units (1 per read or write, {TRANSACTION_WRU} per transaction), "
     verdicts = ", ".join(f"{row['input']} ${t:.4f} ({'met' if t <= GOAL else 'not met'})"
                          for row, t in zip(pipeline["rows"], totals, strict=True))
     lines += [
@@ -121,9 +148,9 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         "storage is reported apart (below). Counted from the run, not assumed: every request the emulator "
         "answered between the upload and `ready` (less the idle stack's own rate: heartbeats, health probes, empty "
         "polls; and less the benchmark's own manifest polls, each measured apart), receives as "
-        "one per invocation, and the functions' CPU time. Modelled: "
-        f"{AWS_ROUND_TRIP_S * 1000:.0f} ms of Lambda time per AWS request (round trips on AWS), DynamoDB units "
-        f"(1 per read or write, {TRANSACTION_WRU} per page transaction), {MEMBERS_ONLINE} members online "
+        f"one per invocation, the functions' CPU time{units_measured}. Modelled: "
+        f"{AWS_ROUND_TRIP_S * 1000:.0f} ms of Lambda time per AWS request (round trips on AWS), {units_modelled}"
+        f"{MEMBERS_ONLINE} members online "
         "receiving each message about the document (its `progress` messages and its items' ops). The INIT "
         "column adds one cold start of the tiling function per page "
         f"({pipeline['init_ms']:.0f} ms, the app's import measured locally; PyMuPDF's import falls in the first "
@@ -138,6 +165,10 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
     for row in pipeline["rows"]:
         calls = {k: v / row["pages"] for k, v in sorted(net_calls(row).items()) if v > 0}
         listed = ", ".join(f"{k} {v:.2f}" for k, v in calls.items())
+        units = net_units(row)
+        if units is not None:
+            listed += (f"; DynamoDB units {units['read'] / row['pages']:.1f} read and "
+                       f"{units['write'] / row['pages']:.1f} write")
         lines.append(f"- {row['input']}: {listed}; progress messages {row['progress_messages'] / row['pages']:.2f}"
                      f" and ops {row.get('op_messages', 0) / row['pages']:.2f} (each to every member online).")
     lines.append("")

@@ -139,13 +139,18 @@ def _read_from(path: Path, offset: int) -> list[str]:
 
 def aws_calls(lines: list[str]) -> Counter[str]:
     """The emulator's requests by billing kind: `dynamodb:<Action>`, `sqs:<Action>`, `ssm:<Action>`, and S3 by
-    method on an object (`s3:PUT`, `s3:GET`, `s3:HEAD`) or on a bucket (`s3:LIST` for a GET, `s3:bucket-<M>`)."""
+    method on an object (`s3:PUT`, `s3:GET`, `s3:HEAD`) or on a bucket (`s3:LIST` for a GET, `s3:bucket-<M>`);
+    and the DynamoDB capacity units they would consume on AWS, summed (READ_UNITS, WRITE_UNITS)."""
     found: Counter[str] = Counter()
     for line in lines:
         match = ACCESS.search(line)
         if not match or match["status"][0] not in "23":
             continue
         target = match["target"]
+        units = UNITS.search(line)
+        if units:  # what DynamoDB would bill for the request (local/emulator_capacity.py)
+            found[READ_UNITS] += float(units["read"])  # type: ignore[assignment]
+            found[WRITE_UNITS] += float(units["write"])  # type: ignore[assignment]
         if target != "-":
             service, _, action = target.partition(".")
             prefix = {"DynamoDB_20120810": "dynamodb", "AmazonSQS": "sqs", "AmazonSSM": "ssm"}.get(service, service)
@@ -181,6 +186,8 @@ def init_ms(stack_log: Path) -> float:
 
 
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) - (?P<target>\S+)')
+UNITS = re.compile(r" units=(?P<read>[\d.]+)/(?P<write>[\d.]+)")
+READ_UNITS, WRITE_UNITS = "dynamodb-units:read", "dynamodb-units:write"  # summed, not requests
 REPORT = re.compile(r"REPORT (?P<fn>\w+) duration_ms=(?P<dur>[\d.]+) cpu_ms=(?P<cpu>[\d.]+) memory_mb=(?P<mem>\d+)")
 INIT = re.compile(r"INIT app duration_ms=(?P<dur>[\d.]+)")
 
@@ -195,7 +202,7 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", help="a cProfile file per invocation of --profile-functions")
     parser.add_argument("--profile-functions", default="tile_pages", metavar="NAMES", help="comma-separated")
     args = parser.parse_args()
-    settings = {"KALEXO_LOCAL_REPORTS": "1"}
+    settings = {"KALEXO_LOCAL_REPORTS": "1", "KALEXO_EMULATOR_UNITS": "1"}
     # With --profile the CPU figures include the profiler's overhead, and the profiles are timed by the wall clock
     # (other threads of the stack's processes count in them): for where a function's calls go, not how much.
     if args.profile:

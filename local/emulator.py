@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+from local.emulator_capacity import HEADER
+
 
 def _answer_preflights_from_bucket_cors() -> None:
     from moto.s3.responses import S3Response
@@ -48,17 +50,20 @@ def _remember_backends_by_host() -> None:
 
 def _access_log(app: Any) -> Any:
     """One line per request on stdout (the supervisor writes it to emulator.log; the benchmarks count AWS
-    calls from it), in the shape werkzeug's server wrote, then the JSON protocols' target (the DynamoDB action)
-    and the milliseconds it took to answer."""
+    calls from it), in the shape werkzeug's server wrote, then the JSON protocols' target (the DynamoDB action),
+    the milliseconds it took to answer and, for DynamoDB, `units=<read>/<write>`: the capacity units the request
+    would consume on AWS (local/emulator_capacity.py)."""
 
     def logged(environ: dict[str, Any], start_response: Any) -> Any:
         began = time.monotonic()
 
         def start(status: str, headers: Any, exc_info: Any = None) -> Any:
+            units = next((v for k, v in headers if k.lower() == HEADER), None)
             sys.stdout.write(f'{environ.get("REMOTE_ADDR", "-")} - - [{time.strftime("%d/%b/%Y %H:%M:%S")}] '
                              f'"{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")} '
                              f'{environ.get("SERVER_PROTOCOL", "")}" {status.split(" ", 1)[0]} - '
-                             f'{environ.get("HTTP_X_AMZ_TARGET", "-")} {(time.monotonic() - began) * 1000:.1f}ms\n')
+                             f'{environ.get("HTTP_X_AMZ_TARGET", "-")} {(time.monotonic() - began) * 1000:.1f}ms'
+                             f'{f" units={units}" if units else ""}\n')
             return start_response(status, headers, exc_info)
 
         return app(environ, start)

@@ -30,8 +30,8 @@ really fails.
    `contains` is matched against the request body; `count` bounds how many requests the rule fails. A rule
    with `"when": "delay"` and `"delay_ms"` fails nothing: the matching request waits that long before it is
    handled, outside the lock (a slow network for that caller only; everyone else goes on).
-A seventh, TransactWriteItems' ClientRequestToken (a retried transaction is not applied twice), is in
-local/emulator_tokens.py.
+A seventh, TransactWriteItems' ClientRequestToken, is in local/emulator_tokens.py; an eighth, the capacity
+units each request would consume on AWS (for the cost benchmarks), in local/emulator_capacity.py.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from local import emulator_tokens
+from local import emulator_capacity, emulator_tokens
 
 _lock = threading.Lock()
 _rules_lock = threading.Lock()  # delay rules are picked outside _lock
@@ -267,6 +267,7 @@ def install() -> None:
     DynamoResult.execute_result = _items_as_json(DynamoResult.execute_result)  # type: ignore[method-assign]
     _remember_parses()
     rules = FaultRules(os.environ.get("KALEXO_EMULATOR_FAULTS"))
+    units = os.environ.get("KALEXO_EMULATOR_UNITS") == "1"  # the cost benchmarks' (it reads items again)
     original = DynamoHandler.call_action
 
     def call_action(self: Any) -> Any:
@@ -284,7 +285,12 @@ def install() -> None:
             retried = emulator_tokens.answered(action, body)
             if retried is not None:
                 return retried  # nothing done, so nothing to fail `after` it
+            measure = emulator_capacity.Measure(self.dynamodb_backend, action, body) if units else None
+            if measure is not None:
+                measure.before()
             result = original(self)
+            if measure is not None:
+                measure.annotate(result)
             emulator_tokens.completed(action, body, result)
             if rule is not None and rule.when == "after" and int(result[0]) < 300:
                 return _injected_error()

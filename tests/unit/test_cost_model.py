@@ -3,6 +3,8 @@
 import pytest
 
 from bench.cost import PRICES, Profile, message_costs, monthly_costs, tiling_costs
+from bench.cost_measured import net_units, page_cost
+from bench.pipeline import aws_calls
 
 
 def test_tiling_cost_follows_the_measured_puts_and_cpu():
@@ -32,3 +34,21 @@ def test_a_month_scales_with_users():
     two = monthly_costs(Profile(), 0.02, {"total": 10.0}, 1.3, 20.0, users=2000)
     assert sum(two.values()) == pytest.approx(2 * sum(one.values()))
     assert one["tiling"] == pytest.approx(1000 * 40 * 0.02 / 1000)
+
+
+def _row(units: bool) -> dict:
+    line = ('127.0.0.1 - - [01/Dec/2026 23:40:00] "POST / HTTP/1.1" 200 - DynamoDB_20120810.TransactWriteItems '
+            '3.1ms' + (" units=0/7" if units else ""))
+    get = '127.0.0.1 - - [01/Dec/2026 23:40:00] "POST / HTTP/1.1" 200 - DynamoDB_20120810.GetItem 1.0ms'
+    calls = dict(aws_calls([line, line, get + (" units=0.5/0" if units else "")]))
+    return {"input": "x.pdf", "pages": 2, "aws_calls": calls, "invocations": {}, "progress_messages": 0,
+            "window_s": 1.0, "background_per_s": {"dynamodb-units:write": 4.0}, "polls": 0}
+
+
+def test_measured_capacity_units_replace_the_model_and_are_netted_like_requests():
+    measured, modelled = page_cost(_row(units=True), "arm64"), page_cost(_row(units=False), "arm64")
+    # 2 transactions of 7 units, less the idle rate's 4 over the window: 10 write units for 2 pages
+    assert measured["wru"] == 5.0 and measured["rru"] == 0.25
+    assert modelled["wru"] == 6.0 * 2 / 2 and modelled["rru"] == 0.5  # 6 a transaction, 1 a read
+    assert measured["requests"] == modelled["requests"] == 1.5  # units are not requests
+    assert net_units(_row(units=False)) is None
