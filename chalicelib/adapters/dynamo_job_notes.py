@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo_items import from_item, to_item
-from chalicelib.domain.documents import Job
+from chalicelib.domain.documents import PROGRESS_EVERY_MS, Job
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,9 +42,9 @@ class DynamoJobNotes:
             self._client.put_item(TableName=self._table, Item=to_item(item),
                                   ConditionExpression="attribute_not_exists(pk)")
 
-    def note_progress(self, job: Job, pages_done: int, every_ms: int = 250) -> bool:
+    def note_progress(self, job: Job, pages_done: int, every_ms: int = PROGRESS_EVERY_MS) -> bool:
         """Mirror the job's count on the document, at most once per `every_ms` across all workers; True for
-        the caller that did (it sends the progress message, so members get a few updates a second however
+        the caller that did (it sends the progress message, so members get one update a second however
         many functions tile the document at once)."""
         now_ms = int(time.time() * 1000)
         try:

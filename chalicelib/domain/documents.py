@@ -21,6 +21,9 @@ SOURCE_KEY = re.compile(
 
 
 # The bucket aborts a multipart upload seven days after it began (infra/template.yaml), whatever its status calls.
+# A document's page reports reach its members at most once a second, whichever function tiles which page:
+# each is one message to every member online, who then reads the manifest again. Changes of status always go.
+PROGRESS_EVERY_MS = 1000
 LONGEST_UPLOAD_S = 7 * 24 * 3600 + 3600
 
 

@@ -1,6 +1,7 @@
 """What members hear about documents, from the workers and the API: each change of a document's status is
 stored in the workspace's op log (as updates of its `doc:` item, domain/document_items.py) and then sent
-live as a `progress` message; per-page progress is only sent live (coalesced, services/progress.py).
+live as a `progress` message; per-page progress is only sent live, at most once a second per document
+(PROGRESS_EVERY_MS, across the functions tiling it: DocumentRecords.note_progress).
 
 Never backwards, whatever order the functions that report on one document finish in: each report is logged
 and sent while its function holds the document's turn (one at a time, ports.Turns), and only as the
@@ -68,10 +69,10 @@ class DocumentNews:
                 self._log_status(workspace_id, document, fields)
             except Exception:
                 logger.exception("document status not logged", extra={"document_id": document_id, **fields})
-            self._send(workspace_id, document_id, message, final, until)
+            self._send(workspace_id, document_id, message, final, until, change=True)
 
     def progress(self, workspace_id: str, document_id: str, progress: dict[str, Any]) -> None:
-        """Pages done: live only, at most a few a second. Skipped while another function reports on the
+        """Pages done: live only, at most one a second. Skipped while another function reports on the
         document (it sends the record's count, which includes this one's)."""
         if self._progress is None:
             return
@@ -81,13 +82,13 @@ class DocumentNews:
                 self._send(workspace_id, document_id, message, False, until)
 
     def _send(self, workspace_id: str, document_id: str, message: dict[str, Any], final: bool,
-              until: float | None) -> None:
+              until: float | None, change: bool = False) -> None:
         if self._progress is None or until is None:
             return
         if time.time() > until - MARGIN_S:  # overstayed: another function may be reporting by now
             logger.warning("document progress not sent: the turn ran out", extra={"document_id": document_id})
             return
-        self._progress.publish(workspace_id, document_id, message, final=final)
+        self._progress.publish(workspace_id, document_id, message, final=final, change=change)
 
     @contextmanager
     def _turn(self, document_id: str, wait: bool) -> Iterator[float | None]:

@@ -2,8 +2,9 @@
 configure it from settings (KALEXO_WEBSOCKET_ENDPOINT), never from an incoming event.
 
 Updates for one subject (a document) in one state are coalesced to at most one per `min_interval_s` in this
-function instance; a change of state (`progress["status"]`: analysing, tiling, ...) and the ones marked final
-always go out.
+function instance; a change of state (`progress["status"]`: analysing, tiling, ...), a report marked as one
+(`change`) and the ones marked final always go out, and a report marked `change` does not hold back the update
+after it (the first page's, just after the `tiling` report that starts the job).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.documents import PROGRESS_EVERY_MS
 from chalicelib.domain.envelopes import server_message
 from chalicelib.services.fanout import Delivery, Fanout
 
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 
 
 class ProgressPublisher:
-    def __init__(self, fanout: Fanout, connections: ConnectionStore, min_interval_s: float = 0.25) -> None:
+    def __init__(self, fanout: Fanout, connections: ConnectionStore,
+                 min_interval_s: float = PROGRESS_EVERY_MS / 1000) -> None:
         self._fanout = fanout
         self._connections = connections
         self._min_interval = min_interval_s
@@ -28,15 +31,17 @@ class ProgressPublisher:
         self._lock = threading.Lock()
 
     def publish(self, workspace_id: str, subject: str, progress: dict[str, Any],
-                final: bool = False) -> Delivery | None:
+                final: bool = False, change: bool = False) -> Delivery | None:
         """Send `{"action": "progress", "workspace", "subject", "progress", "final"}`; None when coalesced."""
         now = time.monotonic()
         key = (workspace_id, subject, str(progress.get("status", "")))
         with self._lock:
             last = self._last.get(key)
-            if not final and last is not None and now - last < self._min_interval:
+            if not (final or change) and last is not None and now - last < self._min_interval:
                 return None
-            if final:
+            if change:
+                self._last.pop(key, None)
+            elif final:
                 for done in [k for k in self._last if k[:2] == key[:2]]:
                     del self._last[done]
             else:

@@ -30,3 +30,15 @@ def test_a_change_of_state_is_never_coalesced():
     assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 1}) is None
     assert publisher.publish("ws", "doc-1", {"status": "ready"}, final=True) is not None
     assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 0}) is not None  # a new job
+
+
+def test_a_report_of_a_change_does_not_hold_back_the_page_after_it():
+    """The first page often finishes a moment after the `tiling` report that starts its job: members must hear
+    of it then, not a coalescing interval later."""
+    store, notifier = InMemoryConnectionStore(), FakeNotifier()
+    store.put("c1", "u", "ws", {})
+    publisher = ProgressPublisher(Fanout(notifier, store), store, min_interval_s=60)
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 0}, change=True) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 1}) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 2}) is None  # coalesced
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 2}, change=True) is not None
