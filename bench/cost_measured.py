@@ -112,6 +112,37 @@ def _per_document(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def manifest_reads(row: dict[str, Any]) -> dict[str, float] | None:
+    """What the document's reports make members' viewers do, per 1,000 pages: each `tiling` and `ready` report
+    has every member online read the document's manifest again (docs/protocol.md; web/js/documents.js), which
+    costs a REST request and that read's DynamoDB units, measured on the benchmark's own polls. A lower bound:
+    the REST function's own time is not counted. None for runs from before it was counted."""
+    poll = row.get("poll_calls", {})
+    if "manifest_prompts" not in row or WRITE_UNITS not in poll:
+        return None
+    reads = row["manifest_prompts"] * MEMBERS_ONLINE / row["pages"]
+    per_read = (PRICES["apigw_rest_request"] + poll.get(READ_UNITS, 0.0) * PRICES["ddb_rru"]
+                + poll.get(WRITE_UNITS, 0.0) * PRICES["ddb_wru"])
+    return {"reads": reads, "usd": 1000 * reads * per_read}
+
+
+def _viewers(rows: list[dict[str, Any]]) -> list[str]:
+    costs = [(row, manifest_reads(row)) for row in rows]
+    if any(cost is None for _, cost in costs):
+        return []
+    listed = "; ".join(f"{row['input']} {cost['reads']:.1f} reads, ${cost['usd']:.4f}"
+                       for row, cost in costs if cost is not None)
+    return [
+        "Not in the totals above, and not small: what those messages make members' viewers do. A viewer reads the "
+        "document's manifest again on each `tiling` and `ready` report, to show the pages finished since "
+        f"(docs/protocol.md; the web client does), so every such report costs each of the {MEMBERS_ONLINE} members "
+        "online a REST request and its reads (measured on the benchmark's own manifest polls, its rate limit's "
+        f"write included). Per 1,000 pages, at least (the REST function's time left out): {listed}. This is why a "
+        "document's page reports are coalesced to one a second (PROGRESS_EVERY_MS).",
+        "",
+    ]
+
+
 def init_cost(init_ms: float, arch: str, memory_mb: int = TILER_MB) -> float:
     """Dollars per 1,000 pages if every page met a cold tiling instance (Lambda bills INIT)."""
     gb_s_price = PRICES["lambda_gb_s_arm" if arch == "arm64" else "lambda_gb_s_x86"]
@@ -157,6 +188,7 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         "invocation's CPU time), the worst case of a burst that scales out to a new instance per page.",
         "",
         *_per_document(pipeline["rows"]),
+        *_viewers(pipeline["rows"]),
         "Where a page's requests go (net, per page; a one-page document carries every per-document request "
         "itself: the upload's reservation, the job's start and its `ready`, their ops in the workspace log and "
         "their progress messages):",

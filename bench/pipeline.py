@@ -53,6 +53,8 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                 if message.get("action") == "progress":
                     seen.setdefault(message["subject"], time.monotonic())
                     counts[message["subject"]] = counts.get(message["subject"], 0) + 1
+                    if (message.get("progress") or {}).get("status") in REREAD_ON:  # a viewer reads the manifest
+                        counts[f"reread:{message['subject']}"] = counts.get(f"reread:{message['subject']}", 0) + 1
                 elif message.get("action") == "op":
                     # The document's own ops (its `doc:` and `place:` items, written by the server) reach every
                     # member too, and API Gateway bills each one as it bills a progress message.
@@ -106,6 +108,7 @@ def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float],
                                       headers),
             "progress_messages": counts.get(grant["document_id"], 0),
             "op_messages": counts.get(f"op:{grant['document_id']}", 0),
+            "manifest_prompts": counts.get(f"reread:{grant['document_id']}", 0),
             "input": path.name, "bytes": len(body), "pages": pages, "upload_s": uploaded - started,
             "first_progress_s": seen.get(grant["document_id"], float("nan")) - uploaded,
             "first_visible_s": (first_visible or ready) - uploaded, "ready_s": ready - uploaded,
@@ -186,6 +189,7 @@ def init_ms(stack_log: Path) -> float:
 
 
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) - (?P<target>\S+)')
+REREAD_ON = ("tiling", "ready")  # the reports on which a viewer reads the manifest again (web/js/documents.js)
 UNITS = re.compile(r" units=(?P<read>[\d.]+)/(?P<write>[\d.]+)")
 READ_UNITS, WRITE_UNITS = "dynamodb-units:read", "dynamodb-units:write"  # summed, not requests
 REPORT = re.compile(r"REPORT (?P<fn>\w+) duration_ms=(?P<dur>[\d.]+) cpu_ms=(?P<cpu>[\d.]+) memory_mb=(?P<mem>\d+)")

@@ -3,7 +3,7 @@
 import pytest
 
 from bench.cost import PRICES, Profile, message_costs, monthly_costs, tiling_costs
-from bench.cost_measured import net_units, page_cost
+from bench.cost_measured import manifest_reads, net_units, page_cost
 from bench.pipeline import aws_calls
 
 
@@ -52,3 +52,13 @@ def test_measured_capacity_units_replace_the_model_and_are_netted_like_requests(
     assert modelled["wru"] == 6.0 * 2 / 2 and modelled["rru"] == 0.5  # 6 a transaction, 1 a read
     assert measured["requests"] == modelled["requests"] == 1.5  # units are not requests
     assert net_units(_row(units=False)) is None
+
+
+def test_manifest_reads_are_the_reports_that_prompt_them_times_the_members_at_a_measured_read():
+    row = {**_row(units=True), "manifest_prompts": 3,
+           "poll_calls": {"dynamodb-units:read": 1.5, "dynamodb-units:write": 1.0, "dynamodb:GetItem": 1.0}}
+    cost = manifest_reads(row)
+    assert cost is not None and cost["reads"] == 3 * 8 / 2
+    per_read = PRICES["apigw_rest_request"] + 1.5 * PRICES["ddb_rru"] + 1.0 * PRICES["ddb_wru"]
+    assert cost["usd"] == pytest.approx(1000 * 12 * per_read)
+    assert manifest_reads(_row(units=True)) is None  # a run from before the prompts were counted
