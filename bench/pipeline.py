@@ -143,11 +143,12 @@ def _read_from(path: Path, offset: int) -> list[str]:
 def aws_calls(lines: list[str]) -> Counter[str]:
     """The emulator's requests by billing kind: `dynamodb:<Action>`, `sqs:<Action>`, `ssm:<Action>`, and S3 by
     method on an object (`s3:PUT`, `s3:GET`, `s3:HEAD`) or on a bucket (`s3:LIST` for a GET, `s3:bucket-<M>`);
-    and the DynamoDB capacity units they would consume on AWS, summed (READ_UNITS, WRITE_UNITS)."""
+    and the DynamoDB capacity units they would consume on AWS, summed (READ_UNITS, WRITE_UNITS). Refusals count
+    (a write whose condition failed, a HEAD of a missing object: AWS bills those too); server errors do not."""
     found: Counter[str] = Counter()
     for line in lines:
         match = ACCESS.search(line)
-        if not match or match["status"][0] not in "23":
+        if not match or match["status"][0] not in "234":
             continue
         target = match["target"]
         units = UNITS.search(line)

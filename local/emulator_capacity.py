@@ -3,22 +3,26 @@
 moto answers ConsumedCapacity with constants, so the cost benchmarks counted requests and assumed units per
 request (1 a write, 6 a transaction). Here each request is measured as DynamoDB's pricing page says it is
 billed (on demand, where a unit is a request unit):
-- a read: 1 unit per 4 KB of the item (a Query: of all the items it returns, together), half for an eventually
-  consistent read (every read of an index is one); an item that is not there still costs the minimum;
+- a read: 1 unit per 4 KB of the item (a Query: of all the items it reads, filtered out or not, together),
+  half for an eventually consistent read (every read of an index is one); a missing item costs the minimum;
 - a write: 1 unit per KB of the larger of the item before and after, at least 1 (a delete: the item before;
-  a write whose condition fails costs it too);
+  a write whose condition fails costs it too, and `bench.pipeline` counts it whatever the answer's status);
 - a transaction: twice that for each of its parts, condition checks included (a cancelled one is counted as
-  if applied: an upper bound);
+  if applied: an upper bound, since AWS does not say);
 - each global secondary index holding the item before or after (all of ours project every attribute): 1 unit
-  per KB for a put or a delete in it, 2 when the write moves the item to another key of the index.
-The item's size is moto's (names and values in UTF-8, numbers by their digits), as DynamoDB counts it to
-within a few bytes. The access log writes the figure on each request's line (`local/emulator.py`), where
-`bench.pipeline` adds them up. Measured only with KALEXO_EMULATOR_UNITS=1 (the benchmark sets it), since it
-reads every item a request touches once more.
+  per KB for a put, a change or a delete in it, from a transaction too; a write that moves the item to
+  another key of the index deletes the old entry and puts the new one, each sized on its own; a write that
+  changed nothing, none.
+Item sizes follow DynamoDB's rules (`_size`). Approximate: a Query or Scan whose items were all filtered out
+is billed the minimum here, and one answered with a projection that leaves out the table's keys is sized on
+its answer; the app makes neither on a hot path. The access log writes the units on each request's line
+(`local/emulator.py`), where `bench.pipeline` adds them up. Measured only with KALEXO_EMULATOR_UNITS=1 (the
+benchmark sets it), since it reads every item a request touches once more.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass
@@ -107,7 +111,10 @@ class Measure:
             return 0.0
         if action in ("Query", "Scan"):
             table = self._table(request.get("TableName"))
-            size = sum(_full_size(table, item) for item in answer.get("Items", []))
+            items = answer.get("Items", [])
+            size = sum(_full_size(table, item) for item in items)
+            if items and int(answer.get("ScannedCount", 0)) > len(items):  # billed on what was read, filtered or not
+                size = size * int(answer["ScannedCount"]) // len(items)
             consistent = request.get("ConsistentRead") and not request.get("IndexName")
             return _blocks(size, 4096) * (1.0 if consistent else 0.5)
         total = 0.0  # BatchGetItem, TransactGetItems: per item (a transaction's reads cost double)
@@ -116,8 +123,10 @@ class Measure:
             (r.get("TableName", ""), [r.get("Item", {})]) for r in responses]
         for table_name, items in pairs:
             table = self._table(table_name)
+            consistent = (request.get("RequestItems", {}).get(table_name) or {}).get("ConsistentRead")
             for item in items:
-                total += _blocks(_full_size(table, item), 4096) * (2.0 if action == "TransactGetItems" else 0.5)
+                factor = 2.0 if action == "TransactGetItems" else 1.0 if consistent else 0.5
+                total += _blocks(_full_size(table, item), 4096) * factor
         return total
 
 
@@ -143,7 +152,29 @@ def _full_size(table: Any, wire_item: dict[str, Any]) -> int:
 
 
 def _size(item: Any) -> int:
-    return int(item.size()) if item is not None else 0
+    """An item's size as DynamoDB bills it: each attribute's name and value in UTF-8 (moto's own `size()`
+    counts a number by its digits and leaves out a list's or map's overhead)."""
+    return sum(len(name.encode()) + _value_size(value.type, value.value)
+               for name, value in item.attrs.items()) if item is not None else 0
+
+
+def _value_size(kind: str, value: Any) -> int:
+    if kind == "S":
+        return len(value.encode())
+    if kind == "N":
+        digits = value.lstrip("-").replace(".", "").lstrip("0").rstrip("0") or "0"
+        return (len(digits) + 1) // 2 + 1  # a byte per two significant digits, and one
+    if kind == "B":
+        return len(value) if isinstance(value, bytes) else len(base64.b64decode(value))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size(kind[0], v) for v in value)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v.type, v.value) for v in value)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v.type, v.value) for k, v in value.items())
+    return len(json.dumps(value, default=str))
 
 
 def _blocks(size: int, block: int) -> int:
@@ -170,8 +201,10 @@ def _index_writes(old: _Snapshot, new: _Snapshot) -> float:
     for was, now in zip(old.index_keys, new.index_keys, strict=True):
         if was is None and now is None:
             continue
-        size = _blocks(max(old.size if was else 0, new.size if now else 0), 1024)
-        units += size * (2 if was is not None and now is not None and was != now else 1)
+        if was is not None and now is not None and was != now:  # moved: out at its old size, in at its new
+            units += _blocks(old.size, 1024) + _blocks(new.size, 1024)
+        else:
+            units += _blocks(max(old.size if was else 0, new.size if now else 0), 1024)
     return units
 
 

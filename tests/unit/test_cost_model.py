@@ -62,3 +62,11 @@ def test_manifest_reads_are_the_reports_that_prompt_them_times_the_members_at_a_
     per_read = PRICES["apigw_rest_request"] + 1.5 * PRICES["ddb_rru"] + 1.0 * PRICES["ddb_wru"]
     assert cost["usd"] == pytest.approx(1000 * 12 * per_read)
     assert manifest_reads(_row(units=True)) is None  # a run from before the prompts were counted
+
+
+def test_a_refused_request_counts_with_its_units_and_a_server_error_does_not():
+    lines = ['x - - [01/Dec/2026 23:40:00] "POST / HTTP/1.1" 400 - DynamoDB_20120810.UpdateItem 1.0ms units=0/1',
+             'x - - [01/Dec/2026 23:40:00] "POST / HTTP/1.1" 500 - DynamoDB_20120810.UpdateItem 1.0ms units=0/1',
+             'x - - [01/Dec/2026 23:40:00] "HEAD /bucket/key HTTP/1.1" 404 - - 1.0ms']
+    assert dict(aws_calls(lines)) == {"dynamodb:UpdateItem": 1, "dynamodb-units:read": 0.0,
+                                      "dynamodb-units:write": 1.0, "s3:HEAD": 1}

@@ -88,3 +88,14 @@ def test_reads_cost_a_unit_per_4_kilobytes_half_when_eventually_consistent(db: A
     client.query(TableName="t", IndexName="gsi", KeyConditionExpression="gpk = :p",
                  ExpressionAttributeValues={":p": {"S": "x"}}, ProjectionExpression="pk, sk")  # billed on the items
     assert seen == ["1/0", "0.5/0", "1/0", "3/0", "1.5/0"]
+
+
+def test_sizes_follow_dynamodb_not_moto_and_a_move_sizes_each_entry_on_its_own(db: Any) -> None:
+    client, seen = db
+    # 1,021 bytes as DynamoDB counts them (a 38-digit number is 20), 1,039 as moto's size() does (38)
+    client.put_item(TableName="t", Item={**key("n"), "blob": {"S": "z" * 990}, "n": {"N": "1" * 38}})
+    client.put_item(TableName="t", Item={**key("m"), "gpk": {"S": "x"}, "gsk": {"S": "1"}, "blob": {"S": "z" * 1500}})
+    client.update_item(TableName="t", Key=key("m"), UpdateExpression="SET gsk = :s REMOVE #b",
+                       ExpressionAttributeNames={"#b": "blob"},
+                       ExpressionAttributeValues={":s": {"S": "2"}})  # moved and shrunk: out 2, in 1
+    assert seen == ["0/1", "0/4", "0/5"]
