@@ -113,10 +113,11 @@ def _per_document(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def manifest_reads(row: dict[str, Any]) -> dict[str, float] | None:
-    """What the document's reports make members' viewers do, per 1,000 pages: each `tiling` and `ready` report
-    has every member online read the document's manifest again (docs/protocol.md; web/js/documents.js), which
-    costs a REST request and that read's DynamoDB units, measured on the benchmark's own polls. A lower bound:
-    the REST function's own time is not counted. None for runs from before it was counted."""
+    """What the document's reports make members' viewers do, per 1,000 pages: each report that brings pages a
+    viewer does not hold has every member online read the document's manifest (docs/protocol.md;
+    web/js/documents.js), which costs a REST request and that read's DynamoDB units, measured on the
+    benchmark's own polls. A lower bound: the REST function's own time is not counted. None for runs from
+    before it was counted."""
     poll = row.get("poll_calls", {})
     if "manifest_prompts" not in row or WRITE_UNITS not in poll:
         return None
@@ -134,11 +135,12 @@ def _viewers(rows: list[dict[str, Any]]) -> list[str]:
                        for row, cost in costs if cost is not None)
     return [
         "Not in the totals above, and not small: what those messages make members' viewers do. A viewer reads the "
-        "document's manifest again on each `tiling` and `ready` report, to show the pages finished since "
-        f"(docs/protocol.md; the web client does), so every such report costs each of the {MEMBERS_ONLINE} members "
-        "online a REST request and its reads (measured on the benchmark's own manifest polls, its rate limit's "
-        f"write included). Per 1,000 pages, at least (the REST function's time left out): {listed}. This is why a "
-        "document's page reports are coalesced to one a second (PROGRESS_EVERY_MS).",
+        "document's manifest when a report brings pages it does not hold yet, to show them (docs/protocol.md; the "
+        f"web client does), so every such report costs each of the {MEMBERS_ONLINE} members online a REST request "
+        "and its reads (measured on the benchmark's own manifest polls, its rate limit's write included). Per "
+        f"1,000 pages, at least (the REST function's time left out): {listed}. This is why a document's page "
+        "reports are coalesced to one a second (PROGRESS_EVERY_MS) and a report that brings no page (a job's "
+        "first) has viewers read nothing.",
         "",
     ]
 

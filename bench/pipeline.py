@@ -36,6 +36,8 @@ WS = "ws-demo"
 
 def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threading.Event,
                        counts: dict[str, int]) -> threading.Thread:
+    held: dict[str, int] = {}  # pages a viewer holds, per document (one job each here)
+
     def listen() -> None:
         for _attempt in range(50):  # the websocket function instances may still be starting
             try:
@@ -53,7 +55,7 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                 if message.get("action") == "progress":
                     seen.setdefault(message["subject"], time.monotonic())
                     counts[message["subject"]] = counts.get(message["subject"], 0) + 1
-                    if (message.get("progress") or {}).get("status") in REREAD_ON:  # a viewer reads the manifest
+                    if _brings_pages(message.get("progress") or {}, held, message["subject"]):
                         counts[f"reread:{message['subject']}"] = counts.get(f"reread:{message['subject']}", 0) + 1
                 elif message.get("action") == "op":
                     # The document's own ops (its `doc:` and `place:` items, written by the server) reach every
@@ -65,6 +67,18 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     return thread
+
+
+def _brings_pages(progress: dict[str, Any], held: dict[str, int], document_id: str) -> bool:
+    """Whether a viewer reads the document's manifest on this report: it brings finished pages the viewer does
+    not hold yet (docs/protocol.md, "Documents"; web/js/documents.js), and the viewer then holds them."""
+    status = progress.get("status")
+    done = int(progress.get("page_count" if status == "ready" else "pages_done", 0) or 0)
+    if status not in ("tiling", "ready", "failed") or (done <= held.get(document_id, 0)
+                                                       and not progress.get("previous_kept")):
+        return False
+    held[document_id] = done
+    return True
 
 
 def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float],
@@ -190,7 +204,6 @@ def init_ms(stack_log: Path) -> float:
 
 
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) - (?P<target>\S+)')
-REREAD_ON = ("tiling", "ready")  # the reports on which a viewer reads the manifest again (web/js/documents.js)
 UNITS = re.compile(r" units=(?P<read>[\d.]+)/(?P<write>[\d.]+)")
 READ_UNITS, WRITE_UNITS = "dynamodb-units:read", "dynamodb-units:write"  # summed, not requests
 REPORT = re.compile(r"REPORT (?P<fn>\w+) duration_ms=(?P<dur>[\d.]+) cpu_ms=(?P<cpu>[\d.]+) memory_mb=(?P<mem>\d+)")

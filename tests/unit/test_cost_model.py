@@ -70,3 +70,14 @@ def test_a_refused_request_counts_with_its_units_and_a_server_error_does_not():
              'x - - [01/Dec/2026 23:40:00] "HEAD /bucket/key HTTP/1.1" 404 - - 1.0ms']
     assert dict(aws_calls(lines)) == {"dynamodb:UpdateItem": 1, "dynamodb-units:read": 0.0,
                                       "dynamodb-units:write": 1.0, "s3:HEAD": 1}
+
+
+def test_a_viewer_reads_the_manifest_only_for_reports_that_bring_pages():
+    from bench.pipeline import _brings_pages
+
+    held: dict[str, int] = {}
+    reports: list[dict[str, object]] = [
+        {"status": "analysing"}, {"status": "tiling", "pages_done": 0}, {"status": "tiling", "pages_done": 2},
+        {"status": "tiling", "pages_done": 2}, {"status": "ready", "page_count": 3, "pages_done": 3},
+        {"status": "ready", "page_count": 3, "previous_kept": True}]
+    assert [_brings_pages(r, held, "d") for r in reports] == [False, False, True, False, True, True]

@@ -43,14 +43,19 @@ export class Documents {
     return docs.sort((a, b) => (a.origin?.y ?? 0) - (b.origin?.y ?? 0) || a.document_id.localeCompare(b.document_id));
   }
 
+  // Whether the document has finished pages this browser does not hold (a failed one keeps the pages it
+  // finished). A manifest is read only then: every read is a REST request from every member online, so a
+  // report that brings no new page reads nothing.
+  lacksPages(doc) {
+    if (!["tiling", "ready", "failed"].includes(doc.status)) return false;
+    const manifest = this.manifests.get(doc.document_id);
+    const held = manifest && manifest.job_id === doc.job_id ? manifest.pages.length : 0;
+    return held < (doc.status === "ready" ? doc.page_count : doc.pages_done || 0);
+  }
+
   onItems() {
     const docs = this.list();
-    for (const doc of docs) {
-      const manifest = this.manifests.get(doc.document_id);
-      const wanted = (doc.status === "tiling" || doc.status === "ready") &&
-        (!manifest || manifest.job_id !== doc.job_id || (doc.status === "ready" && manifest.pages.length < doc.page_count));
-      if (wanted) this.refresh(doc.document_id);
-    }
+    for (const doc of docs) if (this.lacksPages(doc)) this.refresh(doc.document_id);
     for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
     this.render();
   }
@@ -64,16 +69,20 @@ export class Documents {
     } catch (error) {
       if (error.status !== 404) showError(`Could not read a document: ${error.message}`); // 404: removed meanwhile
     } finally {
+      // Asked again while reading: read again only if this read came before the pages that news was about.
       const again = this.refreshing.get(documentId) === "again";
       this.refreshing.delete(documentId);
-      if (again) this.refresh(documentId);
+      const doc = again && this.list().find((d) => d.document_id === documentId);
+      if (doc && this.lacksPages(doc)) this.refresh(documentId);
     }
   }
 
   onProgress({ subject, progress }) {
     if (progress.status === "tiling") this.live.set(subject, progress);
     this.render();
-    if (progress.status === "tiling" || progress.status === "ready") this.refresh(subject);
+    const doc = this.list().find((d) => d.document_id === subject);
+    // A refused new version (`previous_kept`) may have replaced pages this browser holds: read them again.
+    if (progress.previous_kept || (doc && this.lacksPages(doc))) this.refresh(subject);
   }
 
   render() {
