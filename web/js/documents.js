@@ -53,9 +53,11 @@ export class Documents {
     return held < (doc.status === "ready" ? doc.page_count : doc.pages_done || 0);
   }
 
-  onItems() {
+  // `loaded`: the whole state arrived (a join or a rejoin). The reports of pages finished before it will not
+  // come again, so each document being tiled is read once to show them.
+  onItems(loaded = false) {
     const docs = this.list();
-    for (const doc of docs) if (this.lacksPages(doc)) this.refresh(doc.document_id);
+    for (const doc of docs) if (this.lacksPages(doc) || (loaded && doc.status === "tiling")) this.refresh(doc.document_id);
     for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
     this.render();
   }

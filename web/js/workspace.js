@@ -79,7 +79,7 @@ export class Workspace {
     sync.addEventListener("progress", ({ detail }) => this.documents.onProgress(detail));
     sync.addEventListener("chat", () => this.chat.render());
     sync.addEventListener("outbox", () => this.chat.render());
-    sync.addEventListener("items", () => this.documents.onItems());
+    sync.addEventListener("items", ({ detail }) => this.documents.onItems(Boolean(detail?.all)));
     sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
   }
 
