@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from bench.router_fanout import _emulator_requests
@@ -52,6 +53,8 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                 except TimeoutError:
                     ws.send(json.dumps({"action": "ping"}))
                     continue
+                except ConnectionClosed:
+                    return  # the stack stopping at the end of the run
                 if message.get("action") == "progress":
                     seen.setdefault(message["subject"], time.monotonic())
                     counts[message["subject"]] = counts.get(message["subject"], 0) + 1
