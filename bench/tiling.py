@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.tiling_contenders import dzsave, kalexo, naive
 from bench.tiling_floor import floor
 
 CONTENDERS = ("kalexo objects", "kalexo packed", "naive pillow", "vips dzsave", "vips dzsave (grey)", "floor")
@@ -53,114 +54,6 @@ IMPORTS = {"kalexo": ("chalicelib.imaging.tiler",), "naive": ("pymupdf", "PIL.Im
            "floor": ("chalicelib.imaging.tiler",)}
 FLOOR_GOAL = 1.3  # `kalexo packed` CPU time at most this times the floor's
 A0_GOAL_MB = 512
-
-
-def _kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[str, int]:
-    from chalicelib.imaging.formats import sniff
-    from chalicelib.imaging.tiler import Rendition, Tile, TileSettings, tile_page
-
-    kind = sniff(path)
-    assert kind is not None
-    settings = TileSettings(dpi=dpi)
-    uniform_seen: set[str] = set()
-    totals = {"tiles": 0, "puts": 0, "bytes": 0}
-    for index in range(pages):
-        pieces: list[Tile | Rendition] = []
-        result = tile_page(path, kind, index, settings, pieces.append)
-        tiles = [t for t in pieces if isinstance(t, Tile)]
-        whole = b"".join(r.data for r in pieces if isinstance(r, Rendition))  # IIIF's `max`, stored in the pack
-        totals["tiles"] += result.tile_count
-        page_dir = out / f"p{index}"
-        page_dir.mkdir()
-        if packed:
-            # One object of tile bytes (a uniform tile stored once in it) and an index of (offset, length) a tile.
-            pack, index_rows = bytearray(), []
-            stored: dict[str, tuple[int, int]] = {}
-            for tile in tiles:
-                key = f"{tile.uniform}-{len(tile.data)}" if tile.uniform else None
-                if key is not None and key in stored:
-                    where = stored[key]
-                else:
-                    where = (len(pack), len(tile.data))
-                    pack += tile.data
-                    if key is not None:
-                        stored[key] = where
-                index_rows.append((tile.level, tile.col, tile.row, *where))
-            pack += whole
-            index_bytes = json.dumps(index_rows, separators=(",", ":")).encode()
-            # One object a page, its index first, as the store writes a page (the store's index holds more).
-            (page_dir / "page.tiles").write_bytes(b"".join([len(index_bytes).to_bytes(4, "big"), index_bytes, pack]))
-            totals["puts"] += 1
-            totals["bytes"] += 4 + len(pack) + len(index_bytes)
-            continue
-        for tile in tiles:
-            if tile.uniform is not None:
-                name = f"u-{tile.uniform}-{len(tile.data)}"
-                if name in uniform_seen:
-                    continue
-                uniform_seen.add(name)
-                target = out / f"{name}.jpeg"
-            else:
-                target = page_dir / f"{tile.level}-{tile.col}-{tile.row}.jpeg"
-            target.write_bytes(tile.data)
-            totals["puts"] += 1
-            totals["bytes"] += len(tile.data)
-    return totals
-
-
-def _whole_page(page: Any, dpi: int, grey: bool = False) -> Any:
-    import pymupdf
-
-    from chalicelib.domain.tile_plan import fit_scale
-
-    scale = fit_scale(page.rect.width, page.rect.height, dpi, 16384)
-    return page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False,
-                           colorspace=pymupdf.csGRAY if grey else pymupdf.csRGB)
-
-
-def _naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
-    import pymupdf
-    from PIL import Image
-
-    from chalicelib.domain.tile_plan import TilePlan
-
-    totals = {"tiles": 0, "puts": 0, "bytes": 0}
-    with pymupdf.open(path) as doc:
-        for index in range(pages):
-            pix = _whole_page(doc[index], dpi)
-            full = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-            del pix
-            plan = TilePlan(full.width, full.height)
-            for level in plan.levels():
-                image = full if level.level == plan.max_level else full.resize((level.width, level.height))
-                level_dir = out / f"p{index}" / str(level.level)
-                level_dir.mkdir(parents=True)
-                for row in range(level.rows):
-                    for col in range(level.cols):
-                        target = level_dir / f"{col}_{row}.jpeg"
-                        image.crop(plan.tile_box(level.level, col, row)).save(target, "JPEG", quality=85)
-                        totals["tiles"] += 1
-                        totals["puts"] += 1
-                        totals["bytes"] += target.stat().st_size
-    return totals
-
-
-def _dzsave(path: str, pages: int, out: Path, dpi: int, grey: bool = False) -> dict[str, int]:
-    import pymupdf
-    import pyvips  # type: ignore[import-untyped]
-
-    totals = {"tiles": 0, "puts": 0, "bytes": 0}
-    with pymupdf.open(path) as doc:
-        for index in range(pages):
-            pix = _whole_page(doc[index], dpi, grey)
-            image = pyvips.Image.new_from_memory(pix.samples_mv, pix.width, pix.height, pix.n, "uchar")
-            image.dzsave(str(out / f"p{index}"), tile_size=256, overlap=0, suffix=".jpg[Q=85]")
-            del image, pix
-            for tile in (out / f"p{index}_files").rglob("*.jpg"):
-                totals["tiles"] += 1
-                totals["puts"] += 1
-                totals["bytes"] += tile.stat().st_size
-    return totals
 
 
 def _child(contender: str, path: str, pages: int, dpi: int) -> None:
@@ -179,13 +72,13 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
         started = time.perf_counter()
         totals: dict[str, Any]
         if contender.startswith("kalexo"):
-            totals = _kalexo(path, pages, out, dpi, packed=contender.endswith("packed"))
+            totals = kalexo(path, pages, out, dpi, packed=contender.endswith("packed"))
         elif contender == "naive pillow":
-            totals = _naive(path, pages, out, dpi)
+            totals = naive(path, pages, out, dpi)
         elif contender == "floor":
             totals = floor(path, pages, dpi)
         else:
-            totals = _dzsave(path, pages, out, dpi, grey=contender.endswith("(grey)"))
+            totals = dzsave(path, pages, out, dpi, grey=contender.endswith("(grey)"))
         seconds = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
