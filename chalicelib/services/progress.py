@@ -39,11 +39,11 @@ class ProgressPublisher:
             last = self._last.get(key)
             if not (final or change) and last is not None and now - last < self._min_interval:
                 return None
-            if change:
-                self._last.pop(key, None)
-            elif final:
+            if final:  # the subject's reports end here: nothing of it is kept
                 for done in [k for k in self._last if k[:2] == key[:2]]:
                     del self._last[done]
+            elif change:
+                self._last.pop(key, None)
             else:
                 self._last[key] = now
         message = server_message("progress", workspace=workspace_id, subject=subject, progress=progress, final=final)

@@ -42,3 +42,12 @@ def test_a_report_of_a_change_does_not_hold_back_the_page_after_it():
     assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 1}) is not None
     assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 2}) is None  # coalesced
     assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 2}, change=True) is not None
+
+
+def test_a_final_report_forgets_the_subject_even_as_a_change():
+    store, notifier = InMemoryConnectionStore(), FakeNotifier()
+    store.put("c1", "u", "ws", {})
+    publisher = ProgressPublisher(Fanout(notifier, store), store, min_interval_s=60)
+    assert publisher.publish("ws", "doc-1", {"status": "tiling", "pages_done": 1}) is not None
+    assert publisher.publish("ws", "doc-1", {"status": "ready"}, final=True, change=True) is not None
+    assert publisher._last == {}  # an instance that tiles many documents keeps nothing of the finished ones
