@@ -16,6 +16,7 @@ export class Documents {
     this.manifests = new Map(); // document_id -> the document's manifest (its finished pages)
     this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
     this.refreshing = new Map(); // document_id -> "running" | "again"
+    this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
     this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
     this.said = null; // document_id -> the status last announced (null until the first render)
     $("upload-button").onclick = () => $("file-input").click();
@@ -34,7 +35,9 @@ export class Documents {
       const manifest = this.manifests.get(id);
       const live = this.live.get(id);
       const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
-      if (live && live.job_id === doc.job_id && doc.status === "tiling") doc.pages_done = live.pages_done;
+      if (live && live.job_id === doc.job_id && doc.status === "tiling") {
+        doc.pages_done = Math.max(doc.pages_done || 0, live.pages_done || 0);
+      }
       if (doc.status === "tiling") doc.pages_done = Math.max(doc.pages_done || 0, doc.pages.length);
       doc.canRetry = doc.status === "failed" && this.ws.isOwner() && !FILE_FAULTS.has(doc.reason_code);
       if (place) doc.origin = { x: Number(place.fields.x) || 0, y: Number(place.fields.y) || 0 };
@@ -53,11 +56,15 @@ export class Documents {
     return held < (doc.status === "ready" ? doc.page_count : doc.pages_done || 0);
   }
 
-  // `loaded`: the whole state arrived (a join or a rejoin). The reports of pages finished before it will not
-  // come again, so each document being tiled is read once to show them.
-  onItems(loaded = false) {
+  // `joined`: a welcome was handled (a join, or a resume after a drop). The reports of pages finished while
+  // this browser was away will not come again, so each document being tiled is read once to show them, and
+  // each one analysing a new version once for the pages of the version it still shows.
+  onItems(joined = false) {
     const docs = this.list();
-    for (const doc of docs) if (this.lacksPages(doc) || (loaded && doc.status === "tiling")) this.refresh(doc.document_id);
+    for (const doc of docs) {
+      const away = joined && (doc.status === "tiling" || (doc.status === "analysing" && doc.job_id));
+      if (away || this.lacksPages(doc)) this.refresh(doc.document_id);
+    }
     for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
     this.render();
   }
@@ -68,8 +75,9 @@ export class Documents {
     try {
       this.manifests.set(documentId, await this.ws.api.get(`/workspaces/${this.ws.id}/documents/${documentId}`));
       this.render();
+      this.failures.delete(documentId);
     } catch (error) {
-      if (error.status !== 404) showError(`Could not read a document: ${error.message}`); // 404: removed meanwhile
+      if (error.status !== 404) this.retryLater(documentId, error); // 404: removed meanwhile
     } finally {
       // Asked again while reading: read again only if this read came before the pages that news was about.
       const again = this.refreshing.get(documentId) === "again";
@@ -79,12 +87,30 @@ export class Documents {
     }
   }
 
+  // A read that failed (the network, the server's 5xx or 429) is tried again while the document still has
+  // pages this browser lacks: no other news may come for a document that is ready. Backoff from 2 s to 60 s;
+  // the error shows once per run of failures.
+  retryLater(documentId, error) {
+    const tries = (this.failures.get(documentId) || 0) + 1;
+    this.failures.set(documentId, tries);
+    if (tries === 1) showError(`Could not read a document: ${error.message}`);
+    setTimeout(() => {
+      const doc = this.list().find((d) => d.document_id === documentId);
+      if (doc && this.lacksPages(doc)) this.refresh(documentId);
+      else this.failures.delete(documentId);
+    }, Math.min(60_000, 1000 * 2 ** tries));
+  }
+
   onProgress({ subject, progress }) {
-    if (progress.status === "tiling") this.live.set(subject, progress);
+    const seen = this.live.get(subject);
+    const higher = !seen || seen.job_id !== progress.job_id || (progress.pages_done || 0) >= (seen.pages_done || 0);
+    if (progress.status === "tiling" && higher) this.live.set(subject, progress); // a late report never lowers it
     this.render();
     const doc = this.list().find((d) => d.document_id === subject);
-    // A refused new version (`previous_kept`) may have replaced pages this browser holds: read them again.
-    if (progress.previous_kept || (doc && this.lacksPages(doc))) this.refresh(subject);
+    // A refused new version (`previous_kept`) names the job shown again: read it if it is not the one held.
+    const manifest = this.manifests.get(subject);
+    const kept = progress.previous_kept && (!manifest || manifest.job_id !== progress.job_id);
+    if (kept || (doc && this.lacksPages(doc))) this.refresh(subject);
   }
 
   render() {

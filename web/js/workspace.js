@@ -71,7 +71,7 @@ export class Workspace {
       else if (detail.state === "reconnecting") {
         banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
       }
-      if (detail.state === "connected") { this.applyRole(); this.sendView(true); }
+      if (detail.state === "connected") { this.applyRole(); this.sendView(true); this.documents.onItems(true); }
     });
     sync.addEventListener("presence-all", ({ detail }) => this.people.replaceAll(detail.presence));
     sync.addEventListener("presence-more", ({ detail }) => this.people.add(detail.presence));
