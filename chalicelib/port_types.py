@@ -25,6 +25,7 @@ class WindowCount:
     count: int  # this one included; the limit when refused
     window_start: int  # epoch seconds
     retry_after: int | None = None  # refused (and not counted): seconds until the next window
+    of_kind: int = 0  # with a `kind`: the caller's requests of that kind, counted in the same atomic write
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ class WindowCounter(Protocol):
 
     limit: int
 
-    def hit(self, caller: str, now: float | None = None) -> WindowCount: ...
+    def hit(self, caller: str, now: float | None = None, kind: str | None = None) -> WindowCount:
+        """Count one request of `caller` (and of its `kind`, in the same write, so the two counts agree)."""
 
 
 class Turns(Protocol):

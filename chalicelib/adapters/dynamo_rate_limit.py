@@ -23,18 +23,24 @@ class DynamoRateLimiter:
         """None when the request may go ahead; else the seconds until the next window."""
         return self.hit(caller, now).retry_after
 
-    def hit(self, caller: str, now: float | None = None) -> WindowCount:
+    def hit(self, caller: str, now: float | None = None, kind: str | None = None) -> WindowCount:
         """Count one request in the caller's current minute: how many there have been, this one included; past
-        the limit the request is refused and not counted (`retry_after` says when the next window opens)."""
+        the limit the request is refused and not counted (`retry_after` says when the next window opens). A
+        `kind` is counted in the same item and write (attribute `kind:<kind>`), so the caller's count and the
+        kind's are one snapshot, however many requests race."""
         now = time.time() if now is None else now
         minute = int(now // 60)
+        attribute = f"kind:{kind}"
+        names = {"#n": "n", **({"#k": attribute} if kind is not None else {})}  # never empty: DynamoDB refuses {}
         try:
             answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"RATE#{caller}", "sk": str(minute)}),
-                UpdateExpression="ADD n :one SET expires_at = :exp",
-                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                UpdateExpression="ADD #n :one" + (", #k :one" if kind is not None else "") + " SET expires_at = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
                 ExpressionAttributeValues=to_item({":one": 1, ":limit": self.limit, ":exp": minute * 60 + 180}),
-                ReturnValues="UPDATED_NEW")
+                ExpressionAttributeNames=names, ReturnValues="UPDATED_NEW")
         except self._client.exceptions.ConditionalCheckFailedException:
             return WindowCount(self.limit, minute * 60, max(1, (minute + 1) * 60 - int(now)))
-        return WindowCount(int(from_item(answer.get("Attributes", {})).get("n", 1)), minute * 60, None)
+        counted = from_item(answer.get("Attributes", {}))
+        return WindowCount(int(counted.get("n", 1)), minute * 60, None,
+                           int(counted.get(attribute, 0)) if kind is not None else 0)

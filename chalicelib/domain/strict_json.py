@@ -37,7 +37,8 @@ def _finite(text: str) -> float:
 def _safe_int(text: str) -> int:
     value = int(text)
     if abs(value) > MAX_SAFE_INTEGER:
-        raise JsonRefused(f"integers beyond {MAX_SAFE_INTEGER} lose precision in browsers: send them as strings")
+        raise JsonRefused(f"integers beyond {MAX_SAFE_INTEGER} lose precision in browsers and are refused "
+                          "(in free-form data, such as an item's value, send the number as a string)")
     return value
 
 

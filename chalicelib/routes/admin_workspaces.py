@@ -41,8 +41,8 @@ def delete_workspace(call: ApiCall) -> Any:
     get_container().workspaces.delete(call.actor, call.path["workspace_id"])
 
 
-RECOVERY_POINT = (Param("seq", "after this op (default: the latest)", "integer", 0, 2**53),
-                  Param("at_ms", "as it was at this time (epoch milliseconds)", "integer", 0, 2**53))
+RECOVERY_POINT = (Param("seq", "after this op (default: the latest; not with at_ms)", "integer", 0, 2**53),
+                  Param("at_ms", "as it was at this time (epoch milliseconds; not with seq)", "integer", 0, 2**53))
 
 
 @api(bp, "GET", "/admin/workspaces/{workspace_id}/state", "A workspace's shared state as it was after an op or at "

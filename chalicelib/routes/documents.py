@@ -94,7 +94,7 @@ def workspace_jobs(call: ApiCall) -> Any:
 
 
 @api(bp, "GET", "/admin/jobs", "Processing jobs in one state across the platform (platform admins)", TAG,
-     query=(Param("state", "tiling, ready, failed or superseded", max_length=20), *PAGING),
+     query=(Param("state", "tiling, ready, failed or superseded (default: failed)", max_length=20), *PAGING),
      response=s.page_of(s.JOB))
 def jobs_by_state(call: ApiCall) -> Any:
     page = get_container().documents.jobs_in_state(call.actor, str(call.query.get("state", "failed")), call.limit,

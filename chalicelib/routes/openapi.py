@@ -54,7 +54,8 @@ def document() -> dict[str, Any]:
         "info": {"title": "Kalexo Teamwork API", "version": "1",
                  "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
                  "description": "Accounts, users, workspaces, members, usage and the event log. Every error is "
-                                '{"error": {"code": ..., "message": ...}}. Authenticate with '
+                                '{"error": {"code": ..., "message": ...}} (every code is listed in the '
+                                "project's docs/errors.md). Authenticate with "
                                 "`Authorization: Bearer <token>`. No answer discloses another tenant's data: "
                                 "their resources answer 404, ids are chosen by the server, and emails are unique "
                                 "within an account only. Failed authentications are limited per source address "

@@ -109,7 +109,8 @@ UPLOADED = obj({"document_id": {"type": "string"}, "size": {"type": "integer"}, 
                ("document_id", "size", "status"))
 WORKSPACE_STATE = obj({"workspace": ID, "seq": {"type": "integer"}, "items": {"type": "array"}},
                       ("workspace", "seq", "items"))
-RESTORE = obj({"seq": {"type": "integer", "minimum": 0}, "at_ms": {"type": "integer", "minimum": 0}})
+RESTORE = {**obj({"seq": {"type": "integer", "minimum": 0}, "at_ms": {"type": "integer", "minimum": 0}}),
+           "description": "one of seq (after this op) or at_ms (as at this time); both or neither is 400 bad_restore"}
 RESTORED = obj({"workspace": ID, "restored_to": {"type": "integer"}, "from_seq": {"type": "integer"},
                 "ops": {"type": "array", "items": {"type": "integer"}}},
                ("workspace", "restored_to", "from_seq", "ops"))

@@ -49,16 +49,14 @@ class AuthFailures:
         if self._counter is None:
             self._record(error, source_ip, via, detail)
             return Refusal(error.status, error.code, error.message)
-        counted = self._counter.hit(f"ip:{source_ip}")
+        # The address's failures and this kind's are counted in one write: one snapshot of both, so with one
+        # kind of failure they are equal however many arrive at once.
+        counted = self._counter.hit(f"ip:{source_ip}", kind=error.code)
         if counted.retry_after is not None:
             return Refusal(429, "too_many_requests", f"too many failed attempts; retry in {counted.retry_after} s",
                            counted.retry_after)
-        # Never refused: an address's failures of one kind are at most all of its failures.
-        of_kind = self._counter.hit(f"ip:{source_ip}#{error.code}")
-        if _power_of_two(of_kind.count) or counted.count == self._counter.limit:
-            # Concurrent failures take the two counts in any order: the address's is at least its kind's.
-            self._record(error, source_ip, via, {**detail, "count": of_kind.count,
-                                                 "address_count": max(counted.count, of_kind.count),
+        if _power_of_two(counted.of_kind) or counted.count == self._counter.limit:
+            self._record(error, source_ip, via, {**detail, "count": counted.of_kind, "address_count": counted.count,
                                                  "window_start": _iso(counted.window_start)})
         return Refusal(error.status, error.code, error.message)
 

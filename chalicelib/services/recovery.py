@@ -63,14 +63,17 @@ class RecoveryService:
 
     def view(self, actor: Actor, workspace_id: str, seq: int | None, at_ms: int | None) -> dict[str, Any]:
         access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        if seq is not None and at_ms is not None:  # two answers to one question: neither is guessed
+            raise BadRequest("name seq or at_ms, not both", code="bad_query")
         self._check_time(access.workspace, at_ms)
         target = self.resolve(workspace_id, seq, at_ms)
         return {"workspace": workspace_id, **self._log.at(workspace_id, target).view()}
 
     def restore(self, actor: Actor, workspace_id: str, seq: int | None, at_ms: int | None) -> dict[str, Any]:
         access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
-        if seq is None and at_ms is None:
-            raise BadRequest("name the sequence or the time to restore to", code="bad_restore")
+        if (seq is None) == (at_ms is None):
+            raise BadRequest("name the sequence (seq) or the time (at_ms) to restore to, one of them",
+                             code="bad_restore")
         self._check_time(access.workspace, at_ms)
         target = self.resolve(workspace_id, seq, at_ms)
         grant = self._access.write_grant(actor, access, WorkspaceRole.OWNER)

@@ -27,6 +27,31 @@ def test_the_counter_says_how_many_this_window_has_seen(clients, stack):
     assert limiter.hit(caller, at + 60).count == 1
 
 
+def test_a_kind_is_counted_in_the_same_write_as_its_caller_whatever_the_race(clients, stack):
+    """16 threads count one kind of request for one caller: each answer's two counts are one snapshot (equal,
+    since there is one kind), every count from 1 to 40 is given once, and a second kind counts apart."""
+    limiter = DynamoRateLimiter(clients["dynamodb"], stack.outputs["MainTableName"], per_minute=100)
+    caller, at = f"ip:{uuid.uuid4().hex[:8]}", 1_800_000_010.0
+    answers = []
+    lock = threading.Lock()
+
+    def hit() -> None:
+        answer = limiter.hit(caller, at, kind="invalid_token")
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=hit) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.count for a in answers) == list(range(1, 41))
+    assert all(a.of_kind == a.count for a in answers)
+    other = limiter.hit(caller, at, kind="user_unknown")
+    assert (other.count, other.of_kind) == (41, 1)
+    assert limiter.hit(caller, at).of_kind == 0  # no kind: the caller's count alone
+
+
 def test_one_turn_holder_at_a_time_whatever_the_race(clients, stack):
     turns = DynamoTurns(clients["dynamodb"], stack.outputs["MainTableName"])
     subject = f"doc-{uuid.uuid4().hex[:8]}"

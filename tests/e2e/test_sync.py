@@ -158,4 +158,9 @@ def test_an_owner_views_and_restores_a_workspace_as_of_an_op(stack):
     assert assert_error(restore, 400) == "before_workspace"
     assert assert_error(alice.call("GET", f"/admin/workspaces/{workspace}/state", at_ms=seconds), 400) == \
         "before_workspace"
+    # Both a sequence and a time: two answers to one question, refused rather than one silently preferred.
+    assert assert_error(alice.call("POST", f"/admin/workspaces/{workspace}/restore",
+                                   {"seq": 0, "at_ms": seconds * 1000}), 400) == "bad_restore"
+    assert assert_error(alice.call("GET", f"/admin/workspaces/{workspace}/state", seq=good,
+                                   at_ms=seconds * 1000), 400) == "bad_query"
     assert [i["item_id"] for i in alice.ok("GET", f"/admin/workspaces/{workspace}/state")["items"]] == ["wall"]
