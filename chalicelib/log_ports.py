@@ -51,11 +51,12 @@ class OpLog(Protocol):
         GrantRevoked, AudienceChanged or LogDiverged; anything else is a failure of the store."""
 
     def audience(self, workspace_id: str) -> int:
-        """How many times a connection has joined the workspace: a writer that read who is in it at version V
-        and stores an op at V has sent it to everyone who could have missed it."""
+        """How many times the workspace's connections have changed (joins, leaves, sweeps): a writer that read
+        who is in it at version V and stores an op at V has sent it to exactly those in it when it was stored."""
 
-    def note_join(self, workspace_id: str) -> None:
-        """A connection joined (after it was bound to the workspace, before it reads the state)."""
+    def note_audience_change(self, workspace_id: str) -> None:
+        """A connection was bound to the workspace (after the bind, before it reads the state) or let go of
+        (after the unbind)."""
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         """Ops above `after_seq`, in sequence order, at most `limit`."""

@@ -9,6 +9,7 @@ import signal
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import boto3
@@ -25,6 +26,9 @@ from local.sqs_pollers import PollerOptions, start_pollers
 from local.tls import ensure_certificates
 from local.ws_events import ApiInfo
 from local.ws_gateway import GatewayLimits, WebsocketGateway
+
+DRAIN_S = 5.0  # how long a stopping gateway waits for the invocations under way
+POLLERS_STOP_S = 3.0  # how long a stopping worker waits for its pollers, all together
 
 
 def _stop_on_signals() -> threading.Event:
@@ -78,6 +82,10 @@ async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiIn
         await asyncio.sleep(0.2)
     watchdog.cancel()
     await gateway.shutdown()
+    # The management API goes last: invocations still running post to it (a doc-only client's Ctrl-C under
+    # load saw them fail against a closed port, with tracebacks).
+    if not await instances.drain(DRAIN_S):
+        log("ws", f"invocations still running after {DRAIN_S:.0f}s; stopping anyway")
     await runner.cleanup()
     await instances.close()
 
@@ -101,8 +109,11 @@ def run_worker(cfg: RuntimeConfig, index: int) -> None:
     if index == 0:  # one process runs the schedules, as EventBridge invokes each rule once
         start_schedules(functions, REGION, stop)
     stop.wait()
+    # One deadline for all: joined one after another, 3 s each, a worker long-polling six queues took 18 s and
+    # was killed by the supervisor's grace (seen on Ctrl-C under load). A task cut short is delivered again.
+    deadline = time.monotonic() + POLLERS_STOP_S
     for poller in pollers:
-        poller.join(timeout=3)
+        poller.join(timeout=max(0.0, deadline - time.monotonic()))
     # Out now, as a Lambda instance's environment goes: an invocation still running (an S3 download by boto3's
     # transfer threads, which interpreter shutdown would wait for, retrying against an emulator already gone)
     # must not keep the process alive after its supervisor died (the test of that saw it outlive 60 s).

@@ -120,6 +120,17 @@ class FunctionInstances:
             self._instances[index] = None
             raise FunctionError(f"the function instance died: {exc!r}") from exc
 
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until no invocation is running (True), or `timeout_s` passes (False): at shutdown, the
+        invocations under way (a `$default` posting its fan-out, the `$disconnect`s of the connections the
+        gateway closed) finish while the management API they post to still answers."""
+        async with self._freed:
+            try:
+                await asyncio.wait_for(self._freed.wait_for(lambda: len(self._idle) == self.size), timeout_s)
+            except TimeoutError:
+                return False
+        return True
+
     async def close(self, grace_s: float = 2.0) -> None:
         """End of input stops an instance; one that is still busy after the grace is killed."""
         instances = [i for i in self._instances if i is not None]

@@ -321,7 +321,7 @@ class InMemoryOpLog:
     def audience(self, workspace_id: str) -> int:
         return self.joins.get(workspace_id, 0)
 
-    def note_join(self, workspace_id: str) -> None:
+    def note_audience_change(self, workspace_id: str) -> None:
         self.joins[workspace_id] = self.joins.get(workspace_id, 0) + 1
 
     def mark_snapshot(self, workspace_id: str, seq: int) -> None:

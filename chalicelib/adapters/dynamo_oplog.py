@@ -6,8 +6,9 @@ was never used (pk `CLAIM#<workspace>#<claim>`, seq 0: a resend is recognised, n
 an op id, such as the system's, which are idempotent by content, claims nothing), and the
 author's access still allows it (a ConditionCheck on the main table, dynamo_grants.py). There is no counter:
 the latest sequence is the last item of the partition. The item at seq 0 of `WS#<workspace>` points at the
-newest snapshot and counts the joins (`joins`: the audience version a writer's fan-out list is checked
-against, in the same write as its op). Ops are never updated or deleted: the log is the workspace's recovery log.
+newest snapshot and counts the changes to who is in the workspace (`joins`, dynamo_audience.py: the audience
+version a writer's fan-out list is checked against, in the same write as its op). Ops are never updated or
+deleted: the log is the workspace's recovery log.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamo_audience import DynamoAudienceCounter
 from chalicelib.adapters.dynamo_grants import grant_check
 from chalicelib.adapters.dynamo_items import to_item
 from chalicelib.domain.ops import Op
@@ -33,6 +35,7 @@ class DynamoOpLog:
         self._client = client
         self._table = table
         self._grants_table = grants_table  # the main table, where memberships and users live
+        self._audience = DynamoAudienceCounter(client, table)
 
     def append(self, workspace_id: str, op: Op, claim: str | None, grant: WriteGrant | None,
                audience: int | None = None) -> None:
@@ -87,9 +90,8 @@ class DynamoOpLog:
     def audience(self, workspace_id: str) -> int:
         return int(self._head(workspace_id).get("joins", {}).get("N", 0))
 
-    def note_join(self, workspace_id: str) -> None:
-        self._client.update_item(TableName=self._table, Key=to_item({"pk": f"WS#{workspace_id}", "seq": 0}),
-                                 UpdateExpression="ADD joins :one", ExpressionAttributeValues=to_item({":one": 1}))
+    def note_audience_change(self, workspace_id: str) -> None:
+        self._audience.note_audience_change(workspace_id)
 
     def _head(self, workspace_id: str) -> dict[str, Any]:
         return self._client.get_item(TableName=self._table, ConsistentRead=True,

@@ -17,6 +17,7 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:
     from chalicelib.adapters.cache_local import LocalTtlCache
     from chalicelib.adapters.cached_tenancy import CachedTenancy
+    from chalicelib.adapters.dynamo_audience import DynamoAudienceCounter
     from chalicelib.adapters.dynamo_connections import DynamoConnectionStore
     from chalicelib.adapters.dynamo_documents import DynamoDocumentStore
     from chalicelib.adapters.dynamo_events import DynamoEventLog
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.notifier import ManagementApiNotifier
     from chalicelib.auth.tokens import TokenService
     from chalicelib.domain.cursors import CursorCodec
+    from chalicelib.log_ports import OpLog
     from chalicelib.ports import Cache
     from chalicelib.services.access import AccessService, Actor
     from chalicelib.services.auth_failures import AuthFailures
@@ -188,12 +190,23 @@ class CoreParts:
 
     @cached_property
     def workspace_log(self) -> WorkspaceLog:
-        from chalicelib.adapters.dynamo_oplog import DynamoOpLog
         from chalicelib.adapters.s3_snapshots import S3Snapshots
         from chalicelib.services.workspace_log import WorkspaceLog
 
-        oplog = DynamoOpLog(self.clients.dynamodb, self.settings.ops_table, self.settings.main_table)
-        return WorkspaceLog(oplog, S3Snapshots(self.clients.lazy_s3(), self.settings.documents_bucket))
+        return WorkspaceLog(self.op_log, S3Snapshots(self.clients.lazy_s3(), self.settings.documents_bucket))
+
+    @cached_property
+    def op_log(self) -> OpLog:
+        from chalicelib.adapters.dynamo_oplog import DynamoOpLog
+
+        return DynamoOpLog(self.clients.dynamodb, self.settings.ops_table, self.settings.main_table)
+
+    @cached_property
+    def audience_counter(self) -> DynamoAudienceCounter:
+        """What `$connect` needs of the op log: counting a connection opened in a workspace into its audience."""
+        from chalicelib.adapters.dynamo_audience import DynamoAudienceCounter
+
+        return DynamoAudienceCounter(self.clients.dynamodb, self.settings.ops_table)
 
     def fanout(self, notifier: ManagementApiNotifier, endpoint: str | None = None) -> Fanout:
         """Posts to up to `fanout_inline_max` connections itself and queues the rest (a large workspace must not

@@ -33,13 +33,13 @@ class RealtimeParts(CoreParts):
             def departure(workspace: str, connection: str, user: str) -> None:
                 presence.announce(workspace, connection, user, {"status": "offline"})
         return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure,
-                                 self.auth_failures)
+                                 self.auth_failures, self.audience_counter.note_audience_change)
 
     def presence(self, fanout: Fanout) -> PresenceService:
         from chalicelib.services.presence import PresenceService
 
         return PresenceService(self.fresh_access, self.connection_store, fanout, self.settings.presence_stale_seconds,
-                               self.workspace_log.note_join)
+                               self.workspace_log.note_audience_change)
 
     @cached_property
     def audiences(self) -> Audiences:

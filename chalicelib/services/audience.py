@@ -2,12 +2,14 @@
 
 Reading the workspace's connections for every op was half of the emulator's work per op, and a list kept for a
 while would miss a member who has just joined. So each list is read together with the workspace's audience
-version (the count of joins, log_ports.OpLog.audience), and the op is stored only if that version still holds,
-in the same write (AudienceChanged otherwise: read again, store again). A join binds the connection first and
+version (the count of changes to who is in it, log_ports.OpLog.audience), and the op is stored only if that
+version still holds, in the same write (AudienceChanged otherwise: read again, store again). A join (or a
+connect that names the workspace, or a connection put back after a sweep) binds the connection first and
 counts itself second, so a list read at version V includes everyone counted in V, and anyone counted after
 makes a write at V fail. Every op stored after a join is therefore sent to the joiner; every op before it is
-in the joiner's state. Leaves are not counted: a connection that left may get an op for a little while more
-(at most `max_age_s`), which it ignores, and one that is gone answers 410.
+in the joiner's state. A `leave` and a sweep unbind first and count second too, so no op stored after them is
+sent to the connections they let go of (one stored before may still be on its way). A disconnect is not
+counted: a connection that is gone answers 410, and the list read after `max_age_s` leaves it out.
 """
 
 from __future__ import annotations

@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 class ConnectionService:
     def __init__(self, access: AccessService, store: ConnectionStore, events: EventSink,
                  usage: UsageMeter, on_departure: Callable[[str, str, str], None] | None = None,
-                 failures: AuthFailures | None = None) -> None:
+                 failures: AuthFailures | None = None,
+                 note_audience_change: Callable[[str], None] | None = None) -> None:
         self._access = access
         self._failures = failures or AuthFailures(None, events)
         self._store = store
         self._events = events
         self._usage = usage
         self._on_departure = on_departure  # (workspace, connection, user): tell the workspace they left
+        # A connection opened in a workspace is in its audience from the connect on, as a join's is.
+        self._note_audience_change = note_audience_change
 
     def connect(self, connection_id: str, token: str | None, source_ip: str, workspace_id: str | None) -> Actor:
         """Verify who is connecting and, when a workspace is named, that they belong to it; an ApiError
@@ -51,6 +54,8 @@ class ConnectionService:
             raise
         self._store.put(connection_id, actor.user_id, workspace_id,
                         {"account_id": actor.account_id, "source_ip": source_ip})
+        if workspace_id and self._note_audience_change is not None:
+            self._note_audience_change(workspace_id)  # after the bind: writers read who is in the workspace again
         self._events.record(Event("ws.connected", actor.account_id, workspace_id or "", actor.user_id,
                                   actor.user_id, {"connection_id": connection_id}))
         return actor

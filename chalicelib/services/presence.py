@@ -54,12 +54,13 @@ def _finite(value: Any) -> bool:
 
 class PresenceService:
     def __init__(self, access: AccessService, connections: ConnectionStore, fanout: Fanout,
-                 stale_after_s: int = 90, note_join: Callable[[str], None] | None = None) -> None:
+                 stale_after_s: int = 90, note_audience_change: Callable[[str], None] | None = None) -> None:
         self._access = access  # uncached: a heartbeat re-checks membership, so a removed member goes
         self._connections = connections
         self._fanout = fanout
         self._stale_after = stale_after_s
-        self._note_join = note_join  # a connection put back counts as a join (services/audience.py)
+        # A connection put back, or swept out, changes who the workspace's ops go to (services/audience.py).
+        self._note_audience_change = note_audience_change
         fanout.on_gone = self._gone  # a delivery that found a dead connection is a departure too
 
     @property
@@ -84,8 +85,8 @@ class PresenceService:
                 raise OpError("not_joined", "this connection has not joined that workspace: join it")
             if not self._connections.bind(connection_id, actor.user_id, workspace_id):
                 raise OpError("not_connected", "this connection is closing")
-            if self._note_join is not None:
-                self._note_join(workspace_id)
+            if self._note_audience_change is not None:
+                self._note_audience_change(workspace_id)
             self._connections.touch(connection_id, workspace_id, {"status": "active"})
             self.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
             rejoined = True
@@ -115,4 +116,6 @@ class PresenceService:
             if self._connections.unbind(row["connection_id"], workspace_id, stale_before=cutoff) is not None:
                 self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})
                 swept += 1
+        if swept and self._note_audience_change is not None:
+            self._note_audience_change(workspace_id)  # ops stored from now on are not sent to those swept out
         return swept

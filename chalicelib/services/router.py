@@ -206,9 +206,15 @@ class MessageRouter:
 
     def _history(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None
-        limit = self._sequence(message, "limit", 100)
+        # Any integer: one outside 1..200 is taken as the nearest (docs/protocol.md), a negative one too.
+        limit = message.payload.get("limit", 100)
+        if limit is None:
+            limit = 100
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            raise ProtocolError("bad_envelope", "`limit` must be an integer (1 to 200; others are taken as the "
+                                "nearest)", message.request_id)
         page = self._sync.history(self._actor(connection_id, message), self._workspace(message),
-                                  self._sequence(message, "after", 0) or 0, 100 if limit is None else limit)
+                                  self._sequence(message, "after", 0) or 0, limit)
         return server_message("history", message.request_id, **page)
 
     def _state(self, connection_id: str, message: ClientMessage) -> bytes:

@@ -60,7 +60,7 @@ class WorkspaceSync:
         access = self._fresh.workspace(actor, workspace_id)
         if not self._connections.bind(connection_id, actor.user_id, workspace_id):
             raise OpError("not_connected", "this connection is closing")
-        self._log.note_join(workspace_id)  # after the bind: writers that read the audience before must read again
+        self._log.note_audience_change(workspace_id)  # after the bind: writers that read who is in it must read again
         self._connections.touch(connection_id, workspace_id, {"status": "active"})
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value,
@@ -96,6 +96,7 @@ class WorkspaceSync:
 
     def leave(self, connection_id: str, actor: Actor, workspace_id: str) -> None:
         if self._connections.unbind(connection_id, workspace_id) is not None:
+            self._log.note_audience_change(workspace_id)  # after the unbind: no op stored after `left` reaches it
             self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "offline"})
 
     def submit(self, connection_id: str, actor: Actor, workspace_id: str, kind: str, payload: dict[str, Any],

@@ -198,8 +198,8 @@ class WorkspaceLog:
     def audience(self, workspace_id: str) -> int:
         return self._oplog.audience(workspace_id)
 
-    def note_join(self, workspace_id: str) -> None:
-        self._oplog.note_join(workspace_id)
+    def note_audience_change(self, workspace_id: str) -> None:
+        self._oplog.note_audience_change(workspace_id)
 
     def after(self, workspace_id: str, after_seq: int, limit: int) -> list[Op]:
         return self._oplog.after(workspace_id, after_seq, limit)

@@ -164,3 +164,54 @@ def test_an_owner_views_and_restores_a_workspace_as_of_an_op(stack):
     assert assert_error(alice.call("GET", f"/admin/workspaces/{workspace}/state", seq=good,
                                    at_ms=seconds * 1000), 400) == "bad_query"
     assert [i["item_id"] for i in alice.ok("GET", f"/admin/workspaces/{workspace}/state")["items"]] == ["wall"]
+
+
+def _ops_until(ws, marker: str) -> list[dict]:
+    """The ops `ws` receives up to and including the chat whose text is `marker`."""
+    ops = []
+    while True:
+        message = json.loads(ws.recv(timeout=10))
+        if message.get("action") == "op":
+            ops.append(message["op"])
+            if message["op"]["data"].get("text") == marker:
+                return ops
+
+
+def test_ops_go_to_a_connection_opened_in_the_workspace_and_stop_at_leave(stack):
+    """A doc-only client saw a connection opened with `?workspace=` miss live ops before its join, and ops keep
+    arriving after `left`, whenever a warm function instance had the workspace's connections listed from
+    before. Every instance is made warm first (each of alice's chats goes through some instance), then each
+    case is decided by the messages themselves: vera, joined throughout, receives every op, and what bob
+    got is read after his own ping's answer, which comes after the op's fan-out had reached vera."""
+    from tests.e2e.api_client import Api
+
+    alice_api = Api(stack, stack.token("alice"))
+    workspace = alice_api.ok("POST", "/admin/accounts/acc-demo/workspaces", {"name": "Audience"},
+                             status=201)["workspace_id"]
+    for user in ("bob", "vera"):
+        alice_api.ok("PUT", f"/admin/workspaces/{workspace}/members/{user}", {"role": "editor"})
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice, \
+            connect(f"{stack.ws}/?token={stack.token('vera')}") as vera:
+        request(alice, action="join", workspace=workspace)
+        request(vera, action="join", workspace=workspace)
+        for i in range(8):
+            request(alice, action="chat", workspace=workspace, text=f"warm {i}")
+        _ops_until(vera, "warm 7")
+        with connect(f"{stack.ws}/?token={stack.token('bob')}&workspace={workspace}") as bob:
+            request(bob, action="ping")  # open: its $connect has run
+            for i in range(4):  # through whichever instances take them
+                request(alice, action="chat", workspace=workspace, text=f"to bob {i}")
+            got = _ops_until(bob, "to bob 3")  # before any join
+            assert [op["data"]["text"] for op in got] == [f"to bob {i}" for i in range(4)]
+            request(bob, action="join", workspace=workspace)
+            for i in range(8):  # every instance that takes one reads the list again, with bob joined
+                request(alice, action="chat", workspace=workspace, text=f"joined {i}")
+            _ops_until(bob, "joined 7")
+            assert request(bob, action="leave", workspace=workspace)["action"] == "left"
+            for i in range(8):
+                request(alice, action="chat", workspace=workspace, text=f"after leave {i}")
+            _ops_until(vera, "after leave 7")
+            skipped: list[dict] = []
+            request(bob, skipped, action="ping")
+            late = [m["op"]["data"]["text"] for m in skipped if m.get("action") == "op"]
+            assert not [text for text in late if text.startswith("after leave")], late

@@ -32,7 +32,7 @@ class World:
 
         fanout = Fanout(self.notifier, self.store)
         self.log = WorkspaceLog(self.oplog, self.snapshots)
-        presence = PresenceService(access, self.store, fanout, note_join=self.log.note_join)
+        presence = PresenceService(access, self.store, fanout, note_audience_change=self.log.note_audience_change)
         self.audiences = Audiences(self.log, self.store)
         self.sync = WorkspaceSync(access, access, self.log, self.store, OpPublisher(fanout, self.store), presence,
                                   self.audiences)
@@ -293,3 +293,56 @@ def test_a_heartbeat_puts_back_a_swept_connection_but_never_joins_one_that_left(
     world.send("c-ann", action="ping", workspace="ws-a")  # ann's heartbeat sweeps bob out
     assert world.store.get("c-bob")["workspace_id"] == "-"
     assert world.send("c-bob", action="ping", workspace="ws-a")["rejoined"] is True  # he was only asleep
+
+
+def test_ops_stored_after_a_leave_or_a_sweep_are_not_sent_to_the_connections_let_go(world):
+    """A doc-only client saw ops arrive after `left`, and after a sweep, for up to 30 s: each function instance
+    keeps a workspace's list of connections, and only joins made it read the list again. Now a leave and a
+    sweep change the audience version too (services/audience.py)."""
+    for connection in ("c-bob", "c-ann", "c-vic"):
+        world.send(connection, action="join", workspace="ws-a")
+    world.send("c-ann", action="chat", workspace="ws-a", text="everyone")  # the list is read, and kept
+    assert world.to("c-bob", "op") and world.to("c-vic", "op")
+    assert world.send("c-bob", action="leave", workspace="ws-a")["action"] == "left"
+    world.notifier.sent.clear()
+    world.send("c-ann", action="chat", workspace="ws-a", text="after bob left")
+    assert world.to("c-bob", "op") == [] and [m["op"]["seq"] for m in world.to("c-vic", "op")] == [2]
+    world.store.rows["c-vic"]["last_seen"] -= 120
+    world.send("c-ann", action="ping", workspace="ws-a")  # ann's heartbeat sweeps vic out
+    assert world.store.get("c-vic")["workspace_id"] == "-"
+    world.notifier.sent.clear()
+    world.send("c-ann", action="chat", workspace="ws-a", text="after vic was swept")
+    assert world.to("c-vic", "op") == []
+
+
+def test_a_connection_opened_in_a_workspace_gets_its_ops_before_it_joins(world):
+    """The same client's other finding: a connect with `?workspace=` was not counted into the audience, so a
+    warm instance's kept list missed it (12 of 15 such connections got no live op before their join)."""
+    from chalicelib.services.access import AccessService
+    from chalicelib.services.connections import ConnectionService
+    from tests.fakes import InMemoryUsage, RecordingEvents
+    from tests.unit.test_access import token
+
+    connections = ConnectionService(AccessService(TOKENS, world.tenancy), world.store, RecordingEvents(),
+                                    InMemoryUsage(), note_audience_change=world.log.note_audience_change)
+    for connection in ("c-bob", "c-ann"):
+        world.send(connection, action="join", workspace="ws-a")
+    world.send("c-ann", action="chat", workspace="ws-a", text="before")  # the list is read, and kept
+    connections.connect("c-new", token("vic"), "10.0.0.1", "ws-a")
+    world.notifier.sent.clear()
+    world.send("c-ann", action="chat", workspace="ws-a", text="after vic connected")
+    assert [m["op"]["data"]["text"] for m in world.to("c-new", "op")] == ["after vic connected"]
+
+
+def test_a_history_limit_out_of_range_is_taken_as_the_nearest_a_negative_one_too(world):
+    """docs/protocol.md: `limit` is 1 to 200, other values taken as the nearest; a doc-only client found -3
+    refused as `bad_envelope` while 0 and 500 were taken."""
+    world.send("c-bob", action="join", workspace="ws-a")
+    for i in range(3):
+        world.send("c-bob", action="chat", workspace="ws-a", text=str(i))
+    for limit, count in ((-3, 1), (0, 1), (2, 2), (500, 3), (None, 3)):
+        reply = world.send("c-bob", action="history", workspace="ws-a", after=0, limit=limit)
+        assert len(reply["ops"]) == count, (limit, reply)
+    for bad in ("5", 2.5, True):
+        reply = world.send("c-bob", action="history", workspace="ws-a", after=0, limit=bad)
+        assert reply["error"]["code"] == "bad_envelope"
