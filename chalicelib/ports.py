@@ -52,7 +52,8 @@ class ConnectionStore(Protocol):
 
     def online_users(self, workspace_id: str) -> set[str]: ...
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool: ...
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> str | None:
+        """Into `workspace_id` (None: out of any): the workspace it was in ("-": none); None if it is gone."""
 
     def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
         """Out of the workspace (if still in it, and not heard from since `stale_before`); the old row."""

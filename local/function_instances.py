@@ -97,7 +97,7 @@ class FunctionInstances:
         finally:
             async with self._freed:
                 heapq.heappush(self._idle, index)
-                self._freed.notify()
+                self._freed.notify_all()  # a waiting `drain` must not take the wake-up an invocation waits for
         if "error" in reply:
             raise FunctionError(reply["error"])
         return reply.get("result")
@@ -122,8 +122,8 @@ class FunctionInstances:
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until no invocation is running (True), or `timeout_s` passes (False): at shutdown, the
-        invocations under way (a `$default` posting its fan-out, the `$disconnect`s of the connections the
-        gateway closed) finish while the management API they post to still answers."""
+        invocations under way (a `$default` posting its fan-out) finish while the management API they post
+        to still answers."""
         async with self._freed:
             try:
                 await asyncio.wait_for(self._freed.wait_for(lambda: len(self._idle) == self.size), timeout_s)

@@ -78,6 +78,8 @@ class WebsocketGateway:
             return web.json_response({"message": "Forbidden"}, status=403)
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.json_response({"message": "Upgrade Required"}, status=426)
+        if self._stopping:  # a client reconnecting at shutdown would keep the invocations from draining
+            return web.json_response({"message": "Service Unavailable"}, status=503)
         info = ConnectionInfo(new_connection_id(), request.remote or "127.0.0.1",
                               request.headers.get("User-Agent", ""))
         try:

@@ -61,13 +61,14 @@ class InMemoryConnectionStore:
     def online_users(self, workspace_id: str) -> set[str]:
         return {r["user_id"] for r in self.present(workspace_id)}
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool:
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> str | None:
         row = self.rows.get(connection_id)
         if row is None:
-            return False
+            return None
+        before = str(row.get("workspace_id") or "-")
         row.update(workspace_id=workspace_id or "-", last_seen=int(time.time()), opened=True)
         row.pop("swept_from", None)
-        return True
+        return before
 
     def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
         row = self.rows.get(connection_id)

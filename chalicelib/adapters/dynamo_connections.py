@@ -45,22 +45,23 @@ class DynamoConnectionStore:
             "connected_at": now, "last_seen": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
         self._client.put_item(TableName=self._table, Item=to_item(item))
 
-    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> bool:
-        """Move the connection to a workspace (join) or back to none (leave); False when its row is gone
-        ($disconnect ran: the connection is closing)."""
+    def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> str | None:
+        """Move the connection to a workspace (join) or back to none (leave): the workspace it was in before
+        ("-" for none), or None when its row is gone ($disconnect ran: the connection is closing)."""
         workspace = workspace_id or LOBBY
         now = int(time.time())
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
                 UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, opened = :t "
                                  "REMOVE swept_from",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}", ":now": now, ":t": True,
-                                                   ":s": f"USER#{user_id}#CONN#{connection_id}"}))
+                                                   ":s": f"USER#{user_id}#CONN#{connection_id}"}),
+                ReturnValues="UPDATED_OLD")
         except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return str(from_item(answer.get("Attributes", {})).get("workspace_id") or LOBBY)
 
     def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
         """Take the connection out of `workspace_id` (the row stays: it still says who is on the connection);

@@ -10,6 +10,12 @@ makes a write at V fail. Every op stored after a join is therefore sent to the j
 in the joiner's state. A `leave` and a sweep unbind first and count second too, so no op stored after them is
 sent to the connections they let go of (one stored before may still be on its way). A disconnect is not
 counted: a connection that is gone answers 410, and the list read after `max_age_s` leaves it out.
+
+Two limits, both healed by the protocol's own catch-up (a client compares each pong's `latest_seq` with what
+it holds): the list is read from an index (the connections table's gsi1), which on AWS may lag the write that
+bound a connection by a moment, so a list read just after a change is read again after `settle_s` rather than
+kept `max_age_s`; and a count that fails after every retry (dynamo_audience.py) leaves warm instances sending
+to a connection that left, or not to one that came, until their list's age runs out.
 """
 
 from __future__ import annotations
@@ -27,26 +33,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Audience:
-    """A workspace's connections as last read, the version they were read at, and when."""
+    """A workspace's connections as last read, the version they were read at, when, and for how long."""
     version: int
     connections: list[str]
     read_at: float
+    keep_s: float
 
 
 class Audiences:
     def __init__(self, log: WorkspaceLog, connections: ConnectionStore, max_age_s: float = 30.0,
-                 max_workspaces: int = 256) -> None:
+                 max_workspaces: int = 256, settle_s: float = 2.0) -> None:
         self._log = log
         self._connections = connections
         self._max_age = max_age_s
+        self._settle = settle_s
         self._max = max_workspaces
         self._known: OrderedDict[str, Audience] = OrderedDict()
 
     def of(self, workspace_id: str) -> Audience:
         known = self._known.get(workspace_id)
-        if known is None or time.monotonic() - known.read_at > self._max_age:
+        if known is None or time.monotonic() - known.read_at > known.keep_s:
             version = self._log.audience(workspace_id)  # first: the list read after it holds everyone counted
-            known = Audience(version, self._connections.in_workspace(workspace_id), time.monotonic())
+            # A version not seen before may be a change the index does not show yet: read again soon.
+            keep = self._max_age if known is not None and known.version == version else self._settle
+            known = Audience(version, self._connections.in_workspace(workspace_id), time.monotonic(), keep)
             self._known[workspace_id] = known
             while len(self._known) > self._max:
                 self._known.popitem(last=False)
@@ -54,4 +64,7 @@ class Audiences:
         return known
 
     def forget(self, workspace_id: str) -> None:
-        self._known.pop(workspace_id, None)
+        """Read the list again at the next op (its version is kept, to tell a change from a re-read)."""
+        known = self._known.get(workspace_id)
+        if known is not None:
+            self._known[workspace_id] = Audience(known.version, known.connections, known.read_at, -1.0)

@@ -55,7 +55,11 @@ class ConnectionService:
         self._store.put(connection_id, actor.user_id, workspace_id,
                         {"account_id": actor.account_id, "source_ip": source_ip})
         if workspace_id and self._note_audience_change is not None:
-            self._note_audience_change(workspace_id)  # after the bind: writers read who is in the workspace again
+            try:
+                self._note_audience_change(workspace_id)  # after the bind: writers read who is in it again
+            except Exception:
+                self._store.delete(connection_id)  # the upgrade fails, and no $disconnect will come for it
+                raise
         self._events.record(Event("ws.connected", actor.account_id, workspace_id or "", actor.user_id,
                                   actor.user_id, {"connection_id": connection_id}))
         return actor

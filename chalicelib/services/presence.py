@@ -83,7 +83,7 @@ class PresenceService:
             row = self._connections.get(connection_id)
             if row is None or row.get("swept_from") != workspace_id:
                 raise OpError("not_joined", "this connection has not joined that workspace: join it")
-            if not self._connections.bind(connection_id, actor.user_id, workspace_id):
+            if self._connections.bind(connection_id, actor.user_id, workspace_id) is None:
                 raise OpError("not_connected", "this connection is closing")
             if self._note_audience_change is not None:
                 self._note_audience_change(workspace_id)
@@ -110,12 +110,13 @@ class PresenceService:
 
     def sweep(self, workspace_id: str) -> int:
         """Take the workspace's stale connections out of it and tell the rest they went offline."""
-        swept = 0
         cutoff = int(time.time()) - self._stale_after + 1  # stale: last seen at or before now - bound
-        for row in self._connections.stale(workspace_id):
-            if self._connections.unbind(row["connection_id"], workspace_id, stale_before=cutoff) is not None:
-                self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})
-                swept += 1
-        if swept and self._note_audience_change is not None:
-            self._note_audience_change(workspace_id)  # ops stored from now on are not sent to those swept out
-        return swept
+        gone = [row for row in self._connections.stale(workspace_id)
+                if self._connections.unbind(row["connection_id"], workspace_id, stale_before=cutoff) is not None]
+        if gone and self._note_audience_change is not None:
+            # Before the announcements (each a query and a post to everyone): ops stored from now on are not
+            # sent to the connections swept out.
+            self._note_audience_change(workspace_id)
+        for row in gone:
+            self.announce(workspace_id, row["connection_id"], row["user_id"], {"status": "offline"})
+        return len(gone)

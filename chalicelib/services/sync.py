@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import strict_json
+from chalicelib.domain.errors import ApiError
 from chalicelib.domain.ops import OpError
 from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.log_ports import AudienceChanged
@@ -58,9 +59,13 @@ class WorkspaceSync:
         fresh join, or the ops after `since` (first page) for a resume. Binding first means every op stored
         after this point is also sent live; ops stored before are in the state (or the resumed pages)."""
         access = self._fresh.workspace(actor, workspace_id)
-        if not self._connections.bind(connection_id, actor.user_id, workspace_id):
+        before = self._connections.bind(connection_id, actor.user_id, workspace_id)
+        if before is None:
             raise OpError("not_connected", "this connection is closing")
         self._log.note_audience_change(workspace_id)  # after the bind: writers that read who is in it must read again
+        if before not in ("-", workspace_id):  # it moved: the workspace it was in must stop sending to it too
+            self._log.note_audience_change(before)
+            self.presence.announce(before, connection_id, actor.user_id, {"status": "offline"})
         self._connections.touch(connection_id, workspace_id, {"status": "active"})
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value,
@@ -98,6 +103,17 @@ class WorkspaceSync:
         if self._connections.unbind(connection_id, workspace_id) is not None:
             self._log.note_audience_change(workspace_id)  # after the unbind: no op stored after `left` reaches it
             self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "offline"})
+        elif self._is_member(actor, workspace_id):
+            # Nothing to take out: perhaps this is the leave sent again after its count failed (the client got
+            # an error), so count again; a count changes nothing but a re-read of who is in the workspace.
+            self._log.note_audience_change(workspace_id)
+
+    def _is_member(self, actor: Actor, workspace_id: str) -> bool:
+        try:
+            self._access.workspace(actor, workspace_id)
+        except ApiError:
+            return False
+        return True
 
     def submit(self, connection_id: str, actor: Actor, workspace_id: str, kind: str, payload: dict[str, Any],
                op_id: str | None) -> Appended:
@@ -117,7 +133,8 @@ class WorkspaceSync:
                     self._fresh.workspace(actor, workspace_id, need)
                 raise
         else:
-            raise OpError("busy", "members keep joining this workspace; send it again (same op_id)")
+            raise OpError("busy", "who is in this workspace keeps changing (joins, leaves); send it again "
+                                  "(same op_id)")
         # A resend is sent to the others again too: if the first attempt died before its fan-out, this
         # repairs it, and clients ignore a sequence they have.
         self._publish.to(audience.connections, workspace_id, appended.op, exclude=connection_id)

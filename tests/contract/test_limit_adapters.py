@@ -28,7 +28,7 @@ def test_the_counter_says_how_many_this_window_has_seen(clients, stack):
 
 
 def test_a_kind_is_counted_in_the_same_write_as_its_caller_whatever_the_race(clients, stack):
-    """16 threads count one kind of request for one caller: each answer's two counts are one snapshot (equal,
+    """40 threads count one kind of request for one caller: each answer's two counts are one snapshot (equal,
     since there is one kind), every count from 1 to 40 is given once, and a second kind counts apart."""
     limiter = DynamoRateLimiter(clients["dynamodb"], stack.outputs["MainTableName"], per_minute=100)
     caller, at = f"ip:{uuid.uuid4().hex[:8]}", 1_800_000_010.0

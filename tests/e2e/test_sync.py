@@ -180,9 +180,9 @@ def _ops_until(ws, marker: str) -> list[dict]:
 def test_ops_go_to_a_connection_opened_in_the_workspace_and_stop_at_leave(stack):
     """A doc-only client saw a connection opened with `?workspace=` miss live ops before its join, and ops keep
     arriving after `left`, whenever a warm function instance had the workspace's connections listed from
-    before. Every instance is made warm first (each of alice's chats goes through some instance), then each
-    case is decided by the messages themselves: vera, joined throughout, receives every op, and what bob
-    got is read after his own ping's answer, which comes after the op's fan-out had reached vera."""
+    before. alice's chats warm the instances that take them (the gateway hands each to the lowest idle one),
+    then each case is decided by the messages themselves: vera, joined throughout, receives every op, and
+    what bob got is read after his own ping's answer, which comes after the op's fan-out had reached vera."""
     from tests.e2e.api_client import Api
 
     alice_api = Api(stack, stack.token("alice"))
