@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from chalicelib.composition.core import CoreParts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.domain.token_bucket import TokenBuckets
     from chalicelib.services.audience import Audiences
     from chalicelib.services.connections import ConnectionService
@@ -21,6 +23,16 @@ if TYPE_CHECKING:
 class RealtimeParts(CoreParts):
     @cached_property
     def connections(self) -> ConnectionService:
+        """For `$connect`: a connection opened in a workspace is counted into its audience."""
+        return self._connection_service(self.audience_counter.note_audience_change)
+
+    @cached_property
+    def disconnections(self) -> ConnectionService:
+        """For `$disconnect`: a departure is not counted (services/audience.py), so its function is granted no
+        write to the op log."""
+        return self._connection_service(None)
+
+    def _connection_service(self, note_audience_change: Callable[[str], None] | None) -> ConnectionService:
         from chalicelib.services.connections import ConnectionService
         from chalicelib.services.presence import PresenceService
 
@@ -33,7 +45,7 @@ class RealtimeParts(CoreParts):
             def departure(workspace: str, connection: str, user: str) -> None:
                 presence.announce(workspace, connection, user, {"status": "offline"})
         return ConnectionService(self.fresh_access, self.connection_store, self.events, self.usage_meter, departure,
-                                 self.auth_failures, self.audience_counter.note_audience_change)
+                                 self.auth_failures, note_audience_change)
 
     def presence(self, fanout: Fanout) -> PresenceService:
         from chalicelib.services.presence import PresenceService

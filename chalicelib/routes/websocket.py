@@ -77,4 +77,4 @@ def message(event: WebsocketEvent) -> None:
 
 def disconnect(event: WebsocketEvent) -> None:
     status = event.to_dict()["requestContext"].get("disconnectStatusCode")
-    get_container().connections.disconnect(event.connection_id, status)
+    get_container().disconnections.disconnect(event.connection_id, status)
