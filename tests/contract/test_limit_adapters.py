@@ -50,6 +50,11 @@ def test_a_kind_is_counted_in_the_same_write_as_its_caller_whatever_the_race(cli
     other = limiter.hit(caller, at, kind="user_unknown")
     assert (other.count, other.of_kind) == (41, 1)
     assert limiter.hit(caller, at).of_kind == 0  # no kind: the caller's count alone
+    full = DynamoRateLimiter(clients["dynamodb"], stack.outputs["MainTableName"], per_minute=2)
+    over = f"ip:{uuid.uuid4().hex[:8]}"
+    counted = [full.hit(over, at, kind="invalid_token") for _ in range(3)]
+    assert [(c.count, c.of_kind, c.retry_after) for c in counted] == [(1, 1, None), (2, 2, None), (2, 0, 50)]
+    assert full.hit(over, at + 60, kind="invalid_token").of_kind == 1  # the next minute starts afresh
 
 
 def test_one_turn_holder_at_a_time_whatever_the_race(clients, stack):
