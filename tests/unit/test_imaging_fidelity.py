@@ -5,49 +5,21 @@ PSNR at least 40 dB, grey tiles only where the page is grey, and a thin coloured
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import pymupdf
 import pytest
 from PIL import Image, ImageChops
 
+from bench.fidelity import direct as _direct
+from bench.fidelity import psnr
+from bench.fidelity import stitched as _stitched
 from bench.tiling_inputs import a0_sheet, report_pdf
-from chalicelib.domain.tile_plan import TilePlan
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import Tile, TileSettings, tile_page
 from tests.e2e.documents_samples import draw_image
 
 MIN_PSNR_DB = 40.0
-
-
-def _stitched(path: str, index: int, settings: TileSettings) -> tuple[Image.Image, list[Image.Image]]:
-    """The full-size level from its tiles (as RGB, the way a browser shows a grey JPEG), and those tiles."""
-    pieces: list[object] = []
-    result = tile_page(path, Kind.PDF, index, settings, pieces.append)
-    plan = TilePlan(result.width, result.height, settings.tile_size)
-    whole = Image.new("RGB", (result.width, result.height))
-    tiles: list[Image.Image] = []
-    for tile in pieces:
-        if isinstance(tile, Tile) and tile.level == result.max_level:
-            image = Image.open(io.BytesIO(tile.data))
-            tiles.append(image)
-            left, top, _, _ = plan.tile_box(tile.level, tile.col, tile.row)
-            whole.paste(image.convert("RGB"), (left, top))
-    return whole, tiles
-
-
-def _direct(path: str, index: int, dpi: int) -> Image.Image:
-    page = pymupdf.open(path)[index]
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72), alpha=False, colorspace=pymupdf.csRGB)
-    return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-
-
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    histogram = ImageChops.difference(a, b).histogram()  # 256 bins per channel
-    squared = sum(count * (value % 256) ** 2 for value, count in enumerate(histogram))
-    mse = squared / (a.width * a.height * len(a.getbands()))
-    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
 @pytest.fixture(scope="module")

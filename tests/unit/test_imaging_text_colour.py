@@ -10,10 +10,13 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from bench.fidelity import direct as _direct
+from bench.fidelity import psnr
+from bench.fidelity import stitched as _stitched
 from bench.tiling_inputs import report_pdf
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.tiler import TileSettings, tile_page
-from tests.unit.test_imaging_fidelity import MIN_PSNR_DB, _direct, _stitched, _strongest, psnr
+from tests.unit.test_imaging_fidelity import MIN_PSNR_DB, _strongest
 
 SETTINGS = TileSettings(dpi=150, format="png")  # PNG: what is compared is the colour found, not JPEG's chroma
 
