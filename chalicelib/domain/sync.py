@@ -29,6 +29,15 @@ RESERVED_PREFIXES = ("doc:", "place:")
 MAX_ITEM_BYTES = 16 * 1024  # an item's fields, as JSON
 MAX_LIVE_ITEMS = 10_000
 PLACEMENT_FIELDS = frozenset({"x", "y"})
+AUTHOR_FIELD = "by"  # a note's or task's author: set by the server from who created it, never by a client
+
+
+def attributed(kind: str, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """`data` (shaped by ops.shape) as stored: a member's new note or task carries its author in its `by` field,
+    whatever the client sent there, so that no member can show a note as another's."""
+    if kind != "item.create" or by == SYSTEM or data["kind"] not in CLIENT_KINDS:
+        return data
+    return {**data, "fields": {**data["fields"], AUTHOR_FIELD: by}}
 
 
 @dataclass
@@ -92,6 +101,8 @@ class WorkspaceState:
     def _check_update(item: Item, fields: dict[str, Any], system: bool) -> None:
         if system:
             return
+        if AUTHOR_FIELD in fields and item.kind in CLIENT_KINDS:
+            raise OpError("bad_op", f"`{AUTHOR_FIELD}` is the item's author, set when it was created")
         if item.kind == "document":
             raise OpError("forbidden", "documents are updated by the server as they are processed")
         if item.kind == "placement":

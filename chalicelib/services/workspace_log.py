@@ -21,7 +21,7 @@ from typing import Any
 
 from chalicelib.domain import ops as op_rules
 from chalicelib.domain.ops import Op, OpError
-from chalicelib.domain.sync import WorkspaceState
+from chalicelib.domain.sync import WorkspaceState, attributed
 from chalicelib.domain.tenancy import WriteGrant
 from chalicelib.log_ports import DuplicateOp, GrantRevoked, LogDiverged, OpLog, SeqTaken, Snapshots
 from chalicelib.observability import logger
@@ -141,7 +141,7 @@ class WorkspaceLog:
             data = write.make(state)
             if data is None:
                 return None
-            shaped = op_rules.shape(write.kind, data)
+            shaped = attributed(write.kind, op_rules.shape(write.kind, data), write.by)
             state.check(write.kind, shaped, write.by)
         except OpError:
             found = self._oplog.claimed(write.workspace_id, write.claim) if write.claim else None

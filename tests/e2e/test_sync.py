@@ -63,6 +63,23 @@ def test_viewers_cannot_write_and_other_tenants_cannot_join(stack):
         assert request(olga, action="history", workspace="ws-demo")["error"]["code"] == "not_found"
 
 
+def test_a_note_carries_its_real_author_and_no_member_changes_it(stack):
+    note = f"note-{uuid.uuid4().hex[:6]}"
+    with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
+        request(alice, action="join", workspace="ws-demo")
+        with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob:
+            request(bob, action="join", workspace="ws-demo")
+            ack = request(bob, action="item.create", workspace="ws-demo", item_id=note, kind="note",
+                          fields={"text": "approved, alice", "by": "alice"})  # bob passing it off as alice's
+            assert ack["op"]["by"] == "bob" and ack["op"]["data"]["fields"] == {"text": "approved, alice", "by": "bob"}
+            seen: list[dict] = []
+            refused = request(alice, seen, action="item.update", workspace="ws-demo", item_id=note,
+                              fields={"by": "alice"})
+            assert refused["error"]["code"] == "bad_op"
+        state = request(alice, action="join", workspace="ws-demo")["state"]["items"]
+        assert [i["fields"]["by"] for i in state if i["item_id"] == note] == ["bob"]
+
+
 def presence_updates(ws, timeout: float = 10) -> list[dict]:
     """Read until the next presence message (skipping ops and the like)."""
     while True:
@@ -140,14 +157,14 @@ def test_an_owner_views_and_restores_a_workspace_as_of_an_op(stack):
         with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob:
             request(bob, action="join", workspace=workspace)
             past = alice.ok("GET", f"/admin/workspaces/{workspace}/state", seq=good)
-            assert past["items"][0]["fields"] == {"text": "load-bearing"}
+            assert past["items"][0]["fields"] == {"text": "load-bearing", "by": "alice"}
             assert alice.ok("GET", f"/admin/workspaces/{workspace}/state")["items"] == []
             restored = alice.ok("POST", f"/admin/workspaces/{workspace}/restore", {"seq": good})
             assert restored["restored_to"] == good and len(restored["ops"]) == 1
             pushed = json.loads(bob.recv(timeout=10))  # connected members receive the restoring op live
             assert (pushed["action"], pushed["op"]["kind"]) == ("op", "item.create")
         now = request(ws, action="join", workspace=workspace)["state"]["items"]
-        assert [(i["item_id"], i["fields"]) for i in now] == [("wall", {"text": "load-bearing"})]
+        assert [(i["item_id"], i["fields"]) for i in now] == [("wall", {"text": "load-bearing", "by": "alice"})]
     bob_api = Api(stack, stack.token("bob"))
     assert_error(bob_api.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 1}), 403)  # editors can't
     assert assert_error(alice.call("POST", f"/admin/workspaces/{workspace}/restore", {"seq": 999}), 400) == \

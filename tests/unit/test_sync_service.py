@@ -65,7 +65,7 @@ def test_ops_are_acknowledged_in_order_and_fanned_out_to_the_others(world):
     assert [c for c, _ in world.notifier.sent] == ["c-ann", "c-bob"]  # the other member's op, then the ack
     assert world.send("c-ann", action="chat", workspace="ws-a", text="seen", id=7)["seq"] == 2
     welcome = world.send("c-vic", action="join", workspace="ws-a")
-    assert welcome["state"]["items"][0]["fields"] == {"text": "hi"} and welcome["latest_seq"] == 2
+    assert welcome["state"]["items"][0]["fields"] == {"text": "hi", "by": "bob"} and welcome["latest_seq"] == 2
     assert welcome["state"]["more"] is False and welcome["heartbeat_ms"] == 18000
     assert welcome["connection"] == "c-vic"  # which presence entry is the joiner's own
     resumed = world.send("c-vic", action="join", workspace="ws-a", since=1)
@@ -276,9 +276,9 @@ def test_snapshots_keep_catching_up_short_and_rebuild_any_past_state(world, monk
     monkeypatch.setattr(world.oplog, "after", counting_after)
     assert cold.current("ws-a").view() == {"seq": 13, "items": []}
     assert calls and min(calls) >= 10  # it read the log only after the latest snapshot
-    assert cold.at("ws-a", 7).view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note", "fields": {"v": 6},
-                                                             "version": 7}]}
-    assert cold.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11}
+    assert cold.at("ws-a", 7).view() == {"seq": 7, "items": [{"item_id": "n", "kind": "note",
+                                                              "fields": {"v": 6, "by": "bob"}, "version": 7}]}
+    assert cold.at("ws-a", 12).view()["items"][0]["fields"] == {"v": 11, "by": "bob"}
 
 
 def test_a_heartbeat_puts_back_a_swept_connection_but_never_joins_one_that_left(world):

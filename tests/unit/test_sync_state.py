@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain import ops as op_rules
 from chalicelib.domain.ops import SYSTEM, Op, OpError
-from chalicelib.domain.sync import MAX_ITEM_BYTES, WorkspaceState, changes_to
+from chalicelib.domain.sync import MAX_ITEM_BYTES, WorkspaceState, attributed, changes_to
 
 
 def op(seq: int, op_kind: str, by: str = "u", **data) -> Op:
@@ -48,6 +48,8 @@ def test_items_are_created_updated_with_removals_deleted_and_start_over_after_a_
     ("item.create", {"item_id": "place:d2", "kind": "placement", "fields": {}}, "bad_op"),
     ("item.create", {"item_id": "n2", "kind": "document", "fields": {}}, "bad_op"),
     ("item.update", {"item_id": "n1", "fields": {"big": "z" * MAX_ITEM_BYTES}}, "item_too_large"),
+    ("item.update", {"item_id": "n1", "fields": {"by": "mallory"}}, "bad_op"),  # a note's author is not changed
+    ("item.update", {"item_id": "n1", "fields": {"by": None}}, "bad_op"),
 ])
 def test_refused_against_the_state(op_kind, data, code):
     state = WorkspaceState()
@@ -59,6 +61,23 @@ def test_refused_against_the_state(op_kind, data, code):
     with pytest.raises(OpError) as refused:
         checked(state, op_kind, **data)
     assert refused.value.code == code
+
+
+def test_a_members_note_or_task_carries_its_author_whatever_the_client_sent():
+    note = {"item_id": "n1", "kind": "note", "fields": {"text": "grid C", "by": "alice"}}
+    assert attributed("item.create", note, "bob")["fields"] == {"text": "grid C", "by": "bob"}
+    task = {"item_id": "t1", "kind": "task", "fields": {}}
+    assert attributed("item.create", task, "bob")["fields"] == {"by": "bob"}
+    assert task["fields"] == {}  # the client's data is not changed in place
+    server = {"item_id": "doc:d1", "kind": "document", "fields": {"status": "analysing"}}
+    assert attributed("item.create", server, SYSTEM) == server  # what the server writes is its own
+    restored = {"item_id": "n1", "kind": "note", "fields": {"text": "old", "by": "alice"}}
+    assert attributed("item.create", restored, SYSTEM) == restored  # a restore keeps the original author
+    update = {"item_id": "n1", "fields": {"text": "edited"}}
+    assert attributed("item.update", update, "bob") == update
+    state = WorkspaceState()
+    checked(state, "item.create", SYSTEM, item_id="doc:d2", kind="document", fields={"by": "x"})
+    checked(state, "item.update", SYSTEM, item_id="doc:d2", fields={"by": "y"})  # the server's fields, its to set
 
 
 def test_members_move_placements_and_the_server_updates_documents():
