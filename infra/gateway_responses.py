@@ -35,11 +35,11 @@ class GatewayAnswer:
     def template(self) -> str:
         """The mapping template: static JSON, but for API Gateway's message (no `$` or `#` of our own: VTL)."""
         message = GATEWAY_MESSAGE if self.message is None else json.dumps(self.message)
-        return '{"error": {"code": ' + json.dumps(self.code) + ', "message": ' + message + "}}"
+        return '{"error":{"code":' + json.dumps(self.code) + ',"message":' + message + "}}"  # compact, as the app's
 
     def body(self) -> bytes:
         """What a client receives (the local server sends this)."""
-        return json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
+        return json.dumps({"error": {"code": self.code, "message": self.message}}, separators=(",", ":")).encode()
 
     def wanted(self) -> dict[str, Any]:
         parameters = dict(CORS)

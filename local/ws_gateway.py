@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from local.function_instances import FunctionInstances
 from local.log import log
@@ -135,8 +135,11 @@ class WebsocketGateway:
                 live.touch()
                 await ws.pong(msg.data)
             elif msg.type == WSMsgType.ERROR:
-                live.close_reason = f"Protocol error: {msg.data}"
-                log("ws", f"{live.info.connection_id} closed: {msg.data}")
+                # aiohttp's own text names its limit, one above ours (see max_msg_size): say the documented one.
+                too_big = getattr(msg.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                reason = (f"a message over {self.limits.max_message_bytes} bytes" if too_big else str(msg.data))
+                live.close_reason = f"Protocol error: {reason}"
+                log("ws", f"{live.info.connection_id} closed: {reason}")
                 break
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 break
