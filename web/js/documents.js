@@ -19,6 +19,7 @@ export class Documents {
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
     this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
     this.said = null; // document_id -> the status last announced (null until the first render)
+    this.rows = new Map(); // document_id -> {signature, element}: a row that shows the same is kept, not redrawn
     $("upload-button").onclick = () => $("file-input").click();
     $("file-input").onchange = (event) => {
       for (const file of event.target.files) this.upload(file);
@@ -123,9 +124,30 @@ export class Documents {
     const hint = $("drop-hint");
     hint.hidden = docs.length > 0 || busy || !this.ws.canWrite();
     $("doc-count").textContent = docs.length ? `(${docs.length})` : "";
-    $("documents").replaceChildren(...[...docs].sort((a, b) => b.created_at - a.created_at).map((d) => this.row(d)));
+    this.showRows([...docs].sort((a, b) => b.created_at - a.created_at));
     this.announceChanges(docs);
     this.ws.onDocuments();
+  }
+
+  // Renders come with every report and read, several a second while documents are tiled: a row rebuilt under a
+  // click loses it (pressed on one button, released on its replacement) and a row rebuilt under the keyboard's
+  // focus drops it to the page. So only rows whose content changed are made again.
+  showRows(docs) {
+    const rows = docs.map((doc) => {
+      const signature = JSON.stringify([doc.name, doc.status, statusText(doc), doc.page_count, doc.pages_done,
+                                        Boolean(doc.origin), Boolean(doc.canRetry)]);
+      const kept = this.rows.get(doc.document_id);
+      if (kept && kept.signature === signature) return kept.element;
+      const element = this.row(doc);
+      this.rows.set(doc.document_id, { signature, element });
+      return element;
+    });
+    for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
+    const list = $("documents");
+    if (rows.length === list.children.length && rows.every((row, i) => list.children[i] === row)) return;
+    const focused = document.activeElement;
+    list.replaceChildren(...rows);
+    if (document.body.contains(focused) && document.activeElement !== focused) focused.focus();
   }
 
   row(doc) {

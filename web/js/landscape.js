@@ -125,6 +125,7 @@ export class Landscape extends EventTarget {
     for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.removeDocument(id);
     this.element.classList.toggle("empty", this.rows.size === 0); // no navigator over an empty landscape
     this.fitIfUntouched();
+    this.dispatchEvent(new Event("laid-out"));
   }
 
   showDocument(doc) {

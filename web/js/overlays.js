@@ -10,6 +10,7 @@
 
 import { colourOf, el } from "./dom.js";
 import { CELL } from "./geometry.js";
+import { declutterLabels } from "./labels.js";
 
 const COMPACT_BELOW_PX = 420; // a page cell narrower than this on screen: notes as pins
 const EDGE = 6;
@@ -71,12 +72,15 @@ export class Overlays {
     this.presences = new Map(); // connection -> {box, label, user, rect}
     this.notes = new Map(); // item_id -> {element, x, y, dragging}
     this.viewer.addHandler("update-viewport", () => this.redraw());
+    this.viewer.addHandler("animation-finish", () => this.redraw()); // the view's last step raises no update-viewport
     this.viewer.addHandler("resize", () => this.redraw());
+    landscape.addEventListener("laid-out", () => this.redraw()); // documents came, went or grew: a still view too
   }
 
   redraw() {
     const cell = this.viewer.viewport.deltaPixelsFromPointsNoRotate(new OpenSeadragon.Point(CELL, 0), true).x;
     this.landscape.element.classList.toggle("compact-notes", cell < COMPACT_BELOW_PX);
+    declutterLabels(this.landscape);
     this.placeLabels();
     this.spreadNotes();
   }
@@ -134,7 +138,7 @@ export class Overlays {
     const height = this.viewer.container.clientHeight;
     // Document labels are never covered: names go round them (and round each other).
     const origin = this.viewer.container.getBoundingClientRect();
-    const taken = [...this.viewer.container.querySelectorAll(".doc-label")].map((label) => {
+    const taken = [...this.viewer.container.querySelectorAll(".doc-label:not(.crowded)")].map((label) => {
       const r = label.getBoundingClientRect();
       return { left: r.left - origin.left, top: r.top - origin.top, width: r.width, height: r.height };
     });
