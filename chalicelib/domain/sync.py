@@ -60,8 +60,9 @@ class WorkspaceState:
     items: dict[str, Item] = field(default_factory=dict)
 
     # -- the checks that depend on the state --------------------------------------------------------------
-    def check(self, kind: str, data: dict[str, Any], by: str) -> None:
-        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op."""
+    def check(self, kind: str, data: dict[str, Any], by: str, restoring: bool = False) -> None:
+        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op. `restoring`: an owner
+        putting items back as they were, who may set a note's author back too."""
         if kind == "chat":
             return
         system = by == SYSTEM
@@ -77,7 +78,7 @@ class WorkspaceState:
                 raise OpError("forbidden", f"{item.kind} items are removed with their document")
             return
         else:
-            self._check_update(item, data["fields"], system)
+            self._check_update(item, data["fields"], system, restoring)
             fields = merged(item.fields, data["fields"])
         if len(fields) > MAX_FIELDS:
             raise OpError("item_too_large", f"an item has at most {MAX_FIELDS} fields")
@@ -98,10 +99,10 @@ class WorkspaceState:
             raise OpError("workspace_full", f"a workspace holds at most {MAX_LIVE_ITEMS} items")
 
     @staticmethod
-    def _check_update(item: Item, fields: dict[str, Any], system: bool) -> None:
+    def _check_update(item: Item, fields: dict[str, Any], system: bool, restoring: bool = False) -> None:
         if system:
             return
-        if AUTHOR_FIELD in fields and item.kind in CLIENT_KINDS:
+        if AUTHOR_FIELD in fields and item.kind in CLIENT_KINDS and not restoring:
             raise OpError("bad_op", f"`{AUTHOR_FIELD}` is the item's author, set when it was created")
         if item.kind == "document":
             raise OpError("forbidden", "documents are updated by the server as they are processed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.errors import BadRequest, Conflict
 from chalicelib.domain.events import Event
 from chalicelib.domain.ops import Op, OpError
 from chalicelib.domain.sync import changes_to
@@ -88,15 +88,25 @@ class RecoveryService:
                 break
             for kind, data in changes:
                 try:
-                    op = self._log.append(workspace_id, kind, actor.user_id, data, grant=grant).op
+                    op = self._log.append(workspace_id, kind, actor.user_id, data, grant=grant, restoring=True).op
                 except OpError as refused:
                     if refused.code in ("item_exists", "item_not_found"):
                         break
-                    raise
+                    self._restored(actor, access.workspace.account_id, workspace_id, target, appended, refused.code)
+                    raise Conflict(f"the restore stopped after {len(appended)} ops: the workspace refused the next "
+                                   f"({refused.code}: {refused}); restore again to finish it (it starts from the "
+                                   "present)", code="restore_interrupted") from refused
                 appended.append(op.seq)
                 if self._publish is not None:
                     self._publish(workspace_id, op)
-        self._events.record(Event("workspace.restored", access.workspace.account_id, workspace_id,
-                                  actor_id=actor.user_id, detail={"to_seq": target, "ops": len(appended)}))
+        self._restored(actor, access.workspace.account_id, workspace_id, target, appended)
         return {"workspace": workspace_id, "restored_to": target, "from_seq": appended[0] - 1 if appended else
                 self._log.latest(workspace_id), "ops": appended}
+
+    def _restored(self, actor: Actor, account_id: str, workspace_id: str, target: int, appended: list[int],
+                  interrupted: str | None = None) -> None:
+        detail: dict[str, Any] = {"to_seq": target, "ops": len(appended)}
+        if interrupted:
+            detail["interrupted"] = interrupted
+        self._events.record(Event("workspace.restored", account_id, workspace_id, actor_id=actor.user_id,
+                                  detail=detail))

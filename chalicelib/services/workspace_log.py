@@ -47,6 +47,7 @@ class _Write:
     grant: WriteGrant | None
     audience: int | None
     claim: str | None  # the author's op id, claimed with the op; None without one
+    restoring: bool = False  # items written back as they were, their authors included (domain/sync.attributed)
 
 
 @dataclass(frozen=True)
@@ -70,21 +71,24 @@ class WorkspaceLog:
 
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, workspace_id: str, kind: str, by: str, data: dict[str, Any], op_id: str | None = None,
-               grant: WriteGrant | None = None, audience: int | None = None) -> Appended:
+               grant: WriteGrant | None = None, audience: int | None = None, restoring: bool = False) -> Appended:
         """Store the op as the log's next; OpError when it is refused (by the state, the grant, or a busy log),
         AudienceChanged when `audience` (the version of who is in the workspace the caller will send it to) is
-        not the workspace's any more."""
-        appended = self.append_if(workspace_id, kind, by, lambda _: data, op_id, grant, audience)
+        not the workspace's any more. `restoring`: an owner's restore, which puts items back as they were (a
+        note's author is its author's, not the restorer's)."""
+        appended = self.append_if(workspace_id, kind, by, lambda _: data, op_id, grant, audience, restoring)
         assert appended is not None
         return appended
 
     def append_if(self, workspace_id: str, kind: str, by: str, make: Make, op_id: str | None = None,
-                  grant: WriteGrant | None = None, audience: int | None = None) -> Appended | None:
+                  grant: WriteGrant | None = None, audience: int | None = None,
+                  restoring: bool = False) -> Appended | None:
         """Like append, with the op's data made from the state it will follow (a document's placement is), or
         nothing appended when `make` returns None (the change is there already)."""
         # Only an op id is claimed (a retried request is recognised). An op without one (the system's, made from
         # the state by `make`, so a redelivery appends nothing) has nothing a claim could recognise: no claim item.
-        write = _Write(workspace_id, kind, by, make, op_id, grant, audience, f"{by}#{op_id}" if op_id else None)
+        write = _Write(workspace_id, kind, by, make, op_id, grant, audience, f"{by}#{op_id}" if op_id else None,
+                       restoring)
         with self._lock(workspace_id):
             # When this instance wrote the last op it knows of (one person typing, the common case), its state
             # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
@@ -141,8 +145,10 @@ class WorkspaceLog:
             data = write.make(state)
             if data is None:
                 return None
-            shaped = attributed(write.kind, op_rules.shape(write.kind, data), write.by)
-            state.check(write.kind, shaped, write.by)
+            shaped = op_rules.shape(write.kind, data)
+            if not write.restoring:
+                shaped = attributed(write.kind, shaped, write.by)
+            state.check(write.kind, shaped, write.by, restoring=write.restoring)
         except OpError:
             found = self._oplog.claimed(write.workspace_id, write.claim) if write.claim else None
             if found is None:

@@ -181,6 +181,10 @@ def test_restore_gives_exactly_the_state_of_the_sequence_it_names(stack):
             assert strip(now["items"]) == strip(then["items"])  # fields added later gone, kinds as they were
             again = await asyncio.to_thread(alice.ok, "GET", f"/admin/workspaces/{workspace}/state", seq=target)
             assert strip(again["items"]) == strip(then["items"])
+            assert {i["fields"].get("by") for i in now["items"]} == {"bob"}  # bob's notes, restored by alice
+            twice = await asyncio.to_thread(alice.ok, "POST", f"/admin/workspaces/{workspace}/restore",
+                                            {"seq": target})
+            assert twice["ops"] == []  # restored already: nothing to change
             await bob.wait_applied(max(restored["ops"]), CEILING)  # a connected member converges, live
             assert strip(bob.replica.snapshot()) == strip(then["items"])
             bob.drop_connection()  # and through a resume

@@ -129,44 +129,52 @@ export class Documents {
     this.ws.onDocuments();
   }
 
-  // Renders come with every report and read, several a second while documents are tiled: a row rebuilt under a
-  // click loses it (pressed on one button, released on its replacement) and a row rebuilt under the keyboard's
-  // focus drops it to the page. So only rows whose content changed are made again.
+  // Renders come with every report and read, several a second while documents are tiled. A row taken out of the
+  // list under a click loses it (pressed on it, released once it is gone, even if it is put back), and the
+  // keyboard's focus with it. So a row is written in place while its parts stay the same (its status, its
+  // progress), made again only when they change (a progress bar comes or goes, Retry, the button's state),
+  // keeping the focus it had, and no row is taken out to make room for another.
   showRows(docs) {
-    const rows = docs.map((doc) => {
-      const signature = JSON.stringify([doc.name, doc.status, statusText(doc), doc.page_count, doc.pages_done,
-                                        Boolean(doc.origin), Boolean(doc.canRetry)]);
-      const kept = this.rows.get(doc.document_id);
-      if (kept && kept.signature === signature) return kept.element;
-      const element = this.row(doc);
-      this.rows.set(doc.document_id, { signature, element });
-      return element;
-    });
-    for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
     const list = $("documents");
-    if (rows.length === list.children.length && rows.every((row, i) => list.children[i] === row)) return;
-    const focused = document.activeElement;
-    list.replaceChildren(...rows);
-    if (document.body.contains(focused) && document.activeElement !== focused) focused.focus();
+    const rows = docs.map((doc) => this.rowFor(doc));
+    const wanted = new Set(rows);
+    for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
+    rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+    for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
+  }
+
+  rowFor(doc) {
+    const parts = JSON.stringify([doc.name, Boolean(doc.origin), Boolean(doc.canRetry), hasProgress(doc)]);
+    const kept = this.rows.get(doc.document_id);
+    if (kept && kept.parts === parts) {
+      fillRow(kept.element, doc);
+      return kept.element;
+    }
+    const element = this.row(doc);
+    if (kept?.element.parentNode) {
+      const focused = kept.element.contains(document.activeElement);
+      kept.element.replaceWith(element);
+      if (focused) element.querySelector(".doc-go").focus({ preventScroll: true });
+    }
+    this.rows.set(doc.document_id, { parts, element });
+    return element;
   }
 
   row(doc) {
     const item = el("li");
     item.dataset.doc = doc.document_id;
-    item.dataset.status = doc.status;
-    const go = button(doc.name, () => this.ws.landscape.flyTo(doc.document_id),
-                      { className: "doc-go", label: `${doc.name}: ${statusText(doc)}. Show on the landscape` });
+    const go = button(doc.name, () => this.ws.landscape.flyTo(doc.document_id), { className: "doc-go" });
     go.disabled = !doc.origin;
-    item.append(go, el("div", "status", statusText(doc)));
-    const total = doc.page_count || 0;
-    if (doc.status === "tiling" && total > 1) {
-      const bar = Object.assign(el("progress"), { max: total, value: doc.pages_done || 0 });
+    item.append(go, el("div", "status"));
+    if (hasProgress(doc)) {
+      const bar = el("progress");
       bar.setAttribute("aria-label", `${doc.name}: pages done`);
       item.append(bar);
     }
     if (doc.canRetry) {
-      item.append(button("Retry", () => this.retry(doc), { className: "retry", label: `Retry ${doc.name}` }));
+      item.append(button("Retry", () => this.retry(doc.document_id), { className: "retry", label: `Retry ${doc.name}` }));
     }
+    fillRow(item, doc);
     return item;
   }
 
@@ -249,4 +257,22 @@ export function statusText(doc) {
   if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
   if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
   return "analysing";
+}
+
+function hasProgress(doc) { return doc.status === "tiling" && (doc.page_count || 0) > 1; }
+
+// What changes in a row while its document is processed, written where it is (only what differs).
+function fillRow(item, doc) {
+  const text = statusText(doc);
+  const label = `${doc.name}: ${text}. Show on the landscape`;
+  if (item.dataset.status !== doc.status) item.dataset.status = doc.status;
+  const go = item.querySelector(".doc-go");
+  if (go.getAttribute("aria-label") !== label) go.setAttribute("aria-label", label);
+  const status = item.querySelector(".status");
+  if (status.textContent !== text) status.textContent = text;
+  const bar = item.querySelector("progress");
+  if (bar) {
+    if (bar.max !== (doc.page_count || 0)) bar.max = doc.page_count || 0;
+    if (bar.value !== (doc.pages_done || 0)) bar.value = doc.pages_done || 0;
+  }
 }

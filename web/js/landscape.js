@@ -13,6 +13,7 @@ import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
 
 export { CELL };
 
+const TURN_KEYS = new Set(["KeyR", "KeyF"]);
 const BLANK = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 
 export class Landscape extends EventTarget {
@@ -45,13 +46,13 @@ export class Landscape extends EventTarget {
     const moved = () => { this.userMoved = true; this.dispatchEvent(new Event("user-moved")); };
     this.viewer.addHandler("canvas-drag", moved);
     this.viewer.addHandler("canvas-scroll", moved);
-    this.viewer.addHandler("canvas-key", moved);
+    // No turning or flipping (OpenSeadragon's r and f keys): notes, viewports and labels lie on the shared landscape.
+    this.viewer.addHandler("canvas-key", (e) => { if (TURN_KEYS.has(e.originalEvent.code)) e.preventDefaultAction = true; else moved(); });
     this.viewer.addHandler("viewport-change", () => this.emitView());
     this.viewer.addHandler("resize", () => this.fitIfUntouched(true)); // a window resized still shows it all
     this.viewer.addHandler("animation-start", () => { this.element.dataset.animating = "true"; });
     this.viewer.addHandler("animation-finish", () => { delete this.element.dataset.animating; });
-    // Tile URLs carry a grant that expires (hours): when tiles stop loading, the page asks for a fresh manifest
-    // and swaps in the pages whose URLs changed.
+    // Tile URLs carry a grant that expires (hours): when tiles stop loading, a fresh manifest swaps in new URLs.
     this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
     this.lastFailureRefresh = new Map(); // document_id -> ms
     // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled

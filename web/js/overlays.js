@@ -72,7 +72,6 @@ export class Overlays {
     this.presences = new Map(); // connection -> {box, label, user, rect}
     this.notes = new Map(); // item_id -> {element, x, y, dragging}
     this.viewer.addHandler("update-viewport", () => this.redraw());
-    this.viewer.addHandler("animation-finish", () => this.redraw()); // the view's last step raises no update-viewport
     this.viewer.addHandler("resize", () => this.redraw());
     landscape.addEventListener("laid-out", () => this.redraw()); // documents came, went or grew: a still view too
   }

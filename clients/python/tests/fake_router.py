@@ -215,6 +215,8 @@ class FakeRouter:
             return
         action = str(message["action"])
         data = {k: v for k, v in message.items() if k not in ("action", "workspace", "op_id", "id")}
+        if action == "item.create" and data.get("kind") in ("note", "task"):  # the server writes the author
+            data["fields"] = {**dict(data.get("fields") or {}), "by": conn.user}
         stored = {"seq": len(self.log) + 1, "kind": action, "by": conn.user, "at_ms": 0, "data": data,
                   "op_id": message.get("op_id")}
         self.log.append(stored)
@@ -251,6 +253,8 @@ class FakeRouter:
             return "item_exists"
         if message["action"] in ("item.update", "item.delete") and not live:
             return "item_not_found"
+        if message["action"] == "item.update" and "by" in (message.get("fields") or {}):
+            return "bad_op"  # a note's author is the server's (chalicelib/domain/sync.py attributed)
         return None
 
     async def _fanout(self, sender: Connection, op: dict[str, Any]) -> None:

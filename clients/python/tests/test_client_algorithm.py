@@ -159,7 +159,7 @@ def test_the_synchronous_wrapper() -> None:
         with SyncWorkspaceClient(url, "bob", "w") as bob:
             op = bob.create_item("n", "note", {"a": 1}, timeout=CEILING)
             assert op.seq == 1
-            assert bob.items["n"].fields == {"a": 1}
+            assert bob.items["n"].fields == {"a": 1, "by": "bob"}  # the author, as the server writes it
             assert bob.applied == 1
             assert any(isinstance(e, OpApplied) and e.own for e in bob.events(timeout=0.01))
             return op.op_id
