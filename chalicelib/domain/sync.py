@@ -60,9 +60,8 @@ class WorkspaceState:
     items: dict[str, Item] = field(default_factory=dict)
 
     # -- the checks that depend on the state --------------------------------------------------------------
-    def check(self, kind: str, data: dict[str, Any], by: str, restoring: bool = False) -> None:
-        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op. `restoring`: an owner
-        putting items back as they were, who may set a note's author back too."""
+    def check(self, kind: str, data: dict[str, Any], by: str) -> None:
+        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op."""
         if kind == "chat":
             return
         system = by == SYSTEM
@@ -78,7 +77,7 @@ class WorkspaceState:
                 raise OpError("forbidden", f"{item.kind} items are removed with their document")
             return
         else:
-            self._check_update(item, data["fields"], system, restoring)
+            self._check_update(item, data["fields"], system)
             fields = merged(item.fields, data["fields"])
         if len(fields) > MAX_FIELDS:
             raise OpError("item_too_large", f"an item has at most {MAX_FIELDS} fields")
@@ -99,10 +98,10 @@ class WorkspaceState:
             raise OpError("workspace_full", f"a workspace holds at most {MAX_LIVE_ITEMS} items")
 
     @staticmethod
-    def _check_update(item: Item, fields: dict[str, Any], system: bool, restoring: bool = False) -> None:
+    def _check_update(item: Item, fields: dict[str, Any], system: bool) -> None:
         if system:
             return
-        if AUTHOR_FIELD in fields and item.kind in CLIENT_KINDS and not restoring:
+        if AUTHOR_FIELD in fields and item.kind in CLIENT_KINDS:  # a restore creates such an item again
             raise OpError("bad_op", f"`{AUTHOR_FIELD}` is the item's author, set when it was created")
         if item.kind == "document":
             raise OpError("forbidden", "documents are updated by the server as they are processed")
@@ -181,17 +180,18 @@ def merged(fields: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def changes_to(current: WorkspaceState, target: WorkspaceState,
                kinds: frozenset[str] = RESTORABLE_KINDS) -> list[tuple[str, dict[str, Any]]]:
     """The ops (kind, data) that turn `current`'s items of `kinds` into exactly `target`'s: what a restore
-    appends. Items whose kind changed in between are deleted and created again."""
+    appends. Items whose kind or author (`by`) changed in between are other items: deleted and created again,
+    whole, so an author is only ever written with the fields that are the author's."""
     now = {i.item_id: i for i in current.items.values() if i.kind in kinds}
     then = {i.item_id: i for i in target.items.values() if i.kind in kinds}
     ops: list[tuple[str, dict[str, Any]]] = []
     for item_id in sorted(now):
-        if item_id not in then or then[item_id].kind != now[item_id].kind:
+        if item_id not in then or not _same_item(now[item_id], then[item_id]):
             ops.append(("item.delete", {"item_id": item_id}))
     for item_id in sorted(then):
         past = then[item_id]
         present = now.get(item_id)
-        if present is None or present.kind != past.kind:
+        if present is None or not _same_item(present, past):
             ops.append(("item.create", {"item_id": item_id, "kind": past.kind, "fields": dict(past.fields)}))
             continue
         changed: dict[str, Any] = {k: v for k, v in past.fields.items() if present.fields.get(k, _ABSENT) != v}
@@ -202,3 +202,7 @@ def changes_to(current: WorkspaceState, target: WorkspaceState,
 
 
 _ABSENT = object()
+
+
+def _same_item(present: Item, past: Item) -> bool:
+    return present.kind == past.kind and present.fields.get(AUTHOR_FIELD) == past.fields.get(AUTHOR_FIELD)

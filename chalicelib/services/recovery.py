@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 Publish = Callable[[str, Op], object]
 
 
+ROUNDS = 10  # a restore works its changes out again this often while members change the same items
+
+
+def _interrupted(appended: list[int], why: str) -> Conflict:
+    return Conflict(f"the restore stopped after {len(appended)} ops ({why}); restore again to finish it (it starts "
+                    "from the present)", code="restore_interrupted")
+
+
 class RecoveryService:
     def __init__(self, access: AccessService, log: WorkspaceLog, publish: Publish | None, events: EventSink) -> None:
         self._access = access
@@ -82,7 +90,8 @@ class RecoveryService:
         # Each op is checked against the state it follows. A member writing meanwhile can make one refused
         # (the item it targets changed); the rest are then worked out again from the new present, so the
         # result is still exactly the past.
-        for _ in range(10):
+        account = access.workspace.account_id
+        for _ in range(ROUNDS):
             changes = changes_to(self._log.current(workspace_id), past)
             if not changes:
                 break
@@ -92,13 +101,17 @@ class RecoveryService:
                 except OpError as refused:
                     if refused.code in ("item_exists", "item_not_found"):
                         break
-                    self._restored(actor, access.workspace.account_id, workspace_id, target, appended, refused.code)
-                    raise Conflict(f"the restore stopped after {len(appended)} ops: the workspace refused the next "
-                                   f"({refused.code}: {refused}); restore again to finish it (it starts from the "
-                                   "present)", code="restore_interrupted") from refused
+                    if refused.code == "access_changed":  # demoted meanwhile: the answer a fresh request gets
+                        self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+                    self._restored(actor, account, workspace_id, target, appended, refused.code)
+                    raise _interrupted(appended, f"{refused.code}: {refused}") from refused
                 appended.append(op.seq)
                 if self._publish is not None:
                     self._publish(workspace_id, op)
+        else:
+            if changes_to(self._log.current(workspace_id), past):  # members kept changing what it put back
+                self._restored(actor, account, workspace_id, target, appended, "busy")
+                raise _interrupted(appended, f"members changed the same items through {ROUNDS} rounds")
         self._restored(actor, access.workspace.account_id, workspace_id, target, appended)
         return {"workspace": workspace_id, "restored_to": target, "from_seq": appended[0] - 1 if appended else
                 self._log.latest(workspace_id), "ops": appended}

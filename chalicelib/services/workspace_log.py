@@ -148,7 +148,7 @@ class WorkspaceLog:
             shaped = op_rules.shape(write.kind, data)
             if not write.restoring:
                 shaped = attributed(write.kind, shaped, write.by)
-            state.check(write.kind, shaped, write.by, restoring=write.restoring)
+            state.check(write.kind, shaped, write.by)
         except OpError:
             found = self._oplog.claimed(write.workspace_id, write.claim) if write.claim else None
             if found is None:

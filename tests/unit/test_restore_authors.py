@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, Forbidden
 from chalicelib.domain.ops import OpError
+from chalicelib.domain.tenancy import Membership, WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.workspace_log import WorkspaceLog
@@ -71,6 +72,19 @@ def test_a_note_whose_kind_or_author_changed_is_put_back_whole(ws: Restores) -> 
     assert (state.items["t1"].kind, state.items["t1"].fields) == ("task", {"done": False, "by": "bob"})
 
 
+def test_an_item_another_member_wrote_again_is_created_again_not_given_its_old_author(ws: Restores) -> None:
+    ws.write("item.create", "bob", item_id="n1", kind="note", fields={"text": "bob's words"})
+    good = ws.write("chat", "bob", text="the good state")
+    ws.write("item.delete", "bob", item_id="n1")
+    ws.write("item.create", "vic", item_id="n1", kind="note", fields={"text": "vic's", "extra": "vic's"})
+    ws.restore(good)
+    ops = ws.log.after("ws-a", good + 2, 10)
+    # vic's note goes, bob's comes back whole: no op ever puts bob's name on fields vic wrote.
+    assert [(op.kind, op.data.get("fields")) for op in ops] == [
+        ("item.delete", None), ("item.create", {"text": "bob's words", "by": "bob"})]
+    assert ws.items() == {"n1": {"text": "bob's words", "by": "bob"}}
+
+
 def test_a_note_from_before_authors_were_stamped_is_restored_without_one(ws: Restores) -> None:
     # As the log holds notes written before the rule: appended as a restore would, so nothing is stamped.
     ws.log.append("ws-a", "item.create", "bob", {"item_id": "old", "kind": "note", "fields": {"text": "legacy"}},
@@ -110,3 +124,37 @@ def test_a_restore_refused_part_way_says_so_and_is_audited(ws: Restores, monkeyp
     monkeypatch.setattr(ws.log, "append", append)
     ws.restore(0)  # restoring again finishes it
     assert ws.items() == {}
+
+
+def test_an_owner_demoted_during_a_restore_gets_the_answer_a_new_request_would(ws: Restores,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ws.tenancy.memberships[("ws-a", "carl")] = Membership("ws-a", "carl", "acc-a", WorkspaceRole.OWNER, 0)
+    carl = ws.tenancy.user("carl")
+    assert carl is not None
+    ws.write("item.create", "bob", item_id="n1", kind="note", fields={"text": "x"})
+
+    def demoted(*args: Any, **kwargs: Any) -> Any:  # the grant's check fails: carl is an editor now
+        ws.tenancy.memberships[("ws-a", "carl")] = Membership("ws-a", "carl", "acc-a", WorkspaceRole.EDITOR, 0)
+        raise OpError("access_changed", "your access to this workspace changed")
+
+    monkeypatch.setattr(ws.log, "append", demoted)
+    with pytest.raises(Forbidden) as refused:
+        ws.recovery.restore(Actor(carl), "ws-a", 0, None)
+    assert refused.value.code == "role_too_low"
+
+
+def test_a_restore_that_members_keep_undoing_says_it_did_not_finish(ws: Restores,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ws.write("item.create", "bob", item_id="n1", kind="note", fields={"text": "x"})
+    append = ws.log.append
+
+    def undone(*args: Any, **kwargs: Any) -> Any:  # bob writes it back after every op of the restore
+        appended = append(*args, **kwargs)
+        append("ws-a", "item.create", "bob", {"item_id": "n1", "kind": "note", "fields": {"text": "x"}})
+        return appended
+
+    monkeypatch.setattr(ws.log, "append", undone)
+    with pytest.raises(Conflict) as stopped:
+        ws.restore(0)
+    assert stopped.value.code == "restore_interrupted"
+    assert ws.events.events[-1].detail["interrupted"] == "busy"

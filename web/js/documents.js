@@ -19,7 +19,7 @@ export class Documents {
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
     this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
     this.said = null; // document_id -> the status last announced (null until the first render)
-    this.rows = new Map(); // document_id -> {signature, element}: a row that shows the same is kept, not redrawn
+    this.rows = new Map(); // document_id -> {parts, element}: a row of the same parts is written in place
     $("upload-button").onclick = () => $("file-input").click();
     $("file-input").onchange = (event) => {
       for (const file of event.target.files) this.upload(file);
@@ -124,7 +124,8 @@ export class Documents {
     const hint = $("drop-hint");
     hint.hidden = docs.length > 0 || busy || !this.ws.canWrite();
     $("doc-count").textContent = docs.length ? `(${docs.length})` : "";
-    this.showRows([...docs].sort((a, b) => b.created_at - a.created_at));
+    // Newest first; ties (whole seconds) by id, so that no later change (a placement arriving) reorders rows.
+    this.showRows([...docs].sort((a, b) => b.created_at - a.created_at || a.document_id.localeCompare(b.document_id)));
     this.announceChanges(docs);
     this.ws.onDocuments();
   }
@@ -138,8 +139,10 @@ export class Documents {
     const list = $("documents");
     const rows = docs.map((doc) => this.rowFor(doc));
     const wanted = new Set(rows);
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
     for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
     rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+    if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
     for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
   }
 

@@ -33,8 +33,8 @@ class Bands {
 
   span(box) {
     const last = this.bands.length - 1;
-    const from = Math.min(last, Math.max(0, Math.floor(box.y / BAND_PX)));
-    return [from, Math.min(last, Math.max(from, Math.floor((box.y + box.height) / BAND_PX)))];
+    const from = Math.min(last, Math.max(0, Math.floor((box.y - MARGIN_PX) / BAND_PX)));
+    return [from, Math.min(last, Math.max(from, Math.floor((box.y + box.height + MARGIN_PX) / BAND_PX)))];
   }
 
   add(box) { const [a, b] = this.span(box); for (let i = a; i <= b; i += 1) this.bands[i].push(box); }

@@ -10,10 +10,10 @@
 import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from "./cards.js";
 import { el } from "./dom.js";
 import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
+import { onCanvasKey } from "./keys.js";
 
 export { CELL };
 
-const TURN_KEYS = new Set(["KeyR", "KeyF"]);
 const BLANK = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 
 export class Landscape extends EventTarget {
@@ -46,8 +46,7 @@ export class Landscape extends EventTarget {
     const moved = () => { this.userMoved = true; this.dispatchEvent(new Event("user-moved")); };
     this.viewer.addHandler("canvas-drag", moved);
     this.viewer.addHandler("canvas-scroll", moved);
-    // No turning or flipping (OpenSeadragon's r and f keys): notes, viewports and labels lie on the shared landscape.
-    this.viewer.addHandler("canvas-key", (e) => { if (TURN_KEYS.has(e.originalEvent.code)) e.preventDefaultAction = true; else moved(); });
+    this.viewer.addHandler("canvas-key", (event) => onCanvasKey(event, moved)); // no turning the landscape
     this.viewer.addHandler("viewport-change", () => this.emitView());
     this.viewer.addHandler("resize", () => this.fitIfUntouched(true)); // a window resized still shows it all
     this.viewer.addHandler("animation-start", () => { this.element.dataset.animating = "true"; });
