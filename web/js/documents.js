@@ -20,6 +20,7 @@ export class Documents {
     this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
     this.said = null; // document_id -> the status last announced (null until the first render)
     this.rows = new Map(); // document_id -> {parts, element}: a row of the same parts is written in place
+    this.uploadRows = new Map(); // upload key -> {signature, element}
     $("upload-button").onclick = () => $("file-input").click();
     $("file-input").onchange = (event) => {
       for (const file of event.target.files) this.upload(file);
@@ -136,13 +137,7 @@ export class Documents {
   // progress), made again only when they change (a progress bar comes or goes, Retry, the button's state),
   // keeping the focus it had, and no row is taken out to make room for another.
   showRows(docs) {
-    const list = $("documents");
-    const rows = docs.map((doc) => this.rowFor(doc));
-    const wanted = new Set(rows);
-    const focused = list.contains(document.activeElement) ? document.activeElement : null;
-    for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
-    rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
-    if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
+    placeRows($("documents"), docs.map((doc) => this.rowFor(doc)));
     for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
   }
 
@@ -208,23 +203,35 @@ export class Documents {
   }
 
   // --- uploads from this browser ---------------------------------------------------------------------
+  // Files on their way: a row is kept while it shows the same (a failed one's Dismiss must survive the renders
+  // other documents' reports bring), as the documents' rows are.
   renderUploads() {
-    $("uploads").replaceChildren(...[...this.uploads.entries()].map(([key, u]) => {
-      const item = el("li", u.error ? "failed" : "");
-      item.dataset.file = u.name;
-      if (u.document_id) item.dataset.doc = u.document_id;
-      item.append(el("div", "name", u.name));
-      if (u.error) {
-        item.append(el("div", "status", `refused: ${u.error}`),
-                    button("Dismiss", () => { this.uploads.delete(key); this.render(); }, { label: `Dismiss ${u.name}` }));
-      } else {
-        const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
-        bar.setAttribute("aria-label", `${u.name}: uploaded`);
-        item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
-          : u.document_id ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
-      }
-      return item;
-    }));
+    const kept = this.uploadRows;
+    this.uploadRows = new Map();
+    const rows = [...this.uploads.entries()].map(([key, u]) => {
+      const signature = JSON.stringify([u.name, u.error, u.fraction, Boolean(u.document_id)]);
+      const row = kept.get(key)?.signature === signature ? kept.get(key).element : this.uploadRow(key, u);
+      this.uploadRows.set(key, { signature, element: row });
+      return row;
+    });
+    placeRows($("uploads"), rows);
+  }
+
+  uploadRow(key, u) {
+    const item = el("li", u.error ? "failed" : "");
+    item.dataset.file = u.name;
+    if (u.document_id) item.dataset.doc = u.document_id;
+    item.append(el("div", "name", u.name));
+    if (u.error) {
+      item.append(el("div", "status", `refused: ${u.error}`),
+                  button("Dismiss", () => { this.uploads.delete(key); this.render(); }, { label: `Dismiss ${u.name}` }));
+    } else {
+      const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
+      bar.setAttribute("aria-label", `${u.name}: uploaded`);
+      item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
+        : u.document_id ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
+    }
+    return item;
   }
 
   async upload(file) {
@@ -260,6 +267,15 @@ export function statusText(doc) {
   if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
   if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
   return "analysing";
+}
+
+// `list`'s children made `rows`, in order, without taking out a row that stays (see showRows), focus kept.
+function placeRows(list, rows) {
+  const wanted = new Set(rows);
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
+  rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+  if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
 }
 
 function hasProgress(doc) { return doc.status === "tiling" && (doc.page_count || 0) > 1; }
