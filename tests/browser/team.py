@@ -38,6 +38,15 @@ def create_studio(web_stack: WebStack, name: str) -> str:
     return workspace
 
 
+def upload(web_stack: WebStack, user: str, name: str, body: bytes, workspace: str = "ws-demo") -> str:
+    """A PDF uploaded through the REST API as `user` (grant, then PUT); its document id."""
+    headers = {"Authorization": f"Bearer {web_stack.stack.token(user)}"}
+    grant = requests.post(f"{web_stack.stack.rest}/workspaces/{workspace}/uploads", headers=headers, timeout=15,
+                          json={"filename": name, "size": len(body), "content_type": "application/pdf"}).json()
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    return str(grant["document_id"])
+
+
 def open_in(browser: Any, web_stack: WebStack, workspace: str, user: str,
             size: tuple[int, int] = (1280, 800)) -> UserPage:
     person = open_as(browser, f"{web_stack.url}#workspace={workspace}", user)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
 from tests.browser.conftest import WebStack
-from tests.browser.team import create_studio, open_in, settle, wait_until
+from tests.browser.team import create_studio, open_in, settle, upload, wait_until
 from tests.e2e.documents_samples import letter_pdf
 
 pytestmark = pytest.mark.timeout(300)
@@ -47,19 +46,11 @@ CLASHES = """(pages) => {
 }"""
 
 
-def upload(web_stack: WebStack, workspace: str, name: str, body: bytes) -> str:
-    headers = {"Authorization": f"Bearer {web_stack.stack.token('alice')}"}
-    grant = requests.post(f"{web_stack.stack.rest}/workspaces/{workspace}/uploads", headers=headers, timeout=15,
-                          json={"filename": name, "size": len(body), "content_type": "application/pdf"}).json()
-    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
-    return str(grant["document_id"])
-
-
 def test_labels_of_a_wide_landscape_never_lie_over_each_other_or_pages(web_stack: WebStack, browser: Any) -> None:
     workspace = create_studio(web_stack, "Crowded labels")
-    pages = {upload(web_stack, workspace, "long report.pdf", letter_pdf(pages=40, text="long")): 40}
+    pages = {upload(web_stack, "alice", "long report.pdf", letter_pdf(pages=40, text="long"), workspace): 40}
     for n in range(3):
-        pages[upload(web_stack, workspace, f"sheet {n + 1}.pdf", letter_pdf(pages=1, text=f"sheet {n}"))] = 1
+        pages[upload(web_stack, "alice", f"sheet {n + 1}.pdf", letter_pdf(pages=1, text=f"sheet {n}"), workspace)] = 1
     alice = open_in(browser, web_stack, workspace, "alice")
     try:
         page = alice.page
@@ -93,12 +84,12 @@ def test_labels_of_a_wide_landscape_never_lie_over_each_other_or_pages(web_stack
 def test_the_document_list_keeps_clicks_and_focus_while_documents_are_tiled(web_stack: WebStack,
                                                                            browser: Any) -> None:
     workspace = create_studio(web_stack, "Arrivals")
-    first = upload(web_stack, workspace, "first.pdf", letter_pdf(pages=1, text="first"))
+    first = upload(web_stack, "alice", "first.pdf", letter_pdf(pages=1, text="first"), workspace)
     alice = open_in(browser, web_stack, workspace, "alice")
     try:
         page = alice.page
         page.wait_for_selector(f'#documents li[data-doc="{first}"][data-status=ready]', timeout=120_000)
-        long = upload(web_stack, workspace, "long.pdf", letter_pdf(pages=24, text="long"))
+        long = upload(web_stack, "alice", "long.pdf", letter_pdf(pages=24, text="long"), workspace)
         row = f'#documents li[data-doc="{long}"]'
         page.wait_for_selector(f"{row}[data-status=tiling]", timeout=120_000)
         # A click on another row that spans a page report: pressed before it, released after the list redrew.
@@ -114,7 +105,7 @@ def test_the_document_list_keeps_clicks_and_focus_while_documents_are_tiled(web_
         assert page.evaluate("document.getElementById('viewer').dataset.w") != view, "the click was lost"  # flown
         # The keyboard's focus on the row being tiled stays there through its reports and its `ready`.
         page.focus(f"{row} .doc-go")
-        later = upload(web_stack, workspace, "later.pdf", letter_pdf(pages=2, text="later"))
+        later = upload(web_stack, "alice", "later.pdf", letter_pdf(pages=2, text="later"), workspace)
         for doc in (long, later):
             page.wait_for_selector(f'#documents li[data-doc="{doc}"][data-status=ready]', timeout=180_000)
         focused = page.evaluate("document.activeElement.closest('li')?.dataset.doc ?? document.activeElement.tagName")

@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import pytest
-import requests
 
 from tests.browser.conftest import UserPage, WebStack
+from tests.browser.team import upload
 from tests.e2e.documents_samples import letter_pdf
 
 pytestmark = pytest.mark.timeout(600)
@@ -45,14 +45,6 @@ def test_a_member_who_only_watches_stays_online_and_gets_chat_live(people: dict[
         time.sleep(10)
     assert bob.page.evaluate("window.__loaded") is True
     assert not any("no longer exists" in e for e in bob.errors) and bob.page.locator("#errors li").count() == 0
-
-
-def upload(web_stack: WebStack, user: str, name: str, body: bytes) -> str:
-    headers = {"Authorization": f"Bearer {web_stack.stack.token(user)}"}
-    grant = requests.post(f"{web_stack.stack.rest}/workspaces/ws-demo/uploads", headers=headers, timeout=15,
-                          json={"filename": name, "size": len(body), "content_type": "application/pdf"}).json()
-    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
-    return str(grant["document_id"])
 
 
 def test_a_document_added_while_offline_appears_when_the_network_returns(people: dict[str, UserPage],
