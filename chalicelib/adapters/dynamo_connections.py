@@ -1,9 +1,14 @@
 """ConnectionStore in the connections table: one row per open websocket connection.
 
 pk CONN#<id>, sk CONN (the connection) or SUB#EVENTS (it follows the event log; gsi1 EVENTS#<account or *>).
-gsi1: WS#<workspace> / USER#<user>#CONN#<id> (a workspace's connections: fan-out, who is
-online, one user's connections in one workspace). gsi2: USER#<user> / CONN#<id> (all of a user's
-connections, to close them when the user is deleted).
+gsi1: WS#<workspace> / USER#<user>#CONN#<id> (who is online, one user's connections in one workspace).
+gsi2: USER#<user> / CONN#<id> (all of a user's connections, to close them when the user is deleted).
+
+pk WS#<workspace>, sk CONN#<id>: the connection is in the workspace (its membership). This is the list ops and
+presence are sent to (`in_workspace`), read consistently from the table itself: an index may lag the write
+that bound a connection, and a list read from it just after a join could leave the joiner out of the ops that
+follow (services/audience.py counts on "bound, then counted"). A membership is written before the row says
+the workspace and deleted after the row stops saying it; it expires with the longest a connection can live.
 """
 
 from __future__ import annotations
@@ -41,27 +46,37 @@ class DynamoConnectionStore:
             "pk": f"CONN#{connection_id}", "sk": "CONN",
             "gsi1pk": f"WS#{workspace}", "gsi1sk": f"USER#{user_id}#CONN#{connection_id}",
             "gsi2pk": f"USER#{user_id}", "gsi2sk": f"CONN#{connection_id}",
-            "connection_id": connection_id, "user_id": user_id, "workspace_id": workspace,
+            "connection_id": connection_id, "user_id": user_id, "workspace_id": workspace, "member_of": workspace,
             "connected_at": now, "last_seen": now, "expires_at": now + CONNECTION_ROW_TTL_SECONDS, **attributes}
-        self._client.put_item(TableName=self._table, Item=to_item(item))
+        self._enter(connection_id, workspace)
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item(item))
+        except Exception:
+            self._part(connection_id, workspace)
+            raise
 
     def bind(self, connection_id: str, user_id: str, workspace_id: str | None) -> str | None:
         """Move the connection to a workspace (join) or back to none (leave): the workspace it was in before
         ("-" for none), or None when its row is gone ($disconnect ran: the connection is closing)."""
         workspace = workspace_id or LOBBY
         now = int(time.time())
+        self._enter(connection_id, workspace)
         try:
             answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression="SET workspace_id = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, opened = :t "
-                                 "REMOVE swept_from",
+                UpdateExpression="SET workspace_id = :w, member_of = :w, gsi1pk = :p, gsi1sk = :s, last_seen = :now, "
+                                 "opened = :t REMOVE swept_from",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item({":w": workspace, ":p": f"WS#{workspace}", ":now": now, ":t": True,
                                                    ":s": f"USER#{user_id}#CONN#{connection_id}"}),
-                ReturnValues="UPDATED_OLD")
+                ReturnValues="ALL_OLD")  # not UPDATED_OLD: the emulator leaves out a workspace set to itself
         except self._client.exceptions.ConditionalCheckFailedException:
+            self._part(connection_id, workspace)  # the connection is closing: no list may name it
             return None
-        return str(from_item(answer.get("Attributes", {})).get("workspace_id") or LOBBY)
+        before = str(from_item(answer.get("Attributes", {})).get("workspace_id") or LOBBY)
+        if before != workspace:
+            self._part(connection_id, before)
+        return before
 
     def unbind(self, connection_id: str, workspace_id: str, stale_before: int | None = None) -> dict[str, Any] | None:
         """Take the connection out of `workspace_id` (the row stays: it still says who is on the connection);
@@ -95,19 +110,31 @@ class DynamoConnectionStore:
         try:
             response = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression=f"SET workspace_id = :lobby, gsi1pk = :lp{extra} REMOVE {remove}",
+                UpdateExpression=f"SET workspace_id = :lobby, member_of = :lobby, gsi1pk = :lp{extra} REMOVE {remove}",
                 ConditionExpression=f"attribute_exists(pk) AND ({condition})", ReturnValues="ALL_OLD",
                 ExpressionAttributeValues=to_item(values))
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
-        return from_item(response.get("Attributes", {}))
+        row = from_item(response.get("Attributes", {}))
+        self._part(connection_id, str(row.get("workspace_id") or LOBBY))
+        return row
 
     def in_workspace(self, workspace_id: str) -> list[str]:
-        """Read fresh for every message: a connection that has just joined gets every op stored after its join
-        (its welcome holds the ones before)."""
-        rows = self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p", values={":p": f"WS#{workspace_id}"},
+        """The connections in the workspace, read consistently: one bound before this read is in the list."""
+        rows = self._all(KeyConditionExpression="pk = :p AND begins_with(sk, :c)", ConsistentRead=True,
+                         values={":p": f"WS#{workspace_id}", ":c": "CONN#"},
                          FilterExpression="expires_at > :now", ProjectionExpression="connection_id")
         return [r["connection_id"] for r in rows]
+
+    def _enter(self, connection_id: str, workspace: str) -> None:
+        if workspace != LOBBY:
+            self._client.put_item(TableName=self._table, Item=to_item({
+                **_membership(workspace, connection_id), "connection_id": connection_id,
+                "expires_at": int(time.time()) + CONNECTION_ROW_TTL_SECONDS}))
+
+    def _part(self, connection_id: str, workspace: str) -> None:
+        if workspace != LOBBY:
+            self._client.delete_item(TableName=self._table, Key=to_item(_membership(workspace, connection_id)))
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
         item = self._client.get_item(TableName=self._table,
@@ -125,9 +152,12 @@ class DynamoConnectionStore:
                 ExpressionAttributeValues=to_item({":one": 1}))
 
     def delete(self, connection_id: str) -> None:
-        """The connection row and anything hanging off it (its event subscription)."""
-        batch_delete(self._client, self._table, [{"pk": f"CONN#{connection_id}", "sk": sk}
-                                                 for sk in ("CONN", "SUB#EVENTS")])
+        """The connection row and anything hanging off it (its event subscription, its membership)."""
+        old = self._client.delete_item(TableName=self._table, ReturnValues="ALL_OLD",
+                                       Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"})).get("Attributes")
+        workspace = str(from_item(old).get("workspace_id") or LOBBY) if old else LOBBY
+        batch_delete(self._client, self._table, [{"pk": f"CONN#{connection_id}", "sk": "SUB#EVENTS"}] + (
+            [_membership(workspace, connection_id)] if workspace != LOBBY else []))
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
         """Follow the event log: `scope` is an account id, or "*" for every account. The connection sent this,
@@ -188,13 +218,30 @@ class DynamoConnectionStore:
             update += ", presence = :presence"
             values[":presence"] = json.dumps(presence, separators=(",", ":"))
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
                 UpdateExpression=update, ConditionExpression="attribute_exists(pk) AND workspace_id = :w",
-                ExpressionAttributeValues=to_item(values))
+                ExpressionAttributeValues=to_item(values), ReturnValues="ALL_NEW")
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
+        if "member_of" not in answer.get("Attributes", {}):
+            self._adopt(connection_id, workspace_id)
         return True
+
+    def _adopt(self, connection_id: str, workspace_id: str) -> None:
+        """A row bound before memberships were kept (a connection open across the release that brought them):
+        given its membership at its first heartbeat, as a bind would, unless a bind or a leave got there first."""
+        self._enter(connection_id, workspace_id)
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
+                UpdateExpression="SET member_of = :w",
+                ConditionExpression="attribute_exists(pk) AND workspace_id = :w AND attribute_not_exists(member_of)",
+                ExpressionAttributeValues=to_item({":w": workspace_id}))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            row = self.get(connection_id)
+            if row is None or row.get("member_of") != workspace_id:  # it left (or closed) meanwhile
+                self._part(connection_id, workspace_id)
 
     def _all(self, values: dict[str, Any], **query: Any) -> list[dict[str, Any]]:
         if "FilterExpression" in query:
@@ -207,3 +254,7 @@ class DynamoConnectionStore:
             rows.extend(page)
             if not key:
                 return rows
+
+
+def _membership(workspace: str, connection_id: str) -> dict[str, str]:
+    return {"pk": f"WS#{workspace}", "sk": f"CONN#{connection_id}"}

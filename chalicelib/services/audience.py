@@ -11,11 +11,11 @@ in the joiner's state. A `leave` and a sweep unbind first and count second too, 
 sent to the connections they let go of (one stored before may still be on its way). A disconnect is not
 counted: a connection that is gone answers 410, and the list read after `max_age_s` leaves it out.
 
-Two limits, both healed by the protocol's own catch-up (a client compares each pong's `latest_seq` with what
-it holds): the list is read from an index (the connections table's gsi1), which on AWS may lag the write that
-bound a connection by a moment, so a list read just after a change is read again after `settle_s` rather than
-kept `max_age_s`; and a count that fails after every retry (dynamo_audience.py) leaves warm instances sending
-to a connection that left, or not to one that came, until their list's age runs out.
+The list is read consistently (adapters/dynamo_connections.py keeps a workspace's connections in the table
+itself, not only in an index that may lag the write that bound one). One limit, healed by the protocol's own
+catch-up (a client compares each pong's `latest_seq` with what it holds): a count that fails after every retry
+(dynamo_audience.py) leaves warm instances sending to a connection that left, or not to one that came, until
+their list's age runs out.
 """
 
 from __future__ import annotations
@@ -42,11 +42,10 @@ class Audience:
 
 class Audiences:
     def __init__(self, log: WorkspaceLog, connections: ConnectionStore, max_age_s: float = 30.0,
-                 max_workspaces: int = 256, settle_s: float = 2.0) -> None:
+                 max_workspaces: int = 256) -> None:
         self._log = log
         self._connections = connections
         self._max_age = max_age_s
-        self._settle = settle_s
         self._max = max_workspaces
         self._known: OrderedDict[str, Audience] = OrderedDict()
 
@@ -54,9 +53,7 @@ class Audiences:
         known = self._known.get(workspace_id)
         if known is None or time.monotonic() - known.read_at > known.keep_s:
             version = self._log.audience(workspace_id)  # first: the list read after it holds everyone counted
-            # A version not seen before may be a change the index does not show yet: read again soon.
-            keep = self._max_age if known is not None and known.version == version else self._settle
-            known = Audience(version, self._connections.in_workspace(workspace_id), time.monotonic(), keep)
+            known = Audience(version, self._connections.in_workspace(workspace_id), time.monotonic(), self._max_age)
             self._known[workspace_id] = known
             while len(self._known) > self._max:
                 self._known.popitem(last=False)

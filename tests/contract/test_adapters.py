@@ -166,6 +166,97 @@ def test_connection_store_contract(store, stack, clients):
         assert int(item["expires_at"]["N"]) > time.time() + 7200  # reaped by TTL if $disconnect never comes
 
 
+def test_a_workspaces_connections_follow_every_way_in_and_out(store):
+    """The list ops and presence go to: every way a connection enters or leaves a workspace changes it."""
+    suffix = str(time.time_ns())
+    ws, other = f"ws-{suffix}", f"ws2-{suffix}"
+    a, b, c = (f"{name}-{suffix}" for name in "abc")
+    store.put(a, "ann", ws, {})  # a $connect that names the workspace
+    store.put(b, "bob", None, {})
+    store.put(c, "cat", None, {})
+    assert store.in_workspace(ws) == [a]
+    assert store.bind(b, "bob", ws) == "-"
+    assert store.bind(c, "cat", other) == "-"
+    assert sorted(store.in_workspace(ws)) == [a, b] and store.in_workspace(other) == [c]
+    assert store.bind(c, "cat", ws) == other  # moved: out of the one it was in
+    assert sorted(store.in_workspace(ws)) == [a, b, c] and store.in_workspace(other) == []
+    assert store.bind(c, "cat", ws) == ws  # joined twice: still once in the list
+    assert sorted(store.in_workspace(ws)) == [a, b, c]
+    assert store.unbind(b, ws) is not None  # a leave
+    assert store.unbind(b, ws) is None
+    assert sorted(store.in_workspace(ws)) == [a, c]
+    assert store.gone(c) is not None  # a 410 (the connection had sent something: it is open)
+    assert store.in_workspace(ws) == [a]
+    store.delete(a)  # $disconnect
+    assert store.in_workspace(ws) == []
+    assert store.bind(a, "ann", ws) is None  # a join arriving after $disconnect: not listed
+    assert store.in_workspace(ws) == []
+    assert store.bind(b, "bob", None) == "-"
+    assert store.in_workspace(ws) == []
+    assert store.bind(b, "bob", ws) == "-"
+    assert store.unbind(b, ws, stale_before=int(time.time()) + 1) is not None  # swept out
+    assert store.in_workspace(ws) == []
+
+
+@pytest.fixture
+def dynamo_store(stack, clients):
+    return DynamoConnectionStore(clients["dynamodb"], stack.outputs["ConnectionsTableName"])
+
+
+def test_the_list_does_not_wait_for_the_index(dynamo_store, stack, clients):
+    """On AWS a global index may not show a bind for a moment; the list an op goes to must. The rows' index
+    keys are put back as a lagging index would still show them."""
+    ddb, table = clients["dynamodb"], stack.outputs["ConnectionsTableName"]
+    suffix = str(time.time_ns())
+    ws, joiner, leaver = f"ws-{suffix}", f"j-{suffix}", f"l-{suffix}"
+
+    def index_shows(connection_id: str, workspace: str) -> None:
+        ddb.update_item(TableName=table, Key={"pk": {"S": f"CONN#{connection_id}"}, "sk": {"S": "CONN"}},
+                        UpdateExpression="SET gsi1pk = :p", ExpressionAttributeValues={":p": {"S": f"WS#{workspace}"}})
+
+    dynamo_store.put(joiner, "ann", None, {})
+    dynamo_store.put(leaver, "bob", ws, {})
+    dynamo_store.bind(joiner, "ann", ws)
+    index_shows(joiner, "-")
+    dynamo_store.unbind(leaver, ws)
+    index_shows(leaver, ws)
+    assert dynamo_store.in_workspace(ws) == [joiner]
+    sent: list[dict] = []
+
+    def record(params: dict, **_: object) -> None:
+        sent.append(dict(params))
+
+    ddb.meta.events.register("provide-client-params.dynamodb.Query", record)
+    try:
+        dynamo_store.in_workspace(ws)
+    finally:
+        ddb.meta.events.unregister("provide-client-params.dynamodb.Query", record)
+    assert sent and sent[-1].get("ConsistentRead") is True and "IndexName" not in sent[-1]
+
+
+def test_a_connection_bound_before_memberships_were_kept_is_listed_from_its_next_heartbeat(
+        dynamo_store, stack, clients):
+    ddb, table = clients["dynamodb"], stack.outputs["ConnectionsTableName"]
+    suffix = str(time.time_ns())
+    ws, old, gone_meanwhile = f"ws-{suffix}", f"o-{suffix}", f"g-{suffix}"
+    for connection_id in (old, gone_meanwhile):  # rows as the previous release wrote them: no membership
+        ddb.put_item(TableName=table, Item={
+            "pk": {"S": f"CONN#{connection_id}"}, "sk": {"S": "CONN"}, "gsi1pk": {"S": f"WS#{ws}"},
+            "gsi1sk": {"S": f"USER#ann#CONN#{connection_id}"}, "connection_id": {"S": connection_id},
+            "user_id": {"S": "ann"}, "workspace_id": {"S": ws}, "connected_at": {"N": str(int(time.time()))},
+            "last_seen": {"N": str(int(time.time()))}, "expires_at": {"N": str(int(time.time()) + 3600)}})
+    assert dynamo_store.in_workspace(ws) == []
+    assert dynamo_store.touch(old, ws)
+    assert dynamo_store.in_workspace(ws) == [old]
+    assert dynamo_store.touch(old, ws)  # once adopted, a heartbeat writes nothing more
+    assert dynamo_store.in_workspace(ws) == [old]
+    assert dynamo_store.unbind(gone_meanwhile, ws) is not None  # left before any heartbeat: nothing to adopt
+    assert not dynamo_store.touch(gone_meanwhile, ws)
+    assert dynamo_store.in_workspace(ws) == [old]
+    dynamo_store.delete(old)
+    assert dynamo_store.in_workspace(ws) == []
+
+
 def test_probes_report_present_and_missing_components(stack, clients):
     ddb, sqs, s3 = clients["dynamodb"], clients["sqs"], clients["s3"]
     assert TableProbe(ddb, stack.outputs["MainTableName"]).check().ok

@@ -116,7 +116,10 @@ def test_a_vanished_client_is_detected_and_announced(stack):
         "pk": {"S": f"CONN#{ghost}"}, "sk": {"S": "CONN"}, "gsi1pk": {"S": "WS#ws-demo"},
         "gsi1sk": {"S": f"USER#vera#CONN#{ghost}"}, "gsi2pk": {"S": "USER#vera"}, "gsi2sk": {"S": f"CONN#{ghost}"},
         "connection_id": {"S": ghost}, "user_id": {"S": "vera"}, "workspace_id": {"S": "ws-demo"},
-        "connected_at": {"N": str(then)}, "last_seen": {"N": str(int(time.time()))},
+        "member_of": {"S": "ws-demo"}, "connected_at": {"N": str(then)}, "last_seen": {"N": str(int(time.time()))},
+        "expires_at": {"N": str(then + 7200)}})
+    stack.client("dynamodb").put_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"], Item={  # as a join leaves it
+        "pk": {"S": "WS#ws-demo"}, "sk": {"S": f"CONN#{ghost}"}, "connection_id": {"S": ghost},
         "expires_at": {"N": str(then + 7200)}})
     with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
         heard: list[dict] = []
@@ -129,6 +132,9 @@ def test_a_vanished_client_is_detected_and_announced(stack):
         row = stack.client("dynamodb").get_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"],
                                                 Key={"pk": {"S": f"CONN#{ghost}"}, "sk": {"S": "CONN"}})
         assert row["Item"]["workspace_id"]["S"] == "-"
+        membership = stack.client("dynamodb").get_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"],
+                                                       Key={"pk": {"S": "WS#ws-demo"}, "sk": {"S": f"CONN#{ghost}"}})
+        assert "Item" not in membership  # ops are no longer sent to it
 
 
 def test_a_flooding_connection_gets_rate_limited_errors_not_silence(stack):

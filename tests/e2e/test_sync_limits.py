@@ -112,8 +112,11 @@ def test_a_quick_reconnect_survives_the_departure_of_its_own_old_connection(stac
         "pk": {"S": f"CONN#{connecting}"}, "sk": {"S": "CONN"}, "gsi1pk": {"S": f"WS#{workspace}"},
         "gsi1sk": {"S": f"USER#bob#CONN#{connecting}"}, "gsi2pk": {"S": "USER#bob"},
         "gsi2sk": {"S": f"CONN#{connecting}"}, "connection_id": {"S": connecting}, "user_id": {"S": "bob"},
-        "workspace_id": {"S": workspace}, "connected_at": {"N": str(now)}, "last_seen": {"N": str(now)},
-        "expires_at": {"N": str(now + 7200)}})
+        "workspace_id": {"S": workspace}, "member_of": {"S": workspace}, "connected_at": {"N": str(now)},
+        "last_seen": {"N": str(now)}, "expires_at": {"N": str(now + 7200)}})
+    membership = {"pk": {"S": f"WS#{workspace}"}, "sk": {"S": f"CONN#{connecting}"}}
+    ddb.put_item(TableName=table, Item={**membership, "connection_id": {"S": connecting},
+                                        "expires_at": {"N": str(now + 7200)}})
     old = connect(f"{stack.ws}/?token={stack.token('bob')}&workspace={workspace}").__enter__()
     assert raw(old, json.dumps({"action": "join", "workspace": workspace}))["action"] == "welcome"
     old_id = next(i["connection_id"]["S"] for i in ddb.scan(TableName=table)["Items"]
@@ -126,6 +129,7 @@ def test_a_quick_reconnect_survives_the_departure_of_its_own_old_connection(stac
     time.sleep(0.5)  # the departure's fan-out has run
     row = ddb.get_item(TableName=table, Key={"pk": {"S": f"CONN#{connecting}"}, "sk": {"S": "CONN"}})["Item"]
     assert row["workspace_id"]["S"] == workspace  # still in the workspace
+    assert "Item" in ddb.get_item(TableName=table, Key=membership)  # and still sent its ops
     for _ in range(10):  # and ten quick reconnects in a row, each joining and writing at once
         with connect(f"{stack.ws}/?token={stack.token('bob')}&workspace={workspace}") as again:
             assert raw(again, json.dumps({"action": "join", "workspace": workspace}))["action"] == "welcome"
