@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo_audience import DynamoAudienceCounter
 from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole
 from chalicelib.services.access import AccessService
-from chalicelib.services.audience import Audiences
 from chalicelib.services.connections import ConnectionService
 from tests.fakes import InMemoryUsage, RecordingEvents
 from tests.unit.test_access import TOKENS, token
