@@ -46,7 +46,8 @@ import io, json, urllib3.connectionpool, urllib3.response
 ROWS = {{
     "USER#{USER}": {{"user_id": "{USER}", "account_id": "{ACCOUNT}", "email": "b@example.com", "name": "B",
                    "role": "member", "created_at": 0}},
-    "CONN#{CONNECTION}": {{"connection_id": "{CONNECTION}", "user_id": "{USER}", "workspace_id": "{WORKSPACE}"}},
+    "CONN#{CONNECTION}": {{"connection_id": "{CONNECTION}", "user_id": "{USER}", "workspace_id": "{WORKSPACE}",
+                         "member_of": "{WORKSPACE}"}},
     "WORKSPACE#{WORKSPACE}": {{"workspace_id": "{WORKSPACE}", "account_id": "{ACCOUNT}", "name": "W",
                              "created_at": 0, "settings_json": "{{}}"}},
 }}
@@ -67,8 +68,10 @@ def _answer(target, body):
         return {{"Item": _typed({{**key, **row}})}} if row else {{}}
     if operation == "Query":
         return {{"Items": [], "Count": 0, "ScannedCount": 0}}
-    if operation == "UpdateItem":
-        return {{"Attributes": {{"n": {{"N": "1"}}}}}}
+    if operation == "UpdateItem":  # the row as it is now (a heartbeat asks for ALL_NEW), or a counter
+        key = {{k: next(iter(v.values())) for k, v in request.get("Key", {{}}).items()}}
+        row = ROWS.get(str(key.get("pk", ""))) if request.get("ReturnValues") == "ALL_NEW" else None
+        return {{"Attributes": _typed({{**key, **row}}) if row else {{"n": {{"N": "1"}}}}}}
     return {{}}
 
 
