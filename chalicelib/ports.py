@@ -42,7 +42,8 @@ class ConnectionStore(Protocol):
     def put(self, connection_id: str, user_id: str, workspace_id: str | None,
             attributes: Mapping[str, str]) -> None: ...
 
-    def delete(self, connection_id: str) -> None: ...
+    def delete(self, connection_id: str) -> dict[str, Any] | None:
+        """The row and what hangs off it; the row as it was when deleted (None: gone already)."""
 
     def count_routed(self, connection_id: str) -> None: ...
 

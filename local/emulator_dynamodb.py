@@ -31,7 +31,8 @@ really fails.
    with `"when": "delay"` and `"delay_ms"` fails nothing: the matching request waits that long before it is
    handled, outside the lock (a slow network for that caller only; everyone else goes on).
 A seventh, TransactWriteItems' ClientRequestToken, is in local/emulator_tokens.py; an eighth, the capacity
-units each request would consume on AWS (for the cost benchmarks), in local/emulator_capacity.py.
+units each request would consume on AWS (for the cost benchmarks), in local/emulator_capacity.py; a ninth,
+unused expression placeholders refused as DynamoDB refuses them, in local/emulator_expressions.py.
 """
 
 from __future__ import annotations
@@ -40,15 +41,14 @@ import base64
 import copy
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
-from local import emulator_capacity, emulator_tokens
+from local import emulator_capacity, emulator_expressions, emulator_tokens
+from local.emulator_faults import FaultRules, injected_error
 
 _lock = threading.Lock()
 _rules_lock = threading.Lock()  # delay rules are picked outside _lock
@@ -60,61 +60,6 @@ request_scope: Callable[[], AbstractContextManager[Any]] = nullcontext
 def serialized() -> threading.Lock:
     """The lock every DynamoDB request holds: whoever holds it sees no DynamoDB change meanwhile."""
     return _lock
-
-
-@dataclass
-class Rule:
-    action: str
-    contains: str
-    when: str
-    probability: float
-    left: int
-    delay_s: float = 0.0
-
-    def matches(self, action: str, body: str) -> bool:
-        return self.left > 0 and action == self.action and self.contains in body and \
-            random.random() < self.probability  # noqa: S311 (a test harness, not security)
-
-
-class FaultRules:
-    def __init__(self, path: str | None) -> None:
-        self._path = path
-        self._mtime = 0.0
-        self._rules: list[Rule] = []
-        self.injected = 0
-
-    def pick(self, action: str, body: str, delays: bool = False) -> Rule | None:
-        """A failure rule (or with `delays`, a delay rule) this request matches, counted."""
-        self._reload()
-        for rule in self._rules:
-            if (rule.when == "delay") == delays and rule.matches(action, body):
-                rule.left -= 1
-                self.injected += 1
-                return rule
-        return None
-
-    def _reload(self) -> None:
-        if not self._path:
-            return
-        try:
-            mtime = os.stat(self._path).st_mtime
-        except FileNotFoundError:
-            self._rules, self._mtime = [], 0.0
-            return
-        if mtime == self._mtime:
-            return
-        self._mtime = mtime
-        with open(self._path) as f:
-            raw = json.load(f)
-        self._rules = [Rule(str(r["action"]), str(r.get("contains", "")), str(r.get("when", "before")),
-                            float(r.get("probability", 1.0)), int(r.get("count", 1_000_000)),
-                            float(r.get("delay_ms", 0)) / 1000) for r in raw]
-
-
-def _injected_error() -> Any:
-    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
-                       "message": "fault injected by the local emulator"})
-    return 500, {"Content-Type": "application/x-amz-json-1.0", "status": 500}, body
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -281,7 +226,10 @@ def install() -> None:
             with _rules_lock:
                 rule = rules.pick(action, body)
             if rule is not None and rule.when == "before":
-                return _injected_error()
+                return injected_error()
+            refused = emulator_expressions.refusal(action, body)  # a placeholder no expression uses
+            if refused is not None:
+                return refused
             retried = emulator_tokens.answered(action, body)
             if retried is not None:
                 return retried  # nothing done, so nothing to fail `after` it
@@ -293,7 +241,7 @@ def install() -> None:
                 measure.annotate(result)
             emulator_tokens.completed(action, body, result)
             if rule is not None and rule.when == "after" and int(result[0]) < 300:
-                return _injected_error()
+                return injected_error()
             return result
 
     call_action.kalexo_serialized = True  # type: ignore[attr-defined]

@@ -50,9 +50,10 @@ class InMemoryConnectionStore:
     def get(self, connection_id: str) -> dict[str, Any] | None:
         return self.rows.get(connection_id)
 
-    def delete(self, connection_id: str) -> None:
-        self.rows.pop(connection_id, None)
+    def delete(self, connection_id: str) -> dict[str, Any] | None:
+        row = self.rows.pop(connection_id, None)
         self.subscriptions.pop(connection_id, None)
+        return None if row is None else {"connection_id": connection_id, **row}
 
     def of_user(self, user_id: str, workspace_id: str | None = None) -> list[str]:
         return [c for c, r in self.rows.items()

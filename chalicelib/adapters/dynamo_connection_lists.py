@@ -54,7 +54,7 @@ class ConnectionLists:
         if workspace_id:  # the list (a connection bound a moment ago) and the index (one bound by an older release)
             rows = self._all(KeyConditionExpression="pk = :p AND begins_with(sk, :c)", ConsistentRead=True,
                              values={":p": f"WS#{workspace_id}", ":c": "CONN#", ":u": user_id},
-                             FilterExpression="user_id = :u")
+                             FilterExpression="user_id = :u AND expires_at > :now")
             rows += self._all(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :u)",
                               values={":p": f"WS#{workspace_id}", ":u": f"USER#{user_id}#"})
             return sorted({str(r["connection_id"]) for r in rows})
@@ -82,7 +82,7 @@ class ConnectionLists:
                          values={":p": f"WS#{workspace_id}"}, FilterExpression="expires_at > :now")
 
     def _all(self, values: dict[str, Any], **query: Any) -> list[dict[str, Any]]:
-        if "FilterExpression" in query:
+        if ":now" in str(query.get("FilterExpression", "")):  # DynamoDB refuses a value no expression uses
             values = {**values, ":now": int(time.time())}
         rows: list[dict[str, Any]] = []
         key: dict[str, Any] | None = None

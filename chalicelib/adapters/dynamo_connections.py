@@ -22,6 +22,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters.dynamo_connection_lists import ConnectionLists, row_key
 from chalicelib.adapters.dynamo_items import from_item, to_item
 
@@ -31,7 +33,8 @@ CONNECTION_ROW_TTL_SECONDS = 2 * 3600 + 600
 # API Gateway's $connect integration answers within 29 s; until it has, posts to the connection answer 410.
 CONNECT_GRACE_SECONDS = 30
 LOBBY = "-"  # connections not bound to a workspace
-ATTEMPTS = 5  # transactions tried again when another write held one of their items
+ATTEMPTS = 5  # writes tried again when another write held one of their items
+RETRIED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})  # reasons
 
 
 class DynamoConnectionStore(ConnectionLists):
@@ -129,45 +132,63 @@ class DynamoConnectionStore(ConnectionLists):
                 for held in sorted(_held(row) - {but})]
 
     def _transact(self, parts: list[dict[str, Any]]) -> bool:
-        """Write `parts` at once: False when a condition failed, tried again when another write held an item."""
+        """Write `parts` at once: False when the first part's condition (the row's, the only one) failed; tried
+        again when another write held an item or DynamoDB throttled it."""
         for attempt in range(ATTEMPTS):
             try:
                 self._client.transact_write_items(TransactItems=parts)  # type: ignore[arg-type]
                 return True
             except self._client.exceptions.TransactionCanceledException as exc:
                 codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-                if "ConditionalCheckFailed" in codes:
+                if codes and codes[0] == "ConditionalCheckFailed":
                     return False
-                if attempt == ATTEMPTS - 1:
+                if attempt == ATTEMPTS - 1 or not RETRIED.intersection(codes):
                     raise
-            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 (jitter, not a secret)
-        return False
+            self._pause(attempt)
+        raise AssertionError("unreachable")
+
+    def _update_row(self, **request: Any) -> Any:
+        """UpdateItem of a connection's row, tried again while a move's transaction holds it: DynamoDB refuses
+        a plain write to an item a transaction is writing (TransactionConflictException), and botocore's
+        retries leave that code alone."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._client.update_item(TableName=self._table, **request)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionConflictException" or \
+                        attempt == ATTEMPTS - 1:
+                    raise
+            self._pause(attempt)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _pause(attempt: int) -> None:
+        time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 (jitter, not a secret)
 
     def count_routed(self, connection_id: str) -> None:
         """One more op this connection sent through the router; metered for its account at $disconnect (one
         write on the connection's own row, never on a shared usage item every connection would contend for)."""
         # A row gone already ($disconnect ran) has nothing left to meter it with.
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(
-                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression="ADD routed :one", ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_item({":one": 1}))
+            self._update_row(Key=to_item(row_key(connection_id)), UpdateExpression="ADD routed :one",
+                             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=to_item({":one": 1}))
 
-    def delete(self, connection_id: str) -> None:
-        """The connection row and anything hanging off it (its event subscription, its membership), at once."""
+    def delete(self, connection_id: str) -> dict[str, Any] | None:
+        """The connection row and anything hanging off it (its event subscription, its memberships), at once;
+        the row as it was (None: gone already)."""
         subscription = {"Delete": {"TableName": self._table,
                                    "Key": to_item({"pk": f"CONN#{connection_id}", "sk": "SUB#EVENTS"})}}
         for _ in range(ATTEMPTS):
             row = self._row(connection_id)
             if row is None:
                 self._transact([subscription])
-                return
+                return None
             seen = str(row.get("workspace_id") or LOBBY)
             if self._transact([{"Delete": {"TableName": self._table, "Key": to_item(row_key(connection_id)),
                                            "ConditionExpression": "workspace_id = :seen",
                                            "ExpressionAttributeValues": to_item({":seen": seen})}},
                                subscription, *self._out_of_lists(row)]):
-                return
+                return row
         raise RuntimeError(f"connection {connection_id} changed under every one of {ATTEMPTS} deletes")
 
     def subscribe_events(self, connection_id: str, scope: str) -> None:
@@ -179,9 +200,9 @@ class DynamoConnectionStore(ConnectionLists):
             "gsi1sk": f"CONN#{connection_id}", "connection_id": connection_id, "scope": scope,
             "expires_at": now + CONNECTION_ROW_TTL_SECONDS}))
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                                     UpdateExpression="SET opened = :t", ConditionExpression="attribute_exists(pk)",
-                                     ExpressionAttributeValues=to_item({":t": True}))
+            self._update_row(Key=to_item(row_key(connection_id)), UpdateExpression="SET opened = :t",
+                             ConditionExpression="attribute_exists(pk)",
+                             ExpressionAttributeValues=to_item({":t": True}))
 
     def unsubscribe_events(self, connection_id: str) -> None:
         self._client.delete_item(TableName=self._table,
@@ -197,10 +218,10 @@ class DynamoConnectionStore(ConnectionLists):
             update += ", presence = :presence"
             values[":presence"] = json.dumps(presence, separators=(",", ":"))
         try:
-            answer = self._client.update_item(
-                TableName=self._table, Key=to_item({"pk": f"CONN#{connection_id}", "sk": "CONN"}),
-                UpdateExpression=update, ConditionExpression="attribute_exists(pk) AND workspace_id = :w",
-                ExpressionAttributeValues=to_item(values), ReturnValues="ALL_NEW")
+            answer = self._update_row(
+                Key=to_item(row_key(connection_id)), UpdateExpression=update, ReturnValues="ALL_NEW",
+                ConditionExpression="attribute_exists(pk) AND workspace_id = :w",
+                ExpressionAttributeValues=to_item(values))
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         row = from_item(answer.get("Attributes", {}))

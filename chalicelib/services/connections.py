@@ -65,8 +65,7 @@ class ConnectionService:
         return actor
 
     def disconnect(self, connection_id: str, status_code: int | None) -> None:
-        row = self._store.get(connection_id)
-        self._store.delete(connection_id)
+        row = self._store.delete(connection_id)  # as deleted: where it was, what it routed, up to the last op
         if row is None:
             return  # already reaped (a repeated $disconnect, or the row's TTL)
         seconds = max(0, int(time.time()) - int(row.get("connected_at", time.time())))

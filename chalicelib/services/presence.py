@@ -83,10 +83,13 @@ class PresenceService:
             row = self._connections.get(connection_id)
             if row is None or row.get("swept_from") != workspace_id:
                 raise OpError("not_joined", "this connection has not joined that workspace: join it")
-            if self._connections.bind(connection_id, actor.user_id, workspace_id) is None:
+            before = self._connections.bind(connection_id, actor.user_id, workspace_id)
+            if before is None:
                 raise OpError("not_connected", "this connection is closing")
             if self._note_audience_change is not None:
                 self._note_audience_change(workspace_id)
+                if before not in ("-", workspace_id):  # it joined another meanwhile: that one stops sending to it
+                    self._note_audience_change(before)
             self._connections.touch(connection_id, workspace_id, {"status": "active"})
             self.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
             rejoined = True

@@ -315,3 +315,14 @@ def test_snapshots_round_trip_and_are_found_by_sequence(stack, clients):
     assert snapshots.at_or_before(workspace, 599) == 400
     assert snapshots.at_or_before(workspace, 600) == 600
     assert snapshots.get(workspace, 400)["items"]["n"]["fields"]["a"] == [400, 1.5]
+
+
+def test_the_emulator_refuses_an_expression_value_no_expression_uses(stack, clients):
+    """As DynamoDB does: a store that passes locally must not fail its first call on AWS for this."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        clients["dynamodb"].query(TableName=stack.outputs["ConnectionsTableName"], KeyConditionExpression="pk = :p",
+                                  ExpressionAttributeValues={":p": {"S": "WS#x"}, ":now": {"N": "1"}})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "unused in expressions: keys: {:now}" in refused.value.response["Error"]["Message"]
