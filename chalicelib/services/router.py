@@ -189,7 +189,7 @@ class MessageRouter:
     def _leave(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None
         self._sync.leave(connection_id, self._actor(connection_id, message), self._workspace(message))
-        return server_message("left", message.request_id)
+        return server_message("left", message.request_id, workspace=self._workspace(message))
 
     def _submit(self, connection_id: str, message: ClientMessage) -> bytes:
         assert self._sync is not None

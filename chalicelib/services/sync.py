@@ -70,6 +70,8 @@ class WorkspaceSync:
         self.presence.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
         welcome: dict[str, Any] = {"workspace": workspace_id, "role": access.role.value,
                                    "heartbeat_ms": self.presence.heartbeat_ms, **self.presence_page(workspace_id)}
+        if before not in ("-", workspace_id):
+            welcome["left"] = before  # one workspace a connection: the one it was in stops sending to it
         latest = self._log.latest(workspace_id) if since is not None else None
         if since is not None and latest is not None and since <= latest:
             ops = self._ops_page(workspace_id, since, HISTORY_MAX_OPS, OPS_PAGE_BYTES)

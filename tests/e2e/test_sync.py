@@ -238,3 +238,31 @@ def test_ops_go_to_a_connection_opened_in_the_workspace_and_stop_at_leave(stack)
             request(bob, skipped, action="ping")
             late = [m["op"]["data"]["text"] for m in skipped if m.get("action") == "op"]
             assert not [text for text in late if text.startswith("after leave")], late
+
+
+def test_a_join_of_another_workspace_moves_the_connection_and_says_so(stack):
+    """One workspace a connection: a client written from the docs joined two on one connection and silently
+    lost the first one's ops. The welcome of the second now names the first in `left`, and the first's ops stop
+    as after a leave."""
+    from tests.e2e.test_sync_limits import new_workspace
+
+    first, second = new_workspace(stack, "Moved from"), new_workspace(stack, "Moved to")
+    with connect(f"{stack.ws}/?token={stack.token('bob')}") as bob, \
+            connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
+        assert request(alice, action="join", workspace=first)["action"] == "welcome"
+        assert "left" not in request(bob, action="join", workspace=first)
+        moved = request(bob, action="join", workspace=second)
+        assert (moved["action"], moved["workspace"], moved["left"]) == ("welcome", second, first)
+        heard: list[dict] = []
+        sent = request(alice, heard, action="chat", workspace=first, text="bob has moved on")
+        assert sent["action"] == "ack"
+        marker = request(alice, heard, action="chat", workspace=second, text="in the second")["seq"]
+        seen: list[dict] = []
+        while not any(m.get("action") == "op" and m["op"]["seq"] == marker for m in seen):
+            seen.append(json.loads(bob.recv(timeout=10)))  # the second's op arrives; the first's never does
+        assert [m["workspace"] for m in seen if m.get("action") == "op"] == [second]
+        statuses = [m["presence"]["status"] for m in heard if m.get("action") == "presence"]
+        assert statuses[-1:] == ["offline"], statuses  # bob's arrival (if it came late), then his departure
+        assert request(bob, action="ping", workspace=first)["error"]["code"] == "not_joined"
+        left = request(bob, action="leave", workspace=second)
+        assert (left["action"], left["workspace"]) == ("left", second)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chalicelib.domain.tenancy import Membership, WorkspaceRole
+from chalicelib.domain.tenancy import Membership, Workspace, WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.audience import Audiences
 from chalicelib.services.fanout import Fanout, OpPublisher
@@ -293,3 +293,19 @@ def test_a_heartbeat_puts_back_a_swept_connection_but_never_joins_one_that_left(
     world.send("c-ann", action="ping", workspace="ws-a")  # ann's heartbeat sweeps bob out
     assert world.store.get("c-bob")["workspace_id"] == "-"
     assert world.send("c-bob", action="ping", workspace="ws-a")["rejoined"] is True  # he was only asleep
+
+
+def test_a_connection_is_in_one_workspace_and_a_join_elsewhere_says_it_left_the_first(world):
+    world.tenancy.workspaces["ws-c"] = Workspace("ws-c", "acc-a", "C", 0)
+    world.tenancy.memberships[("ws-c", "bob")] = Membership("ws-c", "bob", "acc-a", WorkspaceRole.EDITOR, 0)
+    first = world.send("c-bob", action="join", workspace="ws-a")
+    assert "left" not in first
+    world.send("c-ann", action="join", workspace="ws-a")
+    moved = world.send("c-bob", action="join", workspace="ws-c")
+    assert (moved["action"], moved["workspace"], moved["left"]) == ("welcome", "ws-c", "ws-a")
+    assert "left" not in world.send("c-bob", action="join", workspace="ws-c")  # joined again where it is
+    world.notifier.sent.clear()
+    world.send("c-ann", action="chat", workspace="ws-a", text="after bob moved")
+    assert world.to("c-bob", "op") == []  # ws-a's ops stop, as after a leave
+    assert world.send("c-bob", action="ping", workspace="ws-a")["error"]["code"] == "not_joined"
+    assert world.send("c-bob", action="leave", workspace="ws-c") == {"action": "left", "workspace": "ws-c"}
