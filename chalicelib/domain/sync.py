@@ -32,12 +32,24 @@ PLACEMENT_FIELDS = frozenset({"x", "y"})
 AUTHOR_FIELD = "by"  # a note's or task's author: set by the server from who created it, never by a client
 
 
+# Who last edited or resolved an item: a member's op that sets one of these (to any value but null) stores its
+# author's user id there, so that "resolved by bob" is as true as the note's author. Null clears it, as any field.
+SIGNED_FIELDS = ("edited_by", "resolved_by")
+
+
 def attributed(kind: str, data: dict[str, Any], by: str) -> dict[str, Any]:
     """`data` (shaped by ops.shape) as stored: a member's new note or task carries its author in its `by` field,
-    whatever the client sent there, so that no member can show a note as another's."""
-    if kind != "item.create" or by == SYSTEM or data["kind"] not in CLIENT_KINDS:
+    whatever the client sent there, so that no member can show a note as another's; and a member's op that sets
+    a field of SIGNED_FIELDS sets it to that member."""
+    if by == SYSTEM or kind not in ("item.create", "item.update"):
         return data
-    return {**data, "fields": {**data["fields"], AUTHOR_FIELD: by}}
+    fields = data["fields"]
+    signed = {name: by for name in SIGNED_FIELDS if fields.get(name) is not None}
+    if kind == "item.create":
+        if data["kind"] not in CLIENT_KINDS:
+            return data  # refused by the check: members create notes and tasks only
+        return {**data, "fields": {**fields, **signed, AUTHOR_FIELD: by}}
+    return {**data, "fields": {**fields, **signed}} if signed else data
 
 
 @dataclass

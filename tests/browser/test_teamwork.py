@@ -224,6 +224,11 @@ def test_notes_and_tasks_in_the_sidebar(team: dict[str, UserPage], web_stack: We
                "the task done for alice")
     note_row(alice, "450 mm").locator(".resolve").click()
     wait_until(lambda: note_row(vera, "450 mm").get_attribute("data-resolved") == "true", vera.page, "resolved")
+    # Who did what, as the server recorded it: bob wrote the note, alice edited and resolved it; bob did the task.
+    assert note_row(vera, "450 mm").locator(".meta").inner_text().startswith(
+        "Note, resolved · bob · edited by alice · resolved by alice · ")
+    task = note_row(vera, "Send the sections").locator(".meta").inner_text()
+    assert task.startswith("Task, done · alice · done by bob")
     # vera reads; she cannot change anything.
     assert vera.page.locator("#notes .edit, #notes .delete, #notes .resolve").count() == 0
     assert vera.page.locator(".note.draggable").count() == 0

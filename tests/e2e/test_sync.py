@@ -76,8 +76,15 @@ def test_a_note_carries_its_real_author_and_no_member_changes_it(stack):
             refused = request(alice, seen, action="item.update", workspace="ws-demo", item_id=note,
                               fields={"by": "alice"})
             assert refused["error"]["code"] == "bad_op"
+            resolved = request(alice, action="item.update", workspace="ws-demo", item_id=note,
+                               fields={"resolved": True, "resolved_by": "bob", "edited_by": "carol"})
+            assert resolved["op"]["data"]["fields"] == {"resolved": True, "resolved_by": "alice", "edited_by": "alice"}
+            while (message := json.loads(bob.recv(timeout=10))).get("op", {}).get("seq") != resolved["seq"]:
+                pass
+            assert message["op"] == resolved["op"]  # what the others get is what was stored
         state = request(alice, action="join", workspace="ws-demo")["state"]["items"]
-        assert [i["fields"]["by"] for i in state if i["item_id"] == note] == ["bob"]
+        assert [i["fields"] for i in state if i["item_id"] == note] == [
+            {"text": "approved, alice", "by": "bob", "resolved": True, "resolved_by": "alice", "edited_by": "alice"}]
 
 
 def presence_updates(ws, timeout: float = 10) -> list[dict]:

@@ -158,3 +158,14 @@ def test_a_restore_that_members_keep_undoing_says_it_did_not_finish(ws: Restores
         ws.restore(0)
     assert stopped.value.code == "restore_interrupted"
     assert ws.events.events[-1].detail["interrupted"] == "busy"
+
+
+def test_a_restore_keeps_who_resolved_a_note_not_who_restored_it(ws: Restores) -> None:
+    ws.write("item.create", "bob", item_id="n2", kind="note", fields={"text": "gridline C"})
+    ws.write("item.update", "bob", item_id="n2", fields={"resolved": True, "resolved_by": "ann"})
+    good = ws.write("chat", "bob", text="resolved by bob, whatever he sent")
+    assert ws.items(good)["n2"] == {"text": "gridline C", "by": "bob", "resolved": True, "resolved_by": "bob"}
+    ws.write("item.update", "ann", item_id="n2", fields={"resolved": None, "resolved_by": None})
+    assert ws.items()["n2"] == {"text": "gridline C", "by": "bob"}
+    ws.restore(good)  # written by ann
+    assert ws.items() == ws.items(good)

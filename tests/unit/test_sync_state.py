@@ -80,6 +80,23 @@ def test_a_members_note_or_task_carries_its_author_whatever_the_client_sent():
     checked(state, "item.update", SYSTEM, item_id="doc:d2", fields={"by": "y"})  # the server's fields, its to set
 
 
+def test_who_edited_or_resolved_an_item_is_the_author_of_the_op_that_said_so():
+    edit = {"item_id": "n1", "fields": {"text": "edited", "edited_by": "alice", "resolved_by": None}}
+    assert attributed("item.update", edit, "bob")["fields"] == {"text": "edited", "edited_by": "bob",
+                                                                "resolved_by": None}  # null still clears
+    assert edit["fields"]["edited_by"] == "alice"  # the client's data is not changed in place
+    resolve = {"item_id": "t1", "fields": {"resolved": True, "resolved_by": {"user": "carol"}}}
+    assert attributed("item.update", resolve, "bob")["fields"] == {"resolved": True, "resolved_by": "bob"}
+    created = {"item_id": "t2", "kind": "task", "fields": {"resolved": True, "resolved_by": "carol"}}
+    assert attributed("item.create", created, "bob")["fields"] == {"resolved": True, "resolved_by": "bob",
+                                                                   "by": "bob"}
+    unsigned = {"item_id": "n1", "fields": {"edited_by_hand": "yes", "text": "x"}}
+    assert attributed("item.update", unsigned, "bob") == unsigned  # only the named fields are the server's
+    server = {"item_id": "doc:d1", "fields": {"resolved_by": "anyone"}}
+    assert attributed("item.update", server, SYSTEM) == server
+    assert attributed("chat", {"text": "edited_by"}, "bob") == {"text": "edited_by"}
+
+
 def test_members_move_placements_and_the_server_updates_documents():
     state = WorkspaceState()
     checked(state, "item.create", SYSTEM, item_id="place:d1", kind="placement", fields={"x": 0, "y": 0})

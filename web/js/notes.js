@@ -6,6 +6,9 @@
 import { $, announce, button, el } from "./dom.js";
 
 const KINDS = new Set(["note", "task"]);
+// Who edited or resolved an item: the server writes these (docs/protocol.md); an item from an earlier release
+// may hold whatever a client wrote, so anything but a string is not shown.
+const signer = (value) => (typeof value === "string" ? value : "");
 
 export class Notes {
   constructor(ws) {
@@ -23,7 +26,8 @@ export class Notes {
       const pinned = f.doc ? this.ws.landscape.pagePoint(f.doc, Number(f.page) || 0, Number(f.dx) || 0, Number(f.dy) || 0) : null;
       const at = pinned || { x: Number(f.x) || 0, y: Number(f.y) || 0 };
       items.push({ item_id: item.item_id, kind: item.kind, text: String(f.text ?? ""), by: f.by || "",
-                   resolved: Boolean(f.resolved), doc: f.doc, page: Number(f.page) || 0, created: Number(f.created_at) || 0,
+                   edited_by: signer(f.edited_by), resolved_by: signer(f.resolved_by), resolved: Boolean(f.resolved),
+                   doc: f.doc, page: Number(f.page) || 0, created: Number(f.created_at) || 0,
                    ...at });
     }
     return items.sort((a, b) => Number(a.resolved) - Number(b.resolved) || a.created - b.created ||
@@ -64,7 +68,9 @@ export class Notes {
     const kind = item.kind === "task" ? (item.resolved ? "Task, done" : "Task") : (item.resolved ? "Note, resolved" : "Note");
     li.append(button(item.text, () => this.jump(item.item_id),
                      { className: "note-go", label: `${kind}: ${item.text}. ${where}. Show on the landscape` }));
-    li.append(el("div", "meta", `${kind} · ${item.by} · ${where}`));
+    const who = [item.by, item.edited_by && item.edited_by !== item.by ? `edited by ${item.edited_by}` : "",
+                 item.resolved && item.resolved_by ? `${item.kind === "task" ? "done" : "resolved"} by ${item.resolved_by}` : ""];
+    li.append(el("div", "meta", [kind, ...who.filter(Boolean), where].join(" · ")));
     if (canEdit) {
       const actions = el("div", "actions");
       const resolve = item.kind === "task" ? (item.resolved ? "Not done" : "Done") : (item.resolved ? "Reopen" : "Resolve");
