@@ -81,10 +81,11 @@ def test_a_members_note_or_task_carries_its_author_whatever_the_client_sent():
 
 
 def test_who_edited_or_resolved_an_item_is_the_author_of_the_op_that_said_so():
-    edit = {"item_id": "n1", "fields": {"text": "edited", "edited_by": "alice", "resolved_by": None}}
+    sent: dict[str, object] = {"text": "edited", "edited_by": "alice", "resolved_by": None}
+    edit = {"item_id": "n1", "fields": sent}
     assert attributed("item.update", edit, "bob")["fields"] == {"text": "edited", "edited_by": "bob",
                                                                 "resolved_by": None}  # null still clears
-    assert edit["fields"]["edited_by"] == "alice"  # the client's data is not changed in place
+    assert sent["edited_by"] == "alice"  # the client's data is not changed in place
     resolve = {"item_id": "t1", "fields": {"resolved": True, "resolved_by": {"user": "carol"}}}
     assert attributed("item.update", resolve, "bob")["fields"] == {"resolved": True, "resolved_by": "bob"}
     created = {"item_id": "t2", "kind": "task", "fields": {"resolved": True, "resolved_by": "carol"}}
