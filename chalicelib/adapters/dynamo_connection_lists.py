@@ -2,9 +2,10 @@
 
 Which reads are consistent, and why: a workspace's list (`in_workspace`, where its ops and presence go) and a
 connection's row before a move (`_row`, which the move's transaction is conditioned on) are read from the table
-with ConsistentRead; who is online, one user's connections and who follows the event log are read from the
-indexes, which may lag a write by a moment (a presence shown a moment late, a connection closed at its next
-heartbeat's check rather than at once).
+with ConsistentRead; who is online is the list's connections, with their presence from the index (a presence
+change may show a moment late, a join or a leave does not); one user's connections and who follows the event
+log are read from the indexes, which may lag a write by a moment (a connection closed at its next heartbeat's
+check rather than at once).
 """
 
 from __future__ import annotations
@@ -66,8 +67,22 @@ class ConnectionLists:
         return {str(r["user_id"]) for r in self.present(workspace_id)}
 
     def present(self, workspace_id: str) -> list[dict[str, Any]]:
-        """The workspace's connections heard from recently enough ($disconnect is best effort)."""
-        return [r for r in self.members(workspace_id) if self._fresh(r)]
+        """The workspace's connections heard from recently enough ($disconnect is best effort). Their rows (for
+        presence and last_seen) come from the index; who is in the workspace from its list, read consistently:
+        the index may not show a join or a leave for a moment, and a member who joined a moment after another
+        (so missed the other's announcement) would not see the other online until the other's presence moved."""
+        listed = {str(r["connection_id"]): str(r["user_id"]) for r in self._all(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :c)", ConsistentRead=True,
+            values={":p": f"WS#{workspace_id}", ":c": "CONN#"}, FilterExpression="expires_at > :now",
+            ProjectionExpression="connection_id, user_id")}
+        # A row written by the previous release (no member_of) is in no list until its next heartbeat: the index
+        # is all there is to go by for it.
+        rows = [r for r in self.members(workspace_id) if r["connection_id"] in listed or "member_of" not in r]
+        indexed = {r["connection_id"] for r in rows}
+        now = int(time.time())  # joined a moment ago: active, as a join makes a connection
+        rows += [{"connection_id": c, "user_id": u, "workspace_id": workspace_id, "last_seen": now}
+                 for c, u in listed.items() if c not in indexed]
+        return [r for r in rows if self._fresh(r)]
 
     def stale(self, workspace_id: str) -> list[dict[str, Any]]:
         """The workspace's connections not heard from for too long (for the presence sweep)."""

@@ -221,6 +221,10 @@ def test_the_list_does_not_wait_for_the_index(dynamo_store, stack, clients):
     dynamo_store.unbind(leaver, ws)
     index_shows(leaver, ws)
     assert dynamo_store.in_workspace(ws) == [joiner]
+    # Who is online, too: a member joining a moment after another missed the other's announcement, and would not
+    # see the other online until the other's presence moved.
+    assert dynamo_store.online_users(ws) == {"ann"}
+    assert [(r["connection_id"], r["user_id"]) for r in dynamo_store.present(ws)] == [(joiner, "ann")]
     sent: list[dict] = []
 
     def record(params: dict, **_: object) -> None:
@@ -246,6 +250,7 @@ def test_a_connection_bound_before_memberships_were_kept_is_listed_from_its_next
             "user_id": {"S": "ann"}, "workspace_id": {"S": ws}, "connected_at": {"N": str(int(time.time()))},
             "last_seen": {"N": str(int(time.time()))}, "expires_at": {"N": str(int(time.time()) + 3600)}})
     assert dynamo_store.in_workspace(ws) == []
+    assert dynamo_store.online_users(ws) == {"ann"}  # in no list yet, but online: the index says so
     assert dynamo_store.touch(old, ws)
     assert dynamo_store.in_workspace(ws) == [old]
     assert dynamo_store.touch(old, ws)  # once adopted, a heartbeat writes nothing more
