@@ -17,10 +17,12 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.envelopes import server_message
 from chalicelib.domain.ops import OpError
+from chalicelib.domain.tenancy import WorkspaceRole
 from chalicelib.services.access import AccessService, Actor
 from chalicelib.services.fanout import Fanout
 
@@ -52,6 +54,12 @@ def _finite(value: Any) -> bool:
         and abs(value) < 1e15
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    rejoined: bool  # a sweep had taken the connection out, and the heartbeat put it back
+    role: WorkspaceRole  # the member's role now: an owner may have changed it since the join
+
+
 class PresenceService:
     def __init__(self, access: AccessService, connections: ConnectionStore, fanout: Fanout,
                  stale_after_s: int = 90, note_audience_change: Callable[[str], None] | None = None) -> None:
@@ -73,11 +81,11 @@ class PresenceService:
             raise OpError("not_joined", "join the workspace before sending presence")
         self.announce(workspace_id, connection_id, actor.user_id, presence)
 
-    def heartbeat(self, connection_id: str, actor: Actor, workspace_id: str) -> bool:
+    def heartbeat(self, connection_id: str, actor: Actor, workspace_id: str) -> Heartbeat:
         """Keep the connection in the workspace, or put it back when a sweep took it out while it was in fact
-        alive (a laptop asleep past the stale bound); True when it was put back. A connection that left, or
-        never joined, is not joined by a heartbeat (not_joined). Refuses (not_found) a removed member."""
-        self._access.workspace(actor, workspace_id)
+        alive (a laptop asleep past the stale bound). A connection that left, or never joined, is not joined by
+        a heartbeat (not_joined). Refuses (not_found) a removed member; says the role of one still there."""
+        role = self._access.workspace(actor, workspace_id).role
         rejoined = False
         if not self._connections.touch(connection_id, workspace_id):
             row = self._connections.get(connection_id)
@@ -94,7 +102,7 @@ class PresenceService:
             self.announce(workspace_id, connection_id, actor.user_id, {"status": "active"})
             rejoined = True
         self.sweep(workspace_id)
-        return rejoined
+        return Heartbeat(rejoined, role)
 
     def announce(self, workspace_id: str, connection_id: str, user_id: str, presence: dict[str, Any]) -> None:
         others = [c for c in self._connections.in_workspace(workspace_id) if c != connection_id]

@@ -108,9 +108,9 @@ class MessageRouter:
         if self._sync is None or workspace is None:
             return server_message("pong", message.request_id, server_time=now)
         workspace = self._workspace(message)
-        rejoined = self._sync.presence.heartbeat(connection_id, self._actor(connection_id, message), workspace)
+        beat = self._sync.presence.heartbeat(connection_id, self._actor(connection_id, message), workspace)
         return server_message("pong", message.request_id, server_time=now, workspace=workspace,
-                              latest_seq=self._sync.latest(workspace), rejoined=rejoined)
+                              latest_seq=self._sync.latest(workspace), rejoined=beat.rejoined, role=beat.role.value)
 
     def _presence(self, connection_id: str, message: ClientMessage) -> bytes | None:
         assert self._sync is not None

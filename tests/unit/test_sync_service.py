@@ -138,6 +138,19 @@ def test_a_removed_member_is_refused_at_once_though_the_cache_still_says_member(
     assert len(world.oplog.all("ws-a")) == 1
 
 
+def test_the_heartbeat_says_the_role_as_it_is_now(world):
+    """An open page shows the controls of the role it joined with: the pong tells it when an owner changed it."""
+    assert world.send("c-bob", action="join", workspace="ws-a")["role"] == "editor"
+    assert world.send("c-bob", action="ping", workspace="ws-a")["role"] == "editor"
+    world.tenancy.memberships[("ws-a", "bob")] = Membership("ws-a", "bob", "acc-a", WorkspaceRole.VIEWER, 0)
+    assert world.send("c-bob", action="ping", workspace="ws-a")["role"] == "viewer"
+    world.tenancy.memberships[("ws-a", "bob")] = Membership("ws-a", "bob", "acc-a", WorkspaceRole.OWNER, 0)
+    assert world.send("c-bob", action="ping", workspace="ws-a")["role"] == "owner"
+    del world.tenancy.memberships[("ws-a", "bob")]
+    assert world.send("c-bob", action="ping", workspace="ws-a")["error"]["code"] == "not_found"
+    assert "role" not in world.send("c-bob", action="ping")  # a ping without a workspace is only a ping
+
+
 def test_history_and_resume_pages_stay_under_the_message_limit(world):
     world.send("c-bob", action="join", workspace="ws-a")
     big = "x" * 3900

@@ -36,6 +36,8 @@ export class Chat {
     if (this.heard !== null) {
       for (const op of ops) if (op.seq > this.heard && op.by !== this.ws.me.user_id) announce(`${op.by} says: ${op.data.text}`);
     }
-    if (this.ws.sync.welcomed) this.heard = Math.max(this.heard ?? 0, latest);
+    // Lines at or before the join's state (the recent chat fetched for context) were said before this person
+    // came: read, not announced. After a drop, what was said meanwhile is new to them, and is.
+    if (this.ws.sync.welcomed) this.heard = Math.max(this.heard ?? this.ws.sync.applied ?? 0, latest);
   }
 }

@@ -3,7 +3,7 @@
 // listed until its document item arrives, then the document takes its place (never both). The same states show
 // on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
 
-import { $, announce, button, el, showError } from "./dom.js";
+import { $, announce, button, clearError, el, showError } from "./dom.js";
 
 // Failures of the file itself fail the same way on a retry (docs/protocol.md): no Retry is offered for them; a
 // corrected upload replaces the document. Others (a crash, the plan's month used up) may pass later.
@@ -77,7 +77,7 @@ export class Documents {
     try {
       this.manifests.set(documentId, await this.ws.api.get(`/workspaces/${this.ws.id}/documents/${documentId}`));
       this.render();
-      this.failures.delete(documentId);
+      if (this.failures.delete(documentId) && this.failures.size === 0) clearError(this.readError); // all read now
     } catch (error) {
       if (error.status !== 404) this.retryLater(documentId, error); // 404: removed meanwhile
     } finally {
@@ -95,7 +95,7 @@ export class Documents {
   retryLater(documentId, error) {
     const tries = (this.failures.get(documentId) || 0) + 1;
     this.failures.set(documentId, tries);
-    if (tries === 1) showError(`Could not read a document: ${error.message}`);
+    if (tries === 1) showError(this.readError = `Could not read a document: ${error.message}`);
     setTimeout(() => {
       const doc = this.list().find((d) => d.document_id === documentId);
       if (doc && this.lacksPages(doc)) this.refresh(documentId);
@@ -188,6 +188,9 @@ export class Documents {
   }
 
   announceChanges(docs) {
+    // What the join brings (the state, documents changed while away) is there to be read, not announced: only
+    // what changes after it is.
+    if (!this.ws.sync.welcomed) { this.said = null; return; }
     const first = this.said === null;
     const said = new Map();
     for (const doc of docs) {

@@ -31,12 +31,16 @@ export function announce(text) {
 // An error stays until the person dismisses it (no timer takes it away before it is read); the same message
 // again moves to the end instead of being listed twice.
 export function showError(message) {
-  const list = $("errors");
-  for (const old of list.children) if (old.dataset.message === message) old.remove();
+  clearError(message);
   const item = el("li");
   item.dataset.message = message;
   item.append(el("span", "", message), button("Dismiss", () => item.remove(), { label: `Dismiss: ${message}` }));
-  list.append(item);
+  $("errors").append(item);
+}
+
+// An error that is over (what failed worked when tried again) is not left on screen as if it still held.
+export function clearError(message) {
+  for (const old of [...$("errors").children]) if (old.dataset.message === message) old.remove();
 }
 
 // The colour that marks a person everywhere (chips, viewport boxes, notes); dark enough for white text (WCAG AA).

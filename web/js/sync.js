@@ -3,6 +3,7 @@
 // gaps filled with `history`), a heartbeat on a fixed interval, and an outbox whose ops carry op ids, so an op
 // sent again after a drop is stored once.
 
+import { applyOp } from "./items.js";
 import { Outbox, RESEND_AFTER, retryDelay } from "./outbox.js";
 import { expiresAt } from "./session.js";
 
@@ -11,24 +12,6 @@ const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const RECENT_CHAT = 100; // ops before the joined state whose chat lines are fetched for context
 // Ops posted in parallel arrive out of order and most gaps close within ms: wait this long before `history`
 const GAP_GRACE_MS = 250; // (docs/protocol.md, step 4), or every client of a busy workspace reads the log each time
-
-// The item rules (docs/protocol.md, "Items: the rules"): null removes a field, a create starts over.
-export function applyOp(items, op) {
-  const { item_id: id, fields } = op.data;
-  const strip = (values) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null));
-  if (op.kind === "item.create") {
-    items.set(id, { item_id: id, kind: op.data.kind, fields: strip(fields), version: op.seq });
-  } else if (op.kind === "item.update" && items.has(id)) {
-    const item = items.get(id);
-    const merged = { ...item.fields };
-    for (const [name, value] of Object.entries(fields)) {
-      if (value === null) delete merged[name]; else merged[name] = value;
-    }
-    items.set(id, { ...item, fields: merged, version: op.seq });
-  } else if (op.kind === "item.delete") {
-    items.delete(id);
-  }
-}
 
 export class WorkspaceSync extends EventTarget {
   constructor({ url, token, workspace, me }) {
@@ -64,9 +47,16 @@ export class WorkspaceSync extends EventTarget {
     if (!navigator.onLine) return this.emit("connection", { state: "offline", reason: "the browser is offline" });
     const query = new URLSearchParams({ token: this.token, workspace: this.workspace });
     const ws = (this.ws = new WebSocket(`${this.url}/?${query}`));
-    ws.onopen = () => this.join();
+    let opened = false;
+    ws.onopen = () => { opened = true; this.join(); };
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));
-    ws.onclose = (event) => { if (this.ws === ws) this.drop(`closed (${event.code})`); };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.drop(`closed (${event.code})`);
+      // A browser is not told why an upgrade was refused (1006, whatever the status): the REST API says
+      // whether this member's access ended (a removal) rather than the network or the server failing.
+      if (!opened || event.code === 1000) this.checkAccess?.().then((why) => why && this.removed(why));
+    };
     ws.onerror = () => {}; // a close always follows; the banner says what happened
   }
 
@@ -95,6 +85,14 @@ export class WorkspaceSync extends EventTarget {
     this.emit("connection", { state: navigator.onLine ? "reconnecting" : "offline", reason, delay });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  // No longer a member (removed, or the workspace deleted): nothing to reconnect to.
+  removed(why = "removed") {
+    if (this.closed) return;
+    this.closed = true;
+    this.drop(why);
+    this.emit("connection", { state: why === "signed-out" ? "expired" : "removed", reason: why });
   }
 
   reconnectNow() {
@@ -197,6 +195,8 @@ export class WorkspaceSync extends EventTarget {
   }
 
   pong(msg) {
+    // An owner changed this member's role since the join: the page's controls follow.
+    if (msg.role && this.role !== null && msg.role !== this.role) this.emit("role", { role: (this.role = msg.role) });
     if (!this.welcomed || typeof msg.latest_seq !== "number") return;
     if (msg.latest_seq < this.applied) {
       // Maybe a reset log, maybe a pong read just before ops that reached us first: resume from what we have
@@ -253,11 +253,13 @@ export class WorkspaceSync extends EventTarget {
     const outcome = this.box.failed(msg, () => this.welcomed);
     if (outcome === "retrying") return;
     if (outcome === "dropped") this.emit("outbox", {});
+    if (code === "not_found") return this.removed(); // no longer a member: stop writing, and leave
     if (msg.id === "heartbeat") {
       // Not in the workspace any more (it left, or was never put back): join again from where it was.
       if (code === "not_joined") this.join();
       return;
     }
+    if (code === "role_too_low") this.send({ action: "ping", id: "heartbeat", workspace: this.workspace }); // the role now
     if (msg.id === "history" || msg.id === "state" || msg.id === "join") {
       // A read refused for a moment (rate_limited, busy): ask again; anything else is shown.
       this.historyAsked = false;

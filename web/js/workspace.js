@@ -3,7 +3,7 @@
 
 import { Chat } from "./chat.js";
 import { Documents } from "./documents.js";
-import { $, showError } from "./dom.js";
+import { $, announce, showError } from "./dom.js";
 import { Landscape } from "./landscape.js";
 import { Notes } from "./notes.js";
 import { Overlays } from "./overlays.js";
@@ -19,6 +19,9 @@ export class Workspace {
     this.landscape = new Landscape($("viewer"));
     this.overlays = new Overlays(this.landscape, $("presence-labels"));
     this.sync = new WorkspaceSync({ url: config.websocket, token: api.token, workspace: this.id, me: me.user_id });
+    // Asked when the connection is refused or closed by the server: is it this member's access that ended?
+    this.sync.checkAccess = () => api.get(`/workspaces/${encodeURIComponent(this.id)}`).then(() => null, (error) =>
+      (error.status === 404 || error.status === 403 ? "removed" : error.status === 401 ? "signed-out" : null));
     this.documents = new Documents(this);
     this.notes = new Notes(this);
     this.people = new People(this);
@@ -27,7 +30,7 @@ export class Workspace {
 
   role() { return this.sync.role || this.restRole; }
 
-  canWrite() { return this.role() !== "viewer"; }
+  canWrite() { return this.role() !== "viewer" && !this.sync.closed; } // closed: removed, or signed out
 
   isOwner() { return this.role() === "owner"; }
 
@@ -49,6 +52,7 @@ export class Workspace {
     $("upload-button").hidden = !write;
     $("file-input").disabled = !write;
     $("app").dataset.role = this.role();
+    $("me").textContent = `${this.me.name} · ${this.role()}`;
     this.notes.render();
   }
 
@@ -67,16 +71,32 @@ export class Workspace {
       const banner = $("banner");
       banner.hidden = detail.state === "connected";
       if (detail.state === "expired") banner.textContent = "Your sign-in has expired: sign out and sign in again.";
+      else if (detail.state === "removed") {
+        banner.textContent = "You are no longer a member of this workspace: what is shown is as it was. Reload to open another.";
+        this.applyRole();
+      }
       else if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
       else if (detail.state === "reconnecting") {
         banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
       }
-      if (detail.state === "connected") { this.applyRole(); this.sendView(true); this.documents.onItems(true); }
+      if (detail.state === "connected") {
+        this.applyRole();
+        this.sendView(true);
+        this.documents.onItems(true);
+      }
     });
     sync.addEventListener("presence-all", ({ detail }) => this.people.replaceAll(detail.presence));
     sync.addEventListener("presence-more", ({ detail }) => this.people.add(detail.presence));
     sync.addEventListener("presence", ({ detail }) => this.people.update(detail));
     sync.addEventListener("progress", ({ detail }) => this.documents.onProgress(detail));
+    sync.addEventListener("role", ({ detail }) => {
+      // An owner changed this member's role while the page was open: its controls follow, and refusals that
+      // came of the old role are over.
+      for (const old of [...$("errors").children]) if (old.dataset.message?.startsWith("role_too_low")) old.remove();
+      announce(`Your role in this workspace is now ${detail.role}`);
+      this.applyRole();
+      this.documents.render();
+    });
     sync.addEventListener("chat", () => this.chat.render());
     sync.addEventListener("outbox", () => this.chat.render());
     sync.addEventListener("items", ({ detail }) => this.documents.onItems(Boolean(detail?.all)));

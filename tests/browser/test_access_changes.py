@@ -1,0 +1,70 @@
+"""What an open page does when the member's access changes under it, and what it says on arrival. A helper
+using the product found: a member demoted to viewer kept the Upload button and note form (and the refusal's
+error stayed after being made an editor again); a removed member's page looped on "reconnecting" forever,
+showing everything; the screen readers' live region read out the whole recent chat at sign-in."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from websockets.sync.client import connect
+
+from tests.browser.conftest import WebStack
+from tests.browser.team import create_studio, open_in
+from tests.browser.test_sync_in_browser import wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _chat(web_stack: WebStack, workspace: str, *texts: str) -> None:
+    with connect(f"{web_stack.stack.ws}/?token={web_stack.stack.token('alice')}") as ws:
+        for text in texts:
+            ws.send(json.dumps({"action": "chat", "workspace": workspace, "text": text, "id": text}))
+            while json.loads(ws.recv(timeout=20)).get("id") != text:
+                pass
+
+
+def _announced(page: Any) -> list[str]:
+    return [str(t) for t in page.locator("#announcer p").all_inner_texts()]
+
+
+def test_a_page_follows_its_members_role_and_removal_and_announces_only_news(web_stack: WebStack,
+                                                                               browser: Any) -> None:
+    studio = create_studio(web_stack, f"Access {uuid.uuid4().hex[:6]}")
+    _chat(web_stack, studio, "said before bob came 1", "said before bob came 2", "said before bob came 3")
+    bob = open_in(browser, web_stack, studio, "bob")
+    opened: list[str] = []
+    bob.page.on("websocket", lambda ws: opened.append(ws.url))
+    try:
+        bob.page.wait_for_selector("#chat-log li:has-text('said before bob came 3')")
+        assert not any("says:" in line for line in _announced(bob.page))  # history is read, not announced
+        _chat(web_stack, studio, "said while bob was there")
+        wait_until(lambda: "alice says: said while bob was there" in _announced(bob.page), what="live chat announced")
+        assert bob.page.locator("#upload-button").is_visible()
+
+        rest, headers = web_stack.stack.rest, {"Authorization": f"Bearer {web_stack.stack.token('alice')}"}
+        member = f"{rest}/admin/workspaces/{studio}/members/bob"
+        assert requests.put(member, headers=headers, json={"role": "viewer"}, timeout=15).status_code == 200
+        # Within a heartbeat (18 s): the pong says the role now.
+        wait_until(lambda: not bob.page.locator("#upload-button").is_visible(), timeout=60,
+                   what="no Upload for a viewer")
+        assert bob.page.locator("#note-form").is_hidden() and "viewer" in bob.page.inner_text("#me")
+        assert requests.put(member, headers=headers, json={"role": "editor"}, timeout=15).status_code == 200
+        wait_until(lambda: bob.page.locator("#upload-button").is_visible(), timeout=60, what="Upload again")
+        assert "editor" in bob.page.inner_text("#me")
+
+        assert requests.delete(member, headers=headers, timeout=15).status_code == 204
+        wait_until(lambda: bob.page.get_attribute("#connection", "data-state") == "removed", timeout=60,
+                   what="the page to say bob was removed")
+        assert "no longer a member" in bob.page.inner_text("#banner")
+        assert not bob.page.locator("#upload-button").is_visible() and bob.page.locator("#note-form").is_hidden()
+        tries = len(opened)
+        time.sleep(10)  # the reconnect backoff is at most 8 s: a page still trying would have opened another
+        assert len(opened) == tries and bob.page.get_attribute("#connection", "data-state") == "removed"
+    finally:
+        bob.context.close()
