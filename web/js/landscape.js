@@ -11,6 +11,7 @@ import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from 
 import { el } from "./dom.js";
 import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
 import { onCanvasKey } from "./keys.js";
+import { TileRetry } from "./tile_retry.js";
 
 export { CELL };
 
@@ -52,8 +53,8 @@ export class Landscape extends EventTarget {
     this.viewer.addHandler("animation-start", () => { this.element.dataset.animating = "true"; });
     this.viewer.addHandler("animation-finish", () => { delete this.element.dataset.animating; });
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, a fresh manifest swaps in new URLs.
-    this.viewer.addHandler("tile-load-failed", (event) => this.onTileFailed(event.tiledImage));
-    this.lastFailureRefresh = new Map(); // document_id -> ms
+    this.tileRetry = new TileRetry(this); // tiles that failed to load are asked for again
+    this.viewer.addHandler("tile-load-failed", (event) => this.tileRetry.failed(event.tiledImage));
     // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled
     // images (and keep a landscape of placeholders zoomed onto an empty unit square).
     this.viewer.world.addHandler("metrics-change", () => this.setHome());
@@ -249,21 +250,6 @@ export class Landscape extends EventTarget {
   dropPlaceholder(entry, page, box) {
     this.viewer.removeOverlay(box);
     entry.placeholders.delete(page);
-  }
-
-  onTileFailed(item) {
-    for (const [documentId, entry] of this.rows) {
-      for (const [page, image] of entry.images) {
-        if (image !== item) continue;
-        entry.failed.add(page);
-        const last = this.lastFailureRefresh.get(documentId) || 0;
-        if (Date.now() - last > 30000) {
-          this.lastFailureRefresh.set(documentId, Date.now());
-          this.dispatchEvent(new CustomEvent("tiles-failed", { detail: documentId }));
-        }
-        return;
-      }
-    }
   }
 
   // The whole row, all pages included (finished or not), with its label above.

@@ -83,6 +83,7 @@ export class Workspace {
         this.applyRole();
         this.sendView(true);
         this.documents.onItems(true);
+        this.landscape.tileRetry.retry(); // the server is back: tiles that failed while it was away load now
       }
     });
     sync.addEventListener("presence-all", ({ detail }) => this.people.replaceAll(detail.presence));
@@ -108,8 +109,12 @@ export class Workspace {
     this.landscape.addEventListener("view", ({ detail }) => { this.view = detail; this.sendView(false); });
     this.landscape.addEventListener("moved", () => this.notes.render());
     this.landscape.addEventListener("retry", ({ detail }) => this.documents.retry(detail));
-    // Tiles stopped loading (typically an expired tile grant): a fresh manifest brings fresh URLs.
-    this.landscape.addEventListener("tiles-failed", ({ detail }) => this.documents.refresh(detail));
+    // Tiles stopped loading (an expired tile grant: a fresh manifest brings fresh URLs; or the network: the same
+    // URLs are asked again).
+    this.landscape.addEventListener("tiles-failed", async ({ detail }) => {
+      await this.documents.refresh(detail);
+      this.landscape.tileRetry.retry(detail);
+    });
     $("zoom-in").onclick = () => this.landscape.zoomBy(1.5);
     $("zoom-out").onclick = () => this.landscape.zoomBy(1 / 1.5);
     $("zoom-fit").onclick = () => this.landscape.fitAll();
