@@ -59,7 +59,9 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
                 "status": status.value, "job_id": current.job_id, "page_count": current.page_count,
                 **({"pages_done": current.page_count} if status is DocumentStatus.READY else {}),
                 "code": code, "reason": reason, "previous_kept": True,
-                **({"version_id": version_id} if version_id else {})}, final=True)
+                **({"version_id": version_id} if version_id else {})},
+                # Final only for a ready job: one still tiling goes on reporting its pages, to its own `ready`.
+                final=status is DocumentStatus.READY)
         return False
     documents.fail_document(workspace_id, document_id, code, reason, version_id)
     if news is not None:
