@@ -103,6 +103,9 @@ def jobs_by_state(call: ApiCall) -> Any:
 
 
 def _page_number(text: str) -> int:
+    """In its one spelling, as the tile routes take theirs: `01` is not page 1."""
     if not (text.isascii() and text.isdigit()) or len(text) > 5:
-        raise BadRequest("page must be a page number", code="bad_page")
+        raise BadRequest("page must be a page number (a whole number, at most 5 digits)", code="bad_page")
+    if text != str(int(text)):
+        raise BadRequest("page must be written without leading zeros", code="bad_page")
     return int(text)

@@ -98,6 +98,10 @@ class TileAccess:
         scope = self.verify(grant)
         record = self._documents.page(scope.document_id, scope.job_id, page)
         if record is None:
+            job = self._documents.job(scope.document_id, scope.job_id)  # which: only on this path
+            if job is not None and job.page_count and not 0 <= page < job.page_count:
+                raise NotFound(f"the document has pages 0 to {job.page_count - 1} (numbered from 0)",
+                               code="no_such_page")
             raise NotFound("that page is not ready", code="page_not_ready")
         if self._tiles.head(self.ref(scope, page), THUMBNAIL) is None:
             raise NotFound("no such tiles")

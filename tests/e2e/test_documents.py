@@ -96,6 +96,12 @@ def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(st
     count = vera.ok("GET", f"/workspaces/{WS}/documents/{grant['document_id']}")["page_count"]
     beyond = vera.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}/pages/{count}/text")
     assert beyond.status_code == 404 and beyond.json()["error"]["code"] == "no_such_page"  # pages count from 0
+    for spelling in ("01", "001"):  # one spelling, as tiles have (an outside client found `01` answered)
+        other = vera.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}/pages/{spelling}/text")
+        assert other.status_code == 400 and other.json()["error"]["code"] == "bad_page", other.text
+    # A page the document does not have is said so on the tile routes too (not "not ready": it never will be).
+    absent = requests.get(page["dzi"].replace("/0/page.dzi", f"/{count + 5}/page.dzi"), timeout=10)
+    assert absent.status_code == 404 and absent.json()["error"]["code"] == "no_such_page", absent.text
     assert vera.ok("GET", f"/workspaces/{WS}/documents")["items"][0]["document_id"] == grant["document_id"]
     # Another tenant learns nothing; a forged or altered grant opens nothing.
     assert olga.call("GET", f"/workspaces/{WS}/documents/{grant['document_id']}").status_code == 404
