@@ -220,17 +220,21 @@ class PageTiler:
             if not failed:
                 self._starter.fall_back(task.workspace_id, task.document_id, task.version_id)
             return
+        # The reason is for people: which page, not the job's last technical error (which may be another page's,
+        # and is the service's own text); that goes to the event log, for administrators, and to the log.
         error = self._documents.last_error(job.document_id, job.job_id)
+        logger.error("tiling task dead-lettered", extra={"document": job.document_id, "job": job.job_id,
+                                                         "page": task.page, "last_error": error})
         where = f"page {task.page + 1}" if not task.is_start else "the document"
-        self._fail(job, "processing_failed", f"{where} could not be processed, even after retries"
-                                             + (f" (last error: {error})" if error else ""))
+        self._fail(job, "processing_failed", f"{where} could not be processed, even after retries: retry it later",
+                   error)
         # Its last attempt may have written the page and died before counting it, after its job concluded
         # (removed, superseded, given back): nothing would remove those tiles, since no page runs again.
         concluded = self._documents.job(job.document_id, job.job_id)
         if concluded is not None and concluded.state is not JobState.TILING:
             self._forget_written(concluded, task.page, counted=False)
 
-    def _fail(self, job: Job, code: str, reason: str) -> None:
+    def _fail(self, job: Job, code: str, reason: str, error: str | None = None) -> None:
         """A job that replaced a ready one gives its document back to that one (its tiles are still there),
         naming the failed version, as a version refused at analysis does; any other fails its document."""
         kept = self._documents.fail_back(job, code, reason) if job.previous else None
@@ -243,7 +247,7 @@ class PageTiler:
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=1)
         self._events.record(Event("document.failed", self._account_of(job), job.workspace_id, detail={
             "document_id": job.document_id, "job_id": job.job_id, "code": code, "reason": reason,
-            "version_id": job.version_id, "previous_kept": bool(kept)}))
+            "version_id": job.version_id, "previous_kept": bool(kept), **({"error": error} if error else {})}))
         if not kept:
             # The pages tiled before it failed stay viewable; the record and the item count exactly those
             # (pages count only while the job tiles, so its count is final now).

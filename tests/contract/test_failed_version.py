@@ -240,12 +240,18 @@ def test_a_page_whose_last_attempt_died_before_counting_leaves_no_tiles(stack, c
     writer = tiles.writer(PageRef("ws-t", document_id, job.job_id, 1), "jpeg")  # page 1's last attempt wrote,
     writer.attach("text", b"written, then the function died before counting it")
     writer.close(612, 792, 256, 0)
+    documents.note_error(job, 0, "ClientError: TransactWriteItems failed")  # another page's, earlier
     tiler.dead_letter(_task(job, 1))  # ... and its retries are spent
     stored = clients["s3"].list_objects_v2(Bucket=stack.outputs["TilesBucketName"],
                                            Prefix=f"workspaces/ws-t/documents/{document_id}/{job.job_id}/")
     assert {o["Key"].rsplit("/", 1)[1].split(".")[0] for o in stored.get("Contents", [])} == {"p00000"}
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.pages_done) == (DocumentStatus.FAILED, 1)
+    # The reason is for people: this page, nothing of another page's error or of the service's own text (an
+    # outside client saw "page 2 ... (last error: page 10: InternalServerError ...)"); administrators get it.
+    assert document.reason == "page 2 could not be processed, even after retries: retry it later"
+    [failed] = [e for e in tiler._events.events if e.type == "document.failed"]  # type: ignore[attr-defined]
+    assert failed.detail["error"] == "page 1: ClientError: TransactWriteItems failed"
 
 
 def test_a_version_refused_before_is_not_tried_again_after_a_later_refusal(stack, clients, accepting) -> None:
