@@ -250,7 +250,7 @@ def test_a_page_whose_last_attempt_died_before_counting_leaves_no_tiles(stack, c
     # The reason is for people: this page, nothing of another page's error or of the service's own text (an
     # outside client saw "page 2 ... (last error: page 10: InternalServerError ...)"); administrators get it.
     assert document.reason == "page 2 could not be processed, even after retries: retry it later"
-    [failed] = [e for e in tiler._events.events if e.type == "document.failed"]  # type: ignore[attr-defined]
+    [failed] = [e for e in tiler._events.events if e.type == "document.failed"]
     assert failed.detail["error"] == "page 1: ClientError: TransactWriteItems failed"
 
 
