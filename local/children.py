@@ -103,8 +103,10 @@ def run_worker(cfg: RuntimeConfig, index: int) -> None:
     stop = _stop_on_signals()
     from chalicelib.settings import get_settings  # the app's own settings name the heartbeat table
 
+    ledger = cfg.state_path / "inflight"  # kept when the supervisor starts a killed worker again
+    ledger.mkdir(exist_ok=True)
     pollers = start_pollers(functions, sqs, dynamodb, get_settings().main_table, REGION,
-                            PollerOptions(retry_delay_s=cfg.retry_delay_s), stop)
+                            PollerOptions(retry_delay_s=cfg.retry_delay_s, ledger_dir=ledger, worker=index), stop)
     log("sqs", f"worker {index}: polling {', '.join(p.queue_name for p in pollers) or 'nothing'}")
     if index == 0:  # one process runs the schedules, as EventBridge invokes each rule once
         start_schedules(functions, REGION, stop)

@@ -4,15 +4,19 @@ policy moves it to the dead-letter queue after maxReceiveCount, as on AWS).
 
 One deviation, on purpose and configurable: after a failed batch the messages are made visible again after
 `retry_delay_s` instead of the queue's full visibility timeout (six minutes and more), so a developer sees
-a retry in seconds. Set it to None to wait for the visibility timeout exactly as Lambda does.
+a retry in seconds. Set it to None to wait for the visibility timeout exactly as Lambda does. A worker killed
+mid-batch (the supervisor starts it again) fails its batch too: each poller notes the batch it is invoking in
+`ledger_dir`, and the next poller of that worker and queue makes what its predecessor left visible again.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chalice.app import SQSEventConfig
@@ -29,6 +33,8 @@ class PollerOptions:
     retry_delay_s: int | None = 1
     wait_time_s: int = 1
     heartbeat_every_s: float = 5.0
+    ledger_dir: Path | None = None  # where each poller notes its batch in flight (kept across a worker's restart)
+    worker: int = 0
 
 
 def _attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +76,29 @@ class SqsPoller(threading.Thread):
         self._arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._last_heartbeat = 0.0
         self.invocations = self.failures = 0
+        self._ledger = options.ledger_dir / f"worker-{options.worker}-{queue}.json" if options.ledger_dir else None
+        self._release_predecessors_batch()
+
+    def _release_predecessors_batch(self) -> None:
+        """What a killed predecessor was invoking is a failed batch: visible again after the retry delay."""
+        if self._ledger is None or not self._ledger.exists():
+            return
+        entries = json.loads(self._ledger.read_text() or "[]")
+        if entries and self._options.retry_delay_s is not None:
+            try:
+                self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=[
+                    {**e, "VisibilityTimeout": self._options.retry_delay_s} for e in entries])
+            except Exception as exc:  # a stack restarted since: every message was made visible by its restore
+                log("sqs", f"{self.queue_name}: the batch a stopped worker left could not be released: {exc!r}")
+            log("sqs", f"{self.queue_name}: {len(entries)} message(s) a stopped worker was handling, delivered again")
+        self._ledger.unlink(missing_ok=True)
+
+    def _note(self, entries: list[dict[str, str]] | None) -> None:
+        if self._ledger is not None:
+            if entries:
+                self._ledger.write_text(json.dumps(entries))
+            else:
+                self._ledger.unlink(missing_ok=True)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -100,6 +129,7 @@ class SqsPoller(threading.Thread):
             return
         entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         self.invocations += 1
+        self._note(entries)
         try:
             self._functions.invoke(self._function, lambda_sqs_event(messages, self._arn, self._region))
         except Exception as exc:
@@ -108,8 +138,10 @@ class SqsPoller(threading.Thread):
             if self._options.retry_delay_s is not None:
                 self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=[
                     {**e, "VisibilityTimeout": self._options.retry_delay_s} for e in entries])
+            self._note(None)
             return
         self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
+        self._note(None)
 
 
 def start_pollers(functions: AppFunctions, sqs: Any, dynamodb: Any, heartbeat_table: str, region: str,

@@ -38,6 +38,8 @@ from local.tls import ensure_certificates
 from local.web_server import WebServer
 
 STACK_NAME = f"kalexo-{STAGE}"
+RESTARTS = 5  # a child that dies more often than this within RESTART_WINDOW_S is broken, not unlucky
+RESTART_WINDOW_S = 60.0
 # A worker may be in the middle of a page when asked to stop, and a loaded machine is slow to schedule it: five
 # seconds was not always enough (children were killed). What a child has not finished is delivered again.
 STOP_GRACE_S = 20.0
@@ -54,11 +56,14 @@ class Supervisor:
         self.stop = threading.Event()
         self.web: WebServer | None = None
         self._lock: IO[str] | None = None  # the state directory's, while this stack runs (state_lock)
+        self._specs: dict[str, tuple[list[str], dict[str, str], bool]] = {}  # how each child was started
+        self._app_env: dict[str, str] = {}
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], backend: bool = False) -> None:
         # The emulator logs every request: that goes to a file, not the developer's terminal. It also runs in
         # a session of its own, so a Ctrl-C in the terminal reaches the app processes first and the
         # emulator is stopped last, after nothing needs it any more.
+        self._specs[name] = (args, env, backend)  # to start it again should it die (wait)
         output = open(self.cfg.state_path / f"{name}.log", "wb") if backend else None
         self.children[name] = subprocess.Popen(args, env=env, cwd=PROJECT_DIR, preexec_fn=_die_with_parent,
                                                stdin=subprocess.DEVNULL, stdout=output, stderr=output,
@@ -147,14 +152,18 @@ class Supervisor:
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
                         {**app_env, "TMPDIR": self._scratch(f"worker-{index}")})
         _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
+        self._app_env = app_env
+        self._write_runtime()
+        log("runtime", f"ready in {time.monotonic() - started:.1f}s")
+        return app_env
+
+    def _write_runtime(self) -> None:
         _write_private(self.cfg.state_path / "runtime.json", json.dumps({
             "config": json.loads(self.cfg.to_json()),
             "pids": {name: child.pid for name, child in self.children.items()},
             "supervisor_pid": os.getpid(),
-            "env": {k: v for k, v in app_env.items() if k.startswith(("KALEXO_", "AWS_"))},
+            "env": {k: v for k, v in self._app_env.items() if k.startswith(("KALEXO_", "AWS_"))},
         }, indent=2))
-        log("runtime", f"ready in {time.monotonic() - started:.1f}s")
-        return app_env
 
     def _scratch(self, name: str) -> str:
         """A process's own /tmp, empty at each start, as a Lambda instance's is: workers never share a cache."""
@@ -193,12 +202,28 @@ class Supervisor:
             signal.signal(sig, lambda *_: self.stop.set())
 
     def wait(self) -> int:
+        """Until Ctrl-C. A gateway or worker that dies (killed, out of memory) is started again, as Lambda
+        replaces a failed instance: what it was doing is redelivered (SQS) or resent by clients (websockets).
+        The emulator's death, or a child dying again and again (RESTARTS within RESTART_WINDOW_S), stops all."""
         self.catch_stop_signals()
+        deaths: dict[str, list[float]] = {}
         while not self.stop.wait(0.5):
-            for name, child in self.children.items():
-                if child.poll() is not None:
+            for name, child in list(self.children.items()):
+                if child.poll() is None:
+                    continue
+                if self.stop.wait(0.3):  # a Ctrl-C reaches the children too: they die because we stop
+                    return 0
+                now = time.monotonic()
+                deaths[name] = [t for t in deaths.get(name, []) if now - t < RESTART_WINDOW_S] + [now]
+                if name == "emulator" or len(deaths[name]) > RESTARTS:
                     log("runtime", f"{name} exited with status {child.returncode}; stopping everything")
                     return 1
+                log("runtime", f"{name} exited with status {child.returncode}; starting it again")
+                args, env, backend = self._specs[name]
+                if "TMPDIR" in env:
+                    self._scratch(name)  # a new instance's /tmp is empty
+                self._spawn(name, args, env, backend)
+                self._write_runtime()
         return 0
 
     def shutdown(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -89,3 +90,40 @@ def test_children_die_with_a_killed_supervisor(tmp_path, stack):
         assert not [name for name, pid in pids.items() if alive(pid)]
     finally:
         stop_stack(third)
+
+
+def test_a_killed_worker_is_started_again_and_the_stack_goes_on(tmp_path):
+    """A helper killed one worker (kill -9) while a document was tiled: the whole stack stopped. Lambda replaces a
+    failed instance; so does the supervisor, and the document is still tiled (its messages come back)."""
+    from tests.e2e.api_client import Api
+    from tests.e2e.documents_samples import letter_pdf
+    from tests.e2e.test_documents import settle, upload
+
+    fourth = start_stack(tmp_path / "fourth", "--workers", "1")
+    try:
+        runtime = tmp_path / "fourth" / "runtime.json"
+        killed = fourth.runtime["pids"]["worker-0"]
+        # A batch being invoked is released by the restarted worker (local/sqs_pollers.py); a message whose
+        # receive the kill cut short comes back only after the queue's visibility timeout, shortened here.
+        sqs = fourth.client("sqs")
+        for queue in ("KALEXO_UPLOADS_QUEUE", "KALEXO_TILES_QUEUE"):
+            url = sqs.get_queue_url(QueueName=fourth.env[queue])["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "15"})
+        bob = Api(fourth, fourth.token("bob"))
+        grant = upload(bob, "after a crash.pdf", letter_pdf(pages=3, text="Crash"))
+        subprocess.run(["kill", "-9", str(killed)], check=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            pids = json.loads(runtime.read_text())["pids"]
+            if pids["worker-0"] != killed and alive(pids["worker-0"]):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"worker-0 was not started again:\n{fourth.log()}")
+        assert fourth.process.poll() is None and alive(pids["gateway"]) and alive(pids["emulator"])
+        assert "worker-0 exited with status -9; starting it again" in fourth.log()
+        document = settle(bob, grant["document_id"], timeout=120)
+        assert document["status"] == "ready" and [p["page"] for p in document["pages"]] == [0, 1, 2], document
+        assert requests.get(f"{fourth.rest}/health", timeout=10).status_code == 200
+    finally:
+        assert stop_stack(fourth) == 0
