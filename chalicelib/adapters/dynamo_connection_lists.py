@@ -71,7 +71,7 @@ class ConnectionLists:
         presence and last_seen) come from the index; who is in the workspace from its list, read consistently:
         the index may not show a join or a leave for a moment, and a member who joined a moment after another
         (so missed the other's announcement) would not see the other online until the other's presence moved."""
-        listed = {str(r["connection_id"]): str(r["user_id"]) for r in self._all(
+        listed = {str(r["connection_id"]): r.get("user_id") for r in self._all(
             KeyConditionExpression="pk = :p AND begins_with(sk, :c)", ConsistentRead=True,
             values={":p": f"WS#{workspace_id}", ":c": "CONN#"}, FilterExpression="expires_at > :now",
             ProjectionExpression="connection_id, user_id")}
@@ -81,7 +81,7 @@ class ConnectionLists:
         indexed = {r["connection_id"] for r in rows}
         now = int(time.time())  # joined a moment ago: active, as a join makes a connection
         rows += [{"connection_id": c, "user_id": u, "workspace_id": workspace_id, "last_seen": now}
-                 for c, u in listed.items() if c not in indexed]
+                 for c, u in listed.items() if c not in indexed and u]
         return [r for r in rows if self._fresh(r)]
 
     def stale(self, workspace_id: str) -> list[dict[str, Any]]:

@@ -127,7 +127,7 @@ def test_a_vanished_client_is_detected_and_announced(stack):
         "expires_at": {"N": str(then + 7200)}})
     stack.client("dynamodb").put_item(TableName=stack.env["KALEXO_CONNECTIONS_TABLE"], Item={  # as a join leaves it
         "pk": {"S": "WS#ws-demo"}, "sk": {"S": f"CONN#{ghost}"}, "connection_id": {"S": ghost},
-        "expires_at": {"N": str(then + 7200)}})
+        "user_id": {"S": "vera"}, "expires_at": {"N": str(then + 7200)}})
     with connect(f"{stack.ws}/?token={stack.token('alice')}") as alice:
         heard: list[dict] = []
         # Alice's own arrival is announced to everyone in the workspace, the ghost too: 410, so the ghost

@@ -115,7 +115,7 @@ def test_a_quick_reconnect_survives_the_departure_of_its_own_old_connection(stac
         "workspace_id": {"S": workspace}, "member_of": {"S": workspace}, "connected_at": {"N": str(now)},
         "last_seen": {"N": str(now)}, "expires_at": {"N": str(now + 7200)}})
     membership = {"pk": {"S": f"WS#{workspace}"}, "sk": {"S": f"CONN#{connecting}"}}
-    ddb.put_item(TableName=table, Item={**membership, "connection_id": {"S": connecting},
+    ddb.put_item(TableName=table, Item={**membership, "connection_id": {"S": connecting}, "user_id": {"S": "bob"},
                                         "expires_at": {"N": str(now + 7200)}})
     old = connect(f"{stack.ws}/?token={stack.token('bob')}&workspace={workspace}").__enter__()
     assert raw(old, json.dumps({"action": "join", "workspace": workspace}))["action"] == "welcome"
