@@ -139,13 +139,40 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
     try:
         _validator(op)(body)
     except JsonSchemaValueException as exc:
-        where = ".".join(str(p) for p in exc.path[1:])
-        # A pattern's own words where the schema has them, rather than the regular expression.
-        described = exc.rule == "pattern" and isinstance(exc.definition, dict) and exc.definition.get("description")
-        message = f"{where or 'body'} must be {described}" if described else exc.message
-        raise BadRequest(f"{where or 'body'}: {message}" if not described else message, code="bad_body") from exc
+        raise BadRequest(_said_plainly(exc), code="bad_body") from exc
     _whole_numbers(op.body, body, "")
     return dict(body)
+
+
+def _said_plainly(exc: Any) -> str:
+    """The schema's refusal in the words a person reads in a client (an outside tester saw "size: data.size must
+    be bigger than or equal to 1" shown as is): the field by its name, the limit as a limit."""
+    where = ".".join(str(p) for p in exc.path[1:]) or "the body"
+    rule, limit = exc.rule, exc.rule_definition
+    if rule == "pattern" and isinstance(exc.definition, dict) and exc.definition.get("description"):
+        return f"{where} must be {exc.definition['description']}"  # the pattern's own words, not its regex
+    plain = {"minimum": f"must be at least {limit}", "maximum": f"must be at most {limit}",
+             "exclusiveMinimum": f"must be more than {limit}", "exclusiveMaximum": f"must be less than {limit}",
+             "minLength": "must not be empty" if limit == 1 else f"must be at least {limit} characters long",
+             "maxLength": f"must be at most {limit} characters long",
+             "minItems": f"must list at least {limit}", "maxItems": f"must list at most {limit}"}
+    if rule in plain:
+        return f"{where} {plain[rule]}"
+    if rule == "enum" and isinstance(limit, list):
+        return f"{where} must be one of: {', '.join(str(v) for v in limit)}"
+    if rule == "type":
+        kinds = limit if isinstance(limit, list) else [limit]
+        return f"{where} must be {' or '.join(_A.get(str(k), str(k)) for k in kinds)}"
+    if rule == "required" and isinstance(exc.value, dict):
+        return f"{where} must have {', '.join(k for k in limit if k not in exc.value)}"
+    if rule == "additionalProperties" and isinstance(exc.value, dict) and isinstance(exc.definition, dict):
+        extra = sorted(set(exc.value) - set(exc.definition.get("properties", {})))
+        return f"{where} has fields this request does not take: {', '.join(extra)}"
+    return str(exc.message).replace("data.", "", 1).replace("data ", f"{where} ", 1)
+
+
+_A = {"integer": "an integer", "string": "a string", "object": "an object", "array": "a list", "number": "a number",
+      "boolean": "true or false", "null": "null"}
 
 
 def _whole_numbers(schema: Any, value: Any, where: str) -> None:

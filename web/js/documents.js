@@ -245,6 +245,7 @@ export class Documents {
     announce(`Uploading ${file.name}`);
     this.render();
     try {
+      if (file.size === 0) throw new Error("the file is empty"); // the API would say "size must be at least 1"
       await this.ws.api.upload(this.ws.id, file, (fraction) => {
         upload.fraction = fraction;
         this.renderUploads();
