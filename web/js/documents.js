@@ -188,8 +188,7 @@ export class Documents {
   }
 
   announceChanges(docs) {
-    // What the join brings (the state, documents changed while away) is there to be read, not announced: only
-    // what changes after it is.
+    // What the join brings (the state, documents changed while away) is read, not announced: only later news.
     if (!this.ws.sync.welcomed) { this.said = null; return; }
     const first = this.said === null;
     const said = new Map();
