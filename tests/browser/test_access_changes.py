@@ -68,3 +68,32 @@ def test_a_page_follows_its_members_role_and_removal_and_announces_only_news(web
         assert len(opened) == tries and bob.page.get_attribute("#connection", "data-state") == "removed"
     finally:
         bob.context.close()
+
+
+def test_notes_written_offline_show_at_once_and_are_stored_once(web_stack: WebStack, browser: Any) -> None:
+    """A helper pinned a note offline: the field cleared and nothing appeared (chat said "sending"), so they
+    pinned it again and got two. A note or a resolve made offline shows at once, marked, and is stored once."""
+    studio = create_studio(web_stack, f"Offline notes {uuid.uuid4().hex[:6]}")
+    alice, bob = open_in(browser, web_stack, studio, "alice"), open_in(browser, web_stack, studio, "bob")
+    try:
+        bob.context.set_offline(True)
+        bob.page.wait_for_selector("#banner:not([hidden])")
+        bob.page.fill("#note-input", "Check the lintel over door 3")
+        bob.page.press("#note-input", "Enter")
+        row = bob.page.locator("#notes li", has_text="Check the lintel")
+        row.wait_for(timeout=5_000)  # at once, offline
+        assert row.get_attribute("data-pending") == "true" and "sending" in row.locator(".meta").inner_text()
+        row.locator(".resolve").click()
+        wait_until(lambda: row.get_attribute("data-resolved") == "true", timeout=5, what="resolved offline")
+        assert alice.page.locator("#notes li", has_text="Check the lintel").count() == 0
+        bob.context.set_offline(False)
+        wait_until(lambda: row.get_attribute("data-pending") == "false", timeout=60, what="the note stored")
+        seen = alice.page.locator("#notes li", has_text="Check the lintel")
+        seen.wait_for(timeout=30_000)
+        wait_until(lambda: seen.get_attribute("data-resolved") == "true", timeout=30, what="alice sees it resolved")
+        assert "resolved by bob" in seen.locator(".meta").inner_text()
+        assert alice.page.locator("#notes li", has_text="Check the lintel").count() == 1
+        assert bob.page.locator("#notes li", has_text="Check the lintel").count() == 1
+    finally:
+        alice.context.close()
+        bob.context.close()

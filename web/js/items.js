@@ -18,3 +18,19 @@ export function applyOp(items, op) {
     items.delete(id);
   }
 }
+
+// The items as they will be once what this client wrote reaches the server (its outbox, in order), and which of
+// them are still on their way: shown at once and marked, so that a note pinned or resolved offline does not look
+// lost (and is not pinned twice). Nothing is changed in place.
+export function withOutbox(items, entries, me) {
+  const pending = new Set();
+  const writes = entries.filter((entry) => String(entry.body.action).startsWith("item."));
+  if (!writes.length) return { items, pending };
+  const copy = new Map(items);
+  for (const { body } of writes) {
+    const fields = body.action === "item.create" ? { ...body.fields, by: me } : body.fields || {};
+    applyOp(copy, { kind: body.action, seq: Infinity, data: { item_id: body.item_id, kind: body.kind, fields } });
+    pending.add(body.item_id);
+  }
+  return { items: copy, pending };
+}

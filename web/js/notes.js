@@ -4,6 +4,7 @@
 // with the document; `x`, `y` keep where it was when last written, for a note on no page or a page that is gone.
 
 import { $, announce, button, el } from "./dom.js";
+import { withOutbox } from "./items.js";
 
 const KINDS = new Set(["note", "task"]);
 // Who edited or resolved an item: the server writes these (docs/protocol.md); an item from an earlier release
@@ -20,7 +21,8 @@ export class Notes {
 
   items() {
     const items = [];
-    for (const item of this.ws.sync.items.values()) {
+    const { items: all, pending } = withOutbox(this.ws.sync.items, this.ws.sync.outbox, this.ws.me.user_id);
+    for (const item of all.values()) {
       if (!KINDS.has(item.kind)) continue;
       const f = item.fields;
       const pinned = f.doc ? this.ws.landscape.pagePoint(f.doc, Number(f.page) || 0, Number(f.dx) || 0, Number(f.dy) || 0) : null;
@@ -28,6 +30,7 @@ export class Notes {
       items.push({ item_id: item.item_id, kind: item.kind, text: String(f.text ?? ""), by: f.by || "",
                    edited_by: signer(f.edited_by), resolved_by: signer(f.resolved_by), resolved: Boolean(f.resolved),
                    doc: f.doc, page: Number(f.page) || 0, created: Number(f.created_at) || 0,
+                   pending: pending.has(item.item_id),
                    ...at });
     }
     return items.sort((a, b) => Number(a.resolved) - Number(b.resolved) || a.created - b.created ||
@@ -64,13 +67,14 @@ export class Notes {
 
   row(item, where, canEdit) {
     const li = el("li", item.resolved ? "resolved" : "");
-    Object.assign(li.dataset, { item: item.item_id, kind: item.kind, resolved: item.resolved });
+    Object.assign(li.dataset, { item: item.item_id, kind: item.kind, resolved: item.resolved, pending: item.pending });
     const kind = item.kind === "task" ? (item.resolved ? "Task, done" : "Task") : (item.resolved ? "Note, resolved" : "Note");
     li.append(button(item.text, () => this.jump(item.item_id),
                      { className: "note-go", label: `${kind}: ${item.text}. ${where}. Show on the landscape` }));
     const who = [item.by, item.edited_by && item.edited_by !== item.by ? `edited by ${item.edited_by}` : "",
                  item.resolved && item.resolved_by ? `${item.kind === "task" ? "done" : "resolved"} by ${item.resolved_by}` : ""];
-    li.append(el("div", "meta", [kind, ...who.filter(Boolean), where].join(" · ")));
+    li.append(el("div", "meta", [kind, ...who.filter(Boolean), where, item.pending ? "sending" : ""].filter(Boolean)
+      .join(" · ")));
     if (canEdit) {
       const actions = el("div", "actions");
       const resolve = item.kind === "task" ? (item.resolved ? "Not done" : "Done") : (item.resolved ? "Reopen" : "Resolve");

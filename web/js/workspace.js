@@ -99,7 +99,7 @@ export class Workspace {
       this.documents.render();
     });
     sync.addEventListener("chat", () => this.chat.render());
-    sync.addEventListener("outbox", () => this.chat.render());
+    sync.addEventListener("outbox", () => { this.chat.render(); this.notes.render(); });
     sync.addEventListener("items", ({ detail }) => this.documents.onItems(Boolean(detail?.all)));
     sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
   }
