@@ -97,3 +97,33 @@ def test_notes_written_offline_show_at_once_and_are_stored_once(web_stack: WebSt
     finally:
         alice.context.close()
         bob.context.close()
+
+
+def test_an_edit_under_way_is_told_of_another_members_change_and_keeps_its_text(web_stack: WebStack,
+                                                                                browser: Any) -> None:
+    """A helper's open edit silently replaced a later edit by someone else, and lost its typed text when the
+    note was deleted under it."""
+    studio = create_studio(web_stack, f"Edits {uuid.uuid4().hex[:6]}")
+    alice, bob = open_in(browser, web_stack, studio, "alice"), open_in(browser, web_stack, studio, "bob")
+    try:
+        alice.page.fill("#note-input", "Slab depth 200")
+        alice.page.press("#note-input", "Enter")
+        bob.page.locator("#notes li", has_text="Slab depth 200").locator(".edit").click()
+        editor = bob.page.locator("#notes li.editing input")
+        editor.fill("Slab depth 250, per engineer")
+        row = alice.page.locator("#notes li", has_text="Slab depth 200")
+        row.locator(".edit").click()
+        alice.page.locator("#notes li.editing input").fill("Slab depth 225")
+        alice.page.press("#notes li.editing input", "Enter")
+        conflict = bob.page.locator("#notes li.editing .conflict")
+        conflict.wait_for(timeout=15_000)
+        assert "Slab depth 225" in conflict.inner_text() and "alice" in conflict.inner_text()
+        assert editor.input_value() == "Slab depth 250, per engineer"  # what bob typed is still there
+        # alice deletes it while bob still edits: his text is not lost.
+        alice.page.locator("#notes li", has_text="Slab depth 225").locator(".delete").click()
+        wait_until(lambda: bob.page.locator("#notes li.editing").count() == 0, timeout=15, what="the editor gone")
+        assert bob.page.input_value("#note-input") == "Slab depth 250, per engineer"
+        assert "deleted meanwhile" in bob.page.inner_text("#errors")
+    finally:
+        alice.context.close()
+        bob.context.close()

@@ -3,7 +3,7 @@
 // document page under it (fields `doc`, `page`, `dx`, `dy`: its offset from the page's corner), so it moves
 // with the document; `x`, `y` keep where it was when last written, for a note on no page or a page that is gone.
 
-import { $, announce, button, el } from "./dom.js";
+import { $, announce, button, el, showError } from "./dom.js";
 import { withOutbox } from "./items.js";
 
 const KINDS = new Set(["note", "task"]);
@@ -42,6 +42,7 @@ export class Notes {
     $("note-form").hidden = !canEdit;
     $("note-readonly").hidden = canEdit;
     const items = this.items();
+    if (this.editing && !items.some((i) => i.item_id === this.editing.id)) this.lostWhileEditing();
     this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
     const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
     const rows = items.map((item) => {
@@ -106,13 +107,25 @@ export class Notes {
       this.stopEdit(item.item_id);
     };
     li.append(form);
+    if (item.text !== this.editing.base) { // another member saved meanwhile: say so before a Save replaces it
+      li.append(el("p", "conflict", `Changed meanwhile${item.edited_by ? ` by ${item.edited_by}` : ""}: “${item.text}”. ` +
+                                    "Save puts your text in its place; Cancel keeps theirs."));
+    }
     requestAnimationFrame(() => { if (this.editing?.id === item.item_id && !li.contains(document.activeElement)) input.focus(); });
     return li;
   }
 
   startEdit(item) {
-    this.editing = { id: item.item_id, draft: item.text };
+    this.editing = { id: item.item_id, draft: item.text, base: item.text };
     this.render();
+  }
+
+  // The note being edited was deleted by someone else: the text typed is not thrown away with it.
+  lostWhileEditing() {
+    const input = $("note-input");
+    if (!input.value.trim()) input.value = this.editing.draft;
+    showError("The note you were editing was deleted meanwhile: your text is in the new note field.");
+    this.editing = null;
   }
 
   stopEdit(id) {
