@@ -1,7 +1,8 @@
-"""What an open page does when the member's access changes under it, and what it says on arrival. A helper
-using the product found: a member demoted to viewer kept the Upload button and note form (and the refusal's
-error stayed after being made an editor again); a removed member's page looped on "reconnecting" forever,
-showing everything; the screen readers' live region read out the whole recent chat at sign-in."""
+"""What an open page does when things change under it, as a helper using the product in a browser found them:
+a member demoted to viewer kept the Upload button and note form (and the refusal's error stayed after being
+made an editor again); a removed member's page looped on "reconnecting" forever, showing everything; the screen
+readers' live region read out the whole recent chat at sign-in; notes written offline did not show; an open
+edit silently replaced another member's; an upload cut off by the network was shown as refused, with no Retry."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from websockets.sync.client import connect
 
 from tests.browser.conftest import WebStack
 from tests.browser.team import create_studio, open_in
+from tests.browser.test_landscape import drawing
+from tests.browser.test_landscape import wait_until as wait_in_page
 from tests.browser.test_sync_in_browser import wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -126,4 +129,37 @@ def test_an_edit_under_way_is_told_of_another_members_change_and_keeps_its_text(
         assert "deleted meanwhile" in bob.page.inner_text("#errors")
     finally:
         alice.context.close()
+        bob.context.close()
+
+
+def test_an_interrupted_upload_says_so_and_its_retry_reaches_the_same_document(web_stack: WebStack,
+                                                                               browser: Any) -> None:
+    """A helper's upload dropped mid-PUT was shown as "refused" with no Retry: the file had to be picked again."""
+    studio = create_studio(web_stack, f"Upload drop {uuid.uuid4().hex[:6]}")
+    bob = open_in(browser, web_stack, studio, "bob")
+    puts: list[str] = []
+
+    def drop_the_first_put(route: Any) -> None:
+        if route.request.method == "PUT":
+            puts.append(route.request.url)
+            if len(puts) == 1:
+                return route.abort("connectionreset")
+        return route.continue_()
+
+    bob.context.route(lambda url: "X-Amz-Signature" in url, drop_the_first_put)
+    try:
+        bob.page.set_input_files("#file-input", files=[{"name": "section A.pdf", "mimeType": "application/pdf",
+                                                        "buffer": drawing(pages=1)}])
+        row = bob.page.locator("#uploads li.failed")
+        wait_in_page(lambda: row.count() == 1, timeout=30, what="the upload to fail", page=bob.page)
+        assert row.locator(".status").inner_text().startswith("interrupted:")
+        reserved = row.get_attribute("data-doc")
+        assert reserved
+        row.get_by_role("button", name="Retry uploading section A.pdf").click()
+        ready = f'#documents li[data-doc="{reserved}"][data-status=ready]'
+        wait_in_page(lambda: bob.page.locator(ready).count() == 1, timeout=120, what="the retried upload's document",
+                   page=bob.page)
+        assert len(puts) == 2 and bob.page.locator("#uploads li").count() == 0
+        assert bob.page.locator("#documents li").count() == 1  # one document, not one per try
+    finally:
         bob.context.close()

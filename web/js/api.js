@@ -49,10 +49,11 @@ export class Api {
 
   // Asks for an upload grant, then PUTs the file (or its parts) straight to S3. onProgress(fraction);
   // onGrant(document id) as soon as the grant names it (its document item may arrive before the PUT returns).
-  async upload(workspace, file, onProgress, onGrant = () => {}) {
+  // `documentId`: the document to upload to (a retry of an interrupted upload goes to the one it reserved).
+  async upload(workspace, file, onProgress, onGrant = () => {}, documentId = null) {
     const contentType = file.type || guessType(file.name);
-    const grant = await this.post(`/workspaces/${workspace}/uploads`,
-                                  { filename: file.name, size: file.size, content_type: contentType });
+    const grant = await this.post(`/workspaces/${workspace}/uploads`, {
+      filename: file.name, size: file.size, content_type: contentType, ...(documentId ? { document_id: documentId } : {}) });
     onGrant(grant.document_id);
     if (grant.method === "multipart") {
       const { part_size: partSize, parts, upload_token: uploadToken } = grant.multipart;

@@ -3,7 +3,8 @@
 // listed until its document item arrives, then the document takes its place (never both). The same states show
 // on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
 
-import { $, announce, button, clearError, el, showError } from "./dom.js";
+import { $, announce, button, clearError, el, placeRows, showError } from "./dom.js";
+import { Uploads } from "./uploads.js";
 
 // Failures of the file itself fail the same way on a retry (docs/protocol.md): no Retry is offered for them; a
 // corrected upload replaces the document. Others (a crash, the plan's month used up) may pass later.
@@ -17,15 +18,9 @@ export class Documents {
     this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
     this.refreshing = new Map(); // document_id -> "running" | "again"
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
-    this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error}
+    this.uploads = new Uploads(this); // files this browser is uploading, listed until their documents arrive
     this.said = null; // document_id -> the status last announced (null until the first render)
     this.rows = new Map(); // document_id -> {parts, element}: a row of the same parts is written in place
-    this.uploadRows = new Map(); // upload key -> {signature, element}
-    $("upload-button").onclick = () => $("file-input").click();
-    $("file-input").onchange = (event) => {
-      for (const file of event.target.files) this.upload(file);
-      event.target.value = "";
-    };
   }
 
   list() {
@@ -119,9 +114,7 @@ export class Documents {
     const docs = this.list();
     this.ws.landscape.setDocuments(docs.filter((d) => d.origin));
     const listed = new Set(docs.map((d) => d.document_id));
-    for (const [key, upload] of this.uploads) if (upload.document_id && listed.has(upload.document_id)) this.uploads.delete(key);
-    this.renderUploads();
-    const busy = [...this.uploads.values()].some((u) => !u.error);
+    const busy = this.uploads.render(listed);
     const hint = $("drop-hint");
     hint.hidden = docs.length > 0 || busy || !this.ws.canWrite();
     $("doc-count").textContent = docs.length ? `(${docs.length})` : "";
@@ -203,59 +196,6 @@ export class Documents {
     }
     this.said = said;
   }
-
-  // --- uploads from this browser ---------------------------------------------------------------------
-  // Files on their way: a row is kept while it shows the same (a failed one's Dismiss must survive the renders
-  // other documents' reports bring), as the documents' rows are.
-  renderUploads() {
-    const kept = this.uploadRows;
-    this.uploadRows = new Map();
-    const rows = [...this.uploads.entries()].map(([key, u]) => {
-      const signature = JSON.stringify([u.name, u.error, u.fraction, Boolean(u.document_id)]);
-      const row = kept.get(key)?.signature === signature ? kept.get(key).element : this.uploadRow(key, u);
-      this.uploadRows.set(key, { signature, element: row });
-      return row;
-    });
-    placeRows($("uploads"), rows);
-  }
-
-  uploadRow(key, u) {
-    const item = el("li", u.error ? "failed" : "");
-    item.dataset.file = u.name;
-    if (u.document_id) item.dataset.doc = u.document_id;
-    item.append(el("div", "name", u.name));
-    if (u.error) {
-      item.append(el("div", "status", `refused: ${u.error}`),
-                  button("Dismiss", () => { this.uploads.delete(key); this.render(); }, { label: `Dismiss ${u.name}` }));
-    } else {
-      const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
-      bar.setAttribute("aria-label", `${u.name}: uploaded`);
-      item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
-        : u.document_id ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
-    }
-    return item;
-  }
-
-  async upload(file) {
-    if (!this.ws.canWrite()) { showError("Viewers cannot add documents."); return; }
-    const key = `${file.name}:${crypto.randomUUID()}`;
-    const upload = { name: file.name, fraction: 0, document_id: null, error: null };
-    this.uploads.set(key, upload);
-    announce(`Uploading ${file.name}`);
-    this.render();
-    try {
-      if (file.size === 0) throw new Error("the file is empty"); // the API would say "size must be at least 1"
-      await this.ws.api.upload(this.ws.id, file, (fraction) => {
-        upload.fraction = fraction;
-        this.renderUploads();
-      }, (documentId) => { upload.document_id = documentId; this.renderUploads(); });
-      this.render();
-    } catch (error) {
-      upload.error = error.message;
-      showError(`${file.name}: ${error.message}`);
-      this.render();
-    }
-  }
 }
 
 function pages(count) {
@@ -270,15 +210,6 @@ export function statusText(doc) {
   if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
   if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
   return "analysing";
-}
-
-// `list`'s children made `rows`, in order, without taking out a row that stays (see showRows), focus kept.
-function placeRows(list, rows) {
-  const wanted = new Set(rows);
-  const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
-  rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
-  if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
 }
 
 function hasProgress(doc) { return doc.status === "tiling" && (doc.page_count || 0) > 1; }

@@ -49,3 +49,12 @@ export function colourOf(user) {
   for (const ch of user) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
   return `hsl(${hash % 360} 70% 27%)`;
 }
+
+// `list`'s children made `rows`, in order, without taking out a row that stays (see showRows), focus kept.
+export function placeRows(list, rows) {
+  const wanted = new Set(rows);
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
+  rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+  if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
+}

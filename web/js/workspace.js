@@ -124,7 +124,7 @@ export class Workspace {
     viewer.addEventListener("drop", (event) => {
       event.preventDefault();
       viewer.classList.remove("dragover");
-      for (const file of event.dataTransfer.files) this.documents.upload(file);
+      for (const file of event.dataTransfer.files) this.documents.uploads.upload(file);
     });
   }
 

@@ -1,0 +1,81 @@
+// Files this browser is uploading: each listed (with its progress) until its document's item arrives, when the
+// document takes its place in the list. A refused upload says the API's reason; an interrupted one (the network
+// dropped during the PUT or the grant) says so and offers Retry with the same file, for the same document.
+
+import { $, announce, button, el, placeRows, showError } from "./dom.js";
+
+export class Uploads {
+  constructor(documents) {
+    this.documents = documents;
+    this.ws = documents.ws;
+    this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error, interrupted, file}
+    this.rows = new Map(); // upload key -> {signature, element}
+    $("upload-button").onclick = () => $("file-input").click();
+    $("file-input").onchange = (event) => {
+      for (const file of event.target.files) this.upload(file);
+      event.target.value = "";
+    };
+  }
+
+  // The list as it is, less the uploads whose documents are `listed` now; true while one is still going.
+  render(listed = new Set()) {
+    for (const [key, u] of this.uploads) if (u.document_id && listed.has(u.document_id)) this.uploads.delete(key);
+    // A row is kept while it shows the same (a failed one's buttons must survive the renders other documents'
+    // reports bring), as the documents' rows are.
+    const kept = this.rows;
+    this.rows = new Map();
+    const rows = [...this.uploads.entries()].map(([key, u]) => {
+      const signature = JSON.stringify([u.name, u.error, u.fraction, Boolean(u.document_id)]);
+      const row = kept.get(key)?.signature === signature ? kept.get(key).element : this.row(key, u);
+      this.rows.set(key, { signature, element: row });
+      return row;
+    });
+    placeRows($("uploads"), rows);
+    return [...this.uploads.values()].some((u) => !u.error);
+  }
+
+  row(key, u) {
+    const item = el("li", u.error ? "failed" : "");
+    item.dataset.file = u.name;
+    if (u.document_id) item.dataset.doc = u.document_id;
+    item.append(el("div", "name", u.name));
+    if (u.error) {
+      const forget = () => { this.uploads.delete(key); this.documents.render(); };
+      item.append(el("div", "status", `${u.interrupted ? "interrupted" : "refused"}: ${u.error}`));
+      if (u.interrupted) {
+        item.append(button("Retry", () => { forget(); this.upload(u.file, u.document_id); },
+                           { label: `Retry uploading ${u.name}` }));
+      }
+      item.append(button("Dismiss", forget, { label: `Dismiss ${u.name}` }));
+    } else {
+      const bar = Object.assign(el("progress"), { max: 1, value: u.fraction });
+      bar.setAttribute("aria-label", `${u.name}: uploaded`);
+      item.append(bar, el("div", "status", u.fraction >= 1 ? "uploaded: waiting for processing"
+        : u.document_id ? `uploading ${Math.round(u.fraction * 100)}%` : "asking for an upload…"));
+    }
+    return item;
+  }
+
+  // `documentId`: a Retry's, so that the file goes to the document its first try reserved.
+  async upload(file, documentId = null) {
+    if (!this.ws.canWrite()) { showError("Viewers cannot add documents."); return; }
+    const key = `${file.name}:${crypto.randomUUID()}`;
+    const upload = { name: file.name, fraction: 0, document_id: documentId, error: null, interrupted: false, file };
+    this.uploads.set(key, upload);
+    announce(`Uploading ${file.name}`);
+    this.documents.render();
+    try {
+      if (file.size === 0) throw new Error("the file is empty"); // the API would say "size must be at least 1"
+      await this.ws.api.upload(this.ws.id, file, (fraction) => {
+        upload.fraction = fraction;
+        this.render();
+      }, (id) => { upload.document_id = id; this.render(); }, documentId);
+    } catch (error) {
+      // No HTTP status: the request never got an answer (the network, or the server away), not a refusal.
+      upload.interrupted = file.size > 0 && !error.status;
+      upload.error = error.message;
+      showError(`${file.name}: ${error.message}`);
+    }
+    this.documents.render();
+  }
+}
