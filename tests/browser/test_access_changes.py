@@ -163,3 +163,20 @@ def test_an_interrupted_upload_says_so_and_its_retry_reaches_the_same_document(w
         assert bob.page.locator("#documents li").count() == 1  # one document, not one per try
     finally:
         bob.context.close()
+
+
+def test_following_ends_when_the_person_followed_leaves(web_stack: WebStack, browser: Any) -> None:
+    """A helper still read "Following alice" after alice had closed her page."""
+    studio = create_studio(web_stack, f"Follow {uuid.uuid4().hex[:6]}")
+    alice, bob = open_in(browser, web_stack, studio, "alice"), open_in(browser, web_stack, studio, "bob")
+    try:
+        alice.page.click("#zoom-in")  # a view of her own to follow
+        row = bob.page.locator("#people li[data-user=alice] .follow")
+        wait_until(lambda: row.count() == 1 and row.is_enabled(), timeout=30, what="alice's view")
+        row.click()
+        assert bob.page.locator("#following").is_visible()
+        alice.context.close()
+        wait_until(lambda: bob.page.locator("#following").is_hidden(), timeout=60, what="following to end")
+        assert any("alice left" in line for line in _announced(bob.page))
+    finally:
+        bob.context.close()

@@ -30,6 +30,15 @@ export class People {
     this.render();
   }
 
+  render() {
+    // The person followed has left (their last connection went): there is nobody to follow any more.
+    if (this.following && ![...this.connections.values()].some((p) => p.user === this.following)) {
+      announce(`${this.following} left`);
+      this.follow(null);
+    }
+    this.show();
+  }
+
   // Each user's latest view (a person with two windows shows the one that last moved).
   views() {
     const views = new Map();
@@ -46,7 +55,7 @@ export class People {
     return at.page === undefined ? `looking at ${at.name}` : `looking at ${at.name}, page ${at.page + 1}`;
   }
 
-  render() {
+  show() {
     const me = this.ws.me.user_id;
     const views = this.views();
     const users = [...new Set([me, ...views.keys()])].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
