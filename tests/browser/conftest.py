@@ -71,6 +71,7 @@ class UserPage:
     page: Any
     errors: list[str] = field(default_factory=list)
     tiles_ok: list[str] = field(default_factory=list)
+    dzi_reads: list[str] = field(default_factory=list)  # the client makes pages' sources from their manifests
     frames: list[str] = field(default_factory=list)
 
     def texts(self, selector: str) -> list[str]:
@@ -87,6 +88,7 @@ def open_as(browser: Any, url: str, user: str, routes: dict[str, Any] | None = N
     page.on("pageerror", lambda e: watched.errors.append(f"pageerror: {e}"))
     page.on("response", lambda r: watched.tiles_ok.append(r.url) if "_files/" in r.url and r.status in (200, 304)
             else None)
+    page.on("request", lambda r: watched.dzi_reads.append(r.url) if r.url.endswith(".dzi") else None)
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: watched.frames.append(str(payload))))
     page.goto(url)
     page.click(f"#dev-user-buttons button[data-user={user}]")

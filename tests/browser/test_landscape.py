@@ -98,6 +98,11 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
     wait_until(drawing_shown, timeout=30, what="a drawing on the viewer (pixel standard deviation over 20)",
                page=bob.page)
     assert len(bob.tiles_ok) >= 3 and len(alice.tiles_ok) >= 3
+    # Each page's source comes from the manifest (no DZI read), from the level that holds it in one tile: none
+    # of the single-tile levels below it is fetched (a page seen from afar is one request, not six).
+    assert bob.dzi_reads == [] and alice.dzi_reads == []
+    levels = {int(url.split("_files/")[1].split("/")[0]) for url in bob.tiles_ok + alice.tiles_ok}
+    assert min(levels) == 8, sorted(levels)  # a letter page at 300 dpi: 2550 x 3300, levels 0 to 12, tiles 256
 
 
 def test_viewports_show_where_each_person_looks(people: dict[str, UserPage]) -> None:
@@ -200,7 +205,9 @@ def test_a_refused_upload_shows_the_apis_reason(web_stack: WebStack, browser: An
         refused = bob.page.locator("#uploads li.failed .status")
         refused.wait_for()
         assert "is not a document type this service processes" in refused.inner_text()
-        assert "is not a document type" in bob.page.locator("#errors").inner_text()
+        # Said in the file's row and read out, not listed again among the errors (a tester saw it twice).
+        assert "is not a document type" in bob.page.locator("#announcer").inner_text()
+        assert "is not a document type" not in bob.page.locator("#errors").inner_text()
         # The browser reports the refused request itself; nothing else may be in the console.
         assert all("status of 4" in e for e in bob.errors), bob.errors
     finally:

@@ -180,6 +180,8 @@ def test_errors_keep_one_shape_for_bad_input(stack):
     big = requests.post(f"{stack.rest}/admin/accounts/acc-demo/users", data=b"x" * (65 * 1024), timeout=10,
                         headers={**alice.headers, "Content-Type": "application/json"})
     assert assert_error(big, 413) == "payload_too_large"
+    big_get = requests.get(f"{stack.rest}/me/workspaces", data=b"x" * (100 * 1024), timeout=10, headers=alice.headers)
+    assert assert_error(big_get, 413) == "payload_too_large"  # a route that reads no body refuses one too
     weird = requests.post(f"{stack.rest}/admin/accounts/acc-demo/users", data=b"{}", timeout=10,
                           headers={**alice.headers, "Content-Type": "application/xml"})
     assert_error(weird, 400, 415)

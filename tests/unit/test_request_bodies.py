@@ -80,6 +80,14 @@ def test_a_body_over_the_limit_is_413_before_it_is_parsed() -> None:
         _body(OP, b" " * (MAX_BODY_BYTES + 1))
 
 
+def test_a_route_that_reads_no_body_refuses_one_over_the_limit_too() -> None:
+    """A tester's GET carrying 100 KiB was answered as if it carried nothing; an empty or small one still is."""
+    get = Operation("GET", "/test/reads", "a test operation", "test", 200, True, (), None, None, "test_reads")
+    with pytest.raises(PayloadTooLarge):
+        _body(get, b"x" * (MAX_BODY_BYTES + 1))
+    assert _body(get, None) == {} and _body(get, b"") == {} and _body(get, b"ignored") == {}
+
+
 QUERY_PARAMS = (Param("type", "a type", max_length=10), Param("limit", "how many", "integer", minimum=1, maximum=100))
 QUERY_OP = Operation("GET", "/test/queries", "a test operation", "test", 200, True, QUERY_PARAMS, None, None,
                      "test_queries")

@@ -3,7 +3,8 @@
 // listed until its document item arrives, then the document takes its place (never both). The same states show
 // on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
 
-import { $, announce, button, clearError, el, placeRows, showError } from "./dom.js";
+import { DocumentRows, pages } from "./document_rows.js";
+import { $, announce, clearError, showError } from "./dom.js";
 import { Uploads } from "./uploads.js";
 
 // Failures of the file itself fail the same way on a retry (docs/protocol.md): no Retry is offered for them; a
@@ -20,7 +21,7 @@ export class Documents {
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
     this.uploads = new Uploads(this); // files this browser is uploading, listed until their documents arrive
     this.said = null; // document_id -> the status last announced (null until the first render)
-    this.rows = new Map(); // document_id -> {parts, element}: a row of the same parts is written in place
+    this.rows = new DocumentRows(this); // the sidebar's list, and what a member can do from a row
   }
 
   list() {
@@ -113,72 +114,17 @@ export class Documents {
   render() {
     const docs = this.list();
     this.ws.landscape.setDocuments(docs.filter((d) => d.origin));
-    const listed = new Set(docs.map((d) => d.document_id));
-    const busy = this.uploads.render(listed);
+    const busy = this.uploads.render(new Map(docs.map((d) => [d.document_id, d])));
     const hint = $("drop-hint");
     hint.hidden = docs.length > 0 || busy || !this.ws.canWrite();
     $("doc-count").textContent = docs.length ? `(${docs.length})` : "";
     // Newest first; ties (whole seconds) by id, so that no later change (a placement arriving) reorders rows.
-    this.showRows([...docs].sort((a, b) => b.created_at - a.created_at || a.document_id.localeCompare(b.document_id)));
+    this.rows.show($("documents"), [...docs].sort((a, b) => b.created_at - a.created_at || a.document_id.localeCompare(b.document_id)));
     this.announceChanges(docs);
     this.ws.onDocuments();
   }
 
-  // Renders come with every report and read, several a second while documents are tiled. A row taken out of the
-  // list under a click loses it (pressed on it, released once it is gone, even if it is put back), and the
-  // keyboard's focus with it. So a row is written in place while its parts stay the same (its status, its
-  // progress), made again only when they change (a progress bar comes or goes, Retry, the button's state),
-  // keeping the focus it had, and no row is taken out to make room for another.
-  showRows(docs) {
-    placeRows($("documents"), docs.map((doc) => this.rowFor(doc)));
-    for (const id of [...this.rows.keys()]) if (!docs.some((d) => d.document_id === id)) this.rows.delete(id);
-  }
-
-  rowFor(doc) {
-    const parts = JSON.stringify([doc.name, Boolean(doc.origin), Boolean(doc.canRetry), hasProgress(doc)]);
-    const kept = this.rows.get(doc.document_id);
-    if (kept && kept.parts === parts) {
-      fillRow(kept.element, doc);
-      return kept.element;
-    }
-    const element = this.row(doc);
-    if (kept?.element.parentNode) {
-      const focused = kept.element.contains(document.activeElement);
-      kept.element.replaceWith(element);
-      if (focused) element.querySelector(".doc-go").focus({ preventScroll: true });
-    }
-    this.rows.set(doc.document_id, { parts, element });
-    return element;
-  }
-
-  row(doc) {
-    const item = el("li");
-    item.dataset.doc = doc.document_id;
-    const go = button(doc.name, () => this.ws.landscape.flyTo(doc.document_id), { className: "doc-go" });
-    go.disabled = !doc.origin;
-    item.append(go, el("div", "status"));
-    if (hasProgress(doc)) {
-      const bar = el("progress");
-      bar.setAttribute("aria-label", `${doc.name}: pages done`);
-      item.append(bar);
-    }
-    if (doc.canRetry) {
-      item.append(button("Retry", () => this.retry(doc.document_id), { className: "retry", label: `Retry ${doc.name}` }));
-    }
-    fillRow(item, doc);
-    return item;
-  }
-
-  async retry(doc) {
-    if (typeof doc === "string") doc = this.list().find((d) => d.document_id === doc);
-    if (!doc) return;
-    try {
-      await this.ws.api.post(`/workspaces/${this.ws.id}/documents/${doc.document_id}/retry`);
-      announce(`${doc.name}: processing again`);
-    } catch (error) {
-      showError(`${doc.name}: ${error.message}`);
-    }
-  }
+  retry(documentId) { return this.rows.retry(documentId); }
 
   announceChanges(docs) {
     // What the join brings (the state, documents changed while away) is read, not announced: only later news.
@@ -195,37 +141,5 @@ export class Documents {
       else announce(`${doc.name} arrived and is being analysed`);
     }
     this.said = said;
-  }
-}
-
-function pages(count) {
-  return count === 1 ? "1 page" : `${count || 0} pages`;
-}
-
-export function statusText(doc) {
-  const total = doc.page_count || 0;
-  if (doc.status === "failed") return `failed: ${doc.reason || doc.reason_code || "unknown reason"}`;
-  // A ready (or still processing) document with a reason: its newest version was refused, the earlier one shows.
-  const refused = doc.reason_code ? ` · new version refused: ${doc.reason || doc.reason_code}` : "";
-  if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
-  if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
-  return "analysing";
-}
-
-function hasProgress(doc) { return doc.status === "tiling" && (doc.page_count || 0) > 1; }
-
-// What changes in a row while its document is processed, written where it is (only what differs).
-function fillRow(item, doc) {
-  const text = statusText(doc);
-  const label = `${doc.name}: ${text}. Show on the landscape`;
-  if (item.dataset.status !== doc.status) item.dataset.status = doc.status;
-  const go = item.querySelector(".doc-go");
-  if (go.getAttribute("aria-label") !== label) go.setAttribute("aria-label", label);
-  const status = item.querySelector(".status");
-  if (status.textContent !== text) status.textContent = text;
-  const bar = item.querySelector("progress");
-  if (bar) {
-    if (bar.max !== (doc.page_count || 0)) bar.max = doc.page_count || 0;
-    if (bar.value !== (doc.pages_done || 0)) bar.value = doc.pages_done || 0;
   }
 }

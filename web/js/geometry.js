@@ -54,3 +54,14 @@ export function extentOf(rows) {
   const bottom = Math.max(...rows.map((r) => r.y + r.height));
   return { x: left, y: top - 300, width: right - left, height: bottom - top + 300 };
 }
+
+// The Deep Zoom levels of a page to draw (its manifest entry: docs/protocol.md), or null when it does not say.
+// The lowest is the first that holds the whole page in one tile: OpenSeadragon would otherwise fetch every
+// smaller level first (a page seen from afar cost six requests, not one, and Fit all over a few hundred pages
+// fired well over a thousand).
+export function pageLevels(info) {
+  if (!(info.width > 0 && info.height > 0 && info.tile_size > 0 && info.levels > 0 && info.format)) return null;
+  const maxLevel = info.levels - 1;
+  const across = Math.max(info.width, info.height) / info.tile_size;
+  return { minLevel: Math.max(0, maxLevel - Math.max(0, Math.ceil(Math.log2(across)))), maxLevel };
+}

@@ -9,7 +9,7 @@
 
 import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from "./cards.js";
 import { el } from "./dom.js";
-import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
+import { CELL, extentOf, pageAt, pageLevels, pageRects, rowBounds } from "./geometry.js";
 import { onCanvasKey } from "./keys.js";
 import { TileRetry } from "./tile_retry.js";
 
@@ -222,7 +222,7 @@ export class Landscape extends EventTarget {
     entry.urls.set(info.page, info.dzi);
     entry.images.set(info.page, "loading");
     this.viewer.addTiledImage({
-      tileSource: info.dzi, x: r.x, y: r.y, width: r.w,
+      tileSource: deepZoom(info), x: r.x, y: r.y, width: r.w,
       success: (event) => {
         entry.images.set(info.page, event.item);
         const box = entry.placeholders.get(info.page);
@@ -282,4 +282,15 @@ export class Landscape extends EventTarget {
     this.viewer.viewport.fitBounds(this.extent(), immediately || !this.fitted);
     this.fitted = this.rows.size > 0;
   }
+}
+
+// A page's Deep Zoom source from its manifest entry, without reading its DZI (one request less a page), from
+// the first level that holds the whole page in one tile (pageLevels).
+function deepZoom(info) {
+  const levels = pageLevels(info);
+  if (!levels) return info.dzi;
+  return new OpenSeadragon.DziTileSource({
+    width: info.width, height: info.height, tileSize: info.tile_size, tileOverlap: 0,
+    tilesUrl: info.dzi.replace(/\.dzi$/, "_files/"), fileFormat: info.format, ...levels,
+  });
 }

@@ -1,6 +1,8 @@
 // Files this browser is uploading: each listed (with its progress) until its document's item arrives, when the
 // document takes its place in the list. A refused upload says the API's reason; an interrupted one (the network
-// dropped during the PUT or the grant) says so and offers Retry with the same file, for the same document.
+// dropped during the PUT or the grant) says so and offers Retry with the same file, for the same document. A new
+// version of a listed document is listed too ("new version of ..."), until the document's item moves on from
+// what it showed when the upload began (its arrival makes it `analysing`), so it never seems to do nothing.
 
 import { $, announce, button, el, placeRows, showError } from "./dom.js";
 
@@ -8,8 +10,9 @@ export class Uploads {
   constructor(documents) {
     this.documents = documents;
     this.ws = documents.ws;
-    this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error, interrupted, file}
+    this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error, interrupted, file, was, versionOf}
     this.rows = new Map(); // upload key -> {signature, element}
+    this.listed = new Map(); // the documents listed at the last render (document_id -> document)
     $("upload-button").onclick = () => $("file-input").click();
     $("file-input").onchange = (event) => {
       for (const file of event.target.files) this.upload(file);
@@ -17,9 +20,14 @@ export class Uploads {
     };
   }
 
-  // The list as it is, less the uploads whose documents are `listed` now; true while one is still going.
-  render(listed = new Set()) {
-    for (const [key, u] of this.uploads) if (u.document_id && listed.has(u.document_id)) this.uploads.delete(key);
+  // The list as it is, less the uploads whose documents are `listed` now (document_id -> document), or show
+  // their new version; true while one is still going.
+  render(listed = this.listed) {
+    this.listed = listed;
+    for (const [key, u] of this.uploads) {
+      const doc = u.document_id && listed.get(u.document_id);
+      if (u.was === null ? doc : u.fraction >= 1 && !u.error && (!doc || shown(doc) !== u.was)) this.uploads.delete(key);
+    }
     // A row is kept while it shows the same (a failed one's buttons must survive the renders other documents'
     // reports bring), as the documents' rows are.
     const kept = this.rows;
@@ -38,12 +46,12 @@ export class Uploads {
     const item = el("li", u.error ? "failed" : "");
     item.dataset.file = u.name;
     if (u.document_id) item.dataset.doc = u.document_id;
-    item.append(el("div", "name", u.name));
+    item.append(el("div", "name", u.was === null ? u.name : `New version of ${u.versionOf.name}: ${u.name}`));
     if (u.error) {
       const forget = () => { this.uploads.delete(key); this.documents.render(); };
       item.append(el("div", "status", `${u.interrupted ? "interrupted" : "refused"}: ${u.error}`));
       if (u.interrupted) {
-        item.append(button("Retry", () => { forget(); this.upload(u.file, u.document_id); },
+        item.append(button("Retry", () => { forget(); this.upload(u.file, u.document_id, u.versionOf); },
                            { label: `Retry uploading ${u.name}` }));
       }
       item.append(button("Dismiss", forget, { label: `Dismiss ${u.name}` }));
@@ -56,11 +64,13 @@ export class Uploads {
     return item;
   }
 
-  // `documentId`: a Retry's, so that the file goes to the document its first try reserved.
-  async upload(file, documentId = null) {
+  // `documentId`: a Retry's, so that the file goes to the document its first try reserved, or the document
+  // `versionOf` (listed) that the file is a new version of.
+  async upload(file, documentId = null, versionOf = null) {
     if (!this.ws.canWrite()) { showError("Viewers cannot add documents."); return; }
     const key = `${file.name}:${crypto.randomUUID()}`;
-    const upload = { name: file.name, fraction: 0, document_id: documentId, error: null, interrupted: false, file };
+    const upload = { name: file.name, fraction: 0, document_id: documentId, error: null, interrupted: false, file,
+                     was: versionOf ? shown(versionOf) : null, versionOf };
     this.uploads.set(key, upload);
     announce(`Uploading ${file.name}`);
     this.documents.render();
@@ -74,8 +84,12 @@ export class Uploads {
       // No HTTP status: the request never got an answer (the network, or the server away), not a refusal.
       upload.interrupted = file.size > 0 && !error.status;
       upload.error = error.message;
-      showError(`${file.name}: ${error.message}`);
+      // Said once, in the file's row (with Retry or Dismiss), and read out; not again in the errors list.
+      announce(`${file.name}: ${upload.interrupted ? "interrupted" : "refused"}: ${error.message}`);
     }
     this.documents.render();
   }
 }
+
+// What a document shows, to tell when a new version's arrival changed it.
+function shown(doc) { return JSON.stringify({ status: doc.status, job_id: doc.job_id }); }

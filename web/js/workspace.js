@@ -42,11 +42,11 @@ export class Workspace {
     this.landscape.emitView(); // others see where this person looks from the start
     this.applyRole();
     this.people.render();
-    this.documents.render();
     this.sync.start();
   }
 
-  // A viewer sees no Upload button, no note form and no drop hint; editors and owners see them all.
+  // A viewer sees no Upload button, no note form, no drop hint and no document's New version or Remove; editors
+  // and owners see them all (Remove: owners, and the member who uploaded the document).
   applyRole() {
     const write = this.canWrite();
     $("upload-button").hidden = !write;
@@ -54,6 +54,7 @@ export class Workspace {
     $("app").dataset.role = this.role();
     $("me").textContent = `${this.me.name} · ${this.role()}`;
     this.notes.render();
+    this.documents.render();
   }
 
   onDocuments() {
