@@ -148,6 +148,9 @@ def main(argv: list[str]) -> None:
         from local import emulator_durable
 
         app = emulator_durable.serve(app, emulator_durable.install(Path(state)))
+    from local import emulator_presigned
+
+    app = emulator_presigned.checked(app)  # presigned URLs' signatures and expiry, as S3 checks them
     waitress.serve(_access_log(app), host=args.host, port=args.port, threads=64, connection_limit=1000, _quiet=True,
                    max_request_body_size=6 * 1024**3)
 

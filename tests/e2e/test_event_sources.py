@@ -110,6 +110,29 @@ def test_an_upload_grant_is_a_working_presigned_put_and_the_storage_quota_holds(
         403) == "role_too_low"
 
 
+def test_a_put_other_than_its_grant_signs_is_refused_before_anything_is_stored(stack):
+    """As S3 does (the emulator checks presigned URLs, local/emulator_presigned.py): a tester's PUT of more bytes
+    than granted was stored locally, and its document waited for its deadline."""
+    from tests.e2e.api_client import Api
+
+    bob = Api(stack, stack.token("bob"))
+    body = b"%PDF-1.7\n" + b"1" * 3000
+    grant = bob.ok("POST", "/workspaces/ws-demo/uploads",
+                   {"filename": "granted.pdf", "size": len(body), "content_type": "application/pdf"}, status=201)
+    bigger = requests.put(grant["url"], data=body + b"2" * 5000, timeout=10,
+                          headers={"Content-Type": grant["headers"]["Content-Type"]})
+    assert bigger.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in bigger.content, bigger.text
+    html = requests.put(grant["url"], data=body, headers={"Content-Type": "text/html"}, timeout=10)
+    assert html.status_code == 403, html.text
+    moved = requests.put(grant["url"].replace(grant["document_id"], "doc-someone-elses"), data=body,
+                         headers=grant["headers"], timeout=10)
+    assert moved.status_code == 403, moved.text
+    versions = stack.client("s3").list_object_versions(Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"],
+                                                       Prefix=grant["key"]).get("Versions", [])
+    assert versions == []  # nothing stored
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=10).status_code == 200
+
+
 def test_members_see_upload_progress_pushed_by_the_worker(stack):
     """The SQS worker (another process, no websocket event) pushes progress through the management API
     configured from settings, to a member's kalexo_client. Progress is a live push, not durable: if the test
