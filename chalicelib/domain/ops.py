@@ -19,6 +19,9 @@ MAX_OP_BYTES = 20 * 1024  # an op's data, as JSON: an item's 16 KiB of fields, i
 MAX_FIELDS = 50  # fields of one item
 MAX_FIELD_NAME = 64
 SYSTEM = "system"  # the author of ops the server writes itself (documents)
+# An update or delete may name the item's version it was made from: it is then refused (`conflict`) if another
+# op changed the item since, instead of silently replacing that change. Checked against the state, never stored.
+IF_VERSION = "if_version"
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -79,6 +82,11 @@ def shape(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = {"item_id": item_id}
         if kind != "item.delete":
             data["fields"] = _fields(payload.get("fields"), allow_empty=kind == "item.create")
+        if kind != "item.create" and "if_version" in payload:  # a condition, checked and not stored (IF_VERSION)
+            expected = payload["if_version"]
+            if not isinstance(expected, int) or isinstance(expected, bool) or expected < 1:
+                raise OpError("bad_op", "`if_version` must be the item's `version` (a positive integer)")
+            data[IF_VERSION] = expected
         if kind == "item.create":
             item_kind = payload.get("kind")
             if not isinstance(item_kind, str) or not item_kind:

@@ -72,8 +72,9 @@ class WorkspaceState:
     items: dict[str, Item] = field(default_factory=dict)
 
     # -- the checks that depend on the state --------------------------------------------------------------
-    def check(self, kind: str, data: dict[str, Any], by: str) -> None:
-        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op."""
+    def check(self, kind: str, data: dict[str, Any], by: str, if_version: int | None = None) -> None:
+        """Raise OpError unless `data` (already shaped by ops.shape) may be the next op; `if_version`: the
+        item's version the writer saw (ops.IF_VERSION)."""
         if kind == "chat":
             return
         system = by == SYSTEM
@@ -84,6 +85,9 @@ class WorkspaceState:
             fields = {k: v for k, v in data["fields"].items() if v is not None}
         elif item is None:
             raise OpError("item_not_found", f"no live item {item_id!r} (deleted, or never created)")
+        elif if_version is not None and item.version != if_version:
+            raise OpError("conflict", f"item {item_id!r} changed since version {if_version}: it is at version "
+                                      f"{item.version} now; read it, then send your change again")
         elif kind == "item.delete":
             if not system and item.kind in SERVER_KINDS:
                 raise OpError("forbidden", f"{item.kind} items are removed with their document")

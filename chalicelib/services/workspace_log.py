@@ -146,9 +146,10 @@ class WorkspaceLog:
             if data is None:
                 return None
             shaped = op_rules.shape(write.kind, data)
+            if_version = shaped.pop(op_rules.IF_VERSION, None)  # a condition of this write, not part of the op
             if not write.restoring:
                 shaped = attributed(write.kind, shaped, write.by)
-            state.check(write.kind, shaped, write.by)
+            state.check(write.kind, shaped, write.by, if_version)
         except OpError:
             found = self._oplog.claimed(write.workspace_id, write.claim) if write.claim else None
             if found is None:

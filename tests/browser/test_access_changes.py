@@ -66,6 +66,12 @@ def test_a_page_follows_its_members_role_and_removal_and_announces_only_news(web
                    what="the page to say bob was removed")
         assert "no longer a member" in bob.page.inner_text("#banner")
         assert not bob.page.locator("#upload-button").is_visible() and bob.page.locator("#note-form").is_hidden()
+        # Half stopped before: the banner lay over Sign out, chat still took messages, people still showed.
+        assert bob.page.locator("#chat-input").is_disabled() and bob.page.locator("#people li").count() == 0
+        covering = bob.page.evaluate("""() => { const r = document.getElementById('signout').getBoundingClientRect();
+            return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2).id; }""")
+        assert covering == "signout"
+        assert "no longer a member" in bob.page.locator("#workspace-select option:checked").inner_text()
         tries = len(opened)
         time.sleep(10)  # the reconnect backoff is at most 8 s: a page still trying would have opened another
         assert len(opened) == tries and bob.page.get_attribute("#connection", "data-state") == "removed"
@@ -176,7 +182,13 @@ def test_following_ends_when_the_person_followed_leaves(web_stack: WebStack, bro
         row.click()
         assert bob.page.locator("#following").is_visible()
         alice.context.close()
-        wait_until(lambda: bob.page.locator("#following").is_hidden(), timeout=60, what="following to end")
+        # Said on screen where "Following alice" was (a tester saw the bar simply vanish), and read out.
+        wait_until(lambda: bob.page.get_attribute("#following", "data-ended") == "true", timeout=60,
+                   what="following to end")
+        assert bob.page.locator("#following").is_visible()
+        assert "alice left: you are no longer following" in bob.page.inner_text("#following")
         assert any("alice left" in line for line in _announced(bob.page))
+        bob.page.click("#stop-following")  # OK
+        assert bob.page.locator("#following").is_hidden()
     finally:
         bob.context.close()

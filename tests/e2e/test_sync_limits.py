@@ -211,3 +211,30 @@ def read_log(stack, workspace: str) -> list[Op]:
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 600))
+
+
+def test_a_change_made_from_an_older_version_is_refused_through_the_stack(stack):
+    """`if_version` (docs/protocol.md): two members' saves of one note made from the same version; the second
+    is refused with `conflict` and nothing of it is stored, and the op stored carries no `if_version`."""
+    workspace = new_workspace(stack, f"Versions {uuid.uuid4().hex[:4]}")
+
+    async def scenario() -> None:
+        async with WorkspaceClient(stack.ws, stack.token("alice"), workspace) as alice, \
+                WorkspaceClient(stack.ws, stack.token("bob"), workspace) as bob:
+            made = await alice.create_item("door", "note", {"text": "swings out"})
+            first = await alice.update_item("door", {"text": "swings out, 1000"}, if_version=made.seq)
+            assert "if_version" not in first.data
+            with pytest.raises(OpRefused) as refused:
+                await bob.update_item("door", {"text": "swings in"}, if_version=made.seq)
+            assert refused.value.code == "conflict"
+            with pytest.raises(OpRefused) as gone:
+                await bob.delete_item("door", if_version=made.seq)
+            assert gone.value.code == "conflict"
+            await bob.wait_applied(first.seq, CEILING)
+            assert bob.items["door"].fields["text"] == "swings out, 1000"
+            later = await bob.update_item("door", {"text": "swings in"}, if_version=bob.items["door"].version)
+            assert later.seq == first.seq + 1
+        log = await read_log_async(stack, workspace)
+        assert all("if_version" not in json.dumps(op.data) for op in log)
+
+    run(scenario)

@@ -93,3 +93,37 @@ def test_nothing_to_do_is_decided_by_a_state_read_from_the_log(shared):
     assert "doc:d1" not in worker.current("w").items
     assert rest.append_if("w", "item.delete", "system", delete) is None  # now truly nothing to do
     assert [o.kind for o in shared[0].all("w")] == ["chat", "item.create", "item.delete"]
+
+
+def test_a_change_made_from_an_older_version_is_refused_not_laid_over_the_newer(shared):
+    """Two members saved the same note within milliseconds: the second silently replaced the first. With
+    `if_version` (the version the editor started from) the later save is refused, on any instance, and the
+    condition is never stored in the op; a resend of a stored op is still its duplicate, not a conflict."""
+    a, b = instance(shared), instance(shared)
+    made = a.append("w", "item.create", "alice", {"item_id": "n", "kind": "note", "fields": {"text": "v1"}})
+    version = made.op.seq
+    alice = a.append("w", "item.update", "alice", {"item_id": "n", "fields": {"text": "alice's"},
+                                                   "if_version": version}, op_id="e1")
+    assert "if_version" not in alice.op.data and alice.op.data["fields"] == {"text": "alice's"}
+    with pytest.raises(OpError) as refused:
+        b.append("w", "item.update", "bob", {"item_id": "n", "fields": {"text": "bob's"}, "if_version": version})
+    assert refused.value.code == "conflict" and f"version {alice.op.seq}" in str(refused.value)
+    with pytest.raises(OpError) as deleted:
+        b.append("w", "item.delete", "bob", {"item_id": "n", "if_version": version})
+    assert deleted.value.code == "conflict"
+    assert a.current("w").items["n"].fields["text"] == "alice's"
+    again = b.append("w", "item.update", "alice", {"item_id": "n", "fields": {"text": "alice's"},
+                                                   "if_version": version}, op_id="e1")
+    assert again.duplicate and again.op == alice.op
+    later = b.append("w", "item.update", "bob", {"item_id": "n", "fields": {"text": "bob's"},
+                                                 "if_version": alice.op.seq})  # made from what is there now
+    assert later.op.seq == alice.op.seq + 1
+
+
+@pytest.mark.parametrize("bad", [0, -3, "4", 2.0, True, None])
+def test_if_version_must_be_a_version(shared, bad):
+    log = instance(shared)
+    log.append("w", "item.create", "alice", {"item_id": "n", "kind": "note", "fields": {}})
+    with pytest.raises(OpError) as refused:
+        log.append("w", "item.update", "alice", {"item_id": "n", "fields": {"t": 1}, "if_version": bad})
+    assert refused.value.code == "bad_op"

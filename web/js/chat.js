@@ -2,6 +2,9 @@
 // others are announced to screen readers (the log itself is not a live region: it is redrawn whole).
 
 import { $, announce, el } from "./dom.js";
+import { tooLong } from "./refusals.js";
+
+const MAX_CHAT = 4000; // characters (code points), as the server counts (docs/protocol.md)
 
 export class Chat {
   constructor(ws) {
@@ -10,6 +13,7 @@ export class Chat {
     $("chat-form").onsubmit = (event) => {
       event.preventDefault();
       const text = $("chat-input").value.trim();
+      if (tooLong(text, MAX_CHAT, "A message")) return; // kept in the field, to shorten
       if (text) ws.sync.chat(text);
       $("chat-input").value = "";
     };
@@ -27,7 +31,7 @@ export class Chat {
     });
     for (const entry of this.ws.sync.outbox.filter((e) => e.body.action === "chat")) {
       const line = el("li", "pending");
-      line.append(el("b", "", this.ws.me.user_id), el("span", "text", entry.body.text), el("span", "note", " (sending)"));
+      line.append(el("b", "", this.ws.me.user_id), el("span", "text", entry.body.text), el("span", "note", this.ws.sync.closed ? " (not sent)" : " (sending)"));
       lines.push(line);
     }
     log.replaceChildren(...lines);

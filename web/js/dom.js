@@ -29,11 +29,14 @@ export function announce(text) {
 }
 
 // An error stays until the person dismisses it (no timer takes it away before it is read); the same message
-// again moves to the end instead of being listed twice.
-export function showError(message) {
+// again moves to the end instead of being listed twice. `code`: the refusal's (an error whose cause is over
+// may be cleared by it); `kept`: it holds text the person typed, so only they dismiss it.
+export function showError(message, { code, kept } = {}) {
   clearError(message);
   const item = el("li");
   item.dataset.message = message;
+  if (code) item.dataset.code = code;
+  if (kept) item.dataset.kept = "true";
   item.append(el("span", "", message), button("Dismiss", () => item.remove(), { label: `Dismiss: ${message}` }));
   $("errors").append(item);
 }

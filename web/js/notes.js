@@ -5,8 +5,10 @@
 
 import { $, announce, button, el, showError } from "./dom.js";
 import { withOutbox } from "./items.js";
+import { tooLong } from "./refusals.js";
 
 const KINDS = new Set(["note", "task"]);
+const MAX_TEXT = 2000; // characters (code points) of a note's text: the server allows 16 KiB of fields
 // Who edited or resolved an item: the server writes these (docs/protocol.md); an item from an earlier release
 // may hold whatever a client wrote, so anything but a string is not shown.
 const signer = (value) => (typeof value === "string" ? value : "");
@@ -30,7 +32,7 @@ export class Notes {
       items.push({ item_id: item.item_id, kind: item.kind, text: String(f.text ?? ""), by: f.by || "",
                    edited_by: signer(f.edited_by), resolved_by: signer(f.resolved_by), resolved: Boolean(f.resolved),
                    doc: f.doc, page: Number(f.page) || 0, created: Number(f.created_at) || 0,
-                   pending: pending.has(item.item_id),
+                   pending: pending.has(item.item_id), version: item.version,
                    ...at });
     }
     return items.sort((a, b) => Number(a.resolved) - Number(b.resolved) || a.created - b.created ||
@@ -43,6 +45,7 @@ export class Notes {
     $("note-readonly").hidden = canEdit;
     const items = this.items();
     if (this.editing && !items.some((i) => i.item_id === this.editing.id)) this.lostWhileEditing();
+    if (this.editing && !canEdit) this.lostWhileEditing("You can only view this workspace now: your edit was not saved");
     this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
     const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
     const rows = items.map((item) => {
@@ -93,7 +96,7 @@ export class Notes {
     const li = el("li", "editing");
     li.dataset.item = item.item_id;
     const form = el("form", "row");
-    const input = Object.assign(el("input"), { value: this.editing.draft, maxLength: 200, autocomplete: "off" });
+    const input = Object.assign(el("input"), { value: this.editing.draft, autocomplete: "off" });
     input.setAttribute("aria-label", `Edit the ${item.kind}`);
     input.oninput = () => { this.editing.draft = input.value; };
     input.onkeydown = (event) => { if (event.key === "Escape") { event.preventDefault(); this.stopEdit(item.item_id); } };
@@ -103,7 +106,11 @@ export class Notes {
     form.onsubmit = (event) => {
       event.preventDefault();
       const text = input.value.trim();
-      if (text && text !== item.text) this.ws.sync.updateItem(item.item_id, { text, edited_by: this.ws.me.user_id });
+      if (tooLong(text, MAX_TEXT, `A ${item.kind}`)) return;
+      // Made from the version shown (the one any "changed meanwhile" notice showed): a change saved by someone
+      // else since is not replaced without a word (`conflict`, refusals.js reopens this editor).
+      const version = Number.isFinite(item.version) ? item.version : null; // null: not stored yet itself
+      if (text && text !== item.text) this.ws.sync.updateItem(item.item_id, { text, edited_by: this.ws.me.user_id }, version);
       this.stopEdit(item.item_id);
     };
     li.append(form);
@@ -116,16 +123,32 @@ export class Notes {
   }
 
   startEdit(item) {
-    this.editing = { id: item.item_id, draft: item.text, base: item.text };
+    this.editing = { id: item.item_id, draft: item.text, base: item.text, kind: item.kind };
     this.render();
   }
 
-  // The note being edited was deleted by someone else: the text typed is not thrown away with it.
-  lostWhileEditing() {
-    const input = $("note-input");
-    if (!input.value.trim()) input.value = this.editing.draft;
-    showError("The note you were editing was deleted meanwhile: your text is in the new note field.");
+  // A save refused as `conflict`: the editor again, with the person's text and the note as it is now.
+  reopen(id, text) {
+    const item = this.items().find((i) => i.item_id === id);
+    if (!item || !this.ws.canWrite() || (this.editing && this.editing.id !== id)) return false;
+    this.editing = { id, draft: text, base: text, kind: item.kind };
+    this.render();
+    return true;
+  }
+
+  // The note being edited was deleted by someone else, or its editor may not write any more: the text typed
+  // is not thrown away with it (into the new note field, with its kind, or shown to copy).
+  lostWhileEditing(why = "The note you were editing was deleted meanwhile") {
+    const { draft, kind } = this.editing;
     this.editing = null;
+    const input = $("note-input");
+    if (this.ws.canWrite() && !input.value.trim()) {
+      input.value = draft;
+      $("note-kind").value = kind;
+      showError(`${why}: your text is in the new note field.`);
+    } else if (draft.trim()) {
+      showError(`${why}. Your text, to copy: “${draft}”`, { kept: true });
+    }
   }
 
   stopEdit(id) {
@@ -158,7 +181,7 @@ export class Notes {
   // Pinned where the person looks: on the page at the centre of the view, if there is one.
   create() {
     const text = $("note-input").value.trim();
-    if (!text) return;
+    if (!text || tooLong(text, MAX_TEXT, "A note")) return;
     const kind = $("note-kind").value;
     const id = `${kind}-${crypto.randomUUID().slice(0, 8)}`;
     const at = this.ws.landscape.center();

@@ -9,7 +9,7 @@ export class People {
     this.ws = ws;
     this.connections = new Map(); // connection -> {connection, user, presence}
     this.following = null; // user id
-    ws.landscape.addEventListener("user-moved", () => { if (this.following) this.follow(null); });
+    ws.landscape.addEventListener("user-moved", () => { if (!$("following").hidden) this.follow(null); });
     $("stop-following").onclick = () => this.follow(null);
   }
 
@@ -33,8 +33,7 @@ export class People {
   render() {
     // The person followed has left (their last connection went): there is nobody to follow any more.
     if (this.following && ![...this.connections.values()].some((p) => p.user === this.following)) {
-      announce(`${this.following} left`);
-      this.follow(null);
+      this.follow(null, this.following);
     }
     this.show();
   }
@@ -58,7 +57,8 @@ export class People {
   show() {
     const me = this.ws.me.user_id;
     const views = this.views();
-    const users = [...new Set([me, ...views.keys()])].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
+    const gone = this.ws.sync.closed; // removed, or signed out: this page knows nobody's presence any more
+    const users = gone ? [] : [...new Set([me, ...views.keys()])].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
     const focusedUser = document.activeElement?.closest?.("#people li")?.dataset.user;
     const focusedClass = document.activeElement?.className;
     $("people").replaceChildren(...users.map((user) => {
@@ -79,7 +79,7 @@ export class People {
       return item;
     }));
     if (focusedUser) $("people").querySelector(`li[data-user="${CSS.escape(focusedUser)}"] .${focusedClass}`)?.focus();
-    $("people-count").textContent = `(${users.length} online)`;
+    $("people-count").textContent = gone ? "(not connected)" : `(${users.length} online)`;
     this.ws.overlays && this.showBoxes();
   }
 
@@ -100,12 +100,20 @@ export class People {
     if (view) this.ws.landscape.showView(view);
   }
 
-  follow(user) {
+  // `left`: the person followed left. The bar says so, where it said "Following" (not only to screen readers),
+  // until it is dismissed, or the view is moved, or someone else is followed.
+  follow(user, left = null) {
+    const was = this.following;
     this.following = user;
     const bar = $("following");
-    bar.hidden = !user;
-    $("following-name").textContent = user || "";
-    if (user) { this.goTo(user); announce(`Following ${user}`); } else announce("Not following anyone");
+    bar.hidden = !user && !left;
+    bar.dataset.ended = left ? "true" : "false";
+    $("following-text").replaceChildren(...(user ? ["Following ", el("b", "", user)]
+      : left ? [el("b", "", left), " left: you are no longer following"] : []));
+    $("stop-following").textContent = left ? "OK" : "Stop following";
+    if (user) { this.goTo(user); announce(`Following ${user}`); }
+    else if (left) announce(`${left} left: you are no longer following`);
+    else if (was) announce("Not following anyone");
     this.render();
   }
 }

@@ -117,8 +117,7 @@ export class WorkspaceSync extends EventTarget {
 
   // --- what the server says ---------------------------------------------------------------------------
   receive(msg) {
-    clearTimeout(this.pongTimer); // anything at all says the connection is alive (a busy server answers late)
-    this.pongTimer = null;
+    clearTimeout(this.pongTimer); this.pongTimer = null; // anything at all says the connection is alive
     switch (msg.action) {
       case "welcome": return this.welcome(msg);
       case "state": return this.statePage(msg);
@@ -127,8 +126,7 @@ export class WorkspaceSync extends EventTarget {
       case "history":
         this.historyAsked = false;
         this.feed(msg.ops);
-        if (msg.more) this.askHistory();
-        return undefined;
+        return msg.more ? this.askHistory() : undefined;
       case "pong": return this.pong(msg);
       case "presence": return this.emit("presence", msg);
       case "presence.list":
@@ -209,8 +207,7 @@ export class WorkspaceSync extends EventTarget {
 
   // --- ops, strictly in sequence order (step 4) ---------------------------------------------------------
   feed(ops) {
-    let changedItems = false;
-    let changedChat = false;
+    let changedItems = false, changedChat = false;
     for (const op of ops) {
       if (this.welcomed && op.seq <= this.applied) {
         // Already applied (a duplicate), or chat from before the join: only chat lines are added.
@@ -250,6 +247,7 @@ export class WorkspaceSync extends EventTarget {
 
   failed(msg) {
     const code = msg.error?.code;
+    const entry = msg.id ? this.box.entries.find((e) => e.opId === msg.id) : null;
     const outcome = this.box.failed(msg, () => this.welcomed);
     if (outcome === "retrying") return;
     if (outcome === "dropped") this.emit("outbox", {});
@@ -268,7 +266,9 @@ export class WorkspaceSync extends EventTarget {
         return;
       }
     }
-    this.emit("error", { code, message: msg.error?.message || "the server refused a message" });
+    // `op`: what this client wrote, when the refusal dropped it (refusals.js keeps the text typed in it).
+    this.emit("error", { code, message: msg.error?.message || "the server refused a message",
+                         op: outcome === "dropped" ? entry?.body : null });
   }
 
   retryOutstanding() {
@@ -287,11 +287,11 @@ export class WorkspaceSync extends EventTarget {
   get outbox() { return this.box.entries; }
 
   chat(text) { return this.submit({ action: "chat", text }); }
-
   createItem(item_id, kind, fields) { return this.submit({ action: "item.create", item_id, kind, fields }); }
-
-  updateItem(item_id, fields) { return this.submit({ action: "item.update", item_id, fields }); }
-
+  // `version`: the item's version the change was made from; refused (`conflict`) if another op changed it since.
+  updateItem(item_id, fields, version = null) {
+    return this.submit({ action: "item.update", item_id, fields, ...(version ? { if_version: version } : {}) });
+  }
   deleteItem(item_id) { return this.submit({ action: "item.delete", item_id }); }
 
   presence(body) { return this.welcomed && this.send({ action: "presence", workspace: this.workspace, ...body }); }

@@ -3,11 +3,12 @@
 
 import { Chat } from "./chat.js";
 import { Documents } from "./documents.js";
-import { $, announce, showError } from "./dom.js";
+import { $, announce } from "./dom.js";
 import { Landscape } from "./landscape.js";
 import { Notes } from "./notes.js";
 import { Overlays } from "./overlays.js";
 import { People } from "./people.js";
+import { showRefusal } from "./refusals.js";
 import { keepView, savedView } from "./session.js";
 import { WorkspaceSync } from "./sync.js";
 
@@ -35,6 +36,11 @@ export class Workspace {
   isOwner() { return this.role() === "owner"; }
 
   start() {
+    // Ops not stored yet live in this page alone (a tester closed a tab with a note "sending" and lost it): the
+    // browser asks before the page is closed or reloaded with any.
+    window.addEventListener("beforeunload", (event) => {
+      if (this.sync.outbox.length && !this.sync.closed) event.preventDefault();
+    });
     this.wireSync();
     this.wireViewer();
     const view = savedView(this.id, this.me.user_id);
@@ -47,12 +53,19 @@ export class Workspace {
 
   // A viewer sees no Upload button, no note form, no drop hint and no document's New version or Remove; editors
   // and owners see them all (Remove: owners, and the member who uploaded the document).
+  // A page whose member was removed (or signed out) writes nothing: no chat either, and nobody shown online.
   applyRole() {
     const write = this.canWrite();
+    const gone = this.sync.closed;
     $("upload-button").hidden = !write;
     $("file-input").disabled = !write;
     $("app").dataset.role = this.role();
-    $("me").textContent = `${this.me.name} · ${this.role()}`;
+    const role = gone ? "no longer a member" : this.role();
+    $("me").textContent = `${this.me.name} · ${role}`;
+    const option = [...$("workspace-select").options].find((o) => o.value === this.id); // its role, as now
+    if (option) option.textContent = option.textContent.replace(/ \([^()]*\)$/, ` (${role})`);
+    for (const control of $("chat-form").elements) control.disabled = gone;
+    if (gone) { this.people.replaceAll([]); this.chat.render(); }
     this.notes.render();
     this.documents.render();
   }
@@ -94,7 +107,9 @@ export class Workspace {
     sync.addEventListener("role", ({ detail }) => {
       // An owner changed this member's role while the page was open: its controls follow, and refusals that
       // came of the old role are over.
-      for (const old of [...$("errors").children]) if (old.dataset.message?.startsWith("role_too_low")) old.remove();
+      for (const old of [...$("errors").children]) {
+        if (old.dataset.code === "role_too_low" && !old.dataset.kept) old.remove();
+      }
       announce(`Your role in this workspace is now ${detail.role}`);
       this.applyRole();
       this.documents.render();
@@ -102,7 +117,7 @@ export class Workspace {
     sync.addEventListener("chat", () => this.chat.render());
     sync.addEventListener("outbox", () => { this.chat.render(); this.notes.render(); });
     sync.addEventListener("items", ({ detail }) => this.documents.onItems(Boolean(detail?.all)));
-    sync.addEventListener("error", ({ detail }) => showError(`${detail.code}: ${detail.message}`));
+    sync.addEventListener("error", ({ detail }) => showRefusal(this, detail));
   }
 
   // --- the viewer, its toolbar and drops --------------------------------------------------------------

@@ -140,9 +140,8 @@ class WorkspaceClient(LogReader):
 
     @property
     def own_presence(self) -> dict[str, Any]:
-        """What this client last announced with set_presence() (`{"status": "active"}` before). `presence`
-        holds every connection's, this one's (`connection_id`, from the welcome) as announced here: the server
-        does not echo a connection's own announcements."""
+        """What this client last announced with set_presence() (`{"status": "active"}` before): the server does
+        not echo a connection's own announcements into `presence`, so this one's is as announced here."""
         return dict(self._presence_wanted or {"status": "active"})
 
     def events(self) -> EventStream:
@@ -174,12 +173,15 @@ class WorkspaceClient(LogReader):
         return await self._submit({"action": "item.create", "item_id": item_id, "kind": kind,
                                    "fields": dict(fields or {})}, op_id)
 
-    async def update_item(self, item_id: str, fields: Mapping[str, Any], *, op_id: str | None = None) -> Op:
-        """Set each field; a None value removes that field."""
-        return await self._submit({"action": "item.update", "item_id": item_id, "fields": dict(fields)}, op_id)
+    async def update_item(self, item_id: str, fields: Mapping[str, Any], *, op_id: str | None = None,
+                          if_version: int | None = None) -> Op:
+        """Set each field; a None value removes that field. `if_version`: the item's version the change was made
+        from; refused (OpRefused, `conflict`) if another op changed the item since."""
+        return await self._submit({"action": "item.update", "item_id": item_id, "fields": dict(fields)}, op_id,
+                                  if_version)
 
-    async def delete_item(self, item_id: str, *, op_id: str | None = None) -> Op:
-        return await self._submit({"action": "item.delete", "item_id": item_id}, op_id)
+    async def delete_item(self, item_id: str, *, op_id: str | None = None, if_version: int | None = None) -> Op:
+        return await self._submit({"action": "item.delete", "item_id": item_id}, op_id, if_version)
 
     async def set_presence(self, status: str = "active", *, viewport: Mapping[str, float] | None = None,
                            cursor: Mapping[str, float] | None = None) -> None:
@@ -195,16 +197,15 @@ class WorkspaceClient(LogReader):
         if link is not None and self._sending:
             await link.send({"action": "presence", "workspace": self.workspace, **presence})
 
-    async def _submit(self, body: dict[str, Any], op_id: str | None) -> Op:
+    async def _submit(self, body: dict[str, Any], op_id: str | None, if_version: int | None = None) -> Op:
         if self.failure is not None:
             raise self.failure
         if self._closing:
             raise ClientClosed("the client was closed")
-        op_id = wire.check_op_id(op_id) if op_id is not None else wire.new_op_id()
-        message = {**body, "workspace": self.workspace, "op_id": op_id, "id": op_id}
+        message = wire.op_message(body, self.workspace, op_id, if_version)
         wire.dumps(message)  # too large for the gateway: refused here, never sent (it would close the connection)
         entry = self._outbox.add(message)
-        self._mine.add(op_id)
+        self._mine.add(message["op_id"])
         self._pump_wake.set()  # the connection's sending task sends it, in order and within the rate limit
         self.hub.changed()
         # Shielded: a caller that stops waiting does not withdraw the op (it may already be stored).

@@ -76,11 +76,12 @@ class SyncWorkspaceClient:
         return self._call(self.client.create_item(item_id, kind, fields, op_id=op_id), timeout)
 
     def update_item(self, item_id: str, fields: Mapping[str, Any], *, op_id: str | None = None,
-                    timeout: float | None = None) -> Op:
-        return self._call(self.client.update_item(item_id, fields, op_id=op_id), timeout)
+                    if_version: int | None = None, timeout: float | None = None) -> Op:
+        return self._call(self.client.update_item(item_id, fields, op_id=op_id, if_version=if_version), timeout)
 
-    def delete_item(self, item_id: str, *, op_id: str | None = None, timeout: float | None = None) -> Op:
-        return self._call(self.client.delete_item(item_id, op_id=op_id), timeout)
+    def delete_item(self, item_id: str, *, op_id: str | None = None, if_version: int | None = None,
+                    timeout: float | None = None) -> Op:
+        return self._call(self.client.delete_item(item_id, op_id=op_id, if_version=if_version), timeout)
 
     def read_log(self, after: int = 0, *, timeout: float | None = 120.0) -> list[Op]:
         """Every op of the workspace's log after `after` (WorkspaceClient.read_log)."""

@@ -82,3 +82,10 @@ def check_op_id(op_id: str) -> str:
     if not OP_ID.match(op_id):
         raise ValueError(f"op_id must be 1 to 64 characters of A-Z a-z 0-9 _ . : - (got {op_id!r})")
     return op_id
+
+
+def op_message(body: Mapping[str, Any], workspace: str, op_id: str | None, if_version: int | None) -> dict[str, Any]:
+    """An op as sent: its op id (given and checked, or new) is its request id too; `if_version` only if given."""
+    op_id = check_op_id(op_id) if op_id is not None else new_op_id()
+    condition = {} if if_version is None else {"if_version": if_version}
+    return {**body, **condition, "workspace": workspace, "op_id": op_id, "id": op_id}
