@@ -159,7 +159,7 @@ function hasProgress(doc) { return doc.status === "tiling" && (doc.page_count ||
 // What changes in a row while its document is processed, written where it is (only what differs).
 function fillRow(item, doc) {
   const text = statusText(doc);
-  const label = `${doc.name}: ${text}. Show on the landscape`;
+  const label = `${doc.name}: ${text.replace(/[.\s]+$/, "")}. Show on the landscape`; // a reason's own full stop once
   if (item.dataset.status !== doc.status) item.dataset.status = doc.status;
   const go = item.querySelector(".doc-go");
   if (go.getAttribute("aria-label") !== label) go.setAttribute("aria-label", label);

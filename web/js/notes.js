@@ -74,7 +74,7 @@ export class Notes {
     Object.assign(li.dataset, { item: item.item_id, kind: item.kind, resolved: item.resolved, pending: item.pending });
     const kind = item.kind === "task" ? (item.resolved ? "Task, done" : "Task") : (item.resolved ? "Note, resolved" : "Note");
     li.append(button(item.text, () => this.jump(item.item_id),
-                     { className: "note-go", label: `${kind}: ${item.text}. ${where}. Show on the landscape` }));
+                     { className: "note-go", label: `${kind}: ${item.text.replace(/[.\s]+$/, "")}. ${where}. Show on the landscape` }));
     const who = [item.by, item.edited_by && item.edited_by !== item.by ? `edited by ${item.edited_by}` : "",
                  item.resolved && item.resolved_by ? `${item.kind === "task" ? "done" : "resolved"} by ${item.resolved_by}` : ""];
     li.append(el("div", "meta", [kind, ...who.filter(Boolean), where, item.pending ? "sending" : ""].filter(Boolean)
