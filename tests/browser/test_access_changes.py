@@ -130,6 +130,7 @@ def test_an_edit_under_way_is_told_of_another_members_change_and_keeps_its_text(
         assert editor.input_value() == "Slab depth 250, per engineer"  # what bob typed is still there
         # alice deletes it while bob still edits: his text is not lost.
         alice.page.locator("#notes li", has_text="Slab depth 225").locator(".delete").click()
+        alice.page.locator("#notes li", has_text="Slab depth 225").locator(".confirm").click()
         wait_until(lambda: bob.page.locator("#notes li.editing").count() == 0, timeout=15, what="the editor gone")
         assert bob.page.input_value("#note-input") == "Slab depth 250, per engineer"
         assert "deleted meanwhile" in bob.page.inner_text("#errors")

@@ -102,6 +102,7 @@ def test_an_offline_edit_of_a_note_deleted_meanwhile_comes_back_to_the_new_note_
         bob.page.fill("#notes li.editing input", "Check the gutter falls: 1 in 100 minimum")
         bob.page.press("#notes li.editing input", "Enter")
         alice.page.locator("#notes li", has_text="Check the gutter falls").locator(".delete").click()
+        alice.page.locator("#notes li", has_text="Check the gutter falls").locator(".confirm").click()
         wait_until(lambda: alice.page.locator("#notes li").count() == 0, timeout=15, what="alice's delete")
         bob.page.select_option("#note-kind", "note")  # the kind last chosen is not the deleted item's
         bob.context.set_offline(False)

@@ -252,7 +252,15 @@ def test_notes_and_tasks_in_the_sidebar(team: dict[str, UserPage], web_stack: We
     alice.page.fill("#note-input", "Temporary remark")
     alice.page.press("#note-input", "Enter")
     note_row(bob, "Temporary remark").wait_for()
+    # Delete asks first, in the row: Escape keeps the note (and the focus comes back to Delete), then Delete.
     note_row(alice, "Temporary remark").locator(".delete").click()
+    assert alice.page.evaluate("document.activeElement.className") == "cancel"
+    alice.page.keyboard.press("Escape")
+    assert alice.page.evaluate("document.activeElement.className") == "delete"
+    assert note_row(alice, "Temporary remark").locator(".confirm").count() == 0
+    assert note_row(bob, "Temporary remark").count() == 1
+    note_row(alice, "Temporary remark").locator(".delete").click()
+    note_row(alice, "Temporary remark").locator(".confirm").click()
     note_row(bob, "Temporary remark").wait_for(state="detached")
     alice.page.click("#zoom-fit")  # the overview: notes as pins, labels above them
     alice.page.wait_for_selector("#viewer:not([data-animating])", state="attached")

@@ -17,7 +17,8 @@ export class Notes {
   constructor(ws) {
     this.ws = ws;
     this.rows = new Map(); // item_id -> {signature, element}
-    this.editing = null; // {id, draft}
+    this.editing = null; // {id, draft, base, kind}
+    this.confirming = null; // the item whose deletion is being confirmed (a Delete removes it for everyone)
     $("note-form").onsubmit = (event) => { event.preventDefault(); this.create(); };
   }
 
@@ -46,12 +47,13 @@ export class Notes {
     const items = this.items();
     if (this.editing && !items.some((i) => i.item_id === this.editing.id)) this.lostWhileEditing();
     if (this.editing && !canEdit) this.lostWhileEditing("You can only view this workspace now: your edit was not saved");
+    if (this.confirming && !items.some((i) => i.item_id === this.confirming)) this.confirming = null;
     this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
     const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
     const rows = items.map((item) => {
       const where = item.doc && names.has(item.doc) ? `${names.get(item.doc)}, page ${item.page + 1}` : "on the landscape";
       const editing = this.editing?.id === item.item_id;
-      const signature = JSON.stringify([item, where, canEdit, editing]);
+      const signature = JSON.stringify([item, where, canEdit, editing, this.confirming === item.item_id]);
       const kept = this.rows.get(item.item_id);
       if (kept && kept.signature === signature && !editing) return kept.element;
       const element = editing ? this.editor(item) : this.row(item, where, canEdit);
@@ -82,11 +84,19 @@ export class Notes {
     if (canEdit) {
       const actions = el("div", "actions");
       const resolve = item.kind === "task" ? (item.resolved ? "Not done" : "Done") : (item.resolved ? "Reopen" : "Resolve");
-      actions.append(
-        button("Edit", () => this.startEdit(item), { className: "edit", label: `Edit: ${item.text}` }),
-        button(resolve, () => this.resolve(item), { className: "resolve", label: `${resolve}: ${item.text}` }),
-        button("Delete", () => this.remove(item), { className: "delete", label: `Delete: ${item.text}` }),
-      );
+      if (this.confirming === item.item_id) {
+        actions.classList.add("confirm-delete");
+        actions.append(el("span", "", "Delete for everyone?"),
+          button("Delete", () => this.remove(item), { className: "confirm", label: `Yes, delete: ${item.text}` }),
+          button("Cancel", () => this.confirm(null, item.item_id), { className: "cancel", label: `Keep: ${item.text}` }));
+        actions.addEventListener("keydown", (event) => { if (event.key === "Escape") this.confirm(null, item.item_id); });
+      } else {
+        actions.append(
+          button("Edit", () => this.startEdit(item), { className: "edit", label: `Edit: ${item.text}` }),
+          button(resolve, () => this.resolve(item), { className: "resolve", label: `${resolve}: ${item.text}` }),
+          button("Delete", () => this.confirm(item.item_id), { className: "delete", label: `Delete: ${item.text}` }),
+        );
+      }
       li.append(actions);
     }
     return li;
@@ -162,10 +172,21 @@ export class Notes {
       : { resolved: true, resolved_by: this.ws.me.user_id });
   }
 
+  // Delete asks first, in the row (a tester lost a note to one click, with no undo); the focus goes to Cancel,
+  // and back to Delete when the question is left.
+  confirm(id, was = null) {
+    this.confirming = id;
+    this.render();
+    const row = this.rows.get(id || was)?.element;
+    row?.querySelector(id ? ".cancel" : ".delete")?.focus();
+  }
+
   remove(item) {
+    this.confirming = null;
     const list = $("notes");
     const index = [...list.children].findIndex((row) => row.dataset.item === item.item_id);
-    this.ws.sync.deleteItem(item.item_id);
+    // From the version shown: a note someone changed meanwhile is not deleted unseen (`conflict`, said in words).
+    this.ws.sync.deleteItem(item.item_id, Number.isFinite(item.version) ? item.version : null);
     announce(`Deleted: ${item.text}`);
     const next = list.children[index + 1] || list.children[index - 1]; // keep the keyboard in the list
     (next?.querySelector(".note-go") || $("note-input")).focus();

@@ -288,11 +288,11 @@ export class WorkspaceSync extends EventTarget {
 
   chat(text) { return this.submit({ action: "chat", text }); }
   createItem(item_id, kind, fields) { return this.submit({ action: "item.create", item_id, kind, fields }); }
-  // `version`: the item's version the change was made from; refused (`conflict`) if another op changed it since.
+  // `version`: the item's version a change was made from; refused (`conflict`) if another op changed it since.
   updateItem(item_id, fields, version = null) {
     return this.submit({ action: "item.update", item_id, fields, ...(version ? { if_version: version } : {}) });
   }
-  deleteItem(item_id) { return this.submit({ action: "item.delete", item_id }); }
+  deleteItem(item_id, version = null) { return this.submit({ action: "item.delete", item_id, ...(version ? { if_version: version } : {}) }); }
 
   presence(body) { return this.welcomed && this.send({ action: "presence", workspace: this.workspace, ...body }); }
 
