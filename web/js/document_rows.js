@@ -116,16 +116,21 @@ export class DocumentRows {
     this.documents.render();
   }
 
-  // The file goes to this document as its next version (the document keeps its name).
+  // The file goes to this document as its next version (the document keeps its name). One hidden file input
+  // serves every row: a picker closed without a file leaves nothing behind.
   pickVersion(doc) {
-    const input = Object.assign(el("input"), { type: "file", hidden: true });
-    input.setAttribute("aria-label", `A new version of ${doc.name}`);
-    input.addEventListener("change", () => {
-      if (input.files[0]) this.documents.uploads.upload(input.files[0], doc.document_id, doc);
-      input.remove();
-    });
-    document.body.append(input);
-    input.click();
+    if (!this.picker) {
+      this.picker = Object.assign(el("input"), { type: "file", hidden: true });
+      this.picker.addEventListener("change", () => {
+        const file = this.picker.files[0];
+        if (file && this.versionOf) this.documents.uploads.upload(file, this.versionOf.document_id, this.versionOf);
+        this.picker.value = "";
+      });
+      document.body.append(this.picker);
+    }
+    this.versionOf = doc;
+    this.picker.setAttribute("aria-label", `A new version of ${doc.name}`);
+    this.picker.click();
   }
 
   async retry(documentId) {
