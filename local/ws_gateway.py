@@ -40,6 +40,7 @@ class LiveConnection:
     invoke_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     close_reason: str = "Client closed"
     closing: bool = False
+    outstanding: int = 0  # messages received and not yet invoked to the end
 
     def touch(self) -> None:
         self.last_active, self.last_active_wall = time.monotonic(), time.time()
@@ -114,6 +115,7 @@ class WebsocketGateway:
 
     async def _disconnected(self, live: LiveConnection) -> None:
         event = disconnect_event(self.api, live.info, live.ws.close_code or 1006, live.close_reason)
+        await asyncio.sleep(0)  # messages received just before the close take the lock first: $disconnect is last
         try:
             async with live.invoke_lock:
                 await self._invoke("$disconnect", event)
@@ -126,7 +128,9 @@ class WebsocketGateway:
             msg = await ws.receive()
             if msg.type == WSMsgType.TEXT:
                 live.touch()
-                self._spawn(self._dispatch(live, msg.data))
+                waits = live.outstanding > 0  # behind this connection's earlier messages
+                live.outstanding += 1
+                self._spawn(self._dispatch(live, msg.data, waits))
             elif msg.type == WSMsgType.BINARY:
                 # API Gateway does not accept binary frames in incoming messages: it closes with 1003.
                 await self.close(live, UNSUPPORTED_DATA, "Binary frames are not supported")
@@ -149,12 +153,15 @@ class WebsocketGateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _dispatch(self, live: LiveConnection, data: str | bytes) -> None:
+    async def _dispatch(self, live: LiveConnection, data: str | bytes, waits: bool) -> None:
+        """`waits`: received while earlier messages of the connection were still being invoked. A message that
+        did not wait is invoked even if its connection closed a moment after sending it (a client that sends and
+        closes at once: an outside client lost half of such messages), as API Gateway invokes what it received."""
         route = self._route_for(data)
         event = message_event(self.api, live.info, route, data)
         try:
             async with live.invoke_lock:
-                if live.ws.closed:  # queued behind this connection's earlier messages, and it has gone since
+                if waits and live.ws.closed:  # queued behind this connection's earlier messages, gone since
                     self.dropped += 1
                     return
                 await self._invoke(route, event)
@@ -164,6 +171,8 @@ class WebsocketGateway:
                      "requestId": event["requestContext"]["requestId"]}
             with contextlib.suppress(ConnectionError):
                 await self.send(live, json.dumps(error).encode())
+        finally:
+            live.outstanding -= 1
 
     async def send(self, live: LiveConnection, data: bytes) -> None:
         """Raises ConnectionError when the connection is closed or closing."""

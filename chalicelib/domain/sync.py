@@ -65,6 +65,17 @@ class Item:
         return {"item_id": self.item_id, "kind": self.kind, "fields": dict(self.fields), "version": self.version}
 
 
+def _same_version(item: Item, if_version: int | None) -> None:
+    """The writer's `if_version` (ops.IF_VERSION) is the item's version, or the change is refused."""
+    if if_version is None or if_version == item.version:
+        return
+    if if_version > item.version:  # no state a client has seen holds it: not a race, a mistake
+        raise OpError("bad_op", f"item {item.item_id!r} has never been at version {if_version}: it is at "
+                                f"version {item.version}")
+    raise OpError("conflict", f"item {item.item_id!r} changed since version {if_version}: it is at version "
+                              f"{item.version} now; read it, then send your change again")
+
+
 @dataclass
 class WorkspaceState:
     """A workspace's replicated state as of one sequence number."""
@@ -83,17 +94,16 @@ class WorkspaceState:
         if kind == "item.create":
             self._check_create(item_id, data["kind"], item, system)
             fields = {k: v for k, v in data["fields"].items() if v is not None}
-        elif item is None:
+        elif item is None:  # whatever `if_version` says: the item is gone, not changed
             raise OpError("item_not_found", f"no live item {item_id!r} (deleted, or never created)")
-        elif if_version is not None and item.version != if_version:
-            raise OpError("conflict", f"item {item_id!r} changed since version {if_version}: it is at version "
-                                      f"{item.version} now; read it, then send your change again")
         elif kind == "item.delete":
             if not system and item.kind in SERVER_KINDS:
                 raise OpError("forbidden", f"{item.kind} items are removed with their document")
+            _same_version(item, if_version)
             return
         else:
-            self._check_update(item, data["fields"], system)
+            self._check_update(item, data["fields"], system)  # a change that could never apply is refused as such
+            _same_version(item, if_version)
             fields = merged(item.fields, data["fields"])
         if len(fields) > MAX_FIELDS:
             raise OpError("item_too_large", f"an item has at most {MAX_FIELDS} fields")

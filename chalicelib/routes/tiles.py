@@ -121,7 +121,9 @@ def _stored(grant: str, page: int, name: str, content_type: str | None = None) -
     scope = access.verify(grant)
     head = access.head(scope, page, name)
     if head is None or (content_type is not None and head.content_type != content_type):
-        raise NotFound("no such tile (or the page is not ready)", code="no_such_tile")
+        access.page(grant, page)  # a miss says why: no such page, not ready, tiles gone (reads on misses only)
+        raise NotFound("no such tile: outside the page's levels, columns or rows, or not in its format",
+                       code="no_such_tile")
     return _answer(scope, head.etag, head.content_type, lambda: access.read(scope, page, name).data, b"")
 
 

@@ -46,8 +46,8 @@ class WorkspaceSync:
     def __init__(self, access: AccessService, fresh_access: AccessService, log: WorkspaceLog,
                  connections: ConnectionStore, publish: OpPublisher, presence: PresenceService,
                  audiences: Audiences) -> None:
-        self._access = access  # cached: reads and the first check of a write
-        self._fresh = fresh_access  # uncached: joins, and the answer to a refused grant
+        self._access = access  # cached: the first check of a write (its grant is checked as it is stored)
+        self._fresh = fresh_access  # uncached: joins, reads of the log and state, and any refused write's answer
         self._log = log
         self._connections = connections
         self._publish = publish
@@ -87,7 +87,7 @@ class WorkspaceSync:
 
     def state_page(self, actor: Actor, workspace_id: str, seq: int, after_item: str | None) -> dict[str, Any]:
         """The next page of the state a welcome started (as of its `seq`, whatever happened since)."""
-        self._access.workspace(actor, workspace_id)
+        self._fresh.workspace(actor, workspace_id)  # items' contents: not a moment after a removal
         if seq > self._log.latest(workspace_id):
             raise OpError("bad_sequence", "that sequence is not in this workspace's log")
         at, items, next_item = self._log.page_of_state(workspace_id, seq, after_item, PAGE_BYTES)
@@ -130,9 +130,11 @@ class WorkspaceSync:
                 break
             except AudienceChanged:
                 self._audiences.forget(workspace_id)  # someone joined since: read who is there again
-            except OpError as refused:
-                if refused.code == "access_changed":  # say exactly what changed, from the source of truth
-                    self._fresh.workspace(actor, workspace_id, need)
+            except OpError:
+                # Say exactly what changed, from the source of truth (`access_changed`); and a refusal read from
+                # the state (`conflict` naming a version, `item_exists`...) tells of the workspace: only to who
+                # is a member now (the cached membership may lag a removal by seconds, as an outside client found).
+                self._fresh.workspace(actor, workspace_id, need)
                 raise
         else:
             raise OpError("busy", "who is in this workspace keeps changing (joins, leaves); send it again "
@@ -146,7 +148,7 @@ class WorkspaceSync:
         return self._log.latest(workspace_id)
 
     def history(self, actor: Actor, workspace_id: str, after: int, limit: int) -> dict[str, Any]:
-        self._access.workspace(actor, workspace_id)
+        self._fresh.workspace(actor, workspace_id)  # the log's contents: not a moment after a removal
         ops = self._ops_page(workspace_id, after, max(1, min(limit, HISTORY_MAX_OPS)), PAGE_BYTES)
         latest = self._log.latest(workspace_id)  # read after the page: never below its last op
         return {"workspace": workspace_id, "ops": ops, "latest_seq": latest,

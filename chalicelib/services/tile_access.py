@@ -104,7 +104,8 @@ class TileAccess:
                                code="no_such_page")
             raise NotFound("that page is not ready", code="page_not_ready")
         if self._tiles.head(self.ref(scope, page), THUMBNAIL) is None:
-            raise NotFound("no such tiles")
+            raise NotFound("these tiles are gone (the document has a newer version, was reprocessed or removed): "
+                           "read its manifest again for the links of its pages now", code="tiles_gone")
         return scope, record
 
     def ref(self, scope: GrantScope, page: int) -> PageRef:

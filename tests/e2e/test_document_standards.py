@@ -194,6 +194,13 @@ def test_a_png_document_says_so_and_serves_png(patterns):
             wrong = method(f"{base}.{other}", timeout=10)
             assert wrong.status_code == 404, (fmt, other, wrong.status_code)
         assert requests.get(f"{base}.{other}", timeout=10).json()["error"]["code"] == "no_such_tile"
+        # A miss says which: a tile outside its level, or a page the document does not have (a client from the
+        # docs alone read "no such tile (or the page is not ready)" for both).
+        outside = requests.get(base.replace("_files/0/0_0", "_files/0/1_0") + f".{fmt}", timeout=10).json()
+        assert outside["error"]["code"] == "no_such_tile" and "not ready" not in outside["error"]["message"]
+        pages = len(patterns[fmt]["pages"])
+        beyond = base.replace(f"/{patterns[fmt]['pages'][0]['page']}/page_files", f"/{pages}/page_files")
+        assert requests.get(f"{beyond}.{fmt}", timeout=10).json()["error"]["code"] == "no_such_page"
         # An image for whoever accepts one; anyone else is told so in the API's error shape (406).
         for accept, status in (("application/json", 406), ("text/html", 406), ("image/*;q=0", 406),
                                ("*/*;q=0, text/html", 406), ("image/png", 200),

@@ -181,3 +181,30 @@ def test_only_the_stage_path_upgrades(stack):
     with pytest.raises(InvalidStatus) as refused:
         connect(f"{stack.ws}/elsewhere?token={stack.token()}")
     assert refused.value.response.status_code == 403
+
+
+def test_a_message_sent_just_before_the_close_is_still_invoked(stack):
+    """An outside client sent a chat and closed at once: the local gateway stored 3 of 6. What API Gateway
+    received is invoked; only messages still waiting behind their connection's earlier ones may be dropped."""
+    from tests.e2e.api_client import wait_until
+
+    workspace = "ws-demo"
+    sent = [f"closed-at-once-{time.time_ns()}-{n}" for n in range(6)]
+    for op_id in sent:
+        ws = connect(f"{stack.ws}/?token={stack.token('bob')}")
+        ws.send(json.dumps({"action": "chat", "workspace": workspace, "text": op_id, "op_id": op_id}))
+        ws.close()
+
+    def stored() -> set[str]:
+        with connect(f"{stack.ws}/?token={stack.token('alice')}") as reader:
+            reader.send(json.dumps({"action": "join", "id": "j", "workspace": workspace}))
+            while (welcome := json.loads(reader.recv(timeout=20)))["action"] != "welcome":
+                pass
+            after = max(0, welcome["latest_seq"] - 200)
+            reader.send(json.dumps({"action": "history", "id": "h", "workspace": workspace, "after": after,
+                                    "limit": 200}))
+            while (page := json.loads(reader.recv(timeout=20)))["action"] != "history":
+                pass
+            return {op.get("op_id") for op in page["ops"]}
+
+    assert wait_until(lambda: set(sent) <= stored(), "every message sent before its close stored", 60)

@@ -1,7 +1,9 @@
 """The router's workspace actions with in-memory twins: join and resume, ordered acks, fan-out, roles, op ids,
 pages bounded by size, presence and sweeps, refusals that always answer."""
 
+import copy
 import json
+from typing import Any
 
 import pytest
 
@@ -18,12 +20,17 @@ from tests.unit.test_access import TOKENS, tenancy_with_demo
 
 
 class World:
-    def __init__(self) -> None:
+    """`lagging`: the cached access reads a copy of the tenancy taken now (`self.cached`), as a cache that has
+    not seen later changes; the fresh access reads the tenancy itself."""
+
+    def __init__(self, lagging: bool = False) -> None:
         self.tenancy = tenancy_with_demo()
         self.store, self.notifier = InMemoryConnectionStore(), FakeNotifier()
         self.oplog = InMemoryOpLog(self.tenancy)
         self.snapshots = InMemorySnapshots()
         access = AccessService(TOKENS, self.tenancy)
+        self.cached = copy.deepcopy(self.tenancy) if lagging else self.tenancy
+        cached = AccessService(TOKENS, self.cached) if lagging else access
 
         def actor_of(connection_id):
             row = self.store.get(connection_id)
@@ -34,7 +41,7 @@ class World:
         self.log = WorkspaceLog(self.oplog, self.snapshots)
         presence = PresenceService(access, self.store, fanout, note_audience_change=self.log.note_audience_change)
         self.audiences = Audiences(self.log, self.store)
-        self.sync = WorkspaceSync(access, access, self.log, self.store, OpPublisher(fanout, self.store), presence,
+        self.sync = WorkspaceSync(cached, access, self.log, self.store, OpPublisher(fanout, self.store), presence,
                                   self.audiences)
         self.router = MessageRouter(self.notifier, self.store, actor_of, self.sync)
         for connection_id, user in (("c-bob", "bob"), ("c-ann", "ann"), ("c-vic", "vic"), ("c-olga", "olga"),
@@ -135,6 +142,24 @@ def test_a_removed_member_is_refused_at_once_though_the_cache_still_says_member(
     world.tenancy.memberships[("ws-a", "bob")] = Membership("ws-a", "bob", "acc-a", WorkspaceRole.VIEWER, 0)
     demoted = world.send("c-bob", action="item.create", workspace="ws-a", item_id="x", kind="note", fields={})
     assert demoted["error"]["code"] == "role_too_low"
+    assert len(world.oplog.all("ws-a")) == 1
+
+
+def test_a_member_removed_a_moment_ago_reads_and_probes_nothing_while_the_cache_still_says_member():
+    """An outside client, removed, kept reading history and probing items (`conflict` naming a version,
+    `item_exists`) for about 10 s on a connection that had not joined: reads and refusals ask the source."""
+    world = World(lagging=True)
+    world.send("c-bob", action="item.create", workspace="ws-a", item_id="n", kind="note", fields={"t": 1})
+    del world.tenancy.memberships[("ws-a", "bob")]  # the cache (world.cached) still says member
+    assert ("ws-a", "bob") in world.cached.memberships
+    probes: list[dict[str, Any]] = [dict(action="history", workspace="ws-a", after=0),
+              dict(action="state", workspace="ws-a", seq=1, after="a"),
+              dict(action="item.create", workspace="ws-a", item_id="n", kind="note", fields={}),
+              dict(action="item.update", workspace="ws-a", item_id="n", fields={"t": 2}, if_version=9),
+              dict(action="item.delete", workspace="ws-a", item_id="nothing-here")]
+    for probe in probes:
+        answer = world.send("c-bob2", id="p", **probe)
+        assert answer["action"] == "error" and answer["error"]["code"] == "not_found", (probe, answer)
     assert len(world.oplog.all("ws-a")) == 1
 
 

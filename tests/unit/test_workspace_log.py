@@ -127,3 +127,22 @@ def test_if_version_must_be_a_version(shared, bad):
     with pytest.raises(OpError) as refused:
         log.append("w", "item.update", "alice", {"item_id": "n", "fields": {"t": 1}, "if_version": bad})
     assert refused.value.code == "bad_op"
+
+
+def test_a_change_that_could_never_apply_is_refused_as_such_before_its_version_is_compared(shared):
+    """An outside client's stale `if_version` on a change the rules refuse got `conflict` (show both texts, send
+    again) and only then the real refusal; a deleted item is `item_not_found`, and a version the item never had
+    is the client's mistake, not a race."""
+    log = instance(shared)
+    made = log.append("w", "item.create", "alice", {"item_id": "n", "kind": "note", "fields": {"t": 1}})
+    log.append("w", "item.update", "alice", {"item_id": "n", "fields": {"t": 2}})
+    with pytest.raises(OpError) as by:
+        log.append("w", "item.update", "bob", {"item_id": "n", "fields": {"by": "bob"}, "if_version": made.op.seq})
+    assert by.value.code == "bad_op"
+    with pytest.raises(OpError) as future:
+        log.append("w", "item.update", "bob", {"item_id": "n", "fields": {"t": 3}, "if_version": 1000})
+    assert future.value.code == "bad_op" and "never been at version 1000" in str(future.value)
+    log.append("w", "item.delete", "alice", {"item_id": "n"})
+    with pytest.raises(OpError) as gone:
+        log.append("w", "item.update", "bob", {"item_id": "n", "fields": {"t": 4}, "if_version": made.op.seq})
+    assert gone.value.code == "item_not_found"
