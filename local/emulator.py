@@ -113,7 +113,7 @@ def main(argv: list[str]) -> None:
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from local import emulator_cloudformation, emulator_deploy, emulator_dynamodb
+    from local import emulator_cloudformation, emulator_deploy, emulator_dynamodb, emulator_s3
 
     parser = argparse.ArgumentParser(prog="python -m local.emulator")
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -125,6 +125,7 @@ def main(argv: list[str]) -> None:
     _remember_handler_methods()
     _notifications_with_version_ids()
     emulator_dynamodb.install()  # DynamoDB requests one at a time, and failures on purpose
+    emulator_s3.install()  # writes that change a key's versions one at a time, listed in the order GET sees
     emulator_deploy.install()  # chalice deploy's Swagger 2.0 REST API (the deploy rehearsal)
     emulator_cloudformation.install()  # the template's alarms
     # moto keeps everything in one Python heap: its service models, the deployed stack, every item and object.
