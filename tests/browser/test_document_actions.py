@@ -94,6 +94,25 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
         assert gone.status_code == 404, gone.text
         assert alice.page.locator("#errors li").count() == 0
 
+        # A new version still going up when the document is removed: its row says it was not kept (it vanished).
+        held: list[Any] = []
+
+        def hold(route: Any) -> None:  # a function of its own: Playwright does not take a bound builtin
+            held.append(route)
+
+        bob.context.route(lambda url: "X-Amz-Signature" in url, hold)
+        with bob.page.expect_file_chooser() as chooser:
+            bob.page.click(f"{_row(brief)} .new-version")
+        chooser.value.set_files(files=[{"name": "brief v2.pdf", "mimeType": "application/pdf",
+                                        "buffer": letter_pdf(pages=1, text="brief second")}])
+        wait_until(lambda: bool(held), page=bob.page, what="the PUT held", timeout=30)
+        alice.page.click(f"{_row(brief)} .remove")
+        alice.page.click(f"{_row(brief)} .confirm-remove .confirm")
+        wait_until(lambda: bob.page.locator(_row(brief)).count() == 0, page=bob.page, what="brief gone", timeout=60)
+        held[0].continue_()
+        bob.page.locator("#uploads li.failed", has_text="not kept: the document was removed meanwhile").wait_for(
+            timeout=60_000)
+
         # bob, demoted to viewer, loses his buttons within a heartbeat.
         member = f"{rest}/admin/workspaces/{studio}/members/bob"
         assert requests.put(member, headers=headers, json={"role": "viewer"}, timeout=15).status_code == 200

@@ -143,6 +143,29 @@ def test_a_member_made_a_viewer_keeps_what_they_were_writing(web_stack: WebStack
         bob.context.close()
 
 
+def test_a_save_made_before_the_page_knows_of_a_demotion_keeps_its_text(web_stack: WebStack, browser: Any) -> None:
+    """Saved within a second of being made a viewer (before the next heartbeat tells the page), the text went to
+    the note field, which then hid; and text typed in that field hid with it."""
+    studio = create_studio(web_stack, f"Quick save {uuid.uuid4().hex[:6]}")
+    bob = open_in(browser, web_stack, studio, "bob")
+    try:
+        _pin(bob, "Roof drainage")
+        bob.page.locator("#notes li", has_text="Roof drainage").locator(".edit").click()
+        bob.page.fill("#notes li.editing input", "Roof drainage: add an overflow")
+        _role(web_stack, studio, "bob", "viewer")
+        bob.page.press("#notes li.editing input", "Enter")  # the page still thinks bob is an editor
+        kept = bob.page.locator("#errors li[data-kept=true]", has_text="Roof drainage: add an overflow")
+        kept.wait_for(timeout=60_000)
+        assert bob.page.input_value("#note-input") == ""
+        _role(web_stack, studio, "bob", "editor")
+        wait_until(lambda: bob.page.locator("#note-form").is_visible(), timeout=60, what="the note form back")
+        bob.page.fill("#note-input", "Typed, not pinned")
+        _role(web_stack, studio, "bob", "viewer")
+        bob.page.locator("#errors li[data-kept=true]", has_text="Typed, not pinned").wait_for(timeout=60_000)
+    finally:
+        bob.context.close()
+
+
 def test_closing_a_page_with_unsent_changes_asks_first(web_stack: WebStack, browser: Any) -> None:
     studio = create_studio(web_stack, f"Unsent {uuid.uuid4().hex[:6]}")
     bob = open_in(browser, web_stack, studio, "bob")
@@ -160,6 +183,14 @@ def test_closing_a_page_with_unsent_changes_asks_first(web_stack: WebStack, brow
         bob.page.close(run_before_unload=True)
         wait_until(lambda: dialogs == ["beforeunload"], timeout=15, what="the browser to ask", page=bob.page)
         assert not bob.page.is_closed()  # dismissed: the page and its note stay
+        # An open edit with changed text asks too, once the note is stored.
+        bob.context.set_offline(False)
+        row = bob.page.locator("#notes li", has_text="Not sent yet")
+        wait_until(lambda: row.get_attribute("data-pending") == "false", timeout=60, what="stored", page=bob.page)
+        row.locator(".edit").click()
+        bob.page.fill("#notes li.editing input", "Not sent yet, edited")
+        bob.page.close(run_before_unload=True)
+        wait_until(lambda: len(dialogs) == 2, timeout=15, what="the browser to ask again", page=bob.page)
     finally:
         bob.context.close()
 

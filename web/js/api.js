@@ -22,11 +22,16 @@ export class Api {
   }
 
   async request(method, path, body) {
-    const response = await fetch(this.base + path, {
-      method,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    let response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch { // the browser's own words ("Failed to fetch") say nothing to people
+      throw new ApiError(0, "network", "the server could not be reached (the network, or the server away)");
+    }
     if (!response.ok) throw await errorOf(response);
     return response.status === 204 ? null : response.json();
   }

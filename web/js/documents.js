@@ -91,11 +91,14 @@ export class Documents {
   retryLater(documentId, error) {
     const tries = (this.failures.get(documentId) || 0) + 1;
     this.failures.set(documentId, tries);
-    if (tries === 1) showError(this.readError = `Could not read a document: ${error.message}`);
+    const name = this.list().find((d) => d.document_id === documentId)?.name || "a document";
+    if (tries === 1) showError(this.readError = `Could not read the pages of ${name}: ${error.message}. Trying again.`);
     setTimeout(() => {
       const doc = this.list().find((d) => d.document_id === documentId);
-      if (doc && this.lacksPages(doc)) this.refresh(documentId);
-      else this.failures.delete(documentId);
+      if (doc && this.lacksPages(doc)) return this.refresh(documentId);
+      this.failures.delete(documentId); // nothing left to read: the error is over too
+      if (this.failures.size === 0) clearError(this.readError);
+      return undefined;
     }, Math.min(60_000, 1000 * 2 ** tries));
   }
 

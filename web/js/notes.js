@@ -46,7 +46,11 @@ export class Notes {
     $("note-readonly").hidden = canEdit;
     const items = this.items();
     if (this.editing && !items.some((i) => i.item_id === this.editing.id)) this.lostWhileEditing();
-    if (this.editing && !canEdit) this.lostWhileEditing("You can only view this workspace now: your edit was not saved");
+    if (this.editing && !canEdit) {
+      this.lostWhileEditing(this.ws.sync.closed ? "You are no longer a member of this workspace: your edit was not saved"
+        : "You can only view this workspace now: your edit was not saved");
+    }
+    this.keepUnsent(canEdit);
     if (this.confirming && !items.some((i) => i.item_id === this.confirming)) this.confirming = null;
     this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
     const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
@@ -135,6 +139,15 @@ export class Notes {
   startEdit(item) {
     this.editing = { id: item.item_id, draft: item.text, base: item.text, kind: item.kind };
     this.render();
+  }
+
+  // Text typed in the new note field when the field hides (made a viewer, removed) is shown to copy.
+  keepUnsent(canEdit) {
+    const input = $("note-input");
+    if (canEdit || !input.value.trim()) return;
+    showError(`Your note was not pinned: you can no longer write here. Your text, to copy: “${input.value.trim()}”`,
+              { kept: true });
+    input.value = "";
   }
 
   // A save refused as `conflict`: the editor again, with the person's text and the note as it is now.

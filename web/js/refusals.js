@@ -35,7 +35,7 @@ export function showRefusal(ws, { code, message, op }) {
   if (code === "conflict" && op.action === "item.update" && ws.notes.reopen(op.item_id, text)) {
     return showError(`${what}: ${why}. Your text is back in the editor, beside theirs.`, { code });
   }
-  if (putBack(ws, op, text)) {
+  if (putBack(ws, op, text, code)) {
     return showError(`${what}: ${why}. Your text is back in the ${op.action === "chat" ? "message" : "new note"} field.`,
                      { code });
   }
@@ -43,10 +43,11 @@ export function showRefusal(ws, { code, message, op }) {
 }
 
 // Into the field it came from, if that field is there for this person and empty (nothing typed since is lost).
-function putBack(ws, op, text) {
+// Not after `role_too_low`: the page learns the new role at its next heartbeat, and the note field then hides.
+function putBack(ws, op, text, code) {
   const chat = op.action === "chat";
   const input = $(chat ? "chat-input" : "note-input");
-  if ((!chat && !ws.canWrite()) || ws.sync.closed || input.value.trim()) return false;
+  if ((!chat && (!ws.canWrite() || code === "role_too_low")) || ws.sync.closed || input.value.trim()) return false;
   input.value = text;
   if (!chat) $("note-kind").value = kindOf(op, ws);
   return true;

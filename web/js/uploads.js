@@ -26,7 +26,11 @@ export class Uploads {
     this.listed = listed;
     for (const [key, u] of this.uploads) {
       const doc = u.document_id && listed.get(u.document_id);
-      if (u.was === null ? doc : u.fraction >= 1 && !u.error && (!doc || shown(doc) !== u.was)) this.uploads.delete(key);
+      if (u.was === null ? doc : u.fraction >= 1 && !u.error && doc && shown(doc) !== u.was) this.uploads.delete(key);
+      else if (u.error || u.fraction < 1) continue;
+      // Sent, and then the server could not keep it (a tester saw such rows vanish, or wait forever): say why.
+      else if (u.was !== null && !doc) u.error = "not kept: the document was removed meanwhile";
+      else if (!this.ws.canWrite()) u.error = "not accepted: you can no longer add documents here";
     }
     // A row is kept while it shows the same (a failed one's buttons must survive the renders other documents'
     // reports bring), as the documents' rows are.
@@ -42,6 +46,9 @@ export class Uploads {
     return [...this.uploads.values()].some((u) => !u.error);
   }
 
+  // A file still going up (its PUT not done): closing the page would cut it.
+  busy() { return [...this.uploads.values()].some((u) => !u.error && u.fraction < 1); }
+
   row(key, u) {
     const item = el("li", u.error ? "failed" : "");
     item.dataset.file = u.name;
@@ -49,7 +56,8 @@ export class Uploads {
     item.append(el("div", "name", u.was === null ? u.name : `New version of ${u.versionOf.name}: ${u.name}`));
     if (u.error) {
       const forget = () => { this.uploads.delete(key); this.documents.render(); };
-      item.append(el("div", "status", `${u.interrupted ? "interrupted" : "refused"}: ${u.error}`));
+      item.append(el("div", "status", u.error.startsWith("not ") ? u.error
+        : `${u.interrupted ? "interrupted" : "refused"}: ${u.error}`));
       if (u.interrupted) {
         item.append(button("Retry", () => { forget(); this.upload(u.file, u.document_id, u.versionOf); },
                            { label: `Retry uploading ${u.name}` }));

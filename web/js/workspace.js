@@ -38,8 +38,11 @@ export class Workspace {
   start() {
     // Ops not stored yet live in this page alone (a tester closed a tab with a note "sending" and lost it): the
     // browser asks before the page is closed or reloaded with any.
+    // So does an open edit with changed text, and a file still going up.
     window.addEventListener("beforeunload", (event) => {
-      if (this.sync.outbox.length && !this.sync.closed) event.preventDefault();
+      const edit = this.notes.editing;
+      if ((this.sync.outbox.length && !this.sync.closed) || (edit && edit.draft.trim() !== edit.base.trim()) ||
+          this.documents.uploads.busy()) event.preventDefault();
     });
     this.wireSync();
     this.wireViewer();
@@ -91,7 +94,7 @@ export class Workspace {
       }
       else if (detail.state === "offline") banner.textContent = "You are offline: changes are kept and sent when the network returns.";
       else if (detail.state === "reconnecting") {
-        banner.textContent = `Connection lost (${detail.reason}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
+        banner.textContent = `Connection lost (${plainClose(detail.reason)}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
       }
       if (detail.state === "connected") {
         this.applyRole();
@@ -156,4 +159,12 @@ export class Workspace {
       this.sync.presence({ status: "active", viewport: this.view });
     }, wait);
   }
+}
+
+// A close as people read it, not its code (a tester saw "Connection lost (closed (1006))").
+const CLOSES = { 1000: "closed", 1001: "the server ended it", 1006: "the network or the server dropped it",
+                 1009: "a message was too large", 1011: "the server failed" };
+function plainClose(reason) {
+  const code = /closed \((\d+)\)/.exec(reason)?.[1];
+  return CLOSES[code] || reason;
 }
