@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.browser.conftest import WebStack
-from tests.browser.team import create_studio, open_in, upload
+from tests.browser.team import create_studio, open_in, settle, upload
 from tests.browser.test_landscape import wait_until
 from tests.e2e.documents_samples import letter_pdf
 
@@ -40,6 +40,17 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
         assert bob.page.locator(f"{_row(brief)} .remove").count() == 0  # alice's upload
         assert bob.page.locator(f"{_row(brief)} .new-version").count() == 1
         assert alice.page.locator(f"{_row(plan)} .remove").count() == 1  # the owner
+
+        # bob pins a note on the plan (looking at its one page from its row): it says where it is pinned.
+        bob.page.click(f"{_row(plan)} .doc-go")
+        settle(bob.page)
+        bob.page.fill("#note-input", "Check the stair width")
+        bob.page.press("#note-input", "Enter")
+        pinned = "#notes li .note-go[aria-label*='Check the stair width']"
+        for person in (alice, bob, vera):
+            wait_until(lambda p=person: "plan.pdf, page 1" in (p.page.locator(pinned).get_attribute("aria-label")
+                                                                 if p.page.locator(pinned).count() else ""),
+                       page=person.page, what=f"{person.user}: the note pinned on the plan", timeout=60)
 
         # bob uploads a corrected plan as a new version: still one document, now of two pages, for everyone; his
         # upload is listed, as a new version, until the document shows it (never as a second document).
@@ -89,7 +100,11 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
             wait_until(lambda p=person: p.page.locator(f'.doc-label[data-doc="{plan}"]').count() == 0,
                        page=person.page, what=f"{person.user}: the landscape's label gone", timeout=60)
             assert person.page.locator(_row(brief, "ready")).count() == 1
-        assert "plan.pdf was removed" in alice.page.locator("#announcer").inner_text()
+        # Everyone is told, once (the remover by its own Remove); the note stays, and says its page was removed.
+        for person in (alice, bob, vera):
+            wait_until(lambda p=person: p.page.locator("#announcer").inner_text().count("plan.pdf was removed") == 1,
+                       page=person.page, what=f"{person.user}: told of the removal", timeout=30)
+            assert "on a removed document" in person.page.locator(pinned).get_attribute("aria-label")
         gone = requests.get(f"{rest}/workspaces/{studio}/documents/{plan}", headers=headers, timeout=15)
         assert gone.status_code == 404, gone.text
         assert alice.page.locator("#errors li").count() == 0

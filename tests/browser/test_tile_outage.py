@@ -45,10 +45,14 @@ def test_tiles_that_failed_while_the_server_was_away_load_without_a_reload(web_s
     vera = open_as(browser, f"{web_stack.url}#workspace={studio}", "vera", routes={"**/*_files/**": outage})
     try:  # (waits in Playwright: its route handlers run only then)
         wait_until(lambda: down["refused"] > 0, timeout=60, what="tiles asked for while down", page=vera.page)
+        said = vera.page.locator("#errors li", has_text="outage.pdf did not load")
+        said.wait_for(timeout=60_000)  # a blank landscape says why, in words
         vera.page.wait_for_timeout(3000)  # failures, and the retry they bring, while still down
+        assert said.count() == 1, "the failing pages are said once, however many tiles failed"
         down["on"] = False
         wait_until(lambda: bool(vera.tiles_ok), timeout=90, what="the failed tiles asked for again and loaded",
                    page=vera.page)
         assert down["after"] > 0
+        said.wait_for(state="detached", timeout=60_000)  # over once its tiles load
     finally:
         vera.context.close()

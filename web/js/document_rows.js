@@ -106,12 +106,18 @@ export class DocumentRows {
 
   async remove(doc) {
     this.confirming = null;
+    // Said here, once, whether the answer or the item's deletion comes first (the list says others' removals).
+    this.documents.removedHere.add(doc.document_id);
     try {
       await this.ws.api.request("DELETE", `/workspaces/${this.ws.id}/documents/${doc.document_id}`);
       announce(`${doc.name} was removed`);
     } catch (error) {
       // 404: someone removed it meanwhile; its item's deletion takes the row away.
-      if (error.status !== 404) showError(`Could not remove ${doc.name}: ${error.message}`);
+      if (error.status === 404) announce(`${doc.name} was removed`);
+      else {
+        this.documents.removedHere.delete(doc.document_id);
+        showError(`Could not remove ${doc.name}: ${error.message}`);
+      }
     }
     this.documents.render();
   }

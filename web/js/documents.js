@@ -19,6 +19,7 @@ export class Documents {
     this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
     this.refreshing = new Map(); // document_id -> "running" | "again"
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
+    this.removedHere = new Set(); // document_ids this page removed (it said so at once)
     this.uploads = new Uploads(this); // files this browser is uploading, listed until their documents arrive
     this.said = null; // document_id -> the status last announced (null until the first render)
     this.rows = new DocumentRows(this); // the sidebar's list, and what a member can do from a row
@@ -135,14 +136,16 @@ export class Documents {
     const first = this.said === null;
     const said = new Map();
     for (const doc of docs) {
-      said.set(doc.document_id, doc.status);
-      if (first || this.said.get(doc.document_id) === doc.status) continue;
+      said.set(doc.document_id, [doc.status, doc.name]);
+      if (first || this.said.get(doc.document_id)?.[0] === doc.status) continue;
       if (doc.reason_code && doc.status !== "failed") announce(`A new version of ${doc.name} was refused: ${doc.reason || doc.reason_code}. The earlier version is still shown`);
       else if (doc.status === "ready") announce(`${doc.name} is ready: ${pages(doc.page_count)}`);
       else if (doc.status === "failed") announce(`${doc.name} could not be processed: ${doc.reason || doc.reason_code}`);
       else if (doc.status === "tiling") announce(`${doc.name}: ${pages(doc.page_count)}, being prepared`);
       else announce(`${doc.name} arrived and is being analysed`);
     }
+    // Removed by anyone (this page's own Remove says so itself): its pages leave the landscape with a word.
+    for (const [id, [, name]] of first ? [] : this.said) if (!said.has(id) && !this.removedHere.has(id)) announce(`${name} was removed`);
     this.said = said;
   }
 }

@@ -55,6 +55,7 @@ export class Landscape extends EventTarget {
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, a fresh manifest swaps in new URLs.
     this.tileRetry = new TileRetry(this); // tiles that failed to load are asked for again
     this.viewer.addHandler("tile-load-failed", (event) => this.tileRetry.failed(event.tiledImage));
+    this.viewer.addHandler("tile-loaded", (event) => this.tileRetry.loaded(event.tiledImage));
     // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled
     // images (and keep a landscape of placeholders zoomed onto an empty unit square).
     this.viewer.world.addHandler("metrics-change", () => this.setHome());
@@ -188,6 +189,7 @@ export class Landscape extends EventTarget {
     if (entry.card) this.viewer.removeOverlay(entry.card);
     this.viewer.removeOverlay(entry.label);
     this.rows.delete(documentId);
+    this.tileRetry.tell(); // its pages are no longer said to be failing
   }
 
   move(entry) {

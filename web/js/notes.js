@@ -55,7 +55,8 @@ export class Notes {
     this.ws.overlays.showNotes(items, canEdit, (id, x, y) => this.moved(id, x, y));
     const names = new Map(this.ws.documents.list().map((d) => [d.document_id, d.name]));
     const rows = items.map((item) => {
-      const where = item.doc && names.has(item.doc) ? `${names.get(item.doc)}, page ${item.page + 1}` : "on the landscape";
+      const where = !item.doc ? "on the landscape"
+        : names.has(item.doc) ? `${names.get(item.doc)}, page ${item.page + 1}` : "on a removed document";
       const editing = this.editing?.id === item.item_id;
       const signature = JSON.stringify([item, where, canEdit, editing, this.confirming === item.item_id]);
       const kept = this.rows.get(item.item_id);

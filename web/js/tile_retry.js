@@ -3,7 +3,10 @@
 // an expired tile grant (a fresh manifest brings new URLs, and the landscape swaps them in) and an outage (the
 // same URLs work again later). So a failure has the document's manifest read again (the landscape's
 // `tiles-failed` event) and then the failed pages loaded afresh; and a resume after a drop loads every failed
-// page afresh at once, the server being back.
+// page afresh at once, the server being back. While any page's tiles are failing, the errors list says so (a
+// landscape left blank without a word reads as "nothing is there"); the first tile of it that loads takes it away.
+
+import { clearError, showError } from "./dom.js";
 
 const EVERY_MS = 30_000; // a document whose tiles keep failing is retried at most this often
 
@@ -12,6 +15,8 @@ export class TileRetry {
     this.landscape = landscape;
     this.last = new Map(); // document_id -> when its last retry was asked for (ms)
     this.timers = new Map(); // document_id -> the retry waiting for its turn
+    this.failing = new Set(); // document_ids whose tiles failed and have not loaded since
+    this.said = null; // the message on screen about them
   }
 
   // A tile of `item` (one page's tiled image) failed: its document is retried at once, then at most every 30 s
@@ -21,6 +26,8 @@ export class TileRetry {
       for (const [page, image] of entry.images) {
         if (image !== item) continue;
         entry.failed.add(page);
+        this.failing.add(documentId);
+        this.tell();
         if (this.timers.has(documentId)) return;
         const wait = Math.max(0, (this.last.get(documentId) ?? -Infinity) + EVERY_MS - Date.now());
         this.timers.set(documentId, setTimeout(() => {
@@ -43,5 +50,26 @@ export class TileRetry {
         if (info && entry.images.get(page) !== "loading") this.landscape.replacePage(entry, info);
       }
     }
+  }
+
+  // A tile of `item` loaded: its document's pages load again (or the network is back for it).
+  loaded(item) {
+    for (const [documentId, entry] of this.landscape.rows) {
+      if (![...entry.images.values()].includes(item)) continue;
+      if (entry.failed.size === 0 && this.failing.delete(documentId)) this.tell();
+      return;
+    }
+  }
+
+  // The errors list says which documents' pages are not loading, in words; nothing once they all load.
+  tell() {
+    for (const id of [...this.failing]) if (!this.landscape.rows.has(id)) this.failing.delete(id); // removed
+    const names = [...this.failing].map((id) => this.landscape.rows.get(id).doc?.name || "a document");
+    const message = names.length === 0 ? null
+      : `The pages of ${names.join(", ")} did not load (the network or the server did not answer): asking again by themselves.`;
+    if (message === this.said) return;
+    if (this.said) clearError(this.said);
+    if (message) showError(message);
+    this.said = message;
   }
 }
