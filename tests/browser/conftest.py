@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,4 +103,26 @@ def people(web_stack: WebStack, browser: Any) -> Iterator[dict[str, UserPage]]:
     opened = {user: open_as(browser, web_stack.url, user) for user in ("alice", "bob")}
     yield opened
     for person in opened.values():
+        person.context.close()
+
+
+Team = Callable[..., tuple[str, list[UserPage]]]
+
+
+@pytest.fixture
+def team(web_stack: WebStack, browser: Any) -> Iterator[Team]:
+    """A new workspace (alice owns it, bob edits) with the people named, each in a window of their own, all
+    closed after the test whatever its outcome."""
+    from tests.browser.team import create_studio, open_in  # (team.py imports this module)
+
+    opened: list[UserPage] = []
+
+    def make(title: str, *users: str) -> tuple[str, list[UserPage]]:
+        studio = create_studio(web_stack, f"{title} {uuid.uuid4().hex[:6]}")
+        people = [open_in(browser, web_stack, studio, user) for user in users]
+        opened.extend(people)
+        return studio, people
+
+    yield make
+    for person in opened:
         person.context.close()

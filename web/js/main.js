@@ -2,15 +2,30 @@
 
 import { Api } from "./api.js";
 import { $, el, showError } from "./dom.js";
+import { forgetOutboxes } from "./outbox_store.js";
 import { forgetToken, keepToken, onTokenChange, savedToken, whenExpired } from "./session.js";
 import { Workspace } from "./workspace.js";
+
+let opened = null; // the workspace this page shows
+
+// Signing out forgets this browser's unsent ops (kept for the next page otherwise: outbox_store.js), after
+// asking when this page has some; a sign-out in another tab forgets them there.
+function signOut(elsewhere = false) {
+  const unsent = opened?.sync.outbox.length || 0;
+  const what = unsent === 1 ? "1 change has" : `${unsent} changes have`;
+  if (!elsewhere && unsent && !confirm(`${what} not reached the server yet. Signing out discards them. Sign out?`)) return;
+  opened?.sync.box.close(true);
+  forgetOutboxes();
+  if (!elsewhere) { forgetToken(); location.hash = ""; }
+  location.reload();
+}
 
 async function boot() {
   const config = await (await fetch("config.json")).json();
   // The AGPL's offer of the running version's source, where the deployment put it.
   for (const link of document.querySelectorAll(".source-link")) link.href = config.source || "source.tar.gz";
   const { token, reason } = savedToken();
-  onTokenChange(() => location.reload()); // signed in or out in another tab
+  onTokenChange((value) => (value ? location.reload() : signOut(true))); // signed in or out in another tab
   if (!token) return signIn(config, reason);
   const api = new Api(config.api, token);
   let me;
@@ -29,11 +44,12 @@ async function boot() {
   for (const w of workspaces) select.append(new Option(`${w.name} (${w.role})`, w.workspace_id));
   select.value = current.workspace_id;
   select.onchange = () => { location.hash = `workspace=${select.value}`; location.reload(); };
-  $("signout").onclick = () => { forgetToken(); location.hash = ""; location.reload(); };
+  $("signout").onclick = () => signOut();
   $("me").textContent = `${me.name} · ${current.role}`;
   $("app").hidden = false;
   document.title = `${current.name}: Kalexo Teamwork`;
-  return new Workspace(config, api, me, current).start();
+  opened = new Workspace(config, api, me, current);
+  return opened.start();
 }
 
 async function signIn(config, message) {

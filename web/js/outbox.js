@@ -1,6 +1,9 @@
 // What this client wrote and the server has not answered yet (docs/protocol.md, client algorithm step 6). Each op
 // carries an op id chosen here, so an op sent again after a drop, a refusal for a moment or a lost answer is
-// stored once: the server answers a repeated op id with the first op's ack.
+// stored once: the server answers a repeated op id with the first op's ack. With `keep` ({user, workspace}) it is
+// also kept in the browser (outbox_store.js), and starts with what closed pages of the same person left unsent.
+
+import { OutboxStore } from "./outbox_store.js";
 
 // Refusals that mean "not now": the op goes out again, same op id, after the delay the server names.
 export const RESEND_AFTER = new Set(["rate_limited", "busy", "internal_error", "access_changed"]);
@@ -19,14 +22,24 @@ export function retryDelay(error) {
 
 export class Outbox {
   // `send(message)` puts a message on the open socket and says whether it could.
-  constructor(send) {
+  constructor(send, keep = null) {
     this.send = send;
-    this.entries = []; // {opId, body, sent}, in the order they were made
+    this.store = keep?.user && keep.workspace && typeof localStorage !== "undefined"
+      ? new OutboxStore(keep.user, keep.workspace) : null;
+    // {opId, body, sent}, in the order they were made
+    this.entries = (this.store?.adopt() || []).map(({ opId, body }) => ({ opId, body, sent: false }));
+    this.save();
   }
+
+  save() { this.store?.save(this.entries); }
+
+  // This page stops keeping the outbox (`drop`: its ops are thrown away, the member being removed).
+  close(drop = false) { this.store?.close(drop); }
 
   add(body) {
     const entry = { opId: newOpId(), body, sent: false };
     this.entries.push(entry);
+    this.save();
     return entry;
   }
 
@@ -53,7 +66,9 @@ export class Outbox {
   acked(opId) {
     const before = this.entries.length;
     this.entries = this.entries.filter((e) => e.opId !== opId);
-    return this.entries.length !== before;
+    if (this.entries.length === before) return false;
+    this.save();
+    return true;
   }
 
   // An error answered one of our ops: "retrying" (sent again later, if still connected), "dropped" (refused
@@ -69,6 +84,7 @@ export class Outbox {
       return "retrying";
     }
     this.entries = this.entries.filter((e) => e !== entry);
+    this.save();
     return "dropped";
   }
 }

@@ -1,7 +1,6 @@
-// One websocket to the message router, kept open, running the client algorithm of docs/protocol.md exactly:
-// join (or resume from the last applied sequence), ops applied strictly in sequence order (duplicates ignored,
-// gaps filled with `history`), a heartbeat on a fixed interval, and an outbox whose ops carry op ids, so an op
-// sent again after a drop is stored once.
+// One websocket to the message router, kept open, running the client algorithm of docs/protocol.md exactly: join
+// (or resume from the last applied sequence), ops applied strictly in sequence order (duplicates ignored, gaps
+// filled with `history`), a heartbeat, and an outbox whose ops carry op ids (one stored once however often sent).
 
 import { applyOp } from "./items.js";
 import { Outbox, RESEND_AFTER, retryDelay } from "./outbox.js";
@@ -21,7 +20,7 @@ export class WorkspaceSync extends EventTarget {
     this.items = new Map(); // item_id -> {item_id, kind, fields, version}
     this.chats = new Map(); // seq -> chat op (applied ones, and recent ones from before the join)
     this.pending = new Map(); // ops received but not applied yet (before the welcome, or past a gap)
-    this.box = new Outbox((message) => this.send(message)); // ops not answered yet, in the order they were made
+    this.box = new Outbox((message) => this.send(message), { user: me, workspace }); // kept in the browser too
     this.role = null;
     this.heartbeatMs = 18_000;
     this.ws = null;
@@ -35,7 +34,7 @@ export class WorkspaceSync extends EventTarget {
 
   start() { this.open(); }
 
-  stop() { this.closed = true; this.drop("closed"); }
+  stop() { this.closed = true; this.box.close(); this.drop("closed"); }
 
   // --- connection (steps 1 and 3) ----------------------------------------------------------------------
   open() {
@@ -91,6 +90,7 @@ export class WorkspaceSync extends EventTarget {
   removed(why = "removed") {
     if (this.closed) return;
     this.closed = true;
+    this.box.close(why === "removed"); // a removed member's ops can never be stored: not kept for a later page
     this.drop(why);
     this.emit("connection", { state: why === "signed-out" ? "expired" : "removed", reason: why });
   }

@@ -36,13 +36,11 @@ export class Workspace {
   isOwner() { return this.role() === "owner"; }
 
   start() {
-    // Ops not stored yet live in this page alone (a tester closed a tab with a note "sending" and lost it): the
-    // browser asks before the page is closed or reloaded with any.
-    // So does an open edit with changed text, and a file still going up.
+    // What would be lost with the page makes the browser ask first: an open edit with changed text, a file
+    // still going up. (Ops not stored yet are kept in the browser and sent by the next page: outbox_store.js.)
     window.addEventListener("beforeunload", (event) => {
       const edit = this.notes.editing;
-      if ((this.sync.outbox.length && !this.sync.closed) || (edit && edit.draft.trim() !== edit.base.trim()) ||
-          this.documents.uploads.busy()) event.preventDefault();
+      if ((edit && edit.draft.trim() !== edit.base.trim()) || this.documents.uploads.busy()) event.preventDefault();
     });
     this.wireSync();
     this.wireViewer();

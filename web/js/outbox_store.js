@@ -1,0 +1,87 @@
+// The outbox kept in the browser (localStorage), so ops written and not answered yet outlive the page: a tab
+// closed (or crashed, or reloaded) with a note or a chat line still "sending" hands it to the next page the same
+// person opens on the same workspace, which sends it after its welcome with the same op id. An op id stored once
+// is answered as a duplicate ever after (docs/protocol.md), so an op sent by two pages is still stored once.
+//
+// Each page keeps its own record (several tabs may be open at once), stamped every few seconds while it lives and
+// marked closed when it goes away; a page that opens takes over the records of pages that are closed, or that
+// have not been stamped for a while (a crash). Records are per person: another person signing in on the same
+// browser never sends them. Signing out forgets them all (unsent text is not left on a shared computer).
+
+const PREFIX = "kalexo.outbox.";
+const STAMP_MS = 5_000;
+const STALE_MS = 30_000; // a record not stamped for this long belongs to a page that is gone
+
+function newId() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+}
+
+function read(key) {
+  try { return JSON.parse(localStorage.getItem(key)); } catch { return null; }
+}
+
+function write(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch { /* storage full or refused: the page still holds its outbox, as before */ }
+}
+
+function keys() {
+  try { return Object.keys(localStorage).filter((key) => key.startsWith(PREFIX)); } catch { return []; }
+}
+
+// Every kept outbox of this browser dropped (sign-out).
+export function forgetOutboxes() {
+  for (const key of keys()) write(key, null);
+}
+
+export class OutboxStore {
+  constructor(user, workspace) {
+    this.base = `${PREFIX}${encodeURIComponent(workspace)}.${encodeURIComponent(user)}.`;
+    this.key = `${this.base}${newId()}`;
+    this.entries = []; // what was last written: [{opId, body}]
+    this.timer = setInterval(() => this.stamp(), STAMP_MS);
+    this.onHide = () => this.stamp(true);
+    window.addEventListener("pagehide", this.onHide);
+  }
+
+  // The ops of this person's pages on this workspace that are gone, oldest record first; their records are
+  // taken over (written into this page's own).
+  adopt() {
+    const now = Date.now();
+    const found = [];
+    for (const key of keys()) {
+      if (!key.startsWith(this.base) || key === this.key) continue;
+      const record = read(key);
+      if (record && !record.closed && now - (record.at || 0) < STALE_MS) continue; // its page is open
+      if (Array.isArray(record?.entries)) found.push(record);
+      write(key, null);
+    }
+    found.sort((a, b) => (a.made || 0) - (b.made || 0));
+    const seen = new Set();
+    return found.flatMap((record) => record.entries)
+      .filter((e) => typeof e?.opId === "string" && e.body && !seen.has(e.opId) && seen.add(e.opId));
+  }
+
+  // The outbox as it is now (an empty one leaves no record).
+  save(entries) {
+    this.entries = entries.map(({ opId, body }) => ({ opId, body }));
+    this.made = this.entries.length ? this.made || Date.now() : null;
+    this.stamp();
+  }
+
+  stamp(closed = false) {
+    if (this.closed) return;
+    write(this.key, this.entries.length ? { at: Date.now(), made: this.made, closed, entries: this.entries } : null);
+  }
+
+  // This page stops keeping it (another workspace opened in its place); `drop`: the ops are thrown away too.
+  close(drop = false) {
+    clearInterval(this.timer);
+    window.removeEventListener("pagehide", this.onHide);
+    if (drop) this.entries = [];
+    this.stamp(true);
+    this.closed = true;
+  }
+}
