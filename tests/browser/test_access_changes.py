@@ -193,3 +193,33 @@ def test_following_ends_when_the_person_followed_leaves(web_stack: WebStack, bro
         assert bob.page.locator("#following").is_hidden()
     finally:
         bob.context.close()
+
+
+def test_the_workspace_picker_lists_other_workspaces_as_they_are_when_opened(web_stack: WebStack,
+                                                                             browser: Any) -> None:
+    """It listed them as they were when the page loaded: a role changed since was shown wrong, a workspace
+    joined since was missing, one left since was still offered."""
+    here = create_studio(web_stack, f"Picker here {uuid.uuid4().hex[:6]}")
+    bob = open_in(browser, web_stack, here, "bob")
+    rest, headers = web_stack.stack.rest, {"Authorization": f"Bearer {web_stack.stack.token('alice')}"}
+    try:
+        other = requests.post(f"{rest}/admin/accounts/acc-demo/workspaces", headers=headers, timeout=15,
+                              json={"name": "Picker other", "owner_id": "alice"}).json()["workspace_id"]
+        member = f"{rest}/admin/workspaces/{other}/members/bob"
+
+        def listed() -> str | None:
+            bob.page.focus("#chat-input")
+            bob.page.focus("#workspace-select")  # opening it (keyboard or pointer) reads the list afresh
+            option = bob.page.locator(f'#workspace-select option[value="{other}"]')
+            return str(option.inner_text()) if option.count() else None
+
+        for role in ("viewer", "editor"):
+            assert requests.put(member, headers=headers, json={"role": role}, timeout=15).status_code == 200
+            wait_in_page(lambda r=role: listed() == f"Picker other ({r})", page=bob.page, timeout=60,
+                         what=f"the other workspace listed with bob as {role}")
+        assert requests.delete(member, headers=headers, timeout=15).status_code == 204
+        wait_in_page(lambda: listed() is None, page=bob.page, timeout=60, what="the workspace left unlisted")
+        assert bob.page.input_value("#workspace-select") == here
+        assert bob.page.locator(f'#workspace-select option[value="{here}"]').inner_text().endswith("(editor)")
+    finally:
+        bob.context.close()

@@ -43,6 +43,9 @@ async function boot() {
   const select = $("workspace-select");
   for (const w of workspaces) select.append(new Option(`${w.name} (${w.role})`, w.workspace_id));
   select.value = current.workspace_id;
+  const refresh = () => refreshPicker(api, select, current.workspace_id);
+  select.addEventListener("focus", refresh);
+  select.addEventListener("pointerdown", refresh);
   select.onchange = () => { location.hash = `workspace=${select.value}`; location.reload(); };
   $("signout").onclick = () => signOut();
   $("me").textContent = `${me.name} · ${current.role}`;
@@ -50,6 +53,25 @@ async function boot() {
   document.title = `${current.name}: Kalexo Teamwork`;
   opened = new Workspace(config, api, me, current);
   return opened.start();
+}
+
+// The picker lists the other workspaces as they are now when it is opened (a role changed, a workspace joined
+// or left since the page loaded: it said so at the page's load only), read at most every 5 s. This page's own
+// workspace keeps the role the page knows (workspace.js, from the router).
+let pickerRead = 0;
+async function refreshPicker(api, select, currentId) {
+  if (Date.now() - pickerRead < 5000) return;
+  pickerRead = Date.now();
+  let workspaces;
+  try { workspaces = await api.all("/me/workspaces"); } catch { return; } // kept as it was
+  const listed = new Map([...select.options].map((o) => [o.value, o]));
+  for (const w of workspaces) {
+    if (w.workspace_id === currentId) continue;
+    const option = listed.get(w.workspace_id) || select.appendChild(new Option("", w.workspace_id));
+    option.textContent = `${w.name} (${w.role})`;
+  }
+  const now = new Set(workspaces.map((w) => w.workspace_id));
+  for (const [id, option] of listed) if (id !== currentId && !now.has(id)) option.remove();
 }
 
 async function signIn(config, message) {
