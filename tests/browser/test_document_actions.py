@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.conftest import WebStack
+from tests.browser.conftest import Team, WebStack
 from tests.browser.team import create_studio, open_in, settle, upload
 from tests.browser.test_landscape import wait_until
 from tests.e2e.documents_samples import letter_pdf
@@ -136,3 +136,21 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
     finally:
         for person in people.values():
             person.context.close()
+
+
+def test_a_document_removed_while_a_member_was_offline_is_announced_when_they_are_back(web_stack: WebStack,
+                                                                                      team: Team) -> None:
+    """As the chat they missed is: a tester's member saw the document leave the list without a word."""
+    studio, (vera,) = team("Removed offline", "vera")
+    doc = upload(web_stack, "alice", "gone-while-away.pdf", letter_pdf(pages=1, text="away"), studio)
+    vera.page.wait_for_selector(_row(doc, "ready"), timeout=120_000)
+    vera.context.set_offline(True)
+    vera.page.wait_for_selector("#banner:not([hidden])")
+    headers = {"Authorization": f"Bearer {web_stack.stack.token('alice')}"}
+    removed = requests.delete(f"{web_stack.stack.rest}/workspaces/{studio}/documents/{doc}", headers=headers,
+                              timeout=15)
+    assert removed.status_code == 204, removed.text
+    vera.context.set_offline(False)
+    wait_until(lambda: vera.page.locator(_row(doc)).count() == 0, page=vera.page, what="the row gone", timeout=60)
+    wait_until(lambda: vera.page.locator("#announcer").inner_text().count("gone-while-away.pdf was removed") == 1,
+               page=vera.page, what="told of the removal", timeout=30)

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from websockets.sync.client import connect
 
 from tests.browser.conftest import Team, UserPage, WebStack
@@ -91,18 +92,23 @@ def test_signing_out_with_changes_still_sending_asks_and_then_forgets_them(web_s
         asked.append(dialog.message)
         getattr(dialog, answers.pop(0))()
 
-    bob.page.on("dialog", answer)
+    other = bob.context.new_page()  # a second tab: the sign-out there asks about this one's changes too
+    other.goto(f"{web_stack.url}#workspace={studio}")
+    other.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    other.on("dialog", answer)
     _write_offline(bob, "Never to be sent", "Nor this")
-    bob.page.click("#signout")
-    wait_until(lambda: len(asked) == 1, page=bob.page, what="the page to ask")
+    other.click("#signout")
+    wait_until(lambda: len(asked) == 1, page=other, what="the page to ask")
     assert "2 changes have not reached the server yet" in asked[0]
-    assert bob.page.locator("#app").is_visible() and len(bob.page.evaluate(KEPT)) == 1  # kept: still signed in
-    with bob.page.expect_event("framenavigated", timeout=15_000):  # (offline: the reload fails)
-        bob.page.click("#signout")
+    assert other.locator("#app").is_visible() and len(other.evaluate(KEPT)) == 1  # kept: still signed in
+    with other.expect_event("framenavigated", timeout=15_000):  # (offline: the reload fails)
+        other.click("#signout")
     bob.context.set_offline(False)
+    other.goto(web_stack.url)
+    other.wait_for_selector("#signin:not([hidden])", timeout=30_000)
+    assert other.evaluate(KEPT) == []
+    other.close()
     bob.page.goto(web_stack.url)
-    bob.page.wait_for_selector("#signin:not([hidden])", timeout=30_000)
-    assert bob.page.evaluate(KEPT) == []
     bob.page.click("#dev-user-buttons button[data-user=bob]")
     bob.page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
     bob.page.evaluate(f"location.hash = 'workspace={studio}'; location.reload()")
@@ -125,16 +131,27 @@ def test_another_person_on_the_same_browser_does_not_send_them(web_stack: WebSta
     assert len(bob.page.evaluate(KEPT)) == 1  # still bob's, for bob's next page
     notes, chats = _stored(web_stack, studio)
     assert "Bob's unsent note" not in notes and "Bob's unsent line" not in chats
+    # alice signs out (she has nothing unsent: no question): bob's stay, and his next sign-in sends them.
+    bob.page.click("#signout")
+    bob.page.wait_for_selector("#signin:not([hidden])", timeout=30_000)
+    assert len(bob.page.evaluate(KEPT)) == 1
+    bob.page.click("#dev-user-buttons button[data-user=bob]")
+    bob.page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    bob.page.evaluate(f"location.hash = 'workspace={studio}'; location.reload()")
+    bob.page.locator("#chat-log li:not(.pending)", has_text="Bob's unsent line").wait_for(timeout=60_000)
+    notes, chats = _stored(web_stack, studio)
+    assert notes.count("Bob's unsent note") == 1 and chats.count("Bob's unsent line") == 1, (notes, chats)
 
 
 def test_a_crashed_tabs_record_is_taken_over_and_an_open_tabs_is_not(web_stack: WebStack, team: Team) -> None:
-    """A crash leaves no 'closed' mark: its record is taken over once it has not been stamped for 30 s; a record
-    stamped a moment ago is another open tab's, which sends its own."""
+    """A crash leaves no 'closed' mark: its record is taken over once it has not been stamped for 30 s, by a page
+    opened then or by one open already (a tester's page opened just after a browser was killed never sent them); a
+    record stamped a moment ago is another open tab's, which sends its own."""
     studio, (bob,) = team("Crashed tab", "bob")
 
     keep = """([workspace, name, text, ago]) => localStorage.setItem(
         `kalexo.outbox.${encodeURIComponent(workspace)}.bob.${name}`,
-        JSON.stringify({ at: Date.now() - ago, made: 1, closed: false,
+        JSON.stringify({ user: "bob", at: Date.now() - ago, made: 1, closed: false,
                          entries: [{ opId: `kept-${name}`, body: { action: "chat", text, workspace } }] }))"""
     bob.page.evaluate(keep, [studio, "crashed", "Crashed tab's line", 60_000])
     bob.page.evaluate(keep, [studio, "open", "Open tab's line", 0])
@@ -144,3 +161,24 @@ def test_a_crashed_tabs_record_is_taken_over_and_an_open_tabs_is_not(web_stack: 
     notes, chats = _stored(web_stack, studio)
     assert chats.count("Crashed tab's line") == 1 and "Open tab's line" not in chats, chats
     assert len(bob.page.evaluate(KEPT)) == 1  # the open tab's, left to it
+    bob.page.evaluate(keep, [studio, "later", "Found by the open page", 60_000])  # no reload
+    bob.page.locator("#chat-log li:not(.pending)", has_text="Found by the open page").wait_for(timeout=30_000)
+    notes, chats = _stored(web_stack, studio)
+    assert chats.count("Found by the open page") == 1, chats
+
+
+def test_a_member_removed_with_changes_waiting_gets_their_text_to_copy(web_stack: WebStack, team: Team) -> None:
+    """A tester's removed member saw a note "sending" for ever, its text gone (a demoted one gets it to copy)."""
+    studio, (bob,) = team("Removed with changes", "bob")
+    _write_offline(bob, "Swap the door hardware", "Leaving a line")
+    member = f"{web_stack.stack.rest}/admin/workspaces/{studio}/members/bob"
+    removed = requests.delete(member, headers={"Authorization": f"Bearer {web_stack.stack.token('alice')}"},
+                              timeout=15)
+    assert removed.status_code == 204, removed.text
+    bob.context.set_offline(False)
+    for text in ("Swap the door hardware", "Leaving a line"):
+        kept = bob.page.locator("#errors li[data-kept=true]", has_text=text)
+        kept.wait_for(timeout=60_000)
+        assert "no longer a member" in kept.inner_text()
+    assert bob.page.locator("#notes li[data-pending=true], #chat-log li.pending").count() == 0
+    assert bob.page.evaluate(KEPT) == []  # never to be sent by a later page

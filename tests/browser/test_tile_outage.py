@@ -45,7 +45,7 @@ def test_tiles_that_failed_while_the_server_was_away_load_without_a_reload(web_s
     vera = open_as(browser, f"{web_stack.url}#workspace={studio}", "vera", routes={"**/*_files/**": outage})
     try:  # (waits in Playwright: its route handlers run only then)
         wait_until(lambda: down["refused"] > 0, timeout=60, what="tiles asked for while down", page=vera.page)
-        said = vera.page.locator("#errors li", has_text="outage.pdf did not load")
+        said = vera.page.locator("#errors li", has_text="outage.pdf could not be loaded")
         said.wait_for(timeout=60_000)  # a blank landscape says why, in words
         vera.page.wait_for_timeout(3000)  # failures, and the retry they bring, while still down
         assert said.count() == 1, "the failing pages are said once, however many tiles failed"
@@ -54,5 +54,40 @@ def test_tiles_that_failed_while_the_server_was_away_load_without_a_reload(web_s
                    page=vera.page)
         assert down["after"] > 0
         said.wait_for(state="detached", timeout=60_000)  # over once its tiles load
+    finally:
+        vera.context.close()
+
+
+def test_documents_out_of_view_are_no_longer_said_to_fail_once_tiles_load_again(web_stack: WebStack,
+                                                                               browser: Any) -> None:
+    """A tester's off-screen documents stayed named in the message after the outage: nothing asked for their
+    tiles to prove them loading. Once they have been asked for again and any tile loads, they are not named."""
+    from tests.browser.team import create_studio, settle, upload
+
+    studio = create_studio(web_stack, f"Outage views {uuid.uuid4().hex[:6]}")
+    docs = [upload(web_stack, "bob", f"{name}.pdf", drawing(pages=1), studio) for name in ("north", "south")]
+    headers = {"Authorization": f"Bearer {web_stack.stack.token('bob')}"}
+    for doc in docs:
+        url = f"{web_stack.stack.rest}/workspaces/{studio}/documents/{doc}"
+        wait_until(lambda u=url: requests.get(u, headers=headers, timeout=15).json()["status"] == "ready",
+                   timeout=120, what="tiled")
+    down = {"on": True}
+
+    def outage(route: Any) -> None:
+        if down["on"]:
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    vera = open_as(browser, f"{web_stack.url}#workspace={studio}", "vera", routes={"**/*_files/**": outage})
+    try:
+        both = vera.page.locator("#errors li", has_text="north.pdf")
+        wait_until(lambda: both.count() == 1 and "south.pdf" in both.inner_text(), timeout=60, page=vera.page,
+                   what="both documents named")
+        vera.page.click(f'#documents li[data-doc="{docs[0]}"] .doc-go')  # north alone in view
+        settle(vera.page)
+        down["on"] = False
+        wait_until(lambda: vera.page.locator("#errors li").count() == 0, timeout=90, page=vera.page,
+                   what="neither named once tiles load (south out of view)")
     finally:
         vera.context.close()

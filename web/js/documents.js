@@ -131,8 +131,9 @@ export class Documents {
   retry(documentId) { return this.rows.retry(documentId); }
 
   announceChanges(docs) {
-    // What the join brings (the state, documents changed while away) is read, not announced: only later news.
-    if (!this.ws.sync.welcomed) { this.said = null; return; }
+    // What the page's first join brings is read, not announced: only later news, including what changed while
+    // this page was offline (said when it is back, as the chat does).
+    if (!this.ws.sync.welcomed) return;
     const first = this.said === null;
     const said = new Map();
     for (const doc of docs) {

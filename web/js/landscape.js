@@ -55,7 +55,7 @@ export class Landscape extends EventTarget {
     // Tile URLs carry a grant that expires (hours): when tiles stop loading, a fresh manifest swaps in new URLs.
     this.tileRetry = new TileRetry(this); // tiles that failed to load are asked for again
     this.viewer.addHandler("tile-load-failed", (event) => this.tileRetry.failed(event.tiledImage));
-    this.viewer.addHandler("tile-loaded", (event) => this.tileRetry.loaded(event.tiledImage));
+    this.viewer.addHandler("tile-loaded", () => this.tileRetry.loaded());
     // The landscape's extent is every document's row, tiled or not: OpenSeadragon would take only its tiled
     // images (and keep a landscape of placeholders zoomed onto an empty unit square).
     this.viewer.world.addHandler("metrics-change", () => this.setHome());

@@ -2,20 +2,22 @@
 
 import { Api } from "./api.js";
 import { $, el, showError } from "./dom.js";
-import { forgetOutboxes } from "./outbox_store.js";
+import { forgetOutboxes, keptCount } from "./outbox_store.js";
 import { forgetToken, keepToken, onTokenChange, savedToken, whenExpired } from "./session.js";
 import { Workspace } from "./workspace.js";
 
 let opened = null; // the workspace this page shows
 
-// Signing out forgets this browser's unsent ops (kept for the next page otherwise: outbox_store.js), after
-// asking when this page has some; a sign-out in another tab forgets them there.
+// Signing out forgets the person's unsent ops in this browser (kept for their next page otherwise:
+// outbox_store.js), this tab's and other tabs' alike, after asking when there are any; a sign-out in another
+// tab has asked already. Another person's kept ops stay theirs.
 function signOut(elsewhere = false) {
-  const unsent = opened?.sync.outbox.length || 0;
+  const user = opened?.me.user_id;
+  const unsent = user ? keptCount(user) : 0;
   const what = unsent === 1 ? "1 change has" : `${unsent} changes have`;
   if (!elsewhere && unsent && !confirm(`${what} not reached the server yet. Signing out discards them. Sign out?`)) return;
   opened?.sync.box.close(true);
-  forgetOutboxes();
+  if (user) forgetOutboxes(user);
   if (!elsewhere) { forgetToken(); location.hash = ""; }
   location.reload();
 }

@@ -1,7 +1,8 @@
 // What this client wrote and the server has not answered yet (docs/protocol.md, client algorithm step 6). Each op
 // carries an op id chosen here, so an op sent again after a drop, a refusal for a moment or a lost answer is
-// stored once: the server answers a repeated op id with the first op's ack. With `keep` ({user, workspace}) it is
-// also kept in the browser (outbox_store.js), and starts with what closed pages of the same person left unsent.
+// stored once: the server answers a repeated op id with the first op's ack. With `keep` it is also kept in the
+// browser (outbox_store.js): `{user, workspace, ready, changed}`, where `ready()` says whether ops may go out now
+// (the welcome handled) and `changed()` is told when ops left by other pages were taken over.
 
 import { OutboxStore } from "./outbox_store.js";
 
@@ -24,17 +25,34 @@ export class Outbox {
   // `send(message)` puts a message on the open socket and says whether it could.
   constructor(send, keep = null) {
     this.send = send;
+    this.entries = []; // {opId, body, sent}, in the order they were made
     this.store = keep?.user && keep.workspace && typeof localStorage !== "undefined"
-      ? new OutboxStore(keep.user, keep.workspace) : null;
-    // {opId, body, sent}, in the order they were made
-    this.entries = (this.store?.adopt() || []).map(({ opId, body }) => ({ opId, body, sent: false }));
+      ? new OutboxStore(keep.user, keep.workspace, (found) => this.adopt(found, keep)) : null;
+    this.store?.adoptNow();
+  }
+
+  // Ops that pages of the same person left unsent (closed, crashed), taken over: sent now if ops may go out,
+  // else after the next welcome with the rest.
+  adopt(found, keep) {
+    const held = new Set(this.entries.map((e) => e.opId));
+    const fresh = found.filter((e) => !held.has(e.opId)).map(({ opId, body }) => ({ opId, body, sent: false }));
+    this.entries.push(...fresh);
     this.save();
+    if (fresh.length && keep.ready?.()) for (const entry of fresh) this.transmit(entry);
+    if (fresh.length) keep.changed?.();
   }
 
   save() { this.store?.save(this.entries); }
 
-  // This page stops keeping the outbox (`drop`: its ops are thrown away, the member being removed).
-  close(drop = false) { this.store?.close(drop); }
+  // This page stops keeping the outbox. `drop` (the member was removed: its ops can never be stored): they are
+  // thrown away, here and in the browser, and their bodies returned for the page to show what was lost.
+  close(drop = false) {
+    this.store?.close(drop);
+    if (!drop) return [];
+    const lost = this.entries.map((e) => e.body);
+    this.entries = [];
+    return lost;
+  }
 
   add(body) {
     const entry = { opId: newOpId(), body, sent: false };

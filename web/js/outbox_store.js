@@ -4,9 +4,10 @@
 // is answered as a duplicate ever after (docs/protocol.md), so an op sent by two pages is still stored once.
 //
 // Each page keeps its own record (several tabs may be open at once), stamped every few seconds while it lives and
-// marked closed when it goes away; a page that opens takes over the records of pages that are closed, or that
-// have not been stamped for a while (a crash). Records are per person: another person signing in on the same
-// browser never sends them. Signing out forgets them all (unsent text is not left on a shared computer).
+// marked closed when it goes away; every open page takes over, at once and then at each stamp, the records of
+// pages that are closed or have not been stamped for a while (a crash; a browser killed may also lose the last
+// few seconds of what it wrote, so a record's stamp is never trusted to say "closed"). Records are per person:
+// another person on the same browser never sends them, and signing out forgets only the signer's.
 
 const PREFIX = "kalexo.outbox.";
 const STAMP_MS = 5_000;
@@ -31,24 +32,37 @@ function keys() {
   try { return Object.keys(localStorage).filter((key) => key.startsWith(PREFIX)); } catch { return []; }
 }
 
-// Every kept outbox of this browser dropped (sign-out).
-export function forgetOutboxes() {
-  for (const key of keys()) write(key, null);
+// Records of `user` in this browser, each [key, record].
+function recordsOf(user) {
+  return keys().map((key) => [key, read(key)]).filter(([, record]) => record?.user === user);
+}
+
+// How many ops `user`'s pages of this browser hold unsent, open pages' and closed ones', in any workspace.
+export function keptCount(user) {
+  return recordsOf(user).reduce((sum, [, record]) => sum + (record.entries?.length || 0), 0);
+}
+
+// `user`'s kept ops dropped from this browser (sign-out).
+export function forgetOutboxes(user) {
+  for (const [key] of recordsOf(user)) write(key, null);
 }
 
 export class OutboxStore {
-  constructor(user, workspace) {
+  // `onAdopt(entries)`: ops of gone pages taken over, [{opId, body}] in the order they were made.
+  constructor(user, workspace, onAdopt) {
+    this.user = user;
+    this.onAdopt = onAdopt;
     this.base = `${PREFIX}${encodeURIComponent(workspace)}.${encodeURIComponent(user)}.`;
     this.key = `${this.base}${newId()}`;
     this.entries = []; // what was last written: [{opId, body}]
-    this.timer = setInterval(() => this.stamp(), STAMP_MS);
+    this.timer = setInterval(() => { this.stamp(); this.adoptNow(); }, STAMP_MS);
     this.onHide = () => this.stamp(true);
     window.addEventListener("pagehide", this.onHide);
   }
 
-  // The ops of this person's pages on this workspace that are gone, oldest record first; their records are
-  // taken over (written into this page's own).
-  adopt() {
+  // The ops of this person's gone pages on this workspace, oldest record first, handed to `onAdopt`; their
+  // records are deleted (the ops are in this page's own from then on).
+  adoptNow() {
     const now = Date.now();
     const found = [];
     for (const key of keys()) {
@@ -58,10 +72,11 @@ export class OutboxStore {
       if (Array.isArray(record?.entries)) found.push(record);
       write(key, null);
     }
+    if (!found.length) return;
     found.sort((a, b) => (a.made || 0) - (b.made || 0));
     const seen = new Set();
-    return found.flatMap((record) => record.entries)
-      .filter((e) => typeof e?.opId === "string" && e.body && !seen.has(e.opId) && seen.add(e.opId));
+    this.onAdopt(found.flatMap((record) => record.entries)
+      .filter((e) => typeof e?.opId === "string" && e.body && !seen.has(e.opId) && seen.add(e.opId)));
   }
 
   // The outbox as it is now (an empty one leaves no record).
@@ -73,7 +88,8 @@ export class OutboxStore {
 
   stamp(closed = false) {
     if (this.closed) return;
-    write(this.key, this.entries.length ? { at: Date.now(), made: this.made, closed, entries: this.entries } : null);
+    write(this.key, this.entries.length
+      ? { user: this.user, at: Date.now(), made: this.made, closed, entries: this.entries } : null);
   }
 
   // This page stops keeping it (another workspace opened in its place); `drop`: the ops are thrown away too.

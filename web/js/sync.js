@@ -20,14 +20,10 @@ export class WorkspaceSync extends EventTarget {
     this.items = new Map(); // item_id -> {item_id, kind, fields, version}
     this.chats = new Map(); // seq -> chat op (applied ones, and recent ones from before the join)
     this.pending = new Map(); // ops received but not applied yet (before the welcome, or past a gap)
-    this.box = new Outbox((message) => this.send(message), { user: me, workspace }); // kept in the browser too
-    this.role = null;
-    this.heartbeatMs = 18_000;
-    this.ws = null;
-    this.welcomed = false;
-    this.attempt = 0;
-    this.historyAsked = false;
-    this.closed = false;
+    this.box = new Outbox((message) => this.send(message), { // kept in the browser too, per person
+      user: me, workspace, ready: () => this.welcomed, changed: () => this.emit("outbox", {}) });
+    Object.assign(this, { role: null, heartbeatMs: 18_000, ws: null, welcomed: false, attempt: 0 });
+    Object.assign(this, { historyAsked: false, closed: false });
     window.addEventListener("offline", () => this.drop("the browser went offline"));
     window.addEventListener("online", () => this.reconnectNow());
   }
@@ -68,11 +64,9 @@ export class WorkspaceSync extends EventTarget {
   drop(reason) {
     const ws = this.ws;
     this.ws = null;
-    this.welcomed = false;
-    this.historyAsked = false;
+    this.welcomed = this.historyAsked = false;
     clearInterval(this.heartbeat);
-    clearTimeout(this.pongTimer); this.pongTimer = null;
-    clearTimeout(this.gapTimer); this.gapTimer = null;
+    clearTimeout(this.pongTimer); clearTimeout(this.gapTimer); this.pongTimer = this.gapTimer = null;
     this.box.unsendAll(); // sent again, same op id, after the next welcome
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
@@ -86,11 +80,14 @@ export class WorkspaceSync extends EventTarget {
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 
-  // No longer a member (removed, or the workspace deleted): nothing to reconnect to.
-  removed(why = "removed") {
+  // No longer a member (removed, the workspace deleted): nothing to reconnect to, and ops never stored (shown to
+  // copy; `refused`: the one whose refusal said so).
+  removed(why = "removed", refused = null) {
     if (this.closed) return;
     this.closed = true;
-    this.box.close(why === "removed"); // a removed member's ops can never be stored: not kept for a later page
+    for (const op of [refused, ...this.box.close(why === "removed")].filter(Boolean)) {
+      this.emit("error", { code: "not_member", message: "you are no longer a member of this workspace", op });
+    }
     this.drop(why);
     this.emit("connection", { state: why === "signed-out" ? "expired" : "removed", reason: why });
   }
@@ -207,8 +204,10 @@ export class WorkspaceSync extends EventTarget {
 
   // --- ops, strictly in sequence order (step 4) ---------------------------------------------------------
   feed(ops) {
-    let changedItems = false, changedChat = false;
+    let changedItems = false, changedChat = false, changedOutbox = false;
     for (const op of ops) {
+      // One of ours whose ack was lost (read in `history`): it was stored, so it leaves the outbox.
+      if (op.by === this.me && op.op_id && this.box.acked(op.op_id)) changedOutbox = true;
       if (this.welcomed && op.seq <= this.applied) {
         // Already applied (a duplicate), or chat from before the join: only chat lines are added.
         if (op.kind === "chat" && !this.chats.has(op.seq)) { this.chats.set(op.seq, op); changedChat = true; }
@@ -225,6 +224,7 @@ export class WorkspaceSync extends EventTarget {
     }
     if (changedChat) this.emit("chat", {});
     if (changedItems) this.emit("items", {});
+    if (changedOutbox) this.emit("outbox", {});
     if (this.pending.size) this.askHistorySoon();
   }
 
@@ -251,7 +251,7 @@ export class WorkspaceSync extends EventTarget {
     const outcome = this.box.failed(msg, () => this.welcomed);
     if (outcome === "retrying") return;
     if (outcome === "dropped") this.emit("outbox", {});
-    if (code === "not_found") return this.removed(); // no longer a member: stop writing, and leave
+    if (code === "not_found") return this.removed("removed", outcome === "dropped" ? entry?.body : null); // leave
     if (msg.id === "heartbeat") {
       // Not in the workspace any more (it left, or was never put back): join again from where it was.
       if (code === "not_joined") this.join();

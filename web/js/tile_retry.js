@@ -9,6 +9,7 @@
 import { clearError, showError } from "./dom.js";
 
 const EVERY_MS = 30_000; // a document whose tiles keep failing is retried at most this often
+const AGAIN_MS = 5_000; // ... and, once other tiles load, its failed pages asked for again at most this often
 
 export class TileRetry {
   constructor(landscape) {
@@ -16,6 +17,7 @@ export class TileRetry {
     this.last = new Map(); // document_id -> when its last retry was asked for (ms)
     this.timers = new Map(); // document_id -> the retry waiting for its turn
     this.failing = new Set(); // document_ids whose tiles failed and have not loaded since
+    this.again = new Map(); // document_id -> when loaded tiles elsewhere last had its failed pages asked again
     this.said = null; // the message on screen about them
   }
 
@@ -52,13 +54,22 @@ export class TileRetry {
     }
   }
 
-  // A tile of `item` loaded: its document's pages load again (or the network is back for it).
-  loaded(item) {
-    for (const [documentId, entry] of this.landscape.rows) {
-      if (![...entry.images.values()].includes(item)) continue;
-      if (entry.failed.size === 0 && this.failing.delete(documentId)) this.tell();
-      return;
+  // A tile loaded: tiles load again. The failed pages of every document said to be failing are asked for
+  // afresh (at most every 5 s each: a document whose own tiles still fail is not asked for at every tile of
+  // another), and a document none of whose pages has failed since is no longer named: one out of view asks
+  // for no tile to prove itself, and is named again if its tiles fail when it comes into view.
+  loaded() {
+    if (!this.failing.size) return;
+    const now = Date.now();
+    for (const id of [...this.failing]) {
+      const entry = this.landscape.rows.get(id);
+      if (entry?.failed.size && now - (this.again.get(id) ?? -Infinity) >= AGAIN_MS) {
+        this.again.set(id, now);
+        this.retry(id);
+      }
+      if (!entry?.failed.size) this.failing.delete(id);
     }
+    this.tell();
   }
 
   // The errors list says which documents' pages are not loading, in words; nothing once they all load.
@@ -66,7 +77,7 @@ export class TileRetry {
     for (const id of [...this.failing]) if (!this.landscape.rows.has(id)) this.failing.delete(id); // removed
     const names = [...this.failing].map((id) => this.landscape.rows.get(id).doc?.name || "a document");
     const message = names.length === 0 ? null
-      : `The pages of ${names.join(", ")} did not load (the network or the server did not answer): asking again by themselves.`;
+      : `The pages of ${names.join(", ")} could not be loaded: they are asked for again by themselves.`;
     if (message === this.said) return;
     if (this.said) clearError(this.said);
     if (message) showError(message);
