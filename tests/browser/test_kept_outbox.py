@@ -101,12 +101,12 @@ def test_signing_out_with_changes_still_sending_asks_and_then_forgets_them(web_s
     wait_until(lambda: len(asked) == 1, page=other, what="the page to ask")
     assert "2 changes have not reached the server yet" in asked[0]
     assert other.locator("#app").is_visible() and len(other.evaluate(KEPT)) == 1  # kept: still signed in
-    with other.expect_event("framenavigated", timeout=15_000):  # (offline: the reload fails)
-        other.click("#signout")
+    other.click("#signout")  # offline: the sign-in is shown in place (a reload would show the browser's error)
+    other.wait_for_selector("#signin:not([hidden])", timeout=30_000)
+    assert other.evaluate(KEPT) == []
     bob.context.set_offline(False)
     other.goto(web_stack.url)
     other.wait_for_selector("#signin:not([hidden])", timeout=30_000)
-    assert other.evaluate(KEPT) == []
     other.close()
     bob.page.goto(web_stack.url)
     bob.page.click("#dev-user-buttons button[data-user=bob]")
@@ -182,3 +182,47 @@ def test_a_member_removed_with_changes_waiting_gets_their_text_to_copy(web_stack
         assert "no longer a member" in kept.inner_text()
     assert bob.page.locator("#notes li[data-pending=true], #chat-log li.pending").count() == 0
     assert bob.page.evaluate(KEPT) == []  # never to be sent by a later page
+
+
+def test_an_expired_sign_in_cleared_by_another_tab_keeps_the_changes(web_stack: WebStack, team: Team) -> None:
+    """A tester's open tab lost its unsent changes when another tab found the sign-in expired and cleared it (as
+    every page does with an expired token): that was taken for a sign-out. Signing in again sends them."""
+    studio, (bob,) = team("Expired elsewhere", "bob")
+    other = bob.context.new_page()
+    other.goto(f"{web_stack.url}#workspace={studio}")
+    other.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    _write_offline(bob, "Written before the expiry", "So was this")
+    other.evaluate("localStorage.removeItem('kalexo.token')")  # what a page finding it expired does
+    bob.page.wait_for_selector("#signin:not([hidden])", timeout=30_000)  # the first tab follows, offline
+    assert len(bob.page.evaluate(KEPT)) == 1
+    bob.context.set_offline(False)
+    other.reload()
+    other.click("#dev-user-buttons button[data-user=bob]")
+    other.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    other.locator("#chat-log li:not(.pending)", has_text="So was this").wait_for(timeout=60_000)
+    notes, chats = _stored(web_stack, studio)
+    assert notes.count("Written before the expiry") == 1 and chats.count("So was this") == 1, (notes, chats)
+
+
+def test_changes_kept_for_a_workspace_left_meanwhile_are_shown_to_copy(web_stack: WebStack, team: Team) -> None:
+    """A tester's removed member closed the tab first: the texts stayed hidden in the browser, and were posted when
+    he was added back, long after. Now the next sign-in shows them to copy and forgets them."""
+    studio, (bob,) = team("Left meanwhile", "bob")
+    _write_offline(bob, "Gone with the workspace", "A line for nobody")
+    with bob.page.expect_event("close", timeout=15_000):
+        bob.page.close(run_before_unload=True)
+    member = f"{web_stack.stack.rest}/admin/workspaces/{studio}/members/bob"
+    headers = {"Authorization": f"Bearer {web_stack.stack.token('alice')}"}
+    assert requests.delete(member, headers=headers, timeout=15).status_code == 204
+    bob.context.set_offline(False)
+    again = bob.context.new_page()
+    again.goto(web_stack.url)
+    for text in ("Gone with the workspace", "A line for nobody"):
+        again.locator("#errors li[data-kept=true]", has_text=text).wait_for(timeout=30_000)
+    assert again.evaluate(KEPT) == []
+    assert requests.put(member, headers=headers, json={"role": "editor"}, timeout=15).status_code == 200
+    again.goto(f"{web_stack.url}#workspace={studio}")
+    again.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    _say(again, "Back in")
+    notes, chats = _stored(web_stack, studio)
+    assert "Gone with the workspace" not in notes and "A line for nobody" not in chats

@@ -2,28 +2,35 @@
 
 import { Api } from "./api.js";
 import { $, el, showError } from "./dom.js";
-import { forgetOutboxes, keptCount } from "./outbox_store.js";
-import { forgetToken, keepToken, onTokenChange, savedToken, whenExpired } from "./session.js";
+import { forgetOutboxes, keptCount, orphans } from "./outbox_store.js";
+import { expiresAt, forgetToken, keepToken, onTokenChange, savedToken, signedOut, whenExpired } from "./session.js";
 import { Workspace } from "./workspace.js";
 
 let opened = null; // the workspace this page shows
+let config = null; // the deployment's (config.json)
 
 // Signing out forgets the person's unsent ops in this browser (kept for their next page otherwise:
 // outbox_store.js), this tab's and other tabs' alike, after asking when there are any; a sign-out in another
-// tab has asked already. Another person's kept ops stay theirs.
+// tab (`elsewhere`) has asked already. Another person's kept ops stay theirs, and so do the person's own when
+// the sign-in had expired (signing in again sends them) or another tab only cleared an expired token.
 function signOut(elsewhere = false) {
   const user = opened?.me.user_id;
-  const unsent = user ? keptCount(user) : 0;
+  const expired = !opened || expiresAt(opened.api.token) <= Date.now();
+  const forget = user && !expired && (!elsewhere || signedOut(user));
+  const unsent = forget ? keptCount(user) : 0;
   const what = unsent === 1 ? "1 change has" : `${unsent} changes have`;
   if (!elsewhere && unsent && !confirm(`${what} not reached the server yet. Signing out discards them. Sign out?`)) return;
-  opened?.sync.box.close(true);
-  if (user) forgetOutboxes(user);
-  if (!elsewhere) { forgetToken(); location.hash = ""; }
-  location.reload();
+  opened?.sync.box.close(Boolean(forget));
+  if (forget) forgetOutboxes(user);
+  if (!elsewhere) { forgetToken(forget ? user : null); location.hash = ""; }
+  if (navigator.onLine || !opened) return location.reload();
+  opened.sync.stop(); // offline, a reload would show the browser's error page: the sign-in is shown in place
+  $("app").hidden = true;
+  return signIn(config, "You are signed out.").catch(() => {}); // (the dev users' list needs the network)
 }
 
 async function boot() {
-  const config = await (await fetch("config.json")).json();
+  config = await (await fetch("config.json")).json();
   // The AGPL's offer of the running version's source, where the deployment put it.
   for (const link of document.querySelectorAll(".source-link")) link.href = config.source || "source.tar.gz";
   const { token, reason } = savedToken();
@@ -39,7 +46,12 @@ async function boot() {
   }
   whenExpired(token, () => { forgetToken(); location.reload(); });
   const workspaces = await api.all("/me/workspaces");
-  if (!workspaces.length) return signIn(config, `${me.name} is not a member of any workspace.`);
+  // Changes kept from pages of workspaces this person has left (removed meanwhile): shown to copy, never sent.
+  const lost = orphans(me.user_id, new Set(workspaces.map((w) => w.workspace_id)))
+    .map((op) => (op.action === "chat" ? op.text : op.fields?.text)).filter((text) => typeof text === "string" && text.trim());
+  const toCopy = (text) => `Not sent: you are no longer a member of the workspace it was written in. Your text, to copy: “${text}”`;
+  if (!workspaces.length) return signIn(config, [`${me.name} is not a member of any workspace.`, ...lost.map(toCopy)].join(" "));
+  for (const text of lost) showError(toCopy(text), { kept: true });
   const wanted = new URLSearchParams(location.hash.slice(1)).get("workspace");
   const current = workspaces.find((w) => w.workspace_id === wanted) || workspaces[0];
   const select = $("workspace-select");

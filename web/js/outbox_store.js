@@ -47,11 +47,20 @@ export function forgetOutboxes(user) {
   for (const [key] of recordsOf(user)) write(key, null);
 }
 
+// The ops `user` left unsent in workspaces they are no longer a member of (`memberOf`: the ids they are in):
+// they can never be stored, and no page of those workspaces will open to send them. Their records are deleted
+// and their bodies returned, for the page to show what was lost.
+export function orphans(user, memberOf) {
+  const gone = (record) => record.closed || Date.now() - (record.at || 0) >= STALE_MS; // an open page says itself
+  const lost = recordsOf(user).filter(([, r]) => r.workspace && !memberOf.has(r.workspace) && gone(r));
+  for (const [key] of lost) write(key, null);
+  return lost.flatMap(([, record]) => (record.entries || []).map((e) => e.body).filter(Boolean));
+}
+
 export class OutboxStore {
   // `onAdopt(entries)`: ops of gone pages taken over, [{opId, body}] in the order they were made.
   constructor(user, workspace, onAdopt) {
-    this.user = user;
-    this.onAdopt = onAdopt;
+    Object.assign(this, { user, workspace, onAdopt });
     this.base = `${PREFIX}${encodeURIComponent(workspace)}.${encodeURIComponent(user)}.`;
     this.key = `${this.base}${newId()}`;
     this.entries = []; // what was last written: [{opId, body}]
@@ -89,7 +98,7 @@ export class OutboxStore {
   stamp(closed = false) {
     if (this.closed) return;
     write(this.key, this.entries.length
-      ? { user: this.user, at: Date.now(), made: this.made, closed, entries: this.entries } : null);
+      ? { user: this.user, workspace: this.workspace, at: Date.now(), made: this.made, closed, entries: this.entries } : null);
   }
 
   // This page stops keeping it (another workspace opened in its place); `drop`: the ops are thrown away too.

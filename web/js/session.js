@@ -2,6 +2,7 @@
 // until the token's own expiry) and the last view of each workspace (so a reload comes back to it).
 
 const TOKEN_KEY = "kalexo.token";
+const SIGNED_OUT_KEY = "kalexo.signed-out";
 const VIEW_KEY = "kalexo.view.";
 
 export function claims(token) {
@@ -28,9 +29,20 @@ export function savedToken() {
   return { token };
 }
 
-export function keepToken(token) { localStorage.setItem(TOKEN_KEY, token.trim()); }
+export function keepToken(token) {
+  localStorage.removeItem(SIGNED_OUT_KEY);
+  localStorage.setItem(TOKEN_KEY, token.trim());
+}
 
-export function forgetToken() { localStorage.removeItem(TOKEN_KEY); }
+// `signedOut`: the person chose to sign out (not an expired token forgotten), so other tabs forget their unsent
+// changes too; `user`: who.
+export function forgetToken(signedOut = null) {
+  if (signedOut) localStorage.setItem(SIGNED_OUT_KEY, signedOut);
+  localStorage.removeItem(TOKEN_KEY);
+}
+
+// Whether the token just forgotten (in another tab) was `user` signing out, rather than an expired one cleared.
+export function signedOut(user) { return Boolean(user) && localStorage.getItem(SIGNED_OUT_KEY) === user; }
 
 // Another tab signed in, out or as someone else: this one follows.
 export function onTokenChange(callback) {

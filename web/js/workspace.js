@@ -85,7 +85,7 @@ export class Workspace {
       label.textContent = detail.state;
       const banner = $("banner");
       banner.hidden = detail.state === "connected";
-      if (detail.state === "expired") banner.textContent = "Your sign-in has expired: sign out and sign in again.";
+      if (detail.state === "expired") banner.textContent = "Your sign-in has expired: sign in again (Sign out, or reload). Changes not sent yet are kept and sent then.";
       else if (detail.state === "removed") {
         banner.textContent = "You are no longer a member of this workspace: what is shown is as it was. Reload to open another.";
         this.applyRole();
