@@ -2,10 +2,12 @@
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
 """Tiling: this project's tiler against a naive Pillow loop and libvips' dzsave, on one core, in the same run.
 
-`python -m bench.tiling [--pages 50] [--dpi 300] [--repeat 1]` makes its inputs (bench/tiling_inputs.py: a report of
-letter pages and an A0 plan sheet), then runs every contender on every input in a fresh subprocess pinned to
-core 0, so each child's ru_maxrss is that contender's peak; with `--repeat N` the contenders take turns, N rounds
-of one child each, and each keeps its best child by CPU time. Tiles go to a local directory (in /dev/shm), as the
+`python -m bench.tiling [--pages 50] [--dpi 300] [--max-pixels N] [--repeat 1]` makes its inputs
+(bench/tiling_inputs.py: a report of letter pages and an A0 plan sheet), then runs every contender on every
+input in a fresh subprocess pinned to core 0, so each child's ru_maxrss is that contender's peak; with
+`--repeat N` the contenders take turns, N rounds of one child each, and each keeps its best child by CPU time.
+Every contender renders at the same resolution: `--dpi`, lowered for a page over `--max-pixels` (the tiler's
+default budget unless given; 0 for none). Tiles go to a local directory (in /dev/shm), as the
 store would write them. Contenders:
 
 - `kalexo objects`: `tile_page`, one file per tile that is not uniform, a uniform tile once per run (what a
@@ -45,6 +47,7 @@ from typing import Any
 
 from bench.tiling_contenders import dzsave, kalexo, naive
 from bench.tiling_floor import floor
+from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS
 
 CONTENDERS = ("kalexo objects", "kalexo packed", "naive pillow", "vips dzsave", "vips dzsave (grey)", "floor")
 # The goals are judged on `kalexo packed`, the layout the stack deploys (`kalexo objects` also pays a file per
@@ -56,7 +59,7 @@ FLOOR_GOAL = 1.3  # `kalexo packed` CPU time at most this times the floor's
 A0_GOAL_MB = 512
 
 
-def _child(contender: str, path: str, pages: int, dpi: int) -> None:
+def _child(contender: str, path: str, pages: int, dpi: int, max_pixels: int) -> None:
     """Runs in the subprocess: one contender, one input; prints one JSON line."""
     # Tiles go to memory-backed /dev/shm where there is one: the store is remote, and a local disk's journal
     # would weigh on whichever contender writes the most files rather than on the tiling.
@@ -72,13 +75,13 @@ def _child(contender: str, path: str, pages: int, dpi: int) -> None:
         started = time.perf_counter()
         totals: dict[str, Any]
         if contender.startswith("kalexo"):
-            totals = kalexo(path, pages, out, dpi, packed=contender.endswith("packed"))
+            totals = kalexo(path, pages, out, dpi, max_pixels, packed=contender.endswith("packed"))
         elif contender == "naive pillow":
-            totals = naive(path, pages, out, dpi)
+            totals = naive(path, pages, out, dpi, max_pixels)
         elif contender == "floor":
-            totals = floor(path, pages, dpi)
+            totals = floor(path, pages, dpi, max_pixels)
         else:
-            totals = dzsave(path, pages, out, dpi, grey=contender.endswith("(grey)"))
+            totals = dzsave(path, pages, out, dpi, max_pixels, grey=contender.endswith("(grey)"))
         seconds = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -100,24 +103,24 @@ def _busy(path: str) -> None:
             tile_page(path, Kind.PDF, index, TileSettings(), lambda _piece: None)
 
 
-def _child_run(contender: str, path: str, pages: int, dpi: int) -> dict[str, Any]:
+def _child_run(contender: str, path: str, pages: int, dpi: int, max_pixels: int) -> dict[str, Any]:
     env = {**os.environ, "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi)],
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run([sys.executable, "-m", "bench.tiling", "--child", contender, path, str(pages), str(dpi),
+                           str(max_pixels)], capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         raise RuntimeError(f"{contender} on {path} failed:\n{done.stderr}")
     run: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return {**run, "pages": pages}
 
 
-def _run_all(path: str, pages: int, dpi: int, repeat: int) -> dict[str, dict[str, Any]]:
+def _run_all(path: str, pages: int, dpi: int, max_pixels: int, repeat: int) -> dict[str, dict[str, Any]]:
     """Per contender, the best of `repeat` fresh children (by CPU time: the machine may be busy with other
     work). The contenders take turns, one child each per round, so a slow spell of the machine falls on all of
     them rather than on whichever ran through it."""
     runs: dict[str, list[dict[str, Any]]] = {contender: [] for contender in CONTENDERS}
     for _ in range(repeat):
         for contender in CONTENDERS:
-            runs[contender].append(_child_run(contender, path, pages, dpi))
+            runs[contender].append(_child_run(contender, path, pages, dpi, max_pixels))
     return {contender: min(tries, key=lambda run: run["cpu"]) for contender, tries in runs.items()}
 
 
@@ -142,17 +145,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=50, help="pages of the report to tile (max 50)")
     parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="a page's pixel budget, for every contender (0: none, as before the fifteenth pass)")
     parser.add_argument("--repeat", type=int, default=1, help="children per contender and input; best kept")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (bench/cost.py reads them)")
     parser.add_argument("--inputs", default="report,a0", help="which inputs: report, a0 or both (comma-separated)")
     parser.add_argument("--neighbour", action="store_true",
                         help="keep the other core busy tiling throughout (as another tenant of a Lambda host would)")
-    parser.add_argument("--child", nargs=4, metavar=("CONTENDER", "PATH", "PAGES", "DPI"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, metavar=("CONTENDER", "PATH", "PAGES", "DPI", "MAX_PIXELS"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--busy", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        contender, path, pages, dpi = args.child
-        _child(contender, path, int(pages), int(dpi))
+        contender, path, pages, dpi, max_pixels = args.child
+        _child(contender, path, int(pages), int(dpi), int(max_pixels))
         return
     if args.busy:
         _busy(args.busy)
@@ -173,7 +179,7 @@ def main() -> None:
                                      stdout=subprocess.DEVNULL) if args.neighbour else None
         try:
             for name, (path, pages) in inputs.items():
-                for contender, best in _run_all(path, pages, args.dpi, args.repeat).items():
+                for contender, best in _run_all(path, pages, args.dpi, args.max_pixels, args.repeat).items():
                     results[(contender, name)] = best
                     print(f"  {contender} / {name}: {best['seconds']:.1f} s", flush=True)
         finally:
@@ -181,7 +187,9 @@ def main() -> None:
                 neighbour.kill()
                 neighbour.wait()
     other = "the other core busy tiling (--neighbour)" if args.neighbour else "the other core left to the machine"
-    print(f"\nOne core, {other}; {args.dpi} dpi, 256 px JPEG q85 tiles; load average {os.getloadavg()[0]:.2f}\n")
+    budget = f"within {args.max_pixels:,} px a page" if args.max_pixels else "no pixel budget"
+    print(f"\nOne core, {other}; {args.dpi} dpi ({budget}), 256 px JPEG q85 tiles; load average "
+          f"{os.getloadavg()[0]:.2f}\n")
     _table(results)
     print()
     for name in inputs:
@@ -196,7 +204,8 @@ def main() -> None:
               f"{'met' if to_floor <= FLOOR_GOAL else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"date": time.strftime("%Y-%m-%d"), "dpi": args.dpi, "load": os.getloadavg(), "results": [
+            json.dump({"date": time.strftime("%Y-%m-%d"), "dpi": args.dpi, "max_pixels": args.max_pixels,
+                       "load": os.getloadavg(), "results": [
                 {"contender": c, "input": n, **r} for (c, n), r in results.items()]}, out, indent=1)
     if "A0 sheet" not in inputs:
         return

@@ -1,7 +1,8 @@
 # mypy: disable-error-code="no-untyped-call"
 # (PyMuPDF ships py.typed but leaves most of its methods unannotated.)
 """The contenders of `bench.tiling` (its docstring says what each does), each tiling `pages` pages of `path`
-at `dpi` into `out` and returning its totals: tiles, PUTs a store would make, bytes."""
+at `dpi` (lowered to `max_pixels` a page, as the tiler's budget does) into `out` and returning its totals:
+tiles, PUTs a store would make, bytes."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 
-def kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[str, int]:
+def kalexo(path: str, pages: int, out: Path, dpi: int, max_pixels: int, packed: bool) -> dict[str, int]:
     from chalicelib.imaging.formats import sniff
     from chalicelib.imaging.tiler import Rendition, Tile, TileSettings, tile_page
 
     kind = sniff(path)
     assert kind is not None
-    settings = TileSettings(dpi=dpi)
+    settings = TileSettings(dpi=dpi, max_pixels=max_pixels)
     uniform_seen: set[str] = set()
     totals = {"tiles": 0, "puts": 0, "bytes": 0}
     for index in range(pages):
@@ -63,17 +64,17 @@ def kalexo(path: str, pages: int, out: Path, dpi: int, packed: bool) -> dict[str
     return totals
 
 
-def whole_page(page: Any, dpi: int, grey: bool = False) -> Any:
+def whole_page(page: Any, dpi: int, max_pixels: int, grey: bool = False) -> Any:
     import pymupdf
 
     from chalicelib.domain.tile_plan import fit_scale
 
-    scale = fit_scale(page.rect.width, page.rect.height, dpi, 16384)
+    scale = fit_scale(page.rect.width, page.rect.height, dpi, 16384, max_pixels)
     return page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False,
                            colorspace=pymupdf.csGRAY if grey else pymupdf.csRGB)
 
 
-def naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
+def naive(path: str, pages: int, out: Path, dpi: int, max_pixels: int) -> dict[str, int]:
     import pymupdf
     from PIL import Image
 
@@ -82,7 +83,7 @@ def naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
     totals = {"tiles": 0, "puts": 0, "bytes": 0}
     with pymupdf.open(path) as doc:
         for index in range(pages):
-            pix = whole_page(doc[index], dpi)
+            pix = whole_page(doc[index], dpi, max_pixels)
             full = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
             del pix
             plan = TilePlan(full.width, full.height)
@@ -100,14 +101,14 @@ def naive(path: str, pages: int, out: Path, dpi: int) -> dict[str, int]:
     return totals
 
 
-def dzsave(path: str, pages: int, out: Path, dpi: int, grey: bool = False) -> dict[str, int]:
+def dzsave(path: str, pages: int, out: Path, dpi: int, max_pixels: int, grey: bool = False) -> dict[str, int]:
     import pymupdf
     import pyvips  # type: ignore[import-untyped]
 
     totals = {"tiles": 0, "puts": 0, "bytes": 0}
     with pymupdf.open(path) as doc:
         for index in range(pages):
-            pix = whole_page(doc[index], dpi, grey)
+            pix = whole_page(doc[index], dpi, max_pixels, grey)
             image = pyvips.Image.new_from_memory(pix.samples_mv, pix.width, pix.height, pix.n, "uchar")
             image.dzsave(str(out / f"p{index}"), tile_size=256, overlap=0, suffix=".jpg[Q=85]")
             del image, pix

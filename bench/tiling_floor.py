@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 
-def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
+def floor(path: str, pages: int, dpi: int, max_pixels: int) -> dict[str, Any]:
     """Render alone, then encode alone of the tiles stored, each timed by CPU over its own loop."""
     import io
 
@@ -38,7 +38,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
 
     kind = sniff(path)
     assert kind is not None
-    settings = TileSettings(dpi=dpi)
+    settings = TileSettings(dpi=dpi, max_pixels=max_pixels)
     stored: list[Image.Image] = []
     uniform_seen: set[bytes] = set()
     totals: dict[str, Any] = {"tiles": 0, "puts": 0, "bytes": 0, "render_cpu": 0.0, "encode_cpu": 0.0}
@@ -58,7 +58,7 @@ def floor(path: str, pages: int, dpi: int) -> dict[str, Any]:
                 totals["puts"] += 1
                 totals["bytes"] += len(tile.data)
     with pymupdf.open(path) as doc, pymupdf.open(path) as fresh:
-        prepared = [VectorPage(doc[index], dpi, settings.max_side) for index in range(pages)]  # not timed
+        prepared = [VectorPage(doc[index], dpi, settings.max_side, max_pixels) for index in range(pages)]  # not timed
         started = time.process_time()
         for index, page in enumerate(prepared):
             # Decoding the page's JPEGs (by the faster decoder, as the tiler does: `prepared` did so untimed) and

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS
+
 SOURCE_KEY = re.compile(
     r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
 
@@ -52,6 +54,7 @@ class TileOptions:
     format: str = "jpeg"
     quality: int = 85
     max_side: int = 16384
+    max_pixels: int = DEFAULT_MAX_PIXELS  # of a page's full-size level: large sheets are rendered below `dpi`
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> TileOptions:
@@ -70,13 +73,20 @@ class TileOptions:
             raise ValueError("quality must be between 30 and 100")
         if not 1024 <= options.max_side <= 32768:
             raise ValueError("max_side must be between 1024 and 32768")
+        if not 1_000_000 <= options.max_pixels <= 32768 * 32768:
+            raise ValueError("max_pixels must be between 1000000 and 1073741824")
         return options
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        values = self.to_dict()
+        # Job ids hash the fingerprint, and a redelivered notification finds its job by id: the default budget
+        # leaves it as it was before `max_pixels` existed, so versions tiled before then keep their jobs.
+        if values["max_pixels"] == DEFAULT_MAX_PIXELS:
+            del values["max_pixels"]
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
 
 
 class PagesRefused(Exception):

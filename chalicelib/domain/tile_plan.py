@@ -17,6 +17,11 @@ from functools import cached_property
 
 FORMAT_EXTENSIONS = {"jpeg": "jpeg", "png": "png", "webp": "webp"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+# A page's full-size level holds at most this many pixels unless its tile options say otherwise: an A1 sheet at
+# 300 dpi (7016 x 9933). Sheets up to A1 (and ARCH D, nearly) keep 300 dpi; an A0 sheet is rendered at 212 dpi,
+# where the thinnest ISO pen (0.13 mm) is still a pixel wide and 1.8 mm lettering 15 px high, for half the
+# pixels of 300 dpi: tiling is most of a large sheet's cost (docs/benchmarks.md, fifteenth pass).
+DEFAULT_MAX_PIXELS = 70_000_000
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,15 @@ class TilePlan:
         return 0 <= col < lv.cols and 0 <= row < lv.rows
 
 
-def fit_scale(width_pt: float, height_pt: float, dpi: int, max_side: int) -> float:
-    """Pixels per point for rendering at `dpi`, lowered so neither side exceeds `max_side` pixels."""
+def fit_scale(width_pt: float, height_pt: float, dpi: int, max_side: int, max_pixels: int = 0) -> float:
+    """Pixels per point for rendering at `dpi`, lowered so neither side exceeds `max_side` pixels and the page
+    holds at most about `max_pixels` (0: no budget; the render's rounding out to whole pixels may add a row and
+    a column)."""
     scale = dpi / 72.0
-    longest = max(width_pt, height_pt) * scale
-    return scale if longest <= max_side else max_side / max(width_pt, height_pt)
+    longest = max(width_pt, height_pt)
+    if longest * scale > max_side:
+        scale = max_side / longest
+    area = width_pt * height_pt
+    if max_pixels and area * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / area)
+    return scale

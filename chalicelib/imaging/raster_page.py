@@ -39,16 +39,17 @@ class RasterPage:
     colour_boxes: list[Box] | None = None  # unknown: an RGB raster's tiles are all colour
     text = ""
 
-    def __init__(self, image: Image.Image, max_side: int) -> None:
+    def __init__(self, image: Image.Image, max_side: int, max_pixels: int = 0) -> None:
         try:
-            if max(image.size) > max_side:
-                image.draft("RGB", fitted(image.size, max_side))  # JPEG only: 1/2, 1/4 or 1/8, still >= target
+            target = fitted(image.size, max_side, max_pixels)
+            if target != image.size:
+                image.draft("RGB", target)  # JPEG only: 1/2, 1/4 or 1/8, still >= target
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # phones store photos sideways with a tag
         except PILLOW_ERRORS as error:
             raise corrupt(str(error)) from error
         self._image = image
-        self.width, self.height = fitted(image.size, max_side)
+        self.width, self.height = fitted(image.size, max_side, max_pixels)
         # Pillow's own rule for `resize(..., reducing_gap=REDUCING_GAP)` of the whole frame, per axis.
         self._reduce = (max(1, int(image.width / self.width / REDUCING_GAP)),
                         max(1, int(image.height / self.height / REDUCING_GAP)))
@@ -105,10 +106,11 @@ class RasterPage:
         return _grey(rows, self._scale) if mode == "L" else _rgb(rows, self._scale)
 
 
-def fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side`."""
+def fitted(size: tuple[int, int], max_side: int, max_pixels: int = 0) -> tuple[int, int]:
+    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side` and it holds at most about
+    `max_pixels` (0: no budget)."""
     width, height = size
-    factor = max(width, height) / max_side
+    factor = max(max(width, height) / max_side, math.sqrt(width * height / max_pixels) if max_pixels else 0.0)
     return (max(1, round(width / factor)), max(1, round(height / factor))) if factor > 1 else size
 
 

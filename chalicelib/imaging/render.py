@@ -48,12 +48,12 @@ class VectorPage:
     mode: str  # "L" or "RGB": what `band` returns
     decoded_jpegs: int  # image streams of the page's document replaced by their pixels (`embedded_jpeg`, `decode_once`)
 
-    def __init__(self, page: pymupdf.Page, dpi: int, max_side: int) -> None:
+    def __init__(self, page: pymupdf.Page, dpi: int, max_side: int, max_pixels: int = 0) -> None:
         rect = page.rect
         try:
             log = page.get_bboxlog()
             dpi = _content_dpi(page, log, dpi)
-            self.scale = fit_scale(rect.width, rect.height, dpi, max_side)
+            self.scale = fit_scale(rect.width, rect.height, dpi, max_side, max_pixels)
             self._matrix = pymupdf.Matrix(self.scale, self.scale)
             # Pillow's libjpeg-turbo, not MuPDF's libjpeg, decodes the page's JPEGs: before the display list.
             self.decoded_jpegs = decode_jpegs(page, self.scale) + decode_once(page, self.scale)

@@ -1,8 +1,9 @@
 """One page of an uploaded file in, every tile of its deep-zoom pyramid out (streamed to a sink), then the whole
 page as IIIF's `max` image (to the same sink), plus a thumbnail and the page's text.
 
-The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side`) or
-shown at its own pixels (rasters, scaled down past `max_side`); that pixel size is the pyramid's full-size level.
+The page is rendered at `settings.dpi` (vector kinds; lowered so the longest side stays within `max_side` and
+the page within `max_pixels`) or shown at its own pixels (rasters, scaled down past either); that pixel size is
+the pyramid's full-size level.
 Memory stays bounded whatever the page size: see `pyramid` (streamed levels) and `render` (bands).
 A page with no colour is rendered and tiled in grey. A page with a little colour (at most half its full-size
 tiles) is tiled as a grey pyramid too, its colour tiles rendered and halved apart (see `mixed`); on a page
@@ -20,7 +21,7 @@ from typing import Protocol
 
 from PIL import Image, _imaging
 
-from chalicelib.domain.tile_plan import Level, TilePlan
+from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS, Level, TilePlan
 from chalicelib.domain.viewers import max_image_level
 from chalicelib.imaging import grey_rows
 from chalicelib.imaging.content import Box, ContentMap
@@ -63,6 +64,7 @@ class TileSettings:
     quality: int = 85
     dpi: int = 300
     max_side: int = 16384
+    max_pixels: int = DEFAULT_MAX_PIXELS  # of the full-size level (0: none); see tile_plan
     thumbnail_side: int = 256
 
 
@@ -129,12 +131,12 @@ def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limi
         with open_raster(source, limits) as image:
             _check_index(index, raster_frames(image, kind))
             seek_frame(image, index, limits)
-            yield RasterPage(image, settings.max_side)
+            yield RasterPage(image, settings.max_side, settings.max_pixels)
     else:
         with lent_paged(source, kind, limits) as lease:  # the previous page's document, when it is this one
             _check_index(index, lease.doc.page_count)
             check_embedded_images(lease.doc[index], limits)
-            page = VectorPage(lease.doc[index], settings.dpi, settings.max_side)
+            page = VectorPage(lease.doc[index], settings.dpi, settings.max_side, settings.max_pixels)
             lease.keep = page.decoded_jpegs == 0  # replaced streams stay in the document: not held on to
             yield page
 

@@ -119,7 +119,8 @@ TILE_OPTIONS = obj({"dpi": {"type": "integer", "minimum": 36, "maximum": 600},
                     "tile_size": {"type": "integer", "enum": [128, 256, 512, 1024]},
                     "format": {"type": "string", "enum": ["jpeg", "png", "webp"]},
                     "quality": {"type": "integer", "minimum": 30, "maximum": 100},
-                    "max_side": {"type": "integer", "minimum": 1024, "maximum": 32768}})
+                    "max_side": {"type": "integer", "minimum": 1024, "maximum": 32768},
+                    "max_pixels": {"type": "integer", "minimum": 1_000_000, "maximum": 32768 * 32768}})
 DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_id": ID, "name": {"type": "string"},
                 "declared_type": {"type": "string"}, "status": {"type": "string", "enum": [
                     "awaiting_upload", "analysing", "tiling", "ready", "failed"]},

@@ -43,7 +43,7 @@ MAX_TEXT_BYTES = 256 * 1024
 FILE_FAULTS = CODES - {PAGES_QUOTA_EXCEEDED}
 # Of those, the ones no tiling setting changes: reprocessing with other options is refused too. All of them: an
 # image over the pixel limit is judged by its own pixels before anything is rendered (a page too large to render
-# is scaled to `max_side`, never refused), so no setting brings it under.
+# is scaled to `max_side` and `max_pixels`, never refused), so no setting brings it under.
 SETTINGS_CANNOT_FIX = FILE_FAULTS
 
 

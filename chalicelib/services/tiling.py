@@ -104,7 +104,8 @@ class PageTiler:
         ref = PageRef(job.workspace_id, job.document_id, job.job_id, task.page)
         options = task.options
         settings = TileSettings(tile_size=options.tile_size, overlap=0, format=options.format,
-                                quality=options.quality, dpi=options.dpi, max_side=options.max_side)
+                                quality=options.quality, dpi=options.dpi, max_side=options.max_side,
+                                max_pixels=options.max_pixels)
         writer = self._tiles.writer(ref, options.format)
         with subsegment("render and tile"):
             result = tile_page(path, Kind(job.kind), task.page, settings, writer.add,

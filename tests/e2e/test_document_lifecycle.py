@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from typing import Any
 
@@ -111,15 +112,20 @@ def test_superseded_tiles_go_when_the_new_job_is_ready_and_a_removed_documents_o
     first = settle(alice, document_id)
     assert first["status"] == "ready"
     assert {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {first["job_id"]}
-    alice.ok("POST", f"/workspaces/{WS}/documents/{document_id}/reprocess", {"options": {"tile_size": 512}},
-             status=202)
+    first_page = first["pages"][0]
+    assert first_page["width"] * first_page["height"] > 8_000_000  # a letter page at 300 dpi: 2550 x 3300
+    options = {"tile_size": 512, "max_pixels": 2_000_000}  # the reprocess's options reach the tiling function
+    alice.ok("POST", f"/workspaces/{WS}/documents/{document_id}/reprocess", {"options": options}, status=202)
     second = wait_until(lambda: (d := alice.ok("GET", f"/workspaces/{WS}/documents/{document_id}"))["status"] ==
                        "ready" and d["job_id"] != first["job_id"] and d, "the reprocessed job ready", 90)
     wait_until(lambda: {k.split("/")[4] for k in _tile_keys(stack, document_id)} == {second["job_id"]},
               "only the new job's tiles")
     assert requests.get(second["pages"][0]["dzi"], timeout=10).status_code == 200  # the new tiles are served
-    dzi = second["pages"][0]["dzi"]
-    tile = dzi.replace(".dzi", "_files/12/0_0.jpeg")  # the finest level's first tile: drawn on, in the pack
+    page = second["pages"][0]
+    assert (page["tile_size"], page["width"] / page["height"]) == (512, pytest.approx(2550 / 3300, rel=0.01))
+    assert page["width"] * page["height"] <= 2_000_000 + page["width"] + page["height"]
+    finest = math.ceil(math.log2(max(page["width"], page["height"])))
+    tile = page["dzi"].replace(".dzi", f"_files/{finest}/0_0.jpeg")  # the finest level's first tile, in the pack
     assert requests.get(tile, timeout=10).status_code == 200
 
     assert alice.call("DELETE", f"/workspaces/{WS}/documents/{document_id}").status_code == 204

@@ -1,6 +1,8 @@
 """Pure rules of the document pipeline: pyramid geometry, DZI and IIIF descriptions, the IIIF-to-DZI tile
 mapping, tile settings, page tasks, source keys and tile grants."""
 
+import hashlib
+import json
 import math
 import xml.etree.ElementTree as ET
 
@@ -8,7 +10,7 @@ import pytest
 
 from chalicelib.domain.documents import PageRecord, PageTask, TileOptions, job_id_for, parse_source_key, source_key
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.domain.tile_plan import TilePlan, fit_scale
+from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS, TilePlan, fit_scale
 from chalicelib.domain.viewers import NotATile, dzi_xml, iiif_entry, iiif_info
 from chalicelib.services.tile_access import TileAccess
 
@@ -32,6 +34,33 @@ def test_the_pyramid_follows_deep_zoom_rules():
 def test_giant_pages_are_rendered_below_the_requested_dpi():
     assert fit_scale(612, 792, 300, 16384) == pytest.approx(300 / 72)
     assert max(14400, 14400) * fit_scale(14400, 14400, 300, 16384) == pytest.approx(16384)
+
+
+# Sheet sizes in points (1/72 inch): A1, A0, ARCH D, ANSI E.
+A1_PT, A0_PT, ARCH_D_PT, ANSI_E_PT = (1683.8, 2383.9), (2383.9, 3370.4), (1728, 2592), (2448, 3168)
+
+
+@pytest.mark.parametrize(("sheet", "dpi"), [(A1_PT, 300), (A0_PT, 212.5), (ARCH_D_PT, 284.6), (ANSI_E_PT, 216.3)])
+def test_large_sheets_are_rendered_within_the_default_pixel_budget(sheet, dpi):
+    scale = fit_scale(sheet[0], sheet[1], 300, 16384, DEFAULT_MAX_PIXELS)
+    assert scale * 72 == pytest.approx(dpi, abs=0.1)
+    assert sheet[0] * sheet[1] * scale * scale <= DEFAULT_MAX_PIXELS * 1.000001
+    assert fit_scale(sheet[0], sheet[1], 300, 16384, 0) == pytest.approx(300 / 72)  # 0: no budget
+    # The side limit still holds where it is the tighter one.
+    assert max(sheet) * fit_scale(sheet[0], sheet[1], 300, 2048, DEFAULT_MAX_PIXELS) == pytest.approx(2048)
+
+
+def test_the_pixel_budget_is_a_bounded_option_and_keeps_the_default_jobs_ids():
+    assert TileOptions().max_pixels == DEFAULT_MAX_PIXELS == 70_000_000
+    assert TileOptions.from_dict({"max_pixels": 200_000_000}).max_pixels == 200_000_000
+    for wrong in (999_999, 32768 * 32768 + 1):
+        with pytest.raises(ValueError, match="max_pixels"):
+            TileOptions.from_dict({"max_pixels": wrong})
+    # Jobs started before the option existed were named from the other five settings: the default leaves that
+    # name as it was (a redelivered notification finds its job), any other budget makes another job.
+    before = {"dpi": 300, "tile_size": 256, "format": "jpeg", "quality": 85, "max_side": 16384}
+    assert TileOptions().fingerprint() == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+    assert job_id_for("v1", TileOptions()) != job_id_for("v1", TileOptions(max_pixels=140_000_000))
 
 
 def test_dzi_descriptor():

@@ -124,6 +124,20 @@ def test_giant_page_is_rendered_smaller_not_refused(tmp_path):
     _assert_valid_pyramid(result, tiles, settings)
 
 
+def test_a_page_over_the_pixel_budget_is_rendered_within_it(tmp_path):
+    path = _report_page(tmp_path / "letter.pdf")  # 2550 x 3300 px at 300 dpi: 8.4 Mpx
+    settings = TileSettings(dpi=300, max_pixels=1_000_000)
+    result, tiles = _tile(path, Kind.PDF, settings=settings)
+    assert result.width * result.height <= 1_000_000 + result.width + result.height  # rounded out to whole pixels
+    assert result.width / result.height == pytest.approx(612 / 792, rel=0.01)
+    assert 100 < result.width * 72 / 612 < 110  # 104 dpi: sqrt(1 Mpx / 8.4 Mpx) of 300
+    _assert_valid_pyramid(result, tiles, settings)
+    big = Image.new("RGB", (4000, 3000), (10, 20, 30))  # 12 Mpx: a photo keeps its pixels within the budget
+    big.save(tmp_path / "photo.jpg", quality=90)
+    photo, _ = _tile(str(tmp_path / "photo.jpg"), Kind.JPEG, settings=TileSettings(max_pixels=3_000_000))
+    assert (photo.width, photo.height) == (2000, 1500)
+
+
 def test_rasters_one_to_one_and_capped(tmp_path):
     rgba = Image.new("RGBA", (300, 200), (0, 0, 255, 0))
     rgba.paste((255, 0, 0, 255), (0, 0, 100, 100))

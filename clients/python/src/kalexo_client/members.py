@@ -59,7 +59,8 @@ class MemberApi(Rest):
 
     def reprocess_document(self, workspace: str, document: str,
                            options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Owners: process again, optionally with new tile options (dpi, tile_size, format, quality, max_side)."""
+        """Owners: process again, optionally with new tile options (dpi, tile_size, format, quality, max_side,
+        max_pixels)."""
         return dict(self.post(f"{_doc(workspace, document)}/reprocess", {"options": dict(options)} if options else {}))
 
     def retry_document(self, workspace: str, document: str) -> dict[str, Any]:

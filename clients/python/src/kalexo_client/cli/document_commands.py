@@ -155,9 +155,9 @@ def documents_remove(config: Config, document_id: str, workspace: str | None) ->
 @pass_config
 def documents_reprocess(config: Config, document_id: str, workspace: str | None, dpi: int | None,
                         tile_size: str | None, image_format: str | None, quality: int | None,
-                        max_side: int | None) -> None:
+                        max_side: int | None, max_pixels: int | None) -> None:
     """Process a document again (owners), optionally with new tile options."""
-    options = options_of(dpi, tile_size, image_format, quality, max_side)
+    options = options_of(dpi, tile_size, image_format, quality, max_side, max_pixels)
     emit(config.api().reprocess_document(config.need_workspace(workspace), document_id, options or None),
          config.output)
 

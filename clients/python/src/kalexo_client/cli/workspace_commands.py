@@ -18,6 +18,8 @@ TILE_OPTIONS = [
     click.option("--format", "image_format", type=click.Choice(["jpeg", "png", "webp"])),
     click.option("--quality", type=click.IntRange(30, 100)),
     click.option("--max-side", type=click.IntRange(1024, 32768)),
+    click.option("--max-pixels", type=click.IntRange(1_000_000, 32768 * 32768),
+                 help="of a page's full size (default 70000000: an A1 sheet at 300 dpi; larger sheets below --dpi)"),
 ]
 
 
@@ -28,9 +30,9 @@ def tile_options[F: Callable[..., Any]](command: F) -> F:
 
 
 def options_of(dpi: int | None, tile_size: str | None, image_format: str | None, quality: int | None,
-               max_side: int | None) -> dict[str, object]:
+               max_side: int | None, max_pixels: int | None = None) -> dict[str, object]:
     chosen = {"dpi": dpi, "tile_size": int(tile_size) if tile_size else None, "format": image_format,
-              "quality": quality, "max_side": max_side}
+              "quality": quality, "max_side": max_side, "max_pixels": max_pixels}
     return {key: value for key, value in chosen.items() if value is not None}
 
 
@@ -127,9 +129,10 @@ def workspaces_restore(config: Config, workspace: str | None, seq: int | None, a
 @tile_options
 @pass_config
 def workspaces_reprocess(config: Config, workspace: str | None, dpi: int | None, tile_size: str | None,
-                         image_format: str | None, quality: int | None, max_side: int | None) -> None:
+                         image_format: str | None, quality: int | None, max_side: int | None,
+                         max_pixels: int | None) -> None:
     """Process every document of the workspace again (owners), optionally with new tile options."""
-    options = options_of(dpi, tile_size, image_format, quality, max_side)
+    options = options_of(dpi, tile_size, image_format, quality, max_side, max_pixels)
     emit(config.api().reprocess_workspace(config.need_workspace(workspace), options or None), config.output)
 
 
