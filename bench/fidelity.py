@@ -35,7 +35,7 @@ def stitched(path: str, index: int, settings: TileSettings) -> tuple[Image.Image
     return whole, tiles
 
 
-def direct(path: str, index: int, dpi: int) -> Image.Image:
+def direct(path: str, index: int, dpi: float) -> Image.Image:
     """The page rendered whole, in RGB, at MuPDF's full anti-aliasing whatever the process has set since (the
     level is global to the process: the reference must not follow what is being measured)."""
     previous = pymupdf.TOOLS.show_aa_level()["graphics"]
