@@ -1,5 +1,5 @@
 """Chalice's own model of a deployment (its application graph), walked once for the tests that compare what is
-deployed or granted with it: tests/unit/test_policies.py and tests/e2e/deploy_expectations.py run this in a
+deployed or granted with it: tests/iam_code.py and tests/e2e/deploy_expectations.py run this in a
 subprocess, in the project (or generated project) whose `app.py` and `.chalice/config.json` they read."""
 
 from __future__ import annotations

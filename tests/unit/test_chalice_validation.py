@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.unit.test_policies import REGION, ROOT, STAGES, stage_config
+from tests.iam_code import REGION, ROOT, STAGES, stage_config
 
 _VALIDATE = """
 import json, sys

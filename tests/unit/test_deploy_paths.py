@@ -197,7 +197,7 @@ def test_the_tiles_distribution_asks_the_api_for_images_as_binary():
     import subprocess
     import sys
 
-    from tests.unit.test_policies import REGION, ROOT, stage_config
+    from tests.iam_code import REGION, ROOT, stage_config
 
     env = {**stage_config("prod")["environment_variables"], "KALEXO_JWT_SECRET": "x", "PATH": os.environ["PATH"],
            "AWS_DEFAULT_REGION": REGION}

@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 
 from infra import layer_release, stage_project
-from tests.unit.test_policies import STAGES, app_functions, container_members_used, stage_config
+from tests.iam_code import STAGES, app_functions, container_members_used, stage_config
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGING = {"ingest_uploads", "tile_pages"}
