@@ -10,7 +10,8 @@ from chalicelib.adapters.dynamo_storage import DynamoStorageLedger
 from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
 from chalicelib.adapters.health_probes import BucketProbe, EventSourceProbe, QueueProbe, TableProbe
 from chalicelib.upload_ports import Receipt
-from tests.fakes import InMemoryConnectionStore, InMemoryUploadLog
+from tests.fake_uploads import InMemoryUploadLog
+from tests.fakes import InMemoryConnectionStore
 
 
 @pytest.fixture(params=["dynamodb", "memory"])

@@ -10,10 +10,10 @@ from chalicelib.services.connections import ConnectionService
 from chalicelib.services.health import HealthService
 from chalicelib.services.router import MessageRouter
 from chalicelib.services.uploads import UploadIngest
+from tests.fake_uploads import InMemoryUploadLog
 from tests.fakes import (
     FakeNotifier,
     InMemoryConnectionStore,
-    InMemoryUploadLog,
     InMemoryUsage,
     RecordingEvents,
 )

@@ -11,7 +11,8 @@ from chalicelib.domain.paging import Page
 from chalicelib.services.access import AccessService
 from chalicelib.services.documents import DocumentService
 from chalicelib.services.upload_grants import GRANT_SECONDS, LATE_UPLOAD_SECONDS, UploadGrants, safe_name
-from tests.fakes import InMemoryUploadLog, RecordingEvents
+from tests.fake_uploads import InMemoryUploadLog
+from tests.fakes import RecordingEvents
 from tests.unit.test_access import TOKENS, tenancy_with_demo, token
 
 
