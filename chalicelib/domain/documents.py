@@ -58,11 +58,16 @@ class TileOptions:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> TileOptions:
+        if values is not None and not isinstance(values, dict):
+            raise ValueError("tile settings must be an object")
         values = dict(values or {})
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown tile setting(s): {', '.join(sorted(unknown))}")
         options = cls(**values)
+        for name in ("dpi", "tile_size", "quality", "max_side", "max_pixels"):  # workspace settings are free JSON
+            if type(getattr(options, name)) is not int:
+                raise ValueError(f"{name} must be a whole number, written as one")
         if not 36 <= options.dpi <= 600:
             raise ValueError("dpi must be between 36 and 600")
         if options.tile_size not in (128, 256, 512, 1024):

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.documents import sources_prefix
+from chalicelib.domain.documents import TileOptions, sources_prefix
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.events import Event
 from chalicelib.domain.paging import Page
@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     from chalicelib.ports import ConnectionStore, DocumentRecords
     from chalicelib.tenancy_ports import CachedTenancyPort
     from chalicelib.upload_ports import StorageLedger
+
+
+def _check_tiling(settings: dict[str, Any]) -> None:
+    """Settings are the clients' own JSON but for `tiling`, which every upload to the workspace is tiled with:
+    refused now, not found wrong at the next upload (which would fall back to the defaults)."""
+    if "tiling" in settings:
+        try:
+            TileOptions.from_dict(settings["tiling"])
+        except (ValueError, TypeError) as exc:
+            raise BadRequest(f"settings.tiling: {exc}", code="bad_settings") from exc
 
 
 class WorkspaceService:
@@ -40,6 +50,7 @@ class WorkspaceService:
                owner_id: str | None = None, workspace_id: str | None = None) -> Workspace:
         self._access.require_account_admin(actor, account_id)
         require_server_chosen_id(actor, "workspace_id", workspace_id)  # never "taken": another tenant's
+        _check_tiling(settings)
         account = self._directory.get_account(actor, account_id)
         owner = self._same_account_user(owner_id, account_id) if owner_id else None
         workspace = Workspace(workspace_id or new_id("ws"), account_id, display_name(name), int(time.time()), settings)
@@ -59,6 +70,8 @@ class WorkspaceService:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace
         if "name" in changes:
             changes = {**changes, "name": display_name(changes["name"])}
+        if "settings" in changes:
+            _check_tiling(changes["settings"])
         updated = replace(workspace, **{k: v for k, v in changes.items() if k in ("name", "settings")})
         if updated == workspace:
             return workspace  # nothing changes, and the event log says only what happened

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.api_client import Api, wait_until
+from tests.e2e.api_client import Api, assert_error, wait_until
 from tests.e2e.documents_samples import letter_pdf
 from tests.e2e.test_documents import WS, _failed_event, settle, upload
 
@@ -186,3 +186,30 @@ def test_a_document_removed_while_it_is_tiled_stops_being_tiled_and_leaves_no_ti
     final = next(j for j in alice.ok("GET", f"/workspaces/{WS}/jobs", limit="100")["items"]
                  if j["document_id"] == document_id)
     assert final["pages_done"] < final["page_count"] == 40, final  # the queued pages were skipped
+
+
+def test_a_workspaces_tiling_settings_are_checked_when_set_and_used_for_its_uploads(stack):
+    """`settings.tiling` holds the tile options every upload to the workspace is tiled with: refused when they
+    are wrong (the upload would have fallen back to the defaults without a word), honoured when right."""
+    alice = Api(stack, stack.token("alice"))
+    for wrong in ({"max_pixels": 999_999}, {"max_pixels": 7e7}, {"dpi": "300"}, {"pixels": 1}, "fine", [1]):
+        refused = alice.call("POST", "/admin/accounts/acc-demo/workspaces",
+                             {"name": "Wrong tiling", "settings": {"tiling": wrong}})
+        assert assert_error(refused, 400) == "bad_settings", wrong
+        assert "settings.tiling" in refused.json()["error"]["message"]
+    ws = alice.ok("POST", "/admin/accounts/acc-demo/workspaces", {
+        "name": "Small tiles", "owner_id": "alice", "settings": {"grid": 5, "tiling": {"max_pixels": 2_000_000}}},
+        status=201)["workspace_id"]
+    changed = alice.call("PATCH", f"/admin/workspaces/{ws}", {"settings": {"tiling": {"max_pixels": 0}}})
+    assert assert_error(changed, 400) == "bad_settings"
+    assert alice.ok("GET", f"/workspaces/{ws}")["settings"]["tiling"] == {"max_pixels": 2_000_000}
+    body = letter_pdf(1, text="small tiles")
+    grant = alice.ok("POST", f"/workspaces/{ws}/uploads", {"filename": "small.pdf", "size": len(body),
+                                                            "content_type": "application/pdf"}, status=201)
+    assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+    document = wait_until(lambda: (d := alice.ok("GET", f"/workspaces/{ws}/documents/{grant['document_id']}"))[
+        "status"] in ("ready", "failed") and d, "the upload tiled", 90)
+    assert document["status"] == "ready", document
+    page = document["pages"][0]
+    assert page["width"] * page["height"] <= 2_000_000 + page["width"] + page["height"]
+    assert page["width"] / page["height"] == pytest.approx(612 / 792, rel=0.01)

@@ -53,9 +53,12 @@ def test_large_sheets_are_rendered_within_the_default_pixel_budget(sheet, dpi):
 def test_the_pixel_budget_is_a_bounded_option_and_keeps_the_default_jobs_ids():
     assert TileOptions().max_pixels == DEFAULT_MAX_PIXELS == 70_000_000
     assert TileOptions.from_dict({"max_pixels": 200_000_000}).max_pixels == 200_000_000
-    for wrong in (999_999, 32768 * 32768 + 1):
+    for wrong in (999_999, 32768 * 32768 + 1, 7e7, True, "70000000"):  # workspace settings are free JSON
         with pytest.raises(ValueError, match="max_pixels"):
             TileOptions.from_dict({"max_pixels": wrong})
+    for not_an_object in ("fine", [1], 5):
+        with pytest.raises(ValueError, match="must be an object"):
+            TileOptions.from_dict(not_an_object)  # type: ignore[arg-type]
     # Jobs started before the option existed were named from the other five settings: the default leaves that
     # name as it was (a redelivered notification finds its job), any other budget makes another job.
     before = {"dpi": 300, "tile_size": 256, "format": "jpeg", "quality": 85, "max_side": 16384}
