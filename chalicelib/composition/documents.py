@@ -68,10 +68,13 @@ class DocumentParts(CoreParts):
 
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
         # The plan read fresh at each admission: a quota an administrator just raised applies to the next document.
-        quota = MonthlyPages(self.usage_meter.this_month, UncachedTenancy(self.tenancy_store))
+        # So is the workspace (one read a document, off the hot path): its `settings.tiling` just changed applies
+        # to the next upload, not to uploads after the cache's TTL.
+        fresh = UncachedTenancy(self.tenancy_store)
+        quota = MonthlyPages(self.usage_meter.this_month, fresh)
         log = DynamoUploadLog(self.clients.dynamodb, self.settings.main_table)
         bucket = self.settings.documents_bucket
-        return JobStarter(self.document_store, sources, self.tile_tasks, self.tenancy, self.events, self.news,
+        return JobStarter(self.document_store, sources, self.tile_tasks, fresh, self.events, self.news,
                           quota, self.job_limits, lambda key, version: log.accepted(bucket, key, version))
 
     @cached_property

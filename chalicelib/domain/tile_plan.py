@@ -97,13 +97,14 @@ class TilePlan:
 
 def fit_scale(width_pt: float, height_pt: float, dpi: int, max_side: int, max_pixels: int = 0) -> float:
     """Pixels per point for rendering at `dpi`, lowered so neither side exceeds `max_side` pixels and the page
-    holds at most about `max_pixels` (0: no budget; the render's rounding out to whole pixels may add a row and
-    a column)."""
+    holds at most `max_pixels` (0: no budget) once each side is rounded up to whole pixels, as a render does."""
     scale = dpi / 72.0
     longest = max(width_pt, height_pt)
     if longest * scale > max_side:
         scale = max_side / longest
-    area = width_pt * height_pt
-    if max_pixels and area * scale * scale > max_pixels:
-        scale = math.sqrt(max_pixels / area)
+    if max_pixels and math.ceil(width_pt * scale) * math.ceil(height_pt * scale) > max_pixels:
+        # The largest scale with (width * scale + 1) * (height * scale + 1) <= max_pixels: each side may gain
+        # up to a pixel when it is rounded up, and the product still fits.
+        area, sides = width_pt * height_pt, width_pt + height_pt
+        scale = (math.sqrt(sides * sides + 4 * area * (max_pixels - 1)) - sides) / (2 * area)
     return scale

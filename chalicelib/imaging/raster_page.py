@@ -107,11 +107,19 @@ class RasterPage:
 
 
 def fitted(size: tuple[int, int], max_side: int, max_pixels: int = 0) -> tuple[int, int]:
-    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side` and it holds at most about
+    """`size` scaled down, keeping its proportions, so neither side exceeds `max_side` and it holds at most
     `max_pixels` (0: no budget)."""
     width, height = size
-    factor = max(max(width, height) / max_side, math.sqrt(width * height / max_pixels) if max_pixels else 0.0)
-    return (max(1, round(width / factor)), max(1, round(height / factor))) if factor > 1 else size
+    factor = max(width, height) / max_side
+    fit = [max(1, round(width / factor)), max(1, round(height / factor))] if factor > 1 else [width, height]
+    if max_pixels and fit[0] * fit[1] > max_pixels:
+        factor = math.sqrt(width * height / max_pixels)
+        # Rounded down, so the product stays within the budget (and the sides within `max_side`, which the
+        # budget's factor is at least about).
+        fit = [max(1, min(max_side, math.floor(side / factor))) for side in (width, height)]
+        while fit[0] * fit[1] > max_pixels:  # only where the division's floating point rounded up past a whole
+            fit[fit[1] > fit[0]] -= 1
+    return fit[0], fit[1]
 
 
 def _intensity_scale(image: Image.Image) -> float:

@@ -186,8 +186,10 @@ class DocumentService:
 
     @staticmethod
     def _options(requested: dict[str, Any] | None, document: Document) -> TileOptions:
+        """The options asked for change those settings only: the others stay as the document was tiled (asking
+        for a quality should not drop a resolution chosen before)."""
         try:
-            return TileOptions.from_dict(requested if requested is not None else document.options or None)
+            return TileOptions.from_dict({**(document.options or {}), **(requested or {})})
         except (ValueError, TypeError) as exc:
             raise BadRequest(str(exc), code="bad_settings") from exc
 

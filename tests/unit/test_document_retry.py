@@ -5,11 +5,12 @@ that may pass later (a crash, the plan's month used up) is queued again."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
 
-from chalicelib.domain.documents import Document, DocumentStatus
+from chalicelib.domain.documents import Document, DocumentStatus, TileOptions
 from chalicelib.domain.errors import Conflict
 from chalicelib.services.access import AccessService
 from chalicelib.services.documents import FILE_FAULTS, SETTINGS_CANNOT_FIX, DocumentService
@@ -87,3 +88,20 @@ def test_a_failed_document_with_no_version_asks_for_an_upload() -> None:
     with pytest.raises(Conflict) as refused:
         retry(failed("processing_failed", version_id=None))
     assert refused.value.code == "not_uploaded" and "upload it again" in str(refused.value)
+
+
+def test_reprocess_options_change_the_settings_named_and_keep_the_others() -> None:
+    """A doc-only tester reprocessed a sheet tiled at 300 dpi (`max_pixels` 140 million) asking only for another
+    quality: every other setting went back to the defaults, and the sheet to 212 dpi."""
+    tiled = replace(failed("processing_failed"), status=DocumentStatus.READY, kind="pdf", reason_code=None,
+                    options={"max_pixels": 140_000_000, "max_side": 20_000, "quality": 85})
+
+    def queued(options: dict[str, Any] | None) -> dict[str, Any]:
+        answer, tasks = retry(tiled, options, how="reprocess")
+        assert answer["status"] == "queued"
+        return dict(json.loads(tasks.sent[-1])["options"])
+
+    assert queued({"quality": 80}) == {**TileOptions().to_dict(), "max_pixels": 140_000_000,
+                                      "max_side": 20_000, "quality": 80}
+    assert queued({"max_pixels": 2_000_000})["max_side"] == 20_000
+    assert queued({}) == queued(None) == {**TileOptions().to_dict(), "max_pixels": 140_000_000, "max_side": 20_000}
