@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args)
     from local.children import run_gateway, run_worker, run_ws_function
 
+    # A child that does not stop when asked is sent SIGUSR1 before it is killed: every thread's stack goes to
+    # the stack's output, so a rare hang says where it was (a worker once took the whole 20-s grace, unseen since).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if args.command == "gateway":
         run_gateway(RuntimeConfig.from_environ())
     elif args.command == "ws-function":

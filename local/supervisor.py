@@ -245,7 +245,9 @@ class Supervisor:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log("runtime", f"{name} did not stop; killing it")
+                log("runtime", f"{name} did not stop in {STOP_GRACE_S:.0f}s; its threads' stacks follow; killing it")
+                child.send_signal(signal.SIGUSR1)  # faulthandler in the child (local/__main__.py) prints them
+                time.sleep(1.0)
                 child.kill()
                 child.wait()
 
