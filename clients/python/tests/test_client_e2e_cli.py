@@ -172,6 +172,12 @@ def test_the_readme_administration_with_kalexo(space: Space, tmp_path: Path) -> 
     created = json.loads(ok(as_ines, "-o", "json", "workspaces", "create", "Harbour Tower", "--owner",
                             ines["user_id"]))
     as_ines["KALEXO_WORKSPACE"] = created["workspace_id"]
+    tiling = '{"units": "mm", "tiling": {"max_pixels": 140000000}}'
+    assert json.loads(ok(as_ines, "-o", "json", "workspaces", "update", "--settings", tiling))["settings"] == \
+        json.loads(tiling)
+    refused = kalexo(as_ines, "workspaces", "update", "--settings", '{"tiling": {"max_pixels": 5}}')
+    assert refused.returncode != 0 and "bad_settings" in refused.stderr and "max_pixels" in refused.stderr
+    assert kalexo(as_ines, "workspaces", "update", "--settings", "[1]").returncode == 2  # usage, before a request
     max_ = json.loads(ok(as_ines, "-o", "json", "users", "create", "--email", f"max-{suffix}@studio.test",
                          "--name", "Max"))
     assert max_["account_id"] == account["account_id"]  # her own account, without naming it

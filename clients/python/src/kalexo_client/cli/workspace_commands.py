@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -65,25 +66,51 @@ def workspaces_show(config: Config, workspace: str | None) -> None:
     emit(config.api().workspace(config.need_workspace(workspace)), config.output)
 
 
+def _settings(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        settings = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from exc
+    if not isinstance(settings, dict):
+        raise click.BadParameter("must be a JSON object")
+    return settings
+
+
+SETTINGS = click.option(
+    "--settings", callback=_settings, metavar="JSON",
+    help='The workspace\'s settings as a JSON object, replacing them whole; its "tiling" key holds the tile '
+         'options of every upload, e.g. \'{"tiling": {"max_pixels": 140000000}}\'.')
+
+
 @workspaces.command("create")
 @click.argument("name")
 @click.option("--account", "account_id", help="In which account (default: yours).")
 @click.option("--owner", "owner_id", help="Its first owner (a user of that account).")
 @click.option("--id", "workspace_id", help="Choose the id (platform admins).")
+@SETTINGS
 @pass_config
 def workspaces_create(config: Config, name: str, account_id: str | None, owner_id: str | None,
-                      workspace_id: str | None) -> None:
+                      workspace_id: str | None, settings: dict[str, Any] | None) -> None:
     api = config.api()
     account = account_id or str(api.me()["account_id"])
-    emit(api.create_workspace(account, name, owner_id=owner_id, workspace_id=workspace_id), config.output)
+    emit(api.create_workspace(account, name, owner_id=owner_id, workspace_id=workspace_id, settings=settings),
+         config.output)
 
 
 @workspaces.command("update")
 @click.argument("workspace", required=False, envvar="KALEXO_WORKSPACE")
-@click.option("--name", required=True)
+@click.option("--name")
+@SETTINGS
 @pass_config
-def workspaces_update(config: Config, workspace: str | None, name: str) -> None:
-    emit(config.api().update_workspace(config.need_workspace(workspace), name=name), config.output)
+def workspaces_update(config: Config, workspace: str | None, name: str | None,
+                      settings: dict[str, Any] | None) -> None:
+    """Rename a workspace or replace its settings (owners, account admins)."""
+    if name is None and settings is None:
+        raise click.UsageError("give --name, --settings or both")
+    emit(config.api().update_workspace(config.need_workspace(workspace), name=name, settings=settings),
+         config.output)
 
 
 @workspaces.command("delete")
