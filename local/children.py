@@ -38,6 +38,15 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Woken twice a second, not once for ever: a stop signal the kernel hands to another thread (a poller's,
+    when the main one already had a signal pending or was running) only sets a flag that the main thread reads
+    when it runs Python code, and a main thread blocked in a lock's wait never did. So now and then a worker
+    ignored Ctrl-C for the supervisor's whole grace (20 s), or outlived a supervisor killed with -9."""
+    while not stop.wait(0.5):
+        pass
+
+
 def run_gateway(cfg: RuntimeConfig) -> None:
     functions = AppFunctions(cfg.config_stage, STAGE, REGION)
     rest = create_rest_server(functions.app, functions.config, "127.0.0.1", cfg.rest_port)
@@ -110,7 +119,7 @@ def run_worker(cfg: RuntimeConfig, index: int) -> None:
     log("sqs", f"worker {index}: polling {', '.join(p.queue_name for p in pollers) or 'nothing'}")
     if index == 0:  # one process runs the schedules, as EventBridge invokes each rule once
         start_schedules(functions, REGION, stop)
-    stop.wait()
+    wait_for_stop(stop)
     # One deadline for all: joined one after another, 3 s each, a worker long-polling six queues took 18 s and
     # was killed by the supervisor's grace (seen on Ctrl-C under load). A task cut short is delivered again.
     deadline = time.monotonic() + POLLERS_STOP_S
