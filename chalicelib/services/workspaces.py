@@ -27,6 +27,8 @@ def _check_tiling(settings: dict[str, Any]) -> None:
     """Settings are the clients' own JSON but for `tiling`, which every upload to the workspace is tiled with:
     refused now, not found wrong at the next upload (which would fall back to the defaults)."""
     if "tiling" in settings:
+        if not isinstance(settings["tiling"], dict):  # null too: from_dict reads None as "the defaults"
+            raise BadRequest("settings.tiling: tile settings must be an object", code="bad_settings")
         try:
             TileOptions.from_dict(settings["tiling"])
         except (ValueError, TypeError) as exc:

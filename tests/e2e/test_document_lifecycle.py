@@ -192,7 +192,7 @@ def test_a_workspaces_tiling_settings_are_checked_when_set_and_used_for_its_uplo
     """`settings.tiling` holds the tile options every upload to the workspace is tiled with: refused when they
     are wrong (the upload would have fallen back to the defaults without a word), honoured when right."""
     alice = Api(stack, stack.token("alice"))
-    for wrong in ({"max_pixels": 999_999}, {"max_pixels": 7e7}, {"dpi": "300"}, {"pixels": 1}, "fine", [1]):
+    for wrong in ({"max_pixels": 999_999}, {"max_pixels": 7e7}, {"dpi": "300"}, {"pixels": 1}, "fine", [1], None):
         refused = alice.call("POST", "/admin/accounts/acc-demo/workspaces",
                              {"name": "Wrong tiling", "settings": {"tiling": wrong}})
         assert assert_error(refused, 400) == "bad_settings", wrong

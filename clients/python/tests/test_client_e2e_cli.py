@@ -177,7 +177,8 @@ def test_the_readme_administration_with_kalexo(space: Space, tmp_path: Path) -> 
         json.loads(tiling)
     refused = kalexo(as_ines, "workspaces", "update", "--settings", '{"tiling": {"max_pixels": 5}}')
     assert refused.returncode != 0 and "bad_settings" in refused.stderr and "max_pixels" in refused.stderr
-    assert kalexo(as_ines, "workspaces", "update", "--settings", "[1]").returncode == 2  # usage, before a request
+    for not_an_object in ("[1]", '{"grid": NaN}'):  # usage errors, before any request
+        assert kalexo(as_ines, "workspaces", "update", "--settings", not_an_object).returncode == 2
     max_ = json.loads(ok(as_ines, "-o", "json", "users", "create", "--email", f"max-{suffix}@studio.test",
                          "--name", "Max"))
     assert max_["account_id"] == account["account_id"]  # her own account, without naming it

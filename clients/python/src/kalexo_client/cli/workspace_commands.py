@@ -66,11 +66,15 @@ def workspaces_show(config: Config, workspace: str | None) -> None:
     emit(config.api().workspace(config.need_workspace(workspace)), config.output)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def _settings(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        settings = json.loads(value)
+        settings = json.loads(value, parse_constant=_not_json)  # NaN and Infinity are Python's, not JSON's
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}") from exc
     if not isinstance(settings, dict):
