@@ -55,11 +55,12 @@ def _progress_listener(stack: LocalStack, seen: dict[str, float], stop: threadin
                     continue
                 except ConnectionClosed:
                     return  # the stack stopping at the end of the run
-                if message.get("action") == "progress":
+                if isinstance(message.get("progress"), dict):  # a `progress` message, or an op carrying a status
                     seen.setdefault(message["subject"], time.monotonic())
-                    counts[message["subject"]] = counts.get(message["subject"], 0) + 1
-                    if _brings_pages(message.get("progress") or {}, held, message["subject"]):
+                    if _brings_pages(message["progress"], held, message["subject"]):
                         counts[f"reread:{message['subject']}"] = counts.get(f"reread:{message['subject']}", 0) + 1
+                if message.get("action") == "progress":
+                    counts[message["subject"]] = counts.get(message["subject"], 0) + 1
                 elif message.get("action") == "op":
                     # The document's own ops (its `doc:` and `place:` items, written by the server) reach every
                     # member too, and API Gateway bills each one as it bills a progress message.

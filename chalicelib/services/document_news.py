@@ -1,7 +1,10 @@
 """What members hear about documents, from the workers and the API: each change of a document's status is
-stored in the workspace's op log (as updates of its `doc:` item, domain/document_items.py) and then sent
-live as a `progress` message; per-page progress is only sent live, at most once a second per document
-(PROGRESS_EVERY_MS, across the functions tiling it: DocumentRecords.note_progress).
+stored in the workspace's op log (as updates of its `doc:` item, domain/document_items.py), and the op that
+logs it carries the report live (`progress`, `final`: one message per member, not an op and a `progress`
+message; messages are most of what a small document costs, docs/cost.md). A report whose change logged no op
+(the item says so already) goes out as a `progress` message. Per-page progress is only sent live, as
+`progress` messages, at most once a second per document (PROGRESS_EVERY_MS, across the functions tiling it:
+DocumentRecords.note_progress).
 
 Never backwards, whatever order the functions that report on one document finish in: each report is logged
 and sent while its function holds the document's turn (one at a time, ports.Turns), and only as the
@@ -20,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.document_items import document_item, listing, next_placement, placement_item
 from chalicelib.domain.documents import Document, DocumentStatus
@@ -34,7 +37,15 @@ from chalicelib.services.workspace_log import WorkspaceLog
 if TYPE_CHECKING:
     from chalicelib.ports import DocumentRecords, Turns
 
-Publish = Callable[[str, Op], object]
+
+
+class Publish(Protocol):
+    """Ops to the workspace's connections (services/fanout.py OpPublisher), a report riding on one."""
+
+    def __call__(self, workspace_id: str, op: Op, exclude: str | None = None,
+                 report: dict[str, Any] | None = None) -> object: ...
+
+
 _DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height")
 TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
 MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
@@ -65,11 +76,17 @@ class DocumentNews:
                       "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message},
                       "refused_version_id": message.get("version_id") if message.get("previous_kept") else None,
                       **({"size": document.size} if document.size else {})}
+            logged: list[Op] = []
             try:
-                self._log_status(workspace_id, document, fields)
+                self._log_status(workspace_id, document, fields, logged)
             except Exception:
                 logger.exception("document status not logged", extra={"document_id": document_id, **fields})
-            self._send(workspace_id, document_id, message, final, until, change=True)
+            report = self._due(workspace_id, document_id, message, final, until)
+            for op in logged:  # in the log's order; the last one carries the report
+                if self._publish is not None:
+                    self._publish(workspace_id, op, report=report if op is logged[-1] else None)
+            if report is not None and (not logged or self._publish is None) and self._progress is not None:
+                self._progress.send(workspace_id, document_id, message, final)
 
     def progress(self, workspace_id: str, document_id: str, progress: dict[str, Any]) -> None:
         """Pages done: live only, at most one a second. Skipped while another function reports on the
@@ -82,13 +99,22 @@ class DocumentNews:
                 self._send(workspace_id, document_id, message, False, until)
 
     def _send(self, workspace_id: str, document_id: str, message: dict[str, Any], final: bool,
-              until: float | None, change: bool = False) -> None:
+              until: float | None) -> None:
+        if self._due(workspace_id, document_id, message, final, until, change=False) is not None:
+            assert self._progress is not None
+            self._progress.send(workspace_id, document_id, message, final)
+
+    def _due(self, workspace_id: str, document_id: str, message: dict[str, Any], final: bool,
+             until: float | None, change: bool = True) -> dict[str, Any] | None:
+        """The report's fields as a message carries them, or None: not sent (coalesced, or the turn ran out)."""
         if self._progress is None or until is None:
-            return
+            return None
         if time.time() > until - MARGIN_S:  # overstayed: another function may be reporting by now
             logger.warning("document progress not sent: the turn ran out", extra={"document_id": document_id})
-            return
-        self._progress.publish(workspace_id, document_id, message, final=final, change=change)
+            return None
+        if not self._progress.due(workspace_id, document_id, message, final=final, change=change):
+            return None
+        return {"subject": document_id, "progress": message, "final": final}
 
     @contextmanager
     def _turn(self, document_id: str, wait: bool) -> Iterator[float | None]:
@@ -111,8 +137,9 @@ class DocumentNews:
         for item_id in (placement_item(document_id), document_item(document_id)):
             self._append(workspace_id, "item.delete", _delete(item_id))
 
-    def _log_status(self, workspace_id: str, document: Document, fields: dict[str, Any]) -> None:
-        """`document`: the record as read under this turn (a first listing shows it)."""
+    def _log_status(self, workspace_id: str, document: Document, fields: dict[str, Any], logged: list[Op]) -> None:
+        """`document`: the record as read under this turn (a first listing shows it). The ops appended go into
+        `logged`, to be sent by the caller (the last with the report)."""
         document_id = document.document_id
         item_id, place = document_item(document_id), placement_item(document_id)
 
@@ -125,8 +152,8 @@ class DocumentNews:
                 return None
             return {"item_id": place, "kind": "placement", "fields": next_placement(state, document_id)}
 
-        self._append(workspace_id, "item.create", listed)
-        self._append(workspace_id, "item.create", placed)
+        self._append(workspace_id, "item.create", listed, logged)
+        self._append(workspace_id, "item.create", placed, logged)
 
         def update(state: WorkspaceState) -> dict[str, Any] | None:
             item = state.items.get(item_id)
@@ -135,11 +162,17 @@ class DocumentNews:
             changed = {k: v for k, v in fields.items() if item.fields.get(k) != v}
             return {"item_id": item_id, "fields": changed} if changed else None
 
-        self._append(workspace_id, "item.update", update)
+        self._append(workspace_id, "item.update", update, logged)
 
-    def _append(self, workspace_id: str, kind: str, data: Callable[[WorkspaceState], dict[str, Any] | None]) -> None:
+    def _append(self, workspace_id: str, kind: str, data: Callable[[WorkspaceState], dict[str, Any] | None],
+                logged: list[Op] | None = None) -> None:
+        """Sent at once, or kept in `logged` for the caller to send."""
         appended = self._log.append_if(workspace_id, kind, SYSTEM, data)
-        if appended is not None and self._publish is not None:
+        if appended is None:
+            return
+        if logged is not None:
+            logged.append(appended.op)
+        elif self._publish is not None:
             self._publish(workspace_id, appended.op)
 
 

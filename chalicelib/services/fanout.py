@@ -105,9 +105,14 @@ class OpPublisher:
         self._fanout = fanout
         self._connections = connections
 
-    def __call__(self, workspace_id: str, op: Op, exclude: str | None = None) -> Delivery:
-        return self.to(self._connections.in_workspace(workspace_id), workspace_id, op, exclude)
+    def __call__(self, workspace_id: str, op: Op, exclude: str | None = None,
+                 report: dict[str, Any] | None = None) -> Delivery:
+        """`report`: a document's change of status, sent with the op that logs it (`subject`, `progress`,
+        `final`, as a `progress` message has them) rather than as a message of its own."""
+        return self.to(self._connections.in_workspace(workspace_id), workspace_id, op, exclude, report)
 
-    def to(self, connections: list[str], workspace_id: str, op: Op, exclude: str | None = None) -> Delivery:
+    def to(self, connections: list[str], workspace_id: str, op: Op, exclude: str | None = None,
+           report: dict[str, Any] | None = None) -> Delivery:
         recipients = [c for c in connections if c != exclude]
-        return self._fanout.send(recipients, server_message("op", workspace=workspace_id, op=op.to_dict()))
+        return self._fanout.send(recipients, server_message("op", workspace=workspace_id, op=op.to_dict(),
+                                                            **(report or {})))

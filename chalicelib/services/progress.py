@@ -33,12 +33,25 @@ class ProgressPublisher:
     def publish(self, workspace_id: str, subject: str, progress: dict[str, Any],
                 final: bool = False, change: bool = False) -> Delivery | None:
         """Send `{"action": "progress", "workspace", "subject", "progress", "final"}`; None when coalesced."""
+        if not self.due(workspace_id, subject, progress, final, change):
+            return None
+        return self.send(workspace_id, subject, progress, final)
+
+    def send(self, workspace_id: str, subject: str, progress: dict[str, Any], final: bool = False) -> Delivery:
+        """Send it whatever was sent before: for a report `due` allowed."""
+        message = server_message("progress", workspace=workspace_id, subject=subject, progress=progress, final=final)
+        return self._fanout.send(self._connections.in_workspace(workspace_id), message)
+
+    def due(self, workspace_id: str, subject: str, progress: dict[str, Any], final: bool = False,
+            change: bool = False) -> bool:
+        """Whether the report goes out now (False: coalesced), noted as sent if so. A caller that sends it by
+        other means (a change of status rides on its op: DocumentNews) asks this first."""
         now = time.monotonic()
         key = (workspace_id, subject, str(progress.get("status", "")))
         with self._lock:
             last = self._last.get(key)
             if not (final or change) and last is not None and now - last < self._min_interval:
-                return None
+                return False
             if final:  # the subject's reports end here: nothing of it is kept
                 for done in [k for k in self._last if k[:2] == key[:2]]:
                     del self._last[done]
@@ -46,5 +59,4 @@ class ProgressPublisher:
                 self._last.pop(key, None)
             else:
                 self._last[key] = now
-        message = server_message("progress", workspace=workspace_id, subject=subject, progress=progress, final=final)
-        return self._fanout.send(self._connections.in_workspace(workspace_id), message)
+        return True

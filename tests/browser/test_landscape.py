@@ -76,12 +76,14 @@ def test_a_dropped_upload_shows_progress_to_the_other_and_its_tiles_load(people:
     bob.page.wait_for_selector(ready, timeout=60_000)
     statuses = bob.page.evaluate("window.__statuses")
     assert {"analysing", "tiling"} & set(statuses), statuses
-    # The document's status arrives in the stream and the progress "ready" in its own push, in either order; the
-    # frame handler runs only while Playwright waits, so wait in the page for it.
-    def progress_statuses() -> set[str]:
+    # The status "ready" arrives once, on the op that logs it (no `progress` message of its own); the frame handler
+    # runs only while Playwright waits, so wait in the page for it.
+    def progress_statuses() -> dict[str, set[str]]:
         pushes = [json.loads(f) for f in bob.frames if '"progress"' in f]
-        return {p["progress"]["status"] for p in pushes if p.get("action") == "progress"}
-    wait_until(lambda: "ready" in progress_statuses(), timeout=60, what="the progress 'ready' push", page=bob.page)
+        return {action: {p["progress"]["status"] for p in pushes if p.get("action") == action and "progress" in p}
+                for action in ("op", "progress")}
+    wait_until(lambda: "ready" in progress_statuses()["op"], timeout=60, what="the op carrying 'ready'", page=bob.page)
+    assert "ready" not in progress_statuses()["progress"]  # once, not also as a message of its own
     assert bob.page.locator(f"{ready} .status").inner_text() == "ready · 3 pages"  # never "3 of 3"
 
     # The pages are on bob's landscape: tiles answered, and the canvas shows a drawing, not a blank area.

@@ -27,12 +27,14 @@ RANK = {"analysing": 0, "tiling": 1, "ready": 2, "failed": 2}
 
 
 def progress_of(ws: ClientConnection, document_id: str, until: Any, ceiling_s: float) -> list[dict[str, Any]]:
-    """Progress messages about the document, in arrival order, up to the first one `until` accepts."""
+    """Reports about the document, in arrival order, up to the first one `until` accepts: `progress` messages,
+    and the ops that carry a change of status (docs/protocol.md)."""
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + ceiling_s
     while time.monotonic() < deadline:
         message = json.loads(ws.recv(timeout=max(1.0, deadline - time.monotonic())))
-        if message.get("action") == "progress" and message.get("subject") == document_id:
+        if message.get("action") in ("progress", "op") and "progress" in message and \
+                message.get("subject") == document_id:
             seen.append(message["progress"])
             if until(message):
                 return seen

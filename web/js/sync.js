@@ -118,7 +118,7 @@ export class WorkspaceSync extends EventTarget {
     switch (msg.action) {
       case "welcome": return this.welcome(msg);
       case "state": return this.statePage(msg);
-      case "op": return this.feed([msg.op]);
+      case "op": this.feed([msg.op]); return msg.progress ? this.emit("progress", msg) : undefined; // status on its op
       case "ack": return this.acked(msg);
       case "history":
         this.historyAsked = false;

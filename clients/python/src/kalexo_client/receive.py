@@ -207,6 +207,8 @@ class Receiver(Sending):
             self._on_gateway_error()
         elif action == "op" and message.get("workspace") == self.workspace:
             self._take(Op.from_wire(message["op"]))
+            if message.get("progress") is not None:  # a document's change of status rides on its op
+                self._on_progress(message)
         elif action == "ack":
             self._on_ack(message)
         elif action == "error":
@@ -216,9 +218,12 @@ class Receiver(Sending):
         elif action == "presence" and message.get("workspace") == self.workspace:
             self._on_presence(message)
         elif action == "progress" and message.get("workspace") == self.workspace:
-            detail = dict(message.get("progress") or {})
-            self.hub.emit(Progress(str(message.get("subject")), str(detail.get("status", "")),
-                                   bool(message.get("final")), detail))
+            self._on_progress(message)
+
+    def _on_progress(self, message: dict[str, Any]) -> None:
+        detail = dict(message.get("progress") or {})
+        self.hub.emit(Progress(str(message.get("subject")), str(detail.get("status", "")),
+                               bool(message.get("final")), detail))
 
     def _on_ack(self, message: dict[str, Any]) -> None:
         op = Op.from_wire(message["op"])
