@@ -105,9 +105,13 @@ def _per_document(rows: list[dict[str, Any]]) -> list[str]:
         f"it. So the lone sheet costs ${lone['total']:.4f} per 1,000 and a sheet of the set ${drawing_set['total']:.4f}"
         f": about ${lone['total'] - drawing_set['total']:.4f} per 1,000 documents is the document's own (arm64). "
         f"Its {messages} messages about the document ({sheet['progress_messages']} `progress`, "
-        f"{sheet.get('op_messages', 0)} ops) to {MEMBERS_ONLINE} members online alone cost ${message_usd:.4f}, more "
-        f"than the goal: a one-page document cannot meet ${GOAL} per 1,000 pages while its members are told about "
-        "it live, however cheaply its page is tiled.",
+        f"{sheet.get('op_messages', 0)} ops; each change of status rides on its op) to {MEMBERS_ONLINE} members "
+        f"online alone cost ${message_usd:.4f}, "
+        + (f"more than the goal: a one-page document cannot meet ${GOAL} per 1,000 pages while its members are told "
+           "about it live, however cheaply its page is tiled." if message_usd > GOAL else
+           f"{message_usd / GOAL:.0%} of the goal; with the document's other requests of its own (the reservation, "
+           f"the job, the ops' DynamoDB writes) a one-page document "
+           f"{'still does not meet' if lone['total'] > GOAL else 'meets'} ${GOAL} per 1,000 pages."),
         "",
     ]
 
