@@ -77,16 +77,41 @@ class DocumentNews:
                       "refused_version_id": message.get("version_id") if message.get("previous_kept") else None,
                       **({"size": document.size} if document.size else {})}
             logged: list[Op] = []
+            whole = True
             try:
                 self._log_status(workspace_id, document, fields, logged)
             except Exception:
+                whole = False
                 logger.exception("document status not logged", extra={"document_id": document_id, **fields})
-            report = self._due(workspace_id, document_id, message, final, until)
-            for op in logged:  # in the log's order; the last one carries the report
-                if self._publish is not None:
-                    self._publish(workspace_id, op, report=report if op is logged[-1] else None)
-            if report is not None and (not logged or self._publish is None) and self._progress is not None:
-                self._progress.send(workspace_id, document_id, message, final)
+            self._send_logged(workspace_id, document_id, logged, message, final, until, whole)
+
+    def _send_logged(self, workspace_id: str, document_id: str, logged: list[Op], message: dict[str, Any],
+                     final: bool, until: float | None, whole: bool) -> None:
+        """The ops in the log's order, the report on the last one when the status was logged whole; otherwise
+        (nothing logged, logging failed part-way, or that op could not be sent) the report goes as a `progress`
+        message of its own. A send that failed part-way may so bring a member the same report twice, never none."""
+        carrier = logged[-1] if whole and logged and self._publish is not None else None
+        for op in logged:
+            if op is not carrier:
+                self._publish_op(workspace_id, op, None)
+        report = self._due(workspace_id, document_id, message, final, until)  # the turn checked as it goes out
+        if carrier is not None and self._publish_op(workspace_id, carrier, report):
+            return
+        if report is not None:
+            assert self._progress is not None  # `_due` answers None without it
+            self._progress.send(workspace_id, document_id, message, final)
+
+    def _publish_op(self, workspace_id: str, op: Op, report: dict[str, Any] | None) -> bool:
+        """Whether the op went out: the log has it whatever happens here, and a member missing it finds it by
+        the gap it leaves (docs/protocol.md)."""
+        if self._publish is None:
+            return False
+        try:
+            self._publish(workspace_id, op, report=report)
+        except Exception:
+            logger.exception("a logged op was not sent", extra={"seq": op.seq, "reported": report is not None})
+            return False
+        return True
 
     def progress(self, workspace_id: str, document_id: str, progress: dict[str, Any]) -> None:
         """Pages done: live only, at most one a second. Skipped while another function reports on the
@@ -172,8 +197,8 @@ class DocumentNews:
             return
         if logged is not None:
             logged.append(appended.op)
-        elif self._publish is not None:
-            self._publish(workspace_id, appended.op)
+        else:
+            self._publish_op(workspace_id, appended.op, None)
 
 
 def _delete(item_id: str) -> Callable[[WorkspaceState], dict[str, Any] | None]:

@@ -79,3 +79,67 @@ def test_without_a_websocket_endpoint_nothing_is_sent_and_the_status_is_still_lo
     quiet = DocumentNews(news._log, records, None, None, Turns())  # type: ignore[arg-type]
     quiet.status("ws", "doc-1", {"status": "analysing", "version_id": "v1"})
     assert len(oplog.all("ws")) == 2 and sent(notifier) == []
+
+
+class FailingPublisher(OpPublisher):
+    """An op publisher whose fan-out fails (its connection query throttled) for the first `failures` ops."""
+
+    def __init__(self, fanout: Fanout, store: InMemoryConnectionStore, failures: int) -> None:
+        super().__init__(fanout, store)
+        self.failures = failures
+
+    def __call__(self, workspace_id: str, op: Any, exclude: str | None = None,
+                 report: dict[str, Any] | None = None) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return super().__call__(workspace_id, op, exclude, report)
+
+
+def failing_news(failures: int) -> tuple[DocumentNews, FakeNotifier, InMemoryOpLog]:
+    store, notifier, oplog = InMemoryConnectionStore(), FakeNotifier(), InMemoryOpLog()
+    store.put("c1", "vera", "ws", {})
+    fanout = Fanout(notifier, store)
+    news = DocumentNews(WorkspaceLog(oplog, InMemorySnapshots()), Records(ANALYSING),  # type: ignore[arg-type]
+                        ProgressPublisher(fanout, store, min_interval_s=0), FailingPublisher(fanout, store, failures),
+                        Turns())
+    return news, notifier, oplog
+
+
+def test_an_op_that_cannot_be_sent_does_not_take_the_report_with_it():
+    """The first op's fan-out fails: the second op still goes out with the report, and nothing is raised."""
+    news, notifier, oplog = failing_news(failures=1)
+    news.status("ws", "doc-1", {"status": "analysing", "version_id": "v1"})
+    assert len(oplog.all("ws")) == 2
+    [placed] = sent(notifier)
+    assert placed["action"] == "op" and placed["progress"] == {"status": "analysing", "version_id": "v1"}
+
+
+def test_when_the_op_carrying_the_report_cannot_be_sent_the_report_goes_on_its_own():
+    news, notifier, oplog = failing_news(failures=2)
+    news.status("ws", "doc-1", {"status": "analysing", "version_id": "v1"})
+    assert len(oplog.all("ws")) == 2  # logged all the same: members find the ops by the gap they leave
+    assert [(m["action"], m["progress"]) for m in sent(notifier)] == [
+        ("progress", {"status": "analysing", "version_id": "v1"})]
+
+
+def test_a_status_logged_only_in_part_is_reported_on_its_own():
+    """The listing was logged, the status update failed: the listing's op does not say the status, so the
+    report is not put on it."""
+    news, notifier, oplog = failing_news(failures=0)
+    news._log.append_if = _failing_after(news._log.append_if, ok=1)  # type: ignore[method-assign]
+    news.status("ws", "doc-1", {"status": "analysing", "version_id": "v1"})
+    listed, report = sent(notifier)
+    assert listed["action"] == "op" and "progress" not in listed
+    assert report["action"] == "progress" and report["progress"]["status"] == "analysing"
+
+
+def _failing_after(append_if: Any, ok: int) -> Any:
+    calls = {"n": 0}
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > ok:
+            raise RuntimeError("TransactionCanceledException")
+        return append_if(*args, **kwargs)
+    return wrapped
