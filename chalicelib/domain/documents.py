@@ -22,11 +22,10 @@ SOURCE_KEY = re.compile(
     r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
 
 
-# The bucket aborts a multipart upload seven days after it began (infra/template.yaml), whatever its status calls.
-# A document's page reports reach its members at most once a second, whichever function tiles which page:
-# each is one message to every member online, who then reads the manifest again. Changes of status always go.
+# A document's page reports reach its members at most once a second, whichever function tiles which page: each
+# is one message to every member online, who then reads the manifest again. Changes of status always go.
 PROGRESS_EVERY_MS = 1000
-LONGEST_UPLOAD_S = 7 * 24 * 3600 + 3600
+LONGEST_UPLOAD_S = 7 * 24 * 3600 + 3600  # the bucket aborts a multipart upload seven days after it began
 
 
 class DocumentStatus(StrEnum):
@@ -46,8 +45,7 @@ class JobState(StrEnum):
 
 @dataclass(frozen=True)
 class TileOptions:
-    """What a member or an administrator may choose about the pyramid (bounded, so a request cannot ask
-    for a billion tiles)."""
+    """What a member or an administrator may choose about the pyramid (bounded: no billion tiles)."""
 
     dpi: int = 300
     tile_size: int = 256
@@ -233,6 +231,9 @@ class Document:
     # While `awaiting_upload`: the last moment its grant's upload is accepted (epoch seconds; the storage
     # reservation's expiry). Cleared when the upload arrives.
     upload_deadline: int | None = None
+    # The last reprocessing asked for: its options (the next one builds on them until it starts) and run.
+    requested_options: dict[str, Any] | None = None
+    requested_run: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _stored(self)
@@ -240,8 +241,8 @@ class Document:
     def abandoned(self, now: float) -> bool:
         """An upload granted and never received, past its grant's deadline (its storage reservation's expiry).
         Members no longer see it; the table's TTL deletes it later. An upload accepted late (a reservation is
-        released lazily, at the account's next grant) brings it back. A document from before deadlines were
-        recorded has none: it counts as abandoned once no upload of its could be completed any more."""
+        released lazily, at the account's next grant) brings it back. A document from before deadlines has
+        none: it counts as abandoned once no upload of its could be completed."""
         if self.status is not DocumentStatus.AWAITING_UPLOAD:
             return False
         deadline = self.upload_deadline if self.upload_deadline is not None else self.created_at + LONGEST_UPLOAD_S

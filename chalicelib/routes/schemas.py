@@ -135,7 +135,10 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "refused_version_id": described("string", "while it shows an earlier version with a reason_code: "
                                                           "the newest version, which could not be processed"),
                 "upload_deadline": described("integer", "while awaiting_upload: until when (epoch seconds) its "
-                                                        "upload is sure to be accepted; not listed after it")},
+                                                        "upload is sure to be accepted; not listed after it"),
+                "requested_options": described("object", "the options of the last reprocessing asked for (a "
+                                                         "reprocessing asked for before it starts builds on them)"),
+                "requested_run": described("integer", "that reprocessing's run (ms): the job it starts has it")},
                ("workspace_id", "document_id", "name", "status", "created_at"))
 JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},

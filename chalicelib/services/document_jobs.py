@@ -122,6 +122,9 @@ class JobStarter:
             return None
         options = options or self._workspace_options(workspace.settings)
         job_id = job_id_for(version_id, options, run)
+        if run and (document.requested_run or 0) > run:  # asked for again since: the newer request starts instead
+            logger.info("an earlier reprocessing, not started", extra={"document": document_id, "run": run})
+            return None
         existing = self._documents.job(document_id, job_id)
         # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
         if only_if_latest and version_id != "null" and not self._latest(workspace_id, document_id, version_id,

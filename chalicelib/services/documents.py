@@ -184,14 +184,21 @@ class DocumentService:
             raise BadRequest(f"state must be one of {', '.join(s.value for s in JobState)}", code="bad_query") from exc
         return self._documents.jobs_in_state(job_state, limit, start)
 
-    @staticmethod
-    def _options(requested: dict[str, Any] | None, document: Document) -> TileOptions:
+    def _options(self, requested: dict[str, Any] | None, document: Document) -> TileOptions:
         """The options asked for change those settings only: the others stay as the document was tiled (asking
-        for a quality should not drop a resolution chosen before)."""
+        for a quality should not drop a resolution chosen before), or as the last reprocessing asked for them
+        while it has not started (two asked for in a row: the second builds on the first)."""
         try:
-            return TileOptions.from_dict({**(document.options or {}), **(requested or {})})
+            return TileOptions.from_dict({**self._settled(document), **(requested or {})})
         except (ValueError, TypeError) as exc:
             raise BadRequest(str(exc), code="bad_settings") from exc
+
+    def _settled(self, document: Document) -> dict[str, Any]:
+        if document.requested_options is None or not document.requested_run:
+            return document.options or {}
+        shown = self._documents.job(document.document_id, document.job_id) if document.job_id else None
+        started = shown is not None and shown.run >= document.requested_run  # it, or a job after it
+        return (document.options or {}) if started else document.requested_options
 
     def _queue_start(self, actor: Actor, document: Document, options: TileOptions) -> dict[str, Any]:
         if not document.version_id or (not document.kind and document.status is DocumentStatus.AWAITING_UPLOAD):
@@ -200,6 +207,9 @@ class DocumentService:
         job_id = job_id_for(document.version_id, options, run)
         task = PageTask(document.workspace_id, document.document_id, job_id, -1, document.version_id,
                         document.kind or "", options, run)
+        # Before its task: a task of an earlier request that starts after this one's is then known as earlier.
+        self._documents.update(document.workspace_id, document.document_id,
+                               {"requested_options": options.to_dict(), "requested_run": run})
         self._tasks.send([task.to_json()])
         self._events.record(Event("document.reprocess", document.account_id, document.workspace_id, actor.user_id,
                                   actor.user_id, {"document_id": document.document_id, "job_id": job_id,

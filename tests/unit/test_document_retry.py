@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from chalicelib.domain.documents import Document, DocumentStatus, TileOptions
+from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, TileOptions
 from chalicelib.domain.errors import Conflict
 from chalicelib.services.access import AccessService
 from chalicelib.services.documents import FILE_FAULTS, SETTINGS_CANNOT_FIX, DocumentService
@@ -19,14 +19,23 @@ from tests.unit.test_access import TOKENS, actor, tenancy_with_demo
 
 
 class OneDocument:
-    """The records port, as far as a retry reads it: one document."""
+    """The records port, as far as a retry reads it: one document, the request noted on it, the job it shows
+    (started at `shown_run`)."""
 
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, shown_run: int = 0) -> None:
         self.document = document
+        self.shown_run = shown_run
 
     def get(self, workspace_id: str, document_id: str) -> Document | None:
         found = (self.document.workspace_id, self.document.document_id) == (workspace_id, document_id)
         return self.document if found else None
+
+    def update(self, workspace_id: str, document_id: str, changes: dict[str, Any]) -> None:
+        self.document = replace(self.document, **changes)
+
+    def job(self, document_id: str, job_id: str) -> Job:
+        return Job(self.document.workspace_id, document_id, job_id, "v1", "pdf", JobState.READY, 1, 1, {}, 0,
+                   run=self.shown_run)
 
 
 class SentTasks:
@@ -105,3 +114,26 @@ def test_reprocess_options_change_the_settings_named_and_keep_the_others() -> No
                                       "max_side": 20_000, "quality": 80}
     assert queued({"max_pixels": 2_000_000})["max_side"] == 20_000
     assert queued({}) == queued(None) == {**TileOptions().to_dict(), "max_pixels": 140_000_000, "max_side": 20_000}
+
+
+def test_two_reprocesses_in_a_row_add_up_and_the_earlier_one_is_known_as_earlier() -> None:
+    """The last note's gap: a second reprocess sent before the first started built on the job shown, so the
+    first one's options were lost (and the first could start last and win)."""
+    tiled = replace(failed("processing_failed"), status=DocumentStatus.READY, kind="pdf", reason_code=None,
+                    job_id="job-shown", options={"quality": 85})
+    records, tasks = OneDocument(tiled), SentTasks()
+    access = AccessService(TOKENS, tenancy_with_demo())
+    service = DocumentService(access, cast(Any, records), cast(Any, tasks), cast(Any, None), RecordingEvents(),
+                              cast(Any, None))
+    ann = actor(access, "ann")
+    first = service.reprocess(ann, "ws-a", tiled.document_id, {"dpi": 150})
+    second = service.reprocess(ann, "ws-a", tiled.document_id, {"quality": 60})
+    assert second["options"]["dpi"] == 150 and second["options"]["quality"] == 60
+    runs = [json.loads(body)["run"] for body in tasks.sent]
+    assert records.document.requested_run == runs[1] > 0 and records.document.requested_options == second["options"]
+    assert first["options"]["quality"] == 85
+    # Once the second one started (the job shown has its run), the next builds on what is shown.
+    records.shown_run = runs[1]
+    records.document = replace(records.document, options=second["options"])
+    third = service.reprocess(ann, "ws-a", tiled.document_id, {"format": "png"})
+    assert (third["options"]["dpi"], third["options"]["quality"], third["options"]["format"]) == (150, 60, "png")

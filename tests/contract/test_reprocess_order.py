@@ -1,0 +1,32 @@
+"""Two reprocessings of one document asked for in a row: only the later one is processed, whichever of their
+tasks a worker picks first (SQS hands them out in any order). The job starter with its real adapters on the
+emulator; the request is noted on the document record as the REST service notes it (services/documents.py)."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.s3_tile_store import S3TileStore
+from chalicelib.domain.documents import DocumentStatus, TileOptions
+from tests.contract.tiling_parts import new_document, tiling_parts
+from tests.e2e.documents_samples import letter_pdf
+
+
+def test_an_earlier_reprocessing_whose_task_comes_last_is_not_started(stack, clients, tmp_path) -> None:
+    tiles = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])
+    documents, starter, _ = tiling_parts(stack, clients, str(tmp_path), tiles)
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=1, text="Order"))
+    shown = starter.start("ws-t", document_id, version, 0)
+    assert shown is not None
+
+    first, second = TileOptions(dpi=150), TileOptions(dpi=150, quality=60)
+    documents.update("ws-t", document_id, {"requested_options": first.to_dict(), "requested_run": 1_000})
+    documents.update("ws-t", document_id, {"requested_options": second.to_dict(), "requested_run": 2_000})
+    recorded = documents.get("ws-t", document_id)
+    assert recorded is not None and (recorded.requested_options, recorded.requested_run) == (second.to_dict(), 2_000)
+
+    later = starter.start("ws-t", document_id, version, 0, second, run=2_000)  # its task is picked first
+    assert later is not None and later.run == 2_000
+    assert starter.start("ws-t", document_id, version, 0, first, run=1_000) is None  # then the earlier one's
+    document = documents.get("ws-t", document_id)
+    assert document is not None and document.job_id == later.job_id and document.status is DocumentStatus.TILING
+    assert document.options == second.to_dict()
+    assert [j.job_id for j in documents.jobs("ws-t", 10, None).items if j.run == 1_000] == []  # never started
