@@ -1,5 +1,6 @@
 """What crosses the ports at run time, apart from the Protocols themselves (chalicelib/ports.py, which re-exports
-these): the connection-gone error, a rate window's count, a page's tiles' address and a stored tile.
+these): the connection-gone and requested-since errors, a rate window's count, a page's tiles' address and a
+stored tile.
 
 A module that raises, catches or builds one of these imports it from here, and the Protocols it is typed with
 only for the type checker, so a function does not create every Protocol class of ports.py at its cold start.
@@ -8,6 +9,10 @@ only for the type checker, so a function does not create every Protocol class of
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+class RequestedSince(Exception):
+    """A reprocessing's job not started: a newer one was asked for since (DocumentRecords.start_job)."""
 
 
 class ConnectionGone(Exception):

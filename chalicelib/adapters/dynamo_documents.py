@@ -24,11 +24,13 @@ from typing import Any
 from chalicelib.adapters.dynamo_fail_back import fail_back_items
 from chalicelib.adapters.dynamo_items import from_item, query_page, to_item
 from chalicelib.adapters.dynamo_job_notes import doc_key, job_key
+from chalicelib.adapters.dynamo_job_start import job_start_items
 from chalicelib.adapters.dynamo_page_quota import admission, give_back
 from chalicelib.adapters.dynamo_upload_deadlines import ABANDONED_KEPT_SECONDS, DynamoUploadDeadlines
 from chalicelib.adapters.dynamo_usage import period_of
 from chalicelib.domain.documents import Document, DocumentStatus, Job, JobState, PageRecord, PagesRefused
 from chalicelib.domain.paging import Page
+from chalicelib.port_types import RequestedSince
 
 
 class DynamoDocumentStore(DynamoUploadDeadlines):
@@ -90,34 +92,19 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
                   page_limit: int | None = None, first: bool = False) -> bool:
         """Record the job, point the document at it and admit its pages against the account's monthly
         `page_limit` (None: no limit), in one transaction; False if the job exists, PagesRefused when the
-        plan has no room left. `first`: marked its document's first job if the document still names none."""
-        now = int(time.time())
-        item = {**job_key(job.document_id, job.job_id), **job.to_dict(), "updated_at": now,
-                "gsi1pk": f"WORKSPACE#{job.workspace_id}#JOBS", "gsi1sk": f"{job.created_at:012d}#{job.job_id}",
-                "gsi2pk": f"JOBS#{job.state.value}", "gsi2sk": f"{now:012d}#{job.job_id}", "first_job": first or None}
-        changes = {**document_changes, "job_id": job.job_id, "page_count": job.page_count, "pages_done": 0,
-                   "status": DocumentStatus.TILING.value, "updated_at": now}
-        names = {f"#{k}": k for k in changes}
+        plan has no room left, RequestedSince when a newer reprocessing was asked for (dynamo_job_start.py).
+        `first`: marked its document's first job if the document still names none."""
         admit = [admission(self._client, self._table, account_id, job, page_limit)] if account_id else []
         try:
-            items: list[Any] = [
-                {"Put": {"TableName": self._table, "Item": to_item(item),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": {"TableName": self._table, "Key": to_item(doc_key(job.workspace_id, job.document_id)),
-                            "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
-                            + " REMOVE reason, reason_code, refused_version_id",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": to_item({f":{k}": v for k, v in changes.items()}),
-                            "ConditionExpression": "attribute_exists(pk)"
-                                                   + (" AND attribute_not_exists(job_id)" if first else "")}},
-                *admit,
-            ]
+            items: list[Any] = [*job_start_items(self._table, job, document_changes, int(time.time()), first), *admit]
             self._client.transact_write_items(TransactItems=items)
         except self._client.exceptions.TransactionCanceledException as exc:
             if self._failed_condition(exc, 0):
                 return False
             if first and self._failed_condition(exc, 1):  # another job came first after all
                 return self.start_job(job, document_changes, account_id, page_limit)
+            if job.run and self._failed_condition(exc, 1):
+                raise RequestedSince(job.job_id) from exc
             if admit and self._failed_condition(exc, 2):
                 raise PagesRefused(job.page_count) from exc  # another job took the room meanwhile
             raise

@@ -231,7 +231,7 @@ class Document:
     # While `awaiting_upload`: the last moment its grant's upload is accepted (epoch seconds; the storage
     # reservation's expiry). Cleared when the upload arrives.
     upload_deadline: int | None = None
-    # The last reprocessing asked for: its options (the next one builds on them until it starts) and run.
+    # The last reprocessing asked for: its run, and its options until it starts (the next one builds on them).
     requested_options: dict[str, Any] | None = None
     requested_run: int | None = None
 

@@ -136,9 +136,10 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                                                           "the newest version, which could not be processed"),
                 "upload_deadline": described("integer", "while awaiting_upload: until when (epoch seconds) its "
                                                         "upload is sure to be accepted; not listed after it"),
-                "requested_options": described("object", "the options of the last reprocessing asked for (a "
-                                                         "reprocessing asked for before it starts builds on them)"),
-                "requested_run": described("integer", "that reprocessing's run (ms): the job it starts has it")},
+                "requested_options": described("object", "the options of a reprocessing asked for and not started "
+                                                         "yet (another one asked for meanwhile builds on them)"),
+                "requested_run": described("integer", "the run (ms) of the last reprocessing asked for: the job "
+                                                      "it starts has it, and an earlier one's is not started")},
                ("workspace_id", "document_id", "name", "status", "created_at"))
 JOB = obj({"workspace_id": ID, "document_id": {"type": "string"}, "job_id": {"type": "string"},
            "version_id": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},

@@ -28,6 +28,7 @@ from chalicelib.domain.documents import (
 from chalicelib.domain.events import Event
 from chalicelib.imaging.errors import PAGES_QUOTA_EXCEEDED, DocumentRejected
 from chalicelib.observability import logger
+from chalicelib.port_types import RequestedSince
 from chalicelib.services.document_news import DocumentNews
 
 if TYPE_CHECKING:
@@ -99,8 +100,7 @@ class JobStarter:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tasks: TaskQueue, tenancy: TenancyReader,
                  events: EventSink, news: DocumentNews | None, pages_quota: MonthlyPages,
                  limits: JobLimits, accepted: Callable[[str, str], bool] | None = None) -> None:
-        """`accepted(key, version)`: whether the upload of that source version was accepted (its grant's), which
-        `fall_back` asks before it processes a version that no notification started."""
+        """`accepted(key, version)`: was that upload accepted (`fall_back` asks before it processes one)."""
         self._documents = documents
         self._sources = sources
         self._tasks = tasks
@@ -113,8 +113,7 @@ class JobStarter:
 
     def start(self, workspace_id: str, document_id: str, version_id: str, size: int,
               options: TileOptions | None = None, run: int = 0, only_if_latest: bool = False) -> Job | None:
-        """`only_if_latest` for S3 notifications: they arrive in any order, and a version superseded by a newer
-        upload must not replace it."""
+        """`only_if_latest` for S3 notifications (in any order): a superseded version must not replace a newer."""
         document = self._documents.get(workspace_id, document_id)
         workspace = self._tenancy.workspace(workspace_id)
         if document is None or workspace is None:
@@ -123,8 +122,7 @@ class JobStarter:
         options = options or self._workspace_options(workspace.settings)
         job_id = job_id_for(version_id, options, run)
         if run and (document.requested_run or 0) > run:  # asked for again since: the newer request starts instead
-            logger.info("an earlier reprocessing, not started", extra={"document": document_id, "run": run})
-            return None
+            return None  # (before its analysis; start_job checks it again)
         existing = self._documents.job(document_id, job_id)
         # "null": the notification named no version (an unversioned bucket, or an emulator): nothing to compare.
         if only_if_latest and version_id != "null" and not self._latest(workspace_id, document_id, version_id,
@@ -152,11 +150,15 @@ class JobStarter:
             return None
         job = Job(workspace_id, document_id, job_id, version_id, kind, JobState.TILING, analysis_pages, 0,
                   options.to_dict(), created_at=_now(), run=run, **self._replaced(document))
+        # The request a reprocessing answers is done with once it starts; its run stays, for start_job's guard.
+        done = {"requested_options": None} if run >= (document.requested_run or run + 1) else {}
         try:
-            started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id,
-                                                      "size": size or document.size,
-                                                      "options": options.to_dict()},
+            started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id, **done,
+                                                      "size": size or document.size, "options": options.to_dict()},
                                                 document.account_id, limit, first=document.job_id is None)
+        except RequestedSince:
+            logger.info("an earlier reprocessing, not started", extra={"document": document_id, "run": run})
+            return None
         except PagesRefused:
             room = self._quota.room_under(document.account_id, limit)
             self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
@@ -226,8 +228,7 @@ class JobStarter:
                 "page_height": document.page_height}}
 
     def _latest(self, workspace_id: str, document_id: str, version_id: str, download: bool) -> bool:
-        """Whether the version is the source's latest. A new job downloads it with the check (one GET: the
-        analysis then finds it in the instance's cache); a redelivery of a started job only asks (a HEAD)."""
+        """Is the version the latest? A new job downloads it (a GET, then cached); a redelivery asks (a HEAD)."""
         key = source_key(workspace_id, document_id)
         if download:
             return self._sources.download_latest(key, version_id) is not None
@@ -259,8 +260,7 @@ class JobStarter:
 
     def _reject(self, workspace_id: str, document_id: str, account_id: str, rejected: DocumentRejected,
                 version_id: str, job_id: str, options: TileOptions, run: int) -> None:
-        """`job_id`: the job this start would have made (a reprocess's answer named it), recorded as failed with
-        no pages, so that no fallback processes this version again."""
+        """`job_id`: this start's job (a reprocess named it), recorded failed with no pages: no fallback redoes it."""
         logger.info("document rejected", extra={"document": document_id, "code": rejected.code})
         self._documents.record_refused(Job(workspace_id, document_id, job_id, version_id, "", JobState.FAILED, 0, 0,
                                            options.to_dict(), created_at=_now(), finished_at=_now(),

@@ -74,11 +74,16 @@ class DocumentService:
 
     def _document(self, actor: Actor, workspace_id: str, document_id: str,
                   need: WorkspaceRole = WorkspaceRole.VIEWER) -> Document:
-        self._access.workspace(actor, workspace_id, need=need)
+        return self._in_workspace(actor, workspace_id, document_id, need)[1]
+
+    def _in_workspace(self, actor: Actor, workspace_id: str, document_id: str,
+                      need: WorkspaceRole) -> tuple[dict[str, Any], Document]:
+        """The workspace's settings and the document, once the actor may act on it."""
+        access = self._access.workspace(actor, workspace_id, need=need)
         document = self._documents.get(workspace_id, document_id)
         if document is None or document.abandoned(time.time()):
             raise NotFound("no such document")
-        return document
+        return access.workspace.settings, document
 
     def manifest(self, actor: Actor, workspace_id: str, document_id: str, base_url: str,
                  tiles_url: str | None = None) -> dict[str, Any]:
@@ -141,14 +146,14 @@ class DocumentService:
 
     def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
                   options: dict[str, Any] | None) -> dict[str, Any]:
-        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.OWNER)
+        settings, document = self._in_workspace(actor, workspace_id, document_id, WorkspaceRole.OWNER)
         if _settings_cannot_fix(document):
             raise Conflict(f"{document.name} would fail the same way with any settings ({document.reason_code}); "
                            "upload a corrected copy instead", code="not_retryable")
-        return self._queue_start(actor, document, self._options(options, document))
+        return self._queue_start(actor, document, self._options(options, document, settings))
 
     def retry(self, actor: Actor, workspace_id: str, document_id: str) -> dict[str, Any]:
-        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.OWNER)
+        settings, document = self._in_workspace(actor, workspace_id, document_id, WorkspaceRole.OWNER)
         if document.status is not DocumentStatus.FAILED:
             raise Conflict(f"only failed documents are retried; this one is {document.status.value}",
                            code="not_failed")
@@ -157,17 +162,18 @@ class DocumentService:
                            "corrected copy instead", code="not_retryable")
         if not document.version_id:
             raise Conflict("no version of this document arrived to process; upload it again", code="not_uploaded")
-        return self._queue_start(actor, document, self._options(None, document))
+        return self._queue_start(actor, document, self._options(None, document, settings))
 
     def reprocess_workspace(self, actor: Actor, workspace_id: str, options: dict[str, Any] | None) -> dict[str, Any]:
-        self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER)
+        settings = self._access.workspace(actor, workspace_id, need=WorkspaceRole.OWNER).workspace.settings
         queued: list[str] = []
         start: dict[str, Any] | None = None
         while True:
             page = self._documents.in_workspace(workspace_id, 100, start)
             for document in page.items:
                 if document.version_id and not _settings_cannot_fix(document):  # a damaged file stays failed
-                    queued.append(self._queue_start(actor, document, self._options(options, document))["document_id"])
+                    queued.append(self._queue_start(actor, document, self._options(options, document, settings))[
+                        "document_id"])
             start = page.next_key
             if start is None:
                 return {"workspace_id": workspace_id, "queued": queued}
@@ -184,21 +190,25 @@ class DocumentService:
             raise BadRequest(f"state must be one of {', '.join(s.value for s in JobState)}", code="bad_query") from exc
         return self._documents.jobs_in_state(job_state, limit, start)
 
-    def _options(self, requested: dict[str, Any] | None, document: Document) -> TileOptions:
+    def _options(self, requested: dict[str, Any] | None, document: Document,
+                 settings: dict[str, Any]) -> TileOptions:
         """The options asked for change those settings only: the others stay as the document was tiled (asking
         for a quality should not drop a resolution chosen before), or as the last reprocessing asked for them
-        while it has not started (two asked for in a row: the second builds on the first)."""
+        while it has not started (two asked for in a row: the second builds on the first). A document never
+        tiled (a first upload refused, say for the month's pages) has the workspace's, as its upload would."""
         try:
-            return TileOptions.from_dict({**self._settled(document), **(requested or {})})
+            settled = self._settled(document) or settings.get("tiling") or {}
+            return TileOptions.from_dict({**settled, **(requested or {})})
         except (ValueError, TypeError) as exc:
             raise BadRequest(str(exc), code="bad_settings") from exc
 
     def _settled(self, document: Document) -> dict[str, Any]:
-        if document.requested_options is None or not document.requested_run:
+        if not document.requested_options or not document.requested_run:
             return document.options or {}
+        # Its start clears it; a job shown that started after it was asked for (a new upload's) makes it stale.
         shown = self._documents.job(document.document_id, document.job_id) if document.job_id else None
-        started = shown is not None and shown.run >= document.requested_run  # it, or a job after it
-        return (document.options or {}) if started else document.requested_options
+        since = shown is not None and max(shown.run, shown.created_at * 1000) >= document.requested_run
+        return (document.options or {}) if since else document.requested_options
 
     def _queue_start(self, actor: Actor, document: Document, options: TileOptions) -> dict[str, Any]:
         if not document.version_id or (not document.kind and document.status is DocumentStatus.AWAITING_UPLOAD):

@@ -4,8 +4,13 @@ emulator; the request is noted on the document record as the REST service notes 
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from chalicelib.adapters.s3_tile_store import S3TileStore
-from chalicelib.domain.documents import DocumentStatus, TileOptions
+from chalicelib.domain.documents import DocumentStatus, Job, JobState, TileOptions
+from chalicelib.port_types import RequestedSince
 from tests.contract.tiling_parts import new_document, tiling_parts
 from tests.e2e.documents_samples import letter_pdf
 
@@ -23,10 +28,18 @@ def test_an_earlier_reprocessing_whose_task_comes_last_is_not_started(stack, cli
     recorded = documents.get("ws-t", document_id)
     assert recorded is not None and (recorded.requested_options, recorded.requested_run) == (second.to_dict(), 2_000)
 
+    # The earlier one's start read the document before the later one was asked for, and records its job after:
+    # the record's guard refuses it, whatever the service read.
+    with pytest.raises(RequestedSince):
+        documents.start_job(Job("ws-t", document_id, "job-early", version, "pdf", JobState.TILING, 1, 0,
+                                first.to_dict(), int(time.time()), run=1_000), {"options": first.to_dict()})
+
     later = starter.start("ws-t", document_id, version, 0, second, run=2_000)  # its task is picked first
     assert later is not None and later.run == 2_000
     assert starter.start("ws-t", document_id, version, 0, first, run=1_000) is None  # then the earlier one's
     document = documents.get("ws-t", document_id)
     assert document is not None and document.job_id == later.job_id and document.status is DocumentStatus.TILING
     assert document.options == second.to_dict()
+    assert (document.requested_options, document.requested_run) == (None, 2_000)  # answered: the next builds on
+    # what is shown, and the run stays for the guard
     assert [j.job_id for j in documents.jobs("ws-t", 10, None).items if j.run == 1_000] == []  # never started

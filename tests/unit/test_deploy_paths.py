@@ -160,7 +160,7 @@ def test_manifests_point_tiles_at_the_caching_distribution_and_everything_else_a
                         job_id="job-1", page_count=1, pages_done=1)
     records = SimpleNamespace(get=lambda ws, doc: document,
                               pages=lambda doc, job: [PageRecord(1, 100, 80, 7, 256, "jpeg", 4, 0, 1000)])
-    access: Any = SimpleNamespace(workspace=lambda *a, **k: None)
+    access: Any = SimpleNamespace(workspace=lambda *a, **k: SimpleNamespace(workspace=SimpleNamespace(settings={})))
     grants: Any = SimpleNamespace(grant=lambda ws, doc, job: "GRANT")
     nothing, actor = cast(Any, None), cast(Any, None)
     service = DocumentService(access, records, nothing, grants, nothing, nothing)

@@ -137,3 +137,18 @@ def test_two_reprocesses_in_a_row_add_up_and_the_earlier_one_is_known_as_earlier
     records.document = replace(records.document, options=second["options"])
     third = service.reprocess(ann, "ws-a", tiled.document_id, {"format": "png"})
     assert (third["options"]["dpi"], third["options"]["quality"], third["options"]["format"]) == (150, 60, "png")
+
+
+def test_a_document_never_tiled_is_retried_with_the_workspaces_settings() -> None:
+    """A doc-only tester: a first upload refused for the month's pages was retried at the defaults (jpeg, 85),
+    not the workspace's webp at 60 its upload would have had (README: retry "with its settings")."""
+    tenancy = tenancy_with_demo()
+    tenancy.workspaces["ws-a"] = replace(tenancy.workspaces["ws-a"],
+                                         settings={"tiling": {"format": "webp", "quality": 60}})
+    access, tasks = AccessService(TOKENS, tenancy), SentTasks()
+    service = DocumentService(access, cast(Any, OneDocument(failed("pages_quota_exceeded"))), cast(Any, tasks),
+                              cast(Any, None), RecordingEvents(), cast(Any, None))
+    answer = service.retry(actor(access, "ann"), "ws-a", "doc-0123456789abcdef")
+    assert (answer["options"]["format"], answer["options"]["quality"]) == ("webp", 60)
+    dpi = service.reprocess(actor(access, "ann"), "ws-a", "doc-0123456789abcdef", {"dpi": 90})["options"]
+    assert (dpi["format"], dpi["quality"], dpi["dpi"]) == ("webp", 60, 90)  # builds on the retry asked for
