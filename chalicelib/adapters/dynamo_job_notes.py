@@ -41,6 +41,13 @@ class DynamoJobNotes:
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):  # a redelivery's
             self._client.put_item(TableName=self._table, Item=to_item(item),
                                   ConditionExpression="attribute_not_exists(pk)")
+        if job.run:  # a reprocessing refused has answered its request too, unless a newer one was asked for
+            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+                self._client.update_item(TableName=self._table,
+                                         Key=to_item(doc_key(job.workspace_id, job.document_id)),
+                                         UpdateExpression="REMOVE requested_options",
+                                         ConditionExpression="requested_run <= :run",
+                                         ExpressionAttributeValues=to_item({":run": job.run}))
 
     def note_progress(self, job: Job, pages_done: int, every_ms: int = PROGRESS_EVERY_MS) -> bool:
         """Mirror the job's count on the document, at most once per `every_ms` across all workers; True for

@@ -43,3 +43,23 @@ def test_an_earlier_reprocessing_whose_task_comes_last_is_not_started(stack, cli
     assert (document.requested_options, document.requested_run) == (None, 2_000)  # answered: the next builds on
     # what is shown, and the run stays for the guard
     assert [j.job_id for j in documents.jobs("ws-t", 10, None).items if j.run == 1_000] == []  # never started
+
+
+def test_a_reprocessing_refused_at_analysis_has_answered_its_request(stack, clients, tmp_path) -> None:
+    """A doc-only tester: a reprocess refused for the month's pages left its options requested, and the next
+    reprocess built on the refused settings."""
+    tiles = S3TileStore(clients["s3"], stack.outputs["TilesBucketName"])
+    documents, _, _ = tiling_parts(stack, clients, str(tmp_path), tiles)
+    document_id, version = new_document(stack, clients, documents, letter_pdf(pages=1, text="Refused"))
+    asked = TileOptions(dpi=100).to_dict()
+
+    def refused(run: int) -> None:
+        documents.record_refused(Job("ws-t", document_id, f"job-{run}", version, "", JobState.FAILED, 0, 0, asked,
+                                     int(time.time()), run=run))
+
+    documents.update("ws-t", document_id, {"requested_options": asked, "requested_run": 2_000})
+    refused(1_000)  # an earlier request's refusal: the later one still waits
+    assert documents.get("ws-t", document_id).requested_options == asked
+    refused(2_000)
+    document = documents.get("ws-t", document_id)
+    assert (document.requested_options, document.requested_run) == (None, 2_000)
