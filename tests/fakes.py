@@ -185,6 +185,7 @@ class InMemoryOpLog:
         self.tenancy = tenancy  # for grants (InMemoryTenancy); None: grants are not checked
         self.fail_next: list[Exception] = []  # raised by the next appends, before anything is stored
         self.joins: dict[str, int] = {}
+        self.lost = 0  # appends refused because their sequence was taken (a cancelled transaction on DynamoDB)
 
     def append(self, workspace_id: str, op: Op, claim: str | None, grant: Any, audience: int | None = None) -> None:
         if self.fail_next:
@@ -197,6 +198,7 @@ class InMemoryOpLog:
         if audience is not None and audience != self.joins.get(workspace_id, 0):
             raise AudienceChanged()
         if op.seq in log:
+            self.lost += 1
             raise SeqTaken(log[op.seq])
         if op.seq > 1 and op.seq - 1 not in log:
             raise LogDiverged()

@@ -30,6 +30,10 @@ SNAPSHOT_EVERY = 200  # ops between snapshots: catching up from one replays fewe
 CATCH_UP_PAGE = 500
 MAX_ATTEMPTS = 200  # lost races before a writer gives up with `busy` (each lost race means another op stored)
 CONTENDED_S = 1.0  # after a lost race, this instance reads the log before every write for this long
+# How long a state this instance wrote last is taken as current without reading the log. Past it, another
+# instance has likely written (a worker's previous document, a member's message minutes ago): a write from a
+# stale state is a cancelled transaction (4 to 10 write units, billed), a read first one read unit.
+TRUSTED_S = 2.0
 BACKOFF_S = 0.003  # about one write's round trip (jitter, not a growing backoff: that starves the losers)
 
 Make = Callable[[WorkspaceState], dict[str, Any] | None]
@@ -58,13 +62,15 @@ class Appended:
 
 
 class WorkspaceLog:
-    def __init__(self, oplog: OpLog, snapshots: Snapshots, max_workspaces: int = 32) -> None:
+    def __init__(self, oplog: OpLog, snapshots: Snapshots, max_workspaces: int = 32,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._oplog = oplog
+        self._clock = clock
         self._snapshots = snapshots
         self._max = max_workspaces
         self._states: OrderedDict[str, WorkspaceState] = OrderedDict()
         self._past: OrderedDict[tuple[str, int], WorkspaceState] = OrderedDict()  # for paged state reads
-        self._last_written: dict[str, int] = {}  # workspace -> the last sequence this instance stored
+        self._last_written: dict[str, tuple[int, float]] = {}  # workspace -> (last seq this instance stored, when)
         self._lost_at: dict[str, float] = {}  # workspace -> when this instance last lost a race there
         # One instance runs one invocation at a time on Lambda; the local REST server runs requests in threads.
         self._locks = [threading.Lock() for _ in range(16)]
@@ -90,16 +96,18 @@ class WorkspaceLog:
         write = _Write(workspace_id, kind, by, make, op_id, grant, audience, f"{by}#{op_id}" if op_id else None,
                        restoring)
         with self._lock(workspace_id):
-            # When this instance wrote the last op it knows of (one person typing, the common case), its state
-            # is tried as it is, without reading the log first: if an op was stored since, the write fails (the
+            # When this instance wrote the last op it knows of, moments ago (one person typing), its state is
+            # tried as it is, without reading the log first: if an op was stored since, the write fails (the
             # sequence is taken) and names that op, which is applied and the write tried again; if it succeeds,
             # nothing was stored since, so the check below was against the exact state the op follows. Otherwise
             # it catches up first: one read brings every op the others stored. An op is refused, or found to have
             # nothing to do, only by a state read from the log for this op (a state kept from before may lack
             # what it refers to).
             state = self._states.get(workspace_id)
-            contended = time.monotonic() - self._lost_at.get(workspace_id, -60.0) < CONTENDED_S
-            if state is not None and (contended or self._last_written.get(workspace_id) != state.seq):
+            now = self._clock()
+            contended = now - self._lost_at.get(workspace_id, -60.0) < CONTENDED_S
+            seq, at = self._last_written.get(workspace_id, (-1, -60.0))
+            if state is not None and (contended or seq != state.seq or now - at >= TRUSTED_S):
                 state = None  # while writers race, a winner must not keep the edge of a state it need not read
             behind, fresh = 0, False
             for attempt in range(MAX_ATTEMPTS):
@@ -125,7 +133,7 @@ class WorkspaceLog:
                     raise OpError("access_changed", "your access to this workspace changed") from exc
                 except SeqTaken as lost:
                     behind, fresh = behind + 1, False
-                    self._lost_at[workspace_id] = time.monotonic()
+                    self._lost_at[workspace_id] = self._clock()
                     state = self._lost(state, lost, attempt)
                     continue
                 except LogDiverged:
@@ -172,7 +180,7 @@ class WorkspaceLog:
 
     def _stored(self, workspace_id: str, state: WorkspaceState, op: Op) -> None:
         state.apply(op)
-        self._last_written[workspace_id] = op.seq
+        self._last_written[workspace_id] = (op.seq, self._clock())
         if op.seq % SNAPSHOT_EVERY == 0:
             self._snapshots.put(workspace_id, op.seq, state.to_snapshot())
             self._oplog.mark_snapshot(workspace_id, op.seq)

@@ -41,6 +41,28 @@ def test_a_lost_race_is_resolved_with_the_winning_op_and_nothing_is_lost(shared)
     assert a.current("w").view() == b.current("w").view()
 
 
+def test_a_state_written_moments_ago_is_tried_as_it_is_and_an_older_one_is_read_first(shared):
+    """A worker that logged its last document's `ready` a while ago, while the ingest function logged the next
+    document's ops, lost two transactions (billed) before reading the log. Past TRUSTED_S the log is read first;
+    within it (one person typing) the kept state is still tried without a read."""
+    from chalicelib.services.workspace_log import TRUSTED_S
+
+    now = [100.0]
+    worker, ingest = WorkspaceLog(*shared, clock=lambda: now[0]), instance(shared)
+    worker.append("w", "chat", "system", {"text": "last document ready"})
+    ingest.append("w", "chat", "system", {"text": "next document listed"})
+    ingest.append("w", "chat", "system", {"text": "next document placed"})
+    now[0] += TRUSTED_S
+    assert worker.append("w", "chat", "system", {"text": "next document ready"}).op.seq == 4
+    assert shared[0].lost == 0
+    now[0] += TRUSTED_S / 4  # moments after its own write: no read first, and a race lost when one was stored
+    ingest.append("w", "chat", "bob", {"text": "meanwhile"})
+    before = shared[0].lost
+    assert worker.append("w", "chat", "system", {"text": "again"}).op.seq == 6
+    assert shared[0].lost == before + 1
+    assert [o.seq for o in shared[0].all("w")] == [1, 2, 3, 4, 5, 6]
+
+
 def test_an_op_id_is_stored_once_whichever_instance_it_is_sent_to(shared):
     a, b = instance(shared), instance(shared)
     first = a.append("w", "item.create", "bob", {"item_id": "n", "kind": "note", "fields": {}}, op_id="o1")
