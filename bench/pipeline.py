@@ -121,6 +121,7 @@ def _measure(stack: LocalStack, state: Path, path: Path, seen: dict[str, float],
     window = {name: _read_from(state / name, offset) for name, offset in logs_before.items()}
     window_s = time.monotonic() - started
     return {"aws_calls": dict(aws_calls(window["emulator.log"])), "invocations": invocations(window["stack.log"]),
+            "cancelled_transactions": cancelled_transactions(window["emulator.log"]),
             "window_s": window_s, "background_per_s": background, "polls": polls,
             "poll_calls": _poll_calls(stack, state, f"{stack.rest}/workspaces/{WS}/documents/{grant['document_id']}",
                                       headers),
@@ -184,6 +185,13 @@ def aws_calls(lines: list[str]) -> Counter[str]:
         else:
             found["s3:LIST" if match["method"] == "GET" else f"s3:bucket-{match['method']}"] += 1
     return found
+
+
+def cancelled_transactions(lines: list[str]) -> int:
+    """TransactWriteItems refused (400: a condition failed, or a conflict). DynamoDB bills their write units, so
+    each is a write that bought nothing; most are op appends that lost their sequence to another function."""
+    return sum(1 for line in lines if (match := ACCESS.search(line)) and match["status"] == "400"
+               and match["target"].endswith(".TransactWriteItems"))
 
 
 def invocations(lines: list[str]) -> dict[str, dict[str, float]]:
@@ -267,7 +275,8 @@ def main() -> None:
         ms = {fn: round(v["cpu_ms"] / r["pages"], 1) for fn, v in r["invocations"].items()}
         calls = {k: round(v / r["pages"], 2) for k, v in sorted(r["aws_calls"].items())}
         print(f"  {r['input']}: cpu ms {ms}; progress messages {r['progress_messages'] / r['pages']:.2f}; "
-              f"op messages {r.get('op_messages', 0) / r['pages']:.2f}; {calls}")
+              f"op messages {r.get('op_messages', 0) / r['pages']:.2f}; cancelled transactions "
+              f"{r['cancelled_transactions']} in all; {calls}")
     if args.json:
         Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "init_ms": init, "rows": rows},
                                               indent=1))
