@@ -5,6 +5,7 @@ page showed over time, and small geometry checks."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -196,3 +197,11 @@ def choose_files_with_the_keyboard(user: UserPage) -> Any:
         except PlaywrightTimeout:
             continue
     raise AssertionError("Enter on the focused Upload button never opened the file chooser")
+
+
+def screenshot_folder(tmp_path_factory: Any) -> Path:
+    """$KALEXO_SCREENSHOTS when it names a folder (docs/screenshots/ holds the committed ones), else a new
+    temporary folder."""
+    folder = Path(os.environ.get("KALEXO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
