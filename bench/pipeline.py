@@ -163,11 +163,12 @@ def aws_calls(lines: list[str]) -> Counter[str]:
     """The emulator's requests by billing kind: `dynamodb:<Action>`, `sqs:<Action>`, `ssm:<Action>`, and S3 by
     method on an object (`s3:PUT`, `s3:GET`, `s3:HEAD`) or on a bucket (`s3:LIST` for a GET, `s3:bucket-<M>`);
     and the DynamoDB capacity units they would consume on AWS, summed (READ_UNITS, WRITE_UNITS). Refusals count
-    (a write whose condition failed, a HEAD of a missing object: AWS bills those too); server errors do not."""
+    (a write whose condition failed, a HEAD of a missing object: AWS bills those too); server errors do not, nor
+    the requests the local runtime makes for itself (its pollers' heartbeats: ` local-runtime`)."""
     found: Counter[str] = Counter()
     for line in lines:
         match = ACCESS.search(line)
-        if not match or match["status"][0] not in "234":
+        if not match or match["status"][0] not in "234" or line.endswith(" local-runtime"):
             continue
         target = match["target"]
         units = UNITS.search(line)

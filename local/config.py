@@ -10,6 +10,8 @@ from pathlib import Path
 STAGE = "local"
 REGION = "us-east-1"
 API_ID = "kalexolocal"
+# In the User-Agent of the requests the local runtime makes for itself (pollers' heartbeats), not for the app.
+LOCAL_RUNTIME_AGENT = "kalexo-local-runtime"
 RUNTIME_ENV = "KALEXO_LOCAL_RUNTIME"
 
 

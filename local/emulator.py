@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from local.config import LOCAL_RUNTIME_AGENT
 from local.emulator_capacity import HEADER
 
 
@@ -52,10 +53,12 @@ def _access_log(app: Any) -> Any:
     """One line per request on stdout (the supervisor writes it to emulator.log; the benchmarks count AWS
     calls from it), in the shape werkzeug's server wrote, then the JSON protocols' target (the DynamoDB action),
     the milliseconds it took to answer and, for DynamoDB, `units=<read>/<write>`: the capacity units the request
-    would consume on AWS (local/emulator_capacity.py)."""
+    would consume on AWS (local/emulator_capacity.py); ` local-runtime` ends the line of a request the local
+    runtime made for itself (LOCAL_RUNTIME_AGENT), which AWS would not see."""
 
     def logged(environ: dict[str, Any], start_response: Any) -> Any:
         began = time.monotonic()
+        own = LOCAL_RUNTIME_AGENT in environ.get("HTTP_USER_AGENT", "")
 
         def start(status: str, headers: Any, exc_info: Any = None) -> Any:
             units = next((v for k, v in headers if k.lower() == HEADER), None)
@@ -63,7 +66,7 @@ def _access_log(app: Any) -> Any:
                              f'"{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")} '
                              f'{environ.get("SERVER_PROTOCOL", "")}" {status.split(" ", 1)[0]} - '
                              f'{environ.get("HTTP_X_AMZ_TARGET", "-")} {(time.monotonic() - began) * 1000:.1f}ms'
-                             f'{f" units={units}" if units else ""}\n')
+                             f'{f" units={units}" if units else ""}{" local-runtime" if own else ""}\n')
             return start_response(status, headers, exc_info)
 
         return app(environ, start)

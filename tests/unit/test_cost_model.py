@@ -72,6 +72,14 @@ def test_a_refused_request_counts_with_its_units_and_a_server_error_does_not():
                                       "dynamodb-units:write": 1.0, "s3:HEAD": 1}
 
 
+def test_the_local_runtimes_own_requests_are_not_counted():
+    """Its pollers' heartbeats: AWS's event source mappings write nothing to the app's tables."""
+    own = 'x - - [01/Dec/2026 23:40:00] "POST / HTTP/1.1" 200 - DynamoDB_20120810.PutItem 1.0ms units=0/1'
+    assert dict(aws_calls([own + " local-runtime"])) == {}
+    assert dict(aws_calls([own])) == {"dynamodb:PutItem": 1, "dynamodb-units:read": 0.0,
+                                      "dynamodb-units:write": 1.0}
+
+
 def test_a_viewer_reads_the_manifest_only_for_reports_that_bring_pages():
     from bench.pipeline import _brings_pages
 
