@@ -183,8 +183,9 @@ def render(pipeline: dict[str, Any], arch: str) -> list[str]:
         "",
         f"Goal: at most ${GOAL} per 1,000 pages processed, for the letter page and the A0 sheet: {verdicts}; "
         "storage is reported apart (below). Counted from the run, not assumed: every request the emulator "
-        "answered between the upload and `ready` (less the idle stack's own rate: heartbeats, health probes, empty "
-        "polls; and less the benchmark's own manifest polls, each measured apart), receives as "
+        "answered between the upload and `ready` (less the local runtime's own heartbeat writes, which AWS would not "
+        "see; less the idle stack's own rate: health probes, empty polls; and less the benchmark's own manifest "
+        "polls, each measured apart), receives as "
         f"one per invocation, the functions' CPU time{units_measured}. Modelled: "
         f"{AWS_ROUND_TRIP_S * 1000:.0f} ms of Lambda time per AWS request (round trips on AWS), {units_modelled}"
         f"{MEMBERS_ONLINE} members online "
