@@ -118,10 +118,14 @@ class DocumentService:
         op log); a task asks the tiling worker to delete its tiles and to make its source noncurrent, so the
         uploaded versions stay restorable for the backup window (NoncurrentSourceDays) and then expire.
         Processing still under way concludes as superseded."""
-        access = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR)
-        document = self._document(actor, workspace_id, document_id, need=WorkspaceRole.EDITOR)
-        if access.role is not WorkspaceRole.OWNER and document.created_by != actor.user_id:
-            raise Forbidden("owners, or the member who uploaded it, remove a document", code="role_too_low")
+        access = self._access.workspace(actor, workspace_id)
+        document = self._document(actor, workspace_id, document_id)
+        if access.role is not WorkspaceRole.OWNER and (access.role is WorkspaceRole.VIEWER
+                                                        or document.created_by != actor.user_id):
+            # The whole rule, whoever is refused: "editors only" told a viewer that any editor could.
+            who = "you are a viewer" if access.role is WorkspaceRole.VIEWER else "another member uploaded this one"
+            raise Forbidden(f"owners remove any document, and editors those they uploaded; {who}",
+                            code="role_too_low")
         # Its storage goes back to the plan first (each version once, so a retried removal is harmless); an
         # upload still to come for it is refused.
         self._storage.give_back(document.account_id, source_key(workspace_id, document_id))
