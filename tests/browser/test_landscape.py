@@ -229,3 +229,38 @@ def test_the_page_offers_the_source_of_what_runs(people: dict[str, UserPage]) ->
     with tarfile.open(download.value.path()) as tar:
         names = set(tar.getnames())
     assert {"kalexo-teamwork/LICENSE", "kalexo-teamwork/app.py", "kalexo-teamwork/web/index.html"} <= names
+
+
+def test_a_failed_document_shows_the_pages_it_tiled_even_past_a_gap(web_stack: WebStack, browser: Any) -> None:
+    """Pages tile in parallel, so a failed document's manifest may list page 1 without page 0. An outside
+    tester's such document showed one placeholder ("The page") and none of its pages: the landscape counted
+    the pages listed (1) instead of reaching the last one. Page 1 is drawn where page 1 goes; page 0 is a
+    placeholder saying it was not processed; nothing for page 2, which is past the last page tiled."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(web_stack.url)
+        page.wait_for_function("typeof window.OpenSeadragon === 'function'")
+        shown = page.evaluate("""async () => {
+          const { Landscape } = await import('./js/landscape.js');
+          const element = document.createElement('div');
+          element.style.cssText = 'position: fixed; inset: 0; width: 800px; height: 600px';
+          document.body.append(element);
+          const landscape = new Landscape(element);
+          const drawn = new Promise((resolve) => landscape.addEventListener('page-shown',
+                                                                           (e) => resolve(e.detail.page)));
+          landscape.showDocument({ document_id: 'doc-cut', name: 'cut.pdf', status: 'failed', page_count: 3,
+                                   pages_done: 1, reason: 'page 3: The file is damaged', origin: { x: 0, y: 0 },
+                                   pages: [{ page: 1, width: 2550, height: 3300, tile_size: 256, levels: 13,
+                                             format: 'jpeg', dzi: '/nowhere/p1.dzi' }] });
+          const entry = landscape.rows.get('doc-cut');
+          const late = new Promise((resolve) => setTimeout(() => resolve(null), 15000));
+          return { drawn: await Promise.race([drawn, late]), images: [...entry.images.keys()],
+                   rects: entry.rects.length,
+                   placeholders: [...entry.placeholders].map(([n, box]) => [n, box.innerText.replace(/\\s+/g, ' ')]) };
+        }""")
+    finally:
+        context.close()
+    assert shown["drawn"] == 1 and shown["images"] == [1], shown
+    assert shown["rects"] == 2, shown
+    assert shown["placeholders"] == [[0, "Page 1 of 3 not processed"]], shown

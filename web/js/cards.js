@@ -44,7 +44,8 @@ export function newPlaceholder(documentId) {
 }
 
 export function fillPlaceholder(box, page, count, doc) {
-  box.firstChild.firstChild.textContent = count > 1 ? `Page ${page + 1} of ${count}` : "The page";
-  box.firstChild.lastChild.textContent = doc.status === "tiling" ? "being prepared" : "";
+  const total = Math.max(count, doc.page_count || 0); // a failed document shows up to its last page tiled
+  box.firstChild.firstChild.textContent = total > 1 ? `Page ${page + 1} of ${total}` : "The page";
+  box.firstChild.lastChild.textContent = { tiling: "being prepared", failed: "not processed" }[doc.status] || "";
   box.dataset.page = page;
 }

@@ -144,7 +144,9 @@ export class Landscape extends EventTarget {
     entry.doc = doc;
     entry.origin = doc.origin;
     const finished = new Map((doc.pages || []).map((p) => [p.page, p]));
-    const count = doc.status === "failed" ? finished.size : Math.max(doc.page_count || 0, finished.size);
+    // Pages tile in parallel, so a failed document's may skip some (0 missing, 1 there): up to its last one.
+    const listed = finished.size ? Math.max(...finished.keys()) + 1 : 0;
+    const count = doc.status === "failed" ? listed : Math.max(doc.page_count || 0, listed);
     entry.rects = pageRects(doc.origin, count, finished, { width: doc.page_width, height: doc.page_height });
     this.showLabel(entry, doc);
     this.showCard(entry, doc, count);
