@@ -54,7 +54,10 @@ def _token(args: argparse.Namespace) -> int:
     pid = runtime.get("supervisor_pid")
     # A stack killed outright (kill -9) leaves its runtime.json behind: its pid says whether it still runs.
     if not runtime or (pid and not Path(f"/proc/{pid}").exists()):
-        print("the local stack is not running: start it with `make run`", file=sys.stderr)
+        # A stack started with --state-dir elsewhere is not this one: say which directory was looked at.
+        print(f"no local stack is running on the state directory {args.state_dir}: start one with `make run`, or "
+              "name the directory a running one was started with (make token STATE_DIR=..., "
+              "python -m local token --state-dir ...)", file=sys.stderr)
         return 2
     try:
         token = issue_local_token(runtime, args.user, args.workspace, args.admin)

@@ -19,7 +19,10 @@ def _token(state_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_no_stack_started(tmp_path: Path) -> None:
     answer = _token(tmp_path)
     assert answer.returncode == 2
-    assert "not running" in answer.stderr and "Traceback" not in answer.stderr
+    assert "no local stack is running" in answer.stderr and "Traceback" not in answer.stderr
+    # An outside tester's stack ran on another --state-dir: the answer names the directory looked at, and how
+    # to name the other one.
+    assert str(tmp_path) in answer.stderr and "STATE_DIR=" in answer.stderr
 
 
 def test_a_killed_stack_left_its_runtime_file(tmp_path: Path) -> None:
@@ -29,4 +32,4 @@ def test_a_killed_stack_left_its_runtime_file(tmp_path: Path) -> None:
         "supervisor_pid": gone.pid, "env": {"KALEXO_AWS_ENDPOINT_URL": "http://127.0.0.1:9"}}))
     answer = _token(tmp_path)
     assert answer.returncode == 2
-    assert "not running" in answer.stderr and "Traceback" not in answer.stderr
+    assert "no local stack is running" in answer.stderr and "Traceback" not in answer.stderr
