@@ -255,12 +255,25 @@ def test_a_failed_document_shows_the_pages_it_tiled_even_past_a_gap(web_stack: W
                                              format: 'jpeg', dzi: '/nowhere/p1.dzi' }] });
           const entry = landscape.rows.get('doc-cut');
           const late = new Promise((resolve) => setTimeout(() => resolve(null), 15000));
-          return { drawn: await Promise.race([drawn, late]), images: [...entry.images.keys()],
-                   rects: entry.rects.length,
-                   placeholders: [...entry.placeholders].map(([n, box]) => [n, box.innerText.replace(/\\s+/g, ' ')]) };
+          const text = (box) => `${box.querySelector('b').textContent} ${box.querySelector('small').textContent}`;
+          const shown = { drawn: await Promise.race([drawn, late]), images: [...entry.images.keys()],
+                          rects: entry.rects.length,
+                          placeholders: [...entry.placeholders].map(([n, b]) => [n, text(b)]) };
+          // Its text is hidden when the box is too small to read it (a zoomed-out row smeared into one strip).
+          const box = entry.placeholders.get(0);
+          const seen = async (zoom) => {
+            landscape.viewer.viewport.zoomTo(zoom, undefined, true);
+            landscape.viewer.forceRedraw();
+            for (let i = 0; i < 3; i += 1) await new Promise((resolve) => requestAnimationFrame(resolve));
+            return [Math.round(box.getBoundingClientRect().width), getComputedStyle(box.firstChild).visibility];
+          };
+          const home = landscape.viewer.viewport.getHomeZoom();
+          return { ...shown, small: await seen(home / 20), large: await seen(home) };
         }""")
     finally:
         context.close()
     assert shown["drawn"] == 1 and shown["images"] == [1], shown
     assert shown["rects"] == 2, shown
     assert shown["placeholders"] == [[0, "Page 1 of 3 not processed"]], shown
+    assert shown["small"][0] < 80 and shown["small"][1] == "hidden", shown
+    assert shown["large"][0] >= 80 and shown["large"][1] == "visible", shown
