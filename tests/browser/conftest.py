@@ -3,6 +3,7 @@ local stack of its own (the e2e pattern: tests/e2e/stack.py, free ports, web cli
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -95,6 +96,15 @@ def open_as(browser: Any, url: str, user: str, routes: dict[str, Any] | None = N
     page.click(f"#dev-user-buttons button[data-user={user}]")
     page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
     return watched
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a module's screenshots go: $KALEXO_SCREENSHOTS when it names a folder (docs/screenshots/ holds the
+    committed ones), else a new temporary folder."""
+    folder = Path(os.environ.get("KALEXO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ page showed over time, and small geometry checks."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +199,19 @@ def choose_files_with_the_keyboard(user: UserPage) -> Any:
     raise AssertionError("Enter on the focused Upload button never opened the file chooser")
 
 
-def screenshot_folder(tmp_path_factory: Any) -> Path:
-    """$KALEXO_SCREENSHOTS when it names a folder (docs/screenshots/ holds the committed ones), else a new
-    temporary folder."""
-    folder = Path(os.environ.get("KALEXO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+@contextmanager
+def team_of_three(browser: Any, web_stack: WebStack, studio: str, ready: int = 0) -> Iterator[dict[str, UserPage]]:
+    """alice, bob and vera in windows of their own on the studio, each once it shows `ready` documents ready
+    and every page tiled; all closed afterwards, whatever happens."""
+    opened: dict[str, UserPage] = {}
+    try:
+        for user in ("alice", "bob", "vera"):
+            opened[user] = open_in(browser, web_stack, studio, user)
+        for person in opened.values() if ready else ():
+            wait_until(count_is(person.page, "#documents li[data-status=ready]", ready), person.page,
+                       f"{ready} documents ready", 120)
+            wait_until(count_is(person.page, ".page-placeholder", 0), person.page, "all pages shown")
+        yield opened
+    finally:
+        for person in opened.values():
+            person.context.close()

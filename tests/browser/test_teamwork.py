@@ -32,10 +32,9 @@ from tests.browser.team import (
     create_studio,
     inside,
     move_placement,
-    open_in,
     record,
-    screenshot_folder,
     seen,
+    team_of_three,
     wait_until,
     x_is,
 )
@@ -51,20 +50,9 @@ def studio(web_stack: WebStack) -> str:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_folder(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def team(web_stack: WebStack, browser: Any, studio: str) -> Iterator[dict[str, UserPage]]:
-    opened: dict[str, UserPage] = {}
-    try:
-        for user in ("alice", "bob", "vera"):
-            opened[user] = open_in(browser, web_stack, studio, user)
+    with team_of_three(browser, web_stack, studio) as opened:
         yield opened
-    finally:
-        for person in opened.values():
-            person.context.close()
 
 
 def test_the_empty_landscape(team: dict[str, UserPage], shots: Path) -> None:

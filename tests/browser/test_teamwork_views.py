@@ -25,13 +25,11 @@ from tests.browser.layout import SIZES, both_sizes, edge_marker_points_at
 from tests.browser.team import (
     audit,
     box,
-    count_is,
     create_studio,
     inside,
     on_screen,
-    open_in,
-    screenshot_folder,
     settle,
+    team_of_three,
     upload,
     view_of,
     wait_until,
@@ -51,24 +49,9 @@ def studio(web_stack: WebStack) -> str:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_folder(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def team(web_stack: WebStack, browser: Any, studio: str) -> Iterator[dict[str, UserPage]]:
-    opened: dict[str, UserPage] = {}
-    try:
-        for user in ("alice", "bob", "vera"):
-            opened[user] = open_in(browser, web_stack, studio, user)
-        for person in opened.values():  # both documents shown, as the session before this one left them
-            wait_until(count_is(person.page, "#documents li[data-status=ready]", 2), person.page,
-                       "both documents ready", 120)
-            wait_until(count_is(person.page, ".page-placeholder", 0), person.page, "all pages shown")
+    with team_of_three(browser, web_stack, studio, ready=2) as opened:  # as test_teamwork.py left them
         yield opened
-    finally:
-        for person in opened.values():
-            person.context.close()
 
 
 def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> None:

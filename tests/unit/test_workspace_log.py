@@ -48,7 +48,7 @@ def test_a_state_written_moments_ago_is_tried_as_it_is_and_an_older_one_is_read_
     from chalicelib.services.workspace_log import TRUSTED_S
 
     now = [100.0]
-    worker, ingest = WorkspaceLog(*shared, clock=lambda: now[0]), instance(shared)
+    worker, ingest = WorkspaceLog(shared[0], shared[1], clock=lambda: now[0]), instance(shared)
     worker.append("w", "chat", "system", {"text": "last document ready"})
     ingest.append("w", "chat", "system", {"text": "next document listed"})
     ingest.append("w", "chat", "system", {"text": "next document placed"})
