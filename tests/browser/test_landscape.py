@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from tests.browser.conftest import UserPage, WebStack, open_as
+from tests.browser.team import inside
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -179,6 +180,11 @@ def test_a_dropped_network_loses_nothing_and_doubles_nothing(people: dict[str, U
         alice.page.press("#chat-input", "Enter")
     bob.page.fill("#chat-input", "typed on the train")
     bob.page.press("#chat-input", "Enter")
+    # Marked as sending, inside its line, in the line's own style (it once took a landscape pin's: a yellow box
+    # spilling out of the row, an outside tester saw).
+    mark = bob.page.locator("#chat-log li.pending", has_text="typed on the train").locator("span", has_text="(sending)")
+    assert mark.evaluate("m => getComputedStyle(m).backgroundColor") == "rgba(0, 0, 0, 0)"
+    assert inside(mark.bounding_box(), bob.page.locator("#chat-log li.pending").bounding_box())
     wait_until(lambda: alice.page.locator("#chat-log li.pending").count() == 0, what="alice's messages acknowledged")
     time.sleep(1)
     assert not any(text in " ".join(bob.texts("#chat-log li")) for text in sent), "bob was not offline"

@@ -31,7 +31,7 @@ export class Chat {
     });
     for (const entry of this.ws.sync.outbox.filter((e) => e.body.action === "chat")) {
       const line = el("li", "pending");
-      line.append(el("b", "", this.ws.me.user_id), el("span", "text", entry.body.text), el("span", "note", this.ws.sync.closed ? " (not sent)" : " (sending)"));
+      line.append(el("b", "", this.ws.me.user_id), el("span", "text", entry.body.text), el("span", "sending", this.ws.sync.closed ? " (not sent)" : " (sending)"));
       lines.push(line);
     }
     log.replaceChildren(...lines);
