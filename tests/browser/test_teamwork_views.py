@@ -4,10 +4,8 @@ bob (editor) and vera (viewer), each in a browser window, in a workspace of thei
 
 In file order, as one session: presence (who looks where, go to, follow); chat and documents announced; keyboard
 order and labels; sign-in per browser and the view across reloads; the layout at 1280x800 and 1366x768 with a
-long document list; no console errors; the sign-in page's accessibility audit.
-
-Screenshots of each state at both sizes are written to $KALEXO_SCREENSHOTS when it names a folder
-(docs/screenshots/ holds the committed ones), else to a temporary folder.
+long document list; no console errors; the sign-in page's accessibility audit. Screenshots go where the `shots`
+fixture (tests/browser/conftest.py) says.
 """
 
 from __future__ import annotations
