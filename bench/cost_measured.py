@@ -113,6 +113,27 @@ def _per_document(rows: list[dict[str, Any]]) -> list[str]:
            f"the job, the ops' DynamoDB writes) a one-page document "
            f"{'still does not meet' if lone['total'] > GOAL else 'meets'} ${GOAL} per 1,000 pages."),
         "",
+        *_bare_document(sheet),
+    ]
+
+
+def _bare_document(sheet: dict[str, Any]) -> list[str]:
+    """What the lone sheet would cost with no DynamoDB request and no message at all, and so what is left of the
+    goal for the records and messages a document cannot go without (its item appears, then turns `ready`)."""
+    bare_row = {**sheet, "progress_messages": 0, "op_messages": 0,
+                "aws_calls": {k: v for k, v in sheet["aws_calls"].items() if not k.startswith("dynamodb")}}
+    bare = page_cost(bare_row, "arm64")
+    room = GOAL - bare["total"]
+    two_messages = 1000 * 2 * MEMBERS_ONLINE * PRICES["apigw_ws_message"]
+    return [
+        f"Were its DynamoDB requests and its messages free, the lone sheet would still cost ${bare['total']:.4f} "
+        f"per 1,000 (Lambda ${bare['lambda']:.4f}, S3 ${bare['s3']:.4f}, SQS ${bare['sqs']:.4f}), leaving "
+        f"${room:.4f} of the goal for every record and message a document needs. Two messages (its item appears, "
+        f"then turns `ready`) to {MEMBERS_ONLINE} members online already cost ${two_messages:.4f}"
+        + (", before any record is written: no layout of the document's records or of its messages brings a "
+           f"one-page document to ${GOAL} per 1,000 pages while its members see it arrive live."
+           if two_messages > room else "."),
+        "",
     ]
 
 

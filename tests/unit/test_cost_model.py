@@ -89,3 +89,16 @@ def test_a_viewer_reads_the_manifest_only_for_reports_that_bring_pages():
         {"status": "tiling", "pages_done": 2}, {"status": "ready", "page_count": 3, "pages_done": 3},
         {"status": "ready", "page_count": 3, "previous_kept": True}]
     assert [_brings_pages(r, held, "d") for r in reports] == [False, False, True, False, True, True]
+
+
+def test_a_document_without_records_or_messages_keeps_only_its_compute_storage_and_queue():
+    from bench.cost_measured import _bare_document
+
+    row = {**_row(units=True), "pages": 1, "op_messages": 2, "background_per_s": {}}
+    row["aws_calls"] = {**row["aws_calls"], "s3:PUT": 1}
+    full = page_cost(row, "arm64")
+    text = " ".join(_bare_document(row))
+    bare = 1000 * (PRICES["s3_put"] + PRICES["lambda_gb_s_arm"] * 1769 / 1024 * 0.010)  # the PUT and its round trip
+    assert full["dynamodb"] > 0 and full["progress"] > 0
+    assert f"would still cost ${bare:.4f}" in text
+    assert f"leaving ${0.05 - bare:.4f}" in text
