@@ -4,8 +4,8 @@ bob (editor) and vera (viewer), each in a browser window, in a workspace of thei
 
 In file order, as one session: presence (who looks where, go to, follow); chat and documents announced; keyboard
 order and labels; sign-in per browser and the view across reloads; the layout at 1280x800 and 1366x768 with a
-long document list; no console errors; the sign-in page's accessibility audit. Screenshots go where the `shots`
-fixture (tests/browser/conftest.py) says.
+long document list, and panels folded away to give the chat room; no console errors; the sign-in page's
+accessibility audit. Screenshots go where the `shots` fixture (tests/browser/conftest.py) says.
 """
 
 from __future__ import annotations
@@ -223,6 +223,28 @@ def test_a_long_document_list_scrolls_on_its_own(team: dict[str, UserPage], web_
     error.get_by_role("button", name="Dismiss").click()
     assert error.count() == 0
     wait_until(lambda: alice.page.locator("#documents li").count() >= 15, alice.page, "the 15th document")
+
+
+def test_panels_fold_away_to_give_the_chat_room(team: dict[str, UserPage], shots: Path) -> None:
+    """At 1280x800 the long list left the chat three lines: a panel's title folds it away, for this browser."""
+    page = team["alice"].page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    toggle = page.locator("#documents-title .fold")
+    assert toggle.get_attribute("aria-expanded") == "true" and page.locator("#documents").is_visible()
+    before = box(page, "#chat-log")["height"]
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert page.locator("#documents").is_hidden() and "(15)" in toggle.inner_text()  # the count stays in view
+    wait_until(lambda: box(page, "#chat-log")["height"] > before + 150, page, "the chat to take the list's room")
+    page.screenshot(path=str(shots / "folded-documents-1280x800.png"))
+    page.reload()
+    page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    assert toggle.get_attribute("aria-expanded") == "false" and page.locator("#documents").is_hidden()
+    assert audit(page, ".side") == []
+    toggle.focus()
+    page.keyboard.press("Enter")  # a real button: the keyboard unfolds it too
+    assert toggle.get_attribute("aria-expanded") == "true" and page.locator("#documents").is_visible()
+    assert team["bob"].page.locator("#documents").is_visible()  # another person's browser is their own
 
 
 def test_no_errors_in_any_console(team: dict[str, UserPage]) -> None:

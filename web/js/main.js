@@ -3,6 +3,7 @@
 import { Api } from "./api.js";
 import { $, el, showError } from "./dom.js";
 import { forgetOutboxes, keptCount, orphans } from "./outbox_store.js";
+import { foldablePanels } from "./panels.js";
 import { expiresAt, forgetToken, keepToken, onTokenChange, savedToken, signedOut, whenExpired } from "./session.js";
 import { Workspace } from "./workspace.js";
 
@@ -63,6 +64,7 @@ async function boot() {
   select.onchange = () => { location.hash = `workspace=${select.value}`; location.reload(); };
   $("signout").onclick = () => signOut();
   $("me").textContent = `${me.name} · ${current.role}`;
+  foldablePanels();
   $("app").hidden = false;
   document.title = `${current.name}: Kalexo Teamwork`;
   opened = new Workspace(config, api, me, current);
