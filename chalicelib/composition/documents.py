@@ -64,7 +64,8 @@ class DocumentParts(CoreParts):
         from chalicelib.adapters.cached_tenancy import UncachedTenancy
         from chalicelib.adapters.dynamo_uploads import DynamoUploadLog
         from chalicelib.adapters.s3_sources import S3SourceStore
-        from chalicelib.services.document_jobs import JobStarter, MonthlyPages
+        from chalicelib.services.document_jobs import JobStarter
+        from chalicelib.services.usage import MonthlyPages
 
         sources = S3SourceStore(self.clients.s3, self.settings.documents_bucket)
         # The plan read fresh at each admission: a quota an administrator just raised applies to the next document.

@@ -30,6 +30,7 @@ from chalicelib.imaging.errors import PAGES_QUOTA_EXCEEDED, DocumentRejected
 from chalicelib.observability import logger
 from chalicelib.port_types import RequestedSince
 from chalicelib.services.document_news import DocumentNews
+from chalicelib.services.usage import MonthlyPages
 
 if TYPE_CHECKING:
     from chalicelib.ports import DocumentRecords, EventSink, SourceStore, TaskQueue, TenancyReader
@@ -71,31 +72,6 @@ def fail_unless_shown(documents: DocumentRecords, news: DocumentNews | None, wor
     return True
 
 
-class MonthlyPages:
-    """The account's monthly page limit (None when unlimited), and the room left under it: pages admitted
-    this month, tiled or not, count. The admission itself is what holds the limit under races
-    (DocumentRecords.start_job); this answers the document's reason before the job is built."""
-
-    def __init__(self, read_usage: Any, tenancy: TenancyReader) -> None:
-        self._read = read_usage
-        self._tenancy = tenancy
-
-    def limit(self, account_id: str) -> int | None:
-        account = self._tenancy.account(account_id)
-        return account.quotas.max_pages_per_month if account else None
-
-    def room(self, account_id: str) -> int | None:
-        return self.room_under(account_id, self.limit(account_id))
-
-    def room_under(self, account_id: str, limit: int | None) -> int | None:
-        """The room under a `limit` the caller has just read."""
-        if limit is None:
-            return None
-        month = self._read(account_id)
-        used = max(int(month.get("pages_admitted", 0)), int(month.get("pages_processed", 0)))
-        return max(0, limit - used)
-
-
 class JobStarter:
     def __init__(self, documents: DocumentRecords, sources: SourceStore, tasks: TaskQueue, tenancy: TenancyReader,
                  events: EventSink, news: DocumentNews | None, pages_quota: MonthlyPages,
@@ -131,9 +107,7 @@ class JobStarter:
                         extra={"document": document_id, "version": version_id})
             return None
         if existing is not None:
-            if existing.state is JobState.TILING:  # a redelivery: make sure every page is queued
-                self._queue_pages(existing)
-            return existing
+            return self._found_again(existing)
         # The version is recorded with the job: a version that cannot be read must not replace a good one.
         self._documents.update(workspace_id, document_id, {"status": DocumentStatus.ANALYSING.value,
                                                            "reason": None, "reason_code": None,
@@ -170,14 +144,23 @@ class JobStarter:
                 if previous is not None:
                     self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
             self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
-                "document_id": document_id, "job_id": job_id, "version_id": version_id, "kind": kind,
-                "pages": analysis_pages}))
-            # Before the pages are queued: a fast page must not announce `ready` before `tiling`. Only by the
-            # start that created the job: a racing one would announce 0 pages after some were done.
+                "document_id": document_id, "job_id": job_id, "version_id": version_id, "kind": kind, "pages":
+                analysis_pages}))
+            # Before the pages are queued: a fast page must not announce `ready` before `tiling`. Only by the start
+            # that created the job (a redelivery finding it heals the item, above, had this one died before this).
             self._publish(workspace_id, document_id, {
                 "status": "tiling", "job_id": job_id, "pages_done": 0, "page_count": analysis_pages, "kind": kind,
                 **{k: v for k, v in found.items() if k.startswith("page_")}})
         self._queue_pages(job)
+        return job
+
+    def _found_again(self, job: Job) -> Job:
+        """A redelivery found its job: a start that died before its op (or a failure's) is heard now, before
+        any page; a job still tiling has every page queued again (page tasks skip pages done)."""
+        if self._news is not None:
+            self._news.heal(job.workspace_id, job.document_id)
+        if job.state is JobState.TILING:
+            self._queue_pages(job)
         return job
 
     def fall_back(self, workspace_id: str, document_id: str, refused_version: str,

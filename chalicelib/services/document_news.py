@@ -47,6 +47,7 @@ class Publish(Protocol):
 
 
 _DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height")
+_SHOWN = ("kind", "page_width", "page_height")
 TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
 MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
 
@@ -60,9 +61,10 @@ class DocumentNews:
         self._publish = publish  # ops to the workspace's connections (None without a websocket endpoint)
         self._turns = turns
 
-    def status(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False) -> None:
+    def status(self, workspace_id: str, document_id: str, progress: dict[str, Any], final: bool = False,
+               heal: bool = False) -> None:
         """A new status (`progress["status"]`: analysing, tiling, ready, failed): logged, then sent, unless
-        the document's record has moved past it meanwhile."""
+        the document's record has moved past it meanwhile. `heal`: sent only if the item lacked it (`heal`)."""
         with self._turn(document_id, wait=True) as until:
             document = self._documents.get(workspace_id, document_id)  # read under the turn
             message = as_of(document, progress)
@@ -70,12 +72,18 @@ class DocumentNews:
                 logger.info("a document status the record has moved past; not reported",
                             extra={"document_id": document_id, "status": progress.get("status")})
                 return
-            # The size as the record has it now: a new version's, once its job starts (the item was listed with
-            # the first version's; only what changed is written).
+            # What the item shows of a started job (its kind, its first page's size) and the size, as the record
+            # has them now: a new version's once its job starts (the item was listed with the first version's),
+            # and on every later status too, so an item whose `tiling` op was lost to a crash still gets them.
+            # Only what changed is written.
+            shown = {k: getattr(document, k) for k in _SHOWN if getattr(document, k)} \
+                if message["status"] in ("tiling", "ready") else {}
             fields = {"status": message["status"], "reason_code": message.get("code"),
-                      "reason": message.get("reason"), **{k: message[k] for k in _DETAIL if k in message},
+                      "reason": message.get("reason"), **shown, **{k: message[k] for k in _DETAIL if k in message},
                       "refused_version_id": message.get("version_id") if message.get("previous_kept") else None,
                       **({"size": document.size} if document.size else {})}
+            if heal and message["status"] == "tiling":
+                fields.pop("pages_done")  # the item keeps a job's start; its pages are counted live only
             logged: list[Op] = []
             whole = True
             try:
@@ -83,7 +91,17 @@ class DocumentNews:
             except Exception:
                 whole = False
                 logger.exception("document status not logged", extra={"document_id": document_id, **fields})
+            if heal and whole and not logged:
+                return  # the item had it: members were told when it was logged
             self._send_logged(workspace_id, document_id, logged, message, final, until, whole)
+
+    def heal(self, workspace_id: str, document_id: str) -> None:
+        """The record's status logged on the document's item, and sent, if the item lacks it: a function that
+        died between the record's change and its op (a job started, ready or failed) left members without it,
+        and the redelivery that finds the change made already comes here. Nothing when the item has it."""
+        report = record_report(self._documents.get(workspace_id, document_id))
+        if report is not None:
+            self.status(workspace_id, document_id, report, final=report["status"] != "tiling", heal=True)
 
     def _send_logged(self, workspace_id: str, document_id: str, logged: list[Op], message: dict[str, Any],
                      final: bool, until: float | None, whole: bool) -> None:
@@ -203,6 +221,25 @@ class DocumentNews:
 
 def _delete(item_id: str) -> Callable[[WorkspaceState], dict[str, Any] | None]:
     return lambda state: {"item_id": item_id} if item_id in state.items else None
+
+
+def record_report(document: Document | None) -> dict[str, Any] | None:
+    """The report of the status the record is in, for `heal`: a started job's (tiling, ready, failed); None
+    before a job starts (a redelivered upload runs its start again, which reports `analysing` itself)."""
+    if document is None:
+        return None
+    if document.status is DocumentStatus.FAILED:  # (with no job, when its version was refused at analysis)
+        return {"status": "failed", "code": document.reason_code, "reason": document.reason}
+    if document.job_id is None:
+        return None
+    job = {"job_id": document.job_id, "page_count": document.page_count}
+    if document.status is DocumentStatus.TILING:
+        return {"status": "tiling", **job, "pages_done": document.pages_done}
+    if document.status is DocumentStatus.READY:
+        kept = {"code": document.reason_code, "reason": document.reason, "previous_kept": True,
+                "version_id": document.refused_version_id} if document.reason_code else {}
+        return {"status": "ready", **job, "pages_done": document.page_count, **kept}
+    return None
 
 
 def as_of(document: Document | None, progress: dict[str, Any]) -> dict[str, Any] | None:

@@ -67,6 +67,9 @@ class PageTiler:
         job, first = found if found else (None, False)
         if job is None or job.state is not JobState.TILING:
             logger.info("page task of a finished or superseded job", extra={"job": task.job_id})
+            if job is not None and job.state is not JobState.SUPERSEDED and self._news is not None:
+                # The worker that made it ready (or failed it) may have died before its op: members hear it now.
+                self._news.heal(job.workspace_id, job.document_id)
             return
         counted = wrote = False
         if self._documents.page(job.document_id, job.job_id, task.page) is None:

@@ -13,8 +13,9 @@ from chalicelib.adapters.s3_tile_store import S3TileStore
 from chalicelib.adapters.sqs_tasks import SqsTaskQueue
 from chalicelib.domain.documents import Document, DocumentStatus, source_key
 from chalicelib.domain.tenancy import Account, Workspace
-from chalicelib.services.document_jobs import JobLimits, JobStarter, MonthlyPages
+from chalicelib.services.document_jobs import JobLimits, JobStarter
 from chalicelib.services.tiling import PageTiler
+from chalicelib.services.usage import MonthlyPages
 from tests.fakes import InMemoryTenancy, RecordingEvents
 
 
