@@ -133,9 +133,16 @@ def test_a_redelivered_upload_that_finds_its_job_heals_before_queueing_its_pages
     existing = Job("ws", "doc", job_id_for("v1", TileOptions(), 0), "v1", "pdf", JobState.TILING, 2, 0,
                    TileOptions().to_dict(), 0)
     order: list[str] = []
-    spy, tasks = HealSpy(), Tasks()
-    spy.heal = lambda w, d: order.append("heal")  # type: ignore[method-assign]
-    tasks.send = lambda bodies: order.extend(["queue"] * len(bodies))  # type: ignore[method-assign]
+
+    class Spy(HealSpy):
+        def heal(self, workspace_id: str, document_id: str) -> None:
+            order.append("heal")
+
+    class Queue(Tasks):
+        def send(self, bodies: list[str]) -> None:
+            order.extend(["queue"] * len(bodies))
+
+    spy, tasks = Spy(), Queue()
     tenancy = InMemoryTenancy()
     tenancy.workspaces["ws"] = Workspace("ws", "acc", "W", 0)
     starter = JobStarter(StartRecords(existing), None, tasks, tenancy, RecordingEvents(), spy,  # type: ignore[arg-type]
