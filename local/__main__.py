@@ -25,6 +25,7 @@ def _run(args: argparse.Namespace) -> int:
                         web_port=args.web_port or 8003, web_port_fallback=args.web_port is None,
                         ws_instances=args.ws_instances,
                         idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection,
+                        start_timeout_s=args.start_timeout,
                         retry_delay_s=None if args.retry_delay < 0 else args.retry_delay)
     supervisor = Supervisor(cfg)
     # Ctrl-C (or SIGTERM) while it starts stops it too: a shell that starts `make run` in the background
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="websocket function instances, one process each (default: two per core)")
     run.add_argument("--idle-timeout", type=float, default=600.0, help="websocket idle timeout, seconds")
     run.add_argument("--max-connection", type=float, default=7200.0, help="websocket maximum duration, seconds")
+    run.add_argument("--start-timeout", type=float, default=600.0,
+                     help="seconds a start waits for the emulator and the gateway (while they run) before giving up")
     run.add_argument("--retry-delay", type=int, default=1,
                      help="seconds before a failed SQS batch is retried; -1 waits the visibility timeout")
     run.add_argument("--fresh", action="store_true", help="delete the kept state first (as `reset` does)")

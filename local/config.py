@@ -27,6 +27,9 @@ class RuntimeConfig:
     worker_processes: int = max(1, os.cpu_count() or 1)
     ws_instances: int = 2 * max(1, os.cpu_count() or 1)  # websocket function instances (processes)
     idle_timeout_s: float = 600.0
+    # How long a start waits for the emulator and then the gateway to answer, while every child is alive: a busy
+    # machine (a tester's, at load 20 on 2 cores) took 75 s, and a start that gives up stops the whole stack.
+    start_timeout_s: float = 600.0
     max_connection_s: float = 7200.0
     max_message_bytes: int = 128 * 1024
     retry_delay_s: int | None = 1

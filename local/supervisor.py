@@ -127,7 +127,7 @@ class Supervisor:
                                                            "KALEXO_EMULATOR_FAULTS": str(self.cfg.faults_path),
                                                            "KALEXO_EMULATOR_STATE": str(self.cfg.aws_state_path)},
                     backend=True)
-        _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", 30, self._check_children)
+        _wait_http(f"{self.cfg.aws_endpoint}/moto-api/", self.cfg.start_timeout_s, self._check_children)
         log("emulator", f"up at {self.cfg.aws_endpoint} (requests logged to {self.cfg.state_path}/emulator.log)")
         session = boto3.session.Session(region_name=REGION, aws_access_key_id="local",
                                         aws_secret_access_key="local")
@@ -151,7 +151,7 @@ class Supervisor:
         for index in range(self.cfg.worker_processes):
             self._spawn(f"worker-{index}", [sys.executable, "-m", "local", "worker", str(index)],
                         {**app_env, "TMPDIR": self._scratch(f"worker-{index}")})
-        _wait_http(f"{self.cfg.rest_url}/health", 60, self._check_children, accept=(200,))
+        _wait_http(f"{self.cfg.rest_url}/health", self.cfg.start_timeout_s, self._check_children, accept=(200,))
         self._app_env = app_env
         self._write_runtime()
         log("runtime", f"ready in {time.monotonic() - started:.1f}s")
@@ -252,11 +252,21 @@ class Supervisor:
                 child.wait()
 
 
+SAY_EVERY_S = 30.0  # how often a slow start says it is still waiting
+
+
 def _wait_http(url: str, timeout: float, check: Callable[[], None], accept: tuple[int, ...] = ()) -> None:
-    deadline = time.monotonic() + timeout
+    """Until `url` answers (`accept`: with one of those statuses); `check` raises if a child has died meanwhile,
+    so a long `timeout` only waits for a slow machine. Says every 30 s that it still waits."""
+    started = time.monotonic()
+    deadline, said = started + timeout, started
     last: Exception | None = None
     while time.monotonic() < deadline:
         check()
+        if time.monotonic() - said >= SAY_EVERY_S:
+            said = time.monotonic()
+            log("runtime", f"still waiting for {url} after {said - started:.0f}s (a busy machine starts slowly; "
+                           f"it gives up after {timeout:.0f}s, --start-timeout)")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if not accept or response.status in accept:

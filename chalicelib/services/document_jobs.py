@@ -228,8 +228,10 @@ class JobStarter:
         if kind is None:
             if os.path.getsize(path) == 0:
                 raise DocumentRejected("empty", "the file is empty")
-            raise DocumentRejected("unsupported_type", "this is not a document type that can be processed here "
-                                                       "(PDF, XPS, EPUB, CBZ, SVG, JPEG, PNG, TIFF, WebP, GIF)")
+            raise DocumentRejected("unsupported_type", "the file's content is not a document type that can be "
+                                                       "processed here (PDF, XPS, EPUB, CBZ, SVG, JPEG, PNG, TIFF, "
+                                                       "WebP, GIF), whatever its name says: upload the document "
+                                                       "itself, exported as PDF if you can")
         analysis = analyse(path, Limits(max_pages=self._limits.max_pages,
                                         max_image_pixels=self._limits.max_image_pixels))
         first = analysis.pages[0] if analysis.pages else None

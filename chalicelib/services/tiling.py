@@ -77,7 +77,7 @@ class PageTiler:
             try:
                 counted = self._tile(job, task)
             except DocumentRejected as rejected:
-                self._fail(job, rejected.code, f"page {task.page + 1}: {rejected.reason}")
+                self._fail(job, rejected.code, f"page {task.page + 1}: {_lower_first(rejected.reason)}")
                 return
             except Exception as exc:
                 self._documents.note_error(job, task.page, f"{type(exc).__name__}: {exc}")
@@ -284,3 +284,8 @@ class PageTiler:
     def _publish(self, job: Job, progress: dict[str, Any], final: bool = False) -> None:
         if self._news is not None:
             self._news.status(job.workspace_id, job.document_id, progress, final=final)
+
+
+def _lower_first(reason: str) -> str:
+    """A reason after "page N: " reads on as one sentence (a tester saw "failed: page 6: The file is damaged")."""
+    return reason[:1].lower() + reason[1:]

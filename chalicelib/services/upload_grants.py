@@ -134,8 +134,9 @@ class UploadGrants:
         # nothing about a document: the type is stored, and signed into the upload URL, in its plain form.
         content_type = content_type.split(";", 1)[0].strip().lower()
         if content_type not in CONTENT_TYPES:
-            raise BadRequest(f"{content_type!r} is not a document type this service processes",
-                             code="unsupported_type")
+            raise BadRequest(f"{content_type!r} is not a document type this service processes: upload a PDF, an "
+                             "image (JPEG, PNG, TIFF, WebP, GIF, SVG), XPS, EPUB, CBZ or Word, PowerPoint or Excel "
+                             "file; export CAD drawings (DWG, DXF, RVT) as PDF first", code="unsupported_type")
         if size > self._max_upload:
             raise PayloadTooLarge(f"uploads are limited to {self._max_upload} bytes", code="upload_too_large")
         account = self._tenancy.account(workspace.account_id)

@@ -148,3 +148,21 @@ def test_a_job_failed_meanwhile_is_not_finished_by_its_last_page(tmp_path):
     records = FailedMeanwhile(only, first=False)
     tiler(tmp_path, records, tiles).handle(task(only, 0))
     assert records.finished == [] and tiles.listed == 0
+
+
+def test_a_damaged_pages_reason_reads_as_one_sentence_after_its_page_number(tmp_path):
+    """A tester saw "failed: page 6: The file is damaged": the reason goes on in lower case after "page N: "."""
+    only = job("job-1", pages=1)
+
+    class Failing(Records):
+        reasons: list[str] = []
+
+        def fail(self, job: Job, code: str, reason: str, pages_done: int | None = None) -> bool:
+            self.reasons.append(reason)
+            return False
+
+    records = Failing(only, first=True)
+    worker = tiler(tmp_path, records, Tiles([]))
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 64)  # not a PDF past its first bytes
+    worker.handle(task(only, 0))
+    assert records.reasons and records.reasons[0].startswith("page 1: the file is damaged"), records.reasons

@@ -92,6 +92,15 @@ def test_refusals_come_before_anything_is_signed(user, workspace, size, content_
     assert presigner.keys == [] and events.events == []
 
 
+def test_a_refused_type_says_what_to_upload_instead():
+    """A tester dropping a DWG was told only that "'image/vnd.dwg' is not a document type this service processes"."""
+    service, access, _, _ = grants()
+    with pytest.raises(BadRequest) as refused:
+        service.grant(access.authenticate(token("bob")), "ws-a", "level-2.dwg", 100, "image/vnd.dwg")
+    assert refused.value.code == "unsupported_type"
+    assert "upload a PDF" in str(refused.value) and "export CAD drawings (DWG" in str(refused.value)
+
+
 def test_a_new_version_goes_to_the_same_key_and_only_for_a_document_of_that_workspace():
     service, access, presigner, _ = grants()
     bob = access.authenticate(token("bob"))

@@ -13,10 +13,12 @@ export function labelText(doc) {
   return `${doc.name}${status}`;
 }
 
-// "analysing" until the page count is known; "failed" (with the reason, and a retry for those allowed to) when
-// nothing of the document can be shown; otherwise no card.
-export function cardState(doc, pages) {
-  return doc.status === "analysing" || (doc.status === "failed" && pages === 0) ? doc.status : null;
+// "analysing" until the page count is known, unless an earlier version's pages are on screen (`shown`: they stay
+// until the new version's replace them; the label says it is analysing); "failed" (with the reason, and a retry
+// for those allowed to) when nothing of the document can be shown; otherwise no card.
+export function cardState(doc, pages, shown = 0) {
+  if (doc.status === "analysing") return shown ? null : "analysing";
+  return doc.status === "failed" && pages === 0 ? "failed" : null;
 }
 
 export function fillCard(body, doc, state, onRetry) {

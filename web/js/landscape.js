@@ -9,8 +9,9 @@
 
 import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from "./cards.js";
 import { el } from "./dom.js";
-import { CELL, extentOf, pageAt, pageLevels, pageRects, rowBounds } from "./geometry.js";
+import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
 import { onCanvasKey } from "./keys.js";
+import { dropPagesFrom, loadPage, wanted } from "./page_images.js";
 import { TileRetry } from "./tile_retry.js";
 
 export { CELL };
@@ -133,8 +134,8 @@ export class Landscape extends EventTarget {
   showDocument(doc) {
     let entry = this.rows.get(doc.document_id);
     if (!entry) {
-      entry = { origin: doc.origin, images: new Map(), urls: new Map(), failed: new Set(), placeholders: new Map(),
-                label: el("div", "doc-label"), card: null, rects: [] };
+      entry = { origin: doc.origin, images: new Map(), urls: new Map(), jobs: new Map(), failed: new Set(),
+                placeholders: new Map(), label: el("div", "doc-label"), card: null, rects: [] };
       this.rows.set(doc.document_id, entry);
       // Sized as it is drawn (checkResize): it is placed by its bottom edge, above the first page.
       this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
@@ -150,12 +151,12 @@ export class Landscape extends EventTarget {
     entry.rects = pageRects(doc.origin, count, finished, { width: doc.page_width, height: doc.page_height });
     this.showLabel(entry, doc);
     this.showCard(entry, doc, count);
-    for (let page = 0; page < count; page += 1) {
+    for (let page = 0; page < count; page += 1) { // an earlier version's page stays until this job's replaces it
       const info = finished.get(page);
-      if (info && entry.failed.has(page) && entry.urls.get(page) !== info.dzi) this.replacePage(entry, info);
-      else if (info && !entry.images.has(page)) this.addPage(entry, info);
-      else if (!info) this.showPlaceholder(entry, page, count, doc);
+      if (info && wanted(entry, info, doc.job_id)) loadPage(this, entry, info, doc.job_id);
+      else if (!info && !entry.images.has(page)) this.showPlaceholder(entry, page, count, doc);
     }
+    dropPagesFrom(this, entry, count);
     for (const [page, box] of [...entry.placeholders]) {
       if (page >= count || entry.images.get(page) instanceof Object) this.dropPlaceholder(entry, page, box);
     }
@@ -169,7 +170,7 @@ export class Landscape extends EventTarget {
   }
 
   showCard(entry, doc, count) {
-    const state = cardState(doc, count);
+    const state = cardState(doc, count, entry.images.size);
     if (!state) {
       if (entry.card) { this.viewer.removeOverlay(entry.card); entry.card = null; }
       return;
@@ -212,31 +213,8 @@ export class Landscape extends EventTarget {
 
   rect(r) { return new OpenSeadragon.Rect(r.x, r.y, r.w, r.h); }
 
-  replacePage(entry, info) {
-    const old = entry.images.get(info.page);
-    if (old && old !== "loading") this.viewer.world.removeItem(old);
-    entry.images.delete(info.page);
-    entry.failed.delete(info.page);
-    this.addPage(entry, info);
-    this.viewer.forceRedraw();
-  }
-
-  addPage(entry, info) {
-    const r = entry.rects[info.page];
-    entry.urls.set(info.page, info.dzi);
-    entry.images.set(info.page, "loading");
-    this.viewer.addTiledImage({
-      tileSource: deepZoom(info), x: r.x, y: r.y, width: r.w,
-      success: (event) => {
-        entry.images.set(info.page, event.item);
-        const box = entry.placeholders.get(info.page);
-        if (box) this.dropPlaceholder(entry, info.page, box);
-        this.fitIfUntouched();
-        this.dispatchEvent(new CustomEvent("page-shown", { detail: info }));
-      },
-      error: () => entry.images.delete(info.page), // retried at the next manifest refresh
-    });
-  }
+  // A page loaded afresh (its tiles failed): tile_retry.js.
+  replacePage(entry, info) { loadPage(this, entry, info, entry.doc.job_id); }
 
   // A page not tiled yet: a box of its size (the document's known aspect), saying which page and how far.
   showPlaceholder(entry, page, count, doc) {
@@ -286,15 +264,4 @@ export class Landscape extends EventTarget {
     this.viewer.viewport.fitBounds(this.extent(), immediately || !this.fitted);
     this.fitted = this.rows.size > 0;
   }
-}
-
-// A page's Deep Zoom source from its manifest entry, without reading its DZI (one request less a page), from
-// the first level that holds the whole page in one tile (pageLevels).
-function deepZoom(info) {
-  const levels = pageLevels(info);
-  if (!levels) return info.dzi;
-  return new OpenSeadragon.DziTileSource({
-    width: info.width, height: info.height, tileSize: info.tile_size, tileOverlap: 0,
-    tilesUrl: info.dzi.replace(/\.dzi$/, "_files/"), fileFormat: info.format, ...levels,
-  });
 }
