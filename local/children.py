@@ -21,6 +21,7 @@ from local.function_instances import FunctionInstances, serve_instance
 from local.lambda_runtime import AppFunctions
 from local.log import log
 from local.management_api import ManagementApi
+from local.open_connections import OpenConnections
 from local.rest_server import create_rest_server
 from local.scheduler import start_schedules
 from local.sqs_pollers import PollerOptions, start_pollers
@@ -72,7 +73,7 @@ async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiIn
                             stop: threading.Event, then: Callable[[], None]) -> None:
     instances = FunctionInstances(cfg.ws_instances)
     await instances.start()
-    gateway = WebsocketGateway(instances, route_keys, api, limits)
+    gateway = WebsocketGateway(instances, route_keys, api, limits, OpenConnections(cfg.state_path / "ws-open"))
     app = web.Application(client_max_size=cfg.max_message_bytes * 2)
     ManagementApi(gateway).add_routes(app)
     instances.stalls.add_routes(app)
@@ -88,6 +89,9 @@ async def _serve_websockets(cfg: RuntimeConfig, route_keys: set[str], api: ApiIn
               f"{cfg.plain_management_endpoint} and {cfg.management_endpoint})")
     then()
     watchdog = asyncio.create_task(gateway.watchdog())
+    ended = await gateway.end_left_over()  # the connections the last run held: their $disconnect, usage metered
+    if ended:
+        log("ws", f"ended {ended} connection(s) left open by the last run ($disconnect, 1006)")
     while not stop.is_set():
         await asyncio.sleep(0.2)
     watchdog.cancel()

@@ -88,8 +88,12 @@ def message_event(api: ApiInfo, conn: ConnectionInfo, route_key: str, data: str 
     return {"requestContext": context, "body": data, "isBase64Encoded": False}
 
 
-def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reason: str) -> dict[str, Any]:
+def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reason: str,
+                     at_ms: int | None = None) -> dict[str, Any]:
+    """`at_ms`: when the connection ended, if not now (one the gateway lost in a restart)."""
     context = _context(api, conn, "$disconnect", "DISCONNECT")
+    if at_ms is not None:
+        context["requestTimeEpoch"], context["requestTime"] = at_ms, _request_time(at_ms)
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
     # API Gateway sends a fixed set of headers on $disconnect, not the client's original ones.

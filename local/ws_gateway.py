@@ -15,6 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from local.function_instances import FunctionInstances
 from local.log import log
+from local.open_connections import HEARTBEAT_EVERY_S, OpenConnections
 from local.ws_events import ApiInfo, ConnectionInfo, connect_event, disconnect_event, message_event, new_connection_id
 
 GOING_AWAY = 1001
@@ -48,8 +49,9 @@ class LiveConnection:
 
 class WebsocketGateway:
     def __init__(self, instances: FunctionInstances, route_keys: set[str], api: ApiInfo,
-                 limits: GatewayLimits) -> None:
+                 limits: GatewayLimits, held: OpenConnections | None = None) -> None:
         self.api = api
+        self.held = held  # the connections open now, on disk: a restart ends them (local/open_connections.py)
         self.limits = limits
         self._instances = instances
         self._routes = route_keys
@@ -103,15 +105,34 @@ class WebsocketGateway:
         await ws.prepare(request)
         live = LiveConnection(info, ws)
         self.live[info.connection_id] = live
+        if self.held is not None:
+            self.held.opened(info)
         try:
             await self._read_loop(live)
         finally:
             self.live.pop(info.connection_id, None)
-            # While the stack stops, its emulator's tables go with it: no $disconnect, which would only
-            # announce departures to connections that are closing too.
+            # While the stack stops, its emulator's tables go with it: no $disconnect now (it would only announce
+            # departures to connections that are closing too); the next start sends it (`end_left_over`).
             if not self._stopping:
                 await self._disconnected(live)
+                if self.held is not None:
+                    self.held.closed(info.connection_id)
         return ws
+
+    async def end_left_over(self) -> int:
+        """The $disconnect (1006) of every connection a previous run held when it stopped, dated then."""
+        if self.held is None:
+            return 0
+        left, ended_ms = self.held.left_over()
+        for info in left:
+            event = disconnect_event(self.api, info, 1006, "Gateway restarted", at_ms=ended_ms)
+            try:
+                await self._invoke("$disconnect", event)
+            except Exception as exc:  # left for the next start
+                log("ws", f"$disconnect of {info.connection_id}, left from the last run, failed: {exc!r}")
+                continue
+            self.held.closed(info.connection_id)
+        return len(left)
 
     async def _disconnected(self, live: LiveConnection) -> None:
         event = disconnect_event(self.api, live.info, live.ws.close_code or 1006, live.close_reason)
@@ -194,9 +215,13 @@ class WebsocketGateway:
     async def watchdog(self) -> None:
         """Closes connections past API Gateway's idle timeout or maximum connection duration."""
         tick = max(0.05, min(1.0, self.limits.idle_timeout_s / 4, self.limits.max_connection_s / 4))
+        beaten = 0.0
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
+            if self.held is not None and now - beaten >= HEARTBEAT_EVERY_S:
+                self.held.beat()
+                beaten = now
             for live in [c for c in self.live.values() if not c.closing]:
                 if now - live.opened_at > self.limits.max_connection_s:
                     self._spawn(self.close(live, GOING_AWAY, "Maximum connection duration reached"))

@@ -76,5 +76,7 @@ def message(event: WebsocketEvent) -> None:
 
 
 def disconnect(event: WebsocketEvent) -> None:
-    status = event.to_dict()["requestContext"].get("disconnectStatusCode")
-    get_container().disconnections.disconnect(event.connection_id, status)
+    context = event.to_dict()["requestContext"]
+    at = context.get("requestTimeEpoch")  # when the gateway saw it end (ms), not when this function runs
+    get_container().disconnections.disconnect(event.connection_id, context.get("disconnectStatusCode"),
+                                              at / 1000 if isinstance(at, int | float) else None)

@@ -64,11 +64,13 @@ class ConnectionService:
                                   actor.user_id, {"connection_id": connection_id}))
         return actor
 
-    def disconnect(self, connection_id: str, status_code: int | None) -> None:
+    def disconnect(self, connection_id: str, status_code: int | None, at: float | None = None) -> None:
+        """`at`: when the connection ended (the $disconnect event's time), metered up to then."""
         row = self._store.delete(connection_id)  # as deleted: where it was, what it routed, up to the last op
         if row is None:
             return  # already reaped (a repeated $disconnect, or the row's TTL)
-        seconds = max(0, int(time.time()) - int(row.get("connected_at", time.time())))
+        ended = min(time.time(), at) if at is not None else time.time()
+        seconds = max(0, int(ended) - int(row.get("connected_at", ended)))
         self._usage.add(str(row.get("account_id", "")), {"connection_seconds": seconds,
                                                          "messages_routed": int(row.get("routed", 0))})
         workspace = str(row.get("workspace_id", ""))

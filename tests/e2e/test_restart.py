@@ -1,11 +1,14 @@
 """What people put in the local stack survives a restart (local/emulator_persistence.py): a clean stop (Ctrl-C)
 and a kill of the whole process tree, each followed by a start on the same state directory. Tokens issued
 before, the op log (a resumed client's view and every history page), workspaces, documents with their
-versions, and the tiles' bytes are all still there; a new version of a ready document replaces its pages."""
+versions, and the tiles' bytes are all still there; a new version of a ready document replaces its pages. The
+websocket connections open at a stop or a kill get their $disconnect at the next start, so their connection time
+and routed messages reach the account's usage (an outside tester found them missing)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 from kalexo_client import Op, WorkspaceClient
+from websockets.sync.client import connect
 
 from chalicelib.domain.principal import Role
 from tests.e2e.api_client import Api
@@ -96,6 +100,29 @@ def _without_urls(value: Any) -> Any:
     return value
 
 
+def _left_open(stack: LocalStack, token: str, held: contextlib.ExitStack) -> str:
+    """A member's websocket (closed by `held`) that routes a message and is then left open, as a tab is; its id."""
+    client = held.enter_context(connect(f"{stack.ws}/?token={token}&workspace={WS}"))
+    client.send(json.dumps({"action": "chat", "id": "c", "op_id": f"left-{time.time_ns()}", "workspace": WS,
+                            "text": "typed before the restart"}))
+    while json.loads(client.recv(timeout=60)).get("action") != "ack":
+        pass
+    events = Api(stack, stack.token("alice", (Role.ACCOUNT_ADMIN,))).ok("GET", "/admin/events", type="ws.connected",
+                                                                       workspace_id=WS, limit=1)["items"]
+    return str(events[0]["detail"]["connection_id"])
+
+
+def _ended(stack: LocalStack, connection_id: str, timeout: float = 120) -> dict[str, Any]:
+    admin = Api(stack, stack.token("alice", (Role.ACCOUNT_ADMIN,)))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for event in admin.ok("GET", "/admin/events", type="ws.disconnected", limit=100)["items"]:
+            if event["detail"]["connection_id"] == connection_id:
+                return dict(event)
+        time.sleep(0.5)
+    pytest.fail(f"no ws.disconnected for {connection_id} after the restart")
+
+
 def _kill_tree(stack: LocalStack) -> None:
     """As a crash or `kill -9` of `make run` would: the supervisor dies at once; its children follow."""
     pids = [stack.process.pid, *json.loads((stack.state_dir / "runtime.json").read_text())["pids"].values()]
@@ -121,6 +148,9 @@ def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_pat
     document = _ready(alice, document_id, pages=2)
     assert document["version_id"] != one_page["version_id"]
     tile = _tile(document)
+    held = contextlib.ExitStack()  # websockets left open across the stop and the kill, closed at the end
+    routed_before = alice.ok("GET", "/admin/accounts/acc-demo/usage")["usage"].get("messages_routed", 0)
+    stopped_id = _left_open(first, first.token("bob"), held)
     log = _in_workspace(first, alice_token, lambda client: client.read_log())
 
     assert stop_stack(first) == 0  # Ctrl-C
@@ -134,8 +164,15 @@ def test_everything_survives_a_stop_and_a_kill(stacks: list[LocalStack], tmp_pat
     assert after_stop == log
     assert acked.seq == log[-1].seq + 1
 
+    assert _ended(second, stopped_id)["detail"]["status_code"] == 1006
+    killed_id = _left_open(second, second.token("bob"), held)
     _kill_tree(second)
     third = _start(stacks, state)
+    assert _ended(third, killed_id)["detail"]["status_code"] == 1006
+    held.close()
+    routed = Api(third, alice_token).ok("GET", "/admin/accounts/acc-demo/usage")["usage"]["messages_routed"]
+    assert routed >= routed_before + 2  # each left-open connection's chat, metered at its $disconnect
     after_kill = _in_workspace(third, alice_token, lambda client: client.read_log())
-    assert after_kill == [*log, acked]  # what was acknowledged before the kill is there
+    assert after_kill[:-1] == [*log, acked]  # what was acknowledged before the kill is there
+    assert (after_kill[-1].by, after_kill[-1].data["text"]) == ("bob", "typed before the restart")
     assert Api(third, alice_token).ok("GET", f"/workspaces/{WS}/documents/{document_id}")["status"] == "ready"
