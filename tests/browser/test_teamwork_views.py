@@ -225,6 +225,32 @@ def test_a_long_document_list_scrolls_on_its_own(team: dict[str, UserPage], web_
     wait_until(lambda: alice.page.locator("#documents li").count() >= 15, alice.page, "the 15th document")
 
 
+def test_offline_with_errors_at_1366x768_the_page_does_not_scroll(team: dict[str, UserPage]) -> None:
+    """A tester offline at 1366x768: the banner pushed the page past the window, an error's text to copy was cut
+    off at the bottom, and a Dismiss button was drawn over a panel's title."""
+    bob = team["bob"]  # an editor: the note form and the documents' buttons take room too
+    bob.page.set_viewport_size({"width": 1366, "height": 768})
+    logged = len(bob.errors)
+    bob.context.set_offline(True)
+    try:
+        bob.page.wait_for_selector("#banner:not([hidden])", timeout=30_000)
+        bob.page.evaluate("""async () => { const { showError } = await import('./js/dom.js');
+            for (const n of [1, 2, 3]) showError(`Not sent: you can only view this workspace now. Your text, to copy:
+                "Door D2.${n} moved 300 mm east to clear the riser; check the frame detail on A-501 with the
+                 contractor before Friday"`, { kept: true }); }""")
+        assert bob.page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1"), "the page scrolls"
+        assert on_screen(bob.page, "#errors li:last-child"), "the newest error is cut off"
+        errors, notes = box(bob.page, "#errors"), box(bob.page, "#notes-title")
+        assert errors["y"] >= notes["y"] + notes["height"] - 0.5, "an error over a panel's title"
+    finally:
+        bob.context.set_offline(False)
+        while bob.page.locator("#errors li").count():
+            bob.page.locator("#errors li").first.get_by_role("button", name="Dismiss").click()
+        # What the browser logs of requests made while offline (a tile the resize asked for) is this test's own.
+        bob.errors[logged:] = [e for e in bob.errors[logged:]
+                               if "ERR_INTERNET_DISCONNECTED" not in e and "failed to load" not in e]
+
+
 def test_panels_fold_away_to_give_the_chat_room(team: dict[str, UserPage], shots: Path) -> None:
     """At 1280x800 the long list left the chat three lines: a panel's title folds it away, for this browser."""
     page = team["alice"].page

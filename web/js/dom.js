@@ -39,6 +39,7 @@ export function showError(message, { code, kept } = {}) {
   if (kept) item.dataset.kept = "true";
   item.append(el("span", "", message), button("Dismiss", () => item.remove(), { label: `Dismiss: ${message}` }));
   $("errors").append(item);
+  item.scrollIntoView({ block: "nearest" }); // the newest in view, where the list (or the sidebar) scrolls
 }
 
 // An error that is over (what failed worked when tried again) is not left on screen as if it still held.

@@ -20,7 +20,7 @@ function signOut(elsewhere = false) {
   const forget = user && !expired && (!elsewhere || signedOut(user));
   const unsent = forget ? keptCount(user) : 0;
   const what = unsent === 1 ? "1 change has" : `${unsent} changes have`;
-  if (!elsewhere && unsent && !confirm(`${what} not reached the server yet. Signing out discards them. Sign out?`)) return;
+  if (!elsewhere && unsent && !confirm(`${what} not reached the server yet. Signing out discards ${unsent === 1 ? "it" : "them"}. Sign out?`)) return;
   opened?.sync.box.close(Boolean(forget));
   if (forget) forgetOutboxes(user);
   if (!elsewhere) { forgetToken(forget ? user : null); location.hash = ""; }

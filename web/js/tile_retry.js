@@ -77,7 +77,7 @@ export class TileRetry {
     for (const id of [...this.failing]) if (!this.landscape.rows.has(id)) this.failing.delete(id); // removed
     const names = [...this.failing].map((id) => this.landscape.rows.get(id).doc?.name || "a document");
     const message = names.length === 0 ? null
-      : `The pages of ${names.join(", ")} could not be loaded: they are asked for again by themselves.`;
+      : `The pages of ${names.join(", ")} could not be loaded: they are being tried again, with no need to reload.`;
     if (message === this.said) return;
     if (this.said) clearError(this.said);
     if (message) showError(message);
