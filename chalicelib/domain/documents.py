@@ -21,7 +21,6 @@ from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS
 SOURCE_KEY = re.compile(
     r"^workspaces/(?P<workspace>[A-Za-z0-9_-]{1,64})/documents/(?P<document>doc-[0-9a-f]{16})/source$")
 
-
 # A document's page reports reach its members at most once a second, whichever function tiles which page: each
 # is one message to every member online, who then reads the manifest again. Changes of status always go.
 PROGRESS_EVERY_MS = 1000
@@ -190,13 +189,14 @@ class PageRecord:
     tile_count: int
     uniform_count: int
     stored_bytes: int
+    damage: str | None = None  # what of the page could not be read (the file is damaged there)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _stored(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageRecord:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**_known(cls, data))
 
 
 @dataclass(frozen=True)

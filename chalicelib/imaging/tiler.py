@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from PIL import Image, _imaging
 
 from chalicelib.domain.tile_plan import DEFAULT_MAX_PIXELS, Level, TilePlan
 from chalicelib.domain.viewers import max_image_level
-from chalicelib.imaging import grey_rows
+from chalicelib.imaging import damage, grey_rows
 from chalicelib.imaging.content import Box, ContentMap
 from chalicelib.imaging.documents import (
     check_embedded_images,
@@ -97,6 +97,7 @@ class PageTiles:
     uniform_count: int
     thumbnail: bytes  # JPEG, longest side `thumbnail_side` (or the page's, if smaller)
     text: str  # the page's text for search; "" for images
+    damage: str = ""  # what MuPDF could not read of the page (`damage`); "" when it read it all
 
 
 class _Page(Protocol):
@@ -119,9 +120,12 @@ Sink = Callable[[Tile | Rendition], None]
 def tile_page(path: str, kind: Kind, page_index: int, settings: TileSettings, sink: Sink,
               limits: Limits = DEFAULT_LIMITS) -> PageTiles:
     """Stream every tile of page `page_index` (from 0) to `sink`, then its `max` Rendition; raises
-    DocumentRejected for bad input and IndexError for a page the document does not have."""
+    DocumentRejected for bad input and IndexError for a page the document does not have. A page MuPDF could
+    read only in part is tiled as far as it was read, its `damage` saying what was lost."""
     with _opened_page(path, kind, page_index, settings, limits) as page:
-        return _tile(page, settings, sink)
+        tiles = _tile(page, settings, sink)
+        lost = damage.found() if isinstance(page, VectorPage) else ""  # Pillow raises instead (a corrupt raster)
+    return replace(tiles, damage=lost) if lost else tiles
 
 
 @contextmanager
@@ -135,6 +139,7 @@ def _opened_page(path: str, kind: Kind, index: int, settings: TileSettings, limi
     else:
         with lent_paged(source, kind, limits) as lease:  # the previous page's document, when it is this one
             _check_index(index, lease.doc.page_count)
+            damage.begin()  # this page's warnings only, from here to the end of its tiling
             check_embedded_images(lease.doc[index], limits)
             page = VectorPage(lease.doc[index], settings.dpi, settings.max_side, settings.max_pixels)
             lease.keep = page.decoded_jpegs == 0  # replaced streams stay in the document: not held on to

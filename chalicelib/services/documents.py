@@ -100,7 +100,7 @@ class DocumentService:
                               "dzi": f"{root}/page.dzi", "thumbnail": f"{root}/thumbnail.jpg",
                               "iiif": f"{tiles_base}/iiif/{grant}/{record.page}/info.json",
                               "text": f"{base_url}/workspaces/{workspace_id}/documents/{document_id}/pages/"
-                                      f"{record.page}/text"})
+                                      f"{record.page}/text", "damage": record.damage})
         return {**document.to_dict(), "pages": pages}
 
     def text(self, actor: Actor, workspace_id: str, document_id: str, page: int) -> str:

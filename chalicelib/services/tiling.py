@@ -118,7 +118,12 @@ class PageTiler:
         with subsegment("store tiles"):
             stored, puts = writer.close(result.width, result.height, options.tile_size, result.max_level)
         record = PageRecord(task.page, result.width, result.height, result.max_level, options.tile_size,
-                            options.format, result.tile_count, result.uniform_count, stored)
+                            options.format, result.tile_count, result.uniform_count, stored,
+                            result.damage or None)
+        if result.damage:
+            logger.warning("page read in part: the file is damaged there",
+                           extra={"document": job.document_id, "job": job.job_id, "page": task.page,
+                                  "damage": result.damage})
         workspace = self._tenancy.workspace(job.workspace_id)
         account_id = workspace.account_id if workspace else "unknown"
         counted = self._documents.page_done(account_id, job, record)

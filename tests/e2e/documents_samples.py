@@ -40,6 +40,18 @@ def pdf_failing_at_page(pages: int, failing: int, text: str = "Kalexo") -> bytes
     return bytes(doc.tobytes(garbage=0, deflate=False))
 
 
+def pdf_damaged_at_page(pages: int, damaged: int, text: str = "Kalexo") -> bytes:
+    """A PDF whose page `damaged` (from 0) has a content stream that claims Flate compression and is not: MuPDF
+    opens the file and every page, and draws nothing of that one ("zlib error: incorrect header check")."""
+    import pymupdf
+
+    doc = pymupdf.open("pdf", letter_pdf(pages, text))
+    xref = doc[damaged].get_contents()[0]
+    doc.update_stream(xref, b"this is not Flate data", compress=False)
+    doc.xref_set_key(xref, "Filter", "/FlateDecode")
+    return bytes(doc.tobytes(garbage=0, deflate=False))
+
+
 def draw_image(doc: Any, page: Any, image: str, samples: bytes, placement: bytes) -> None:
     """Adds an image XObject (`image`: its dictionary's entries after /Subtype, `samples` its raw data, stored with
     Flate) to a PyMuPDF page's resources, drawn where the `cm` operator `placement` puts the unit square."""

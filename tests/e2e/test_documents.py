@@ -18,7 +18,7 @@ from kalexo_client import Disconnected, Event, Progress, WorkspaceClient
 
 from chalicelib.domain.tile_plan import TilePlan
 from tests.e2e.api_client import Api
-from tests.e2e.documents_samples import SAMPLES, letter_pdf
+from tests.e2e.documents_samples import SAMPLES, letter_pdf, pdf_damaged_at_page
 
 GRANT_S = 6 * 3600  # KALEXO_TILE_GRANT_SECONDS' default, which the local stack keeps
 
@@ -42,6 +42,15 @@ def settle(api: Api, document_id: str, timeout: float = 90) -> dict[str, Any]:
         time.sleep(pause)
         pause = min(1.0, pause * 1.5)  # within the e2e stack's small per-user request budget
     pytest.fail(f"document {document_id} still {document['status']} after {timeout} s")
+
+
+def test_a_page_the_file_damages_is_shown_as_far_as_it_reads_and_its_manifest_entry_says_so(stack):
+    bob = Api(stack, stack.token("bob"))
+    grant = upload(bob, "sections.pdf", pdf_damaged_at_page(3, 1, "Sections"))
+    document = settle(bob, grant["document_id"])
+    assert (document["status"], document["page_count"], document.get("reason")) == ("ready", 3, None), document
+    assert [p["page"] for p in document["pages"]] == [0, 1, 2]  # the damaged page is tiled (blank), not refused
+    assert [p["damage"] for p in document["pages"]] == [None, "zlib error: incorrect header check", None]
 
 
 def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(stack):

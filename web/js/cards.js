@@ -10,7 +10,18 @@ export function labelText(doc) {
   if (doc.status === "failed") status = " · could not be processed";
   else if (doc.status === "analysing") status = " · analysing";
   else if (doc.status === "tiling") status = total > 1 ? ` · ${doc.pages_done || 0} of ${total} pages` : " · processing";
-  return `${doc.name}${status}`;
+  const incomplete = incompleteText(doc);
+  return `${doc.name}${status}${incomplete ? ` · ${incomplete}` : ""}`;
+}
+
+// Pages MuPDF could read only in part (their manifest entries' `damage`): tiled as far as they were read, which
+// may be nothing at all, so a damaged sheet must not pass for an empty one. "" when every page read whole.
+export function incompleteText(doc) {
+  const damaged = (doc.pages || []).filter((p) => p.damage).map((p) => p.page + 1).sort((a, b) => a - b);
+  if (!damaged.length) return "";
+  const which = damaged.length === 1 ? `page ${damaged[0]}` : damaged.length > 4 ? `${damaged.length} pages` :
+    `pages ${damaged.slice(0, -1).join(", ")} and ${damaged.at(-1)}`;
+  return `${which} may be incomplete: the file is damaged there`;
 }
 
 // "analysing" until the page count is known, unless an earlier version's pages are on screen (`shown`: they stay

@@ -4,6 +4,7 @@
 // REST API allows). Remove asks first, in the row itself: it deletes the document for everyone, its tiles with
 // it (its uploaded versions stay restorable by an administrator for the backup window, docs/protocol.md).
 
+import { incompleteText } from "./cards.js";
 import { announce, button, el, placeRows, showError } from "./dom.js";
 
 export class DocumentRows {
@@ -159,9 +160,11 @@ export function statusText(doc) {
   const total = doc.page_count || 0;
   if (doc.status === "failed") return `failed: ${doc.reason || doc.reason_code || "unknown reason"}`;
   // A ready (or still processing) document with a reason: its newest version was refused, the earlier one shows.
-  const refused = doc.reason_code ? ` · new version refused: ${doc.reason || doc.reason_code}` : "";
-  if (doc.status === "ready") return `ready · ${pages(total)}${refused}`;
-  if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + refused;
+  const incomplete = incompleteText(doc); // pages of the shown job read only in part
+  const notes = (incomplete ? ` · ${incomplete}` : "") +
+    (doc.reason_code ? ` · new version refused: ${doc.reason || doc.reason_code}` : "");
+  if (doc.status === "ready") return `ready · ${pages(total)}${notes}`;
+  if (doc.status === "tiling") return (total > 1 ? `processing · ${doc.pages_done || 0} of ${total} pages` : "processing · 1 page") + notes;
   return "analysing";
 }
 

@@ -1,0 +1,81 @@
+"""Pages MuPDF reads only in part: tiled as far as they were read, with what was lost said (`damage`), while the
+other pages of the file, and files read whole, say nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from chalicelib.imaging.damage import judged
+from chalicelib.imaging.formats import Kind
+from chalicelib.imaging.held_document import release
+from chalicelib.imaging.tiler import PageTiles, Tile, TileSettings, tile_page
+from tests.e2e.documents_samples import letter_pdf, pdf_damaged_at_page
+
+LOW = TileSettings(dpi=72)
+
+
+def _tiled(path: Path, page: int) -> tuple[PageTiles, list[Tile]]:
+    pieces: list = []
+    result = tile_page(str(path), Kind.PDF, page, LOW, pieces.append)
+    return result, [p for p in pieces if isinstance(p, Tile)]
+
+
+@pytest.fixture(autouse=True)
+def _no_document_held():
+    release()
+    yield
+    release()
+
+
+def test_a_page_whose_content_stream_cannot_be_read_is_tiled_and_says_so(tmp_path):
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(pdf_damaged_at_page(3, 1))
+    results = [_tiled(path, page) for page in range(3)]  # in order, the document held between pages
+    assert [r.damage for r, _ in results] == ["", "zlib error: incorrect header check", ""]
+    damaged, tiles = results[1]
+    # Still a whole pyramid of the page's size: what could be read (here nothing) is shown, not refused.
+    assert (damaged.width, damaged.height) == (results[0][0].width, results[0][0].height)
+    assert tiles and damaged.tile_count == len(tiles)
+    assert all(t.uniform == "ffffff" for t in tiles)  # the blank that used to pass for an empty sheet
+    assert damaged.text == ""
+
+
+def test_a_page_tiled_after_a_damaged_one_is_not_blamed_for_its_warnings(tmp_path):
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(pdf_damaged_at_page(3, 0))
+    assert _tiled(path, 0)[0].damage
+    assert _tiled(path, 2)[0].damage == "" and _tiled(path, 1)[0].damage == ""
+    assert _tiled(path, 0)[0].damage  # and the damaged one again, its document still held
+
+
+def test_a_page_with_operators_missing_their_resources_is_damaged(tmp_path):
+    doc = pymupdf.open("pdf", letter_pdf(2))
+    xref = doc[1].get_contents()[0]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq /Missing Do Q\n")
+    path = tmp_path / "missing.pdf"
+    doc.save(str(path))
+    assert _tiled(path, 0)[0].damage == ""
+    assert _tiled(path, 1)[0].damage == "cannot find XObject resource 'Missing'"
+
+
+def test_files_read_whole_have_no_damage(tmp_path):
+    path = tmp_path / "whole.pdf"
+    path.write_bytes(letter_pdf(2))
+    assert [_tiled(path, page)[0].damage for page in (0, 1)] == ["", ""]
+
+
+@pytest.mark.parametrize(("warnings", "damage"), [
+    ("", ""),
+    ("library error: zlib error: incorrect header check\nread error; treating as end of file",
+     "zlib error: incorrect header check"),
+    ("invalid character in hex string\n... repeated 17 times...\nsyntax error: syntax error in array\n"
+     "encountered syntax errors; page may not be correct", "syntax error in array"),
+    ("padding truncated image", "padding truncated image"),
+    ("unknown cid collection\nignoring invalid font", ""),  # MuPDF coped: nothing of the page was lost
+    ("syntax error: " + "x" * 500, "x" * 200),
+])
+def test_only_warnings_that_mean_lost_content_count(warnings, damage):
+    assert judged(warnings) == damage
