@@ -68,6 +68,10 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
                        page=person.page, what=f"{person.user}: the new version ready", timeout=120)
             assert person.page.locator("#documents li").count() == 2, person.user
             assert person.page.locator(f"{_row(plan)} .doc-go").inner_text() == "plan.pdf"  # it keeps its name
+            # Said where it can be seen, not only to screen readers (an outside tester saw versions change silently).
+            wait_until(lambda p=person: p.page.locator("#doc-news li").all_inner_texts().count(
+                "plan.pdf was updated: 2 pages\nDismiss") == 1, page=person.page,
+                what=f"{person.user}: the new version told", timeout=30)
         assert bob.page.locator("#uploads li").count() == 0
         listed = bob.page.evaluate("[...window.__uploads]")
         assert any("New version of plan.pdf: plan v2.pdf" in text for text in listed), listed
@@ -105,6 +109,8 @@ def test_members_replace_and_remove_documents_from_their_rows(web_stack: WebStac
             wait_until(lambda p=person: p.page.locator("#announcer").inner_text().count("plan.pdf was removed") == 1,
                        page=person.page, what=f"{person.user}: told of the removal", timeout=30)
             assert "on a removed document" in person.page.locator(pinned).get_attribute("aria-label")
+            told = person.page.locator("#doc-news li", has_text="plan.pdf was removed")
+            assert told.count() == (0 if person is alice else 1), person.user  # alice's own Remove said so itself
         gone = requests.get(f"{rest}/workspaces/{studio}/documents/{plan}", headers=headers, timeout=15)
         assert gone.status_code == 404, gone.text
         assert alice.page.locator("#errors li").count() == 0
@@ -154,3 +160,7 @@ def test_a_document_removed_while_a_member_was_offline_is_announced_when_they_ar
     wait_until(lambda: vera.page.locator(_row(doc)).count() == 0, page=vera.page, what="the row gone", timeout=60)
     wait_until(lambda: vera.page.locator("#announcer").inner_text().count("gone-while-away.pdf was removed") == 1,
                page=vera.page, what="told of the removal", timeout=30)
+    news = vera.page.locator("#doc-news li", has_text="gone-while-away.pdf was removed")
+    assert news.count() == 1 and news.is_visible()
+    news.get_by_role("button", name="Dismiss: gone-while-away.pdf was removed").click()
+    assert vera.page.locator("#doc-news li").count() == 0

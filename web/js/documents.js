@@ -4,7 +4,7 @@
 // on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
 
 import { DocumentRows, pages } from "./document_rows.js";
-import { $, announce, clearError, showError } from "./dom.js";
+import { $, announce, clearError, showError, tell } from "./dom.js";
 import { Uploads } from "./uploads.js";
 
 // Failures of the file itself fail the same way on a retry (docs/protocol.md): no Retry is offered for them; a
@@ -21,7 +21,7 @@ export class Documents {
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
     this.removedHere = new Set(); // document_ids this page removed (it said so at once)
     this.uploads = new Uploads(this); // files this browser is uploading, listed until their documents arrive
-    this.said = null; // document_id -> the status last announced (null until the first render)
+    this.said = null; // document_id -> [status last announced, name, job last ready] (null until the first render)
     this.rows = new DocumentRows(this); // the sidebar's list, and what a member can do from a row
   }
 
@@ -137,16 +137,19 @@ export class Documents {
     const first = this.said === null;
     const said = new Map();
     for (const doc of docs) {
-      said.set(doc.document_id, [doc.status, doc.name]);
-      if (first || this.said.get(doc.document_id)?.[0] === doc.status) continue;
+      const before = first ? undefined : this.said.get(doc.document_id);
+      const readyJob = doc.status === "ready" ? doc.job_id : before?.[2]; // a new version's, or a reprocess's
+      said.set(doc.document_id, [doc.status, doc.name, readyJob]);
+      if (first || before?.[0] === doc.status) continue;
       if (doc.reason_code && doc.status !== "failed") announce(`A new version of ${doc.name} was refused: ${doc.reason || doc.reason_code}. The earlier version is still shown`);
+      else if (doc.status === "ready" && before?.[2] && before[2] !== doc.job_id) tell(`${doc.name} was updated: ${pages(doc.page_count)}`);
       else if (doc.status === "ready") announce(`${doc.name} is ready: ${pages(doc.page_count)}`);
       else if (doc.status === "failed") announce(`${doc.name} could not be processed: ${doc.reason || doc.reason_code}`);
       else if (doc.status === "tiling") announce(`${doc.name}: ${pages(doc.page_count)}, being prepared`);
       else announce(`${doc.name} arrived and is being analysed`);
     }
     // Removed by anyone (this page's own Remove says so itself): its pages leave the landscape with a word.
-    for (const [id, [, name]] of first ? [] : this.said) if (!said.has(id) && !this.removedHere.has(id)) announce(`${name} was removed`);
+    for (const [id, [, name]] of first ? [] : this.said) if (!said.has(id) && !this.removedHere.has(id)) tell(`${name} was removed`);
     this.said = said;
   }
 }

@@ -28,6 +28,19 @@ export function announce(text) {
   while (region.childElementCount > 20) region.firstElementChild.remove();
 }
 
+// News of a document someone else changed (removed, replaced by a new version), shown as well as announced: an
+// outside tester saw documents vanish, or change, with no visible word. The last NEWS_KEPT stay until dismissed.
+const NEWS_KEPT = 3;
+export function tell(text) {
+  announce(text);
+  const list = $("doc-news");
+  if (!list) return;
+  const item = el("li");
+  item.append(el("span", "", text), button("Dismiss", () => item.remove(), { label: `Dismiss: ${text}` }));
+  list.append(item);
+  while (list.childElementCount > NEWS_KEPT) list.firstElementChild.remove();
+}
+
 // An error stays until the person dismisses it (no timer takes it away before it is read); the same message
 // again moves to the end instead of being listed twice. `code`: the refusal's (an error whose cause is over
 // may be cleared by it); `kept`: it holds text the person typed, so only they dismiss it.
