@@ -71,7 +71,8 @@ class DynamoJobNotes:
         self._client.update_item(
             TableName=self._table, Key=to_item(job_key(job.document_id, job.job_id)),
             UpdateExpression="SET last_error = :e", ExpressionAttributeValues=to_item(
-                {":e": f"page {page + 1}: {error}"[:500]}))
+                # A library's message may quote a file's stray bytes (lone surrogates), which no UTF-8 store takes.
+                {":e": f"page {page + 1}: {error}"[:500].encode("utf-8", "replace").decode("utf-8")}))
 
     def last_error(self, document_id: str, job_id: str) -> str | None:
         item = self._client.get_item(TableName=self._table, Key=to_item(job_key(document_id, job_id)),

@@ -9,9 +9,15 @@ the warnings given while a page is read are kept, and those that mean something 
 `damaged`: it is still tiled (what could be read is shown), and its manifest entry says what went wrong.
 
 Warnings that do not mean lost content (MuPDF also warns about fonts it substitutes, unusual but valid
-structure) are not damage: only the phrases below count. MuPDF keeps one warnings buffer per process, which is
-right for a tiling function (one page at a time); an image or font shared by several pages is decoded once
-while the document stays open (`held_document`), so its damage is reported on the first of them tiled there.
+structure) are not damage: only the phrases below count, and not those given before MuPDF repaired the file's
+cross-reference table while reading the page (an object looked for at a wrong offset, found after the repair).
+MuPDF keeps one warnings buffer per process, which is right for a tiling function (one page at a time).
+
+An image shared by several pages is decoded once while the document stays open (`held_document`), and MuPDF
+warns about a damaged one only then. So the damage of a page whose warnings name an image is remembered with
+the document, for each image the page draws, and a later page drawing one of them is damaged the same way. (An
+undamaged image drawn beside a damaged one is then blamed too: rare, and a false warning costs less than a
+damaged sheet passed off as whole.)
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ LOST_CONTENT = ("page may not be correct", "read error", "library error", "trunc
 REPEATED = "... repeated"  # MuPDF's summary of a warning given many times
 MAX_DETAIL_CHARS = 200
 PREFIXES = ("library error: ", "syntax error: ", "format error: ", "generic error: ")
-
+REMEMBERED = "_kalexo_damaged_images"  # on a pymupdf.Document: image xref -> the damage its decoding showed
 
 
 def begin() -> None:
@@ -33,15 +39,25 @@ def begin() -> None:
     pymupdf.TOOLS.mupdf_warnings(reset=True)
 
 
-def found() -> str:
-    """What was lost of the page read since `begin`, as MuPDF said it (its first such warning), or ""."""
-    return judged(pymupdf.TOOLS.mupdf_warnings(reset=True))
+def found(page: pymupdf.Page) -> str:
+    """What was lost of `page`, read since `begin`, as MuPDF said it (its first such warning), or ""."""
+    warnings = pymupdf.TOOLS.mupdf_warnings(reset=True)
+    lost = judged(warnings)
+    images = sorted(item[0] for item in page.get_images())  # their xrefs
+    remembered: dict[int, str] = page.parent.__dict__.setdefault(REMEMBERED, {})
+    if lost and "image" in warnings.lower():
+        for xref in images:
+            remembered.setdefault(xref, lost)
+    return lost or next((remembered[xref] for xref in images if xref in remembered), "")
 
 
 def judged(warnings: str) -> str:
     """The first line of `warnings` that means lost content, without MuPDF's error-class prefix, or ""."""
-    for line in warnings.splitlines():
-        text = line.strip()
+    lines = warnings.splitlines()
+    repaired = [n for n, line in enumerate(lines) if "repair" in line.lower()]
+    for line in lines[repaired[-1] + 1:] if repaired else lines:
+        # A resource's name may hold any byte (a lone surrogate here), which no store takes as text.
+        text = "".join(c if c.isprintable() else "?" for c in line.strip())
         if not text or text.startswith(REPEATED) or not any(p in text.lower() for p in LOST_CONTENT):
             continue
         for prefix in PREFIXES:

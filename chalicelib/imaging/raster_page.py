@@ -57,6 +57,10 @@ class RasterPage:
         self._scale = _intensity_scale(image)
         self.mode = "L" if image.mode in GREY_RASTER_MODES or image.mode.startswith("I;16") else "RGB"
 
+    @staticmethod
+    def damage() -> str:
+        return ""  # Pillow refuses a damaged raster outright (DocumentRejected), so a page tiled is whole
+
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
         """Full-size rows [top, bottom) as `mode` (L or RGB; the page's own by default)."""
         mode = mode or self.mode

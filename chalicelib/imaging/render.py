@@ -27,7 +27,7 @@ import pymupdf
 from PIL import Image
 
 from chalicelib.domain.tile_plan import fit_scale
-from chalicelib.imaging import colour_rows, grey_rows
+from chalicelib.imaging import colour_rows, damage, grey_rows
 from chalicelib.imaging.colour import colour_boxes, uses_patterns
 from chalicelib.imaging.content import PAD_PIXELS, Box, padded
 from chalicelib.imaging.decode_once import decode_once
@@ -49,6 +49,7 @@ class VectorPage:
     decoded_jpegs: int  # image streams of the page's document replaced by their pixels (`embedded_jpeg`, `decode_once`)
 
     def __init__(self, page: pymupdf.Page, dpi: int, max_side: int, max_pixels: int = 0) -> None:
+        self._page = page
         rect = page.rect
         try:
             log = page.get_bboxlog()
@@ -96,6 +97,10 @@ class VectorPage:
             if box is not None:
                 boxes.append(box)
         return boxes
+
+    def damage(self) -> str:
+        """What of the page MuPDF could not read, since `damage.begin` (called before the page was opened)."""
+        return damage.found(self._page)
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image:
         """Full-size rows [top, bottom) as an image of `mode` (L or RGB; the page's own by default). Always the

@@ -110,6 +110,8 @@ class _Page(Protocol):
 
     def band(self, top: int, bottom: int, mode: str | None = None) -> Image.Image: ...
 
+    def damage(self) -> str: ...  # what of the page could not be read ("": all of it)
+
     def colour_band(self, top: int, bottom: int,
                     boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]: ...
 
@@ -124,7 +126,7 @@ def tile_page(path: str, kind: Kind, page_index: int, settings: TileSettings, si
     read only in part is tiled as far as it was read, its `damage` saying what was lost."""
     with _opened_page(path, kind, page_index, settings, limits) as page:
         tiles = _tile(page, settings, sink)
-        lost = damage.found() if isinstance(page, VectorPage) else ""  # Pillow raises instead (a corrupt raster)
+        lost = page.damage()
     return replace(tiles, damage=lost) if lost else tiles
 
 

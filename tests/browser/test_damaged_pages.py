@@ -38,5 +38,14 @@ def test_a_damaged_page_is_named_on_its_documents_row_and_label(web_stack: WebSt
         # A document read whole says nothing of the kind.
         assert page.locator(f'#documents li[data-doc="{whole}"] .status').inner_text() == "ready · 3 pages"
         assert page.locator(f'.doc-label[data-doc="{whole}"]').inner_text() == "plans.pdf"
+        # How many: each page named up to four, then the first three and how many more; all of them, so.
+        said = page.evaluate("""async () => {
+            const { incompleteText } = await import("./js/cards.js");
+            const doc = (damaged, count) => ({ page_count: count, pages: [...Array(count).keys()].map(
+                (n) => ({ page: n, damage: damaged.includes(n + 1) ? "zlib error" : null })) });
+            return [incompleteText(doc([2, 7], 9)), incompleteText(doc([9, 1, 4, 6], 9)),
+                    incompleteText(doc([1, 2, 3, 5, 8], 9)), incompleteText(doc([1, 2, 3], 3))]; }""")
+        assert [text.removesuffix(" may be incomplete: the file is damaged there") for text in said] == [
+            "pages 2 and 7", "pages 1, 4, 6 and 9", "pages 1, 2, 3 and 2 more", "all 3 pages"]
     finally:
         vera.context.close()

@@ -104,7 +104,11 @@ def test_signing_out_with_changes_still_sending_asks_and_then_forgets_them(web_s
     other.click("#signout")  # offline: the sign-in is shown in place (a reload would show the browser's error)
     other.wait_for_selector("#signin:not([hidden])", timeout=30_000)
     assert other.evaluate(KEPT) == []
+    assert other.locator("#dev-users").is_hidden()  # the local users' list needs the network
     bob.context.set_offline(False)
+    # Back online, the sign-in offers them without a reload (an outside tester had to reload), each once.
+    other.wait_for_selector("#dev-users:not([hidden]) #dev-user-buttons button[data-user=bob]", timeout=30_000)
+    assert other.locator("#dev-user-buttons button[data-user=bob]").count() == 1
     other.goto(web_stack.url)
     other.wait_for_selector("#signin:not([hidden])", timeout=30_000)
     other.close()

@@ -62,6 +62,9 @@ def test_presence_go_to_and_follow(team: dict[str, UserPage], shots: Path) -> No
     mark = alice.page.locator(".viewport-name[data-user=vera]")
     wait_until(lambda: mark.get_attribute("data-where") == "encloses" and "same view as you" in mark.inner_text(),
                alice.page, "vera's view as the same as alice's")
+    # Fitted to the landscape, she looks at both documents, not at the one that happens to be in the middle.
+    wait_until(lambda: "looking at 2 documents" in alice.page.locator("#people li[data-user=vera]").inner_text(),
+               alice.page, "vera's fitted view described")
     assert "encloses" in str(alice.page.locator(".viewport[data-user=vera]").get_attribute("class"))
     assert alice.page.locator(".viewport[data-user=vera]").evaluate(
         "b => getComputedStyle(b).borderLeftColor") == "rgba(0, 0, 0, 0)", "vera's view drawn as lines"

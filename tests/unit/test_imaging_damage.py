@@ -79,3 +79,49 @@ def test_files_read_whole_have_no_damage(tmp_path):
 ])
 def test_only_warnings_that_mean_lost_content_count(warnings, damage):
     assert judged(warnings) == damage
+
+
+def _shared_truncated_image(pages: int) -> bytes:
+    """Every page draws the same JPEG image, cut to a third of its length."""
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(picture, "JPEG")
+    doc = pymupdf.open("pdf", letter_pdf(pages))
+    xref = doc[0].insert_image(pymupdf.Rect(72, 520, 472, 720), stream=picture.getvalue())
+    for page in range(1, pages):
+        doc[page].insert_image(pymupdf.Rect(72, 520, 472, 720), xref=xref)
+    raw = doc.xref_stream_raw(xref)
+    doc.update_stream(xref, raw[: len(raw) // 3], compress=False)
+    doc.xref_set_key(xref, "Length", str(len(raw) // 3))
+    return bytes(doc.tobytes())
+
+
+def test_every_page_drawing_a_shared_damaged_image_is_damaged_though_it_is_decoded_once(tmp_path):
+    # An outside tester: MuPDF warned on each worker's first page only (the image stays decoded while the
+    # document is held), so which pages of four were flagged depended on the workers.
+    path = tmp_path / "shared.pdf"
+    path.write_bytes(_shared_truncated_image(4))
+    assert [_tiled(path, page)[0].damage for page in (2, 0, 3, 1)] == ["padding truncated image"] * 4
+
+
+def test_a_missing_resource_whose_name_is_no_text_is_told_in_text(tmp_path):
+    # A name with a Latin-1 byte (/Plan#E9) came back from MuPDF as a lone surrogate, which DynamoDB refused:
+    # the page's record was never written and the whole document failed, retry or not.
+    doc = pymupdf.open("pdf", letter_pdf(2))
+    xref = doc[1].get_contents()[0]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq 100 0 0 100 200 200 cm /Plan#E9 Do Q\n")
+    path = tmp_path / "latin1.pdf"
+    doc.save(str(path))
+    lost = _tiled(path, 1)[0].damage
+    assert lost == "cannot find XObject resource 'Plan?'"
+    lost.encode("utf-8")  # storable
+
+
+def test_what_mupdf_said_before_repairing_the_file_is_not_damage():
+    # A page whose content was looked for at a wrong offset, found once MuPDF rebuilt the table, renders whole.
+    assert judged("syntax error: expected object number\nrepairing PDF document") == ""
+    assert judged("syntax error: expected object number\nrepairing PDF document\n"
+                  "library error: zlib error: incorrect header check") == "zlib error: incorrect header check"

@@ -19,8 +19,9 @@ export function labelText(doc) {
 export function incompleteText(doc) {
   const damaged = (doc.pages || []).filter((p) => p.damage).map((p) => p.page + 1).sort((a, b) => a - b);
   if (!damaged.length) return "";
-  const which = damaged.length === 1 ? `page ${damaged[0]}` : damaged.length > 4 ? `${damaged.length} pages` :
-    `pages ${damaged.slice(0, -1).join(", ")} and ${damaged.at(-1)}`;
+  const count = damaged.length;
+  const which = count === 1 ? `page ${damaged[0]}` : count === doc.page_count ? `all ${count} pages` :
+    `pages ${damaged.slice(0, count > 4 ? 3 : -1).join(", ")} and ${count > 4 ? `${count - 3} more` : damaged.at(-1)}`;
   return `${which} may be incomplete: the file is damaged there`;
 }
 

@@ -117,6 +117,12 @@ export class Landscape extends EventTarget {
     return null;
   }
 
+  // How many documents lie wholly within `view` ({x, y, w, h}, landscape units).
+  documentsWithin(view) {
+    return [...this.rows.keys()].map((id) => this.bounds(id)).filter((b) => b.x >= view.x && b.y >= view.y &&
+      b.x + b.width <= view.x + view.w && b.y + b.height <= view.y + view.h).length;
+  }
+
   // --- documents ---------------------------------------------------------------------------------------
   // `documents`: [{document_id, name, status, page_count, pages_done, pages, origin: {x, y}, retry}], placed ones.
   setDocuments(documents) {

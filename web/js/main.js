@@ -27,7 +27,7 @@ function signOut(elsewhere = false) {
   if (navigator.onLine || !opened) return location.reload();
   opened.sync.stop(); // offline, a reload would show the browser's error page: the sign-in is shown in place
   $("app").hidden = true;
-  return signIn(config, "You are signed out.").catch(() => {}); // (the dev users' list needs the network)
+  return signIn(config, "You are signed out.").catch(() => {}); // the dev users' list waits for the network
 }
 
 async function boot() {
@@ -96,7 +96,14 @@ async function signIn(config, message) {
   const use = (token) => { keepToken(token); location.reload(); };
   $("token-form").onsubmit = (event) => { event.preventDefault(); if ($("token-input").value.trim()) use($("token-input").value); };
   if (!config.dev_users) return;
-  const users = await (await fetch(config.dev_users)).json();
+  let users;
+  try {
+    users = await (await fetch(config.dev_users)).json();
+  } catch (error) { // offline (signed out without a network): offered once the network is back, with no reload
+    addEventListener("online", () => signIn(config), { once: true });
+    throw error;
+  }
+  $("dev-user-buttons").replaceChildren();
   for (const user of users) {
     const role = user.workspace_role ? `${user.workspace_role}` : user.role;
     const choice = el("button", "", `${user.user_id} (${role})`);

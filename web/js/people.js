@@ -49,6 +49,9 @@ export class People {
 
   describe(view) {
     if (!view) return "no view yet";
+    // A view over several whole documents (fitted to the landscape, say) is over none in particular.
+    const whole = this.ws.landscape.documentsWithin(view);
+    if (whole > 1) return `looking at ${whole} documents`;
     const at = this.ws.landscape.documentAt({ x: view.x + view.w / 2, y: view.y + view.h / 2 });
     if (!at) return "looking at the landscape";
     return at.page === undefined ? `looking at ${at.name}` : `looking at ${at.name}, page ${at.page + 1}`;
