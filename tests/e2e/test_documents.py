@@ -51,6 +51,16 @@ def test_a_page_the_file_damages_is_shown_as_far_as_it_reads_and_its_manifest_en
     assert (document["status"], document["page_count"], document.get("reason")) == ("ready", 3, None), document
     assert [p["page"] for p in document["pages"]] == [0, 1, 2]  # the damaged page is tiled (blank), not refused
     assert [p["damage"] for p in document["pages"]] == [None, "zlib error: incorrect header check", None]
+    # A missing resource named with a stray byte: MuPDF's message is no text until cleaned, and the record storing
+    # it once failed the whole document.
+    import pymupdf
+
+    doc = pymupdf.open("pdf", letter_pdf(pages=2, text="Plans"))
+    xref = doc[1].get_contents()[0]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq 100 0 0 100 200 200 cm /Plan#E9 Do Q\n")
+    named = settle(bob, upload(bob, "plané.pdf", bytes(doc.tobytes()))["document_id"])
+    assert (named["status"], [p["damage"] for p in named["pages"]]) == (
+        "ready", [None, "cannot find XObject resource 'Plan?'"]), named
 
 
 def test_a_pdf_becomes_a_valid_pyramid_that_members_and_only_members_can_read(stack):
