@@ -52,6 +52,17 @@ def pdf_damaged_at_page(pages: int, damaged: int, text: str = "Kalexo") -> bytes
     return bytes(doc.tobytes(garbage=0, deflate=False))
 
 
+def pdf_missing_resource(name: bytes, text: str = "Kalexo") -> bytes:
+    """Two letter pages, the second also drawing an image XObject `/<name>` (PDF name syntax, `#E9` a byte) that its
+    resources lack: MuPDF draws the rest and warns "cannot find XObject resource"."""
+    import pymupdf
+
+    doc = pymupdf.open("pdf", letter_pdf(2, text))
+    xref = doc[1].get_contents()[0]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq 100 0 0 100 200 200 cm /" + name + b" Do Q\n")
+    return bytes(doc.tobytes())
+
+
 def draw_image(doc: Any, page: Any, image: str, samples: bytes, placement: bytes) -> None:
     """Adds an image XObject (`image`: its dictionary's entries after /Subtype, `samples` its raw data, stored with
     Flate) to a PyMuPDF page's resources, drawn where the `cm` operator `placement` puts the unit square."""

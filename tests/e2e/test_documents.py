@@ -18,7 +18,7 @@ from kalexo_client import Disconnected, Event, Progress, WorkspaceClient
 
 from chalicelib.domain.tile_plan import TilePlan
 from tests.e2e.api_client import Api
-from tests.e2e.documents_samples import SAMPLES, letter_pdf, pdf_damaged_at_page
+from tests.e2e.documents_samples import SAMPLES, letter_pdf, pdf_damaged_at_page, pdf_missing_resource
 
 GRANT_S = 6 * 3600  # KALEXO_TILE_GRANT_SECONDS' default, which the local stack keeps
 
@@ -53,12 +53,7 @@ def test_a_page_the_file_damages_is_shown_as_far_as_it_reads_and_its_manifest_en
     assert [p["damage"] for p in document["pages"]] == [None, "zlib error: incorrect header check", None]
     # A missing resource named with a stray byte: MuPDF's message is no text until cleaned, and the record storing
     # it once failed the whole document.
-    import pymupdf
-
-    doc = pymupdf.open("pdf", letter_pdf(pages=2, text="Plans"))
-    xref = doc[1].get_contents()[0]
-    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq 100 0 0 100 200 200 cm /Plan#E9 Do Q\n")
-    named = settle(bob, upload(bob, "plané.pdf", bytes(doc.tobytes()))["document_id"])
+    named = settle(bob, upload(bob, "plané.pdf", pdf_missing_resource(b"Plan#E9", "Plans"))["document_id"])
     assert (named["status"], [p["damage"] for p in named["pages"]]) == (
         "ready", [None, "cannot find XObject resource 'Plan?'"]), named
 

@@ -12,7 +12,7 @@ from chalicelib.imaging.damage import judged
 from chalicelib.imaging.formats import Kind
 from chalicelib.imaging.held_document import release
 from chalicelib.imaging.tiler import PageTiles, Tile, TileSettings, tile_page
-from tests.e2e.documents_samples import letter_pdf, pdf_damaged_at_page
+from tests.e2e.documents_samples import letter_pdf, pdf_damaged_at_page, pdf_missing_resource
 
 LOW = TileSettings(dpi=72)
 
@@ -52,11 +52,8 @@ def test_a_page_tiled_after_a_damaged_one_is_not_blamed_for_its_warnings(tmp_pat
 
 
 def test_a_page_with_operators_missing_their_resources_is_damaged(tmp_path):
-    doc = pymupdf.open("pdf", letter_pdf(2))
-    xref = doc[1].get_contents()[0]
-    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq /Missing Do Q\n")
     path = tmp_path / "missing.pdf"
-    doc.save(str(path))
+    path.write_bytes(pdf_missing_resource(b"Missing"))
     assert _tiled(path, 0)[0].damage == ""
     assert _tiled(path, 1)[0].damage == "cannot find XObject resource 'Missing'"
 
@@ -110,11 +107,8 @@ def test_every_page_drawing_a_shared_damaged_image_is_damaged_though_it_is_decod
 def test_a_missing_resource_whose_name_is_no_text_is_told_in_text(tmp_path):
     # A name with a Latin-1 byte (/Plan#E9) came back from MuPDF as a lone surrogate, which DynamoDB refused:
     # the page's record was never written and the whole document failed, retry or not.
-    doc = pymupdf.open("pdf", letter_pdf(2))
-    xref = doc[1].get_contents()[0]
-    doc.update_stream(xref, doc.xref_stream(xref) + b"\nq 100 0 0 100 200 200 cm /Plan#E9 Do Q\n")
     path = tmp_path / "latin1.pdf"
-    doc.save(str(path))
+    path.write_bytes(pdf_missing_resource(b"Plan#E9"))
     lost = _tiled(path, 1)[0].damage
     assert lost == "cannot find XObject resource 'Plan?'"
     lost.encode("utf-8")  # storable
