@@ -63,6 +63,9 @@ class _FakePage:
         pixels = self._image.crop((0, top, self.width, bottom))
         return pixels if mode == "RGB" else pixels.convert("L")
 
+    def damage(self) -> str:
+        return ""  # read whole
+
     def colour_band(self, top: int, bottom: int,
                     boxes: list[tuple[int, int, int, int]]) -> tuple[Image.Image, list[Image.Image]]:
         """As VectorPage's: one channel of the rows (green, not luma: what it gives where pixels are in colour
