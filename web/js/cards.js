@@ -17,12 +17,22 @@ export function labelText(doc) {
 // Pages MuPDF could read only in part (their manifest entries' `damage`): tiled as far as they were read, which
 // may be nothing at all, so a damaged sheet must not pass for an empty one. "" when every page read whole.
 export function incompleteText(doc) {
-  const damaged = (doc.pages || []).filter((p) => p.damage).map((p) => p.page + 1).sort((a, b) => a - b);
+  const damaged = [...doc.pages || [], ...doc.shownBefore || []].filter((p) => p.damage).map((p) => p.page + 1)
+    .sort((a, b) => a - b);
   if (!damaged.length) return "";
   const count = damaged.length;
   const which = count === 1 ? `page ${damaged[0]}` : count === doc.page_count ? `all ${count} pages` :
     `pages ${damaged.slice(0, count > 4 ? 3 : -1).join(", ")} and ${count > 4 ? `${count - 3} more` : damaged.at(-1)}`;
   return `${which} may be incomplete: the file is damaged there`;
+}
+
+// The earlier job's pages still on screen while a new version (or a reprocess) is tiled: those its own finished
+// pages have not replaced yet, within its page count (page_images.js keeps each until its replacement loads).
+// An outside tester saw a damaged page's warning vanish when a new version started, the damaged page still shown.
+export function shownBefore(earlier, current, pageCount) {
+  if (!earlier) return [];
+  const listed = new Set(current.map((p) => p.page));
+  return earlier.pages.filter((p) => !listed.has(p.page) && (pageCount == null || p.page < pageCount));
 }
 
 // "analysing" until the page count is known, unless an earlier version's pages are on screen (`shown`: they stay

@@ -3,6 +3,7 @@
 // listed until its document item arrives, then the document takes its place (never both). The same states show
 // on the landscape where the document sits (landscape.js), and changes are announced to screen readers.
 
+import { shownBefore } from "./cards.js";
 import { DocumentRows, pages } from "./document_rows.js";
 import { $, announce, clearError, showError, tell } from "./dom.js";
 import { Uploads } from "./uploads.js";
@@ -16,6 +17,7 @@ export class Documents {
   constructor(ws) {
     this.ws = ws;
     this.manifests = new Map(); // document_id -> the document's manifest (its finished pages)
+    this.earlier = new Map(); // document_id -> the manifest of the job shown before the one read last
     this.live = new Map(); // document_id -> the latest live progress (pages done), between logged statuses
     this.refreshing = new Map(); // document_id -> "running" | "again"
     this.failures = new Map(); // document_id -> reads failed in a row (retried with backoff)
@@ -33,7 +35,10 @@ export class Documents {
       const place = this.ws.sync.items.get(`place:${id}`);
       const manifest = this.manifests.get(id);
       const live = this.live.get(id);
-      const doc = { ...item.fields, pages: manifest && manifest.job_id === item.fields.job_id ? manifest.pages : [] };
+      const current = manifest && manifest.job_id === item.fields.job_id ? manifest : null;
+      const doc = { ...item.fields, pages: current ? current.pages : [] };
+      // Until its own pages replace them, the earlier job's pages are what people see, damage and all.
+      doc.shownBefore = shownBefore(current ? this.earlier.get(id) : manifest, doc.pages, doc.page_count);
       if (live && live.job_id === doc.job_id && doc.status === "tiling") {
         doc.pages_done = Math.max(doc.pages_done || 0, live.pages_done || 0);
       }
@@ -64,7 +69,9 @@ export class Documents {
       const away = joined && (doc.status === "tiling" || (doc.status === "analysing" && doc.job_id));
       if (away || this.lacksPages(doc)) this.refresh(doc.document_id);
     }
-    for (const id of [...this.manifests.keys()]) if (!docs.some((d) => d.document_id === id)) this.manifests.delete(id);
+    for (const id of [...this.manifests.keys()]) {
+      if (!docs.some((d) => d.document_id === id)) for (const map of [this.manifests, this.earlier]) map.delete(id);
+    }
     this.render();
   }
 
@@ -72,7 +79,10 @@ export class Documents {
     if (this.refreshing.has(documentId)) { this.refreshing.set(documentId, "again"); return; }
     this.refreshing.set(documentId, "running");
     try {
-      this.manifests.set(documentId, await this.ws.api.get(`/workspaces/${this.ws.id}/documents/${documentId}`));
+      const manifest = await this.ws.api.get(`/workspaces/${this.ws.id}/documents/${documentId}`);
+      const held = this.manifests.get(documentId);
+      if (held && held.job_id !== manifest.job_id) this.earlier.set(documentId, held);
+      this.manifests.set(documentId, manifest);
       this.render();
       if (this.failures.delete(documentId) && this.failures.size === 0) clearError(this.readError); // all read now
     } catch (error) {
