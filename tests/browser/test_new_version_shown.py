@@ -82,3 +82,50 @@ def test_open_windows_show_a_new_version_once_it_is_ready(web_stack: WebStack, b
     finally:
         for person in people:
             person.context.close()
+
+
+def test_a_new_versions_slow_tiles_leave_the_earlier_drawing_not_a_blank_page(web_stack: WebStack,
+                                                                              browser: Any) -> None:
+    """A replacement's DZI opens before its tiles arrive: the earlier image stays drawn beneath until they do (a
+    busy machine's test run caught the page blank in between), then goes (no image is left behind)."""
+    studio = create_studio(web_stack, f"Slow tiles {uuid.uuid4().hex[:6]}")
+    sheet = upload(web_stack, "bob", "sheet.pdf", _sheet(BLUE), studio)
+    vera = open_in(browser, web_stack, studio, "vera")
+    row = f'#documents li[data-doc="{sheet}"]'
+    held: list[Any] = []
+    items = "() => OpenSeadragon.getViewer(document.querySelector('#viewer')).world.getItemCount()"
+    try:
+        page = vera.page
+        page.wait_for_selector(f"{row}[data-status=ready]", timeout=120_000)
+        page.click(f"{row} .doc-go")
+        settle(page)
+        wait_until(lambda: _bluish(_centre(page)), page, "the first version drawn")
+        before = page.evaluate(items)  # the page's image, and the landscape's own (landscape.js)
+        headers = {"Authorization": f"Bearer {web_stack.stack.token('bob')}"}
+        manifest = f"{web_stack.stack.rest}/workspaces/{studio}/documents/{sheet}"
+        first = requests.get(manifest, headers=headers, timeout=15).json()
+        shown = str(first["pages"][0]["dzi"]).removesuffix("page.dzi")
+
+        def new_tiles(url: str) -> bool:
+            return "_files/" in url and not url.startswith(shown)
+
+        def hold(route: Any) -> None:
+            held.append(route)
+
+        page.route(new_tiles, hold)  # the new version's tiles wait until the test lets them go
+        body = _sheet(RED)
+        grant = requests.post(f"{web_stack.stack.rest}/workspaces/{studio}/uploads", headers=headers, timeout=15,
+                              json={"filename": "sheet.pdf", "size": len(body), "content_type": "application/pdf",
+                                    "document_id": sheet}).json()
+        assert requests.put(grant["url"], data=body, headers=grant["headers"], timeout=30).status_code == 200
+        wait_until(lambda: bool(held), page, "the new version's tiles asked for", timeout=120)
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        assert _bluish(_centre(page)), "the page went blank while the new version's tiles were on their way"
+        assert page.evaluate(items) == before + 1  # the earlier image beneath, the new one above it
+        page.unroute(new_tiles, hold)
+        for route in held:
+            route.fallback()
+        wait_until(lambda: _reddish(_centre(page)), page, "the new version drawn", timeout=60)
+        wait_until(lambda: page.evaluate(items) == before, page, "the earlier image taken away", timeout=60)
+    finally:
+        vera.context.close()

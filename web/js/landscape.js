@@ -11,7 +11,7 @@ import { cardState, fillCard, fillPlaceholder, labelText, newPlaceholder } from 
 import { el } from "./dom.js";
 import { CELL, extentOf, pageAt, pageRects, rowBounds } from "./geometry.js";
 import { onCanvasKey } from "./keys.js";
-import { dropPagesFrom, loadPage, wanted } from "./page_images.js";
+import { dropBeneath, dropPagesFrom, loadPage, wanted } from "./page_images.js";
 import { TileRetry } from "./tile_retry.js";
 
 export { CELL };
@@ -141,7 +141,7 @@ export class Landscape extends EventTarget {
     let entry = this.rows.get(doc.document_id);
     if (!entry) {
       entry = { origin: doc.origin, images: new Map(), urls: new Map(), jobs: new Map(), failed: new Set(),
-                placeholders: new Map(), label: el("div", "doc-label"), card: null, rects: [] };
+                beneath: new Map(), placeholders: new Map(), label: el("div", "doc-label"), card: null, rects: [] };
       this.rows.set(doc.document_id, entry);
       // Sized as it is drawn (checkResize): it is placed by its bottom edge, above the first page.
       this.viewer.addOverlay({ element: entry.label, location: this.labelPoint(entry),
@@ -194,6 +194,7 @@ export class Landscape extends EventTarget {
     const entry = this.rows.get(documentId);
     if (!entry) return;
     for (const image of entry.images.values()) if (image !== "loading") this.viewer.world.removeItem(image);
+    for (const page of [...entry.beneath.keys()]) dropBeneath(this, entry, page);
     for (const box of entry.placeholders.values()) this.viewer.removeOverlay(box);
     if (entry.card) this.viewer.removeOverlay(entry.card);
     this.viewer.removeOverlay(entry.label);
@@ -204,7 +205,8 @@ export class Landscape extends EventTarget {
   move(entry) {
     for (const [page, image] of entry.images) {
       const r = entry.rects[page];
-      if (image !== "loading" && r) image.setPosition(new OpenSeadragon.Point(r.x, r.y), true);
+      const all = [image, ...entry.beneath.get(page) || []].filter((i) => i !== "loading");
+      if (r) for (const each of all) each.setPosition(new OpenSeadragon.Point(r.x, r.y), true);
     }
     for (const [page, box] of entry.placeholders) this.viewer.updateOverlay(box, this.rect(entry.rects[page]));
     if (entry.card) this.viewer.updateOverlay(entry.card, this.cardRect(entry));
