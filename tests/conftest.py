@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.orphans import take_sigterm_as_ctrl_c
+
 MARK = "PYTEST_SESSION_MARK"
 os.environ.setdefault(MARK, uuid.uuid4().hex)  # inherited by every child, and theirs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        take_sigterm_as_ctrl_c()  # a runner's SIGTERM tears fixtures down as a Ctrl-C does (tests/orphans.py)
 
 
 def _marked() -> dict[int, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -19,6 +20,7 @@ from chalicelib.adapters.cache_memcached import MemcachedCache
 from chalicelib.adapters.cached_tenancy import CachedTenancy
 from chalicelib.adapters.dynamo_tenancy import DynamoTenancyStore
 from chalicelib.domain.tenancy import Membership, WorkspaceRole
+from tests.orphans import signalled_when_parent_goes
 from tests.ports import free_port
 
 
@@ -29,7 +31,8 @@ def memcached_port() -> Iterator[int]:
     port = free_port()
     as_root = ["-u", "root"] if os.geteuid() == 0 else []  # memcached refuses root without -u
     server = subprocess.Popen([binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16", *as_root],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              preexec_fn=lambda: signalled_when_parent_goes(signal.SIGTERM))  # noqa: PLW1509
     deadline = time.time() + 10
     while True:
         with socket.socket() as probe:

@@ -18,6 +18,7 @@ import requests
 from chalicelib.auth.tokens import TokenService
 from chalicelib.domain.principal import Role
 from local.config import RuntimeConfig
+from tests.orphans import signalled_when_parent_goes
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ def start_stack(state_dir: Path, *extra: str, timeout: float = 120.0,
         [sys.executable, "-m", "local", "run", "--state-dir", str(state_dir), "--aws-port", str(ports["aws"]),
          "--rest-port", str(ports["rest"]), "--ws-port", str(ports["ws"]), "--tls-port", str(ports["tls"]), *extra],
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+        preexec_fn=signalled_when_parent_goes,  # noqa: PLW1509 - no threads in the child before exec
         env={**{k: v for k, v in os.environ.items() if not k.startswith(("KALEXO_", "AWS_"))}, **(settings or {})})
     stack = LocalStack(process, state_dir, ports)
     runtime_file = state_dir / "runtime.json"

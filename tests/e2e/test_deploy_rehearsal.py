@@ -27,6 +27,7 @@ from chalicelib.container import Container
 from infra import stage_project
 from infra.admin import stage_settings
 from tests.e2e.deploy_checks import ROOT, STAGE, Aws, check_deployment, session
+from tests.orphans import signalled_when_parent_goes
 from tests.ports import free_port
 
 
@@ -35,7 +36,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (tmp_path_factory.mktemp("rehearsal") / "emulator.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "local.emulator", "-p", str(port)], cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=lambda: signalled_when_parent_goes(signal.SIGTERM))  # noqa: PLW1509
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
