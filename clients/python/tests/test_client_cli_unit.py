@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from kalexo_client.cli.main import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, main
+from kalexo_client.cli.output import counted
 from kalexo_client.cli.output import cell, record, table
 
 from tests.ports import free_port
@@ -250,3 +251,7 @@ def test_an_unknown_quota_is_a_usage_error_before_any_request(capsys: pytest.Cap
     assert run(*base, "accounts", "update", "acc-x", "--quota", "bogus=3") == EXIT_USAGE
     assert "not a quota" in capsys.readouterr().err
     assert run(*base, "accounts", "update", "acc-x", "--quota", "max_users=lots") == EXIT_USAGE
+
+
+def test_counts_are_said_in_the_singular_for_one() -> None:
+    assert [counted(n, "page") for n in (0, 1, 2)] == ["0 pages", "1 page", "2 pages"]

@@ -52,7 +52,8 @@ def test_upload_wait_ends_with_the_manifest_url(space: Space, tmp_path: Path) ->
     done = kalexo(env, "documents", "upload", str(pdf), "--wait")
     assert done.returncode == 0, done.stderr
     assert "Uploading plan.pdf" in done.stderr and "Tiling pages" in done.stderr
-    url = done.stdout.strip().splitlines()[-1]
+    *_, said, url = done.stdout.strip().splitlines()
+    assert said.endswith("  ready  2 pages"), said
     assert url.startswith(f"{space.stack.rest}/workspaces/{space.workspace}/documents/doc-")
     manifest = requests.get(url, headers={"Authorization": f"Bearer {space.token('bob')}"}, timeout=30).json()
     assert manifest["status"] == "ready" and len(manifest["pages"]) == 2

@@ -12,7 +12,7 @@ import click
 
 from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_OPTION, pass_config
 from kalexo_client.cli.config import Config
-from kalexo_client.cli.output import done, emit, emit_list
+from kalexo_client.cli.output import counted, done, emit, emit_list
 from kalexo_client.cli.workspace_commands import options_of, tile_options
 from kalexo_client.documents import poll_until_processed, refused_version, upload_and_wait
 from kalexo_client.errors import Refused
@@ -128,7 +128,8 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
     if config.output == "json":
         emit({**manifest, "manifest_url": url}, "json")
     else:
-        click.echo(f"{result.document_id}  {manifest.get('status')}  {manifest.get('page_count') or 0} pages")
+        pages = counted(int(manifest.get("page_count") or 0), "page")
+        click.echo(f"{result.document_id}  {manifest.get('status')}  {pages}")
     if manifest.get("status") == "failed":
         raise Refused(str(manifest.get("reason_code") or "failed"), str(manifest.get("reason") or ""))
     if document_id and refused_version(manifest):

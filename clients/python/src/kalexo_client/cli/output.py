@@ -22,6 +22,11 @@ HEADERS = {"at_ms": "AT"}  # the cell is a formatted time, not the milliseconds
 MIN_WIDTH = 8  # a column is never squeezed below this
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 page', '2 pages', '0 pages' (a tester saw "1 pages")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def terminal_width() -> int | None:
     """The width to fit, or None (no limit: not a terminal and no COLUMNS)."""
     if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
