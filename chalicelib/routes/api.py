@@ -140,9 +140,15 @@ def _body(op: Operation, raw: str | bytes | None) -> dict[str, Any]:
     try:
         _validator(op)(body)
     except JsonSchemaValueException as exc:
-        raise BadRequest(_said_plainly(exc), code="bad_body") from exc
+        raise BadRequest(_said_plainly(exc), code=_code_of(exc)) from exc
     _whole_numbers(op.body, body, "")
     return dict(body)
+
+
+def _code_of(exc: Any) -> str:
+    """`bad_body`, or the code the refused value's schema names (a role or plan the API does not have)."""
+    definition = exc.definition if isinstance(exc.definition, dict) else {}
+    return str(definition.get("x-error-code") or "bad_body")
 
 
 def _said_plainly(exc: Any) -> str:

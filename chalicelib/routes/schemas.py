@@ -17,9 +17,10 @@ NAME = {"type": "string", "minLength": 1, "maxLength": 200,
         "pattern": f"^{_NAME_ALLOWED}*{_NAME_VISIBLE}{_NAME_ALLOWED}*$",
         "description": "a name with at least one visible character and no control characters or direction "
                        "overrides"}
-PLAN = {"type": "string", "enum": ["free", "team", "enterprise"]}
-USER_ROLE = {"type": "string", "enum": ["platform_admin", "account_admin", "member"]}
-WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"]}
+# `x-error-code`: the code a refusal of this value carries instead of `bad_body` (docs/errors.md names these).
+PLAN = {"type": "string", "enum": ["free", "team", "enterprise"], "x-error-code": "bad_plan"}
+USER_ROLE = {"type": "string", "enum": ["platform_admin", "account_admin", "member"], "x-error-code": "bad_role"}
+WORKSPACE_ROLE = {"type": "string", "enum": ["owner", "editor", "viewer"], "x-error-code": "bad_role"}
 QUOTA = {"type": ["integer", "null"], "minimum": 0}
 
 

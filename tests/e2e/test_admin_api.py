@@ -167,6 +167,13 @@ def test_errors_keep_one_shape_for_bad_input(stack):
     assert assert_error(alice.call("POST", "/admin/accounts/acc-demo/users", {"name": "x"}), 400) == "bad_body"
     assert assert_error(alice.call("POST", "/admin/accounts/acc-demo/users", {"email": "nope", "name": "x"}),
                         400) == "bad_email"
+    # A role or plan the API does not have: its own code (docs/errors.md), not bad_body.
+    for method, path, body, code in (
+            ("POST", "/admin/accounts/acc-demo/users", {"email": "x@example.com", "name": "x", "role": "god"},
+             "bad_role"),
+            ("PUT", "/admin/workspaces/ws-demo/members/bob", {"role": "superuser"}, "bad_role"),
+            ("PATCH", "/admin/accounts/acc-demo", {"plan": "gold"}, "bad_plan")):
+        assert assert_error(alice.call(method, path, body), 400) == code, (path, body)
     # Names people read: no control characters, no direction overrides that make one name look like another.
     before = alice.ok("GET", "/admin/accounts/acc-demo")["name"]
     for name in ("Acme\u0000 Ltd", "Acme\n", "\u202eevil", "   ", "\u200b\ufeff", "Acme\u2028Ltd", "\u061c\u00ad"):

@@ -18,6 +18,7 @@ from chalice.app import MultiDict
 
 from chalicelib.domain.errors import BadRequest, PayloadTooLarge
 from chalicelib.routes.api import MAX_BODY_BYTES, Operation, Param, _body, _query
+from chalicelib.routes.schemas import PLAN, USER_ROLE, WORKSPACE_ROLE
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}},
                           "additionalProperties": False}
@@ -139,3 +140,21 @@ def test_numbers_the_schema_does_not_call_integers_keep_how_they_were_written() 
     body = _body(NUMBERS_OP, b'{"size": 1000, "ratio": 2.0, "settings": {"grid": 10.0}, "limits": {"p": 3}}')
     assert body == {"size": 1000, "ratio": 2.0, "settings": {"grid": 10.0}, "limits": {"p": 3}}
     assert isinstance(body["ratio"], float) and isinstance(body["settings"]["grid"], float)
+
+
+@pytest.mark.parametrize(("schema", "value", "code"), [(PLAN, "gold", "bad_plan"), (USER_ROLE, "god", "bad_role"),
+                                                       (WORKSPACE_ROLE, "superuser", "bad_role"),
+                                                       (WORKSPACE_ROLE, 5, "bad_role"), (PLAN, "team", None)])
+def test_a_role_or_plan_the_api_does_not_have_has_its_own_code(schema: dict[str, Any], value: Any,
+                                                               code: str | None) -> None:
+    """docs/errors.md names `bad_role` and `bad_plan`; an outside tester got `bad_body` for both."""
+    op = Operation("PUT", f"/test/role/{code}/{value}", "a test operation", "test", 200, True, (), {
+        "type": "object", "additionalProperties": False, "properties": {"value": schema}}, None,
+        "test_role")  # its own path: validators are kept per method and path
+    if code is None:
+        assert _body(op, json.dumps({"value": value})) == {"value": value}
+        return
+    with pytest.raises(BadRequest) as caught:
+        _body(op, json.dumps({"value": value}))
+    assert caught.value.code == code, (caught.value.code, str(caught.value))
+    assert "must be" in str(caught.value)

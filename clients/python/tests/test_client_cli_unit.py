@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from kalexo_client.cli.main import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, main
-from kalexo_client.cli.output import counted
-from kalexo_client.cli.output import cell, record, table
+from kalexo_client.cli.output import cell, counted, record, table
 
 from tests.ports import free_port
 
