@@ -118,7 +118,7 @@ class JobStarter:
             limit = self._quota.limit(document.account_id)  # read once: the room and the admission's limit
             room = self._quota.room_under(document.account_id, limit)
             if room is not None and analysis_pages > room:
-                raise _pages_refused(room, analysis_pages)
+                raise _pages_refused(room, analysis_pages, limit)
         except DocumentRejected as rejected:
             self._reject(workspace_id, document_id, document.account_id, rejected, version_id, job_id, options, run)
             return None
@@ -135,8 +135,8 @@ class JobStarter:
             return None
         except PagesRefused:
             room = self._quota.room_under(document.account_id, limit)
-            self._reject(workspace_id, document_id, document.account_id, _pages_refused(room, analysis_pages),
-                         version_id, job_id, options, run)
+            self._reject(workspace_id, document_id, document.account_id,
+                         _pages_refused(room, analysis_pages, limit), version_id, job_id, options, run)
             return None
         if started:
             if document.job_id and document.job_id != job_id:
@@ -279,7 +279,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _pages_refused(room: int | None, pages: int) -> DocumentRejected:
-    left = "no more pages" if not room else f"{room} more page{'s' if room != 1 else ''}"
-    return DocumentRejected(PAGES_QUOTA_EXCEEDED, f"the plan allows {left} this month and this document has "
-                                                  f"{pages} page{'s' if pages != 1 else ''}")
+def _pages_refused(room: int | None, pages: int, limit: int | None) -> DocumentRejected:
+    """Said with the plan's pages and what is left of them, as a storage refusal says its bytes (an outside
+    tester read "the plan allows no more pages this month" and could not tell by how much)."""
+    plan = f"the plan's {_pages(limit)} this month" if limit is not None else "the plan's pages this month"
+    said = f"{plan} are all used" if not room else f"more than the {_pages(room)} left of {plan}"
+    joiner = " and " if not room else ", "
+    return DocumentRejected(PAGES_QUOTA_EXCEEDED, f"this document has {_pages(pages)}{joiner}{said}")
+
+
+def _pages(count: int) -> str:
+    return f"{count} page" if count == 1 else f"{count} pages"

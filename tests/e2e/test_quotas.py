@@ -157,6 +157,8 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
     failed = [d for d in documents if d["status"] == "failed"]
     assert len(ready) == 4, [(d["status"], d.get("reason_code"), d.get("reason")) for d in documents]
     assert {d.get("reason_code") for d in failed} == {"pages_quota_exceeded"}
+    assert {d.get("reason") for d in failed} == {  # the limit and what is left, not only "no more"
+        "this document has 2 pages, more than the 1 page left of the plan's 9 pages this month"}
     usage = wait_until(lambda: (u := admin.ok("GET", f"/admin/accounts/{acc}/usage")["usage"])
                        ["pages_processed"] == 8 and u, "pages metered")
     assert usage["pages_admitted"] == 8
@@ -177,6 +179,8 @@ def test_ten_racing_documents_never_admit_more_pages_than_the_plan(stack):
 
     refusals = wait_until(lambda: len(failures_of(again)) >= 2 and failures_of(again), "the second retry refused")
     assert {e["detail"]["code"] for e in refusals} == {"pages_quota_exceeded"}
+    assert "this document has 2 pages and the plan's 10 pages this month are all used" in {
+        e["detail"]["reason"] for e in refusals}
     assert owner.ok("GET", f"/workspaces/{ws}/documents/{again}")["status"] == "failed"
 
 
