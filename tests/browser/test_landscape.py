@@ -171,9 +171,15 @@ def test_a_note_moved_in_one_window_moves_in_the_other(people: dict[str, UserPag
 
 def test_a_dropped_network_loses_nothing_and_doubles_nothing(people: dict[str, UserPage]) -> None:
     alice, bob = people["alice"], people["bob"]
+    bob.page.wait_for_selector(".viewport[data-user=alice]", state="attached")
     bob.context.set_offline(True)
     bob.page.wait_for_selector("#banner:not([hidden])")
     assert "offline" in bob.page.locator("#banner").inner_text().lower()
+    # Who is online cannot be known while offline: not shown as it was (an outside tester saw "2 online" and
+    # "same view as you" under the banner), and alice's view is not drawn.
+    assert bob.page.locator("#people-count").text_content() == "(not connected)"
+    assert bob.page.locator("#people li[data-user=alice]").count() == 0
+    assert bob.page.locator(".viewport[data-user=alice], .viewport-name[data-user=alice]").count() == 0
     sent = [f"while bob was away {n}" for n in range(1, 6)]
     for text in sent:
         alice.page.fill("#chat-input", text)
@@ -192,6 +198,8 @@ def test_a_dropped_network_loses_nothing_and_doubles_nothing(people: dict[str, U
     bob.context.set_offline(False)
     bob.page.wait_for_selector("#connection[data-state=connected]", timeout=20_000)
     bob.page.wait_for_selector("#banner", state="hidden")
+    bob.page.wait_for_selector("#people li[data-user=alice]")  # the welcome lists who is online again
+    bob.page.wait_for_selector(".viewport[data-user=alice]", state="attached")
     wait_until(lambda: bob.page.locator("#chat-log li.pending").count() == 0, what="bob's outbox to empty")
     wait_until(lambda: alice.texts("#chat-log li") == bob.texts("#chat-log li"), what="the same chat on both sides")
     lines = bob.texts("#chat-log li")

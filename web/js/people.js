@@ -9,13 +9,24 @@ export class People {
     this.ws = ws;
     this.connections = new Map(); // connection -> {connection, user, presence}
     this.following = null; // user id
+    this.away = false; // this page's connection is down: nobody's presence is known until the next welcome
     ws.landscape.addEventListener("user-moved", () => { if (!$("following").hidden) this.follow(null); });
     $("stop-following").onclick = () => this.follow(null);
   }
 
   replaceAll(list) {
+    this.away = false;
     this.connections.clear();
     this.add(list);
+  }
+
+  // The connection dropped: who was online then is not known now (an outside tester saw "2 online" and "same
+  // view as you" under the "Connection lost" banner). The welcome that ends it lists them again; whom this page
+  // follows stays followed, if they are still there.
+  lost() {
+    this.away = true;
+    this.connections.clear();
+    this.render();
   }
 
   add(list) {
@@ -32,7 +43,7 @@ export class People {
 
   render() {
     // The person followed has left (their last connection went): there is nobody to follow any more.
-    if (this.following && ![...this.connections.values()].some((p) => p.user === this.following)) {
+    if (this.following && !this.away && ![...this.connections.values()].some((p) => p.user === this.following)) {
       this.follow(null, this.following);
     }
     this.show();
@@ -60,7 +71,7 @@ export class People {
   show() {
     const me = this.ws.me.user_id;
     const views = this.views();
-    const gone = this.ws.sync.closed; // removed, or signed out: this page knows nobody's presence any more
+    const gone = this.ws.sync.closed || this.away; // removed, signed out or disconnected: nobody's presence known
     const users = gone ? [] : [...new Set([me, ...views.keys()])].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b)));
     const focusedUser = document.activeElement?.closest?.("#people li")?.dataset.user;
     const focusedClass = document.activeElement?.className;

@@ -94,6 +94,7 @@ export class Workspace {
       else if (detail.state === "reconnecting") {
         banner.textContent = `Connection lost (${plainClose(detail.reason)}): reconnecting in ${Math.ceil(detail.delay / 1000)} s…`;
       }
+      if (detail.state !== "connected") this.people.lost();
       if (detail.state === "connected") {
         this.applyRole();
         this.sendView(true);
