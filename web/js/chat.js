@@ -1,7 +1,8 @@
 // Chat: the workspace's chat ops in sequence order, with this browser's unsent lines after them. New lines from
 // others are announced to screen readers (the log itself is not a live region: it is redrawn whole).
 
-import { $, announce, el } from "./dom.js";
+import { EarlierChat } from "./chat_history.js";
+import { $, announce, el, showError } from "./dom.js";
 import { tooLong } from "./refusals.js";
 
 const MAX_CHAT = 4000; // characters (code points), as the server counts (docs/protocol.md)
@@ -17,6 +18,22 @@ export class Chat {
       if (text) ws.sync.chat(text);
       $("chat-input").value = "";
     };
+    this.fromBottom = null; // while earlier lines come in above: the distance kept from the log's end
+    this.earlier = new EarlierChat(ws.sync, (error) => this.showEarlier(error));
+    $("chat-earlier").onclick = () => {
+      const log = $("chat-log");
+      this.fromBottom = log.scrollHeight - log.scrollTop; // the lines in view stay in view
+      this.earlier.ask();
+    };
+  }
+
+  showEarlier(error = null) {
+    const more = $("chat-earlier");
+    more.hidden = !this.earlier.more && !this.earlier.busy;
+    more.disabled = this.earlier.busy;
+    more.textContent = this.earlier.busy ? "Loading earlier messages…" : "Show earlier messages";
+    if (!this.earlier.busy) this.fromBottom = null;
+    if (error) showError(`Could not load earlier messages: ${error.message || error.code}`);
   }
 
   render() {
@@ -35,7 +52,9 @@ export class Chat {
       lines.push(line);
     }
     log.replaceChildren(...lines);
-    if (atBottom) log.scrollTop = log.scrollHeight;
+    if (this.fromBottom !== null) log.scrollTop = log.scrollHeight - this.fromBottom;
+    else if (atBottom) log.scrollTop = log.scrollHeight;
+    this.showEarlier();
     const latest = ops.length ? ops[ops.length - 1].seq : 0;
     if (this.heard !== null) {
       for (const op of ops) if (op.seq > this.heard && op.by !== this.ws.me.user_id) announce(`${op.by} says: ${op.data.text}`);

@@ -2,6 +2,7 @@
 // (or resume from the last applied sequence), ops applied strictly in sequence order (duplicates ignored, gaps
 // filled with `history`), a heartbeat, and an outbox whose ops carry op ids (one stored once however often sent).
 
+import { EARLIER } from "./chat_history.js";
 import { applyOp } from "./items.js";
 import { Outbox, RESEND_AFTER, retryDelay } from "./outbox.js";
 import { expiresAt } from "./session.js";
@@ -121,6 +122,7 @@ export class WorkspaceSync extends EventTarget {
       case "op": this.feed([msg.op]); return msg.progress ? this.emit("progress", msg) : undefined; // status on its op
       case "ack": return this.acked(msg);
       case "history":
+        if (msg.id === EARLIER) return this.emit("earlier-chat", msg); // chat_history.js
         this.historyAsked = false;
         this.feed(msg.ops);
         return msg.more ? this.askHistory() : undefined;
@@ -169,6 +171,7 @@ export class WorkspaceSync extends EventTarget {
     }
     const fresh = this.applied === null || this.chats.size === 0;
     this.applied = this.loading.seq;
+    if (fresh) this.chatFrom = Math.max(0, this.applied - RECENT_CHAT); // chat is held after it (chat_history.js)
     this.loading = null;
     this.welcomed = true;
     for (const seq of [...this.pending.keys()]) if (seq <= this.applied) this.pending.delete(seq);
@@ -246,6 +249,7 @@ export class WorkspaceSync extends EventTarget {
   }
 
   failed(msg) {
+    if (msg.id === EARLIER) return this.emit("earlier-chat", msg);
     const code = msg.error?.code;
     const entry = msg.id ? this.box.entries.find((e) => e.opId === msg.id) : null;
     const outcome = this.box.failed(msg, () => this.welcomed);
