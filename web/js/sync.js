@@ -23,8 +23,8 @@ export class WorkspaceSync extends EventTarget {
     this.pending = new Map(); // ops received but not applied yet (before the welcome, or past a gap)
     this.box = new Outbox((message) => this.send(message), { // kept in the browser too, per person
       user: me, workspace, ready: () => this.welcomed, changed: () => this.emit("outbox", {}) });
-    Object.assign(this, { role: null, heartbeatMs: 18_000, ws: null, welcomed: false, attempt: 0 });
-    Object.assign(this, { historyAsked: false, closed: false });
+    Object.assign(this, { role: null, heartbeatMs: 18_000, ws: null, welcomed: false, attempt: 0, closed: false });
+    Object.assign(this, { historyAsked: false, chatFrom: 0 }); // chatFrom: chat is held after it (chat_history.js)
     window.addEventListener("offline", () => this.drop("the browser went offline"));
     window.addEventListener("online", () => this.reconnectNow());
   }
@@ -93,16 +93,12 @@ export class WorkspaceSync extends EventTarget {
     this.emit("connection", { state: why === "signed-out" ? "expired" : "removed", reason: why });
   }
 
-  reconnectNow() {
-    if (this.ws || this.closed) return;
-    clearTimeout(this.retryTimer);
-    this.open();
-  }
+  reconnectNow() { if (!this.ws && !this.closed) { clearTimeout(this.retryTimer); this.open(); } }
 
   send(message) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(message));
-    return true;
+    const open = this.ws?.readyState === WebSocket.OPEN;
+    if (open) this.ws.send(JSON.stringify(message));
+    return open;
   }
 
   startHeartbeat() {
@@ -171,7 +167,7 @@ export class WorkspaceSync extends EventTarget {
     }
     const fresh = this.applied === null || this.chats.size === 0;
     this.applied = this.loading.seq;
-    if (fresh) this.chatFrom = Math.max(0, this.applied - RECENT_CHAT); // chat is held after it (chat_history.js)
+    if (fresh) this.chatFrom = Math.max(0, this.applied - RECENT_CHAT);
     this.loading = null;
     this.welcomed = true;
     for (const seq of [...this.pending.keys()]) if (seq <= this.applied) this.pending.delete(seq);
