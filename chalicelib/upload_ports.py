@@ -68,6 +68,9 @@ class StorageLedger(Protocol):
 
     def release_expired(self, account_id: str, now: int | None = None) -> int: ...
 
+    def open_until(self, account_id: str) -> int | None:
+        """When the last open reservation lapses if its upload never arrives (epoch s); None: none open."""
+
     def give_back(self, account_id: str, key: str) -> int:
         """Every received version of `key` stops counting (its document was removed), each version once; its
         open reservations are released."""

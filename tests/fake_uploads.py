@@ -94,6 +94,10 @@ class InMemoryUploadLog:
         expired = [(k, held[0]) for k, held in self.reservations.items() if k[0] == account_id and held[1] < now]
         return sum(self.release(*k, size) for k, size in expired)
 
+    def open_until(self, account_id: str) -> int | None:
+        ends = [held[1] for k, held in self.reservations.items() if k[0] == account_id]
+        return max(ends) if ends else None
+
     def give_back(self, account_id: str, key: str) -> int:
         for held_key, held in list(self.reservations.items()):
             if held_key[:2] == (account_id, key):

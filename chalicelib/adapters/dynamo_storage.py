@@ -136,6 +136,11 @@ class DynamoStorageLedger:
             self._repair(account_id, before, held)
         return released
 
+    def open_until(self, account_id: str) -> int | None:
+        ends = [int(item.get("reserved_until", item.get("expires_at", 0)))
+                for item in self._query(f"ACCOUNT#{account_id}", "RESERVED#")]
+        return max(ends) if ends else None
+
     def _repair(self, account_id: str, before: dict[str, Any], held: int) -> None:
         """Bytes reserved that no reservation holds: reservations the table's TTL deleted unreleased (before
         they kept their expiry apart from it). Every reservation is written or removed together with its bytes

@@ -124,6 +124,18 @@ class UploadGrants:
         self._threshold = multipart_threshold
         self._usage = usage
 
+    def _no_room(self, account_id: str, limit: int | None, size: int) -> QuotaExceeded:
+        """Said with when the room held for uploads comes back if they never arrive (an outside tester's closed
+        tab held its grant's bytes for over an hour, and the refusal did not say for how long)."""
+        totals = self._ledger.totals(account_id)
+        reserved = totals["bytes_reserved"]
+        until = self._ledger.open_until(account_id) if reserved else None
+        held = f"{reserved} reserved by uploads in progress" + (
+            f" (given back by {time.strftime('%H:%M UTC', time.gmtime(until))} at the latest, for any that never "
+            "arrives)" if until else "")
+        return QuotaExceeded(f"the plan stores {limit} bytes; {totals['bytes_stored']} are stored, {held}, and "
+                             f"this upload needs {size}", code="storage_quota_exceeded")
+
     def grant(self, actor: Actor, workspace_id: str, filename: str, size: int, content_type: str,
               document_id: str | None = None) -> UploadGrant:
         workspace = self._access.workspace(actor, workspace_id, need=WorkspaceRole.EDITOR).workspace
@@ -152,10 +164,7 @@ class UploadGrants:
         self._ledger.release_expired(account.account_id)
         deadline = int(time.time()) + lifetime + LATE_UPLOAD_SECONDS  # the reservation's, and the document's
         if not self._ledger.reserve(account.account_id, key, upload_id, size, limit, deadline, actor.user_id):
-            totals = self._ledger.totals(account.account_id)
-            raise QuotaExceeded(f"the plan stores {limit} bytes; {totals['bytes_stored']} are stored, "
-                                f"{totals['bytes_reserved']} reserved by uploads in progress, and this upload "
-                                f"needs {size}", code="storage_quota_exceeded")
+            raise self._no_room(account.account_id, limit, size)
         if new_document:
             self._documents.create(Document(workspace.workspace_id, document_id, account.account_id,
                                             safe_name(filename), content_type, DocumentStatus.AWAITING_UPLOAD,

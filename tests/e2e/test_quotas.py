@@ -6,6 +6,7 @@ Each test builds an account of its own (the demo account's totals belong to the 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -93,8 +94,15 @@ def test_twenty_racing_grants_take_exactly_the_plan_and_each_grant_uploads_once(
     gone = granted[0]["document_id"]
     owner.ok("DELETE", f"/workspaces/{ws}/documents/{gone}", status=204)
     assert _stored(admin, acc)["bytes_stored"] == 6 * len(body)
-    assert _grant(owner, ws, len(body)).status_code == 201
-    assert assert_error(_grant(owner, ws, len(body)), 403) == "storage_quota_exceeded"
+    held = _grant(owner, ws, len(body))
+    assert held.status_code == 201
+    full = _grant(owner, ws, len(body))
+    assert assert_error(full, 403) == "storage_quota_exceeded"
+    # The refusal says when the room held for that grant comes back if its upload never arrives.
+    deadline = owner.ok("GET", f"/workspaces/{ws}/documents/{held.json()['document_id']}")["upload_deadline"]
+    by = time.strftime("%H:%M UTC", time.gmtime(deadline))
+    assert f"{len(body)} reserved by uploads in progress (given back by {by} at the latest, for any that never " \
+           "arrives)" in full.json()["error"]["message"], full.json()
 
 
 def test_multipart_grants_reserve_their_size_and_an_abort_gives_it_back(stack):
