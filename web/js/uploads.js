@@ -37,7 +37,7 @@ export class Uploads {
     const kept = this.rows;
     this.rows = new Map();
     const rows = [...this.uploads.entries()].map(([key, u]) => {
-      const signature = JSON.stringify([u.name, u.error, u.fraction, Boolean(u.document_id)]);
+      const signature = JSON.stringify([u.name, u.error, u.fraction, Boolean(u.document_id), u.waiting]);
       const row = kept.get(key)?.signature === signature ? kept.get(key).element : this.row(key, u);
       this.rows.set(key, { signature, element: row });
       return row;
@@ -47,14 +47,50 @@ export class Uploads {
   }
 
   // A file still going up (its PUT not done): closing the page would cut it.
-  busy() { return [...this.uploads.values()].some((u) => !u.error && u.fraction < 1); }
+  busy() { return [...this.uploads.values()].some((u) => !u.error && !u.waiting && u.fraction < 1); }
+
+  // This member's grants whose file never came (a tab closed mid-upload): each holds its size of the plan's
+  // storage until its deadline, over an hour on. Looked for when the plan refuses room, the moment they matter
+  // (an outside tester was refused for "bytes reserved by uploads in progress" with nothing to see or cancel),
+  // and listed with Cancel, which removes the waiting document and gives its room back at once.
+  async findWaiting() {
+    const mine = (d) => d.status === "awaiting_upload" && d.created_by === this.ws.me.user_id;
+    const going = new Set([...this.uploads.values()].filter((u) => !u.error).map((u) => u.document_id));
+    let found = [];
+    try { // newest first: unless a hundred documents came since, the first page holds every one still open
+      found = (await this.ws.api.get(`/workspaces/${this.ws.id}/documents?limit=100`)).items.filter(mine);
+    } catch { return; } // the refusal itself is shown; this is only a help
+    for (const d of found) {
+      if (going.has(d.document_id)) continue;
+      this.uploads.set(`waiting:${d.document_id}`, { name: d.name, fraction: 0, document_id: d.document_id,
+                                                     error: null, waiting: d.upload_deadline, was: null });
+    }
+    this.documents.render();
+  }
+
+  async cancelWaiting(key, u) {
+    try {
+      await this.ws.api.request("DELETE", `/workspaces/${this.ws.id}/documents/${u.document_id}`);
+      this.uploads.delete(key);
+      announce(`${u.name}: upload cancelled, its room given back`);
+    } catch (error) {
+      if (error.status === 404) this.uploads.delete(key); // arrived, lapsed or cancelled meanwhile
+      else showError(`${u.name}: ${error.message}`);
+    }
+    this.documents.render();
+  }
 
   row(key, u) {
     const item = el("li", u.error ? "failed" : "");
     item.dataset.file = u.name;
     if (u.document_id) item.dataset.doc = u.document_id;
     item.append(el("div", "name", u.was === null ? u.name : `New version of ${u.versionOf.name}: ${u.name}`));
-    if (u.error) {
+    if (u.waiting) {
+      const until = new Date(u.waiting * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      item.dataset.waiting = "true";
+      item.append(el("div", "status", `its upload did not finish: it holds its size of the plan's storage until ${until}`),
+                  button("Cancel upload", () => this.cancelWaiting(key, u), { label: `Cancel the upload of ${u.name}` }));
+    } else if (u.error) {
       const forget = () => { this.uploads.delete(key); this.documents.render(); };
       item.append(el("div", "status", u.error.startsWith("not ") ? u.error
         : `${u.interrupted ? "interrupted" : "refused"}: ${u.error}`));
@@ -92,6 +128,7 @@ export class Uploads {
       // No HTTP status: the request never got an answer (the network, or the server away), not a refusal.
       upload.interrupted = file.size > 0 && !error.status;
       upload.error = error.message;
+      if (error.code === "storage_quota_exceeded") this.findWaiting(); // room held by this member's lost uploads
       // Said once, in the file's row (with Retry or Dismiss), and read out; not again in the errors list.
       announce(`${file.name}: ${upload.interrupted ? "interrupted" : "refused"}: ${error.message}`);
     }
