@@ -65,11 +65,13 @@ class S3Presigner:
                 return found
             marker = int(page["NextPartNumberMarker"])
 
-    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str | None:
         with _translated():
-            self._client.complete_multipart_upload(
+            done = self._client.complete_multipart_upload(
                 Bucket=self._bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+        version = done.get("VersionId")
+        return str(version) if version else None
 
     def abort(self, key: str, upload_id: str) -> None:
         with _translated():

@@ -221,6 +221,9 @@ class Document:
     # While it shows an earlier job with `reason_code`: the newest version, which was refused (each refusal names
     # another, so a client tells a new refusal from the last one).
     refused_version_id: str | None = None
+    # Versions uploaded but never to be shown: a newer one's job started first (two members uploading at once),
+    # newest first, the last PASSED_OVER_KEPT. An uploader finds its own here (docs/protocol.md).
+    passed_over: list[str] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     updated_at: int = 0

@@ -106,7 +106,9 @@ UPLOAD_TOKEN = obj({"upload_token": {"type": "string", "minLength": 1, "maxLengt
 MULTIPART_STATUS = obj({"part_size": {"type": "integer"}, "part_count": {"type": "integer"},
                         "uploaded": {"type": "array"}, "missing": {"type": "array"}},
                        ("part_size", "part_count", "uploaded", "missing"))
-UPLOADED = obj({"document_id": {"type": "string"}, "size": {"type": "integer"}, "status": {"type": "string"}},
+UPLOADED = obj({"document_id": {"type": "string"}, "size": {"type": "integer"}, "status": {"type": "string"},
+                "version_id": described("string", "the object's version, as a single PUT's x-amz-version-id names "
+                                                  "it: look for it in the document's passed_over")},
                ("document_id", "size", "status"))
 WORKSPACE_STATE = obj({"workspace": ID, "seq": {"type": "integer"}, "items": {"type": "array"}},
                       ("workspace", "seq", "items"))
@@ -135,6 +137,8 @@ DOCUMENT = obj({"workspace_id": ID, "document_id": {"type": "string"}, "account_
                 "page_height": described("integer", "the first page's height, likewise"),
                 "refused_version_id": described("string", "while it shows an earlier version with a reason_code: "
                                                           "the newest version, which could not be processed"),
+                "passed_over": described("array", "versions uploaded but never to be shown, newest first (the "
+                                                  "last 20): a newer version's job started first"),
                 "upload_deadline": described("integer", "while awaiting_upload: until when (epoch seconds) its "
                                                         "upload is sure to be accepted; not listed after it"),
                 "requested_options": described("object", "the options of a reprocessing asked for and not started "

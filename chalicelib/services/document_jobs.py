@@ -30,6 +30,7 @@ from chalicelib.imaging.errors import PAGES_QUOTA_EXCEEDED, DocumentRejected
 from chalicelib.observability import logger
 from chalicelib.port_types import RequestedSince
 from chalicelib.services.document_news import DocumentNews
+from chalicelib.services.passed_over import passed_over
 from chalicelib.services.usage import MonthlyPages
 
 if TYPE_CHECKING:
@@ -126,8 +127,14 @@ class JobStarter:
                   options.to_dict(), created_at=_now(), run=run, **self._replaced(document))
         # The request a reprocessing answers is done with once it starts; its run stays, for start_job's guard.
         done = {"requested_options": None} if run >= (document.requested_run or run + 1) else {}
+        # The versions this start passes over, for their uploaders; for a new version, as the record is now (the
+        # analysis took a while). A first upload passes over nothing, and costs no more reads.
+        now = self._documents.get(workspace_id, document_id) if document.job_id else None
+        passed = passed_over(self._documents, self._sources, now or document, version_id,
+                             lambda version: job_id_for(version, options, 0))
+        told = {"passed_over": passed} if passed is not None else {}
         try:
-            started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id, **done,
+            started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id, **done, **told,
                                                       "size": size or document.size, "options": options.to_dict()},
                                                 document.account_id, limit, first=document.job_id is None)
         except RequestedSince:
@@ -150,7 +157,7 @@ class JobStarter:
             # that created the job (a redelivery finding it heals the item, above, had this one died before this).
             self._publish(workspace_id, document_id, {
                 "status": "tiling", "job_id": job_id, "pages_done": 0, "page_count": analysis_pages, "kind": kind,
-                **{k: v for k, v in found.items() if k.startswith("page_")}})
+                **{k: v for k, v in found.items() if k.startswith("page_")}, **told})
         self._queue_pages(job)
         return job
 

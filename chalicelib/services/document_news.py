@@ -46,7 +46,8 @@ class Publish(Protocol):
                  report: dict[str, Any] | None = None) -> object: ...
 
 
-_DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height")
+_DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height",
+           "passed_over")
 _SHOWN = ("kind", "page_width", "page_height")
 TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
 MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
@@ -233,8 +234,9 @@ def record_report(document: Document | None) -> dict[str, Any] | None:
     if document.job_id is None:
         return None
     job = {"job_id": document.job_id, "page_count": document.page_count}
-    if document.status is DocumentStatus.TILING:
-        return {"status": "tiling", **job, "pages_done": document.pages_done}
+    if document.status is DocumentStatus.TILING:  # (with the versions its start passed over, for their uploaders)
+        passed = {"passed_over": document.passed_over} if document.passed_over is not None else {}
+        return {"status": "tiling", **job, "pages_done": document.pages_done, **passed}
     if document.status is DocumentStatus.READY:
         kept = {"code": document.reason_code, "reason": document.reason, "previous_kept": True,
                 "version_id": document.refused_version_id} if document.reason_code else {}

@@ -43,7 +43,8 @@ class MultipartStore(Protocol):
 
     def parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]: ...
 
-    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None: ...
+    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str | None:
+        """The object's new version (None in a bucket that keeps none)."""
 
     def abort(self, key: str, upload_id: str) -> None: ...
 
@@ -158,12 +159,14 @@ class MultipartUploads:
             raise PayloadTooLarge(f"{total} bytes were uploaded but {size} were granted; the upload was discarded",
                                   code="upload_too_large")
         try:
-            self._store.complete(key, upload_id, sorted((n, etag) for n, etag, _ in parts))
+            version = self._store.complete(key, upload_id, sorted((n, etag) for n, etag, _ in parts))
         except PartsRefused as exc:
             raise BadRequest(f"S3 refused the parts: {exc.code}", code="bad_parts") from exc
         except UploadGone as exc:
             raise Conflict("this upload was completed or aborted already", code="upload_gone") from exc
-        return {"document_id": document_id, "size": total, "status": "uploaded"}
+        # The version, as a single PUT's answer names it: the uploader finds it in a document's `passed_over`.
+        return {"document_id": document_id, "size": total, "status": "uploaded",
+                **({"version_id": version} if version else {})}
 
     def abort(self, actor: Actor, workspace_id: str, document_id: str, token: str) -> None:
         upload = self._open(actor, workspace_id, document_id, token)

@@ -164,6 +164,7 @@ def test_a_version_overtaken_before_analysis_is_processed_when_the_newer_one_is_
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.version_id) == (DocumentStatus.READY, bobs)
     assert document.refused_version_id is None and document.reason_code is None
+    assert document.passed_over is None  # Bob's version was shown after all: its uploader is told nothing else
 
 
 def test_a_version_superseded_by_one_that_fails_while_tiled_is_processed_again(stack, clients, accepting) -> None:
@@ -181,11 +182,13 @@ def test_a_version_superseded_by_one_that_fails_while_tiled_is_processed_again(s
     # Bob's job, still tiling, is superseded; Alice's keeps what Bob's kept: the ready first version.
     assert alice_job is not None and alice_job.previous and alice_job.previous["job_id"] == first.job_id
     assert _state(documents, bob_job) is JobState.SUPERSEDED
+    assert _passed_over(documents, document_id) == [bobs]  # Bob is told his version is not the one shown
     tiler.dead_letter(_task(alice_job, 1))  # Alice's fails: the first version shows, then Bob's is started again
     again = _shown_after_processing(documents, tiler, document_id)
     assert again.version_id == bobs and again.job_id != bob_job.job_id and again.run > 0
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.job_id) == (DocumentStatus.READY, again.job_id)
+    assert document.passed_over == []  # shown after all
     assert [p.page for p in documents.pages(document_id, again.job_id)] == [0, 1]
 
 
@@ -207,7 +210,7 @@ def test_a_version_failing_after_it_displaced_one_still_tiling_gives_that_one_ba
     accepted.add(second_version)
     second = starter.start("ws-t", document_id, second_version, 0, only_if_latest=True)
     assert second is not None and second.previous is None and second.displaced_version == first_version
-    assert _state(documents, first) is JobState.SUPERSEDED
+    assert _state(documents, first) is JobState.SUPERSEDED and _passed_over(documents, document_id) == [first_version]
     tiler.dead_letter(_task(second, 1))  # the second fails: the first version is processed again, as a new run
     again = _shown_after_processing(documents, tiler, document_id)
     assert (again.version_id, again.page_count) == (first_version, 3) and again.run > 0
@@ -223,12 +226,16 @@ def test_racing_versions_over_one_still_tiling_keep_the_other_members(stack, cli
     accepted.update({first_version, bobs, alices})
     alice_job = starter.start("ws-t", document_id, alices, 0, only_if_latest=True)
     assert alice_job is not None and alice_job.displaced_version == first_version
+    # Bob's, overtaken before analysis, and the first, superseded part-way: newest first.
+    assert _passed_over(documents, document_id) == [bobs, first_version]
     assert starter.start("ws-t", document_id, bobs, 0, only_if_latest=True) is None  # its late notification
+    assert _passed_over(documents, document_id) == [bobs, first_version]
     tiler.dead_letter(_task(alice_job, 0))
     job = _shown_after_processing(documents, tiler, document_id)
     assert (job.version_id, job.run) == (bobs, 0)
     document = documents.get("ws-t", document_id)
     assert document is not None and (document.status, document.version_id) == (DocumentStatus.READY, bobs)
+    assert document.passed_over == [first_version]  # Bob's is shown after all; the first never will be
 
 
 def test_a_page_whose_last_attempt_died_before_counting_leaves_no_tiles(stack, clients, parts) -> None:
@@ -271,3 +278,13 @@ def test_a_version_refused_before_is_not_tried_again_after_a_later_refusal(stack
         assert document.refused_version_id == version, (document.refused_version_id, refusals)
     listed = [j for j in documents.jobs("ws-t", 100, None).items if j.document_id == document_id]
     assert sorted(j.version_id for j in listed if j.state is JobState.FAILED) == sorted(refusals)
+    # A good version after them passes over neither: their uploaders were told why each was refused.
+    good = _version(stack, clients, document_id, letter_pdf(pages=1, text="Good"))
+    assert starter.start("ws-t", document_id, good, 0, only_if_latest=True) is not None
+    assert _passed_over(documents, document_id) is None
+
+
+def _passed_over(documents: DynamoDocumentStore, document_id: str) -> list[str] | None:
+    document = documents.get("ws-t", document_id)
+    assert document is not None
+    return document.passed_over

@@ -58,8 +58,12 @@ def test_a_large_upload_goes_up_in_parts_and_resumes_after_a_drop(stack):
     assert olga.call("POST", upload_path + "/complete", token).status_code == 404
     other = f"/workspaces/{WS}/documents/doc-0000000000000000/upload/complete"
     assert bob.call("POST", other, token).json()["error"]["code"] == "bad_upload_token"
-    assert bob.ok("POST", upload_path + "/complete", token) == {
-        "document_id": grant["document_id"], "size": len(body), "status": "uploaded"}
+    completed = bob.ok("POST", upload_path + "/complete", token)
+    assert completed == {"document_id": grant["document_id"], "size": len(body), "status": "uploaded",
+                         "version_id": completed["version_id"]}
+    assert completed["version_id"] == stack.client("s3").head_object(
+        Bucket=stack.env["KALEXO_DOCUMENTS_BUCKET"], Key=f"workspaces/{WS}/documents/{grant['document_id']}/source"
+    )["VersionId"]
     document = settle(bob, grant["document_id"])
     assert document["status"] == "ready" and document["kind"] == "png"
     assert (document["pages"][0]["width"], document["pages"][0]["height"]) == (2400, 2400)

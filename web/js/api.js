@@ -55,6 +55,8 @@ export class Api {
   // Asks for an upload grant, then PUTs the file (or its parts) straight to S3. onProgress(fraction);
   // onGrant(document id) as soon as the grant names it (its document item may arrive before the PUT returns).
   // `documentId`: the document to upload to (a retry of an interrupted upload goes to the one it reserved).
+  // Returns the S3 version the file became (null where the bucket names none): a version passed over for a
+  // newer one is listed in its document's `passed_over`.
   async upload(workspace, file, onProgress, onGrant = () => {}, documentId = null) {
     const contentType = file.type || guessType(file.name);
     const grant = await this.post(`/workspaces/${workspace}/uploads`, {
@@ -70,14 +72,15 @@ export class Api {
         done += blob.size;
       }
       const base = `/workspaces/${workspace}/documents/${grant.document_id}/upload`;
-      await this.post(`${base}/complete`, { upload_token: uploadToken });
-    } else {
-      // Content-Length is the browser's to set; Content-Type must match the signed one.
-      const headers = { "Content-Type": grant.headers?.["Content-Type"] || contentType };
-      await put(grant.url, file, headers, (loaded) => onProgress(loaded / file.size));
+      const completed = await this.post(`${base}/complete`, { upload_token: uploadToken });
+      onProgress(1);
+      return completed.version_id || null;
     }
+    // Content-Length is the browser's to set; Content-Type must match the signed one.
+    const headers = { "Content-Type": grant.headers?.["Content-Type"] || contentType };
+    const version = await put(grant.url, file, headers, (loaded) => onProgress(loaded / file.size));
     onProgress(1);
-    return grant.document_id;
+    return version;
   }
 }
 
@@ -88,7 +91,7 @@ function put(url, body, headers, onLoaded) {
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => onLoaded(event.loaded);
     xhr.onload = () => (xhr.status >= 200 && xhr.status < 300
-      ? resolve()
+      ? resolve(xhr.getResponseHeader("x-amz-version-id")) // exposed by the bucket's CORS rules
       : reject(new ApiError(xhr.status, "upload_failed", `the storage refused the upload (${xhr.status})`)));
     xhr.onerror = () => reject(new ApiError(0, "upload_failed", "the upload was interrupted (network error)"));
     xhr.send(body);

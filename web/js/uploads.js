@@ -3,6 +3,9 @@
 // dropped during the PUT or the grant) says so and offers Retry with the same file, for the same document. A new
 // version of a listed document is listed too ("new version of ..."), until the document's item moves on from
 // what it showed when the upload began (its arrival makes it `analysing`), so it never seems to do nothing.
+// A version the server passed over (another member's newer version of the document arrived at the same moment
+// and is processed instead: the document's `passed_over` names it) comes back as a row that says so, with
+// "Upload again", whenever the document says it, even after its row had gone.
 
 import { $, announce, button, el, placeRows, showError } from "./dom.js";
 
@@ -13,6 +16,7 @@ export class Uploads {
     this.uploads = new Map(); // a key per file -> {name, fraction, document_id, error, interrupted, file, was, versionOf}
     this.rows = new Map(); // upload key -> {signature, element}
     this.listed = new Map(); // the documents listed at the last render (document_id -> document)
+    this.sent = new Set(); // uploads whose rows went (their S3 versions may come later): one may yet be passed over
     $("upload-button").onclick = () => $("file-input").click();
     $("file-input").onchange = (event) => {
       for (const file of event.target.files) this.upload(file);
@@ -24,10 +28,16 @@ export class Uploads {
   // their new version; true while one is still going.
   render(listed = this.listed) {
     this.listed = listed;
+    this.findPassedOver(listed);
     for (const [key, u] of this.uploads) {
       const doc = u.document_id && listed.get(u.document_id);
-      if (u.was === null ? doc : u.fraction >= 1 && !u.error && doc && shown(doc) !== u.was) this.uploads.delete(key);
-      else if (u.error || u.fraction < 1) continue;
+      if (u.passedOver) { // until Dismiss, or until its version is processed after all (it leaves the list)
+        if (!passedOver(doc, u.version)) this.uploads.delete(key);
+      } else if (u.version && passedOver(doc, u.version)) this.passOver(u);
+      else if (u.was === null ? doc : u.fraction >= 1 && !u.error && doc && shown(doc) !== u.was) {
+        this.uploads.delete(key);
+        this.sent.add(u);
+      } else if (u.error || u.fraction < 1) continue;
       // Sent, and then the server could not keep it (a tester saw such rows vanish, or wait forever): say why.
       else if (u.was !== null && !doc) u.error = "not kept: the document was removed meanwhile";
       else if (!this.ws.canWrite()) u.error = "not accepted: you can no longer add documents here";
@@ -44,6 +54,25 @@ export class Uploads {
     });
     placeRows($("uploads"), rows);
     return [...this.uploads.values()].some((u) => !u.error);
+  }
+
+  // Versions whose rows went (their documents moved on) and which a document now says it passed over.
+  findPassedOver(listed) {
+    for (const u of this.sent) {
+      if (!passedOver(listed.get(u.document_id), u.version)) continue;
+      this.sent.delete(u);
+      this.uploads.set(`passed:${u.version}`, u);
+      this.passOver(u);
+    }
+    for (const u of [...this.sent].slice(0, Math.max(0, this.sent.size - 50))) this.sent.delete(u);
+  }
+
+  passOver(u) {
+    const doc = this.listed.get(u.document_id);
+    u.passedOver = true;
+    u.error = `not shown: a newer version of ${doc?.name || u.name}, uploaded at the same moment, is processed ` +
+      "instead. Upload yours again to make it the newest";
+    announce(`${u.name}: ${u.error}`);
   }
 
   // A file still going up (its PUT not done): closing the page would cut it.
@@ -97,6 +126,11 @@ export class Uploads {
       if (u.interrupted) {
         item.append(button("Retry", () => { forget(); this.upload(u.file, u.document_id, u.versionOf); },
                            { label: `Retry uploading ${u.name}` }));
+      } else if (u.passedOver) { // as a new version of the document as it is now
+        item.append(button("Upload again", () => {
+          forget();
+          this.upload(u.file, u.document_id, this.listed.get(u.document_id) || u.versionOf);
+        }, { label: `Upload ${u.name} again` }));
       }
       item.append(button("Dismiss", forget, { label: `Dismiss ${u.name}` }));
     } else {
@@ -120,7 +154,7 @@ export class Uploads {
     this.documents.render();
     try {
       if (file.size === 0) throw new Error("the file is empty"); // the API would say "size must be at least 1"
-      await this.ws.api.upload(this.ws.id, file, (fraction) => {
+      upload.version = await this.ws.api.upload(this.ws.id, file, (fraction) => {
         upload.fraction = fraction;
         this.render();
       }, (id) => { upload.document_id = id; this.render(); }, documentId);
@@ -135,6 +169,9 @@ export class Uploads {
     this.documents.render();
   }
 }
+
+// Whether the document (as listed) says it will never show that version of it.
+function passedOver(doc, version) { return Boolean(doc && version && (doc.passed_over || []).includes(version)); }
 
 // What a document shows, to tell when a new version's arrival changed it.
 function shown(doc) { return JSON.stringify({ status: doc.status, job_id: doc.job_id }); }

@@ -44,9 +44,11 @@ class Baseline:
 
 
 async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: Baseline | None = None,
-                        on_status: StatusCallback | None = None, timeout: float | None = None) -> Item:
-    """Until the document's item says ready or failed (after `baseline`); `on_status` on each change and
-    each progress message. Returns the item."""
+                        on_status: StatusCallback | None = None, timeout: float | None = None,
+                        version: str | None = None) -> Item:
+    """Until the document's item says ready or failed (after `baseline`), or that it passed over `version`
+    (this upload's: a newer one is processed instead); `on_status` on each change and each progress message.
+    Returns the item."""
     key, baseline = f"{DOCUMENT_PREFIX}{document_id}", baseline or Baseline()
     stream = client.events()
 
@@ -55,6 +57,8 @@ async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: 
         if item is None:
             return None
         status, job = item.fields.get("status"), item.fields.get("job_id")
+        if passed_over(item.fields, version):
+            return item
         return item if baseline.finished(status if isinstance(status, str) else None, item.version,
                                          job if isinstance(job, str) else None,
                                          refused_version(item.fields, baseline.refused_version_id)) else None
@@ -99,8 +103,16 @@ async def upload_and_wait(api: KalexoApi, ws_url: str, token: TokenSource, works
         # The upload blocks on the network: in a thread, so the websocket keeps its heartbeat meanwhile.
         result = await asyncio.to_thread(api.upload, workspace, path, content_type=content_type,
                                          document_id=document_id, progress=on_upload)
-        await wait_document(client, result.document_id, baseline=baseline, on_status=on_status, timeout=timeout)
+        await wait_document(client, result.document_id, baseline=baseline, on_status=on_status, timeout=timeout,
+                            version=result.version_id)
     return result, await asyncio.to_thread(api.document, workspace, result.document_id)
+
+
+def passed_over(document: dict[str, Any], version: str | None) -> bool:
+    """A document (item fields or REST answer) that will never show `version`: a newer version's job started
+    first (another member's upload at the same moment, docs/protocol.md)."""
+    listed = document.get("passed_over")
+    return version is not None and isinstance(listed, list) and version in listed
 
 
 def refused_version(document: dict[str, Any], baseline: str | None = None) -> bool:
@@ -113,7 +125,7 @@ def refused_version(document: dict[str, Any], baseline: str | None = None) -> bo
 
 def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, baseline_job: str | None = None,
                          baseline_refused: str | None = None, on_status: StatusCallback | None = None,
-                         timeout: float = 1800.0, interval: float = 1.0) -> dict[str, Any]:
+                         timeout: float = 1800.0, interval: float = 1.0, version: str | None = None) -> dict[str, Any]:
     """The same without a websocket: read the document until it is ready or failed (a new job, for a new
     version of a processed document), or until the new version is refused (`refused_version`, other than
     `baseline_refused`, the refused version the document named before the upload)."""
@@ -123,6 +135,8 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
         status = str(document.get("status"))
         if on_status is not None:
             on_status(status, document.get("pages_done"), document.get("page_count"))
+        if passed_over(document, version):
+            return document
         if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
                                    or status == "failed"):
             return document

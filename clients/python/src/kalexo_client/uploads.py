@@ -33,7 +33,7 @@ class UploadResult:
     document_id: str
     size: int
     method: str  # PUT or multipart
-    version_id: str | None  # S3's version of a single PUT (the document's `version_id` once it is processed)
+    version_id: str | None  # S3's version (the document's `version_id` once processed, or in its `passed_over`)
     grant: Mapping[str, Any]
 
 
@@ -134,15 +134,16 @@ def upload_file(api: MemberApi, workspace: str, path: Path, *, content_type: str
     counter = _Progress(size, progress)
     storage = requests.Session()  # presigned URLs carry their own credentials: never the bearer token
     if grant.get("method") == "multipart":
-        _multipart(api, storage, workspace, grant, path, counter, timeout)
-        return UploadResult(grant["document_id"], size, "multipart", None, grant)
+        version = _multipart(api, storage, workspace, grant, path, counter, timeout)
+        return UploadResult(grant["document_id"], size, "multipart", version, grant)
     headers = {"Content-Type": content_type, "Content-Length": str(size), **dict(grant.get("headers") or {})}
     response = _put(storage, grant["url"], headers, path, 0, size, counter, timeout)
     return UploadResult(grant["document_id"], size, "PUT", response.headers.get("x-amz-version-id"), grant)
 
 
 def _multipart(api: MemberApi, storage: requests.Session, workspace: str, grant: Mapping[str, Any], path: Path,
-               counter: _Progress, timeout: float) -> None:
+               counter: _Progress, timeout: float) -> str | None:
+    """The S3 version the parts became (as `complete` names it)."""
     plan = grant["multipart"]
     document, token, part_size = grant["document_id"], plan["upload_token"], int(plan["part_size"])
     todo: list[dict[str, Any]] = list(plan["parts"])
@@ -166,8 +167,9 @@ def _multipart(api: MemberApi, storage: requests.Session, workspace: str, grant:
                 break
         else:
             raise Failed(f"parts of {path.name} would not upload: {failure}")
-        api.upload_complete(workspace, document, token)
+        version = api.upload_complete(workspace, document, token).get("version_id")
     except BaseException:
         with contextlib.suppress(Exception):  # the first failure is the one to report
             api.upload_abort(workspace, document, token)  # gives the reserved storage back at once
         raise
+    return str(version) if version else None

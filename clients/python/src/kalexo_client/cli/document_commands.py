@@ -14,7 +14,7 @@ from kalexo_client.cli.admin_commands import LIMIT, WORKSPACE_OPTION, pass_confi
 from kalexo_client.cli.config import Config
 from kalexo_client.cli.output import counted, done, emit, emit_list
 from kalexo_client.cli.workspace_commands import options_of, tile_options
-from kalexo_client.documents import poll_until_processed, refused_version, upload_and_wait
+from kalexo_client.documents import passed_over, poll_until_processed, refused_version, upload_and_wait
 from kalexo_client.errors import Refused
 
 DOCUMENT_COLUMNS = ["document_id", "name", "status", "page_count", "size", "created_by", "created_at"]
@@ -117,13 +117,16 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
             if wait:
                 manifest = poll_until_processed(api, space, result.document_id, baseline_job=before.get("job_id"),
                                                 baseline_refused=before.get("refused_version_id"),
-                                                on_status=bars.status, timeout=timeout)
+                                                on_status=bars.status, timeout=timeout, version=result.version_id)
     finally:
         bars.close()
     if manifest is None:
         emit({"document_id": result.document_id, "size": result.size, "method": result.method,
               "status": "uploaded"}, config.output)
         return
+    if passed_over(manifest, result.version_id):
+        raise Refused("passed_over", "a newer version of the document, uploaded at the same moment, is processed "
+                                     "instead of this one; upload it again to make it the newest")
     url = api.manifest_url(space, result.document_id)
     if config.output == "json":
         emit({**manifest, "manifest_url": url}, "json")
