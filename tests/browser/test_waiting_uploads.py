@@ -4,6 +4,7 @@ refusal for storage now lists the member's own unfinished uploads, each with Can
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -62,5 +63,43 @@ def test_a_storage_refusal_lists_the_members_unfinished_uploads_to_cancel(web_st
         page.wait_for_selector('#documents li[data-status=ready]:has-text("sections.pdf")', timeout=120_000)
     finally:
         limit(None)
+        if person is not None:
+            person.context.close()
+
+
+def test_an_unfinished_upload_leaves_the_list_at_its_deadline(web_stack: WebStack, browser: Any) -> None:
+    """Its room is back then, and the API no longer lists it (an outside tester's row stayed until Cancel)."""
+    stack, admin = web_stack.stack, {"Authorization": f"Bearer {web_stack.stack.token('admin')}"}
+    bob = {"Authorization": f"Bearer {stack.token('bob')}"}
+    studio = create_studio(web_stack, f"Lapse {uuid.uuid4().hex[:6]}")
+    lost = requests.post(f"{stack.rest}/workspaces/{studio}/uploads", headers=bob, timeout=15, json={
+        "filename": "lost.pdf", "size": 50_000, "content_type": "application/pdf"}).json()
+    deadline = int(time.time()) + 25  # as if granted long ago
+    stack.client("dynamodb").update_item(
+        TableName=stack.env["KALEXO_MAIN_TABLE"],
+        Key={"pk": {"S": f"WORKSPACE#{studio}"}, "sk": {"S": f"DOC#{lost['document_id']}"}},
+        UpdateExpression="SET upload_deadline = :d", ExpressionAttributeValues={":d": {"N": str(deadline)}})
+    usage = requests.get(f"{stack.rest}/admin/accounts/acc-demo/usage", headers=admin, timeout=15).json()["stored"]
+    changed = requests.patch(f"{stack.rest}/admin/accounts/acc-demo", headers=admin, timeout=15, json={
+        "quota_overrides": {"max_storage_bytes": usage["bytes_committed"] + 10}})  # (reserved bytes included)
+    assert changed.status_code == 200, changed.text
+    person = None
+    try:
+        person = open_in(browser, web_stack, studio, "bob")
+        page = person.page
+        page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
+        page.set_input_files("#file-input", files=[{"name": "big.pdf", "mimeType": "application/pdf",
+                                                    "buffer": letter_pdf(pages=1, text="Big")}])
+        waiting = page.locator(f'#uploads li[data-waiting="true"][data-doc="{lost["document_id"]}"]')
+        waiting.wait_for(timeout=30_000)
+        assert time.time() < deadline, "listed too late to watch it lapse"
+        wait_until(lambda: waiting.count() == 0, page, "the lapsed upload gone from the list", timeout=120)
+        assert time.time() >= deadline  # not before its room came back
+        gone = requests.get(f"{stack.rest}/workspaces/{studio}/documents/{lost['document_id']}", headers=bob,
+                            timeout=15)
+        assert gone.status_code == 404
+    finally:
+        requests.patch(f"{stack.rest}/admin/accounts/acc-demo", headers=admin, timeout=15,
+                       json={"quota_overrides": {"max_storage_bytes": None}})
         if person is not None:
             person.context.close()

@@ -31,7 +31,8 @@ export class Uploads {
     this.findPassedOver(listed);
     for (const [key, u] of this.uploads) {
       const doc = u.document_id && listed.get(u.document_id);
-      if (u.passedOver) { // until Dismiss, or until its version is processed after all (it leaves the list)
+      if (u.waiting && u.waiting * 1000 <= Date.now()) this.uploads.delete(key); // lapsed: its room is back
+      else if (u.passedOver) { // until Dismiss, or until its version is processed after all (it leaves the list)
         if (!passedOver(doc, u.version)) this.uploads.delete(key);
       } else if (u.version && passedOver(doc, u.version)) this.passOver(u);
       else if (u.was === null ? doc : u.fraction >= 1 && !u.error && doc && shown(doc) !== u.was) {
@@ -93,6 +94,8 @@ export class Uploads {
       if (going.has(d.document_id)) continue;
       this.uploads.set(`waiting:${d.document_id}`, { name: d.name, fraction: 0, document_id: d.document_id,
                                                      error: null, waiting: d.upload_deadline, was: null });
+      // Gone from the list at its deadline, when the plan has its room back (a timer's longest wait is ~24 days).
+      setTimeout(() => this.documents.render(), Math.min(2 ** 31 - 1, d.upload_deadline * 1000 - Date.now() + 500));
     }
     this.documents.render();
   }
