@@ -268,7 +268,8 @@ class DocumentRecords(Protocol):
         """False when the job exists; PagesRefused when the month's plan has no room for its pages. `first`:
         the document named no job when read; the job is its first only if that still holds as it is written."""
 
-    def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool: ...
+    def set_job_state(self, job: Job, state: JobState, reason: str | None = None, account_id: str = "") -> bool:
+        """Out of `tiling`, its pages back to the plan (`account_id`: its document's, when that is gone)."""
 
     def jobs(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Job]: ...
 

@@ -110,21 +110,28 @@ class DynamoDocumentStore(DynamoUploadDeadlines):
             raise
         return True
 
-    def set_job_state(self, job: Job, state: JobState, reason: str | None = None) -> bool:
+    def set_job_state(self, job: Job, state: JobState, reason: str | None = None, account_id: str = "") -> bool:
         """Move a job out of `tiling` (superseded, or failed without touching the document); False when it
-        already left it."""
+        already left it. Its pages go back to the month that admitted them, as a failed job's do: nothing of a
+        superseded job is shown (its tiles are removed), and a member whose version lost to another's upload at
+        the same moment must not find the plan's pages taken by it. `account_id`: its document's (read when not
+        given; a removed document's must be)."""
         now = int(time.time())
         values = {":s": state.value, ":t": JobState.TILING.value, ":now": now, ":g": f"JOBS#{state.value}",
                   ":gs": f"{now:012d}#{job.job_id}", ":r": reason or ""}
+        account_id = account_id or (self._account_of(job) if job.page_count else "")
         try:
-            self._client.update_item(
-                TableName=self._table, Key=to_item(job_key(job.document_id, job.job_id)),
-                UpdateExpression="SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g, gsi2sk = :gs,"
-                                 " reason = :r",
-                ConditionExpression="#st = :t", ExpressionAttributeNames={"#st": "state"},
-                ExpressionAttributeValues=to_item(values))
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
+            self._transact([{"Update": {
+                "TableName": self._table, "Key": to_item(job_key(job.document_id, job.job_id)),
+                "UpdateExpression": "SET #st = :s, finished_at = :now, updated_at = :now, gsi2pk = :g, gsi2sk = :gs,"
+                                    " reason = :r",
+                "ConditionExpression": "#st = :t", "ExpressionAttributeNames": {"#st": "state"},
+                "ExpressionAttributeValues": to_item(values)}},
+                *([give_back(self._table, account_id, job)] if account_id else [])])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if self._failed_condition(exc, 0):
+                return False
+            raise
         return True
 
     def jobs(self, workspace_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[Job]:

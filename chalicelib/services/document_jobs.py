@@ -149,7 +149,8 @@ class JobStarter:
             if document.job_id and document.job_id != job_id:
                 previous = self._documents.job(document_id, document.job_id)
                 if previous is not None:
-                    self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}")
+                    self._documents.set_job_state(previous, JobState.SUPERSEDED, f"superseded by {job_id}",
+                                                  document.account_id)
             self._events.record(Event("document.analysed", document.account_id, workspace_id, detail={
                 "document_id": document_id, "job_id": job_id, "version_id": version_id, "kind": kind, "pages":
                 analysis_pages}))

@@ -146,7 +146,7 @@ class DocumentService:
             return
         job = self._documents.job(document.document_id, document.job_id)
         if job is not None and job.state is JobState.TILING:
-            self._documents.set_job_state(job, JobState.SUPERSEDED, "the document was removed")
+            self._documents.set_job_state(job, JobState.SUPERSEDED, "the document was removed", document.account_id)
 
     def reprocess(self, actor: Actor, workspace_id: str, document_id: str,
                   options: dict[str, Any] | None) -> dict[str, Any]:
