@@ -127,11 +127,11 @@ class JobStarter:
                   options.to_dict(), created_at=_now(), run=run, **self._replaced(document))
         # The request a reprocessing answers is done with once it starts; its run stays, for start_job's guard.
         done = {"requested_options": None} if run >= (document.requested_run or run + 1) else {}
-        # The versions this start passes over, for their uploaders; for a new version, as the record is now (the
-        # analysis took a while). A first upload passes over nothing, and costs no more reads.
+        # The versions this start passes over, as the record is now (the analysis took a while); none for a first.
         now = self._documents.get(workspace_id, document_id) if document.job_id else None
         passed = passed_over(self._documents, self._sources, now or document, version_id,
-                             lambda version: job_id_for(version, options, 0))
+                             lambda version: job_id_for(version, options, 0),
+                             document.job_id if document.status is DocumentStatus.TILING else None)
         told = {"passed_over": passed} if passed is not None else {}
         try:
             started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id, **done, **told,

@@ -48,7 +48,7 @@ class Publish(Protocol):
 
 _DETAIL = ("job_id", "page_count", "pages_done", "kind", "reason_code", "reason", "page_width", "page_height",
            "passed_over")
-_SHOWN = ("kind", "page_width", "page_height")
+_SHOWN = ("kind", "page_width", "page_height", "version_id")  # of the job named: a client tells its own upload
 TURN_S = 10.0  # the longest one function reports on a document before another may (a stalled one loses it)
 MARGIN_S = 1.0  # what is left of a turn when its holder stops sending on it
 
@@ -246,8 +246,15 @@ def record_report(document: Document | None) -> dict[str, Any] | None:
 
 def as_of(document: Document | None, progress: dict[str, Any]) -> dict[str, Any] | None:
     """The report as the document's record has it now, or None when the record has moved past it (another
-    status, another job, or the document removed). A tiling report carries the record's `pages_done`."""
-    if document is None or document.status.value != progress.get("status"):
+    status, another job, or the document removed). A tiling report carries the record's `pages_done`. A job's
+    `ready` still goes out while a newer version is analysed (the record says `analysing`, still naming that
+    job, which the manifest shows until the newer one's start): dropped, its uploader never heard that it was
+    shown (an outside tester: a version finished while the next one was analysed, and vanished)."""
+    if document is None:
+        return None
+    ready_before_analysis = progress.get("status") == DocumentStatus.READY.value and \
+        document.status is DocumentStatus.ANALYSING and progress.get("job_id") == document.job_id
+    if document.status.value != progress.get("status") and not ready_before_analysis:
         return None
     if "job_id" in progress and progress["job_id"] != document.job_id:
         return None

@@ -29,9 +29,12 @@ PASSED_OVER_KEPT = 20
 
 
 def passed_over(documents: DocumentRecords, sources: SourceStore, document: Document, version_id: str,
-                job_of: Callable[[str], str]) -> list[str] | None:
+                job_of: Callable[[str], str], tiling_on_arrival: str | None = None) -> list[str] | None:
     """The document's list once a job of `version_id` starts, or None when it does not change. `job_of(version)`:
-    the job id a version's first job has (a version refused at analysis has that job, failed)."""
+    the job id a version's first job has (a version refused at analysis has that job, failed).
+    `tiling_on_arrival`: the job the document was tiling when this version's notification came; if it is the one
+    shown and finished while this version was analysed, it is passed over too: members may not have heard its
+    `ready` (this start follows it at once), and its uploader must not be left guessing."""
     earlier = list(document.passed_over or [])
     kept = [v for v in earlier if v != version_id]
     new: list[str] = []
@@ -43,8 +46,8 @@ def passed_over(documents: DocumentRecords, sources: SourceStore, document: Docu
         if shown in older:
             new = older[:older.index(shown)]
             current = documents.job(document.document_id, document.job_id)
-            if current is not None and current.state is JobState.TILING:
-                new.append(shown)  # its job is superseded part-way by this one
+            if current is not None and (current.state is JobState.TILING or current.job_id == tiling_on_arrival):
+                new.append(shown)  # its job is superseded part-way by this one, or ended as this one was analysed
         new = [v for v in new if v not in kept and not _refused(documents, document.document_id, job_of(v))]
     result = (new + kept)[:PASSED_OVER_KEPT]
     return result if result != earlier else None

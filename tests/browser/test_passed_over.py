@@ -54,7 +54,7 @@ def test_a_version_overtaken_by_another_members_tells_its_uploader(web_stack: We
                                         "buffer": letter_pdf(pages=6, text="Alice's")}])
         told = page.locator('#uploads li.failed[data-file="plan alice.pdf"]')
         told.wait_for(timeout=120_000)
-        assert "not shown: a newer version of plan.pdf" in told.text_content()
+        assert "not kept: a newer version of plan.pdf" in told.text_content()
         assert "Upload yours again" in told.text_content()
         record = requests.get(document, headers=bob, timeout=15).json()
         assert alices["version"] in record["passed_over"], record

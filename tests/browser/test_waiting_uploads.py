@@ -41,9 +41,7 @@ def test_a_storage_refusal_lists_the_members_unfinished_uploads_to_cancel(web_st
     try:
         person = open_in(browser, web_stack, studio, "bob")
         page = person.page
-        page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
-        page.set_input_files("#file-input", files=[{"name": "sections.pdf", "mimeType": "application/pdf",
-                                                    "buffer": body}])
+        _choose(page, "sections.pdf", body)
         refused = page.locator('#uploads li.failed[data-file="sections.pdf"]')
         refused.wait_for(timeout=60_000)
         assert "reserved by uploads in progress" in refused.inner_text()
@@ -58,8 +56,7 @@ def test_a_storage_refusal_lists_the_members_unfinished_uploads_to_cancel(web_st
         assert gone.status_code == 404
         # The file that was refused now fits.
         page.get_by_role("button", name="Dismiss sections.pdf").click()
-        page.set_input_files("#file-input", files=[{"name": "sections.pdf", "mimeType": "application/pdf",
-                                                    "buffer": body}])
+        _choose(page, "sections.pdf", body)
         page.wait_for_selector('#documents li[data-status=ready]:has-text("sections.pdf")', timeout=120_000)
     finally:
         limit(None)
@@ -87,9 +84,7 @@ def test_an_unfinished_upload_leaves_the_list_at_its_deadline(web_stack: WebStac
     try:
         person = open_in(browser, web_stack, studio, "bob")
         page = person.page
-        page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
-        page.set_input_files("#file-input", files=[{"name": "big.pdf", "mimeType": "application/pdf",
-                                                    "buffer": letter_pdf(pages=1, text="Big")}])
+        _choose(page, "big.pdf", letter_pdf(pages=1, text="Big"))
         waiting = page.locator(f'#uploads li[data-waiting="true"][data-doc="{lost["document_id"]}"]')
         waiting.wait_for(timeout=30_000)
         assert time.time() < deadline, "listed too late to watch it lapse"
@@ -103,3 +98,9 @@ def test_an_unfinished_upload_leaves_the_list_at_its_deadline(web_stack: WebStac
                        json={"quota_overrides": {"max_storage_bytes": None}})
         if person is not None:
             person.context.close()
+
+
+def _choose(page: Any, name: str, body: bytes) -> None:
+    """The file picked for upload, once the page lets this member upload."""
+    page.wait_for_selector("#upload-button:not([hidden])", timeout=60_000)
+    page.set_input_files("#file-input", files=[{"name": name, "mimeType": "application/pdf", "buffer": body}])

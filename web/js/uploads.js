@@ -71,8 +71,8 @@ export class Uploads {
   passOver(u) {
     const doc = this.listed.get(u.document_id);
     u.passedOver = true;
-    u.error = `not shown: a newer version of ${doc?.name || u.name}, uploaded at the same moment, is processed ` +
-      "instead. Upload yours again to make it the newest";
+    u.error = `not kept: a newer version of ${doc?.name || u.name}, uploaded while yours was being processed, ` +
+      "replaced it. Upload yours again to make it the newest";
     announce(`${u.name}: ${u.error}`);
   }
 

@@ -47,6 +47,7 @@ def test_a_wait_for_a_version_passed_over_ends_saying_so(space: Space, tmp_path:
 
     alices, bobs, item = asyncio.run(scenario())
     assert passed_over(item.fields, alices) and not passed_over(item.fields, bobs)
+    assert item.fields["version_id"] == bobs  # the item names the version of the job it shows
     # Without a websocket, read over REST: the same answer.
     document = poll_until_processed(alice, space.workspace, document_id, baseline_job=str(shown["job_id"]),
                                     version=alices, timeout=CEILING)

@@ -59,6 +59,8 @@ async def wait_document(client: WorkspaceClient, document_id: str, *, baseline: 
         status, job = item.fields.get("status"), item.fields.get("job_id")
         if passed_over(item.fields, version):
             return item
+        if not_yet(item.fields, version):
+            return None
         return item if baseline.finished(status if isinstance(status, str) else None, item.version,
                                          job if isinstance(job, str) else None,
                                          refused_version(item.fields, baseline.refused_version_id)) else None
@@ -115,6 +117,14 @@ def passed_over(document: dict[str, Any], version: str | None) -> bool:
     return version is not None and isinstance(listed, list) and version in listed
 
 
+def not_yet(document: dict[str, Any], version: str | None) -> bool:
+    """A `ready` document (item fields or REST answer) showing an earlier version than `version` (this upload's),
+    which is neither refused nor passed over: that version finished first, and this one is still to come."""
+    shown = document.get("version_id")
+    return version is not None and document.get("status") == "ready" and isinstance(shown, str) and \
+        shown != version and document.get("refused_version_id") != version and not passed_over(document, version)
+
+
 def refused_version(document: dict[str, Any], baseline: str | None = None) -> bool:
     """A document (its item's fields or its REST answer) whose newest version was refused while it still shows
     an earlier job: `ready` or `tiling` with a `refused_version_id`, other than `baseline` (the one it named
@@ -128,7 +138,8 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
                          timeout: float = 1800.0, interval: float = 1.0, version: str | None = None) -> dict[str, Any]:
     """The same without a websocket: read the document until it is ready or failed (a new job, for a new
     version of a processed document), or until the new version is refused (`refused_version`, other than
-    `baseline_refused`, the refused version the document named before the upload)."""
+    `baseline_refused`, the refused version the document named before the upload), or `version` (this
+    upload's) is passed over; a `ready` of an earlier version than `version` is not an end (`not_yet`)."""
     deadline = time.monotonic() + timeout
     while True:
         document = api.document(workspace, document_id)
@@ -137,11 +148,12 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
             on_status(status, document.get("pages_done"), document.get("page_count"))
         if passed_over(document, version):
             return document
-        if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
-                                   or status == "failed"):
-            return document
-        if baseline_job is not None and refused_version(document, baseline_refused):
-            return document
+        if not not_yet(document, version):  # (an earlier version finishing is not this upload's end)
+            if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
+                                       or status == "failed"):
+                return document
+            if baseline_job is not None and refused_version(document, baseline_refused):
+                return document
         if time.monotonic() > deadline:
             raise TimeoutError(f"{document_id} is still {status} after {timeout:.0f} s")
         time.sleep(interval)
