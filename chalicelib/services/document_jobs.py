@@ -130,8 +130,7 @@ class JobStarter:
         # The versions this start passes over, as the record is now (the analysis took a while); none for a first.
         now = self._documents.get(workspace_id, document_id) if document.job_id else None
         passed = passed_over(self._documents, self._sources, now or document, version_id,
-                             lambda version: job_id_for(version, options, 0),
-                             document.job_id if document.status is DocumentStatus.TILING else None)
+                             lambda version: job_id_for(version, options, 0))
         told = {"passed_over": passed} if passed is not None else {}
         try:
             started = self._documents.start_job(job, {"kind": kind, **found, "version_id": version_id, **done, **told,

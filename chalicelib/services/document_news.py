@@ -26,11 +26,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.document_items import document_item, listing, next_placement, placement_item
-from chalicelib.domain.documents import Document, DocumentStatus
+from chalicelib.domain.documents import Document, DocumentStatus, JobState
 from chalicelib.domain.ops import SYSTEM, Op
 from chalicelib.domain.sync import WorkspaceState
 from chalicelib.domain.tenancy import new_id
 from chalicelib.observability import logger
+from chalicelib.services.passed_over import PASSED_OVER_KEPT
 from chalicelib.services.progress import ProgressPublisher
 from chalicelib.services.workspace_log import WorkspaceLog
 
@@ -72,6 +73,8 @@ class DocumentNews:
             if document is None or message is None:
                 logger.info("a document status the record has moved past; not reported",
                             extra={"document_id": document_id, "status": progress.get("status")})
+                if document is not None and progress.get("status") == DocumentStatus.READY.value:
+                    self._unheard(workspace_id, document, str(progress.get("job_id")))
                 return
             # What the item shows of a started job (its kind, its first page's size) and the size, as the record
             # has them now: a new version's once its job starts (the item was listed with the first version's),
@@ -95,6 +98,25 @@ class DocumentNews:
             if heal and whole and not logged:
                 return  # the item had it: members were told when it was logged
             self._send_logged(workspace_id, document_id, logged, message, final, until, whole)
+
+    def _unheard(self, workspace_id: str, document: Document, job_id: str) -> None:
+        """A job's `ready` that finds its document on a newer job (a function paused between the job's end and
+        this report while the newer one started): nobody heard that its version was shown, and nobody will. It is
+        listed in `passed_over` for its uploader (services/passed_over.py), record then item, under the turn;
+        not when the newer job tiles the same version (a reprocessing)."""
+        job = self._documents.job(document.document_id, job_id) if document.job_id != job_id else None
+        if job is None or job.state is not JobState.READY or job.version_id == document.version_id:
+            return
+        listed = [job.version_id, *(v for v in document.passed_over or [] if v != job.version_id)][:PASSED_OVER_KEPT]
+        self._documents.update(workspace_id, document.document_id, {"passed_over": listed})
+        item_id = document_item(document.document_id)
+
+        def listing_it(state: WorkspaceState) -> dict[str, Any] | None:
+            item = state.items.get(item_id)
+            return None if item is None or item.fields.get("passed_over") == listed else \
+                {"item_id": item_id, "fields": {"passed_over": listed}}
+
+        self._append(workspace_id, "item.update", listing_it)
 
     def heal(self, workspace_id: str, document_id: str) -> None:
         """The record's status logged on the document's item, and sent, if the item lacks it: a function that
@@ -258,6 +280,8 @@ def as_of(document: Document | None, progress: dict[str, Any]) -> dict[str, Any]
         return None
     if "job_id" in progress and progress["job_id"] != document.job_id:
         return None
+    if "passed_over" in progress:  # the record's, which a late `ready` may have added to (DocumentNews._unheard)
+        progress = {**progress, "passed_over": document.passed_over}
     if document.status is DocumentStatus.TILING:
         return {**progress, "pages_done": max(document.pages_done, 0)}
     return progress

@@ -13,6 +13,10 @@ pages) are left out: their uploaders were told why. A version passed over that i
 newer one failed while it was tiled, and the one it displaced is tiled again) leaves the list when its own
 job starts. The list is the document's (`passed_over`, on its record and its item), newest first, the last
 PASSED_OVER_KEPT: an uploader looks for its own version there, whenever it reads the item.
+
+A job that finished just before the newer one started was shown: its `ready` still goes out while the newer
+version is analysed (document_news.as_of). Only if that report comes after the newer job's start (a function
+paused between the two) is it never heard; DocumentNews then lists its version here (`unheard`).
 """
 
 from __future__ import annotations
@@ -29,12 +33,9 @@ PASSED_OVER_KEPT = 20
 
 
 def passed_over(documents: DocumentRecords, sources: SourceStore, document: Document, version_id: str,
-                job_of: Callable[[str], str], tiling_on_arrival: str | None = None) -> list[str] | None:
+                job_of: Callable[[str], str]) -> list[str] | None:
     """The document's list once a job of `version_id` starts, or None when it does not change. `job_of(version)`:
-    the job id a version's first job has (a version refused at analysis has that job, failed).
-    `tiling_on_arrival`: the job the document was tiling when this version's notification came; if it is the one
-    shown and finished while this version was analysed, it is passed over too: members may not have heard its
-    `ready` (this start follows it at once), and its uploader must not be left guessing."""
+    the job id a version's first job has (a version refused at analysis has that job, failed)."""
     earlier = list(document.passed_over or [])
     kept = [v for v in earlier if v != version_id]
     new: list[str] = []
@@ -46,8 +47,8 @@ def passed_over(documents: DocumentRecords, sources: SourceStore, document: Docu
         if shown in older:
             new = older[:older.index(shown)]
             current = documents.job(document.document_id, document.job_id)
-            if current is not None and (current.state is JobState.TILING or current.job_id == tiling_on_arrival):
-                new.append(shown)  # its job is superseded part-way by this one, or ended as this one was analysed
+            if current is not None and current.state is JobState.TILING:
+                new.append(shown)  # its job is superseded part-way by this one
         new = [v for v in new if v not in kept and not _refused(documents, document.document_id, job_of(v))]
     result = (new + kept)[:PASSED_OVER_KEPT]
     return result if result != earlier else None
