@@ -135,12 +135,16 @@ def refused_version(document: dict[str, Any], baseline: str | None = None) -> bo
 
 def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, baseline_job: str | None = None,
                          baseline_refused: str | None = None, on_status: StatusCallback | None = None,
-                         timeout: float = 1800.0, interval: float = 1.0, version: str | None = None) -> dict[str, Any]:
+                         timeout: float = 1800.0, interval: float = 1.0, version: str | None = None,
+                         patience: float = 60.0) -> dict[str, Any]:
     """The same without a websocket: read the document until it is ready or failed (a new job, for a new
     version of a processed document), or until the new version is refused (`refused_version`, other than
     `baseline_refused`, the refused version the document named before the upload), or `version` (this
-    upload's) is passed over; a `ready` of an earlier version than `version` is not an end (`not_yet`)."""
+    upload's) is passed over; a `ready` of an earlier version than `version` is not an end (`not_yet`), for
+    `patience` seconds: a version shown for less than a poll and then replaced leaves no trace here (a websocket
+    client sees its `ready`), and the document then shows the newer one for good."""
     deadline = time.monotonic() + timeout
+    other: tuple[Any, float] | None = None  # (the other job shown, since when)
     while True:
         document = api.document(workspace, document_id)
         status = str(document.get("status"))
@@ -148,7 +152,10 @@ def poll_until_processed(api: KalexoApi, workspace: str, document_id: str, *, ba
             on_status(status, document.get("pages_done"), document.get("page_count"))
         if passed_over(document, version):
             return document
-        if not not_yet(document, version):  # (an earlier version finishing is not this upload's end)
+        waiting = not_yet(document, version)
+        other = (document.get("job_id"), other[1] if other and other[0] == document.get("job_id") else
+                 time.monotonic()) if waiting else None
+        if not waiting or time.monotonic() - other[1] > patience:  # type: ignore[index]
             if status in TERMINAL and (baseline_job is None or document.get("job_id") != baseline_job
                                        or status == "failed"):
                 return document

@@ -16,6 +16,7 @@ from kalexo_client.cli.output import counted, done, emit, emit_list
 from kalexo_client.cli.workspace_commands import options_of, tile_options
 from kalexo_client.documents import passed_over, poll_until_processed, refused_version, upload_and_wait
 from kalexo_client.errors import Refused
+from kalexo_client.uploads import UploadResult
 
 DOCUMENT_COLUMNS = ["document_id", "name", "status", "page_count", "size", "created_by", "created_at"]
 JOB_COLUMNS = ["job_id", "document_id", "state", "pages_done", "page_count", "created_at", "reason"]
@@ -124,18 +125,30 @@ def documents_upload(config: Config, file: Path, workspace: str | None, document
         emit({"document_id": result.document_id, "size": result.size, "method": result.method,
               "status": "uploaded"}, config.output)
         return
+    _outcome(config, api.manifest_url(space, result.document_id), result, manifest, document_id is not None)
+
+
+def _outcome(config: Config, url: str, result: UploadResult, manifest: dict[str, Any], new_version: bool) -> None:
+    """What became of this upload's version: shown (the manifest URL), refused or passed over (exit 3)."""
     if passed_over(manifest, result.version_id):
         raise Refused("passed_over", "a newer version of the document, uploaded at the same moment, is processed "
                                      "instead of this one; upload it again to make it the newest")
-    url = api.manifest_url(space, result.document_id)
     if config.output == "json":
         emit({**manifest, "manifest_url": url}, "json")
     else:
         pages = counted(int(manifest.get("page_count") or 0), "page")
-        click.echo(f"{result.document_id}  {manifest.get('status')}  {pages}")
+        shown, status = manifest.get("version_id"), manifest.get("status")
+        if result.version_id and shown and shown != result.version_id and status in ("ready", "tiling") and \
+                manifest.get("refused_version_id") != result.version_id:
+            # This upload's version was shown and a newer one replaced it at once (read after the wait): the
+            # document's line would describe another member's file as this upload's (an outside tester).
+            click.echo(f"{result.document_id}  ready  (yours was shown; the document has moved on to a newer "
+                       f"version: {status}, {pages})")
+        else:
+            click.echo(f"{result.document_id}  {manifest.get('status')}  {pages}")
     if manifest.get("status") == "failed":
         raise Refused(str(manifest.get("reason_code") or "failed"), str(manifest.get("reason") or ""))
-    if document_id and refused_version(manifest):
+    if new_version and refused_version(manifest):
         reason = str(manifest.get("reason") or "the new version was refused").rstrip(". ")
         raise Refused(str(manifest["reason_code"]), f"{reason}; the document still shows its earlier version")
     if config.output != "json":
